@@ -1,0 +1,334 @@
+/* audit.c - hash-chained JSON-lines audit log. */
+#include "audit/audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/enc.h"
+#include "common/err.h"
+#include "common/fileio.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "crypto/prim.h"
+
+#define AUDIT_LINE_MAX (64 * 1024)
+#define AUDIT_FILE_MAX ((size_t)1 << 31)
+#define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+
+char *pw_audit_default_path(void)
+{
+	const char *state = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	struct pw_buf b = PW_BUF_INIT(4096);
+	if (state && *state)
+		pw_buf_printf(&b, "%s/pgward/audit.log", state);
+	else if (home && *home)
+		pw_buf_printf(&b, "%s/.local/state/pgward/audit.log", home);
+	else
+		pw_buf_printf(&b, "/var/lib/pgward/audit.log");
+	pw_buf_str(&b);
+	return (char *)b.data;
+}
+
+static int mkdirs(const char *path)
+{
+	char *p = pw_strdup(path);
+	int rc = 0;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+			rc = pw_error(PW_E_AUDIT, "could not create directory \"%s\": %s", p,
+				      strerror(errno));
+			break;
+		}
+		*s = '/';
+	}
+	pw_free(p);
+	return rc;
+}
+
+static void line_hash(const char *line, size_t n, char hex[65])
+{
+	uint8_t h[32];
+	pw_sha256(line, n, h);
+	pw_hex_encode(h, 32, hex);
+}
+
+/* Read the last line of fd (which must end in '\n'); hash and seq of it. */
+static int last_record(int fd, const char *path, char hash[65], long long *seq)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return pw_error(PW_E_AUDIT, "could not stat \"%s\": %s", path, strerror(errno));
+	if (st.st_size == 0) {
+		memcpy(hash, ZERO_HASH, 65);
+		*seq = 0;
+		return 0;
+	}
+	off_t end = st.st_size;
+	size_t want = end < AUDIT_LINE_MAX + 1 ? (size_t)end : AUDIT_LINE_MAX + 1;
+	char *buf = pw_malloc(want + 1);
+	ssize_t r = pread(fd, buf, want, end - (off_t)want);
+	int rc = 0;
+	if (r != (ssize_t)want || buf[want - 1] != '\n') {
+		rc = pw_error(PW_E_AUDIT, "audit log \"%s\" does not end with a complete line",
+			      path);
+		pw_error_hint("Run \"pgward audit verify\" and inspect the log.");
+		goto out;
+	}
+	buf[want - 1] = 0;
+	char *start = strrchr(buf, '\n');
+	start = start ? start + 1 : buf;
+	line_hash(start, strlen(start), hash);
+	json_error_t je;
+	json_t *j = json_loads(start, 0, &je);
+	json_t *s = j ? json_object_get(j, "seq") : NULL;
+	if (!json_is_integer(s)) {
+		rc = pw_error(PW_E_AUDIT, "the last record of audit log \"%s\" is malformed", path);
+		pw_error_hint("Run \"pgward audit verify\" and inspect the log.");
+	} else {
+		*seq = json_integer_value(s);
+	}
+	json_decref(j);
+out:
+	pw_free(buf);
+	return rc;
+}
+
+static void iso_time(time_t t, char out[32])
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int pw_audit_append(const char *path, const struct pw_audit_event *ev)
+{
+	int rc = mkdirs(path);
+	if (rc < 0)
+		return rc;
+	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		pw_error(PW_E_AUDIT, "could not open audit log \"%s\": %s", path, strerror(errno));
+		return pw_error_hint("Set a writable path with --audit-log or PGWARD_AUDIT_LOG.");
+	}
+	if (flock(fd, LOCK_EX) < 0) {
+		close(fd);
+		return pw_error(PW_E_AUDIT, "could not lock audit log \"%s\": %s", path,
+				strerror(errno));
+	}
+	char prev[65];
+	long long seq = 0;
+	if ((rc = last_record(fd, path, prev, &seq)) < 0)
+		goto out;
+
+	char when[32];
+	iso_time(time(NULL), when);
+	struct passwd *pw = getpwuid(geteuid());
+	json_t *rec = json_object();
+	json_object_set_new(rec, "seq", json_integer(seq + 1));
+	json_object_set_new(rec, "time", json_string(when));
+	json_object_set_new(rec, "command", json_string(ev->command));
+	json_object_set_new(rec, "stanza", ev->stanza ? json_string(ev->stanza) : json_null());
+	json_object_set_new(rec, "outcome", json_string(ev->exit_code == 0 ? "success" : "failure"));
+	json_object_set_new(rec, "exit_code", json_integer(ev->exit_code));
+	if (ev->error) {
+		char *clean = pw_redact(ev->error);
+		json_object_set_new(rec, "error", json_string(clean));
+		pw_free(clean);
+	}
+	json_t *actor = json_object();
+	json_object_set_new(actor, "os_user", json_string(pw ? pw->pw_name : "unknown"));
+	json_object_set_new(actor, "uid", json_integer((json_int_t)geteuid()));
+	json_object_set_new(actor, "pid", json_integer((json_int_t)getpid()));
+	json_object_set_new(actor, "db_role", ev->db_role ? json_string(ev->db_role) : json_null());
+	json_object_set_new(rec, "actor", actor);
+	if (ev->details)
+		json_object_set(rec, "details", ev->details);
+	json_object_set_new(rec, "prev", json_string(prev));
+	char *line = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(rec);
+	if (!line || strlen(line) > AUDIT_LINE_MAX) {
+		free(line);
+		rc = pw_error(PW_E_AUDIT, "audit record too large");
+		goto out;
+	}
+	size_t n = strlen(line);
+	line = realloc(line, n + 2);
+	line[n] = '\n';
+	rc = pw_write_all(fd, line, n + 1, path);
+	free(line);
+	if (rc == 0 && fsync(fd) < 0)
+		rc = pw_error(PW_E_AUDIT, "could not fsync audit log \"%s\": %s", path,
+			      strerror(errno));
+out:
+	close(fd); /* releases the lock */
+	return rc;
+}
+
+static int broken(struct pw_audit_report *r, size_t line, const char *why)
+{
+	r->bad_line = line;
+	pw_strlcpy(r->reason, why, sizeof r->reason);
+	pw_error(PW_E_AUDIT, "audit log is broken at line %zu: %s", line, why);
+	return pw_error_hint("The log was edited, truncated or reordered after it was written; "
+			     "keep this copy as evidence and investigate.");
+}
+
+/* Iterate lines of the file; fn gets each line (NUL-terminated, no '\n'). */
+static int each_line(const char *path, int (*fn)(void *, char *, size_t, size_t), void *arg)
+{
+	FILE *fp = fopen(path, "re");
+	if (!fp) {
+		if (errno == ENOENT) {
+			pw_error(PW_E_NOTFOUND, "audit log \"%s\" does not exist", path);
+			return pw_error_hint("No audited command has run yet with this audit-log "
+					     "setting.");
+		}
+		return pw_error(PW_E_AUDIT, "could not open audit log \"%s\": %s", path,
+				strerror(errno));
+	}
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	ssize_t n;
+	int rc = 0;
+	while ((n = getline(&line, &cap, fp)) >= 0) {
+		lineno++;
+		bool complete = n > 0 && line[n - 1] == '\n';
+		if (complete)
+			line[--n] = 0;
+		if ((size_t)n > AUDIT_LINE_MAX) {
+			rc = fn(arg, NULL, 0, lineno);
+			break;
+		}
+		if ((rc = fn(arg, complete ? line : NULL, (size_t)n, lineno)) != 0)
+			break;
+	}
+	free(line);
+	fclose(fp);
+	return rc < 0 ? rc : 0;
+}
+
+struct vctx {
+	struct pw_audit_report *r;
+	char prev[65];
+};
+
+static int verify_line(void *arg, char *line, size_t n, size_t lineno)
+{
+	struct vctx *v = arg;
+	if (!line)
+		return broken(v->r, lineno, "incomplete or oversized line");
+	json_error_t je;
+	json_t *j = json_loadb(line, n, 0, &je);
+	if (!j)
+		return broken(v->r, lineno, "not a JSON record");
+	json_t *seq = json_object_get(j, "seq");
+	const char *prev = json_string_value(json_object_get(j, "prev"));
+	int rc = 0;
+	if (!json_is_integer(seq) || !prev)
+		rc = broken(v->r, lineno, "record lacks seq or prev");
+	else if (json_integer_value(seq) != (json_int_t)lineno)
+		rc = broken(v->r, lineno, "sequence number out of order (a line was removed or "
+					  "moved)");
+	else if (strcmp(prev, v->prev) != 0)
+		rc = broken(v->r, lineno, "hash of the previous line does not match (the previous "
+					  "line was edited, removed or moved)");
+	json_decref(j);
+	if (rc == 0) {
+		line_hash(line, n, v->prev);
+		v->r->records = lineno;
+	}
+	return rc;
+}
+
+int pw_audit_verify(const char *path, struct pw_audit_report *r)
+{
+	struct vctx v = {.r = r};
+	memset(r, 0, sizeof *r);
+	memcpy(v.prev, ZERO_HASH, 65);
+	int rc = each_line(path, verify_line, &v);
+	memcpy(r->head, v.prev, 65);
+	return rc;
+}
+
+struct rctx {
+	time_t since;
+	int (*fn)(void *, json_t *);
+	void *arg;
+};
+
+static int read_line(void *arg, char *line, size_t n, size_t lineno)
+{
+	struct rctx *c = arg;
+	if (!line) {
+		pw_error(PW_E_AUDIT, "audit log line %zu is incomplete or oversized", lineno);
+		return pw_error_hint("Run \"pgward audit verify\".");
+	}
+	json_error_t je;
+	json_t *j = json_loadb(line, n, 0, &je);
+	if (!j) {
+		pw_error(PW_E_AUDIT, "audit log line %zu is not JSON", lineno);
+		return pw_error_hint("Run \"pgward audit verify\".");
+	}
+	int rc = 0;
+	const char *t = json_string_value(json_object_get(j, "time"));
+	time_t when = 0;
+	if (t)
+		pw_audit_parse_since(t, 0, &when);
+	if (when >= c->since)
+		rc = c->fn(c->arg, j);
+	json_decref(j);
+	return rc;
+}
+
+int pw_audit_read(const char *path, time_t since, int (*fn)(void *arg, json_t *rec), void *arg)
+{
+	struct rctx c = {since, fn, arg};
+	return each_line(path, read_line, &c);
+}
+
+int pw_audit_parse_since(const char *s, time_t now, time_t *out)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	size_t n = strlen(s);
+	uint64_t v;
+	if (n >= 2 && strchr("smhd", s[n - 1])) {
+		char digits[24];
+		if (n - 1 >= sizeof digits)
+			goto bad;
+		memcpy(digits, s, n - 1);
+		digits[n - 1] = 0;
+		if (pw_parse_u64(digits, &v) < 0 || v > 100000000)
+			goto bad;
+		uint64_t mult = s[n - 1] == 's' ? 1 : s[n - 1] == 'm' ? 60 : s[n - 1] == 'h' ? 3600
+											 : 86400;
+		*out = now - (time_t)(v * mult);
+		return 0;
+	}
+	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!end || *end) {
+		memset(&tm, 0, sizeof tm);
+		end = strptime(s, "%Y-%m-%d", &tm);
+		if (!end || *end)
+			goto bad;
+	}
+	*out = timegm(&tm);
+	return 0;
+bad:
+	pw_error(PW_E_USAGE, "invalid time \"%s\"", s);
+	return pw_error_hint("Use a date (2026-11-22), a UTC time (2026-11-22T10:00:00Z) or an "
+			     "age such as 90m, 24h or 7d.");
+}

@@ -1,0 +1,115 @@
+/* cmd_keygen.c - pgward keygen: new X25519 identities; -y prints an identity's recipient. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "cmd/commands.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/fileio.h"
+#include "common/secret.h"
+#include "filter/filter.h"
+#include "filter/keyfile.h"
+
+static int print_public(struct pw_ctx *ctx)
+{
+	const char *path = pw_config_pos(ctx->cfg, 0);
+	if (!path) {
+		pw_error(PW_E_USAGE, "-y needs an identity file");
+		return pw_error_hint("Run \"pgward keygen -y FILE\".");
+	}
+	struct pw_keyset ks = {0};
+	int rc = pw_keyset_add_identity_file(&ks, path, pw_ask_passphrase, ctx->cfg);
+	json_t *pubs = json_array();
+	for (size_t i = 0; rc == 0 && i < ks.nids; i++) {
+		char r[AGE_RECIPIENT_STRLEN + 1];
+		age_recipient_encode(ks.ids[i].x25519.pub, r);
+		printf("%s\n", r);
+		json_array_append_new(pubs, json_string(r));
+	}
+	json_object_set_new(ctx->audit, "action", json_string("show-recipient"));
+	json_object_set_new(ctx->audit, "file", json_string(path));
+	json_object_set_new(ctx->audit, "recipients", pubs);
+	pw_keyset_free(&ks);
+	return rc;
+}
+
+int cmd_keygen(struct pw_ctx *ctx)
+{
+	if (pw_cfg_bool(ctx->cfg, PW_OPT_PUBLIC))
+		return print_public(ctx);
+	if (pw_config_npos(ctx->cfg) > 0) {
+		pw_error(PW_E_USAGE, "unexpected argument \"%s\"", pw_config_pos(ctx->cfg, 0));
+		return pw_error_hint("Use -o FILE to name the output file, or -y FILE to show a "
+				     "recipient.");
+	}
+	const char *outpath = pw_cfg_str(ctx->cfg, PW_OPT_OUT_FILE);
+	bool protect = pw_cfg_bool(ctx->cfg, PW_OPT_PASSPHRASE);
+	bool armor = pw_cfg_bool(ctx->cfg, PW_OPT_ARMOR);
+	int rc = 0;
+	if (protect && !outpath && !armor && (rc = pw_refuse_binary_tty(1, "an encrypted identity")) < 0)
+		return rc;
+
+	struct age_x25519 key;
+	if ((rc = age_x25519_generate(&key)) < 0)
+		return rc;
+	char idstr[AGE_IDENTITY_STRLEN + 1], pub[AGE_RECIPIENT_STRLEN + 1], when[32];
+	age_identity_encode(&key, idstr);
+	age_recipient_encode(key.pub, pub);
+	OPENSSL_cleanse(&key, sizeof key);
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	struct pw_buf text = PW_BUF_INIT(4096);
+	pw_buf_printf(&text, "# created: %s\n# public key: %s\n%s\n", when, pub, idstr);
+	OPENSSL_cleanse(idstr, sizeof idstr);
+
+	struct pw_outfile *of = NULL;
+	int fd = 1;
+	if (outpath) {
+		if ((rc = pw_outfile_open(&of, outpath, 0600, true)) < 0)
+			goto out;
+		fd = pw_outfile_fd(of);
+	}
+	struct flt *chain = flt_fd_sink(fd, outpath ? outpath : "standard output");
+	if (protect) {
+		struct pw_secret *pass = NULL;
+		if ((rc = pw_ask_passphrase(ctx->cfg, "Enter passphrase to protect the identity: ",
+					    true, &pass)) < 0) {
+			flt_chain_free(chain);
+			goto out;
+		}
+		struct age_recipient r = {.kind = AGE_ID_SCRYPT,
+					  .passphrase = pass,
+					  .work = (unsigned)pw_cfg_int(ctx->cfg, PW_OPT_WORK_FACTOR)};
+		struct flt *enc = NULL;
+		rc = flt_age_encrypt(&enc, &r, 1, armor, chain);
+		pw_secret_free(pass);
+		if (rc < 0) {
+			flt_chain_free(chain);
+			goto out;
+		}
+		chain = enc;
+	}
+	rc = flt_write(chain, text.data, text.len);
+	if (rc == 0)
+		rc = flt_finish(chain);
+	flt_chain_free(chain);
+	if (rc == 0 && of)
+		rc = pw_outfile_commit(of);
+	if (rc == 0) {
+		fprintf(stderr, "Public key: %s\n", pub);
+		json_object_set_new(ctx->audit, "action", json_string("generate"));
+		json_object_set_new(ctx->audit, "public_key", json_string(pub));
+		json_object_set_new(ctx->audit, "file", outpath ? json_string(outpath) : json_null());
+		json_object_set_new(ctx->audit, "passphrase_protected", json_boolean(protect));
+	}
+out:
+	pw_outfile_free(of);
+	pw_buf_free(&text, 1);
+	return rc;
+}

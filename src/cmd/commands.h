@@ -1,0 +1,58 @@
+/*
+ * commands.h - the command table and what a command's run function gets.
+ * Only this layer and main print; commands return 0 or -code.
+ */
+#ifndef PW_CMD_COMMANDS_H
+#define PW_CMD_COMMANDS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "common/secret.h"
+#include "config/config.h"
+
+struct pw_ctx {
+	const char *command;
+	struct pw_config *cfg;
+	const char *stanza; /* NULL if none */
+	const char *db_role; /* set by commands that connect */
+	json_t *audit;       /* details for the audit record; commands add to it */
+	bool audited;        /* command sets false to skip auditing (e.g. pure help) */
+};
+
+struct pw_command {
+	const char *name;
+	const char *summary;
+	const char *usage;       /* after "pgward NAME " */
+	const char *description; /* paragraphs, wrapped at 80 */
+	const char *exit_codes;  /* extra lines for the exit-code section, or NULL */
+	const enum pw_opt_id *opts;
+	size_t nopts;
+	size_t min_args, max_args; /* positional arguments */
+	bool audited;
+	int (*run)(struct pw_ctx *ctx);
+};
+
+extern const struct pw_command pw_commands[];
+extern const size_t pw_ncommands;
+const struct pw_command *pw_command_find(const char *name);
+
+/* The commands. */
+int cmd_help(struct pw_ctx *ctx);
+int cmd_keygen(struct pw_ctx *ctx);
+int cmd_encrypt(struct pw_ctx *ctx);
+int cmd_decrypt(struct pw_ctx *ctx);
+int cmd_audit(struct pw_ctx *ctx);
+
+/* Help printing (used by main for --help). */
+void pw_help_command(FILE *out, const struct pw_command *c);
+void pw_help_overview(FILE *out);
+
+/* term.c: passphrases from --passphrase-file, key-passphrase, or the terminal. */
+int pw_ask_passphrase(void *cfg, const char *prompt, bool confirm, struct pw_secret **out);
+/* -PW_E_INSECURE if fd is a terminal and the data would be binary. */
+int pw_refuse_binary_tty(int fd, const char *what);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * mem.h - allocation. pw_malloc and friends never return NULL: on exhaustion
+ * they call the out-of-memory handler that main installs (which exits with
+ * PW_E_NOMEM). Tests may swap the allocator (cmocka's leak-checking one).
+ */
+#ifndef PW_COMMON_MEM_H
+#define PW_COMMON_MEM_H
+
+#include <stddef.h>
+
+void *pw_malloc(size_t n);
+void *pw_calloc(size_t count, size_t n);
+void *pw_realloc(void *p, size_t n);
+void pw_free(void *p);
+char *pw_strdup(const char *s);
+char *pw_strndup(const char *s, size_t n);
+
+struct pw_allocator {
+	void *(*malloc_fn)(size_t n);
+	void *(*calloc_fn)(size_t count, size_t n);
+	void *(*realloc_fn)(void *p, size_t n);
+	void (*free_fn)(void *p);
+};
+/* Replace the allocator (NULL restores the C library's). Not thread-safe: call at start. */
+void pw_set_allocator(const struct pw_allocator *a);
+/* Called when an allocation fails; must not return. */
+void pw_set_oom_handler(void (*handler)(size_t n));
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * filter.h - push-style stream filters. A chain is a singly linked list:
+ * each filter transforms what is written to it and writes the result to its
+ * `next`. The head owns the chain (flt_chain_free frees all of it).
+ *
+ *   pump(fd) -> [age-decrypt] -> [sha256] -> sink(fd)
+ */
+#ifndef PW_FILTER_FILTER_H
+#define PW_FILTER_FILTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/age.h"
+
+struct flt;
+struct flt_ops {
+	const char *name;
+	int (*write)(struct flt *f, const uint8_t *p, size_t n);
+	int (*finish)(struct flt *f); /* end of input: flush, then finish next */
+	void (*free)(struct flt *f);  /* free own state only */
+};
+struct flt {
+	const struct flt_ops *ops;
+	struct flt *next;
+	uint64_t bytes_in;
+};
+
+int flt_write(struct flt *f, const uint8_t *p, size_t n);
+int flt_finish(struct flt *f);
+void flt_chain_free(struct flt *head);
+
+/* Read fd to EOF in large blocks into the chain, then finish it. */
+int flt_pump_fd(int fd, const char *name, struct flt *head);
+
+/* Sink: buffered writes to fd (not owned; not closed). */
+struct flt *flt_fd_sink(int fd, const char *name);
+/* Sink: into a capped in-memory buffer (borrowed). */
+struct flt *flt_buf_sink(struct pw_buf *b);
+/* Pass-through that hashes and counts what flows through it. */
+struct flt *flt_sha256(struct flt *next);
+void flt_sha256_result(const struct flt *f, uint8_t out[32], uint64_t *bytes);
+
+/* age encryption / decryption (armor optional / auto-detected). */
+int flt_age_encrypt(struct flt **out, const struct age_recipient *r, size_t n, bool armor,
+		    struct flt *next);
+struct flt *flt_age_decrypt(const struct age_identity *ids, size_t n, enum age_armor_mode armor,
+			    struct flt *next);
+
+#endif

@@ -1,0 +1,146 @@
+/* main.c - argv -> command; maps the error code to the exit status. Nothing else. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "cmd/commands.h"
+#include "common/err.h"
+#include "common/fileio.h"
+#include "common/log.h"
+#include "common/mem.h"
+
+static void log_sink(enum pw_log_level level, const char *line)
+{
+	static const char *names[] = {"error", "warning", "info", "debug"};
+	fprintf(stderr, "pgward: %s: %s\n", names[level], line);
+}
+
+static void oom(size_t n)
+{
+	fprintf(stderr, "pgward: error: out of memory (allocating %zu bytes)\n", n);
+	_exit(PW_E_NOMEM);
+}
+
+static int report(int rc)
+{
+	if (rc >= 0)
+		return 0;
+	char *msg = pw_redact(pw_error_message());
+	char *hint = pw_redact(pw_error_hint_text());
+	fprintf(stderr, "pgward: error: %s\n", msg);
+	if (*hint)
+		fprintf(stderr, "HINT: %s\n", hint);
+	pw_free(msg);
+	pw_free(hint);
+	int code = -rc;
+	return code > 0 && code < 256 ? code : PW_E_INTERNAL;
+}
+
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return false;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	}
+	return false;
+}
+
+static void audit(struct pw_ctx *ctx, int rc)
+{
+	const char *p = pw_cfg_str(ctx->cfg, PW_OPT_AUDIT_LOG);
+	char *path = p ? pw_strdup(p) : pw_audit_default_path();
+	char *err = rc < 0 ? pw_strdup(pw_error_message()) : NULL;
+	struct pw_audit_event ev = {.command = ctx->command,
+				    .stanza = ctx->stanza,
+				    .db_role = ctx->db_role,
+				    .exit_code = rc < 0 ? -rc : 0,
+				    .error = err,
+				    .details = ctx->audit};
+	/* keep the command's own error record intact */
+	int code = pw_error_code();
+	char msg[1024], hint[1024];
+	snprintf(msg, sizeof msg, "%s", pw_error_message());
+	snprintf(hint, sizeof hint, "%s", pw_error_hint_text());
+	if (pw_audit_append(path, &ev) < 0) {
+		char *m = pw_redact(pw_error_message());
+		fprintf(stderr, "pgward: warning: the audit record was not written: %s\n", m);
+		pw_free(m);
+	}
+	if (code) {
+		pw_error(code, "%s", msg);
+		if (*hint)
+			pw_error_hint("%s", hint);
+	}
+	pw_free(err);
+	pw_free(path);
+}
+
+static void on_signal(int signo)
+{
+	pw_set_interrupted(signo);
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal; /* no SA_RESTART: blocking I/O returns EINTR and stops */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	pw_set_oom_handler(oom);
+	pw_log_set_sink(log_sink);
+
+	if (argc < 2) {
+		pw_help_overview(stderr);
+		return PW_E_USAGE;
+	}
+	const char *name = argv[1];
+	if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0 ||
+	    strcmp(name, "version") == 0) {
+		printf("pgward %s\n", PGWARD_VERSION);
+		return 0;
+	}
+	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
+		name = "help";
+	const struct pw_command *cmd = pw_command_find(name);
+	if (!cmd) {
+		pw_error(PW_E_USAGE, "unknown command \"%s\"", name);
+		pw_error_hint("Try \"pgward help\".");
+		return report(-PW_E_USAGE);
+	}
+	if (strcmp(cmd->name, "help") != 0 && wants_help(argc - 2, argv + 2)) {
+		pw_help_command(stdout, cmd);
+		return 0;
+	}
+	struct pw_ctx ctx = {.command = cmd->name, .audit = json_object()};
+	ctx.cfg = pw_config_new();
+	int rc = pw_config_parse_args(ctx.cfg, cmd->name, argc - 2, argv + 2, cmd->opts,
+				      cmd->nopts);
+	if (rc == 0 && (pw_config_npos(ctx.cfg) < cmd->min_args ||
+			pw_config_npos(ctx.cfg) > cmd->max_args)) {
+		pw_error(PW_E_USAGE, "wrong number of arguments for \"%s\"", cmd->name);
+		rc = pw_error_hint("Try \"pgward help %s\".", cmd->name);
+	}
+	if (rc == 0)
+		rc = pw_config_load(ctx.cfg, ctx.stanza);
+	enum pw_log_level level;
+	if (rc == 0 && (rc = pw_log_parse_level(pw_cfg_str(ctx.cfg, PW_OPT_LOG_LEVEL), &level)) == 0)
+		pw_log_set_level(level);
+	bool config_ok = rc == 0;
+	if (rc == 0)
+		rc = cmd->run(&ctx);
+	if (cmd->audited && config_ok)
+		audit(&ctx, rc);
+	int status = report(rc);
+	json_decref(ctx.audit);
+	pw_config_free(ctx.cfg);
+	return status;
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# test_cli.sh - the command line: help, version, unknown commands and options, exit codes.
+source "$(dirname "$0")/../harness/lib.sh"
+tk_tmpdir
+export HOME=$TK_TMP PGWARD_AUDIT_LOG=$TK_TMP/audit.log
+: "${PGWARD:?PGWARD must point at the binary}"
+
+out=$("$PGWARD" --version) || tk_fail "--version failed"
+tk_assert_contains "$out" "pgward 0." "--version"
+
+out=$("$PGWARD" help) || tk_fail "help failed"
+for c in keygen encrypt decrypt audit help; do tk_assert_contains "$out" "$c" "help lists $c"; done
+
+for c in keygen encrypt decrypt audit; do
+  a=$("$PGWARD" help "$c") || tk_fail "help $c failed"
+  b=$("$PGWARD" "$c" --help) || tk_fail "$c --help failed"
+  tk_assert_eq "$a" "$b" "help $c equals $c --help"
+  tk_assert_contains "$a" "Usage: pgward $c" "usage line of $c"
+  tk_assert_contains "$a" "Exit status:" "exit codes of $c"
+done
+
+# unknown command: one error line, then the hint; exit 2
+set +e
+err=$("$PGWARD" frobnicate 2>&1 >/dev/null); rc=$?
+set -e
+tk_assert_eq "$rc" 2 "unknown command exit code"
+tk_assert_eq "$(printf '%s\n' "$err" | head -1)" 'pgward: error: unknown command "frobnicate"' "unknown command message"
+tk_assert_eq "$(printf '%s\n' "$err" | sed -n 2p)" 'HINT: Try "pgward help".' "unknown command hint"
+tk_assert_eq "$(printf '%s\n' "$err" | wc -l)" 2 "two lines only"
+
+set +e
+err=$("$PGWARD" encrypt --frob 2>&1 >/dev/null); rc=$?
+set -e
+tk_assert_eq "$rc" 2 "unknown option exit code"
+tk_assert_contains "$err" 'unknown option "--frob" for "encrypt"' "unknown option message"
+tk_assert_contains "$err" 'Try "pgward help encrypt".' "unknown option hint"
+
+# an option of another command is unknown here
+set +e
+err=$("$PGWARD" decrypt -r age1xyz 2>&1 >/dev/null); rc=$?
+set -e
+tk_assert_eq "$rc" 2 "foreign option exit code"
+
+# a secret on the command line is refused (exit 5) and not echoed
+set +e
+err=$("$PGWARD" keygen --key-passphrase=hunter2hunter2 2>&1 >/dev/null); rc=$?
+set -e
+tk_assert_eq "$rc" 5 "secret on the command line"
+tk_assert_contains "$err" "PGWARD_KEY_PASSPHRASE" "secret hint names the variable"
+case "$err" in *hunter2hunter2*) tk_fail "secret echoed in the error";; esac
+
+# too many arguments
+set +e
+"$PGWARD" encrypt a b >/dev/null 2>&1; rc=$?
+set -e
+tk_assert_eq "$rc" 2 "too many arguments"
+
+out=$("$PGWARD" help exit-codes)
+tk_assert_contains "$out" "AGE_PAYLOAD" "exit code table"
+out=$("$PGWARD" help config)
+tk_assert_contains "$out" "PGWARD_LOG_LEVEL" "config reference lists env vars"
+tk_assert_contains "$out" "key-passphrase (secret)" "config reference marks secrets"
+out=$("$PGWARD" help man)
+tk_assert_contains "$out" ".TH PGWARD 1" "man page header"
+
+# no arguments: overview on stderr, exit 2
+set +e
+"$PGWARD" >/dev/null 2>&1; rc=$?
+set -e
+tk_assert_eq "$rc" 2 "no arguments"
+echo "cli: all checks passed"

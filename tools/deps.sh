@@ -1,0 +1,19 @@
+#!/bin/sh
+# deps.sh - install pgward's build and test dependencies (Debian 12, as root or via sudo).
+# Installs only what is missing; safe to run again.
+set -eu
+PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev clang-format
+  libssl-dev libzstd-dev libcurl4-openssl-dev libxml2-dev libjansson-dev libinih-dev libpq-dev
+  libcmocka-dev zlib1g-dev openssl ca-certificates
+  postgresql-15 postgresql-client-15 age zstd time util-linux procps"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends $missing
