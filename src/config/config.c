@@ -111,7 +111,12 @@ static int check_value(const struct pw_opt_def *d, const char *val, const char *
 		if (!enum_has(d->def, val)) {
 			pw_error(PW_E_CONFIG, "invalid value \"%s\" for option \"%s\" (%s)", val,
 				 d->name, where);
-			return pw_error_hint("Choose one of: %s.", strchr(d->def, '|') + 1);
+			char choices[256];
+			pw_strlcpy(choices, strchr(d->def, '|') + 1, sizeof choices);
+			for (char *q = choices; *q; q++)
+				if (*q == '|')
+					*q = '/';
+			return pw_error_hint("Choose one of %s.", choices);
 		}
 		break;
 	case T_STR:
