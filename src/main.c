@@ -56,11 +56,11 @@ static void audit(struct pw_ctx *ctx, int rc)
 	char *path = p ? pw_strdup(p) : pw_audit_default_path();
 	char *err = rc < 0 ? pw_strdup(pw_error_message()) : NULL;
 	struct pw_audit_event ev = {.command = ctx->command,
-				    .stanza = ctx->stanza,
-				    .db_role = ctx->db_role,
-				    .exit_code = rc < 0 ? -rc : 0,
-				    .error = err,
-				    .details = ctx->audit};
+	                            .stanza = ctx->stanza,
+	                            .db_role = ctx->db_role,
+	                            .exit_code = rc < 0 ? -rc : 0,
+	                            .error = err,
+	                            .details = ctx->audit};
 	/* keep the command's own error record intact */
 	int code = pw_error_code();
 	char msg[1024], hint[1024];
@@ -122,17 +122,18 @@ int main(int argc, char **argv)
 	}
 	struct pw_ctx ctx = {.command = cmd->name, .audit = json_object()};
 	ctx.cfg = pw_config_new();
-	int rc = pw_config_parse_args(ctx.cfg, cmd->name, argc - 2, argv + 2, cmd->opts,
-				      cmd->nopts);
-	if (rc == 0 && (pw_config_npos(ctx.cfg) < cmd->min_args ||
-			pw_config_npos(ctx.cfg) > cmd->max_args)) {
+	int rc =
+	    pw_config_parse_args(ctx.cfg, cmd->name, argc - 2, argv + 2, cmd->opts, cmd->nopts);
+	if (rc == 0 &&
+	    (pw_config_npos(ctx.cfg) < cmd->min_args || pw_config_npos(ctx.cfg) > cmd->max_args)) {
 		pw_error(PW_E_USAGE, "wrong number of arguments for \"%s\"", cmd->name);
 		rc = pw_error_hint("Try \"pgward help %s\".", cmd->name);
 	}
 	if (rc == 0)
 		rc = pw_config_load(ctx.cfg, ctx.stanza);
 	enum pw_log_level level;
-	if (rc == 0 && (rc = pw_log_parse_level(pw_cfg_str(ctx.cfg, PW_OPT_LOG_LEVEL), &level)) == 0)
+	if (rc == 0 &&
+	    (rc = pw_log_parse_level(pw_cfg_str(ctx.cfg, PW_OPT_LOG_LEVEL), &level)) == 0)
 		pw_log_set_level(level);
 	bool config_ok = rc == 0;
 	if (rc == 0)

@@ -2,7 +2,7 @@
 # deps.sh - install pgward's build and test dependencies (Debian 12, as root or via sudo).
 # Installs only what is missing; safe to run again.
 set -eu
-PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev clang-format
+PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev clang-format bsdutils
   libssl-dev libzstd-dev libcurl4-openssl-dev libxml2-dev libjansson-dev libinih-dev libpq-dev
   libcmocka-dev zlib1g-dev openssl ca-certificates
   postgresql-15 postgresql-client-15 age zstd time util-linux procps"

@@ -49,7 +49,7 @@ static int mkdirs(const char *path)
 		*s = 0;
 		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
 			rc = pw_error(PW_E_AUDIT, "could not create directory \"%s\": %s", p,
-				      strerror(errno));
+			              strerror(errno));
 			break;
 		}
 		*s = '/';
@@ -83,7 +83,7 @@ static int last_record(int fd, const char *path, char hash[65], long long *seq)
 	int rc = 0;
 	if (r != (ssize_t)want || buf[want - 1] != '\n') {
 		rc = pw_error(PW_E_AUDIT, "audit log \"%s\" does not end with a complete line",
-			      path);
+		              path);
 		pw_error_hint("Run \"pgward audit verify\" and inspect the log.");
 		goto out;
 	}
@@ -126,7 +126,7 @@ int pw_audit_append(const char *path, const struct pw_audit_event *ev)
 	if (flock(fd, LOCK_EX) < 0) {
 		close(fd);
 		return pw_error(PW_E_AUDIT, "could not lock audit log \"%s\": %s", path,
-				strerror(errno));
+		                strerror(errno));
 	}
 	char prev[65];
 	long long seq = 0;
@@ -141,7 +141,8 @@ int pw_audit_append(const char *path, const struct pw_audit_event *ev)
 	json_object_set_new(rec, "time", json_string(when));
 	json_object_set_new(rec, "command", json_string(ev->command));
 	json_object_set_new(rec, "stanza", ev->stanza ? json_string(ev->stanza) : json_null());
-	json_object_set_new(rec, "outcome", json_string(ev->exit_code == 0 ? "success" : "failure"));
+	json_object_set_new(rec, "outcome",
+	                    json_string(ev->exit_code == 0 ? "success" : "failure"));
 	json_object_set_new(rec, "exit_code", json_integer(ev->exit_code));
 	if (ev->error) {
 		char *clean = pw_redact(ev->error);
@@ -171,7 +172,7 @@ int pw_audit_append(const char *path, const struct pw_audit_event *ev)
 	free(line);
 	if (rc == 0 && fsync(fd) < 0)
 		rc = pw_error(PW_E_AUDIT, "could not fsync audit log \"%s\": %s", path,
-			      strerror(errno));
+		              strerror(errno));
 out:
 	close(fd); /* releases the lock */
 	return rc;
@@ -183,7 +184,7 @@ static int broken(struct pw_audit_report *r, size_t line, const char *why)
 	pw_strlcpy(r->reason, why, sizeof r->reason);
 	pw_error(PW_E_AUDIT, "audit log is broken at line %zu: %s", line, why);
 	return pw_error_hint("The log was edited, truncated or reordered after it was written; "
-			     "keep this copy as evidence and investigate.");
+	                     "keep this copy as evidence and investigate.");
 }
 
 /* Iterate lines of the file; fn gets each line (NUL-terminated, no '\n'). */
@@ -194,10 +195,10 @@ static int each_line(const char *path, int (*fn)(void *, char *, size_t, size_t)
 		if (errno == ENOENT) {
 			pw_error(PW_E_NOTFOUND, "audit log \"%s\" does not exist", path);
 			return pw_error_hint("No audited command has run yet with this audit-log "
-					     "setting.");
+			                     "setting.");
 		}
 		return pw_error(PW_E_AUDIT, "could not open audit log \"%s\": %s", path,
-				strerror(errno));
+		                strerror(errno));
 	}
 	char *line = NULL;
 	size_t cap = 0, lineno = 0;
@@ -240,11 +241,13 @@ static int verify_line(void *arg, char *line, size_t n, size_t lineno)
 	if (!json_is_integer(seq) || !prev)
 		rc = broken(v->r, lineno, "record lacks seq or prev");
 	else if (json_integer_value(seq) != (json_int_t)lineno)
-		rc = broken(v->r, lineno, "sequence number out of order (a line was removed or "
-					  "moved)");
+		rc = broken(v->r, lineno,
+		            "sequence number out of order (a line was removed or "
+		            "moved)");
 	else if (strcmp(prev, v->prev) != 0)
-		rc = broken(v->r, lineno, "hash of the previous line does not match (the previous "
-					  "line was edited, removed or moved)");
+		rc = broken(v->r, lineno,
+		            "hash of the previous line does not match (the previous "
+		            "line was edited, removed or moved)");
 	json_decref(j);
 	if (rc == 0) {
 		line_hash(line, n, v->prev);
@@ -313,8 +316,10 @@ int pw_audit_parse_since(const char *s, time_t now, time_t *out)
 		digits[n - 1] = 0;
 		if (pw_parse_u64(digits, &v) < 0 || v > 100000000)
 			goto bad;
-		uint64_t mult = s[n - 1] == 's' ? 1 : s[n - 1] == 'm' ? 60 : s[n - 1] == 'h' ? 3600
-											 : 86400;
+		uint64_t mult = s[n - 1] == 's'   ? 1
+		                : s[n - 1] == 'm' ? 60
+		                : s[n - 1] == 'h' ? 3600
+		                                  : 86400;
 		*out = now - (time_t)(v * mult);
 		return 0;
 	}
@@ -330,5 +335,5 @@ int pw_audit_parse_since(const char *s, time_t now, time_t *out)
 bad:
 	pw_error(PW_E_USAGE, "invalid time \"%s\"", s);
 	return pw_error_hint("Use a date (2026-11-22), a UTC time (2026-11-22T10:00:00Z) or an "
-			     "age such as 90m, 24h or 7d.");
+	                     "age such as 90m, 24h or 7d.");
 }

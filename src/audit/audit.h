@@ -30,7 +30,7 @@ int pw_audit_append(const char *path, const struct pw_audit_event *ev);
 
 struct pw_audit_report {
 	size_t records;
-	char head[65]; /* hash of the newest line, hex */
+	char head[65];   /* hash of the newest line, hex */
 	size_t bad_line; /* 0 if the chain is intact */
 	char reason[256];
 };

@@ -34,7 +34,7 @@ static int print_rec(void *arg, json_t *rec)
 	       json_string_value(json_object_get(actor, "os_user")), role ? " role=" : "",
 	       role ? role : "", json_object_get(rec, "error") ? " error=" : "",
 	       json_object_get(rec, "error") ? json_string_value(json_object_get(rec, "error"))
-					     : "");
+	                                     : "");
 	printf("\n");
 	return 0;
 }
@@ -58,11 +58,11 @@ int cmd_audit(struct pw_ctx *ctx)
 		bool head_ok = rc < 0 || !expect || strcmp(expect, r.head) == 0;
 		if (rc == 0 && !head_ok) {
 			pw_error(PW_E_AUDIT,
-				 "the newest audit record is not the expected one (head %.16s..., "
-				 "expected %.16s...)",
-				 r.head, expect);
+			         "the newest audit record is not the expected one (head %.16s..., "
+			         "expected %.16s...)",
+			         r.head, expect);
 			pw_error_hint("Records were removed from the end of the log, or it was "
-				      "replaced; investigate.");
+			              "replaced; investigate.");
 			rc = -PW_E_AUDIT;
 		}
 		if (json) {
@@ -72,7 +72,8 @@ int cmd_audit(struct pw_ctx *ctx)
 			json_object_set_new(o, "records", json_integer((json_int_t)r.records));
 			json_object_set_new(o, "head", json_string(r.head));
 			if (r.bad_line) {
-				json_object_set_new(o, "bad_line", json_integer((json_int_t)r.bad_line));
+				json_object_set_new(o, "bad_line",
+				                    json_integer((json_int_t)r.bad_line));
 				json_object_set_new(o, "reason", json_string(r.reason));
 			}
 			char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -30,12 +30,12 @@ static int open_input(struct pw_ctx *ctx, int *fd, const char **name)
 }
 
 static int work_factor(struct pw_ctx *ctx, enum pw_opt_id id, long long lo, long long hi,
-		       unsigned *out)
+                       unsigned *out)
 {
 	long long w = pw_cfg_int(ctx->cfg, id);
 	if (w < lo || w > hi) {
 		pw_error(PW_E_CONFIG, "%s must be between %lld and %lld, not %lld (%s)",
-			 pw_opt_def(id)->name, lo, hi, w, pw_cfg_source(ctx->cfg, id));
+		         pw_opt_def(id)->name, lo, hi, w, pw_cfg_source(ctx->cfg, id));
 		return pw_error_hint("The default is %s.", pw_opt_def(id)->def);
 	}
 	*out = (unsigned)w;
@@ -44,7 +44,7 @@ static int work_factor(struct pw_ctx *ctx, enum pw_opt_id id, long long lo, long
 
 /* Run input through chain into the output (a committed file, or stdout). */
 static int run_chain(struct pw_ctx *ctx, int infd, const char *inname, struct flt *head,
-		     struct pw_outfile *of)
+                     struct pw_outfile *of)
 {
 	int rc = flt_pump_fd(infd, inname, head);
 	if (rc == 0 && of)
@@ -83,7 +83,7 @@ int cmd_encrypt(struct pw_ctx *ctx)
 	if (!pass && !ks.nrcpts) {
 		pw_error(PW_E_USAGE, "no recipients");
 		rc = pw_error_hint("Name at least one recipient with -r age1... or -R FILE, or use "
-				   "-p for a passphrase.");
+		                   "-p for a passphrase.");
 		goto out;
 	}
 	if ((rc = open_input(ctx, &infd, &inname)) < 0)
@@ -99,7 +99,8 @@ int cmd_encrypt(struct pw_ctx *ctx)
 	}
 	if (outpath && (rc = pw_outfile_open(&of, outpath, 0644, false)) < 0)
 		goto out;
-	struct flt *sink = flt_fd_sink(of ? pw_outfile_fd(of) : 1, outpath ? outpath : "standard output");
+	struct flt *sink =
+	    flt_fd_sink(of ? pw_outfile_fd(of) : 1, outpath ? outpath : "standard output");
 	if ((rc = flt_age_encrypt(&chain, ks.rcpts, ks.nrcpts, armor, sink)) < 0) {
 		flt_chain_free(sink);
 		goto out;
@@ -116,7 +117,8 @@ int cmd_encrypt(struct pw_ctx *ctx)
 	json_object_set_new(ctx->audit, "passphrase", json_boolean(pass));
 	json_object_set_new(ctx->audit, "armor", json_boolean(armor));
 	json_object_set_new(ctx->audit, "input", json_string(inname));
-	json_object_set_new(ctx->audit, "output", json_string(outpath ? outpath : "standard output"));
+	json_object_set_new(ctx->audit, "output",
+	                    json_string(outpath ? outpath : "standard output"));
 	rc = run_chain(ctx, infd, inname, chain, of);
 out:
 	flt_chain_free(chain);
@@ -171,9 +173,9 @@ int cmd_decrypt(struct pw_ctx *ctx)
 		k->ids = pw_calloc(1, sizeof *k->ids);
 		k->nids = 1;
 		k->ids[0] = (struct age_identity){.kind = AGE_ID_SCRYPT,
-						   .max_work = max_work,
-						   .ask = ask_for_file,
-						   .ask_arg = &ask};
+		                                  .max_work = max_work,
+		                                  .ask = ask_for_file,
+		                                  .ask_arg = &ask};
 	}
 	for (size_t i = 0; i < ks.nids; i++)
 		ks.ids[i].max_work = max_work;
@@ -181,14 +183,16 @@ int cmd_decrypt(struct pw_ctx *ctx)
 		goto out;
 	if (outpath && (rc = pw_outfile_open(&of, outpath, 0600, false)) < 0)
 		goto out;
-	struct flt *sink = flt_fd_sink(of ? pw_outfile_fd(of) : 1, outpath ? outpath : "standard output");
+	struct flt *sink =
+	    flt_fd_sink(of ? pw_outfile_fd(of) : 1, outpath ? outpath : "standard output");
 	chain = flt_age_decrypt(ks.ids, ks.nids, AGE_ARMOR_AUTO, sink);
 	json_object_set_new(ctx->audit, "input", json_string(inname));
-	json_object_set_new(ctx->audit, "output", json_string(outpath ? outpath : "standard output"));
+	json_object_set_new(ctx->audit, "output",
+	                    json_string(outpath ? outpath : "standard output"));
 	rc = run_chain(ctx, infd, inname, chain, of);
 	if (rc == -PW_E_AGE_NOMATCH && n == 0 && !ask.asked) {
 		pw_error(PW_E_AGE_NOMATCH, "the file is encrypted to public keys, but no identity "
-			 "was given");
+		                           "was given");
 		pw_error_hint("Name the identity file with -i FILE.");
 	}
 out:

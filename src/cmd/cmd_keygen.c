@@ -44,13 +44,14 @@ int cmd_keygen(struct pw_ctx *ctx)
 	if (pw_config_npos(ctx->cfg) > 0) {
 		pw_error(PW_E_USAGE, "unexpected argument \"%s\"", pw_config_pos(ctx->cfg, 0));
 		return pw_error_hint("Use -o FILE to name the output file, or -y FILE to show a "
-				     "recipient.");
+		                     "recipient.");
 	}
 	const char *outpath = pw_cfg_str(ctx->cfg, PW_OPT_OUT_FILE);
 	bool protect = pw_cfg_bool(ctx->cfg, PW_OPT_PASSPHRASE);
 	bool armor = pw_cfg_bool(ctx->cfg, PW_OPT_ARMOR);
 	int rc = 0;
-	if (protect && !outpath && !armor && (rc = pw_refuse_binary_tty(1, "an encrypted identity")) < 0)
+	if (protect && !outpath && !armor &&
+	    (rc = pw_refuse_binary_tty(1, "an encrypted identity")) < 0)
 		return rc;
 
 	struct age_x25519 key;
@@ -79,13 +80,14 @@ int cmd_keygen(struct pw_ctx *ctx)
 	if (protect) {
 		struct pw_secret *pass = NULL;
 		if ((rc = pw_ask_passphrase(ctx->cfg, "Enter passphrase to protect the identity: ",
-					    true, &pass)) < 0) {
+		                            true, &pass)) < 0) {
 			flt_chain_free(chain);
 			goto out;
 		}
 		struct age_recipient r = {.kind = AGE_ID_SCRYPT,
-					  .passphrase = pass,
-					  .work = (unsigned)pw_cfg_int(ctx->cfg, PW_OPT_WORK_FACTOR)};
+		                          .passphrase = pass,
+		                          .work =
+		                              (unsigned)pw_cfg_int(ctx->cfg, PW_OPT_WORK_FACTOR)};
 		struct flt *enc = NULL;
 		rc = flt_age_encrypt(&enc, &r, 1, armor, chain);
 		pw_secret_free(pass);
@@ -105,7 +107,8 @@ int cmd_keygen(struct pw_ctx *ctx)
 		fprintf(stderr, "Public key: %s\n", pub);
 		json_object_set_new(ctx->audit, "action", json_string("generate"));
 		json_object_set_new(ctx->audit, "public_key", json_string(pub));
-		json_object_set_new(ctx->audit, "file", outpath ? json_string(outpath) : json_null());
+		json_object_set_new(ctx->audit, "file",
+		                    outpath ? json_string(outpath) : json_null());
 		json_object_set_new(ctx->audit, "passphrase_protected", json_boolean(protect));
 	}
 out:

@@ -5,65 +5,66 @@
 
 #define OPTS(...)                                                                                  \
 	(const enum pw_opt_id[]){__VA_ARGS__},                                                     \
-		sizeof((const enum pw_opt_id[]){__VA_ARGS__}) / sizeof(enum pw_opt_id)
+	    sizeof((const enum pw_opt_id[]){__VA_ARGS__}) / sizeof(enum pw_opt_id)
 
 #define COMMON PW_OPT_CONFIG, PW_OPT_LOG_LEVEL, PW_OPT_AUDIT_LOG
 
 const struct pw_command pw_commands[] = {
-	{"help", "show help for pgward or one command", "[COMMAND]",
-	 "Without an argument, lists the commands. With a command name, shows its usage, "
-	 "options and exit codes. \"pgward help exit-codes\" lists every exit code; "
-	 "\"pgward help config\" lists every option with its config-file key and "
-	 "environment variable.",
-	 NULL, OPTS(PW_OPT_LOG_LEVEL), 0, 1, false, cmd_help},
-	{"keygen", "generate an age identity (X25519 key pair)", "[-o FILE] [--passphrase] | -y FILE",
-	 "Writes a new identity (\"AGE-SECRET-KEY-1...\") to FILE (created with mode 0600, never "
-	 "overwritten) or to standard output, and prints its public key (the recipient, "
-	 "\"age1...\") on standard error. With --passphrase the identity file is itself "
-	 "encrypted with a passphrase, as \"age-keygen | age -p\" would do. With -y, prints the "
-	 "recipient of an existing identity file instead.\n\n"
-	 "Keep identities off the backup host: only recipients are needed to encrypt.",
-	 NULL,
-	 OPTS(COMMON, PW_OPT_OUT_FILE, PW_OPT_PASSPHRASE, PW_OPT_PUBLIC, PW_OPT_PASSPHRASE_FILE,
-	      PW_OPT_KEY_PASSPHRASE, PW_OPT_WORK_FACTOR, PW_OPT_ARMOR),
-	 0, 1, true, cmd_keygen},
-	{"encrypt", "encrypt a file to age recipients or a passphrase",
-	 "(-r RECIPIENT | -R FILE)... [-a] [-o OUT] [IN]\n       pgward encrypt -p [-a] [-o OUT] [IN]",
-	 "Encrypts IN (default standard input) into the age v1 format, to every recipient given "
-	 "with -r and -R (X25519 public keys), or to a passphrase with -p. The output decrypts "
-	 "with \"pgward decrypt\" or the stock \"age -d\". Output is binary unless -a is given; "
-	 "binary is never written to a terminal. With -o, the output file appears only when "
-	 "encryption has completed (a partial file is removed on failure).",
-	 NULL,
-	 OPTS(COMMON, PW_OPT_RECIPIENT, PW_OPT_RECIPIENTS_FILE, PW_OPT_PASSPHRASE, PW_OPT_ARMOR,
-	      PW_OPT_OUT_FILE, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE, PW_OPT_WORK_FACTOR),
-	 0, 1, true, cmd_encrypt},
-	{"decrypt", "decrypt an age file with identities or a passphrase",
-	 "[-i IDENTITY]... [-o OUT] [IN]",
-	 "Decrypts IN (default standard input), binary or ASCII-armored, with the identities in "
-	 "the -i files (plaintext or passphrase-protected identity files), or with a passphrase "
-	 "when the file was encrypted with one. Each 64 KiB chunk is authenticated before any of "
-	 "it is written. With -o, the output file appears only when the whole file has "
-	 "decrypted and authenticated; on failure nothing is left behind. Without -o, output "
-	 "written before a failure is authentic but incomplete, and the exit code says so.",
-	 "  11  the input is not a well-formed age file (header failure)\n"
-	 "  12  no identity matches the file's recipients\n"
-	 "  13  the header MAC does not match (the header was altered)\n"
-	 "  14  the payload is truncated or altered\n"
-	 "  15  the ASCII armor is malformed\n",
-	 OPTS(COMMON, PW_OPT_IDENTITY, PW_OPT_OUT_FILE, PW_OPT_PASSPHRASE_FILE,
-	      PW_OPT_KEY_PASSPHRASE, PW_OPT_MAX_WORK_FACTOR),
-	 0, 1, true, cmd_decrypt},
-	{"audit", "print or verify the audit log", "[--since TIME] [--output=json] | verify [--expect-head HASH]",
-	 "Every command that changes or reads protected state appends one JSON record to the "
-	 "audit log: time, command, stanza, outcome, the OS user and database role, and "
-	 "non-secret details. Each record carries the SHA-256 of the record before it. "
-	 "\"pgward audit\" prints the records (all, or since TIME); \"pgward audit verify\" "
-	 "checks the whole chain and prints the hash of the newest record. Keep that hash "
-	 "somewhere else: with --expect-head it also proves that no record was cut from the "
-	 "end.",
-	 "  18  the chain is broken (a record was edited, removed or reordered)\n",
-	 OPTS(COMMON, PW_OPT_SINCE, PW_OPT_OUTPUT, PW_OPT_EXPECT_HEAD), 0, 1, false, cmd_audit},
+    {"help", "show help for pgward or one command", "[COMMAND]",
+     "Without an argument, lists the commands. With a command name, shows its usage, "
+     "options and exit codes. \"pgward help exit-codes\" lists every exit code; "
+     "\"pgward help config\" lists every option with its config-file key and "
+     "environment variable.",
+     NULL, OPTS(PW_OPT_LOG_LEVEL), 0, 1, false, cmd_help},
+    {"keygen", "generate an age identity (X25519 key pair)", "[-o FILE] [--passphrase] | -y FILE",
+     "Writes a new identity (\"AGE-SECRET-KEY-1...\") to FILE (created with mode 0600, never "
+     "overwritten) or to standard output, and prints its public key (the recipient, "
+     "\"age1...\") on standard error. With --passphrase the identity file is itself "
+     "encrypted with a passphrase, as \"age-keygen | age -p\" would do. With -y, prints the "
+     "recipient of an existing identity file instead.\n\n"
+     "Keep identities off the backup host: only recipients are needed to encrypt.",
+     NULL,
+     OPTS(COMMON, PW_OPT_OUT_FILE, PW_OPT_PASSPHRASE, PW_OPT_PUBLIC, PW_OPT_PASSPHRASE_FILE,
+          PW_OPT_KEY_PASSPHRASE, PW_OPT_WORK_FACTOR, PW_OPT_ARMOR),
+     0, 1, true, cmd_keygen},
+    {"encrypt", "encrypt a file to age recipients or a passphrase",
+     "(-r RECIPIENT | -R FILE)... [-a] [-o OUT] [IN]\n       pgward encrypt -p [-a] [-o OUT] [IN]",
+     "Encrypts IN (default standard input) into the age v1 format, to every recipient given "
+     "with -r and -R (X25519 public keys), or to a passphrase with -p. The output decrypts "
+     "with \"pgward decrypt\" or the stock \"age -d\". Output is binary unless -a is given; "
+     "binary is never written to a terminal. With -o, the output file appears only when "
+     "encryption has completed (a partial file is removed on failure).",
+     NULL,
+     OPTS(COMMON, PW_OPT_RECIPIENT, PW_OPT_RECIPIENTS_FILE, PW_OPT_PASSPHRASE, PW_OPT_ARMOR,
+          PW_OPT_OUT_FILE, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE, PW_OPT_WORK_FACTOR),
+     0, 1, true, cmd_encrypt},
+    {"decrypt", "decrypt an age file with identities or a passphrase",
+     "[-i IDENTITY]... [-o OUT] [IN]",
+     "Decrypts IN (default standard input), binary or ASCII-armored, with the identities in "
+     "the -i files (plaintext or passphrase-protected identity files), or with a passphrase "
+     "when the file was encrypted with one. Each 64 KiB chunk is authenticated before any of "
+     "it is written. With -o, the output file appears only when the whole file has "
+     "decrypted and authenticated; on failure nothing is left behind. Without -o, output "
+     "written before a failure is authentic but incomplete, and the exit code says so.",
+     "  11  the input is not a well-formed age file (header failure)\n"
+     "  12  no identity matches the file's recipients\n"
+     "  13  the header MAC does not match (the header was altered)\n"
+     "  14  the payload is truncated or altered\n"
+     "  15  the ASCII armor is malformed\n",
+     OPTS(COMMON, PW_OPT_IDENTITY, PW_OPT_OUT_FILE, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
+          PW_OPT_MAX_WORK_FACTOR),
+     0, 1, true, cmd_decrypt},
+    {"audit", "print or verify the audit log",
+     "[--since TIME] [--output=json] | verify [--expect-head HASH]",
+     "Every command that changes or reads protected state appends one JSON record to the "
+     "audit log: time, command, stanza, outcome, the OS user and database role, and "
+     "non-secret details. Each record carries the SHA-256 of the record before it. "
+     "\"pgward audit\" prints the records (all, or since TIME); \"pgward audit verify\" "
+     "checks the whole chain and prints the hash of the newest record. Keep that hash "
+     "somewhere else: with --expect-head it also proves that no record was cut from the "
+     "end.",
+     "  18  the chain is broken (a record was edited, removed or reordered)\n",
+     OPTS(COMMON, PW_OPT_SINCE, PW_OPT_OUTPUT, PW_OPT_EXPECT_HEAD), 0, 1, false, cmd_audit},
 };
 
 const size_t pw_ncommands = sizeof pw_commands / sizeof pw_commands[0];

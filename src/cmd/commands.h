@@ -16,7 +16,7 @@
 struct pw_ctx {
 	const char *command;
 	struct pw_config *cfg;
-	const char *stanza; /* NULL if none */
+	const char *stanza;  /* NULL if none */
 	const char *db_role; /* set by commands that connect */
 	json_t *audit;       /* details for the audit record; commands add to it */
 	bool audited;        /* command sets false to skip auditing (e.g. pure help) */

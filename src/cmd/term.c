@@ -81,7 +81,7 @@ int pw_ask_passphrase(void *arg, const char *prompt, bool confirm, struct pw_sec
 	if (fd < 0) {
 		pw_error(PW_E_PASSPHRASE, "a passphrase is needed but there is no terminal to ask");
 		return pw_error_hint("Set passphrase-file (a mode 0600 file) or the "
-				     "PGWARD_KEY_PASSPHRASE environment variable.");
+		                     "PGWARD_KEY_PASSPHRASE environment variable.");
 	}
 	char a[1024], b[1024];
 	int rc = 0;
@@ -93,7 +93,8 @@ int pw_ask_passphrase(void *arg, const char *prompt, bool confirm, struct pw_sec
 	} else if (confirm) {
 		if (read_tty(fd, "Confirm passphrase: ", b, sizeof b) < 0 || strcmp(a, b) != 0) {
 			pw_error(PW_E_PASSPHRASE, "the passphrases do not match");
-			rc = pw_error_hint("Run the command again and type the same passphrase twice.");
+			rc = pw_error_hint(
+			    "Run the command again and type the same passphrase twice.");
 		}
 	}
 	if (rc == 0)
@@ -110,5 +111,5 @@ int pw_refuse_binary_tty(int fd, const char *what)
 		return 0;
 	pw_error(PW_E_INSECURE, "refusing to write %s to a terminal", what);
 	return pw_error_hint("Redirect the output, name a file with -o, or use -a for ASCII "
-			     "armor.");
+	                     "armor.");
 }

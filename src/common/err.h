@@ -49,7 +49,7 @@ int pw_errcode_at(size_t i, int *code, const char **name, const char **summary);
 	do {                                                                                       \
 		if (!(cond))                                                                       \
 			return pw_error(PW_E_INTERNAL, "internal check failed: %s (%s:%d)", #cond, \
-					__FILE__, __LINE__);                                       \
+			                __FILE__, __LINE__);                                       \
 	} while (0)
 
 #endif

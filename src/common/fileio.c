@@ -109,9 +109,9 @@ int pw_check_private_fd(int fd, const char *path, const char *what)
 		return io_error("stat", path);
 	if (S_ISREG(st.st_mode) && (st.st_mode & 077)) {
 		pw_error(PW_E_INSECURE, "%s \"%s\" is accessible by other users (mode %04o)", what,
-			 path, (unsigned)(st.st_mode & 07777));
+		         path, (unsigned)(st.st_mode & 07777));
 		return pw_error_hint("Run \"chmod 600 %s\" so that only its owner can read it.",
-				     path);
+		                     path);
 	}
 	return 0;
 }
@@ -129,8 +129,9 @@ int pw_outfile_open(struct pw_outfile **out, const char *path, mode_t mode, bool
 	*out = NULL;
 	if (exclusive && access(path, F_OK) == 0) {
 		pw_error(PW_E_EXISTS, "output file \"%s\" already exists", path);
-		return pw_error_hint("Choose another name, or remove the file first if you are sure "
-				     "it is not needed.");
+		return pw_error_hint(
+		    "Choose another name, or remove the file first if you are sure "
+		    "it is not needed.");
 	}
 	size_t n = strlen(path) + 32;
 	char *tmp = pw_malloc(n);

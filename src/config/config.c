@@ -88,29 +88,29 @@ static int check_value(const struct pw_opt_def *d, const char *val, const char *
 		if ((val[0] == '-' ? pw_parse_u64(val + 1, &u) : pw_parse_u64(val, &u)) < 0 ||
 		    u > 1000000000) {
 			pw_error(PW_E_CONFIG, "invalid value \"%s\" for option \"%s\" (%s)", val,
-				 d->name, where);
+			         d->name, where);
 			return pw_error_hint("\"%s\" takes a whole number.", d->name);
 		}
 		break;
 	case T_SIZE:
 		if (pw_parse_size(val, &u) < 0) {
 			pw_error(PW_E_CONFIG, "invalid value \"%s\" for option \"%s\" (%s)", val,
-				 d->name, where);
+			         d->name, where);
 			return pw_error_hint("\"%s\" takes a size such as 512KiB, 16MiB or 1GiB.",
-					     d->name);
+			                     d->name);
 		}
 		break;
 	case T_BOOL:
 		if (pw_parse_bool(val, &b) < 0) {
 			pw_error(PW_E_CONFIG, "invalid value \"%s\" for option \"%s\" (%s)", val,
-				 d->name, where);
+			         d->name, where);
 			return pw_error_hint("\"%s\" takes yes or no.", d->name);
 		}
 		break;
 	case T_ENUM:
 		if (!enum_has(d->def, val)) {
 			pw_error(PW_E_CONFIG, "invalid value \"%s\" for option \"%s\" (%s)", val,
-				 d->name, where);
+			         d->name, where);
 			char choices[256];
 			pw_strlcpy(choices, strchr(d->def, '|') + 1, sizeof choices);
 			for (char *q = choices; *q; q++)
@@ -131,7 +131,7 @@ static int check_value(const struct pw_opt_def *d, const char *val, const char *
 }
 
 static int set_value(struct pw_config *c, enum pw_opt_id id, enum layer l, const char *val,
-		     const char *source, bool append)
+                     const char *source, bool append)
 {
 	struct value *v = &c->v[id][l];
 	const struct pw_opt_def *d = pw_opt_def(id);
@@ -159,7 +159,7 @@ static int unknown_option(const char *command, const char *opt)
 }
 
 int pw_config_parse_args(struct pw_config *c, const char *command, int argc, char **argv,
-			 const enum pw_opt_id *allowed, size_t nallowed)
+                         const enum pw_opt_id *allowed, size_t nallowed)
 {
 	bool only_pos = false;
 	c->pos = pw_calloc((size_t)argc + 1, sizeof *c->pos);
@@ -195,17 +195,22 @@ int pw_config_parse_args(struct pw_config *c, const char *command, int argc, cha
 			ok |= allowed[k] == (enum pw_opt_id)id;
 		if (id < 0 || !ok) {
 			char shown[140];
-			snprintf(shown, sizeof shown, "%.*s", (int)(strchr(a, '=') ? strchr(a, '=') - a : (long)strlen(a)), a);
+			snprintf(shown, sizeof shown, "%.*s",
+			         (int)(strchr(a, '=') ? strchr(a, '=') - a : (long)strlen(a)), a);
 			return unknown_option(command, shown);
 		}
 		const struct pw_opt_def *d = pw_opt_def(id);
 		if (d->secure) {
-			pw_error(PW_E_INSECURE, "option \"%s\" is a secret and may not be given on "
-				 "the command line", d->name);
+			pw_error(PW_E_INSECURE,
+			         "option \"%s\" is a secret and may not be given on "
+			         "the command line",
+			         d->name);
 			char env[64];
 			pw_opt_env_name(d, env, sizeof env);
-			return pw_error_hint("Any user can read command lines; set it in a mode 0600 "
-					     "config file or in the %s environment variable.", env);
+			return pw_error_hint(
+			    "Any user can read command lines; set it in a mode 0600 "
+			    "config file or in the %s environment variable.",
+			    env);
 		}
 		if (!(d->where & W_CLI))
 			return unknown_option(command, a);
@@ -289,7 +294,7 @@ static char *cfg_line_reader(char *str, int num, void *stream)
 		char *end = strchr(tmp, ']');
 		if (!end) {
 			pw_error(PW_E_CONFIG, "malformed section header in \"%s\" line %d", x->path,
-				 x->lineno);
+			         x->lineno);
 			pw_error_hint("A section header looks like [global] or [mydb].");
 			x->rc = -PW_E_CONFIG;
 			return NULL;
@@ -302,15 +307,15 @@ static char *cfg_line_reader(char *str, int num, void *stream)
 				valid = false;
 		if (!valid) {
 			pw_error(PW_E_CONFIG, "invalid section name \"%s\" in \"%s\" line %d", name,
-				 x->path, x->lineno);
+			         x->path, x->lineno);
 			pw_error_hint("Section names use letters, digits, '-', '_' and '.'.");
 			x->rc = -PW_E_CONFIG;
 			return NULL;
 		}
 		for (size_t i = 0; i < x->nsections; i++)
 			if (strcmp(x->sections[i], name) == 0) {
-				pw_error(PW_E_CONFIG, "duplicate section [%s] in \"%s\" line %d", name,
-					 x->path, x->lineno);
+				pw_error(PW_E_CONFIG, "duplicate section [%s] in \"%s\" line %d",
+				         name, x->path, x->lineno);
 				pw_error_hint("Merge the two [%s] sections into one.", name);
 				x->rc = -PW_E_CONFIG;
 				return NULL;
@@ -333,9 +338,9 @@ static int cfg_on_value(void *user, const char *section, const char *name, const
 	snprintf(where, sizeof where, "%s line %d", x->path, x->lineno);
 	if (!*section) {
 		pw_error(PW_E_CONFIG, "option \"%s\" outside any section in \"%s\" line %d", name,
-			 x->path, x->lineno);
+		         x->path, x->lineno);
 		pw_error_hint("Put global options under [global] and per-database options under "
-			      "[<stanza>].");
+		              "[<stanza>].");
 		x->rc = -PW_E_CONFIG;
 		return 0;
 	}
@@ -344,17 +349,18 @@ static int cfg_on_value(void *user, const char *section, const char *name, const
 	bool is_global = strcmp(section, "global") == 0;
 	if (!d || !(d->where & (W_FILE | W_STANZA))) {
 		pw_error(PW_E_CONFIG, "unknown option \"%s\" in \"%s\" line %d", name, x->path,
-			 x->lineno);
+		         x->lineno);
 		pw_error_hint("See \"pgward help config\" for the options a config file may set.");
 		x->rc = -PW_E_CONFIG;
 		return 0;
 	}
 	if (is_global ? !(d->where & W_FILE) : !(d->where & W_STANZA)) {
-		pw_error(PW_E_CONFIG, "option \"%s\" is not allowed in section [%s] (\"%s\" line %d)",
-			 name, section, x->path, x->lineno);
+		pw_error(PW_E_CONFIG,
+		         "option \"%s\" is not allowed in section [%s] (\"%s\" line %d)", name,
+		         section, x->path, x->lineno);
 		pw_error_hint(is_global ? "Set \"%s\" in a stanza section instead."
-					: "Set \"%s\" in the [global] section instead.",
-			      name);
+		                        : "Set \"%s\" in the [global] section instead.",
+		              name);
 		x->rc = -PW_E_CONFIG;
 		return 0;
 	}
@@ -374,8 +380,7 @@ static int cfg_on_value(void *user, const char *section, const char *name, const
 		bool stanza_overrides = !is_global && from_global;
 		char src[400];
 		snprintf(src, sizeof src, "%s [%s]", where, section);
-		rc = set_value(x->c, (enum pw_opt_id)id, L_FILE, value, src,
-			       !stanza_overrides);
+		rc = set_value(x->c, (enum pw_opt_id)id, L_FILE, value, src, !stanza_overrides);
 		if (rc < 0) {
 			x->rc = rc;
 			return 0;
@@ -390,7 +395,7 @@ int pw_config_load_file(struct pw_config *c, const char *path, const char *stanz
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		pw_error(errno == ENOENT ? PW_E_CONFIG : PW_E_IO,
-			 "could not open configuration file \"%s\": %s", path, strerror(errno));
+		         "could not open configuration file \"%s\": %s", path, strerror(errno));
 		return pw_error_hint("Check the path given with --config or PGWARD_CONFIG.");
 	}
 	struct stat st;
@@ -410,7 +415,7 @@ int pw_config_load_file(struct pw_config *c, const char *path, const char *stanz
 	if (r != 0) {
 		pw_error(PW_E_CONFIG, "syntax error in \"%s\" line %d", path, r > 0 ? r : x.lineno);
 		return pw_error_hint("Each line is a [section], \"name = value\", a comment "
-				     "starting with # or ;, or blank.");
+		                     "starting with # or ;, or blank.");
 	}
 	if (stanza) {
 		bool found = false;
@@ -419,7 +424,8 @@ int pw_config_load_file(struct pw_config *c, const char *path, const char *stanz
 		if (!found) {
 			for (size_t i = 0; i < x.nsections; i++)
 				pw_free(x.sections[i]);
-			pw_error(PW_E_CONFIG, "stanza \"%s\" is not defined in \"%s\"", stanza, path);
+			pw_error(PW_E_CONFIG, "stanza \"%s\" is not defined in \"%s\"", stanza,
+			         path);
 			return pw_error_hint("Add a [%s] section, or check the spelling.", stanza);
 		}
 	}
@@ -427,9 +433,9 @@ int pw_config_load_file(struct pw_config *c, const char *path, const char *stanz
 		pw_free(x.sections[i]);
 	if (x.has_secret && (st.st_mode & 077)) {
 		pw_error(PW_E_INSECURE,
-			 "configuration file \"%s\" holds secrets but is accessible by other users "
-			 "(mode %04o)",
-			 path, (unsigned)(st.st_mode & 07777));
+		         "configuration file \"%s\" holds secrets but is accessible by other users "
+		         "(mode %04o)",
+		         path, (unsigned)(st.st_mode & 07777));
 		return pw_error_hint("Run \"chmod 600 %s\".", path);
 	}
 	pw_free(c->file);

@@ -50,7 +50,7 @@ void pw_config_free(struct pw_config *c);
  * are collected (borrowed pointers into argv); "--" ends options.
  */
 int pw_config_parse_args(struct pw_config *c, const char *command, int argc, char **argv,
-			 const enum pw_opt_id *allowed, size_t nallowed);
+                         const enum pw_opt_id *allowed, size_t nallowed);
 size_t pw_config_npos(const struct pw_config *c);
 const char *pw_config_pos(const struct pw_config *c, size_t i);
 

@@ -51,7 +51,7 @@ void age_recipient_encode(const uint8_t pub[32], char out[AGE_RECIPIENT_STRLEN +
 /* bech32 (BIP 173, no length limit). Returns data length or -1. hrp_out gets the HRP as written. */
 long age_bech32_decode(const char *s, char *hrp_out, size_t hrpcap, uint8_t *data, size_t datacap);
 int age_bech32_encode(const char *hrp, const uint8_t *data, size_t n, bool upper, char *out,
-		      size_t outcap);
+                      size_t outcap);
 
 /* What a decryptor may use to unwrap a file key. */
 enum age_identity_kind { AGE_ID_X25519, AGE_ID_SCRYPT };
@@ -106,7 +106,7 @@ int age_header_encode_stanzas(const struct age_header *h, struct pw_buf *out);
 
 struct age_stream;
 struct age_stream *age_stream_new(const uint8_t file_key[AGE_FILE_KEY_LEN],
-				  const uint8_t nonce[AGE_NONCE_LEN]);
+                                  const uint8_t nonce[AGE_NONCE_LEN]);
 /* Seal n <= AGE_CHUNK bytes into out (n + 16 bytes); advances the counter. */
 int age_stream_seal(struct age_stream *s, const uint8_t *in, size_t n, bool last, uint8_t *out);
 /* Open n (16..AGE_ENC_CHUNK) bytes; 0 and advances on success, 1 if it does not authenticate. */
@@ -122,7 +122,7 @@ typedef int (*age_emit_fn)(void *arg, const uint8_t *p, size_t n);
 struct age_enc;
 /* Recipients are copied; passphrases are borrowed until age_enc_new returns. */
 int age_enc_new(struct age_enc **out, const struct age_recipient *r, size_t n, bool armor,
-		age_emit_fn emit, void *arg);
+                age_emit_fn emit, void *arg);
 int age_enc_update(struct age_enc *e, const uint8_t *p, size_t n);
 int age_enc_final(struct age_enc *e);
 void age_enc_free(struct age_enc *e);
@@ -131,7 +131,7 @@ enum age_armor_mode { AGE_ARMOR_AUTO, AGE_ARMOR_YES, AGE_ARMOR_NO };
 struct age_dec;
 /* Identities are copied (passphrases stay borrowed for the decryptor's life). */
 struct age_dec *age_dec_new(const struct age_identity *ids, size_t n, enum age_armor_mode armor,
-			    age_emit_fn emit, void *arg);
+                            age_emit_fn emit, void *arg);
 int age_dec_update(struct age_dec *d, const uint8_t *p, size_t n);
 int age_dec_final(struct age_dec *d);
 void age_dec_free(struct age_dec *d);

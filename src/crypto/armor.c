@@ -15,7 +15,7 @@ static int armor_bad(const char *what)
 {
 	pw_error(PW_E_AGE_ARMOR, "malformed ASCII armor: %s", what);
 	return pw_error_hint("The armored file was damaged or edited; armored age files must "
-			     "be passed on unchanged.");
+	                     "be passed on unchanged.");
 }
 
 /* ---- encoder ---- */

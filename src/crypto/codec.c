@@ -18,7 +18,7 @@
 #include "crypto/recipients.h"
 
 static int header_mac(const uint8_t file_key[AGE_FILE_KEY_LEN], const uint8_t *hdr, size_t n,
-		      uint8_t mac[32])
+                      uint8_t mac[32])
 {
 	uint8_t key[32];
 	int rc = pw_hkdf_sha256(file_key, AGE_FILE_KEY_LEN, NULL, 0, "header", key, 32);
@@ -59,7 +59,7 @@ static int enc_flush_head(struct age_enc *e)
 }
 
 int age_enc_new(struct age_enc **out, const struct age_recipient *r, size_t n, bool armor,
-		age_emit_fn emit, void *arg)
+                age_emit_fn emit, void *arg)
 {
 	uint8_t file_key[AGE_FILE_KEY_LEN], nonce[AGE_NONCE_LEN], mac[32];
 	char macb64[48];
@@ -73,8 +73,10 @@ int age_enc_new(struct age_enc **out, const struct age_recipient *r, size_t n, b
 	}
 	for (size_t i = 0; i < n; i++)
 		if (r[i].kind == AGE_ID_SCRYPT && n > 1) {
-			pw_error(PW_E_USAGE, "a passphrase cannot be combined with other recipients");
-			return pw_error_hint("Encrypt with either -p or recipients (-r/-R), not both.");
+			pw_error(PW_E_USAGE,
+			         "a passphrase cannot be combined with other recipients");
+			return pw_error_hint(
+			    "Encrypt with either -p or recipients (-r/-R), not both.");
 		}
 	if ((rc = pw_random(file_key, sizeof file_key)) < 0 ||
 	    (rc = pw_random(nonce, sizeof nonce)) < 0)
@@ -196,14 +198,14 @@ struct age_dec {
 	struct age_stream *stream;
 	uint8_t *pend; /* up to AGE_ENC_CHUNK bytes of ciphertext held back */
 	size_t npend;
-	uint8_t *plain; /* AGE_CHUNK */
+	uint8_t *plain;          /* AGE_CHUNK */
 	struct pw_secret *asked; /* a passphrase obtained through an identity's ask() */
 };
 
 static int bin_update(void *arg, const uint8_t *p, size_t n);
 
 struct age_dec *age_dec_new(const struct age_identity *ids, size_t n, enum age_armor_mode armor,
-			    age_emit_fn emit, void *arg)
+                            age_emit_fn emit, void *arg)
 {
 	struct age_dec *d = pw_calloc(1, sizeof *d);
 	d->emit = emit;
@@ -240,7 +242,7 @@ static int no_match(void)
 {
 	pw_error(PW_E_AGE_NOMATCH, "no identity matched any of the file's recipients");
 	return pw_error_hint("Use the identity (or passphrase) the file was encrypted to; "
-			     "\"pgward keygen -y FILE\" prints an identity's recipient.");
+	                     "\"pgward keygen -y FILE\" prints an identity's recipient.");
 }
 
 /* Header complete in hbuf: unwrap the file key and check the MAC. */
@@ -251,9 +253,9 @@ static int open_header(struct age_dec *d, const struct age_header *h)
 	for (size_t i = 0; i < h->nstanzas; i++)
 		if (strcmp(h->stanzas[i].type, "scrypt") == 0 && h->nstanzas != 1) {
 			pw_error(PW_E_AGE_HEADER,
-				 "malformed age header: an scrypt stanza must be the only one");
+			         "malformed age header: an scrypt stanza must be the only one");
 			return pw_error_hint("The file was not made by a conforming age "
-					     "implementation, or it was altered.");
+			                     "implementation, or it was altered.");
 		}
 	for (size_t k = 0; k < d->nids && !found; k++) {
 		const struct age_identity *id = &d->ids[k];
@@ -271,8 +273,7 @@ static int open_header(struct age_dec *d, const struct age_header *h)
 				if (!pass)
 					continue;
 				rc = age_scrypt_unwrap(pass, id->max_work, s, d->file_key);
-			}
-			else
+			} else
 				continue;
 			if (rc < 0)
 				return rc;
@@ -298,7 +299,7 @@ static int payload_bad(const char *what)
 {
 	pw_error(PW_E_AGE_PAYLOAD, "age payload failure: %s", what);
 	return pw_error_hint("The encrypted data is truncated or was altered; output before this "
-			     "point was authentic, but the file is incomplete.");
+	                     "point was authentic, but the file is incomplete.");
 }
 
 /* Decrypt one chunk of n ciphertext bytes; more = input continues after it. */
@@ -310,7 +311,8 @@ static int open_chunk(struct age_dec *d, const uint8_t *c, size_t n, bool more)
 		if (rc == 0) {
 			rc = d->emit(d->arg, d->plain, AGE_CHUNK);
 			if (rc == 0 && !more)
-				rc = payload_bad("the file ends without its final chunk (truncated)");
+				rc = payload_bad(
+				    "the file ends without its final chunk (truncated)");
 			return rc;
 		}
 		if (rc < 0)
@@ -319,9 +321,9 @@ static int open_chunk(struct age_dec *d, const uint8_t *c, size_t n, bool more)
 		if (rc < 0)
 			return rc;
 		if (rc)
-			return payload_bad(
-				age_stream_counter(d->stream) ? "a chunk does not authenticate"
-							      : "the first chunk does not authenticate");
+			return payload_bad(age_stream_counter(d->stream)
+			                       ? "a chunk does not authenticate"
+			                       : "the first chunk does not authenticate");
 		d->st = D_DONE;
 		rc = d->emit(d->arg, d->plain, AGE_CHUNK);
 		if (rc == 0 && more)
@@ -331,9 +333,9 @@ static int open_chunk(struct age_dec *d, const uint8_t *c, size_t n, bool more)
 	/* a short chunk: only valid as the last one */
 	if (n < AGE_TAG)
 		return payload_bad(n > 0 ? "truncated chunk"
-				   : age_stream_counter(d->stream) == 0
-					   ? "no payload chunks"
-					   : "the file ends without its final chunk (truncated)");
+		                   : age_stream_counter(d->stream) == 0
+		                       ? "no payload chunks"
+		                       : "the file ends without its final chunk (truncated)");
 	if (n == AGE_TAG && age_stream_counter(d->stream) != 0)
 		return payload_bad("empty final chunk after a full chunk");
 	rc = age_stream_open(d->stream, c, n, true, d->plain);
@@ -442,10 +444,10 @@ int age_dec_update(struct age_dec *d, const uint8_t *p, size_t n)
 	if (n == 0)
 		return 0;
 	if (d->st == D_SNIFF) {
-		bool armored = d->armor_mode == AGE_ARMOR_YES ||
-			       (d->armor_mode == AGE_ARMOR_AUTO &&
-				(p[0] == '-' || p[0] == ' ' || p[0] == '\t' || p[0] == '\r' ||
-				 p[0] == '\n'));
+		bool armored =
+		    d->armor_mode == AGE_ARMOR_YES ||
+		    (d->armor_mode == AGE_ARMOR_AUTO &&
+		     (p[0] == '-' || p[0] == ' ' || p[0] == '\t' || p[0] == '\r' || p[0] == '\n'));
 		if (armored)
 			d->armor = age_armor_dec_new(bin_update, d);
 		d->st = D_HEADER;
@@ -466,7 +468,7 @@ int age_dec_final(struct age_dec *d)
 	case D_SNIFF:
 	case D_HEADER:
 		pw_error(PW_E_AGE_HEADER, "malformed age header: %s",
-			 d->hbuf.len ? "the header is incomplete" : "the input is empty");
+		         d->hbuf.len ? "the header is incomplete" : "the input is empty");
 		rc = pw_error_hint("The input is not an age-encrypted file, or it was truncated.");
 		break;
 	case D_NONCE:

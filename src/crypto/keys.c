@@ -31,7 +31,7 @@ static uint32_t hrp_polymod(const char *hrp, size_t len)
 }
 
 int age_bech32_encode(const char *hrp, const uint8_t *data, size_t n, bool upper, char *out,
-		      size_t outcap)
+                      size_t outcap)
 {
 	size_t hlen = strlen(hrp);
 	size_t n5 = (n * 8 + 4) / 5;
@@ -40,8 +40,8 @@ int age_bech32_encode(const char *hrp, const uint8_t *data, size_t n, bool upper
 	uint32_t chk = hrp_polymod(hrp, hlen);
 	size_t o = 0;
 	for (size_t i = 0; i < hlen; i++)
-		out[o++] = (char)(upper ? toupper((unsigned char)hrp[i])
-					: tolower((unsigned char)hrp[i]));
+		out[o++] =
+		    (char)(upper ? toupper((unsigned char)hrp[i]) : tolower((unsigned char)hrp[i]));
 	out[o++] = '1';
 	uint32_t acc = 0;
 	int bits = 0;
@@ -142,7 +142,7 @@ int age_identity_parse(const char *s, struct age_x25519 *k)
 		OPENSSL_cleanse(data, sizeof data);
 		pw_error(PW_E_KEY, "malformed age identity");
 		return pw_error_hint("An identity is one line starting with "
-				     "\"AGE-SECRET-KEY-1\", as written by \"pgward keygen\".");
+		                     "\"AGE-SECRET-KEY-1\", as written by \"pgward keygen\".");
 	}
 	memcpy(k->secret, data, 32);
 	OPENSSL_cleanse(data, sizeof data);
@@ -157,7 +157,7 @@ int age_recipient_parse(const char *s, uint8_t pub[32])
 	if (n != 32 || strcmp(hrp, "age") != 0) {
 		pw_error(PW_E_KEY, "malformed recipient \"%.80s\"", s);
 		return pw_error_hint("A recipient is a public key starting with \"age1\", as "
-				     "printed by \"pgward keygen -y IDENTITY-FILE\".");
+		                     "printed by \"pgward keygen -y IDENTITY-FILE\".");
 	}
 	memcpy(pub, data, 32);
 	return 0;

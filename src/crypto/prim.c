@@ -41,21 +41,21 @@ static int kdf(const char *name, OSSL_PARAM *params, uint8_t *out, size_t outlen
 }
 
 int pw_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_t saltlen,
-		   const char *info, uint8_t *out, size_t outlen)
+                   const char *info, uint8_t *out, size_t outlen)
 {
 	OSSL_PARAM p[5], *q = p;
 	*q++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
 	*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikmlen);
 	if (saltlen)
-		*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt,
-							 saltlen);
+		*q++ =
+		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, saltlen);
 	*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, strlen(info));
 	*q = OSSL_PARAM_construct_end();
 	return kdf("HKDF", p, out, outlen);
 }
 
 int pw_scrypt(const uint8_t *pass, size_t passlen, const uint8_t *salt, size_t saltlen,
-	      unsigned log_n, uint8_t *out, size_t outlen)
+              unsigned log_n, uint8_t *out, size_t outlen)
 {
 	uint64_t n = (uint64_t)1 << log_n;
 	uint32_t r = 8, par = 1;
@@ -72,11 +72,11 @@ int pw_scrypt(const uint8_t *pass, size_t passlen, const uint8_t *salt, size_t s
 }
 
 int pw_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t len,
-		   uint8_t out[PW_SHA256_LEN])
+                   uint8_t out[PW_SHA256_LEN])
 {
 	size_t outlen = 0;
 	if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, keylen, msg, len, out,
-		       PW_SHA256_LEN, &outlen) ||
+	               PW_SHA256_LEN, &outlen) ||
 	    outlen != PW_SHA256_LEN)
 		return fail("HMAC");
 	return 0;
@@ -150,7 +150,7 @@ void pw_aead_free(struct pw_aead *a)
 }
 
 int pw_aead_ctx_seal(struct pw_aead *a, const uint8_t nonce[PW_AEAD_NONCE], const uint8_t *in,
-		     size_t n, uint8_t *out)
+                     size_t n, uint8_t *out)
 {
 	int l1 = 0, l2 = 0;
 	if (EVP_EncryptInit_ex(a->enc, NULL, NULL, NULL, nonce) != 1 ||
@@ -162,7 +162,7 @@ int pw_aead_ctx_seal(struct pw_aead *a, const uint8_t nonce[PW_AEAD_NONCE], cons
 }
 
 int pw_aead_ctx_open(struct pw_aead *a, const uint8_t nonce[PW_AEAD_NONCE], const uint8_t *in,
-		     size_t n, uint8_t *out)
+                     size_t n, uint8_t *out)
 {
 	int l1 = 0, l2 = 0;
 	if (n < PW_AEAD_TAG)
@@ -180,7 +180,7 @@ int pw_aead_ctx_open(struct pw_aead *a, const uint8_t nonce[PW_AEAD_NONCE], cons
 }
 
 int pw_aead_seal(const uint8_t key[PW_AEAD_KEY], const uint8_t nonce[PW_AEAD_NONCE],
-		 const uint8_t *in, size_t n, uint8_t *out)
+                 const uint8_t *in, size_t n, uint8_t *out)
 {
 	struct pw_aead *a = pw_aead_new(key);
 	if (!a)
@@ -191,7 +191,7 @@ int pw_aead_seal(const uint8_t key[PW_AEAD_KEY], const uint8_t nonce[PW_AEAD_NON
 }
 
 int pw_aead_open(const uint8_t key[PW_AEAD_KEY], const uint8_t nonce[PW_AEAD_NONCE],
-		 const uint8_t *in, size_t n, uint8_t *out)
+                 const uint8_t *in, size_t n, uint8_t *out)
 {
 	struct pw_aead *a = pw_aead_new(key);
 	if (!a)
@@ -218,8 +218,8 @@ int pw_x25519_shared(const uint8_t secret[32], const uint8_t peer[32], uint8_t o
 	EVP_PKEY_CTX *c = k ? EVP_PKEY_CTX_new(k, NULL) : NULL;
 	size_t len = 32;
 	int ok = k && p && c && EVP_PKEY_derive_init(c) == 1 &&
-		 EVP_PKEY_derive_set_peer(c, p) == 1 && EVP_PKEY_derive(c, out, &len) == 1 &&
-		 len == 32;
+	         EVP_PKEY_derive_set_peer(c, p) == 1 && EVP_PKEY_derive(c, out, &len) == 1 &&
+	         len == 32;
 	EVP_PKEY_CTX_free(c);
 	EVP_PKEY_free(p);
 	EVP_PKEY_free(k);

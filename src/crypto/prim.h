@@ -16,16 +16,16 @@
 
 int pw_random(void *p, size_t n);
 int pw_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_t saltlen,
-		   const char *info, uint8_t *out, size_t outlen);
+                   const char *info, uint8_t *out, size_t outlen);
 int pw_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t len,
-		   uint8_t out[PW_SHA256_LEN]);
+                   uint8_t out[PW_SHA256_LEN]);
 int pw_sha256(const void *msg, size_t len, uint8_t out[PW_SHA256_LEN]);
 
 /* One-shot AEAD: out receives n + 16 bytes (seal) / n - 16 bytes (open). Open returns 0, 1 if not authentic, or a negative error. */
 int pw_aead_seal(const uint8_t key[PW_AEAD_KEY], const uint8_t nonce[PW_AEAD_NONCE],
-		 const uint8_t *in, size_t n, uint8_t *out);
+                 const uint8_t *in, size_t n, uint8_t *out);
 int pw_aead_open(const uint8_t key[PW_AEAD_KEY], const uint8_t nonce[PW_AEAD_NONCE],
-		 const uint8_t *in, size_t n, uint8_t *out);
+                 const uint8_t *in, size_t n, uint8_t *out);
 
 /* X25519: public key of a secret scalar; shared secret (returns 1 on an all-zero result). */
 int pw_x25519_public(const uint8_t secret[32], uint8_t pub[32]);
@@ -33,7 +33,7 @@ int pw_x25519_shared(const uint8_t secret[32], const uint8_t peer[32], uint8_t o
 
 /* scrypt with N = 2^log_n, r = 8, p = 1. */
 int pw_scrypt(const uint8_t *pass, size_t passlen, const uint8_t *salt, size_t saltlen,
-	      unsigned log_n, uint8_t *out, size_t outlen);
+              unsigned log_n, uint8_t *out, size_t outlen);
 
 /* Incremental SHA-256 (wraps EVP_MD_CTX). */
 struct pw_sha256_ctx;
@@ -46,9 +46,9 @@ void pw_sha256_free(struct pw_sha256_ctx *c);
 struct pw_aead;
 struct pw_aead *pw_aead_new(const uint8_t key[PW_AEAD_KEY]);
 int pw_aead_ctx_seal(struct pw_aead *a, const uint8_t nonce[PW_AEAD_NONCE], const uint8_t *in,
-		     size_t n, uint8_t *out);
+                     size_t n, uint8_t *out);
 int pw_aead_ctx_open(struct pw_aead *a, const uint8_t nonce[PW_AEAD_NONCE], const uint8_t *in,
-		     size_t n, uint8_t *out);
+                     size_t n, uint8_t *out);
 void pw_aead_free(struct pw_aead *a);
 
 #endif

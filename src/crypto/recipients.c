@@ -38,7 +38,7 @@ static char *b64_nopad(const uint8_t *p, size_t n)
 }
 
 int age_x25519_wrap(const uint8_t pub[32], const uint8_t file_key[AGE_FILE_KEY_LEN],
-		    struct age_stanza *s)
+                    struct age_stanza *s)
 {
 	uint8_t eph[32], share[32], shared[32], salt[64], key[32], body[AGE_FILE_KEY_LEN + 16];
 	int rc = pw_random(eph, sizeof eph);
@@ -67,7 +67,7 @@ int age_x25519_wrap(const uint8_t pub[32], const uint8_t file_key[AGE_FILE_KEY_L
 
 /* 0 = unwrapped, 1 = not for this identity, < 0 = header failure. */
 int age_x25519_unwrap(const struct age_x25519 *id, const struct age_stanza *s,
-		      uint8_t file_key[AGE_FILE_KEY_LEN])
+                      uint8_t file_key[AGE_FILE_KEY_LEN])
 {
 	uint8_t share[33], shared[32], salt[64], key[32];
 	if (s->nargs != 1)
@@ -90,17 +90,17 @@ int age_x25519_unwrap(const struct age_x25519 *id, const struct age_stanza *s,
 }
 
 static int scrypt_key(const struct pw_secret *pass, const uint8_t salt16[16], unsigned work,
-		      uint8_t key[32])
+                      uint8_t key[32])
 {
 	uint8_t salt[sizeof SCRYPT_LABEL - 1 + 16];
 	memcpy(salt, SCRYPT_LABEL, sizeof SCRYPT_LABEL - 1);
 	memcpy(salt + sizeof SCRYPT_LABEL - 1, salt16, 16);
 	return pw_scrypt(pw_secret_data(pass), pw_secret_len(pass), salt, sizeof salt, work, key,
-			 32);
+	                 32);
 }
 
 int age_scrypt_wrap(const struct pw_secret *pass, unsigned work,
-		    const uint8_t file_key[AGE_FILE_KEY_LEN], struct age_stanza *s)
+                    const uint8_t file_key[AGE_FILE_KEY_LEN], struct age_stanza *s)
 {
 	uint8_t salt[16], key[32], body[AGE_FILE_KEY_LEN + 16];
 	char wf[8];
@@ -126,7 +126,7 @@ int age_scrypt_wrap(const struct pw_secret *pass, unsigned work,
 }
 
 int age_scrypt_unwrap(const struct pw_secret *pass, unsigned max_work, const struct age_stanza *s,
-		      uint8_t file_key[AGE_FILE_KEY_LEN])
+                      uint8_t file_key[AGE_FILE_KEY_LEN])
 {
 	uint8_t salt[17], key[32];
 	if (max_work == 0)
@@ -146,12 +146,12 @@ int age_scrypt_unwrap(const struct pw_secret *pass, unsigned max_work, const str
 	}
 	if (work > max_work) {
 		pw_error(PW_E_AGE_HEADER,
-			 "scrypt work factor %u exceeds the limit of %u (decryption would take too "
-			 "long)",
-			 work, max_work);
+		         "scrypt work factor %u exceeds the limit of %u (decryption would take too "
+		         "long)",
+		         work, max_work);
 		return pw_error_hint("If you trust this file, raise the limit with "
-				     "--max-work-factor=%u.",
-				     work);
+		                     "--max-work-factor=%u.",
+		                     work);
 	}
 	if (s->bodylen != AGE_FILE_KEY_LEN + 16)
 		return bad("scrypt stanza body is not 32 bytes");

@@ -15,7 +15,7 @@ struct age_stream {
 };
 
 struct age_stream *age_stream_new(const uint8_t file_key[AGE_FILE_KEY_LEN],
-				  const uint8_t nonce[AGE_NONCE_LEN])
+                                  const uint8_t nonce[AGE_NONCE_LEN])
 {
 	uint8_t key[32];
 	if (pw_hkdf_sha256(file_key, AGE_FILE_KEY_LEN, nonce, AGE_NONCE_LEN, "payload", key, 32) <

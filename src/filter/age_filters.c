@@ -35,7 +35,7 @@ static void enc_free(struct flt *f)
 static const struct flt_ops enc_ops = {"age-encrypt", enc_write, enc_finish, enc_free};
 
 int flt_age_encrypt(struct flt **out, const struct age_recipient *r, size_t n, bool armor,
-		    struct flt *next)
+                    struct flt *next)
 {
 	struct enc_flt *f = pw_calloc(1, sizeof *f);
 	f->base.ops = &enc_ops;
@@ -75,7 +75,7 @@ static void dec_free(struct flt *f)
 static const struct flt_ops dec_ops = {"age-decrypt", dec_write, dec_finish, dec_free};
 
 struct flt *flt_age_decrypt(const struct age_identity *ids, size_t n, enum age_armor_mode armor,
-			    struct flt *next)
+                            struct flt *next)
 {
 	struct dec_flt *f = pw_calloc(1, sizeof *f);
 	f->base.ops = &dec_ops;

@@ -43,8 +43,8 @@ void flt_sha256_result(const struct flt *f, uint8_t out[32], uint64_t *bytes);
 
 /* age encryption / decryption (armor optional / auto-detected). */
 int flt_age_encrypt(struct flt **out, const struct age_recipient *r, size_t n, bool armor,
-		    struct flt *next);
+                    struct flt *next);
 struct flt *flt_age_decrypt(const struct age_identity *ids, size_t n, enum age_armor_mode armor,
-			    struct flt *next);
+                            struct flt *next);
 
 #endif

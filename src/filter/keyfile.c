@@ -58,7 +58,7 @@ int pw_keyset_add_recipient_str(struct pw_keyset *k, const char *s)
 	if (pw_startswith(s, "ssh-")) {
 		pw_error(PW_E_KEY, "SSH recipients are not supported");
 		return pw_error_hint("Use an age X25519 recipient (\"age1...\"); make one with "
-				     "\"pgward keygen\".");
+		                     "\"pgward keygen\".");
 	}
 	int rc = age_recipient_parse(s, pub);
 	if (rc < 0)
@@ -71,8 +71,8 @@ int pw_keyset_add_recipient_str(struct pw_keyset *k, const char *s)
 
 /* Call fn for each non-comment, non-blank line with its 1-based number. */
 static int for_lines(char *text, const char *origin,
-		     int (*fn)(struct pw_keyset *, const char *, const char *, int),
-		     struct pw_keyset *k, int *count)
+                     int (*fn)(struct pw_keyset *, const char *, const char *, int),
+                     struct pw_keyset *k, int *count)
 {
 	int lineno = 0;
 	*count = 0;
@@ -129,7 +129,7 @@ int pw_keyset_add_passphrase_recipient(struct pw_keyset *k, struct pw_secret *pa
 }
 
 int pw_keyset_add_passphrase_identity(struct pw_keyset *k, struct pw_secret *pass,
-				      unsigned max_work)
+                                      unsigned max_work)
 {
 	pw_keyset_own_secret(k, pass);
 	struct age_identity *id = new_id(k);
@@ -144,22 +144,22 @@ static int identity_line(struct pw_keyset *k, const char *line, const char *orig
 	struct age_x25519 key;
 	if (pw_startswith(line, "AGE-PLUGIN-")) {
 		pw_error(PW_E_KEY, "%s line %d: age plugin identities are not supported", origin,
-			 lineno);
+		         lineno);
 		return pw_error_hint("Use an X25519 identity made by \"pgward keygen\" or "
-				     "\"age-keygen\".");
+		                     "\"age-keygen\".");
 	}
 	if (pw_startswith(line, "-----BEGIN")) {
 		pw_error(PW_E_KEY, "%s line %d: SSH and PEM keys are not supported", origin,
-			 lineno);
+		         lineno);
 		return pw_error_hint("Use an X25519 identity made by \"pgward keygen\" or "
-				     "\"age-keygen\".");
+		                     "\"age-keygen\".");
 	}
 	int rc = age_identity_parse(line, &key);
 	if (rc < 0) {
 		/* never echo the line: it may be a secret key with a typo */
 		pw_error(PW_E_KEY, "%s line %d: malformed age identity", origin, lineno);
 		return pw_error_hint("An identity line starts with \"AGE-SECRET-KEY-1\", as "
-				     "written by \"pgward keygen\".");
+		                     "written by \"pgward keygen\".");
 	}
 	struct age_identity *id = new_id(k);
 	id->kind = AGE_ID_X25519;
@@ -169,7 +169,7 @@ static int identity_line(struct pw_keyset *k, const char *line, const char *orig
 }
 
 int pw_keyset_add_identity_text(struct pw_keyset *k, const char *text, size_t len,
-				const char *origin)
+                                const char *origin)
 {
 	char *copy = pw_strndup(text, len);
 	int count = 0;
@@ -179,7 +179,7 @@ int pw_keyset_add_identity_text(struct pw_keyset *k, const char *text, size_t le
 	if (rc == 0 && count == 0) {
 		pw_error(PW_E_KEY, "\"%s\" holds no identities", origin);
 		rc = pw_error_hint("An identity file has one \"AGE-SECRET-KEY-1...\" line per "
-				   "key; make one with \"pgward keygen -o FILE\".");
+		                   "key; make one with \"pgward keygen -o FILE\".");
 	}
 	return rc;
 }
@@ -192,11 +192,11 @@ static bool looks_encrypted(const struct pw_buf *b)
 		i++;
 	return (b->len - i >= 21 && memcmp(s + i, "age-encryption.org/v1", 21) == 0) ||
 	       (b->len - i >= strlen(AGE_ARMOR_BEGIN) &&
-		memcmp(s + i, AGE_ARMOR_BEGIN, strlen(AGE_ARMOR_BEGIN)) == 0);
+	        memcmp(s + i, AGE_ARMOR_BEGIN, strlen(AGE_ARMOR_BEGIN)) == 0);
 }
 
 int pw_keyset_add_identity_file(struct pw_keyset *k, const char *path, pw_passphrase_fn ask,
-				void *arg)
+                                void *arg)
 {
 	struct pw_buf b = PW_BUF_INIT(KEYFILE_MAX);
 	int rc = pw_read_file(path, &b);
@@ -206,11 +206,11 @@ int pw_keyset_add_identity_file(struct pw_keyset *k, const char *path, pw_passph
 		/* a passphrase-protected identity file: decrypt it in memory */
 		struct pw_secret *pass = NULL;
 		char prompt[512];
-		snprintf(prompt, sizeof prompt, "Enter passphrase for identity file \"%s\": ",
-			 path);
+		snprintf(prompt, sizeof prompt,
+		         "Enter passphrase for identity file \"%s\": ", path);
 		if (!ask) {
 			pw_error(PW_E_PASSPHRASE, "identity file \"%s\" is passphrase-protected",
-				 path);
+			         path);
 			rc = pw_error_hint("Run interactively, or set PGWARD_PASSPHRASE_FILE.");
 			goto out;
 		}
@@ -226,15 +226,16 @@ int pw_keyset_add_identity_file(struct pw_keyset *k, const char *path, pw_passph
 		flt_chain_free(dec);
 		pw_secret_free(pass);
 		if (rc == -PW_E_AGE_NOMATCH) {
-			pw_error(PW_E_PASSPHRASE, "wrong passphrase for identity file \"%s\"", path);
+			pw_error(PW_E_PASSPHRASE, "wrong passphrase for identity file \"%s\"",
+			         path);
 			rc = pw_error_hint("Try again with the passphrase the file was protected "
-					   "with.");
+			                   "with.");
 		} else if (rc < 0) {
 			rc = pw_error_context("decrypting identity file \"%s\"", path);
 		}
 		if (rc == 0)
 			rc = pw_keyset_add_identity_text(k, (const char *)plain.data, plain.len,
-							 path);
+			                                 path);
 		pw_buf_free(&plain, 1);
 		goto out;
 	}

@@ -13,7 +13,7 @@
 
 /* Ask for a passphrase (confirm = ask twice). Returns 0 and a secret, or an error. */
 typedef int (*pw_passphrase_fn)(void *arg, const char *prompt, bool confirm,
-				struct pw_secret **out);
+                                struct pw_secret **out);
 
 /* Owns identities, recipients and passphrases; wiped on free. */
 struct pw_keyset {
@@ -33,11 +33,11 @@ int pw_keyset_add_recipient_str(struct pw_keyset *k, const char *s);
 int pw_keyset_add_recipients_file(struct pw_keyset *k, const char *path);
 int pw_keyset_add_passphrase_recipient(struct pw_keyset *k, struct pw_secret *pass, unsigned work);
 int pw_keyset_add_identity_file(struct pw_keyset *k, const char *path, pw_passphrase_fn ask,
-				void *arg);
+                                void *arg);
 int pw_keyset_add_passphrase_identity(struct pw_keyset *k, struct pw_secret *pass,
-				      unsigned max_work);
+                                      unsigned max_work);
 /* Parse identity text (lines of AGE-SECRET-KEY-1..., comments, blanks). origin names it in errors. */
 int pw_keyset_add_identity_text(struct pw_keyset *k, const char *text, size_t len,
-				const char *origin);
+                                const char *origin);
 
 #endif

@@ -146,7 +146,7 @@ static void run_vector(void **state)
 			assert_true(nids < 8 && nsec < 8);
 			secrets[nsec] = pw_secret_from_str(val);
 			ids[nids] = (struct age_identity){.kind = AGE_ID_SCRYPT,
-							  .passphrase = secrets[nsec]};
+			                                  .passphrase = secrets[nsec]};
 			nids++;
 			nsec++;
 		}
@@ -169,8 +169,8 @@ static void run_vector(void **state)
 	for (int mode = 0; mode < 2; mode++) {
 		struct sink s = {EVP_MD_CTX_new(), 0};
 		EVP_DigestInit_ex(s.md, EVP_sha256(), NULL);
-		struct age_dec *d = age_dec_new(ids, nids, armored ? AGE_ARMOR_YES : AGE_ARMOR_NO,
-						sink_emit, &s);
+		struct age_dec *d =
+		    age_dec_new(ids, nids, armored ? AGE_ARMOR_YES : AGE_ARMOR_NO, sink_emit, &s);
 		int rc = 0;
 		if (mode == 0) {
 			rc = age_dec_update(d, body, blen);
@@ -195,10 +195,10 @@ static void run_vector(void **state)
 		pw_hex_encode(h, 32, hex);
 		if (rc != want)
 			fail_msg("%s (%s): expected %s (%d), got %d: %s", v->name,
-				 mode ? "pieces" : "whole", expect, want, rc, pw_error_message());
+			         mode ? "pieces" : "whole", expect, want, rc, pw_error_message());
 		if (payload[0] && strcmp(hex, payload) != 0)
 			fail_msg("%s (%s): payload hash %s, expected %s (%zu bytes released)",
-				 v->name, mode ? "pieces" : "whole", hex, payload, s.n);
+			         v->name, mode ? "pieces" : "whole", hex, payload, s.n);
 	}
 	for (size_t i = 0; i < nsec; i++)
 		pw_secret_free(secrets[i]);

@@ -18,9 +18,10 @@ static void append_n(int n)
 	for (int i = 0; i < n; i++) {
 		json_t *d = json_object();
 		json_object_set_new(d, "i", json_integer(i));
-		struct pw_audit_event ev = {.command = "encrypt", .exit_code = i == 2 ? 14 : 0,
-					    .error = i == 2 ? "payload password=hunter2 bad" : NULL,
-					    .details = d};
+		struct pw_audit_event ev = {.command = "encrypt",
+		                            .exit_code = i == 2 ? 14 : 0,
+		                            .error = i == 2 ? "payload password=hunter2 bad" : NULL,
+		                            .details = d};
 		assert_int_equal(pw_audit_append(path, &ev), 0);
 		json_decref(d);
 	}
@@ -133,8 +134,8 @@ static void test_since(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_chain),
-		cmocka_unit_test(test_since),
+	    cmocka_unit_test(test_chain),
+	    cmocka_unit_test(test_since),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

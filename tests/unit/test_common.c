@@ -93,7 +93,8 @@ static void test_redaction(void **state)
 	assert_non_null(strstr(r, "user=x"));
 	pw_free(r);
 	r = pw_redact("postgresql://alice:pa%40ss@db.example:5432/app?sslmode=verify-full");
-	assert_string_equal(r, "postgresql://alice:********@db.example:5432/app?sslmode=verify-full");
+	assert_string_equal(r,
+	                    "postgresql://alice:********@db.example:5432/app?sslmode=verify-full");
 	pw_free(r);
 	r = pw_redact("postgresql://alice@db/app");
 	assert_string_equal(r, "postgresql://alice@db/app");
@@ -137,9 +138,9 @@ static void test_strings(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_error_record), cmocka_unit_test(test_buf_cap),
-		cmocka_unit_test(test_base64_strict), cmocka_unit_test(test_redaction),
-		cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_error_record),  cmocka_unit_test(test_buf_cap),
+	    cmocka_unit_test(test_base64_strict), cmocka_unit_test(test_redaction),
+	    cmocka_unit_test(test_strings),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }

@@ -39,17 +39,17 @@ static int teardown(void **state)
 	return 0;
 }
 
-static const enum pw_opt_id all[] = {PW_OPT_CONFIG,     PW_OPT_LOG_LEVEL, PW_OPT_REPO,
-				     PW_OPT_RECIPIENT,  PW_OPT_ARMOR,     PW_OPT_OUT_FILE,
-				     PW_OPT_DB_PASSWORD, PW_OPT_COMPRESS_LEVEL};
+static const enum pw_opt_id all[] = {PW_OPT_CONFIG,      PW_OPT_LOG_LEVEL,     PW_OPT_REPO,
+                                     PW_OPT_RECIPIENT,   PW_OPT_ARMOR,         PW_OPT_OUT_FILE,
+                                     PW_OPT_DB_PASSWORD, PW_OPT_COMPRESS_LEVEL};
 #define NALL (sizeof all / sizeof all[0])
 
 static void test_precedence(void **state)
 {
 	(void)state;
 	write_conf("# comment\n[global]\nlog-level = info\nrepo = /g\nrecipient = age1g\n"
-		   "[db1]\nrepo = /s\nrecipient = age1a\nrecipient = age1b\n[db2]\nrepo = /x\n",
-		   0644);
+	           "[db1]\nrepo = /s\nrecipient = age1a\nrecipient = age1b\n[db2]\nrepo = /x\n",
+	           0644);
 	struct pw_config *c = pw_config_new();
 	char *argv[] = {(char *)"-r", (char *)"age1cli", (char *)"--armor", (char *)"in.txt"};
 	assert_int_equal(pw_config_parse_args(c, "encrypt", 4, argv, all, NALL), 0);
@@ -65,7 +65,7 @@ static void test_precedence(void **state)
 	assert_string_equal(vals[0], "age1cli");
 	assert_true(pw_cfg_bool(c, PW_OPT_ARMOR));
 	assert_string_equal(pw_cfg_str(c, PW_OPT_LOG_LEVEL), "info"); /* env not loaded here */
-	assert_int_equal(pw_cfg_int(c, PW_OPT_COMPRESS_LEVEL), 3);      /* default */
+	assert_int_equal(pw_cfg_int(c, PW_OPT_COMPRESS_LEVEL), 3);    /* default */
 	pw_config_free(c);
 
 	/* environment beats the file, the command line beats the environment */
@@ -99,12 +99,12 @@ static void test_file_errors(void **state)
 	(void)state;
 	expect_file_error("[global]\nbogus = 1\n[db1]\n", 0600, PW_E_CONFIG, "line 2");
 	expect_file_error("[db1]\nrepo=/a\n[global]\n\n[db1]\n", 0600, PW_E_CONFIG,
-			  "duplicate section [db1]");
+	                  "duplicate section [db1]");
 	expect_file_error("[db1]\ncompress-level = high\n", 0600, PW_E_CONFIG, "line 2");
 	expect_file_error("[global]\nlog-level = loud\n[db1]\n", 0600, PW_E_CONFIG, "log-level");
 	expect_file_error("repo = /x\n[db1]\n", 0600, PW_E_CONFIG, "outside any section");
 	expect_file_error("[global]\ndb = postgres://x\n[db1]\n", 0600, PW_E_CONFIG,
-			  "not allowed in section [global]");
+	                  "not allowed in section [global]");
 	expect_file_error("[db1]\ndb-password = s3cret\n", 0644, PW_E_INSECURE, "holds secrets");
 	expect_file_error("[global]\n", 0600, PW_E_CONFIG, "stanza \"db1\" is not defined");
 	expect_file_error("[bad name]\n", 0600, PW_E_CONFIG, "invalid section name");
@@ -153,9 +153,9 @@ static void test_argv_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_precedence),
-		cmocka_unit_test(test_file_errors),
-		cmocka_unit_test(test_argv_errors),
+	    cmocka_unit_test(test_precedence),
+	    cmocka_unit_test(test_file_errors),
+	    cmocka_unit_test(test_argv_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -20,10 +20,11 @@ static void test_keys(void **state)
 	(void)state;
 	/* known pair from the age vectors (x25519) */
 	struct age_x25519 k;
-	assert_int_equal(age_identity_parse("AGE-SECRET-KEY-1XMWWC06LY3EE5RYTXM9MFLAZ2U56JJJ36S0MYPDR"
-					    "WSVLPS7HSRWQ8GKT5Y",
-					    &k),
-			 -PW_E_KEY); /* wrong checksum/length */
+	assert_int_equal(
+	    age_identity_parse("AGE-SECRET-KEY-1XMWWC06LY3EE5RYTXM9MFLAZ2U56JJJ36S0MYPDR"
+	                       "WSVLPS7HSRWQ8GKT5Y",
+	                       &k),
+	    -PW_E_KEY); /* wrong checksum/length */
 	struct age_x25519 g;
 	assert_int_equal(age_x25519_generate(&g), 0);
 	char id[AGE_IDENTITY_STRLEN + 1], rc[AGE_RECIPIENT_STRLEN + 1];
@@ -67,7 +68,8 @@ static void roundtrip(size_t size, bool armor, size_t nrcpt, bool passphrase)
 		memcpy(r[i].pub, keys[i].pub, 32);
 	}
 	if (passphrase) {
-		r[0] = (struct age_recipient){.kind = AGE_ID_SCRYPT, .passphrase = pass, .work = 10};
+		r[0] =
+		    (struct age_recipient){.kind = AGE_ID_SCRYPT, .passphrase = pass, .work = 10};
 		nrcpt = 1;
 	}
 	uint8_t *plain = malloc(size ? size : 1);
@@ -130,7 +132,8 @@ static void roundtrip(size_t size, bool armor, size_t nrcpt, bool passphrase)
 		/* truncation by one chunk boundary is detected too */
 		ct.data[ct.len - 1] ^= 1;
 		if (size > AGE_CHUNK) {
-			size_t cut = ct.len - (size % AGE_CHUNK ? size % AGE_CHUNK + 16 : AGE_ENC_CHUNK);
+			size_t cut =
+			    ct.len - (size % AGE_CHUNK ? size % AGE_CHUNK + 16 : AGE_ENC_CHUNK);
 			d = age_dec_new(&id, 1, AGE_ARMOR_AUTO, to_buf, &pt);
 			rc = age_dec_update(d, ct.data, cut);
 			if (rc == 0)
@@ -148,8 +151,16 @@ static void roundtrip(size_t size, bool armor, size_t nrcpt, bool passphrase)
 static void test_roundtrip_sizes(void **state)
 {
 	(void)state;
-	const size_t sizes[] = {0, 1, 47, 48, 49, AGE_CHUNK - 1, AGE_CHUNK, AGE_CHUNK + 1,
-				2 * AGE_CHUNK, 3 * AGE_CHUNK + 17};
+	const size_t sizes[] = {0,
+	                        1,
+	                        47,
+	                        48,
+	                        49,
+	                        AGE_CHUNK - 1,
+	                        AGE_CHUNK,
+	                        AGE_CHUNK + 1,
+	                        2 * AGE_CHUNK,
+	                        3 * AGE_CHUNK + 17};
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
 		roundtrip(sizes[i], false, 1, false);
 		roundtrip(sizes[i], true, 2, false);
@@ -165,7 +176,7 @@ static void test_passphrase(void **state)
 	/* passphrase cannot be mixed with other recipients */
 	struct pw_secret *p = pw_secret_from_str("pw-pw-pw");
 	struct age_recipient r[2] = {{.kind = AGE_ID_SCRYPT, .passphrase = p, .work = 10},
-				     {.kind = AGE_ID_X25519}};
+	                             {.kind = AGE_ID_X25519}};
 	struct age_enc *e;
 	struct pw_buf ct = PW_BUF_INIT(1 << 20);
 	assert_int_equal(age_enc_new(&e, r, 2, false, to_buf, &ct), -PW_E_USAGE);
@@ -196,11 +207,11 @@ static void test_header_roundtrip(void **state)
 {
 	(void)state;
 	const char *hdr = "age-encryption.org/v1\n"
-			  "-> X25519 abc def\n"
-			  "AAAA\n"
-			  "-> grease\n"
-			  "\n"
-			  "--- AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n";
+	                  "-> X25519 abc def\n"
+	                  "AAAA\n"
+	                  "-> grease\n"
+	                  "\n"
+	                  "--- AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n";
 	struct age_header h;
 	size_t len = strlen(hdr);
 	for (size_t cut = 0; cut < len; cut++)
@@ -220,7 +231,7 @@ static void test_header_roundtrip(void **state)
 	pw_buf_free(&out, 0);
 	assert_int_equal(age_header_parse((const uint8_t *)"garbage\n", 8, &h), -PW_E_AGE_HEADER);
 	assert_int_equal(age_header_parse((const uint8_t *)"age-encryption.org/v2\n", 22, &h),
-			 -PW_E_AGE_HEADER);
+	                 -PW_E_AGE_HEADER);
 }
 
 static void test_armor_strict(void **state)
@@ -234,12 +245,12 @@ static void test_armor_strict(void **state)
 	assert_int_equal(out.len, 3);
 	age_armor_dec_free(a);
 	const char *bad[] = {
-		AGE_ARMOR_BEGIN "\nYWJj \n" AGE_ARMOR_END "\n",
-		AGE_ARMOR_BEGIN "\nYWJ\n" AGE_ARMOR_END "\n",
-		AGE_ARMOR_BEGIN "\nYWJj\n" AGE_ARMOR_END "\nx",
-		AGE_ARMOR_BEGIN "\nYWJj\n",
-		"x" AGE_ARMOR_BEGIN "\nYWJj\n" AGE_ARMOR_END "\n",
-		AGE_ARMOR_BEGIN "\nYQ==\nYWJj\n" AGE_ARMOR_END "\n",
+	    AGE_ARMOR_BEGIN "\nYWJj \n" AGE_ARMOR_END "\n",
+	    AGE_ARMOR_BEGIN "\nYWJ\n" AGE_ARMOR_END "\n",
+	    AGE_ARMOR_BEGIN "\nYWJj\n" AGE_ARMOR_END "\nx",
+	    AGE_ARMOR_BEGIN "\nYWJj\n",
+	    "x" AGE_ARMOR_BEGIN "\nYWJj\n" AGE_ARMOR_END "\n",
+	    AGE_ARMOR_BEGIN "\nYQ==\nYWJj\n" AGE_ARMOR_END "\n",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		pw_buf_reset(&out);
@@ -256,11 +267,9 @@ static void test_armor_strict(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_keys),
-		cmocka_unit_test(test_roundtrip_sizes),
-		cmocka_unit_test(test_passphrase),
-		cmocka_unit_test(test_header_roundtrip),
-		cmocka_unit_test(test_armor_strict),
+	    cmocka_unit_test(test_keys),         cmocka_unit_test(test_roundtrip_sizes),
+	    cmocka_unit_test(test_passphrase),   cmocka_unit_test(test_header_roundtrip),
+	    cmocka_unit_test(test_armor_strict),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }

@@ -104,8 +104,8 @@ static void test_keyfiles(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_chain_roundtrip),
-		cmocka_unit_test(test_keyfiles),
+	    cmocka_unit_test(test_chain_roundtrip),
+	    cmocka_unit_test(test_keyfiles),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }
