@@ -65,6 +65,26 @@ const struct pw_command pw_commands[] = {
      "end.",
      "  18  the chain is broken (a record was edited, removed or reordered)\n",
      OPTS(COMMON, PW_OPT_SINCE, PW_OPT_OUTPUT, PW_OPT_EXPECT_HEAD), 0, 1, false, cmd_audit},
+    {"repo", "check a repository; list, put, get and remove objects",
+     "check | ls [PREFIX] | put KEY [FILE] | get KEY [-o FILE] | rm KEY  --repo ADDR",
+     "\"pgward repo check\" writes, reads back, lists and removes a probe object under the "
+     "repository and reports what the credentials may do (put, get, list, delete - a "
+     "backup host that may not delete is fine, even good), whether the bucket has "
+     "versioning and object lock, and the clock skew against the server. It fails (exit 30) "
+     "when the repository cannot hold backups.\n\n"
+     "ls, put, get and rm work on single objects, for inspection and tests; put never "
+     "replaces an existing object, and rm reports an object-lock retention date instead of "
+     "failing silently. ADDR is a directory, file:///path or s3://bucket/prefix; S3 "
+     "credentials come from s3-access-key/s3-secret-key, AWS_ACCESS_KEY_ID/"
+     "AWS_SECRET_ACCESS_KEY, the shared credentials file, a container credentials endpoint "
+     "or the instance role, in that order.",
+     "  9   the object does not exist\n  30  storage failure (the message names it)\n",
+     OPTS(COMMON, PW_OPT_REPO, PW_OPT_OUTPUT, PW_OPT_OUT_FILE, PW_OPT_S3_ENDPOINT, PW_OPT_S3_REGION,
+          PW_OPT_S3_URI_STYLE, PW_OPT_S3_CA_FILE, PW_OPT_S3_TLS_VERIFY, PW_OPT_S3_ACCESS_KEY,
+          PW_OPT_S3_SECRET_KEY, PW_OPT_S3_SESSION_TOKEN, PW_OPT_S3_PROFILE, PW_OPT_S3_PART_SIZE,
+          PW_OPT_S3_PARALLEL, PW_OPT_S3_MAX_ATTEMPTS, PW_OPT_S3_TIMEOUT, PW_OPT_S3_SSE,
+          PW_OPT_S3_SSE_KMS_KEY_ID, PW_OPT_S3_STORAGE_CLASS, PW_OPT_LOCK_MODE, PW_OPT_LOCK_DAYS),
+     1, 3, true, cmd_repo},
 };
 
 const size_t pw_ncommands = sizeof pw_commands / sizeof pw_commands[0];

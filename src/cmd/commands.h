@@ -45,6 +45,11 @@ int cmd_keygen(struct pw_ctx *ctx);
 int cmd_encrypt(struct pw_ctx *ctx);
 int cmd_decrypt(struct pw_ctx *ctx);
 int cmd_audit(struct pw_ctx *ctx);
+int cmd_repo(struct pw_ctx *ctx);
+
+struct stor;
+/* Open the repository named by the options (repo, s3-*). */
+int pw_open_repo(struct pw_ctx *ctx, struct stor **out);
 
 /* Help printing (used by main for --help). */
 void pw_help_command(FILE *out, const struct pw_command *c);

@@ -48,6 +48,8 @@ unset PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE \
       PGSSLCRL PGSSLCRLDIR PGOPTIONS PGTARGETSESSIONATTRS PGDATA
 export PGPASSFILE=/dev/null/nonexistent   # stat() fails -> silently ignored
 export PGCONNECT_TIMEOUT="${PGCONNECT_TIMEOUT:-10}"
+# Tests never reach the EC2 metadata address (only loopback traffic is allowed here).
+export AWS_EC2_METADATA_DISABLED=true
 
 # ---------------------------------------------------------------------------
 # messages and assertions

@@ -1,0 +1,53 @@
+/* repo_open.c - build a storage configuration from the options and open the repository. */
+#include <string.h>
+
+#include "cmd/commands.h"
+#include "common/err.h"
+#include "common/secret.h"
+#include "storage/storage.h"
+
+int pw_open_repo(struct pw_ctx *ctx, struct stor **out)
+{
+	struct pw_config *c = ctx->cfg;
+	long long parallel = pw_cfg_int(c, PW_OPT_S3_PARALLEL);
+	long long attempts = pw_cfg_int(c, PW_OPT_S3_MAX_ATTEMPTS);
+	long long timeout = pw_cfg_int(c, PW_OPT_S3_TIMEOUT);
+	uint64_t part = pw_cfg_size(c, PW_OPT_S3_PART_SIZE);
+	if (parallel < 1 || parallel > 32 || attempts < 1 || attempts > 20 || timeout < 1 ||
+	    timeout > 3600 || part < 5 * 1024 * 1024ULL || part > 5 * 1024 * 1024 * 1024ULL) {
+		pw_error(PW_E_CONFIG, "S3 tuning out of range: s3-parallel 1-32, s3-max-attempts "
+		                      "1-20, s3-timeout 1-3600, s3-part-size 5MiB-5GiB");
+		return pw_error_hint("Check those options (\"pgward help config\").");
+	}
+	const char *style = pw_cfg_str(c, PW_OPT_S3_URI_STYLE);
+	const char *sse = pw_cfg_str(c, PW_OPT_S3_SSE);
+	const char *sk = pw_cfg_str(c, PW_OPT_S3_SECRET_KEY);
+	const char *tok = pw_cfg_str(c, PW_OPT_S3_SESSION_TOKEN);
+	struct pw_secret *secret = sk ? pw_secret_from_str(sk) : NULL;
+	struct pw_secret *token = tok ? pw_secret_from_str(tok) : NULL;
+	struct stor_config sc = {
+	    .addr = pw_cfg_str(c, PW_OPT_REPO),
+	    .endpoint = pw_cfg_str(c, PW_OPT_S3_ENDPOINT),
+	    .region = pw_cfg_str(c, PW_OPT_S3_REGION),
+	    .uri_style = strcmp(style, "auto") == 0 ? NULL : style,
+	    .ca_file = pw_cfg_str(c, PW_OPT_S3_CA_FILE),
+	    .tls_insecure = !pw_cfg_bool(c, PW_OPT_S3_TLS_VERIFY),
+	    .access_key = pw_cfg_str(c, PW_OPT_S3_ACCESS_KEY),
+	    .secret_key = secret,
+	    .session_token = token,
+	    .profile = pw_cfg_str(c, PW_OPT_S3_PROFILE),
+	    .part_size = part,
+	    .parallel = (unsigned)parallel,
+	    .max_attempts = (unsigned)attempts,
+	    .request_timeout = (unsigned)timeout,
+	    .sse = strcmp(sse, "none") == 0 ? NULL : sse,
+	    .sse_kms_key_id = pw_cfg_str(c, PW_OPT_S3_SSE_KMS_KEY_ID),
+	    .storage_class = pw_cfg_str(c, PW_OPT_S3_STORAGE_CLASS),
+	};
+	int rc = stor_open(&sc, out);
+	pw_secret_free(secret);
+	pw_secret_free(token);
+	if (rc == 0)
+		json_object_set_new(ctx->audit, "repository", json_string(stor_describe(*out)));
+	return rc;
+}

@@ -1,0 +1,1207 @@
+/*
+ * s3.c - the S3-compatible driver (AWS, MinIO, Ceph RGW, R2...).
+ *
+ * Every request is signed by our SigV4 signer and carries the real SHA-256
+ * of its in-memory body. Transient failures (connection errors, stalls,
+ * 5xx, 429/SlowDown, RequestTimeout) are retried with exponential backoff
+ * and full jitter, within a bound on attempts and on total time; permanent
+ * errors fail at once with the server's code and message and a hint.
+ * Uploads: one PUT below the part size, else a multipart upload whose parts
+ * go up from a bounded pool of worker threads (memory = part size x (workers
+ * + 1)); a failed or abandoned upload is aborted. Downloads stream; a broken
+ * connection resumes with a Range request pinned to the object's ETag.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "common/buf.h"
+#include "common/enc.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "crypto/prim.h"
+#include "crypto/sigv4.h"
+#include "storage/driver.h"
+#include "storage/s3_creds.h"
+
+#define MIB (1024 * 1024ULL)
+#define RESP_MAX (16 * MIB)
+#define MAX_PARTS 10000
+#define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+struct s3 {
+	struct stor base;
+	char *bucket;
+	char *prefix;      /* "" or "a/b" */
+	char *scheme_host; /* "https://host:port" for the URL (path style) */
+	char *host;        /* Host header (path style) */
+	bool path_style;
+	char *region;
+	char *ca_file;
+	bool insecure;
+	struct s3_creds *creds;
+	uint64_t part_size;
+	unsigned parallel, max_attempts, req_timeout, total_timeout;
+	char *sse, *sse_kms, *storage_class;
+};
+
+/* ---- one request ---- */
+
+#define MAXKV 16
+struct s3_req {
+	const char *method;
+	const char *key; /* full key (prefix included); NULL = the bucket itself */
+	struct sigv4_kv query[MAXKV];
+	size_t nquery;
+	struct sigv4_kv headers[MAXKV];
+	size_t nheaders;
+	const uint8_t *body;
+	size_t bodylen;
+	bool head;
+	/* streamed GET body (2xx only) */
+	stor_sink_fn sink;
+	void *sink_arg;
+	uint64_t delivered;
+	int sink_rc;
+	/* results */
+	long status;
+	struct pw_buf resp; /* non-streamed body (capped) */
+	char etag[130];
+	char version[130];
+	uint64_t content_length;
+	time_t last_modified;
+	time_t retain_until;
+	time_t server_date;
+	CURLcode curl_code;
+	char curl_err[CURL_ERROR_SIZE];
+};
+
+static void req_init(struct s3_req *r, const char *method, const char *key)
+{
+	memset(r, 0, sizeof *r);
+	r->method = method;
+	r->key = key;
+	r->resp = PW_BUF_INIT(RESP_MAX);
+}
+
+static void req_reset_result(struct s3_req *r)
+{
+	pw_buf_reset(&r->resp);
+	r->status = 0;
+	r->curl_code = CURLE_OK;
+	r->curl_err[0] = 0;
+}
+
+static void req_free(struct s3_req *r)
+{
+	pw_buf_free(&r->resp, 0);
+}
+
+static void q_add(struct s3_req *r, const char *k, const char *v)
+{
+	r->query[r->nquery++] = (struct sigv4_kv){k, v};
+}
+
+static void h_add(struct s3_req *r, const char *k, const char *v)
+{
+	r->headers[r->nheaders++] = (struct sigv4_kv){k, v};
+}
+
+static time_t parse_http_date(const char *s)
+{
+	struct tm tm = {0};
+	if (strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm))
+		return timegm(&tm);
+	memset(&tm, 0, sizeof tm);
+	if (strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
+		return timegm(&tm);
+	return 0;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct s3_req *r = arg;
+	size_t len = size * n;
+	char line[1024];
+	size_t l = len < sizeof line - 1 ? len : sizeof line - 1;
+	memcpy(line, p, l);
+	line[l] = 0;
+	char *colon = strchr(line, ':');
+	if (!colon)
+		return len;
+	*colon = 0;
+	char *v = pw_trim(colon + 1);
+	if (strcasecmp(line, "ETag") == 0)
+		pw_strlcpy(r->etag, v, sizeof r->etag);
+	else if (strcasecmp(line, "x-amz-version-id") == 0)
+		pw_strlcpy(r->version, v, sizeof r->version);
+	else if (strcasecmp(line, "Content-Length") == 0)
+		r->content_length = strtoull(v, NULL, 10);
+	else if (strcasecmp(line, "Last-Modified") == 0)
+		r->last_modified = parse_http_date(v);
+	else if (strcasecmp(line, "Date") == 0)
+		r->server_date = parse_http_date(v);
+	else if (strcasecmp(line, "x-amz-object-lock-retain-until-date") == 0)
+		r->retain_until = parse_http_date(v);
+	return len;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct s3_req *r = arg;
+	size_t len = size * n;
+	if (r->sink && r->status / 100 == 2) {
+		int rc = r->sink(r->sink_arg, (const uint8_t *)p, len);
+		if (rc < 0) {
+			r->sink_rc = rc;
+			return 0; /* abort the transfer */
+		}
+		r->delivered += len;
+		return len;
+	}
+	return pw_buf_append(&r->resp, p, len) < 0 ? 0 : len;
+}
+
+struct upload_src {
+	const uint8_t *p;
+	size_t n, off;
+};
+
+static size_t on_read(char *buf, size_t size, size_t n, void *arg)
+{
+	struct upload_src *u = arg;
+	size_t want = size * n, left = u->n - u->off;
+	size_t take = want < left ? want : left;
+	memcpy(buf, u->p + u->off, take);
+	u->off += take;
+	return take;
+}
+
+static int on_status_header(struct s3_req *r, CURL *h)
+{
+	long st = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+	r->status = st;
+	return 0;
+}
+
+static size_t on_header_status(char *p, size_t size, size_t n, void *arg)
+{
+	/* first line: "HTTP/1.1 200 OK" sets the status before the body arrives */
+	struct s3_req *r = arg;
+	if (size * n > 9 && memcmp(p, "HTTP/", 5) == 0) {
+		const char *sp = memchr(p, ' ', size * n);
+		if (sp)
+			r->status = strtol(sp + 1, NULL, 10);
+		/* a new response (after 100-continue or a redirect): forget old headers */
+		r->etag[0] = r->version[0] = 0;
+		return size * n;
+	}
+	return on_header(p, size, n, arg);
+}
+
+static void build_url(const struct s3 *s, const struct sigv4_output *o, char **url)
+{
+	struct pw_buf b = PW_BUF_INIT(64 * 1024);
+	if (s->path_style)
+		pw_buf_printf(&b, "%s%s", s->scheme_host,
+		              pw_buf_str((struct pw_buf *)&o->encoded_path));
+	else
+		pw_buf_printf(&b, "%s%s", s->scheme_host,
+		              pw_buf_str((struct pw_buf *)&o->encoded_path));
+	if (o->encoded_query.len)
+		pw_buf_printf(&b, "?%s", pw_buf_str((struct pw_buf *)&o->encoded_query));
+	pw_buf_str(&b);
+	*url = (char *)b.data;
+}
+
+/* One attempt. Returns 0 when an HTTP response arrived (any status), or < 0. */
+static int attempt(struct s3 *s, CURL *h, struct s3_req *r)
+{
+	struct s3_cred_snapshot cs;
+	int rc = s3_creds_get(s->creds, &cs);
+	if (rc < 0)
+		return rc;
+	char hash[65];
+	uint8_t d[32];
+	if (r->body && r->bodylen) {
+		pw_sha256(r->body, r->bodylen, d);
+		pw_hex_encode(d, 32, hash);
+	} else {
+		pw_strlcpy(hash, EMPTY_SHA256, sizeof hash);
+	}
+	/* path: /bucket/key (path style) or /key with bucket.host */
+	struct pw_buf path = PW_BUF_INIT(4096);
+	if (s->path_style)
+		pw_buf_printf(&path, "/%s/%s", s->bucket, r->key ? r->key : "");
+	else
+		pw_buf_printf(&path, "/%s", r->key ? r->key : "");
+	struct sigv4_kv hdrs[MAXKV + 1];
+	size_t nh = 0;
+	hdrs[nh++] = (struct sigv4_kv){"Host", s->host};
+	for (size_t i = 0; i < r->nheaders; i++)
+		hdrs[nh++] = r->headers[i];
+	struct sigv4_input in = {.method = r->method,
+	                         .path = pw_buf_str(&path),
+	                         .query = r->query,
+	                         .nquery = r->nquery,
+	                         .headers = hdrs,
+	                         .nheaders = nh,
+	                         .payload_hash = hash,
+	                         .sign_payload_header = true};
+	struct sigv4_cred cred = {cs.access_key, pw_secret_str(cs.secret_key),
+	                          cs.session_token ? pw_secret_str(cs.session_token) : NULL, false};
+	struct sigv4_scope scope = {s->region, "s3", time(NULL)};
+	struct sigv4_output o;
+	rc = sigv4_sign(&in, &cred, &scope, &o);
+	s3_creds_put(&cs);
+	pw_buf_free(&path, 0);
+	if (rc < 0) {
+		sigv4_output_free(&o);
+		return rc;
+	}
+	char *url;
+	build_url(s, &o, &url);
+	struct curl_slist *hl = NULL;
+	char line[8192];
+	for (size_t i = 0; i < nh; i++) {
+		snprintf(line, sizeof line, "%s: %s", hdrs[i].name, hdrs[i].value);
+		hl = curl_slist_append(hl, line);
+	}
+	for (size_t i = 0; i < o.nextra; i++) {
+		snprintf(line, sizeof line, "%s: %s", o.extra_name[i], o.extra_value[i]);
+		hl = curl_slist_append(hl, line);
+	}
+	snprintf(line, sizeof line, "Authorization: %s", pw_buf_str(&o.authorization));
+	hl = curl_slist_append(hl, line);
+	hl = curl_slist_append(hl, "Expect:");
+	sigv4_output_free(&o);
+
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)s->req_timeout);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->curl_err);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header_status);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+	if (s->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
+	if (s->insecure) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	struct upload_src src = {r->body, r->bodylen, 0};
+	if (r->head) {
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(r->method, "PUT") == 0) {
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(h, CURLOPT_READDATA, &src);
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->bodylen);
+	} else if (strcmp(r->method, "POST") == 0) {
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body ? (const char *)r->body : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->bodylen);
+	} else if (strcmp(r->method, "GET") != 0) {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
+	}
+	req_reset_result(r);
+	r->curl_code = curl_easy_perform(h);
+	if (r->curl_code == CURLE_OK)
+		on_status_header(r, h);
+	if (r->server_date)
+		s->base.clock_skew = (long)(r->server_date - time(NULL));
+	curl_slist_free_all(hl);
+	pw_free(url);
+	if (r->sink_rc < 0)
+		return r->sink_rc;
+	return 0;
+}
+
+/* ---- errors ---- */
+
+static char *xml_text(xmlNode *n, const char *name)
+{
+	for (; n; n = n->next) {
+		if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0) {
+			xmlChar *t = xmlNodeGetContent(n);
+			char *s = pw_strdup(t ? (const char *)t : "");
+			xmlFree(t);
+			return s;
+		}
+		char *s = xml_text(n->children, name);
+		if (s)
+			return s;
+	}
+	return NULL;
+}
+
+static xmlDoc *xml_parse(const struct pw_buf *b)
+{
+	if (!b->len)
+		return NULL;
+	return xmlReadMemory((const char *)b->data, (int)b->len, "s3.xml", NULL,
+	                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+	                         XML_PARSE_NOBLANKS);
+}
+
+static void error_code(const struct s3_req *r, char *code, size_t cs, char *msg, size_t ms)
+{
+	code[0] = msg[0] = 0;
+	xmlDoc *doc = xml_parse(&r->resp);
+	if (doc) {
+		char *c = xml_text(xmlDocGetRootElement(doc), "Code");
+		char *m = xml_text(xmlDocGetRootElement(doc), "Message");
+		if (c)
+			pw_strlcpy(code, c, cs);
+		if (m)
+			pw_strlcpy(msg, m, ms);
+		pw_free(c);
+		pw_free(m);
+		xmlFreeDoc(doc);
+	}
+}
+
+static bool transient(const struct s3_req *r, const char *code)
+{
+	if (r->curl_code != CURLE_OK)
+		return r->curl_code != CURLE_SSL_CACERT &&
+		       r->curl_code != CURLE_PEER_FAILED_VERIFICATION &&
+		       r->curl_code != CURLE_URL_MALFORMAT &&
+		       r->curl_code != CURLE_UNSUPPORTED_PROTOCOL &&
+		       r->curl_code != CURLE_COULDNT_RESOLVE_HOST;
+	if (r->status >= 500 || r->status == 429)
+		return true;
+	return strcmp(code, "RequestTimeout") == 0 || strcmp(code, "SlowDown") == 0 ||
+	       strcmp(code, "InternalError") == 0;
+}
+
+static int fail_request(struct s3 *s, const struct s3_req *r, const char *code, const char *msg)
+{
+	char what[1200];
+	snprintf(what, sizeof what, "%s s3://%s/%s", r->method, s->bucket, r->key ? r->key : "");
+	if (r->curl_code != CURLE_OK) {
+		pw_error(PW_E_STORAGE, "%s failed: %s", what,
+		         r->curl_err[0] ? r->curl_err : curl_easy_strerror(r->curl_code));
+		if (r->curl_code == CURLE_PEER_FAILED_VERIFICATION ||
+		    r->curl_code == CURLE_SSL_CACERT)
+			return pw_error_hint(
+			    "The server's TLS certificate is not trusted; give its "
+			    "CA with s3-ca-file.");
+		return pw_error_hint("Check s3-endpoint and the network; the request was retried "
+		                     "%u times.",
+		                     s->max_attempts);
+	}
+	if (r->status == 404 && (!*code || strcmp(code, "NoSuchKey") == 0)) {
+		pw_error(PW_E_NOTFOUND, "object s3://%s/%s does not exist", s->bucket,
+		         r->key ? r->key : "");
+		return pw_error_hint("Check the repository address and the backup id.");
+	}
+	pw_error(PW_E_STORAGE, "%s: HTTP %ld %s%s%s", what, r->status, *code ? code : "error",
+	         *msg ? ": " : "", msg);
+	if (strcmp(code, "SignatureDoesNotMatch") == 0)
+		return pw_error_hint(
+		    "The secret key is wrong, or the request was altered on the way.");
+	if (strcmp(code, "InvalidAccessKeyId") == 0)
+		return pw_error_hint("The access key id is unknown to this server; check the "
+		                     "credentials (source: %s).",
+		                     s3_creds_source(s->creds));
+	if (strcmp(code, "RequestTimeTooSkewed") == 0 ||
+	    (s->base.clock_skew > 900 || s->base.clock_skew < -900))
+		return pw_error_hint("This machine's clock differs from the server's by %ld s; fix "
+		                     "the clock (NTP).",
+		                     s->base.clock_skew);
+	if (strcmp(code, "AuthorizationHeaderMalformed") == 0 ||
+	    strcmp(code, "PermanentRedirect") == 0 || r->status == 301)
+		return pw_error_hint("The bucket is in another region; set s3-region.");
+	if (strcmp(code, "NoSuchBucket") == 0)
+		return pw_error_hint("Create the bucket, or check the repository address.");
+	if (r->status == 403)
+		return pw_error_hint("The credentials lack a permission for this request (%s); see "
+		                     "docs/storage.md for the policy a backup host needs.",
+		                     r->method);
+	return pw_error_hint("See the server's message above.");
+}
+
+/* With retries. ok_status: extra statuses that are not errors (e.g. 404 for stat). */
+static int call(struct s3 *s, CURL *h, struct s3_req *r, long ok_status)
+{
+	time_t start = time(NULL);
+	char code[128], msg[512];
+	for (unsigned n = 1;; n++) {
+		int rc = attempt(s, h, r);
+		if (rc < 0)
+			return rc;
+		if (r->curl_code == CURLE_OK && (r->status / 100 == 2 || r->status == ok_status)) {
+			/* CompleteMultipartUpload may answer 200 with an error body */
+			if (r->status / 100 == 2 && r->resp.len &&
+			    memmem(r->resp.data, r->resp.len, "<Error>", 7) && !r->sink) {
+				error_code(r, code, sizeof code, msg, sizeof msg);
+				if (!transient(r, code) || n >= s->max_attempts)
+					return fail_request(s, r, code, msg);
+			} else {
+				return 0;
+			}
+		} else {
+			error_code(r, code, sizeof code, msg, sizeof msg);
+			if (!transient(r, code) || n >= s->max_attempts ||
+			    time(NULL) - start > (time_t)s->total_timeout)
+				return fail_request(s, r, code, msg);
+		}
+		/* exponential backoff with full jitter: up to 0.2 s x 2^n, capped at 20 s */
+		uint32_t rnd = 0;
+		pw_random(&rnd, sizeof rnd);
+		double cap = 0.2 * (double)(1u << (n < 7 ? n : 7));
+		if (cap > 20)
+			cap = 20;
+		double wait = cap * (rnd / 4294967296.0);
+		pw_debug("retrying %s %s (attempt %u): HTTP %ld %s", r->method,
+		         r->key ? r->key : "", n + 1, r->status,
+		         r->curl_code ? curl_easy_strerror(r->curl_code) : code);
+		struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static char *full_key(const struct s3 *s, const char *key)
+{
+	size_t n = strlen(s->prefix) + strlen(key) + 2;
+	char *k = pw_malloc(n);
+	snprintf(k, n, "%s%s%s", s->prefix, *s->prefix ? "/" : "", key);
+	return k;
+}
+
+static CURL *new_handle(void)
+{
+	CURL *h = curl_easy_init();
+	if (!h)
+		abort();
+	return h;
+}
+
+/* ---- stat / get / remove ---- */
+
+static int s_stat(struct stor *st, const char *key, struct stor_info *info)
+{
+	struct s3 *s = (struct s3 *)st;
+	char *k = full_key(s, key);
+	struct s3_req r;
+	req_init(&r, "HEAD", k);
+	r.head = true;
+	CURL *h = new_handle();
+	int rc = call(s, h, &r, 404);
+	if (rc == 0 && r.status == 404) {
+		pw_error(PW_E_NOTFOUND, "object s3://%s/%s does not exist", s->bucket, k);
+		rc = pw_error_hint("Check the repository address and the backup id.");
+	} else if (rc == 0) {
+		info->key = key;
+		info->size = r.content_length;
+		info->mtime = r.last_modified;
+		pw_strlcpy(info->etag, r.etag, sizeof info->etag);
+	}
+	curl_easy_cleanup(h);
+	req_free(&r);
+	pw_free(k);
+	return rc;
+}
+
+static int s_get(struct stor *st, const char *key, stor_sink_fn sink, void *arg)
+{
+	struct s3 *s = (struct s3 *)st;
+	char *k = full_key(s, key);
+	CURL *h = new_handle();
+	struct s3_req r;
+	req_init(&r, "GET", k);
+	r.sink = sink;
+	r.sink_arg = arg;
+	char range[64], ifmatch[160];
+	char etag[130] = "";
+	uint64_t total = 0;
+	int rc = 0;
+	/* resume loop: a transfer cut short continues from the last byte delivered */
+	for (unsigned resumes = 0;; resumes++) {
+		r.nheaders = 0;
+		if (r.delivered) {
+			snprintf(range, sizeof range, "bytes=%llu-",
+			         (unsigned long long)r.delivered);
+			h_add(&r, "Range", range);
+			snprintf(ifmatch, sizeof ifmatch, "%s", etag);
+			h_add(&r, "If-Match", ifmatch);
+		}
+		rc = call(s, h, &r, 0);
+		if (rc < 0)
+			break;
+		if (!etag[0]) {
+			pw_strlcpy(etag, r.etag, sizeof etag);
+			total = r.content_length;
+		}
+		if (r.status == 412 || (etag[0] && r.etag[0] && strcmp(etag, r.etag) != 0)) {
+			pw_error(PW_E_STORAGE, "object s3://%s/%s changed while it was being read",
+			         s->bucket, k);
+			rc = pw_error_hint("Objects in a pgward repository must never be replaced; "
+			                   "investigate who wrote it.");
+			break;
+		}
+		if (r.delivered >= total || r.curl_code == CURLE_OK)
+			break;
+		if (resumes >= s->max_attempts) {
+			pw_error(PW_E_STORAGE, "download of s3://%s/%s kept breaking off",
+			         s->bucket, k);
+			rc = pw_error_hint("Check the network path to the S3 endpoint.");
+			break;
+		}
+		pw_debug("resuming download of %s at byte %llu", k,
+		         (unsigned long long)r.delivered);
+	}
+	if (rc == 0 && total && r.delivered != total) {
+		pw_error(PW_E_STORAGE, "short read of s3://%s/%s: %llu of %llu bytes", s->bucket, k,
+		         (unsigned long long)r.delivered, (unsigned long long)total);
+		rc = pw_error_hint("Run the command again; check the network.");
+	}
+	curl_easy_cleanup(h);
+	req_free(&r);
+	pw_free(k);
+	return rc;
+}
+
+static int s_remove(struct stor *st, const char *key, struct stor_remove_result *res)
+{
+	struct s3 *s = (struct s3 *)st;
+	char *k = full_key(s, key);
+	CURL *h = new_handle();
+	struct s3_req r;
+	req_init(&r, "HEAD", k);
+	r.head = true;
+	int rc = call(s, h, &r, 404);
+	if (rc == 0 && r.status == 404) {
+		pw_error(PW_E_NOTFOUND, "object s3://%s/%s does not exist", s->bucket, k);
+		rc = pw_error_hint("It may have been removed already.");
+	}
+	char version[130];
+	pw_strlcpy(version, r.version, sizeof version);
+	time_t until = r.retain_until;
+	if (rc == 0) {
+		/* on a versioned bucket, remove the version itself, not just hide it */
+		req_free(&r);
+		req_init(&r, "DELETE", k);
+		if (version[0] && strcmp(version, "null") != 0)
+			q_add(&r, "versionId", version);
+		rc = call(s, h, &r, 403);
+		if (rc == 0 && r.status == 403) {
+			if (until > time(NULL) || (s->base.features & STOR_F_OBJECT_LOCK)) {
+				res->retained = true;
+				res->retained_until = until;
+				pw_error_clear();
+			} else {
+				char code[128], msg[512];
+				error_code(&r, code, sizeof code, msg, sizeof msg);
+				rc = fail_request(s, &r, code, msg);
+			}
+		} else if (rc == 0) {
+			res->removed = true;
+		}
+	}
+	curl_easy_cleanup(h);
+	req_free(&r);
+	pw_free(k);
+	return rc;
+}
+
+/* ---- list ---- */
+
+static int s_list(struct stor *st, const char *prefix,
+                  int (*fn)(void *arg, const struct stor_info *info), void *arg)
+{
+	struct s3 *s = (struct s3 *)st;
+	char *fp = full_key(s, prefix);
+	if (!*prefix && *s->prefix) { /* list "prefix/" for the repository root */
+		pw_free(fp);
+		size_t n = strlen(s->prefix) + 2;
+		fp = pw_malloc(n);
+		snprintf(fp, n, "%s/", s->prefix);
+	}
+	size_t strip = *s->prefix ? strlen(s->prefix) + 1 : 0;
+	CURL *h = new_handle();
+	char *token = NULL;
+	int rc = 0;
+	do {
+		struct s3_req r;
+		req_init(&r, "GET", NULL);
+		q_add(&r, "list-type", "2");
+		q_add(&r, "prefix", fp);
+		if (token)
+			q_add(&r, "continuation-token", token);
+		rc = call(s, h, &r, 0);
+		pw_free(token);
+		token = NULL;
+		xmlDoc *doc = rc == 0 ? xml_parse(&r.resp) : NULL;
+		if (rc == 0 && !doc) {
+			pw_error(PW_E_STORAGE, "unreadable listing from s3://%s", s->bucket);
+			rc = pw_error_hint("The endpoint may not be an S3 server.");
+		}
+		if (doc) {
+			xmlNode *root = xmlDocGetRootElement(doc);
+			for (xmlNode *c = root ? root->children : NULL; c && rc == 0; c = c->next) {
+				if (c->type != XML_ELEMENT_NODE ||
+				    strcmp((const char *)c->name, "Contents"))
+					continue;
+				char *key = xml_text(c->children, "Key");
+				char *size = xml_text(c->children, "Size");
+				char *lm = xml_text(c->children, "LastModified");
+				char *et = xml_text(c->children, "ETag");
+				if (key && strlen(key) > strip) {
+					struct stor_info info = {
+					    .key = key + strip,
+					    .size = size ? strtoull(size, NULL, 10) : 0,
+					    .mtime = lm ? parse_http_date(lm) : 0};
+					if (et)
+						pw_strlcpy(info.etag, et, sizeof info.etag);
+					rc = fn(arg, &info);
+				}
+				pw_free(key);
+				pw_free(size);
+				pw_free(lm);
+				pw_free(et);
+			}
+			char *trunc = xml_text(root, "IsTruncated");
+			if (rc == 0 && trunc && strcmp(trunc, "true") == 0)
+				token = xml_text(root, "NextContinuationToken");
+			pw_free(trunc);
+			xmlFreeDoc(doc);
+		}
+		req_free(&r);
+	} while (rc == 0 && token);
+	pw_free(token);
+	curl_easy_cleanup(h);
+	pw_free(fp);
+	return rc;
+}
+
+/* ---- writer ---- */
+
+struct part {
+	unsigned number;
+	char etag[130];
+};
+
+struct job {
+	unsigned number;
+	uint8_t *data;
+	size_t len;
+	struct job *next;
+};
+
+struct s3_writer {
+	struct stor_writer base;
+	struct s3 *s;
+	char *key;
+	struct stor_write_opts opts;
+	char lock_until[32];
+	uint8_t *buf;
+	size_t nbuf, cap;
+	char *upload_id;
+	unsigned next_part;
+	struct part *parts;
+	size_t nparts;
+	/* pool */
+	pthread_t *threads;
+	unsigned nthreads;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct job *queue, *queue_tail;
+	unsigned inflight; /* queued or being uploaded */
+	bool stop;
+	int err; /* first error code (negative) */
+	char errmsg[1024], errhint[1024];
+	CURL *h; /* for the caller's own requests */
+};
+
+static void add_write_headers(struct s3_writer *w, struct s3_req *r)
+{
+	struct s3 *s = w->s;
+	h_add(r, "Content-Type",
+	      w->opts.content_type ? w->opts.content_type : "application/octet-stream");
+	if (w->opts.lock_mode != STOR_LOCK_NONE) {
+		h_add(r, "x-amz-object-lock-mode",
+		      w->opts.lock_mode == STOR_LOCK_COMPLIANCE ? "COMPLIANCE" : "GOVERNANCE");
+		h_add(r, "x-amz-object-lock-retain-until-date", w->lock_until);
+	}
+	if (s->sse)
+		h_add(r, "x-amz-server-side-encryption", s->sse);
+	if (s->sse_kms)
+		h_add(r, "x-amz-server-side-encryption-aws-kms-key-id", s->sse_kms);
+	if (s->storage_class)
+		h_add(r, "x-amz-storage-class", s->storage_class);
+}
+
+static size_t part_size_for(const struct s3 *s, unsigned number)
+{
+	/* grow every 1000 parts so no upload needs more than 10,000 (max 5 GiB a part) */
+	uint64_t ps = s->part_size << ((number - 1) / 1000);
+	return ps > 5 * 1024 * MIB ? (size_t)(5 * 1024 * MIB) : (size_t)ps;
+}
+
+static int upload_part(struct s3_writer *w, CURL *h, struct job *j, char etag[130])
+{
+	char num[16];
+	snprintf(num, sizeof num, "%u", j->number);
+	struct s3_req r;
+	req_init(&r, "PUT", w->key);
+	q_add(&r, "partNumber", num);
+	q_add(&r, "uploadId", w->upload_id);
+	r.body = j->data;
+	r.bodylen = j->len;
+	int rc = call(w->s, h, &r, 0);
+	if (rc == 0)
+		pw_strlcpy(etag, r.etag, 130);
+	req_free(&r);
+	return rc;
+}
+
+static void *worker(void *arg)
+{
+	struct s3_writer *w = arg;
+	CURL *h = new_handle();
+	for (;;) {
+		pthread_mutex_lock(&w->mu);
+		while (!w->queue && !w->stop)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->queue) {
+			pthread_mutex_unlock(&w->mu);
+			break;
+		}
+		struct job *j = w->queue;
+		w->queue = j->next;
+		if (!w->queue)
+			w->queue_tail = NULL;
+		bool skip = w->err != 0;
+		pthread_mutex_unlock(&w->mu);
+		char etag[130] = "";
+		int rc = skip ? 0 : upload_part(w, h, j, etag);
+		pthread_mutex_lock(&w->mu);
+		if (rc < 0 && !w->err) {
+			w->err = rc;
+			pw_strlcpy(w->errmsg, pw_error_message(), sizeof w->errmsg);
+			pw_strlcpy(w->errhint, pw_error_hint_text(), sizeof w->errhint);
+		} else if (rc == 0 && !skip) {
+			w->parts[j->number - 1].number = j->number;
+			pw_strlcpy(w->parts[j->number - 1].etag, etag, 130);
+		}
+		w->inflight--;
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		pw_free(j->data);
+		pw_free(j);
+	}
+	curl_easy_cleanup(h);
+	return NULL;
+}
+
+static int pool_error(struct s3_writer *w)
+{
+	pw_error(-w->err, "%s", w->errmsg);
+	if (w->errhint[0])
+		pw_error_hint("%s", w->errhint);
+	return w->err;
+}
+
+static int start_multipart(struct s3_writer *w)
+{
+	struct s3_req r;
+	req_init(&r, "POST", w->key);
+	q_add(&r, "uploads", NULL);
+	add_write_headers(w, &r);
+	int rc = call(w->s, w->h, &r, 0);
+	if (rc == 0) {
+		xmlDoc *doc = xml_parse(&r.resp);
+		w->upload_id = doc ? xml_text(xmlDocGetRootElement(doc), "UploadId") : NULL;
+		if (doc)
+			xmlFreeDoc(doc);
+		if (!w->upload_id || !*w->upload_id) {
+			pw_error(PW_E_STORAGE,
+			         "the server did not start a multipart upload for s3://%s/%s",
+			         w->s->bucket, w->key);
+			rc = pw_error_hint("The endpoint may not support multipart uploads.");
+		}
+	}
+	req_free(&r);
+	if (rc < 0)
+		return rc;
+	w->parts = pw_calloc(MAX_PARTS, sizeof *w->parts);
+	w->nthreads = w->s->parallel;
+	w->threads = pw_calloc(w->nthreads, sizeof *w->threads);
+	for (unsigned i = 0; i < w->nthreads; i++)
+		pthread_create(&w->threads[i], NULL, worker, w);
+	return 0;
+}
+
+/* Hand the full buffer to the pool; waits while the pool is full. */
+static int submit(struct s3_writer *w)
+{
+	if (!w->upload_id) {
+		int rc = start_multipart(w);
+		if (rc < 0)
+			return rc;
+	}
+	if (w->next_part >= MAX_PARTS) {
+		pw_error(PW_E_LIMIT, "object s3://%s/%s would need more than %d parts",
+		         w->s->bucket, w->key, MAX_PARTS);
+		return pw_error_hint("Raise s3-part-size.");
+	}
+	struct job *j = pw_calloc(1, sizeof *j);
+	j->number = ++w->next_part;
+	j->data = w->buf;
+	j->len = w->nbuf;
+	w->nparts = j->number;
+	pthread_mutex_lock(&w->mu);
+	while (w->inflight >= w->nthreads && !w->err)
+		pthread_cond_wait(&w->cv, &w->mu);
+	int err = w->err;
+	if (!err) {
+		if (w->queue_tail)
+			w->queue_tail->next = j;
+		else
+			w->queue = j;
+		w->queue_tail = j;
+		w->inflight++;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (err) {
+		pw_free(j->data);
+		pw_free(j);
+		w->buf = NULL;
+		return pool_error(w);
+	}
+	w->cap = part_size_for(w->s, w->next_part + 1);
+	w->buf = pw_malloc(w->cap);
+	w->nbuf = 0;
+	return 0;
+}
+
+static int s_wwrite(struct stor_writer *sw, const void *p, size_t n)
+{
+	struct s3_writer *w = (struct s3_writer *)sw;
+	const uint8_t *b = p;
+	while (n) {
+		size_t take = w->cap - w->nbuf < n ? w->cap - w->nbuf : n;
+		memcpy(w->buf + w->nbuf, b, take);
+		w->nbuf += take;
+		b += take;
+		n -= take;
+		if (w->nbuf == w->cap && n) {
+			int rc = submit(w);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static void stop_pool(struct s3_writer *w)
+{
+	if (!w->threads)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	for (unsigned i = 0; i < w->nthreads; i++)
+		pthread_join(w->threads[i], NULL);
+	pw_free(w->threads);
+	w->threads = NULL;
+}
+
+static void abort_upload(struct s3_writer *w)
+{
+	if (!w->upload_id)
+		return;
+	int code = pw_error_code();
+	char msg[1024], hint[1024];
+	pw_strlcpy(msg, pw_error_message(), sizeof msg);
+	pw_strlcpy(hint, pw_error_hint_text(), sizeof hint);
+	struct s3_req r;
+	req_init(&r, "DELETE", w->key);
+	q_add(&r, "uploadId", w->upload_id);
+	if (call(w->s, w->h, &r, 404) < 0)
+		pw_warn("could not abort multipart upload %s of %s: %s", w->upload_id, w->key,
+		        pw_error_message());
+	req_free(&r);
+	pw_free(w->upload_id);
+	w->upload_id = NULL;
+	if (code) {
+		pw_error(code, "%s", msg);
+		if (*hint)
+			pw_error_hint("%s", hint);
+	}
+}
+
+static int s_commit(struct stor_writer *sw, struct stor_write_result *res)
+{
+	struct s3_writer *w = (struct s3_writer *)sw;
+	int rc;
+	if (!w->upload_id) {
+		struct s3_req r;
+		req_init(&r, "PUT", w->key);
+		add_write_headers(w, &r);
+		r.body = w->buf;
+		r.bodylen = w->nbuf;
+		rc = call(w->s, w->h, &r, 0);
+		if (rc == 0) {
+			pw_strlcpy(res->etag, r.etag, sizeof res->etag);
+			pw_strlcpy(res->version, r.version, sizeof res->version);
+		}
+		req_free(&r);
+		return rc;
+	}
+	if (w->nbuf || w->next_part == 0) {
+		rc = submit(w);
+		if (rc < 0)
+			return rc;
+	}
+	pthread_mutex_lock(&w->mu);
+	while (w->inflight)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+	stop_pool(w);
+	if (w->err)
+		return pool_error(w);
+	struct pw_buf x = PW_BUF_INIT(4 * MIB);
+	pw_buf_printf(
+	    &x, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+	for (size_t i = 0; i < w->nparts; i++)
+		pw_buf_printf(&x, "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag></Part>",
+		              w->parts[i].number, w->parts[i].etag);
+	pw_buf_printf(&x, "</CompleteMultipartUpload>");
+	struct s3_req r;
+	req_init(&r, "POST", w->key);
+	q_add(&r, "uploadId", w->upload_id);
+	h_add(&r, "Content-Type", "application/xml");
+	r.body = x.data;
+	r.bodylen = x.len;
+	rc = call(w->s, w->h, &r, 0);
+	if (rc == 0) {
+		pw_strlcpy(res->version, r.version, sizeof res->version);
+		pw_free(w->upload_id);
+		w->upload_id = NULL; /* completed: nothing to abort */
+	}
+	req_free(&r);
+	pw_buf_free(&x, 0);
+	return rc;
+}
+
+static void s_wfree(struct stor_writer *sw)
+{
+	struct s3_writer *w = (struct s3_writer *)sw;
+	if (w->threads) {
+		pthread_mutex_lock(&w->mu);
+		if (!w->err)
+			w->err = -PW_E_INTERRUPTED; /* let queued parts be skipped */
+		pthread_mutex_unlock(&w->mu);
+		stop_pool(w);
+	}
+	abort_upload(w);
+	while (w->queue) {
+		struct job *j = w->queue;
+		w->queue = j->next;
+		pw_free(j->data);
+		pw_free(j);
+	}
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	curl_easy_cleanup(w->h);
+	pw_free(w->parts);
+	pw_free(w->buf);
+	pw_free(w->key);
+	pw_free(w);
+}
+
+static const struct stor_writer_ops s3_writer_ops = {s_wwrite, s_commit, s_wfree};
+
+static int s_write_open(struct stor *st, const char *key, const struct stor_write_opts *o,
+                        struct stor_writer **out)
+{
+	struct s3 *s = (struct s3 *)st;
+	if (!o->overwrite) {
+		struct stor_info info;
+		int rc = s_stat(st, key, &info);
+		if (rc == 0) {
+			pw_error(PW_E_EXISTS, "object s3://%s/%s%s%s already exists", s->bucket,
+			         s->prefix, *s->prefix ? "/" : "", key);
+			return pw_error_hint(
+			    "The repository is append-only: objects are never replaced.");
+		}
+		if (rc != -PW_E_NOTFOUND)
+			return rc;
+		pw_error_clear();
+	}
+	struct s3_writer *w = pw_calloc(1, sizeof *w);
+	w->base.ops = &s3_writer_ops;
+	w->s = s;
+	w->key = full_key(s, key);
+	w->opts = *o;
+	if (o->lock_mode != STOR_LOCK_NONE) {
+		struct tm tm;
+		gmtime_r(&o->lock_until, &tm);
+		strftime(w->lock_until, sizeof w->lock_until, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	w->cap = part_size_for(s, 1);
+	w->buf = pw_malloc(w->cap);
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	w->h = new_handle();
+	*out = &w->base;
+	return 0;
+}
+
+/* ---- open ---- */
+
+static void s_free(struct stor *st)
+{
+	struct s3 *s = (struct s3 *)st;
+	s3_creds_free(s->creds);
+	pw_free(s->bucket);
+	pw_free(s->prefix);
+	pw_free(s->scheme_host);
+	pw_free(s->host);
+	pw_free(s->region);
+	pw_free(s->ca_file);
+	pw_free(s->sse);
+	pw_free(s->sse_kms);
+	pw_free(s->storage_class);
+	pw_free(s);
+}
+
+static const struct stor_ops s3_ops = {"s3", s_write_open, s_get, s_stat, s_list, s_remove, s_free};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init_once(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	xmlInitParser();
+}
+
+/* GET ?versioning and ?object-lock to set feature bits; inconclusive answers assume support. */
+static void probe_features(struct s3 *s)
+{
+	CURL *h = new_handle();
+	struct s3_req r;
+	req_init(&r, "GET", NULL);
+	q_add(&r, "object-lock", NULL);
+	if (call(s, h, &r, 404) == 0) {
+		if (r.status == 200 && r.resp.len && memmem(r.resp.data, r.resp.len, "Enabled", 7))
+			s->base.features |= STOR_F_OBJECT_LOCK | STOR_F_VERSIONING;
+	} else if (pw_error_code() == PW_E_STORAGE && strstr(pw_error_message(), "HTTP 403")) {
+		s->base.features |= STOR_F_OBJECT_LOCK; /* cannot tell: let the server decide */
+	}
+	req_free(&r);
+	req_init(&r, "GET", NULL);
+	q_add(&r, "versioning", NULL);
+	if (call(s, h, &r, 404) == 0 && r.resp.len &&
+	    memmem(r.resp.data, r.resp.len, "<Status>Enabled</Status>", 24))
+		s->base.features |= STOR_F_VERSIONING;
+	req_free(&r);
+	pw_error_clear();
+	curl_easy_cleanup(h);
+}
+
+int stor_s3_open(const struct stor_config *cfg, const char *bucket, const char *prefix,
+                 struct stor **out)
+{
+	pthread_once(&curl_once, curl_init_once);
+	struct s3 *s = pw_calloc(1, sizeof *s);
+	s->base.ops = &s3_ops;
+	s->base.features = STOR_F_ATOMIC_WRITE;
+	s->bucket = pw_strdup(bucket);
+	s->prefix = pw_strdup(prefix);
+	const char *region = cfg->region ? cfg->region : getenv("AWS_REGION");
+	if (!region || !*region)
+		region = getenv("AWS_DEFAULT_REGION");
+	s->region = pw_strdup(region && *region ? region : "us-east-1");
+	const char *ep = cfg->endpoint;
+	if (!ep || !*ep)
+		ep = getenv("AWS_ENDPOINT_URL_S3");
+	if (!ep || !*ep)
+		ep = getenv("AWS_ENDPOINT_URL");
+	char def[256];
+	bool custom = ep && *ep;
+	if (!custom) {
+		snprintf(def, sizeof def, "https://s3.%s.amazonaws.com", s->region);
+		ep = def;
+	}
+	if (!pw_startswith(ep, "https://") && !pw_startswith(ep, "http://")) {
+		s_free(&s->base);
+		pw_error(PW_E_CONFIG, "invalid S3 endpoint \"%s\"", ep);
+		return pw_error_hint("Write it as https://host[:port].");
+	}
+	const char *hp = strstr(ep, "://") + 3;
+	size_t hl = strcspn(hp, "/");
+	char host[512];
+	snprintf(host, sizeof host, "%.*s", (int)hl, hp);
+	const char *style = cfg->uri_style;
+	if (style && strcmp(style, "path") != 0 && strcmp(style, "host") != 0) {
+		s_free(&s->base);
+		pw_error(PW_E_CONFIG, "invalid s3-uri-style \"%s\"", style);
+		return pw_error_hint("Use path or host.");
+	}
+	s->path_style = style ? strcmp(style, "path") == 0 : custom;
+	char scheme[16];
+	snprintf(scheme, sizeof scheme, "%.*s", (int)(hp - ep), ep);
+	struct pw_buf b = PW_BUF_INIT(1024);
+	if (s->path_style) {
+		pw_buf_printf(&b, "%s%s", scheme, host);
+		s->host = pw_strdup(host);
+	} else {
+		pw_buf_printf(&b, "%s%s.%s", scheme, bucket, host);
+		char vh[600];
+		snprintf(vh, sizeof vh, "%s.%s", bucket, host);
+		s->host = pw_strdup(vh);
+	}
+	s->scheme_host = (char *)pw_buf_str(&b);
+	if (pw_startswith(ep, "http://") && !strstr(host, "127.0.0.1") &&
+	    !strstr(host, "localhost") && !strstr(host, "[::1]"))
+		pw_warn("the S3 endpoint %s is not encrypted (http://); use https:// in production",
+		        ep);
+	s->ca_file = cfg->ca_file ? pw_strdup(cfg->ca_file) : NULL;
+	s->insecure = cfg->tls_insecure;
+	if (s->insecure)
+		pw_warn("TLS certificate verification for %s is turned off (s3-tls-verify=no)", ep);
+	s->part_size = cfg->part_size ? cfg->part_size : 16 * MIB;
+	if (s->part_size < 5 * MIB)
+		s->part_size = 5 * MIB;
+	s->parallel = cfg->parallel ? cfg->parallel : 4;
+	s->max_attempts = cfg->max_attempts ? cfg->max_attempts : 6;
+	s->req_timeout = cfg->request_timeout ? cfg->request_timeout : 60;
+	s->total_timeout = cfg->total_timeout ? cfg->total_timeout : 600;
+	s->sse = cfg->sse ? pw_strdup(cfg->sse) : NULL;
+	s->sse_kms = cfg->sse_kms_key_id ? pw_strdup(cfg->sse_kms_key_id) : NULL;
+	s->storage_class = cfg->storage_class ? pw_strdup(cfg->storage_class) : NULL;
+	snprintf(s->base.desc, sizeof s->base.desc, "s3://%s%s%s at %s", bucket, *prefix ? "/" : "",
+	         prefix, ep);
+	int rc = s3_creds_new(cfg, &s->creds);
+	if (rc < 0) {
+		s_free(&s->base);
+		return rc;
+	}
+	probe_features(s);
+	*out = &s->base;
+	return 0;
+}

@@ -1,0 +1,214 @@
+/* storage.c - the driver-independent half: address parsing, key rules, hashing writers. */
+#include "storage/storage.h"
+
+#include <string.h>
+
+#include "common/err.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "storage/driver.h"
+
+bool stor_key_valid(const char *key)
+{
+	size_t n = strlen(key);
+	if (n == 0 || n > 1024 || key[0] == '/' || key[n - 1] == '/')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f || key[i] == '\\')
+			return false;
+	for (const char *seg = key; seg;) {
+		const char *slash = strchr(seg, '/');
+		size_t len = slash ? (size_t)(slash - seg) : strlen(seg);
+		if (len == 0 || (len == 1 && seg[0] == '.') ||
+		    (len == 2 && seg[0] == '.' && seg[1] == '.'))
+			return false;
+		seg = slash ? slash + 1 : NULL;
+	}
+	return true;
+}
+
+static int bad_key(const char *key)
+{
+	pw_error(PW_E_INTERNAL, "invalid storage key \"%.100s\"", key);
+	return pw_error_hint("This is a bug in pgward; please report it.");
+}
+
+int stor_open(const struct stor_config *cfg, struct stor **out)
+{
+	const char *a = cfg->addr;
+	*out = NULL;
+	if (!a || !*a) {
+		pw_error(PW_E_CONFIG, "no repository given");
+		return pw_error_hint("Name one with --repo (a directory or s3://bucket/prefix), or "
+		                     "set repo in the configuration file.");
+	}
+	if (pw_startswith(a, "s3://")) {
+		const char *b = a + 5;
+		const char *slash = strchr(b, '/');
+		size_t blen = slash ? (size_t)(slash - b) : strlen(b);
+		if (blen < 3 || blen > 63) {
+			pw_error(PW_E_CONFIG, "invalid S3 repository address \"%s\"", a);
+			return pw_error_hint("Write it as s3://bucket or s3://bucket/prefix.");
+		}
+		char bucket[64];
+		memcpy(bucket, b, blen);
+		bucket[blen] = 0;
+		for (size_t i = 0; i < blen; i++)
+			if (!((bucket[i] >= 'a' && bucket[i] <= 'z') ||
+			      (bucket[i] >= '0' && bucket[i] <= '9') || bucket[i] == '-' ||
+			      bucket[i] == '.')) {
+				pw_error(PW_E_CONFIG, "invalid S3 bucket name \"%s\"", bucket);
+				return pw_error_hint("Bucket names use lowercase letters, digits, "
+				                     "'-' and '.'.");
+			}
+		char *prefix = pw_strdup(slash ? slash + 1 : "");
+		size_t pl = strlen(prefix);
+		while (pl && prefix[pl - 1] == '/')
+			prefix[--pl] = 0;
+		if (pl && !stor_key_valid(prefix)) {
+			pw_free(prefix);
+			pw_error(PW_E_CONFIG, "invalid S3 prefix in \"%s\"", a);
+			return pw_error_hint("A prefix is a path such as backups/prod, without "
+			                     "empty, \".\" or \"..\" parts.");
+		}
+		int rc = stor_s3_open(cfg, bucket, prefix, out);
+		pw_free(prefix);
+		return rc;
+	}
+	if (pw_startswith(a, "file://")) {
+		if (!pw_startswith(a, "file:///")) {
+			pw_error(PW_E_CONFIG, "invalid repository address \"%s\"", a);
+			return pw_error_hint("Use file:///absolute/path or a plain path.");
+		}
+		return stor_posix_open(a + 7, out);
+	}
+	if (strstr(a, "://")) {
+		pw_error(PW_E_CONFIG, "unsupported repository address \"%s\"", a);
+		return pw_error_hint("Use a directory path, file:///path or s3://bucket/prefix.");
+	}
+	return stor_posix_open(a, out);
+}
+
+void stor_free(struct stor *s)
+{
+	if (s)
+		s->ops->free(s);
+}
+
+unsigned stor_features(const struct stor *s)
+{
+	return s->features;
+}
+
+long stor_clock_skew(const struct stor *s)
+{
+	return s->clock_skew;
+}
+
+const char *stor_describe(const struct stor *s)
+{
+	return s->desc;
+}
+
+int stor_write_open(struct stor *s, const char *key, const struct stor_write_opts *o,
+                    struct stor_writer **out)
+{
+	static const struct stor_write_opts defaults = {0};
+	*out = NULL;
+	if (!stor_key_valid(key))
+		return bad_key(key);
+	if (!o)
+		o = &defaults;
+	if (o->lock_mode != STOR_LOCK_NONE && !(s->features & STOR_F_OBJECT_LOCK)) {
+		pw_error(PW_E_STORAGE, "the repository %s does not support object lock", s->desc);
+		return pw_error_hint("Use an S3 bucket created with Object Lock enabled, or turn "
+		                     "off lock-days.");
+	}
+	int rc = s->ops->write_open(s, key, o, out);
+	if (rc == 0)
+		(*out)->sha = pw_sha256_new();
+	return rc;
+}
+
+int stor_write(struct stor_writer *w, const void *p, size_t n)
+{
+	if (w->failed)
+		return -(pw_error_code() ? pw_error_code() : PW_E_STORAGE);
+	pw_sha256_update(w->sha, p, n);
+	w->bytes += n;
+	int rc = w->ops->write(w, p, n);
+	if (rc < 0)
+		w->failed = true;
+	return rc;
+}
+
+int stor_write_commit(struct stor_writer *w, struct stor_write_result *r)
+{
+	struct stor_write_result tmp;
+	if (!r)
+		r = &tmp;
+	memset(r, 0, sizeof *r);
+	PW_CHECK(!w->committed && !w->failed);
+	r->bytes = w->bytes;
+	pw_sha256_final(w->sha, r->sha256);
+	int rc = w->ops->commit(w, r);
+	if (rc == 0)
+		w->committed = true;
+	else
+		w->failed = true;
+	return rc;
+}
+
+void stor_write_free(struct stor_writer *w)
+{
+	if (!w)
+		return;
+	pw_sha256_free(w->sha);
+	w->ops->free(w);
+}
+
+int stor_get(struct stor *s, const char *key, stor_sink_fn sink, void *arg)
+{
+	if (!stor_key_valid(key))
+		return bad_key(key);
+	return s->ops->get(s, key, sink, arg);
+}
+
+int stor_stat(struct stor *s, const char *key, struct stor_info *info)
+{
+	if (!stor_key_valid(key))
+		return bad_key(key);
+	memset(info, 0, sizeof *info);
+	return s->ops->stat(s, key, info);
+}
+
+int stor_list(struct stor *s, const char *prefix,
+              int (*fn)(void *arg, const struct stor_info *info), void *arg)
+{
+	return s->ops->list(s, prefix ? prefix : "", fn, arg);
+}
+
+int stor_remove(struct stor *s, const char *key, struct stor_remove_result *r)
+{
+	struct stor_remove_result tmp;
+	if (!r)
+		r = &tmp;
+	memset(r, 0, sizeof *r);
+	if (!stor_key_valid(key))
+		return bad_key(key);
+	return s->ops->remove(s, key, r);
+}
+
+int stor_put_buf(struct stor *s, const char *key, const void *p, size_t n,
+                 const struct stor_write_opts *o, struct stor_write_result *r)
+{
+	struct stor_writer *w;
+	int rc = stor_write_open(s, key, o, &w);
+	if (rc < 0)
+		return rc;
+	rc = stor_write(w, p, n);
+	if (rc == 0)
+		rc = stor_write_commit(w, r);
+	stor_write_free(w);
+	return rc;
+}
