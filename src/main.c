@@ -66,6 +66,7 @@ static void audit(struct pw_ctx *ctx, int rc)
 	char msg[1024], hint[1024];
 	snprintf(msg, sizeof msg, "%s", pw_error_message());
 	snprintf(hint, sizeof hint, "%s", pw_error_hint_text());
+	pw_set_interrupted(0); /* the command is over: its record must still be written */
 	if (pw_audit_append(path, &ev) < 0) {
 		char *m = pw_redact(pw_error_message());
 		fprintf(stderr, "pgward: warning: the audit record was not written: %s\n", m);

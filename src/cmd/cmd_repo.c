@@ -186,6 +186,38 @@ static int ls_cb(void *arg, const struct stor_info *i)
 	return 0;
 }
 
+struct up_ctx {
+	bool json;
+	json_t *arr;
+	bool abort;
+	struct stor *s;
+	size_t n;
+};
+
+static int up_cb(void *arg, const struct stor_upload *u)
+{
+	struct up_ctx *c = arg;
+	c->n++;
+	if (c->abort)
+		return stor_abort_upload(c->s, u->key, u->id);
+	char when[32] = "-";
+	if (u->started) {
+		struct tm tm;
+		gmtime_r(&u->started, &tm);
+		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	if (c->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "key", json_string(u->key));
+		json_object_set_new(o, "id", json_string(u->id));
+		json_object_set_new(o, "started", json_string(when));
+		json_array_append_new(c->arr, o);
+	} else {
+		printf("%s  %s  %s\n", when, u->key, u->id);
+	}
+	return 0;
+}
+
 static int fd_sink(void *arg, const uint8_t *p, size_t n)
 {
 	return pw_write_all(*(int *)arg, p, n, "standard output");
@@ -202,12 +234,13 @@ int cmd_repo(struct pw_ctx *ctx)
 	}
 	json_object_set_new(ctx->audit, "action", json_string(sub));
 	bool needs_key = !strcmp(sub, "put") || !strcmp(sub, "get") || !strcmp(sub, "rm");
-	if ((needs_key && !a1) || (!needs_key && strcmp(sub, "ls") && a1) ||
-	    (strcmp(sub, "put") && a2)) {
+	bool prefix_arg =
+	    !strcmp(sub, "ls") || !strcmp(sub, "uploads") || !strcmp(sub, "abort-uploads");
+	if ((needs_key && !a1) || (!needs_key && !prefix_arg && a1) || (strcmp(sub, "put") && a2)) {
 		pw_error(PW_E_USAGE, "wrong arguments for \"repo %s\"", sub);
 		return pw_error_hint("Try \"pgward help repo\".");
 	}
-	if (strcmp(sub, "check") && strcmp(sub, "ls") && !needs_key) {
+	if (strcmp(sub, "check") && !prefix_arg && !needs_key) {
 		pw_error(PW_E_USAGE, "unknown repo subcommand \"%s\"", sub);
 		return pw_error_hint("Try \"pgward help repo\".");
 	}
@@ -227,6 +260,15 @@ int cmd_repo(struct pw_ctx *ctx)
 		rc = stor_list(s, a1 ? a1 : "", ls_cb, &c);
 		if (rc == 0 && c.json)
 			print_json(c.arr);
+		json_decref(c.arr);
+	} else if (!strcmp(sub, "uploads") || !strcmp(sub, "abort-uploads")) {
+		struct up_ctx c = {json_out(ctx), json_array(), !strcmp(sub, "abort-uploads"), s,
+		                   0};
+		rc = stor_list_uploads(s, a1 ? a1 : "", up_cb, &c);
+		if (rc == 0 && c.json && !c.abort)
+			print_json(c.arr);
+		if (rc == 0 && c.abort)
+			printf("aborted %zu incomplete upload%s\n", c.n, c.n == 1 ? "" : "s");
 		json_decref(c.arr);
 	} else if (!strcmp(sub, "get")) {
 		int fd = 1;

@@ -66,7 +66,8 @@ const struct pw_command pw_commands[] = {
      "  18  the chain is broken (a record was edited, removed or reordered)\n",
      OPTS(COMMON, PW_OPT_SINCE, PW_OPT_OUTPUT, PW_OPT_EXPECT_HEAD), 0, 1, false, cmd_audit},
     {"repo", "check a repository; list, put, get and remove objects",
-     "check | ls [PREFIX] | put KEY [FILE] | get KEY [-o FILE] | rm KEY  --repo ADDR",
+     "check | ls [PREFIX] | put KEY [FILE] | get KEY [-o FILE] | rm KEY |\n       uploads [PREFIX] "
+     "| abort-uploads [PREFIX]    (all with --repo ADDR)",
      "\"pgward repo check\" writes, reads back, lists and removes a probe object under the "
      "repository and reports what the credentials may do (put, get, list, delete - a "
      "backup host that may not delete is fine, even good), whether the bucket has "
@@ -74,7 +75,9 @@ const struct pw_command pw_commands[] = {
      "when the repository cannot hold backups.\n\n"
      "ls, put, get and rm work on single objects, for inspection and tests; put never "
      "replaces an existing object, and rm reports an object-lock retention date instead of "
-     "failing silently. ADDR is a directory, file:///path or s3://bucket/prefix; S3 "
+     "failing silently. uploads lists incomplete uploads (S3 multipart uploads, or temporary "
+     "files a killed process left in a local repository) and abort-uploads removes them. "
+     "ADDR is a directory, file:///path or s3://bucket/prefix; S3 "
      "credentials come from s3-access-key/s3-secret-key, AWS_ACCESS_KEY_ID/"
      "AWS_SECRET_ACCESS_KEY, the shared credentials file, a container credentials endpoint "
      "or the instance role, in that order.",

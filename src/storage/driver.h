@@ -14,6 +14,9 @@ struct stor_ops {
 	int (*list)(struct stor *s, const char *prefix,
 	            int (*fn)(void *arg, const struct stor_info *info), void *arg);
 	int (*remove)(struct stor *s, const char *key, struct stor_remove_result *r);
+	int (*list_uploads)(struct stor *s, const char *prefix,
+	                    int (*fn)(void *arg, const struct stor_upload *u), void *arg);
+	int (*abort_upload)(struct stor *s, const char *key, const char *id);
 	void (*free)(struct stor *s);
 };
 

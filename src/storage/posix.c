@@ -245,12 +245,14 @@ struct entry {
 	char *key;
 	uint64_t size;
 	time_t mtime;
+	char *tmpname; /* temporary files only */
 };
 
 struct walk {
 	struct entry *e;
 	size_t n, cap;
 	const char *prefix;
+	bool temps; /* collect temporary files instead of objects */
 };
 
 static int walk_dir(const char *dir, const char *rel, struct walk *w)
@@ -264,7 +266,8 @@ static int walk_dir(const char *dir, const char *rel, struct walk *w)
 	int rc = 0;
 	struct dirent *de;
 	while (rc == 0 && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.') /* ".", "..", temporary files, hidden files */
+		bool is_tmp = strncmp(de->d_name, TMP_MARK, strlen(TMP_MARK)) == 0;
+		if (de->d_name[0] == '.' && !(w->temps && is_tmp)) /* ".", "..", hidden files */
 			continue;
 		size_t n1 = strlen(dir) + strlen(de->d_name) + 2;
 		size_t n2 = strlen(rel) + strlen(de->d_name) + 2;
@@ -278,13 +281,36 @@ static int walk_dir(const char *dir, const char *rel, struct walk *w)
 		if (could && lstat(full, &st) == 0) {
 			if (S_ISDIR(st.st_mode)) {
 				rc = walk_dir(full, key, w);
-			} else if (S_ISREG(st.st_mode) && kl >= pl) {
+			} else if (S_ISREG(st.st_mode) && w->temps && is_tmp) {
+				/* ".pgward-tmp-NAME.PID.RAND" stands for the object rel/NAME */
+				const char *name = de->d_name + strlen(TMP_MARK);
+				const char *dot = strrchr(name, '.');
+				const char *dot2 = NULL;
+				for (const char *q = name; dot && q < dot; q++)
+					if (*q == '.')
+						dot2 = q;
+				size_t nl = dot2 ? (size_t)(dot2 - name) : strlen(name);
+				size_t n3 = strlen(rel) + nl + 2;
+				char *okey = pw_malloc(n3);
+				snprintf(okey, n3, "%s%s%.*s", rel, *rel ? "/" : "", (int)nl, name);
+				if (strncmp(okey, w->prefix, pl) == 0) {
+					if (w->n == w->cap) {
+						w->cap = w->cap ? w->cap * 2 : 64;
+						w->e = pw_realloc(w->e, w->cap * sizeof *w->e);
+					}
+					w->e[w->n++] =
+					    (struct entry){okey, (uint64_t)st.st_size, st.st_mtime,
+					                   pw_strdup(de->d_name)};
+				} else {
+					pw_free(okey);
+				}
+			} else if (S_ISREG(st.st_mode) && !w->temps && !is_tmp && kl >= pl) {
 				if (w->n == w->cap) {
 					w->cap = w->cap ? w->cap * 2 : 64;
 					w->e = pw_realloc(w->e, w->cap * sizeof *w->e);
 				}
 				w->e[w->n++] =
-				    (struct entry){key, (uint64_t)st.st_size, st.st_mtime};
+				    (struct entry){key, (uint64_t)st.st_size, st.st_mtime, NULL};
 				key = NULL;
 			}
 		}
@@ -320,6 +346,46 @@ static int p_list(struct stor *s, const char *prefix,
 	return rc;
 }
 
+static int p_list_uploads(struct stor *s, const char *prefix,
+                          int (*fn)(void *arg, const struct stor_upload *u), void *arg)
+{
+	struct posix *p = (struct posix *)s;
+	struct walk w = {.prefix = prefix, .temps = true};
+	int rc = walk_dir(p->root, "", &w);
+	if (rc == 0)
+		qsort(w.e, w.n, sizeof *w.e, cmp_entry);
+	for (size_t i = 0; i < w.n; i++) {
+		if (rc == 0) {
+			struct stor_upload u = {w.e[i].key, w.e[i].tmpname, w.e[i].mtime};
+			rc = fn(arg, &u);
+		}
+		pw_free(w.e[i].key);
+		pw_free(w.e[i].tmpname);
+	}
+	pw_free(w.e);
+	return rc;
+}
+
+static int p_abort_upload(struct stor *s, const char *key, const char *id)
+{
+	struct posix *p = (struct posix *)s;
+	if (strncmp(id, TMP_MARK, strlen(TMP_MARK)) != 0 || strchr(id, '/')) {
+		pw_error(PW_E_USAGE, "\"%s\" is not a pgward temporary file", id);
+		return pw_error_hint("Use an id printed by \"pgward repo uploads\".");
+	}
+	char *path = join(p, key);
+	char *slash = strrchr(path, '/');
+	size_t n = strlen(path) + strlen(id) + 2;
+	char *tmp = pw_malloc(n);
+	snprintf(tmp, n, "%.*s/%s", (int)(slash - path), path, id);
+	int rc = 0;
+	if (unlink(tmp) < 0)
+		rc = errno == ENOENT ? not_found(tmp) : io_fail("remove", tmp);
+	pw_free(tmp);
+	pw_free(path);
+	return rc;
+}
+
 static int p_remove(struct stor *s, const char *key, struct stor_remove_result *r)
 {
 	struct posix *p = (struct posix *)s;
@@ -349,8 +415,8 @@ static void p_free(struct stor *s)
 	pw_free(p);
 }
 
-static const struct stor_ops posix_ops = {"posix", p_write_open, p_get, p_stat,
-                                          p_list,  p_remove,     p_free};
+static const struct stor_ops posix_ops = {"posix",  p_write_open,   p_get,          p_stat, p_list,
+                                          p_remove, p_list_uploads, p_abort_upload, p_free};
 
 int stor_posix_open(const char *root, struct stor **out)
 {

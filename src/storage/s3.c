@@ -1090,7 +1090,81 @@ static void s_free(struct stor *st)
 	pw_free(s);
 }
 
-static const struct stor_ops s3_ops = {"s3", s_write_open, s_get, s_stat, s_list, s_remove, s_free};
+static int s_list_uploads(struct stor *st, const char *prefix,
+                          int (*fn)(void *arg, const struct stor_upload *u), void *arg)
+{
+	struct s3 *s = (struct s3 *)st;
+	char *fp = full_key(s, prefix);
+	size_t strip = *s->prefix ? strlen(s->prefix) + 1 : 0;
+	CURL *h = new_handle();
+	char *km = NULL, *um = NULL;
+	int rc = 0;
+	do {
+		struct s3_req r;
+		req_init(&r, "GET", NULL);
+		q_add(&r, "uploads", NULL);
+		q_add(&r, "prefix", fp);
+		if (km)
+			q_add(&r, "key-marker", km);
+		if (um)
+			q_add(&r, "upload-id-marker", um);
+		rc = call(s, h, &r, 0);
+		pw_free(km);
+		pw_free(um);
+		km = um = NULL;
+		xmlDoc *doc = rc == 0 ? xml_parse(&r.resp) : NULL;
+		if (doc) {
+			xmlNode *root = xmlDocGetRootElement(doc);
+			for (xmlNode *c = root ? root->children : NULL; c && rc == 0; c = c->next) {
+				if (c->type != XML_ELEMENT_NODE ||
+				    strcmp((const char *)c->name, "Upload"))
+					continue;
+				char *key = xml_text(c->children, "Key");
+				char *id = xml_text(c->children, "UploadId");
+				char *ini = xml_text(c->children, "Initiated");
+				if (key && id && strlen(key) > strip) {
+					struct stor_upload u = {key + strip, id,
+					                        ini ? parse_http_date(ini) : 0};
+					rc = fn(arg, &u);
+				}
+				pw_free(key);
+				pw_free(id);
+				pw_free(ini);
+			}
+			char *trunc = xml_text(root, "IsTruncated");
+			if (rc == 0 && trunc && strcmp(trunc, "true") == 0) {
+				km = xml_text(root, "NextKeyMarker");
+				um = xml_text(root, "NextUploadIdMarker");
+			}
+			pw_free(trunc);
+			xmlFreeDoc(doc);
+		}
+		req_free(&r);
+	} while (rc == 0 && km);
+	pw_free(km);
+	pw_free(um);
+	curl_easy_cleanup(h);
+	pw_free(fp);
+	return rc;
+}
+
+static int s_abort_upload(struct stor *st, const char *key, const char *id)
+{
+	struct s3 *s = (struct s3 *)st;
+	char *k = full_key(s, key);
+	CURL *h = new_handle();
+	struct s3_req r;
+	req_init(&r, "DELETE", k);
+	q_add(&r, "uploadId", id);
+	int rc = call(s, h, &r, 0);
+	req_free(&r);
+	curl_easy_cleanup(h);
+	pw_free(k);
+	return rc;
+}
+
+static const struct stor_ops s3_ops = {"s3",     s_write_open,   s_get,          s_stat, s_list,
+                                       s_remove, s_list_uploads, s_abort_upload, s_free};
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void)

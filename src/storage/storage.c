@@ -199,6 +199,19 @@ int stor_remove(struct stor *s, const char *key, struct stor_remove_result *r)
 	return s->ops->remove(s, key, r);
 }
 
+int stor_list_uploads(struct stor *s, const char *prefix,
+                      int (*fn)(void *arg, const struct stor_upload *u), void *arg)
+{
+	return s->ops->list_uploads(s, prefix ? prefix : "", fn, arg);
+}
+
+int stor_abort_upload(struct stor *s, const char *key, const char *id)
+{
+	if (!stor_key_valid(key))
+		return bad_key(key);
+	return s->ops->abort_upload(s, key, id);
+}
+
 int stor_put_buf(struct stor *s, const char *key, const void *p, size_t n,
                  const struct stor_write_opts *o, struct stor_write_result *r)
 {

@@ -106,6 +106,16 @@ int stor_list(struct stor *s, const char *prefix,
               int (*fn)(void *arg, const struct stor_info *info), void *arg);
 int stor_remove(struct stor *s, const char *key, struct stor_remove_result *r);
 
+/* Incomplete uploads (S3 multipart uploads; local temporary files left by a crash). */
+struct stor_upload {
+	const char *key;
+	const char *id;
+	time_t started;
+};
+int stor_list_uploads(struct stor *s, const char *prefix,
+                      int (*fn)(void *arg, const struct stor_upload *u), void *arg);
+int stor_abort_upload(struct stor *s, const char *key, const char *id);
+
 /* Convenience: write a whole small object from memory. */
 int stor_put_buf(struct stor *s, const char *key, const void *p, size_t n,
                  const struct stor_write_opts *o, struct stor_write_result *r);
