@@ -158,12 +158,21 @@ run_set() { # run_set TAG INPUT : ROUNDS alternating rounds of encrypt, then dec
     printf ' %d' "$r"
     timed "$tag.pgward.encrypt" "$in" "$pe" "$PGWARD" encrypt -r "$R" -o "$pe" "$in"
     timed "$tag.age.encrypt" "$in" "$ae" "$AGE" -r "$R" -o "$ae" "$in"
+    if [ "$tag" = big ]; then
+      # like for like: both to a plain file without fsync, and both durable (fsynced)
+      timed "$tag.pgward.encrypt-nosync" "$in" "$pe" sh -c '"$1" encrypt -r "$2" "$3" > "$4"' sh "$PGWARD" "$R" "$in" "$pe"
+      timed "$tag.age.encrypt-fsync" "$in" "$ae" sh -c '"$1" -r "$2" -o "$4" "$3" && sync "$4"' sh "$AGE" "$R" "$in" "$ae"
+    fi
     if [ "$BASELINE" = 1 ] && [ "$tag" = big ]; then
       timed "$tag.cp.copy" "$in" "$WORK/$tag.cp" cp "$in" "$WORK/$tag.cp"
       rm -f "$WORK/$tag.cp"
     fi
     timed "$tag.pgward.decrypt" "$pe" "$pd" "$PGWARD" decrypt -i "$WORK/key" -o "$pd" "$pe"
     timed "$tag.age.decrypt" "$ae" "$ad" "$AGE" -d -i "$WORK/key" -o "$ad" "$ae"
+    if [ "$tag" = big ]; then
+      timed "$tag.pgward.decrypt-nosync" "$pe" "$pd" sh -c '"$1" decrypt -i "$2" "$3" > "$4"' sh "$PGWARD" "$WORK/key" "$pe" "$pd"
+      timed "$tag.age.decrypt-fsync" "$ae" "$ad" sh -c '"$1" -d -i "$2" -o "$4" "$3" && sync "$4"' sh "$AGE" "$WORK/key" "$ae" "$ad"
+    fi
     if [ "$r" -eq 1 ]; then # correctness, once per set, outside the timings
       check_same "$in" "$pd" "pgward decrypt of pgward's output"
       check_same "$in" "$ad" "age -d of age's output"
@@ -200,7 +209,8 @@ summarize() { # summarize NAME MIB
   USR[$n]=$(median <<<"${S_user[$n]}")
   SYS[$n]=$(median <<<"${S_sys[$n]}")
 }
-rows=(big.pgward.encrypt big.age.encrypt big.pgward.decrypt big.age.decrypt)
+rows=(big.pgward.encrypt big.age.encrypt big.pgward.decrypt big.age.decrypt
+  big.pgward.encrypt-nosync big.age.encrypt-fsync big.pgward.decrypt-nosync big.age.decrypt-fsync)
 [ "$BASELINE" = 1 ] && rows+=(big.cp.copy)
 for n in "${rows[@]}"; do summarize "$n" "$SIZE_MB"; done
 for n in small.pgward.encrypt small.age.encrypt small.pgward.decrypt small.age.decrypt; do
@@ -208,13 +218,15 @@ for n in small.pgward.encrypt small.age.encrypt small.pgward.decrypt small.age.d
 done
 
 echo "== throughput, $SIZE_MB MiB file (MiB of plaintext per second; median of $ROUNDS)"
-printf '%-8s %-9s %9s %9s %9s %9s %11s  %s\n' tool operation "wall s" "MiB/s" "user s" "sys s" "maxRSS MiB" "all wall s"
+printf '%-8s %-16s %9s %9s %9s %9s %11s  %s\n' tool operation "wall s" "MiB/s" "user s" "sys s" "maxRSS MiB" "all wall s"
 for n in "${rows[@]}"; do
   IFS=. read -r _ tool op <<<"$n"
-  printf '%-8s %-9s %9s %9s %9s %9s %11s  %s\n' "$tool" "$op" "${MED[$n]}" "${MBS[$n]}" \
+  printf '%-8s %-16s %9s %9s %9s %9s %11s  %s\n' "$tool" "$op" "${MED[$n]}" "${MBS[$n]}" \
     "${USR[$n]}" "${SYS[$n]}" "$(kib2mib "${RSS[$n]}")" "${S_wall[$n]% }"
 done
 [ "$BASELINE" = 1 ] && echo "(cp = plain file copy of the same input: the file-write floor on this disk)"
+echo "(pgward -o fsyncs its output before renaming it into place; age -o does not. -nosync rows:"
+echo " pgward writing to a redirect, no fsync; -fsync rows: age followed by an fsync of its output)"
 echo
 
 ratio() { awk -v a="$1" -v p="$2" 'BEGIN { if (p > 0) printf "%.2f", a / p; else print "inf" }'; }
@@ -223,9 +235,17 @@ enc_ratio=$(ratio "${MED[big.age.encrypt]}" "${MED[big.pgward.encrypt]}")
 dec_ratio=$(ratio "${MED[big.age.decrypt]}" "${MED[big.pgward.decrypt]}")
 enc_v=$(verdict "$enc_ratio")
 dec_v=$(verdict "$dec_ratio")
+enc_nn=$(ratio "${MED[big.age.encrypt]}" "${MED[big.pgward.encrypt-nosync]}")
+dec_nn=$(ratio "${MED[big.age.decrypt]}" "${MED[big.pgward.decrypt-nosync]}")
+enc_ff=$(ratio "${MED[big.age.encrypt-fsync]}" "${MED[big.pgward.encrypt]}")
+dec_ff=$(ratio "${MED[big.age.decrypt-fsync]}" "${MED[big.pgward.decrypt]}")
 echo "== P6: pgward throughput / age throughput (target >= ${P6_TARGET}x; informational)"
-printf '  encrypt  %5sx  %s\n' "$enc_ratio" "$enc_v"
+printf '  encrypt  %5sx  %s   (pgward -o, durable, vs age -o, not durable)\n' "$enc_ratio" "$enc_v"
 printf '  decrypt  %5sx  %s\n' "$dec_ratio" "$dec_v"
+printf '  encrypt  %5sx  %s   like for like, neither fsyncs\n' "$enc_nn" "$(verdict "$enc_nn")"
+printf '  decrypt  %5sx  %s\n' "$dec_nn" "$(verdict "$dec_nn")"
+printf '  encrypt  %5sx  %s   like for like, both fsync\n' "$enc_ff" "$(verdict "$enc_ff")"
+printf '  decrypt  %5sx  %s\n' "$dec_ff" "$(verdict "$dec_ff")"
 echo
 
 echo "== peak memory (max RSS, MiB): $SMALL_MB MiB vs $SIZE_MB MiB input"

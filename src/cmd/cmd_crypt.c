@@ -99,8 +99,8 @@ int cmd_encrypt(struct pw_ctx *ctx)
 	}
 	if (outpath && (rc = pw_outfile_open(&of, outpath, 0644, false)) < 0)
 		goto out;
-	struct flt *sink =
-	    flt_fd_sink(of ? pw_outfile_fd(of) : 1, outpath ? outpath : "standard output");
+	struct flt *sink = of ? flt_fd_sink_writeback(pw_outfile_fd(of), outpath)
+	                      : flt_fd_sink(1, "standard output");
 	if ((rc = flt_age_encrypt(&chain, ks.rcpts, ks.nrcpts, armor, sink)) < 0) {
 		flt_chain_free(sink);
 		goto out;
@@ -183,8 +183,8 @@ int cmd_decrypt(struct pw_ctx *ctx)
 		goto out;
 	if (outpath && (rc = pw_outfile_open(&of, outpath, 0600, false)) < 0)
 		goto out;
-	struct flt *sink =
-	    flt_fd_sink(of ? pw_outfile_fd(of) : 1, outpath ? outpath : "standard output");
+	struct flt *sink = of ? flt_fd_sink_writeback(pw_outfile_fd(of), outpath)
+	                      : flt_fd_sink(1, "standard output");
 	chain = flt_age_decrypt(ks.ids, ks.nids, AGE_ARMOR_AUTO, sink);
 	json_object_set_new(ctx->audit, "input", json_string(inname));
 	json_object_set_new(ctx->audit, "output",

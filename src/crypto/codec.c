@@ -38,9 +38,12 @@ struct age_enc {
 	struct age_stream *stream;
 	uint8_t *pend; /* AGE_CHUNK bytes of plaintext not yet sealed */
 	size_t npend;
-	uint8_t *out; /* AGE_ENC_CHUNK */
+	uint8_t *out; /* BATCH encrypted chunks, emitted together */
+	size_t nout;
 	bool finished;
 };
+
+#define BATCH 16 /* chunks per emit: 1 MiB writes downstream */
 
 static int enc_out(struct age_enc *e, const uint8_t *p, size_t n)
 {
@@ -116,16 +119,28 @@ int age_enc_new(struct age_enc **out, const struct age_recipient *r, size_t n, b
 	if (armor)
 		e->armor = age_armor_enc_new(emit, arg);
 	e->pend = pw_malloc(AGE_CHUNK);
-	e->out = pw_malloc(AGE_ENC_CHUNK);
+	e->out = pw_malloc(BATCH * AGE_ENC_CHUNK);
 	*out = e;
 	return 0;
 }
 
+static int enc_flush(struct age_enc *e)
+{
+	int rc = e->nout ? enc_out(e, e->out, e->nout) : 0;
+	e->nout = 0;
+	return rc;
+}
+
 static int enc_seal(struct age_enc *e, const uint8_t *p, size_t n, bool last)
 {
-	int rc = age_stream_seal(e->stream, p, n, last, e->out);
+	if (e->nout + AGE_ENC_CHUNK > BATCH * AGE_ENC_CHUNK) {
+		int rc = enc_flush(e);
+		if (rc < 0)
+			return rc;
+	}
+	int rc = age_stream_seal(e->stream, p, n, last, e->out + e->nout);
 	if (rc == 0)
-		rc = enc_out(e, e->out, n + AGE_TAG);
+		e->nout += n + AGE_TAG;
 	return rc;
 }
 
@@ -149,7 +164,7 @@ int age_enc_update(struct age_enc *e, const uint8_t *p, size_t n)
 			n -= take;
 		}
 	}
-	return rc;
+	return rc == 0 ? enc_flush(e) : rc;
 }
 
 int age_enc_final(struct age_enc *e)
@@ -158,6 +173,8 @@ int age_enc_final(struct age_enc *e)
 	int rc = enc_flush_head(e);
 	if (rc == 0)
 		rc = enc_seal(e, e->pend, e->npend, true);
+	if (rc == 0)
+		rc = enc_flush(e);
 	e->npend = 0;
 	if (rc == 0 && e->armor)
 		rc = age_armor_enc_final(e->armor);
@@ -198,7 +215,8 @@ struct age_dec {
 	struct age_stream *stream;
 	uint8_t *pend; /* up to AGE_ENC_CHUNK bytes of ciphertext held back */
 	size_t npend;
-	uint8_t *plain;          /* AGE_CHUNK */
+	uint8_t *plain; /* BATCH chunks of authenticated plaintext not yet emitted */
+	size_t nplain;
 	struct pw_secret *asked; /* a passphrase obtained through an identity's ask() */
 };
 
@@ -230,7 +248,7 @@ void age_dec_free(struct age_dec *d)
 	pw_buf_free(&d->hbuf, 0);
 	age_stream_free(d->stream);
 	if (d->plain)
-		OPENSSL_cleanse(d->plain, AGE_CHUNK);
+		OPENSSL_cleanse(d->plain, BATCH * AGE_CHUNK);
 	pw_free(d->plain);
 	pw_free(d->pend);
 	OPENSSL_cleanse(d->file_key, sizeof d->file_key);
@@ -302,22 +320,33 @@ static int payload_bad(const char *what)
 	                     "point was authentic, but the file is incomplete.");
 }
 
+/* Release the authenticated plaintext gathered so far. */
+static int dec_flush(struct age_dec *d)
+{
+	int rc = d->nplain ? d->emit(d->arg, d->plain, d->nplain) : 0;
+	d->nplain = 0;
+	return rc;
+}
+
 /* Decrypt one chunk of n ciphertext bytes; more = input continues after it. */
 static int open_chunk(struct age_dec *d, const uint8_t *c, size_t n, bool more)
 {
 	int rc;
+	if (d->nplain + AGE_CHUNK > BATCH * AGE_CHUNK && (rc = dec_flush(d)) < 0)
+		return rc;
+	uint8_t *out = d->plain + d->nplain;
 	if (n == AGE_ENC_CHUNK) {
-		rc = age_stream_open(d->stream, c, n, false, d->plain);
+		rc = age_stream_open(d->stream, c, n, false, out);
 		if (rc == 0) {
-			rc = d->emit(d->arg, d->plain, AGE_CHUNK);
-			if (rc == 0 && !more)
+			d->nplain += AGE_CHUNK;
+			if (!more)
 				rc = payload_bad(
 				    "the file ends without its final chunk (truncated)");
 			return rc;
 		}
 		if (rc < 0)
 			return rc;
-		rc = age_stream_open(d->stream, c, n, true, d->plain);
+		rc = age_stream_open(d->stream, c, n, true, out);
 		if (rc < 0)
 			return rc;
 		if (rc)
@@ -325,10 +354,10 @@ static int open_chunk(struct age_dec *d, const uint8_t *c, size_t n, bool more)
 			                       ? "a chunk does not authenticate"
 			                       : "the first chunk does not authenticate");
 		d->st = D_DONE;
-		rc = d->emit(d->arg, d->plain, AGE_CHUNK);
-		if (rc == 0 && more)
-			rc = payload_bad("trailing data after the final chunk");
-		return rc;
+		d->nplain += AGE_CHUNK;
+		if (more)
+			return payload_bad("trailing data after the final chunk");
+		return 0;
 	}
 	/* a short chunk: only valid as the last one */
 	if (n < AGE_TAG)
@@ -338,13 +367,14 @@ static int open_chunk(struct age_dec *d, const uint8_t *c, size_t n, bool more)
 		                       : "the file ends without its final chunk (truncated)");
 	if (n == AGE_TAG && age_stream_counter(d->stream) != 0)
 		return payload_bad("empty final chunk after a full chunk");
-	rc = age_stream_open(d->stream, c, n, true, d->plain);
+	rc = age_stream_open(d->stream, c, n, true, out);
 	if (rc < 0)
 		return rc;
 	if (rc)
 		return payload_bad("a chunk does not authenticate, or the file is truncated");
 	d->st = D_DONE;
-	return d->emit(d->arg, d->plain, n - AGE_TAG);
+	d->nplain += n - AGE_TAG;
+	return 0;
 }
 
 static int payload_update(struct age_dec *d, const uint8_t *p, size_t n)
@@ -421,7 +451,7 @@ static int bin_update(void *arg, const uint8_t *p, size_t n)
 		if (!d->stream)
 			return -PW_E_CRYPTO;
 		d->pend = pw_malloc(AGE_ENC_CHUNK);
-		d->plain = pw_malloc(AGE_CHUNK);
+		d->plain = pw_malloc(BATCH * AGE_CHUNK);
 		d->st = D_PAYLOAD;
 		pw_buf_free(&d->hbuf, 0);
 	}
@@ -435,6 +465,13 @@ static int fail(struct age_dec *d, int rc)
 	if (rc < 0)
 		d->st = D_FAILED;
 	return rc;
+}
+
+static int dec_done(struct age_dec *d, int rc)
+{
+	/* release authenticated plaintext, also before reporting a failure after it */
+	int frc = d->plain ? dec_flush(d) : 0;
+	return rc < 0 ? rc : frc;
 }
 
 int age_dec_update(struct age_dec *d, const uint8_t *p, size_t n)
@@ -453,8 +490,8 @@ int age_dec_update(struct age_dec *d, const uint8_t *p, size_t n)
 		d->st = D_HEADER;
 	}
 	if (d->armor)
-		return fail(d, age_armor_dec_update(d->armor, p, n));
-	return fail(d, bin_update(d, p, n));
+		return fail(d, dec_done(d, age_armor_dec_update(d->armor, p, n)));
+	return fail(d, dec_done(d, bin_update(d, p, n)));
 }
 
 int age_dec_final(struct age_dec *d)
@@ -487,5 +524,5 @@ int age_dec_final(struct age_dec *d)
 	default:
 		rc = -pw_error_code();
 	}
-	return fail(d, rc);
+	return fail(d, dec_done(d, rc));
 }

@@ -1,16 +1,23 @@
 /* filter.c - chain plumbing and the generic filters (sinks, sha256). */
 #include "filter/filter.h"
 
+#include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/blockq.h"
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/mem.h"
 #include "crypto/prim.h"
 
 #define PUMP_BLOCK (1024 * 1024)
+#define PUMP_BLOCKS 4
 #define SINK_BLOCK (1024 * 1024)
+#define SINK_BLOCKS 4
+#define SYNC_STEP ((off_t)8 * 1024 * 1024)
 
 int flt_write(struct flt *f, const uint8_t *p, size_t n)
 {
@@ -32,7 +39,7 @@ void flt_chain_free(struct flt *head)
 	}
 }
 
-int flt_pump_fd(int fd, const char *name, struct flt *head)
+static int pump_simple(int fd, const char *name, struct flt *head)
 {
 	uint8_t *b = pw_malloc(PUMP_BLOCK);
 	int rc = 0;
@@ -53,60 +60,233 @@ int flt_pump_fd(int fd, const char *name, struct flt *head)
 	return rc;
 }
 
-/* ---- fd sink ---- */
+struct reader {
+	int fd;
+	const char *name;
+	struct pw_blockq *q;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	for (;;) {
+		struct pw_block *b = pw_blockq_get_empty(r->q);
+		if (!b)
+			break;
+		/* fill the whole block: fewer, larger writes downstream */
+		while (b->len < b->cap) {
+			ssize_t n = pw_read_some(r->fd, b->data + b->len, b->cap - b->len, r->name);
+			if (n < 0) {
+				pw_blockq_fail(r->q);
+				return NULL;
+			}
+			if (n == 0) {
+				b->eof = true;
+				break;
+			}
+			b->len += (size_t)n;
+		}
+		bool eof = b->eof;
+		pw_blockq_push(r->q, b);
+		if (eof)
+			break;
+	}
+	return NULL;
+}
+
+int flt_pump_fd(int fd, const char *name, struct flt *head)
+{
+	struct stat st;
+	/* a reader thread only for regular files: their reads never block for long, so the
+	 * thread can always be joined; pipes and terminals are read inline */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return pump_simple(fd, name, head);
+	struct reader r = {fd, name, pw_blockq_new(PUMP_BLOCKS, PUMP_BLOCK)};
+	pthread_t t;
+	if (pthread_create(&t, NULL, reader_main, &r) != 0) {
+		pw_blockq_free(r.q);
+		return pump_simple(fd, name, head);
+	}
+	int rc = 0;
+	for (;;) {
+		struct pw_block *b = pw_blockq_get_full(r.q);
+		if (!b) {
+			rc = pw_blockq_error(r.q);
+			break;
+		}
+		bool eof = b->eof;
+		if (b->len)
+			rc = flt_write(head, b->data, b->len);
+		pw_blockq_release(r.q, b);
+		if (rc < 0) {
+			pw_blockq_fail(r.q); /* stops the reader */
+			break;
+		}
+		if (eof) {
+			rc = flt_finish(head);
+			break;
+		}
+	}
+	pthread_join(t, NULL);
+	pw_blockq_free(r.q);
+	return rc;
+}
+
+/* ---- fd sink ----
+ * To a regular file, a writer thread does the write(2)s and starts writeback every
+ * few MiB (sync_file_range), so a later fsync is short and disk time overlaps the
+ * work upstream. To pipes and terminals, writes are inline: a thread blocked on a
+ * pipe nobody reads could not be joined. */
 
 struct fd_sink {
 	struct flt base;
 	int fd;
 	const char *name;
-	uint8_t *buf;
-	size_t n;
+	struct pw_block local; /* inline mode buffer */
+	struct pw_blockq *q;   /* threaded mode */
+	struct pw_block *cur;
+	pthread_t thread;
+	bool threaded, finished, writeback;
 };
 
-static int fd_flush(struct fd_sink *s)
+static void *writer_main(void *arg)
 {
-	int rc = s->n ? pw_write_all(s->fd, s->buf, s->n, s->name) : 0;
-	s->n = 0;
-	return rc;
+	struct fd_sink *s = arg;
+	off_t off = 0, synced = 0, waited = 0;
+	for (;;) {
+		struct pw_block *b = pw_blockq_get_full(s->q);
+		if (!b)
+			break;
+		bool eof = b->eof;
+		int rc = b->len ? pw_write_all(s->fd, b->data, b->len, s->name) : 0;
+		off += (off_t)b->len;
+		pw_blockq_release(s->q, b);
+		if (rc < 0) {
+			pw_blockq_fail(s->q);
+			break;
+		}
+		if (s->writeback && off - synced >= SYNC_STEP) {
+			sync_file_range(s->fd, synced, off - synced, SYNC_FILE_RANGE_WRITE);
+			/* keep at most a few steps of dirty pages: wait for older writeback */
+			if (synced - waited >= 4 * SYNC_STEP) {
+				sync_file_range(s->fd, waited, synced - waited,
+				                SYNC_FILE_RANGE_WAIT_BEFORE |
+				                    SYNC_FILE_RANGE_WRITE |
+				                    SYNC_FILE_RANGE_WAIT_AFTER);
+				waited = synced;
+			}
+			synced = off;
+		}
+		if (eof)
+			break;
+	}
+	return NULL;
+}
+
+static int fd_send(struct fd_sink *s, bool eof)
+{
+	s->cur->eof = eof;
+	pw_blockq_push(s->q, s->cur);
+	s->cur = NULL;
+	if (eof)
+		return 0;
+	s->cur = pw_blockq_get_empty(s->q);
+	return s->cur ? 0 : pw_blockq_error(s->q);
 }
 
 static int fd_write(struct flt *f, const uint8_t *p, size_t n)
 {
 	struct fd_sink *s = (struct fd_sink *)f;
-	if (s->n + n > SINK_BLOCK) {
-		int rc = fd_flush(s);
-		if (rc < 0)
-			return rc;
-		if (n >= SINK_BLOCK)
-			return pw_write_all(s->fd, p, n, s->name);
+	if (!s->threaded) {
+		struct pw_block *b = &s->local;
+		if (b->len + n > b->cap) {
+			int rc = b->len ? pw_write_all(s->fd, b->data, b->len, s->name) : 0;
+			b->len = 0;
+			if (rc < 0)
+				return rc;
+			if (n >= b->cap)
+				return pw_write_all(s->fd, p, n, s->name);
+		}
+		memcpy(b->data + b->len, p, n);
+		b->len += n;
+		return 0;
 	}
-	memcpy(s->buf + s->n, p, n);
-	s->n += n;
+	while (n) {
+		size_t take = s->cur->cap - s->cur->len < n ? s->cur->cap - s->cur->len : n;
+		memcpy(s->cur->data + s->cur->len, p, take);
+		s->cur->len += take;
+		p += take;
+		n -= take;
+		if (s->cur->len == s->cur->cap) {
+			int rc = fd_send(s, false);
+			if (rc < 0)
+				return rc;
+		}
+	}
 	return 0;
 }
 
 static int fd_finish(struct flt *f)
 {
-	return fd_flush((struct fd_sink *)f);
+	struct fd_sink *s = (struct fd_sink *)f;
+	if (!s->threaded) {
+		int rc =
+		    s->local.len ? pw_write_all(s->fd, s->local.data, s->local.len, s->name) : 0;
+		s->local.len = 0;
+		return rc;
+	}
+	int rc = fd_send(s, true);
+	pthread_join(s->thread, NULL);
+	s->finished = true;
+	return rc < 0 ? rc : pw_blockq_error(s->q);
 }
 
 static void fd_free(struct flt *f)
 {
 	struct fd_sink *s = (struct fd_sink *)f;
-	pw_free(s->buf);
+	if (s->threaded && !s->finished) {
+		pw_blockq_fail(s->q); /* an abandoned chain: stop the writer */
+		pthread_join(s->thread, NULL);
+	}
+	pw_blockq_free(s->q);
+	pw_free(s->local.data);
 	pw_free(s);
 }
 
 static const struct flt_ops fd_ops = {"fd-sink", fd_write, fd_finish, fd_free};
 
-struct flt *flt_fd_sink(int fd, const char *name)
+static struct flt *fd_sink_new(int fd, const char *name, bool writeback)
 {
 	struct fd_sink *s = pw_calloc(1, sizeof *s);
 	s->base.ops = &fd_ops;
+	s->writeback = writeback;
 	s->fd = fd;
 	s->name = name;
-	s->buf = pw_malloc(SINK_BLOCK);
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		s->q = pw_blockq_new(SINK_BLOCKS, SINK_BLOCK);
+		s->cur = pw_blockq_get_empty(s->q);
+		s->threaded = pthread_create(&s->thread, NULL, writer_main, s) == 0;
+		if (!s->threaded) {
+			pw_blockq_free(s->q);
+			s->q = NULL;
+		}
+	}
+	if (!s->threaded) {
+		s->local.data = pw_malloc(SINK_BLOCK);
+		s->local.cap = SINK_BLOCK;
+	}
 	return &s->base;
+}
+
+struct flt *flt_fd_sink(int fd, const char *name)
+{
+	return fd_sink_new(fd, name, false);
+}
+
+struct flt *flt_fd_sink_writeback(int fd, const char *name)
+{
+	return fd_sink_new(fd, name, true);
 }
 
 /* ---- buffer sink ---- */

@@ -33,8 +33,11 @@ void flt_chain_free(struct flt *head);
 /* Read fd to EOF in large blocks into the chain, then finish it. */
 int flt_pump_fd(int fd, const char *name, struct flt *head);
 
-/* Sink: buffered writes to fd (not owned; not closed). */
+/* Sink: buffered writes to fd (not owned; not closed). For a regular file, a writer
+ * thread overlaps the writes with upstream work; with writeback (for files that will be
+ * fsynced), it also starts disk writeback as it goes so the final fsync is short. */
 struct flt *flt_fd_sink(int fd, const char *name);
+struct flt *flt_fd_sink_writeback(int fd, const char *name);
 /* Sink: into a capped in-memory buffer (borrowed). */
 struct flt *flt_buf_sink(struct pw_buf *b);
 /* Pass-through that hashes and counts what flows through it. */
