@@ -23,5 +23,14 @@ run_suite() {
 run_suite build || status=1
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false --buildtype=debug || status=1
+# parsers are fuzzed for a bounded time on every run (FUZZ_SECONDS per target, default 20)
+if ./fuzz/run.sh "${FUZZ_SECONDS:-20}" > build/fuzz.log 2>&1; then
+  echo "fuzz: passed ($(tail -1 build/fuzz.log))"
+  total_ok=$((total_ok + 1))
+else
+  cat build/fuzz.log
+  echo "fuzz: FAILED"
+  total_fail=$((total_fail + 1)); status=1
+fi
 echo "check: $total_ok passed, $total_fail failed, $total_skip skipped"
 exit $status
