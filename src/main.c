@@ -143,6 +143,7 @@ int main(int argc, char **argv)
 		audit(&ctx, rc);
 	int status = report(rc);
 	json_decref(ctx.audit);
+	pw_free(ctx.db_role);
 	pw_config_free(ctx.cfg);
 	return status;
 }

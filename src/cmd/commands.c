@@ -88,6 +88,20 @@ const struct pw_command pw_commands[] = {
           PW_OPT_S3_PARALLEL, PW_OPT_S3_MAX_ATTEMPTS, PW_OPT_S3_TIMEOUT, PW_OPT_S3_SSE,
           PW_OPT_S3_SSE_KMS_KEY_ID, PW_OPT_S3_STORAGE_CLASS, PW_OPT_LOCK_MODE, PW_OPT_LOCK_DAYS),
      1, 3, true, cmd_repo},
+    {"pin", "show a database server's TLS public-key pin (or check one)",
+     "--db URL [--pin-sha256 BASE64]...",
+     "Connects over TLS, verifying the server as every pgward connection does "
+     "(sslmode=verify-full unless the URL says otherwise), and prints the SHA-256 of the "
+     "server's public key: the value for pin-sha256. Without --pin-sha256 it stops after "
+     "the TLS handshake, so no password is needed or sent. With --pin-sha256 it connects "
+     "fully and fails (exit 21) unless the server's key matches one of the pins; the pin is "
+     "checked before the server can ask for a password. Pins survive certificate renewals "
+     "that keep the key, and do not depend on any CA.",
+     "  20  the server could not be reached or refused the connection\n"
+     "  21  TLS verification failed or the pin does not match\n",
+     OPTS(COMMON, PW_OPT_DB, PW_OPT_URL_ENV, PW_OPT_URL_FILE, PW_OPT_DB_PASSWORD, PW_OPT_PIN_SHA256,
+          PW_OPT_OUTPUT),
+     0, 0, true, cmd_pin},
 };
 
 const size_t pw_ncommands = sizeof pw_commands / sizeof pw_commands[0];

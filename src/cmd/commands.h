@@ -16,10 +16,10 @@
 struct pw_ctx {
 	const char *command;
 	struct pw_config *cfg;
-	const char *stanza;  /* NULL if none */
-	const char *db_role; /* set by commands that connect */
-	json_t *audit;       /* details for the audit record; commands add to it */
-	bool audited;        /* command sets false to skip auditing (e.g. pure help) */
+	const char *stanza; /* NULL if none */
+	char *db_role;      /* set by commands that connect (owned) */
+	json_t *audit;      /* details for the audit record; commands add to it */
+	bool audited;       /* command sets false to skip auditing (e.g. pure help) */
 };
 
 struct pw_command {
@@ -46,8 +46,14 @@ int cmd_encrypt(struct pw_ctx *ctx);
 int cmd_decrypt(struct pw_ctx *ctx);
 int cmd_audit(struct pw_ctx *ctx);
 int cmd_repo(struct pw_ctx *ctx);
+int cmd_pin(struct pw_ctx *ctx);
 
 struct stor;
+struct pg_conn;
+/* The database connection string from db / url-env / url-file (allocated). */
+int pw_db_conninfo(struct pw_ctx *ctx, char **out);
+/* Connect with the configured password and pins; records the role for the audit log. */
+int pw_db_connect(struct pw_ctx *ctx, bool read_only, bool stop_after_tls, struct pg_conn **out);
 /* Open the repository named by the options (repo, s3-*). */
 int pw_open_repo(struct pw_ctx *ctx, struct stor **out);
 

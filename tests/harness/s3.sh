@@ -234,7 +234,7 @@ _s3_listens() {
 _s3_show_logs() {
     local d=$1 f
     for f in "$d"/log/*.out "$d"/log/mon.a.log "$d"/log/osd.0.log "$d"/log/client.rgw.a.log; do
-        [[ -s "$f" ]] || continue
+        [[ -s "$f" && "$f" != */monmaptool.out ]] || continue
         _tk_log "---- tail of $f ----"
         tail -n 15 "$f" >&2
     done

@@ -77,9 +77,20 @@ expect_fail 14 "payload failure" decrypt -i a.key -o never.bin trunc.age
 cp big.age flip.age; printf '\x01' | dd of=flip.age bs=1 seek=250000 conv=notrunc 2>/dev/null
 expect_fail 14 "does not authenticate" decrypt -i a.key -o never.bin flip.age
 # a byte of the header's recipient stanza body (line 3) changed: no match; the MAC line: MAC failure
-sed '3s/^./A/;3s/^AA/BA/' big.age > hdr.age 2>/dev/null || true
+off=$(head -2 big.age | wc -c)
+c=$(dd if=big.age bs=1 skip="$off" count=1 2>/dev/null)
+cp big.age hdr.age
+if [ "$c" = A ]; then r=B; else r=A; fi
+printf '%s' "$r" | dd of=hdr.age bs=1 seek="$off" conv=notrunc 2>/dev/null
 set +e; "$PGWARD" decrypt -i a.key -o never.bin hdr.age 2>/dev/null; rc=$?; set -e
-[ "$rc" = 12 ] || [ "$rc" = 11 ] || [ "$rc" = 13 ] || tk_fail "tampered header gave exit $rc"
+[ "$rc" = 12 ] || [ "$rc" = 11 ] || tk_fail "tampered stanza body gave exit $rc"
+# the MAC line: a different valid MAC is a MAC failure
+off=$(head -3 big.age | wc -c); off=$((off + 4))
+c=$(dd if=big.age bs=1 skip="$off" count=1 2>/dev/null)
+cp big.age mac.age
+if [ "$c" = A ]; then r=B; else r=A; fi
+printf '%s' "$r" | dd of=mac.age bs=1 seek="$off" conv=notrunc 2>/dev/null
+expect_fail 13 "header MAC mismatch" decrypt -i a.key -o never.bin mac.age
 tk_assert_eq "$(ls never.bin 2>/dev/null || true)" "" "no output left after failures"
 ls -a | grep -q "never.bin.tmp" && tk_fail "temporary output left behind"
 printf 'not an age file at all\n' > junk.txt

@@ -1,0 +1,101 @@
+/* db_open.c - where the database URL comes from, and connecting with the configured safety. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/commands.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/fileio.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "pg/pg.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+/* The connection string from --db, url-env or url-file (newly allocated). */
+int pw_db_conninfo(struct pw_ctx *ctx, char **out)
+{
+	struct pw_config *c = ctx->cfg;
+	const char *db = pw_cfg_str(c, PW_OPT_DB);
+	const char *env = pw_cfg_str(c, PW_OPT_URL_ENV);
+	const char *file = pw_cfg_str(c, PW_OPT_URL_FILE);
+	int given = !!db + !!env + !!file;
+	*out = NULL;
+	if (given == 0) {
+		pw_error(PW_E_CONFIG, "no database given");
+		return pw_error_hint("Name it with --db URL, url-env = DATABASE_URL or url-file = "
+		                     "PATH.");
+	}
+	if (given > 1) {
+		pw_error(PW_E_CONFIG, "db, url-env and url-file are alternatives; %d were given",
+		         given);
+		return pw_error_hint("Keep one of them.");
+	}
+	if (db) {
+		int has = pg_conninfo_has_password(db);
+		if (has > 0 && strstr(pw_cfg_source(c, PW_OPT_DB), "command line")) {
+			pw_error(PW_E_INSECURE, "the --db connection string contains a password");
+			return pw_error_hint(
+			    "Any user can read command lines: put the password in "
+			    "PGWARD_DB_PASSWORD, a mode 0600 config file (db-password), "
+			    "a passfile, or pass the URL through url-env.");
+		}
+		*out = pw_strdup(db);
+		return 0;
+	}
+	if (env) {
+		const char *v = getenv(env);
+		if (!v || !*v) {
+			pw_error(PW_E_CONFIG, "environment variable %s (url-env) is not set", env);
+			return pw_error_hint("Export %s with the database URL, or fix url-env.",
+			                     env);
+		}
+		*out = pw_strdup(v);
+		return 0;
+	}
+	struct pw_buf b = PW_BUF_INIT(64 * 1024);
+	int rc = pw_read_file(file, &b);
+	if (rc == 0) {
+		char *v = pw_trim((char *)pw_buf_str(&b));
+		if (pg_conninfo_has_password(v) > 0) {
+			int fd = open(file, O_RDONLY | O_CLOEXEC);
+			if (fd >= 0) {
+				rc = pw_check_private_fd(fd, file, "url-file");
+				close(fd);
+			}
+		}
+		if (rc == 0 && !*v) {
+			pw_error(PW_E_CONFIG, "url-file \"%s\" is empty", file);
+			rc = pw_error_hint("Write the database URL into it.");
+		}
+		if (rc == 0)
+			*out = pw_strdup(v);
+	}
+	pw_buf_free(&b, 1);
+	return rc;
+}
+
+int pw_db_connect(struct pw_ctx *ctx, bool read_only, bool stop_after_tls, struct pg_conn **out)
+{
+	char *ci = NULL;
+	int rc = pw_db_conninfo(ctx, &ci);
+	if (rc < 0)
+		return rc;
+	const char *const *pins;
+	size_t npins = pw_cfg_list(ctx->cfg, PW_OPT_PIN_SHA256, &pins);
+	const char *pw = pw_cfg_str(ctx->cfg, PW_OPT_DB_PASSWORD);
+	struct pw_secret *secret = pw ? pw_secret_from_str(pw) : NULL;
+	struct pg_connect_opts o = {.conninfo = ci,
+	                            .password = secret,
+	                            .pins = pins,
+	                            .npins = npins,
+	                            .read_only = read_only,
+	                            .stop_after_tls = stop_after_tls};
+	rc = pg_connect(&o, out);
+	pw_secret_free(secret);
+	pw_free(ci);
+	if (rc == 0 && !stop_after_tls)
+		ctx->db_role = pw_strdup(pg_current_user(*out));
+	return rc;
+}

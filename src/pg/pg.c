@@ -1,0 +1,405 @@
+/* pg.c - connect (TLS verify, pins before the password), typed queries. */
+#include "pg/pg.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "common/enc.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "crypto/prim.h"
+
+#define SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
+#define MAX_KW 64
+
+struct pg_conn {
+	PGconn *conn;
+	struct pg_tls_info tls;
+	int version;
+	char user[128];
+};
+
+struct pg_result {
+	PGresult *res;
+};
+
+/* First line of a libpq message, without "FATAL:  " / "ERROR:  " noise. */
+static void first_line(const char *msg, char *out, size_t n)
+{
+	const char *p = msg ? msg : "";
+	const char *nl = strchr(p, '\n');
+	size_t len = nl ? (size_t)(nl - p) : strlen(p);
+	if (len >= n)
+		len = n - 1;
+	memcpy(out, p, len);
+	out[len] = 0;
+}
+
+static int conn_error(const char *msg)
+{
+	char line[1024];
+	first_line(msg, line, sizeof line);
+	if (strstr(msg, "certificate verify failed") || strstr(msg, "root certificate file") ||
+	    strstr(msg, "server certificate for")) {
+		pw_error(PW_E_TLS, "could not verify the database server: %s", line);
+		return pw_error_hint("Give the CA that signed the server certificate with "
+		                     "sslrootcert=FILE in the connection string (pgward verifies "
+		                     "the server by default: sslmode=verify-full).");
+	}
+	pw_error(PW_E_DB, "could not connect to the database: %s", line);
+	if (strstr(msg, "password authentication failed") || strstr(msg, "no password supplied"))
+		return pw_error_hint("Check the role's password (db-password, PGPASSWORD or a "
+		                     "passfile).");
+	if (strstr(msg, "no pg_hba.conf entry"))
+		return pw_error_hint("The server does not accept this role from this host; a DBA "
+		                     "must allow it in pg_hba.conf (hostssl ... scram-sha-256).");
+	if (strstr(msg, "Connection refused") || strstr(msg, "could not translate host") ||
+	    strstr(msg, "timeout expired"))
+		return pw_error_hint("Check the host and port, and that the server is running and "
+		                     "reachable from here.");
+	if (strstr(msg, "does not exist"))
+		return pw_error_hint("Check the database and role names.");
+	return pw_error_hint("See the server's message above.");
+}
+
+static void spki_pin(X509 *cert, char out[48])
+{
+	unsigned char *der = NULL;
+	int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+	uint8_t h[32];
+	if (len > 0) {
+		pw_sha256(der, (size_t)len, h);
+		pw_b64_encode(h, 32, out, true);
+	} else {
+		out[0] = 0;
+	}
+	OPENSSL_free(der);
+}
+
+static void fill_tls(PGconn *conn, struct pg_tls_info *t)
+{
+	SSL *ssl = PQsslStruct(conn, "OpenSSL");
+	if (!ssl)
+		return;
+	X509 *cert = SSL_get1_peer_certificate(ssl);
+	if (cert) {
+		spki_pin(cert, t->pin);
+		X509_NAME_oneline(X509_get_subject_name(cert), t->subject, sizeof t->subject);
+		X509_NAME_oneline(X509_get_issuer_name(cert), t->issuer, sizeof t->issuer);
+		struct tm tm;
+		if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1)
+			strftime(t->not_after, sizeof t->not_after, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		X509_free(cert);
+	}
+	const char *proto = PQsslAttribute(conn, "protocol");
+	pw_strlcpy(t->protocol, proto ? proto : "", sizeof t->protocol);
+}
+
+static bool pin_matches(const char *pin, const char *const *pins, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *p = pins[i];
+		if (pw_startswith(p, "sha256//"))
+			p += 8;
+		if (strcmp(p, pin) == 0)
+			return true;
+	}
+	return false;
+}
+
+int pg_conninfo_has_password(const char *conninfo)
+{
+	char *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
+	if (!opts) {
+		PQfreemem(err);
+		return -1;
+	}
+	int has = 0;
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+			has = 1;
+	PQconninfoFree(opts);
+	return has;
+}
+
+static const char *opt_val(PQconninfoOption *opts, const char *kw)
+{
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		if (strcmp(o->keyword, kw) == 0)
+			return o->val;
+	return NULL;
+}
+
+int pg_connect(const struct pg_connect_opts *o, struct pg_conn **out)
+{
+	*out = NULL;
+	char *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(o->conninfo ? o->conninfo : "", &err);
+	if (!opts) {
+		char line[512];
+		first_line(err, line, sizeof line);
+		PQfreemem(err);
+		pw_error(PW_E_CONFIG, "invalid database connection string: %s", line);
+		return pw_error_hint("Use a libpq URL (postgresql://user@host:5432/db?sslmode=...) "
+		                     "or key=value pairs.");
+	}
+	const char *kw[MAX_KW];
+	const char *val[MAX_KW];
+	size_t n = 0;
+	for (PQconninfoOption *p = opts; p->keyword && n < MAX_KW - 8; p++) {
+		if (!p->val || !*p->val)
+			continue;
+		if (o->password && strcmp(p->keyword, "password") == 0)
+			continue;
+		kw[n] = p->keyword;
+		val[n] = p->val;
+		n++;
+	}
+	/* Safe defaults the caller did not override. */
+	const char *mode = opt_val(opts, "sslmode");
+	if (!mode || !*mode) {
+		const char *env = getenv("PGSSLMODE");
+		mode = env && *env ? env : NULL;
+	}
+	if (!mode) {
+		kw[n] = "sslmode";
+		val[n++] = "verify-full";
+		mode = "verify-full";
+	} else if (strcmp(mode, "verify-full") != 0) {
+		pw_warn("sslmode=%s: the database server's identity is %s; verify-full is the "
+		        "default for a reason",
+		        mode,
+		        strcmp(mode, "verify-ca") == 0
+		            ? "checked against the CA but not the host name"
+		            : "not verified");
+	}
+	const char *root = opt_val(opts, "sslrootcert");
+	if ((!root || !*root) && !getenv("PGSSLROOTCERT") && pw_startswith(mode, "verify")) {
+		char def[1024];
+		const char *home = getenv("HOME");
+		snprintf(def, sizeof def, "%s/.postgresql/root.crt", home ? home : "/nonexistent");
+		if (access(def, R_OK) != 0 && access(SYSTEM_CA, R_OK) == 0) {
+			kw[n] = "sslrootcert";
+			val[n++] =
+			    SYSTEM_CA; /* managed databases: public CAs, as a browser would */
+		}
+	}
+	if (o->password) {
+		kw[n] = "password";
+		val[n++] = pw_secret_str(o->password);
+	}
+	if (!opt_val(opts, "application_name")) {
+		kw[n] = "application_name";
+		val[n++] = o->application_name ? o->application_name : "pgward";
+	}
+	if (!opt_val(opts, "connect_timeout") && !getenv("PGCONNECT_TIMEOUT")) {
+		kw[n] = "connect_timeout";
+		val[n++] = "15";
+	}
+	char options[512];
+	if (o->read_only) {
+		const char *prev = opt_val(opts, "options");
+		snprintf(options, sizeof options, "%s%s-c default_transaction_read_only=on",
+		         prev ? prev : "", prev ? " " : "");
+		size_t i;
+		for (i = 0; i < n && strcmp(kw[i], "options") != 0; i++)
+			;
+		kw[i] = "options";
+		val[i] = options;
+		if (i == n)
+			n++;
+	}
+	kw[n] = NULL;
+	val[n] = NULL;
+
+	PGconn *conn = PQconnectStartParams(kw, val, 0);
+	PQconninfoFree(opts);
+	if (!conn || PQstatus(conn) == CONNECTION_BAD) {
+		int rc = conn_error(conn ? PQerrorMessage(conn) : "out of memory");
+		PQfinish(conn);
+		return rc;
+	}
+	struct pg_conn *c = pw_calloc(1, sizeof *c);
+	c->conn = conn;
+	bool checked = false;
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	time_t deadline = time(NULL) + 60;
+	for (;;) {
+		if (!checked && PQsslInUse(conn) && PQstatus(conn) != CONNECTION_SSL_STARTUP &&
+		    PQsslStruct(conn, "OpenSSL")) {
+			/* the handshake is done; the server has not asked for a password yet */
+			checked = true;
+			fill_tls(conn, &c->tls);
+			if (o->npins && !pin_matches(c->tls.pin, o->pins, o->npins)) {
+				pw_error(PW_E_TLS,
+				         "the database server's public key does not match the pin: "
+				         "server %s, pinned %s%s",
+				         c->tls.pin, o->pins[0],
+				         o->npins > 1 ? " (and others)" : "");
+				pg_close(c);
+				return pw_error_hint(
+				    "If the server's key was rotated on purpose, check "
+				    "the new pin with \"pgward pin --db URL\" out of band "
+				    "and update pin-sha256; otherwise someone may be "
+				    "intercepting the connection.");
+			}
+			if (o->stop_after_tls) {
+				*out = c;
+				return 0;
+			}
+		}
+		if (st == PGRES_POLLING_OK || st == PGRES_POLLING_FAILED)
+			break;
+		struct pollfd pfd = {PQsocket(conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+		                     0};
+		int pr = poll(&pfd, 1, 1000);
+		if (pr < 0 && errno != EINTR) {
+			pg_close(c);
+			return pw_error(PW_E_DB, "poll failed: %s", strerror(errno));
+		}
+		if (time(NULL) > deadline) {
+			pg_close(c);
+			pw_error(PW_E_DB, "could not connect to the database: timeout");
+			return pw_error_hint(
+			    "Check the host and port, and that the server is reachable.");
+		}
+		if (pr == 0)
+			continue;
+		st = PQconnectPoll(conn);
+	}
+	if (st == PGRES_POLLING_FAILED || PQstatus(conn) != CONNECTION_OK) {
+		int rc = conn_error(PQerrorMessage(conn));
+		pg_close(c);
+		return rc;
+	}
+	if (o->stop_after_tls) {
+		/* no TLS at all: nothing to pin */
+		pg_close(c);
+		pw_error(PW_E_TLS, "the connection is not encrypted, so there is no key to pin");
+		return pw_error_hint(
+		    "Connect with sslmode=verify-full (the default) to a server with "
+		    "ssl = on.");
+	}
+	if (o->npins && !checked) {
+		pg_close(c);
+		pw_error(PW_E_TLS, "a pin was given but the connection does not use TLS");
+		return pw_error_hint(
+		    "Remove sslmode=disable/allow/prefer from the connection string.");
+	}
+	c->version = PQserverVersion(conn);
+	const char *u = PQuser(conn);
+	pw_strlcpy(c->user, u ? u : "", sizeof c->user);
+	*out = c;
+	return 0;
+}
+
+void pg_close(struct pg_conn *c)
+{
+	if (!c)
+		return;
+	PQfinish(c->conn);
+	pw_free(c);
+}
+
+const struct pg_tls_info *pg_tls(const struct pg_conn *c)
+{
+	return &c->tls;
+}
+
+int pg_server_version(const struct pg_conn *c)
+{
+	return c->version;
+}
+
+const char *pg_current_user(const struct pg_conn *c)
+{
+	return c->user;
+}
+
+const char *pg_param(const struct pg_conn *c, const char *keyword)
+{
+	if (strcmp(keyword, "password") == 0)
+		return NULL;
+	PQconninfoOption *opts = PQconninfo(c->conn);
+	static _Thread_local char buf[1024];
+	buf[0] = 0;
+	const char *v = opts ? opt_val(opts, keyword) : NULL;
+	if (v)
+		pw_strlcpy(buf, v, sizeof buf);
+	PQconninfoFree(opts);
+	return v ? buf : NULL;
+}
+
+int pg_query(struct pg_conn *c, const char *sql, int nparams, const char *const *params,
+             struct pg_result **out)
+{
+	*out = NULL;
+	PGresult *r = PQexecParams(c->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(r);
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		char line[1024];
+		const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+		first_line(msg ? msg : PQerrorMessage(c->conn), line, sizeof line);
+		const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+		PQclear(r);
+		pw_error(PW_E_DB, "query failed: %s%s%s%s", line, state ? " (SQLSTATE " : "",
+		         state ? state : "", state ? ")" : "");
+		if (PQstatus(c->conn) == CONNECTION_BAD)
+			return pw_error_hint("The connection to the server was lost.");
+		return pw_error_hint("This is unexpected for the query pgward runs; see the "
+		                     "server log.");
+	}
+	struct pg_result *res = pw_calloc(1, sizeof *res);
+	res->res = r;
+	*out = res;
+	return 0;
+}
+
+int pg_exec(struct pg_conn *c, const char *sql)
+{
+	struct pg_result *r;
+	int rc = pg_query(c, sql, 0, NULL, &r);
+	pg_result_free(r);
+	return rc;
+}
+
+int pg_nrows(const struct pg_result *r)
+{
+	return PQntuples(r->res);
+}
+
+int pg_ncols(const struct pg_result *r)
+{
+	return PQnfields(r->res);
+}
+
+const char *pg_value(const struct pg_result *r, int row, int col)
+{
+	return PQgetvalue(r->res, row, col);
+}
+
+bool pg_isnull(const struct pg_result *r, int row, int col)
+{
+	return PQgetisnull(r->res, row, col) != 0;
+}
+
+void pg_result_free(struct pg_result *r)
+{
+	if (!r)
+		return;
+	PQclear(r->res);
+	pw_free(r);
+}

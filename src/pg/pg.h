@@ -1,0 +1,61 @@
+/*
+ * pg.h - the libpq wrapper. Connections verify TLS fully by default
+ * (sslmode=verify-full); a weaker mode must be asked for and is warned
+ * about. Public-key pins (SHA-256 of the server's SubjectPublicKeyInfo, as
+ * `pgward pin` prints) are checked right after the TLS handshake, before the
+ * server asks for a password, so a mismatching server never sees one.
+ * The PGconn lives only here.
+ */
+#ifndef PW_PG_PG_H
+#define PW_PG_PG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/secret.h"
+
+struct pg_connect_opts {
+	const char *conninfo;             /* libpq connection string or URL */
+	const struct pw_secret *password; /* or NULL (then PGPASSWORD / passfile as libpq does) */
+	const char *const *pins;          /* base64 SHA-256 SPKI pins (optionally "sha256//...") */
+	size_t npins;
+	bool read_only;               /* default_transaction_read_only=on for the session */
+	const char *application_name; /* default "pgward" */
+	bool stop_after_tls;          /* for `pgward pin`: handshake only, no authentication */
+};
+
+struct pg_tls_info {
+	char pin[48]; /* base64 of the SHA-256 of the server's SubjectPublicKeyInfo */
+	char subject[256];
+	char issuer[256];
+	char not_after[64];
+	char protocol[32];
+};
+
+struct pg_conn;
+struct pg_result;
+
+int pg_connect(const struct pg_connect_opts *o, struct pg_conn **out);
+void pg_close(struct pg_conn *c);
+/* TLS facts of the connection (valid after pg_connect). */
+const struct pg_tls_info *pg_tls(const struct pg_conn *c);
+int pg_server_version(const struct pg_conn *c);
+const char *pg_current_user(const struct pg_conn *c);
+/* Effective connection parameters, for child processes (pg_dump): no password. */
+const char *pg_param(const struct pg_conn *c, const char *keyword);
+
+/* Run one statement with text parameters; -PW_E_DB with the server's message on failure. */
+int pg_query(struct pg_conn *c, const char *sql, int nparams, const char *const *params,
+             struct pg_result **out);
+int pg_exec(struct pg_conn *c, const char *sql);
+int pg_nrows(const struct pg_result *r);
+int pg_ncols(const struct pg_result *r);
+/* Value at row/column ("" for NULL; see pg_isnull). */
+const char *pg_value(const struct pg_result *r, int row, int col);
+bool pg_isnull(const struct pg_result *r, int row, int col);
+void pg_result_free(struct pg_result *r);
+
+/* Is conninfo carrying a password (keyword or URL userinfo)? -1 if it does not parse. */
+int pg_conninfo_has_password(const char *conninfo);
+
+#endif
