@@ -130,6 +130,8 @@ int main(int argc, char **argv)
 		pw_error(PW_E_USAGE, "wrong number of arguments for \"%s\"", cmd->name);
 		rc = pw_error_hint("Try \"pgward help %s\".", cmd->name);
 	}
+	if (rc == 0 && cmd->takes_stanza && pw_config_npos(ctx.cfg) > 0)
+		ctx.stanza = pw_config_pos(ctx.cfg, 0);
 	if (rc == 0)
 		rc = pw_config_load(ctx.cfg, ctx.stanza);
 	enum pw_log_level level;

@@ -15,7 +15,7 @@ const struct pw_command pw_commands[] = {
      "options and exit codes. \"pgward help exit-codes\" lists every exit code; "
      "\"pgward help config\" lists every option with its config-file key and "
      "environment variable.",
-     NULL, OPTS(PW_OPT_LOG_LEVEL), 0, 1, false, cmd_help},
+     NULL, OPTS(PW_OPT_LOG_LEVEL), 0, 1, false, cmd_help, false},
     {"keygen", "generate an age identity (X25519 key pair)", "[-o FILE] [--passphrase] | -y FILE",
      "Writes a new identity (\"AGE-SECRET-KEY-1...\") to FILE (created with mode 0600, never "
      "overwritten) or to standard output, and prints its public key (the recipient, "
@@ -26,7 +26,7 @@ const struct pw_command pw_commands[] = {
      NULL,
      OPTS(COMMON, PW_OPT_OUT_FILE, PW_OPT_PASSPHRASE, PW_OPT_PUBLIC, PW_OPT_PASSPHRASE_FILE,
           PW_OPT_KEY_PASSPHRASE, PW_OPT_WORK_FACTOR, PW_OPT_ARMOR),
-     0, 1, true, cmd_keygen},
+     0, 1, true, cmd_keygen, false},
     {"encrypt", "encrypt a file to age recipients or a passphrase",
      "(-r RECIPIENT | -R FILE)... [-a] [-o OUT] [IN]\n       pgward encrypt -p [-a] [-o OUT] [IN]",
      "Encrypts IN (default standard input) into the age v1 format, to every recipient given "
@@ -37,7 +37,7 @@ const struct pw_command pw_commands[] = {
      NULL,
      OPTS(COMMON, PW_OPT_RECIPIENT, PW_OPT_RECIPIENTS_FILE, PW_OPT_PASSPHRASE, PW_OPT_ARMOR,
           PW_OPT_OUT_FILE, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE, PW_OPT_WORK_FACTOR),
-     0, 1, true, cmd_encrypt},
+     0, 1, true, cmd_encrypt, false},
     {"decrypt", "decrypt an age file with identities or a passphrase",
      "[-i IDENTITY]... [-o OUT] [IN]",
      "Decrypts IN (default standard input), binary or ASCII-armored, with the identities in "
@@ -53,7 +53,7 @@ const struct pw_command pw_commands[] = {
      "  15  the ASCII armor is malformed\n",
      OPTS(COMMON, PW_OPT_IDENTITY, PW_OPT_OUT_FILE, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
           PW_OPT_MAX_WORK_FACTOR),
-     0, 1, true, cmd_decrypt},
+     0, 1, true, cmd_decrypt, false},
     {"audit", "print or verify the audit log",
      "[--since TIME] [--output=json] | verify [--expect-head HASH]",
      "Every command that changes or reads protected state appends one JSON record to the "
@@ -64,7 +64,7 @@ const struct pw_command pw_commands[] = {
      "somewhere else: with --expect-head it also proves that no record was cut from the "
      "end.",
      "  18  the chain is broken (a record was edited, removed or reordered)\n",
-     OPTS(COMMON, PW_OPT_SINCE, PW_OPT_OUTPUT, PW_OPT_EXPECT_HEAD), 0, 1, false, cmd_audit},
+     OPTS(COMMON, PW_OPT_SINCE, PW_OPT_OUTPUT, PW_OPT_EXPECT_HEAD), 0, 1, false, cmd_audit, false},
     {"repo", "check a repository; list, put, get and remove objects",
      "check | ls [PREFIX] | put KEY [FILE] | get KEY [-o FILE] | rm KEY |\n       uploads [PREFIX] "
      "| abort-uploads [PREFIX]    (all with --repo ADDR)",
@@ -87,7 +87,7 @@ const struct pw_command pw_commands[] = {
           PW_OPT_S3_SECRET_KEY, PW_OPT_S3_SESSION_TOKEN, PW_OPT_S3_PROFILE, PW_OPT_S3_PART_SIZE,
           PW_OPT_S3_PARALLEL, PW_OPT_S3_MAX_ATTEMPTS, PW_OPT_S3_TIMEOUT, PW_OPT_S3_SSE,
           PW_OPT_S3_SSE_KMS_KEY_ID, PW_OPT_S3_STORAGE_CLASS, PW_OPT_LOCK_MODE, PW_OPT_LOCK_DAYS),
-     1, 3, true, cmd_repo},
+     1, 3, true, cmd_repo, false},
     {"pin", "show a database server's TLS public-key pin (or check one)",
      "--db URL [--pin-sha256 BASE64]...",
      "Connects over TLS, verifying the server as every pgward connection does "
@@ -101,13 +101,64 @@ const struct pw_command pw_commands[] = {
      "  21  TLS verification failed or the pin does not match\n",
      OPTS(COMMON, PW_OPT_DB, PW_OPT_URL_ENV, PW_OPT_URL_FILE, PW_OPT_DB_PASSWORD, PW_OPT_PIN_SHA256,
           PW_OPT_OUTPUT),
-     0, 0, true, cmd_pin},
+     0, 0, true, cmd_pin, false},
+    {"backup", "back up a database with a read-only role, encrypted, into the repository",
+     "[STANZA] --db URL --repo ADDR --recipient age1... [--lock-days N]",
+     "Connects with sslmode=verify-full (and pin-sha256 when given), proves the role is "
+     "read-only (no superuser, CREATEROLE, CREATEDB, write grants, CREATE or ownership) and "
+     "that the dump will be complete (every table readable, no row-level security filtering "
+     "it), then streams pg_dump -Fc -Z0 through zstd and age encryption to every recipient "
+     "into the repository, with no plaintext on local disk. Roles (without passwords) are "
+     "backed up too when the role may read them. The encrypted details and the plaintext "
+     "manifest are written last; only a manifest makes a backup complete. Two backups of "
+     "one stanza never run at once. Without a stanza, the backup is filed under the "
+     "database's name.",
+     "  20  database connection or dump failure\n  21  TLS verification or pin failure\n"
+     "  22  the role is not read-only, or the dump would be incomplete\n"
+     "  30  storage failure\n",
+     OPTS(COMMON, PW_OPT_DB, PW_OPT_URL_ENV, PW_OPT_URL_FILE, PW_OPT_DB_PASSWORD, PW_OPT_PIN_SHA256,
+          PW_OPT_REPO, PW_OPT_RECIPIENT, PW_OPT_RECIPIENTS_FILE, PW_OPT_COMPRESS_LEVEL,
+          PW_OPT_COMPRESS_THREADS, PW_OPT_RATE_LIMIT, PW_OPT_ALLOW_PRIVILEGED, PW_OPT_LOCK_DAYS,
+          PW_OPT_LOCK_MODE, PW_OPT_OUTPUT, PW_OPT_S3_ENDPOINT, PW_OPT_S3_REGION,
+          PW_OPT_S3_URI_STYLE, PW_OPT_S3_CA_FILE, PW_OPT_S3_TLS_VERIFY, PW_OPT_S3_ACCESS_KEY,
+          PW_OPT_S3_SECRET_KEY, PW_OPT_S3_SESSION_TOKEN, PW_OPT_S3_PROFILE, PW_OPT_S3_PART_SIZE,
+          PW_OPT_S3_PARALLEL, PW_OPT_S3_MAX_ATTEMPTS, PW_OPT_S3_TIMEOUT, PW_OPT_S3_SSE,
+          PW_OPT_S3_SSE_KMS_KEY_ID, PW_OPT_S3_STORAGE_CLASS),
+     0, 1, true, cmd_backup, true},
+    {"list", "list the backups in a repository (no key needed)", "[STANZA] --repo ADDR",
+     "One row per backup: id, status (complete or incomplete), start, duration, database "
+     "size, stored size, compression ratio, lock date, and whether a privileged role took it. "
+     "Works on the backup host: it reads only the plaintext manifests. \"info\" is an alias.",
+     NULL,
+     OPTS(COMMON, PW_OPT_REPO, PW_OPT_OUTPUT, PW_OPT_S3_ENDPOINT, PW_OPT_S3_REGION,
+          PW_OPT_S3_URI_STYLE, PW_OPT_S3_CA_FILE, PW_OPT_S3_TLS_VERIFY, PW_OPT_S3_ACCESS_KEY,
+          PW_OPT_S3_SECRET_KEY, PW_OPT_S3_SESSION_TOKEN, PW_OPT_S3_PROFILE),
+     0, 1, false, cmd_list, true},
+    {"restore", "restore a backup into a database or a file",
+     "[STANZA] [--backup ID | --before TIME] -i IDENTITY (--target URL | --to-file FILE)",
+     "Picks the newest complete backup (or --backup ID, or the newest before TIME), decrypts "
+     "it with the identity, decompresses it and feeds it to pg_restore --single-transaction "
+     "--exit-on-error, so a damaged or tampered backup leaves the target database exactly as "
+     "it was. The target must hold no tables unless --clean is given. --to-file writes the "
+     "plain pg_dump archive instead (mode 0600). The same backups restore with stock tools: "
+     "age -d -i KEY data.pgdump.zst.age | zstd -d | pg_restore -d DB.",
+     "  9   no such backup\n  12  the identity does not match the backup's recipients\n"
+     "  14  the backup is damaged (nothing was restored)\n"
+     "  20  pg_restore or the target database failed\n",
+     OPTS(COMMON, PW_OPT_REPO, PW_OPT_IDENTITY, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
+          PW_OPT_BACKUP_ID, PW_OPT_BEFORE, PW_OPT_TARGET, PW_OPT_TARGET_PASSWORD, PW_OPT_TO_FILE,
+          PW_OPT_CLEAN, PW_OPT_NO_OWNER, PW_OPT_S3_ENDPOINT, PW_OPT_S3_REGION, PW_OPT_S3_URI_STYLE,
+          PW_OPT_S3_CA_FILE, PW_OPT_S3_TLS_VERIFY, PW_OPT_S3_ACCESS_KEY, PW_OPT_S3_SECRET_KEY,
+          PW_OPT_S3_SESSION_TOKEN, PW_OPT_S3_PROFILE),
+     0, 1, true, cmd_restore, true},
 };
 
 const size_t pw_ncommands = sizeof pw_commands / sizeof pw_commands[0];
 
 const struct pw_command *pw_command_find(const char *name)
 {
+	if (strcmp(name, "info") == 0)
+		name = "list";
 	for (size_t i = 0; i < pw_ncommands; i++)
 		if (strcmp(pw_commands[i].name, name) == 0)
 			return &pw_commands[i];

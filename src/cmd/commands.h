@@ -33,6 +33,7 @@ struct pw_command {
 	size_t min_args, max_args; /* positional arguments */
 	bool audited;
 	int (*run)(struct pw_ctx *ctx);
+	bool takes_stanza; /* first argument is a stanza name */
 };
 
 extern const struct pw_command pw_commands[];
@@ -47,6 +48,11 @@ int cmd_decrypt(struct pw_ctx *ctx);
 int cmd_audit(struct pw_ctx *ctx);
 int cmd_repo(struct pw_ctx *ctx);
 int cmd_pin(struct pw_ctx *ctx);
+int cmd_backup(struct pw_ctx *ctx);
+int cmd_list(struct pw_ctx *ctx);
+int cmd_restore(struct pw_ctx *ctx);
+/* Progress lines on a terminal (stderr), "\r"-refreshed; NULL-safe when not a TTY. */
+bool pw_progress_enabled(void);
 
 struct stor;
 struct pg_conn;
@@ -54,6 +60,8 @@ struct pg_conn;
 int pw_db_conninfo(struct pw_ctx *ctx, char **out);
 /* Connect with the configured password and pins; records the role for the audit log. */
 int pw_db_connect(struct pw_ctx *ctx, bool read_only, bool stop_after_tls, struct pg_conn **out);
+/* The stanza: the first argument, else the database name of c (if given); validated. */
+int pw_resolve_stanza(struct pw_ctx *ctx, struct pg_conn *c, char *out, size_t size);
 /* Open the repository named by the options (repo, s3-*). */
 int pw_open_repo(struct pw_ctx *ctx, struct stor **out);
 

@@ -322,6 +322,43 @@ struct flt *flt_buf_sink(struct pw_buf *b)
 	return &s->base;
 }
 
+/* ---- tap ---- */
+
+struct tap {
+	struct flt base;
+	int (*fn)(void *arg, const uint8_t *p, size_t n);
+	void *arg;
+};
+
+static int tap_write(struct flt *f, const uint8_t *p, size_t n)
+{
+	struct tap *t = (struct tap *)f;
+	int rc = t->fn(t->arg, p, n);
+	return rc < 0 ? rc : flt_write(f->next, p, n);
+}
+
+static int tap_finish(struct flt *f)
+{
+	return flt_finish(f->next);
+}
+
+static void tap_free(struct flt *f)
+{
+	pw_free(f);
+}
+
+static const struct flt_ops tap_ops = {"tap", tap_write, tap_finish, tap_free};
+
+struct flt *flt_tap(int (*fn)(void *arg, const uint8_t *p, size_t n), void *arg, struct flt *next)
+{
+	struct tap *t = pw_calloc(1, sizeof *t);
+	t->base.ops = &tap_ops;
+	t->base.next = next;
+	t->fn = fn;
+	t->arg = arg;
+	return &t->base;
+}
+
 /* ---- sha256 pass-through ---- */
 
 struct sha_flt {

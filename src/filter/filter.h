@@ -40,9 +40,15 @@ struct flt *flt_fd_sink(int fd, const char *name);
 struct flt *flt_fd_sink_writeback(int fd, const char *name);
 /* Sink: into a capped in-memory buffer (borrowed). */
 struct flt *flt_buf_sink(struct pw_buf *b);
+/* Pass-through that shows every block to fn first (counting, parsing, pacing). */
+struct flt *flt_tap(int (*fn)(void *arg, const uint8_t *p, size_t n), void *arg, struct flt *next);
 /* Pass-through that hashes and counts what flows through it. */
 struct flt *flt_sha256(struct flt *next);
 void flt_sha256_result(const struct flt *f, uint8_t out[32], uint64_t *bytes);
+
+/* zstd: level 1-19, threads = compression workers (0 = inline). Frames carry a checksum. */
+int flt_zstd_compress(struct flt **out, int level, int threads, struct flt *next);
+struct flt *flt_zstd_decompress(struct flt *next);
 
 /* age encryption / decryption (armor optional / auto-detected). */
 int flt_age_encrypt(struct flt **out, const struct age_recipient *r, size_t n, bool armor,

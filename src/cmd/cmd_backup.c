@@ -1,0 +1,206 @@
+/* cmd_backup.c - pgward backup [STANZA]: preflight, stream, commit, report. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/commands.h"
+#include "common/err.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "dump/backup.h"
+#include "dump/catalog.h"
+#include "dump/preflight.h"
+#include "filter/keyfile.h"
+#include "pg/pg.h"
+#include "storage/storage.h"
+
+bool pw_progress_enabled(void)
+{
+	return isatty(2) && !getenv("NO_PROGRESS");
+}
+
+static void human(uint64_t b, char *out, size_t n)
+{
+	const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)b;
+	int i = 0;
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(out, n, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
+static void progress(void *arg, const struct backup_progress *p)
+{
+	(void)arg;
+	char raw[32], st[32], est[32];
+	human(p->raw, raw, sizeof raw);
+	human(p->stored, st, sizeof st);
+	human(p->estimate, est, sizeof est);
+	double rate = p->seconds > 0 ? (double)p->raw / p->seconds / 1048576.0 : 0;
+	fprintf(stderr, "\r\033[Kdumped %s (database %s), stored %s, %.1f MiB/s, %.0f s", raw, est,
+	        st, rate, p->seconds);
+	if (p->done)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+/* Recipients for backups: public keys only (a backup host never holds a passphrase). */
+static int load_recipients(struct pw_ctx *ctx, struct pw_keyset *ks)
+{
+	const char *const *v;
+	size_t n = pw_cfg_list(ctx->cfg, PW_OPT_RECIPIENT, &v);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = pw_keyset_add_recipient_str(ks, v[i]);
+	n = pw_cfg_list(ctx->cfg, PW_OPT_RECIPIENTS_FILE, &v);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = pw_keyset_add_recipients_file(ks, v[i]);
+	if (rc == 0 && ks->nrcpts == 0) {
+		pw_error(PW_E_KEY, "no recipients: backups are always encrypted");
+		rc = pw_error_hint("Give the public key of the backup identity with --recipient "
+		                   "age1... (make one offline with \"pgward keygen\").");
+	}
+	return rc;
+}
+
+static int print_findings(const struct preflight *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		fprintf(stderr, "  %s: %s\n      fix: %s\n",
+		        p->f[i].kind == F_PRIVILEGE ? "privilege" : "incomplete", p->f[i].what,
+		        p->f[i].fix);
+	if (p->more)
+		fprintf(stderr, "  ... and %zu more\n", p->more);
+	return 0;
+}
+
+int pw_resolve_stanza(struct pw_ctx *ctx, struct pg_conn *c, char *out, size_t size)
+{
+	const char *s = ctx->stanza;
+	if (!s && c)
+		s = pg_param(c, "dbname");
+	if (!s || !*s) {
+		pw_error(PW_E_USAGE, "no stanza given");
+		return pw_error_hint("Name the stanza (a section of the configuration file) as the "
+		                     "first argument.");
+	}
+	if (!catalog_valid_stanza(s)) {
+		pw_error(PW_E_USAGE, "invalid stanza name \"%s\"", s);
+		return pw_error_hint("Stanza names use letters, digits, '-', '_' and '.', up to 63 "
+		                     "characters.");
+	}
+	pw_strlcpy(out, s, size);
+	return 0;
+}
+
+int cmd_backup(struct pw_ctx *ctx)
+{
+	struct pw_keyset ks = {0};
+	struct pg_conn *c = NULL;
+	struct stor *repo = NULL;
+	struct preflight pf = {0};
+	struct backup_result res = {0};
+	char stanza[64];
+	int rc = load_recipients(ctx, &ks);
+	long long level = pw_cfg_int(ctx->cfg, PW_OPT_COMPRESS_LEVEL);
+	long long threads = pw_cfg_int(ctx->cfg, PW_OPT_COMPRESS_THREADS);
+	long long lock_days = pw_cfg_int(ctx->cfg, PW_OPT_LOCK_DAYS);
+	if (rc == 0 && (threads < 0 || threads > 16 || lock_days < 0 || lock_days > 36500)) {
+		pw_error(PW_E_CONFIG, "compress-threads must be 0-16 and lock-days 0-36500");
+		rc = pw_error_hint("Check those options (\"pgward help config\").");
+	}
+	if (rc == 0)
+		rc = pw_open_repo(ctx, &repo);
+	if (rc == 0)
+		rc = pw_db_connect(ctx, true, false, &c);
+	if (rc == 0)
+		rc = pw_resolve_stanza(ctx, c, stanza, sizeof stanza);
+	if (rc == 0)
+		rc = preflight_run(c, &pf);
+	bool allow = pw_cfg_bool(ctx->cfg, PW_OPT_ALLOW_PRIVILEGED);
+	if (rc == 0 && pf.n) {
+		size_t np = preflight_count(&pf, F_PRIVILEGE),
+		       ni = preflight_count(&pf, F_INCOMPLETE);
+		print_findings(&pf);
+		if (ni) {
+			pw_error(PW_E_PRIVILEGE,
+			         "the dump of \"%s\" would be incomplete for role \"%s\" "
+			         "(%zu finding%s above)",
+			         pf.database, pf.role, ni, ni == 1 ? "" : "s");
+			rc = pw_error_hint("Apply the fixes shown; pgward never silently dumps a "
+			                   "filtered or partial database.");
+		} else if (np && !allow) {
+			pw_error(PW_E_PRIVILEGE,
+			         "role \"%s\" could change database \"%s\" (%zu finding%s "
+			         "above)",
+			         pf.role, pf.database, np + pf.more, np + pf.more == 1 ? "" : "s");
+			rc = pw_error_hint(
+			    "Back up with a read-only role (apply the fixes shown), or "
+			    "pass --allow-privileged to proceed; that is recorded in the "
+			    "manifest.");
+		} else if (np) {
+			fprintf(stderr, "pgward: warning: backing up with a privileged role "
+			                "(--allow-privileged); the manifest records it\n");
+		}
+	}
+	json_object_set_new(ctx->audit, "stanza", json_string(rc == 0 ? stanza : ""));
+	if (rc == 0) {
+		const char *pw = pw_cfg_str(ctx->cfg, PW_OPT_DB_PASSWORD);
+		struct pw_secret *secret = pw ? pw_secret_from_str(pw) : NULL;
+		struct backup_opts o = {
+		    .conn = c,
+		    .preflight = &pf,
+		    .password = secret,
+		    .repo = repo,
+		    .stanza = stanza,
+		    .rcpts = ks.rcpts,
+		    .nrcpts = ks.nrcpts,
+		    .level = (int)level,
+		    .threads = (int)threads,
+		    .privileged = pf.n && allow,
+		    .lock_days = (int)lock_days,
+		    .lock_mode = strcmp(pw_cfg_str(ctx->cfg, PW_OPT_LOCK_MODE), "compliance") == 0
+		                     ? STOR_LOCK_COMPLIANCE
+		                     : STOR_LOCK_GOVERNANCE,
+		    .rate_limit = pw_cfg_size(ctx->cfg, PW_OPT_RATE_LIMIT),
+		    .progress = pw_progress_enabled() ? progress : NULL,
+		};
+		rc = backup_run(&o, &res);
+		pw_secret_free(secret);
+	}
+	if (rc == 0) {
+		json_object_set_new(ctx->audit, "backup_id", json_string(res.id));
+		json_object_set_new(ctx->audit, "privileged", json_boolean(pf.n && allow));
+		if (strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") == 0) {
+			char *s = json_dumps(res.manifest, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			printf("%s\n", s);
+			free(s);
+		} else {
+			json_t *objs = json_object_get(res.manifest, "objects");
+			uint64_t stored = 0;
+			for (size_t i = 0; i < json_array_size(objs); i++)
+				stored += (uint64_t)json_integer_value(
+				    json_object_get(json_array_get(objs, i), "size"));
+			char a[32], b[32];
+			human((uint64_t)json_integer_value(
+			          json_object_get(res.manifest, "raw_bytes")),
+			      a, sizeof a);
+			human(stored, b, sizeof b);
+			printf("backup %s/%s complete: dump %s, stored %s in %.1f s%s\n", stanza,
+			       res.id, a, b,
+			       json_real_value(json_object_get(res.manifest, "duration_seconds")),
+			       json_is_true(json_object_get(res.manifest, "globals"))
+			           ? ""
+			           : " (roles not included)");
+		}
+	}
+	backup_result_free(&res);
+	preflight_free(&pf);
+	pg_close(c);
+	stor_free(repo);
+	pw_keyset_free(&ks);
+	return rc;
+}

@@ -1,0 +1,121 @@
+/* cmd_list.c - pgward list [STANZA]: the backups in a repository, without any private key. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/commands.h"
+#include "common/err.h"
+#include "common/mem.h"
+#include "dump/catalog.h"
+#include "storage/storage.h"
+
+static void human(uint64_t b, char *out, size_t n)
+{
+	const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)b;
+	int i = 0;
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(out, n, i ? "%.1f%s" : "%.0f%s", v, u[i]);
+}
+
+static json_t *entry_json(const char *stanza, const struct backup_entry *e)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "stanza", json_string(stanza));
+	json_object_set_new(o, "backup_id", json_string(e->id));
+	json_object_set_new(o, "status", json_string(e->complete ? "complete" : "incomplete"));
+	json_object_set_new(o, "stored_bytes", json_integer((json_int_t)e->stored_bytes));
+	json_object_set_new(o, "objects", json_integer((json_int_t)e->nobjects));
+	if (e->manifest) {
+		static const char *keys[] = {"started",       "finished",  "duration_seconds",
+		                             "database_size", "raw_bytes", "server_version",
+		                             "privileged",    "globals",   "lock_until",
+		                             "encryption"};
+		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+			json_t *v = json_object_get(e->manifest, keys[i]);
+			if (v)
+				json_object_set(o, keys[i], v);
+		}
+	}
+	return o;
+}
+
+static void print_row(const char *stanza, const struct backup_entry *e)
+{
+	char st[32] = "-", db[16] = "-", stored[16], ratio[16] = "-", dur[16] = "-";
+	const char *lock = "-";
+	human(e->stored_bytes, stored, sizeof stored);
+	if (e->manifest) {
+		const char *s = json_string_value(json_object_get(e->manifest, "started"));
+		if (s)
+			snprintf(st, sizeof st, "%s", s);
+		json_int_t dbs = json_integer_value(json_object_get(e->manifest, "database_size"));
+		json_int_t raw = json_integer_value(json_object_get(e->manifest, "raw_bytes"));
+		human((uint64_t)dbs, db, sizeof db);
+		if (e->stored_bytes)
+			snprintf(ratio, sizeof ratio, "%.1fx",
+			         (double)raw / (double)e->stored_bytes);
+		snprintf(dur, sizeof dur, "%.0fs",
+		         json_real_value(json_object_get(e->manifest, "duration_seconds")));
+		const char *l = json_string_value(json_object_get(e->manifest, "lock_until"));
+		if (l)
+			lock = l;
+	}
+	printf("%-12s %-22s %-10s %-20s %6s %8s %9s %6s %s%s\n", stanza, e->id,
+	       e->complete ? "complete" : "incomplete", st, dur, db, stored, ratio, lock,
+	       e->manifest && json_is_true(json_object_get(e->manifest, "privileged"))
+	           ? "  PRIVILEGED"
+	           : "");
+}
+
+int cmd_list(struct pw_ctx *ctx)
+{
+	struct stor *repo;
+	int rc = pw_open_repo(ctx, &repo);
+	if (rc < 0)
+		return rc;
+	char **names = NULL;
+	size_t n = 0;
+	if (ctx->stanza) {
+		if (!catalog_valid_stanza(ctx->stanza)) {
+			pw_error(PW_E_USAGE, "invalid stanza name \"%s\"", ctx->stanza);
+			stor_free(repo);
+			return pw_error_hint("Stanza names use letters, digits, '-', '_' and '.'.");
+		}
+		names = pw_calloc(1, sizeof *names);
+		names[0] = pw_strdup(ctx->stanza);
+		n = 1;
+	} else {
+		rc = catalog_stanzas(repo, &names, &n);
+	}
+	bool json = strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") == 0;
+	json_t *arr = json_array();
+	if (!json && rc == 0)
+		printf("%-12s %-22s %-10s %-20s %6s %8s %9s %6s %s\n", "stanza", "backup", "status",
+		       "started", "took", "db size", "stored", "ratio", "locked until");
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct backup_list l;
+		rc = catalog_list(repo, names[i], &l);
+		for (size_t k = 0; rc == 0 && k < l.n; k++) {
+			if (json)
+				json_array_append_new(arr, entry_json(names[i], &l.e[k]));
+			else
+				print_row(names[i], &l.e[k]);
+		}
+		catalog_list_free(&l);
+	}
+	if (rc == 0 && json) {
+		char *s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("%s\n", s);
+		free(s);
+	}
+	json_decref(arr);
+	for (size_t i = 0; i < n; i++)
+		pw_free(names[i]);
+	pw_free(names);
+	stor_free(repo);
+	return rc;
+}

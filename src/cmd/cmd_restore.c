@@ -1,0 +1,319 @@
+/*
+ * cmd_restore.c - pgward restore: repository -> age decrypt -> zstd -> pg_restore
+ * --single-transaction --exit-on-error (so a damaged backup leaves the target as it
+ * was), or -> a plain pg_dump archive file with --to-file.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "cmd/commands.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/fileio.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "dump/catalog.h"
+#include "dump/child.h"
+#include "filter/filter.h"
+#include "filter/keyfile.h"
+#include "pg/pg.h"
+#include "storage/storage.h"
+
+/* The child's stdin as a sink: keeps draining its stderr so it never blocks on it. */
+struct child_sink {
+	struct flt base;
+	struct child *c;
+};
+
+static int cs_write(struct flt *f, const uint8_t *p, size_t n)
+{
+	struct child_sink *s = (struct child_sink *)f;
+	child_poll_stderr(s->c);
+	return pw_write_all(s->c->in_fd, p, n, "pg_restore's input");
+}
+
+static int cs_finish(struct flt *f)
+{
+	(void)f;
+	return 0;
+}
+
+static void cs_free(struct flt *f)
+{
+	pw_free(f);
+}
+
+static const struct flt_ops cs_ops = {"child-stdin", cs_write, cs_finish, cs_free};
+
+static int flt_feed(void *arg, const uint8_t *p, size_t n)
+{
+	return flt_write(arg, p, n);
+}
+
+static int pick_backup(struct pw_ctx *ctx, struct stor *repo, char *stanza, size_t ssize,
+                       struct backup_list *l, const struct backup_entry **e)
+{
+	int rc = 0;
+	if (ctx->stanza) {
+		rc = pw_resolve_stanza(ctx, NULL, stanza, ssize);
+	} else {
+		char **names = NULL;
+		size_t n = 0;
+		rc = catalog_stanzas(repo, &names, &n);
+		if (rc == 0 && n != 1) {
+			pw_error(PW_E_USAGE,
+			         n ? "the repository holds %zu stanzas"
+			           : "the repository "
+			             "holds no backups%.0zu",
+			         n);
+			rc = pw_error_hint(n ? "Name the stanza to restore as the first argument "
+			                       "(\"pgward list\" shows them)."
+			                     : "Check --repo.");
+		}
+		if (rc == 0)
+			pw_strlcpy(stanza, names[0], ssize);
+		for (size_t i = 0; i < n; i++)
+			pw_free(names[i]);
+		pw_free(names);
+	}
+	if (rc < 0)
+		return rc;
+	if ((rc = catalog_list(repo, stanza, l)) < 0)
+		return rc;
+	const char *id = pw_cfg_str(ctx->cfg, PW_OPT_BACKUP_ID);
+	const char *before = pw_cfg_str(ctx->cfg, PW_OPT_BEFORE);
+	time_t t = 0;
+	if (before && (rc = pw_audit_parse_since(before, time(NULL), &t)) < 0)
+		return rc;
+	*e = catalog_pick(l, id, t);
+	if (!*e) {
+		pw_error(PW_E_NOTFOUND,
+		         id ? "backup \"%s\" not found in stanza \"%s\""
+		            : "no complete backup%s in stanza \"%s\"",
+		         id ? id : (before ? " before that time" : ""), stanza);
+		return pw_error_hint("\"pgward list %s\" shows the backups.", stanza);
+	}
+	if (!(*e)->complete) {
+		pw_error(PW_E_NOTFOUND, "backup \"%s\" is incomplete (it has no manifest)",
+		         (*e)->id);
+		return pw_error_hint("An incomplete backup was interrupted; pick a complete one.");
+	}
+	return 0;
+}
+
+static int ask_pass(void *arg, struct pw_secret **out)
+{
+	return pw_ask_passphrase(arg, "Enter passphrase: ", false, out);
+}
+
+static int target_has_tables(struct pg_conn *c, bool *has)
+{
+	struct pg_result *r;
+	int rc = pg_query(
+	    c,
+	    "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+	    "where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', "
+	    "'information_schema') and n.nspname not like 'pg\\_toast%'",
+	    0, NULL, &r);
+	if (rc == 0) {
+		*has = strcmp(pg_value(r, 0, 0), "0") != 0;
+		pg_result_free(r);
+	}
+	return rc;
+}
+
+/* The same connection string with dbname replaced (for --create). */
+static int create_database(struct pw_ctx *ctx, const char *target, const struct pw_secret *pw)
+{
+	(void)ctx;
+	struct pg_conn *probe;
+	char ci[8192];
+	snprintf(ci, sizeof ci, "%s", target);
+	/* connect to the maintenance database of the same server */
+	struct pw_buf b = PW_BUF_INIT(16384);
+	pw_buf_printf(&b, "%s%sdbname=postgres", target, strstr(target, "://") ? "" : " ");
+	const char *conn = pw_buf_str(&b);
+	if (strstr(target, "://")) {
+		/* URL: pass dbname as a separate keyword via the options form */
+		pw_buf_reset(&b);
+		pw_buf_printf(&b, "%s", target);
+		conn = pw_buf_str(&b);
+	}
+	struct pg_connect_opts o = {.conninfo = conn, .password = pw};
+	int rc = pg_connect(&o, &probe);
+	if (rc < 0) {
+		pw_buf_free(&b, 0);
+		return rc;
+	}
+	const char *dbname = pg_param(probe, "dbname");
+	char name[256];
+	pw_strlcpy(name, dbname ? dbname : "", sizeof name);
+	pg_close(probe);
+	pw_buf_free(&b, 0);
+	(void)ci;
+	return pw_error(PW_E_USAGE, "--create is not available yet for \"%s\"", name);
+}
+
+int cmd_restore(struct pw_ctx *ctx)
+{
+	struct stor *repo = NULL;
+	struct pw_keyset ks = {0};
+	struct backup_list l = {0};
+	const struct backup_entry *e = NULL;
+	char stanza[64];
+	const char *to_file = pw_cfg_str(ctx->cfg, PW_OPT_TO_FILE);
+	const char *target = pw_cfg_str(ctx->cfg, PW_OPT_TARGET);
+	int rc = 0;
+	if (!!to_file == !!target) {
+		pw_error(PW_E_USAGE, "give either --target URL or --to-file FILE");
+		return pw_error_hint(
+		    "--target restores into a database; --to-file writes the plain "
+		    "pg_dump archive.");
+	}
+	if (target && pg_conninfo_has_password(target) > 0) {
+		pw_error(PW_E_INSECURE, "the --target connection string contains a password");
+		return pw_error_hint("Put it in PGWARD_TARGET_PASSWORD or a mode 0600 config file "
+		                     "(target-password).");
+	}
+	const char *const *vals;
+	size_t n = pw_cfg_list(ctx->cfg, PW_OPT_IDENTITY, &vals);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = pw_keyset_add_identity_file(&ks, vals[i], pw_ask_passphrase, ctx->cfg);
+	if (rc == 0 && !ks.nids) {
+		pw_error(PW_E_KEY, "restoring needs an identity");
+		rc = pw_error_hint(
+		    "Give the backup identity with -i FILE (it never needs to live on "
+		    "the backup host).");
+	}
+	for (size_t i = 0; i < ks.nids; i++)
+		ks.ids[i].ask = ask_pass, ks.ids[i].ask_arg = ctx->cfg;
+	if (rc == 0)
+		rc = pw_open_repo(ctx, &repo);
+	if (rc == 0)
+		rc = pick_backup(ctx, repo, stanza, sizeof stanza, &l, &e);
+	if (rc < 0)
+		goto out;
+	json_object_set_new(ctx->audit, "stanza", json_string(stanza));
+	json_object_set_new(ctx->audit, "backup_id", json_string(e->id));
+	char key[512];
+	snprintf(key, sizeof key, "%s/%s/%s", stanza, e->id, DATA_OBJECT);
+
+	if (to_file) {
+		struct pw_outfile *of = NULL;
+		if ((rc = pw_outfile_open(&of, to_file, 0600, false)) == 0) {
+			struct flt *chain = flt_age_decrypt(
+			    ks.ids, ks.nids, AGE_ARMOR_NO,
+			    flt_zstd_decompress(flt_fd_sink_writeback(pw_outfile_fd(of), to_file)));
+			rc = stor_get(repo, key, flt_feed, chain);
+			if (rc == 0)
+				rc = flt_finish(chain);
+			flt_chain_free(chain);
+			if (rc == 0)
+				rc = pw_outfile_commit(of);
+		}
+		pw_outfile_free(of);
+		json_object_set_new(ctx->audit, "to_file", json_string(to_file));
+		if (rc == 0)
+			printf("restored %s/%s into %s (plain pg_dump custom archive)\n", stanza,
+			       e->id, to_file);
+		goto out;
+	}
+
+	/* into a database */
+	const char *tpw = pw_cfg_str(ctx->cfg, PW_OPT_TARGET_PASSWORD);
+	struct pw_secret *secret = tpw ? pw_secret_from_str(tpw) : NULL;
+	if (pw_cfg_bool(ctx->cfg, PW_OPT_CREATE) &&
+	    (rc = create_database(ctx, target, secret)) < 0) {
+		pw_secret_free(secret);
+		goto out;
+	}
+	struct pg_conn *tc = NULL;
+	struct pg_connect_opts o = {.conninfo = target, .password = secret};
+	rc = pg_connect(&o, &tc);
+	bool has = false;
+	if (rc == 0)
+		rc = target_has_tables(tc, &has);
+	if (rc == 0 && has && !pw_cfg_bool(ctx->cfg, PW_OPT_CLEAN)) {
+		pw_error(PW_E_USAGE, "the target database \"%s\" already holds tables",
+		         pg_param(tc, "dbname"));
+		rc = pw_error_hint("Restore into an empty database (--create makes one), or pass "
+		                   "--clean to replace its objects.");
+	}
+	char pg_restore[512];
+	if (rc == 0)
+		rc = pg_tool_path("pg_restore", pg_server_version(tc) / 10000, pg_restore,
+		                  sizeof pg_restore);
+	struct pw_buf dbarg = PW_BUF_INIT(16384), envpw = PW_BUF_INIT(4096);
+	struct child c;
+	memset(&c, 0, sizeof c);
+	c.in_fd = c.out_fd = c.err_fd = -1;
+	if (rc == 0) {
+		pw_buf_printf(&dbarg, "--dbname=%s", target);
+		if (secret)
+			pw_buf_printf(&envpw, "PGPASSWORD=%s", pw_secret_str(secret));
+		const char *env[] = {envpw.len ? (const char *)envpw.data : "PGWARD_NO_PASSWORD=1",
+		                     NULL};
+		const char *argv[10];
+		size_t a = 0;
+		argv[a++] = pg_restore;
+		argv[a++] = "--single-transaction";
+		argv[a++] = "--exit-on-error";
+		argv[a++] = "--no-password";
+		if (pw_cfg_bool(ctx->cfg, PW_OPT_CLEAN)) {
+			argv[a++] = "--clean";
+			argv[a++] = "--if-exists";
+		}
+		if (pw_cfg_bool(ctx->cfg, PW_OPT_NO_OWNER))
+			argv[a++] = "--no-owner";
+		argv[a++] = pw_buf_str(&dbarg);
+		argv[a] = NULL;
+		rc = child_start(&c, argv, env, true, false);
+	}
+	if (rc == 0) {
+		struct child_sink *cs = pw_calloc(1, sizeof *cs);
+		cs->base.ops = &cs_ops;
+		cs->c = &c;
+		struct flt *chain =
+		    flt_age_decrypt(ks.ids, ks.nids, AGE_ARMOR_NO, flt_zstd_decompress(&cs->base));
+		rc = stor_get(repo, key, flt_feed, chain);
+		if (rc == 0)
+			rc = flt_finish(chain);
+		flt_chain_free(chain);
+		if (rc < 0) {
+			/* a damaged backup: stop pg_restore before it commits anything */
+			int code = pw_error_code();
+			char msg[1024], hint[1024];
+			pw_strlcpy(msg, pw_error_message(), sizeof msg);
+			pw_strlcpy(hint, pw_error_hint_text(), sizeof hint);
+			kill(c.pid, SIGKILL);
+			child_free(&c);
+			pw_error(code, "%s", msg);
+			pw_error_hint("%s The target database was left as it was.", hint);
+		} else {
+			rc = child_finish(&c, "pg_restore");
+		}
+	}
+	child_free(&c);
+	pw_buf_free(&dbarg, 0);
+	pw_buf_free(&envpw, 1);
+	pw_secret_free(secret);
+	if (tc) {
+		json_object_set_new(ctx->audit, "target", json_string(pg_param(tc, "dbname")));
+		if (rc == 0)
+			printf("restored %s/%s into database \"%s\"\n", stanza, e->id,
+			       pg_param(tc, "dbname"));
+		pg_close(tc);
+	}
+out:
+	catalog_list_free(&l);
+	stor_free(repo);
+	pw_keyset_free(&ks);
+	return rc;
+}

@@ -1,0 +1,501 @@
+/* backup.c - the backup pipeline and its commit point. */
+#include "dump/backup.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/enc.h"
+#include "common/err.h"
+#include "common/fileio.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "crypto/prim.h"
+#include "dump/catalog.h"
+#include "dump/child.h"
+#include "filter/filter.h"
+#include "pg/pg.h"
+
+#define READ_BLOCK (1024 * 1024)
+#define GLOBALS_MAX (64 * 1024 * 1024)
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void iso(time_t t, char out[32])
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ---- storage writer as the chain's sink ---- */
+
+struct stor_sink {
+	struct flt base;
+	struct stor_writer *w;
+	uint64_t *stored;
+};
+
+static int ss_write(struct flt *f, const uint8_t *p, size_t n)
+{
+	struct stor_sink *s = (struct stor_sink *)f;
+	*s->stored += n;
+	return stor_write(s->w, p, n);
+}
+
+static int ss_finish(struct flt *f)
+{
+	(void)f;
+	return 0;
+}
+
+static void ss_free(struct flt *f)
+{
+	pw_free(f);
+}
+
+static const struct flt_ops ss_ops = {"storage-sink", ss_write, ss_finish, ss_free};
+
+static struct flt *stor_sink_new(struct stor_writer *w, uint64_t *stored)
+{
+	struct stor_sink *s = pw_calloc(1, sizeof *s);
+	s->base.ops = &ss_ops;
+	s->w = w;
+	s->stored = stored;
+	return &s->base;
+}
+
+/* ---- the raw-stream tap: counting, pacing, progress ---- */
+
+struct raw_tap {
+	const struct backup_opts *o;
+	struct backup_progress prog;
+	double start, last_report;
+	uint64_t *stored;
+};
+
+static int raw_cb(void *arg, const uint8_t *p, size_t n)
+{
+	struct raw_tap *t = arg;
+	(void)p;
+	t->prog.raw += n;
+	double el = now_s() - t->start;
+	if (t->o->rate_limit) {
+		double due = (double)t->prog.raw / (double)t->o->rate_limit;
+		if (due > el) {
+			double w = due - el;
+			struct timespec ts = {(time_t)w, (long)((w - (double)(time_t)w) * 1e9)};
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (t->o->progress && el - t->last_report >= 0.5) {
+		t->last_report = el;
+		t->prog.seconds = el;
+		t->prog.stored = *t->stored;
+		t->o->progress(t->o->progress_arg, &t->prog);
+	}
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+static void append_kv(struct pw_buf *b, const char *k, const char *v)
+{
+	pw_buf_printf(b, "%s%s='", b->len ? " " : "", k);
+	for (const char *c = v; *c; c++) {
+		if (*c == '\'' || *c == '\\')
+			pw_buf_putc(b, '\\');
+		pw_buf_putc(b, *c);
+	}
+	pw_buf_putc(b, '\'');
+}
+
+/* The connection string for pg_dump: our effective parameters, never the password. */
+static char *child_conninfo(struct pg_conn *c)
+{
+	static const char *keys[] = {"host",
+	                             "hostaddr",
+	                             "port",
+	                             "dbname",
+	                             "user",
+	                             "sslmode",
+	                             "sslrootcert",
+	                             "sslcert",
+	                             "sslkey",
+	                             "sslcrl",
+	                             "sslcrldir",
+	                             "sslsni",
+	                             "ssl_min_protocol_version",
+	                             "target_session_attrs",
+	                             "connect_timeout",
+	                             "gssencmode"};
+	struct pw_buf b = PW_BUF_INIT(64 * 1024);
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		const char *v = pg_param(c, keys[i]);
+		if (v && *v)
+			append_kv(&b, keys[i], v);
+	}
+	append_kv(&b, "application_name", "pgward backup");
+	pw_buf_str(&b);
+	return (char *)b.data;
+}
+
+static void hexsha(const uint8_t d[32], char out[65])
+{
+	pw_hex_encode(d, 32, out);
+}
+
+static json_t *object_json(const char *name, const struct stor_write_result *wr)
+{
+	char h[65];
+	hexsha(wr->sha256, h);
+	json_t *o = json_object();
+	json_object_set_new(o, "name", json_string(name));
+	json_object_set_new(o, "size", json_integer((json_int_t)wr->bytes));
+	json_object_set_new(o, "sha256", json_string(h));
+	return o;
+}
+
+struct stream_job {
+	const struct backup_opts *o;
+	const struct stor_write_opts *wo;
+	char key[512];
+	int level;
+	uint64_t stored;
+	struct stor_write_result wr;
+};
+
+/* Encrypt (and optionally compress) an in-memory buffer into one object. */
+static int put_encrypted(struct stream_job *j, const uint8_t *p, size_t n, bool compress)
+{
+	struct stor_writer *w = NULL;
+	int rc = stor_write_open(j->o->repo, j->key, j->wo, &w);
+	if (rc < 0)
+		return rc;
+	struct flt *chain = stor_sink_new(w, &j->stored), *enc = NULL, *z = NULL;
+	rc = flt_age_encrypt(&enc, j->o->rcpts, j->o->nrcpts, false, chain);
+	if (rc == 0) {
+		chain = enc;
+		if (compress && (rc = flt_zstd_compress(&z, j->level, 0, chain)) == 0)
+			chain = z;
+	}
+	if (rc == 0)
+		rc = flt_write(chain, p, n);
+	if (rc == 0)
+		rc = flt_finish(chain);
+	if (rc == 0)
+		rc = stor_write_commit(w, &j->wr);
+	flt_chain_free(chain);
+	stor_write_free(w);
+	return rc;
+}
+
+/* Run a child that writes to stdout, collecting it in memory (globals are small). */
+static int run_capture(const char *const *argv, const char *const *env, struct pw_buf *out,
+                       const char *what)
+{
+	struct child c;
+	int rc = child_start(&c, argv, env, false, true);
+	if (rc < 0)
+		return rc;
+	uint8_t buf[65536];
+	for (;;) {
+		ssize_t r = pw_read_some(c.out_fd, buf, sizeof buf, what);
+		child_poll_stderr(&c);
+		if (r <= 0) {
+			rc = (int)r;
+			break;
+		}
+		if ((rc = pw_buf_append(out, buf, (size_t)r)) < 0)
+			break;
+	}
+	if (rc == 0)
+		rc = child_finish(&c, what);
+	child_free(&c);
+	return rc;
+}
+
+/* ---- the backup ---- */
+
+int backup_run(const struct backup_opts *o, struct backup_result *res)
+{
+	memset(res, 0, sizeof *res);
+	struct pg_result *pr = NULL;
+	const char *lockp[] = {o->stanza};
+	int rc = pg_query(
+	    o->conn, "select pg_try_advisory_lock(hashtextextended('pgward backup ' || $1, 0))", 1,
+	    lockp, &pr);
+	if (rc < 0)
+		return rc;
+	bool locked = *pg_value(pr, 0, 0) == 't';
+	pg_result_free(pr);
+	if (!locked) {
+		pw_error(PW_E_STORAGE, "another backup of stanza \"%s\" is running", o->stanza);
+		return pw_error_hint(
+		    "Wait for it to finish; two backups of one stanza never run at "
+		    "once.");
+	}
+	if ((rc = catalog_init_repo(o->repo)) < 0)
+		return rc;
+
+	time_t started = time(NULL);
+	double t0 = now_s();
+	catalog_new_id(res->id, started);
+	struct stor_write_opts wo = {.content_type = "application/octet-stream"};
+	char lock_until[32] = "";
+	if (o->lock_days > 0) {
+		wo.lock_mode = o->lock_mode;
+		wo.lock_until = started + (time_t)o->lock_days * 86400;
+		iso(wo.lock_until, lock_until);
+	}
+	int major = pg_server_version(o->conn) / 10000;
+	char pg_dump[512], pg_dumpall[512];
+	if ((rc = pg_tool_path("pg_dump", major, pg_dump, sizeof pg_dump)) < 0)
+		return rc;
+	char *ci = child_conninfo(o->conn);
+	struct pw_buf envpw = PW_BUF_INIT(4096);
+	if (o->password)
+		pw_buf_printf(&envpw, "PGPASSWORD=%s", pw_secret_str(o->password));
+	const char *env[] = {"PGOPTIONS=-c default_transaction_read_only=on",
+	                     envpw.len ? (const char *)envpw.data : "PGWARD_NO_PASSWORD=1", NULL};
+	struct pw_buf dbarg = PW_BUF_INIT(64 * 1024);
+	pw_buf_printf(&dbarg, "--dbname=%s", ci);
+
+	/* 1. the data object */
+	struct stream_job data = {.o = o, .wo = &wo, .level = o->level};
+	snprintf(data.key, sizeof data.key, "%s/%s/%s", o->stanza, res->id, DATA_OBJECT);
+	struct stor_writer *w = NULL;
+	struct child c;
+	memset(&c, 0, sizeof c);
+	c.in_fd = c.out_fd = c.err_fd = -1;
+	struct flt *chain = NULL;
+	struct raw_tap tap = {.o = o, .start = now_s(), .stored = &data.stored};
+	tap.prog.estimate = (uint64_t)(o->preflight ? o->preflight->database_size : 0);
+	const char *dump_argv[] = {pg_dump,         "--format=custom",  "--compress=0",
+	                           "--no-password", pw_buf_str(&dbarg), NULL};
+	rc = stor_write_open(o->repo, data.key, &wo, &w);
+	if (rc == 0) {
+		struct flt *sink = stor_sink_new(w, &data.stored), *enc = NULL, *z = NULL;
+		chain = sink;
+		rc = flt_age_encrypt(&enc, o->rcpts, o->nrcpts, false, sink);
+		if (rc == 0) {
+			chain = enc;
+			rc = flt_zstd_compress(&z, o->level, o->threads, chain);
+		}
+		if (rc == 0) {
+			chain = flt_tap(raw_cb, &tap, z);
+		}
+	}
+	if (rc == 0)
+		rc = child_start(&c, dump_argv, env, false, true);
+	if (rc == 0) {
+		uint8_t *buf = pw_malloc(READ_BLOCK);
+		for (;;) {
+			ssize_t r = pw_read_some(c.out_fd, buf, READ_BLOCK, "pg_dump output");
+			child_poll_stderr(&c);
+			if (r < 0) {
+				rc = (int)r;
+				break;
+			}
+			if (r == 0)
+				break;
+			if ((rc = flt_write(chain, buf, (size_t)r)) < 0)
+				break;
+		}
+		pw_free(buf);
+		if (rc == 0)
+			rc = child_finish(&c, "the dump");
+		if (rc == 0 && tap.prog.raw == 0) {
+			pw_error(PW_E_DB, "pg_dump produced no output");
+			rc = pw_error_hint("See pg_dump's messages; nothing was committed.");
+		}
+		if (rc == 0)
+			rc = flt_finish(chain);
+		if (rc == 0)
+			rc = stor_write_commit(w, &data.wr);
+	}
+	child_free(&c);
+	flt_chain_free(chain);
+	stor_write_free(w);
+	if (rc < 0)
+		goto out;
+	double dump_seconds = now_s() - t0;
+
+	/* 2. globals: roles (without passwords) and tablespaces, when the role may read them */
+	json_t *objects = json_array();
+	json_array_append_new(objects, object_json(DATA_OBJECT, &data.wr));
+	char globals_note[512] = "";
+	bool globals = false;
+	if (pg_tool_path("pg_dumpall", major, pg_dumpall, sizeof pg_dumpall) == 0) {
+		const char *ga[] = {pg_dumpall,      "--globals-only",   "--no-role-passwords",
+		                    "--no-password", pw_buf_str(&dbarg), NULL};
+		struct pw_buf g = PW_BUF_INIT(GLOBALS_MAX);
+		int grc = run_capture(ga, env, &g, "the globals dump");
+		if (grc == 0) {
+			struct stream_job gj = {.o = o, .wo = &wo, .level = o->level};
+			snprintf(gj.key, sizeof gj.key, "%s/%s/%s", o->stanza, res->id,
+			         GLOBALS_OBJECT);
+			rc = put_encrypted(&gj, g.data, g.len, true);
+			if (rc == 0) {
+				json_array_append_new(objects, object_json(GLOBALS_OBJECT, &gj.wr));
+				globals = true;
+			}
+		} else {
+			pw_strlcpy(globals_note, pw_error_message(), sizeof globals_note);
+			pw_warn("roles and tablespaces were not backed up: %s", globals_note);
+			pw_error_clear();
+		}
+		pw_buf_free(&g, 1);
+		if (rc < 0) {
+			json_decref(objects);
+			goto out;
+		}
+	} else {
+		pw_strlcpy(globals_note, pw_error_message(), sizeof globals_note);
+		pw_error_clear();
+	}
+
+	/* 3. details (encrypted: table names and sizes are sensitive) */
+	json_t *details = json_object();
+	json_object_set_new(details, "database",
+	                    json_string(o->preflight ? o->preflight->database : ""));
+	json_object_set_new(details, "database_size",
+	                    json_integer(o->preflight ? o->preflight->database_size : 0));
+	json_t *settings = json_object();
+	if (pg_query(o->conn,
+	             "select name, setting from pg_settings where name in ('server_version', "
+	             "'server_encoding', 'lc_collate', 'lc_ctype', 'TimeZone', 'data_checksums', "
+	             "'block_size', 'max_connections') order by 1",
+	             0, NULL, &pr) == 0) {
+		for (int i = 0; i < pg_nrows(pr); i++)
+			json_object_set_new(settings, pg_value(pr, i, 0),
+			                    json_string(pg_value(pr, i, 1)));
+		pg_result_free(pr);
+	}
+	pw_error_clear();
+	json_object_set_new(details, "settings", settings);
+	json_object_set_new(details, "raw_dump_bytes", json_integer((json_int_t)tap.prog.raw));
+	char *dtext = json_dumps(details, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(details);
+	struct stream_job dj = {.o = o, .wo = &wo, .level = o->level};
+	snprintf(dj.key, sizeof dj.key, "%s/%s/%s", o->stanza, res->id, DETAILS_OBJECT);
+	rc = put_encrypted(&dj, (const uint8_t *)dtext, strlen(dtext), false);
+	free(dtext);
+	if (rc < 0) {
+		json_decref(objects);
+		goto out;
+	}
+	json_array_append_new(objects, object_json(DETAILS_OBJECT, &dj.wr));
+
+	/* 4. the manifest: written last, it is the commit point */
+	time_t finished = time(NULL);
+	char st[32], fin[32];
+	iso(started, st);
+	iso(finished, fin);
+	json_t *m = json_object();
+	json_object_set_new(m, "format", json_integer(CATALOG_FORMAT));
+	json_object_set_new(m, "tool", json_string("pgward " PGWARD_VERSION));
+	json_object_set_new(m, "stanza", json_string(o->stanza));
+	json_object_set_new(m, "backup_id", json_string(res->id));
+	json_object_set_new(m, "kind", json_string("logical"));
+	json_object_set_new(m, "status", json_string("complete"));
+	json_object_set_new(m, "started", json_string(st));
+	json_object_set_new(m, "finished", json_string(fin));
+	json_object_set_new(m, "duration_seconds", json_real(now_s() - t0));
+	json_object_set_new(m, "dump_seconds", json_real(dump_seconds));
+	struct pg_result *vr = NULL;
+	if (pg_query(o->conn, "show server_version", 0, NULL, &vr) == 0) {
+		json_object_set_new(m, "server_version", json_string(pg_value(vr, 0, 0)));
+		pg_result_free(vr);
+	}
+	pw_error_clear();
+	json_object_set_new(m, "pg_dump", json_string(pg_dump));
+	json_object_set_new(m, "database_size",
+	                    json_integer(o->preflight ? o->preflight->database_size : 0));
+	json_object_set_new(m, "raw_bytes", json_integer((json_int_t)tap.prog.raw));
+	json_object_set_new(m, "role", json_string(o->preflight ? o->preflight->role : ""));
+	json_object_set_new(m, "privileged", json_boolean(o->privileged));
+	json_object_set_new(m, "globals", json_boolean(globals));
+	if (!globals)
+		json_object_set_new(m, "globals_note", json_string(globals_note));
+	json_t *comp = json_object();
+	json_object_set_new(comp, "algorithm", json_string("zstd"));
+	json_object_set_new(comp, "level", json_integer(o->level));
+	json_object_set_new(m, "compression", comp);
+	json_t *enc = json_object();
+	json_object_set_new(enc, "format", json_string("age-v1"));
+	json_t *fps = json_array();
+	for (size_t i = 0; i < o->nrcpts; i++) {
+		uint8_t h[32];
+		char hex[65], fp[80];
+		pw_sha256(o->rcpts[i].pub, 32, h);
+		pw_hex_encode(h, 16, hex);
+		snprintf(fp, sizeof fp, "sha256:%s", hex);
+		json_array_append_new(fps, json_string(fp));
+	}
+	json_object_set_new(enc, "recipient_fingerprints", fps);
+	json_object_set_new(m, "encryption", enc);
+	json_object_set_new(m, "objects", objects);
+	json_object_set_new(m, "lock_until", *lock_until ? json_string(lock_until) : json_null());
+	json_object_set_new(
+	    m, "lock_mode",
+	    *lock_until
+	        ? json_string(o->lock_mode == STOR_LOCK_COMPLIANCE ? "compliance" : "governance")
+	        : json_null());
+	char *mtext = json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	char mkey[512];
+	snprintf(mkey, sizeof mkey, "%s/%s/%s", o->stanza, res->id, MANIFEST);
+	struct stor_write_opts mwo = wo;
+	mwo.content_type = "application/json";
+	rc = stor_put_buf(o->repo, mkey, mtext, strlen(mtext), &mwo, NULL);
+	free(mtext);
+	if (rc < 0) {
+		json_decref(m);
+		goto out;
+	}
+	res->manifest = m;
+	if (o->progress) {
+		tap.prog.done = true;
+		tap.prog.seconds = now_s() - t0;
+		tap.prog.stored = data.stored;
+		o->progress(o->progress_arg, &tap.prog);
+	}
+out:
+	pw_buf_free(&envpw, 1);
+	pw_buf_free(&dbarg, 0);
+	pw_free(ci);
+	/* release the advisory lock (also released when the session ends) */
+	int code = pw_error_code();
+	char msg[1024], hint[1024];
+	pw_strlcpy(msg, pw_error_message(), sizeof msg);
+	pw_strlcpy(hint, pw_error_hint_text(), sizeof hint);
+	if (pg_query(o->conn,
+	             "select pg_advisory_unlock(hashtextextended('pgward backup ' || $1, 0))", 1,
+	             lockp, &pr) == 0)
+		pg_result_free(pr);
+	if (code) {
+		pw_error(code, "%s", msg);
+		if (*hint)
+			pw_error_hint("%s", hint);
+	} else {
+		pw_error_clear();
+	}
+	return rc;
+}
+
+void backup_result_free(struct backup_result *r)
+{
+	json_decref(r->manifest);
+	r->manifest = NULL;
+}

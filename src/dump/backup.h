@@ -1,0 +1,55 @@
+/*
+ * backup.h - one logical backup: pg_dump -Fc -Z0 (read-only session) ->
+ * zstd -> age (to every recipient) -> repository, then globals, the encrypted
+ * details, and the plaintext manifest last. Nothing plaintext touches local
+ * disk; a failure at any point leaves no manifest, so no complete backup.
+ */
+#ifndef PW_DUMP_BACKUP_H
+#define PW_DUMP_BACKUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "crypto/age.h"
+#include "dump/preflight.h"
+#include "storage/storage.h"
+
+struct pg_conn;
+
+struct backup_progress {
+	uint64_t raw;      /* bytes read from pg_dump */
+	uint64_t stored;   /* bytes of ciphertext written */
+	uint64_t estimate; /* database size (a rough guide to the dump size) */
+	double seconds;
+	bool done;
+};
+
+struct backup_opts {
+	struct pg_conn *conn; /* connected, read-only session, preflight passed */
+	const struct preflight *preflight;
+	const struct pw_secret *password;
+	struct stor *repo;
+	const char *stanza;
+	const struct age_recipient *rcpts;
+	size_t nrcpts;
+	int level;
+	int threads;
+	bool privileged; /* --allow-privileged was needed */
+	int lock_days;
+	enum stor_lock_mode lock_mode;
+	uint64_t rate_limit; /* bytes per second read from pg_dump; 0 = unlimited */
+	void (*progress)(void *arg, const struct backup_progress *p);
+	void *progress_arg;
+};
+
+struct backup_result {
+	char id[64];
+	json_t *manifest; /* owned */
+};
+
+int backup_run(const struct backup_opts *o, struct backup_result *r);
+void backup_result_free(struct backup_result *r);
+
+#endif

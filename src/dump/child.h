@@ -1,0 +1,42 @@
+/*
+ * child.h - running pg_dump / pg_dumpall / pg_restore. Secrets go in the
+ * child's environment (never argv); stdin/stdout are pipes we stream
+ * through; stderr is captured (capped) for error messages. Children die with
+ * us (PR_SET_PDEATHSIG) and are killed when freed before they finished.
+ */
+#ifndef PW_DUMP_CHILD_H
+#define PW_DUMP_CHILD_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "common/buf.h"
+
+struct child {
+	pid_t pid;
+	int in_fd;  /* write end of the child's stdin, or -1 */
+	int out_fd; /* read end of the child's stdout, or -1 */
+	int err_fd; /* read end of the child's stderr */
+	struct pw_buf err;
+	char name[64];
+	bool reaped;
+	int status;
+};
+
+/*
+ * Start argv[0] (a full path). env: extra "NAME=VALUE" strings added to a clean copy of our
+ * environment (NULL-terminated; may be NULL). want_in / want_out: create pipes.
+ */
+int child_start(struct child *c, const char *const *argv, const char *const *env, bool want_in,
+                bool want_out);
+/* Drain stderr (non-blocking) into c->err; call now and then while streaming. */
+void child_poll_stderr(struct child *c);
+/* Close our pipe ends, wait for exit; returns 0 if it exited 0, else -PW_E_DB with its stderr. */
+int child_finish(struct child *c, const char *what);
+/* Kill (if running) and reap; frees buffers. */
+void child_free(struct child *c);
+
+/* Find the newest installed PostgreSQL client program (pg_dump...) of major >= min_major. */
+int pg_tool_path(const char *tool, int server_major, char *out, size_t size);
+
+#endif
