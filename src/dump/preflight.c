@@ -185,6 +185,29 @@ int preflight_run(struct pg_conn *c, struct preflight *p)
 		}
 	}
 	pg_result_free(r);
+
+	/* large objects: pg_read_all_data does not cover them */
+	rc = rows(
+	    c,
+	    "select count(*), string_agg(m.oid::text, ', ' order by m.oid) filter (where true) "
+	    "from pg_largeobject_metadata m "
+	    "where current_setting('lo_compat_privileges') = 'off' "
+	    "and not pg_has_role(m.lomowner, 'USAGE') "
+	    "and not exists (select 1 from aclexplode(m.lomacl) a where a.privilege_type = "
+	    "'SELECT' and (a.grantee = 0 or pg_has_role(a.grantee, 'USAGE')))",
+	    &r);
+	if (rc < 0)
+		return rc;
+	long long nlo = strtoll(pg_value(r, 0, 0), NULL, 10);
+	if (nlo > 0) {
+		snprintf(what, sizeof what, "role \"%s\" cannot read %lld large object%s", p->role,
+		         nlo, nlo == 1 ? "" : "s");
+		snprintf(fix, sizeof fix, "GRANT SELECT ON LARGE OBJECT %.300s%s TO \"%s\";",
+		         pg_value(r, 0, 1), strlen(pg_value(r, 0, 1)) > 300 ? ", ..." : "",
+		         p->role);
+		add(p, F_INCOMPLETE, what, fix);
+	}
+	pg_result_free(r);
 	return 0;
 }
 

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# test_backup.sh - the main job against real PostgreSQL 15 and a real S3 server: read-only
+# preflight, backup to a local directory and to S3, list without a key, restore and compare
+# every table, stock-tools restore, tamper, one backup at a time, killed connections and
+# killed backups, and no secret in argv, logs or output.
+source "$(dirname "$0")/../harness/lib.sh"
+source "$(dirname "$0")/../harness/sample.sh"
+source "$(dirname "$0")/../harness/s3.sh"
+tk_tmpdir
+export HOME=$TK_TMP PGWARD_AUDIT_LOG=$TK_TMP/audit.log
+cd "$TK_TMP"
+pg_start >/dev/null
+pg_sample_db shop
+pg_psql_super -d shop >/dev/null <<'SQL'
+create role backup login password 'bk-Secret-123' bypassrls;
+grant pg_read_all_data to backup;
+create role writer login password 'w' bypassrls; grant pg_read_all_data to writer; grant insert on public.customers to writer;
+create role owner1 login password 'o' bypassrls; grant pg_read_all_data to owner1; create table public.owned(x int); alter table public.owned owner to owner1;
+create role partial login password 'p' bypassrls; grant usage on schema sales, hr to partial; grant select on all tables in schema public to partial;
+create role norls login password 'n' ; grant pg_read_all_data to norls;
+create role nolo login password 'l' bypassrls; grant pg_read_all_data to nolo;
+SQL
+# large objects need their own grant (pg_read_all_data does not cover them)
+pg_psql_super -d shop -c "select format('grant select on large object %s to backup, writer, owner1, partial, norls;', oid) from pg_largeobject_metadata" | pg_psql_super -d shop >/dev/null
+"$PGWARD" keygen -o key 2>/dev/null
+R=$("$PGWARD" keygen -y key)
+db() { echo "postgresql://$1@localhost:$PGPORT_TEST/${2:-shop}?sslrootcert=$PG_CA"; }
+super() { echo "postgresql://postgres@localhost:$PGPORT_TEST/$1?sslrootcert=$PG_CA"; }
+export PGWARD_TARGET_PASSWORD=$PG_SUPERPASS
+
+expect_fail() { # code, needle, args...
+  local code=$1 needle=$2; shift 2
+  set +e
+  err=$("$PGWARD" "$@" 2>&1 >/dev/null); rc=$?
+  set -e
+  tk_assert_eq "$rc" "$code" "exit code of: $*"
+  tk_assert_contains "$err" "$needle" "message of: $*"
+  tk_assert_contains "$err" "HINT:" "hint of: $*"
+}
+
+# --- preflight: each kind of over-privileged or partial role is refused, with the fix
+PGWARD_DB_PASSWORD=$PG_SUPERPASS expect_fail 22 'role "postgres" is a superuser' backup --db "$(db postgres)" --repo repo -r "$R"
+PGWARD_DB_PASSWORD=w expect_fail 22 'holds INSERT on "public"."customers"' backup --db "$(db writer)" --repo repo -r "$R"
+tk_assert_contains "$err" 'REVOKE INSERT ON "public"."customers" FROM "writer";' "fix shown"
+PGWARD_DB_PASSWORD=o expect_fail 22 'owns table public.owned' backup --db "$(db owner1)" --repo repo -r "$R"
+PGWARD_DB_PASSWORD=p expect_fail 22 'cannot read table "sales"."orders_2025"' backup --db "$(db partial)" --repo repo -r "$R"
+PGWARD_DB_PASSWORD=n expect_fail 22 'row-level security' backup --db "$(db norls)" --repo repo -r "$R"
+PGWARD_DB_PASSWORD=l expect_fail 22 'cannot read 2 large objects' backup --db "$(db nolo)" --repo repo -r "$R"
+tk_assert_contains "$err" "GRANT SELECT ON LARGE OBJECT" "large-object fix shown"
+tk_assert_eq "$(ls repo 2>/dev/null | grep -v pgward-repo.json || true)" "" "nothing written by refused backups"
+expect_fail 10 "no recipients" backup --db "$(db backup)" --repo repo
+PGWARD_DB_PASSWORD=bk-Secret-123 expect_fail 21 "does not match the pin" backup --db "$(db backup)" --repo repo -r "$R" --pin-sha256 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+
+# --- a privileged backup is possible only when asked, and recorded
+PGWARD_DB_PASSWORD=w "$PGWARD" backup --db "$(db writer)" --repo privrepo -r "$R" --allow-privileged --output=json > priv.json 2>priv.err || { cat priv.err; tk_fail "privileged backup"; }
+grep -q '"privileged": true' priv.json || tk_fail "privileged flag recorded"
+
+# --- backup to a local directory while watching for the password in argv
+export PGWARD_DB_PASSWORD=bk-Secret-123
+"$PGWARD" backup --db "$(db backup)" --repo repo -r "$R" --output=json > b1.json 2> b1.err &
+bp=$!
+leak=""
+while kill -0 "$bp" 2>/dev/null; do ps -eo args | grep -q '[b]k-Secret-123' && leak=yes; sleep 0.02; done
+wait "$bp" || { cat b1.err; tk_fail "backup failed"; }
+[ -z "$leak" ] || tk_fail "the database password appeared in a process's argv"
+grep -q 'bk-Secret-123' b1.json b1.err "$PGWARD_AUDIT_LOG" && tk_fail "password in output or audit log"
+id1=$(sed -n 's/.*"backup_id": "\(.*\)".*/\1/p' b1.json)
+[ -n "$id1" ] || tk_fail "no backup id in the JSON output"
+for o in data.pgdump.zst.age globals.sql.zst.age details.json.age manifest.json; do
+  [ -f "repo/shop/$id1/$o" ] || tk_fail "object $o missing"
+done
+tk_assert_eq "$(stat -c %a "repo/shop/$id1/data.pgdump.zst.age")" 600 "object mode"
+grep -q "customers" "repo/shop/$id1/manifest.json" && tk_fail "table names leaked into the plaintext manifest"
+out=$("$PGWARD" list --repo repo)
+tk_assert_contains "$out" "$id1  complete" "list shows the backup complete"
+
+# --- restore into a new database and compare every table
+pg_psql_super -c "create database shop_r1" >/dev/null
+"$PGWARD" restore shop -i key --repo repo --target "$(super shop_r1)" >/dev/null
+tk_assert_eq "$(pg_row_counts shop_r1)" "$(pg_row_counts shop)" "restored row counts"
+tk_assert_eq "$(pg_psql_super -d shop_r1 -c "select note from customers where id = 7")" "$(pg_psql_super -d shop -c "select note from customers where id = 7")" "special characters survive"
+tk_assert_eq "$(pg_psql_super -d shop_r1 -c "select count(*) from sales.daily")" "$(pg_psql_super -d shop -c "select count(*) from sales.daily")" "materialized view refreshed"
+tk_assert_eq "$(pg_psql_super -d shop_r1 -c "select last_value from sales.invoice_no")" "1004" "sequence value"
+expect_fail 2 "already holds tables" restore -i key --repo repo --target "$(super shop_r1)"
+
+# --- stock tools: age -d | zstd -d | pg_restore
+pg_psql_super -c "create database shop_r2" >/dev/null
+age -d -i key "repo/shop/$id1/data.pgdump.zst.age" | zstd -q -d |
+  pg_restore --single-transaction --exit-on-error -h "$PG_SOCKDIR" -p "$PGPORT_TEST" -U postgres -d shop_r2
+tk_assert_eq "$(pg_row_counts shop_r2)" "$(pg_row_counts shop)" "stock-tools restore"
+age -d -i key "repo/shop/$id1/globals.sql.zst.age" | zstd -q -d | grep -q "CREATE ROLE backup" || tk_fail "globals hold the roles"
+age -d -i key "repo/shop/$id1/globals.sql.zst.age" | zstd -q -d | grep -qi "password 'bk" && tk_fail "globals hold a password"
+
+# --- to a file
+"$PGWARD" restore -i key --repo repo --backup "$id1" --to-file plain.dump >/dev/null
+pg_restore -l plain.dump | grep -q "TABLE DATA public customers" || tk_fail "--to-file archive"
+tk_assert_eq "$(stat -c %a plain.dump)" 600 "--to-file mode"
+
+# --- tamper: one flipped byte, the restore fails and the target stays empty
+cp -r repo tampered
+f="tampered/shop/$id1/data.pgdump.zst.age"
+size=$(stat -c %s "$f")
+printf '\x55' | dd of="$f" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+pg_psql_super -c "create database shop_r3" >/dev/null
+expect_fail 14 "payload failure" restore -i key --repo tampered --target "$(super shop_r3)"
+tk_assert_eq "$(pg_psql_super -d shop_r3 -c "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname in ('public', 'sales', 'hr')")" 0 "target unchanged"
+"$PGWARD" keygen -o other 2>/dev/null
+expect_fail 12 "no identity matched" restore -i other --repo repo --target "$(super shop_r3)"
+
+# --- one backup of a stanza at a time
+pg_psql_super -d shop -c "select pg_advisory_lock(hashtextextended('pgward backup shop', 0)), pg_sleep(4)" >/dev/null &
+lk=$!
+sleep 1
+expect_fail 30 'another backup of stanza "shop" is running' backup --db "$(db backup)" --repo repo -r "$R"
+wait "$lk"
+
+# --- a connection killed mid-dump: clear error, no manifest
+pg_psql_super -d shop -c "insert into customers(name) select 'bulk' from generate_series(1, 300000)" >/dev/null
+"$PGWARD" backup --db "$(db backup)" --repo repo -r "$R" --rate-limit 2MB > k.out 2> k.err &
+bp=$!
+for _ in $(seq 50); do
+  pg_psql_super -c "select count(*) from pg_stat_activity where application_name = 'pgward backup' and state = 'active'" | grep -q 1 && break
+  sleep 0.1
+done
+pg_psql_super -c "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'pgward backup'" >/dev/null
+set +e; wait "$bp"; rc=$?; set -e
+tk_assert_eq "$rc" 20 "killed connection fails the backup"
+tk_assert_contains "$(cat k.err)" "the dump (pg_dump) failed" "message names the dump"
+tk_assert_eq "$("$PGWARD" list shop --repo repo --output=json | grep -c '"status": "complete"')" 1 "still only one complete backup"
+
+# --- SIGKILL at random moments never leaves a backup that looks complete
+seed=${PGWARD_TEST_SEED:-42}
+RANDOM=$seed
+for trial in $(seq 1 ${PGWARD_CRASH_TRIALS:-20}); do
+  "$PGWARD" backup --db "$(db backup)" --repo crashrepo -r "$R" --rate-limit 40MB >/dev/null 2>&1 &
+  bp=$!
+  ms=$((RANDOM % 1300))
+  sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
+  kill -KILL "$bp" 2>/dev/null || true
+  wait "$bp" 2>/dev/null || true
+done
+"$PGWARD" list --repo crashrepo --output=json > crash.json
+n_complete=$(grep -c '"status": "complete"' crash.json || true)
+for id in $(sed -n 's/.*"backup_id": "\(.*\)".*/\1/p' crash.json); do
+  if [ -f "crashrepo/shop/$id/manifest.json" ]; then
+    # every backup that looks complete must restore to the end
+    "$PGWARD" restore -i key --repo crashrepo --backup "$id" --to-file "crash-$id.dump" >/dev/null ||
+      tk_fail "complete-looking backup $id does not restore"
+  fi
+done
+"$PGWARD" backup --db "$(db backup)" --repo crashrepo -r "$R" >/dev/null 2>&1 || tk_fail "the next backup after the crashes"
+echo "crash trials: $n_complete of ${PGWARD_CRASH_TRIALS:-20} finished before the kill; none left half-complete"
+
+# --- to S3 and back
+s3_start
+export AWS_ACCESS_KEY_ID=$S3_ACCESS AWS_SECRET_ACCESS_KEY=$S3_SECRET PGWARD_S3_ENDPOINT=$S3_ENDPOINT
+S3REPO="s3://$S3_BUCKET_LOCKED/prod"
+"$PGWARD" backup --db "$(db backup)" --repo "$S3REPO" -r "$R" --lock-days 1 --s3-part-size 5MiB > s3.out
+tk_assert_contains "$(cat s3.out)" "complete" "backup to S3"
+"$PGWARD" list --repo "$S3REPO" | grep -q complete || tk_fail "list on S3"
+pg_psql_super -c "create database shop_r4" >/dev/null
+"$PGWARD" restore -i key --repo "$S3REPO" --target "$(super shop_r4)" >/dev/null
+tk_assert_eq "$(pg_row_counts shop_r4)" "$(pg_row_counts shop)" "restore from S3"
+sid=$("$PGWARD" list --repo "$S3REPO" --output=json | sed -n 's/.*"backup_id": "\(.*\)".*/\1/p' | head -1)
+expect_fail 30 "retained until" repo rm "shop/$sid/data.pgdump.zst.age" --repo "$S3REPO"
+grep -q "$S3_SECRET" "$PGWARD_AUDIT_LOG" && tk_fail "S3 secret in the audit log"
+echo "backup: all checks passed"
