@@ -16,7 +16,7 @@ case $SECONDS_PER_TARGET in
 	;;
 esac
 
-TARGETS="fuzz_age_header fuzz_age_armor"
+TARGETS="fuzz_age_header fuzz_age_armor fuzz_pgdump_archive"
 BUILD=build-fuzz
 C_ARGS="-fsanitize=fuzzer-no-link -fno-sanitize-recover=undefined"
 
@@ -89,6 +89,10 @@ for name in sorted(os.listdir(SRC)):
     seeds["fuzz_age_header"][name] = body
     if "\narmored: yes" in "\n" + meta or name.startswith("armor"):
         seeds["fuzz_age_armor"][name] = body
+seeds["fuzz_pgdump_archive"] = {
+    name: open(os.path.join("tests/data/pgdump", name), "rb").read()
+    for name in sorted(os.listdir("tests/data/pgdump")) if name.endswith(".dump")
+}
 for target, files in seeds.items():
     d = os.path.join("fuzz", "corpus", target)
     os.makedirs(d, exist_ok=True)

@@ -122,11 +122,34 @@ struct pw_outfile {
 	int fd;
 	bool exclusive;
 	bool done;
+	bool direct; /* not a regular file: written in place, nothing to rename or remove */
 };
 
 int pw_outfile_open(struct pw_outfile **out, const char *path, mode_t mode, bool exclusive)
 {
 	*out = NULL;
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* a device, FIFO or socket (/dev/null, a named pipe): write to it directly; a
+		 * rename would replace it with a regular file */
+		if (exclusive) {
+			pw_error(PW_E_EXISTS, "output \"%s\" already exists", path);
+			return pw_error_hint("Choose another name.");
+		}
+		if (S_ISDIR(st.st_mode)) {
+			pw_error(PW_E_IO, "output \"%s\" is a directory", path);
+			return pw_error_hint("Name a file.");
+		}
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return io_error("open", path);
+		struct pw_outfile *f = pw_calloc(1, sizeof *f);
+		f->path = pw_strdup(path);
+		f->fd = fd;
+		f->direct = true;
+		*out = f;
+		return 0;
+	}
 	if (exclusive && access(path, F_OK) == 0) {
 		pw_error(PW_E_EXISTS, "output file \"%s\" already exists", path);
 		return pw_error_hint(
@@ -163,6 +186,10 @@ int pw_outfile_fd(const struct pw_outfile *f)
 
 int pw_outfile_commit(struct pw_outfile *f)
 {
+	if (f->direct) {
+		f->done = true;
+		return 0;
+	}
 	if (fsync(f->fd) < 0)
 		return io_error("fsync", f->tmp);
 	if (close(f->fd) < 0) {
@@ -200,7 +227,7 @@ void pw_outfile_free(struct pw_outfile *f)
 		return;
 	if (f->fd >= 0)
 		close(f->fd);
-	if (!f->done)
+	if (!f->done && !f->direct)
 		unlink(f->tmp);
 	pw_free(f->path);
 	pw_free(f->tmp);

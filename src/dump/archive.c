@@ -60,7 +60,7 @@
 #include "common/str.h"
 
 /* The error code of a malformed archive; to become PW_E_ARCHIVE. */
-#define ARCHIVE_ERR PW_E_IO
+#define ARCHIVE_ERR PW_E_ARCHIVE
 
 #define MAX_TOC_ENTRIES 10000000
 #define MAX_NAME (64 * 1024)         /* a kept string: tag or namespace of a TABLE DATA entry */
@@ -249,7 +249,7 @@ static void clean_name(char *out, size_t size, const char *s)
 	out[o] = '\0';
 }
 
-/* What the block of entry i holds, for messages. */
+/* The owner of entry i's data block, for messages. */
 static void describe(const struct pgdump_parser *p, size_t i, char *out, size_t size)
 {
 	const struct dentry *e = &p->ents[i];
@@ -257,11 +257,11 @@ static void describe(const struct pgdump_parser *p, size_t i, char *out, size_t 
 		char s[80], t[80];
 		clean_name(s, sizeof s, p->tables[e->table].pub.schema);
 		clean_name(t, sizeof t, p->tables[e->table].pub.name);
-		snprintf(out, size, "the data of table \"%s.%s\" (dump id %d)", s, t, e->dump_id);
+		snprintf(out, size, "table \"%s.%s\" (dump id %d)", s, t, e->dump_id);
 	} else if (e->kind == KIND_BLOBS) {
-		snprintf(out, size, "the large objects of dump id %d", e->dump_id);
+		snprintf(out, size, "the large objects (dump id %d)", e->dump_id);
 	} else {
-		snprintf(out, size, "the data of dump id %d", e->dump_id);
+		snprintf(out, size, "dump id %d", e->dump_id);
 	}
 }
 
@@ -421,9 +421,10 @@ static int check_algorithm(struct pgdump_parser *p)
 
 static int check_level(struct pgdump_parser *p, int64_t level)
 {
+	if (level >= INT32_MIN && level <= INT32_MAX)
+		p->info.compression = (int)level;
 	if (level < -1 || level > 9)
 		return bad(p, "compression level %" PRId64, level);
-	p->info.compression = (int)level;
 	if (level == 0)
 		return 0;
 	char what[32];
@@ -939,7 +940,7 @@ int pgdump_parser_final(struct pgdump_parser *p)
 		for (size_t i = 0; i < p->nents && rc == 0; i++) {
 			if (!p->ents[i].seen) {
 				describe(p, i, what, sizeof what);
-				rc = truncated("%s is missing", what);
+				rc = truncated("no data block for %s", what);
 			}
 		}
 		break;
@@ -952,7 +953,7 @@ int pgdump_parser_final(struct pgdump_parser *p)
 	case S_LO_LEN:
 	case S_LO_BODY:
 		describe(p, p->cur, what, sizeof what);
-		rc = truncated("it ends in %s", what);
+		rc = truncated("it ends in the data of %s", what);
 		break;
 	default:
 		if (p->pos == 0)

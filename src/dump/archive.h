@@ -25,8 +25,11 @@ struct pgdump_table {
 	const char *schema; /* the entry's namespace ("" if none) */
 	const char *name;   /* the entry's tag: the table name */
 	int dump_id;
-	uint64_t rows;  /* COPY text lines (a last line without newline counts too) */
-	uint64_t bytes; /* COPY text bytes */
+	/* What "COPY ... TO STDOUT" gives: lines and bytes of COPY text, without pg_dump's
+	 * "\." end-of-data line (a last line without newline counts as a row). A dump made
+	 * with --inserts would count lines of INSERT statements instead. */
+	uint64_t rows;
+	uint64_t bytes;
 };
 
 struct pgdump_info {

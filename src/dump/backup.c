@@ -17,6 +17,7 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "crypto/prim.h"
+#include "dump/archive.h"
 #include "dump/catalog.h"
 #include "dump/child.h"
 #include "filter/filter.h"
@@ -80,6 +81,7 @@ static struct flt *stor_sink_new(struct stor_writer *w, uint64_t *stored)
 
 struct raw_tap {
 	const struct backup_opts *o;
+	struct pgdump_parser *parser; /* per-table rows and bytes, with no extra query */
 	struct backup_progress prog;
 	double start, last_report;
 	uint64_t *stored;
@@ -88,8 +90,10 @@ struct raw_tap {
 static int raw_cb(void *arg, const uint8_t *p, size_t n)
 {
 	struct raw_tap *t = arg;
-	(void)p;
 	t->prog.raw += n;
+	int prc = pgdump_parser_update(t->parser, p, n);
+	if (prc < 0)
+		return pw_error_context("reading pg_dump's output");
 	double el = now_s() - t->start;
 	if (t->o->rate_limit) {
 		double due = (double)t->prog.raw / (double)t->o->rate_limit;
@@ -280,7 +284,8 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 	memset(&c, 0, sizeof c);
 	c.in_fd = c.out_fd = c.err_fd = -1;
 	struct flt *chain = NULL;
-	struct raw_tap tap = {.o = o, .start = now_s(), .stored = &data.stored};
+	struct raw_tap tap = {
+	    .o = o, .start = now_s(), .stored = &data.stored, .parser = pgdump_parser_new()};
 	tap.prog.estimate = (uint64_t)(o->preflight ? o->preflight->database_size : 0);
 	const char *dump_argv[] = {pg_dump,         "--format=custom",  "--compress=0",
 	                           "--no-password", pw_buf_str(&dbarg), NULL};
@@ -320,6 +325,8 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 			pw_error(PW_E_DB, "pg_dump produced no output");
 			rc = pw_error_hint("See pg_dump's messages; nothing was committed.");
 		}
+		if (rc == 0 && (rc = pgdump_parser_final(tap.parser)) < 0)
+			pw_error_context("the dump is incomplete");
 		if (rc == 0)
 			rc = flt_finish(chain);
 		if (rc == 0)
@@ -386,6 +393,21 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 	pw_error_clear();
 	json_object_set_new(details, "settings", settings);
 	json_object_set_new(details, "raw_dump_bytes", json_integer((json_int_t)tap.prog.raw));
+	json_t *tables = json_array();
+	for (size_t i = 0; i < pgdump_parser_ntables(tap.parser); i++) {
+		const struct pgdump_table *t = pgdump_parser_table(tap.parser, i);
+		json_t *to = json_object();
+		json_object_set_new(to, "schema", json_string(t->schema));
+		json_object_set_new(to, "name", json_string(t->name));
+		json_object_set_new(to, "rows", json_integer((json_int_t)t->rows));
+		json_object_set_new(to, "bytes", json_integer((json_int_t)t->bytes));
+		json_array_append_new(tables, to);
+	}
+	json_object_set_new(details, "tables", tables);
+	json_object_set_new(details, "large_objects",
+	                    json_integer((json_int_t)pgdump_parser_blobs(tap.parser)));
+	const struct pgdump_info *ai = pgdump_parser_info(tap.parser);
+	json_object_set_new(details, "pg_dump_version", json_string(ai->pgdump_version));
 	char *dtext = json_dumps(details, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(details);
 	struct stream_job dj = {.o = o, .wo = &wo, .level = o->level};
@@ -472,6 +494,7 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 		o->progress(o->progress_arg, &tap.prog);
 	}
 out:
+	pgdump_parser_free(tap.parser);
 	pw_buf_free(&envpw, 1);
 	pw_buf_free(&dbarg, 0);
 	pw_free(ci);

@@ -70,6 +70,7 @@ struct s3_req {
 	const uint8_t *body;
 	size_t bodylen;
 	bool head;
+	bool want_xml; /* a 2xx without an XML body is a failed try (a broken proxy or cut reply) */
 	/* streamed GET body (2xx only) */
 	stor_sink_fn sink;
 	void *sink_arg;
@@ -452,8 +453,14 @@ static int call(struct s3 *s, CURL *h, struct s3_req *r, long ok_status)
 			return rc;
 		if (r->curl_code == CURLE_OK && (r->status / 100 == 2 || r->status == ok_status)) {
 			/* CompleteMultipartUpload may answer 200 with an error body */
-			if (r->status / 100 == 2 && r->resp.len &&
-			    memmem(r->resp.data, r->resp.len, "<Error>", 7) && !r->sink) {
+			if (r->want_xml && r->status / 100 == 2 &&
+			    (r->resp.len == 0 || !memmem(r->resp.data, r->resp.len, "<", 1))) {
+				pw_strlcpy(code, "EmptyResponse", sizeof code);
+				pw_strlcpy(msg, "the reply had no XML body", sizeof msg);
+				if (n >= s->max_attempts)
+					return fail_request(s, r, code, msg);
+			} else if (r->status / 100 == 2 && r->resp.len &&
+			           memmem(r->resp.data, r->resp.len, "<Error>", 7) && !r->sink) {
 				error_code(r, code, sizeof code, msg, sizeof msg);
 				if (!transient(r, code) || n >= s->max_attempts)
 					return fail_request(s, r, code, msg);
@@ -461,6 +468,10 @@ static int call(struct s3 *s, CURL *h, struct s3_req *r, long ok_status)
 				return 0;
 			}
 		} else {
+			/* a streamed body that broke off after delivering bytes is not retried
+			 * here: the caller resumes it with a Range request from where it stopped */
+			if (r->sink && r->delivered > 0 && r->curl_code != CURLE_OK)
+				return 0;
 			error_code(r, code, sizeof code, msg, sizeof msg);
 			if (!transient(r, code) || n >= s->max_attempts ||
 			    time(NULL) - start > (time_t)s->total_timeout)
@@ -526,6 +537,12 @@ static int s_stat(struct stor *st, const char *key, struct stor_info *info)
 static int s_get(struct stor *st, const char *key, stor_sink_fn sink, void *arg)
 {
 	struct s3 *s = (struct s3 *)st;
+	/* size and ETag first: the download is checked against both, and every request is
+	 * pinned to that ETag (If-Match), so a replaced object is an error, never a splice */
+	struct stor_info info;
+	int rc = s_stat(st, key, &info);
+	if (rc < 0)
+		return rc;
 	char *k = full_key(s, key);
 	CURL *h = new_handle();
 	struct s3_req r;
@@ -533,45 +550,45 @@ static int s_get(struct stor *st, const char *key, stor_sink_fn sink, void *arg)
 	r.sink = sink;
 	r.sink_arg = arg;
 	char range[64], ifmatch[160];
-	char etag[130] = "";
-	uint64_t total = 0;
-	int rc = 0;
+	uint64_t total = info.size;
 	/* resume loop: a transfer cut short continues from the last byte delivered */
-	for (unsigned resumes = 0;; resumes++) {
+	for (unsigned resumes = 0; total > 0; resumes++) {
 		r.nheaders = 0;
 		if (r.delivered) {
 			snprintf(range, sizeof range, "bytes=%llu-",
 			         (unsigned long long)r.delivered);
 			h_add(&r, "Range", range);
-			snprintf(ifmatch, sizeof ifmatch, "%s", etag);
+		}
+		if (info.etag[0]) {
+			snprintf(ifmatch, sizeof ifmatch, "%s", info.etag);
 			h_add(&r, "If-Match", ifmatch);
 		}
-		rc = call(s, h, &r, 0);
+		rc = call(s, h, &r, 412);
 		if (rc < 0)
 			break;
-		if (!etag[0]) {
-			pw_strlcpy(etag, r.etag, sizeof etag);
-			total = r.content_length;
-		}
-		if (r.status == 412 || (etag[0] && r.etag[0] && strcmp(etag, r.etag) != 0)) {
+		if (r.status == 412 ||
+		    (info.etag[0] && r.etag[0] && strcmp(info.etag, r.etag) != 0)) {
 			pw_error(PW_E_STORAGE, "object s3://%s/%s changed while it was being read",
 			         s->bucket, k);
 			rc = pw_error_hint("Objects in a pgward repository must never be replaced; "
 			                   "investigate who wrote it.");
 			break;
 		}
-		if (r.delivered >= total || r.curl_code == CURLE_OK)
+		if (r.delivered >= total)
 			break;
 		if (resumes >= s->max_attempts) {
-			pw_error(PW_E_STORAGE, "download of s3://%s/%s kept breaking off",
-			         s->bucket, k);
+			pw_error(PW_E_STORAGE,
+			         "download of s3://%s/%s kept breaking off (%llu of %llu "
+			         "bytes)",
+			         s->bucket, k, (unsigned long long)r.delivered,
+			         (unsigned long long)total);
 			rc = pw_error_hint("Check the network path to the S3 endpoint.");
 			break;
 		}
 		pw_debug("resuming download of %s at byte %llu", k,
 		         (unsigned long long)r.delivered);
 	}
-	if (rc == 0 && total && r.delivered != total) {
+	if (rc == 0 && r.delivered != total) {
 		pw_error(PW_E_STORAGE, "short read of s3://%s/%s: %llu of %llu bytes", s->bucket, k,
 		         (unsigned long long)r.delivered, (unsigned long long)total);
 		rc = pw_error_hint("Run the command again; check the network.");
@@ -645,6 +662,7 @@ static int s_list(struct stor *st, const char *prefix,
 	do {
 		struct s3_req r;
 		req_init(&r, "GET", NULL);
+		r.want_xml = true;
 		q_add(&r, "list-type", "2");
 		q_add(&r, "prefix", fp);
 		if (token)
@@ -718,6 +736,7 @@ struct s3_writer {
 	uint8_t *buf;
 	size_t nbuf, cap;
 	char *upload_id;
+	bool multipart; /* a CreateMultipartUpload was sent (its reply may have been lost) */
 	unsigned next_part;
 	struct part *parts;
 	size_t nparts;
@@ -769,7 +788,21 @@ static int upload_part(struct s3_writer *w, CURL *h, struct job *j, char etag[13
 	q_add(&r, "uploadId", w->upload_id);
 	r.body = j->data;
 	r.bodylen = j->len;
-	int rc = call(w->s, h, &r, 0);
+	int rc = 0;
+	/* a 200 without an ETag cannot be completed later: count it as a failed try */
+	for (unsigned n = 0; n < w->s->max_attempts; n++) {
+		rc = call(w->s, h, &r, 0);
+		if (rc < 0 || r.etag[0])
+			break;
+		pw_debug("part %u of %s was answered without an ETag; sending it again", j->number,
+		         w->key);
+	}
+	if (rc == 0 && !r.etag[0]) {
+		pw_error(PW_E_STORAGE, "the server accepted part %u of s3://%s/%s without an ETag",
+		         j->number, w->s->bucket, w->key);
+		rc = pw_error_hint(
+		    "The endpoint or a proxy in front of it is not behaving like S3.");
+	}
 	if (rc == 0)
 		pw_strlcpy(etag, r.etag, 130);
 	req_free(&r);
@@ -827,6 +860,8 @@ static int start_multipart(struct s3_writer *w)
 {
 	struct s3_req r;
 	req_init(&r, "POST", w->key);
+	r.want_xml = true;
+	w->multipart = true;
 	q_add(&r, "uploads", NULL);
 	add_write_headers(w, &r);
 	int rc = call(w->s, w->h, &r, 0);
@@ -954,6 +989,52 @@ static void abort_upload(struct s3_writer *w)
 	}
 }
 
+struct orphan_ctx {
+	struct s3_writer *w;
+	size_t strip;
+};
+
+static int orphan_cb(void *arg, const struct stor_upload *u)
+{
+	struct orphan_ctx *c = arg;
+	struct s3_writer *w = c->w;
+	/* the key is this writer's alone: any other upload of it is ours, orphaned by a reply
+	 * that was lost on the way (the server started it, we never learned its id) */
+	if (strcmp(u->key, w->key + c->strip) != 0 ||
+	    (w->upload_id && strcmp(u->id, w->upload_id) == 0))
+		return 0;
+	struct s3_req r;
+	req_init(&r, "DELETE", w->key);
+	q_add(&r, "uploadId", u->id);
+	if (call(w->s, w->h, &r, 404) < 0)
+		pw_warn("could not abort orphaned upload %s of %s", u->id, w->key);
+	req_free(&r);
+	pw_error_clear();
+	return 0;
+}
+
+static int s_list_uploads(struct stor *st, const char *prefix,
+                          int (*fn)(void *arg, const struct stor_upload *u), void *arg);
+
+static void abort_orphans(struct s3_writer *w)
+{
+	if (!w->multipart)
+		return;
+	int code = pw_error_code();
+	char msg[1024], hint[1024];
+	pw_strlcpy(msg, pw_error_message(), sizeof msg);
+	pw_strlcpy(hint, pw_error_hint_text(), sizeof hint);
+	size_t strip = *w->s->prefix ? strlen(w->s->prefix) + 1 : 0;
+	struct orphan_ctx c = {w, strip};
+	s_list_uploads(&w->s->base, w->key + strip, orphan_cb, &c);
+	pw_error_clear();
+	if (code) {
+		pw_error(code, "%s", msg);
+		if (*hint)
+			pw_error_hint("%s", hint);
+	}
+}
+
 static int s_commit(struct stor_writer *sw, struct stor_write_result *res)
 {
 	struct s3_writer *w = (struct s3_writer *)sw;
@@ -994,6 +1075,7 @@ static int s_commit(struct stor_writer *sw, struct stor_write_result *res)
 	struct s3_req r;
 	req_init(&r, "POST", w->key);
 	q_add(&r, "uploadId", w->upload_id);
+	r.want_xml = true;
 	h_add(&r, "Content-Type", "application/xml");
 	r.body = x.data;
 	r.bodylen = x.len;
@@ -1002,6 +1084,7 @@ static int s_commit(struct stor_writer *sw, struct stor_write_result *res)
 		pw_strlcpy(res->version, r.version, sizeof res->version);
 		pw_free(w->upload_id);
 		w->upload_id = NULL; /* completed: nothing to abort */
+		abort_orphans(w);
 	}
 	req_free(&r);
 	pw_buf_free(&x, 0);
@@ -1019,6 +1102,8 @@ static void s_wfree(struct stor_writer *sw)
 		stop_pool(w);
 	}
 	abort_upload(w);
+	if (!w->base.committed)
+		abort_orphans(w);
 	while (w->queue) {
 		struct job *j = w->queue;
 		w->queue = j->next;
@@ -1102,6 +1187,7 @@ static int s_list_uploads(struct stor *st, const char *prefix,
 	do {
 		struct s3_req r;
 		req_init(&r, "GET", NULL);
+		r.want_xml = true;
 		q_add(&r, "uploads", NULL);
 		q_add(&r, "prefix", fp);
 		if (km)

@@ -71,6 +71,11 @@ for o in data.pgdump.zst.age globals.sql.zst.age details.json.age manifest.json;
 done
 tk_assert_eq "$(stat -c %a "repo/shop/$id1/data.pgdump.zst.age")" 600 "object mode"
 grep -q "customers" "repo/shop/$id1/manifest.json" && tk_fail "table names leaked into the plaintext manifest"
+# per-table rows recorded while streaming (no extra query), in the encrypted details
+age -d -i key "repo/shop/$id1/details.json.age" > details.json
+want=$(pg_psql_super -d shop -c "select count(*) from customers")
+grep -A3 '"name": "customers"' details.json | grep -q "\"rows\": $want" || tk_fail "details record the customers row count ($want)"
+grep -q '"large_objects": 2' details.json || tk_fail "details record the large objects"
 out=$("$PGWARD" list --repo repo)
 tk_assert_contains "$out" "$id1  complete" "list shows the backup complete"
 

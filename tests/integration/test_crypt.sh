@@ -42,6 +42,14 @@ for size in 0 1 65535 65536 65537 200000 1048577; do
 done
 tk_assert_eq "$(stat -c %a out.bin)" 600 "decrypted output file mode"
 
+# -o to a FIFO (or a device) writes into it and leaves it what it was
+mkfifo out.fifo
+cat out.fifo > fifo.got &
+"$PGWARD" encrypt -r "$RA" -o out.fifo p.bin
+wait
+[ -p out.fifo ] || tk_fail "-o replaced a FIFO with a regular file"
+[ -s fifo.got ] || tk_fail "nothing written into the FIFO"
+
 # recipients file with comments and blank lines; several identity files
 printf '# team keys\n\n%s\n# second\n%s\n' "$RA" "$RB" > team.txt
 echo "for the team" | "$PGWARD" encrypt -R team.txt > t.age

@@ -12,12 +12,14 @@
  *   drop-response  forward the real response but cut the connection in the middle of it
  *   stall          read the request, then send nothing for --stall-seconds, then close
  *   trickle        forward the response, its first --trickle-bytes at --trickle-bps
+ *   drop-head      (only when listed) forward the status line of the real response, then
+ *                  close: the client sees e.g. "HTTP/1.1 200 OK" and no headers
  *
  * One thread per client connection. Every response carries "Connection: close" and the
  * connection is closed after it, so a connection holds exactly one request. Request bodies
- * must have a Content-Length (no chunked uploads); responses may be chunked (the upstream is
- * asked to close after it, and the bytes are passed on as they are). Headers are forwarded
- * unchanged apart from hop-by-hop ones, so SigV4 signatures stay valid.
+ * must have a Content-Length (no chunked uploads). A response ends where its Content-Length,
+ * its chunked framing (passed on as it is) or the upstream's connection ends. Headers are
+ * forwarded unchanged apart from hop-by-hop ones, so SigV4 signatures stay valid.
  *
  * One line per request on stderr:
  *   faultproxy: #7 PUT /bucket/key q=partNumber,uploadId fault=503 status=503 ...
@@ -47,9 +49,20 @@
 #define IO_BUF (64 * 1024)
 #define UNKNOWN_BODY_MAX (64 * 1024 * 1024)
 
-enum fault { F_NONE, F_500, F_503, F_DROP_REQ, F_DROP_RESP, F_STALL, F_TRICKLE, F_COUNT };
-static const char *const fault_names[F_COUNT] = {"none",          "500",   "503",    "drop-request",
-                                                 "drop-response", "stall", "trickle"};
+enum fault {
+	F_NONE,
+	F_500,
+	F_503,
+	F_DROP_REQ,
+	F_DROP_RESP,
+	F_STALL,
+	F_TRICKLE,
+	F_DROP_HEAD, /* not in the default list */
+	F_COUNT
+};
+static const char *const fault_names[F_COUNT] = {
+    "none", "500", "503", "drop-request", "drop-response", "stall", "trickle", "drop-head",
+};
 
 static struct {
 	uint64_t seed;
@@ -377,14 +390,16 @@ static void describe_target(struct req *r, const char *line, const char *target,
 	}
 }
 
-static enum fault decide(struct req *r, const char *subject)
+/* Number the request and pick its fault (none for a request that cannot be forwarded). */
+static enum fault decide(struct req *r, const char *subject, bool can_fault)
 {
 	enum fault f = F_NONE;
 	pthread_mutex_lock(&mu);
 	r->seq = ++seq_counter;
-	bool eligible = opt.nlist > 0 && r->seq > opt.start_after &&
-	                (!opt.have_match || regexec(&opt.match, subject, 0, NULL, 0) == 0) &&
-	                (!opt.max_faults || faults_injected < opt.max_faults);
+	bool eligible =
+	    can_fault && opt.nlist > 0 && r->seq > opt.start_after &&
+	    (!opt.have_match || !*subject || regexec(&opt.match, subject, 0, NULL, 0) == 0) &&
+	    (!opt.max_faults || faults_injected < opt.max_faults);
 	if (eligible && unit_draw(r->seq, 1) < opt.rate) {
 		f = opt.list[draw(r->seq, 2) % opt.nlist];
 		faults_injected++;
@@ -628,7 +643,9 @@ static void forward(int cfd, struct req *r, const char *head, size_t head_len,
 	struct out o = {.fd = cfd, .limit = UINT64_MAX};
 	if (r->fault == F_TRICKLE)
 		o.slow = opt.trickle_bytes;
-	if (r->fault == F_DROP_RESP) {
+	if (r->fault == F_DROP_HEAD) {
+		o.limit = strcspn(chead, "\n") + 1; /* the status line only */
+	} else if (r->fault == F_DROP_RESP) {
 		uint64_t d = draw(r->seq, 3);
 		if (body_len >= 2) /* somewhere strictly inside the body */
 			o.limit = clen + 1 + d % (body_len - 1);
@@ -690,7 +707,7 @@ static void handle(int cfd)
 	snprintf(r.range, sizeof r.range, "%s", hi.range);
 	char subject[2048];
 	snprintf(subject, sizeof subject, "%s %.*s", r.method, (int)tlen, target);
-	r.fault = decide(&r, subject);
+	r.fault = decide(&r, subject, sp && !hi.bad && !hi.chunked);
 	const char *pre = head + head_len;
 	size_t npre = (size_t)got - head_len;
 	uint64_t body = hi.has_length ? hi.length : 0;
@@ -797,13 +814,15 @@ static void on_alarm(int sig)
 
 static void usage(void)
 {
-	fprintf(stderr,
-	        "usage: faultproxy [--port N] [--seed N] [--fault-rate P] [--faults LIST]\n"
-	        "                  [--start-after N] [--max-faults N] [--match ERE]\n"
-	        "                  [--stall-seconds S] [--trickle-bps B] [--trickle-bytes N]\n"
-	        "                  [--max-seconds T] 127.0.0.1:PORT\n"
-	        "faults: 500,503,drop-request,drop-response,stall,trickle (default: all)\n"
-	        "--match: only requests whose \"METHOD /path?query\" matches may get a fault\n");
+	fprintf(
+	    stderr,
+	    "usage: faultproxy [--port N] [--seed N] [--fault-rate P] [--faults LIST]\n"
+	    "                  [--start-after N] [--max-faults N] [--match ERE]\n"
+	    "                  [--stall-seconds S] [--trickle-bps B] [--trickle-bytes N]\n"
+	    "                  [--max-seconds T] 127.0.0.1:PORT\n"
+	    "       faultproxy [options] --schedule N   (print the faults of requests 1..N)\n"
+	    "faults: 500,503,drop-request,drop-response,stall,trickle (the default), drop-head\n"
+	    "--match: only requests whose \"METHOD /path?query\" matches may get a fault\n");
 	exit(2);
 }
 
@@ -862,22 +881,27 @@ static void parse_upstream(const char *s)
 	}
 }
 
+static const struct option longopts[] = {
+    {"port", required_argument, NULL, 'p'},
+    {"seed", required_argument, NULL, 's'},
+    {"fault-rate", required_argument, NULL, 'r'},
+    {"faults", required_argument, NULL, 'f'},
+    {"start-after", required_argument, NULL, 'a'},
+    {"max-faults", required_argument, NULL, 'n'},
+    {"match", required_argument, NULL, 'm'},
+    {"stall-seconds", required_argument, NULL, 'S'},
+    {"trickle-bps", required_argument, NULL, 'b'},
+    {"trickle-bytes", required_argument, NULL, 'B'},
+    {"max-seconds", required_argument, NULL, 'T'},
+    {"schedule", required_argument, NULL, 'P'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"port", required_argument, NULL, 'p'},
-	                                         {"seed", required_argument, NULL, 's'},
-	                                         {"fault-rate", required_argument, NULL, 'r'},
-	                                         {"faults", required_argument, NULL, 'f'},
-	                                         {"start-after", required_argument, NULL, 'a'},
-	                                         {"max-faults", required_argument, NULL, 'n'},
-	                                         {"match", required_argument, NULL, 'm'},
-	                                         {"stall-seconds", required_argument, NULL, 'S'},
-	                                         {"trickle-bps", required_argument, NULL, 'b'},
-	                                         {"trickle-bytes", required_argument, NULL, 'B'},
-	                                         {"max-seconds", required_argument, NULL, 'T'},
-	                                         {"help", no_argument, NULL, 'h'},
-	                                         {NULL, 0, NULL, 0}};
 	uint16_t port = 0;
+	uint64_t schedule = 0;
 	parse_faults("500,503,drop-request,drop-response,stall,trickle");
 	int c;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -930,9 +954,23 @@ int main(int argc, char **argv)
 		case 'T':
 			opt.max_seconds = (unsigned)num_arg("max-seconds", optarg, 86400);
 			break;
+		case 'P':
+			schedule = num_arg("schedule", optarg, 1000000);
+			break;
 		default:
 			usage();
 		}
+	}
+	if (schedule) {
+		/* the plan for requests 1..N (as if all of them matched --match) */
+		struct req r;
+		for (uint64_t i = 1; i <= schedule; i++) {
+			enum fault f = decide(&r, "", true);
+			if (f != F_NONE)
+				printf("#%" PRIu64 " %s\n", r.seq, fault_names[f]);
+		}
+		printf("%" PRIu64 " faults in %" PRIu64 " requests\n", faults_injected, schedule);
+		return 0;
 	}
 	if (optind != argc - 1)
 		usage();
