@@ -129,36 +129,33 @@ static int target_has_tables(struct pg_conn *c, bool *has)
 	return rc;
 }
 
-/* The same connection string with dbname replaced (for --create). */
-static int create_database(struct pw_ctx *ctx, const char *target, const struct pw_secret *pw)
+/* --create: connect to the same server's maintenance database and create the target. */
+static int create_database(const char *target, const struct pw_secret *pw)
 {
-	(void)ctx;
-	struct pg_conn *probe;
-	char ci[8192];
-	snprintf(ci, sizeof ci, "%s", target);
-	/* connect to the maintenance database of the same server */
-	struct pw_buf b = PW_BUF_INIT(16384);
-	pw_buf_printf(&b, "%s%sdbname=postgres", target, strstr(target, "://") ? "" : " ");
-	const char *conn = pw_buf_str(&b);
-	if (strstr(target, "://")) {
-		/* URL: pass dbname as a separate keyword via the options form */
-		pw_buf_reset(&b);
-		pw_buf_printf(&b, "%s", target);
-		conn = pw_buf_str(&b);
-	}
-	struct pg_connect_opts o = {.conninfo = conn, .password = pw};
-	int rc = pg_connect(&o, &probe);
-	if (rc < 0) {
-		pw_buf_free(&b, 0);
+	char *maint = NULL, name[256];
+	int rc = pg_conninfo_with_dbname(target, "postgres", &maint, name, sizeof name);
+	if (rc < 0)
 		return rc;
+	if (!*name) {
+		pw_free(maint);
+		pw_error(PW_E_USAGE, "--create needs a database name in --target");
+		return pw_error_hint("Write it as postgresql://user@host/NEWDB.");
 	}
-	const char *dbname = pg_param(probe, "dbname");
-	char name[256];
-	pw_strlcpy(name, dbname ? dbname : "", sizeof name);
-	pg_close(probe);
-	pw_buf_free(&b, 0);
-	(void)ci;
-	return pw_error(PW_E_USAGE, "--create is not available yet for \"%s\"", name);
+	struct pg_conn *c = NULL;
+	struct pg_connect_opts o = {.conninfo = maint, .password = pw};
+	rc = pg_connect(&o, &c);
+	pw_free(maint);
+	if (rc == 0) {
+		char *q = pg_quote_ident(c, name);
+		char sql[600];
+		snprintf(sql, sizeof sql, "create database %s", q);
+		pw_free(q);
+		rc = pg_exec(c, sql);
+		if (rc < 0)
+			pw_error_context("creating database \"%s\"", name);
+	}
+	pg_close(c);
+	return rc;
 }
 
 int cmd_restore(struct pw_ctx *ctx)
@@ -229,8 +226,7 @@ int cmd_restore(struct pw_ctx *ctx)
 	/* into a database */
 	const char *tpw = pw_cfg_str(ctx->cfg, PW_OPT_TARGET_PASSWORD);
 	struct pw_secret *secret = tpw ? pw_secret_from_str(tpw) : NULL;
-	if (pw_cfg_bool(ctx->cfg, PW_OPT_CREATE) &&
-	    (rc = create_database(ctx, target, secret)) < 0) {
+	if (pw_cfg_bool(ctx->cfg, PW_OPT_CREATE) && (rc = create_database(target, secret)) < 0) {
 		pw_secret_free(secret);
 		goto out;
 	}
@@ -255,7 +251,9 @@ int cmd_restore(struct pw_ctx *ctx)
 	memset(&c, 0, sizeof c);
 	c.in_fd = c.out_fd = c.err_fd = -1;
 	if (rc == 0) {
-		pw_buf_printf(&dbarg, "--dbname=%s", target);
+		char *ci = pg_child_conninfo(tc, "pgward restore"); /* verify-full like ours */
+		pw_buf_printf(&dbarg, "--dbname=%s", ci);
+		pw_free(ci);
 		if (secret)
 			pw_buf_printf(&envpw, "PGPASSWORD=%s", pw_secret_str(secret));
 		const char *env[] = {envpw.len ? (const char *)envpw.data : "PGWARD_NO_PASSWORD=1",

@@ -139,7 +139,8 @@ const struct pw_command pw_commands[] = {
      "Picks the newest complete backup (or --backup ID, or the newest before TIME), decrypts "
      "it with the identity, decompresses it and feeds it to pg_restore --single-transaction "
      "--exit-on-error, so a damaged or tampered backup leaves the target database exactly as "
-     "it was. The target must hold no tables unless --clean is given. --to-file writes the "
+     "it was. The target must hold no tables unless --clean is given; --create makes it first. "
+     "--to-file writes the "
      "plain pg_dump archive instead (mode 0600). The same backups restore with stock tools: "
      "age -d -i KEY data.pgdump.zst.age | zstd -d | pg_restore -d DB.",
      "  9   no such backup\n  12  the identity does not match the backup's recipients\n"
@@ -147,9 +148,9 @@ const struct pw_command pw_commands[] = {
      "  20  pg_restore or the target database failed\n",
      OPTS(COMMON, PW_OPT_REPO, PW_OPT_IDENTITY, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
           PW_OPT_BACKUP_ID, PW_OPT_BEFORE, PW_OPT_TARGET, PW_OPT_TARGET_PASSWORD, PW_OPT_TO_FILE,
-          PW_OPT_CLEAN, PW_OPT_NO_OWNER, PW_OPT_S3_ENDPOINT, PW_OPT_S3_REGION, PW_OPT_S3_URI_STYLE,
-          PW_OPT_S3_CA_FILE, PW_OPT_S3_TLS_VERIFY, PW_OPT_S3_ACCESS_KEY, PW_OPT_S3_SECRET_KEY,
-          PW_OPT_S3_SESSION_TOKEN, PW_OPT_S3_PROFILE),
+          PW_OPT_CREATE, PW_OPT_CLEAN, PW_OPT_NO_OWNER, PW_OPT_S3_ENDPOINT, PW_OPT_S3_REGION,
+          PW_OPT_S3_URI_STYLE, PW_OPT_S3_CA_FILE, PW_OPT_S3_TLS_VERIFY, PW_OPT_S3_ACCESS_KEY,
+          PW_OPT_S3_SECRET_KEY, PW_OPT_S3_SESSION_TOKEN, PW_OPT_S3_PROFILE),
      0, 1, true, cmd_restore, true},
 };
 

@@ -114,47 +114,6 @@ static int raw_cb(void *arg, const uint8_t *p, size_t n)
 
 /* ---- helpers ---- */
 
-static void append_kv(struct pw_buf *b, const char *k, const char *v)
-{
-	pw_buf_printf(b, "%s%s='", b->len ? " " : "", k);
-	for (const char *c = v; *c; c++) {
-		if (*c == '\'' || *c == '\\')
-			pw_buf_putc(b, '\\');
-		pw_buf_putc(b, *c);
-	}
-	pw_buf_putc(b, '\'');
-}
-
-/* The connection string for pg_dump: our effective parameters, never the password. */
-static char *child_conninfo(struct pg_conn *c)
-{
-	static const char *keys[] = {"host",
-	                             "hostaddr",
-	                             "port",
-	                             "dbname",
-	                             "user",
-	                             "sslmode",
-	                             "sslrootcert",
-	                             "sslcert",
-	                             "sslkey",
-	                             "sslcrl",
-	                             "sslcrldir",
-	                             "sslsni",
-	                             "ssl_min_protocol_version",
-	                             "target_session_attrs",
-	                             "connect_timeout",
-	                             "gssencmode"};
-	struct pw_buf b = PW_BUF_INIT(64 * 1024);
-	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-		const char *v = pg_param(c, keys[i]);
-		if (v && *v)
-			append_kv(&b, keys[i], v);
-	}
-	append_kv(&b, "application_name", "pgward backup");
-	pw_buf_str(&b);
-	return (char *)b.data;
-}
-
 static void hexsha(const uint8_t d[32], char out[65])
 {
 	pw_hex_encode(d, 32, out);
@@ -267,7 +226,7 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 	char pg_dump[512], pg_dumpall[512];
 	if ((rc = pg_tool_path("pg_dump", major, pg_dump, sizeof pg_dump)) < 0)
 		return rc;
-	char *ci = child_conninfo(o->conn);
+	char *ci = pg_child_conninfo(o->conn, "pgward backup");
 	struct pw_buf envpw = PW_BUF_INIT(4096);
 	if (o->password)
 		pw_buf_printf(&envpw, "PGPASSWORD=%s", pw_secret_str(o->password));

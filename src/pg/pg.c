@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "common/buf.h"
 #include "common/enc.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -402,4 +403,89 @@ void pg_result_free(struct pg_result *r)
 		return;
 	PQclear(r->res);
 	pw_free(r);
+}
+
+int pg_conninfo_with_dbname(const char *conninfo, const char *dbname, char **out, char *old,
+                            size_t oldsize)
+{
+	char *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
+	*out = NULL;
+	if (!opts) {
+		PQfreemem(err);
+		pw_error(PW_E_CONFIG, "invalid database connection string");
+		return pw_error_hint("Use a libpq URL or key=value pairs.");
+	}
+	struct pw_buf b = PW_BUF_INIT(64 * 1024);
+	if (old)
+		old[0] = 0;
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		const char *v = o->val;
+		if (strcmp(o->keyword, "dbname") == 0) {
+			if (old && v)
+				pw_strlcpy(old, v, oldsize);
+			v = dbname;
+		}
+		if (!v || !*v)
+			continue;
+		pw_buf_printf(&b, "%s%s='", b.len ? " " : "", o->keyword);
+		for (const char *c = v; *c; c++) {
+			if (*c == '\'' || *c == '\\')
+				pw_buf_putc(&b, '\\');
+			pw_buf_putc(&b, *c);
+		}
+		pw_buf_putc(&b, '\'');
+	}
+	PQconninfoFree(opts);
+	pw_buf_str(&b);
+	*out = (char *)b.data;
+	return 0;
+}
+
+char *pg_quote_ident(struct pg_conn *c, const char *ident)
+{
+	char *q = PQescapeIdentifier(c->conn, ident, strlen(ident));
+	char *r = pw_strdup(q ? q : "\"\"");
+	PQfreemem(q);
+	return r;
+}
+
+static void append_kv(struct pw_buf *b, const char *k, const char *v)
+{
+	pw_buf_printf(b, "%s%s='", b->len ? " " : "", k);
+	for (const char *c = v; *c; c++) {
+		if (*c == '\'' || *c == '\\')
+			pw_buf_putc(b, '\\');
+		pw_buf_putc(b, *c);
+	}
+	pw_buf_putc(b, '\'');
+}
+
+char *pg_child_conninfo(struct pg_conn *c, const char *application_name)
+{
+	static const char *keys[] = {"host",
+	                             "hostaddr",
+	                             "port",
+	                             "dbname",
+	                             "user",
+	                             "sslmode",
+	                             "sslrootcert",
+	                             "sslcert",
+	                             "sslkey",
+	                             "sslcrl",
+	                             "sslcrldir",
+	                             "sslsni",
+	                             "ssl_min_protocol_version",
+	                             "target_session_attrs",
+	                             "connect_timeout",
+	                             "gssencmode"};
+	struct pw_buf b = PW_BUF_INIT(64 * 1024);
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		const char *v = pg_param(c, keys[i]);
+		if (v && *v)
+			append_kv(&b, keys[i], v);
+	}
+	append_kv(&b, "application_name", application_name);
+	pw_buf_str(&b);
+	return (char *)b.data;
 }

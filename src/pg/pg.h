@@ -55,6 +55,15 @@ const char *pg_value(const struct pg_result *r, int row, int col);
 bool pg_isnull(const struct pg_result *r, int row, int col);
 void pg_result_free(struct pg_result *r);
 
+/* conninfo with dbname replaced, as key='value' pairs (allocated); the old dbname into old. */
+int pg_conninfo_with_dbname(const char *conninfo, const char *dbname, char **out, char *old,
+                            size_t oldsize);
+/* The effective connection parameters of c (the defaults pgward applied included, the
+ * password never) as key='value' pairs for a child process such as pg_dump (allocated). */
+char *pg_child_conninfo(struct pg_conn *c, const char *application_name);
+/* Quote an identifier for SQL (allocated). */
+char *pg_quote_ident(struct pg_conn *c, const char *ident);
+
 /* Is conninfo carrying a password (keyword or URL userinfo)? -1 if it does not parse. */
 int pg_conninfo_has_password(const char *conninfo);
 

@@ -88,6 +88,11 @@ tk_assert_eq "$(pg_psql_super -d shop_r1 -c "select count(*) from sales.daily")"
 tk_assert_eq "$(pg_psql_super -d shop_r1 -c "select last_value from sales.invoice_no")" "1004" "sequence value"
 expect_fail 2 "already holds tables" restore -i key --repo repo --target "$(super shop_r1)"
 
+# --- --create makes the target database
+"$PGWARD" restore -i key --repo repo --create --target "$(super shop_new)" >/dev/null
+tk_assert_eq "$(pg_row_counts shop_new)" "$(pg_row_counts shop)" "restore --create"
+expect_fail 20 "already exists" restore -i key --repo repo --create --target "$(super shop_new)"
+
 # --- stock tools: age -d | zstd -d | pg_restore
 pg_psql_super -c "create database shop_r2" >/dev/null
 age -d -i key "repo/shop/$id1/data.pgdump.zst.age" | zstd -q -d |
