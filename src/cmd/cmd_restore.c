@@ -151,8 +151,13 @@ static int create_database(const char *target, const struct pw_secret *pw)
 		snprintf(sql, sizeof sql, "create database %s", q);
 		pw_free(q);
 		rc = pg_exec(c, sql);
-		if (rc < 0)
+		if (rc < 0) {
 			pw_error_context("creating database \"%s\"", name);
+			if (strstr(pw_error_message(), "42P04"))
+				pw_error_hint(
+				    "Leave out --create to restore into the existing database "
+				    "(it must hold no tables), or pick another name.");
+		}
 	}
 	pg_close(c);
 	return rc;

@@ -354,10 +354,13 @@ int pg_query(struct pg_conn *c, const char *sql, int nparams, const char *const 
 		char line[1024];
 		const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 		first_line(msg ? msg : PQerrorMessage(c->conn), line, sizeof line);
-		const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-		PQclear(r);
-		pw_error(PW_E_DB, "query failed: %s%s%s%s", line, state ? " (SQLSTATE " : "",
-		         state ? state : "", state ? ")" : "");
+		const char *sqlstate = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+		char state[8] = "";
+		if (sqlstate)
+			pw_strlcpy(state, sqlstate, sizeof state);
+		PQclear(r); /* sqlstate pointed into r */
+		pw_error(PW_E_DB, "query failed: %s%s%s%s", line, *state ? " (SQLSTATE " : "",
+		         state, *state ? ")" : "");
 		if (PQstatus(c->conn) == CONNECTION_BAD)
 			return pw_error_hint("The connection to the server was lost.");
 		return pw_error_hint("This is unexpected for the query pgward runs; see the "
