@@ -29,6 +29,13 @@ static json_t *entry_json(const char *stanza, const struct backup_entry *e)
 	json_object_set_new(o, "status", json_string(e->complete ? "complete" : "incomplete"));
 	json_object_set_new(o, "stored_bytes", json_integer((json_int_t)e->stored_bytes));
 	json_object_set_new(o, "objects", json_integer((json_int_t)e->nobjects));
+	if (e->last_verify[0]) {
+		json_t *v = json_object();
+		json_object_set_new(v, "record", json_string(e->last_verify));
+		json_object_set_new(v, "result", json_string(e->verify_result));
+		json_object_set_new(v, "depth", json_integer(e->verify_depth));
+		json_object_set_new(o, "last_verification", v);
+	}
 	if (e->manifest) {
 		static const char *keys[] = {"started",       "finished",  "duration_seconds",
 		                             "database_size", "raw_bytes", "server_version",
@@ -64,8 +71,12 @@ static void print_row(const char *stanza, const struct backup_entry *e)
 		if (l)
 			lock = l;
 	}
-	printf("%-12s %-22s %-10s %-20s %6s %8s %9s %6s %s%s\n", stanza, e->id,
-	       e->complete ? "complete" : "incomplete", st, dur, db, stored, ratio, lock,
+	char ver[48] = "never";
+	if (e->last_verify[0])
+		snprintf(ver, sizeof ver, "%.8s %s/d%d", e->last_verify + 7, e->verify_result,
+		         e->verify_depth);
+	printf("%-12s %-22s %-10s %-20s %6s %8s %9s %6s %-20s %s%s\n", stanza, e->id,
+	       e->complete ? "complete" : "incomplete", st, dur, db, stored, ratio, ver, lock,
 	       e->manifest && json_is_true(json_object_get(e->manifest, "privileged"))
 	           ? "  PRIVILEGED"
 	           : "");
@@ -94,8 +105,9 @@ int cmd_list(struct pw_ctx *ctx)
 	bool json = strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") == 0;
 	json_t *arr = json_array();
 	if (!json && rc == 0)
-		printf("%-12s %-22s %-10s %-20s %6s %8s %9s %6s %s\n", "stanza", "backup", "status",
-		       "started", "took", "db size", "stored", "ratio", "locked until");
+		printf("%-12s %-22s %-10s %-20s %6s %8s %9s %6s %-20s %s\n", "stanza", "backup",
+		       "status", "started", "took", "db size", "stored", "ratio", "verified",
+		       "locked until");
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct backup_list l;
 		rc = catalog_list(repo, names[i], &l);

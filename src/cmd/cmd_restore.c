@@ -21,36 +21,11 @@
 #include "common/str.h"
 #include "dump/catalog.h"
 #include "dump/child.h"
+#include "dump/restore.h"
 #include "filter/filter.h"
 #include "filter/keyfile.h"
 #include "pg/pg.h"
 #include "storage/storage.h"
-
-/* The child's stdin as a sink: keeps draining its stderr so it never blocks on it. */
-struct child_sink {
-	struct flt base;
-	struct child *c;
-};
-
-static int cs_write(struct flt *f, const uint8_t *p, size_t n)
-{
-	struct child_sink *s = (struct child_sink *)f;
-	child_poll_stderr(s->c);
-	return pw_write_all(s->c->in_fd, p, n, "pg_restore's input");
-}
-
-static int cs_finish(struct flt *f)
-{
-	(void)f;
-	return 0;
-}
-
-static void cs_free(struct flt *f)
-{
-	pw_free(f);
-}
-
-static const struct flt_ops cs_ops = {"child-stdin", cs_write, cs_finish, cs_free};
 
 static int flt_feed(void *arg, const uint8_t *p, size_t n)
 {
@@ -247,65 +222,17 @@ int cmd_restore(struct pw_ctx *ctx)
 		rc = pw_error_hint("Restore into an empty database (--create makes one), or pass "
 		                   "--clean to replace its objects.");
 	}
-	char pg_restore[512];
-	if (rc == 0)
-		rc = pg_tool_path("pg_restore", pg_server_version(tc) / 10000, pg_restore,
-		                  sizeof pg_restore);
-	struct pw_buf dbarg = PW_BUF_INIT(16384), envpw = PW_BUF_INIT(4096);
-	struct child c;
-	memset(&c, 0, sizeof c);
-	c.in_fd = c.out_fd = c.err_fd = -1;
 	if (rc == 0) {
-		char *ci = pg_child_conninfo(tc, "pgward restore"); /* verify-full like ours */
-		pw_buf_printf(&dbarg, "--dbname=%s", ci);
-		pw_free(ci);
-		if (secret)
-			pw_buf_printf(&envpw, "PGPASSWORD=%s", pw_secret_str(secret));
-		const char *env[] = {envpw.len ? (const char *)envpw.data : "PGWARD_NO_PASSWORD=1",
-		                     NULL};
-		const char *argv[10];
-		size_t a = 0;
-		argv[a++] = pg_restore;
-		argv[a++] = "--single-transaction";
-		argv[a++] = "--exit-on-error";
-		argv[a++] = "--no-password";
-		if (pw_cfg_bool(ctx->cfg, PW_OPT_CLEAN)) {
-			argv[a++] = "--clean";
-			argv[a++] = "--if-exists";
-		}
-		if (pw_cfg_bool(ctx->cfg, PW_OPT_NO_OWNER))
-			argv[a++] = "--no-owner";
-		argv[a++] = pw_buf_str(&dbarg);
-		argv[a] = NULL;
-		rc = child_start(&c, argv, env, true, false);
+		struct restore_opts ro = {.repo = repo,
+		                          .key = key,
+		                          .ids = ks.ids,
+		                          .nids = ks.nids,
+		                          .target = tc,
+		                          .password = secret,
+		                          .clean = pw_cfg_bool(ctx->cfg, PW_OPT_CLEAN),
+		                          .no_owner = pw_cfg_bool(ctx->cfg, PW_OPT_NO_OWNER)};
+		rc = restore_into_db(&ro);
 	}
-	if (rc == 0) {
-		struct child_sink *cs = pw_calloc(1, sizeof *cs);
-		cs->base.ops = &cs_ops;
-		cs->c = &c;
-		struct flt *chain =
-		    flt_age_decrypt(ks.ids, ks.nids, AGE_ARMOR_NO, flt_zstd_decompress(&cs->base));
-		rc = stor_get(repo, key, flt_feed, chain);
-		if (rc == 0)
-			rc = flt_finish(chain);
-		flt_chain_free(chain);
-		if (rc < 0) {
-			/* a damaged backup: stop pg_restore before it commits anything */
-			int code = pw_error_code();
-			char msg[1024], hint[1024];
-			pw_strlcpy(msg, pw_error_message(), sizeof msg);
-			pw_strlcpy(hint, pw_error_hint_text(), sizeof hint);
-			kill(c.pid, SIGKILL);
-			child_free(&c);
-			pw_error(code, "%s", msg);
-			pw_error_hint("%s The target database was left as it was.", hint);
-		} else {
-			rc = child_finish(&c, "pg_restore");
-		}
-	}
-	child_free(&c);
-	pw_buf_free(&dbarg, 0);
-	pw_buf_free(&envpw, 1);
 	pw_secret_free(secret);
 	if (tc) {
 		json_object_set_new(ctx->audit, "target", json_string(pg_param(tc, "dbname")));

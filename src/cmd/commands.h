@@ -51,6 +51,7 @@ int cmd_pin(struct pw_ctx *ctx);
 int cmd_backup(struct pw_ctx *ctx);
 int cmd_list(struct pw_ctx *ctx);
 int cmd_restore(struct pw_ctx *ctx);
+int cmd_verify(struct pw_ctx *ctx);
 /* Progress lines on a terminal (stderr), "\r"-refreshed; NULL-safe when not a TTY. */
 bool pw_progress_enabled(void);
 

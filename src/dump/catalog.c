@@ -10,6 +10,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include <stdio.h>
 #include "crypto/prim.h"
 
 #define MANIFEST_MAX (4 * 1024 * 1024)
@@ -93,6 +94,8 @@ static int collect_cb(void *arg, const struct stor_info *i)
 		e->first_seen = i->mtime;
 	if (strcmp(slash + 1, MANIFEST) == 0)
 		e->complete = true;
+	if (strncmp(slash + 1, "verify-", 7) == 0 && strcmp(slash + 1, e->last_verify) > 0)
+		pw_strlcpy(e->last_verify, slash + 1, sizeof e->last_verify);
 	return 0;
 }
 
@@ -135,6 +138,21 @@ int catalog_list(struct stor *s, const char *stanza, struct backup_list *out)
 			}
 		}
 		pw_buf_free(&b, 0);
+		if (rc == 0 && e->last_verify[0]) {
+			struct pw_buf vb = PW_BUF_INIT(MANIFEST_MAX);
+			snprintf(key, sizeof key, "%s/%s/%s", stanza, e->id, e->last_verify);
+			if (stor_get(s, key, buf_sink, &vb) == 0) {
+				json_error_t je;
+				json_t *v = json_loadb((const char *)vb.data, vb.len, 0, &je);
+				const char *r = json_string_value(json_object_get(v, "result"));
+				pw_strlcpy(e->verify_result, r ? r : "?", sizeof e->verify_result);
+				e->verify_depth =
+				    (int)json_integer_value(json_object_get(v, "depth"));
+				json_decref(v);
+			}
+			pw_error_clear();
+			pw_buf_free(&vb, 0);
+		}
 		if (rc < 0) {
 			catalog_list_free(out);
 			return rc;

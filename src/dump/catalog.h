@@ -28,7 +28,10 @@ struct backup_entry {
 	json_t *manifest; /* NULL when incomplete (or unreadable) */
 	uint64_t stored_bytes;
 	size_t nobjects;
-	time_t first_seen; /* mtime of the oldest object */
+	time_t first_seen;      /* mtime of the oldest object */
+	char last_verify[64];   /* newest verify-<time>.json, "" if never verified */
+	char verify_result[16]; /* its result: pass, fail or error */
+	int verify_depth;
 };
 
 struct backup_list {

@@ -87,6 +87,7 @@ struct s3_req {
 	time_t server_date;
 	CURLcode curl_code;
 	char curl_err[CURL_ERROR_SIZE];
+	bool headers_done; /* the blank line ending the response headers arrived */
 };
 
 static void req_init(struct s3_req *r, const char *method, const char *key)
@@ -202,7 +203,12 @@ static size_t on_header_status(char *p, size_t size, size_t n, void *arg)
 {
 	/* first line: "HTTP/1.1 200 OK" sets the status before the body arrives */
 	struct s3_req *r = arg;
+	if ((size * n == 2 && p[0] == '\r' && p[1] == '\n') || (size * n == 1 && p[0] == '\n')) {
+		r->headers_done = true;
+		return size * n;
+	}
 	if (size * n > 9 && memcmp(p, "HTTP/", 5) == 0) {
+		r->headers_done = false;
 		const char *sp = memchr(p, ' ', size * n);
 		if (sp)
 			r->status = strtol(sp + 1, NULL, 10);
@@ -325,7 +331,13 @@ static int attempt(struct s3 *s, CURL *h, struct s3_req *r)
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
 	}
 	req_reset_result(r);
+	r->headers_done = false;
 	r->curl_code = curl_easy_perform(h);
+	if (r->curl_code == CURLE_OK && !r->headers_done) {
+		/* a reply cut off inside its headers: libcurl may call that a success */
+		r->curl_code = CURLE_PARTIAL_FILE;
+		pw_strlcpy(r->curl_err, "the reply ended inside its headers", sizeof r->curl_err);
+	}
 	if (r->curl_code == CURLE_OK)
 		on_status_header(r, h);
 	if (r->server_date)
@@ -407,8 +419,7 @@ static int fail_request(struct s3 *s, const struct s3_req *r, const char *code, 
 			return pw_error_hint(
 			    "The server's TLS certificate is not trusted; give its "
 			    "CA with s3-ca-file.");
-		return pw_error_hint("Check s3-endpoint and the network; the request was retried "
-		                     "%u times.",
+		return pw_error_hint("Check s3-endpoint and the network (gave up after %u tries).",
 		                     s->max_attempts);
 	}
 	if (r->status == 404 && (!*code || strcmp(code, "NoSuchKey") == 0)) {
@@ -976,9 +987,15 @@ static void abort_upload(struct s3_writer *w)
 	struct s3_req r;
 	req_init(&r, "DELETE", w->key);
 	q_add(&r, "uploadId", w->upload_id);
-	if (call(w->s, w->h, &r, 404) < 0)
-		pw_warn("could not abort multipart upload %s of %s: %s", w->upload_id, w->key,
-		        pw_error_message());
+	unsigned budget = w->s->max_attempts;
+	w->s->max_attempts = budget < 10 ? 10 : budget; /* orphaned parts cost money: try harder */
+	int arc = call(w->s, w->h, &r, 404);
+	w->s->max_attempts = budget;
+	if (arc < 0)
+		pw_warn(
+		    "could not abort multipart upload %s of %s (run \"pgward repo abort-uploads\" "
+		    "later): %s",
+		    w->upload_id, w->key, pw_error_message());
 	req_free(&r);
 	pw_free(w->upload_id);
 	w->upload_id = NULL;
@@ -1262,6 +1279,9 @@ static void curl_init_once(void)
 /* GET ?versioning and ?object-lock to set feature bits; inconclusive answers assume support. */
 static void probe_features(struct s3 *s)
 {
+	/* a quick look: a dead endpoint must not cost two full retry budgets here */
+	unsigned budget = s->max_attempts;
+	s->max_attempts = budget < 2 ? budget : 2;
 	CURL *h = new_handle();
 	struct s3_req r;
 	req_init(&r, "GET", NULL);
@@ -1279,6 +1299,7 @@ static void probe_features(struct s3 *s)
 	    memmem(r.resp.data, r.resp.len, "<Status>Enabled</Status>", 24))
 		s->base.features |= STOR_F_VERSIONING;
 	req_free(&r);
+	s->max_attempts = budget;
 	pw_error_clear();
 	curl_easy_cleanup(h);
 }

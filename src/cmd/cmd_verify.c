@@ -1,0 +1,156 @@
+/* cmd_verify.c - pgward verify: integrity (no key), decryptability (-i), restore drill. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/commands.h"
+#include "common/err.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "dump/catalog.h"
+#include "dump/verify.h"
+#include "filter/keyfile.h"
+#include "pg/pg.h"
+#include "storage/storage.h"
+
+static int ask_pass(void *arg, struct pw_secret **out)
+{
+	return pw_ask_passphrase(arg, "Enter passphrase: ", false, out);
+}
+
+static void print_report(json_t *rep)
+{
+	const char *result = json_string_value(json_object_get(rep, "result"));
+	printf("%s/%s: %s (depth %lld", json_string_value(json_object_get(rep, "stanza")),
+	       json_string_value(json_object_get(rep, "backup_id")), result,
+	       (long long)json_integer_value(json_object_get(rep, "depth")));
+	json_t *rs = json_object_get(rep, "restore_seconds");
+	if (rs)
+		printf(", restored in %.1f s", json_real_value(rs));
+	printf(")\n");
+	json_t *probs = json_object_get(rep, "problems");
+	for (size_t i = 0; i < json_array_size(probs); i++) {
+		json_t *p = json_array_get(probs, i);
+		const char *o = json_string_value(json_object_get(p, "object"));
+		printf("  %s%s%s\n", o ? o : "", o ? ": " : "",
+		       json_string_value(json_object_get(p, "problem")));
+	}
+}
+
+int cmd_verify(struct pw_ctx *ctx)
+{
+	struct stor *repo = NULL;
+	struct pw_keyset ks = {0};
+	struct backup_list l = {0};
+	char stanza[64];
+	int rc = 0;
+	bool drill = pw_cfg_bool(ctx->cfg, PW_OPT_RESTORE_DRILL);
+	const char *scratch = pw_cfg_str(ctx->cfg, PW_OPT_SCRATCH_URL);
+	const char *id = pw_cfg_str(ctx->cfg, PW_OPT_BACKUP_ID);
+	bool all = pw_cfg_bool(ctx->cfg, PW_OPT_ALL);
+	if (id && all) {
+		pw_error(PW_E_USAGE, "--backup and --all are alternatives");
+		return pw_error_hint("Verify one backup or all of them.");
+	}
+	const char *const *vals;
+	size_t n = pw_cfg_list(ctx->cfg, PW_OPT_IDENTITY, &vals);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = pw_keyset_add_identity_file(&ks, vals[i], pw_ask_passphrase, ctx->cfg);
+	for (size_t i = 0; i < ks.nids; i++)
+		ks.ids[i].ask = ask_pass, ks.ids[i].ask_arg = ctx->cfg;
+	if (rc == 0 && drill && (!scratch || !ks.nids)) {
+		pw_error(PW_E_USAGE, "--restore needs -i IDENTITY and --scratch-url URL");
+		rc = pw_error_hint("The drill decrypts the backup and restores it into a scratch "
+		                   "database created (and dropped) on the --scratch-url server.");
+	}
+	if (rc == 0 && scratch && pg_conninfo_has_password(scratch) > 0) {
+		pw_error(PW_E_INSECURE, "the --scratch-url connection string contains a password");
+		rc = pw_error_hint("Use PGWARD_SCRATCH_PASSWORD or scratch-password in a 0600 "
+		                   "config file.");
+	}
+	if (rc == 0)
+		rc = pw_open_repo(ctx, &repo);
+	if (rc == 0 && ctx->stanza) {
+		rc = pw_resolve_stanza(ctx, NULL, stanza, sizeof stanza);
+	} else if (rc == 0) {
+		char **names = NULL;
+		size_t ns = 0;
+		rc = catalog_stanzas(repo, &names, &ns);
+		if (rc == 0 && ns != 1) {
+			pw_error(PW_E_USAGE, "the repository holds %zu stanzas", ns);
+			rc = pw_error_hint("Name the stanza to verify as the first argument.");
+		}
+		if (rc == 0)
+			pw_strlcpy(stanza, names[0], sizeof stanza);
+		for (size_t i = 0; i < ns; i++)
+			pw_free(names[i]);
+		pw_free(names);
+	}
+	if (rc == 0)
+		rc = catalog_list(repo, stanza, &l);
+	if (rc < 0)
+		goto out;
+	const char *sp = pw_cfg_str(ctx->cfg, PW_OPT_SCRATCH_PASSWORD);
+	struct pw_secret *spw = sp ? pw_secret_from_str(sp) : NULL;
+	bool json = strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") == 0;
+	json_t *reports = json_array();
+	size_t failed = 0, checked = 0;
+	const struct backup_entry *only = all ? NULL : catalog_pick(&l, id, 0);
+	if (!all && !only) {
+		pw_error(PW_E_NOTFOUND,
+		         id ? "backup \"%s\" not found in stanza \"%s\""
+		            : "no complete backup in stanza \"%s\"%.0s",
+		         id ? id : stanza, stanza);
+		rc = pw_error_hint("\"pgward list\" shows the backups.");
+	}
+	for (size_t i = 0; rc == 0 && i < l.n; i++) {
+		const struct backup_entry *e = &l.e[i];
+		if (!all && e != only)
+			continue;
+		if (all && !e->complete)
+			continue; /* incomplete backups are expire's business; list shows them */
+		struct verify_opts vo = {.repo = repo,
+		                         .stanza = stanza,
+		                         .backup = e,
+		                         .ids = ks.nids ? ks.ids : NULL,
+		                         .nids = ks.nids,
+		                         .scratch_url = drill ? scratch : NULL,
+		                         .scratch_password = spw,
+		                         .record = true};
+		json_t *rep = NULL;
+		int v = verify_backup(&vo, &rep);
+		checked++;
+		if (v == -PW_E_VERIFY) {
+			failed++;
+		} else if (v < 0) {
+			rc = v;
+		}
+		if (json)
+			json_array_append(reports, rep);
+		else if (rep)
+			print_report(rep);
+		json_decref(rep);
+	}
+	if (json) {
+		char *s = json_dumps(reports, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("%s\n", s);
+		free(s);
+	}
+	json_decref(reports);
+	pw_secret_free(spw);
+	json_object_set_new(ctx->audit, "stanza", json_string(stanza));
+	json_object_set_new(ctx->audit, "checked", json_integer((json_int_t)checked));
+	json_object_set_new(ctx->audit, "failed", json_integer((json_int_t)failed));
+	if (rc == 0 && failed) {
+		pw_error(PW_E_VERIFY, "%zu of %zu backup%s failed verification", failed, checked,
+		         checked == 1 ? "" : "s");
+		rc =
+		    pw_error_hint("Do not rely on the failing backups; take a new one and find out "
+		                  "what changed the repository.");
+	}
+out:
+	catalog_list_free(&l);
+	stor_free(repo);
+	pw_keyset_free(&ks);
+	return rc;
+}

@@ -1,0 +1,111 @@
+/* restore.c - a backup object -> age -> zstd -> pg_restore --single-transaction. */
+#include "dump/restore.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/fileio.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "dump/child.h"
+#include "filter/filter.h"
+#include "pg/pg.h"
+
+/* The child's stdin as a sink: keeps draining its stderr so it never blocks on it. */
+struct child_sink {
+	struct flt base;
+	struct child *c;
+};
+
+static int cs_write(struct flt *f, const uint8_t *p, size_t n)
+{
+	struct child_sink *s = (struct child_sink *)f;
+	child_poll_stderr(s->c);
+	return pw_write_all(s->c->in_fd, p, n, "pg_restore's input");
+}
+
+static int cs_finish(struct flt *f)
+{
+	(void)f;
+	return 0;
+}
+
+static void cs_free(struct flt *f)
+{
+	pw_free(f);
+}
+
+static const struct flt_ops cs_ops = {"child-stdin", cs_write, cs_finish, cs_free};
+
+static int flt_feed(void *arg, const uint8_t *p, size_t n)
+{
+	return flt_write(arg, p, n);
+}
+
+int restore_into_db(const struct restore_opts *o)
+{
+	char pg_restore[512];
+	int rc = pg_tool_path("pg_restore", pg_server_version(o->target) / 10000, pg_restore,
+	                      sizeof pg_restore);
+	if (rc < 0)
+		return rc;
+	struct pw_buf dbarg = PW_BUF_INIT(16384), envpw = PW_BUF_INIT(4096);
+	char *ci = pg_child_conninfo(o->target, "pgward restore"); /* verify-full like ours */
+	pw_buf_printf(&dbarg, "--dbname=%s", ci);
+	pw_free(ci);
+	if (o->password)
+		pw_buf_printf(&envpw, "PGPASSWORD=%s", pw_secret_str(o->password));
+	const char *env[] = {envpw.len ? (const char *)envpw.data : "PGWARD_NO_PASSWORD=1", NULL};
+	const char *argv[10];
+	size_t a = 0;
+	argv[a++] = pg_restore;
+	argv[a++] = "--single-transaction";
+	argv[a++] = "--exit-on-error";
+	argv[a++] = "--no-password";
+	if (o->clean) {
+		argv[a++] = "--clean";
+		argv[a++] = "--if-exists";
+	}
+	if (o->no_owner)
+		argv[a++] = "--no-owner";
+	argv[a++] = pw_buf_str(&dbarg);
+	argv[a] = NULL;
+	struct child c;
+	rc = child_start(&c, argv, env, true, false);
+	if (rc == 0) {
+		struct child_sink *cs = pw_calloc(1, sizeof *cs);
+		cs->base.ops = &cs_ops;
+		cs->c = &c;
+		struct flt *chain =
+		    flt_age_decrypt(o->ids, o->nids, AGE_ARMOR_NO, flt_zstd_decompress(&cs->base));
+		rc = stor_get(o->repo, o->key, flt_feed, chain);
+		if (rc == 0)
+			rc = flt_finish(chain);
+		flt_chain_free(chain);
+		if (rc < 0 && strstr(pw_error_message(), "pg_restore's input")) {
+			/* pg_restore stopped reading: its own message says why */
+			int frc = child_finish(&c, "pg_restore");
+			if (frc < 0)
+				rc = frc;
+		} else if (rc < 0) {
+			/* a damaged backup: stop pg_restore before it commits anything */
+			int code = pw_error_code();
+			char msg[1024], hint[1024];
+			pw_strlcpy(msg, pw_error_message(), sizeof msg);
+			pw_strlcpy(hint, pw_error_hint_text(), sizeof hint);
+			kill(c.pid, SIGKILL);
+			child_free(&c);
+			pw_error(code, "%s", msg);
+			pw_error_hint("%s The target database was left as it was.", hint);
+		} else {
+			rc = child_finish(&c, "pg_restore");
+		}
+		child_free(&c);
+	}
+	pw_buf_free(&dbarg, 0);
+	pw_buf_free(&envpw, 1);
+	return rc;
+}

@@ -1,0 +1,30 @@
+/*
+ * restore.h - stream a backup's data object into pg_restore (one transaction, stop at
+ * the first error) or into a plain archive file. Used by restore and by verify --restore.
+ */
+#ifndef PW_DUMP_RESTORE_H
+#define PW_DUMP_RESTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "crypto/age.h"
+#include "storage/storage.h"
+
+struct pg_conn;
+
+struct restore_opts {
+	struct stor *repo;
+	const char *key; /* the data object */
+	const struct age_identity *ids;
+	size_t nids;
+	struct pg_conn *target; /* connected; pg_restore gets its verified parameters */
+	const struct pw_secret *password;
+	bool clean;
+	bool no_owner;
+};
+
+/* Returns 0, or an error; on any error pg_restore is stopped before it commits. */
+int restore_into_db(const struct restore_opts *o);
+
+#endif

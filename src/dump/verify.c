@@ -1,0 +1,427 @@
+/* verify.c - integrity, decryptability and restore drills, with a written record. */
+#include "dump/verify.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/buf.h"
+#include "common/enc.h"
+#include "common/err.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "crypto/prim.h"
+#include "dump/archive.h"
+#include "dump/restore.h"
+#include "filter/filter.h"
+#include "pg/pg.h"
+
+#define DETAILS_MAX (64 * 1024 * 1024)
+
+struct vctx {
+	const struct verify_opts *o;
+	json_t *problems;
+	char prefix[256];
+};
+
+static void problem(struct vctx *v, const char *object, const char *fmt, ...) PW_PRINTF(3, 4);
+static void problem(struct vctx *v, const char *object, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	json_t *p = json_object();
+	if (object)
+		json_object_set_new(p, "object", json_string(object));
+	json_object_set_new(p, "problem", json_string(msg));
+	json_array_append_new(v->problems, p);
+}
+
+/* ---- depth 1 and 2 in one pass per object: hash the ciphertext, optionally decrypt ---- */
+
+struct pass {
+	struct pw_sha256_ctx *sha;
+	uint64_t bytes;
+	struct flt *chain; /* decrypt chain, or NULL */
+	int chain_rc;
+};
+
+static int pass_sink(void *arg, const uint8_t *p, size_t n)
+{
+	struct pass *ps = arg;
+	pw_sha256_update(ps->sha, p, n);
+	ps->bytes += n;
+	if (ps->chain && ps->chain_rc == 0) {
+		ps->chain_rc = flt_write(ps->chain, p, n);
+		if (ps->chain_rc < 0)
+			ps->chain_rc = -pw_error_code(); /* keep hashing: depth 1 still reports */
+	}
+	return 0;
+}
+
+static int parser_cb(void *arg, const uint8_t *p, size_t n)
+{
+	return pgdump_parser_update(arg, p, n);
+}
+
+static int null_write(struct flt *f, const uint8_t *p, size_t n)
+{
+	(void)f, (void)p, (void)n;
+	return 0;
+}
+
+static int null_finish(struct flt *f)
+{
+	(void)f;
+	return 0;
+}
+
+static void null_free(struct flt *f)
+{
+	pw_free(f);
+}
+
+static const struct flt_ops null_ops = {"discard", null_write, null_finish, null_free};
+
+static struct flt *discard(void)
+{
+	struct flt *f = pw_calloc(1, sizeof *f);
+	f->ops = &null_ops;
+	return f;
+}
+
+/* Check one object; with a chain, also decrypt it. Returns 0 or an operational error. */
+static int check_object(struct vctx *v, json_t *mo, struct flt *chain, bool *ok_out)
+{
+	const char *name = json_string_value(json_object_get(mo, "name"));
+	json_int_t size = json_integer_value(json_object_get(mo, "size"));
+	const char *sha = json_string_value(json_object_get(mo, "sha256"));
+	char key[512];
+	*ok_out = false;
+	if (!name || !sha || strchr(name, '/')) {
+		problem(v, name, "the manifest's entry for this object is malformed");
+		return 0;
+	}
+	snprintf(key, sizeof key, "%s/%s", v->prefix, name);
+	struct pass ps = {pw_sha256_new(), 0, chain, 0};
+	int rc = stor_get(v->o->repo, key, pass_sink, &ps);
+	uint8_t d[32];
+	char hex[65];
+	pw_sha256_final(ps.sha, d);
+	pw_sha256_free(ps.sha);
+	pw_hex_encode(d, 32, hex);
+	if (rc == -PW_E_NOTFOUND) {
+		pw_error_clear();
+		problem(v, name, "missing");
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	bool ok = true;
+	if ((json_int_t)ps.bytes != size) {
+		problem(v, name, "size %llu, the manifest says %lld", (unsigned long long)ps.bytes,
+		        (long long)size);
+		ok = false;
+	} else if (strcmp(hex, sha) != 0) {
+		problem(v, name, "SHA-256 differs from the manifest (the object was altered)");
+		ok = false;
+	}
+	if (chain && ps.chain_rc == 0)
+		ps.chain_rc = flt_finish(chain);
+	if (chain && ps.chain_rc < 0) {
+		problem(v, name, "does not decrypt to the end: %s", pw_error_message());
+		pw_error_clear();
+		ok = false;
+	}
+	*ok_out = ok;
+	return 0;
+}
+
+struct strays {
+	struct vctx *v;
+	json_t *objects;
+	size_t plen;
+};
+
+static int stray_cb(void *arg, const struct stor_info *i)
+{
+	struct strays *s = arg;
+	const char *name = i->key + s->plen;
+	if (strcmp(name, MANIFEST) == 0 || strncmp(name, "verify-", 7) == 0)
+		return 0; /* verification records are expected neighbours */
+	for (size_t k = 0; k < json_array_size(s->objects); k++)
+		if (pw_streq(
+		        json_string_value(json_object_get(json_array_get(s->objects, k), "name")),
+		        name))
+			return 0;
+	problem(s->v, name, "stray: not named by the manifest");
+	return 0;
+}
+
+/* ---- depth 3 ---- */
+
+static int count_rows(struct pg_conn *c, const char *schema, const char *table, long long *n)
+{
+	char *qs = pg_quote_ident(c, schema), *qt = pg_quote_ident(c, table);
+	char sql[1024];
+	snprintf(sql, sizeof sql, "select count(*) from %s.%s", qs, qt);
+	pw_free(qs);
+	pw_free(qt);
+	struct pg_result *r;
+	int rc = pg_query(c, sql, 0, NULL, &r);
+	if (rc == 0) {
+		*n = strtoll(pg_value(r, 0, 0), NULL, 10);
+		pg_result_free(r);
+	}
+	return rc;
+}
+
+static int drill(struct vctx *v, json_t *tables, const char *datakey, json_t *rep)
+{
+	const struct verify_opts *o = v->o;
+	char name[96];
+	uint32_t rnd;
+	pw_random(&rnd, sizeof rnd);
+	snprintf(name, sizeof name, "pgward_verify_%08x", rnd);
+	char *maint = NULL, *scratch = NULL;
+	struct pg_conn *mc = NULL, *sc = NULL;
+	int rc = pg_conninfo_with_dbname(o->scratch_url, "postgres", &maint, NULL, 0);
+	if (rc == 0)
+		rc = pg_conninfo_with_dbname(o->scratch_url, name, &scratch, NULL, 0);
+	struct pg_connect_opts mo = {.conninfo = maint, .password = o->scratch_password};
+	if (rc == 0)
+		rc = pg_connect(&mo, &mc);
+	bool created = false;
+	if (rc == 0) {
+		char sql[160];
+		snprintf(sql, sizeof sql, "create database %s", name);
+		rc = pg_exec(mc, sql);
+		created = rc == 0;
+	}
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct pg_connect_opts so = {.conninfo = scratch, .password = o->scratch_password};
+	if (rc == 0)
+		rc = pg_connect(&so, &sc);
+	if (rc == 0) {
+		struct restore_opts ro = {.repo = o->repo,
+		                          .key = datakey,
+		                          .ids = o->ids,
+		                          .nids = o->nids,
+		                          .target = sc,
+		                          .password = o->scratch_password};
+		int r = restore_into_db(&ro);
+		if (r < 0) {
+			problem(v, DATA_OBJECT, "the restore drill failed: %s", pw_error_message());
+			pw_error_clear();
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		json_object_set_new(rep, "restore_seconds",
+		                    json_real((double)(t1.tv_sec - t0.tv_sec) +
+		                              (double)(t1.tv_nsec - t0.tv_nsec) / 1e9));
+		for (size_t i = 0; r == 0 && i < json_array_size(tables); i++) {
+			json_t *t = json_array_get(tables, i);
+			const char *s = json_string_value(json_object_get(t, "schema"));
+			const char *n = json_string_value(json_object_get(t, "name"));
+			json_int_t want = json_integer_value(json_object_get(t, "rows"));
+			long long got = -1;
+			if (!s || !n)
+				continue;
+			if (count_rows(sc, s, n, &got) < 0) {
+				problem(v, NULL, "table %s.%s is missing after the restore", s, n);
+				pw_error_clear();
+			} else if (got != (long long)want) {
+				problem(
+				    v, NULL,
+				    "table %s.%s has %lld rows after the restore, %lld at backup",
+				    s, n, got, (long long)want);
+			}
+		}
+	}
+	pg_close(sc);
+	if (created) { /* always drop the scratch database */
+		char sql[200];
+		snprintf(sql, sizeof sql, "drop database if exists %s with (force)", name);
+		int code = pw_error_code();
+		char msg[1024], hint[1024];
+		pw_strlcpy(msg, pw_error_message(), sizeof msg);
+		pw_strlcpy(hint, pw_error_hint_text(), sizeof hint);
+		pg_exec(mc, sql);
+		if (code) {
+			pw_error(code, "%s", msg);
+			if (*hint)
+				pw_error_hint("%s", hint);
+		}
+	}
+	pg_close(mc);
+	pw_free(maint);
+	pw_free(scratch);
+	return rc;
+}
+
+/* ---- the whole verification ---- */
+
+static int compare_tables(struct vctx *v, json_t *tables, struct pgdump_parser *p)
+{
+	size_t n = pgdump_parser_ntables(p);
+	if (n != json_array_size(tables))
+		problem(v, DETAILS_OBJECT, "the archive has %zu tables, the details list %zu", n,
+		        json_array_size(tables));
+	for (size_t i = 0; i < n; i++) {
+		const struct pgdump_table *t = pgdump_parser_table(p, i);
+		bool found = false;
+		for (size_t k = 0; k < json_array_size(tables); k++) {
+			json_t *d = json_array_get(tables, k);
+			if (!pw_streq(json_string_value(json_object_get(d, "schema")), t->schema) ||
+			    !pw_streq(json_string_value(json_object_get(d, "name")), t->name))
+				continue;
+			found = true;
+			json_int_t rows = json_integer_value(json_object_get(d, "rows"));
+			if ((uint64_t)rows != t->rows)
+				problem(
+				    v, NULL,
+				    "table %s.%s: %llu rows in the archive, %lld in the details",
+				    t->schema, t->name, (unsigned long long)t->rows,
+				    (long long)rows);
+		}
+		if (!found)
+			problem(v, NULL, "table %s.%s is in the archive but not in the details",
+			        t->schema, t->name);
+	}
+	return 0;
+}
+
+int verify_backup(const struct verify_opts *o, json_t **report)
+{
+	struct vctx v = {.o = o, .problems = json_array()};
+	snprintf(v.prefix, sizeof v.prefix, "%s/%s", o->stanza, o->backup->id);
+	int depth = o->scratch_url && o->ids ? 3 : o->ids ? 2 : 1;
+	json_t *rep = json_object();
+	*report = rep;
+	time_t now = time(NULL);
+	char when[32];
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_object_set_new(rep, "stanza", json_string(o->stanza));
+	json_object_set_new(rep, "backup_id", json_string(o->backup->id));
+	json_object_set_new(rep, "time", json_string(when));
+	json_object_set_new(rep, "depth", json_integer(depth));
+	json_object_set_new(rep, "tool", json_string("pgward " PGWARD_VERSION));
+	int rc = 0;
+	json_t *m = o->backup->manifest;
+	json_t *objects = m ? json_object_get(m, "objects") : NULL;
+	if (!o->backup->complete || !json_is_array(objects)) {
+		problem(&v, MANIFEST,
+		        o->backup->complete ? "the manifest has no object list"
+		                            : "missing or unreadable: the backup is incomplete");
+		goto done;
+	}
+	/* strays */
+	char pfx[300];
+	snprintf(pfx, sizeof pfx, "%s/", v.prefix);
+	struct strays sc = {&v, objects, strlen(pfx)};
+	if ((rc = stor_list(o->repo, pfx, stray_cb, &sc)) < 0)
+		goto done;
+
+	json_t *tables = NULL;
+	struct pw_buf details = PW_BUF_INIT(DETAILS_MAX);
+	struct pgdump_parser *parser = NULL;
+	json_t *objrep = json_array();
+	json_object_set_new(rep, "objects", objrep);
+	/* details first (depth 2 needs its tables), then the rest */
+	for (int pass = 0; pass < 2 && rc == 0; pass++) {
+		for (size_t i = 0; i < json_array_size(objects) && rc == 0; i++) {
+			json_t *mo = json_array_get(objects, i);
+			const char *name = json_string_value(json_object_get(mo, "name"));
+			bool is_details = pw_streq(name, DETAILS_OBJECT);
+			if ((pass == 0) != is_details)
+				continue;
+			struct flt *chain = NULL;
+			if (o->ids) {
+				if (is_details)
+					chain = flt_buf_sink(&details);
+				else if (pw_streq(name, DATA_OBJECT)) {
+					parser = pgdump_parser_new();
+					chain = flt_zstd_decompress(
+					    flt_tap(parser_cb, parser, discard()));
+				} else {
+					chain = flt_zstd_decompress(discard());
+				}
+				chain = flt_age_decrypt(o->ids, o->nids, AGE_ARMOR_NO, chain);
+			}
+			bool ok = false;
+			rc = check_object(&v, mo, chain, &ok);
+			flt_chain_free(chain);
+			json_t *orep = json_object();
+			json_object_set_new(orep, "name", json_string(name ? name : "?"));
+			json_object_set_new(orep, "ok", json_boolean(ok));
+			json_array_append_new(objrep, orep);
+			if (ok && is_details && o->ids) {
+				json_error_t je;
+				json_t *d =
+				    json_loadb((const char *)details.data, details.len, 0, &je);
+				tables = d ? json_incref(json_object_get(d, "tables")) : NULL;
+				json_decref(d);
+				if (!json_is_array(tables))
+					problem(&v, DETAILS_OBJECT,
+					        "decrypts, but holds no table list");
+			}
+			if (ok && parser && pw_streq(name, DATA_OBJECT)) {
+				if (pgdump_parser_final(parser) < 0) {
+					problem(&v, DATA_OBJECT,
+					        "the archive inside is incomplete: %s",
+					        pw_error_message());
+					pw_error_clear();
+				} else if (json_is_array(tables)) {
+					compare_tables(&v, tables, parser);
+				}
+			}
+		}
+	}
+	pgdump_parser_free(parser);
+	pw_buf_free(&details, 1);
+	if (rc == 0 && depth == 3 && json_array_size(v.problems) == 0 && json_is_array(tables)) {
+		char datakey[600];
+		snprintf(datakey, sizeof datakey, "%s/%s", v.prefix, DATA_OBJECT);
+		rc = drill(&v, tables, datakey, rep);
+	}
+	json_decref(tables);
+done:
+	json_object_set_new(rep, "result",
+	                    json_string(rc < 0                        ? "error"
+	                                : json_array_size(v.problems) ? "fail"
+	                                                              : "pass"));
+	json_object_set_new(rep, "problems", v.problems);
+	if (rc == 0 && o->record && o->backup->complete) {
+		char key[400];
+		char stamp[32];
+		strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+		snprintf(key, sizeof key, "%s/verify-%s.json", v.prefix, stamp);
+		char *txt = json_dumps(rep, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		int w = stor_put_buf(o->repo, key, txt, strlen(txt),
+		                     &(struct stor_write_opts){.content_type = "application/json"},
+		                     NULL);
+		free(txt);
+		if (w < 0 && w != -PW_E_EXISTS)
+			return w;
+		pw_error_clear();
+	}
+	if (rc < 0)
+		return rc;
+	if (json_array_size(v.problems)) {
+		json_t *first = json_array_get(v.problems, 0);
+		const char *obj = json_string_value(json_object_get(first, "object"));
+		pw_error(PW_E_VERIFY, "backup %s/%s failed verification: %s%s%s%s", o->stanza,
+		         o->backup->id, obj ? obj : "", obj ? ": " : "",
+		         json_string_value(json_object_get(first, "problem")),
+		         json_array_size(v.problems) > 1 ? " (and more)" : "");
+		return pw_error_hint(
+		    "Do not rely on this backup; take a new one, and find out what "
+		    "changed the repository.");
+	}
+	return 0;
+}

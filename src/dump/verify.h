@@ -1,0 +1,35 @@
+/*
+ * verify.h - proof, not hope. Three depths per backup:
+ *   1 (no key)  every object in the manifest exists with its size and ciphertext SHA-256;
+ *               objects no manifest names are listed as strays;
+ *   2 (-i KEY)  the objects decrypt and decompress to the end, the archive parses to its
+ *               end, and its per-table row counts match the encrypted details;
+ *   3 (restore) the backup restores into a scratch database and every table's row count
+ *               matches the details.
+ * Each run appends a verify-<time>.json next to the backup (never overwritten).
+ */
+#ifndef PW_DUMP_VERIFY_H
+#define PW_DUMP_VERIFY_H
+
+#include <jansson.h>
+
+#include "crypto/age.h"
+#include "dump/catalog.h"
+#include "storage/storage.h"
+
+struct verify_opts {
+	struct stor *repo;
+	const char *stanza;
+	const struct backup_entry *backup;
+	const struct age_identity *ids; /* NULL: depth 1 only */
+	size_t nids;
+	const char *scratch_url; /* depth 3: a server where a scratch database may be created */
+	const struct pw_secret *scratch_password;
+	bool record; /* write verify-<time>.json */
+};
+
+/* 0 = the backup passed; -PW_E_VERIFY = a problem was found (report says which);
+ * other errors = verification could not run. *report is always set (caller frees). */
+int verify_backup(const struct verify_opts *o, json_t **report);
+
+#endif
