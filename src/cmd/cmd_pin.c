@@ -8,6 +8,9 @@
 
 int cmd_pin(struct pw_ctx *ctx)
 {
+	/* "pgward pin BACKUP-ID": keep that backup whatever the retention policy says */
+	if (pw_config_pos(ctx->cfg, 0))
+		return pw_retention_pin(ctx, pw_config_pos(ctx->cfg, 0), true);
 	const char *const *pins;
 	bool check = pw_cfg_list(ctx->cfg, PW_OPT_PIN_SHA256, &pins) > 0;
 	struct pg_conn *c;

@@ -89,19 +89,22 @@ const struct pw_command pw_commands[] = {
           PW_OPT_S3_SSE_KMS_KEY_ID, PW_OPT_S3_STORAGE_CLASS, PW_OPT_LOCK_MODE, PW_OPT_LOCK_DAYS),
      1, 3, true, cmd_repo, false},
     {"pin", "show a database server's TLS public-key pin (or check one)",
-     "--db URL [--pin-sha256 BASE64]...",
+     "--db URL [--pin-sha256 BASE64]...\n       pgward pin BACKUP-ID --repo ADDR",
      "Connects over TLS, verifying the server as every pgward connection does "
      "(sslmode=verify-full unless the URL says otherwise), and prints the SHA-256 of the "
      "server's public key: the value for pin-sha256. Without --pin-sha256 it stops after "
      "the TLS handshake, so no password is needed or sent. With --pin-sha256 it connects "
      "fully and fails (exit 21) unless the server's key matches one of the pins; the pin is "
      "checked before the server can ask for a password. Pins survive certificate renewals "
-     "that keep the key, and do not depend on any CA.",
+     "that keep the key, and do not depend on any CA.\n\n"
+     "With a backup id instead, pins that backup in the repository: expire keeps it until "
+     "\"pgward unpin BACKUP-ID\".",
      "  20  the server could not be reached or refused the connection\n"
      "  21  TLS verification failed or the pin does not match\n",
      OPTS(COMMON, PW_OPT_DB, PW_OPT_URL_ENV, PW_OPT_URL_FILE, PW_OPT_DB_PASSWORD, PW_OPT_PIN_SHA256,
-          PW_OPT_OUTPUT),
-     0, 0, true, cmd_pin, false},
+          PW_OPT_OUTPUT, PW_OPT_REPO, PW_OPT_S3_ENDPOINT, PW_OPT_S3_REGION, PW_OPT_S3_URI_STYLE,
+          PW_OPT_S3_CA_FILE, PW_OPT_S3_ACCESS_KEY, PW_OPT_S3_SECRET_KEY, PW_OPT_S3_PROFILE),
+     0, 1, true, cmd_pin, false},
     {"backup", "back up a database with a read-only role, encrypted, into the repository",
      "[STANZA] --db URL --repo ADDR --recipient age1... [--lock-days N]",
      "Connects with sslmode=verify-full (and pin-sha256 when given), proves the role is "
@@ -168,6 +171,32 @@ const struct pw_command pw_commands[] = {
           PW_OPT_S3_URI_STYLE, PW_OPT_S3_CA_FILE, PW_OPT_S3_TLS_VERIFY, PW_OPT_S3_ACCESS_KEY,
           PW_OPT_S3_SECRET_KEY, PW_OPT_S3_SESSION_TOKEN, PW_OPT_S3_PROFILE),
      0, 1, true, cmd_verify, true},
+    {"expire", "remove backups the retention policy no longer keeps (no key needed)",
+     "[STANZA] --repo ADDR [--dry-run] [--retention-days N] [--retention-min N] ...",
+     "A complete backup is kept if any rule keeps it: younger than retention-days (30), among "
+     "the newest retention-min (3), the newest of each of the last retention-daily / -weekly / "
+     "-monthly / -yearly days, weeks, months or years, or pinned (\"pgward pin ID\"). "
+     "Incomplete backups older than incomplete-grace hours (24) are removed and stale "
+     "uploads aborted. A backup's manifest is removed last, so an interrupted expire never "
+     "leaves a manifest pointing at missing data. Objects still under Object Lock are reported "
+     "as retained until their date and left for a later run. --dry-run prints exactly what "
+     "would be removed and why each kept backup is kept. Needs delete permission: run it with "
+     "other credentials than the backup host's.",
+     NULL,
+     OPTS(COMMON, PW_OPT_REPO, PW_OPT_DRY_RUN, PW_OPT_RETENTION_DAYS, PW_OPT_RETENTION_MIN,
+          PW_OPT_RETENTION_DAILY, PW_OPT_RETENTION_WEEKLY, PW_OPT_RETENTION_MONTHLY,
+          PW_OPT_RETENTION_YEARLY, PW_OPT_INCOMPLETE_GRACE, PW_OPT_LOCK_DAYS, PW_OPT_OUTPUT,
+          PW_OPT_S3_ENDPOINT, PW_OPT_S3_REGION, PW_OPT_S3_URI_STYLE, PW_OPT_S3_CA_FILE,
+          PW_OPT_S3_TLS_VERIFY, PW_OPT_S3_ACCESS_KEY, PW_OPT_S3_SECRET_KEY, PW_OPT_S3_SESSION_TOKEN,
+          PW_OPT_S3_PROFILE),
+     0, 1, true, cmd_expire, true},
+    {"unpin", "let expire remove a pinned backup again", "BACKUP-ID --repo ADDR",
+     "Appends an unpin marker (the repository stays append-only; the newest pin or unpin "
+     "marker decides). \"pgward pin BACKUP-ID\" pins.",
+     NULL,
+     OPTS(COMMON, PW_OPT_REPO, PW_OPT_S3_ENDPOINT, PW_OPT_S3_REGION, PW_OPT_S3_URI_STYLE,
+          PW_OPT_S3_CA_FILE, PW_OPT_S3_ACCESS_KEY, PW_OPT_S3_SECRET_KEY, PW_OPT_S3_PROFILE),
+     1, 1, true, cmd_unpin, false},
 };
 
 const size_t pw_ncommands = sizeof pw_commands / sizeof pw_commands[0];

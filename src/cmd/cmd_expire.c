@@ -1,0 +1,186 @@
+/* cmd_expire.c - pgward expire, pin ID and unpin ID: retention without any private key. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit/audit.h"
+#include "cmd/commands.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "dump/catalog.h"
+#include "dump/expire.h"
+#include "storage/storage.h"
+
+/* The clock; PGWARD_NOW (tests and what-if runs) overrides it. */
+static int now_clock(time_t *out)
+{
+	const char *n = getenv("PGWARD_NOW");
+	*out = time(NULL);
+	if (n && *n)
+		return pw_audit_parse_since(n, *out, out);
+	return 0;
+}
+
+static int one_stanza(struct pw_ctx *ctx, struct stor *repo, char *out, size_t size)
+{
+	if (ctx->stanza)
+		return pw_resolve_stanza(ctx, NULL, out, size);
+	char **names = NULL;
+	size_t n = 0;
+	int rc = catalog_stanzas(repo, &names, &n);
+	if (rc == 0 && n != 1) {
+		pw_error(PW_E_USAGE, "the repository holds %zu stanzas", n);
+		rc = pw_error_hint("Name the stanza as the first argument.");
+	}
+	if (rc == 0)
+		pw_strlcpy(out, names[0], size);
+	for (size_t i = 0; i < n; i++)
+		pw_free(names[i]);
+	pw_free(names);
+	return rc;
+}
+
+int cmd_expire(struct pw_ctx *ctx)
+{
+	struct pw_config *c = ctx->cfg;
+	struct retention r = {(int)pw_cfg_int(c, PW_OPT_RETENTION_DAYS),
+	                      (int)pw_cfg_int(c, PW_OPT_RETENTION_MIN),
+	                      (int)pw_cfg_int(c, PW_OPT_RETENTION_DAILY),
+	                      (int)pw_cfg_int(c, PW_OPT_RETENTION_WEEKLY),
+	                      (int)pw_cfg_int(c, PW_OPT_RETENTION_MONTHLY),
+	                      (int)pw_cfg_int(c, PW_OPT_RETENTION_YEARLY),
+	                      (long)pw_cfg_int(c, PW_OPT_INCOMPLETE_GRACE) * 3600};
+	if (r.days < 0 || r.min < 0 || r.daily < 0 || r.weekly < 0 || r.monthly < 0 ||
+	    r.yearly < 0 || r.grace_seconds < 0 || r.days > 36500) {
+		pw_error(PW_E_CONFIG, "retention settings must be zero or positive");
+		return pw_error_hint("Check the retention-* and incomplete-grace options.");
+	}
+	if (r.days < 14)
+		pw_warn(
+		    "retention-days = %d: the checklist recommends keeping off-site copies 14 to "
+		    "30 days",
+		    r.days);
+	long long lock = pw_cfg_int(c, PW_OPT_LOCK_DAYS);
+	if (lock > r.days)
+		pw_warn("lock-days (%lld) exceeds retention-days (%d): locked backups will be kept "
+		        "until their lock ends",
+		        lock, r.days);
+	struct stor *repo;
+	int rc = pw_open_repo(ctx, &repo);
+	if (rc < 0)
+		return rc;
+	char stanza[64];
+	time_t now;
+	rc = one_stanza(ctx, repo, stanza, sizeof stanza);
+	if (rc == 0)
+		rc = now_clock(&now);
+	json_t *rep = NULL;
+	bool dry = pw_cfg_bool(c, PW_OPT_DRY_RUN);
+	if (rc == 0) {
+		struct expire_opts o = {repo, stanza, r, now, dry};
+		rc = expire_run(&o, &rep);
+	}
+	if (rep && strcmp(pw_cfg_str(c, PW_OPT_OUTPUT), "json") == 0) {
+		char *s = json_dumps(rep, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("%s\n", s);
+		free(s);
+	} else if (rep) {
+		json_t *b = json_object_get(rep, "backups");
+		size_t removed = 0, kept = 0;
+		for (size_t i = 0; i < json_array_size(b); i++) {
+			json_t *x = json_array_get(b, i);
+			bool keep =
+			    pw_streq(json_string_value(json_object_get(x, "action")), "keep");
+			printf("%-7s %s/%s",
+			       keep  ? "keep"
+			       : dry ? "would remove"
+			             : "removed",
+			       stanza, json_string_value(json_object_get(x, "backup_id")));
+			json_t *why = json_object_get(x, "reasons");
+			for (size_t k = 0; k < json_array_size(why); k++)
+				printf("%s%s", k ? "; " : "  (",
+				       json_string_value(json_array_get(why, k)));
+			printf("%s", json_array_size(why) ? ")" : "");
+			json_t *ret = json_object_get(x, "retained");
+			if (ret)
+				printf("  - retained until %s (object lock), will be retried",
+				       json_string_value(json_object_get(json_array_get(ret, 0),
+				                                         "retained_until")));
+			printf("\n");
+			keep ? kept++ : removed++;
+		}
+		json_t *inc = json_object_get(rep, "incomplete");
+		for (size_t i = 0; i < json_array_size(inc); i++) {
+			json_t *x = json_array_get(inc, i);
+			printf("%-7s %s/%s  (%s)\n",
+			       pw_streq(json_string_value(json_object_get(x, "action")), "keep")
+			           ? "keep"
+			       : dry ? "would remove"
+			             : "removed",
+			       stanza, json_string_value(json_object_get(x, "backup_id")),
+			       json_string_value(json_object_get(x, "reason")));
+		}
+		json_t *up = json_object_get(rep, "stale_uploads");
+		for (size_t i = 0; i < json_array_size(up); i++)
+			printf("%s stale upload of %s\n", dry ? "would abort" : "aborted",
+			       json_string_value(json_object_get(json_array_get(up, i), "key")));
+		printf("%zu kept, %zu %s\n", kept, removed, dry ? "would be removed" : "removed");
+	}
+	if (rep) {
+		json_object_set_new(ctx->audit, "stanza", json_string(stanza));
+		json_object_set_new(ctx->audit, "dry_run", json_boolean(dry));
+	}
+	json_decref(rep);
+	stor_free(repo);
+	return rc;
+}
+
+/* pin ID / unpin ID */
+int pw_retention_pin(struct pw_ctx *ctx, const char *id, bool pin)
+{
+	struct stor *repo;
+	int rc = pw_open_repo(ctx, &repo);
+	if (rc < 0)
+		return rc;
+	char **names = NULL;
+	size_t n = 0;
+	char found[64] = "";
+	rc = catalog_stanzas(repo, &names, &n);
+	for (size_t i = 0; rc == 0 && i < n && !found[0]; i++) {
+		if (ctx->stanza && strcmp(ctx->stanza, names[i]) != 0)
+			continue;
+		struct backup_list l;
+		if (catalog_list(repo, names[i], &l) == 0) {
+			for (size_t k = 0; k < l.n; k++)
+				if (strcmp(l.e[k].id, id) == 0 && l.e[k].complete)
+					pw_strlcpy(found, names[i], sizeof found);
+			catalog_list_free(&l);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		pw_free(names[i]);
+	pw_free(names);
+	if (rc == 0 && !found[0]) {
+		pw_error(PW_E_NOTFOUND, "no complete backup \"%s\" in the repository", id);
+		rc = pw_error_hint("\"pgward list\" shows the backup ids.");
+	}
+	time_t now = 0;
+	if (rc == 0)
+		rc = now_clock(&now);
+	if (rc == 0)
+		rc = expire_pin(repo, found, id, pin, now);
+	if (rc == 0)
+		printf("%s %s/%s\n", pin ? "pinned" : "unpinned", found, id);
+	json_object_set_new(ctx->audit, "backup_id", json_string(id));
+	json_object_set_new(ctx->audit, "action", json_string(pin ? "pin" : "unpin"));
+	stor_free(repo);
+	return rc;
+}
+
+int cmd_unpin(struct pw_ctx *ctx)
+{
+	return pw_retention_pin(ctx, pw_config_pos(ctx->cfg, 0), false);
+}

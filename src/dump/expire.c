@@ -1,0 +1,299 @@
+/* expire.c - the keep set, and removal in a crash-safe order. */
+#include "dump/expire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "dump/catalog.h"
+
+struct item {
+	const struct backup_entry *e;
+	time_t t; /* start time */
+	bool keep;
+	bool pinned;
+	json_t *reasons;
+};
+
+static time_t start_time(const struct backup_entry *e)
+{
+	struct tm tm = {0};
+	const char *s =
+	    e->manifest ? json_string_value(json_object_get(e->manifest, "started")) : NULL;
+	if (s && strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return timegm(&tm);
+	memset(&tm, 0, sizeof tm);
+	if (strptime(e->id, "%Y%m%dT%H%M%SZ", &tm))
+		return timegm(&tm);
+	return e->first_seen;
+}
+
+static void keep(struct item *it, const char *why)
+{
+	it->keep = true;
+	json_array_append_new(it->reasons, json_string(why));
+}
+
+/* Bucket keys for GFS: day, ISO week, month, year. */
+static long bucket(time_t t, char kind)
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	switch (kind) {
+	case 'd':
+		return (long)(t / 86400);
+	case 'w': {
+		char b[16];
+		strftime(b, sizeof b, "%G%V", &tm);
+		return strtol(b, NULL, 10);
+	}
+	case 'm':
+		return (long)(tm.tm_year * 12 + tm.tm_mon);
+	default:
+		return (long)tm.tm_year;
+	}
+}
+
+static void gfs(struct item *it, size_t n, int count, char kind, const char *label)
+{
+	if (count <= 0)
+		return;
+	long seen[4096];
+	int nseen = 0;
+	/* newest first: the first complete backup in each new bucket is kept */
+	for (size_t i = n; i-- > 0 && nseen < count && nseen < 4096;) {
+		long b = bucket(it[i].t, kind);
+		bool dup = false;
+		for (int k = 0; k < nseen; k++)
+			dup |= seen[k] == b;
+		if (dup)
+			continue;
+		seen[nseen++] = b;
+		char why[96];
+		snprintf(why, sizeof why, "newest of its %s (retention-%s = %d)", label,
+		         kind == 'd'   ? "daily"
+		         : kind == 'w' ? "weekly"
+		         : kind == 'm' ? "monthly"
+		                       : "yearly",
+		         count);
+		keep(&it[i], why);
+	}
+}
+
+struct objlist {
+	char **keys;
+	size_t n;
+	size_t plen;
+};
+
+static int collect_obj(void *arg, const struct stor_info *i)
+{
+	struct objlist *l = arg;
+	l->keys = pw_realloc(l->keys, (l->n + 1) * sizeof *l->keys);
+	l->keys[l->n++] = pw_strdup(i->key);
+	return 0;
+}
+
+/* Remove every object of a backup, the manifest last. */
+static int remove_backup(const struct expire_opts *o, const char *id, json_t *rep)
+{
+	char prefix[256];
+	snprintf(prefix, sizeof prefix, "%s/%s/", o->stanza, id);
+	struct objlist l = {0};
+	int rc = stor_list(o->repo, prefix, collect_obj, &l);
+	json_t *retained = json_array();
+	size_t removed = 0;
+	for (int pass = 0; pass < 2 && rc == 0; pass++) {
+		for (size_t i = 0; i < l.n && rc == 0; i++) {
+			bool is_manifest = strcmp(l.keys[i] + strlen(prefix), MANIFEST) == 0;
+			if ((pass == 1) != is_manifest)
+				continue;
+			if (pass == 1 && json_array_size(retained))
+				break; /* data still locked: the manifest stays until it can go too */
+			struct stor_remove_result rr;
+			int r = stor_remove(o->repo, l.keys[i], &rr);
+			if (r == -PW_E_NOTFOUND) {
+				pw_error_clear();
+				continue;
+			}
+			if (r < 0) {
+				rc = r;
+				break;
+			}
+			if (rr.retained) {
+				char when[32] = "unknown";
+				if (rr.retained_until) {
+					struct tm tm;
+					gmtime_r(&rr.retained_until, &tm);
+					strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+				}
+				json_t *x = json_object();
+				json_object_set_new(x, "object",
+				                    json_string(l.keys[i] + strlen(prefix)));
+				json_object_set_new(x, "retained_until", json_string(when));
+				json_array_append_new(retained, x);
+			} else {
+				removed++;
+			}
+		}
+	}
+	for (size_t i = 0; i < l.n; i++)
+		pw_free(l.keys[i]);
+	pw_free(l.keys);
+	json_object_set_new(rep, "objects_removed", json_integer((json_int_t)removed));
+	if (json_array_size(retained))
+		json_object_set_new(rep, "retained", retained);
+	else
+		json_decref(retained);
+	return rc;
+}
+
+struct up_ctx {
+	const struct expire_opts *o;
+	json_t *arr;
+	int rc;
+};
+
+static int upload_cb(void *arg, const struct stor_upload *u)
+{
+	struct up_ctx *c = arg;
+	if (u->started && c->o->now - u->started < c->o->r.grace_seconds)
+		return 0; /* may belong to a backup that is running now */
+	json_t *x = json_object();
+	json_object_set_new(x, "key", json_string(u->key));
+	json_object_set_new(x, "id", json_string(u->id));
+	json_array_append_new(c->arr, x);
+	if (!c->o->dry_run)
+		return stor_abort_upload(c->o->repo, u->key, u->id);
+	return 0;
+}
+
+static bool pinned(struct stor *repo, const char *stanza, const char *id)
+{
+	char prefix[256];
+	snprintf(prefix, sizeof prefix, "%s/%s/", stanza, id);
+	struct objlist l = {0};
+	bool pin = false;
+	char newest[128] = "";
+	if (stor_list(repo, prefix, collect_obj, &l) == 0)
+		for (size_t i = 0; i < l.n; i++) {
+			const char *name = l.keys[i] + strlen(prefix);
+			/* pin-<time>.json / unpin-<time>.json: the newest marker decides */
+			const char *stamp = pw_startswith(name, "pin-")     ? name + 4
+			                    : pw_startswith(name, "unpin-") ? name + 6
+			                                                    : NULL;
+			if (stamp && strcmp(stamp, newest) >= 0) {
+				pw_strlcpy(newest, stamp, sizeof newest);
+				pin = pw_startswith(name, "pin-");
+			}
+		}
+	pw_error_clear();
+	for (size_t i = 0; i < l.n; i++)
+		pw_free(l.keys[i]);
+	pw_free(l.keys);
+	return pin;
+}
+
+int expire_run(const struct expire_opts *o, json_t **report)
+{
+	json_t *rep = json_object();
+	*report = rep;
+	struct backup_list l;
+	int rc = catalog_list(o->repo, o->stanza, &l);
+	if (rc < 0)
+		return rc;
+	struct item *it = pw_calloc(l.n ? l.n : 1, sizeof *it);
+	size_t nc = 0; /* complete ones, oldest first, in it[0..nc) */
+	json_t *incomplete = json_array();
+	for (size_t i = 0; i < l.n; i++) {
+		const struct backup_entry *e = &l.e[i];
+		if (!e->complete) {
+			time_t t = start_time(e);
+			json_t *x = json_object();
+			json_object_set_new(x, "backup_id", json_string(e->id));
+			bool old = o->now - t >= o->r.grace_seconds;
+			json_object_set_new(x, "action", json_string(old ? "remove" : "keep"));
+			json_object_set_new(
+			    x, "reason",
+			    json_string(old ? "incomplete, older than incomplete-grace"
+			                    : "incomplete, may still be running"));
+			if (old && !o->dry_run && (rc = remove_backup(o, e->id, x)) < 0)
+				break;
+			json_array_append_new(incomplete, x);
+			continue;
+		}
+		it[nc] = (struct item){e, start_time(e), false, false, json_array()};
+		nc++;
+	}
+	json_t *decisions = json_array();
+	if (rc == 0) {
+		for (size_t i = 0; i < nc; i++) {
+			if (o->now - it[i].t < (time_t)o->r.days * 86400) {
+				char why[64];
+				snprintf(why, sizeof why, "younger than %d days (retention-days)",
+				         o->r.days);
+				keep(&it[i], why);
+			}
+			if (nc - i <= (size_t)o->r.min) {
+				char why[64];
+				snprintf(why, sizeof why, "among the newest %d (retention-min)",
+				         o->r.min);
+				keep(&it[i], why);
+			}
+			if (pinned(o->repo, o->stanza, it[i].e->id)) {
+				it[i].pinned = true;
+				keep(&it[i], "pinned");
+			}
+		}
+		gfs(it, nc, o->r.daily, 'd', "day");
+		gfs(it, nc, o->r.weekly, 'w', "week");
+		gfs(it, nc, o->r.monthly, 'm', "month");
+		gfs(it, nc, o->r.yearly, 'y', "year");
+		for (size_t i = 0; i < nc && rc == 0; i++) {
+			json_t *x = json_object();
+			json_object_set_new(x, "backup_id", json_string(it[i].e->id));
+			json_object_set_new(x, "action",
+			                    json_string(it[i].keep ? "keep" : "remove"));
+			json_object_set_new(x, "reasons", json_incref(it[i].reasons));
+			if (!it[i].keep && !o->dry_run)
+				rc = remove_backup(o, it[i].e->id, x);
+			json_array_append_new(decisions, x);
+		}
+	}
+	json_t *uploads = json_array();
+	if (rc == 0) {
+		char prefix[128];
+		snprintf(prefix, sizeof prefix, "%s/", o->stanza);
+		struct up_ctx uc = {o, uploads, 0};
+		rc = stor_list_uploads(o->repo, prefix, upload_cb, &uc);
+	}
+	for (size_t i = 0; i < nc; i++)
+		json_decref(it[i].reasons);
+	pw_free(it);
+	catalog_list_free(&l);
+	json_object_set_new(rep, "stanza", json_string(o->stanza));
+	json_object_set_new(rep, "dry_run", json_boolean(o->dry_run));
+	json_object_set_new(rep, "backups", decisions);
+	json_object_set_new(rep, "incomplete", incomplete);
+	json_object_set_new(rep, "stale_uploads", uploads);
+	return rc;
+}
+
+int expire_pin(struct stor *repo, const char *stanza, const char *id, bool pin, time_t now)
+{
+	char key[256], stamp[32];
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(key, sizeof key, "%s/%s/%s-%s.json", stanza, id, pin ? "pin" : "unpin", stamp);
+	char body[128];
+	int n =
+	    snprintf(body, sizeof body, "{\"%s\": \"%s\"}\n", pin ? "pinned" : "unpinned", stamp);
+	int rc = stor_put_buf(repo, key, body, (size_t)n,
+	                      &(struct stor_write_opts){.content_type = "application/json"}, NULL);
+	return rc == -PW_E_EXISTS ? 0 : rc;
+}

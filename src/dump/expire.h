@@ -1,0 +1,37 @@
+/*
+ * expire.h - retention. A complete backup is kept if any rule keeps it: younger than
+ * retention-days, among the newest retention-min, the newest of each of the last N
+ * days/weeks/months/years (GFS), or pinned. Incomplete backups older than the grace
+ * period are removed, and stale incomplete uploads aborted. A backup's manifest goes
+ * last, so an interrupted expire leaves an incomplete backup, never a manifest without
+ * data. Objects still under Object Lock are reported and left for a later run.
+ */
+#ifndef PW_DUMP_EXPIRE_H
+#define PW_DUMP_EXPIRE_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "storage/storage.h"
+
+struct retention {
+	int days, min, daily, weekly, monthly, yearly;
+	long grace_seconds;
+};
+
+struct expire_opts {
+	struct stor *repo;
+	const char *stanza;
+	struct retention r;
+	time_t now;
+	bool dry_run;
+};
+
+/* Fills *report (caller frees): per backup, the decision and the reasons. */
+int expire_run(const struct expire_opts *o, json_t **report);
+/* Append a pin or unpin marker (append-only: the newest marker wins). */
+int expire_pin(struct stor *repo, const char *stanza, const char *id, bool pin, time_t now);
+
+#endif
