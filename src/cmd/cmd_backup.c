@@ -20,25 +20,13 @@ bool pw_progress_enabled(void)
 	return isatty(2) && !getenv("NO_PROGRESS");
 }
 
-static void human(uint64_t b, char *out, size_t n)
-{
-	const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	double v = (double)b;
-	int i = 0;
-	while (v >= 1024 && i < 4) {
-		v /= 1024;
-		i++;
-	}
-	snprintf(out, n, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-}
-
 static void progress(void *arg, const struct backup_progress *p)
 {
 	(void)arg;
 	char raw[32], st[32], est[32];
-	human(p->raw, raw, sizeof raw);
-	human(p->stored, st, sizeof st);
-	human(p->estimate, est, sizeof est);
+	pw_human_size(p->raw, " ", raw, sizeof raw);
+	pw_human_size(p->stored, " ", st, sizeof st);
+	pw_human_size(p->estimate, " ", est, sizeof est);
 	double rate = p->seconds > 0 ? (double)p->raw / p->seconds / 1048576.0 : 0;
 	fprintf(stderr, "\r\033[Kdumped %s (database %s), stored %s, %.1f MiB/s, %.0f s", raw, est,
 	        st, rate, p->seconds);
@@ -185,10 +173,10 @@ int cmd_backup(struct pw_ctx *ctx)
 				stored += (uint64_t)json_integer_value(
 				    json_object_get(json_array_get(objs, i), "size"));
 			char a[32], b[32];
-			human((uint64_t)json_integer_value(
-			          json_object_get(res.manifest, "raw_bytes")),
-			      a, sizeof a);
-			human(stored, b, sizeof b);
+			pw_human_size((uint64_t)json_integer_value(
+			                  json_object_get(res.manifest, "raw_bytes")),
+			              " ", a, sizeof a);
+			pw_human_size(stored, " ", b, sizeof b);
 			printf("backup %s/%s complete: dump %s, stored %s in %.1f s%s\n", stanza,
 			       res.id, a, b,
 			       json_real_value(json_object_get(res.manifest, "duration_seconds")),

@@ -24,25 +24,6 @@ static int now_clock(time_t *out)
 	return 0;
 }
 
-static int one_stanza(struct pw_ctx *ctx, struct stor *repo, char *out, size_t size)
-{
-	if (ctx->stanza)
-		return pw_resolve_stanza(ctx, NULL, out, size);
-	char **names = NULL;
-	size_t n = 0;
-	int rc = catalog_stanzas(repo, &names, &n);
-	if (rc == 0 && n != 1) {
-		pw_error(PW_E_USAGE, "the repository holds %zu stanzas", n);
-		rc = pw_error_hint("Name the stanza as the first argument.");
-	}
-	if (rc == 0)
-		pw_strlcpy(out, names[0], size);
-	for (size_t i = 0; i < n; i++)
-		pw_free(names[i]);
-	pw_free(names);
-	return rc;
-}
-
 int cmd_expire(struct pw_ctx *ctx)
 {
 	struct pw_config *c = ctx->cfg;
@@ -74,7 +55,7 @@ int cmd_expire(struct pw_ctx *ctx)
 		return rc;
 	char stanza[64];
 	time_t now;
-	rc = one_stanza(ctx, repo, stanza, sizeof stanza);
+	rc = pw_repo_stanza(ctx, repo, stanza, sizeof stanza);
 	if (rc == 0)
 		rc = now_clock(&now);
 	json_t *rep = NULL;

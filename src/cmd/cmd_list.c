@@ -6,20 +6,9 @@
 #include "cmd/commands.h"
 #include "common/err.h"
 #include "common/mem.h"
+#include "common/str.h"
 #include "dump/catalog.h"
 #include "storage/storage.h"
-
-static void human(uint64_t b, char *out, size_t n)
-{
-	const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	double v = (double)b;
-	int i = 0;
-	while (v >= 1024 && i < 4) {
-		v /= 1024;
-		i++;
-	}
-	snprintf(out, n, i ? "%.1f%s" : "%.0f%s", v, u[i]);
-}
 
 static json_t *entry_json(const char *stanza, const struct backup_entry *e)
 {
@@ -54,14 +43,14 @@ static void print_row(const char *stanza, const struct backup_entry *e)
 {
 	char st[32] = "-", db[16] = "-", stored[16], ratio[16] = "-", dur[16] = "-";
 	const char *lock = "-";
-	human(e->stored_bytes, stored, sizeof stored);
+	pw_human_size(e->stored_bytes, "", stored, sizeof stored);
 	if (e->manifest) {
 		const char *s = json_string_value(json_object_get(e->manifest, "started"));
 		if (s)
 			snprintf(st, sizeof st, "%s", s);
 		json_int_t dbs = json_integer_value(json_object_get(e->manifest, "database_size"));
 		json_int_t raw = json_integer_value(json_object_get(e->manifest, "raw_bytes"));
-		human((uint64_t)dbs, db, sizeof db);
+		pw_human_size((uint64_t)dbs, "", db, sizeof db);
 		if (e->stored_bytes)
 			snprintf(ratio, sizeof ratio, "%.1fx",
 			         (double)raw / (double)e->stored_bytes);

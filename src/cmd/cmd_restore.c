@@ -35,29 +35,7 @@ static int flt_feed(void *arg, const uint8_t *p, size_t n)
 static int pick_backup(struct pw_ctx *ctx, struct stor *repo, char *stanza, size_t ssize,
                        struct backup_list *l, const struct backup_entry **e)
 {
-	int rc = 0;
-	if (ctx->stanza) {
-		rc = pw_resolve_stanza(ctx, NULL, stanza, ssize);
-	} else {
-		char **names = NULL;
-		size_t n = 0;
-		rc = catalog_stanzas(repo, &names, &n);
-		if (rc == 0 && n != 1) {
-			pw_error(PW_E_USAGE,
-			         n ? "the repository holds %zu stanzas"
-			           : "the repository "
-			             "holds no backups%.0zu",
-			         n);
-			rc = pw_error_hint(n ? "Name the stanza to restore as the first argument "
-			                       "(\"pgward list\" shows them)."
-			                     : "Check --repo.");
-		}
-		if (rc == 0)
-			pw_strlcpy(stanza, names[0], ssize);
-		for (size_t i = 0; i < n; i++)
-			pw_free(names[i]);
-		pw_free(names);
-	}
+	int rc = pw_repo_stanza(ctx, repo, stanza, ssize);
 	if (rc < 0)
 		return rc;
 	if ((rc = catalog_list(repo, stanza, l)) < 0)

@@ -70,22 +70,8 @@ int cmd_verify(struct pw_ctx *ctx)
 	}
 	if (rc == 0)
 		rc = pw_open_repo(ctx, &repo);
-	if (rc == 0 && ctx->stanza) {
-		rc = pw_resolve_stanza(ctx, NULL, stanza, sizeof stanza);
-	} else if (rc == 0) {
-		char **names = NULL;
-		size_t ns = 0;
-		rc = catalog_stanzas(repo, &names, &ns);
-		if (rc == 0 && ns != 1) {
-			pw_error(PW_E_USAGE, "the repository holds %zu stanzas", ns);
-			rc = pw_error_hint("Name the stanza to verify as the first argument.");
-		}
-		if (rc == 0)
-			pw_strlcpy(stanza, names[0], sizeof stanza);
-		for (size_t i = 0; i < ns; i++)
-			pw_free(names[i]);
-		pw_free(names);
-	}
+	if (rc == 0)
+		rc = pw_repo_stanza(ctx, repo, stanza, sizeof stanza);
 	if (rc == 0)
 		rc = catalog_list(repo, stanza, &l);
 	if (rc < 0)

@@ -67,6 +67,8 @@ int pw_db_conninfo(struct pw_ctx *ctx, char **out);
 int pw_db_connect(struct pw_ctx *ctx, bool read_only, bool stop_after_tls, struct pg_conn **out);
 /* The stanza: the first argument, else the database name of c (if given); validated. */
 int pw_resolve_stanza(struct pw_ctx *ctx, struct pg_conn *c, char *out, size_t size);
+/* The stanza: the first argument, else the only stanza the repository holds. */
+int pw_repo_stanza(struct pw_ctx *ctx, struct stor *repo, char *out, size_t size);
 /* Open the repository named by the options (repo, s3-*). */
 int pw_open_repo(struct pw_ctx *ctx, struct stor **out);
 

@@ -4,6 +4,9 @@
 #include "cmd/commands.h"
 #include "common/err.h"
 #include "common/secret.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "dump/catalog.h"
 #include "storage/storage.h"
 
 int pw_open_repo(struct pw_ctx *ctx, struct stor **out)
@@ -49,5 +52,31 @@ int pw_open_repo(struct pw_ctx *ctx, struct stor **out)
 	pw_secret_free(token);
 	if (rc == 0)
 		json_object_set_new(ctx->audit, "repository", json_string(stor_describe(*out)));
+	return rc;
+}
+
+int pw_repo_stanza(struct pw_ctx *ctx, struct stor *repo, char *out, size_t size)
+{
+	if (ctx->stanza)
+		return pw_resolve_stanza(ctx, NULL, out, size);
+	char **names = NULL;
+	size_t n = 0;
+	int rc = catalog_stanzas(repo, &names, &n);
+	if (rc == 0 && n != 1) {
+		pw_error(PW_E_USAGE,
+		         n ? "the repository holds %zu stanzas"
+		           : "the repository holds no "
+		             "backups%.0zu",
+		         n);
+		rc = pw_error_hint(
+		    n ? "Name the stanza as the first argument (\"pgward list\" shows "
+		        "them)."
+		      : "Check --repo.");
+	}
+	if (rc == 0)
+		pw_strlcpy(out, names[0], size);
+	for (size_t i = 0; i < n; i++)
+		pw_free(names[i]);
+	pw_free(names);
 	return rc;
 }

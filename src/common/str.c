@@ -2,6 +2,7 @@
 #include "common/str.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -124,4 +125,16 @@ char *pw_trim(char *s)
 	memmove(s, p, n);
 	s[n] = 0;
 	return s;
+}
+
+void pw_human_size(uint64_t bytes, const char *sep, char *out, size_t size)
+{
+	static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)bytes;
+	int i = 0;
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(out, size, i ? "%.1f%s%s" : "%.0f%s%s", v, sep, units[i]);
 }

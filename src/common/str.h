@@ -16,6 +16,8 @@ int pw_parse_u64(const char *s, uint64_t *out);
 int pw_parse_size(const char *s, uint64_t *out);
 /* Boolean: y/yes/true/on/1 and n/no/false/off/0. */
 int pw_parse_bool(const char *s, bool *out);
+/* Human-readable size: "512 B", "1.5 MiB" (sep between number and unit). */
+void pw_human_size(uint64_t bytes, const char *sep, char *out, size_t size);
 /* Trim ASCII whitespace at both ends in place; returns s. */
 char *pw_trim(char *s);
 

@@ -81,6 +81,18 @@ tk_assert_eq() {
 }
 
 # tk_assert_contains HAYSTACK NEEDLE MSG
+# expect_fail CODE NEEDLE ARGS...: run "$PGWARD ARGS", expect exit CODE, NEEDLE in its
+# stderr, and a HINT line (every failure of pgward says what to do). Sets $err and $rc.
+expect_fail() {
+    local code=$1 needle=$2; shift 2
+    set +e
+    err=$("$PGWARD" "$@" 2>&1 >/dev/null); rc=$?
+    set -e
+    tk_assert_eq "$rc" "$code" "exit code of: $*"
+    tk_assert_contains "$err" "$needle" "message of: $*"
+    tk_assert_contains "$err" "HINT:" "hint of: $*"
+}
+
 tk_assert_contains() {
     if [[ "$1" != *"$2"* ]]; then
         tk_fail "${3:-assert_contains}: '$2' not found in: $1"

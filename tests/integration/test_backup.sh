@@ -28,16 +28,6 @@ db() { echo "postgresql://$1@localhost:$PGPORT_TEST/${2:-shop}?sslrootcert=$PG_C
 super() { echo "postgresql://postgres@localhost:$PGPORT_TEST/$1?sslrootcert=$PG_CA"; }
 export PGWARD_TARGET_PASSWORD=$PG_SUPERPASS
 
-expect_fail() { # code, needle, args...
-  local code=$1 needle=$2; shift 2
-  set +e
-  err=$("$PGWARD" "$@" 2>&1 >/dev/null); rc=$?
-  set -e
-  tk_assert_eq "$rc" "$code" "exit code of: $*"
-  tk_assert_contains "$err" "$needle" "message of: $*"
-  tk_assert_contains "$err" "HINT:" "hint of: $*"
-}
-
 # --- preflight: each kind of over-privileged or partial role is refused, with the fix
 PGWARD_DB_PASSWORD=$PG_SUPERPASS expect_fail 22 'role "postgres" is a superuser' backup --db "$(db postgres)" --repo repo -r "$R"
 PGWARD_DB_PASSWORD=w expect_fail 22 'holds INSERT on "public"."customers"' backup --db "$(db writer)" --repo repo -r "$R"

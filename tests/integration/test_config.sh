@@ -9,16 +9,6 @@ cd "$TK_TMP"
 R=$("$PGWARD" keygen -y id.txt)
 echo data > in.txt
 
-expect_fail() { # code, needle, args...
-  local code=$1 needle=$2; shift 2
-  set +e
-  err=$("$PGWARD" "$@" 2>&1 >/dev/null); rc=$?
-  set -e
-  tk_assert_eq "$rc" "$code" "exit code of: $*"
-  tk_assert_contains "$err" "$needle" "message of: $*"
-  tk_assert_contains "$err" "HINT:" "hint of: $*"
-}
-
 printf '[global]\nlog-level = info\nbogus = 1\n' > bad.conf
 expect_fail 3 'unknown option "bogus" in "bad.conf" line 3' encrypt --config bad.conf -r "$R" in.txt
 printf '[global]\n[global]\n' > dup.conf

@@ -6,16 +6,6 @@ tk_tmpdir
 export HOME=$TK_TMP PGWARD_AUDIT_LOG=$TK_TMP/audit.log
 cd "$TK_TMP"
 
-expect_fail() { # code, needle, args...
-  local code=$1 needle=$2; shift 2
-  set +e
-  err=$("$PGWARD" "$@" 2>&1 >/dev/null); rc=$?
-  set -e
-  tk_assert_eq "$rc" "$code" "exit code of: $*"
-  tk_assert_contains "$err" "$needle" "message of: $*"
-  tk_assert_contains "$err" "HINT:" "hint of: $*"
-}
-
 # keygen: mode 0600, public key on stderr, never overwrites
 pub=$("$PGWARD" keygen -o a.key 2>&1 >/dev/null)
 tk_assert_eq "$(stat -c %a a.key)" 600 "identity file mode"

@@ -7,16 +7,6 @@ export HOME=$TK_TMP PGWARD_AUDIT_LOG=$TK_TMP/audit.log
 cd "$TK_TMP"
 pg_start >/dev/null
 
-expect_fail() { # code, needle, args...
-  local code=$1 needle=$2; shift 2
-  set +e
-  err=$("$PGWARD" "$@" 2>&1 >/dev/null); rc=$?
-  set -e
-  tk_assert_eq "$rc" "$code" "exit code of: $*"
-  tk_assert_contains "$err" "$needle" "message of: $*"
-  tk_assert_contains "$err" "HINT:" "hint of: $*"
-}
-
 URL="postgresql://postgres@localhost:$PGPORT_TEST/postgres?sslrootcert=$PG_CA"
 want=$(openssl x509 -in "$PG_DATADIR/server.crt" -pubkey -noout | openssl pkey -pubin -outform der |
   openssl dgst -sha256 -binary | base64)

@@ -6,16 +6,6 @@ tk_tmpdir
 export HOME=$TK_TMP PGWARD_AUDIT_LOG=$TK_TMP/audit.log
 cd "$TK_TMP"
 
-expect_fail() { # code, needle, args...
-  local code=$1 needle=$2; shift 2
-  set +e
-  err=$("$PGWARD" "$@" 2>&1 >/dev/null); rc=$?
-  set -e
-  tk_assert_eq "$rc" "$code" "exit code of: $*"
-  tk_assert_contains "$err" "$needle" "message of: $*"
-  tk_assert_contains "$err" "HINT:" "hint of: $*"
-}
-
 head -c 3000000 /dev/urandom > obj.bin
 out=$("$PGWARD" repo put "db1/20261122T031500Z-1a2b/data.age" obj.bin --repo repo)
 tk_assert_eq "$out" "$(sha256sum obj.bin | cut -d' ' -f1)  3000000  db1/20261122T031500Z-1a2b/data.age" "put reports sha256 and size"

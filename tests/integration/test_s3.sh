@@ -13,16 +13,6 @@ export AWS_ACCESS_KEY_ID=$S3_ACCESS AWS_SECRET_ACCESS_KEY=$S3_SECRET
 PLAIN="s3://$S3_BUCKET_PLAIN/backups"
 LOCKED="s3://$S3_BUCKET_LOCKED"
 
-expect_fail() { # code, needle, args...
-  local code=$1 needle=$2; shift 2
-  set +e
-  err=$("$PGWARD" "$@" 2>&1 >/dev/null); rc=$?
-  set -e
-  tk_assert_eq "$rc" "$code" "exit code of: $*"
-  tk_assert_contains "$err" "$needle" "message of: $*"
-  tk_assert_contains "$err" "HINT:" "hint of: $*"
-}
-
 # check: plain bucket may delete; locked bucket retains
 out=$("$PGWARD" repo check --repo "$PLAIN")
 tk_assert_contains "$out" "delete:       ok" "plain bucket delete"
