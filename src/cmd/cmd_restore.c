@@ -126,6 +126,12 @@ int cmd_restore(struct pw_ctx *ctx)
 	const char *to_file = pw_cfg_str(ctx->cfg, PW_OPT_TO_FILE);
 	const char *target = pw_cfg_str(ctx->cfg, PW_OPT_TARGET);
 	int rc = 0;
+	long long jobs = pw_cfg_int(ctx->cfg, PW_OPT_JOBS);
+	if (jobs < 1 || jobs > 64) {
+		pw_error(PW_E_CONFIG, "--jobs must be between 1 and 64, not %lld", jobs);
+		return pw_error_hint(
+		    "1 restores in a single transaction; more needs a spool file.");
+	}
 	if (!!to_file == !!target) {
 		pw_error(PW_E_USAGE, "give either --target URL or --to-file FILE");
 		return pw_error_hint(
@@ -208,7 +214,9 @@ int cmd_restore(struct pw_ctx *ctx)
 		                          .target = tc,
 		                          .password = secret,
 		                          .clean = pw_cfg_bool(ctx->cfg, PW_OPT_CLEAN),
-		                          .no_owner = pw_cfg_bool(ctx->cfg, PW_OPT_NO_OWNER)};
+		                          .no_owner = pw_cfg_bool(ctx->cfg, PW_OPT_NO_OWNER),
+		                          .jobs = (int)pw_cfg_int(ctx->cfg, PW_OPT_JOBS),
+		                          .temp_dir = pw_cfg_str(ctx->cfg, PW_OPT_TEMP_DIR)};
 		rc = restore_into_db(&ro);
 	}
 	pw_secret_free(secret);

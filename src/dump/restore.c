@@ -1,7 +1,11 @@
 /* restore.c - a backup object -> age -> zstd -> pg_restore --single-transaction. */
 #include "dump/restore.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -59,10 +63,42 @@ int restore_into_db(const struct restore_opts *o)
 	if (o->password)
 		pw_buf_printf(&envpw, "PGPASSWORD=%s", pw_secret_str(o->password));
 	const char *env[] = {envpw.len ? (const char *)envpw.data : "PGWARD_NO_PASSWORD=1", NULL};
-	const char *argv[10];
+	/* --jobs: pg_restore -j needs a seekable file, so the decrypted archive is spooled to
+	 * a private temporary file first (removed on every path) */
+	char spool[4096] = "";
+	char jobs[32];
+	if (o->jobs > 1) {
+		const char *dir = o->temp_dir ? o->temp_dir : getenv("TMPDIR");
+		snprintf(spool, sizeof spool, "%s/pgward-restore-XXXXXX",
+		         dir && *dir ? dir : "/var/tmp");
+		int fd = mkstemp(spool);
+		if (fd < 0) {
+			pw_error(PW_E_IO, "could not create a spool file in \"%s\": %s",
+			         dir && *dir ? dir : "/var/tmp", strerror(errno));
+			rc = pw_error_hint("Give a writable directory with --temp-dir.");
+			spool[0] = 0;
+			goto out;
+		}
+		fchmod(fd, 0600);
+		struct flt *chain = flt_age_decrypt(o->ids, o->nids, AGE_ARMOR_NO,
+		                                    flt_zstd_decompress(flt_fd_sink(fd, spool)));
+		rc = stor_get(o->repo, o->key, flt_feed, chain);
+		if (rc == 0)
+			rc = flt_finish(chain);
+		flt_chain_free(chain);
+		close(fd);
+		if (rc < 0)
+			goto out;
+		snprintf(jobs, sizeof jobs, "--jobs=%d", o->jobs);
+	}
+	const char *argv[12];
 	size_t a = 0;
 	argv[a++] = pg_restore;
-	argv[a++] = "--single-transaction";
+	if (o->jobs > 1)
+		argv[a++] =
+		    jobs; /* -j cannot run in one transaction; --exit-on-error still stops */
+	else
+		argv[a++] = "--single-transaction";
 	argv[a++] = "--exit-on-error";
 	argv[a++] = "--no-password";
 	if (o->clean) {
@@ -72,8 +108,17 @@ int restore_into_db(const struct restore_opts *o)
 	if (o->no_owner)
 		argv[a++] = "--no-owner";
 	argv[a++] = pw_buf_str(&dbarg);
+	if (o->jobs > 1)
+		argv[a++] = spool;
 	argv[a] = NULL;
 	struct child c;
+	if (o->jobs > 1) {
+		rc = child_start(&c, argv, env, false, false);
+		if (rc == 0)
+			rc = child_finish(&c, "pg_restore");
+		child_free(&c);
+		goto out;
+	}
 	rc = child_start(&c, argv, env, true, false);
 	if (rc == 0) {
 		struct child_sink *cs = pw_calloc(1, sizeof *cs);
@@ -105,6 +150,9 @@ int restore_into_db(const struct restore_opts *o)
 		}
 		child_free(&c);
 	}
+out:
+	if (spool[0])
+		unlink(spool);
 	pw_buf_free(&dbarg, 0);
 	pw_buf_free(&envpw, 1);
 	return rc;

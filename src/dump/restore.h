@@ -22,6 +22,8 @@ struct restore_opts {
 	const struct pw_secret *password;
 	bool clean;
 	bool no_owner;
+	int jobs;             /* > 1: spool to a 0600 temp file and run pg_restore -j */
+	const char *temp_dir; /* for the spool file (default $TMPDIR or /var/tmp) */
 };
 
 /* Returns 0, or an error; on any error pg_restore is stopped before it commits. */

@@ -78,6 +78,13 @@ tk_assert_eq "$(pg_psql_super -d shop_r1 -c "select count(*) from sales.daily")"
 tk_assert_eq "$(pg_psql_super -d shop_r1 -c "select last_value from sales.invoice_no")" "1004" "sequence value"
 expect_fail 2 "already holds tables" restore -i key --repo repo --target "$(super shop_r1)"
 
+# --- --jobs spools to a private temporary file, removed afterwards
+mkdir -m 700 spool
+"$PGWARD" restore -i key --repo repo --create --jobs 2 --temp-dir spool --target "$(super shop_jobs)" >/dev/null
+tk_assert_eq "$(pg_row_counts shop_jobs)" "$(pg_row_counts shop)" "restore --jobs 2"
+tk_assert_eq "$(ls -A spool)" "" "spool file removed"
+expect_fail 3 "--jobs must be between 1 and 64" restore -i key --repo repo --jobs 0 --target "$(super shop_jobs)"
+
 # --- --create makes the target database
 "$PGWARD" restore -i key --repo repo --create --target "$(super shop_new)" >/dev/null
 tk_assert_eq "$(pg_row_counts shop_new)" "$(pg_row_counts shop)" "restore --create"
