@@ -206,6 +206,35 @@ int cmd_restore(struct pw_ctx *ctx)
 		rc = pw_error_hint("Restore into an empty database (--create makes one), or pass "
 		                   "--clean to replace its objects.");
 	}
+	const char *const *tables, *const *schemas;
+	size_t ntables = pw_cfg_list(ctx->cfg, PW_OPT_TABLE, &tables);
+	size_t nschemas = pw_cfg_list(ctx->cfg, PW_OPT_SCHEMA, &schemas);
+	if (rc == 0 && pw_cfg_bool(ctx->cfg, PW_OPT_GLOBALS)) {
+		if (!json_is_true(json_object_get(e->manifest, "globals"))) {
+			pw_error(PW_E_NOTFOUND,
+			         "backup %s holds no roles (the backup role could not "
+			         "read them)",
+			         e->id);
+			rc = pw_error_hint(
+			    "Restore without --globals, or create the roles by hand.");
+		} else {
+			char gkey[512];
+			snprintf(gkey, sizeof gkey, "%s/%s/%s", stanza, e->id, GLOBALS_OBJECT);
+			struct restore_opts go = {.repo = repo,
+			                          .ids = ks.ids,
+			                          .nids = ks.nids,
+			                          .target = tc,
+			                          .password = secret};
+			int failed = 0;
+			rc = restore_globals(&go, gkey, &failed);
+			if (rc == 0 && failed)
+				fprintf(
+				    stderr,
+				    "pgward: warning: %d role or tablespace statement%s did not "
+				    "apply (usually: it exists already)\n",
+				    failed, failed == 1 ? "" : "s");
+		}
+	}
 	if (rc == 0) {
 		struct restore_opts ro = {.repo = repo,
 		                          .key = key,
@@ -215,6 +244,10 @@ int cmd_restore(struct pw_ctx *ctx)
 		                          .password = secret,
 		                          .clean = pw_cfg_bool(ctx->cfg, PW_OPT_CLEAN),
 		                          .no_owner = pw_cfg_bool(ctx->cfg, PW_OPT_NO_OWNER),
+		                          .tables = tables,
+		                          .ntables = ntables,
+		                          .schemas = schemas,
+		                          .nschemas = nschemas,
 		                          .jobs = (int)pw_cfg_int(ctx->cfg, PW_OPT_JOBS),
 		                          .temp_dir = pw_cfg_str(ctx->cfg, PW_OPT_TEMP_DIR)};
 		rc = restore_into_db(&ro);

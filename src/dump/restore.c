@@ -63,6 +63,9 @@ int restore_into_db(const struct restore_opts *o)
 	if (o->password)
 		pw_buf_printf(&envpw, "PGPASSWORD=%s", pw_secret_str(o->password));
 	const char *env[] = {envpw.len ? (const char *)envpw.data : "PGWARD_NO_PASSWORD=1", NULL};
+	size_t nsel = o->ntables + o->nschemas;
+	const char **argv = pw_calloc(12 + 2 * nsel, sizeof *argv);
+	struct pw_buf sel = PW_BUF_INIT(1 << 20);
 	/* --jobs: pg_restore -j needs a seekable file, so the decrypted archive is spooled to
 	 * a private temporary file first (removed on every path) */
 	char spool[4096] = "";
@@ -91,7 +94,6 @@ int restore_into_db(const struct restore_opts *o)
 			goto out;
 		snprintf(jobs, sizeof jobs, "--jobs=%d", o->jobs);
 	}
-	const char *argv[12];
 	size_t a = 0;
 	argv[a++] = pg_restore;
 	if (o->jobs > 1)
@@ -107,6 +109,14 @@ int restore_into_db(const struct restore_opts *o)
 	}
 	if (o->no_owner)
 		argv[a++] = "--no-owner";
+	for (size_t i = 0; i < o->ntables; i++) {
+		argv[a++] = "--table";
+		argv[a++] = o->tables[i];
+	}
+	for (size_t i = 0; i < o->nschemas; i++) {
+		argv[a++] = "--schema";
+		argv[a++] = o->schemas[i];
+	}
 	argv[a++] = pw_buf_str(&dbarg);
 	if (o->jobs > 1)
 		argv[a++] = spool;
@@ -131,10 +141,9 @@ int restore_into_db(const struct restore_opts *o)
 			rc = flt_finish(chain);
 		flt_chain_free(chain);
 		if (rc < 0 && strstr(pw_error_message(), "pg_restore's input")) {
-			/* pg_restore stopped reading: its own message says why */
-			int frc = child_finish(&c, "pg_restore");
-			if (frc < 0)
-				rc = frc;
+			/* pg_restore stopped reading: its own status says why (0 when a selective
+			 * restore had everything it needed) */
+			rc = child_finish(&c, "pg_restore");
 		} else if (rc < 0) {
 			/* a damaged backup: stop pg_restore before it commits anything */
 			int code = pw_error_code();
@@ -151,8 +160,52 @@ int restore_into_db(const struct restore_opts *o)
 		child_free(&c);
 	}
 out:
+	pw_free(argv);
+	pw_buf_free(&sel, 0);
 	if (spool[0])
 		unlink(spool);
+	pw_buf_free(&dbarg, 0);
+	pw_buf_free(&envpw, 1);
+	return rc;
+}
+
+int restore_globals(const struct restore_opts *o, const char *key, int *failed)
+{
+	char psql[512];
+	*failed = 0;
+	int rc = pg_tool_path("psql", pg_server_version(o->target) / 10000, psql, sizeof psql);
+	if (rc < 0)
+		return rc;
+	struct pw_buf dbarg = PW_BUF_INIT(16384), envpw = PW_BUF_INIT(4096);
+	char *ci = pg_child_conninfo(o->target, "pgward restore");
+	pw_buf_printf(&dbarg, "--dbname=%s", ci);
+	pw_free(ci);
+	if (o->password)
+		pw_buf_printf(&envpw, "PGPASSWORD=%s", pw_secret_str(o->password));
+	const char *env[] = {envpw.len ? (const char *)envpw.data : "PGWARD_NO_PASSWORD=1",
+	                     "PGOPTIONS=-c client_min_messages=warning", NULL};
+	/* no ON_ERROR_STOP: "role already exists" must not stop the rest */
+	const char *argv[] = {psql, "--no-psqlrc", "--quiet", "--no-password", pw_buf_str(&dbarg),
+	                      NULL};
+	struct child c;
+	rc = child_start(&c, argv, env, true, false);
+	if (rc == 0) {
+		struct child_sink *cs = pw_calloc(1, sizeof *cs);
+		cs->base.ops = &cs_ops;
+		cs->c = &c;
+		struct flt *chain =
+		    flt_age_decrypt(o->ids, o->nids, AGE_ARMOR_NO, flt_zstd_decompress(&cs->base));
+		rc = stor_get(o->repo, key, flt_feed, chain);
+		if (rc == 0)
+			rc = flt_finish(chain);
+		flt_chain_free(chain);
+		int frc = child_finish(&c, "psql (globals)");
+		if (rc == 0)
+			rc = frc;
+		for (const char *p = pw_buf_str(&c.err); (p = strstr(p, "ERROR:")); p += 6)
+			(*failed)++;
+		child_free(&c);
+	}
 	pw_buf_free(&dbarg, 0);
 	pw_buf_free(&envpw, 1);
 	return rc;

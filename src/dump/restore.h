@@ -22,11 +22,18 @@ struct restore_opts {
 	const struct pw_secret *password;
 	bool clean;
 	bool no_owner;
+	const char *const *tables; /* pg_restore -t */
+	size_t ntables;
+	const char *const *schemas; /* pg_restore -n */
+	size_t nschemas;
 	int jobs;             /* > 1: spool to a 0600 temp file and run pg_restore -j */
 	const char *temp_dir; /* for the spool file (default $TMPDIR or /var/tmp) */
 };
 
 /* Returns 0, or an error; on any error pg_restore is stopped before it commits. */
 int restore_into_db(const struct restore_opts *o);
+/* Apply a globals object (roles, tablespaces) with psql; roles that exist are left as they
+ * are. *failed counts statements that did not apply (e.g. an existing role). */
+int restore_globals(const struct restore_opts *o, const char *key, int *failed);
 
 #endif

@@ -19,6 +19,7 @@ create role owner1 login password 'o' bypassrls; grant pg_read_all_data to owner
 create role partial login password 'p' bypassrls; grant usage on schema sales, hr to partial; grant select on all tables in schema public to partial;
 create role norls login password 'n' ; grant pg_read_all_data to norls;
 create role nolo login password 'l' bypassrls; grant pg_read_all_data to nolo;
+create role ghost nologin;
 SQL
 # large objects need their own grant (pg_read_all_data does not cover them)
 pg_psql_super -d shop -c "select format('grant select on large object %s to backup, writer, owner1, partial, norls;', oid) from pg_largeobject_metadata" | pg_psql_super -d shop >/dev/null
@@ -84,6 +85,17 @@ mkdir -m 700 spool
 tk_assert_eq "$(pg_row_counts shop_jobs)" "$(pg_row_counts shop)" "restore --jobs 2"
 tk_assert_eq "$(ls -A spool)" "" "spool file removed"
 expect_fail 3 "--jobs must be between 1 and 64" restore -i key --repo repo --jobs 0 --target "$(super shop_jobs)"
+
+# --- --table / --schema select objects; --globals applies the roles first
+"$PGWARD" restore -i key --repo repo --create -n public --target "$(super shop_pub)" >/dev/null
+tk_assert_eq "$(pg_psql_super -d shop_pub -c "select count(*) from pg_namespace where nspname in ('sales', 'hr')")" 0 "--schema leaves the other schemas out"
+tk_assert_eq "$(pg_psql_super -d shop_pub -c "select count(*) from customers")" "$(pg_psql_super -d shop -c "select count(*) from customers")" "--schema restores its tables"
+"$PGWARD" restore -i key --repo repo --create -t customers --target "$(super shop_one)" >/dev/null
+tk_assert_eq "$(pg_psql_super -d shop_one -c "select count(*) from pg_tables where schemaname not in ('pg_catalog', 'information_schema')")" 1 "--table restores one table"
+pg_psql_super -c "drop role ghost" >/dev/null
+"$PGWARD" restore -i key --repo repo --create --globals --target "$(super shop_glob)" >/dev/null 2>glob.err
+tk_assert_eq "$(pg_psql_super -c "select count(*) from pg_roles where rolname = 'ghost'")" 1 "--globals recreated a dropped role"
+tk_assert_contains "$(cat glob.err)" "did not apply (usually: it exists already)" "existing roles reported, not fatal"
 
 # --- --create makes the target database
 "$PGWARD" restore -i key --repo repo --create --target "$(super shop_new)" >/dev/null
@@ -168,6 +180,10 @@ tk_assert_contains "$(cat s3.out)" "complete" "backup to S3"
 pg_psql_super -c "create database shop_r4" >/dev/null
 "$PGWARD" restore -i key --repo "$S3REPO" --target "$(super shop_r4)" >/dev/null
 tk_assert_eq "$(pg_row_counts shop_r4)" "$(pg_row_counts shop)" "restore from S3"
+# verify on S3 at all three depths
+tk_assert_contains "$("$PGWARD" verify --repo "$S3REPO")" "pass (depth 1)" "verify depth 1 on S3"
+tk_assert_contains "$("$PGWARD" verify --repo "$S3REPO" -i key)" "pass (depth 2)" "verify depth 2 on S3"
+tk_assert_contains "$(PGWARD_SCRATCH_PASSWORD=$PG_SUPERPASS "$PGWARD" verify --repo "$S3REPO" -i key --restore --scratch-url "$(super postgres)")" "pass (depth 3" "verify depth 3 on S3"
 sid=$("$PGWARD" list --repo "$S3REPO" --output=json | sed -n 's/.*"backup_id": "\(.*\)".*/\1/p' | head -1)
 expect_fail 30 "retained until" repo rm "shop/$sid/data.pgdump.zst.age" --repo "$S3REPO"
 grep -q "$S3_SECRET" "$PGWARD_AUDIT_LOG" && tk_fail "S3 secret in the audit log"
