@@ -117,7 +117,8 @@ static void canonical_query(const struct sigv4_kv *q, size_t n, const struct sig
 		pw_buf_str(&p[i].k);
 		pw_buf_str(&p[i].v);
 	}
-	qsort(p, total, sizeof *p, cmp_qp);
+	if (total)
+		qsort(p, total, sizeof *p, cmp_qp);
 	for (size_t i = 0; i < total; i++) {
 		pw_buf_printf(out, "%s%s=%s", i ? "&" : "", pw_buf_str(&p[i].k),
 		              pw_buf_str(&p[i].v));

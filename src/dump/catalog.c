@@ -118,7 +118,8 @@ int catalog_list(struct stor *s, const char *stanza, struct backup_list *out)
 	int rc = stor_list(s, prefix, collect_cb, &c);
 	if (rc < 0)
 		return rc;
-	qsort(out->e, out->n, sizeof *out->e, cmp_entry);
+	if (out->n)
+		qsort(out->e, out->n, sizeof *out->e, cmp_entry);
 	for (size_t i = 0; i < out->n; i++) {
 		struct backup_entry *e = &out->e[i];
 		if (!e->complete)

@@ -332,7 +332,7 @@ static int p_list(struct stor *s, const char *prefix,
 	struct posix *p = (struct posix *)s;
 	struct walk w = {.prefix = prefix};
 	int rc = walk_dir(p->root, "", &w);
-	if (rc == 0)
+	if (rc == 0 && w.n) /* qsort(NULL, 0) is undefined */
 		qsort(w.e, w.n, sizeof *w.e, cmp_entry);
 	for (size_t i = 0; i < w.n; i++) {
 		if (rc == 0) {
@@ -352,7 +352,7 @@ static int p_list_uploads(struct stor *s, const char *prefix,
 	struct posix *p = (struct posix *)s;
 	struct walk w = {.prefix = prefix, .temps = true};
 	int rc = walk_dir(p->root, "", &w);
-	if (rc == 0)
+	if (rc == 0 && w.n) /* qsort(NULL, 0) is undefined */
 		qsort(w.e, w.n, sizeof *w.e, cmp_entry);
 	for (size_t i = 0; i < w.n; i++) {
 		if (rc == 0) {
