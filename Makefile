@@ -1,7 +1,7 @@
 # pgward - the two commands of the README, and a few more.
 #   make demo    install what is needed, build, and run the main job on embedded defaults
 #   make check   install what is needed, build, and run the whole test suite (+ ASan/UBSan)
-#   make bench   encrypt/decrypt throughput and memory vs the age CLI
+#   make bench   encrypt/decrypt vs the age CLI, then backup/restore vs pg_dump pipelines
 #   make fuzz    run the libFuzzer targets for a bounded time
 .PHONY: all deps build check demo bench fuzz format format-check clean
 
@@ -21,7 +21,7 @@ demo: build
 	./tools/demo.sh
 
 bench: build
-	./bench/bench.sh
+	./bench/bench.sh && ./bench/s3_bench.sh && ./bench/backup_bench.sh
 
 fuzz: deps
 	./fuzz/run.sh $(FUZZ_SECONDS)

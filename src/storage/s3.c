@@ -735,6 +735,7 @@ struct job {
 	unsigned number;
 	uint8_t *data;
 	size_t len;
+	size_t cap;
 	struct job *next;
 };
 
@@ -759,6 +760,11 @@ struct s3_writer {
 	struct job *queue, *queue_tail;
 	unsigned inflight; /* queued or being uploaded */
 	bool stop;
+	/* part buffers are recycled, not freed in the workers: memory stays at (workers + 1)
+	 * parts, and glibc's per-thread arenas cannot fragment it */
+	uint8_t *spare[33];
+	size_t spare_cap[33];
+	int nspare;
 	int err; /* first error code (negative) */
 	char errmsg[1024], errhint[1024];
 	CURL *h; /* for the caller's own requests */
@@ -850,6 +856,11 @@ static void *worker(void *arg)
 			pw_strlcpy(w->parts[j->number - 1].etag, etag, 130);
 		}
 		w->inflight--;
+		if (w->nspare < (int)(sizeof w->spare / sizeof w->spare[0])) {
+			w->spare[w->nspare] = j->data;
+			w->spare_cap[w->nspare++] = j->cap;
+			j->data = NULL;
+		}
 		pthread_cond_broadcast(&w->cv);
 		pthread_mutex_unlock(&w->mu);
 		pw_free(j->data);
@@ -916,6 +927,7 @@ static int submit(struct s3_writer *w)
 	j->number = ++w->next_part;
 	j->data = w->buf;
 	j->len = w->nbuf;
+	j->cap = w->cap;
 	w->nparts = j->number;
 	pthread_mutex_lock(&w->mu);
 	while (w->inflight >= w->nthreads && !w->err)
@@ -938,7 +950,20 @@ static int submit(struct s3_writer *w)
 		return pool_error(w);
 	}
 	w->cap = part_size_for(w->s, w->next_part + 1);
-	w->buf = pw_malloc(w->cap);
+	w->buf = NULL;
+	pthread_mutex_lock(&w->mu);
+	if (w->nspare) {
+		w->nspare--;
+		if (w->spare_cap[w->nspare] >= w->cap) {
+			w->buf = w->spare[w->nspare];
+			w->cap = w->spare_cap[w->nspare];
+		} else {
+			pw_free(w->spare[w->nspare]); /* the part size grew */
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (!w->buf)
+		w->buf = pw_malloc(w->cap);
 	w->nbuf = 0;
 	return 0;
 }
@@ -1132,6 +1157,8 @@ static void s_wfree(struct stor_writer *sw)
 	curl_easy_cleanup(w->h);
 	pw_free(w->parts);
 	pw_free(w->buf);
+	for (int i = 0; i < w->nspare; i++)
+		pw_free(w->spare[i]);
 	pw_free(w->key);
 	pw_free(w);
 }
