@@ -8,6 +8,11 @@
 	    sizeof((const enum pw_opt_id[]){__VA_ARGS__}) / sizeof(enum pw_opt_id)
 
 #define COMMON PW_OPT_CONFIG, PW_OPT_LOG_LEVEL, PW_OPT_AUDIT_LOG
+/* where a repository is and how to reach it */
+#define REPO_OPTS                                                                                  \
+	PW_OPT_REPO, PW_OPT_S3_ENDPOINT, PW_OPT_S3_REGION, PW_OPT_S3_URI_STYLE, PW_OPT_S3_CA_FILE, \
+	    PW_OPT_S3_TLS_VERIFY, PW_OPT_S3_ACCESS_KEY, PW_OPT_S3_SECRET_KEY,                      \
+	    PW_OPT_S3_SESSION_TOKEN, PW_OPT_S3_PROFILE
 
 const struct pw_command pw_commands[] = {
     {"help", "show help for pgward or one command", "[COMMAND]",
@@ -82,9 +87,7 @@ const struct pw_command pw_commands[] = {
      "AWS_SECRET_ACCESS_KEY, the shared credentials file, a container credentials endpoint "
      "or the instance role, in that order.",
      "  9   the object does not exist\n  30  storage failure (the message names it)\n",
-     OPTS(COMMON, PW_OPT_REPO, PW_OPT_OUTPUT, PW_OPT_OUT_FILE, PW_OPT_S3_ENDPOINT, PW_OPT_S3_REGION,
-          PW_OPT_S3_URI_STYLE, PW_OPT_S3_CA_FILE, PW_OPT_S3_TLS_VERIFY, PW_OPT_S3_ACCESS_KEY,
-          PW_OPT_S3_SECRET_KEY, PW_OPT_S3_SESSION_TOKEN, PW_OPT_S3_PROFILE, PW_OPT_S3_PART_SIZE,
+     OPTS(COMMON, REPO_OPTS, PW_OPT_OUTPUT, PW_OPT_OUT_FILE, PW_OPT_S3_PART_SIZE,
           PW_OPT_S3_PARALLEL, PW_OPT_S3_MAX_ATTEMPTS, PW_OPT_S3_TIMEOUT, PW_OPT_S3_SSE,
           PW_OPT_S3_SSE_KMS_KEY_ID, PW_OPT_S3_STORAGE_CLASS, PW_OPT_LOCK_MODE, PW_OPT_LOCK_DAYS),
      1, 3, true, cmd_repo, false},
@@ -101,9 +104,8 @@ const struct pw_command pw_commands[] = {
      "\"pgward unpin BACKUP-ID\".",
      "  20  the server could not be reached or refused the connection\n"
      "  21  TLS verification failed or the pin does not match\n",
-     OPTS(COMMON, PW_OPT_DB, PW_OPT_URL_ENV, PW_OPT_URL_FILE, PW_OPT_DB_PASSWORD, PW_OPT_PIN_SHA256,
-          PW_OPT_OUTPUT, PW_OPT_REPO, PW_OPT_S3_ENDPOINT, PW_OPT_S3_REGION, PW_OPT_S3_URI_STYLE,
-          PW_OPT_S3_CA_FILE, PW_OPT_S3_ACCESS_KEY, PW_OPT_S3_SECRET_KEY, PW_OPT_S3_PROFILE),
+     OPTS(COMMON, REPO_OPTS, PW_OPT_DB, PW_OPT_URL_ENV, PW_OPT_URL_FILE, PW_OPT_DB_PASSWORD,
+          PW_OPT_PIN_SHA256, PW_OPT_OUTPUT),
      0, 1, true, cmd_pin, false},
     {"backup", "back up a database with a read-only role, encrypted, into the repository",
      "[STANZA] --db URL --repo ADDR --recipient age1... [--lock-days N]",
@@ -119,24 +121,18 @@ const struct pw_command pw_commands[] = {
      "  20  database connection or dump failure\n  21  TLS verification or pin failure\n"
      "  22  the role is not read-only, or the dump would be incomplete\n"
      "  30  storage failure\n",
-     OPTS(COMMON, PW_OPT_DB, PW_OPT_URL_ENV, PW_OPT_URL_FILE, PW_OPT_DB_PASSWORD, PW_OPT_PIN_SHA256,
-          PW_OPT_REPO, PW_OPT_RECIPIENT, PW_OPT_RECIPIENTS_FILE, PW_OPT_COMPRESS_LEVEL,
+     OPTS(COMMON, REPO_OPTS, PW_OPT_DB, PW_OPT_URL_ENV, PW_OPT_URL_FILE, PW_OPT_DB_PASSWORD,
+          PW_OPT_PIN_SHA256, PW_OPT_RECIPIENT, PW_OPT_RECIPIENTS_FILE, PW_OPT_COMPRESS_LEVEL,
           PW_OPT_COMPRESS_THREADS, PW_OPT_RATE_LIMIT, PW_OPT_ALLOW_PRIVILEGED, PW_OPT_LOCK_DAYS,
-          PW_OPT_LOCK_MODE, PW_OPT_OUTPUT, PW_OPT_S3_ENDPOINT, PW_OPT_S3_REGION,
-          PW_OPT_S3_URI_STYLE, PW_OPT_S3_CA_FILE, PW_OPT_S3_TLS_VERIFY, PW_OPT_S3_ACCESS_KEY,
-          PW_OPT_S3_SECRET_KEY, PW_OPT_S3_SESSION_TOKEN, PW_OPT_S3_PROFILE, PW_OPT_S3_PART_SIZE,
-          PW_OPT_S3_PARALLEL, PW_OPT_S3_MAX_ATTEMPTS, PW_OPT_S3_TIMEOUT, PW_OPT_S3_SSE,
-          PW_OPT_S3_SSE_KMS_KEY_ID, PW_OPT_S3_STORAGE_CLASS),
+          PW_OPT_LOCK_MODE, PW_OPT_OUTPUT, PW_OPT_S3_PART_SIZE, PW_OPT_S3_PARALLEL,
+          PW_OPT_S3_MAX_ATTEMPTS, PW_OPT_S3_TIMEOUT, PW_OPT_S3_SSE, PW_OPT_S3_SSE_KMS_KEY_ID,
+          PW_OPT_S3_STORAGE_CLASS),
      0, 1, true, cmd_backup, true},
     {"list", "list the backups in a repository (no key needed)", "[STANZA] --repo ADDR",
      "One row per backup: id, status (complete or incomplete), start, duration, database "
      "size, stored size, compression ratio, lock date, and whether a privileged role took it. "
      "Works on the backup host: it reads only the plaintext manifests. \"info\" is an alias.",
-     NULL,
-     OPTS(COMMON, PW_OPT_REPO, PW_OPT_OUTPUT, PW_OPT_S3_ENDPOINT, PW_OPT_S3_REGION,
-          PW_OPT_S3_URI_STYLE, PW_OPT_S3_CA_FILE, PW_OPT_S3_TLS_VERIFY, PW_OPT_S3_ACCESS_KEY,
-          PW_OPT_S3_SECRET_KEY, PW_OPT_S3_SESSION_TOKEN, PW_OPT_S3_PROFILE),
-     0, 1, false, cmd_list, true},
+     NULL, OPTS(COMMON, REPO_OPTS, PW_OPT_OUTPUT), 0, 1, false, cmd_list, true},
     {"restore", "restore a backup into a database or a file",
      "[STANZA] [--backup ID | --before TIME] -i IDENTITY (--target URL | --to-file FILE)",
      "Picks the newest complete backup (or --backup ID, or the newest before TIME), decrypts "
@@ -149,12 +145,10 @@ const struct pw_command pw_commands[] = {
      "  9   no such backup\n  12  the identity does not match the backup's recipients\n"
      "  14  the backup is damaged (nothing was restored)\n"
      "  20  pg_restore or the target database failed\n",
-     OPTS(COMMON, PW_OPT_REPO, PW_OPT_IDENTITY, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
+     OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
           PW_OPT_BACKUP_ID, PW_OPT_BEFORE, PW_OPT_TARGET, PW_OPT_TARGET_PASSWORD, PW_OPT_TO_FILE,
           PW_OPT_CREATE, PW_OPT_CLEAN, PW_OPT_NO_OWNER, PW_OPT_JOBS, PW_OPT_TEMP_DIR, PW_OPT_TABLE,
-          PW_OPT_SCHEMA, PW_OPT_GLOBALS, PW_OPT_S3_ENDPOINT, PW_OPT_S3_REGION, PW_OPT_S3_URI_STYLE,
-          PW_OPT_S3_CA_FILE, PW_OPT_S3_TLS_VERIFY, PW_OPT_S3_ACCESS_KEY, PW_OPT_S3_SECRET_KEY,
-          PW_OPT_S3_SESSION_TOKEN, PW_OPT_S3_PROFILE),
+          PW_OPT_SCHEMA, PW_OPT_GLOBALS),
      0, 1, true, cmd_restore, true},
     {"verify", "prove backups: integrity without a key, decryption with one, a restore drill",
      "[STANZA] [--backup ID | --all] [-i IDENTITY [--restore --scratch-url URL]]",
@@ -166,11 +160,9 @@ const struct pw_command pw_commands[] = {
      "(created and dropped on that server) and every table's row count is compared. Each run "
      "appends a verify-<time>.json next to the backup. Default: the newest complete backup.",
      "  24  a backup failed verification (each problem is named)\n",
-     OPTS(COMMON, PW_OPT_REPO, PW_OPT_IDENTITY, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
+     OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
           PW_OPT_BACKUP_ID, PW_OPT_ALL, PW_OPT_RESTORE_DRILL, PW_OPT_SCRATCH_URL,
-          PW_OPT_SCRATCH_PASSWORD, PW_OPT_OUTPUT, PW_OPT_S3_ENDPOINT, PW_OPT_S3_REGION,
-          PW_OPT_S3_URI_STYLE, PW_OPT_S3_CA_FILE, PW_OPT_S3_TLS_VERIFY, PW_OPT_S3_ACCESS_KEY,
-          PW_OPT_S3_SECRET_KEY, PW_OPT_S3_SESSION_TOKEN, PW_OPT_S3_PROFILE),
+          PW_OPT_SCRATCH_PASSWORD, PW_OPT_OUTPUT),
      0, 1, true, cmd_verify, true},
     {"expire", "remove backups the retention policy no longer keeps (no key needed)",
      "[STANZA] --repo ADDR [--dry-run] [--retention-days N] [--retention-min N] ...",
@@ -184,20 +176,14 @@ const struct pw_command pw_commands[] = {
      "would be removed and why each kept backup is kept. Needs delete permission: run it with "
      "other credentials than the backup host's.",
      NULL,
-     OPTS(COMMON, PW_OPT_REPO, PW_OPT_DRY_RUN, PW_OPT_RETENTION_DAYS, PW_OPT_RETENTION_MIN,
+     OPTS(COMMON, REPO_OPTS, PW_OPT_DRY_RUN, PW_OPT_RETENTION_DAYS, PW_OPT_RETENTION_MIN,
           PW_OPT_RETENTION_DAILY, PW_OPT_RETENTION_WEEKLY, PW_OPT_RETENTION_MONTHLY,
-          PW_OPT_RETENTION_YEARLY, PW_OPT_INCOMPLETE_GRACE, PW_OPT_LOCK_DAYS, PW_OPT_OUTPUT,
-          PW_OPT_S3_ENDPOINT, PW_OPT_S3_REGION, PW_OPT_S3_URI_STYLE, PW_OPT_S3_CA_FILE,
-          PW_OPT_S3_TLS_VERIFY, PW_OPT_S3_ACCESS_KEY, PW_OPT_S3_SECRET_KEY, PW_OPT_S3_SESSION_TOKEN,
-          PW_OPT_S3_PROFILE),
+          PW_OPT_RETENTION_YEARLY, PW_OPT_INCOMPLETE_GRACE, PW_OPT_LOCK_DAYS, PW_OPT_OUTPUT),
      0, 1, true, cmd_expire, true},
     {"unpin", "let expire remove a pinned backup again", "BACKUP-ID --repo ADDR",
      "Appends an unpin marker (the repository stays append-only; the newest pin or unpin "
      "marker decides). \"pgward pin BACKUP-ID\" pins.",
-     NULL,
-     OPTS(COMMON, PW_OPT_REPO, PW_OPT_S3_ENDPOINT, PW_OPT_S3_REGION, PW_OPT_S3_URI_STYLE,
-          PW_OPT_S3_CA_FILE, PW_OPT_S3_ACCESS_KEY, PW_OPT_S3_SECRET_KEY, PW_OPT_S3_PROFILE),
-     1, 1, true, cmd_unpin, false},
+     NULL, OPTS(COMMON, REPO_OPTS), 1, 1, true, cmd_unpin, false},
 };
 
 const size_t pw_ncommands = sizeof pw_commands / sizeof pw_commands[0];

@@ -49,6 +49,21 @@ static int flt_feed(void *arg, const uint8_t *p, size_t n)
 	return flt_write(arg, p, n);
 }
 
+/* Decrypt and decompress one object of the repository into a running child's stdin. */
+static int feed_child(const struct restore_opts *o, const char *key, struct child *c)
+{
+	struct child_sink *cs = pw_calloc(1, sizeof *cs);
+	cs->base.ops = &cs_ops;
+	cs->c = c;
+	struct flt *chain =
+	    flt_age_decrypt(o->ids, o->nids, AGE_ARMOR_NO, flt_zstd_decompress(&cs->base));
+	int rc = stor_get(o->repo, key, flt_feed, chain);
+	if (rc == 0)
+		rc = flt_finish(chain);
+	flt_chain_free(chain);
+	return rc;
+}
+
 int restore_into_db(const struct restore_opts *o)
 {
 	char pg_restore[512];
@@ -131,15 +146,7 @@ int restore_into_db(const struct restore_opts *o)
 	}
 	rc = child_start(&c, argv, env, true, false);
 	if (rc == 0) {
-		struct child_sink *cs = pw_calloc(1, sizeof *cs);
-		cs->base.ops = &cs_ops;
-		cs->c = &c;
-		struct flt *chain =
-		    flt_age_decrypt(o->ids, o->nids, AGE_ARMOR_NO, flt_zstd_decompress(&cs->base));
-		rc = stor_get(o->repo, o->key, flt_feed, chain);
-		if (rc == 0)
-			rc = flt_finish(chain);
-		flt_chain_free(chain);
+		rc = feed_child(o, o->key, &c);
 		if (rc < 0 && strstr(pw_error_message(), "pg_restore's input")) {
 			/* pg_restore stopped reading: its own status says why (0 when a selective
 			 * restore had everything it needed) */
@@ -190,15 +197,7 @@ int restore_globals(const struct restore_opts *o, const char *key, int *failed)
 	struct child c;
 	rc = child_start(&c, argv, env, true, false);
 	if (rc == 0) {
-		struct child_sink *cs = pw_calloc(1, sizeof *cs);
-		cs->base.ops = &cs_ops;
-		cs->c = &c;
-		struct flt *chain =
-		    flt_age_decrypt(o->ids, o->nids, AGE_ARMOR_NO, flt_zstd_decompress(&cs->base));
-		rc = stor_get(o->repo, key, flt_feed, chain);
-		if (rc == 0)
-			rc = flt_finish(chain);
-		flt_chain_free(chain);
+		rc = feed_child(o, key, &c);
 		int frc = child_finish(&c, "psql (globals)");
 		if (rc == 0)
 			rc = frc;
