@@ -81,6 +81,14 @@ tk_assert_eq() {
 }
 
 # tk_assert_contains HAYSTACK NEEDLE MSG
+# tk_flip_byte FILE OFFSET: invert the byte at OFFSET (always a change, unlike writing a
+# fixed value, which leaves the file as it was when the byte already had that value).
+tk_flip_byte() {
+    local f=$1 off=$2 b
+    b=$(od -An -tu1 -j "$off" -N1 "$f" | tr -d ' ')
+    printf "$(printf '\\%03o' $((255 - b)))" | dd of="$f" bs=1 seek="$off" conv=notrunc 2>/dev/null
+}
+
 # expect_fail CODE NEEDLE ARGS...: run "$PGWARD ARGS", expect exit CODE, NEEDLE in its
 # stderr, and a HINT line (every failure of pgward says what to do). Sets $err and $rc.
 expect_fail() {

@@ -119,7 +119,7 @@ tk_assert_eq "$(stat -c %a plain.dump)" 600 "--to-file mode"
 cp -r repo tampered
 f="tampered/shop/$id1/data.pgdump.zst.age"
 size=$(stat -c %s "$f")
-printf '\x55' | dd of="$f" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+tk_flip_byte "$f" $((size / 2))
 pg_psql_super -c "create database shop_r3" >/dev/null
 expect_fail 14 "payload failure" restore -i key --repo tampered --target "$(super shop_r3)"
 tk_assert_eq "$(pg_psql_super -d shop_r3 -c "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname in ('public', 'sales', 'hr')")" 0 "target unchanged"

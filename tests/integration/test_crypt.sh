@@ -72,7 +72,7 @@ head -c 300000 /dev/urandom > big.bin
 expect_fail 12 "no identity matched" decrypt -i c.key -o never.bin big.age
 head -c 200000 big.age > trunc.age
 expect_fail 14 "payload failure" decrypt -i a.key -o never.bin trunc.age
-cp big.age flip.age; printf '\x01' | dd of=flip.age bs=1 seek=250000 conv=notrunc 2>/dev/null
+cp big.age flip.age; tk_flip_byte flip.age 250000
 expect_fail 14 "does not authenticate" decrypt -i a.key -o never.bin flip.age
 # a byte of the header's recipient stanza body (line 3) changed: no match; the MAC line: MAC failure
 off=$(head -2 big.age | wc -c)

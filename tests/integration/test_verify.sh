@@ -49,7 +49,7 @@ tk_assert_contains "$("$PGWARD" list --repo repo)" " pass/d" "list shows the las
 # depth 1: a flipped byte
 cp -r repo r1
 f=r1/shop/$id/data.pgdump.zst.age
-printf '\x00' | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null
+tk_flip_byte "$f" 100
 expect_fail 24 "data.pgdump.zst.age: SHA-256 differs from the manifest" verify --repo r1
 # depth 1: a removed object, and a stray one
 cp -r repo r2
