@@ -20,10 +20,10 @@
 #
 # Environment:
 #   BENCH_DB_SCALE     database scale: pgbench scale N + N*20,000 text/jsonb rows + N*80,000
-#                      mixed rows; about 41 MB per unit (default 20, ~0.8 GB; 45-50 is
-#                      quality.md's 1.85 GB reference)
+#                      mixed rows; about 42 MB per unit (default 20: ~0.84 GB, a ~0.63 GB raw
+#                      dump, about 3 minutes in all; 45: ~1.9 GB, quality.md's reference size)
 #   BENCH_SMALL_SCALE  scale of the small database for the memory-flatness check (default 3,
-#                      ~0.1 GB)
+#                      ~0.13 GB)
 #   BENCH_ROUNDS       rounds of each alternation (default 3)
 #   BENCH_SEED003      once (default): time the seed 003 pipeline once; all: every round;
 #                      0: skip it (no P3)
@@ -268,7 +268,8 @@ rs() { # rs REPO TARGETDB: sets RS to pgward restore's argv
 }
 
 # --- timing --------------------------------------------------------------------------------
-# Samples: S_wall[name] S_rss[name] S_own[name] S_user[name] S_sys[name], space-separated.
+# Samples per command name, space-separated: wall s, max RSS KiB (tree), own VmHWM KiB, user s,
+# sys s, machine busy CPU s, other-load CPU s, and '*' / '-' (run spoiled by other load or not).
 declare -A S_wall S_rss S_own S_user S_sys S_busy S_other S_mark
 # machine-wide busy CPU in ticks (all processes: the PostgreSQL server, pgward, other load)
 busy_ticks() { local _c u n s _i _w q sq st _r; read -r _c u n s _i _w q sq st _r </proc/stat; echo $((u + n + s + q + sq + st)); }
@@ -542,7 +543,7 @@ setr P4 "$(awk -v a="$B_DATA_BYTES" -v b="$ZSTD_BYTES" 'BEGIN { printf "%.4f", a
 
 echo "== targets (quality.md; ratios of medians taken in this run)"
 pr() { # pr ID TARGET TEXT
-  [ -n "${RATIO[$1]:-}" ] || { printf '  %-3s %-8s %-6s %s\n' "$1" - skipped "$3"; return; }
+  [ -n "${RATIO[$1]:-}" ] || { printf '  %-3s %8s %-6s %s\n' "$1" - skip "$3"; return; }
   printf '  %-3s %7sx %-6s %s (target <= %sx)\n' "$1" "${RATIO[$1]}" "${VERDICT[$1]}" "$3" "$2"
 }
 pr P1 $P1_TARGET "pgward backup / pg_dump -Fc -Z0 > /dev/null (B/A)"
