@@ -4,8 +4,6 @@
  * was), or -> a plain pg_dump archive file with --to-file.
  */
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +18,6 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "dump/catalog.h"
-#include "dump/child.h"
 #include "dump/restore.h"
 #include "filter/filter.h"
 #include "filter/keyfile.h"
