@@ -184,6 +184,44 @@ const struct pw_command pw_commands[] = {
      "Appends an unpin marker (the repository stays append-only; the newest pin or unpin "
      "marker decides). \"pgward pin BACKUP-ID\" pins.",
      NULL, OPTS(COMMON, REPO_OPTS), 1, 1, true, cmd_unpin, false},
+    {"credentials", "named least-privilege database credentials: create, rotate, destroy",
+     "[list] | create NAME [--level L] [--schemas A,B] [--env-file F] | set-level NAME "
+     "LEVEL\n       | url NAME [-i ID] | rotate NAME|--all [--force] [--grace 30m] [--wait]\n"
+     "       | destroy NAME --confirm DB [--detach] | repair-default --confirm DB\n"
+     "       | attach NAME --env-file F [--var V] [--on-change CMD] | detach NAME --env-file F",
+     "Manages credentials as in docs/credentials.md, connected as the default credential "
+     "(the database owner, with CREATEROLE; --db, url-env or url-file). A credential is a "
+     "NOLOGIN privilege role \"pgward:NAME\" that holds the grants and owns what the "
+     "credential creates, and the LOGIN username NAME (plus NAME-rotating during a "
+     "rotation) that acts as it. Levels: none (CONNECT only), read-only (SELECT on every "
+     "table, view, materialized view, foreign table and sequence of the schemas, including "
+     "future ones), read-write (also INSERT, UPDATE, DELETE and nextval; never CREATE, "
+     "TRUNCATE or ownership). Each level change revokes the old grants first and is checked "
+     "before it commits.\n\n"
+     "Passwords are 65 random letters and digits, sent only as SCRAM-SHA-256 verifiers; "
+     "create and rotate show the URL once (or write it into attachments), and with "
+     "--recipient the password is also sealed to those age keys so \"url -i IDENTITY\" "
+     "can show it later.\n\n"
+     "rotate creates NAME-rotating with a new password, updates the attachments (running "
+     "their --on-change command), waits until NAME has had no session for 2 s (after "
+     "--grace, or at once with --force, NAME's sessions are terminated), then drops NAME "
+     "and renames NAME-rotating to NAME; a short-lived NAME-rotating alias keeps the "
+     "rotating URL working until its clients drain. Without --wait the command returns "
+     "after the first step and every later credentials command moves the rotation on. "
+     "\"rotate default\" changes the default credential's password in place. destroy and "
+     "repair-default need --confirm DBNAME (or typing it on a terminal). Every command "
+     "fails on a follower.",
+     "  22  the default credential lacks CREATEROLE, or a level would not hold (a PUBLIC\n"
+     "      grant, objects it cannot grant on)\n"
+     "  27  the database is a follower\n"
+     "  28  bad credential name, unknown credential, limit reached, attached, or rotating\n",
+     OPTS(COMMON, PW_OPT_DB, PW_OPT_URL_ENV, PW_OPT_URL_FILE, PW_OPT_DB_PASSWORD, PW_OPT_PIN_SHA256,
+          PW_OPT_OUTPUT, PW_OPT_LEVEL, PW_OPT_SCHEMAS, PW_OPT_CLUSTER_WIDE, PW_OPT_ENV_FILE,
+          PW_OPT_VAR, PW_OPT_ON_CHANGE, PW_OPT_ROTATE_GRACE, PW_OPT_WAIT, PW_OPT_FORCE, PW_OPT_ALL,
+          PW_OPT_CONFIRM, PW_OPT_DETACH, PW_OPT_CREDENTIALS_LIMIT, PW_OPT_ATTACHMENTS_FILE,
+          PW_OPT_RECIPIENT, PW_OPT_RECIPIENTS_FILE, PW_OPT_IDENTITY, PW_OPT_KEY_PASSPHRASE,
+          PW_OPT_PASSPHRASE_FILE),
+     0, 3, true, cmd_credentials, false},
 };
 
 const size_t pw_ncommands = sizeof pw_commands / sizeof pw_commands[0];

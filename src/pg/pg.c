@@ -492,3 +492,28 @@ char *pg_child_conninfo(struct pg_conn *c, const char *application_name)
 	pw_buf_str(&b);
 	return (char *)b.data;
 }
+
+char *pg_quote_literal(struct pg_conn *c, const char *s)
+{
+	char *q = PQescapeLiteral(c->conn, s, strlen(s));
+	char *r = pw_strdup(q ? q : "''");
+	PQfreemem(q);
+	return r;
+}
+
+int pg_scram_verifier(struct pg_conn *c, const char *user, const struct pw_secret *password,
+                      char **out)
+{
+	*out = NULL;
+	char *v = PQencryptPasswordConn(c->conn, pw_secret_str(password), user, "scram-sha-256");
+	if (!v) {
+		char line[512];
+		first_line(PQerrorMessage(c->conn), line, sizeof line);
+		pw_error(PW_E_DB, "could not compute the SCRAM verifier: %s", line);
+		return pw_error_hint("libpq 10 or newer computes SCRAM-SHA-256 verifiers; check "
+		                     "the installed libpq.");
+	}
+	*out = pw_strdup(v);
+	PQfreemem(v);
+	return 0;
+}

@@ -64,6 +64,13 @@ char *pg_child_conninfo(struct pg_conn *c, const char *application_name);
 /* Quote an identifier for SQL (allocated). */
 char *pg_quote_ident(struct pg_conn *c, const char *ident);
 
+/* Quote a string literal for SQL (allocated), for statements that take no parameters. */
+char *pg_quote_literal(struct pg_conn *c, const char *s);
+/* The SCRAM-SHA-256 verifier of password for user, computed here (PQencryptPasswordConn):
+ * the plaintext never reaches the server (allocated into out). */
+int pg_scram_verifier(struct pg_conn *c, const char *user, const struct pw_secret *password,
+                      char **out);
+
 /* Is conninfo carrying a password (keyword or URL userinfo)? -1 if it does not parse. */
 int pg_conninfo_has_password(const char *conninfo);
 

@@ -1,0 +1,1346 @@
+/* cmd_credentials.c - pgward credentials: list, create, set-level, url, rotate, destroy,
+ * repair-default, attach, detach (docs/credentials.md). */
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "cmd/commands.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/fileio.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "cred/attach.h"
+#include "cred/cred.h"
+#include "filter/filter.h"
+#include "filter/keyfile.h"
+#include "pg/pg.h"
+
+#define QUIET_SECONDS 2 /* no session of a username for this long = drained */
+
+static void wipe_str(char *s)
+{
+	OPENSSL_cleanse(s, strlen(s));
+}
+
+struct cctx {
+	struct pw_ctx *ctx;
+	struct cred_conn cc;
+	bool json;
+	char dbid[1024];    /* host:port/dbname: this database in the attachments record */
+	char hostname[256]; /* this host, in the database's attachment notes */
+	char *registry;     /* attachments record path */
+	/* the password of the rotation this process started, if any */
+	char rot_name[64];
+	struct pw_secret *rot_pw;
+	json_t *out; /* JSON report */
+};
+
+/* ---- small helpers ---- */
+
+static int parse_duration(const char *s, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	long mul = 1;
+	if (end == s || v < 0)
+		goto bad;
+	if (*end == 's' || *end == 0)
+		mul = 1;
+	else if (*end == 'm')
+		mul = 60;
+	else if (*end == 'h')
+		mul = 3600;
+	else if (*end == 'd')
+		mul = 86400;
+	else
+		goto bad;
+	if (*end && end[1])
+		goto bad;
+	if (v > 366L * 86400 / mul)
+		goto bad;
+	*out = v * mul;
+	return 0;
+bad:
+	pw_error(PW_E_USAGE, "bad duration \"%s\"", s);
+	return pw_error_hint("Use a number with s, m, h or d, as 30m.");
+}
+
+static void urlenc(struct pw_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~')
+			pw_buf_putc(b, (char)c);
+		else
+			pw_buf_printf(b, "%%%02X", c);
+	}
+}
+
+static void kv(struct pw_buf *b, const char *k, const char *v)
+{
+	pw_buf_printf(b, "%s%s='", b->len ? " " : "", k);
+	for (; *v; v++) {
+		if (*v == '\'' || *v == '\\')
+			pw_buf_putc(b, '\\');
+		pw_buf_putc(b, *v);
+	}
+	pw_buf_putc(b, '\'');
+}
+
+/* The URL (and conninfo) of a username: the admin connection's host, port, database and
+ * CA, sslmode=verify-full. password may be NULL (then left out). Allocated. */
+static char *make_url(struct cctx *x, const char *user, const char *password, bool conninfo)
+{
+	const char *host = pg_param(x->cc.pg, "host");
+	char h[1024], port[32], root[1024];
+	pw_strlcpy(h, host && *host ? host : "localhost", sizeof h);
+	const char *p = pg_param(x->cc.pg, "port");
+	pw_strlcpy(port, p && *p ? p : "5432", sizeof port);
+	const char *r = pg_param(x->cc.pg, "sslrootcert");
+	pw_strlcpy(root, r ? r : "", sizeof root);
+	struct pw_buf b = PW_BUF_INIT(16384);
+	if (conninfo) {
+		kv(&b, "host", h);
+		kv(&b, "port", port);
+		kv(&b, "dbname", x->cc.dbname);
+		kv(&b, "user", user);
+		if (password)
+			kv(&b, "password", password);
+		kv(&b, "sslmode", "verify-full");
+		if (*root)
+			kv(&b, "sslrootcert", root);
+	} else {
+		pw_buf_printf(&b, "postgresql://");
+		urlenc(&b, user);
+		if (password) {
+			pw_buf_putc(&b, ':');
+			urlenc(&b, password);
+		}
+		pw_buf_putc(&b, '@');
+		if (h[0] == '/') {
+			pw_buf_printf(&b, ":%s/", port);
+		} else {
+			if (strchr(h, ':'))
+				pw_buf_printf(&b, "[%s]:%s/", h, port);
+			else
+				pw_buf_printf(&b, "%s:%s/", h, port);
+		}
+		urlenc(&b, x->cc.dbname);
+		pw_buf_printf(&b, "?sslmode=verify-full");
+		if (*root) {
+			pw_buf_printf(&b, "&sslrootcert=");
+			urlenc(&b, root);
+		}
+		if (h[0] == '/') {
+			pw_buf_printf(&b, "&host=");
+			urlenc(&b, h);
+		}
+	}
+	char *s = pw_strdup(pw_buf_str(&b));
+	pw_buf_free(&b, 1);
+	return s;
+}
+
+/* the password out of a URL we wrote (postgresql://user:PASSWORD@...) */
+static struct pw_secret *url_password(const char *url)
+{
+	const char *p = strstr(url, "://");
+	if (!p)
+		return NULL;
+	p += 3;
+	const char *at = strchr(p, '@');
+	const char *colon = strchr(p, ':');
+	if (!at || !colon || colon > at || at - colon - 1 != CRED_PASSWORD_LEN)
+		return NULL;
+	return pw_secret_new(colon + 1, CRED_PASSWORD_LEN);
+}
+
+/* is url's username name (or its rotating username)? */
+static bool url_user_is(const char *url, const char *name)
+{
+	const char *p = strstr(url, "://");
+	if (!p)
+		return false;
+	p += 3;
+	size_t n = strlen(name);
+	return strncmp(p, name, n) == 0 &&
+	       (p[n] == ':' || strncmp(p + n, CRED_ROTATING_SUFFIX ":", 10) == 0);
+}
+
+static void step_audit(struct cctx *x, const char *name, const char *step, json_t *extra)
+{
+	const char *p = pw_cfg_str(x->ctx->cfg, PW_OPT_AUDIT_LOG);
+	char *path = p ? pw_strdup(p) : pw_audit_default_path();
+	json_t *d = extra ? extra : json_object();
+	json_object_set_new(d, "credential", json_string(name));
+	json_object_set_new(d, "step", json_string(step));
+	json_object_set_new(d, "database", json_string(x->dbid));
+	struct pw_audit_event ev = {.command = "credentials",
+	                            .stanza = x->ctx->stanza,
+	                            .db_role = x->cc.admin,
+	                            .exit_code = 0,
+	                            .error = NULL,
+	                            .details = d};
+	int code = pw_error_code();
+	char msg[1024], hint[1024];
+	snprintf(msg, sizeof msg, "%s", pw_error_message());
+	snprintf(hint, sizeof hint, "%s", pw_error_hint_text());
+	if (pw_audit_append(path, &ev) < 0)
+		pw_warn("the audit record of step %s was not written: %s", step,
+		        pw_error_message());
+	if (code) {
+		pw_error(code, "%s", msg);
+		if (*hint)
+			pw_error_hint("%s", hint);
+	} else {
+		pw_error_clear();
+	}
+	json_decref(d);
+	pw_free(path);
+}
+
+/* age-encrypt a password to the configured recipients (NULL if none are configured) */
+static int seal(struct cctx *x, const struct pw_secret *pw, char **out)
+{
+	*out = NULL;
+	struct pw_keyset ks = {0};
+	const char *const *v;
+	int rc = 0;
+	size_t n = pw_cfg_list(x->ctx->cfg, PW_OPT_RECIPIENT, &v);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = pw_keyset_add_recipient_str(&ks, v[i]);
+	n = pw_cfg_list(x->ctx->cfg, PW_OPT_RECIPIENTS_FILE, &v);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = pw_keyset_add_recipients_file(&ks, v[i]);
+	if (rc == 0 && ks.nrcpts) {
+		struct pw_buf b = PW_BUF_INIT(1 << 16);
+		struct flt *chain = NULL;
+		rc = flt_age_encrypt(&chain, ks.rcpts, ks.nrcpts, true, flt_buf_sink(&b));
+		if (rc == 0)
+			rc = flt_write(chain, pw_secret_data(pw), pw_secret_len(pw));
+		if (rc == 0)
+			rc = flt_finish(chain);
+		flt_chain_free(chain);
+		if (rc == 0)
+			*out = pw_strdup(pw_buf_str(&b));
+		pw_buf_free(&b, 0);
+	}
+	pw_keyset_free(&ks);
+	return rc;
+}
+
+static int ask_pass(void *arg, struct pw_secret **out)
+{
+	return pw_ask_passphrase(arg, "Enter passphrase: ", false, out);
+}
+
+/* decrypt a sealed password with the -i identities; 0 with *out NULL if none given */
+static int unseal(struct cctx *x, const char *sealed, struct pw_secret **out)
+{
+	*out = NULL;
+	const char *const *v;
+	size_t n = pw_cfg_list(x->ctx->cfg, PW_OPT_IDENTITY, &v);
+	if (!n || !sealed || !*sealed)
+		return 0;
+	struct pw_keyset ks = {0};
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = pw_keyset_add_identity_file(&ks, v[i], pw_ask_passphrase, x->ctx->cfg);
+	for (size_t i = 0; i < ks.nids; i++)
+		ks.ids[i].ask = ask_pass, ks.ids[i].ask_arg = x->ctx->cfg;
+	struct pw_buf b = PW_BUF_INIT(4096);
+	if (rc == 0) {
+		struct flt *chain =
+		    flt_age_decrypt(ks.ids, ks.nids, AGE_ARMOR_AUTO, flt_buf_sink(&b));
+		rc = flt_write(chain, (const uint8_t *)sealed, strlen(sealed));
+		if (rc == 0)
+			rc = flt_finish(chain);
+		flt_chain_free(chain);
+	}
+	if (rc == 0)
+		*out = pw_secret_new(b.data, b.len);
+	pw_buf_free(&b, 1);
+	pw_keyset_free(&ks);
+	return rc;
+}
+
+/* ---- attachments ---- */
+
+/* this host's attachments of a credential (new references into reg) */
+static json_t *my_attachments(struct cctx *x, json_t *reg, const char *name)
+{
+	json_t *r = json_array();
+	size_t i;
+	json_t *a;
+	json_array_foreach(reg, i, a)
+	{
+		if (pw_streq(json_string_value(json_object_get(a, "database")), x->dbid) &&
+		    pw_streq(json_string_value(json_object_get(a, "credential")), name))
+			json_array_append(r, a);
+	}
+	return r;
+}
+
+/* Write url (with password) into every attachment of name on this host, running the
+ * on-change commands. */
+static int update_attachments(struct cctx *x, const char *name, const char *user,
+                              const struct pw_secret *pw)
+{
+	json_t *reg;
+	int rc = attach_registry_load(x->registry, &reg);
+	if (rc < 0)
+		return rc;
+	json_t *mine = my_attachments(x, reg, name);
+	char *url = make_url(x, user, pw_secret_str(pw), false);
+	size_t i;
+	json_t *a;
+	json_array_foreach(mine, i, a)
+	{
+		const char *path = json_string_value(json_object_get(a, "path"));
+		const char *var = json_string_value(json_object_get(a, "var"));
+		rc = attach_env_set(path, var, url);
+		if (rc < 0)
+			break;
+		attach_run_on_change(json_string_value(json_object_get(a, "on_change")), name,
+		                     path);
+	}
+	wipe_str(url);
+	pw_free(url);
+	json_decref(mine);
+	json_decref(reg);
+	return rc;
+}
+
+/* the current password of a username, from this host's attachments (NULL if none) */
+static struct pw_secret *password_from_attachments(struct cctx *x, const char *name)
+{
+	json_t *reg;
+	if (attach_registry_load(x->registry, &reg) < 0) {
+		pw_error_clear();
+		return NULL;
+	}
+	json_t *mine = my_attachments(x, reg, name);
+	struct pw_secret *pw = NULL;
+	size_t i;
+	json_t *a;
+	json_array_foreach(mine, i, a)
+	{
+		char *v = NULL;
+		if (attach_env_get(json_string_value(json_object_get(a, "path")),
+		                   json_string_value(json_object_get(a, "var")), &v) == 0 &&
+		    v) {
+			pw = url_password(v);
+			wipe_str(v);
+		}
+		pw_error_clear();
+		pw_free(v);
+		if (pw)
+			break;
+	}
+	json_decref(mine);
+	json_decref(reg);
+	return pw;
+}
+
+/* ---- rotation ---- */
+
+static int quiet(struct cctx *x, const char *role, bool *out)
+{
+	*out = false;
+	for (int i = 0; i < QUIET_SECONDS * 10; i++) {
+		long n;
+		int rc = cred_count_sessions(&x->cc, role, &n);
+		if (rc < 0)
+			return rc;
+		if (n > 0)
+			return 0;
+		if (pw_interrupted())
+			return pw_error(PW_E_INTERRUPTED, "interrupted");
+		usleep(100 * 1000);
+	}
+	*out = true;
+	return 0;
+}
+
+/* Move a pending rotation forward as far as it can go now (or to the end with wait). */
+static int advance(struct cctx *x, const char *name, bool wait, bool force)
+{
+	char rot[80];
+	cred_rot_role(name, rot, sizeof rot);
+	for (;;) {
+		struct cred c;
+		int rc = cred_get(&x->cc, name, &c);
+		if (rc < 0)
+			return rc;
+		json_t *rm = json_object_get(c.meta, "rotation");
+		const char *step = json_string_value(json_object_get(rm, "step"));
+		if (strcmp(cred_meta_str(&c, "state"), "rotating") != 0 || !step) {
+			cred_clear(&c);
+			return 0;
+		}
+		long grace = (long)json_integer_value(json_object_get(rm, "grace"));
+		long long step_at = json_integer_value(json_object_get(rm, "step_at"));
+		force = force || json_is_true(json_object_get(rm, "force"));
+		long long now = 0;
+		rc = cred_now(&x->cc, &now, NULL, 0);
+		if (rc == 0 && strcmp(step, "created") == 0) {
+			/* step 1 ended before the attachments had the new URL: give the new
+			 * username a password this process knows (nobody can have the old one) */
+			struct pw_secret *pw = NULL;
+			bool mine = x->rot_pw && strcmp(x->rot_name, name) == 0;
+			if (mine)
+				pw = x->rot_pw;
+			else {
+				rc = cred_password_new(&pw);
+				if (rc == 0)
+					rc = cred_set_password(&x->cc, rot, pw);
+				if (rc == 0) {
+					pw_secret_free(x->rot_pw);
+					x->rot_pw = pw;
+					pw_strlcpy(x->rot_name, name, sizeof x->rot_name);
+				}
+			}
+			if (rc == 0)
+				rc = update_attachments(x, name, rot, pw);
+			if (rc == 0) {
+				json_object_set_new(rm, "step", json_string("draining"));
+				json_object_set_new(rm, "step_at", json_integer(now));
+				rc = cred_save_meta(&x->cc, name, c.meta);
+			}
+			if (rc == 0)
+				step_audit(x, name, "rotate: new username in use", NULL);
+			cred_clear(&c);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		const char *draining = strcmp(step, "draining") == 0 ? name : rot;
+		long killed = 0;
+		if (rc == 0 && (force || now >= step_at + grace)) {
+			rc = cred_terminate(&x->cc, draining, &killed);
+			if (rc == 0 && killed) {
+				json_t *d = json_object();
+				json_object_set_new(d, "terminated", json_integer(killed));
+				json_object_set_new(d, "username", json_string(draining));
+				step_audit(x, name,
+				           force ? "rotate: sessions terminated (--force)"
+				                 : "rotate: sessions terminated (grace over)",
+				           d);
+			}
+		}
+		bool q = false;
+		if (rc == 0)
+			rc = quiet(x, draining, &q);
+		if (rc == 0 && q && strcmp(step, "draining") == 0) {
+			/* step 3: the new username takes the name; an alias keeps the rotating
+			 * URL working until the applications have the final one */
+			struct pw_secret *pw = NULL;
+			if (x->rot_pw && strcmp(x->rot_name, name) == 0)
+				pw = x->rot_pw;
+			else {
+				pw = password_from_attachments(x, name);
+				if (!pw)
+					rc = unseal(
+					    x, cred_meta_str(&c, "sealed_password_rotating"), &pw);
+				if (pw) {
+					pw_secret_free(x->rot_pw);
+					x->rot_pw = pw;
+					pw_strlcpy(x->rot_name, name, sizeof x->rot_name);
+				}
+			}
+			if (rc == 0)
+				rc = cred_rotate_swap(&x->cc, name, pw);
+			if (rc == 0) {
+				step_audit(x, name, "rotate: old username dropped, new one renamed",
+				           NULL);
+				if (pw)
+					rc = update_attachments(x, name, name, pw);
+				else
+					pw_warn("credential \"%s\": clients must now use username "
+					        "\"%s\" (the rotating username is gone)",
+					        name, name);
+			}
+			cred_clear(&c);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		if (rc == 0 && q) { /* finishing: the alias has drained */
+			rc = cred_rotate_finish(&x->cc, name);
+			if (rc == 0)
+				step_audit(x, name, "rotate: complete", NULL);
+			cred_clear(&c);
+			return rc;
+		}
+		cred_clear(&c);
+		if (rc < 0 || !wait)
+			return rc;
+		if (pw_interrupted())
+			return pw_error(PW_E_INTERRUPTED,
+			                "interrupted while waiting for the rotation");
+		sleep(1);
+	}
+}
+
+/* Any later credentials command advances pending rotations (docs/credentials.md). */
+static int advance_all(struct cctx *x)
+{
+	struct cred *v;
+	size_t n;
+	int rc = cred_list(&x->cc, &v, &n);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (strcmp(cred_meta_str(&v[i], "state"), "rotating") == 0)
+			rc = advance(x, v[i].name, false, false);
+	if (rc == 0)
+		cred_list_free(v, n);
+	else
+		cred_list_free(v, n);
+	return rc;
+}
+
+/* ---- confirmation ---- */
+
+static int confirm(struct cctx *x, const char *what)
+{
+	const char *given = pw_cfg_str(x->ctx->cfg, PW_OPT_CONFIRM);
+	if (given) {
+		if (strcmp(given, x->cc.dbname) == 0)
+			return 0;
+		pw_error(PW_E_USAGE, "--confirm \"%s\" does not name the database \"%s\"", given,
+		         x->cc.dbname);
+		return pw_error_hint("Confirm with --confirm %s.", x->cc.dbname);
+	}
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || !isatty(0)) {
+		if (fd >= 0)
+			close(fd);
+		pw_error(PW_E_USAGE, "%s is destructive and needs confirmation", what);
+		return pw_error_hint("Re-run with --confirm %s.", x->cc.dbname);
+	}
+	char prompt[512];
+	snprintf(prompt, sizeof prompt,
+	         "WARNING: destructive action (%s).\nTo proceed, type %s: ", what, x->cc.dbname);
+	(void)!write(fd, prompt, strlen(prompt));
+	char line[256] = "";
+	ssize_t got = read(fd, line, sizeof line - 1);
+	close(fd);
+	if (got > 0) {
+		line[got] = 0;
+		line[strcspn(line, "\r\n")] = 0;
+	}
+	if (got > 0 && strcmp(line, x->cc.dbname) == 0)
+		return 0;
+	pw_error(PW_E_USAGE, "not confirmed: nothing was changed");
+	return pw_error_hint("Type the database name exactly, or use --confirm %s.", x->cc.dbname);
+}
+
+/* ---- subcommands ---- */
+
+static const char *username_state(const struct cred *c, bool rotating_username)
+{
+	json_t *rm = json_object_get(c->meta, "rotation");
+	const char *step = json_string_value(json_object_get(rm, "step"));
+	if (!step)
+		return "active";
+	if (strcmp(step, "finishing") == 0)
+		return rotating_username ? "waiting for no connections to be revoked" : "active";
+	return rotating_username ? "active" : "waiting for no connections to be revoked";
+}
+
+static int do_list(struct cctx *x)
+{
+	struct cred *v;
+	size_t n;
+	int rc = cred_list(&x->cc, &v, &n);
+	if (rc < 0)
+		return rc;
+	long admin_conns = 0;
+	rc = cred_count_sessions(&x->cc, x->cc.admin, &admin_conns);
+	json_t *arr = json_array();
+	json_t *d = json_object();
+	json_object_set_new(d, "name", json_string("default"));
+	json_object_set_new(d, "state", json_string("active"));
+	json_object_set_new(d, "level", json_string("owner"));
+	json_t *du = json_array();
+	json_t *duo = json_object();
+	json_object_set_new(duo, "username", json_string(x->cc.admin));
+	json_object_set_new(duo, "state", json_string("active"));
+	json_object_set_new(duo, "connections", json_integer(admin_conns));
+	json_array_append_new(du, duo);
+	json_object_set_new(d, "usernames", du);
+	json_array_append_new(arr, d);
+	for (size_t i = 0; i < n; i++) {
+		struct cred *c = &v[i];
+		json_t *o = json_object();
+		json_object_set_new(o, "name", json_string(c->name));
+		json_object_set_new(o, "state", json_string(cred_meta_str(c, "state")));
+		json_object_set_new(o, "level", json_string(cred_meta_str(c, "level")));
+		json_t *s = json_object_get(c->meta, "schemas");
+		json_object_set(o, "schemas", s ? s : json_array());
+		json_object_set_new(o, "created", json_string(cred_meta_str(c, "created")));
+		json_t *rot = json_object_get(c->meta, "rotated");
+		json_object_set(o, "rotated", rot ? rot : json_null());
+		json_t *us = json_array();
+		if (c->has_login) {
+			json_t *u = json_object();
+			json_object_set_new(u, "username", json_string(c->name));
+			json_object_set_new(u, "state", json_string(username_state(c, false)));
+			json_object_set_new(u, "connections", json_integer(c->login_conns));
+			json_array_append_new(us, u);
+		}
+		if (c->has_rot) {
+			char rn[80];
+			cred_rot_role(c->name, rn, sizeof rn);
+			json_t *u = json_object();
+			json_object_set_new(u, "username", json_string(rn));
+			json_object_set_new(u, "state", json_string(username_state(c, true)));
+			json_object_set_new(u, "connections", json_integer(c->rot_conns));
+			json_array_append_new(us, u);
+		}
+		json_object_set_new(o, "usernames", us);
+		json_t *att = json_object_get(c->meta, "attachments");
+		json_object_set_new(
+		    o, "attachments",
+		    json_integer(json_is_array(att) ? (json_int_t)json_array_size(att) : 0));
+		json_array_append_new(arr, o);
+	}
+	cred_list_free(v, n);
+	if (x->json) {
+		json_object_set_new(x->out, "database", json_string(x->cc.dbname));
+		json_object_set_new(x->out, "default_credential", json_string(x->cc.admin));
+		json_object_set_new(x->out, "credentials", arr);
+		return rc;
+	}
+	printf("%-24s %-9s %-10s %-24s %-41s %s\n", "Credential", "State", "Level", "Username",
+	       "Username state", "Connections");
+	size_t i;
+	json_t *o;
+	json_array_foreach(arr, i, o)
+	{
+		const char *name = json_string_value(json_object_get(o, "name"));
+		json_t *us = json_object_get(o, "usernames");
+		size_t k;
+		json_t *u;
+		if (json_array_size(us) == 0)
+			printf("%-24s %-9s %-10s\n", name,
+			       json_string_value(json_object_get(o, "state")),
+			       json_string_value(json_object_get(o, "level")));
+		json_array_foreach(us, k, u)
+		{
+			printf("%-24s %-9s %-10s %-24s %-41s %lld\n", k ? "" : name,
+			       k ? "" : json_string_value(json_object_get(o, "state")),
+			       k ? "" : json_string_value(json_object_get(o, "level")),
+			       json_string_value(json_object_get(u, "username")),
+			       json_string_value(json_object_get(u, "state")),
+			       (long long)json_integer_value(json_object_get(u, "connections")));
+		}
+	}
+	json_decref(arr);
+	return rc;
+}
+
+static size_t split_schemas(const char *s, char ***out)
+{
+	*out = NULL;
+	if (!s || !*s)
+		return 0;
+	size_t n = 1;
+	for (const char *p = s; *p; p++)
+		n += *p == ',';
+	char **v = pw_calloc(n, sizeof *v);
+	size_t k = 0;
+	const char *p = s;
+	for (;;) {
+		const char *c = strchr(p, ',');
+		size_t len = c ? (size_t)(c - p) : strlen(p);
+		char *item = pw_malloc(len + 1);
+		memcpy(item, p, len);
+		item[len] = 0;
+		v[k++] = pw_strdup(pw_trim(item));
+		pw_free(item);
+		if (!c)
+			break;
+		p = c + 1;
+	}
+	*out = v;
+	return k;
+}
+
+static void free_schemas(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		pw_free(v[i]);
+	pw_free(v);
+}
+
+/* the attachment note in the database (so destroy refuses from any host) */
+static int note_attachment(struct cctx *x, const char *name, const char *path, const char *var,
+                           bool add)
+{
+	struct cred c;
+	int rc = cred_get(&x->cc, name, &c);
+	if (rc < 0)
+		return rc;
+	json_t *att = json_object_get(c.meta, "attachments");
+	if (!json_is_array(att)) {
+		att = json_array();
+		json_object_set_new(c.meta, "attachments", att);
+	}
+	for (size_t i = json_array_size(att); i-- > 0;) {
+		json_t *a = json_array_get(att, i);
+		if (pw_streq(json_string_value(json_object_get(a, "host")), x->hostname) &&
+		    pw_streq(json_string_value(json_object_get(a, "path")), path) &&
+		    pw_streq(json_string_value(json_object_get(a, "var")), var))
+			json_array_remove(att, i);
+	}
+	if (add) {
+		json_t *a = json_object();
+		json_object_set_new(a, "host", json_string(x->hostname));
+		json_object_set_new(a, "path", json_string(path));
+		json_object_set_new(a, "var", json_string(var));
+		json_array_append_new(att, a);
+	}
+	rc = cred_save_meta(&x->cc, name, c.meta);
+	cred_clear(&c);
+	return rc;
+}
+
+static int attach(struct cctx *x, const char *name, const struct pw_secret *pw)
+{
+	const char *path0 = pw_cfg_str(x->ctx->cfg, PW_OPT_ENV_FILE);
+	const char *var = pw_cfg_str(x->ctx->cfg, PW_OPT_VAR);
+	const char *cmd = pw_cfg_str(x->ctx->cfg, PW_OPT_ON_CHANGE);
+	char *path = realpath(path0, NULL);
+	if (!path) {
+		/* a new file: its directory must exist */
+		char *dir = pw_strdup(path0);
+		char *slash = strrchr(dir, '/');
+		const char *base = slash ? slash + 1 : path0;
+		if (slash)
+			*slash = 0;
+		char *rd = realpath(slash ? (*dir ? dir : "/") : ".", NULL);
+		if (rd && *base) {
+			struct pw_buf b = PW_BUF_INIT(8192);
+			pw_buf_printf(&b, "%s/%s", strcmp(rd, "/") == 0 ? "" : rd, base);
+			path = pw_strdup(pw_buf_str(&b));
+			pw_buf_free(&b, 0);
+		}
+		free(rd);
+		pw_free(dir);
+		if (!path) {
+			pw_error(PW_E_IO, "cannot place environment file \"%s\"", path0);
+			return pw_error_hint("Its directory must exist.");
+		}
+	} else {
+		char *p2 = pw_strdup(path);
+		free(path);
+		path = p2;
+	}
+	char rot[80];
+	cred_rot_role(name, rot, sizeof rot);
+	struct cred c;
+	int rc = cred_get(&x->cc, name, &c);
+	const char *user = name;
+	if (rc == 0 && json_object_get(c.meta, "rotation")) {
+		const char *step =
+		    json_string_value(json_object_get(json_object_get(c.meta, "rotation"), "step"));
+		if (step && strcmp(step, "draining") == 0)
+			user = rot;
+	}
+	char *url = NULL;
+	if (rc == 0)
+		url = make_url(x, user, pw_secret_str(pw), false);
+	if (rc == 0)
+		rc = attach_env_set(path, var, url);
+	json_t *reg = NULL;
+	if (rc == 0)
+		rc = attach_registry_load(x->registry, &reg);
+	if (rc == 0) {
+		for (size_t i = json_array_size(reg); i-- > 0;) {
+			json_t *a = json_array_get(reg, i);
+			if (pw_streq(json_string_value(json_object_get(a, "path")), path) &&
+			    pw_streq(json_string_value(json_object_get(a, "var")), var))
+				json_array_remove(reg, i);
+		}
+		json_t *a = json_object();
+		json_object_set_new(a, "database", json_string(x->dbid));
+		json_object_set_new(a, "credential", json_string(name));
+		json_object_set_new(a, "path", json_string(path));
+		json_object_set_new(a, "var", json_string(var));
+		if (cmd)
+			json_object_set_new(a, "on_change", json_string(cmd));
+		json_array_append_new(reg, a);
+		rc = attach_registry_save(x->registry, reg);
+	}
+	if (rc == 0)
+		rc = note_attachment(x, name, path, var, true);
+	if (rc == 0)
+		attach_run_on_change(cmd, name, path);
+	if (rc == 0) {
+		json_object_set_new(x->out, "attached", json_string(path));
+		json_object_set_new(x->out, "var", json_string(var));
+		json_object_set_new(x->ctx->audit, "env_file", json_string(path));
+		if (!x->json)
+			printf("Attached %s to %s (%s)\n", name, path, var);
+	}
+	json_decref(reg);
+	if (url)
+		wipe_str(url);
+	pw_free(url);
+	pw_free(path);
+	if (c.meta)
+		cred_clear(&c);
+	return rc;
+}
+
+static int detach_one(struct cctx *x, const char *name, const char *path, const char *var)
+{
+	json_t *reg;
+	int rc = attach_registry_load(x->registry, &reg);
+	if (rc < 0)
+		return rc;
+	const char *cmd = NULL;
+	bool found = false;
+	char *rp = realpath(path, NULL);
+	const char *p = rp ? rp : path;
+	for (size_t i = json_array_size(reg); i-- > 0;) {
+		json_t *a = json_array_get(reg, i);
+		if (pw_streq(json_string_value(json_object_get(a, "database")), x->dbid) &&
+		    pw_streq(json_string_value(json_object_get(a, "credential")), name) &&
+		    pw_streq(json_string_value(json_object_get(a, "path")), p) &&
+		    (!var || pw_streq(json_string_value(json_object_get(a, "var")), var))) {
+			found = true;
+			const char *v = json_string_value(json_object_get(a, "var"));
+			rc = attach_env_unset(p, v);
+			if (rc == 0)
+				rc = note_attachment(x, name, p, v, false);
+			if (rc < 0)
+				break;
+			cmd = json_string_value(json_object_get(a, "on_change"));
+			if (cmd)
+				attach_run_on_change(cmd, name, p);
+			json_array_remove(reg, i);
+		}
+	}
+	if (rc == 0 && !found) {
+		pw_error(PW_E_CREDENTIAL,
+		         "credential \"%s\" is not attached to \"%s\" on this host", name, p);
+		rc = pw_error_hint("\"pgward credentials\" counts attachments; detach on the host "
+		                   "where they were made.");
+	}
+	if (rc == 0)
+		rc = attach_registry_save(x->registry, reg);
+	free(rp);
+	json_decref(reg);
+	return rc;
+}
+
+static void print_secret_once(struct cctx *x, const char *name, const char *user,
+                              const struct pw_secret *pw, bool attached)
+{
+	char *url = make_url(x, user, pw_secret_str(pw), false);
+	char *ci = make_url(x, user, pw_secret_str(pw), true);
+	if (x->json) {
+		if (!attached) {
+			json_object_set_new(x->out, "url", json_string(url));
+			json_object_set_new(x->out, "conninfo", json_string(ci));
+		}
+		json_object_set_new(x->out, "username", json_string(user));
+	} else if (!attached) {
+		printf("Credential %s: connection URL (shown once; store it now):\n%s\n", name,
+		       url);
+	}
+	wipe_str(url);
+	wipe_str(ci);
+	pw_free(url);
+	pw_free(ci);
+}
+
+static int do_create(struct cctx *x, const char *name)
+{
+	enum cred_level level;
+	int rc = cred_level_parse(pw_cfg_str(x->ctx->cfg, PW_OPT_LEVEL), &level);
+	char **schemas = NULL;
+	size_t ns = split_schemas(pw_cfg_str(x->ctx->cfg, PW_OPT_SCHEMAS), &schemas);
+	struct pw_secret *pw = NULL;
+	char *sealed = NULL;
+	if (rc == 0)
+		rc = cred_password_new(&pw);
+	if (rc == 0)
+		rc = seal(x, pw, &sealed);
+	if (rc == 0)
+		rc = cred_create(&x->cc, name, level, (const char *const *)schemas, ns,
+		                 pw_cfg_bool(x->ctx->cfg, PW_OPT_CLUSTER_WIDE), pw, sealed);
+	if (rc == 0) {
+		step_audit(x, name, "create", NULL);
+		json_object_set_new(x->out, "credential", json_string(name));
+		json_object_set_new(x->out, "level", json_string(cred_level_name(level)));
+		bool attaching = pw_cfg_str(x->ctx->cfg, PW_OPT_ENV_FILE) != NULL;
+		if (attaching)
+			rc = attach(x, name, pw);
+		print_secret_once(x, name, name, pw, attaching);
+		if (!x->json)
+			printf("Level %s%s%s\n", cred_level_name(level), sealed ? "" : "",
+			       sealed
+			           ? "; password sealed to the recipients (\"credentials url -i\")"
+			           : "");
+	}
+	pw_free(sealed);
+	pw_secret_free(pw);
+	free_schemas(schemas, ns);
+	return rc;
+}
+
+static int do_url(struct cctx *x, const char *name)
+{
+	struct cred c;
+	int rc = cred_get(&x->cc, name, &c);
+	if (rc < 0)
+		return rc;
+	char rot[80];
+	cred_rot_role(name, rot, sizeof rot);
+	const char *step =
+	    json_string_value(json_object_get(json_object_get(c.meta, "rotation"), "step"));
+	bool use_rot = step && strcmp(step, "draining") == 0;
+	const char *user = use_rot ? rot : name;
+	struct pw_secret *pw = NULL;
+	rc = unseal(x, cred_meta_str(&c, use_rot ? "sealed_password_rotating" : "sealed_password"),
+	            &pw);
+	if (rc == 0 && !pw)
+		pw = password_from_attachments(x, name);
+	if (rc == 0) {
+		char *url = make_url(x, user, pw ? pw_secret_str(pw) : NULL, false);
+		char *ci = make_url(x, user, pw ? pw_secret_str(pw) : NULL, true);
+		if (x->json) {
+			json_object_set_new(x->out, "credential", json_string(name));
+			json_object_set_new(x->out, "username", json_string(user));
+			json_object_set_new(x->out, "url", json_string(url));
+			json_object_set_new(x->out, "conninfo", json_string(ci));
+			json_object_set_new(x->out, "password_included", json_boolean(pw != NULL));
+		} else {
+			printf("Connection info string:\n  \"%s\"\nConnection URL:\n  %s\n", ci,
+			       url);
+			if (!pw)
+				printf("(no password: it was shown once at create/rotate; give -i "
+				       "IDENTITY when passwords are sealed to recipients, or "
+				       "rotate)\n");
+		}
+		wipe_str(url);
+		wipe_str(ci);
+		pw_free(url);
+		pw_free(ci);
+	}
+	pw_secret_free(pw);
+	cred_clear(&c);
+	return rc;
+}
+
+static int do_rotate_default(struct cctx *x)
+{
+	/* the default credential keeps its role (it owns everything): new password in place */
+	struct pw_secret *pw = NULL;
+	int rc = cred_password_new(&pw);
+	if (rc == 0)
+		rc = cred_set_password(&x->cc, x->cc.admin, pw);
+	if (rc == 0) {
+		step_audit(x, "default", "rotate default: new password", NULL);
+		rc = update_attachments(x, "default", x->cc.admin, pw);
+		print_secret_once(x, "default", x->cc.admin, pw, false);
+		pw_warn("the default credential's password changed in place: its old password "
+		        "stopped working now; update db-password/url for pgward itself");
+	}
+	pw_secret_free(pw);
+	return rc;
+}
+
+static int rotate_one(struct cctx *x, const char *name, long grace, bool force, bool wait)
+{
+	struct pw_secret *pw = NULL;
+	char *sealed = NULL;
+	int rc = cred_password_new(&pw);
+	if (rc == 0)
+		rc = seal(x, pw, &sealed);
+	if (rc == 0)
+		rc = cred_rotate_create(&x->cc, name, pw, grace, force, sealed);
+	pw_free(sealed);
+	if (rc < 0) {
+		pw_secret_free(pw);
+		return rc;
+	}
+	step_audit(x, name, "rotate: new username created", NULL);
+	pw_secret_free(x->rot_pw);
+	x->rot_pw = pw;
+	pw_strlcpy(x->rot_name, name, sizeof x->rot_name);
+	char rot[80];
+	cred_rot_role(name, rot, sizeof rot);
+	/* step 1 ends with the attachments holding the new URL (done by advance) */
+	json_t *reg;
+	bool attached = false;
+	if (attach_registry_load(x->registry, &reg) == 0) {
+		json_t *mine = my_attachments(x, reg, name);
+		attached = json_array_size(mine) > 0;
+		json_decref(mine);
+		json_decref(reg);
+	}
+	pw_error_clear();
+	rc = advance(x, name, wait, force);
+	if (rc == 0 && !attached) {
+		struct cred c;
+		if (cred_get(&x->cc, name, &c) == 0) {
+			const char *state = cred_meta_str(&c, "state");
+			print_secret_once(x, name, strcmp(state, "active") == 0 ? name : rot, pw,
+			                  false);
+			cred_clear(&c);
+		}
+	}
+	return rc;
+}
+
+static int do_rotate(struct cctx *x, const char *name)
+{
+	long grace = 0;
+	int rc = parse_duration(pw_cfg_str(x->ctx->cfg, PW_OPT_ROTATE_GRACE), &grace);
+	if (rc < 0)
+		return rc;
+	bool force = pw_cfg_bool(x->ctx->cfg, PW_OPT_FORCE);
+	bool wait = pw_cfg_bool(x->ctx->cfg, PW_OPT_WAIT);
+	bool all = pw_cfg_bool(x->ctx->cfg, PW_OPT_ALL);
+	if (!!name == all) {
+		pw_error(PW_E_USAGE, "rotate needs a credential name or --all (not both)");
+		return pw_error_hint(
+		    "pgward credentials rotate NAME, or --all for every credential "
+		    "including the default one.");
+	}
+	json_t *done = json_array();
+	if (name && (strcmp(name, "default") == 0 || strcmp(name, x->cc.admin) == 0)) {
+		rc = do_rotate_default(x);
+		json_array_append_new(done, json_string("default"));
+	} else if (name) {
+		struct cred c;
+		rc = cred_get(&x->cc, name, &c);
+		if (rc == 0) {
+			bool pending = strcmp(cred_meta_str(&c, "state"), "rotating") == 0;
+			cred_clear(&c);
+			/* a rotation already under way: this command continues it */
+			rc = pending ? advance(x, name, wait, force)
+			             : rotate_one(x, name, grace, force, wait);
+			json_array_append_new(done, json_string(name));
+		}
+	} else {
+		struct cred *v;
+		size_t n;
+		rc = cred_list(&x->cc, &v, &n);
+		for (size_t i = 0; rc == 0 && i < n; i++) {
+			bool pending = strcmp(cred_meta_str(&v[i], "state"), "rotating") == 0;
+			rc = pending ? advance(x, v[i].name, wait, force)
+			             : rotate_one(x, v[i].name, grace, force, wait);
+			json_array_append_new(done, json_string(v[i].name));
+		}
+		if (rc == 0)
+			cred_list_free(v, n);
+		else
+			cred_list_free(v, n);
+		if (rc == 0) {
+			rc = do_rotate_default(x);
+			json_array_append_new(done, json_string("default"));
+		}
+	}
+	/* report where each rotation stands */
+	json_t *st = json_array();
+	size_t i;
+	json_t *nm;
+	json_array_foreach(done, i, nm)
+	{
+		const char *cn = json_string_value(nm);
+		json_t *o = json_object();
+		json_object_set_new(o, "credential", json_string(cn));
+		struct cred c;
+		if (strcmp(cn, "default") != 0 && cred_get(&x->cc, cn, &c) == 0) {
+			const char *step = json_string_value(
+			    json_object_get(json_object_get(c.meta, "rotation"), "step"));
+			json_object_set_new(o, "state", json_string(cred_meta_str(&c, "state")));
+			if (step)
+				json_object_set_new(o, "step", json_string(step));
+			if (!x->json)
+				printf("%s: %s%s%s\n", cn, cred_meta_str(&c, "state"),
+				       step ? ", step " : "", step ? step : "");
+			cred_clear(&c);
+		} else {
+			pw_error_clear();
+			json_object_set_new(o, "state", json_string("active"));
+			if (!x->json)
+				printf("%s: active\n", cn);
+		}
+		json_array_append_new(st, o);
+	}
+	json_object_set_new(x->out, "rotations", st);
+	json_object_set_new(x->ctx->audit, "rotated", done);
+	return rc;
+}
+
+static int do_destroy(struct cctx *x, const char *name)
+{
+	struct cred c;
+	int rc = cred_get(&x->cc, name, &c);
+	if (rc < 0)
+		return rc;
+	json_t *att = json_object_get(c.meta, "attachments");
+	size_t natt = json_is_array(att) ? json_array_size(att) : 0;
+	if (natt && !pw_cfg_bool(x->ctx->cfg, PW_OPT_DETACH)) {
+		json_t *a = json_array_get(att, 0);
+		pw_error(PW_E_CREDENTIAL,
+		         "credential \"%s\" is attached (%zu attachment(s), e.g. %s:%s)", name,
+		         natt, json_string_value(json_object_get(a, "host")),
+		         json_string_value(json_object_get(a, "path")));
+		cred_clear(&c);
+		return pw_error_hint("Detach it first (\"pgward credentials detach %s --env-file "
+		                     "PATH\" on that host), or add --detach on this host.",
+		                     name);
+	}
+	rc = confirm(x, "destroying a credential");
+	if (rc == 0 && natt) {
+		/* --detach: every attachment must be on this host */
+		for (size_t i = 0; i < natt && rc == 0; i++) {
+			json_t *a = json_array_get(att, i);
+			if (!pw_streq(json_string_value(json_object_get(a, "host")), x->hostname)) {
+				pw_error(PW_E_CREDENTIAL,
+				         "credential \"%s\" is attached on another host (%s)", name,
+				         json_string_value(json_object_get(a, "host")));
+				rc = pw_error_hint("Detach it there first.");
+			}
+		}
+		for (size_t i = 0; i < natt && rc == 0; i++) {
+			json_t *a = json_array_get(att, i);
+			rc = detach_one(x, name, json_string_value(json_object_get(a, "path")),
+			                json_string_value(json_object_get(a, "var")));
+		}
+	}
+	cred_clear(&c);
+	if (rc == 0)
+		rc = cred_destroy(&x->cc, name);
+	if (rc == 0) {
+		step_audit(x, name, "destroy", NULL);
+		json_object_set_new(x->out, "destroyed", json_string(name));
+		if (!x->json)
+			printf("Destroyed credential %s; objects it owned now belong to %s\n", name,
+			       x->cc.admin);
+	}
+	return rc;
+}
+
+static int do_repair(struct cctx *x)
+{
+	int rc = confirm(x, "repairing the default credential");
+	if (rc < 0)
+		return rc;
+	json_t *rep = json_object();
+	rc = cred_repair_default(&x->cc, rep);
+	if (rc == 0) {
+		step_audit(x, "default", "repair-default", json_deep_copy(rep));
+		if (!x->json) {
+			size_t i;
+			json_t *v;
+			printf("Default credential: %s\n", x->cc.admin);
+			json_array_foreach(json_object_get(rep, "reassigned_from"), i, v)
+			    printf("  objects of %s reassigned to %s\n", json_string_value(v),
+			           x->cc.admin);
+			json_array_foreach(json_object_get(rep, "not_reassignable"), i, v)
+			    printf("  objects of %s left as they are (a superuser or a role %s is "
+			           "not a member of): ALTER ... OWNER TO %s; as a superuser\n",
+			           json_string_value(v), x->cc.admin, x->cc.admin);
+			printf("  ADMIN OPTION held on %zu credential role(s)\n",
+			       json_array_size(json_object_get(rep, "admin_option_on")));
+		}
+		json_object_update(x->out, rep);
+	}
+	json_decref(rep);
+	return rc;
+}
+
+static int need_name(const char *sub, const char *name)
+{
+	if (name)
+		return 0;
+	pw_error(PW_E_USAGE, "credentials %s needs a credential name", sub);
+	return pw_error_hint("pgward credentials %s NAME ...", sub);
+}
+
+int cmd_credentials(struct pw_ctx *ctx)
+{
+	const char *sub = pw_config_pos(ctx->cfg, 0);
+	const char *name = pw_config_pos(ctx->cfg, 1);
+	const char *arg2 = pw_config_pos(ctx->cfg, 2);
+	if (!sub)
+		sub = "list";
+	static const char *const subs[] = {"list",   "create",  "set-level",      "url",
+	                                   "rotate", "destroy", "repair-default", "attach",
+	                                   "detach"};
+	bool known = false;
+	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+		known = known || strcmp(sub, subs[i]) == 0;
+	if (!known) {
+		pw_error(PW_E_USAGE, "unknown credentials command \"%s\"", sub);
+		return pw_error_hint("Use list, create, set-level, url, rotate, destroy, "
+		                     "repair-default, attach or detach.");
+	}
+	int rc = 0;
+	bool named = strcmp(sub, "list") && strcmp(sub, "repair-default") && strcmp(sub, "rotate");
+	if (named)
+		rc = need_name(sub, name);
+	if (rc == 0 && ((strcmp(sub, "set-level") == 0) != (arg2 != NULL) ||
+	                (!named && strcmp(sub, "rotate") && name))) {
+		pw_error(PW_E_USAGE, "wrong arguments for credentials %s", sub);
+		rc = pw_error_hint("See \"pgward help credentials\".");
+	}
+	if (rc == 0 && (strcmp(sub, "attach") == 0 || strcmp(sub, "detach") == 0) &&
+	    !pw_cfg_str(ctx->cfg, PW_OPT_ENV_FILE)) {
+		pw_error(PW_E_USAGE, "credentials %s needs --env-file PATH", sub);
+		rc = pw_error_hint("Name the application's environment file, as --env-file "
+		                   "/etc/myapp/env.");
+	}
+	if (rc < 0)
+		return rc;
+	/* names are checked before anything touches the database */
+	if (name && strcmp(sub, "rotate") != 0) {
+		rc = cred_name_check(name);
+		if (rc < 0)
+			return rc;
+	}
+	json_object_set_new(ctx->audit, "subcommand", json_string(sub));
+	if (name)
+		json_object_set_new(ctx->audit, "credential", json_string(name));
+
+	struct cctx x = {.ctx = ctx};
+	x.json = strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") == 0;
+	x.out = json_object();
+	const char *reg = pw_cfg_str(ctx->cfg, PW_OPT_ATTACHMENTS_FILE);
+	x.registry = reg ? pw_strdup(reg) : attach_registry_default_path();
+	if (gethostname(x.hostname, sizeof x.hostname - 1) < 0)
+		pw_strlcpy(x.hostname, "unknown", sizeof x.hostname);
+	struct pg_conn *pg = NULL;
+	rc = pw_db_connect(ctx, false, false, &pg);
+	if (rc == 0)
+		rc = cred_open(pg, (long)pw_cfg_int(ctx->cfg, PW_OPT_CREDENTIALS_LIMIT), &x.cc);
+	if (rc == 0) {
+		const char *h = pg_param(pg, "host");
+		char host[256];
+		pw_strlcpy(host, h ? h : "", sizeof host);
+		const char *p = pg_param(pg, "port");
+		snprintf(x.dbid, sizeof x.dbid, "%s:%s/%s", host, p ? p : "5432", x.cc.dbname);
+		json_object_set_new(ctx->audit, "database", json_string(x.dbid));
+	}
+	/* pending rotations move on with any credentials command */
+	if (rc == 0 && strcmp(sub, "rotate") != 0)
+		rc = advance_all(&x);
+	if (rc == 0) {
+		if (strcmp(sub, "list") == 0)
+			rc = do_list(&x);
+		else if (strcmp(sub, "create") == 0)
+			rc = do_create(&x, name);
+		else if (strcmp(sub, "set-level") == 0) {
+			enum cred_level level;
+			char **schemas = NULL;
+			size_t ns = split_schemas(pw_cfg_str(ctx->cfg, PW_OPT_SCHEMAS), &schemas);
+			rc = cred_level_parse(arg2, &level);
+			if (rc == 0)
+				rc =
+				    cred_set_level(&x.cc, name, level, (const char *const *)schemas,
+				                   ns, pw_cfg_bool(ctx->cfg, PW_OPT_CLUSTER_WIDE));
+			if (rc == 0) {
+				step_audit(&x, name, "set-level", NULL);
+				json_object_set_new(x.out, "credential", json_string(name));
+				json_object_set_new(x.out, "level", json_string(arg2));
+				if (!x.json)
+					printf("Credential %s: level %s\n", name, arg2);
+			}
+			free_schemas(schemas, ns);
+		} else if (strcmp(sub, "url") == 0)
+			rc = do_url(&x, name);
+		else if (strcmp(sub, "rotate") == 0)
+			rc = do_rotate(&x, name);
+		else if (strcmp(sub, "destroy") == 0)
+			rc = do_destroy(&x, name);
+		else if (strcmp(sub, "repair-default") == 0)
+			rc = do_repair(&x);
+		else if (strcmp(sub, "attach") == 0 || strcmp(sub, "detach") == 0) {
+			if (strcmp(sub, "detach") == 0) {
+				struct cred c;
+				rc = cred_get(&x.cc, name, &c);
+				if (rc == 0) {
+					cred_clear(&c);
+					rc = detach_one(&x, name,
+					                pw_cfg_str(ctx->cfg, PW_OPT_ENV_FILE),
+					                pw_cfg_str(ctx->cfg, PW_OPT_VAR));
+				}
+				if (rc == 0 && !x.json)
+					printf("Detached %s from %s\n", name,
+					       pw_cfg_str(ctx->cfg, PW_OPT_ENV_FILE));
+			} else {
+				struct cred c;
+				rc = cred_get(&x.cc, name, &c);
+				struct pw_secret *pw = NULL;
+				if (rc == 0) {
+					const char *step = json_string_value(json_object_get(
+					    json_object_get(c.meta, "rotation"), "step"));
+					bool use_rot = step && strcmp(step, "draining") == 0;
+					pw = password_from_attachments(&x, name);
+					if (!pw)
+						rc = unseal(&x,
+						            cred_meta_str(
+						                &c, use_rot
+						                        ? "sealed_password_rotating"
+						                        : "sealed_password"),
+						            &pw);
+					cred_clear(&c);
+				}
+				if (rc == 0 && !pw) {
+					/* the file may already hold this credential's URL */
+					char *v = NULL;
+					if (attach_env_get(pw_cfg_str(ctx->cfg, PW_OPT_ENV_FILE),
+					                   pw_cfg_str(ctx->cfg, PW_OPT_VAR),
+					                   &v) == 0 &&
+					    v && url_user_is(v, name))
+						pw = url_password(v);
+					pw_error_clear();
+					if (v)
+						wipe_str(v);
+					pw_free(v);
+				}
+				if (rc == 0 && !pw) {
+					pw_error(PW_E_CREDENTIAL,
+					         "the password of \"%s\" is not available here",
+					         name);
+					rc = pw_error_hint("pgward never stores plaintext "
+					                   "passwords: attach when creating "
+					                   "(create --env-file), give -i IDENTITY "
+					                   "if passwords are sealed "
+					                   "to recipients, or rotate it with the "
+					                   "attachment in place.");
+				}
+				if (rc == 0)
+					rc = attach(&x, name, pw);
+				if (rc == 0)
+					step_audit(&x, name, "attach", NULL);
+				pw_secret_free(pw);
+			}
+		}
+	}
+	if (rc == 0 && x.json) {
+		char *s = json_dumps(x.out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("%s\n", s);
+		free(s);
+	}
+	json_decref(x.out);
+	pw_secret_free(x.rot_pw);
+	pw_free(x.registry);
+	pg_close(pg);
+	return rc;
+}
