@@ -166,7 +166,6 @@ const struct pw_command pw_commands[] = {
      "pgward runs as root; the cluster is stopped and its directory removed on every exit, "
      "also on SIGINT and SIGTERM. It needs disk space for the restored database. Each run "
      "appends a verify-<time>.json next to the backup. Default: the newest complete backup.",
-     "  3   --scratch-local: no server programs of the backup's version or newer installed\n"
      "  24  a backup failed verification (each problem is named)\n"
      "  130 interrupted; a scratch database or cluster was removed\n",
      OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
