@@ -30,8 +30,8 @@
 #define MAX_GROUPS 64
 
 struct scratch {
-	char dir[PATH_MAX];
-	char datadir[PATH_MAX + 8];
+	char dir[128]; /* short: checked against the socket address length */
+	char datadir[160];
 	char bindir[128];
 	char user[64];
 	int major;
@@ -52,6 +52,14 @@ static void nap_ms(long ms)
 {
 	struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
 	nanosleep(&t, NULL);
+}
+
+/* a + b into out (truncated; the directory is short, checked in make_dir) */
+static void path_join(char *out, size_t size, const char *a, const char *b)
+{
+	size_t n = pw_strlcpy(out, a, size);
+	if (n < size)
+		pw_strlcpy(out + n, b, size - n);
 }
 
 /* ---- finding the server programs ---- */
@@ -171,8 +179,8 @@ static int run(struct scratch *s, const char *const *argv, const char *step)
 /* The first line of the server log that says why it stopped, into out. */
 static void server_log_reason(const struct scratch *s, char *out, size_t size)
 {
-	char path[PATH_MAX + 16];
-	snprintf(path, sizeof path, "%s/server.log", s->dir);
+	char path[256];
+	path_join(path, sizeof path, s->dir, "/server.log");
 	struct pw_buf b = PW_BUF_INIT(1 << 20);
 	out[0] = 0;
 	if (pw_read_file(path, &b) == 0) {
@@ -194,8 +202,8 @@ static void server_log_reason(const struct scratch *s, char *out, size_t size)
 
 static int write_conf(struct scratch *s)
 {
-	char path[PATH_MAX + 32];
-	snprintf(path, sizeof path, "%s/postgresql.conf", s->datadir);
+	char path[256];
+	path_join(path, sizeof path, s->datadir, "/postgresql.conf");
 	/* the directory belongs to the cluster's user: no symlink, and the file initdb made */
 	int fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
@@ -271,7 +279,7 @@ static int make_dir(struct scratch *s, const char *temp_dir)
 		         real);
 		return pw_error_hint("Use another --temp-dir, such as /tmp.");
 	}
-	snprintf(s->dir, sizeof s->dir, "%s/pgward-scratch-XXXXXX", real);
+	path_join(s->dir, sizeof s->dir, real, "/pgward-scratch-XXXXXX");
 	if (!mkdtemp(s->dir)) { /* mode 0700 */
 		pw_error(PW_E_IO, "could not create a directory in \"%s\": %s", real,
 		         strerror(errno));
@@ -283,7 +291,7 @@ static int make_dir(struct scratch *s, const char *temp_dir)
 		         strerror(errno));
 		return pw_error_hint("Use a --temp-dir on a file system that allows chown.");
 	}
-	snprintf(s->datadir, sizeof s->datadir, "%s/data", s->dir);
+	path_join(s->datadir, sizeof s->datadir, s->dir, "/data");
 	s->as.cwd = s->dir;
 	s->as.stdout_to_err = true;
 	return 0;
@@ -330,9 +338,9 @@ int scratch_start(const struct scratch_opts *o, struct scratch **out)
 	if (rc == 0 && pw_interrupted())
 		rc = interrupted_error();
 	if (rc == 0) {
-		char prog[256], log[PATH_MAX + 16], timeout[16];
+		char prog[256], log[256], timeout[16];
 		snprintf(prog, sizeof prog, "%s/pg_ctl", s->bindir);
-		snprintf(log, sizeof log, "%s/server.log", s->dir);
+		path_join(log, sizeof log, s->dir, "/server.log");
 		snprintf(timeout, sizeof timeout, "%d",
 		         o->start_timeout > 0 ? o->start_timeout : 60);
 		const char *argv[] = {prog, "-D",    s->datadir, "-l",    log, "-w",
@@ -365,8 +373,8 @@ int scratch_start(const struct scratch_opts *o, struct scratch **out)
 
 static pid_t postmaster_pid(const struct scratch *s)
 {
-	char path[PATH_MAX + 32], line[32] = "";
-	snprintf(path, sizeof path, "%s/postmaster.pid", s->datadir);
+	char path[256], line[32] = "";
+	path_join(path, sizeof path, s->datadir, "/postmaster.pid");
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
