@@ -27,7 +27,19 @@ static void print_report(json_t *rep)
 	json_t *rs = json_object_get(rep, "restore_seconds");
 	if (rs)
 		printf(", restored in %.1f s", json_real_value(rs));
+	json_t *sr = json_object_get(rep, "scratch");
+	if (rs && pw_streq(json_string_value(json_object_get(sr, "kind")), "local")) {
+		const char *ver = json_string_value(json_object_get(sr, "server_version"));
+		printf(" in a local throwaway PostgreSQL %.*s cluster",
+		       ver ? (int)strcspn(ver, " ") : 1, ver ? ver : "?");
+	}
 	printf(")\n");
+	json_t *nt = json_object_get(rep, "tables_compared");
+	if (nt)
+		printf(
+		    "  row counts of %lld tables (%lld rows restored) compared with the details\n",
+		    (long long)json_integer_value(nt),
+		    (long long)json_integer_value(json_object_get(rep, "rows_restored")));
 	json_t *probs = json_object_get(rep, "problems");
 	for (size_t i = 0; i < json_array_size(probs); i++) {
 		json_t *p = json_array_get(probs, i);
@@ -46,6 +58,7 @@ int cmd_verify(struct pw_ctx *ctx)
 	int rc = 0;
 	bool drill = pw_cfg_bool(ctx->cfg, PW_OPT_RESTORE_DRILL);
 	const char *scratch = pw_cfg_str(ctx->cfg, PW_OPT_SCRATCH_URL);
+	bool local = pw_cfg_bool(ctx->cfg, PW_OPT_SCRATCH_LOCAL);
 	const char *id = pw_cfg_str(ctx->cfg, PW_OPT_BACKUP_ID);
 	bool all = pw_cfg_bool(ctx->cfg, PW_OPT_ALL);
 	if (id && all) {
@@ -58,10 +71,21 @@ int cmd_verify(struct pw_ctx *ctx)
 		rc = pw_keyset_add_identity_file(&ks, vals[i], pw_ask_passphrase, ctx->cfg);
 	for (size_t i = 0; i < ks.nids; i++)
 		ks.ids[i].ask = ask_pass, ks.ids[i].ask_arg = ctx->cfg;
-	if (rc == 0 && drill && (!scratch || !ks.nids)) {
-		pw_error(PW_E_USAGE, "--restore needs -i IDENTITY and --scratch-url URL");
+	if (rc == 0 && scratch && local) {
+		pw_error(
+		    PW_E_USAGE,
+		    "--scratch-url and --scratch-local are alternatives (scratch-url is set by "
+		    "%s)",
+		    pw_cfg_source(ctx->cfg, PW_OPT_SCRATCH_URL));
+		rc = pw_error_hint("Restore drills run either on a server you name or in a "
+		                   "throwaway local cluster; give one of them.");
+	}
+	if (rc == 0 && drill && ((!scratch && !local) || !ks.nids)) {
+		pw_error(PW_E_USAGE,
+		         "--restore needs -i IDENTITY and --scratch-url URL or --scratch-local");
 		rc = pw_error_hint("The drill decrypts the backup and restores it into a scratch "
-		                   "database created (and dropped) on the --scratch-url server.");
+		                   "database created (and dropped) on the --scratch-url server, or "
+		                   "in a throwaway cluster pgward starts here (--scratch-local).");
 	}
 	if (rc == 0 && scratch && pg_conninfo_has_password(scratch) > 0) {
 		pw_error(PW_E_INSECURE, "the --scratch-url connection string contains a password");
@@ -100,8 +124,11 @@ int cmd_verify(struct pw_ctx *ctx)
 		                         .backup = e,
 		                         .ids = ks.nids ? ks.ids : NULL,
 		                         .nids = ks.nids,
-		                         .scratch_url = drill ? scratch : NULL,
+		                         .scratch_url = drill && !local ? scratch : NULL,
 		                         .scratch_password = spw,
+		                         .scratch_local = drill && local,
+		                         .scratch_user = pw_cfg_str(ctx->cfg, PW_OPT_SCRATCH_USER),
+		                         .temp_dir = pw_cfg_str(ctx->cfg, PW_OPT_TEMP_DIR),
 		                         .record = true};
 		json_t *rep = NULL;
 		int v = verify_backup(&vo, &rep);

@@ -151,18 +151,27 @@ const struct pw_command pw_commands[] = {
           PW_OPT_SCHEMA, PW_OPT_GLOBALS),
      0, 1, true, cmd_restore, true},
     {"verify", "prove backups: integrity without a key, decryption with one, a restore drill",
-     "[STANZA] [--backup ID | --all] [-i IDENTITY [--restore --scratch-url URL]]",
+     "[STANZA] [--backup ID | --all] [-i IDENTITY [--restore (--scratch-url URL | "
+     "--scratch-local)]]",
      "Depth 1, with no key (runs on the backup host): every object the manifest names exists "
      "with its size and ciphertext SHA-256, and objects no manifest names are reported as "
      "strays. Depth 2, with -i: the objects decrypt and decompress to the end, the pg_dump "
      "archive parses to its end, and its per-table row counts match the encrypted details. "
      "Depth 3, with --restore --scratch-url: the backup is restored into a scratch database "
-     "(created and dropped on that server) and every table's row count is compared. Each run "
+     "(created and dropped on that server) and every table's row count is compared. With "
+     "--restore --scratch-local instead, the scratch database lives in a throwaway cluster "
+     "pgward starts itself with the installed server programs of the backup's PostgreSQL "
+     "version (or a newer one): initdb in a 0700 directory under --temp-dir, $TMPDIR or "
+     "/tmp, a unix socket in that directory and no TCP port, run as --scratch-user when "
+     "pgward runs as root; the cluster is stopped and its directory removed on every exit, "
+     "also on SIGINT and SIGTERM. It needs disk space for the restored database. Each run "
      "appends a verify-<time>.json next to the backup. Default: the newest complete backup.",
-     "  24  a backup failed verification (each problem is named)\n",
+     "  24  a backup failed verification (each problem is named)\n"
+     "  130 interrupted; a scratch database or cluster was removed\n",
      OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
           PW_OPT_BACKUP_ID, PW_OPT_ALL, PW_OPT_RESTORE_DRILL, PW_OPT_SCRATCH_URL,
-          PW_OPT_SCRATCH_PASSWORD, PW_OPT_OUTPUT),
+          PW_OPT_SCRATCH_PASSWORD, PW_OPT_SCRATCH_LOCAL, PW_OPT_SCRATCH_USER, PW_OPT_TEMP_DIR,
+          PW_OPT_OUTPUT),
      0, 1, true, cmd_verify, true},
     {"expire", "remove backups the retention policy no longer keeps (no key needed)",
      "[STANZA] --repo ADDR [--dry-run] [--retention-days N] [--retention-min N] ...",

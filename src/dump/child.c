@@ -8,11 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/fileio.h"
 #include "common/mem.h"
 #include "common/str.h"
 
@@ -22,6 +25,35 @@ extern char **environ;
 
 int child_start(struct child *c, const char *const *argv, const char *const *env, bool want_in,
                 bool want_out)
+{
+	return child_start_as(c, argv, env, want_in, want_out, NULL);
+}
+
+/* In the forked child: become as->uid. Only system calls, so safe after fork in a process
+ * with threads. */
+static void become(const struct child_as *as)
+{
+	if (as->switch_user) {
+		if (setgroups(as->ngroups, as->groups) < 0 || setgid(as->gid) < 0 ||
+		    setuid(as->uid) < 0) {
+			dprintf(2, "error: cannot switch to uid %u: %s\n", (unsigned)as->uid,
+			        strerror(errno));
+			_exit(126);
+		}
+		if (as->uid != 0 && (setuid(0) == 0 || geteuid() == 0)) {
+			dprintf(2, "error: could regain root after switching to uid %u\n",
+			        (unsigned)as->uid);
+			_exit(126);
+		}
+	}
+	if (as->cwd && chdir(as->cwd) < 0) {
+		dprintf(2, "error: cannot enter directory \"%s\": %s\n", as->cwd, strerror(errno));
+		_exit(126);
+	}
+}
+
+int child_start_as(struct child *c, const char *const *argv, const char *const *env, bool want_in,
+                   bool want_out, const struct child_as *as)
 {
 	memset(c, 0, sizeof *c);
 	c->in_fd = c->out_fd = c->err_fd = -1;
@@ -71,7 +103,11 @@ int child_start(struct child *c, const char *const *argv, const char *const *env
 		}
 		if (want_out)
 			dup2(pout[1], 1);
+		else if (as && as->stdout_to_err)
+			dup2(perr[1], 1);
 		dup2(perr[1], 2);
+		if (as)
+			become(as);
 		execve(argv[0], (char *const *)argv, envp);
 		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -111,8 +147,24 @@ static void reap(struct child *c)
 {
 	if (c->reaped || c->pid <= 0)
 		return;
-	while (waitpid(c->pid, &c->status, 0) < 0 && errno == EINTR)
-		;
+	bool stopped = false;
+	for (;;) {
+		if (c->stop_on_interrupt && !stopped && pw_interrupted()) {
+			kill(c->pid, SIGTERM); /* e.g. pg_restore: it rolls back and exits */
+			stopped = true;
+		}
+		/* watching for an interruption: poll, so a signal between the check and the
+		 * wait is not missed */
+		pid_t r =
+		    waitpid(c->pid, &c->status, c->stop_on_interrupt && !stopped ? WNOHANG : 0);
+		if (r == 0) {
+			struct timespec t = {0, 20 * 1000 * 1000};
+			nanosleep(&t, NULL);
+			continue;
+		}
+		if (r > 0 || errno != EINTR)
+			break;
+	}
 	c->reaped = true;
 }
 

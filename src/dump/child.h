@@ -21,6 +21,7 @@ struct child {
 	char name[64];
 	bool reaped;
 	int status;
+	bool stop_on_interrupt; /* SIGTERM the child when pgward is interrupted while waiting */
 };
 
 /*
@@ -29,6 +30,22 @@ struct child {
  */
 int child_start(struct child *c, const char *const *argv, const char *const *env, bool want_in,
                 bool want_out);
+
+/* How to run a child other than as we are (for the server programs of a throwaway cluster). */
+struct child_as {
+	bool switch_user; /* drop to uid/gid/groups before exec (needs root) */
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups; /* supplementary groups, resolved by the caller (getgrouplist) */
+	size_t ngroups;
+	const char *cwd;    /* chdir there (as the new user) before exec, or NULL */
+	bool stdout_to_err; /* the child's stdout is captured with its stderr */
+};
+/* child_start with a child_as (NULL: as child_start). Credentials are changed in the forked
+ * child with setgroups/setgid/setuid only (no lookups: async-signal-safe), and a child that
+ * could regain root refuses to run. */
+int child_start_as(struct child *c, const char *const *argv, const char *const *env, bool want_in,
+                   bool want_out, const struct child_as *as);
 /* Drain stderr (non-blocking) into c->err; call now and then while streaming. */
 void child_poll_stderr(struct child *c);
 /* Close our pipe ends, wait for exit; returns 0 if it exited 0, else -PW_E_DB with its stderr. */

@@ -79,7 +79,7 @@ int restore_into_db(const struct restore_opts *o)
 		pw_buf_printf(&envpw, "PGPASSWORD=%s", pw_secret_str(o->password));
 	const char *env[] = {envpw.len ? (const char *)envpw.data : "PGWARD_NO_PASSWORD=1", NULL};
 	size_t nsel = o->ntables + o->nschemas;
-	const char **argv = pw_calloc(12 + 2 * nsel, sizeof *argv);
+	const char **argv = pw_calloc(14 + 2 * nsel, sizeof *argv);
 	struct pw_buf sel = PW_BUF_INIT(1 << 20);
 	/* --jobs: pg_restore -j needs a seekable file, so the decrypted archive is spooled to
 	 * a private temporary file first (removed on every path) */
@@ -124,6 +124,10 @@ int restore_into_db(const struct restore_opts *o)
 	}
 	if (o->no_owner)
 		argv[a++] = "--no-owner";
+	if (o->no_privileges)
+		argv[a++] = "--no-privileges";
+	if (o->no_tablespaces)
+		argv[a++] = "--no-tablespaces";
 	for (size_t i = 0; i < o->ntables; i++) {
 		argv[a++] = "--table";
 		argv[a++] = o->tables[i];
@@ -139,12 +143,14 @@ int restore_into_db(const struct restore_opts *o)
 	struct child c;
 	if (o->jobs > 1) {
 		rc = child_start(&c, argv, env, false, false);
+		c.stop_on_interrupt = true;
 		if (rc == 0)
 			rc = child_finish(&c, "pg_restore");
 		child_free(&c);
 		goto out;
 	}
 	rc = child_start(&c, argv, env, true, false);
+	c.stop_on_interrupt = true;
 	if (rc == 0) {
 		rc = feed_child(o, o->key, &c);
 		if (rc < 0 && strstr(pw_error_message(), "pg_restore's input")) {

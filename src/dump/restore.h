@@ -22,6 +22,8 @@ struct restore_opts {
 	const struct pw_secret *password;
 	bool clean;
 	bool no_owner;
+	bool no_privileges;        /* pg_restore --no-privileges (no GRANT/REVOKE) */
+	bool no_tablespaces;       /* pg_restore --no-tablespaces */
 	const char *const *tables; /* pg_restore -t */
 	size_t ntables;
 	const char *const *schemas; /* pg_restore -n */

@@ -9,11 +9,13 @@
 #include "common/buf.h"
 #include "common/enc.h"
 #include "common/err.h"
+#include "common/fileio.h"
 #include "common/mem.h"
 #include "common/str.h"
 #include "crypto/prim.h"
 #include "dump/archive.h"
 #include "dump/restore.h"
+#include "dump/scratch.h"
 #include "filter/filter.h"
 #include "pg/pg.h"
 
@@ -180,6 +182,89 @@ static int count_rows(struct pg_conn *c, const char *schema, const char *table, 
 	return rc;
 }
 
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int interrupted_error(void)
+{
+	pw_error(PW_E_INTERRUPTED, "interrupted by signal %d", pw_interrupted());
+	return pw_error_hint("The scratch database was removed; run the drill again.");
+}
+
+/* The scratch server's kind and version into the report. */
+static json_t *scratch_report(json_t *rep, const char *kind, struct pg_conn *c)
+{
+	json_t *sr = json_object();
+	json_object_set_new(sr, "kind", json_string(kind));
+	struct pg_result *r = NULL;
+	if (c && pg_query(c, "show server_version", 0, NULL, &r) == 0)
+		json_object_set_new(sr, "server_version", json_string(pg_value(r, 0, 0)));
+	pg_result_free(r);
+	pw_error_clear();
+	json_object_set_new(rep, "scratch", sr);
+	return sr;
+}
+
+/* Restore into the connected scratch database sc and compare every table's rows with the
+ * details. A failing restore or a differing count is a problem (0 is returned); an
+ * interruption is an error. t0: when the restore's clock started. */
+static int restore_compare(struct vctx *v, struct pg_conn *sc, const struct restore_opts *ro,
+                           json_t *tables, json_t *rep, double t0)
+{
+	int r = restore_into_db(ro);
+	if (r < 0 && (pw_interrupted() || pw_error_code() == PW_E_INTERRUPTED))
+		return pw_error_code() == PW_E_INTERRUPTED ? r : interrupted_error();
+	if (r < 0) {
+		problem(v, DATA_OBJECT, "the restore drill failed: %s", pw_error_message());
+		pw_error_clear();
+	}
+	json_object_set_new(rep, "restore_seconds", json_real(now_s() - t0));
+	json_t *counts = json_array();
+	long long ntables = 0, nrows = 0;
+	for (size_t i = 0; r == 0 && i < json_array_size(tables); i++) {
+		if (pw_interrupted()) {
+			json_decref(counts);
+			return interrupted_error();
+		}
+		json_t *t = json_array_get(tables, i);
+		const char *s = json_string_value(json_object_get(t, "schema"));
+		const char *n = json_string_value(json_object_get(t, "name"));
+		json_int_t want = json_integer_value(json_object_get(t, "rows"));
+		long long got = -1;
+		if (!s || !n)
+			continue;
+		if (count_rows(sc, s, n, &got) < 0) {
+			problem(v, NULL, "table %s.%s is missing after the restore", s, n);
+			pw_error_clear();
+		} else if (got != (long long)want) {
+			problem(v, NULL,
+			        "table %s.%s has %lld rows after the restore, %lld at backup", s, n,
+			        got, (long long)want);
+		}
+		json_t *c = json_object();
+		json_object_set_new(c, "schema", json_string(s));
+		json_object_set_new(c, "name", json_string(n));
+		json_object_set_new(c, "backup_rows", json_integer(want));
+		json_object_set_new(c, "restored_rows", got < 0 ? json_null() : json_integer(got));
+		json_array_append_new(counts, c);
+		ntables++;
+		nrows += got > 0 ? got : 0;
+	}
+	if (r == 0) {
+		json_object_set_new(rep, "tables_compared", json_integer(ntables));
+		json_object_set_new(rep, "rows_restored", json_integer(nrows));
+		json_object_set_new(rep, "row_counts", counts);
+	} else {
+		json_decref(counts);
+	}
+	return 0;
+}
+
+/* depth 3 on --scratch-url: a database created on that server, always dropped */
 static int drill(struct vctx *v, json_t *tables, const char *datakey, json_t *rep)
 {
 	const struct verify_opts *o = v->o;
@@ -202,45 +287,19 @@ static int drill(struct vctx *v, json_t *tables, const char *datakey, json_t *re
 		rc = pg_exec(mc, sql);
 		created = rc == 0;
 	}
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	double t0 = now_s();
 	struct pg_connect_opts so = {.conninfo = scratch, .password = o->scratch_password};
 	if (rc == 0)
 		rc = pg_connect(&so, &sc);
 	if (rc == 0) {
+		scratch_report(rep, "server", sc);
 		struct restore_opts ro = {.repo = o->repo,
 		                          .key = datakey,
 		                          .ids = o->ids,
 		                          .nids = o->nids,
 		                          .target = sc,
 		                          .password = o->scratch_password};
-		int r = restore_into_db(&ro);
-		if (r < 0) {
-			problem(v, DATA_OBJECT, "the restore drill failed: %s", pw_error_message());
-			pw_error_clear();
-		}
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		json_object_set_new(rep, "restore_seconds",
-		                    json_real((double)(t1.tv_sec - t0.tv_sec) +
-		                              (double)(t1.tv_nsec - t0.tv_nsec) / 1e9));
-		for (size_t i = 0; r == 0 && i < json_array_size(tables); i++) {
-			json_t *t = json_array_get(tables, i);
-			const char *s = json_string_value(json_object_get(t, "schema"));
-			const char *n = json_string_value(json_object_get(t, "name"));
-			json_int_t want = json_integer_value(json_object_get(t, "rows"));
-			long long got = -1;
-			if (!s || !n)
-				continue;
-			if (count_rows(sc, s, n, &got) < 0) {
-				problem(v, NULL, "table %s.%s is missing after the restore", s, n);
-				pw_error_clear();
-			} else if (got != (long long)want) {
-				problem(
-				    v, NULL,
-				    "table %s.%s has %lld rows after the restore, %lld at backup",
-				    s, n, got, (long long)want);
-			}
-		}
+		rc = restore_compare(v, sc, &ro, tables, rep, t0);
 	}
 	pg_close(sc);
 	if (created) { /* always drop the scratch database */
@@ -251,6 +310,7 @@ static int drill(struct vctx *v, json_t *tables, const char *datakey, json_t *re
 		pw_strlcpy(msg, pw_error_message(), sizeof msg);
 		pw_strlcpy(hint, pw_error_hint_text(), sizeof hint);
 		pg_exec(mc, sql);
+		pw_error_clear();
 		if (code) {
 			pw_error(code, "%s", msg);
 			if (*hint)
@@ -260,6 +320,69 @@ static int drill(struct vctx *v, json_t *tables, const char *datakey, json_t *re
 	pg_close(mc);
 	pw_free(maint);
 	pw_free(scratch);
+	return rc;
+}
+
+/* The major version of the backed-up server, from the manifest ("15.8 (Debian ...)");
+ * 0 when it was not recorded. */
+static int backup_major(const struct backup_entry *b)
+{
+	const char *sv = json_string_value(json_object_get(b->manifest, "server_version"));
+	if (!sv)
+		return 0;
+	char *end;
+	long m = strtol(sv, &end, 10);
+	return end != sv && m > 0 && m < 100 ? (int)m : 0;
+}
+
+#define LOCAL_DB "pgward_verify"
+
+/* depth 3 with --scratch-local: a throwaway cluster started here, stopped and removed on
+ * every path. The source's roles and tablespaces do not exist there, so ownership, grants
+ * and tablespaces are not restored (rows are what is compared). */
+static int drill_local(struct vctx *v, json_t *tables, const char *datakey, json_t *rep)
+{
+	const struct verify_opts *o = v->o;
+	struct scratch_opts so = {
+	    .min_major = backup_major(o->backup), .temp_dir = o->temp_dir, .user = o->scratch_user};
+	struct scratch *cl = NULL;
+	struct pg_conn *mc = NULL, *sc = NULL;
+	char *maint = NULL, *target = NULL;
+	int rc = scratch_start(&so, &cl);
+	if (rc == 0) {
+		maint = scratch_conninfo(cl, "postgres");
+		target = scratch_conninfo(cl, LOCAL_DB);
+		struct pg_connect_opts mo = {.conninfo = maint, .private_socket = true};
+		rc = pg_connect(&mo, &mc);
+	}
+	if (rc == 0)
+		rc = pg_exec(mc, "create database " LOCAL_DB);
+	if (rc == 0 && pw_interrupted())
+		rc = interrupted_error();
+	double t0 = now_s();
+	struct pg_connect_opts tc = {.conninfo = target, .private_socket = true};
+	if (rc == 0)
+		rc = pg_connect(&tc, &sc);
+	if (rc == 0) {
+		json_t *sr = scratch_report(rep, "local", sc);
+		json_object_set_new(sr, "bin_dir", json_string(scratch_bindir(cl)));
+		json_object_set_new(sr, "os_user", json_string(scratch_user(cl)));
+		json_object_set_new(sr, "start_seconds", json_real(scratch_start_seconds(cl)));
+		struct restore_opts ro = {.repo = o->repo,
+		                          .key = datakey,
+		                          .ids = o->ids,
+		                          .nids = o->nids,
+		                          .target = sc,
+		                          .no_owner = true,
+		                          .no_privileges = true,
+		                          .no_tablespaces = true};
+		rc = restore_compare(v, sc, &ro, tables, rep, t0);
+	}
+	pg_close(sc);
+	pg_close(mc);
+	scratch_free(cl); /* stops the server and removes its directory; keeps the error */
+	pw_free(maint);
+	pw_free(target);
 	return rc;
 }
 
@@ -299,7 +422,7 @@ int verify_backup(const struct verify_opts *o, json_t **report)
 {
 	struct vctx v = {.o = o, .problems = json_array()};
 	snprintf(v.prefix, sizeof v.prefix, "%s/%s", o->stanza, o->backup->id);
-	int depth = o->scratch_url && o->ids ? 3 : o->ids ? 2 : 1;
+	int depth = (o->scratch_url || o->scratch_local) && o->ids ? 3 : o->ids ? 2 : 1;
 	json_t *rep = json_object();
 	*report = rep;
 	time_t now = time(NULL);
@@ -388,7 +511,8 @@ int verify_backup(const struct verify_opts *o, json_t **report)
 	if (rc == 0 && depth == 3 && json_array_size(v.problems) == 0 && json_is_array(tables)) {
 		char datakey[600];
 		snprintf(datakey, sizeof datakey, "%s/%s", v.prefix, DATA_OBJECT);
-		rc = drill(&v, tables, datakey, rep);
+		rc = o->scratch_local ? drill_local(&v, tables, datakey, rep)
+		                      : drill(&v, tables, datakey, rep);
 	}
 	json_decref(tables);
 done:

@@ -5,7 +5,8 @@
  *   2 (-i KEY)  the objects decrypt and decompress to the end, the archive parses to its
  *               end, and its per-table row counts match the encrypted details;
  *   3 (restore) the backup restores into a scratch database and every table's row count
- *               matches the details.
+ *               matches the details; the database is on a server the user names, or in a
+ *               throwaway cluster pgward starts itself (scratch_local).
  * Each run appends a verify-<time>.json next to the backup (never overwritten).
  */
 #ifndef PW_DUMP_VERIFY_H
@@ -25,7 +26,10 @@ struct verify_opts {
 	size_t nids;
 	const char *scratch_url; /* depth 3: a server where a scratch database may be created */
 	const struct pw_secret *scratch_password;
-	bool record; /* write verify-<time>.json */
+	bool scratch_local;       /* depth 3 in a throwaway cluster started here (dump/scratch.h) */
+	const char *scratch_user; /* its OS user when pgward runs as root (NULL: the default) */
+	const char *temp_dir;     /* where its directory goes (NULL: $TMPDIR, else /tmp) */
+	bool record;              /* write verify-<time>.json */
 };
 
 /* 0 = the backup passed; -PW_E_VERIFY = a problem was found (report says which);

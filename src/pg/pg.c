@@ -169,6 +169,15 @@ int pg_connect(const struct pg_connect_opts *o, struct pg_conn **out)
 		val[n] = p->val;
 		n++;
 	}
+	if (o->private_socket) {
+		const char *host = opt_val(opts, "host"), *addr = opt_val(opts, "hostaddr");
+		if (!host || host[0] != '/' || strchr(host, ',') || (addr && *addr)) {
+			PQconninfoFree(opts);
+			return pw_error(
+			    PW_E_INTERNAL,
+			    "a private-socket connection needs a unix socket directory");
+		}
+	}
 	/* Safe defaults the caller did not override. */
 	const char *mode = opt_val(opts, "sslmode");
 	if (!mode || !*mode) {
@@ -179,7 +188,7 @@ int pg_connect(const struct pg_connect_opts *o, struct pg_conn **out)
 		kw[n] = "sslmode";
 		val[n++] = "verify-full";
 		mode = "verify-full";
-	} else if (strcmp(mode, "verify-full") != 0) {
+	} else if (strcmp(mode, "verify-full") != 0 && !o->private_socket) {
 		pw_warn("sslmode=%s: the database server's identity is %s; verify-full is the "
 		        "default for a reason",
 		        mode,

@@ -22,6 +22,10 @@ struct pg_connect_opts {
 	bool read_only;               /* default_transaction_read_only=on for the session */
 	const char *application_name; /* default "pgward" */
 	bool stop_after_tls;          /* for `pgward pin`: handshake only, no authentication */
+	/* A private cluster pgward started itself, reached over a unix socket in a 0700
+	 * directory (verify --scratch-local): sslmode=disable there is expected, not warned
+	 * about. Refused (PW_E_INTERNAL) unless host is an absolute path and no hostaddr. */
+	bool private_socket;
 };
 
 struct pg_tls_info {

@@ -1,0 +1,44 @@
+/*
+ * scratch.h - a throwaway PostgreSQL cluster for restore drills (verify --scratch-local).
+ *
+ * scratch_start: finds the server programs (initdb, pg_ctl, postgres) of the backup's major
+ * version in /usr/lib/postgresql/<major>/bin, else of the newest installed version above it;
+ * creates a 0700 directory under the temp dir; runs initdb (superuser "pgward", trust for
+ * the local socket only, no host connections) and starts the server listening on a unix
+ * socket in that directory only (listen_addresses = '', fsync off). As root, the server
+ * programs run as an unprivileged user (PostgreSQL refuses root), which owns the directory.
+ * scratch_free: stops the server (immediate) and removes the whole directory. It runs on
+ * every path; a failing scratch_start has already cleaned up after itself.
+ */
+#ifndef PW_DUMP_SCRATCH_H
+#define PW_DUMP_SCRATCH_H
+
+#include <stddef.h>
+
+#define SCRATCH_SUPERUSER "pgward"
+
+struct scratch_opts {
+	int min_major;        /* the backup's server major version (0: unknown, any) */
+	const char *temp_dir; /* parent of the cluster directory (NULL: $TMPDIR, else /tmp) */
+	const char *user;     /* as root: the server's OS user (NULL: postgres, else nobody) */
+	int start_timeout;    /* seconds pg_ctl start may wait (0: 60) */
+};
+
+struct scratch;
+
+int scratch_start(const struct scratch_opts *o, struct scratch **out);
+/* Stop the server and remove its directory; keeps the current error record. NULL-safe. */
+void scratch_free(struct scratch *s);
+
+/* libpq conninfo for dbname over the cluster's socket, as SCRATCH_SUPERUSER (allocated). */
+char *scratch_conninfo(const struct scratch *s, const char *dbname);
+const char *scratch_dir(const struct scratch *s);
+const char *scratch_bindir(const struct scratch *s);
+const char *scratch_user(const struct scratch *s); /* the OS user the server runs as */
+int scratch_major(const struct scratch *s);
+double scratch_start_seconds(const struct scratch *s);
+
+/* The directory of the server programs for min_major (see above), or an error with a hint. */
+int scratch_find_bindir(int min_major, char *out, size_t size, int *major);
+
+#endif

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# test_verify_local.sh - verify --restore --scratch-local: the drill runs in a throwaway
+# cluster pgward starts itself (as an unprivileged user when the test runs as root), passes
+# and reports row counts; a backup that does not restore elsewhere is caught; and on every
+# path - pass, failure, SIGTERM - the cluster's directory is gone and no server of it runs.
+set -euo pipefail
+source "$(dirname "$0")/../harness/lib.sh"
+source "$(dirname "$0")/../harness/sample.sh"
+tk_tmpdir
+export HOME=$TK_TMP PGWARD_AUDIT_LOG=$TK_TMP/audit.log
+cd "$TK_TMP"
+pg_start >/dev/null
+for b in initdb pg_ctl postgres; do
+  ls /usr/lib/postgresql/*/bin/$b >/dev/null 2>&1 || tk_skip "no PostgreSQL server programs installed"
+done
+pg_sample_db shop 5000
+# a backup that restores only into a database named "fussy": a restore drill must catch it
+pg_psql_super -c "create database fussy" >/dev/null
+pg_psql_super -d fussy >/dev/null <<'SQL'
+create table public.fussy(x int check (current_database() = 'fussy'));
+insert into public.fussy select generate_series(1, 10);
+SQL
+# a backup whose restore takes a few seconds (a CHECK that sleeps): room for a SIGTERM
+pg_psql_super -c "create database slow" >/dev/null
+pg_psql_super -d slow >/dev/null <<'SQL'
+create function public.slow(x int) returns boolean language sql
+  as $$ select true from pg_catalog.pg_sleep(0.01) $$;
+create table public.slowpoke(x int check (public.slow(x)));
+insert into public.slowpoke select generate_series(1, 500);
+SQL
+pg_psql_super -d shop >/dev/null <<'SQL'
+create role backup login password 'bk' bypassrls;
+grant pg_read_all_data to backup;
+SQL
+pg_psql_super -d shop -c "select format('grant select on large object %s to backup;', oid) from pg_largeobject_metadata" | pg_psql_super -d shop >/dev/null
+"$PGWARD" keygen -o key 2>/dev/null
+R=$("$PGWARD" keygen -y key)
+export PGWARD_DB_PASSWORD=bk
+for db in shop fussy slow; do
+  "$PGWARD" backup --db "postgresql://backup@localhost:$PGPORT_TEST/$db?sslrootcert=$PG_CA" --repo repo -r "$R" >/dev/null
+done
+
+# the clusters go under their own TMPDIR, which must be empty after every run; as root the
+# cluster runs as postgres (or nobody), which must be able to reach it
+SCR=$TK_TMP/scr
+mkdir "$SCR"
+chmod 0711 "$TK_TMP" "$SCR"
+export TMPDIR=$SCR
+nothing_left() { # what
+  tk_assert_eq "$(ls -A "$SCR")" "" "$1: the scratch cluster's directory is removed"
+  if pgrep -f "$SCR" >/dev/null; then
+    pgrep -af "$SCR" >&2
+    tk_fail "$1: a server of the scratch cluster still runs"
+  fi
+}
+
+# clean: passes, reports every table's rows, says where it ran; nothing on stderr
+out=$("$PGWARD" verify shop --repo repo -i key --restore --scratch-local 2>err.txt)
+tk_assert_contains "$out" "pass (depth 3, restored in" "depth 3 in a local cluster"
+tk_assert_contains "$out" "in a local throwaway PostgreSQL 15" "server version named"
+tk_assert_contains "$out" "row counts of " "row counts reported"
+tk_assert_eq "$(cat err.txt)" "" "no warnings (no TLS on the private socket is expected)"
+nothing_left "pass"
+rec=$(ls repo/shop/*/verify-*.json | tail -1)
+grep -q '"kind": "local"' "$rec" || tk_fail "the record says the drill ran locally"
+grep -q '"restore_seconds"' "$rec" || tk_fail "the record has the restore time"
+cust=$(grep -A3 '"name": "customers"' "$rec")
+tk_assert_contains "$cust" '"restored_rows": 5000' "the record has the row counts"
+if [[ $EUID -eq 0 ]]; then
+  grep -q '"os_user": "postgres"' "$rec" || tk_fail "as root, the cluster ran as postgres"
+fi
+json=$("$PGWARD" verify shop --repo repo -i key --restore --scratch-local --output=json)
+tk_assert_contains "$json" '"server_version": "15.' "json: server version"
+tk_assert_contains "$json" '"result": "pass"' "json: pass"
+nothing_left "json"
+
+# a backup that does not restore into another database: caught, and cleaned up
+set +e
+out=$("$PGWARD" verify fussy --repo repo -i key --restore --scratch-local 2>&1); rc=$?
+set -e
+tk_assert_eq "$rc" 24 "exit status of a failing drill"
+tk_assert_contains "$out" 'fail (depth 3, restored in' "failing drill: report"
+tk_assert_contains "$out" 'data.pgdump.zst.age: the restore drill failed: pg_restore (pg_restore) failed: COPY failed for table "fussy"' "failing drill: the cause"
+tk_assert_contains "$out" 'HINT: ' "failing drill: hint"
+nothing_left "failed drill"
+
+# SIGTERM while pg_restore runs in the scratch cluster: exit 130 at once, nothing left
+"$PGWARD" verify slow --repo repo -i key --restore --scratch-local >/dev/null 2>sig.txt &
+pid=$!
+# (pg_restore's command line names the socket directory)
+for ((i = 0; i < 300; i++)); do
+  pgrep -f "pg_restore.*$SCR" >/dev/null && break
+  sleep 0.05
+done
+compgen -G "$SCR/pgward-scratch-*/data/postmaster.pid" >/dev/null || tk_fail "the scratch cluster did not start"
+pgrep -f "pg_restore.*$SCR" >/dev/null || tk_fail "the restore into the scratch cluster did not start"
+sleep 0.3
+kill -TERM "$pid"
+t0=$(date +%s%N)
+set +e
+wait "$pid"; rc=$?
+set -e
+ms=$((($(date +%s%N) - t0) / 1000000))
+tk_assert_eq "$rc" 130 "exit status after SIGTERM ($(cat sig.txt))"
+# the restore alone takes 5 s: pg_restore is stopped, not waited for
+((ms < 3000)) || tk_fail "SIGTERM took $ms ms to stop the drill"
+tk_pass "SIGTERM stopped the drill in $ms ms"
+tk_assert_contains "$(cat sig.txt)" "interrupted by signal 15" "message after SIGTERM"
+nothing_left "SIGTERM"
+out=$("$PGWARD" verify slow --repo repo -i key --restore --scratch-local)
+tk_assert_contains "$out" "pass (depth 3" "slow passes when left alone"
+nothing_left "slow"
+
+# no server programs of the backup's version or newer: a clear error, no directory made
+cp -r repo r98
+sed -i 's/"server_version": "[0-9]*/"server_version": "98/' r98/shop/*/manifest.json
+expect_fail 3 "no PostgreSQL server programs (initdb, pg_ctl, postgres) of version 98 or newer" verify shop --repo r98 -i key --restore --scratch-local
+tk_assert_contains "$err" "Install postgresql-98 or use --scratch-url." "hint names the package"
+nothing_left "no binaries"
+
+# bad input
+expect_fail 2 "--scratch-url and --scratch-local are alternatives" verify shop --repo repo -i key --restore --scratch-local --scratch-url "postgresql://x@localhost/postgres"
+export PGWARD_SCRATCH_LOCAL=yes
+expect_fail 2 "scratch-url is set by command line option --scratch-url" verify shop --repo repo -i key --restore --scratch-url "postgresql://x@localhost/postgres"
+unset PGWARD_SCRATCH_LOCAL
+expect_fail 2 "--restore needs -i IDENTITY and --scratch-url URL or --scratch-local" verify shop --repo repo --restore --scratch-local
+if [[ $EUID -eq 0 ]]; then
+  expect_fail 3 'the scratch user "root" is root' verify shop --repo repo -i key --restore --scratch-local --scratch-user root
+  expect_fail 3 'the scratch user "no-such-user-pw" does not exist' verify shop --repo repo -i key --restore --scratch-local --scratch-user no-such-user-pw
+fi
+nothing_left "bad input"
+echo "verify --scratch-local: all checks passed"
