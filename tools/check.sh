@@ -9,9 +9,10 @@ total_ok=0; total_fail=0; total_skip=0
 run_suite() {
   dir=$1; shift
   if [ ! -f "$dir/build.ninja" ]; then
-    meson setup "$dir" "$@" >/dev/null || return 1
+    meson setup "$dir" "$@" >/dev/null || { echo "$dir: setup FAILED"; total_fail=$((total_fail + 1)); return 1; }
   fi
-  ninja -C "$dir" || return 1
+  # a build that fails is a failure of the suite, not an absence of tests
+  ninja -C "$dir" || { echo "$dir: build FAILED"; total_fail=$((total_fail + 1)); return 1; }
   meson test -C "$dir" --print-errorlogs --num-processes 2 || status=1
   log="$dir/meson-logs/testlog.json"
   ok=$(grep -c '"result": "OK"' "$log" || true)
