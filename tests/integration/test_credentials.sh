@@ -235,7 +235,7 @@ grep -q "create role" "$PG_LOG" || tk_fail "log_statement = all is not logging (
 printf 'local replication all trust\n' >>"$PG_DATADIR/pg_hba.conf"
 pg_psql_super -c 'select pg_reload_conf()' >/dev/null
 SB=$_TK_PGBASE/standby
-_tk_as_pg_log "$_TK_PGBASE" "$TK_TMP/basebackup.log" "$PG_BINDIR/pg_basebackup" -D "$SB" -R -h "$PG_SOCKDIR" -p "$PGPORT_TEST" -U postgres -X stream \
+_tk_as_pg_log "$_TK_PGBASE" "$TK_TMP/basebackup.log" "$PG_BINDIR/pg_basebackup" -D "$SB" -R -h "$PG_SOCKDIR" -p "$PGPORT_TEST" -U postgres -X stream -c fast \
     || tk_fail "pg_basebackup: $(cat "$TK_TMP/basebackup.log")"
 _tk_pick_port; SPORT=$_TK_PORT
 cat >>"$SB/postgresql.auto.conf" <<EOF
