@@ -16,6 +16,15 @@ int pw_open_repo(struct pw_ctx *ctx, struct stor **out)
 	long long attempts = pw_cfg_int(c, PW_OPT_S3_MAX_ATTEMPTS);
 	long long timeout = pw_cfg_int(c, PW_OPT_S3_TIMEOUT);
 	uint64_t part = pw_cfg_size(c, PW_OPT_S3_PART_SIZE);
+	/* A backup streams at the pace of pg_dump and zstd, far below what 4 x 16 MiB parts in
+	 * flight buy; unless told otherwise it keeps 3 x 8 MiB so its peak RSS stays within
+	 * quality.md's 64 MiB (P7) whatever the repository. */
+	if (strcmp(ctx->command, "backup") == 0) {
+		if (!pw_cfg_isset(c, PW_OPT_S3_PART_SIZE))
+			part = 8 * 1024 * 1024ULL;
+		if (!pw_cfg_isset(c, PW_OPT_S3_PARALLEL))
+			parallel = 3;
+	}
 	if (parallel < 1 || parallel > 32 || attempts < 1 || attempts > 20 || timeout < 1 ||
 	    timeout > 3600 || part < 5 * 1024 * 1024ULL || part > 5 * 1024 * 1024 * 1024ULL) {
 		pw_error(PW_E_CONFIG, "S3 tuning out of range: s3-parallel 1-32, s3-max-attempts "
