@@ -9,6 +9,7 @@
 # log_statement = all, every statement of pgward's session names catalogs only.
 set -euo pipefail
 source "$(dirname "$0")/../harness/lib.sh"
+source "$(dirname "$0")/../harness/s3.sh"
 tk_tmpdir
 export HOME=$TK_TMP PGWARD_AUDIT_LOG=$TK_TMP/audit.log
 cd "$TK_TMP"
@@ -179,6 +180,26 @@ for s in stmts:
 print("ok: %d statements, all on catalogs" % len(stmts))
 PY
 tk_pass "log_statement = all: pgward-check read catalogs, settings and statistics only"
+
+# --- an object-locked bucket (Ceph RGW): backup.immutable passes, or fails without a lock ---
+s3_start || tk_fail "s3_start failed"
+export AWS_ACCESS_KEY_ID=$S3_ACCESS AWS_SECRET_ACCESS_KEY=$S3_SECRET PGWARD_S3_ENDPOINT=$S3_ENDPOINT
+for p in locked unlocked; do
+  [[ $p == locked ]] && lock=(--lock-days 14) || lock=()
+  PGWARD_DB_PASSWORD=bk "$PGWARD" backup --db "$(URL backup)" --repo "s3://$S3_BUCKET_LOCKED/$p" \
+    -r "$R1" -r "$R2" "${lock[@]}" >/dev/null
+done
+check monitor mon shop --repo "s3://$S3_BUCKET_LOCKED/locked" --output=json
+tk_assert_eq "$(jq_ "$out" 'f("backup.immutable")["result"]')" pass "object lock within retention"
+tk_assert_contains "$(jq_ "$out" 'f("backup.immutable")["evidence"]')" "(governance mode)" "lock evidence"
+tk_assert_eq "$(jq_ "$out" 'f("backup.off-vendor")["result"]')" fail "the bucket is on the database's host"
+check monitor mon shop --repo "s3://$S3_BUCKET_LOCKED/unlocked" --output=json
+tk_assert_eq "$(jq_ "$out" 'f("backup.immutable")["result"]')" fail "lockable bucket, unlocked backup"
+tk_assert_contains "$(jq_ "$out" 'f("backup.immutable")["evidence"]')" "written without a lock" "no-lock evidence"
+check monitor mon shop --repo "s3://$S3_BUCKET_LOCKED/locked" --retention-days 7 --output=json
+tk_assert_eq "$(jq_ "$out" 'f("backup.immutable")["result"]')" warn "lock longer than retention"
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY PGWARD_S3_ENDPOINT
+tk_pass "object lock"
 
 # --- misconfigured -------------------------------------------------------------------------
 install_cert "$TK_TMP/ca/server.crt" "$TK_TMP/ca/server.key"
