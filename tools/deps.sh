@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev clang-format bsdutils
   libssl-dev libzstd-dev libcurl4-openssl-dev libxml2-dev libjansson-dev libinih-dev libpq-dev
   libcmocka-dev zlib1g-dev openssl ca-certificates
-  postgresql-15 postgresql-client-15 age zstd time util-linux procps
+  postgresql-15 postgresql-client-15 postgresql-plperl-15 postgresql-15-pgaudit age zstd time util-linux procps
   ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl bc iproute2 python3"
 missing=""
 for p in $PKGS; do

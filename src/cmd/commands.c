@@ -231,6 +231,27 @@ const struct pw_command pw_commands[] = {
           PW_OPT_RECIPIENT, PW_OPT_RECIPIENTS_FILE, PW_OPT_IDENTITY, PW_OPT_KEY_PASSPHRASE,
           PW_OPT_PASSPHRASE_FILE),
      0, 3, true, cmd_credentials, false},
+    {"check", "security checklist of a database, from metadata only",
+     "[STANZA] --db URL [--repo ADDR] [--output=text|json|markdown] [--fail-on=SEVERITY]",
+     "Reads catalogs, settings, statistics views and the TLS session - never a row of user "
+     "data - and reports each rule of the checklist with a stable id, a severity, a result "
+     "(pass, fail, warn, skip or info), the evidence it saw, why it matters and the fix: TLS "
+     "(tls.*), authentication and pg_hba.conf (auth.*, net.allowlist), roles (roles.*), "
+     "privileges (priv.*), logging (audit.logging), data checksums, the major version's end "
+     "of life and, with a repository, the stanza's backups (backup.*: recent and verified, "
+     "encrypted, off-vendor, retention, restore drills, object lock). The connection is "
+     "read-only and shows up as application \"pgward-check\".\n\n"
+     "An ordinary login is enough: a rule that needs more privilege is skip and names the "
+     "GRANT (pg_read_all_settings, pg_read_all_stats, SELECT on pg_hba_file_rules). "
+     "--fail-on=high makes the exit status 25 when a rule fails or warns at severity high "
+     "or above (for CI); the default, never, exits 0 whenever the check ran. "
+     "docs/check.md lists every rule and the JSON format (schema_version 1).",
+     "  20  the database could not be reached\n  21  TLS verification or pin failure\n"
+     "  25  a result at or above --fail-on\n",
+     OPTS(COMMON, REPO_OPTS, PW_OPT_DB, PW_OPT_URL_ENV, PW_OPT_URL_FILE, PW_OPT_DB_PASSWORD,
+          PW_OPT_PIN_SHA256, PW_OPT_OUTPUT, PW_OPT_FAIL_ON, PW_OPT_RETENTION_DAYS,
+          PW_OPT_RETENTION_MIN, PW_OPT_LOCK_DAYS),
+     0, 1, true, cmd_check, true},
 };
 
 const size_t pw_ncommands = sizeof pw_commands / sizeof pw_commands[0];

@@ -55,6 +55,7 @@ int cmd_verify(struct pw_ctx *ctx);
 int cmd_expire(struct pw_ctx *ctx);
 int cmd_unpin(struct pw_ctx *ctx);
 int cmd_credentials(struct pw_ctx *ctx);
+int cmd_check(struct pw_ctx *ctx);
 /* Pin or unpin a backup against expiry (append-only markers). */
 int pw_retention_pin(struct pw_ctx *ctx, const char *id, bool pin);
 /* Progress lines on a terminal (stderr), "\r"-refreshed; NULL-safe when not a TTY. */

@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "common/buf.h"
 #include "common/enc.h"
@@ -100,10 +101,15 @@ static void fill_tls(PGconn *conn, struct pg_tls_info *t)
 		X509_NAME_oneline(X509_get_subject_name(cert), t->subject, sizeof t->subject);
 		X509_NAME_oneline(X509_get_issuer_name(cert), t->issuer, sizeof t->issuer);
 		struct tm tm;
-		if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1)
+		if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1) {
 			strftime(t->not_after, sizeof t->not_after, "%Y-%m-%dT%H:%M:%SZ", &tm);
+			t->not_after_ts = timegm(&tm);
+		}
+		t->self_signed = X509_check_issued(cert, cert) == X509_V_OK;
 		X509_free(cert);
 	}
+	t->in_use = true;
+	t->verify_result = SSL_get_verify_result(ssl);
 	const char *proto = PQsslAttribute(conn, "protocol");
 	pw_strlcpy(t->protocol, proto ? proto : "", sizeof t->protocol);
 }

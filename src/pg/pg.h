@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "common/secret.h"
 
@@ -34,6 +35,10 @@ struct pg_tls_info {
 	char issuer[256];
 	char not_after[64];
 	char protocol[32];
+	bool in_use;         /* the connection is encrypted */
+	bool self_signed;    /* the server certificate signs itself */
+	long verify_result;  /* OpenSSL's X509_V_* result of the chain check (0 = verified) */
+	time_t not_after_ts; /* the server certificate's notAfter (0 when unknown) */
 };
 
 struct pg_conn;

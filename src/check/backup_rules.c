@@ -1,0 +1,549 @@
+/*
+ * backup_rules.c - the backup.* rules: read the configuration and the repository's
+ * plaintext side only (manifests, verify-<time>.json records, the storage's feature bits).
+ * No key is needed and nothing is decrypted.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "check/internal.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "storage/storage.h"
+
+#define WHY_RECENT                                                                                 \
+	"seed 004: \"A database without automated backups cannot call itself a serious managed "   \
+	"database service.\""
+#define WHY_ENCRYPTED                                                                              \
+	"seed 004: \"Making sure live data and backups are encrypted is a must-have.\"; seed "     \
+	"003: "                                                                                    \
+	"wrap the key with a public key (a second recipient is the escrow copy)"
+#define WHY_OFFVENDOR                                                                              \
+	"seed 004: \"always export database snapshots to a 3rd party location and keep them "      \
+	"stored there for 14 to 30 days\""
+#define WHY_RESTORE "seed 003: \"test your backups regularly\""
+#define WHY_IMMUTABLE                                                                              \
+	"product principle 4: backups that an attacker who owns the backup host cannot delete "    \
+	"(append-only repository on an object-locked bucket)"
+
+#define DAY 86400
+
+static time_t parse_iso(const char *s)
+{
+	struct tm tm = {0};
+	if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return 0;
+	return timegm(&tm);
+}
+
+static void fmt_age(double secs, char *out, size_t n)
+{
+	if (secs < 0)
+		secs = 0;
+	if (secs < 2 * 3600)
+		snprintf(out, n, "%.0f minutes", secs / 60);
+	else if (secs < 3 * DAY)
+		snprintf(out, n, "%.1f hours", secs / 3600);
+	else
+		snprintf(out, n, "%.0f days", secs / DAY);
+}
+
+void chk_repo_load(const struct chk_opts *o, struct chk_repo_state *st)
+{
+	memset(st, 0, sizeof *st);
+	const struct chk_backup_opts *b = &o->backup;
+	st->configured = b->repo || b->repo_error;
+	if (b->repo_error) {
+		pw_strlcpy(st->error, b->repo_error, sizeof st->error);
+		return;
+	}
+	if (!b->repo)
+		return;
+	if (!o->stanza || !*o->stanza) {
+		pw_strlcpy(st->error, "no stanza to look for", sizeof st->error);
+		return;
+	}
+	if (catalog_list(b->repo, o->stanza, &st->list) < 0) {
+		pw_strlcpy(st->error, pw_error_message(), sizeof st->error);
+		pw_error_clear();
+		return;
+	}
+	st->listed = true;
+	st->newest = catalog_pick(&st->list, NULL, 0);
+	if (st->newest) {
+		const char *role = json_string_value(json_object_get(st->newest->manifest, "role"));
+		if (role)
+			pw_strlcpy(st->backup_role, role, sizeof st->backup_role);
+	}
+}
+
+void chk_repo_free(struct chk_repo_state *st)
+{
+	catalog_list_free(&st->list);
+}
+
+/* skip unless the repository was listed; true when rules can read it */
+static bool need_repo(const struct chk_opts *o, const struct chk_repo_state *st,
+                      struct chk_finding *f)
+{
+	if (st->listed)
+		return true;
+	if (!st->configured) {
+		chk_set(f, CHK_SKIP, f->severity,
+		        "no repository configured, so pgward cannot see this database's backups");
+		chk_fix(f,
+		        "name the repository: --repo ADDR, or repo = /var/backups/pgward (or "
+		        "s3://bucket/prefix) in the [%s] section of pgward.conf",
+		        o->stanza && *o->stanza ? o->stanza : "STANZA");
+	} else {
+		chk_set(f, CHK_SKIP, f->severity, "the repository could not be read: %s",
+		        st->error);
+		chk_fix(f, "check the repository options and credentials (pgward repo check "
+		           "--repo ADDR)");
+	}
+	return false;
+}
+
+static void rule_recent(const struct chk_opts *o, const struct chk_repo_state *st,
+                        struct chk_report *r)
+{
+	struct chk_finding *f =
+	    chk_add(r, "backup.recent", "a verified, complete backup within the last 26 hours",
+	            CHK_SEV_HIGH, WHY_RECENT);
+	if (!need_repo(o, st, f))
+		return;
+	const struct backup_entry *newest = NULL, *verified = NULL;
+	for (size_t i = st->list.n; i-- > 0;) {
+		const struct backup_entry *e = &st->list.e[i];
+		if (!e->complete)
+			continue;
+		if (!newest)
+			newest = e;
+		if (!verified && strcmp(e->verify_result, "pass") == 0)
+			verified = e;
+	}
+	if (!newest) {
+		chk_set(f, CHK_FAIL, CHK_SEV_HIGH, "no complete backup of stanza %s in %s",
+		        o->stanza, o->backup.repo_desc);
+		chk_fix(f,
+		        "pgward backup %s --repo ADDR -r age1... (daily, e.g. from a systemd "
+		        "timer), then pgward verify %s",
+		        o->stanza, o->stanza);
+		return;
+	}
+	time_t t = parse_iso(json_string_value(json_object_get(newest->manifest, "started")));
+	char age[32];
+	fmt_age(difftime(o->now, t), age, sizeof age);
+	if (!t || difftime(o->now, t) > 26 * 3600.0) {
+		chk_set(f, CHK_FAIL, CHK_SEV_HIGH, "the newest complete backup, %s, started %s ago",
+		        newest->id, age);
+		chk_fix(f,
+		        "schedule pgward backup %s daily (see docs/retention.md for a systemd "
+		        "timer) and find out why the last runs did not complete",
+		        o->stanza);
+		return;
+	}
+	time_t tv =
+	    verified ? parse_iso(json_string_value(json_object_get(verified->manifest, "started")))
+	             : 0;
+	if (verified && tv && difftime(o->now, tv) <= 26 * 3600.0) {
+		char vage[32];
+		fmt_age(difftime(o->now, tv), vage, sizeof vage);
+		chk_set(f, CHK_PASS, CHK_SEV_HIGH,
+		        "backup %s started %s ago and its last verification (%s, depth %d) passed",
+		        verified->id, vage, verified->last_verify, verified->verify_depth);
+		return;
+	}
+	chk_set(f, CHK_WARN, CHK_SEV_MEDIUM, "backup %s started %s ago but has %s", newest->id, age,
+	        newest->last_verify[0] ? "not passed its last verification" : "not been verified");
+	chk_fix(f, "pgward verify %s --repo ADDR (after every backup; no key needed)", o->stanza);
+}
+
+static void rule_encrypted(const struct chk_opts *o, const struct chk_repo_state *st,
+                           struct chk_report *r)
+{
+	struct chk_finding *f =
+	    chk_add(r, "backup.encrypted",
+	            "backups encrypted to at least one recipient, two or more recommended",
+	            CHK_SEV_CRITICAL, WHY_ENCRYPTED);
+	if (!need_repo(o, st, f))
+		return;
+	if (!st->newest) {
+		chk_set(f, CHK_SKIP, CHK_SEV_CRITICAL, "no complete backup of stanza %s to inspect",
+		        o->stanza);
+		chk_fix(f, "pgward backup %s --repo ADDR -r age1... -r age1...(escrow)", o->stanza);
+		return;
+	}
+	json_t *enc = json_object_get(st->newest->manifest, "encryption");
+	const char *fmt = json_string_value(json_object_get(enc, "format"));
+	size_t n = json_array_size(json_object_get(enc, "recipient_fingerprints"));
+	if (!fmt || n == 0) {
+		chk_set(f, CHK_FAIL, CHK_SEV_CRITICAL,
+		        "the manifest of backup %s names no encryption recipient", st->newest->id);
+		chk_fix(f,
+		        "pgward backup %s -r age1... (pgward always encrypts: this manifest was "
+		        "not written by it, or was altered; run pgward verify)",
+		        o->stanza);
+		return;
+	}
+	if (n == 1) {
+		chk_set(
+		    f, CHK_WARN, CHK_SEV_LOW,
+		    "backup %s is %s-encrypted to 1 recipient: losing that one private key loses "
+		    "every backup",
+		    st->newest->id, fmt);
+		chk_fix(f,
+		        "add an escrow recipient kept offline elsewhere: pgward keygen -o "
+		        "escrow.key, then recipient = age1...(escrow) as a second recipient in "
+		        "the [%s] section",
+		        o->stanza);
+		return;
+	}
+	chk_set(f, CHK_PASS, CHK_SEV_CRITICAL, "backup %s is %s-encrypted to %zu recipients",
+	        st->newest->id, fmt, n);
+}
+
+static bool local_host(const char *h)
+{
+	return !h || !*h || *h == '/' || strcasecmp(h, "localhost") == 0 ||
+	       strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0;
+}
+
+/* The provider a host name belongs to, by domain; NULL if unknown. */
+static const char *provider(const char *host)
+{
+	static const struct {
+		const char *suffix, *name;
+	} table[] = {
+	    {"amazonaws.com", "AWS"},
+	    {"amazonaws.com.cn", "AWS"},
+	    {"azure.com", "Microsoft Azure"},
+	    {"windows.net", "Microsoft Azure"},
+	    {"googleapis.com", "Google Cloud"},
+	    {"ondigitalocean.com", "DigitalOcean"},
+	    {"digitaloceanspaces.com", "DigitalOcean"},
+	    {"aivencloud.com", "Aiven"},
+	    {"supabase.co", "Supabase"},
+	    {"supabase.com", "Supabase"},
+	    {"neon.tech", "Neon"},
+	    {"render.com", "Render"},
+	    {"cloudflarestorage.com", "Cloudflare"},
+	    {"backblazeb2.com", "Backblaze"},
+	    {"wasabisys.com", "Wasabi"},
+	    {"scw.cloud", "Scaleway"},
+	    {"ovh.net", "OVHcloud"},
+	    {"cloud.ovh.net", "OVHcloud"},
+	    {"linodeobjects.com", "Akamai/Linode"},
+	    {"linode.com", "Akamai/Linode"},
+	    {"hetzner.com", "Hetzner"},
+	    {"your-objectstorage.com", "Hetzner"},
+	};
+	if (!host)
+		return NULL;
+	size_t hl = strlen(host);
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+		size_t sl = strlen(table[i].suffix);
+		if (hl >= sl && strcasecmp(host + hl - sl, table[i].suffix) == 0 &&
+		    (hl == sl || host[hl - sl - 1] == '.'))
+			return table[i].name;
+	}
+	return NULL;
+}
+
+/* host of "https://host[:port]/..." into out */
+static void url_host(const char *url, char *out, size_t n)
+{
+	const char *p = strstr(url, "://");
+	p = p ? p + 3 : url;
+	size_t len = strcspn(p, ":/");
+	if (*p == '[') {
+		p++;
+		len = strcspn(p, "]");
+	}
+	snprintf(out, n, "%.*s", (int)len, p);
+}
+
+static void rule_off_vendor(const struct chk_opts *o, const struct chk_repo_state *st,
+                            struct chk_report *r)
+{
+	struct chk_finding *f = chk_add(
+	    r, "backup.off-vendor", "the repository is not on the database's own host or provider",
+	    CHK_SEV_MEDIUM, WHY_OFFVENDOR);
+	if (!st->configured) {
+		need_repo(o, st, f);
+		return;
+	}
+	const char *addr = o->backup.repo_addr ? o->backup.repo_addr : "";
+	const char *dbh = o->db_host ? o->db_host : "";
+	const char *dbp = provider(dbh);
+	bool s3 = pw_startswith(addr, "s3://");
+	char rh[256] = "";
+	const char *rp;
+	if (s3) {
+		const char *ep = o->backup.s3_endpoint;
+		if (!ep || !*ep)
+			ep = getenv("AWS_ENDPOINT_URL_S3");
+		if (ep && *ep) {
+			url_host(ep, rh, sizeof rh);
+			rp = provider(rh);
+		} else {
+			pw_strlcpy(rh, "s3.amazonaws.com", sizeof rh);
+			rp = "AWS";
+		}
+	} else {
+		rp = NULL;
+	}
+	const char *dbshow = *dbh ? dbh : "local socket";
+	if (!s3) {
+		if (local_host(dbh)) {
+			chk_set(
+			    f, CHK_FAIL, CHK_SEV_MEDIUM,
+			    "the repository is a local directory (%s) on the database's own host "
+			    "(%s): one machine, one failure, one attacker away from both",
+			    addr, dbshow);
+			chk_fix(f,
+			        "keep backups with another provider: repo = "
+			        "s3://bucket/prefix with s3-endpoint = https://<other provider>");
+		} else {
+			chk_set(
+			    f, CHK_INFO, CHK_SEV_MEDIUM,
+			    "the repository is a local directory (%s) on this machine, not on the "
+			    "database host %s%s%s%s; whether that is off-vendor depends on where "
+			    "this machine runs",
+			    addr, dbh, dbp ? " (" : "", dbp ? dbp : "", dbp ? ")" : "");
+			chk_fix(f,
+			        "for an off-vendor copy, use a bucket with another provider: repo "
+			        "= s3://bucket/prefix");
+		}
+		return;
+	}
+	if ((local_host(dbh) && local_host(rh)) || strcasecmp(dbh, rh) == 0) {
+		chk_set(f, CHK_FAIL, CHK_SEV_MEDIUM,
+		        "the repository endpoint %s is the database's own host %s", rh, dbshow);
+		chk_fix(f, "use an S3 bucket with another provider (s3-endpoint)");
+		return;
+	}
+	if (dbp && rp && strcmp(dbp, rp) == 0) {
+		chk_set(f, CHK_WARN, CHK_SEV_MEDIUM,
+		        "database %s and repository %s are both at %s: if that provider stops "
+		        "serving you, both are gone",
+		        dbh, rh, dbp);
+		chk_fix(f, "keep a copy with another provider: a second stanza or repository "
+		           "with s3-endpoint = https://<other provider>");
+		return;
+	}
+	chk_set(f, CHK_PASS, CHK_SEV_MEDIUM, "database %s (%s), repository %s (%s)", dbshow,
+	        dbp ? dbp : "provider unknown", rh, rp ? rp : "provider unknown");
+}
+
+static void rule_retention(const struct chk_opts *o, const struct chk_repo_state *st,
+                           struct chk_report *r)
+{
+	struct chk_finding *f = chk_add(r, "backup.retention", "retention keeps 14 to 30 days",
+	                                CHK_SEV_MEDIUM, WHY_OFFVENDOR);
+	if (!need_repo(o, st, f))
+		return;
+	int d = o->backup.retention_days, m = o->backup.retention_min;
+	const char *src = o->backup.retention_source ? o->backup.retention_source : "?";
+	if (d < 14) {
+		chk_set(f, CHK_FAIL, CHK_SEV_MEDIUM,
+		        "retention-days = %d (%s): a problem noticed after %d days has no good "
+		        "backup left",
+		        d, src, d);
+		chk_fix(f, "retention-days = 30  # [%s] section of pgward.conf", o->stanza);
+		return;
+	}
+	if (d > 30) {
+		chk_set(f, CHK_WARN, CHK_SEV_LOW,
+		        "retention-days = %d (%s): older copies than the 14-30 days the checklist "
+		        "asks for are kept (more data to protect, and to delete on request)",
+		        d, src);
+		chk_fix(f, "retention-days = 30  # [%s] section of pgward.conf, then pgward expire",
+		        o->stanza);
+		return;
+	}
+	/* expire must actually run: a complete backup well past the window says it does not */
+	size_t complete = 0;
+	const struct backup_entry *oldest = NULL;
+	for (size_t i = 0; i < st->list.n; i++)
+		if (st->list.e[i].complete) {
+			complete++;
+			if (!oldest)
+				oldest = &st->list.e[i];
+		}
+	time_t t =
+	    oldest ? parse_iso(json_string_value(json_object_get(oldest->manifest, "started"))) : 0;
+	if (oldest && t && complete > (size_t)(m > 0 ? m : 0) &&
+	    difftime(o->now, t) > (double)(d + 2) * DAY) {
+		char age[32];
+		fmt_age(difftime(o->now, t), age, sizeof age);
+		chk_set(f, CHK_WARN, CHK_SEV_LOW,
+		        "retention-days = %d (%s), but backup %s is %s old: pgward expire does not "
+		        "seem to run",
+		        d, src, oldest->id, age);
+		chk_fix(f, "run pgward expire %s daily with credentials that may delete",
+		        o->stanza);
+		return;
+	}
+	chk_set(f, CHK_PASS, CHK_SEV_MEDIUM, "retention-days = %d (%s), retention-min = %d", d, src,
+	        m);
+}
+
+struct vrec {
+	char key[400];
+	time_t when;
+};
+struct vlist {
+	struct vrec *v;
+	size_t n;
+};
+
+static int vcollect(void *arg, const struct stor_info *i)
+{
+	struct vlist *l = arg;
+	const char *slash = strrchr(i->key, '/');
+	if (!slash || strncmp(slash + 1, "verify-", 7) != 0 || strlen(i->key) >= 400)
+		return 0;
+	struct tm tm = {0};
+	const char *end = strptime(slash + 8, "%Y%m%dT%H%M%SZ", &tm);
+	if (!end || strcmp(end, ".json") != 0)
+		return 0;
+	l->v = pw_realloc(l->v, (l->n + 1) * sizeof *l->v);
+	pw_strlcpy(l->v[l->n].key, i->key, sizeof l->v[l->n].key);
+	l->v[l->n++].when = timegm(&tm);
+	return 0;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+	time_t x = ((const struct vrec *)a)->when, y = ((const struct vrec *)b)->when;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static int buf_sink(void *arg, const uint8_t *p, size_t n)
+{
+	return pw_buf_append(arg, p, n);
+}
+
+static void rule_restore_tested(const struct chk_opts *o, const struct chk_repo_state *st,
+                                struct chk_report *r)
+{
+	struct chk_finding *f =
+	    chk_add(r, "backup.restore-tested",
+	            "a successful restore drill (verify --restore) within the last 7 days",
+	            CHK_SEV_MEDIUM, WHY_RESTORE);
+	if (!need_repo(o, st, f))
+		return;
+	char prefix[128];
+	snprintf(prefix, sizeof prefix, "%s/", o->stanza);
+	struct vlist l = {0};
+	if (stor_list(o->backup.repo, prefix, vcollect, &l) < 0) {
+		chk_set(f, CHK_SKIP, CHK_SEV_MEDIUM,
+		        "the verification records could not be listed: %s", pw_error_message());
+		pw_error_clear();
+		pw_free(l.v);
+		return;
+	}
+	if (l.n)
+		qsort(l.v, l.n, sizeof *l.v, newest_first);
+	const struct vrec *found = NULL;
+	size_t read = 0, recent = 0;
+	for (size_t i = 0; i < l.n && read < 50 && !found; i++) {
+		if (difftime(o->now, l.v[i].when) > 7.0 * DAY)
+			break;
+		recent++;
+		struct pw_buf b = PW_BUF_INIT(1 << 20);
+		read++;
+		if (stor_get(o->backup.repo, l.v[i].key, buf_sink, &b) == 0) {
+			json_error_t je;
+			json_t *v = json_loadb((const char *)b.data, b.len, 0, &je);
+			if (json_integer_value(json_object_get(v, "depth")) >= 3 &&
+			    pw_streq(json_string_value(json_object_get(v, "result")), "pass"))
+				found = &l.v[i];
+			json_decref(v);
+		}
+		pw_error_clear();
+		pw_buf_free(&b, 0);
+	}
+	if (found) {
+		char age[32];
+		fmt_age(difftime(o->now, found->when), age, sizeof age);
+		chk_set(f, CHK_PASS, CHK_SEV_MEDIUM, "restore drill passed %s ago (%s)", age,
+		        found->key);
+	} else {
+		chk_set(
+		    f, CHK_FAIL, CHK_SEV_MEDIUM,
+		    "no passing restore drill of stanza %s in the last 7 days (%zu verification "
+		    "record%s in total, %zu in the last 7 days, none at depth 3 with result pass)",
+		    o->stanza, l.n, l.n == 1 ? "" : "s", recent);
+		chk_fix(f,
+		        "weekly, where the key lives: pgward verify %s -i backup.key --restore "
+		        "--scratch-url postgresql://scratch-host/postgres",
+		        o->stanza);
+	}
+	pw_free(l.v);
+}
+
+static void rule_immutable(const struct chk_opts *o, const struct chk_repo_state *st,
+                           struct chk_report *r)
+{
+	struct chk_finding *f =
+	    chk_add(r, "backup.immutable", "object lock on, lock period within retention",
+	            CHK_SEV_MEDIUM, WHY_IMMUTABLE);
+	if (!need_repo(o, st, f))
+		return;
+	unsigned feat = stor_features(o->backup.repo);
+	if (!(feat & STOR_F_OBJECT_LOCK)) {
+		chk_set(f, CHK_WARN, CHK_SEV_MEDIUM,
+		        "%s cannot lock objects: whoever controls it (or the backup host's "
+		        "credentials) can delete or overwrite the backups",
+		        o->backup.repo_desc);
+		chk_fix(f, "use an S3 bucket created with Object Lock: repo = s3://bucket/prefix, "
+		           "lock-days = 14 (at most retention-days)");
+		return;
+	}
+	if (!st->newest) {
+		chk_set(f, CHK_SKIP, CHK_SEV_MEDIUM,
+		        "the bucket supports object lock; no complete backup to inspect");
+		chk_fix(f, "lock-days = 14  # [%s] section, then pgward backup", o->stanza);
+		return;
+	}
+	const char *until = json_string_value(json_object_get(st->newest->manifest, "lock_until"));
+	if (!until) {
+		chk_set(f, CHK_FAIL, CHK_SEV_MEDIUM,
+		        "the bucket supports object lock but backup %s was written without a lock "
+		        "(lock-days = %lld)",
+		        st->newest->id, o->backup.lock_days);
+		chk_fix(f, "lock-days = 14  # [%s] section: at most retention-days (%d)", o->stanza,
+		        o->backup.retention_days);
+		return;
+	}
+	time_t started =
+	    parse_iso(json_string_value(json_object_get(st->newest->manifest, "started")));
+	double days = difftime(parse_iso(until), started) / DAY;
+	const char *mode = json_string_value(json_object_get(st->newest->manifest, "lock_mode"));
+	if (days > o->backup.retention_days + 0.5) {
+		chk_set(f, CHK_WARN, CHK_SEV_LOW,
+		        "backup %s is locked (%s) until %s, %.0f days, longer than retention-days "
+		        "%d: expire cannot remove it before",
+		        st->newest->id, mode ? mode : "?", until, days, o->backup.retention_days);
+		chk_fix(f, "lock-days = %d  # at most retention-days", o->backup.retention_days);
+		return;
+	}
+	chk_set(f, CHK_PASS, CHK_SEV_MEDIUM,
+	        "backup %s is locked (%s mode) until %s (%.0f days, within retention-days %d)",
+	        st->newest->id, mode ? mode : "?", until, days, o->backup.retention_days);
+}
+
+void chk_backup_rules(const struct chk_opts *o, const struct chk_repo_state *st,
+                      struct chk_report *r)
+{
+	rule_recent(o, st, r);
+	rule_encrypted(o, st, r);
+	rule_off_vendor(o, st, r);
+	rule_retention(o, st, r);
+	rule_restore_tested(o, st, r);
+	rule_immutable(o, st, r);
+}

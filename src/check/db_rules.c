@@ -1,0 +1,1306 @@
+/*
+ * db_rules.c - the rules that read the server: settings (pg_settings), pg_hba_file_rules,
+ * pg_roles / pg_auth_members / pg_authid, pg_namespace / pg_class / pg_proc / pg_language
+ * (privilege functions and ACLs only), pg_stat_activity / pg_stat_ssl, and the TLS session.
+ *
+ * Each statement names catalogs only; none reads a row of a user table. Privileges are
+ * tested first (pg_has_role, has_table_privilege, has_function_privilege); a rule that
+ * lacks one is `skip` with the GRANT. A query that fails anyway is `skip` with the message.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check/internal.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "pg/pg.h"
+
+/* Seed lines and benchmark items cited as "why". */
+#define WHY_TLS                                                                                    \
+	"seed 004: \"Encryption of data-in-transit is just a must have to keep your data secure "  \
+	"without people from sniffing around in your client's data.\""
+#define WHY_PIN                                                                                    \
+	"seed 004: \"If your applications allow connections to any database service with an SSL "  \
+	"certificate, you get caught by \\\"the man in the middle\\\".\" (configure certificate "  \
+	"pinning)"
+#define WHY_AUTH                                                                                   \
+	"seed 004: \"someone can spoof the database service and collect all the connection "       \
+	"information that it needs\"; CIS PostgreSQL Benchmark: ensure login via host TCP/IP "     \
+	"sockets is configured correctly (no trust, no cleartext password)"
+#define WHY_SCRAM                                                                                  \
+	"CIS PostgreSQL Benchmark: ensure passwords are stored as SCRAM-SHA-256; an MD5 hash is "  \
+	"a password equivalent for md5 authentication"
+#define WHY_NET                                                                                    \
+	"seed 004: \"make sure our managed database service allows some kind of networking "       \
+	"constraints ... a true public firewall with an IP whitelist\""
+#define WHY_SUPER                                                                                  \
+	"seed 000/004: least privilege (\"create a user for that application\"); CIS PostgreSQL "  \
+	"Benchmark: ensure excessive administrative privileges are revoked"
+#define WHY_UNUSED                                                                                 \
+	"seed 004: \"Always create a service account/user to a database per system that's using "  \
+	"it.\" (an account no system uses is attack surface)"
+#define WHY_SHARED                                                                                 \
+	"seed 004: \"Bottom line, just like for any other account: never share an account "        \
+	"between multiple users or services.\""
+#define WHY_RO                                                                                     \
+	"seed 004: \"create a read-only service account for just that user\"; seed 000: the "      \
+	"backup service can never alter data"
+#define WHY_PUBLIC_CREATE                                                                          \
+	"CVE-2018-1058: a schema where PUBLIC may CREATE lets any role plant functions and "       \
+	"operators that other roles' queries then run; CIS PostgreSQL Benchmark"
+#define WHY_PUBLIC_GRANTS                                                                          \
+	"seed 004: role-based authorization, one account per system; a grant to PUBLIC reaches "   \
+	"every role, including future ones"
+#define WHY_SECDEF                                                                                 \
+	"PostgreSQL documentation, \"Writing SECURITY DEFINER Functions Safely\": without a "      \
+	"fixed "                                                                                   \
+	"search_path the caller chooses which objects the owner's privileges run"
+#define WHY_LANG                                                                                   \
+	"CIS PostgreSQL Benchmark: untrusted procedural languages run code as the server's OS "    \
+	"user; install them only where needed"
+#define WHY_AUDIT                                                                                  \
+	"seed 001: \"Use audit logs ... to review all the activity periodically\"; CIS "           \
+	"PostgreSQL Benchmark: log_connections, log_disconnections, pgAudit"
+#define WHY_CHECKSUMS                                                                              \
+	"seed 003 (\"test your backups regularly\"): checksums make the server report silent "     \
+	"storage corruption instead of serving it to pg_dump and into every backup"
+#define WHY_VERSION                                                                                \
+	"seed 004: managed databases spare you \"critical software updates\"; an unsupported "     \
+	"major version gets none"
+
+struct dbx {
+	const struct chk_opts *o;
+	struct pg_conn *c;
+	struct chk_report *r;
+	bool super, settings_ok, stats_ok, hba_ok, authid_ok;
+	char *qrole;           /* current role, quoted for GRANT statements */
+	struct pg_result *hba; /* pg_hba_file_rules, NULL if not readable */
+	char hba_error[512];
+	char broken[512]; /* the first query failed: every rule is skip with this */
+};
+
+#define DONE(call)                                                                                 \
+	do {                                                                                       \
+		call;                                                                              \
+		return;                                                                            \
+	} while (0)
+
+/* A finding; NULL (after adding it as skip) when the server could not be read at all. */
+static struct chk_finding *add(struct dbx *x, const char *id, const char *title,
+                               enum chk_severity sev, const char *why)
+{
+	struct chk_finding *f = chk_add(x->r, id, title, sev, why);
+	if (!x->broken[0])
+		return f;
+	chk_set(f, CHK_SKIP, sev, "could not read the server: %s", x->broken);
+	return NULL;
+}
+
+/* Run a query; on failure the finding becomes skip with the server's message. */
+static int q(struct dbx *x, struct chk_finding *f, const char *sql, int np,
+             const char *const *params, struct pg_result **out)
+{
+	int rc = pg_query(x->c, sql, np, params, out);
+	if (rc < 0) {
+		if (f) {
+			chk_set(f, CHK_SKIP, f->severity, "%s", pw_error_message());
+			chk_fix(f, NULL);
+		}
+		pw_error_clear();
+	}
+	return rc;
+}
+
+/* A setting as pg_settings shows it to this role: 1 visible (into out), 0 not visible. */
+static int setting(struct dbx *x, const char *name, char *out, size_t n)
+{
+	struct pg_result *r;
+	const char *p[1] = {name};
+	out[0] = 0;
+	if (q(x, NULL, "select setting from pg_catalog.pg_settings where name = $1", 1, p, &r) < 0)
+		return 0;
+	int vis = pg_nrows(r) == 1;
+	if (vis)
+		pw_strlcpy(out, pg_value(r, 0, 0), n);
+	pg_result_free(r);
+	return vis;
+}
+
+static void skip_settings(struct dbx *x, struct chk_finding *f, const char *name)
+{
+	chk_set(f, CHK_SKIP, f->severity,
+	        "setting %s is not visible to role %s (it needs pg_read_all_settings)", name,
+	        x->r->role);
+	chk_fix(f, "GRANT pg_read_all_settings TO %s;", x->qrole);
+}
+
+static bool is_on(const char *v)
+{
+	return strcmp(v, "on") == 0 || strcmp(v, "1") == 0 || strcmp(v, "true") == 0;
+}
+
+static int init(struct dbx *x)
+{
+	struct pg_result *r;
+	int rc =
+	    pg_query(x->c,
+	             "select current_user, current_database(), "
+	             "pg_catalog.current_setting('server_version'), "
+	             "coalesce((select rolsuper from pg_catalog.pg_roles where rolname = "
+	             "current_user), false), "
+	             "pg_catalog.pg_has_role('pg_read_all_settings', 'USAGE'), "
+	             "pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE'), "
+	             "pg_catalog.has_table_privilege('pg_catalog.pg_hba_file_rules', 'SELECT') and "
+	             "pg_catalog.has_function_privilege('pg_catalog.pg_hba_file_rules()', "
+	             "'EXECUTE'), "
+	             "pg_catalog.has_table_privilege('pg_catalog.pg_authid', 'SELECT')",
+	             0, NULL, &r);
+	if (rc < 0)
+		return rc;
+	pw_strlcpy(x->r->role, pg_value(r, 0, 0), sizeof x->r->role);
+	pw_strlcpy(x->r->database, pg_value(r, 0, 1), sizeof x->r->database);
+	pw_strlcpy(x->r->server_version, pg_value(r, 0, 2), sizeof x->r->server_version);
+	x->super = *pg_value(r, 0, 3) == 't';
+	x->settings_ok = *pg_value(r, 0, 4) == 't';
+	x->stats_ok = *pg_value(r, 0, 5) == 't';
+	x->hba_ok = *pg_value(r, 0, 6) == 't';
+	x->authid_ok = *pg_value(r, 0, 7) == 't';
+	pg_result_free(r);
+	x->qrole = pg_quote_ident(x->c, x->r->role);
+	if (x->hba_ok) {
+		rc = pg_query(
+		    x->c,
+		    "select line_number, type, array_to_string(database, ','), "
+		    "array_to_string(user_name, ','), address, netmask, auth_method, error "
+		    "from pg_catalog.pg_hba_file_rules order by line_number",
+		    0, NULL, &x->hba);
+		if (rc < 0) {
+			pw_strlcpy(x->hba_error, pw_error_message(), sizeof x->hba_error);
+			pw_error_clear();
+			x->hba = NULL;
+		}
+	}
+	return 0;
+}
+
+static struct chk_hba_line hba_line(const struct pg_result *r, int i)
+{
+	struct chk_hba_line l = {
+	    .type = pg_value(r, i, 1),
+	    .databases = pg_value(r, i, 2),
+	    .users = pg_value(r, i, 3),
+	    .address = pg_isnull(r, i, 4) ? NULL : pg_value(r, i, 4),
+	    .netmask = pg_isnull(r, i, 5) ? NULL : pg_value(r, i, 5),
+	    .method = pg_value(r, i, 6),
+	};
+	return l;
+}
+
+static void describe_line(struct pw_buf *b, const struct pg_result *r, int i)
+{
+	struct chk_hba_line l = hba_line(r, i);
+	int bits = chk_netmask_bits(l.netmask);
+	pw_buf_printf(b, "line %s: %s %s %s", pg_value(r, i, 0), l.type, l.databases, l.users);
+	if (l.address && bits >= 0)
+		pw_buf_printf(b, " %s/%d", l.address, bits);
+	else if (l.address)
+		pw_buf_printf(b, " %s", l.address);
+	pw_buf_printf(b, " %s", l.method);
+}
+
+/* skip when pg_hba_file_rules cannot be read; true when x->hba is usable */
+static bool need_hba(struct dbx *x, struct chk_finding *f)
+{
+	if (x->hba)
+		return true;
+	if (!x->hba_ok) {
+		chk_set(f, CHK_SKIP, f->severity,
+		        "pg_hba_file_rules is not readable by role %s (SELECT on the view and "
+		        "EXECUTE on its function are needed)",
+		        x->r->role);
+		chk_fix(f,
+		        "GRANT SELECT ON pg_catalog.pg_hba_file_rules TO %s;\n"
+		        "GRANT EXECUTE ON FUNCTION pg_catalog.pg_hba_file_rules() TO %s;\n"
+		        "-- as a superuser, in database %s (the view is per database)",
+		        x->qrole, x->qrole, x->r->database);
+	} else {
+		chk_set(f, CHK_SKIP, f->severity, "pg_hba_file_rules could not be read: %s",
+		        x->hba_error);
+		chk_fix(f, NULL);
+	}
+	return false;
+}
+
+static void rule_tls_server(struct dbx *x)
+{
+	struct chk_finding *f =
+	    add(x, "tls.server", "the server offers TLS (ssl = on)", CHK_SEV_CRITICAL, WHY_TLS);
+	if (!f)
+		return;
+	char v[64];
+	if (!setting(x, "ssl", v, sizeof v))
+		DONE(skip_settings(x, f, "ssl"));
+	if (is_on(v))
+		DONE(chk_set(f, CHK_PASS, CHK_SEV_CRITICAL, "ssl = on"));
+	chk_set(f, CHK_FAIL, CHK_SEV_CRITICAL, "ssl = %s: every connection travels in clear", v);
+	chk_fix(f, "# postgresql.conf (then SELECT pg_reload_conf();)\nssl = on\n"
+	           "ssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'");
+}
+
+static void rule_tls_enforced(struct dbx *x)
+{
+	struct chk_finding *f =
+	    add(x, "tls.enforced", "remote logins must use TLS (no \"host\" hba line)",
+	        CHK_SEV_HIGH, WHY_TLS);
+	if (!f)
+		return;
+	char v[64];
+	if (setting(x, "rds.force_ssl", v, sizeof v)) {
+		if (is_on(v))
+			DONE(chk_set(f, CHK_PASS, CHK_SEV_HIGH, "rds.force_ssl = %s", v));
+		chk_set(f, CHK_FAIL, CHK_SEV_HIGH,
+		        "rds.force_ssl = %s: the server accepts connections without TLS", v);
+		DONE(chk_fix(f, "# RDS parameter group of this instance\nrds.force_ssl = 1"));
+	}
+	if (!need_hba(x, f))
+		return;
+	struct pw_buf bad = PW_BUF_INIT(16384), local = PW_BUF_INIT(16384),
+	              fix = PW_BUF_INIT(16384);
+	size_t nbad = 0;
+	for (int i = 0; i < pg_nrows(x->hba); i++) {
+		struct chk_hba_line l = hba_line(x->hba, i);
+		if (!chk_hba_plaintext(&l) || !chk_hba_accepts(&l))
+			continue;
+		enum chk_hba_scope s = chk_hba_scope(&l);
+		struct pw_buf *b = s == CHK_HBA_LOOPBACK ? &local : &bad;
+		if (b->len)
+			pw_buf_printf(b, "; ");
+		describe_line(b, x->hba, i);
+		if (s != CHK_HBA_LOOPBACK) {
+			nbad++;
+			pw_buf_printf(&fix, "%sline %s: change \"%s\" to \"hostssl\"",
+			              fix.len ? "\n" : "", pg_value(x->hba, i, 0), l.type);
+		}
+	}
+	if (nbad) {
+		chk_set(f, CHK_FAIL, CHK_SEV_HIGH,
+		        "%zu pg_hba.conf line%s accept%s remote logins without TLS: %s", nbad,
+		        nbad == 1 ? "" : "s", nbad == 1 ? "s" : "", pw_buf_str(&bad));
+		pw_buf_printf(&fix, "\n# pg_hba.conf, then SELECT pg_reload_conf();");
+		f->fix = chk_take(&fix);
+	} else if (local.len) {
+		chk_set(f, CHK_PASS, CHK_SEV_HIGH,
+		        "no hba line accepts remote logins without TLS (loopback only: %s)",
+		        pw_buf_str(&local));
+	} else {
+		chk_set(f, CHK_PASS, CHK_SEV_HIGH,
+		        "every host line of pg_hba.conf is hostssl (or reject)");
+	}
+	pw_buf_free(&bad, 0);
+	pw_buf_free(&local, 0);
+	pw_buf_free(&fix, 0);
+}
+
+static void rule_tls_min_version(struct dbx *x)
+{
+	struct chk_finding *f =
+	    add(x, "tls.min-version", "TLS 1.2 or newer only (ssl_min_protocol_version)",
+	        CHK_SEV_HIGH, WHY_TLS);
+	if (!f)
+		return;
+	char v[64];
+	if (!setting(x, "ssl_min_protocol_version", v, sizeof v))
+		DONE(skip_settings(x, f, "ssl_min_protocol_version"));
+	if (strcmp(v, "TLSv1.2") == 0 || strcmp(v, "TLSv1.3") == 0)
+		DONE(chk_set(f, CHK_PASS, CHK_SEV_HIGH, "ssl_min_protocol_version = %s", v));
+	chk_set(f, CHK_FAIL, CHK_SEV_HIGH,
+	        "ssl_min_protocol_version = %s: clients may negotiate a broken protocol",
+	        *v ? v : "(empty)");
+	chk_fix(f, "# postgresql.conf (then SELECT pg_reload_conf();)\n"
+	           "ssl_min_protocol_version = 'TLSv1.2'");
+}
+
+static void rule_tls_this_connection(struct dbx *x)
+{
+	struct chk_finding *f =
+	    add(x, "tls.this-connection",
+	        "this connection: TLS, verified chain and host name, certificate not expiring",
+	        CHK_SEV_HIGH, WHY_PIN);
+	if (!f)
+		return;
+	const struct pg_tls_info *t = pg_tls(x->c);
+	const char *mode = x->o->sslmode && *x->o->sslmode ? x->o->sslmode : "?";
+	if (!t->in_use) {
+		chk_set(f, CHK_FAIL, CHK_SEV_CRITICAL,
+		        "the connection pgward made is not encrypted (sslmode=%s)", mode);
+		DONE(chk_fix(f, "connect with sslmode=verify-full (pgward's default) to a server "
+		                "with ssl = on"));
+	}
+	struct pw_buf ev = PW_BUF_INIT(8192), fix = PW_BUF_INIT(8192);
+	enum chk_result res = CHK_PASS;
+	enum chk_severity sev = CHK_SEV_HIGH;
+	pw_buf_printf(&ev, "%s, sslmode=%s, certificate %s issued by %s",
+	              *t->protocol ? t->protocol : "TLS", mode, t->subject, t->issuer);
+	if (strcmp(mode, "verify-full") != 0) {
+		res = CHK_FAIL;
+		pw_buf_printf(&ev, "; %s",
+		              strcmp(mode, "verify-ca") == 0
+		                  ? "the chain was verified but not the host name"
+		                  : "neither the chain nor the host name was verified");
+		if (t->verify_result != 0)
+			pw_buf_printf(&ev,
+			              " (the chain does not verify against the CAs here: "
+			              "X509 error %ld)",
+			              t->verify_result);
+		pw_buf_printf(&fix, "connect with sslmode=verify-full and sslrootcert=<CA file>");
+	} else {
+		pw_buf_printf(&ev, "; chain and host name verified");
+	}
+	if (x->o->npins)
+		pw_buf_printf(&ev, "; public key pinned (%zu pin%s)", x->o->npins,
+		              x->o->npins == 1 ? "" : "s");
+	if (t->self_signed) {
+		pw_buf_printf(&ev, "; the certificate is self-signed");
+		if (!x->o->npins) {
+			if (res == CHK_PASS)
+				res = CHK_WARN;
+			pw_buf_printf(&fix,
+			              "%spin the server's key: pgward pin --db URL, then "
+			              "pin-sha256 = <value> in the stanza",
+			              fix.len ? "\n" : "");
+		}
+	} else if (res == CHK_FAIL && !x->o->npins) {
+		pw_buf_printf(&fix, "\nor pin the server's key: pgward pin --db URL, then "
+		                    "pin-sha256 = <value>");
+	}
+	if (t->not_after_ts) {
+		double days = difftime(t->not_after_ts, x->o->now) / 86400.0;
+		pw_buf_printf(&ev, "; expires %s (%.0f days)", t->not_after, days);
+		if (days < 30) {
+			if (res == CHK_PASS)
+				res = CHK_WARN, sev = CHK_SEV_MEDIUM;
+			pw_buf_printf(&ev, ": within 30 days");
+			pw_buf_printf(&fix,
+			              "%srenew the server certificate (ssl_cert_file) before %s, "
+			              "then SELECT pg_reload_conf();",
+			              fix.len ? "\n" : "", t->not_after);
+		}
+	}
+	if (*t->protocol &&
+	    (strcmp(t->protocol, "TLSv1") == 0 || strcmp(t->protocol, "TLSv1.1") == 0))
+		res = CHK_FAIL;
+	f->evidence = chk_take(&ev);
+	f->result = res;
+	f->severity = sev;
+	if (fix.len)
+		f->fix = chk_take(&fix);
+	pw_buf_free(&fix, 0);
+}
+
+static void rule_tls_live_sessions(struct dbx *x)
+{
+	struct chk_finding *f = add(x, "tls.live-sessions", "no current remote session without TLS",
+	                            CHK_SEV_HIGH, WHY_TLS);
+	if (!f)
+		return;
+	if (!x->stats_ok) {
+		chk_set(f, CHK_SKIP, CHK_SEV_HIGH,
+		        "other roles' client addresses and TLS state are hidden from role %s (it "
+		        "needs pg_read_all_stats)",
+		        x->r->role);
+		DONE(chk_fix(f, "GRANT pg_read_all_stats TO %s;", x->qrole));
+	}
+	struct pg_result *r;
+	if (q(x, f,
+	      "select a.usename, coalesce(nullif(a.application_name, ''), '(none)'), "
+	      "host(a.client_addr), count(*), "
+	      "a.client_addr <<= inet '127.0.0.0/8' or a.client_addr = inet '::1' "
+	      "from pg_catalog.pg_stat_activity a join pg_catalog.pg_stat_ssl s on s.pid = a.pid "
+	      "where a.backend_type = 'client backend' and a.client_addr is not null and not "
+	      "s.ssl group by 1, 2, 3, 5 order by 5, 1, 2, 3",
+	      0, NULL, &r) < 0)
+		return;
+	struct pw_buf ev = PW_BUF_INIT(16384);
+	size_t remote = 0, loop = 0;
+	for (int i = 0; i < pg_nrows(r); i++) {
+		bool lb = *pg_value(r, i, 4) == 't';
+		lb ? loop++ : remote++;
+		pw_buf_printf(&ev, "%srole %s, application %s, from %s (%s session%s)",
+		              ev.len ? "; " : "", pg_value(r, i, 0), pg_value(r, i, 1),
+		              pg_value(r, i, 2), pg_value(r, i, 3),
+		              strcmp(pg_value(r, i, 3), "1") == 0 ? "" : "s");
+	}
+	pg_result_free(r);
+	if (!remote && !loop) {
+		chk_set(f, CHK_PASS, CHK_SEV_HIGH,
+		        "every TCP session open now uses TLS (sessions open right now only)");
+	} else {
+		chk_set(f, remote ? CHK_FAIL : CHK_WARN, remote ? CHK_SEV_HIGH : CHK_SEV_LOW,
+		        "TCP sessions without TLS now%s: %s", remote ? "" : " (loopback only)",
+		        pw_buf_str(&ev));
+		chk_fix(f,
+		        "have those clients connect with sslmode=verify-full, then turn \"host\" "
+		        "lines into \"hostssl\" in pg_hba.conf (see tls.enforced)");
+	}
+	pw_buf_free(&ev, 0);
+}
+
+static void rule_auth_no_trust(struct dbx *x)
+{
+	struct chk_finding *f =
+	    add(x, "auth.no-trust",
+	        "no trust authentication on host lines, no cleartext password anywhere",
+	        CHK_SEV_CRITICAL, WHY_AUTH);
+	if (!f)
+		return;
+	if (!need_hba(x, f))
+		return;
+	struct pw_buf ev = PW_BUF_INIT(16384), fix = PW_BUF_INIT(16384);
+	size_t trust = 0, clear = 0, localtrust = 0;
+	for (int i = 0; i < pg_nrows(x->hba); i++) {
+		struct chk_hba_line l = hba_line(x->hba, i);
+		bool local = strcmp(l.type, "local") == 0;
+		if (strcmp(l.method, "trust") == 0 && local) {
+			localtrust++;
+		} else if (strcmp(l.method, "trust") == 0) {
+			trust++;
+			pw_buf_printf(&ev, "%s", ev.len ? "; " : "");
+			describe_line(&ev, x->hba, i);
+			pw_buf_printf(&fix, "%sline %s: trust -> scram-sha-256",
+			              fix.len ? "\n" : "", pg_value(x->hba, i, 0));
+		} else if (strcmp(l.method, "password") == 0) {
+			clear++;
+			pw_buf_printf(&ev, "%s", ev.len ? "; " : "");
+			describe_line(&ev, x->hba, i);
+			pw_buf_printf(&fix, "%sline %s: password -> scram-sha-256",
+			              fix.len ? "\n" : "", pg_value(x->hba, i, 0));
+		}
+	}
+	if (trust || clear) {
+		chk_set(f, CHK_FAIL, trust ? CHK_SEV_CRITICAL : CHK_SEV_HIGH,
+		        "%zu host line%s with trust (anyone who reaches the port logs in as any "
+		        "role), %zu with cleartext password: %s",
+		        trust, trust == 1 ? "" : "s", clear, pw_buf_str(&ev));
+		pw_buf_printf(&fix, "\n# pg_hba.conf, then SELECT pg_reload_conf();");
+		f->fix = chk_take(&fix);
+	} else {
+		chk_set(f, CHK_PASS, CHK_SEV_CRITICAL,
+		        "no trust on host lines and no cleartext password in %d hba line%s%s",
+		        pg_nrows(x->hba), pg_nrows(x->hba) == 1 ? "" : "s",
+		        localtrust ? " (local socket lines with trust are outside this rule)" : "");
+	}
+	pw_buf_free(&ev, 0);
+	pw_buf_free(&fix, 0);
+}
+
+static void rule_auth_scram(struct dbx *x)
+{
+	struct chk_finding *f =
+	    add(x, "auth.scram", "passwords hashed with SCRAM-SHA-256, no MD5 hash left",
+	        CHK_SEV_HIGH, WHY_SCRAM);
+	if (!f)
+		return;
+	char v[64];
+	bool vis = setting(x, "password_encryption", v, sizeof v);
+	bool md5_setting = vis && strcmp(v, "scram-sha-256") != 0;
+	struct pw_buf roles = PW_BUF_INIT(16384);
+	size_t nmd5 = 0;
+	if (x->authid_ok) {
+		struct pg_result *r;
+		if (q(x, f,
+		      "select rolname from pg_catalog.pg_authid where rolpassword like 'md5%' "
+		      "order by 1",
+		      0, NULL, &r) < 0)
+			return;
+		for (int i = 0; i < pg_nrows(r); i++, nmd5++)
+			pw_buf_printf(&roles, "%s%s", roles.len ? ", " : "", pg_value(r, i, 0));
+		pg_result_free(r);
+	}
+	if (md5_setting || nmd5) {
+		struct pw_buf ev = PW_BUF_INIT(16384), fix = PW_BUF_INIT(16384);
+		if (md5_setting) {
+			pw_buf_printf(&ev, "password_encryption = %s", v);
+			pw_buf_printf(&fix, "# postgresql.conf (then SELECT pg_reload_conf();)\n"
+			                    "password_encryption = 'scram-sha-256'");
+		}
+		if (nmd5) {
+			pw_buf_printf(&ev, "%s%zu role%s with an MD5 password hash: %s",
+			              ev.len ? "; " : "", nmd5, nmd5 == 1 ? "" : "s",
+			              pw_buf_str(&roles));
+			pw_buf_printf(&fix,
+			              "%sset each password again once password_encryption is "
+			              "scram-sha-256: \\password ROLE in psql (or ALTER ROLE ... "
+			              "PASSWORD with a client-side hash), then change md5 to "
+			              "scram-sha-256 in pg_hba.conf",
+			              fix.len ? "\n" : "");
+		}
+		f->evidence = chk_take(&ev);
+		f->result = CHK_FAIL;
+		f->fix = chk_take(&fix);
+	} else if (!vis) {
+		skip_settings(x, f, "password_encryption");
+	} else if (!x->authid_ok) {
+		chk_set(f, CHK_SKIP, CHK_SEV_HIGH,
+		        "password_encryption = scram-sha-256; the stored hashes are in pg_authid, "
+		        "which only a superuser may read, so roles with an old MD5 hash were not "
+		        "checked");
+		chk_fix(f, "run pgward check once as a superuser (no narrower GRANT shows the "
+		           "hash type without the hash)");
+	} else {
+		chk_set(f, CHK_PASS, CHK_SEV_HIGH,
+		        "password_encryption = scram-sha-256 and no role has an MD5 hash");
+	}
+	pw_buf_free(&roles, 0);
+}
+
+static void rule_net_allowlist(struct dbx *x)
+{
+	struct chk_finding *f =
+	    add(x, "net.allowlist", "no hba line open to the whole internet; wide ranges warned",
+	        CHK_SEV_CRITICAL, WHY_NET);
+	if (!f)
+		return;
+	if (!need_hba(x, f))
+		return;
+	struct pw_buf ev = PW_BUF_INIT(16384), fix = PW_BUF_INIT(16384);
+	enum chk_result res = CHK_PASS;
+	enum chk_severity sev = CHK_SEV_INFO;
+	for (int i = 0; i < pg_nrows(x->hba); i++) {
+		struct chk_hba_line l = hba_line(x->hba, i);
+		if (!chk_hba_accepts(&l))
+			continue;
+		enum chk_hba_scope s = chk_hba_scope(&l);
+		if (s != CHK_HBA_WORLD && s != CHK_HBA_WIDE)
+			continue;
+		bool everyone = strcmp(l.databases, "all") == 0 && strcmp(l.users, "all") == 0;
+		enum chk_severity ls = s == CHK_HBA_WIDE ? CHK_SEV_MEDIUM
+		                       : everyone        ? CHK_SEV_CRITICAL
+		                                         : CHK_SEV_HIGH;
+		if (s == CHK_HBA_WORLD)
+			res = CHK_FAIL;
+		else if (res == CHK_PASS)
+			res = CHK_WARN;
+		if (ls > sev)
+			sev = ls;
+		pw_buf_printf(&ev, "%s%s: ", ev.len ? "; " : "",
+		              s == CHK_HBA_WIDE ? "wide range"
+		              : everyone        ? "open to every address, database and user"
+		                                : "open to every address");
+		describe_line(&ev, x->hba, i);
+		pw_buf_printf(&fix,
+		              "%sline %s: replace %s with the application servers' "
+		              "addresses (e.g. 10.0.1.0/24)",
+		              fix.len ? "\n" : "", pg_value(x->hba, i, 0),
+		              l.address ? l.address : "the address");
+	}
+	if (res == CHK_PASS) {
+		chk_set(f, CHK_PASS, CHK_SEV_CRITICAL,
+		        "no hba line accepts 0.0.0.0/0, ::/0 or \"all\", and none is wider than "
+		        "/16 (IPv4) or /32 (IPv6)");
+	} else {
+		f->evidence = chk_take(&ev);
+		f->result = res;
+		f->severity = sev;
+		pw_buf_printf(&fix, "\n# pg_hba.conf, then SELECT pg_reload_conf(); also keep the "
+		                    "port behind a firewall or private network");
+		f->fix = chk_take(&fix);
+	}
+	pw_buf_free(&ev, 0);
+	pw_buf_free(&fix, 0);
+}
+
+static void rule_roles_superusers(struct dbx *x)
+{
+	struct chk_finding *f =
+	    add(x, "roles.superusers",
+	        "at most one superuser that can log in; none reachable through membership",
+	        CHK_SEV_HIGH, WHY_SUPER);
+	if (!f)
+		return;
+	struct pg_result *r, *m;
+	if (q(x, f,
+	      "select rolname, oid = 10 from pg_catalog.pg_roles where rolsuper and rolcanlogin "
+	      "order by 1",
+	      0, NULL, &r) < 0)
+		return;
+	if (q(x, f,
+	      "select r.rolname, string_agg(s.rolname, ', ' order by s.rolname) "
+	      "from pg_catalog.pg_roles r join pg_catalog.pg_roles s on s.rolsuper and s.oid <> "
+	      "r.oid where not r.rolsuper and r.rolname !~ '^pg_' and "
+	      "pg_catalog.pg_has_role(r.oid, s.oid, 'MEMBER') group by 1 order by 1",
+	      0, NULL, &m) < 0) {
+		pg_result_free(r);
+		return;
+	}
+	struct pw_buf ev = PW_BUF_INIT(16384), fix = PW_BUF_INIT(16384);
+	int nsup = pg_nrows(r), nmem = pg_nrows(m);
+	pw_buf_printf(&ev, "%d superuser%s with LOGIN", nsup, nsup == 1 ? "" : "s");
+	for (int i = 0; i < nsup; i++)
+		pw_buf_printf(&ev, "%s%s", i ? ", " : ": ", pg_value(r, i, 0));
+	if (nsup > 1) {
+		pw_buf_printf(&fix, "keep one superuser for administration; for each other one: "
+		                    "ALTER ROLE <name> NOSUPERUSER; (or NOLOGIN)");
+		/* keep the bootstrap superuser (oid 10), or else the first one */
+		int keep = 0;
+		for (int i = 0; i < nsup; i++)
+			if (*pg_value(r, i, 1) == 't')
+				keep = i;
+		for (int i = 0; i < nsup; i++) {
+			if (i == keep)
+				continue;
+			char *qn = pg_quote_ident(x->c, pg_value(r, i, 0));
+			pw_buf_printf(&fix, "\n-- e.g. ALTER ROLE %s NOSUPERUSER;", qn);
+			pw_free(qn);
+		}
+	}
+	for (int i = 0; i < nmem; i++) {
+		pw_buf_printf(&ev, "; role %s reaches superuser through membership in %s",
+		              pg_value(m, i, 0), pg_value(m, i, 1));
+		char *a = pg_quote_ident(x->c, pg_value(m, i, 0));
+		pw_buf_printf(&fix, "%sREVOKE <superuser role> FROM %s; -- it is a member of %s",
+		              fix.len ? "\n" : "", a, pg_value(m, i, 1));
+		pw_free(a);
+	}
+	if (nmem || nsup > 1) {
+		f->result = CHK_FAIL;
+		f->severity = nmem ? CHK_SEV_CRITICAL : CHK_SEV_HIGH;
+		f->evidence = chk_take(&ev);
+		f->fix = chk_take(&fix);
+	} else {
+		f->result = CHK_PASS;
+		pw_buf_printf(&ev, "; no other role is a member of a superuser role");
+		f->evidence = chk_take(&ev);
+	}
+	pw_buf_free(&fix, 0);
+	pg_result_free(r);
+	pg_result_free(m);
+}
+
+static void rule_roles_unused(struct dbx *x)
+{
+	struct chk_finding *f =
+	    add(x, "roles.unused", "no LOGIN role without a password and without activity",
+	        CHK_SEV_LOW, WHY_UNUSED);
+	if (!f)
+		return;
+	if (!x->authid_ok) {
+		chk_set(f, CHK_SKIP, CHK_SEV_LOW,
+		        "whether a role has a password is in pg_authid, which only a superuser may "
+		        "read");
+		DONE(chk_fix(f, "run pgward check once as a superuser"));
+	}
+	struct pg_result *r;
+	if (q(x, f,
+	      "select a.rolname, a.rolvaliduntil is not null and a.rolvaliduntil < now() "
+	      "from pg_catalog.pg_authid a where a.rolcanlogin and a.rolname !~ '^pg_' and "
+	      "(a.rolpassword is null or (a.rolvaliduntil is not null and a.rolvaliduntil < "
+	      "now())) and not exists (select 1 from pg_catalog.pg_stat_activity s where "
+	      "s.usesysid = a.oid) order by 1",
+	      0, NULL, &r) < 0)
+		return;
+	if (pg_nrows(r) == 0) {
+		chk_set(f, CHK_PASS, CHK_SEV_LOW,
+		        "every LOGIN role has a valid password or a session now (PostgreSQL keeps "
+		        "no last-login time: activity means a session right now)");
+	} else {
+		struct pw_buf ev = PW_BUF_INIT(16384), fix = PW_BUF_INIT(16384);
+		for (int i = 0; i < pg_nrows(r); i++) {
+			pw_buf_printf(&ev, "%s%s (%s)", ev.len ? ", " : "", pg_value(r, i, 0),
+			              *pg_value(r, i, 1) == 't' ? "password expired"
+			                                        : "no password");
+			char *qn = pg_quote_ident(x->c, pg_value(r, i, 0));
+			pw_buf_printf(&fix,
+			              "%sALTER ROLE %s NOLOGIN; -- or DROP ROLE after "
+			              "REASSIGN OWNED",
+			              fix.len ? "\n" : "", qn);
+			pw_free(qn);
+		}
+		chk_set(f, CHK_WARN, CHK_SEV_LOW,
+		        "LOGIN roles with no usable password and no session now: %s (they log in "
+		        "only through trust/peer/cert/ident, or not at all)",
+		        pw_buf_str(&ev));
+		f->fix = chk_take(&fix);
+		pw_buf_free(&ev, 0);
+	}
+	pg_result_free(r);
+}
+
+static void rule_roles_shared(struct dbx *x)
+{
+	struct chk_finding *f =
+	    add(x, "roles.shared-account",
+	        "no role used by several applications or client addresses at once", CHK_SEV_MEDIUM,
+	        WHY_SHARED);
+	if (!f)
+		return;
+	if (!x->stats_ok) {
+		chk_set(f, CHK_SKIP, CHK_SEV_MEDIUM,
+		        "other roles' client addresses are hidden from role %s (it needs "
+		        "pg_read_all_stats)",
+		        x->r->role);
+		DONE(chk_fix(f, "GRANT pg_read_all_stats TO %s;", x->qrole));
+	}
+	struct pg_result *r;
+	if (q(x, f,
+	      "select a.usename, count(*), "
+	      "string_agg(distinct coalesce(nullif(a.application_name, ''), '(none)'), ', '), "
+	      "string_agg(distinct coalesce(host(a.client_addr), 'local socket'), ', ') "
+	      "from pg_catalog.pg_stat_activity a where a.backend_type = 'client backend' and "
+	      "a.usename is not null and a.pid <> pg_catalog.pg_backend_pid() group by 1 "
+	      "having count(distinct coalesce(a.application_name, '')) > 1 or "
+	      "count(distinct coalesce(host(a.client_addr), '')) > 1 order by 1",
+	      0, NULL, &r) < 0)
+		return;
+	if (pg_nrows(r) == 0) {
+		chk_set(f, CHK_PASS, CHK_SEV_MEDIUM,
+		        "each role's open sessions come from one application and one address "
+		        "(sessions open right now only)");
+	} else {
+		struct pw_buf ev = PW_BUF_INIT(16384), fix = PW_BUF_INIT(16384);
+		for (int i = 0; i < pg_nrows(r); i++) {
+			pw_buf_printf(&ev,
+			              "%srole %s: %s sessions from applications [%s], addresses "
+			              "[%s]",
+			              ev.len ? "; " : "", pg_value(r, i, 0), pg_value(r, i, 1),
+			              pg_value(r, i, 2), pg_value(r, i, 3));
+		}
+		pw_buf_printf(&fix, "give each application its own role (pgward credentials create "
+		                    "NAME, or CREATE ROLE app_name LOGIN ... plus the grants it "
+		                    "needs), then rotate the shared role's password");
+		chk_set(f, CHK_FAIL, CHK_SEV_MEDIUM, "%s", pw_buf_str(&ev));
+		f->fix = chk_take(&fix);
+		pw_buf_free(&ev, 0);
+	}
+	pg_result_free(r);
+}
+
+/* A text[] literal of the names (for = any($1::text[])). */
+static char *array_literal(char **names, size_t n)
+{
+	struct pw_buf b = PW_BUF_INIT(1 << 20);
+	pw_buf_putc(&b, '{');
+	for (size_t i = 0; i < n; i++) {
+		pw_buf_printf(&b, "%s\"", i ? "," : "");
+		for (const char *p = names[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				pw_buf_putc(&b, '\\');
+			pw_buf_putc(&b, *p);
+		}
+		pw_buf_putc(&b, '"');
+	}
+	pw_buf_putc(&b, '}');
+	return chk_take(&b);
+}
+
+struct names {
+	char **v;
+	char **why;
+	size_t n;
+};
+
+static void names_add(struct names *s, const char *name, const char *why)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], name) == 0) {
+			if (*why && !strstr(s->why[i], why)) {
+				size_t n = strlen(s->why[i]) + strlen(why) + 3;
+				char *w = pw_malloc(n);
+				snprintf(w, n, "%s; %s", s->why[i], why);
+				pw_free(s->why[i]);
+				s->why[i] = w;
+			}
+			return;
+		}
+	s->v = pw_realloc(s->v, (s->n + 1) * sizeof *s->v);
+	s->why = pw_realloc(s->why, (s->n + 1) * sizeof *s->why);
+	s->v[s->n] = pw_strdup(name);
+	s->why[s->n++] = pw_strdup(why);
+}
+
+static void names_free(struct names *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		pw_free(s->v[i]);
+		pw_free(s->why[i]);
+	}
+	pw_free(s->v);
+	pw_free(s->why);
+}
+
+static void rule_roles_readonly(struct dbx *x, const struct chk_repo_state *st)
+{
+	struct chk_finding *f =
+	    add(x, "roles.readonly-is-readonly",
+	        "roles marked read-only hold no write privilege anywhere", CHK_SEV_HIGH, WHY_RO);
+	if (!f)
+		return;
+	struct pg_result *r;
+	if (q(x, f,
+	      "select r.rolname, r.rolcanlogin, coalesce(pg_catalog.shobj_description(r.oid, "
+	      "'pg_authid'), '') from pg_catalog.pg_roles r where r.rolname !~ '^pg_' order by 1",
+	      0, NULL, &r) < 0)
+		return;
+	struct names ro = {0};
+	struct names marked = {0};
+	for (int i = 0; i < pg_nrows(r); i++) {
+		const char *name = pg_value(r, i, 0);
+		const char *comment = pg_value(r, i, 2);
+		bool byname = chk_marked_readonly(name, NULL);
+		if (chk_marked_readonly(name, comment)) {
+			names_add(&ro, name, byname ? "name" : "comment");
+			names_add(&marked, name, "");
+		}
+		for (size_t k = 0; k < x->o->nreadonly; k++)
+			if (strcmp(x->o->readonly_roles[k], name) == 0)
+				names_add(&ro, name, "configured");
+		if (*st->backup_role && strcmp(st->backup_role, name) == 0)
+			names_add(&ro, name, "takes this stanza's backups");
+	}
+	pg_result_free(r);
+	if (x->o->connecting_is_backup_role)
+		names_add(&ro, x->r->role, "connects with the backup stanza's credentials");
+	/* LOGIN members of a marked (privilege) role act with its grants: check them too */
+	if (marked.n) {
+		char *arr = array_literal(marked.v, marked.n);
+		const char *p[1] = {arr};
+		if (q(x, f,
+		      "select m.rolname, g.rolname from pg_catalog.pg_auth_members am join "
+		      "pg_catalog.pg_roles m on m.oid = am.member join pg_catalog.pg_roles g on "
+		      "g.oid = am.roleid where g.rolname = any($1::text[]) and m.rolcanlogin "
+		      "order by 1",
+		      1, p, &r) == 0) {
+			for (int i = 0; i < pg_nrows(r); i++) {
+				char why[200];
+				snprintf(why, sizeof why, "member of %s", pg_value(r, i, 1));
+				names_add(&ro, pg_value(r, i, 0), why);
+			}
+			pg_result_free(r);
+		}
+		pw_free(arr);
+		if (f->result == CHK_SKIP && f->evidence) {
+			names_free(&ro);
+			names_free(&marked);
+			return;
+		}
+	}
+	names_free(&marked);
+	if (ro.n == 0) {
+		chk_set(f, CHK_INFO, CHK_SEV_HIGH,
+		        "no role is marked read-only (by name, by a COMMENT ON ROLE with "
+		        "\"level\":\"read-only\", by configuration, or as the backup role)");
+		chk_fix(f, "mark read-only roles so this rule can hold them to it: COMMENT ON ROLE "
+		           "reporting IS '{\"level\":\"read-only\"}';");
+		names_free(&ro);
+		return;
+	}
+	char *arr = array_literal(ro.v, ro.n);
+	const char *p[1] = {arr};
+	static const char *sql =
+	    "with r as (select oid, rolname, rolsuper from pg_catalog.pg_roles "
+	    "where rolname = any($1::text[])), "
+	    "rel as (select c.oid, c.relowner, n.nspname, c.relname from pg_catalog.pg_class c "
+	    "join pg_catalog.pg_namespace n on n.oid = c.relnamespace "
+	    "where c.relkind in ('r', 'p', 'v', 'f', 'm') and n.nspname not in ('pg_catalog', "
+	    "'information_schema') and n.nspname !~ '^pg_(toast|temp_)') "
+	    "select r.rolname, 'SUPERUSER', '' from r where r.rolsuper "
+	    "union all "
+	    "select r.rolname, string_agg(p.priv, ', ' order by p.priv), "
+	    "quote_ident(rel.nspname) || '.' || quote_ident(rel.relname) "
+	    "from r cross join rel cross join (values ('INSERT'), ('UPDATE'), ('DELETE'), "
+	    "('TRUNCATE')) p(priv) where not r.rolsuper and "
+	    "(pg_catalog.has_table_privilege(r.oid, rel.oid, p.priv) or (p.priv in ('INSERT', "
+	    "'UPDATE') and pg_catalog.has_any_column_privilege(r.oid, rel.oid, p.priv))) "
+	    "group by r.rolname, rel.nspname, rel.relname "
+	    "union all "
+	    "select r.rolname, 'OWNER', quote_ident(rel.nspname) || '.' || "
+	    "quote_ident(rel.relname) from r cross join rel where not r.rolsuper and "
+	    "pg_catalog.pg_has_role(r.oid, rel.relowner, 'USAGE') "
+	    "union all "
+	    "select r.rolname, 'CREATE', 'SCHEMA ' || quote_ident(n.nspname) from r cross join "
+	    "pg_catalog.pg_namespace n where not r.rolsuper and n.nspname not in ('pg_catalog', "
+	    "'information_schema') and n.nspname !~ '^pg_(toast|temp_)' and "
+	    "pg_catalog.has_schema_privilege(r.oid, n.oid, 'CREATE') "
+	    "order by 1, 3";
+	if (q(x, f, sql, 1, p, &r) < 0) {
+		pw_free(arr);
+		names_free(&ro);
+		return;
+	}
+	pw_free(arr);
+	struct pw_buf who = PW_BUF_INIT(16384);
+	for (size_t i = 0; i < ro.n; i++)
+		pw_buf_printf(&who, "%s%s (%s)", i ? ", " : "", ro.v[i], ro.why[i]);
+	int n = pg_nrows(r);
+	if (n == 0) {
+		chk_set(f, CHK_PASS, CHK_SEV_HIGH,
+		        "checked in database %s: %s; none holds INSERT, UPDATE, DELETE, TRUNCATE, "
+		        "CREATE on a schema or ownership of a table",
+		        x->r->database, pw_buf_str(&who));
+	} else {
+		struct pw_buf ev = PW_BUF_INIT(32768), fix = PW_BUF_INIT(32768);
+		for (int i = 0; i < n && i < 20; i++) {
+			const char *role = pg_value(r, i, 0), *priv = pg_value(r, i, 1),
+			           *obj = pg_value(r, i, 2);
+			char *qn = pg_quote_ident(x->c, role);
+			pw_buf_printf(&ev, "%s%s holds %s%s%s", i ? "; " : "", role, priv,
+			              *obj ? " on " : "", obj);
+			if (strcmp(priv, "SUPERUSER") == 0)
+				pw_buf_printf(&fix, "ALTER ROLE %s NOSUPERUSER;\n", qn);
+			else if (strcmp(priv, "OWNER") == 0)
+				pw_buf_printf(&fix, "ALTER TABLE %s OWNER TO <owner role>;\n", obj);
+			else if (strcmp(priv, "CREATE") == 0)
+				pw_buf_printf(&fix, "REVOKE CREATE ON %s FROM %s, PUBLIC;\n", obj,
+				              qn);
+			else
+				pw_buf_printf(&fix, "REVOKE %s ON %s FROM %s;\n", priv, obj, qn);
+			pw_free(qn);
+		}
+		if (n > 20)
+			pw_buf_printf(&ev, "; and %d more", n - 20);
+		chk_set(f, CHK_FAIL, CHK_SEV_HIGH, "in database %s, among %s: %s", x->r->database,
+		        pw_buf_str(&who), pw_buf_str(&ev));
+		pw_buf_printf(&fix, "-- a grant may come through a role membership: REVOKE that "
+		                    "role instead");
+		f->fix = chk_take(&fix);
+		pw_buf_free(&ev, 0);
+	}
+	pw_buf_free(&who, 0);
+	pg_result_free(r);
+	names_free(&ro);
+}
+
+static void rule_public_schema_create(struct dbx *x)
+{
+	struct chk_finding *f =
+	    add(x, "priv.public-schema-create", "PUBLIC cannot CREATE in any schema", CHK_SEV_HIGH,
+	        WHY_PUBLIC_CREATE);
+	if (!f)
+		return;
+	struct pg_result *r;
+	if (q(x, f,
+	      "select quote_ident(n.nspname) from pg_catalog.pg_namespace n where n.nspname !~ "
+	      "'^pg_(toast|temp_)' and pg_catalog.has_schema_privilege('public', n.oid, 'CREATE') "
+	      "order by 1",
+	      0, NULL, &r) < 0)
+		return;
+	if (pg_nrows(r) == 0) {
+		chk_set(f, CHK_PASS, CHK_SEV_HIGH,
+		        "no schema of database %s grants CREATE to PUBLIC", x->r->database);
+	} else {
+		struct pw_buf ev = PW_BUF_INIT(16384), fix = PW_BUF_INIT(16384);
+		for (int i = 0; i < pg_nrows(r); i++) {
+			pw_buf_printf(&ev, "%s%s", i ? ", " : "", pg_value(r, i, 0));
+			pw_buf_printf(&fix, "REVOKE CREATE ON SCHEMA %s FROM PUBLIC;\n",
+			              pg_value(r, i, 0));
+		}
+		chk_set(f, CHK_FAIL, CHK_SEV_HIGH,
+		        "in database %s, PUBLIC may CREATE in schema%s %s", x->r->database,
+		        pg_nrows(r) == 1 ? "" : "s", pw_buf_str(&ev));
+		fix.len--; /* the last newline */
+		f->fix = chk_take(&fix);
+		pw_buf_free(&ev, 0);
+	}
+	pg_result_free(r);
+}
+
+static void rule_public_grants(struct dbx *x)
+{
+	struct chk_finding *f =
+	    add(x, "priv.public-grants",
+	        "no table granted to PUBLIC, no SECURITY DEFINER function open to PUBLIC",
+	        CHK_SEV_MEDIUM, WHY_PUBLIC_GRANTS);
+	if (!f)
+		return;
+	struct pg_result *r;
+	if (q(x, f,
+	      "select 'table', quote_ident(n.nspname) || '.' || quote_ident(c.relname), "
+	      "string_agg(a.privilege_type, ', ' order by a.privilege_type) "
+	      "from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = "
+	      "c.relnamespace cross join lateral pg_catalog.aclexplode(c.relacl) a "
+	      "where a.grantee = 0 and n.nspname not in ('pg_catalog', 'information_schema') and "
+	      "n.nspname !~ '^pg_(toast|temp_)' group by 1, 2 "
+	      "union all "
+	      "select 'function', p.oid::pg_catalog.regprocedure::text, 'EXECUTE' "
+	      "from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace "
+	      "where p.prosecdef and n.nspname not in ('pg_catalog', 'information_schema') and "
+	      "(p.proacl is null or exists (select 1 from pg_catalog.aclexplode(p.proacl) a "
+	      "where a.grantee = 0)) "
+	      "union all "
+	      "select 'default', coalesce(quote_ident(n.nspname), '(all schemas)') || ' for "
+	      "role ' || pg_catalog.pg_get_userbyid(d.defaclrole) || ' on ' || "
+	      "d.defaclobjtype::text, string_agg(a.privilege_type, ', ') "
+	      "from pg_catalog.pg_default_acl d left join pg_catalog.pg_namespace n on n.oid = "
+	      "d.defaclnamespace cross join lateral pg_catalog.aclexplode(d.defaclacl) a "
+	      "where a.grantee = 0 and d.defaclobjtype in ('r', 'S') group by 1, 2 "
+	      "order by 1, 2",
+	      0, NULL, &r) < 0)
+		return;
+	if (pg_nrows(r) == 0) {
+		chk_set(f, CHK_PASS, CHK_SEV_MEDIUM,
+		        "in database %s no table, view or sequence is granted to PUBLIC, no "
+		        "default privilege adds one, and no SECURITY DEFINER function is "
+		        "executable by PUBLIC",
+		        x->r->database);
+	} else {
+		struct pw_buf ev = PW_BUF_INIT(32768), fix = PW_BUF_INIT(32768);
+		bool tables = false;
+		for (int i = 0; i < pg_nrows(r) && i < 30; i++) {
+			const char *kind = pg_value(r, i, 0), *obj = pg_value(r, i, 1),
+			           *priv = pg_value(r, i, 2);
+			pw_buf_printf(&ev, "%s%s %s: %s to PUBLIC", i ? "; " : "",
+			              strcmp(kind, "default") == 0 ? "default privileges in" : kind,
+			              obj, priv);
+			if (strcmp(kind, "table") == 0) {
+				tables = true;
+				pw_buf_printf(&fix, "REVOKE ALL ON %s FROM PUBLIC;\n", obj);
+			} else if (strcmp(kind, "function") == 0) {
+				pw_buf_printf(&fix, "REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC;\n",
+				              obj);
+			} else {
+				pw_buf_printf(&fix,
+				              "ALTER DEFAULT PRIVILEGES ... REVOKE ALL ON "
+				              "TABLES FROM PUBLIC; -- %s\n",
+				              obj);
+			}
+		}
+		if (pg_nrows(r) > 30)
+			pw_buf_printf(&ev, "; and %d more", pg_nrows(r) - 30);
+		chk_set(f, tables ? CHK_FAIL : CHK_WARN, CHK_SEV_MEDIUM, "in database %s: %s",
+		        x->r->database, pw_buf_str(&ev));
+		pw_buf_printf(&fix, "-- then grant to the roles that need it");
+		f->fix = chk_take(&fix);
+		pw_buf_free(&ev, 0);
+	}
+	pg_result_free(r);
+}
+
+static void rule_secdef(struct dbx *x)
+{
+	struct chk_finding *f =
+	    add(x, "priv.secdef-search-path", "SECURITY DEFINER functions set search_path",
+	        CHK_SEV_HIGH, WHY_SECDEF);
+	if (!f)
+		return;
+	struct pg_result *r;
+	if (q(x, f,
+	      "select p.oid::pg_catalog.regprocedure::text from pg_catalog.pg_proc p join "
+	      "pg_catalog.pg_namespace n on n.oid = p.pronamespace where p.prosecdef and "
+	      "n.nspname not in ('pg_catalog', 'information_schema') and not exists (select 1 "
+	      "from pg_catalog.unnest(coalesce(p.proconfig, '{}'::text[])) c where c like "
+	      "'search\\_path=%') order by 1",
+	      0, NULL, &r) < 0)
+		return;
+	if (pg_nrows(r) == 0) {
+		chk_set(f, CHK_PASS, CHK_SEV_HIGH,
+		        "every SECURITY DEFINER function in database %s sets search_path",
+		        x->r->database);
+	} else {
+		struct pw_buf ev = PW_BUF_INIT(32768), fix = PW_BUF_INIT(32768);
+		for (int i = 0; i < pg_nrows(r) && i < 30; i++) {
+			pw_buf_printf(&ev, "%s%s", i ? ", " : "", pg_value(r, i, 0));
+			pw_buf_printf(&fix,
+			              "%sALTER FUNCTION %s SET search_path = pg_catalog, "
+			              "pg_temp;",
+			              i ? "\n" : "", pg_value(r, i, 0));
+		}
+		if (pg_nrows(r) > 30)
+			pw_buf_printf(&ev, " and %d more", pg_nrows(r) - 30);
+		chk_set(f, CHK_FAIL, CHK_SEV_HIGH,
+		        "in database %s, SECURITY DEFINER without search_path: %s", x->r->database,
+		        pw_buf_str(&ev));
+		f->fix = chk_take(&fix);
+		pw_buf_free(&ev, 0);
+	}
+	pg_result_free(r);
+}
+
+static void rule_untrusted_languages(struct dbx *x)
+{
+	struct chk_finding *f =
+	    add(x, "priv.untrusted-languages", "no untrusted procedural language installed",
+	        CHK_SEV_MEDIUM, WHY_LANG);
+	if (!f)
+		return;
+	struct pg_result *r;
+	if (q(x, f,
+	      "select l.lanname, coalesce(e.extname, '') from pg_catalog.pg_language l left "
+	      "join pg_catalog.pg_depend d on d.classid = 'pg_catalog.pg_language'::regclass and "
+	      "d.objid = l.oid and d.deptype = 'e' left join pg_catalog.pg_extension e on e.oid "
+	      "= d.refobjid where l.lanispl and not l.lanpltrusted order by 1",
+	      0, NULL, &r) < 0)
+		return;
+	if (pg_nrows(r) == 0) {
+		chk_set(f, CHK_PASS, CHK_SEV_MEDIUM,
+		        "database %s has no untrusted procedural language", x->r->database);
+	} else {
+		struct pw_buf ev = PW_BUF_INIT(8192), fix = PW_BUF_INIT(8192);
+		for (int i = 0; i < pg_nrows(r); i++) {
+			const char *lan = pg_value(r, i, 0), *ext = pg_value(r, i, 1);
+			pw_buf_printf(&ev, "%s%s", i ? ", " : "", lan);
+			char *qn = pg_quote_ident(x->c, *ext ? ext : lan);
+			pw_buf_printf(&fix, "%sDROP %s %s; -- if nothing uses it", i ? "\n" : "",
+			              *ext ? "EXTENSION" : "LANGUAGE", qn);
+			pw_free(qn);
+		}
+		chk_set(f, CHK_FAIL, CHK_SEV_MEDIUM,
+		        "database %s has untrusted language%s %s (code in it runs as the server's "
+		        "OS user)",
+		        x->r->database, pg_nrows(r) == 1 ? "" : "s", pw_buf_str(&ev));
+		f->fix = chk_take(&fix);
+		pw_buf_free(&ev, 0);
+	}
+	pg_result_free(r);
+}
+
+static void rule_audit_logging(struct dbx *x)
+{
+	struct chk_finding *f =
+	    add(x, "audit.logging", "connections and disconnections logged; pgAudit loaded",
+	        CHK_SEV_MEDIUM, WHY_AUDIT);
+	if (!f)
+		return;
+	char lc[32], ld[32], pa[256], spl[1024];
+	if (!setting(x, "log_connections", lc, sizeof lc))
+		DONE(skip_settings(x, f, "log_connections"));
+	if (!setting(x, "log_disconnections", ld, sizeof ld))
+		DONE(skip_settings(x, f, "log_disconnections"));
+	bool pgaudit = setting(x, "pgaudit.log", pa, sizeof pa);
+	bool spl_vis = setting(x, "shared_preload_libraries", spl, sizeof spl);
+	if (!pgaudit && spl_vis && strstr(spl, "pgaudit"))
+		pgaudit = true, pw_strlcpy(pa, "?", sizeof pa);
+	struct pw_buf fix = PW_BUF_INIT(4096);
+	if (!is_on(lc) || !is_on(ld)) {
+		chk_set(f, CHK_FAIL, CHK_SEV_MEDIUM,
+		        "log_connections = %s, log_disconnections = %s%s", lc, ld,
+		        pgaudit ? "" : ", pgAudit not loaded");
+		pw_buf_printf(&fix, "# postgresql.conf (then SELECT pg_reload_conf();)\n"
+		                    "log_connections = on\nlog_disconnections = on");
+		if (!pgaudit)
+			pw_buf_printf(&fix,
+			              "\nshared_preload_libraries = 'pgaudit'  # restart; "
+			              "package postgresql-NN-pgaudit\npgaudit.log = 'ddl, role'");
+		f->fix = chk_take(&fix);
+		return;
+	}
+	if (!pgaudit) {
+		chk_set(f, CHK_WARN, CHK_SEV_LOW,
+		        "log_connections = on, log_disconnections = on; pgAudit is not loaded%s",
+		        spl_vis ? ""
+		                : " (or shared_preload_libraries is hidden: GRANT "
+		                  "pg_read_all_settings to see it)");
+		pw_buf_printf(&fix, "# postgresql.conf, then restart\nshared_preload_libraries = "
+		                    "'pgaudit'  # package postgresql-NN-pgaudit\n"
+		                    "pgaudit.log = 'ddl, role'");
+		f->fix = chk_take(&fix);
+		return;
+	}
+	pw_buf_free(&fix, 0);
+	if (strcmp(pa, "none") == 0) {
+		chk_set(f, CHK_WARN, CHK_SEV_LOW,
+		        "log_connections = on, log_disconnections = on; pgAudit is loaded but "
+		        "pgaudit.log = none");
+		DONE(chk_fix(f, "# postgresql.conf (then SELECT pg_reload_conf();)\n"
+		                "pgaudit.log = 'ddl, role'"));
+	}
+	chk_set(f, CHK_PASS, CHK_SEV_MEDIUM,
+	        "log_connections = on, log_disconnections = on, pgAudit loaded (pgaudit.log = %s)",
+	        pa);
+}
+
+static void rule_checksums(struct dbx *x)
+{
+	struct chk_finding *f =
+	    add(x, "data.checksums", "data checksums are on", CHK_SEV_MEDIUM, WHY_CHECKSUMS);
+	if (!f)
+		return;
+	char v[32];
+	if (!setting(x, "data_checksums", v, sizeof v))
+		DONE(skip_settings(x, f, "data_checksums"));
+	if (is_on(v))
+		DONE(chk_set(f, CHK_PASS, CHK_SEV_MEDIUM, "data_checksums = on"));
+	chk_set(f, CHK_FAIL, CHK_SEV_MEDIUM, "data_checksums = %s", v);
+	chk_fix(f, "# with the server stopped cleanly (PostgreSQL 12 or later):\n"
+	           "pg_checksums --enable -D \"$PGDATA\"");
+}
+
+static void rule_version(struct dbx *x)
+{
+	struct chk_finding *f =
+	    add(x, "version.supported", "the major version still gets security fixes", CHK_SEV_HIGH,
+	        WHY_VERSION);
+	if (!f)
+		return;
+	int v = pg_server_version(x->c);
+	int major = v >= 100000 ? v / 10000 : v / 100;
+	time_t eol = chk_eol_date(major);
+	char when[32] = "";
+	if (eol) {
+		struct tm tm;
+		gmtime_r(&eol, &tm);
+		strftime(when, sizeof when, "%Y-%m-%d", &tm);
+	}
+	if (major < 12 && v >= 100000) {
+		chk_set(f, CHK_FAIL, CHK_SEV_CRITICAL,
+		        "PostgreSQL %s: major version %d is out of community support",
+		        x->r->server_version, major);
+	} else if (v < 100000) {
+		chk_set(f, CHK_FAIL, CHK_SEV_CRITICAL, "PostgreSQL %s: out of community support",
+		        x->r->server_version);
+	} else if (!eol) {
+		DONE(chk_set(f, CHK_PASS, CHK_SEV_HIGH,
+		             "PostgreSQL %s: major version %d is newer than pgward's end-of-life "
+		             "table (which ends with 18)",
+		             x->r->server_version, major));
+	} else if (x->o->now >= eol) {
+		chk_set(f, CHK_FAIL, CHK_SEV_HIGH,
+		        "PostgreSQL %s: major version %d reached end of life on %s",
+		        x->r->server_version, major, when);
+	} else {
+		double days = difftime(eol, x->o->now) / 86400.0;
+		if (days < 180) {
+			chk_set(
+			    f, CHK_WARN, CHK_SEV_LOW,
+			    "PostgreSQL %s: major version %d reaches end of life on %s (%.0f days)",
+			    x->r->server_version, major, when, days);
+		} else {
+			DONE(chk_set(f, CHK_PASS, CHK_SEV_HIGH,
+			             "PostgreSQL %s: major version %d is supported until %s (%.0f "
+			             "days)",
+			             x->r->server_version, major, when, days));
+		}
+	}
+	chk_fix(f, "upgrade to a supported major version (pg_upgrade, or a dump and restore: "
+	           "pgward backup, then pgward restore into the new server); keep the minor "
+	           "version current too");
+}
+
+void chk_db_rules(const struct chk_opts *o, const struct chk_repo_state *st, struct chk_report *r)
+{
+	struct dbx x = {.o = o, .c = o->db, .r = r};
+	if (init(&x) < 0) {
+		pw_strlcpy(x.broken, pw_error_message(), sizeof x.broken);
+		pw_error_clear();
+	}
+	rule_tls_server(&x);
+	rule_tls_enforced(&x);
+	rule_tls_min_version(&x);
+	rule_tls_this_connection(&x);
+	rule_tls_live_sessions(&x);
+	rule_auth_no_trust(&x);
+	rule_auth_scram(&x);
+	rule_net_allowlist(&x);
+	rule_roles_superusers(&x);
+	rule_roles_unused(&x);
+	rule_roles_shared(&x);
+	rule_roles_readonly(&x, st);
+	rule_public_schema_create(&x);
+	rule_public_grants(&x);
+	rule_secdef(&x);
+	rule_untrusted_languages(&x);
+	rule_audit_logging(&x);
+	rule_checksums(&x);
+	rule_version(&x);
+	pg_result_free(x.hba);
+	pw_free(x.qrole);
+}

@@ -1,0 +1,190 @@
+/* logic.c - the checklist's pure parts: severities, thresholds, the end-of-life table, hba
+ * line classification, read-only markers. No I/O: unit-tested in tests/unit/test_check.c. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check/check.h"
+#include "common/str.h"
+
+static const char *const sev_names[] = {"info", "low", "medium", "high", "critical"};
+static const char *const res_names[] = {"pass", "fail", "warn", "skip", "info"};
+
+const char *chk_severity_name(enum chk_severity s)
+{
+	return (unsigned)s < 5 ? sev_names[s] : "never";
+}
+
+int chk_severity_parse(const char *s, enum chk_severity *out)
+{
+	if (!s)
+		return -1;
+	for (int i = 0; i < 5; i++)
+		if (strcmp(s, sev_names[i]) == 0) {
+			*out = (enum chk_severity)i;
+			return 0;
+		}
+	if (strcmp(s, "never") == 0) {
+		*out = (enum chk_severity)CHK_SEV_NEVER;
+		return 0;
+	}
+	return -1;
+}
+
+const char *chk_result_name(enum chk_result r)
+{
+	return (unsigned)r < 5 ? res_names[r] : "?";
+}
+
+bool chk_fails(const struct chk_finding *f, enum chk_severity threshold)
+{
+	if ((int)threshold >= CHK_SEV_NEVER)
+		return false;
+	return (f->result == CHK_FAIL || f->result == CHK_WARN) && f->severity >= threshold;
+}
+
+size_t chk_count_failing(const struct chk_report *r, enum chk_severity threshold)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n; i++)
+		n += chk_fails(&r->f[i], threshold);
+	return n;
+}
+
+/* https://www.postgresql.org/support/versioning/ (final minor release dates) */
+static const struct {
+	int major;
+	int y, m, d;
+} eol_table[] = {
+    {12, 2024, 11, 21}, {13, 2025, 11, 13}, {14, 2026, 11, 12}, {15, 2027, 11, 11},
+    {16, 2028, 11, 9},  {17, 2029, 11, 8},  {18, 2030, 11, 14},
+};
+
+time_t chk_eol_date(int major)
+{
+	for (size_t i = 0; i < sizeof eol_table / sizeof eol_table[0]; i++)
+		if (eol_table[i].major == major) {
+			struct tm tm = {.tm_year = eol_table[i].y - 1900,
+			                .tm_mon = eol_table[i].m - 1,
+			                .tm_mday = eol_table[i].d};
+			return timegm(&tm);
+		}
+	return 0;
+}
+
+int chk_netmask_bits(const char *netmask)
+{
+	if (!netmask || !*netmask)
+		return -1;
+	unsigned char b[16];
+	size_t len;
+	if (inet_pton(AF_INET, netmask, b) == 1)
+		len = 4;
+	else if (inet_pton(AF_INET6, netmask, b) == 1)
+		len = 16;
+	else
+		return -1;
+	int bits = 0;
+	bool ended = false;
+	for (size_t i = 0; i < len; i++)
+		for (int k = 7; k >= 0; k--) {
+			bool one = (b[i] >> k) & 1;
+			if (one && ended)
+				return -1; /* not contiguous */
+			if (one)
+				bits++;
+			else
+				ended = true;
+		}
+	return bits;
+}
+
+static bool is_loopback_addr(const char *a)
+{
+	unsigned char b[16];
+	if (inet_pton(AF_INET, a, b) == 1)
+		return b[0] == 127;
+	if (inet_pton(AF_INET6, a, b) == 1) {
+		static const unsigned char one[16] = {[15] = 1};
+		return memcmp(b, one, 16) == 0;
+	}
+	return false;
+}
+
+enum chk_hba_scope chk_hba_scope(const struct chk_hba_line *l)
+{
+	if (!l->type || strcmp(l->type, "local") == 0)
+		return CHK_HBA_LOCAL;
+	const char *a = l->address ? l->address : "";
+	if (strcmp(a, "all") == 0)
+		return CHK_HBA_WORLD;
+	if (strcmp(a, "samehost") == 0)
+		return CHK_HBA_LOOPBACK;
+	if (strcmp(a, "samenet") == 0)
+		return CHK_HBA_NARROW;
+	unsigned char b[16];
+	bool v4 = inet_pton(AF_INET, a, b) == 1;
+	bool v6 = !v4 && inet_pton(AF_INET6, a, b) == 1;
+	if (!v4 && !v6)
+		return CHK_HBA_NARROW; /* a host name or a .domain suffix */
+	int bits = chk_netmask_bits(l->netmask);
+	if (bits < 0)
+		bits = v4 ? 32 : 128;
+	if (bits == 0)
+		return CHK_HBA_WORLD;
+	if (is_loopback_addr(a) && (v6 ? bits == 128 : bits >= 8))
+		return CHK_HBA_LOOPBACK;
+	if ((v4 && bits < 16) || (v6 && bits < 32))
+		return CHK_HBA_WIDE;
+	return CHK_HBA_NARROW;
+}
+
+bool chk_hba_plaintext(const struct chk_hba_line *l)
+{
+	return l->type && (strcmp(l->type, "host") == 0 || strcmp(l->type, "hostnossl") == 0);
+}
+
+bool chk_hba_accepts(const struct chk_hba_line *l)
+{
+	return !l->method || strcmp(l->method, "reject") != 0;
+}
+
+static bool icontains(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (const char *p = hay; *p; p++)
+		if (strncasecmp(p, needle, n) == 0)
+			return true;
+	return false;
+}
+
+static bool iendswith(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && strcasecmp(s + a - b, suffix) == 0;
+}
+
+bool chk_marked_readonly(const char *name, const char *comment)
+{
+	if (name &&
+	    (icontains(name, "readonly") || icontains(name, "read_only") ||
+	     icontains(name, "read-only") || iendswith(name, "_ro") || iendswith(name, "-ro")))
+		return true;
+	if (!comment || !*comment)
+		return false;
+	/* {"level":"read-only",...} (pgward credentials), spaces allowed around the colon */
+	for (const char *p = strstr(comment, "\"level\""); p; p = strstr(p + 1, "\"level\"")) {
+		const char *q = p + 7;
+		while (isspace((unsigned char)*q))
+			q++;
+		if (*q != ':')
+			continue;
+		q++;
+		while (isspace((unsigned char)*q))
+			q++;
+		if (strncmp(q, "\"read-only\"", 11) == 0)
+			return true;
+	}
+	return icontains(comment, "read-only") || icontains(comment, "readonly");
+}

@@ -1,0 +1,174 @@
+/* cmd_check.c - pgward check [STANZA]: the security checklist over metadata only. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit/audit.h"
+#include "check/check.h"
+#include "cmd/commands.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "pg/pg.h"
+#include "storage/storage.h"
+
+/* The clock; PGWARD_NOW (tests and what-if runs) overrides it, as for expire. */
+static int now_clock(time_t *out)
+{
+	const char *n = getenv("PGWARD_NOW");
+	*out = time(NULL);
+	if (n && *n)
+		return pw_audit_parse_since(n, *out, out);
+	return 0;
+}
+
+/* Connect read-only, as application "pgward-check" (so server logs show whose statements
+ * these are), with the configured password and pins. */
+static int connect_db(struct pw_ctx *ctx, struct pg_conn **out)
+{
+	char *ci = NULL;
+	int rc = pw_db_conninfo(ctx, &ci);
+	if (rc < 0)
+		return rc;
+	const char *const *pins;
+	size_t npins = pw_cfg_list(ctx->cfg, PW_OPT_PIN_SHA256, &pins);
+	const char *pw = pw_cfg_str(ctx->cfg, PW_OPT_DB_PASSWORD);
+	struct pw_secret *secret = pw ? pw_secret_from_str(pw) : NULL;
+	struct pg_connect_opts o = {.conninfo = ci,
+	                            .password = secret,
+	                            .pins = pins,
+	                            .npins = npins,
+	                            .read_only = true,
+	                            .application_name = "pgward-check"};
+	rc = pg_connect(&o, out);
+	pw_secret_free(secret);
+	pw_free(ci);
+	if (rc == 0)
+		ctx->db_role = pw_strdup(pg_current_user(*out));
+	return rc;
+}
+
+/* Does the connection use the stanza's own credentials (the backup role)? True when a
+ * stanza was named and the database came from the configuration or environment. */
+static bool stanza_credentials(struct pw_ctx *ctx)
+{
+	if (!ctx->stanza)
+		return false;
+	static const enum pw_opt_id ids[] = {PW_OPT_DB, PW_OPT_URL_ENV, PW_OPT_URL_FILE};
+	for (size_t i = 0; i < 3; i++)
+		if (pw_cfg_isset(ctx->cfg, ids[i]) &&
+		    !strstr(pw_cfg_source(ctx->cfg, ids[i]), "command line"))
+			return true;
+	return false;
+}
+
+int cmd_check(struct pw_ctx *ctx)
+{
+	struct pw_config *c = ctx->cfg;
+	enum chk_severity fail_on;
+	if (chk_severity_parse(pw_cfg_str(c, PW_OPT_FAIL_ON), &fail_on) < 0) {
+		pw_error(PW_E_USAGE, "invalid --fail-on \"%s\"", pw_cfg_str(c, PW_OPT_FAIL_ON));
+		return pw_error_hint("Use critical, high, medium, low, info or never.");
+	}
+	long long days = pw_cfg_int(c, PW_OPT_RETENTION_DAYS);
+	long long min = pw_cfg_int(c, PW_OPT_RETENTION_MIN);
+	if (days < 0 || days > 36500 || min < 0 || min > 100000) {
+		pw_error(PW_E_CONFIG, "retention-days must be 0-36500 and retention-min 0-100000");
+		return pw_error_hint("Check the retention options (\"pgward help config\").");
+	}
+	time_t now;
+	int rc = now_clock(&now);
+	if (rc < 0)
+		return rc;
+	struct pg_conn *db = NULL;
+	rc = connect_db(ctx, &db);
+	if (rc < 0)
+		return rc;
+	char stanza[64] = "";
+	rc = pw_resolve_stanza(ctx, db, stanza, sizeof stanza);
+	if (rc < 0) {
+		pg_close(db);
+		return rc;
+	}
+	struct stor *repo = NULL;
+	char repo_error[512] = "";
+	if (pw_cfg_str(c, PW_OPT_REPO) && pw_open_repo(ctx, &repo) < 0) {
+		/* a repository that cannot be opened makes the backup rules skip, not check fail */
+		snprintf(repo_error, sizeof repo_error, "%s", pw_error_message());
+		pw_error_clear();
+		repo = NULL;
+	}
+	const char *host = pg_param(db, "host");
+	char hostbuf[256];
+	pw_strlcpy(hostbuf, host ? host : "", sizeof hostbuf);
+	const char *mode = pg_param(db, "sslmode");
+	char modebuf[32];
+	pw_strlcpy(modebuf, mode ? mode : "", sizeof modebuf);
+	const char *const *pins;
+	size_t npins = pw_cfg_list(c, PW_OPT_PIN_SHA256, &pins);
+	struct chk_opts o = {
+	    .db = db,
+	    .sslmode = modebuf,
+	    .db_host = hostbuf,
+	    .npins = npins,
+	    .connecting_is_backup_role = stanza_credentials(ctx),
+	    .stanza = stanza,
+	    .backup = {.repo = repo,
+	               .repo_error = *repo_error ? repo_error : NULL,
+	               .repo_desc = repo ? stor_describe(repo) : "",
+	               .repo_addr = pw_cfg_str(c, PW_OPT_REPO),
+	               .s3_endpoint = pw_cfg_str(c, PW_OPT_S3_ENDPOINT),
+	               .retention_days = (int)days,
+	               .retention_min = (int)min,
+	               .retention_source = pw_cfg_source(c, PW_OPT_RETENTION_DAYS),
+	               .lock_days = pw_cfg_int(c, PW_OPT_LOCK_DAYS)},
+	    .now = now,
+	};
+	struct chk_report rep;
+	rc = chk_run(&o, &rep);
+	if (rc == 0) {
+		const char *fmt = pw_cfg_str(c, PW_OPT_OUTPUT);
+		if (strcmp(fmt, "json") == 0) {
+			json_t *j = chk_report_json(&rep, fail_on);
+			char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			printf("%s\n", s);
+			free(s);
+			json_decref(j);
+		} else {
+			struct pw_buf b = PW_BUF_INIT(64 << 20);
+			if (strcmp(fmt, "markdown") == 0)
+				chk_render_markdown(&rep, &b);
+			else
+				chk_render_text(&rep, &b);
+			fwrite(b.data, 1, b.len, stdout);
+			pw_buf_free(&b, 0);
+		}
+		fflush(stdout);
+		size_t counts[5] = {0};
+		for (size_t i = 0; i < rep.n; i++)
+			counts[rep.f[i].result]++;
+		size_t failing = chk_count_failing(&rep, fail_on);
+		json_object_set_new(ctx->audit, "stanza", json_string(stanza));
+		json_object_set_new(ctx->audit, "database", json_string(rep.database));
+		json_object_set_new(ctx->audit, "fail_on", json_string(chk_severity_name(fail_on)));
+		json_t *sum = json_object();
+		for (int i = 0; i < 5; i++)
+			json_object_set_new(sum, chk_result_name((enum chk_result)i),
+			                    json_integer((json_int_t)counts[i]));
+		json_object_set_new(ctx->audit, "summary", sum);
+		json_object_set_new(ctx->audit, "failing", json_integer((json_int_t)failing));
+		if (failing) {
+			pw_error(PW_E_CHECK_FAILED, "%zu result%s at or above --fail-on=%s",
+			         failing, failing == 1 ? "" : "s", chk_severity_name(fail_on));
+			rc =
+			    pw_error_hint("Apply the fixes shown in the report, or raise --fail-on "
+			                  "(never: the exit status ignores the results).");
+		}
+	}
+	chk_report_free(&rep);
+	stor_free(repo);
+	pg_close(db);
+	return rc;
+}

@@ -1,0 +1,321 @@
+#!/usr/bin/env bash
+# test_check.sh - pgward check against a real PostgreSQL 15: an ordinary login gets skips that
+# name the GRANT (and the rules run once granted); a hardened cluster with a fresh, verified,
+# doubly-encrypted backup passes (or is an honest info/skip/warn); the same cluster, then
+# misconfigured (trust and 0.0.0.0/0 hba lines, md5, two superusers, superuser through
+# membership, PUBLIC CREATE, SECURITY DEFINER without search_path, an untrusted language, a
+# read-only-marked role with UPDATE, a shared account, a plaintext session, logging off, no
+# backup) reports each with its id, evidence and fix; JSON, markdown and --fail-on; and with
+# log_statement = all, every statement of pgward's session names catalogs only.
+set -euo pipefail
+source "$(dirname "$0")/../harness/lib.sh"
+source "$(dirname "$0")/../harness/s3.sh"
+tk_tmpdir
+export HOME=$TK_TMP PGWARD_AUDIT_LOG=$TK_TMP/audit.log
+cd "$TK_TMP"
+EXT=/usr/share/postgresql/15/extension
+[[ -f $EXT/pgaudit.control ]] && PGAUDIT=("shared_preload_libraries = 'pgaudit'" "pgaudit.log = 'ddl, role'") || PGAUDIT=()
+pg_start "log_disconnections = on" "log_statement = 'all'" "log_line_prefix = '%m [%p] %a '" \
+  "${PGAUDIT[@]}" >/dev/null
+
+# A server certificate valid for a year (the harness's lasts 2 days, which check reports).
+cat > leaf.cnf <<'EOF'
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = localhost
+[v3]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1
+EOF
+openssl req -new -config leaf.cnf -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+  -keyout leaf.key -out leaf.csr 2>/dev/null
+openssl x509 -req -in leaf.csr -CA "$TK_TMP/ca/ca.crt" -CAkey "$TK_TMP/ca/ca.key" -days 365 \
+  -set_serial 0x4242 -extfile leaf.cnf -extensions v3 -out leaf.crt 2>/dev/null
+install_cert() { # install_cert CRT KEY: the server's certificate, reloaded
+  cp "$1" "$PG_DATADIR/server.crt"; cp "$2" "$PG_DATADIR/server.key"
+  chmod 0600 "$PG_DATADIR/server.key"
+  [[ $EUID -ne 0 ]] || chown postgres: "$PG_DATADIR/server.crt" "$PG_DATADIR/server.key"
+  pg_psql_super -c "select pg_reload_conf()" >/dev/null
+  sleep 0.5
+}
+
+pg_psql_super >/dev/null <<'SQL'
+create database shop;
+create role backup login password 'bk' bypassrls;
+grant pg_read_all_data to backup;
+create role monitor login password 'mon';
+create role plain login password 'pl';
+create role reporting_priv nologin;
+comment on role reporting_priv is '{"level":"read-only","schemas":["public"],"state":"active"}';
+create role reporting login password 'rp' in role reporting_priv;
+SQL
+pg_psql_super -d shop >/dev/null <<'SQL'
+create table public.secret_data(id int primary key, v text);
+insert into public.secret_data values (1, 'TOP-SECRET-VALUE');
+grant select on public.secret_data to reporting_priv;
+SQL
+
+URL() { echo "postgresql://$1@localhost:$PGPORT_TEST/shop?sslrootcert=$PG_CA"; }
+check() { # check ROLE PASSWORD ARGS...: pgward check as ROLE; output in $out, status in $rc
+  local role=$1 pw=$2; shift 2
+  set +e
+  out=$(PGWARD_DB_PASSWORD=$pw "$PGWARD" check --db "$(URL "$role")" "$@" 2>"$TK_TMP/err"); rc=$?
+  set -e
+}
+jq_() { # jq_ JSON PYTHON-EXPR: evaluate EXPR with r = the parsed report, f(id) = a result
+  python3 -c 'import json,sys
+r = json.loads(sys.argv[1]); f = lambda i: next(x for x in r["results"] if x["id"] == i)
+print(eval(sys.argv[2]))' "$1" "$2"
+}
+IDS="tls.server tls.enforced tls.min-version tls.this-connection tls.live-sessions auth.no-trust
+auth.scram net.allowlist roles.superusers roles.unused roles.shared-account
+roles.readonly-is-readonly priv.public-schema-create priv.public-grants priv.secdef-search-path
+priv.untrusted-languages audit.logging data.checksums version.supported backup.recent
+backup.encrypted backup.off-vendor backup.retention backup.restore-tested backup.immutable"
+
+# --- an ordinary login with no grants: nothing errors, the skips name the GRANT -------------
+check plain pl --output=json
+tk_assert_eq "$rc" 0 "check as an ordinary login exits 0: $(cat err)"
+tk_assert_eq "$(jq_ "$out" 'r["schema_version"]')" 1 "schema_version"
+tk_assert_eq "$(jq_ "$out" '" ".join(x["id"] for x in r["results"])')" "$(echo $IDS)" "every rule, in order"
+tk_assert_eq "$(jq_ "$out" 'sorted(set(x["result"] for x in r["results"]) - {"pass","fail","warn","skip","info"})')" "[]" "results are pass/fail/warn/skip/info"
+tk_assert_eq "$(jq_ "$out" 'sorted(r.keys())')" "['checked_at', 'database', 'fail_on', 'failing', 'results', 'role', 'schema_version', 'server_version', 'stanza', 'summary', 'tool']" "report keys"
+tk_assert_eq "$(jq_ "$out" 'sorted(f("tls.server").keys())')" "['evidence', 'fails_threshold', 'fix', 'id', 'result', 'severity', 'title', 'why']" "result keys"
+tk_assert_eq "$(jq_ "$out" 'f("tls.min-version")["result"]')" skip "settings hidden -> skip"
+tk_assert_contains "$(jq_ "$out" 'f("tls.min-version")["fix"]')" 'GRANT pg_read_all_settings TO "plain";' "skip names pg_read_all_settings"
+tk_assert_contains "$(jq_ "$out" 'f("tls.live-sessions")["fix"]')" 'GRANT pg_read_all_stats TO "plain";' "skip names pg_read_all_stats"
+tk_assert_contains "$(jq_ "$out" 'f("roles.shared-account")["fix"]')" 'GRANT pg_read_all_stats TO "plain";' "shared-account names pg_read_all_stats"
+for id in tls.enforced auth.no-trust net.allowlist; do
+  tk_assert_eq "$(jq_ "$out" "f('$id')['result']")" skip "$id skips without pg_hba_file_rules"
+  tk_assert_contains "$(jq_ "$out" "f('$id')['fix']")" 'GRANT SELECT ON pg_catalog.pg_hba_file_rules TO "plain";' "$id names the view grant"
+  tk_assert_contains "$(jq_ "$out" "f('$id')['fix']")" 'GRANT EXECUTE ON FUNCTION pg_catalog.pg_hba_file_rules() TO "plain";' "$id names the function grant"
+done
+tk_assert_eq "$(jq_ "$out" 'f("backup.recent")["result"]')" skip "no repository -> backup rules skip"
+tk_assert_contains "$(jq_ "$out" 'f("backup.recent")["fix"]')" "--repo ADDR" "backup skip says what to configure"
+tk_assert_eq "$(jq_ "$out" 'f("tls.this-connection")["result"]')" warn "the 2-day harness certificate is reported"
+tk_assert_contains "$(jq_ "$out" 'f("tls.this-connection")["evidence"]')" "within 30 days" "expiry evidence"
+tk_pass "ordinary login: skips name the GRANT, nothing errors"
+
+pg_psql_super -d shop >/dev/null <<'SQL'
+grant pg_read_all_settings, pg_read_all_stats to plain;
+grant select on pg_catalog.pg_hba_file_rules to plain;
+grant execute on function pg_catalog.pg_hba_file_rules() to plain;
+SQL
+check plain pl --output=json
+for id in tls.min-version tls.live-sessions roles.shared-account tls.enforced auth.no-trust net.allowlist; do
+  tk_assert_eq "$(jq_ "$out" "f('$id')['result']")" pass "$id runs once granted: $(jq_ "$out" "f('$id')['evidence']")"
+done
+tk_pass "after the grants, the rules run"
+
+# --- hardened: certificate for a year, a verified backup encrypted to two recipients ------
+install_cert leaf.crt leaf.key
+"$PGWARD" keygen -o key1 2>/dev/null
+"$PGWARD" keygen -o key2 2>/dev/null
+R1=$("$PGWARD" keygen -y key1); R2=$("$PGWARD" keygen -y key2)
+PGWARD_DB_PASSWORD=bk "$PGWARD" backup --db "$(URL backup)" --repo repo -r "$R1" -r "$R2" >/dev/null
+PGWARD_SCRATCH_PASSWORD=$PG_SUPERPASS "$PGWARD" verify shop --repo repo -i key1 --restore \
+  --scratch-url "postgresql://postgres@localhost:$PGPORT_TEST/postgres?sslrootcert=$PG_CA" >/dev/null
+pg_psql_super -d shop >/dev/null <<'SQL'
+grant pg_read_all_settings, pg_read_all_stats to monitor;
+grant select on pg_catalog.pg_hba_file_rules to monitor;
+grant execute on function pg_catalog.pg_hba_file_rules() to monitor;
+SQL
+
+check monitor mon shop --repo repo --output=json
+tk_assert_eq "$rc" 0 "hardened check: $(cat err)"
+# what may honestly not pass here: the repository is a local directory on the database's own
+# machine (off-vendor fails, immutable warns), and an ordinary role cannot see password hashes
+expected="auth.scram=skip roles.unused=skip"
+[[ ${#PGAUDIT[@]} -gt 0 ]] || expected+=" audit.logging=warn"
+expected+=" backup.off-vendor=fail backup.immutable=warn"
+tk_assert_eq "$(jq_ "$out" '" ".join(x["id"] + "=" + x["result"] for x in r["results"] if x["result"] != "pass")')" \
+  "$expected" "hardened: everything else passes: $(jq_ "$out" 'f("roles.readonly-is-readonly")["evidence"]')"
+tk_assert_contains "$(jq_ "$out" 'f("roles.readonly-is-readonly")["evidence"]')" "reporting_priv (comment)" "read-only by comment"
+tk_assert_contains "$(jq_ "$out" 'f("roles.readonly-is-readonly")["evidence"]')" "reporting (member of reporting_priv)" "members of a read-only role"
+tk_assert_contains "$(jq_ "$out" 'f("roles.readonly-is-readonly")["evidence"]')" "backup (takes this stanza's backups)" "the backup role"
+tk_assert_contains "$(jq_ "$out" 'f("backup.encrypted")["evidence"]')" "2 recipients" "two recipients"
+tk_assert_contains "$(jq_ "$out" 'f("backup.restore-tested")["evidence"]')" "restore drill passed" "restore drill seen"
+tk_assert_contains "$(jq_ "$out" 'f("tls.this-connection")["evidence"]')" "chain and host name verified" "verified connection"
+tk_assert_contains "$(jq_ "$out" 'f("backup.immutable")["evidence"]')" "cannot lock objects" "local repository cannot lock"
+tk_assert_eq "$(jq_ "$out" 'r["failing"]')" 0 "fail-on never: nothing failing"
+check monitor mon shop --repo repo --fail-on=high
+tk_assert_eq "$rc" 0 "hardened: --fail-on=high exits 0"
+tk_assert_contains "$out" "tls.server                   critical  pass" "text table"
+check monitor mon shop --repo repo --fail-on=medium
+tk_assert_eq "$rc" 25 "hardened: --fail-on=medium exits 25 (off-vendor)"
+tk_assert_contains "$(cat err)" "at or above --fail-on=medium" "fail-on message"
+tk_assert_contains "$(cat err)" "HINT:" "fail-on hint"
+check postgres "$PG_SUPERPASS" shop --repo repo --output=json
+tk_assert_eq "$(jq_ "$out" 'f("auth.scram")["result"] + " " + f("roles.unused")["result"]')" "pass pass" "a superuser sees the hashes"
+check monitor mon shop --repo repo --output=markdown
+tk_assert_contains "$out" "| id | severity | result | title |" "markdown table"
+tk_assert_contains "$out" '| `backup.off-vendor` | medium | **fail** |' "markdown row"
+# the stanza's own credentials: the connecting role is held to read-only too
+printf '[shop]\ndb = %s\nrepo = %s/repo\ndb-password = bk\n' "$(URL backup)" "$TK_TMP" > pgward.conf
+chmod 600 pgward.conf
+out=$("$PGWARD" check shop --config pgward.conf --output=json)
+tk_assert_contains "$(jq_ "$out" 'f("roles.readonly-is-readonly")["evidence"]')" "connects with the backup stanza's credentials" "stanza credentials"
+tk_assert_eq "$(jq_ "$out" 'f("roles.readonly-is-readonly")["result"]')" pass "backup role is read-only"
+tk_pass "hardened cluster"
+
+# --- metadata only: every statement of pgward's session names catalogs --------------------
+python3 - "$PG_LOG" <<'PY' || tk_fail "statement log check"
+import re, sys
+stmts = []
+for line in open(sys.argv[1], errors="replace"):
+    m = re.search(r"\] pgward-check LOG:  (?:statement|execute [^:]*): (.*)", line)
+    if m:
+        stmts.append(m.group(1))
+assert len(stmts) > 20, "too few pgward-check statements logged: %d" % len(stmts)
+allowed = {"r", "rel", "lateral"}
+for s in stmts:
+    low = s.lower()
+    assert "secret_data" not in low and "top-secret" not in low, s
+    for t in re.findall(r"\b(?:from|join)\s+([^\s(,]+)", low):
+        assert t.startswith("pg_catalog.") or t in allowed, "not a catalog: %r in %s" % (t, s)
+print("ok: %d statements, all on catalogs" % len(stmts))
+PY
+tk_pass "log_statement = all: pgward-check read catalogs, settings and statistics only"
+
+# --- an object-locked bucket (Ceph RGW): backup.immutable passes, or fails without a lock ---
+s3_start || tk_fail "s3_start failed"
+export AWS_ACCESS_KEY_ID=$S3_ACCESS AWS_SECRET_ACCESS_KEY=$S3_SECRET PGWARD_S3_ENDPOINT=$S3_ENDPOINT
+for p in locked unlocked; do
+  [[ $p == locked ]] && lock=(--lock-days 14) || lock=()
+  PGWARD_DB_PASSWORD=bk "$PGWARD" backup --db "$(URL backup)" --repo "s3://$S3_BUCKET_LOCKED/$p" \
+    -r "$R1" -r "$R2" "${lock[@]}" >/dev/null
+done
+check monitor mon shop --repo "s3://$S3_BUCKET_LOCKED/locked" --output=json
+tk_assert_eq "$(jq_ "$out" 'f("backup.immutable")["result"]')" pass "object lock within retention"
+tk_assert_contains "$(jq_ "$out" 'f("backup.immutable")["evidence"]')" "(governance mode)" "lock evidence"
+tk_assert_eq "$(jq_ "$out" 'f("backup.off-vendor")["result"]')" fail "the bucket is on the database's host"
+check monitor mon shop --repo "s3://$S3_BUCKET_LOCKED/unlocked" --output=json
+tk_assert_eq "$(jq_ "$out" 'f("backup.immutable")["result"]')" fail "lockable bucket, unlocked backup"
+tk_assert_contains "$(jq_ "$out" 'f("backup.immutable")["evidence"]')" "written without a lock" "no-lock evidence"
+check monitor mon shop --repo "s3://$S3_BUCKET_LOCKED/locked" --retention-days 7 --output=json
+tk_assert_eq "$(jq_ "$out" 'f("backup.immutable")["result"]')" warn "lock longer than retention"
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY PGWARD_S3_ENDPOINT
+tk_pass "object lock"
+
+# --- misconfigured -------------------------------------------------------------------------
+install_cert "$TK_TMP/ca/server.crt" "$TK_TMP/ca/server.key"
+printf '%s\n' 'host all all 127.0.0.1/32 trust' 'host all all 0.0.0.0/0 scram-sha-256' \
+  'host shop app 10.0.0.0/8 scram-sha-256' >> "$PG_DATADIR/pg_hba.conf"
+pg_psql_super >/dev/null <<'SQL'
+alter system set password_encryption = 'md5';
+alter system set log_connections = off;
+alter system set log_disconnections = off;
+create role admin2 login superuser password 'a2';
+create role ops superuser nologin;
+create role app login password 'app';
+grant ops to app;
+set password_encryption = 'md5';
+create role legacy login password 'legacy';
+create role ghost login;
+select pg_reload_conf();
+SQL
+pg_psql_super -d shop >/dev/null <<'SQL'
+create schema scratch;
+grant create on schema scratch to public;
+create function public.bump() returns int language sql security definer as 'select 1';
+grant update on public.secret_data to reporting_priv;
+grant select on public.secret_data to public;
+SQL
+if [[ -f $EXT/plperlu.control ]]; then
+  pg_psql_super -d shop -c "create extension plperlu" >/dev/null
+  PERL=1
+else
+  PERL=
+fi
+# one role from two applications at once, and a session without TLS (through the trust line)
+for app in billing reports; do
+  psql "$(URL app)&application_name=$app&password=app&sslmode=verify-full" -Xqc "select pg_sleep(60)" >/dev/null 2>&1 &
+  tk_on_exit "kill $! 2>/dev/null"
+done
+psql "host=127.0.0.1 port=$PGPORT_TEST dbname=shop user=app sslmode=disable application_name=plaintext" -Xqc "select pg_sleep(60)" >/dev/null 2>&1 &
+tk_on_exit "kill $! 2>/dev/null"
+for _ in $(seq 50); do
+  n=$(pg_psql_super -c "select count(*) from pg_stat_activity where usename = 'app' and wait_event = 'PgSleep'")
+  [[ $n == 3 ]] && break
+  sleep 0.2
+done
+tk_assert_eq "$n" 3 "three app sessions running"
+mkdir empty
+
+check monitor mon shop --repo empty --retention-days 7 --output=json --fail-on=high
+tk_assert_eq "$rc" 25 "misconfigured: --fail-on=high exits 25"
+res() { jq_ "$out" "f('$1')['result']"; }
+ev() { jq_ "$out" "f('$1')['evidence']"; }
+fix() { jq_ "$out" "f('$1')['fix']"; }
+tk_assert_eq "$(res auth.no-trust)" fail "trust host line"
+tk_assert_contains "$(ev auth.no-trust)" "host all all 127.0.0.1/32 trust" "trust evidence"
+tk_assert_contains "$(fix auth.no-trust)" "trust -> scram-sha-256" "trust fix"
+tk_assert_eq "$(jq_ "$out" 'f("auth.no-trust")["severity"]')" critical "trust is critical"
+tk_assert_eq "$(res tls.enforced)" fail "host line without TLS"
+tk_assert_contains "$(ev tls.enforced)" "host all all 0.0.0.0/0 scram-sha-256" "tls.enforced evidence"
+tk_assert_contains "$(fix tls.enforced)" 'to "hostssl"' "tls.enforced fix"
+tk_assert_eq "$(res net.allowlist)" fail "0.0.0.0/0"
+tk_assert_contains "$(ev net.allowlist)" "open to every address, database and user: line" "allowlist evidence"
+tk_assert_contains "$(ev net.allowlist)" "wide range: line" "10.0.0.0/8 warned"
+tk_assert_eq "$(res auth.scram)" fail "md5"
+tk_assert_contains "$(ev auth.scram)" "password_encryption = md5" "md5 setting evidence"
+tk_assert_contains "$(fix auth.scram)" "password_encryption = 'scram-sha-256'" "md5 fix"
+tk_assert_eq "$(res roles.superusers)" fail "two superusers"
+tk_assert_contains "$(ev roles.superusers)" "2 superusers with LOGIN: admin2, postgres" "superusers evidence"
+tk_assert_contains "$(ev roles.superusers)" "role app reaches superuser through membership in ops" "membership evidence"
+tk_assert_contains "$(fix roles.superusers)" 'ALTER ROLE "admin2" NOSUPERUSER;' "demote the second superuser"
+tk_assert_contains "$(fix roles.superusers)" 'REVOKE <superuser role> FROM "app"; -- it is a member of ops' "membership fix"
+tk_assert_eq "$(res priv.public-schema-create)" fail "PUBLIC CREATE"
+tk_assert_eq "$(fix priv.public-schema-create)" "REVOKE CREATE ON SCHEMA scratch FROM PUBLIC;" "PUBLIC CREATE fix"
+tk_assert_eq "$(res priv.secdef-search-path)" fail "secdef"
+tk_assert_eq "$(fix priv.secdef-search-path)" "ALTER FUNCTION bump() SET search_path = pg_catalog, pg_temp;" "secdef fix"
+tk_assert_eq "$(res priv.public-grants)" fail "table granted to PUBLIC"
+tk_assert_contains "$(ev priv.public-grants)" "table public.secret_data: SELECT to PUBLIC" "public grant evidence"
+tk_assert_contains "$(ev priv.public-grants)" "function bump(): EXECUTE to PUBLIC" "secdef open to PUBLIC"
+if [[ -n $PERL ]]; then
+  tk_assert_eq "$(res priv.untrusted-languages)" fail "plperlu"
+  tk_assert_eq "$(fix priv.untrusted-languages)" 'DROP EXTENSION "plperlu"; -- if nothing uses it' "plperlu fix"
+fi
+tk_assert_eq "$(res roles.readonly-is-readonly)" fail "read-only role with UPDATE"
+tk_assert_contains "$(ev roles.readonly-is-readonly)" "reporting_priv holds UPDATE on public.secret_data" "read-only evidence"
+tk_assert_contains "$(ev roles.readonly-is-readonly)" "reporting holds UPDATE on public.secret_data" "member inherits it"
+tk_assert_contains "$(fix roles.readonly-is-readonly)" 'REVOKE UPDATE ON public.secret_data FROM "reporting_priv";' "read-only fix"
+tk_assert_eq "$(res roles.shared-account)" fail "shared account"
+tk_assert_contains "$(ev roles.shared-account)" "role app: 3 sessions from applications [billing, plaintext, reports]" "shared evidence"
+tk_assert_eq "$(res tls.live-sessions)" warn "plaintext loopback session"
+tk_assert_contains "$(ev tls.live-sessions)" "role app, application plaintext, from 127.0.0.1" "live session evidence"
+tk_assert_eq "$(res audit.logging)" fail "logging off"
+tk_assert_contains "$(ev audit.logging)" "log_connections = off, log_disconnections = off" "logging evidence"
+tk_assert_contains "$(fix audit.logging)" "log_connections = on" "logging fix"
+tk_assert_eq "$(res backup.recent)" fail "no backup"
+tk_assert_contains "$(ev backup.recent)" "no complete backup of stanza shop" "no backup evidence"
+tk_assert_contains "$(fix backup.recent)" "pgward backup shop" "backup fix"
+tk_assert_eq "$(res backup.retention)" fail "retention 7 days"
+tk_assert_contains "$(ev backup.retention)" "retention-days = 7 (command line option --retention-days)" "retention evidence"
+tk_assert_eq "$(res backup.restore-tested)" fail "no restore drill"
+tk_assert_eq "$(res tls.this-connection)" warn "certificate expiring"
+tk_assert_eq "$(jq_ "$out" 'f("tls.this-connection")["fails_threshold"]')" False "medium warn below --fail-on=high"
+tk_assert_eq "$(jq_ "$out" 'f("auth.no-trust")["fails_threshold"]')" True "critical fail above --fail-on=high"
+check postgres "$PG_SUPERPASS" shop --output=json
+tk_assert_contains "$(ev auth.scram)" "1 role with an MD5 password hash: legacy" "md5 role"
+tk_assert_eq "$(res roles.unused)" warn "role without password"
+tk_assert_contains "$(ev roles.unused)" "ghost (no password)" "unused role"
+# weaker sslmode on this connection
+check monitor mon shop --output=json
+out=$(PGWARD_DB_PASSWORD=mon "$PGWARD" check --db "postgresql://monitor@localhost:$PGPORT_TEST/shop?sslmode=require" --output=json 2>/dev/null)
+tk_assert_eq "$(res tls.this-connection)" fail "sslmode=require"
+tk_assert_contains "$(ev tls.this-connection)" "neither the chain nor the host name was verified" "require evidence"
+tk_assert_contains "$(fix tls.this-connection)" "pgward pin --db URL" "suggest pinning"
+tk_pass "misconfigured cluster: each problem reported with id, evidence and fix"
+
+# --- bad input, audit ----------------------------------------------------------------------
+expect_fail 2 "fail-on" check --db "$(URL monitor)" --fail-on=sometimes
+expect_fail 2 "output" check --db "$(URL monitor)" --output=yaml
+expect_fail 3 "no database given" check
+grep -q '"command":"check"' "$PGWARD_AUDIT_LOG" || grep -q '"command": "check"' "$PGWARD_AUDIT_LOG" || tk_fail "audit record"
+"$PGWARD" audit verify >/dev/null || tk_fail "audit chain"
+echo "check: all checks passed"

@@ -1,0 +1,209 @@
+/* test_check.c - the checklist's pure logic: severity order and --fail-on, the end-of-life
+ * table, hba line classification, read-only markers, and the report renderings. */
+#include "support.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "check/internal.h"
+#include "common/mem.h"
+
+static void t_severity(void **state)
+{
+	(void)state;
+	static const char *names[] = {"info", "low", "medium", "high", "critical"};
+	enum chk_severity s;
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(chk_severity_parse(names[i], &s), 0);
+		assert_int_equal((int)s, i);
+		assert_string_equal(chk_severity_name(s), names[i]);
+	}
+	assert_true(CHK_SEV_INFO < CHK_SEV_LOW && CHK_SEV_LOW < CHK_SEV_MEDIUM &&
+	            CHK_SEV_MEDIUM < CHK_SEV_HIGH && CHK_SEV_HIGH < CHK_SEV_CRITICAL);
+	assert_int_equal(chk_severity_parse("never", &s), 0);
+	assert_int_equal((int)s, CHK_SEV_NEVER);
+	assert_string_equal(chk_severity_name(s), "never");
+	assert_int_equal(chk_severity_parse("High", &s), -1);
+	assert_int_equal(chk_severity_parse("", &s), -1);
+	assert_int_equal(chk_severity_parse(NULL, &s), -1);
+}
+
+static void t_fail_on(void **state)
+{
+	(void)state;
+	struct chk_finding f = {.severity = CHK_SEV_HIGH, .result = CHK_FAIL};
+	assert_true(chk_fails(&f, CHK_SEV_HIGH));
+	assert_true(chk_fails(&f, CHK_SEV_INFO));
+	assert_false(chk_fails(&f, CHK_SEV_CRITICAL));
+	assert_false(chk_fails(&f, (enum chk_severity)CHK_SEV_NEVER));
+	f.result = CHK_WARN;
+	assert_true(chk_fails(&f, CHK_SEV_MEDIUM));
+	/* pass, skip and info never fail, whatever their severity */
+	enum chk_result ok[] = {CHK_PASS, CHK_SKIP, CHK_INFO};
+	for (size_t i = 0; i < 3; i++) {
+		f.result = ok[i];
+		f.severity = CHK_SEV_CRITICAL;
+		assert_false(chk_fails(&f, CHK_SEV_INFO));
+	}
+}
+
+static void t_eol(void **state)
+{
+	(void)state;
+	struct {
+		int major;
+		const char *date;
+	} want[] = {{12, "2024-11-21"}, {13, "2025-11-13"}, {14, "2026-11-12"}, {15, "2027-11-11"},
+	            {16, "2028-11-09"}, {17, "2029-11-08"}, {18, "2030-11-14"}};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		time_t t = chk_eol_date(want[i].major);
+		char buf[16];
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+		assert_string_equal(buf, want[i].date);
+	}
+	assert_int_equal(chk_eol_date(11), 0);
+	assert_int_equal(chk_eol_date(19), 0);
+}
+
+static void t_netmask(void **state)
+{
+	(void)state;
+	assert_int_equal(chk_netmask_bits("255.255.255.255"), 32);
+	assert_int_equal(chk_netmask_bits("255.255.0.0"), 16);
+	assert_int_equal(chk_netmask_bits("255.0.0.0"), 8);
+	assert_int_equal(chk_netmask_bits("0.0.0.0"), 0);
+	assert_int_equal(chk_netmask_bits("255.255.255.128"), 25);
+	assert_int_equal(chk_netmask_bits("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), 128);
+	assert_int_equal(chk_netmask_bits("ffff:ffff::"), 32);
+	assert_int_equal(chk_netmask_bits("::"), 0);
+	assert_int_equal(chk_netmask_bits("255.0.255.0"), -1); /* not contiguous */
+	assert_int_equal(chk_netmask_bits("nonsense"), -1);
+	assert_int_equal(chk_netmask_bits(NULL), -1);
+}
+
+static enum chk_hba_scope scope(const char *type, const char *addr, const char *mask)
+{
+	struct chk_hba_line l = {type, "all", "all", addr, mask, "scram-sha-256"};
+	return chk_hba_scope(&l);
+}
+
+static void t_hba(void **state)
+{
+	(void)state;
+	assert_int_equal(scope("local", NULL, NULL), CHK_HBA_LOCAL);
+	assert_int_equal(scope("host", "0.0.0.0", "0.0.0.0"), CHK_HBA_WORLD);
+	assert_int_equal(scope("hostssl", "::", "::"), CHK_HBA_WORLD);
+	assert_int_equal(scope("host", "all", NULL), CHK_HBA_WORLD);
+	assert_int_equal(scope("host", "127.0.0.1", "255.255.255.255"), CHK_HBA_LOOPBACK);
+	assert_int_equal(scope("host", "127.0.0.0", "255.0.0.0"), CHK_HBA_LOOPBACK);
+	assert_int_equal(scope("host", "::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+	                 CHK_HBA_LOOPBACK);
+	assert_int_equal(scope("host", "samehost", NULL), CHK_HBA_LOOPBACK);
+	assert_int_equal(scope("host", "10.0.0.0", "255.0.0.0"), CHK_HBA_WIDE);
+	assert_int_equal(scope("host", "10.1.0.0", "255.255.0.0"), CHK_HBA_NARROW);
+	assert_int_equal(scope("host", "2001:db8::", "ffff::"), CHK_HBA_WIDE);
+	assert_int_equal(scope("host", "2001:db8::", "ffff:ffff:ffff::"), CHK_HBA_NARROW);
+	assert_int_equal(scope("host", "app.example.com", NULL), CHK_HBA_NARROW);
+	assert_int_equal(scope("host", "samenet", NULL), CHK_HBA_NARROW);
+
+	struct chk_hba_line l = {"host", "all", "all", "0.0.0.0", "0.0.0.0", "reject"};
+	assert_false(chk_hba_accepts(&l));
+	assert_true(chk_hba_plaintext(&l));
+	l.method = "trust";
+	assert_true(chk_hba_accepts(&l));
+	l.type = "hostssl";
+	assert_false(chk_hba_plaintext(&l));
+	l.type = "hostnossl";
+	assert_true(chk_hba_plaintext(&l));
+	l.type = "local";
+	assert_false(chk_hba_plaintext(&l));
+}
+
+static void t_readonly(void **state)
+{
+	(void)state;
+	assert_true(chk_marked_readonly("reporting_readonly", NULL));
+	assert_true(chk_marked_readonly("app_ro", ""));
+	assert_true(chk_marked_readonly("Read-Only-BI", NULL));
+	assert_false(chk_marked_readonly("hero", NULL));
+	assert_false(chk_marked_readonly("app", "application role"));
+	assert_true(
+	    chk_marked_readonly("bi", "{\"level\":\"read-only\",\"schemas\":[\"public\"]}"));
+	assert_true(
+	    chk_marked_readonly("bi", "{\"state\": \"active\", \"level\" : \"read-only\"}"));
+	assert_true(chk_marked_readonly("bi", "readonly account for dashboards"));
+	assert_false(chk_marked_readonly("bi", "{\"level\":\"read-write\"}"));
+}
+
+static struct chk_report sample(void)
+{
+	struct chk_report r = {.now = 1795000000};
+	snprintf(r.database, sizeof r.database, "shop");
+	snprintf(r.role, sizeof r.role, "monitor");
+	snprintf(r.server_version, sizeof r.server_version, "15.20");
+	struct chk_finding *f = chk_add(&r, "tls.server", "ssl = on", CHK_SEV_CRITICAL, "seed 004");
+	chk_set(f, CHK_PASS, CHK_SEV_CRITICAL, "ssl = on");
+	f = chk_add(&r, "net.allowlist", "no | world", CHK_SEV_CRITICAL, "seed 004");
+	chk_set(f, CHK_FAIL, CHK_SEV_CRITICAL, "line 3: host all all 0.0.0.0/0 md5");
+	chk_fix(f, "line 3: replace 0.0.0.0/0\n# pg_hba.conf");
+	f = chk_add(&r, "tls.min-version", "TLS 1.2", CHK_SEV_HIGH, "seed 004");
+	chk_set(f, CHK_SKIP, CHK_SEV_HIGH, "hidden");
+	chk_fix(f, "GRANT pg_read_all_settings TO \"monitor\";");
+	f = chk_add(&r, "audit.logging", "logging", CHK_SEV_MEDIUM, "seed 001");
+	chk_set(f, CHK_WARN, CHK_SEV_LOW, "no pgaudit");
+	return r;
+}
+
+static void t_report(void **state)
+{
+	(void)state;
+	struct chk_report r = sample();
+	assert_int_equal(chk_count_failing(&r, (enum chk_severity)CHK_SEV_NEVER), 0);
+	assert_int_equal(chk_count_failing(&r, CHK_SEV_CRITICAL), 1);
+	assert_int_equal(chk_count_failing(&r, CHK_SEV_LOW), 2);
+
+	json_t *j = chk_report_json(&r, CHK_SEV_HIGH);
+	assert_int_equal(json_integer_value(json_object_get(j, "schema_version")), 1);
+	assert_int_equal(json_integer_value(json_object_get(j, "failing")), 1);
+	assert_true(json_is_null(json_object_get(j, "stanza")));
+	json_t *res = json_object_get(j, "results");
+	assert_int_equal(json_array_size(res), 4);
+	json_t *second = json_array_get(res, 1);
+	assert_string_equal(json_string_value(json_object_get(second, "id")), "net.allowlist");
+	assert_string_equal(json_string_value(json_object_get(second, "result")), "fail");
+	assert_true(json_is_true(json_object_get(second, "fails_threshold")));
+	assert_true(json_is_null(json_object_get(json_array_get(res, 0), "fix")));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "summary"), "skip")),
+	                 1);
+	json_decref(j);
+
+	struct pw_buf b = PW_BUF_INIT(1 << 20);
+	chk_render_text(&r, &b);
+	const char *t = pw_buf_str(&b);
+	assert_non_null(strstr(t, "net.allowlist                critical  fail   no | world\n"));
+	assert_non_null(
+	    strstr(t, "  fix:      line 3: replace 0.0.0.0/0\n            # pg_hba.conf\n"));
+	assert_null(strstr(t, "evidence: ssl = on")); /* pass rows have no details */
+	assert_non_null(strstr(t, "4 rules: 1 pass, 1 fail, 1 warn, 1 skip, 0 info"));
+	pw_buf_free(&b, 0);
+
+	chk_render_markdown(&r, &b);
+	t = pw_buf_str(&b);
+	assert_non_null(strstr(t, "| id | severity | result | title |\n|---|---|---|---|\n"));
+	assert_non_null(strstr(t, "| `net.allowlist` | critical | **fail** | no \\| world |"));
+	assert_non_null(strstr(t, "```\nGRANT pg_read_all_settings TO \"monitor\";\n```"));
+	pw_buf_free(&b, 0);
+	chk_report_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(t_severity), cmocka_unit_test(t_fail_on), cmocka_unit_test(t_eol),
+	    cmocka_unit_test(t_netmask),  cmocka_unit_test(t_hba),     cmocka_unit_test(t_readonly),
+	    cmocka_unit_test(t_report),
+	};
+	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
+}
