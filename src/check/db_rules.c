@@ -860,7 +860,9 @@ static void rule_roles_readonly(struct dbx *x, const struct chk_repo_state *st)
 	pg_result_free(r);
 	if (x->o->connecting_is_backup_role)
 		names_add(&ro, x->r->role, "connects with the backup stanza's credentials");
-	/* LOGIN members of a marked (privilege) role act with its grants: check them too */
+	/* LOGIN members of a marked (privilege) role act with its grants: check them too. A
+	 * member WITH ADMIN OPTION administers the role (the database owner that created a
+	 * pgward credential): that is not a read-only account. */
 	if (marked.n) {
 		char *arr = array_literal(marked.v, marked.n);
 		const char *p[1] = {arr};
@@ -868,7 +870,7 @@ static void rule_roles_readonly(struct dbx *x, const struct chk_repo_state *st)
 		      "select m.rolname, g.rolname from pg_catalog.pg_auth_members am join "
 		      "pg_catalog.pg_roles m on m.oid = am.member join pg_catalog.pg_roles g on "
 		      "g.oid = am.roleid where g.rolname = any($1::text[]) and m.rolcanlogin "
-		      "order by 1",
+		      "and not am.admin_option order by 1",
 		      1, p, &r) == 0) {
 			for (int i = 0; i < pg_nrows(r); i++) {
 				char why[200];

@@ -231,6 +231,17 @@ for p in "$PW_A" "$PW_N" "$PW_R"; do
 done
 grep -q "create role" "$PG_LOG" || tk_fail "log_statement = all is not logging (test broken)"
 
+# --- pgward check sees a read-only credential as read-only, and notices write added behind
+# pgward's back (roles.readonly-is-readonly reads the credential's "level" comment)
+ro_result() { "$PGWARD" check --output=json 2>/dev/null | python3 -c 'import json,sys; r=[x for x in json.load(sys.stdin)["results"] if x["id"]=="roles.readonly-is-readonly"][0]; print(r["result"], r["evidence"])'; }
+tk_assert_contains "$(ro_result)" "pass" "check: the read-only credential holds no write"
+owner_sql -c 'grant update on public.t to "pgward:analyst"'
+res=$(ro_result)
+tk_assert_contains "$res" "fail" "check: UPDATE granted behind pgward's back is reported"
+tk_assert_contains "$res" "analyst" "check names the credential"
+"$PGWARD" credentials set-level analyst read-only >/dev/null || tk_fail "set-level repairs the level"
+tk_assert_contains "$(ro_result)" "pass" "check passes again after set-level"
+
 # --- followers: every credentials command fails with the follower message
 printf 'local replication all trust\n' >>"$PG_DATADIR/pg_hba.conf"
 pg_psql_super -c 'select pg_reload_conf()' >/dev/null
