@@ -11,6 +11,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/str.h"
 
 static void log_sink(enum pw_log_level level, const char *line)
 {
@@ -134,6 +135,14 @@ int main(int argc, char **argv)
 		ctx.stanza = pw_config_pos(ctx.cfg, 0);
 	if (rc == 0)
 		rc = pw_config_load(ctx.cfg, ctx.stanza);
+	/* markdown is check's format; other commands would silently print text */
+	if (rc == 0 && strcmp(cmd->name, "check") != 0 &&
+	    strcmp(pw_cfg_str(ctx.cfg, PW_OPT_OUTPUT), "markdown") == 0 &&
+	    (pw_startswith(pw_cfg_source(ctx.cfg, PW_OPT_OUTPUT), "command line") ||
+	     pw_startswith(pw_cfg_source(ctx.cfg, PW_OPT_OUTPUT), "environment"))) {
+		pw_error(PW_E_USAGE, "--output=markdown is only for \"pgward check\"");
+		rc = pw_error_hint("Use --output=text or --output=json with \"%s\".", cmd->name);
+	}
 	enum pw_log_level level;
 	if (rc == 0 &&
 	    (rc = pw_log_parse_level(pw_cfg_str(ctx.cfg, PW_OPT_LOG_LEVEL), &level)) == 0)

@@ -68,4 +68,6 @@ set +e
 "$PGWARD" >/dev/null 2>&1; rc=$?
 set -e
 tk_assert_eq "$rc" 2 "no arguments"
+# markdown is check's format only
+expect_fail 2 'only for "pgward check"' list --repo "$TK_TMP/none" --output=markdown
 echo "cli: all checks passed"
