@@ -198,6 +198,23 @@ set -a; source kill.env; set +a
 tk_assert_contains "$DATABASE_URL" "reporter:" "resumed rotation wrote the final attachment"
 tk_assert_eq "$(psql "$DATABASE_URL" -AtXc 'select session_user')" reporter "completed after the interruption"
 tk_assert_eq "$(pg_psql_super -d app -Atc "select count(*) from pg_roles where rolname = 'reporter-rotating'")" 0 "no rotating username left"
+# interrupted in step 2: rotate --wait waits for a session of the old username; pgward is
+# killed there; once the session ends, the next command completes the rotation
+PW_R=$(sed -n "s/^DATABASE_URL='postgresql:\/\/reporter:\([A-Za-z0-9]*\)@.*/\1/p" kill.env)
+psql "$(url_of reporter "$PW_R")" -qAtXc 'select pg_sleep(4)' >/dev/null 2>&1 & holder=$!
+sleep 0.5
+"$PGWARD" credentials rotate reporter --wait --grace 1m >/dev/null 2>&1 & rot=$!
+for _ in $(seq 1 50); do
+    pg_psql_super -d app -Atc "select shobj_description(oid, 'pg_authid') from pg_roles where rolname = 'pgward:reporter'" | grep -q '"step":"draining"' && break
+    sleep 0.1
+done
+kill -9 $rot; wait $rot 2>/dev/null || true
+tk_assert_contains "$(pg_psql_super -d app -Atc "select shobj_description(oid, 'pg_authid') from pg_roles where rolname = 'pgward:reporter'")" '"step":"draining"' "killed while draining"
+wait $holder || true
+"$PGWARD" credentials >/dev/null 2>l.err || tk_fail "list resumes step 2: $(cat l.err)"
+tk_assert_eq "$(pg_psql_super -d app -Atc "select string_agg(rolname, ',') from pg_roles where rolname like 'reporter%'")" reporter "step 2 resumed to completion"
+set -a; source kill.env; set +a
+tk_assert_eq "$(psql "$DATABASE_URL" -AtXc 'select session_user')" reporter "final URL works after the step-2 interruption"
 "$PGWARD" credentials detach reporter --env-file kill.env >/dev/null
 
 # --- destroy: owned objects go to the default credential; needs --confirm
