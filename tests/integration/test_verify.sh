@@ -41,7 +41,10 @@ tk_assert_contains "$("$PGWARD" verify --repo repo -i key)" "pass (depth 2)" "de
 out=$("$PGWARD" verify shop --repo repo -i key --restore --scratch-url "$SCRATCH")
 tk_assert_contains "$out" "pass (depth 3, restored in" "depth 3"
 tk_assert_eq "$(pg_psql_super -c "select count(*) from pg_database where datname like 'pgward_verify_%'")" 0 "scratch database dropped"
-tk_assert_eq "$(ls "$B" | grep -c '^verify-')" 1 "verification records written (one per second at most)"
+# one record per verification second at most (three verifications may span 1 to 3 seconds,
+# more under the sanitizers): never zero, never more than three
+nrec=$(ls "$B" | grep -c '^verify-')
+((nrec >= 1 && nrec <= 3)) || tk_fail "verification records written: $nrec (expected 1 to 3)"
 "$PGWARD" verify --repo repo --output=json | grep -q '"result": "pass"' || tk_fail "json report"
 tk_assert_contains "$("$PGWARD" list --repo repo)" " pass/d" "list shows the last verification"
 "$PGWARD" list --repo repo --output=json | grep -q '"last_verification"' || tk_fail "list json shows verification"
