@@ -39,7 +39,9 @@ struct cctx {
 	/* the password of the rotation this process started, if any */
 	char rot_name[64];
 	struct pw_secret *rot_pw;
-	json_t *out; /* JSON report */
+	bool rot_fresh; /* rot_pw was made by a resumed step 1 */
+	bool rot_shown; /* and has been shown */
+	json_t *out;    /* JSON report */
 };
 
 /* ---- small helpers ---- */
@@ -97,15 +99,19 @@ static void kv(struct pw_buf *b, const char *k, const char *v)
 
 /* The URL (and conninfo) of a username: the admin connection's host, port, database and
  * CA, sslmode=verify-full. password may be NULL (then left out). Allocated. */
-static char *make_url(struct cctx *x, const char *user, const char *password, bool conninfo)
+static char *make_url_at(struct cctx *x, json_t *base, const char *user, const char *password,
+                         bool conninfo)
 {
-	const char *host = pg_param(x->cc.pg, "host");
+	/* pg_param returns one reused buffer: copy each value before the next call */
 	char h[1024], port[32], root[1024];
-	pw_strlcpy(h, host && *host ? host : "localhost", sizeof h);
-	const char *p = pg_param(x->cc.pg, "port");
-	pw_strlcpy(port, p && *p ? p : "5432", sizeof port);
-	const char *r = pg_param(x->cc.pg, "sslrootcert");
-	pw_strlcpy(root, r ? r : "", sizeof root);
+	const char *v =
+	    base ? json_string_value(json_object_get(base, "host")) : pg_param(x->cc.pg, "host");
+	pw_strlcpy(h, v && *v ? v : "localhost", sizeof h);
+	v = base ? json_string_value(json_object_get(base, "port")) : pg_param(x->cc.pg, "port");
+	pw_strlcpy(port, v && *v ? v : "5432", sizeof port);
+	v = base ? json_string_value(json_object_get(base, "sslrootcert"))
+	         : pg_param(x->cc.pg, "sslrootcert");
+	pw_strlcpy(root, v ? v : "", sizeof root);
 	struct pw_buf b = PW_BUF_INIT(16384);
 	if (conninfo) {
 		kv(&b, "host", h);
@@ -149,6 +155,11 @@ static char *make_url(struct cctx *x, const char *user, const char *password, bo
 	return s;
 }
 
+static char *make_url(struct cctx *x, const char *user, const char *password, bool conninfo)
+{
+	return make_url_at(x, NULL, user, password, conninfo);
+}
+
 /* the password out of a URL we wrote (postgresql://user:PASSWORD@...) */
 static struct pw_secret *url_password(const char *url)
 {
@@ -163,16 +174,15 @@ static struct pw_secret *url_password(const char *url)
 	return pw_secret_new(colon + 1, CRED_PASSWORD_LEN);
 }
 
-/* is url's username name (or its rotating username)? */
-static bool url_user_is(const char *url, const char *name)
+/* is url's username exactly user? */
+static bool url_user_eq(const char *url, const char *user)
 {
 	const char *p = strstr(url, "://");
 	if (!p)
 		return false;
 	p += 3;
-	size_t n = strlen(name);
-	return strncmp(p, name, n) == 0 &&
-	       (p[n] == ':' || strncmp(p + n, CRED_ROTATING_SUFFIX ":", 10) == 0);
+	size_t n = strlen(user);
+	return strncmp(p, user, n) == 0 && (p[n] == ':' || p[n] == '@');
 }
 
 static void step_audit(struct cctx *x, const char *name, const char *step, json_t *extra)
@@ -289,38 +299,65 @@ static json_t *my_attachments(struct cctx *x, json_t *reg, const char *name)
 	return r;
 }
 
-/* Write url (with password) into every attachment of name on this host, running the
- * on-change commands. */
-static int update_attachments(struct cctx *x, const char *name, const char *user,
-                              const struct pw_secret *pw)
+/* Write the URL of user (with password) into the attachments of name on this host, each with
+ * the server address it was attached with, and run their on-change commands. With only_from,
+ * only the attachments whose URL still names that username are rewritten (idempotent). */
+static int write_attachments(struct cctx *x, const char *name, const char *user,
+                             const struct pw_secret *pw, const char *only_from)
 {
 	json_t *reg;
 	int rc = attach_registry_load(x->registry, &reg);
 	if (rc < 0)
 		return rc;
 	json_t *mine = my_attachments(x, reg, name);
-	char *url = make_url(x, user, pw_secret_str(pw), false);
 	size_t i;
 	json_t *a;
 	json_array_foreach(mine, i, a)
 	{
 		const char *path = json_string_value(json_object_get(a, "path"));
 		const char *var = json_string_value(json_object_get(a, "var"));
+		struct pw_secret *own = NULL;
+		const struct pw_secret *use = pw;
+		if (only_from) {
+			char *cur = NULL;
+			rc = attach_env_get(path, var, &cur);
+			bool stale = rc == 0 && cur && url_user_eq(cur, only_from);
+			if (stale && !use)
+				use = own = url_password(cur);
+			if (cur)
+				wipe_str(cur);
+			pw_free(cur);
+			if (rc < 0 || !stale || !use) {
+				pw_secret_free(own);
+				if (rc < 0)
+					break;
+				continue;
+			}
+		}
+		char *url = make_url_at(x, a, user, pw_secret_str(use), false);
 		rc = attach_env_set(path, var, url);
+		wipe_str(url);
+		pw_free(url);
+		pw_secret_free(own);
 		if (rc < 0)
 			break;
 		attach_run_on_change(json_string_value(json_object_get(a, "on_change")), name,
 		                     path);
 	}
-	wipe_str(url);
-	pw_free(url);
 	json_decref(mine);
 	json_decref(reg);
 	return rc;
 }
 
-/* the current password of a username, from this host's attachments (NULL if none) */
-static struct pw_secret *password_from_attachments(struct cctx *x, const char *name)
+static int update_attachments(struct cctx *x, const char *name, const char *user,
+                              const struct pw_secret *pw)
+{
+	return write_attachments(x, name, user, pw, NULL);
+}
+
+/* the password of username user, from this host's attachments of name (NULL if none) */
+static struct pw_secret *password_from_attachments(struct cctx *x, const char *name,
+                                                   const char *user)
 {
 	json_t *reg;
 	if (attach_registry_load(x->registry, &reg) < 0) {
@@ -336,11 +373,11 @@ static struct pw_secret *password_from_attachments(struct cctx *x, const char *n
 		char *v = NULL;
 		if (attach_env_get(json_string_value(json_object_get(a, "path")),
 		                   json_string_value(json_object_get(a, "var")), &v) == 0 &&
-		    v) {
+		    v && url_user_eq(v, user))
 			pw = url_password(v);
-			wipe_str(v);
-		}
 		pw_error_clear();
+		if (v)
+			wipe_str(v);
 		pw_free(v);
 		if (pw)
 			break;
@@ -348,6 +385,47 @@ static struct pw_secret *password_from_attachments(struct cctx *x, const char *n
 	json_decref(mine);
 	json_decref(reg);
 	return pw;
+}
+
+/* Are there attachments of the credential on other hosts (from the database's notes)? */
+static const char *other_host(struct cctx *x, const struct cred *c)
+{
+	json_t *att = json_object_get(c->meta, "attachments");
+	size_t i;
+	json_t *a;
+	json_array_foreach(att, i, a)
+	{
+		const char *h = json_string_value(json_object_get(a, "host"));
+		if (h && strcmp(h, x->hostname) != 0)
+			return h;
+	}
+	return NULL;
+}
+
+/* a secret to show: top level for create, else under "secrets" by credential name */
+static void show_secret(struct cctx *x, const char *name, const char *user,
+                        const struct pw_secret *pw, const char *why)
+{
+	char *url = make_url(x, user, pw_secret_str(pw), false);
+	char *ci = make_url(x, user, pw_secret_str(pw), true);
+	if (x->json) {
+		json_t *secrets = json_object_get(x->out, "secrets");
+		if (!secrets) {
+			secrets = json_object();
+			json_object_set_new(x->out, "secrets", secrets);
+		}
+		json_t *o = json_object();
+		json_object_set_new(o, "username", json_string(user));
+		json_object_set_new(o, "url", json_string(url));
+		json_object_set_new(o, "conninfo", json_string(ci));
+		json_object_set_new(secrets, name, o);
+	} else {
+		printf("Credential %s: %s (shown once; store it now):\n%s\n", name, why, url);
+	}
+	wipe_str(url);
+	wipe_str(ci);
+	pw_free(url);
+	pw_free(ci);
 }
 
 /* ---- rotation ---- */
@@ -370,11 +448,38 @@ static int quiet(struct cctx *x, const char *role, bool *out)
 	return 0;
 }
 
-/* Move a pending rotation forward as far as it can go now (or to the end with wait). */
-static int advance(struct cctx *x, const char *name, bool wait, bool force)
+/* the new password of name's rotation: this process's, an attachment's, or unsealed */
+static int rotation_password(struct cctx *x, const struct cred *c, const char *user,
+                             const char *sealed_key, const struct pw_secret **out)
+{
+	*out = NULL;
+	if (x->rot_pw && strcmp(x->rot_name, c->name) == 0) {
+		*out = x->rot_pw;
+		return 0;
+	}
+	struct pw_secret *pw = password_from_attachments(x, c->name, user);
+	int rc = 0;
+	if (!pw)
+		rc = unseal(x, cred_meta_str(c, sealed_key), &pw);
+	if (pw) {
+		pw_secret_free(x->rot_pw);
+		x->rot_pw = pw;
+		pw_strlcpy(x->rot_name, c->name, sizeof x->rot_name);
+		*out = pw;
+	}
+	return rc;
+}
+
+/*
+ * Move a pending rotation forward as far as it can go now (or to the end with wait).
+ * explicit_: the user asked for this credential's rotation (rotate NAME), so a swap may
+ * go ahead even where the new password is unknown (then without the alias).
+ */
+static int advance(struct cctx *x, const char *name, bool wait, bool force, bool explicit_)
 {
 	char rot[80];
 	cred_rot_role(name, rot, sizeof rot);
+	bool warned = false;
 	for (;;) {
 		struct cred c;
 		int rc = cred_get(&x->cc, name, &c);
@@ -392,20 +497,42 @@ static int advance(struct cctx *x, const char *name, bool wait, bool force)
 		long long now = 0;
 		rc = cred_now(&x->cc, &now, NULL, 0);
 		if (rc == 0 && strcmp(step, "created") == 0) {
-			/* step 1 ended before the attachments had the new URL: give the new
-			 * username a password this process knows (nobody can have the old one) */
-			struct pw_secret *pw = NULL;
-			bool mine = x->rot_pw && strcmp(x->rot_name, name) == 0;
-			if (mine)
-				pw = x->rot_pw;
-			else {
-				rc = cred_password_new(&pw);
+			/* step 1 ended before it was recorded that the attachments have the new
+			 * URL: find the new password (this process, an attachment that already has
+			 * it, -i), or give the new username a fresh one if nobody can hold it */
+			const struct pw_secret *pw = NULL;
+			rc = rotation_password(x, &c, rot, "sealed_password_rotating", &pw);
+			const char *elsewhere = other_host(x, &c);
+			if (rc == 0 && !pw && elsewhere) {
+				pw_error(
+				    PW_E_CREDENTIAL,
+				    "the rotation of \"%s\" stopped in its first step, and its "
+				    "attachments on %s may hold the new password",
+				    name, elsewhere);
+				rc =
+				    pw_error_hint("Run any \"pgward credentials\" command on %s to "
+				                  "finish it there.",
+				                  elsewhere);
+			} else if (rc == 0 && !pw) {
+				struct pw_secret *fresh = NULL;
+				char *sealed = NULL;
+				rc = cred_password_new(&fresh);
 				if (rc == 0)
-					rc = cred_set_password(&x->cc, rot, pw);
+					rc = seal(x, fresh, &sealed);
+				if (rc == 0)
+					rc = cred_set_password(&x->cc, rot, fresh);
+				if (rc == 0 && sealed)
+					json_object_set_new(c.meta, "sealed_password_rotating",
+					                    json_string(sealed));
+				pw_free(sealed);
 				if (rc == 0) {
 					pw_secret_free(x->rot_pw);
-					x->rot_pw = pw;
+					x->rot_pw = fresh;
 					pw_strlcpy(x->rot_name, name, sizeof x->rot_name);
+					pw = fresh;
+					x->rot_fresh = true;
+				} else {
+					pw_secret_free(fresh);
 				}
 			}
 			if (rc == 0)
@@ -417,6 +544,13 @@ static int advance(struct cctx *x, const char *name, bool wait, bool force)
 			}
 			if (rc == 0)
 				step_audit(x, name, "rotate: new username in use", NULL);
+			if (rc == 0 && x->rot_fresh && !x->rot_shown) {
+				/* nobody has seen this password: show it now, whatever comes next */
+				show_secret(x, name, rot, pw,
+				            "the rotation was resumed with a new password for the "
+				            "rotating username");
+				x->rot_shown = true;
+			}
 			cred_clear(&c);
 			if (rc < 0)
 				return rc;
@@ -424,6 +558,10 @@ static int advance(struct cctx *x, const char *name, bool wait, bool force)
 		}
 		const char *draining = strcmp(step, "draining") == 0 ? name : rot;
 		long killed = 0;
+		if (rc == 0 && strcmp(step, "finishing") == 0)
+			/* a crash after the swap: the attachments still on the alias get the final
+			 * URL first (idempotent) */
+			rc = write_attachments(x, name, name, NULL, rot);
 		if (rc == 0 && (force || now >= step_at + grace)) {
 			rc = cred_terminate(&x->cc, draining, &killed);
 			if (rc == 0 && killed) {
@@ -442,19 +580,26 @@ static int advance(struct cctx *x, const char *name, bool wait, bool force)
 		if (rc == 0 && q && strcmp(step, "draining") == 0) {
 			/* step 3: the new username takes the name; an alias keeps the rotating
 			 * URL working until the applications have the final one */
-			struct pw_secret *pw = NULL;
-			if (x->rot_pw && strcmp(x->rot_name, name) == 0)
-				pw = x->rot_pw;
-			else {
-				pw = password_from_attachments(x, name);
-				if (!pw)
-					rc = unseal(
-					    x, cred_meta_str(&c, "sealed_password_rotating"), &pw);
-				if (pw) {
-					pw_secret_free(x->rot_pw);
-					x->rot_pw = pw;
-					pw_strlcpy(x->rot_name, name, sizeof x->rot_name);
-				}
+			const struct pw_secret *pw = NULL;
+			rc = rotation_password(x, &c, rot, "sealed_password_rotating", &pw);
+			if (rc == 0 && !pw && !explicit_) {
+				/* without the password there is no alias: clients still on the rotating
+				 * URL would fail; wait for a process that knows it, or an explicit rotate */
+				if (!warned)
+					pw_warn(
+					    "the rotation of \"%s\" waits: its new password is not "
+					    "known here (run \"pgward credentials rotate %s\" on "
+					    "the host "
+					    "of its attachments, or with -i IDENTITY; \"rotate "
+					    "%s\" here "
+					    "finishes it without the rotating alias)",
+					    name, name, name);
+				warned = true;
+				cred_clear(&c);
+				if (!wait)
+					return 0;
+				sleep(1);
+				continue;
 			}
 			if (rc == 0)
 				rc = cred_rotate_swap(&x->cc, name, pw);
@@ -465,7 +610,10 @@ static int advance(struct cctx *x, const char *name, bool wait, bool force)
 					rc = update_attachments(x, name, name, pw);
 				else
 					pw_warn("credential \"%s\": clients must now use username "
-					        "\"%s\" (the rotating username is gone)",
+					        "\"%s\" "
+					        "with the rotating username's password (that "
+					        "username is "
+					        "gone)",
 					        name, name);
 			}
 			cred_clear(&c);
@@ -490,20 +638,27 @@ static int advance(struct cctx *x, const char *name, bool wait, bool force)
 	}
 }
 
-/* Any later credentials command advances pending rotations (docs/credentials.md). */
-static int advance_all(struct cctx *x)
+/* Any later credentials command advances pending rotations (docs/credentials.md); one that
+ * cannot move on is reported and does not stop the command. */
+static void advance_all(struct cctx *x)
 {
 	struct cred *v;
 	size_t n;
-	int rc = cred_list(&x->cc, &v, &n);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		if (strcmp(cred_meta_str(&v[i], "state"), "rotating") == 0)
-			rc = advance(x, v[i].name, false, false);
-	if (rc == 0)
-		cred_list_free(v, n);
-	else
-		cred_list_free(v, n);
-	return rc;
+	if (cred_list(&x->cc, &v, &n) < 0) {
+		pw_error_clear();
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(cred_meta_str(&v[i], "state"), "rotating") != 0)
+			continue;
+		if (advance(x, v[i].name, false, false, false) < 0) {
+			char *m = pw_redact(pw_error_message());
+			pw_warn("the rotation of \"%s\" did not move on: %s", v[i].name, m);
+			pw_free(m);
+			pw_error_clear();
+		}
+	}
+	cred_list_free(v, n);
 }
 
 /* ---- confirmation ---- */
@@ -584,10 +739,10 @@ static int do_list(struct cctx *x)
 		json_object_set_new(o, "state", json_string(cred_meta_str(c, "state")));
 		json_object_set_new(o, "level", json_string(cred_meta_str(c, "level")));
 		json_t *s = json_object_get(c->meta, "schemas");
-		json_object_set(o, "schemas", s ? s : json_array());
+		json_object_set_new(o, "schemas", s ? json_incref(s) : json_array());
 		json_object_set_new(o, "created", json_string(cred_meta_str(c, "created")));
 		json_t *rot = json_object_get(c->meta, "rotated");
-		json_object_set(o, "rotated", rot ? rot : json_null());
+		json_object_set_new(o, "rotated", rot ? json_incref(rot) : json_null());
 		json_t *us = json_array();
 		if (c->has_login) {
 			json_t *u = json_object();
@@ -758,27 +913,54 @@ static int attach(struct cctx *x, const char *name, const struct pw_secret *pw)
 	char *url = NULL;
 	if (rc == 0)
 		url = make_url(x, user, pw_secret_str(pw), false);
-	if (rc == 0)
-		rc = attach_env_set(path, var, url);
 	json_t *reg = NULL;
 	if (rc == 0)
 		rc = attach_registry_load(x->registry, &reg);
 	if (rc == 0) {
 		for (size_t i = json_array_size(reg); i-- > 0;) {
 			json_t *a = json_array_get(reg, i);
-			if (pw_streq(json_string_value(json_object_get(a, "path")), path) &&
-			    pw_streq(json_string_value(json_object_get(a, "var")), var))
-				json_array_remove(reg, i);
+			if (!pw_streq(json_string_value(json_object_get(a, "path")), path) ||
+			    !pw_streq(json_string_value(json_object_get(a, "var")), var))
+				continue;
+			if (!pw_streq(json_string_value(json_object_get(a, "credential")), name) ||
+			    !pw_streq(json_string_value(json_object_get(a, "database")), x->dbid)) {
+				pw_error(PW_E_CREDENTIAL,
+				         "%s in \"%s\" is attached to credential \"%s\"", var, path,
+				         json_string_value(json_object_get(a, "credential")));
+				rc = pw_error_hint(
+				    "Detach that one first (\"pgward credentials detach %s "
+				    "--env-file %s\"), or use another --var.",
+				    json_string_value(json_object_get(a, "credential")), path);
+				break;
+			}
+			json_array_remove(reg, i);
 		}
+	}
+	if (rc == 0) {
 		json_t *a = json_object();
 		json_object_set_new(a, "database", json_string(x->dbid));
 		json_object_set_new(a, "credential", json_string(name));
 		json_object_set_new(a, "path", json_string(path));
 		json_object_set_new(a, "var", json_string(var));
+		/* later URLs name the server as this attachment did, whatever address a later
+		 * command connects through */
+		const char *v = pg_param(x->cc.pg, "host");
+		json_object_set_new(a, "host", json_string(v && *v ? v : "localhost"));
+		v = pg_param(x->cc.pg, "port");
+		json_object_set_new(a, "port", json_string(v && *v ? v : "5432"));
+		v = pg_param(x->cc.pg, "sslrootcert");
+		if (v && *v)
+			json_object_set_new(a, "sslrootcert", json_string(v));
+		/* the file first (nothing changed when it cannot be written), then the record */
 		if (cmd)
 			json_object_set_new(a, "on_change", json_string(cmd));
-		json_array_append_new(reg, a);
-		rc = attach_registry_save(x->registry, reg);
+		rc = attach_env_set(path, var, url);
+		if (rc < 0) {
+			json_decref(a);
+		} else {
+			json_array_append_new(reg, a);
+			rc = attach_registry_save(x->registry, reg);
+		}
 	}
 	if (rc == 0)
 		rc = note_attachment(x, name, path, var, true);
@@ -801,7 +983,10 @@ static int attach(struct cctx *x, const char *name, const struct pw_secret *pw)
 	return rc;
 }
 
-static int detach_one(struct cctx *x, const char *name, const char *path, const char *var)
+/* Remove an attachment: the variable from the file, this host's record, and (note) the
+ * database's note; runs the on-change command. missing_ok: no record is not an error. */
+static int detach_one(struct cctx *x, const char *name, const char *path, const char *var,
+                      bool note, bool missing_ok)
 {
 	json_t *reg;
 	int rc = attach_registry_load(x->registry, &reg);
@@ -820,7 +1005,7 @@ static int detach_one(struct cctx *x, const char *name, const char *path, const 
 			found = true;
 			const char *v = json_string_value(json_object_get(a, "var"));
 			rc = attach_env_unset(p, v);
-			if (rc == 0)
+			if (rc == 0 && note)
 				rc = note_attachment(x, name, p, v, false);
 			if (rc < 0)
 				break;
@@ -830,7 +1015,7 @@ static int detach_one(struct cctx *x, const char *name, const char *path, const 
 			json_array_remove(reg, i);
 		}
 	}
-	if (rc == 0 && !found) {
+	if (rc == 0 && !found && !missing_ok) {
 		pw_error(PW_E_CREDENTIAL,
 		         "credential \"%s\" is not attached to \"%s\" on this host", name, p);
 		rc = pw_error_hint("\"pgward credentials\" counts attachments; detach on the host "
@@ -883,10 +1068,13 @@ static int do_create(struct cctx *x, const char *name)
 		step_audit(x, name, "create", NULL);
 		json_object_set_new(x->out, "credential", json_string(name));
 		json_object_set_new(x->out, "level", json_string(cred_level_name(level)));
-		bool attaching = pw_cfg_str(x->ctx->cfg, PW_OPT_ENV_FILE) != NULL;
-		if (attaching)
+		bool attached = false;
+		if (pw_cfg_str(x->ctx->cfg, PW_OPT_ENV_FILE)) {
 			rc = attach(x, name, pw);
-		print_secret_once(x, name, name, pw, attaching);
+			attached = rc == 0;
+		}
+		/* the credential exists: its URL is shown unless an attachment holds it */
+		print_secret_once(x, name, name, pw, attached);
 		if (!x->json)
 			printf("Level %s%s%s\n", cred_level_name(level), sealed ? "" : "",
 			       sealed
@@ -915,7 +1103,7 @@ static int do_url(struct cctx *x, const char *name)
 	rc = unseal(x, cred_meta_str(&c, use_rot ? "sealed_password_rotating" : "sealed_password"),
 	            &pw);
 	if (rc == 0 && !pw)
-		pw = password_from_attachments(x, name);
+		pw = password_from_attachments(x, name, user);
 	if (rc == 0) {
 		char *url = make_url(x, user, pw ? pw_secret_str(pw) : NULL, false);
 		char *ci = make_url(x, user, pw ? pw_secret_str(pw) : NULL, true);
@@ -952,8 +1140,8 @@ static int do_rotate_default(struct cctx *x)
 		rc = cred_set_password(&x->cc, x->cc.admin, pw);
 	if (rc == 0) {
 		step_audit(x, "default", "rotate default: new password", NULL);
-		rc = update_attachments(x, "default", x->cc.admin, pw);
-		print_secret_once(x, "default", x->cc.admin, pw, false);
+		show_secret(x, "default", x->cc.admin, pw,
+		            "new password of the default credential");
 		pw_warn("the default credential's password changed in place: its old password "
 		        "stopped working now; update db-password/url for pgward itself");
 	}
@@ -991,14 +1179,28 @@ static int rotate_one(struct cctx *x, const char *name, long grace, bool force, 
 		json_decref(reg);
 	}
 	pw_error_clear();
-	rc = advance(x, name, wait, force);
-	if (rc == 0 && !attached) {
+	rc = advance(x, name, wait, force, true);
+	if (!attached && !(x->rot_fresh && x->rot_shown)) {
+		/* shown whatever happened after the commit: the new username exists now */
+		int code = pw_error_code();
+		char msg[1024], hint[1024];
+		snprintf(msg, sizeof msg, "%s", pw_error_message());
+		snprintf(hint, sizeof hint, "%s", pw_error_hint_text());
 		struct cred c;
+		bool active = false;
 		if (cred_get(&x->cc, name, &c) == 0) {
-			const char *state = cred_meta_str(&c, "state");
-			print_secret_once(x, name, strcmp(state, "active") == 0 ? name : rot, pw,
-			                  false);
+			active = strcmp(cred_meta_str(&c, "state"), "active") == 0;
 			cred_clear(&c);
+		}
+		show_secret(x, name, active ? name : rot, pw,
+		            active ? "new connection URL"
+		                   : "new connection URL (the username becomes the credential's "
+		                     "name, same password, when the rotation completes)");
+		pw_error_clear();
+		if (code) {
+			pw_error(code, "%s", msg);
+			if (*hint)
+				pw_error_hint("%s", hint);
 		}
 	}
 	return rc;
@@ -1030,7 +1232,7 @@ static int do_rotate(struct cctx *x, const char *name)
 			bool pending = strcmp(cred_meta_str(&c, "state"), "rotating") == 0;
 			cred_clear(&c);
 			/* a rotation already under way: this command continues it */
-			rc = pending ? advance(x, name, wait, force)
+			rc = pending ? advance(x, name, wait, force, true)
 			             : rotate_one(x, name, grace, force, wait);
 			json_array_append_new(done, json_string(name));
 		}
@@ -1040,7 +1242,7 @@ static int do_rotate(struct cctx *x, const char *name)
 		rc = cred_list(&x->cc, &v, &n);
 		for (size_t i = 0; rc == 0 && i < n; i++) {
 			bool pending = strcmp(cred_meta_str(&v[i], "state"), "rotating") == 0;
-			rc = pending ? advance(x, v[i].name, wait, force)
+			rc = pending ? advance(x, v[i].name, wait, force, true)
 			             : rotate_one(x, v[i].name, grace, force, wait);
 			json_array_append_new(done, json_string(v[i].name));
 		}
@@ -1106,26 +1308,33 @@ static int do_destroy(struct cctx *x, const char *name)
 		                     name);
 	}
 	rc = confirm(x, "destroying a credential");
-	if (rc == 0 && natt) {
-		/* --detach: every attachment must be on this host */
-		for (size_t i = 0; i < natt && rc == 0; i++) {
-			json_t *a = json_array_get(att, i);
-			if (!pw_streq(json_string_value(json_object_get(a, "host")), x->hostname)) {
-				pw_error(PW_E_CREDENTIAL,
-				         "credential \"%s\" is attached on another host (%s)", name,
-				         json_string_value(json_object_get(a, "host")));
-				rc = pw_error_hint("Detach it there first.");
-			}
-		}
-		for (size_t i = 0; i < natt && rc == 0; i++) {
-			json_t *a = json_array_get(att, i);
-			rc = detach_one(x, name, json_string_value(json_object_get(a, "path")),
-			                json_string_value(json_object_get(a, "var")));
+	/* --detach: every attachment must be on this host */
+	for (size_t i = 0; i < natt && rc == 0; i++) {
+		json_t *a = json_array_get(att, i);
+		if (!pw_streq(json_string_value(json_object_get(a, "host")), x->hostname)) {
+			pw_error(PW_E_CREDENTIAL,
+			         "credential \"%s\" is attached on another host (%s)", name,
+			         json_string_value(json_object_get(a, "host")));
+			rc = pw_error_hint("Detach it there first.");
 		}
 	}
+	json_t *todo = json_deep_copy(att);
 	cred_clear(&c);
+	/* the roles go first: if that fails, the applications keep their URL */
 	if (rc == 0)
 		rc = cred_destroy(&x->cc, name);
+	for (size_t i = 0; rc == 0 && i < json_array_size(todo); i++) {
+		json_t *a = json_array_get(todo, i);
+		if (detach_one(x, name, json_string_value(json_object_get(a, "path")),
+		               json_string_value(json_object_get(a, "var")), false, true) < 0) {
+			char *m = pw_redact(pw_error_message());
+			pw_warn("credential \"%s\" was destroyed, but detaching %s failed: %s",
+			        name, json_string_value(json_object_get(a, "path")), m);
+			pw_free(m);
+			pw_error_clear();
+		}
+	}
+	json_decref(todo);
 	if (rc == 0) {
 		step_audit(x, name, "destroy", NULL);
 		json_object_set_new(x->out, "destroyed", json_string(name));
@@ -1230,16 +1439,29 @@ int cmd_credentials(struct pw_ctx *ctx)
 	if (rc == 0)
 		rc = cred_open(pg, (long)pw_cfg_int(ctx->cfg, PW_OPT_CREDENTIALS_LIMIT), &x.cc);
 	if (rc == 0) {
-		const char *h = pg_param(pg, "host");
-		char host[256];
-		pw_strlcpy(host, h ? h : "", sizeof host);
-		const char *p = pg_param(pg, "port");
-		snprintf(x.dbid, sizeof x.dbid, "%s:%s/%s", host, p ? p : "5432", x.cc.dbname);
+		/* this database in the attachments record: the cluster's system identifier (the
+		 * same whatever address or socket reaches it), else host:port */
+		struct pg_result *r = NULL;
+		if (pg_query(pg, "select system_identifier::text from pg_control_system()", 0, NULL,
+		             &r) == 0 &&
+		    pg_nrows(r) == 1) {
+			snprintf(x.dbid, sizeof x.dbid, "cluster %s/%s", pg_value(r, 0, 0),
+			         x.cc.dbname);
+		} else {
+			pw_error_clear();
+			const char *h = pg_param(pg, "host");
+			char host[256];
+			pw_strlcpy(host, h ? h : "", sizeof host);
+			const char *p = pg_param(pg, "port");
+			snprintf(x.dbid, sizeof x.dbid, "%s:%s/%s", host, p ? p : "5432",
+			         x.cc.dbname);
+		}
+		pg_result_free(r);
 		json_object_set_new(ctx->audit, "database", json_string(x.dbid));
 	}
 	/* pending rotations move on with any credentials command */
 	if (rc == 0 && strcmp(sub, "rotate") != 0)
-		rc = advance_all(&x);
+		advance_all(&x);
 	if (rc == 0) {
 		if (strcmp(sub, "list") == 0)
 			rc = do_list(&x);
@@ -1276,9 +1498,9 @@ int cmd_credentials(struct pw_ctx *ctx)
 				rc = cred_get(&x.cc, name, &c);
 				if (rc == 0) {
 					cred_clear(&c);
-					rc = detach_one(&x, name,
-					                pw_cfg_str(ctx->cfg, PW_OPT_ENV_FILE),
-					                pw_cfg_str(ctx->cfg, PW_OPT_VAR));
+					rc = detach_one(
+					    &x, name, pw_cfg_str(ctx->cfg, PW_OPT_ENV_FILE),
+					    pw_cfg_str(ctx->cfg, PW_OPT_VAR), true, false);
 				}
 				if (rc == 0 && !x.json)
 					printf("Detached %s from %s\n", name,
@@ -1287,11 +1509,15 @@ int cmd_credentials(struct pw_ctx *ctx)
 				struct cred c;
 				rc = cred_get(&x.cc, name, &c);
 				struct pw_secret *pw = NULL;
+				char user_now[80];
+				pw_strlcpy(user_now, name, sizeof user_now);
 				if (rc == 0) {
 					const char *step = json_string_value(json_object_get(
 					    json_object_get(c.meta, "rotation"), "step"));
 					bool use_rot = step && strcmp(step, "draining") == 0;
-					pw = password_from_attachments(&x, name);
+					if (use_rot)
+						cred_rot_role(name, user_now, sizeof user_now);
+					pw = password_from_attachments(&x, name, user_now);
 					if (!pw)
 						rc = unseal(&x,
 						            cred_meta_str(
@@ -1307,7 +1533,7 @@ int cmd_credentials(struct pw_ctx *ctx)
 					if (attach_env_get(pw_cfg_str(ctx->cfg, PW_OPT_ENV_FILE),
 					                   pw_cfg_str(ctx->cfg, PW_OPT_VAR),
 					                   &v) == 0 &&
-					    v && url_user_is(v, name))
+					    v && url_user_eq(v, user_now))
 						pw = url_password(v);
 					pw_error_clear();
 					if (v)
@@ -1333,7 +1559,9 @@ int cmd_credentials(struct pw_ctx *ctx)
 			}
 		}
 	}
-	if (rc == 0 && x.json) {
+	/* secrets made before a failure are printed too: they exist in the database now */
+	if (x.json &&
+	    (rc == 0 || json_object_get(x.out, "secrets") || json_object_get(x.out, "url"))) {
 		char *s = json_dumps(x.out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		printf("%s\n", s);
 		free(s);

@@ -8,7 +8,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "common/buf.h"
 #include "common/err.h"
@@ -33,39 +37,65 @@ static const char *assigns(const char *line, size_t len, const char *var)
 	return NULL;
 }
 
+/* read what fd holds to its end into b (capped by b->max) */
+static int read_fd(int fd, const char *path, struct pw_buf *b)
+{
+	char chunk[8192];
+	for (;;) {
+		ssize_t n = pw_read_some(fd, chunk, sizeof chunk, path);
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return 0;
+		int rc = pw_buf_append(b, chunk, (size_t)n);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+/* Open path without following a symbolic link, check it is a regular file, and read it
+ * from that same descriptor (no second open by name that a swap could redirect). */
 static int read_env(const char *path, struct pw_buf *b, bool *exists, struct stat *st)
 {
 	*exists = false;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
 		pw_error(PW_E_IO, "cannot open environment file \"%s\": %s", path, strerror(errno));
-		return pw_error_hint("Check the path and its permissions.");
+		return pw_error_hint("Check the path and its permissions (a symbolic link is not "
+		                     "followed here).");
 	}
 	*exists = true;
 	int rc = 0;
 	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
 		pw_error(PW_E_IO, "environment file \"%s\" is not a regular file", path);
-		rc = pw_error_hint("Name a regular file (symbolic links are not followed).");
+		rc = pw_error_hint("Name a regular file.");
 	}
 	if (rc == 0)
-		close(fd);
-	if (rc == 0)
-		rc = pw_read_file(path, b);
+		rc = read_fd(fd, path, b);
+	close(fd);
 	return rc;
 }
 
 static int write_env(const char *path, struct pw_buf *content, bool exists, const struct stat *st)
 {
+	/* 0600, or 0640 when the application read it through its group before */
+	mode_t mode = (mode_t)(exists ? 0600 | (st->st_mode & 0040) : 0600);
 	struct pw_outfile *f;
-	int rc = pw_outfile_open(&f, path, 0600, false);
+	int rc = pw_outfile_open(&f, path, mode, false);
 	if (rc < 0)
 		return rc;
-	/* the application keeps reading it: same owner as before */
-	if (exists && fchown(pw_outfile_fd(f), st->st_uid, st->st_gid) < 0)
-		pw_warn("could not keep the owner of \"%s\": %s", path, strerror(errno));
-	rc = pw_write_all(pw_outfile_fd(f), content->data, content->len, path);
+	int fd = pw_outfile_fd(f);
+	/* the application keeps reading it: same owner and group as before, or nothing changes */
+	if (exists && (fchown(fd, st->st_uid, st->st_gid) < 0 || fchmod(fd, mode) < 0)) {
+		pw_error(PW_E_IO, "cannot give the new \"%s\" its old owner (uid %u): %s", path,
+		         (unsigned)st->st_uid, strerror(errno));
+		rc = pw_error_hint("Run pgward as root or as the file's owner; the file was not "
+		                   "changed.");
+	}
+	if (rc == 0)
+		rc = pw_write_all(fd, content->data, content->len, path);
 	if (rc == 0)
 		rc = pw_outfile_commit(f);
 	pw_outfile_free(f);
@@ -99,8 +129,14 @@ static int rewrite(const char *path, const char *var, const char *value)
 			const char *nl = memchr(s, '\n', (size_t)(end - s));
 			size_t len = nl ? (size_t)(nl - s) : (size_t)(end - s);
 			if (assigns(s, len, var)) {
+				const char *t = s;
+				while (t < s + len && (*t == ' ' || *t == '\t'))
+					t++;
+				bool exported =
+				    (size_t)(s + len - t) > 7 && strncmp(t, "export ", 7) == 0;
 				if (value && !found)
-					pw_buf_printf(&out, "%s='%s'\n", var, value);
+					pw_buf_printf(&out, "%s%s='%s'\n",
+					              exported ? "export " : "", var, value);
 				found = true;
 			} else {
 				pw_buf_append(&out, s, len);
@@ -148,6 +184,8 @@ int attach_env_get(const char *path, const char *var, char **out)
 					v++;
 					vl -= 2;
 				}
+				if (*out)
+					OPENSSL_cleanse(*out, strlen(*out));
 				pw_free(*out);
 				*out = pw_malloc(vl + 1);
 				memcpy(*out, v, vl);
@@ -189,12 +227,20 @@ int attach_registry_load(const char *path, json_t **out)
 		         strerror(errno));
 		return pw_error_hint("Check attachments-file and its permissions.");
 	}
-	/* it names commands pgward runs: nobody else may write it */
+	/* it names commands pgward runs: only its owner, who must be us, may write it */
+	struct stat st;
 	int rc = pw_check_private_fd(fd, path, "attachments record");
-	close(fd);
+	if (rc == 0 && (fstat(fd, &st) < 0 || st.st_uid != geteuid() || !S_ISREG(st.st_mode))) {
+		pw_error(PW_E_INSECURE, "attachments record \"%s\" is not a file of this user",
+		         path);
+		rc = pw_error_hint("It names commands pgward runs: it must belong to the user "
+		                   "running pgward (uid %u).",
+		                   (unsigned)geteuid());
+	}
 	struct pw_buf b = PW_BUF_INIT(ENV_MAX);
 	if (rc == 0)
-		rc = pw_read_file(path, &b);
+		rc = read_fd(fd, path, &b);
+	close(fd);
 	if (rc == 0) {
 		json_error_t je;
 		json_t *a = json_loadb((const char *)b.data, b.len, 0, &je);
@@ -250,6 +296,23 @@ int attach_registry_save(const char *path, json_t *arr)
 	return rc;
 }
 
+/* variables an on-change command must not inherit: pgward's secrets and libpq's */
+static bool secret_var(const char *kv)
+{
+	static const char *const prefixes[] = {"PGWARD_",
+	                                       "PGPASSWORD=",
+	                                       "PGPASSFILE=",
+	                                       "AWS_SECRET_ACCESS_KEY=",
+	                                       "AWS_SESSION_TOKEN=",
+	                                       "AGE_PASSPHRASE="};
+	for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+		if (strncmp(kv, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
+#define ON_CHANGE_TIMEOUT 120 /* seconds */
+
 int attach_run_on_change(const char *cmd, const char *credential, const char *env_file)
 {
 	if (!cmd || !*cmd)
@@ -259,17 +322,56 @@ int attach_run_on_change(const char *cmd, const char *credential, const char *en
 	if (pid < 0)
 		return pw_error(PW_E_IO, "cannot start the on-change command: %s", strerror(errno));
 	if (pid == 0) {
-		setenv("PGWARD_CREDENTIAL", credential, 1);
-		setenv("PGWARD_ENV_FILE", env_file, 1);
+		extern char **environ;
+		/* keep the ordinary environment (PATH, HOME...), drop every secret */
+		size_t n = 0;
+		while (environ[n])
+			n++;
+		char **env = calloc(n + 3, sizeof *env);
+		size_t k = 0;
+		for (size_t i = 0; env && i < n; i++)
+			if (!secret_var(environ[i]))
+				env[k++] = environ[i];
+		char c1[512], c2[4200];
+		snprintf(c1, sizeof c1, "PGWARD_CREDENTIAL=%s", credential);
+		snprintf(c2, sizeof c2, "PGWARD_ENV_FILE=%s", env_file);
+		if (env) {
+			env[k++] = c1;
+			env[k++] = c2;
+			env[k] = NULL;
+		}
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		int devnull = open("/dev/null", O_RDONLY);
+		if (devnull >= 0)
+			dup2(devnull, 0);
 		/* stdout is pgward's report: the command's output goes to stderr */
 		dup2(2, 1);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		setpgid(0, 0);
+		if (env)
+			execle("/bin/sh", "sh", "-c", cmd, (char *)NULL, env);
 		_exit(127);
 	}
-	int status;
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
+	int status = 0;
+	time_t deadline = time(NULL) + ON_CHANGE_TIMEOUT;
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
 			return pw_error(PW_E_IO, "waitpid failed: %s", strerror(errno));
+		if (time(NULL) > deadline) {
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			pw_warn(
+			    "the on-change command for \"%s\" (%s) ran longer than %d s and was "
+			    "killed",
+			    env_file, cmd, ON_CHANGE_TIMEOUT);
+			return 0;
+		}
+		usleep(20 * 1000);
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;

@@ -131,13 +131,59 @@ static int q1(struct cred_conn *cc, const char *sql, int n, const char *const *p
 	return 0;
 }
 
-/* Run the statements collected in b (one at a time, for clear error positions). */
+/* Where the statement starting at s ends: the first newline outside a quoted identifier
+ * ("..."), a literal ('...') or an escape-string literal (E'...'), which PQescapeIdentifier
+ * and PQescapeLiteral produce and which may themselves contain newlines. */
+static char *statement_end(char *s)
+{
+	enum { CODE, IDENT, LIT, ELIT } st = CODE;
+	for (char *p = s; *p; p++) {
+		switch (st) {
+		case CODE:
+			if (*p == '\n')
+				return p;
+			if (*p == '"')
+				st = IDENT;
+			else if (*p == '\'')
+				st = (p > s && (p[-1] == 'E' || p[-1] == 'e') &&
+				      (p - 1 == s || p[-2] == ' ' || p[-2] == '('))
+				         ? ELIT
+				         : LIT;
+			break;
+		case IDENT:
+			if (*p == '"') {
+				if (p[1] == '"')
+					p++;
+				else
+					st = CODE;
+			}
+			break;
+		case ELIT:
+			if (*p == '\\' && p[1]) {
+				p++;
+				break;
+			}
+			/* fall through */
+		case LIT:
+			if (*p == '\'') {
+				if (p[1] == '\'')
+					p++;
+				else
+					st = CODE;
+			}
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Run the statements collected in b, one per line (for clear error positions). */
 static int exec_buf(struct cred_conn *cc, struct pw_buf *b)
 {
 	char *s = (char *)pw_buf_str(b);
 	int rc = 0;
 	while (*s && rc == 0) {
-		char *nl = strchr(s, '\n');
+		char *nl = statement_end(s);
 		if (nl)
 			*nl = 0;
 		if (*s) {
@@ -282,6 +328,12 @@ static int load(struct cred_conn *cc, const char *only, struct cred **out, size_
 		if (!m || !json_is_object(m) || !json_object_get(m, "pgward")) {
 			json_decref(m);
 			continue; /* a role named pgward:* that pgward did not make */
+		}
+		/* role names are cluster-wide; a credential belongs to one database */
+		const char *db = json_string_value(json_object_get(m, "database"));
+		if (!db || strcmp(db, cc->dbname) != 0) {
+			json_decref(m);
+			continue;
 		}
 		struct cred *c = &v[k++];
 		pw_strlcpy(c->name, pg_value(r, (int)i, 0), sizeof c->name);
@@ -532,6 +584,18 @@ static int grant_level(struct cred_conn *cc, const char *priv, enum cred_level l
 	char *qp = pg_quote_ident(cc->pg, priv);
 	const char *tpriv = level == CRED_READ_WRITE ? "select, insert, update, delete" : "select";
 	const char *spriv = level == CRED_READ_WRITE ? "usage, select, update" : "select";
+	if (cluster_wide && level == CRED_READ_ONLY) {
+		/* pg_read_all_data instead of per-schema grants: every table, now and later */
+		if (pg_server_version(cc->pg) < 140000) {
+			pw_free(qp);
+			pw_error(PW_E_CREDENTIAL, "--cluster-wide needs PostgreSQL 14 or newer");
+			return pw_error_hint("pg_read_all_data appeared in PostgreSQL 14; use the "
+			                     "per-schema read-only level.");
+		}
+		pw_buf_printf(b, "grant pg_read_all_data to %s\n", qp);
+		pw_free(qp);
+		return exec_buf(cc, b);
+	}
 	size_t i;
 	json_t *v;
 	json_array_foreach(schemas, i, v)
@@ -562,18 +626,105 @@ static int grant_level(struct cred_conn *cc, const char *priv, enum cred_level l
 	}
 	if (rc == 0)
 		pg_result_free(r);
-	if (rc == 0 && cluster_wide && level == CRED_READ_ONLY)
-		pw_buf_printf(b, "grant pg_read_all_data to %s\n", qp);
 	pw_free(qp);
 	if (rc == 0)
 		rc = exec_buf(cc, b);
 	return rc;
 }
 
-/* After granting: the level holds exactly (checked in the same transaction). */
-static int verify_level(struct cred_conn *cc, const char *priv, enum cred_level level,
-                        json_t *schemas)
+/* After granting: the level holds, as PostgreSQL sees it (checked in the same transaction),
+ * for the privilege role and each username (grants made to a username directly count too). */
+static int verify_role(struct cred_conn *cc, const char *role, enum cred_level level,
+                       const char *lit, bool cluster_wide)
 {
+	struct pg_result *r = NULL;
+	/* write: table privileges, column privileges, sequence USAGE/UPDATE (nextval, setval) */
+	const char *p[3] = {role, lit, level == CRED_READ_WRITE ? "t" : "f"};
+	int rc = pg_query(
+	    cc->pg,
+	    "select n.nspname || '.' || c.relname, w.priv from pg_class c "
+	    "join pg_namespace n on n.oid = c.relnamespace "
+	    "cross join unnest(array['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) w(priv) "
+	    "where n.nspname !~ '^pg_' and n.nspname <> 'information_schema' "
+	    "and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S') "
+	    "and not ($3::bool and w.priv <> 'TRUNCATE' and n.nspname = any($2::text[])) "
+	    "and case when c.relkind = 'S' then "
+	    "  case when w.priv = 'UPDATE' then has_sequence_privilege($1, c.oid, 'UPDATE') "
+	    "         or has_sequence_privilege($1, c.oid, 'USAGE') else false end "
+	    "else has_table_privilege($1, c.oid, w.priv) "
+	    "  or (w.priv in ('INSERT', 'UPDATE') and has_any_column_privilege($1, c.oid, w.priv)) "
+	    "end order by 1 limit 6",
+	    3, p, &r);
+	if (rc == 0 && pg_nrows(r) > 0) {
+		pw_error(
+		    PW_E_PRIVILEGE,
+		    "level %s does not hold: role \"%s\" would still have %s on %s (granted to "
+		    "PUBLIC, to the role itself, on columns, or through another role)",
+		    cred_level_name(level), role, pg_value(r, 0, 1), pg_value(r, 0, 0));
+		rc =
+		    pw_error_hint("Revoke it where it comes from (for example REVOKE %s ON %s FROM "
+		                  "PUBLIC;); nothing was changed.",
+		                  pg_value(r, 0, 1), pg_value(r, 0, 0));
+	}
+	pg_result_free(r);
+	r = NULL;
+	if (rc == 0) {
+		const char *q[1] = {role};
+		rc = pg_query(cc->pg,
+		              "select nspname from pg_namespace where nspname !~ '^pg_' "
+		              "and nspname <> 'information_schema' "
+		              "and has_schema_privilege($1, oid, 'CREATE') "
+		              "union all select 'database ' || current_database() "
+		              "where has_database_privilege($1, current_database(), 'CREATE') "
+		              "union all select 'the cluster-wide role pg_write_all_data' "
+		              "where pg_has_role($1, 'pg_write_all_data', 'USAGE') "
+		              "order by 1 limit 1",
+		              1, q, &r);
+		if (rc == 0 && pg_nrows(r) > 0) {
+			pw_error(
+			    PW_E_PRIVILEGE,
+			    "level %s does not hold: role \"%s\" could CREATE in or write through "
+			    "%s",
+			    cred_level_name(level), role, pg_value(r, 0, 0));
+			rc = pw_error_hint(
+			    "A level never includes CREATE or cluster-wide write; it "
+			    "comes from PUBLIC or another role (REVOKE CREATE ON SCHEMA "
+			    "... FROM PUBLIC;); nothing was changed.");
+		}
+		pg_result_free(r);
+		r = NULL;
+	}
+	if (rc == 0 && !cluster_wide) {
+		/* reading outside the level: a warning (PUBLIC SELECT grants are the DBA's choice) */
+		const char *q[3] = {role, lit, level == CRED_NONE ? "f" : "t"};
+		rc = pg_query(
+		    cc->pg,
+		    "select n.nspname || '.' || c.relname from pg_class c "
+		    "join pg_namespace n on n.oid = c.relnamespace "
+		    "where n.nspname !~ '^pg_' and n.nspname <> 'information_schema' "
+		    "and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S') "
+		    "and not ($3::bool and n.nspname = any($2::text[])) "
+		    "and (has_table_privilege($1, c.oid, 'SELECT') or case when c.relkind <> 'S' "
+		    "then has_any_column_privilege($1, c.oid, 'SELECT') else false end) "
+		    "union all select 'every table (pg_read_all_data)' "
+		    "where pg_has_role($1, 'pg_read_all_data', 'USAGE') order by 1 limit 4",
+		    3, q, &r);
+		if (rc == 0 && pg_nrows(r) > 0)
+			pw_warn("role \"%s\" (level %s) can also read %s%s: granted to PUBLIC or "
+			        "through another role, not by pgward",
+			        role, cred_level_name(level), pg_value(r, 0, 0),
+			        pg_nrows(r) > 1 ? " and more" : "");
+		pg_result_free(r);
+	}
+	return rc;
+}
+
+static int verify_level(struct cred_conn *cc, const char *name, enum cred_level level,
+                        json_t *schemas, bool cluster_wide)
+{
+	char priv[80], rot[80];
+	cred_priv_role(name, priv, sizeof priv);
+	cred_rot_role(name, rot, sizeof rot);
 	char *lit = array_literal(schemas);
 	struct pg_result *r = NULL;
 	int rc = 0;
@@ -600,55 +751,22 @@ static int verify_level(struct cred_conn *cc, const char *priv, enum cred_level 
 			    cc->admin);
 		}
 		pg_result_free(r);
-		r = NULL;
 	}
-	if (rc == 0) {
-		/* write anywhere (read-only, none) or outside the schemas / TRUNCATE (read-write) */
-		const char *p[3] = {priv, lit, level == CRED_READ_WRITE ? "t" : "f"};
-		rc = pg_query(
-		    cc->pg,
-		    "select n.nspname || '.' || c.relname, w.priv from pg_class c "
-		    "join pg_namespace n on n.oid = c.relnamespace "
-		    "cross join unnest(array['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) w(priv) "
-		    "where c.relkind in ('r', 'p', 'v', 'm', 'f') "
-		    "and n.nspname !~ '^pg_' and n.nspname <> 'information_schema' "
-		    "and has_table_privilege($1, c.oid, w.priv) "
-		    "and not ($3::bool and w.priv <> 'TRUNCATE' and n.nspname = any($2::text[])) "
-		    "order by 1 limit 6",
-		    3, p, &r);
-		if (rc == 0 && pg_nrows(r) > 0) {
-			pw_error(PW_E_PRIVILEGE,
-			         "level %s does not hold: the credential would still have %s on %s "
-			         "(granted to PUBLIC or through another role)",
-			         cred_level_name(level), pg_value(r, 0, 1), pg_value(r, 0, 0));
+	const char *roles[3] = {priv, name, rot};
+	for (int i = 0; i < 3 && rc == 0; i++) {
+		bool exists = true;
+		if (i > 0) {
+			struct pg_result *e;
+			const char *q[1] = {roles[i]};
 			rc =
-			    pw_error_hint("Revoke it where it comes from (for example REVOKE %s ON "
-			                  "%s FROM PUBLIC;); nothing was changed.",
-			                  pg_value(r, 0, 1), pg_value(r, 0, 0));
+			    pg_query(cc->pg, "select 1 from pg_roles where rolname = $1", 1, q, &e);
+			if (rc < 0)
+				break;
+			exists = pg_nrows(e) > 0;
+			pg_result_free(e);
 		}
-		pg_result_free(r);
-		r = NULL;
-	}
-	if (rc == 0) {
-		const char *p[1] = {priv};
-		rc = pg_query(cc->pg,
-		              "select nspname from pg_namespace where nspname !~ '^pg_' "
-		              "and nspname <> 'information_schema' "
-		              "and has_schema_privilege($1, oid, 'CREATE') "
-		              "union all select 'database ' || current_database() "
-		              "where has_database_privilege($1, current_database(), 'CREATE') "
-		              "order by 1 limit 1",
-		              1, p, &r);
-		if (rc == 0 && pg_nrows(r) > 0) {
-			pw_error(PW_E_PRIVILEGE,
-			         "level %s does not hold: the credential could CREATE in %s",
-			         cred_level_name(level), pg_value(r, 0, 0));
-			rc = pw_error_hint("A level never includes CREATE; it comes from PUBLIC or "
-			                   "another role: REVOKE CREATE ON SCHEMA %s FROM PUBLIC; "
-			                   "nothing was changed.",
-			                   pg_value(r, 0, 0));
-		}
-		pg_result_free(r);
+		if (exists)
+			rc = verify_role(cc, roles[i], level, lit, cluster_wide);
 	}
 	pw_free(lit);
 	return rc;
@@ -680,7 +798,7 @@ static int apply_level(struct cred_conn *cc, const char *name, json_t *meta, enu
 		rc = grant_level(cc, priv, level, ns, cluster_wide, &b);
 	pw_buf_free(&b, 0);
 	if (rc == 0)
-		rc = verify_level(cc, priv, level, ns);
+		rc = verify_level(cc, name, level, ns, cluster_wide);
 	if (rc == 0) {
 		json_object_set_new(meta, "level", json_string(cred_level_name(level)));
 		json_object_set(meta, "schemas", ns);
@@ -779,8 +897,10 @@ int cred_create(struct cred_conn *cc, const char *name, enum cred_level level,
 		}
 		if (exists) {
 			pw_error(PW_E_CREDENTIAL, "role \"%s\" already exists", roles[i]);
-			return pw_error_hint("\"pgward credentials\" lists the credentials; pgward "
-			                     "does not take over roles it did not create.");
+			return pw_error_hint(
+			    "Role names are cluster-wide: another database's "
+			    "credential or a role pgward did not create has it, and "
+			    "pgward does not take roles over; choose another name.");
 		}
 	}
 	struct cred *all;
@@ -802,6 +922,7 @@ int cred_create(struct cred_conn *cc, const char *name, enum cred_level level,
 	json_t *meta = json_object();
 	json_object_set_new(meta, "pgward", json_integer(1));
 	json_object_set_new(meta, "credential", json_string(name));
+	json_object_set_new(meta, "database", json_string(cc->dbname));
 	json_object_set_new(meta, "level", json_string("none"));
 	json_object_set_new(meta, "schemas", json_array());
 	json_object_set_new(meta, "cluster_wide", json_false());

@@ -511,7 +511,9 @@ char *pg_child_conninfo(struct pg_conn *c, const char *application_name)
 char *pg_quote_literal(struct pg_conn *c, const char *s)
 {
 	char *q = PQescapeLiteral(c->conn, s, strlen(s));
-	char *r = pw_strdup(q ? q : "''");
+	/* on failure (invalid encoding) a lone quote: the statement fails, nothing runs with an
+	 * empty or wrong value in its place */
+	char *r = pw_strdup(q ? q : "'");
 	PQfreemem(q);
 	return r;
 }

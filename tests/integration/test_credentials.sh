@@ -104,6 +104,20 @@ expect_fail 22 'would still have UPDATE on public.t' credentials set-level nobod
 tk_assert_contains "$err" 'REVOKE UPDATE ON public.t FROM PUBLIC' "fix shown"
 tk_assert_eq "$(pg_psql_super -d app -Atc "select comment from (select shobj_description(oid, 'pg_authid') as comment from pg_roles where rolname = 'pgward:nobody1') c" | python3 -c 'import json,sys; print(json.load(sys.stdin)["level"])')" none "level unchanged after refusal"
 owner_sql -c 'revoke update on public.t from public'
+# column-level and sequence grants are write too
+owner_sql -c 'grant update (v) on public.t to public'
+expect_fail 22 'would still have UPDATE on public.t' credentials set-level nobody1 read-only
+owner_sql -c 'revoke update (v) on public.t from public; grant usage on sequence s2.sq to public'
+expect_fail 22 'would still have UPDATE on s2.sq' credentials set-level nobody1 read-only
+owner_sql -c 'revoke usage on sequence s2.sq from public'
+# a grant made to the username itself (usable after RESET ROLE) is seen too
+owner_sql -c 'grant delete on s2.t to nobody1'
+expect_fail 22 'role "nobody1" would still have DELETE on s2.t' credentials set-level nobody1 read-only
+owner_sql -c 'revoke delete on s2.t from nobody1'
+# credentials belong to one database: another database of the cluster does not see them
+pg_psql_super -c 'create database other owner appowner' >/dev/null
+tk_assert_eq "$(PGWARD_DB="postgresql://appowner@localhost:$PGPORT_TEST/other?sslrootcert=$PG_CA" "$PGWARD" credentials --output=json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["credentials"]))')" 1 "only the default credential in another database"
+PGWARD_DB="postgresql://appowner@localhost:$PGPORT_TEST/other?sslrootcert=$PG_CA" expect_fail 28 'Role names are cluster-wide' credentials create analyst
 
 # --- backup preflight: read-only passes, read-write is refused
 "$PGWARD" keygen -o key 2>/dev/null
@@ -121,7 +135,7 @@ printf 'OTHER=1\n' >app.env
 tk_assert_contains "$(cat att.err)" "not available here" "attach needs the password"
 out=$("$PGWARD" credentials create reporter --level read-only --env-file app.env --on-change "echo changed >>$TK_TMP/changes" --output=json)
 tk_assert_eq "$(python3 -c 'import json,sys; print("url" in json.load(sys.stdin))' <<<"$out")" False "attached: URL not printed"
-tk_assert_eq "$(stat -c %a app.env)" 600 "env file mode"
+tk_assert_eq "$(stat -c %a app.env)" 640 "env file mode: others lose read, the group keeps it"
 tk_assert_contains "$(cat app.env)" "OTHER=1" "other lines kept"
 set -a; source app.env; set +a
 tk_assert_eq "$(psql "$DATABASE_URL" -AtXc 'select session_user')" reporter "attached URL works"
@@ -178,7 +192,7 @@ psql "$(url_of reporter "$PW_R")" -AtXc 'select 1' >/dev/null 2>&1 && tk_fail "o
 # interrupted after step 1 (pgward killed by its own on-change hook before the step is saved)
 "$PGWARD" credentials detach reporter --env-file app.env >/dev/null || tk_fail detach
 "$PGWARD" credentials rotate reporter --force --wait >rot.json --output=json 2>/dev/null || tk_fail "rotate without attachment"
-PW_R=$(python3 -c 'import json,sys; u=json.load(open("rot.json"))["url"]; print(u.split(":")[2].split("@")[0])')
+PW_R=$(python3 -c 'import json,sys; u=json.load(open("rot.json"))["secrets"]["reporter"]["url"]; print(u.split(":")[2].split("@")[0])')
 tk_assert_eq "$(psql "$(url_of reporter "$PW_R")" -AtXc 'select session_user')" reporter "printed URL works"
 printf 'DATABASE_URL=%s\n' "$(url_of reporter "$PW_R")" >kill.env; chmod 600 kill.env
 "$PGWARD" credentials attach reporter --env-file kill.env --on-change 'kill -9 $PPID' >/dev/null 2>&1 || true
@@ -216,6 +230,22 @@ tk_assert_eq "$(pg_psql_super -d app -Atc "select string_agg(rolname, ',') from 
 set -a; source kill.env; set +a
 tk_assert_eq "$(psql "$DATABASE_URL" -AtXc 'select session_user')" reporter "final URL works after the step-2 interruption"
 "$PGWARD" credentials detach reporter --env-file kill.env >/dev/null
+
+# --- a process that does not know the new password does not swap (clients on the rotating
+# URL would fail); an explicit rotate NAME finishes without the alias
+out=$("$PGWARD" credentials create w1 --output=json)
+PW_W=$(python3 -c 'import json,sys; u=json.load(sys.stdin)["url"]; print(u.split(":")[2].split("@")[0])' <<<"$out")
+psql "$(url_of w1 "$PW_W")" -qAtXc 'select pg_sleep(2)' >/dev/null 2>&1 & holder=$!
+sleep 0.5
+"$PGWARD" credentials rotate w1 --output=json >w1.json 2>/dev/null || tk_fail "rotate w1"
+PW_W2=$(python3 -c 'import json; s=json.load(open("w1.json"))["secrets"]["w1"]; assert s["username"]=="w1-rotating"; print(s["url"].split(":")[2].split("@")[0])')
+wait $holder || true
+"$PGWARD" credentials >/dev/null 2>w1.err || tk_fail "list"
+tk_assert_contains "$(cat w1.err)" 'the rotation of "w1" waits' "list does not swap without the password"
+tk_assert_eq "$(psql "$(url_of w1-rotating "$PW_W2")" -AtXc 'select session_user')" w1-rotating "rotating URL still works"
+"$PGWARD" credentials rotate w1 >/dev/null 2>w1b.err || tk_fail "explicit rotate finishes: $(cat w1b.err)"
+tk_assert_contains "$(cat w1b.err)" 'clients must now use username "w1"' "explicit finish warns"
+tk_assert_eq "$(psql "$(url_of w1 "$PW_W2")" -AtXc 'select session_user')" w1 "final username, same new password"
 
 # --- destroy: owned objects go to the default credential; needs --confirm
 expect_fail 2 'needs confirmation' credentials destroy reporter
