@@ -318,6 +318,20 @@ int pg_connect(const struct pg_connect_opts *o, struct pg_conn **out)
 	c->version = PQserverVersion(conn);
 	const char *u = PQuser(conn);
 	pw_strlcpy(c->user, u ? u : "", sizeof c->user);
+	/* An empty search_path before any other statement: a role that may create objects in a
+	 * schema on the path (or set the path with ALTER ROLE/DATABASE ... SET) cannot make
+	 * pgward's queries call its functions or operators instead of pg_catalog's. Every
+	 * query names user objects schema-qualified. */
+	PGresult *sp = PQexec(conn, "select pg_catalog.set_config('search_path', '', false)");
+	if (PQresultStatus(sp) != PGRES_TUPLES_OK) {
+		char line[512];
+		first_line(PQerrorMessage(conn), line, sizeof line);
+		PQclear(sp);
+		pg_close(c);
+		pw_error(PW_E_DB, "could not clear search_path: %s", line);
+		return pw_error_hint("This is unexpected; see the server log.");
+	}
+	PQclear(sp);
 	*out = c;
 	return 0;
 }

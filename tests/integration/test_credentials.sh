@@ -278,6 +278,21 @@ for p in "$PW_A" "$PW_N" "$PW_R"; do
 done
 grep -q "create role" "$PG_LOG" || tk_fail "log_statement = all is not logging (test broken)"
 
+# --- search_path: an operator planted in public, searched before pg_catalog by a database
+# setting, is never called by pgward's queries (they run with an empty search_path)
+owner_sql >/dev/null <<'SQL'
+create function public.evil(name, name) returns bool language plpgsql as $$ begin raise exception 'planted operator called'; end $$;
+create operator public.!~ (leftarg = name, rightarg = name, function = public.evil);
+alter database app set search_path = public, pg_catalog;
+SQL
+"$PGWARD" credentials >/dev/null 2>sp.err || tk_fail "list with a planted operator: $(cat sp.err)"
+"$PGWARD" credentials set-level analyst read-only >/dev/null 2>sp.err || tk_fail "set-level with a planted operator: $(cat sp.err)"
+"$PGWARD" check >/dev/null 2>sp.err; tk_assert_eq "$(grep -c 'planted operator' sp.err)" 0 "check does not call the planted operator"
+owner_sql >/dev/null <<'SQL'
+alter database app reset search_path;
+drop operator public.!~ (name, name); drop function public.evil(name, name);
+SQL
+
 # --- pgward check sees a read-only credential as read-only, and notices write added behind
 # pgward's back (roles.readonly-is-readonly reads the credential's "level" comment)
 ro_result() { "$PGWARD" check --output=json 2>/dev/null | python3 -c 'import json,sys; r=[x for x in json.load(sys.stdin)["results"] if x["id"]=="roles.readonly-is-readonly"][0]; print(r["result"], r["evidence"])'; }
