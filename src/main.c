@@ -63,21 +63,15 @@ static void audit(struct pw_ctx *ctx, int rc)
 	                            .error = err,
 	                            .details = ctx->audit};
 	/* keep the command's own error record intact */
-	int code = pw_error_code();
-	char msg[1024], hint[1024];
-	snprintf(msg, sizeof msg, "%s", pw_error_message());
-	snprintf(hint, sizeof hint, "%s", pw_error_hint_text());
+	struct pw_error_saved e;
+	pw_error_save(&e);
 	pw_set_interrupted(0); /* the command is over: its record must still be written */
 	if (pw_audit_append(path, &ev) < 0) {
 		char *m = pw_redact(pw_error_message());
 		fprintf(stderr, "pgward: warning: the audit record was not written: %s\n", m);
 		pw_free(m);
 	}
-	if (code) {
-		pw_error(code, "%s", msg);
-		if (*hint)
-			pw_error_hint("%s", hint);
-	}
+	pw_error_restore(&e);
 	pw_free(err);
 	pw_free(path);
 }

@@ -199,20 +199,12 @@ static void step_audit(struct cctx *x, const char *name, const char *step, json_
 	                            .exit_code = 0,
 	                            .error = NULL,
 	                            .details = d};
-	int code = pw_error_code();
-	char msg[1024], hint[1024];
-	snprintf(msg, sizeof msg, "%s", pw_error_message());
-	snprintf(hint, sizeof hint, "%s", pw_error_hint_text());
+	struct pw_error_saved e;
+	pw_error_save(&e);
 	if (pw_audit_append(path, &ev) < 0)
 		pw_warn("the audit record of step %s was not written: %s", step,
 		        pw_error_message());
-	if (code) {
-		pw_error(code, "%s", msg);
-		if (*hint)
-			pw_error_hint("%s", hint);
-	} else {
-		pw_error_clear();
-	}
+	pw_error_restore(&e);
 	json_decref(d);
 	pw_free(path);
 }
@@ -1182,10 +1174,8 @@ static int rotate_one(struct cctx *x, const char *name, long grace, bool force, 
 	rc = advance(x, name, wait, force, true);
 	if (!attached && !(x->rot_fresh && x->rot_shown)) {
 		/* shown whatever happened after the commit: the new username exists now */
-		int code = pw_error_code();
-		char msg[1024], hint[1024];
-		snprintf(msg, sizeof msg, "%s", pw_error_message());
-		snprintf(hint, sizeof hint, "%s", pw_error_hint_text());
+		struct pw_error_saved e;
+		pw_error_save(&e);
 		struct cred c;
 		bool active = false;
 		if (cred_get(&x->cc, name, &c) == 0) {
@@ -1196,12 +1186,7 @@ static int rotate_one(struct cctx *x, const char *name, long grace, bool force, 
 		            active ? "new connection URL"
 		                   : "new connection URL (the username becomes the credential's "
 		                     "name, same password, when the rotation completes)");
-		pw_error_clear();
-		if (code) {
-			pw_error(code, "%s", msg);
-			if (*hint)
-				pw_error_hint("%s", hint);
-		}
+		pw_error_restore(&e);
 	}
 	return rc;
 }

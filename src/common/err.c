@@ -5,6 +5,7 @@
 #include <string.h>
 
 #define PW_ERR_MSG_MAX 1024
+_Static_assert(sizeof(((struct pw_error_saved *)0)->msg) == PW_ERR_MSG_MAX, "same size");
 
 static _Thread_local struct {
 	int code;
@@ -111,4 +112,20 @@ int pw_errcode_at(size_t i, int *code, const char **name, const char **summary)
 	*name = table[i].name;
 	*summary = table[i].summary;
 	return 0;
+}
+
+void pw_error_save(struct pw_error_saved *s)
+{
+	s->code = cur.code;
+	memcpy(s->msg, cur.msg, sizeof s->msg);
+	memcpy(s->hint, cur.hint, sizeof s->hint);
+}
+
+void pw_error_restore(const struct pw_error_saved *s)
+{
+	cur.code = s->code;
+	memcpy(cur.msg, s->msg, sizeof cur.msg);
+	memcpy(cur.hint, s->hint, sizeof cur.hint);
+	if (!s->code)
+		pw_error_clear();
 }

@@ -38,6 +38,17 @@ const char *pw_error_message(void);
 const char *pw_error_hint_text(void);
 void pw_error_clear(void);
 
+/* Keep the current error across cleanup that may record (and clear) errors of its own:
+ * pw_error_save before the cleanup, pw_error_restore after (which clears the record when
+ * there was no error). */
+struct pw_error_saved {
+	int code;
+	char msg[1024];
+	char hint[1024];
+};
+void pw_error_save(struct pw_error_saved *s);
+void pw_error_restore(const struct pw_error_saved *s);
+
 /* Name ("AGE_HEADER") and summary of a code; NULL for an unknown code. */
 const char *pw_errcode_name(int code);
 const char *pw_errcode_summary(int code);

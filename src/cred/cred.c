@@ -212,21 +212,10 @@ int cred_commit(struct cred_conn *cc)
 
 void cred_rollback(struct cred_conn *cc)
 {
-	char msg[1024] = "";
-	int code = pw_error_code();
-	if (code)
-		pw_strlcpy(msg, pw_error_message(), sizeof msg);
-	char hint[512] = "";
-	if (pw_error_hint_text())
-		pw_strlcpy(hint, pw_error_hint_text(), sizeof hint);
+	struct pw_error_saved e; /* keep the error that caused the rollback */
+	pw_error_save(&e);
 	(void)pg_exec(cc->pg, "rollback");
-	if (code) { /* keep the error that caused the rollback */
-		pw_error(code, "%s", msg);
-		if (*hint)
-			pw_error_hint("%s", hint);
-	} else {
-		pw_error_clear();
-	}
+	pw_error_restore(&e);
 }
 
 int cred_now(struct cred_conn *cc, long long *epoch, char *iso, size_t isosize)

@@ -458,21 +458,13 @@ out:
 	pw_buf_free(&dbarg, 0);
 	pw_free(ci);
 	/* release the advisory lock (also released when the session ends) */
-	int code = pw_error_code();
-	char msg[1024], hint[1024];
-	pw_strlcpy(msg, pw_error_message(), sizeof msg);
-	pw_strlcpy(hint, pw_error_hint_text(), sizeof hint);
+	struct pw_error_saved e;
+	pw_error_save(&e);
 	if (pg_query(o->conn,
 	             "select pg_advisory_unlock(hashtextextended('pgward backup ' || $1, 0))", 1,
 	             lockp, &pr) == 0)
 		pg_result_free(pr);
-	if (code) {
-		pw_error(code, "%s", msg);
-		if (*hint)
-			pw_error_hint("%s", hint);
-	} else {
-		pw_error_clear();
-	}
+	pw_error_restore(&e);
 	return rc;
 }
 

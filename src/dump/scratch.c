@@ -429,10 +429,8 @@ void scratch_free(struct scratch *s)
 {
 	if (!s)
 		return;
-	int code = pw_error_code();
-	char msg[1024], hint[1024];
-	pw_strlcpy(msg, pw_error_message(), sizeof msg);
-	pw_strlcpy(hint, pw_error_hint_text(), sizeof hint);
+	struct pw_error_saved e;
+	pw_error_save(&e);
 	if (s->start_tried)
 		stop_server(s);
 	if (s->dir[0]) {
@@ -443,12 +441,7 @@ void scratch_free(struct scratch *s)
 			    "by hand",
 			    s->dir);
 	}
-	pw_error_clear();
-	if (code) {
-		pw_error(code, "%s", msg);
-		if (*hint)
-			pw_error_hint("%s", hint);
-	}
+	pw_error_restore(&e);
 	pw_free(s);
 }
 

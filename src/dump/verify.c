@@ -305,17 +305,10 @@ static int drill(struct vctx *v, json_t *tables, const char *datakey, json_t *re
 	if (created) { /* always drop the scratch database */
 		char sql[200];
 		snprintf(sql, sizeof sql, "drop database if exists %s with (force)", name);
-		int code = pw_error_code();
-		char msg[1024], hint[1024];
-		pw_strlcpy(msg, pw_error_message(), sizeof msg);
-		pw_strlcpy(hint, pw_error_hint_text(), sizeof hint);
+		struct pw_error_saved e;
+		pw_error_save(&e);
 		pg_exec(mc, sql);
-		pw_error_clear();
-		if (code) {
-			pw_error(code, "%s", msg);
-			if (*hint)
-				pw_error_hint("%s", hint);
-		}
+		pw_error_restore(&e);
 	}
 	pg_close(mc);
 	pw_free(maint);

@@ -1005,10 +1005,8 @@ static void abort_upload(struct s3_writer *w)
 {
 	if (!w->upload_id)
 		return;
-	int code = pw_error_code();
-	char msg[1024], hint[1024];
-	pw_strlcpy(msg, pw_error_message(), sizeof msg);
-	pw_strlcpy(hint, pw_error_hint_text(), sizeof hint);
+	struct pw_error_saved e;
+	pw_error_save(&e);
 	struct s3_req r;
 	req_init(&r, "DELETE", w->key);
 	q_add(&r, "uploadId", w->upload_id);
@@ -1024,11 +1022,7 @@ static void abort_upload(struct s3_writer *w)
 	req_free(&r);
 	pw_free(w->upload_id);
 	w->upload_id = NULL;
-	if (code) {
-		pw_error(code, "%s", msg);
-		if (*hint)
-			pw_error_hint("%s", hint);
-	}
+	pw_error_restore(&e);
 }
 
 struct orphan_ctx {
@@ -1062,19 +1056,12 @@ static void abort_orphans(struct s3_writer *w)
 {
 	if (!w->multipart)
 		return;
-	int code = pw_error_code();
-	char msg[1024], hint[1024];
-	pw_strlcpy(msg, pw_error_message(), sizeof msg);
-	pw_strlcpy(hint, pw_error_hint_text(), sizeof hint);
+	struct pw_error_saved e;
+	pw_error_save(&e);
 	size_t strip = *w->s->prefix ? strlen(w->s->prefix) + 1 : 0;
 	struct orphan_ctx c = {w, strip};
 	s_list_uploads(&w->s->base, w->key + strip, orphan_cb, &c);
-	pw_error_clear();
-	if (code) {
-		pw_error(code, "%s", msg);
-		if (*hint)
-			pw_error_hint("%s", hint);
-	}
+	pw_error_restore(&e);
 }
 
 static int s_commit(struct stor_writer *sw, struct stor_write_result *res)
