@@ -215,8 +215,11 @@ const struct pw_command pw_commands[] = {
      "their --on-change command), waits until NAME has had no session for 2 s (after "
      "--grace, or at once with --force, NAME's sessions are terminated), then drops NAME "
      "and renames NAME-rotating to NAME; a short-lived NAME-rotating alias keeps the "
-     "rotating URL working until its clients drain. Without --wait the command returns "
-     "after the first step and every later credentials command moves the rotation on. "
+     "rotating URL working until its clients drain (the alias needs the new password: "
+     "this process's, an attachment's, or the sealed copy with -i; without it only an "
+     "explicit \"rotate NAME\" finishes, without the alias). Without --wait the command "
+     "returns after the first step and every later credentials command moves the rotation "
+     "on. Credentials belong to one database. "
      "\"rotate default\" changes the default credential's password in place. destroy and "
      "repair-default need --confirm DBNAME (or typing it on a terminal). Every command "
      "fails on a follower.",
