@@ -82,6 +82,9 @@ void chk_report_free(struct chk_report *r);
 json_t *chk_report_json(const struct chk_report *r, enum chk_severity fail_on);
 void chk_render_text(const struct chk_report *r, struct pw_buf *b);
 void chk_render_markdown(const struct chk_report *r, struct pw_buf *b);
+/* s into b as valid UTF-8 (invalid bytes become U+FFFD); with controls, C0 controls (but a
+ * newline when keep_nl), DEL and C1 controls become U+FFFD too. */
+void chk_clean_text(struct pw_buf *b, const char *s, bool controls, bool keep_nl);
 
 /* Pure helpers (unit-tested). */
 const char *chk_severity_name(enum chk_severity s);

@@ -198,12 +198,64 @@ static void t_report(void **state)
 	chk_report_free(&r);
 }
 
+/* Object names come from the server: they must not inject markup, escape sequences or break
+ * the JSON. */
+static void t_report_injection(void **state)
+{
+	(void)state;
+	struct chk_report r = {.now = 1795000000};
+	snprintf(r.database, sizeof r.database, "sh`op\x1b[2J");
+	snprintf(r.role, sizeof r.role, "mon");
+	snprintf(r.server_version, sizeof r.server_version, "15");
+	struct chk_finding *f = chk_add(&r, "priv.public-grants", "t", CHK_SEV_MEDIUM, "w");
+	chk_set(f, CHK_FAIL, CHK_SEV_MEDIUM,
+	        "table public.\"x|y\": [click](http://evil) <img src=x> **b** \x1b]0;t\x07 "
+	        "\xc2\x9b"
+	        "31m bad\xff\xfe utf8 \xc3\xa9");
+	chk_fix(f, "REVOKE ALL ON \"a````b\" FROM PUBLIC;\n```\n# injected\r");
+
+	struct pw_buf b = PW_BUF_INIT(1 << 20);
+	chk_render_text(&r, &b);
+	const char *t = pw_buf_str(&b);
+	assert_null(strchr(t, '\x1b'));
+	assert_null(strchr(t, '\x07'));
+	assert_null(strchr(t, '\r'));
+	assert_null(strstr(t, "\xc2\x9b"));
+	assert_null(strstr(t, "\xff"));
+	assert_non_null(strstr(t, "\xc3\xa9")); /* valid UTF-8 stays */
+	assert_non_null(strstr(t, "database \"sh`op\xef\xbf\xbd[2J\""));
+	pw_buf_free(&b, 0);
+
+	chk_render_markdown(&r, &b);
+	t = pw_buf_str(&b);
+	assert_null(strchr(t, '\x1b'));
+	assert_null(strchr(t, '\r'));
+	assert_non_null(strstr(t, "database sh\\`op"));
+	assert_non_null(strstr(t, "x\\|y"));
+	assert_non_null(strstr(t, "\\[click\\](http://evil) \\<img src=x\\> \\*\\*b\\*\\*"));
+	/* the fence is longer than the longest backtick run of the fix */
+	assert_non_null(strstr(t, "- Fix:\n\n`````\nREVOKE ALL ON \"a````b\" FROM PUBLIC;\n```\n# "
+	                          "injected\xef\xbf\xbd\n`````\n"));
+	pw_buf_free(&b, 0);
+
+	json_t *j = chk_report_json(&r, CHK_SEV_HIGH);
+	json_t *x = json_array_get(json_object_get(j, "results"), 0);
+	const char *ev = json_string_value(json_object_get(x, "evidence"));
+	assert_non_null(ev); /* invalid UTF-8 does not drop the key */
+	assert_non_null(strstr(ev, "bad\xef\xbf\xbd\xef\xbf\xbd utf8 \xc3\xa9"));
+	assert_non_null(json_string_value(json_object_get(x, "fix")));
+	assert_non_null(json_string_value(json_object_get(j, "database")));
+	json_decref(j);
+	chk_report_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_severity), cmocka_unit_test(t_fail_on), cmocka_unit_test(t_eol),
-	    cmocka_unit_test(t_netmask),  cmocka_unit_test(t_hba),     cmocka_unit_test(t_readonly),
-	    cmocka_unit_test(t_report),
+	    cmocka_unit_test(t_severity), cmocka_unit_test(t_fail_on),
+	    cmocka_unit_test(t_eol),      cmocka_unit_test(t_netmask),
+	    cmocka_unit_test(t_hba),      cmocka_unit_test(t_readonly),
+	    cmocka_unit_test(t_report),   cmocka_unit_test(t_report_injection),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }
