@@ -62,7 +62,10 @@ void chk_repo_load(const struct chk_opts *o, struct chk_repo_state *st)
 	if (!b->repo)
 		return;
 	if (!o->stanza || !*o->stanza) {
-		pw_strlcpy(st->error, "no stanza to look for", sizeof st->error);
+		pw_strlcpy(st->error,
+		           "no stanza to look for (none was named and the database name is not a "
+		           "valid stanza name)",
+		           sizeof st->error);
 		return;
 	}
 	if (catalog_list(b->repo, o->stanza, &st->list) < 0) {
@@ -97,6 +100,10 @@ static bool need_repo(const struct chk_opts *o, const struct chk_repo_state *st,
 		        "name the repository: --repo ADDR, or repo = /var/backups/pgward (or "
 		        "s3://bucket/prefix) in the [%s] section of pgward.conf",
 		        o->stanza && *o->stanza ? o->stanza : "STANZA");
+	} else if (!o->stanza || !*o->stanza) {
+		chk_set(f, CHK_SKIP, f->severity, "the repository was not read: %s", st->error);
+		chk_fix(f, "name the stanza whose backups to judge: pgward check STANZA (letters, "
+		           "digits, '-', '_' and '.')");
 	} else {
 		chk_set(f, CHK_SKIP, f->severity, "the repository could not be read: %s",
 		        st->error);
@@ -252,17 +259,44 @@ static const char *provider(const char *host)
 	return NULL;
 }
 
-/* host of "https://host[:port]/..." into out */
-static void url_host(const char *url, char *out, size_t n)
+/* host of "https://[user[:password]@]host[:port]/..." into out */
+void chk_url_host(const char *url, char *out, size_t n)
 {
 	const char *p = strstr(url, "://");
 	p = p ? p + 3 : url;
-	size_t len = strcspn(p, ":/");
+	/* userinfo ends at the last '@' of the authority (before the path, query or fragment) */
+	size_t auth = strcspn(p, "/?#");
+	for (size_t i = auth; i-- > 0;)
+		if (p[i] == '@') {
+			p += i + 1;
+			auth -= i + 1;
+			break;
+		}
+	size_t len = strcspn(p, ":/?#");
+	if (len > auth)
+		len = auth;
 	if (*p == '[') {
 		p++;
-		len = strcspn(p, "]");
+		len = strcspn(p, "]/");
 	}
 	snprintf(out, n, "%.*s", (int)len, p);
+}
+
+/* The S3 endpoint the repository uses: the one the opened storage describes ("s3://bucket
+ * at https://host"), else the same precedence as the storage layer (s3-endpoint,
+ * AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL); NULL = AWS by region. */
+static const char *s3_endpoint(const struct chk_opts *o)
+{
+	const char *d = o->backup.repo_desc;
+	const char *at = d ? strstr(d, " at ") : NULL;
+	if (o->backup.repo && at && (strstr(at, "://")))
+		return at + 4;
+	const char *ep = o->backup.s3_endpoint;
+	if (!ep || !*ep)
+		ep = getenv("AWS_ENDPOINT_URL_S3");
+	if (!ep || !*ep)
+		ep = getenv("AWS_ENDPOINT_URL");
+	return ep && *ep ? ep : NULL;
 }
 
 static void rule_off_vendor(const struct chk_opts *o, const struct chk_repo_state *st,
@@ -282,11 +316,9 @@ static void rule_off_vendor(const struct chk_opts *o, const struct chk_repo_stat
 	char rh[256] = "";
 	const char *rp;
 	if (s3) {
-		const char *ep = o->backup.s3_endpoint;
-		if (!ep || !*ep)
-			ep = getenv("AWS_ENDPOINT_URL_S3");
-		if (ep && *ep) {
-			url_host(ep, rh, sizeof rh);
+		const char *ep = s3_endpoint(o);
+		if (ep) {
+			chk_url_host(ep, rh, sizeof rh);
 			rp = provider(rh);
 		} else {
 			pw_strlcpy(rh, "s3.amazonaws.com", sizeof rh);

@@ -36,6 +36,8 @@ struct chk_finding {
 	char *evidence;  /* what was seen (metadata only) */
 	const char *why; /* the seed line or benchmark item (static) */
 	char *fix;       /* SQL or configuration snippet, or the GRANT a skip needs */
+	bool unread;     /* skip because the server could not be read at all: counts under any
+	                    --fail-on other than never (see chk_fails) */
 };
 
 struct chk_report {
@@ -64,11 +66,9 @@ struct chk_backup_opts {
 struct pg_conn;
 struct chk_opts {
 	struct pg_conn *db;
-	const char *sslmode; /* effective sslmode of the connection */
-	const char *db_host; /* effective host ("" = unix socket) */
-	size_t npins;        /* pin-sha256 values the connection was checked against */
-	const char *const *readonly_roles; /* roles configured or known to be read-only */
-	size_t nreadonly;
+	const char *sslmode;            /* effective sslmode of the connection */
+	const char *db_host;            /* effective host ("" = unix socket) */
+	size_t npins;                   /* pin-sha256 values the connection was checked against */
 	bool connecting_is_backup_role; /* check runs with the backup stanza's credentials */
 	const char *stanza;             /* "" when none */
 	struct chk_backup_opts backup;
@@ -91,7 +91,8 @@ const char *chk_severity_name(enum chk_severity s);
 /* "critical" ... "info", "never"; -1 on anything else. */
 int chk_severity_parse(const char *s, enum chk_severity *out);
 const char *chk_result_name(enum chk_result r);
-/* Does this finding make --fail-on=threshold fail? (fail or warn at or above it) */
+/* Does this finding make --fail-on=threshold fail? (fail or warn at or above it, or a skip
+ * because the server could not be read at all, whatever the threshold but never) */
 bool chk_fails(const struct chk_finding *f, enum chk_severity threshold);
 size_t chk_count_failing(const struct chk_report *r, enum chk_severity threshold);
 
@@ -117,10 +118,18 @@ enum chk_hba_scope {
 /* Prefix length of a dotted or IPv6 netmask; -1 if it is not a netmask. */
 int chk_netmask_bits(const char *netmask);
 enum chk_hba_scope chk_hba_scope(const struct chk_hba_line *l);
-/* Does the line accept connections without TLS (host, hostnossl, hostgssenc...)? */
+/* Does the line accept connections without TLS or GSSAPI encryption (host, hostnossl,
+ * hostnogssenc)? */
 bool chk_hba_plaintext(const struct chk_hba_line *l);
 /* Does the line let anyone in? (method other than reject) */
 bool chk_hba_accepts(const struct chk_hba_line *l);
+/* The host of an endpoint URL ("https://user:pass@[::1]:9000/x" -> "::1") into out. */
+void chk_url_host(const char *url, char *out, size_t n);
+/* Is a SECURITY DEFINER function's search_path value (proconfig "search_path=...", after
+ * the "=") safe: empty, only pg_catalog, or with pg_temp last? */
+bool chk_search_path_safe(const char *value);
+/* Is log_connections/log_disconnections on (on/true/1, or a PostgreSQL 18 list)? */
+bool chk_log_setting_on(const char *v);
 /* Does a role's name or comment mark it read-only (see docs/check.md)? */
 bool chk_marked_readonly(const char *name, const char *comment);
 

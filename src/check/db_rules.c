@@ -77,8 +77,30 @@ struct dbx {
 	char *qrole;           /* current role, quoted for GRANT statements */
 	struct pg_result *hba; /* pg_hba_file_rules, NULL if not readable */
 	char hba_error[512];
-	char broken[512]; /* the first query failed: every rule is skip with this */
+	int hba_bad;            /* lines of pg_hba.conf (on disk) with an error */
+	char hba_bad_desc[768]; /* the first few, for evidence */
+	char broken[512]; /* the first query failed: every rule that queries is skip with this */
 };
+
+/* Evidence and fix lists stop growing at this many bytes; the rest is counted ("and N
+ * more"), so a long list never hits a buffer cap and loses its end. */
+#define LIST_BUDGET 8192
+#define LIST_CAP (1 << 20)
+
+/* Is there room for one more item in b? If not, count it in *more. */
+static bool room(const struct pw_buf *b, size_t *more)
+{
+	if (b->len < LIST_BUDGET)
+		return true;
+	(*more)++;
+	return false;
+}
+
+static void more_tail(struct pw_buf *b, size_t more, const char *sep)
+{
+	if (more)
+		pw_buf_printf(b, "%sand %zu more", sep, more);
+}
 
 #define DONE(call)                                                                                 \
 	do {                                                                                       \
@@ -86,7 +108,9 @@ struct dbx {
 		return;                                                                            \
 	} while (0)
 
-/* A finding; NULL (after adding it as skip) when the server could not be read at all. */
+/* A finding; NULL (after adding it as skip) when the server could not be read at all. Such a
+ * skip is marked unread: it counts under any --fail-on (a check that saw nothing must not
+ * look like a clean one in CI). */
 static struct chk_finding *add(struct dbx *x, const char *id, const char *title,
                                enum chk_severity sev, const char *why)
 {
@@ -94,7 +118,19 @@ static struct chk_finding *add(struct dbx *x, const char *id, const char *title,
 	if (!x->broken[0])
 		return f;
 	chk_set(f, CHK_SKIP, sev, "could not read the server: %s", x->broken);
+	chk_fix(f,
+	        "make sure role %s may run queries in database %s (see the message), then run "
+	        "pgward check again",
+	        x->r->role, x->r->database);
+	f->unread = true;
 	return NULL;
+}
+
+/* A finding for a rule that needs no query (it reads the connection itself). */
+static struct chk_finding *add_noquery(struct dbx *x, const char *id, const char *title,
+                                       enum chk_severity sev, const char *why)
+{
+	return chk_add(x->r, id, title, sev, why);
 }
 
 /* Run a query; on failure the finding becomes skip with the server's message. */
@@ -127,6 +163,26 @@ static int setting(struct dbx *x, const char *name, char *out, size_t n)
 	return vis;
 }
 
+/* A setting and where its value comes from (pg_settings.source: "default", "configuration
+ * file", "database", "user", "session", ...): 1 visible, 0 not. */
+static int setting_src(struct dbx *x, const char *name, char *out, size_t n, char *src, size_t srcn)
+{
+	struct pg_result *r;
+	const char *p[1] = {name};
+	out[0] = 0;
+	src[0] = 0;
+	if (q(x, NULL, "select setting, source from pg_catalog.pg_settings where name = $1", 1, p,
+	      &r) < 0)
+		return 0;
+	int vis = pg_nrows(r) == 1;
+	if (vis) {
+		pw_strlcpy(out, pg_value(r, 0, 0), n);
+		pw_strlcpy(src, pg_value(r, 0, 1), srcn);
+	}
+	pg_result_free(r);
+	return vis;
+}
+
 static void skip_settings(struct dbx *x, struct chk_finding *f, const char *name)
 {
 	chk_set(f, CHK_SKIP, f->severity,
@@ -145,7 +201,7 @@ static int init(struct dbx *x)
 	struct pg_result *r;
 	int rc =
 	    pg_query(x->c,
-	             "select current_user, current_database(), "
+	             "select current_user, pg_catalog.current_database(), "
 	             "pg_catalog.current_setting('server_version'), "
 	             "coalesce((select rolsuper from pg_catalog.pg_roles where rolname = "
 	             "current_user), false), "
@@ -169,17 +225,29 @@ static int init(struct dbx *x)
 	pg_result_free(r);
 	x->qrole = pg_quote_ident(x->c, x->r->role);
 	if (x->hba_ok) {
-		rc = pg_query(
-		    x->c,
-		    "select line_number, type, array_to_string(database, ','), "
-		    "array_to_string(user_name, ','), address, netmask, auth_method, error "
-		    "from pg_catalog.pg_hba_file_rules order by line_number",
-		    0, NULL, &x->hba);
+		rc =
+		    pg_query(x->c,
+		             "select line_number, type, pg_catalog.array_to_string(database, ','), "
+		             "pg_catalog.array_to_string(user_name, ','), address, netmask, "
+		             "auth_method, error "
+		             "from pg_catalog.pg_hba_file_rules order by line_number",
+		             0, NULL, &x->hba);
 		if (rc < 0) {
 			pw_strlcpy(x->hba_error, pw_error_message(), sizeof x->hba_error);
 			pw_error_clear();
 			x->hba = NULL;
 		}
+	}
+	/* The view parses pg_hba.conf as it is on disk now. A line with an error means the file
+	 * would not load: the server keeps the rules it loaded before, which no view shows. */
+	for (int i = 0; x->hba && i < pg_nrows(x->hba); i++) {
+		if (pg_isnull(x->hba, i, 7))
+			continue;
+		size_t l = strlen(x->hba_bad_desc);
+		if (x->hba_bad < 3 && l + 8 < sizeof x->hba_bad_desc)
+			snprintf(x->hba_bad_desc + l, sizeof x->hba_bad_desc - l, "%sline %s: %s",
+			         l ? "; " : "", pg_value(x->hba, i, 0), pg_value(x->hba, i, 7));
+		x->hba_bad++;
 	}
 	return 0;
 }
@@ -232,6 +300,23 @@ static bool need_hba(struct dbx *x, struct chk_finding *f)
 	return false;
 }
 
+/* After a rule judged the lines: if pg_hba.conf on disk has errors, it cannot pass (what it
+ * judged is not what the server runs). */
+static void hba_errors(struct dbx *x, struct chk_finding *f)
+{
+	if (!x->hba_bad || f->result != CHK_PASS)
+		return;
+	chk_set(f, CHK_WARN, CHK_SEV_MEDIUM,
+	        "pg_hba.conf on disk has %d line%s with errors (%s%s): pg_hba_file_rules shows the "
+	        "file on disk, and the server keeps the rules it loaded before, which no view "
+	        "shows; the lines without errors would pass this rule",
+	        x->hba_bad, x->hba_bad == 1 ? "" : "s", x->hba_bad_desc,
+	        x->hba_bad > 3 ? "; ..." : "");
+	chk_fix(f, "# fix the lines named, then SELECT pg_reload_conf(); and run check again\n"
+	           "SELECT line_number, error FROM pg_catalog.pg_hba_file_rules WHERE error IS "
+	           "NOT NULL;");
+}
+
 static void rule_tls_server(struct dbx *x)
 {
 	struct chk_finding *f =
@@ -265,24 +350,33 @@ static void rule_tls_enforced(struct dbx *x)
 	}
 	if (!need_hba(x, f))
 		return;
-	struct pw_buf bad = PW_BUF_INIT(16384), local = PW_BUF_INIT(16384),
-	              fix = PW_BUF_INIT(16384);
-	size_t nbad = 0;
+	struct pw_buf bad = PW_BUF_INIT(LIST_CAP), local = PW_BUF_INIT(LIST_CAP),
+	              fix = PW_BUF_INIT(LIST_CAP);
+	size_t nbad = 0, more_bad = 0, more_local = 0, more_fix = 0;
 	for (int i = 0; i < pg_nrows(x->hba); i++) {
+		if (!pg_isnull(x->hba, i, 7))
+			continue; /* a line with an error: see hba_errors */
 		struct chk_hba_line l = hba_line(x->hba, i);
 		if (!chk_hba_plaintext(&l) || !chk_hba_accepts(&l))
 			continue;
 		enum chk_hba_scope s = chk_hba_scope(&l);
-		struct pw_buf *b = s == CHK_HBA_LOOPBACK ? &local : &bad;
-		if (b->len)
-			pw_buf_printf(b, "; ");
-		describe_line(b, x->hba, i);
-		if (s != CHK_HBA_LOOPBACK) {
+		bool lb = s == CHK_HBA_LOOPBACK;
+		struct pw_buf *b = lb ? &local : &bad;
+		if (room(b, lb ? &more_local : &more_bad)) {
+			if (b->len)
+				pw_buf_printf(b, "; ");
+			describe_line(b, x->hba, i);
+		}
+		if (!lb) {
 			nbad++;
-			pw_buf_printf(&fix, "%sline %s: change \"%s\" to \"hostssl\"",
-			              fix.len ? "\n" : "", pg_value(x->hba, i, 0), l.type);
+			if (room(&fix, &more_fix))
+				pw_buf_printf(&fix, "%sline %s: change \"%s\" to \"hostssl\"",
+				              fix.len ? "\n" : "", pg_value(x->hba, i, 0), l.type);
 		}
 	}
+	more_tail(&bad, more_bad, "; ");
+	more_tail(&local, more_local, "; ");
+	more_tail(&fix, more_fix, "\n");
 	if (nbad) {
 		chk_set(f, CHK_FAIL, CHK_SEV_HIGH,
 		        "%zu pg_hba.conf line%s accept%s remote logins without TLS: %s", nbad,
@@ -295,8 +389,9 @@ static void rule_tls_enforced(struct dbx *x)
 		        pw_buf_str(&local));
 	} else {
 		chk_set(f, CHK_PASS, CHK_SEV_HIGH,
-		        "every host line of pg_hba.conf is hostssl (or reject)");
+		        "every host line of pg_hba.conf is hostssl, hostgssenc (or reject)");
 	}
+	hba_errors(x, f);
 	pw_buf_free(&bad, 0);
 	pw_buf_free(&local, 0);
 	pw_buf_free(&fix, 0);
@@ -324,20 +419,28 @@ static void rule_tls_min_version(struct dbx *x)
 static void rule_tls_this_connection(struct dbx *x)
 {
 	struct chk_finding *f =
-	    add(x, "tls.this-connection",
-	        "this connection: TLS, verified chain and host name, certificate not expiring",
-	        CHK_SEV_HIGH, WHY_PIN);
-	if (!f)
-		return;
+	    add_noquery(x, "tls.this-connection",
+	                "this connection: TLS, verified chain and host name, certificate not "
+	                "expiring",
+	                CHK_SEV_HIGH, WHY_PIN);
 	const struct pg_tls_info *t = pg_tls(x->c);
 	const char *mode = x->o->sslmode && *x->o->sslmode ? x->o->sslmode : "?";
+	const char *host = x->o->db_host ? x->o->db_host : "";
+	if (!t->in_use && (!*host || *host == '/' || *host == '@')) {
+		/* libpq ignores sslmode over a unix socket: nothing crosses a network */
+		DONE(chk_set(f, CHK_INFO, CHK_SEV_HIGH,
+		             "pgward connected over the local socket %s: no network, so no TLS "
+		             "(libpq ignores sslmode=%s there); connect over TCP to judge the "
+		             "server's certificate",
+		             *host ? host : "(default directory)", mode));
+	}
 	if (!t->in_use) {
 		chk_set(f, CHK_FAIL, CHK_SEV_CRITICAL,
 		        "the connection pgward made is not encrypted (sslmode=%s)", mode);
 		DONE(chk_fix(f, "connect with sslmode=verify-full (pgward's default) to a server "
 		                "with ssl = on"));
 	}
-	struct pw_buf ev = PW_BUF_INIT(8192), fix = PW_BUF_INIT(8192);
+	struct pw_buf ev = PW_BUF_INIT(LIST_CAP), fix = PW_BUF_INIT(LIST_CAP);
 	enum chk_result res = CHK_PASS;
 	enum chk_severity sev = CHK_SEV_HIGH;
 	pw_buf_printf(&ev, "%s, sslmode=%s, certificate %s issued by %s",
@@ -364,7 +467,7 @@ static void rule_tls_this_connection(struct dbx *x)
 		pw_buf_printf(&ev, "; the certificate is self-signed");
 		if (!x->o->npins) {
 			if (res == CHK_PASS)
-				res = CHK_WARN;
+				res = CHK_WARN, sev = CHK_SEV_MEDIUM;
 			pw_buf_printf(&fix,
 			              "%spin the server's key: pgward pin --db URL, then "
 			              "pin-sha256 = <value> in the stanza",
@@ -414,27 +517,31 @@ static void rule_tls_live_sessions(struct dbx *x)
 	struct pg_result *r;
 	if (q(x, f,
 	      "select a.usename, coalesce(nullif(a.application_name, ''), '(none)'), "
-	      "host(a.client_addr), count(*), "
+	      "pg_catalog.host(a.client_addr), count(*), "
 	      "a.client_addr <<= inet '127.0.0.0/8' or a.client_addr = inet '::1' "
 	      "from pg_catalog.pg_stat_activity a join pg_catalog.pg_stat_ssl s on s.pid = a.pid "
+	      "left join pg_catalog.pg_stat_gssapi g on g.pid = a.pid "
 	      "where a.backend_type = 'client backend' and a.client_addr is not null and not "
-	      "s.ssl group by 1, 2, 3, 5 order by 5, 1, 2, 3",
+	      "s.ssl and not coalesce(g.encrypted, false) group by 1, 2, 3, 5 order by 5, 1, 2, 3",
 	      0, NULL, &r) < 0)
 		return;
-	struct pw_buf ev = PW_BUF_INIT(16384);
-	size_t remote = 0, loop = 0;
+	struct pw_buf ev = PW_BUF_INIT(LIST_CAP);
+	size_t remote = 0, loop = 0, more = 0;
 	for (int i = 0; i < pg_nrows(r); i++) {
 		bool lb = *pg_value(r, i, 4) == 't';
 		lb ? loop++ : remote++;
-		pw_buf_printf(&ev, "%srole %s, application %s, from %s (%s session%s)",
-		              ev.len ? "; " : "", pg_value(r, i, 0), pg_value(r, i, 1),
-		              pg_value(r, i, 2), pg_value(r, i, 3),
-		              strcmp(pg_value(r, i, 3), "1") == 0 ? "" : "s");
+		if (room(&ev, &more))
+			pw_buf_printf(&ev, "%srole %s, application %s, from %s (%s session%s)",
+			              ev.len ? "; " : "", pg_value(r, i, 0), pg_value(r, i, 1),
+			              pg_value(r, i, 2), pg_value(r, i, 3),
+			              strcmp(pg_value(r, i, 3), "1") == 0 ? "" : "s");
 	}
+	more_tail(&ev, more, "; ");
 	pg_result_free(r);
 	if (!remote && !loop) {
 		chk_set(f, CHK_PASS, CHK_SEV_HIGH,
-		        "every TCP session open now uses TLS (sessions open right now only)");
+		        "every TCP session open now uses TLS or GSSAPI encryption (sessions open "
+		        "right now only)");
 	} else {
 		chk_set(f, remote ? CHK_FAIL : CHK_WARN, remote ? CHK_SEV_HIGH : CHK_SEV_LOW,
 		        "TCP sessions without TLS now%s: %s", remote ? "" : " (loopback only)",
@@ -456,27 +563,31 @@ static void rule_auth_no_trust(struct dbx *x)
 		return;
 	if (!need_hba(x, f))
 		return;
-	struct pw_buf ev = PW_BUF_INIT(16384), fix = PW_BUF_INIT(16384);
-	size_t trust = 0, clear = 0, localtrust = 0;
+	struct pw_buf ev = PW_BUF_INIT(LIST_CAP), fix = PW_BUF_INIT(LIST_CAP);
+	size_t trust = 0, clear = 0, localtrust = 0, more = 0, more_fix = 0;
 	for (int i = 0; i < pg_nrows(x->hba); i++) {
+		if (!pg_isnull(x->hba, i, 7))
+			continue;
 		struct chk_hba_line l = hba_line(x->hba, i);
 		bool local = strcmp(l.type, "local") == 0;
-		if (strcmp(l.method, "trust") == 0 && local) {
+		bool istrust = strcmp(l.method, "trust") == 0;
+		if (istrust && local) {
 			localtrust++;
-		} else if (strcmp(l.method, "trust") == 0) {
-			trust++;
-			pw_buf_printf(&ev, "%s", ev.len ? "; " : "");
-			describe_line(&ev, x->hba, i);
-			pw_buf_printf(&fix, "%sline %s: trust -> scram-sha-256",
-			              fix.len ? "\n" : "", pg_value(x->hba, i, 0));
-		} else if (strcmp(l.method, "password") == 0) {
-			clear++;
-			pw_buf_printf(&ev, "%s", ev.len ? "; " : "");
-			describe_line(&ev, x->hba, i);
-			pw_buf_printf(&fix, "%sline %s: password -> scram-sha-256",
-			              fix.len ? "\n" : "", pg_value(x->hba, i, 0));
+			continue;
 		}
+		if (!istrust && strcmp(l.method, "password") != 0)
+			continue;
+		istrust ? trust++ : clear++;
+		if (room(&ev, &more)) {
+			pw_buf_printf(&ev, "%s", ev.len ? "; " : "");
+			describe_line(&ev, x->hba, i);
+		}
+		if (room(&fix, &more_fix))
+			pw_buf_printf(&fix, "%sline %s: %s -> scram-sha-256", fix.len ? "\n" : "",
+			              pg_value(x->hba, i, 0), l.method);
 	}
+	more_tail(&ev, more, "; ");
+	more_tail(&fix, more_fix, "\n");
 	if (trust || clear) {
 		chk_set(f, CHK_FAIL, trust ? CHK_SEV_CRITICAL : CHK_SEV_HIGH,
 		        "%zu host line%s with trust (anyone who reaches the port logs in as any "
@@ -490,6 +601,7 @@ static void rule_auth_no_trust(struct dbx *x)
 		        pg_nrows(x->hba), pg_nrows(x->hba) == 1 ? "" : "s",
 		        localtrust ? " (local socket lines with trust are outside this rule)" : "");
 	}
+	hba_errors(x, f);
 	pw_buf_free(&ev, 0);
 	pw_buf_free(&fix, 0);
 }
@@ -501,28 +613,40 @@ static void rule_auth_scram(struct dbx *x)
 	        CHK_SEV_HIGH, WHY_SCRAM);
 	if (!f)
 		return;
-	char v[64];
-	bool vis = setting(x, "password_encryption", v, sizeof v);
+	char v[64], src[64];
+	bool vis = setting_src(x, "password_encryption", v, sizeof v, src, sizeof src);
 	bool md5_setting = vis && strcmp(v, "scram-sha-256") != 0;
-	struct pw_buf roles = PW_BUF_INIT(16384);
-	size_t nmd5 = 0;
+	/* ALTER DATABASE/ROLE SET (or the client) can change the value this session sees; only
+	 * the configuration file (or the built-in default) says what everyone else gets */
+	bool server_wide = strcmp(src, "configuration file") == 0 || strcmp(src, "default") == 0;
+	struct pw_buf roles = PW_BUF_INIT(LIST_CAP);
+	size_t nmd5 = 0, more = 0;
 	if (x->authid_ok) {
 		struct pg_result *r;
 		if (q(x, f,
 		      "select rolname from pg_catalog.pg_authid where rolpassword like 'md5%' "
 		      "order by 1",
-		      0, NULL, &r) < 0)
+		      0, NULL, &r) < 0) {
+			pw_buf_free(&roles, 0);
 			return;
+		}
 		for (int i = 0; i < pg_nrows(r); i++, nmd5++)
-			pw_buf_printf(&roles, "%s%s", roles.len ? ", " : "", pg_value(r, i, 0));
+			if (room(&roles, &more))
+				pw_buf_printf(&roles, "%s%s", roles.len ? ", " : "",
+				              pg_value(r, i, 0));
+		more_tail(&roles, more, ", ");
 		pg_result_free(r);
 	}
 	if (md5_setting || nmd5) {
-		struct pw_buf ev = PW_BUF_INIT(16384), fix = PW_BUF_INIT(16384);
+		struct pw_buf ev = PW_BUF_INIT(LIST_CAP), fix = PW_BUF_INIT(LIST_CAP);
 		if (md5_setting) {
-			pw_buf_printf(&ev, "password_encryption = %s", v);
+			pw_buf_printf(&ev, "password_encryption = %s (source: %s)", v, src);
 			pw_buf_printf(&fix, "# postgresql.conf (then SELECT pg_reload_conf();)\n"
 			                    "password_encryption = 'scram-sha-256'");
+			if (!server_wide)
+				pw_buf_printf(
+				    &fix, "\n-- and remove the override: ALTER ROLE/DATABASE ... "
+				          "RESET password_encryption;");
 		}
 		if (nmd5) {
 			pw_buf_printf(&ev, "%s%zu role%s with an MD5 password hash: %s",
@@ -540,16 +664,29 @@ static void rule_auth_scram(struct dbx *x)
 		f->fix = chk_take(&fix);
 	} else if (!vis) {
 		skip_settings(x, f, "password_encryption");
+	} else if (!server_wide) {
+		chk_set(f, CHK_WARN, CHK_SEV_MEDIUM,
+		        "password_encryption = scram-sha-256 in this session, but the value comes "
+		        "from source \"%s\" (ALTER ROLE/DATABASE SET or the client), not from the "
+		        "configuration file: other roles and databases may get another value",
+		        src);
+		chk_fix(f, "# postgresql.conf (then SELECT pg_reload_conf();)\n"
+		           "password_encryption = 'scram-sha-256'\n"
+		           "-- then: ALTER ROLE/DATABASE ... RESET password_encryption;");
 	} else if (!x->authid_ok) {
-		chk_set(f, CHK_SKIP, CHK_SEV_HIGH,
-		        "password_encryption = scram-sha-256; the stored hashes are in pg_authid, "
-		        "which only a superuser may read, so roles with an old MD5 hash were not "
-		        "checked");
+		chk_set(
+		    f, CHK_SKIP, CHK_SEV_HIGH,
+		    "password_encryption = scram-sha-256 (source: %s); the stored hashes are in "
+		    "pg_authid, which only a superuser may read, so roles with an old MD5 hash "
+		    "were not checked",
+		    src);
 		chk_fix(f, "run pgward check once as a superuser (no narrower GRANT shows the "
 		           "hash type without the hash)");
 	} else {
 		chk_set(f, CHK_PASS, CHK_SEV_HIGH,
-		        "password_encryption = scram-sha-256 and no role has an MD5 hash");
+		        "password_encryption = scram-sha-256 (source: %s) and no role has an MD5 "
+		        "hash",
+		        src);
 	}
 	pw_buf_free(&roles, 0);
 }
@@ -563,10 +700,13 @@ static void rule_net_allowlist(struct dbx *x)
 		return;
 	if (!need_hba(x, f))
 		return;
-	struct pw_buf ev = PW_BUF_INIT(16384), fix = PW_BUF_INIT(16384);
+	struct pw_buf ev = PW_BUF_INIT(LIST_CAP), fix = PW_BUF_INIT(LIST_CAP);
 	enum chk_result res = CHK_PASS;
 	enum chk_severity sev = CHK_SEV_INFO;
+	size_t more = 0, more_fix = 0;
 	for (int i = 0; i < pg_nrows(x->hba); i++) {
+		if (!pg_isnull(x->hba, i, 7))
+			continue;
 		struct chk_hba_line l = hba_line(x->hba, i);
 		if (!chk_hba_accepts(&l))
 			continue;
@@ -583,17 +723,22 @@ static void rule_net_allowlist(struct dbx *x)
 			res = CHK_WARN;
 		if (ls > sev)
 			sev = ls;
-		pw_buf_printf(&ev, "%s%s: ", ev.len ? "; " : "",
-		              s == CHK_HBA_WIDE ? "wide range"
-		              : everyone        ? "open to every address, database and user"
-		                                : "open to every address");
-		describe_line(&ev, x->hba, i);
-		pw_buf_printf(&fix,
-		              "%sline %s: replace %s with the application servers' "
-		              "addresses (e.g. 10.0.1.0/24)",
-		              fix.len ? "\n" : "", pg_value(x->hba, i, 0),
-		              l.address ? l.address : "the address");
+		if (room(&ev, &more)) {
+			pw_buf_printf(&ev, "%s%s: ", ev.len ? "; " : "",
+			              s == CHK_HBA_WIDE ? "wide range"
+			              : everyone        ? "open to every address, database and user"
+			                                : "open to every address");
+			describe_line(&ev, x->hba, i);
+		}
+		if (room(&fix, &more_fix))
+			pw_buf_printf(&fix,
+			              "%sline %s: replace %s with the application servers' "
+			              "addresses (e.g. 10.0.1.0/24)",
+			              fix.len ? "\n" : "", pg_value(x->hba, i, 0),
+			              l.address ? l.address : "the address");
 	}
+	more_tail(&ev, more, "; ");
+	more_tail(&fix, more_fix, "\n");
 	if (res == CHK_PASS) {
 		chk_set(f, CHK_PASS, CHK_SEV_CRITICAL,
 		        "no hba line accepts 0.0.0.0/0, ::/0 or \"all\", and none is wider than "
@@ -606,6 +751,7 @@ static void rule_net_allowlist(struct dbx *x)
 		                    "port behind a firewall or private network");
 		f->fix = chk_take(&fix);
 	}
+	hba_errors(x, f);
 	pw_buf_free(&ev, 0);
 	pw_buf_free(&fix, 0);
 }
@@ -627,17 +773,21 @@ static void rule_roles_superusers(struct dbx *x)
 	if (q(x, f,
 	      "select r.rolname, string_agg(s.rolname, ', ' order by s.rolname) "
 	      "from pg_catalog.pg_roles r join pg_catalog.pg_roles s on s.rolsuper and s.oid <> "
-	      "r.oid where not r.rolsuper and r.rolname !~ '^pg_' and "
+	      "r.oid where not r.rolsuper and r.rolname OPERATOR(pg_catalog.!~) '^pg_' and "
 	      "pg_catalog.pg_has_role(r.oid, s.oid, 'MEMBER') group by 1 order by 1",
 	      0, NULL, &m) < 0) {
 		pg_result_free(r);
 		return;
 	}
-	struct pw_buf ev = PW_BUF_INIT(16384), fix = PW_BUF_INIT(16384);
+	struct pw_buf ev = PW_BUF_INIT(LIST_CAP), fix = PW_BUF_INIT(LIST_CAP);
 	int nsup = pg_nrows(r), nmem = pg_nrows(m);
+	size_t more = 0, more_fix = 0;
 	pw_buf_printf(&ev, "%d superuser%s with LOGIN", nsup, nsup == 1 ? "" : "s");
 	for (int i = 0; i < nsup; i++)
-		pw_buf_printf(&ev, "%s%s", i ? ", " : ": ", pg_value(r, i, 0));
+		if (room(&ev, &more))
+			pw_buf_printf(&ev, "%s%s", i ? ", " : ": ", pg_value(r, i, 0));
+	more_tail(&ev, more, ", ");
+	more = 0;
 	if (nsup > 1) {
 		pw_buf_printf(&fix, "keep one superuser for administration; for each other one: "
 		                    "ALTER ROLE <name> NOSUPERUSER; (or NOLOGIN)");
@@ -649,19 +799,28 @@ static void rule_roles_superusers(struct dbx *x)
 		for (int i = 0; i < nsup; i++) {
 			if (i == keep)
 				continue;
+			if (!room(&fix, &more_fix))
+				continue;
 			char *qn = pg_quote_ident(x->c, pg_value(r, i, 0));
 			pw_buf_printf(&fix, "\n-- e.g. ALTER ROLE %s NOSUPERUSER;", qn);
 			pw_free(qn);
 		}
 	}
 	for (int i = 0; i < nmem; i++) {
-		pw_buf_printf(&ev, "; role %s reaches superuser through membership in %s",
-		              pg_value(m, i, 0), pg_value(m, i, 1));
+		if (room(&ev, &more))
+			pw_buf_printf(&ev, "; role %s reaches superuser through membership in %s",
+			              pg_value(m, i, 0), pg_value(m, i, 1));
+		if (!room(&fix, &more_fix))
+			continue;
 		char *a = pg_quote_ident(x->c, pg_value(m, i, 0));
 		pw_buf_printf(&fix, "%sREVOKE <superuser role> FROM %s; -- it is a member of %s",
 		              fix.len ? "\n" : "", a, pg_value(m, i, 1));
 		pw_free(a);
 	}
+	if (more)
+		pw_buf_printf(&ev, "; and %zu more roles reach superuser through membership", more);
+	if (more_fix)
+		pw_buf_printf(&fix, "\n-- and %zu more like these", more_fix);
 	if (nmem || nsup > 1) {
 		f->result = CHK_FAIL;
 		f->severity = nmem ? CHK_SEV_CRITICAL : CHK_SEV_HIGH;
@@ -692,10 +851,13 @@ static void rule_roles_unused(struct dbx *x)
 	}
 	struct pg_result *r;
 	if (q(x, f,
-	      "select a.rolname, a.rolvaliduntil is not null and a.rolvaliduntil < now() "
-	      "from pg_catalog.pg_authid a where a.rolcanlogin and a.rolname !~ '^pg_' and "
+	      "select a.rolname, a.rolvaliduntil is not null and a.rolvaliduntil < "
+	      "pg_catalog.now() "
+	      "from pg_catalog.pg_authid a where a.rolcanlogin and a.rolname "
+	      "OPERATOR(pg_catalog.!~) '^pg_' and "
 	      "(a.rolpassword is null or (a.rolvaliduntil is not null and a.rolvaliduntil < "
-	      "now())) and not exists (select 1 from pg_catalog.pg_stat_activity s where "
+	      "pg_catalog.now())) and not exists (select 1 from pg_catalog.pg_stat_activity s "
+	      "where "
 	      "s.usesysid = a.oid) order by 1",
 	      0, NULL, &r) < 0)
 		return;
@@ -704,11 +866,15 @@ static void rule_roles_unused(struct dbx *x)
 		        "every LOGIN role has a valid password or a session now (PostgreSQL keeps "
 		        "no last-login time: activity means a session right now)");
 	} else {
-		struct pw_buf ev = PW_BUF_INIT(16384), fix = PW_BUF_INIT(16384);
+		struct pw_buf ev = PW_BUF_INIT(LIST_CAP), fix = PW_BUF_INIT(LIST_CAP);
+		size_t more = 0, more_fix = 0;
 		for (int i = 0; i < pg_nrows(r); i++) {
-			pw_buf_printf(&ev, "%s%s (%s)", ev.len ? ", " : "", pg_value(r, i, 0),
-			              *pg_value(r, i, 1) == 't' ? "password expired"
-			                                        : "no password");
+			if (room(&ev, &more))
+				pw_buf_printf(
+				    &ev, "%s%s (%s)", ev.len ? ", " : "", pg_value(r, i, 0),
+				    *pg_value(r, i, 1) == 't' ? "password expired" : "no password");
+			if (!room(&fix, &more_fix))
+				continue;
 			char *qn = pg_quote_ident(x->c, pg_value(r, i, 0));
 			pw_buf_printf(&fix,
 			              "%sALTER ROLE %s NOLOGIN; -- or DROP ROLE after "
@@ -716,6 +882,9 @@ static void rule_roles_unused(struct dbx *x)
 			              fix.len ? "\n" : "", qn);
 			pw_free(qn);
 		}
+		more_tail(&ev, more, ", ");
+		if (more_fix)
+			pw_buf_printf(&fix, "\n-- and %zu more roles like these", more_fix);
 		chk_set(f, CHK_WARN, CHK_SEV_LOW,
 		        "LOGIN roles with no usable password and no session now: %s (they log in "
 		        "only through trust/peer/cert/ident, or not at all)",
@@ -745,11 +914,11 @@ static void rule_roles_shared(struct dbx *x)
 	if (q(x, f,
 	      "select a.usename, count(*), "
 	      "string_agg(distinct coalesce(nullif(a.application_name, ''), '(none)'), ', '), "
-	      "string_agg(distinct coalesce(host(a.client_addr), 'local socket'), ', ') "
+	      "string_agg(distinct coalesce(pg_catalog.host(a.client_addr), 'local socket'), ', ') "
 	      "from pg_catalog.pg_stat_activity a where a.backend_type = 'client backend' and "
 	      "a.usename is not null and a.pid <> pg_catalog.pg_backend_pid() group by 1 "
 	      "having count(distinct coalesce(a.application_name, '')) > 1 or "
-	      "count(distinct coalesce(host(a.client_addr), '')) > 1 order by 1",
+	      "count(distinct coalesce(pg_catalog.host(a.client_addr), '')) > 1 order by 1",
 	      0, NULL, &r) < 0)
 		return;
 	if (pg_nrows(r) == 0) {
@@ -757,14 +926,18 @@ static void rule_roles_shared(struct dbx *x)
 		        "each role's open sessions come from one application and one address "
 		        "(sessions open right now only)");
 	} else {
-		struct pw_buf ev = PW_BUF_INIT(16384), fix = PW_BUF_INIT(16384);
+		struct pw_buf ev = PW_BUF_INIT(LIST_CAP), fix = PW_BUF_INIT(LIST_CAP);
+		size_t more = 0;
 		for (int i = 0; i < pg_nrows(r); i++) {
-			pw_buf_printf(&ev,
-			              "%srole %s: %s sessions from applications [%s], addresses "
-			              "[%s]",
-			              ev.len ? "; " : "", pg_value(r, i, 0), pg_value(r, i, 1),
-			              pg_value(r, i, 2), pg_value(r, i, 3));
+			if (room(&ev, &more))
+				pw_buf_printf(&ev,
+				              "%srole %s: %s sessions from applications [%s], "
+				              "addresses [%s]",
+				              ev.len ? "; " : "", pg_value(r, i, 0),
+				              pg_value(r, i, 1), pg_value(r, i, 2),
+				              pg_value(r, i, 3));
 		}
+		more_tail(&ev, more, "; ");
 		pw_buf_printf(&fix, "give each application its own role (pgward credentials create "
 		                    "NAME, or CREATE ROLE app_name LOGIN ... plus the grants it "
 		                    "needs), then rotate the shared role's password");
@@ -838,7 +1011,8 @@ static void rule_roles_readonly(struct dbx *x, const struct chk_repo_state *st)
 	struct pg_result *r;
 	if (q(x, f,
 	      "select r.rolname, r.rolcanlogin, coalesce(pg_catalog.shobj_description(r.oid, "
-	      "'pg_authid'), '') from pg_catalog.pg_roles r where r.rolname !~ '^pg_' order by 1",
+	      "'pg_authid'), '') from pg_catalog.pg_roles r where r.rolname "
+	      "OPERATOR(pg_catalog.!~) '^pg_' order by 1",
 	      0, NULL, &r) < 0)
 		return;
 	struct names ro = {0};
@@ -851,9 +1025,6 @@ static void rule_roles_readonly(struct dbx *x, const struct chk_repo_state *st)
 			names_add(&ro, name, byname ? "name" : "comment");
 			names_add(&marked, name, "");
 		}
-		for (size_t k = 0; k < x->o->nreadonly; k++)
-			if (strcmp(x->o->readonly_roles[k], name) == 0)
-				names_add(&ro, name, "configured");
 		if (*st->backup_role && strcmp(st->backup_role, name) == 0)
 			names_add(&ro, name, "takes this stanza's backups");
 	}
@@ -888,9 +1059,11 @@ static void rule_roles_readonly(struct dbx *x, const struct chk_repo_state *st)
 	}
 	names_free(&marked);
 	if (ro.n == 0) {
-		chk_set(f, CHK_INFO, CHK_SEV_HIGH,
-		        "no role is marked read-only (by name, by a COMMENT ON ROLE with "
-		        "\"level\":\"read-only\", by configuration, or as the backup role)");
+		chk_set(
+		    f, CHK_INFO, CHK_SEV_HIGH,
+		    "no role is marked read-only (by name, by a COMMENT ON ROLE with "
+		    "\"level\":\"read-only\", as a LOGIN member of such a role, as the role that "
+		    "took the stanza's newest backup, or as the stanza's own credentials)");
 		chk_fix(f, "mark read-only roles so this rule can hold them to it: COMMENT ON ROLE "
 		           "reporting IS '{\"level\":\"read-only\"}';");
 		names_free(&ro);
@@ -899,29 +1072,47 @@ static void rule_roles_readonly(struct dbx *x, const struct chk_repo_state *st)
 	char *arr = array_literal(ro.v, ro.n);
 	const char *p[1] = {arr};
 	static const char *sql =
-	    "with r as (select oid, rolname, rolsuper from pg_catalog.pg_roles "
-	    "where rolname = any($1::text[])), "
-	    "rel as (select c.oid, c.relowner, n.nspname, c.relname from pg_catalog.pg_class c "
-	    "join pg_catalog.pg_namespace n on n.oid = c.relnamespace "
-	    "where c.relkind in ('r', 'p', 'v', 'f', 'm') and n.nspname not in ('pg_catalog', "
-	    "'information_schema') and n.nspname !~ '^pg_(toast|temp_)') "
+	    "with r as (select oid, rolname, rolsuper, rolcreaterole, rolcreatedb from "
+	    "pg_catalog.pg_roles where rolname = any($1::text[])), "
+	    "rel as (select c.oid, c.relowner, c.relkind, n.nspname, c.relname from "
+	    "pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace "
+	    "where c.relkind in ('r', 'p', 'v', 'f', 'm', 'S') and n.nspname not in "
+	    "('pg_catalog', 'information_schema') and n.nspname OPERATOR(pg_catalog.!~) "
+	    "'^pg_(toast|temp_)') "
 	    "select r.rolname, 'SUPERUSER', '' from r where r.rolsuper "
 	    "union all "
+	    "select r.rolname, 'CREATEROLE', '' from r where not r.rolsuper and r.rolcreaterole "
+	    "union all "
+	    "select r.rolname, 'CREATEDB', '' from r where not r.rolsuper and r.rolcreatedb "
+	    "union all "
+	    "select r.rolname, 'CREATE', 'DATABASE ' || "
+	    "pg_catalog.quote_ident(pg_catalog.current_database()) from r where not r.rolsuper "
+	    "and pg_catalog.has_database_privilege(r.oid, pg_catalog.current_database(), "
+	    "'CREATE') "
+	    "union all "
+	    "select r.rolname, string_agg(p.priv, ', ' order by p.priv), 'SEQUENCE ' || "
+	    "pg_catalog.quote_ident(rel.nspname) || '.' || pg_catalog.quote_ident(rel.relname) "
+	    "from r cross join rel cross join (values ('UPDATE'), ('USAGE')) p(priv) where not "
+	    "r.rolsuper and rel.relkind = 'S' and "
+	    "pg_catalog.has_sequence_privilege(r.oid, rel.oid, p.priv) "
+	    "group by r.rolname, rel.nspname, rel.relname "
+	    "union all "
 	    "select r.rolname, string_agg(p.priv, ', ' order by p.priv), "
-	    "quote_ident(rel.nspname) || '.' || quote_ident(rel.relname) "
+	    "pg_catalog.quote_ident(rel.nspname) || '.' || pg_catalog.quote_ident(rel.relname) "
 	    "from r cross join rel cross join (values ('INSERT'), ('UPDATE'), ('DELETE'), "
-	    "('TRUNCATE')) p(priv) where not r.rolsuper and "
+	    "('TRUNCATE')) p(priv) where not r.rolsuper and rel.relkind <> 'S' and "
 	    "(pg_catalog.has_table_privilege(r.oid, rel.oid, p.priv) or (p.priv in ('INSERT', "
 	    "'UPDATE') and pg_catalog.has_any_column_privilege(r.oid, rel.oid, p.priv))) "
 	    "group by r.rolname, rel.nspname, rel.relname "
 	    "union all "
-	    "select r.rolname, 'OWNER', quote_ident(rel.nspname) || '.' || "
-	    "quote_ident(rel.relname) from r cross join rel where not r.rolsuper and "
+	    "select r.rolname, 'OWNER', pg_catalog.quote_ident(rel.nspname) || '.' || "
+	    "pg_catalog.quote_ident(rel.relname) from r cross join rel where not r.rolsuper and "
 	    "pg_catalog.pg_has_role(r.oid, rel.relowner, 'USAGE') "
 	    "union all "
-	    "select r.rolname, 'CREATE', 'SCHEMA ' || quote_ident(n.nspname) from r cross join "
-	    "pg_catalog.pg_namespace n where not r.rolsuper and n.nspname not in ('pg_catalog', "
-	    "'information_schema') and n.nspname !~ '^pg_(toast|temp_)' and "
+	    "select r.rolname, 'CREATE', 'SCHEMA ' || pg_catalog.quote_ident(n.nspname) from r "
+	    "cross join pg_catalog.pg_namespace n where not r.rolsuper and n.nspname not in "
+	    "('pg_catalog', 'information_schema') and n.nspname OPERATOR(pg_catalog.!~) "
+	    "'^pg_(toast|temp_)' and "
 	    "pg_catalog.has_schema_privilege(r.oid, n.oid, 'CREATE') "
 	    "order by 1, 3";
 	if (q(x, f, sql, 1, p, &r) < 0) {
@@ -930,25 +1121,31 @@ static void rule_roles_readonly(struct dbx *x, const struct chk_repo_state *st)
 		return;
 	}
 	pw_free(arr);
-	struct pw_buf who = PW_BUF_INIT(16384);
+	struct pw_buf who = PW_BUF_INIT(LIST_CAP);
+	size_t more = 0;
 	for (size_t i = 0; i < ro.n; i++)
-		pw_buf_printf(&who, "%s%s (%s)", i ? ", " : "", ro.v[i], ro.why[i]);
+		if (room(&who, &more))
+			pw_buf_printf(&who, "%s%s (%s)", i ? ", " : "", ro.v[i], ro.why[i]);
+	more_tail(&who, more, ", ");
 	int n = pg_nrows(r);
 	if (n == 0) {
-		chk_set(f, CHK_PASS, CHK_SEV_HIGH,
-		        "checked in database %s: %s; none holds INSERT, UPDATE, DELETE, TRUNCATE, "
-		        "CREATE on a schema or ownership of a table",
-		        x->r->database, pw_buf_str(&who));
+		chk_set(
+		    f, CHK_PASS, CHK_SEV_HIGH,
+		    "checked in database %s: %s; none holds INSERT, UPDATE, DELETE, TRUNCATE "
+		    "(table or column), UPDATE or USAGE on a sequence, CREATE on a schema or the "
+		    "database, CREATEROLE, CREATEDB or ownership of a table",
+		    x->r->database, pw_buf_str(&who));
 	} else {
-		struct pw_buf ev = PW_BUF_INIT(32768), fix = PW_BUF_INIT(32768);
+		struct pw_buf ev = PW_BUF_INIT(LIST_CAP), fix = PW_BUF_INIT(LIST_CAP);
 		for (int i = 0; i < n && i < 20; i++) {
 			const char *role = pg_value(r, i, 0), *priv = pg_value(r, i, 1),
 			           *obj = pg_value(r, i, 2);
 			char *qn = pg_quote_ident(x->c, role);
 			pw_buf_printf(&ev, "%s%s holds %s%s%s", i ? "; " : "", role, priv,
 			              *obj ? " on " : "", obj);
-			if (strcmp(priv, "SUPERUSER") == 0)
-				pw_buf_printf(&fix, "ALTER ROLE %s NOSUPERUSER;\n", qn);
+			if (strcmp(priv, "SUPERUSER") == 0 || strcmp(priv, "CREATEROLE") == 0 ||
+			    strcmp(priv, "CREATEDB") == 0)
+				pw_buf_printf(&fix, "ALTER ROLE %s NO%s;\n", qn, priv);
 			else if (strcmp(priv, "OWNER") == 0)
 				pw_buf_printf(&fix, "ALTER TABLE %s OWNER TO <owner role>;\n", obj);
 			else if (strcmp(priv, "CREATE") == 0)
@@ -981,8 +1178,9 @@ static void rule_public_schema_create(struct dbx *x)
 		return;
 	struct pg_result *r;
 	if (q(x, f,
-	      "select quote_ident(n.nspname) from pg_catalog.pg_namespace n where n.nspname !~ "
-	      "'^pg_(toast|temp_)' and pg_catalog.has_schema_privilege('public', n.oid, 'CREATE') "
+	      "select pg_catalog.quote_ident(n.nspname) from pg_catalog.pg_namespace n where "
+	      "n.nspname OPERATOR(pg_catalog.!~) '^pg_(toast|temp_)' and "
+	      "pg_catalog.has_schema_privilege('public', n.oid, 'CREATE') "
 	      "order by 1",
 	      0, NULL, &r) < 0)
 		return;
@@ -990,16 +1188,21 @@ static void rule_public_schema_create(struct dbx *x)
 		chk_set(f, CHK_PASS, CHK_SEV_HIGH,
 		        "no schema of database %s grants CREATE to PUBLIC", x->r->database);
 	} else {
-		struct pw_buf ev = PW_BUF_INIT(16384), fix = PW_BUF_INIT(16384);
+		struct pw_buf ev = PW_BUF_INIT(LIST_CAP), fix = PW_BUF_INIT(LIST_CAP);
+		size_t more = 0, more_fix = 0;
 		for (int i = 0; i < pg_nrows(r); i++) {
-			pw_buf_printf(&ev, "%s%s", i ? ", " : "", pg_value(r, i, 0));
-			pw_buf_printf(&fix, "REVOKE CREATE ON SCHEMA %s FROM PUBLIC;\n",
-			              pg_value(r, i, 0));
+			if (room(&ev, &more))
+				pw_buf_printf(&ev, "%s%s", i ? ", " : "", pg_value(r, i, 0));
+			if (room(&fix, &more_fix))
+				pw_buf_printf(&fix, "%sREVOKE CREATE ON SCHEMA %s FROM PUBLIC;",
+				              i ? "\n" : "", pg_value(r, i, 0));
 		}
+		more_tail(&ev, more, " ");
+		if (more_fix)
+			pw_buf_printf(&fix, "\n-- and %zu more schemas like these", more_fix);
 		chk_set(f, CHK_FAIL, CHK_SEV_HIGH,
 		        "in database %s, PUBLIC may CREATE in schema%s %s", x->r->database,
 		        pg_nrows(r) == 1 ? "" : "s", pw_buf_str(&ev));
-		fix.len--; /* the last newline */
 		f->fix = chk_take(&fix);
 		pw_buf_free(&ev, 0);
 	}
@@ -1016,22 +1219,52 @@ static void rule_public_grants(struct dbx *x)
 		return;
 	struct pg_result *r;
 	if (q(x, f,
-	      "select 'table', quote_ident(n.nspname) || '.' || quote_ident(c.relname), "
-	      "string_agg(a.privilege_type, ', ' order by a.privilege_type) "
+	      /* privileges the object had when its extension created it (pg_init_privs) are the
+	       * defaults the rule leaves alone */
+	      "select 'table', pg_catalog.quote_ident(n.nspname) || '.' || "
+	      "pg_catalog.quote_ident(c.relname), "
+	      "string_agg(a.privilege_type, ', ' order by a.privilege_type), '', '' "
 	      "from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = "
 	      "c.relnamespace cross join lateral pg_catalog.aclexplode(c.relacl) a "
 	      "where a.grantee = 0 and n.nspname not in ('pg_catalog', 'information_schema') and "
-	      "n.nspname !~ '^pg_(toast|temp_)' group by 1, 2 "
+	      "n.nspname OPERATOR(pg_catalog.!~) '^pg_(toast|temp_)' and not exists (select 1 "
+	      "from pg_catalog.pg_init_privs ip cross join lateral "
+	      "pg_catalog.aclexplode(ip.initprivs) ia where ip.objoid = c.oid and ip.classoid = "
+	      "'pg_catalog.pg_class'::pg_catalog.regclass and ip.objsubid = 0 and ia.grantee = 0 "
+	      "and ia.privilege_type = a.privilege_type) group by 1, 2 "
 	      "union all "
-	      "select 'function', p.oid::pg_catalog.regprocedure::text, 'EXECUTE' "
+	      "select 'column', pg_catalog.quote_ident(n.nspname) || '.' || "
+	      "pg_catalog.quote_ident(c.relname) || ' (' || pg_catalog.quote_ident(t.attname) || "
+	      "')', string_agg(a.privilege_type, ', ' order by a.privilege_type), "
+	      "string_agg(a.privilege_type || ' (' || pg_catalog.quote_ident(t.attname) || ')', "
+	      "', ' order by a.privilege_type), pg_catalog.quote_ident(n.nspname) || '.' || "
+	      "pg_catalog.quote_ident(c.relname) "
+	      "from pg_catalog.pg_attribute t join pg_catalog.pg_class c on c.oid = t.attrelid "
+	      "join pg_catalog.pg_namespace n on n.oid = c.relnamespace cross join lateral "
+	      "pg_catalog.aclexplode(t.attacl) a where t.attnum > 0 and not t.attisdropped and "
+	      "a.grantee = 0 and n.nspname not in ('pg_catalog', 'information_schema') and "
+	      "n.nspname OPERATOR(pg_catalog.!~) '^pg_(toast|temp_)' and not exists (select 1 "
+	      "from pg_catalog.pg_init_privs ip cross join lateral "
+	      "pg_catalog.aclexplode(ip.initprivs) ia where ip.objoid = c.oid and ip.classoid = "
+	      "'pg_catalog.pg_class'::pg_catalog.regclass and ip.objsubid = t.attnum and "
+	      "ia.grantee = 0 and ia.privilege_type = a.privilege_type) group by n.nspname, "
+	      "c.relname, t.attname "
+	      "union all "
+	      "select 'function', p.oid::pg_catalog.regprocedure::text, 'EXECUTE', '', '' "
 	      "from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace "
 	      "where p.prosecdef and n.nspname not in ('pg_catalog', 'information_schema') and "
 	      "(p.proacl is null or exists (select 1 from pg_catalog.aclexplode(p.proacl) a "
-	      "where a.grantee = 0)) "
+	      "where a.grantee = 0)) and not exists (select 1 from pg_catalog.pg_init_privs ip "
+	      "where ip.objoid = p.oid and ip.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass "
+	      "and (p.proacl is null or exists (select 1 from pg_catalog.aclexplode(ip.initprivs) "
+	      "ia where ia.grantee = 0))) and not (p.proacl is null and exists (select 1 from "
+	      "pg_catalog.pg_depend d where d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass "
+	      "and d.objid = p.oid and d.deptype = 'e')) "
 	      "union all "
-	      "select 'default', coalesce(quote_ident(n.nspname), '(all schemas)') || ' for "
-	      "role ' || pg_catalog.pg_get_userbyid(d.defaclrole) || ' on ' || "
-	      "d.defaclobjtype::text, string_agg(a.privilege_type, ', ') "
+	      "select 'default', coalesce(pg_catalog.quote_ident(n.nspname), '(all schemas)') || "
+	      "' for role ' || pg_catalog.pg_get_userbyid(d.defaclrole) || ' on ' || "
+	      "d.defaclobjtype::text, string_agg(a.privilege_type, ', ' order by "
+	      "a.privilege_type), '', '' "
 	      "from pg_catalog.pg_default_acl d left join pg_catalog.pg_namespace n on n.oid = "
 	      "d.defaclnamespace cross join lateral pg_catalog.aclexplode(d.defaclacl) a "
 	      "where a.grantee = 0 and d.defaclobjtype in ('r', 'S') group by 1, 2 "
@@ -1040,12 +1273,12 @@ static void rule_public_grants(struct dbx *x)
 		return;
 	if (pg_nrows(r) == 0) {
 		chk_set(f, CHK_PASS, CHK_SEV_MEDIUM,
-		        "in database %s no table, view or sequence is granted to PUBLIC, no "
-		        "default privilege adds one, and no SECURITY DEFINER function is "
-		        "executable by PUBLIC",
+		        "in database %s no table, view, sequence or column is granted to PUBLIC "
+		        "(beyond what extensions installed), no default privilege adds one, and no "
+		        "SECURITY DEFINER function is executable by PUBLIC",
 		        x->r->database);
 	} else {
-		struct pw_buf ev = PW_BUF_INIT(32768), fix = PW_BUF_INIT(32768);
+		struct pw_buf ev = PW_BUF_INIT(LIST_CAP), fix = PW_BUF_INIT(LIST_CAP);
 		bool tables = false;
 		for (int i = 0; i < pg_nrows(r) && i < 30; i++) {
 			const char *kind = pg_value(r, i, 0), *obj = pg_value(r, i, 1),
@@ -1056,6 +1289,11 @@ static void rule_public_grants(struct dbx *x)
 			if (strcmp(kind, "table") == 0) {
 				tables = true;
 				pw_buf_printf(&fix, "REVOKE ALL ON %s FROM PUBLIC;\n", obj);
+			} else if (strcmp(kind, "column") == 0) {
+				tables = true;
+				/* REVOKE SELECT (col), UPDATE (col) ON schema.table */
+				pw_buf_printf(&fix, "REVOKE %s ON %s FROM PUBLIC;\n",
+				              pg_value(r, i, 3), pg_value(r, i, 4));
 			} else if (strcmp(kind, "function") == 0) {
 				pw_buf_printf(&fix, "REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC;\n",
 				              obj);
@@ -1086,34 +1324,65 @@ static void rule_secdef(struct dbx *x)
 		return;
 	struct pg_result *r;
 	if (q(x, f,
-	      "select p.oid::pg_catalog.regprocedure::text from pg_catalog.pg_proc p join "
-	      "pg_catalog.pg_namespace n on n.oid = p.pronamespace where p.prosecdef and "
-	      "n.nspname not in ('pg_catalog', 'information_schema') and not exists (select 1 "
-	      "from pg_catalog.unnest(coalesce(p.proconfig, '{}'::text[])) c where c like "
-	      "'search\\_path=%') order by 1",
+	      "select p.oid::pg_catalog.regprocedure::text, (select pg_catalog.substr(c, 13) from "
+	      "pg_catalog.unnest(p.proconfig) c where c like 'search\\_path=%' limit 1) "
+	      "from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = "
+	      "p.pronamespace where p.prosecdef and n.nspname not in ('pg_catalog', "
+	      "'information_schema') order by 1",
 	      0, NULL, &r) < 0)
 		return;
-	if (pg_nrows(r) == 0) {
+	struct pw_buf none = PW_BUF_INIT(LIST_CAP), weak = PW_BUF_INIT(LIST_CAP),
+	              fix = PW_BUF_INIT(LIST_CAP);
+	size_t nnone = 0, nweak = 0, more_none = 0, more_weak = 0, more_fix = 0;
+	for (int i = 0; i < pg_nrows(r); i++) {
+		const char *fn = pg_value(r, i, 0);
+		bool set = !pg_isnull(r, i, 1);
+		if (set && chk_search_path_safe(pg_value(r, i, 1)))
+			continue;
+		if (!set) {
+			nnone++;
+			if (room(&none, &more_none))
+				pw_buf_printf(&none, "%s%s", none.len ? ", " : "", fn);
+		} else {
+			nweak++;
+			if (room(&weak, &more_weak))
+				pw_buf_printf(&weak, "%s%s (search_path=%s)", weak.len ? ", " : "",
+				              fn, pg_value(r, i, 1));
+		}
+		if (room(&fix, &more_fix))
+			pw_buf_printf(&fix,
+			              "%sALTER FUNCTION %s SET search_path = pg_catalog, pg_temp;",
+			              fix.len ? "\n" : "", fn);
+	}
+	more_tail(&none, more_none, " ");
+	more_tail(&weak, more_weak, " ");
+	if (more_fix)
+		pw_buf_printf(&fix, "\n-- and %zu more functions like these", more_fix);
+	if (!nnone && !nweak) {
 		chk_set(f, CHK_PASS, CHK_SEV_HIGH,
-		        "every SECURITY DEFINER function in database %s sets search_path",
+		        "every SECURITY DEFINER function in database %s sets search_path, with "
+		        "pg_temp last (or only pg_catalog)",
 		        x->r->database);
 	} else {
-		struct pw_buf ev = PW_BUF_INIT(32768), fix = PW_BUF_INIT(32768);
-		for (int i = 0; i < pg_nrows(r) && i < 30; i++) {
-			pw_buf_printf(&ev, "%s%s", i ? ", " : "", pg_value(r, i, 0));
-			pw_buf_printf(&fix,
-			              "%sALTER FUNCTION %s SET search_path = pg_catalog, "
-			              "pg_temp;",
-			              i ? "\n" : "", pg_value(r, i, 0));
-		}
-		if (pg_nrows(r) > 30)
-			pw_buf_printf(&ev, " and %d more", pg_nrows(r) - 30);
-		chk_set(f, CHK_FAIL, CHK_SEV_HIGH,
-		        "in database %s, SECURITY DEFINER without search_path: %s", x->r->database,
-		        pw_buf_str(&ev));
-		f->fix = chk_take(&fix);
+		struct pw_buf ev = PW_BUF_INIT(LIST_CAP);
+		if (nnone)
+			pw_buf_printf(&ev, "SECURITY DEFINER without search_path: %s",
+			              pw_buf_str(&none));
+		if (nweak)
+			pw_buf_printf(
+			    &ev,
+			    "%sSECURITY DEFINER with a search_path that does not end with "
+			    "pg_temp (pg_temp is searched first unless listed, and other "
+			    "schemas may be writable): %s",
+			    ev.len ? "; " : "", pw_buf_str(&weak));
+		chk_set(f, nnone ? CHK_FAIL : CHK_WARN, nnone ? CHK_SEV_HIGH : CHK_SEV_MEDIUM,
+		        "in database %s, %s", x->r->database, pw_buf_str(&ev));
 		pw_buf_free(&ev, 0);
+		f->fix = chk_take(&fix);
 	}
+	pw_buf_free(&none, 0);
+	pw_buf_free(&weak, 0);
+	pw_buf_free(&fix, 0);
 	pg_result_free(r);
 }
 
@@ -1136,7 +1405,7 @@ static void rule_untrusted_languages(struct dbx *x)
 		chk_set(f, CHK_PASS, CHK_SEV_MEDIUM,
 		        "database %s has no untrusted procedural language", x->r->database);
 	} else {
-		struct pw_buf ev = PW_BUF_INIT(8192), fix = PW_BUF_INIT(8192);
+		struct pw_buf ev = PW_BUF_INIT(LIST_CAP), fix = PW_BUF_INIT(LIST_CAP);
 		for (int i = 0; i < pg_nrows(r); i++) {
 			const char *lan = pg_value(r, i, 0), *ext = pg_value(r, i, 1);
 			pw_buf_printf(&ev, "%s%s", i ? ", " : "", lan);
@@ -1162,7 +1431,7 @@ static void rule_audit_logging(struct dbx *x)
 	        CHK_SEV_MEDIUM, WHY_AUDIT);
 	if (!f)
 		return;
-	char lc[32], ld[32], pa[256], spl[1024];
+	char lc[256], ld[32], pa[256], spl[1024];
 	if (!setting(x, "log_connections", lc, sizeof lc))
 		DONE(skip_settings(x, f, "log_connections"));
 	if (!setting(x, "log_disconnections", ld, sizeof ld))
@@ -1172,7 +1441,7 @@ static void rule_audit_logging(struct dbx *x)
 	if (!pgaudit && spl_vis && strstr(spl, "pgaudit"))
 		pgaudit = true, pw_strlcpy(pa, "?", sizeof pa);
 	struct pw_buf fix = PW_BUF_INIT(4096);
-	if (!is_on(lc) || !is_on(ld)) {
+	if (!chk_log_setting_on(lc) || !chk_log_setting_on(ld)) {
 		chk_set(f, CHK_FAIL, CHK_SEV_MEDIUM,
 		        "log_connections = %s, log_disconnections = %s%s", lc, ld,
 		        pgaudit ? "" : ", pgAudit not loaded");
@@ -1187,7 +1456,8 @@ static void rule_audit_logging(struct dbx *x)
 	}
 	if (!pgaudit) {
 		chk_set(f, CHK_WARN, CHK_SEV_LOW,
-		        "log_connections = on, log_disconnections = on; pgAudit is not loaded%s",
+		        "log_connections = %s, log_disconnections = %s; pgAudit is not loaded%s",
+		        lc, ld,
 		        spl_vis ? ""
 		                : " (or shared_preload_libraries is hidden: GRANT "
 		                  "pg_read_all_settings to see it)");
@@ -1200,14 +1470,15 @@ static void rule_audit_logging(struct dbx *x)
 	pw_buf_free(&fix, 0);
 	if (strcmp(pa, "none") == 0) {
 		chk_set(f, CHK_WARN, CHK_SEV_LOW,
-		        "log_connections = on, log_disconnections = on; pgAudit is loaded but "
-		        "pgaudit.log = none");
+		        "log_connections = %s, log_disconnections = %s; pgAudit is loaded but "
+		        "pgaudit.log = none",
+		        lc, ld);
 		DONE(chk_fix(f, "# postgresql.conf (then SELECT pg_reload_conf();)\n"
 		                "pgaudit.log = 'ddl, role'"));
 	}
 	chk_set(f, CHK_PASS, CHK_SEV_MEDIUM,
-	        "log_connections = on, log_disconnections = on, pgAudit loaded (pgaudit.log = %s)",
-	        pa);
+	        "log_connections = %s, log_disconnections = %s, pgAudit loaded (pgaudit.log = %s)",
+	        lc, ld, pa);
 }
 
 static void rule_checksums(struct dbx *x)
@@ -1229,11 +1500,9 @@ static void rule_checksums(struct dbx *x)
 static void rule_version(struct dbx *x)
 {
 	struct chk_finding *f =
-	    add(x, "version.supported", "the major version still gets security fixes", CHK_SEV_HIGH,
-	        WHY_VERSION);
-	if (!f)
-		return;
-	int v = pg_server_version(x->c);
+	    add_noquery(x, "version.supported", "the major version still gets security fixes",
+	                CHK_SEV_HIGH, WHY_VERSION);
+	int v = pg_server_version(x->c); /* from the connection: needs no query */
 	int major = v >= 100000 ? v / 10000 : v / 100;
 	time_t eol = chk_eol_date(major);
 	char when[32] = "";
@@ -1283,6 +1552,18 @@ void chk_db_rules(const struct chk_opts *o, const struct chk_repo_state *st, str
 	if (init(&x) < 0) {
 		pw_strlcpy(x.broken, pw_error_message(), sizeof x.broken);
 		pw_error_clear();
+		/* what the connection itself knows */
+		const char *u = pg_current_user(x.c), *d = pg_param(x.c, "dbname");
+		pw_strlcpy(r->role, u ? u : "", sizeof r->role);
+		pw_strlcpy(r->database, d ? d : "", sizeof r->database);
+		int v = pg_server_version(x.c);
+		if (v >= 100000)
+			snprintf(r->server_version, sizeof r->server_version, "%d.%d", v / 10000,
+			         v % 10000);
+		else
+			snprintf(r->server_version, sizeof r->server_version, "%d.%d.%d", v / 10000,
+			         v / 100 % 100, v % 100);
+		x.qrole = pg_quote_ident(x.c, r->role);
 	}
 	rule_tls_server(&x);
 	rule_tls_enforced(&x);

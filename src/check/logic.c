@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "check/check.h"
 #include "common/str.h"
@@ -41,6 +42,8 @@ bool chk_fails(const struct chk_finding *f, enum chk_severity threshold)
 {
 	if ((int)threshold >= CHK_SEV_NEVER)
 		return false;
+	if (f->result == CHK_SKIP && f->unread)
+		return true;
 	return (f->result == CHK_FAIL || f->result == CHK_WARN) && f->severity >= threshold;
 }
 
@@ -142,7 +145,10 @@ enum chk_hba_scope chk_hba_scope(const struct chk_hba_line *l)
 
 bool chk_hba_plaintext(const struct chk_hba_line *l)
 {
-	return l->type && (strcmp(l->type, "host") == 0 || strcmp(l->type, "hostnossl") == 0);
+	/* host and hostnogssenc accept a plain TCP connection; hostssl needs TLS and hostgssenc
+	 * GSSAPI encryption */
+	return l->type && (strcmp(l->type, "host") == 0 || strcmp(l->type, "hostnossl") == 0 ||
+	                   strcmp(l->type, "hostnogssenc") == 0);
 }
 
 bool chk_hba_accepts(const struct chk_hba_line *l)
@@ -187,4 +193,55 @@ bool chk_marked_readonly(const char *name, const char *comment)
 			return true;
 	}
 	return icontains(comment, "read-only") || icontains(comment, "readonly");
+}
+
+bool chk_search_path_safe(const char *value)
+{
+	/* the entries of "a, \"b c\", pg_temp" (as proconfig stores them), unquoted */
+	char last[128] = "";
+	bool only_catalog = true;
+	const char *p = value ? value : "";
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		char item[128];
+		size_t n = 0;
+		if (*p == '"') {
+			for (p++; *p && !(*p == '"' && p[1] != '"'); p++) {
+				if (*p == '"')
+					p++; /* "" inside quotes */
+				if (n + 1 < sizeof item)
+					item[n++] = *p;
+			}
+			if (*p == '"')
+				p++;
+		} else {
+			for (; *p && *p != ',' && *p != ' '; p++)
+				if (n + 1 < sizeof item)
+					item[n++] = *p;
+		}
+		item[n] = 0;
+		while (*p == ' ')
+			p++;
+		if (*p == ',')
+			p++;
+		if (*item && strcmp(item, "pg_catalog") != 0)
+			only_catalog = false;
+		pw_strlcpy(last, item, sizeof last);
+	}
+	return only_catalog || strcmp(last, "pg_temp") == 0;
+}
+
+bool chk_log_setting_on(const char *v)
+{
+	/* on/true/1 before PostgreSQL 18; a list of aspects (receipt, authentication,
+	 * authorization, setup_durations, all) from 18 on; off, false, 0 or empty: off */
+	if (!v)
+		return false;
+	while (*v == ' ')
+		v++;
+	return *v && strcasecmp(v, "off") != 0 && strcasecmp(v, "false") != 0 &&
+	       strcmp(v, "0") != 0 && strcasecmp(v, "no") != 0;
 }

@@ -11,6 +11,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "dump/catalog.h"
 #include "pg/pg.h"
 #include "storage/storage.h"
 
@@ -87,10 +88,16 @@ int cmd_check(struct pw_ctx *ctx)
 	if (rc < 0)
 		return rc;
 	char stanza[64] = "";
-	rc = pw_resolve_stanza(ctx, db, stanza, sizeof stanza);
-	if (rc < 0) {
-		pg_close(db);
-		return rc;
+	/* A stanza named on the command line must be valid. Without one, the database name
+	 * serves (as for backup) when it is a valid stanza name; when it is not, check runs
+	 * without a stanza and the backup rules say to name one. */
+	const char *dbname = pg_param(db, "dbname");
+	if (ctx->stanza || (dbname && catalog_valid_stanza(dbname))) {
+		rc = pw_resolve_stanza(ctx, db, stanza, sizeof stanza);
+		if (rc < 0) {
+			pg_close(db);
+			return rc;
+		}
 	}
 	struct stor *repo = NULL;
 	char repo_error[512] = "";

@@ -111,6 +111,61 @@ for id in tls.min-version tls.live-sessions roles.shared-account tls.enforced au
 done
 tk_pass "after the grants, the rules run"
 
+# pg_hba.conf on disk with an error: the view shows the file, not what the server loaded, so
+# the hba rules cannot pass
+cp "$PG_DATADIR/pg_hba.conf" hba.saved
+echo 'hostssl all all 10.1.0.0/99 scram-sha-256' >> "$PG_DATADIR/pg_hba.conf"
+check plain pl --output=json
+for id in tls.enforced auth.no-trust net.allowlist; do
+  tk_assert_eq "$(jq_ "$out" "f('$id')['result']")" warn "$id warns on hba errors"
+  tk_assert_contains "$(jq_ "$out" "f('$id')['evidence']")" "pg_hba.conf on disk has 1 line with errors (line 3:" "$id names the error"
+  tk_assert_contains "$(jq_ "$out" "f('$id')['evidence']")" "keeps the rules it loaded before" "$id says what the server runs"
+done
+cp hba.saved "$PG_DATADIR/pg_hba.conf"
+tk_pass "hba file with errors: no pass"
+
+# a unix socket: no network, so tls.this-connection is info, not "not encrypted"
+out=$(PGWARD_DB_PASSWORD=pl "$PGWARD" check --db "postgresql://plain@/shop?host=$PG_SOCKDIR&port=$PGPORT_TEST" --output=json 2>"$TK_TMP/err") || tk_fail "check over the socket: $(cat err)"
+tk_assert_eq "$(jq_ "$out" 'f("tls.this-connection")["result"]')" info "socket: info"
+tk_assert_contains "$(jq_ "$out" 'f("tls.this-connection")["evidence"]')" "local socket" "socket evidence"
+tk_pass "unix socket"
+
+# a server that answers but refuses the first query: the rules that need no query still run;
+# the skips count under --fail-on (a check that saw nothing is not a clean check)
+pg_psql_super >/dev/null <<'SQL'
+create database locked;
+\c locked
+revoke execute on function pg_catalog.pg_has_role(name, text) from public;
+SQL
+LURL="postgresql://plain@localhost:$PGPORT_TEST/locked?sslrootcert=$PG_CA"
+set +e
+out=$(PGWARD_DB_PASSWORD=pl "$PGWARD" check --db "$LURL" --output=json 2>"$TK_TMP/err"); rc=$?
+set -e
+tk_assert_eq "$rc" 0 "unreadable server, --fail-on=never: exit 0"
+tk_assert_eq "$(jq_ "$out" 'f("tls.server")["result"]')" skip "query rules skip"
+tk_assert_contains "$(jq_ "$out" 'f("tls.server")["evidence"]')" "could not read the server" "skip says why"
+tk_assert_eq "$(jq_ "$out" 'f("version.supported")["result"]')" pass "version from the connection"
+tk_assert_eq "$(jq_ "$out" 'f("tls.this-connection")["result"]')" warn "this connection judged (2-day certificate)"
+tk_assert_eq "$(jq_ "$out" 'r["role"] + " " + r["database"]')" "plain locked" "role and database from the connection"
+set +e
+PGWARD_DB_PASSWORD=pl "$PGWARD" check --db "$LURL" --fail-on=critical >/dev/null 2>"$TK_TMP/err"; rc=$?
+set -e
+tk_assert_eq "$rc" 25 "unreadable server counts under --fail-on=critical"
+tk_pass "server that refuses queries"
+
+# no stanza named and a database name that is not a valid stanza name: check runs, the
+# backup rules say to name one
+pg_psql_super -c 'create database "bad name"' >/dev/null
+mkdir nostanza
+set +e
+out=$(PGWARD_DB_PASSWORD=pl "$PGWARD" check --db "postgresql://plain@localhost:$PGPORT_TEST/bad%20name?sslrootcert=$PG_CA" --repo nostanza --output=json 2>"$TK_TMP/err"); rc=$?
+set -e
+tk_assert_eq "$rc" 0 "database name that is no stanza name: $(cat err)"
+tk_assert_eq "$(jq_ "$out" 'f("backup.recent")["result"]')" skip "backup rules skip"
+tk_assert_contains "$(jq_ "$out" 'f("backup.recent")["fix"]')" "pgward check STANZA" "says to name the stanza"
+tk_assert_eq "$(jq_ "$out" 'r["stanza"]')" None "no stanza"
+tk_pass "no valid stanza"
+
 # --- hardened: certificate for a year, a verified backup encrypted to two recipients ------
 install_cert leaf.crt leaf.key
 "$PGWARD" keygen -o key1 2>/dev/null
@@ -198,13 +253,19 @@ tk_assert_eq "$(jq_ "$out" 'f("backup.immutable")["result"]')" fail "lockable bu
 tk_assert_contains "$(jq_ "$out" 'f("backup.immutable")["evidence"]')" "written without a lock" "no-lock evidence"
 check monitor mon shop --repo "s3://$S3_BUCKET_LOCKED/locked" --retention-days 7 --output=json
 tk_assert_eq "$(jq_ "$out" 'f("backup.immutable")["result"]')" warn "lock longer than retention"
+# the endpoint from AWS_ENDPOINT_URL (the storage layer's last fallback) is the one judged
+out=$(unset PGWARD_S3_ENDPOINT; AWS_ENDPOINT_URL=$S3_ENDPOINT PGWARD_DB_PASSWORD=mon "$PGWARD" check \
+  --db "$(URL monitor)" shop --repo "s3://$S3_BUCKET_LOCKED/locked" --output=json 2>"$TK_TMP/err") || tk_fail "AWS_ENDPOINT_URL: $(cat err)"
+tk_assert_eq "$(jq_ "$out" 'f("backup.off-vendor")["result"]')" fail "AWS_ENDPOINT_URL: the bucket is on the database's host"
+tk_assert_contains "$(jq_ "$out" 'f("backup.off-vendor")["evidence"]')" "endpoint 127.0.0.1" "the endpoint the storage uses"
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY PGWARD_S3_ENDPOINT
 tk_pass "object lock"
 
 # --- misconfigured -------------------------------------------------------------------------
 install_cert "$TK_TMP/ca/server.crt" "$TK_TMP/ca/server.key"
 printf '%s\n' 'host all all 127.0.0.1/32 trust' 'host all all 0.0.0.0/0 scram-sha-256' \
-  'host shop app 10.0.0.0/8 scram-sha-256' >> "$PG_DATADIR/pg_hba.conf"
+  'host shop app 10.0.0.0/8 scram-sha-256' 'hostnogssenc shop app 192.168.7.0/24 scram-sha-256' \
+  >> "$PG_DATADIR/pg_hba.conf"
 pg_psql_super >/dev/null <<'SQL'
 alter system set password_encryption = 'md5';
 alter system set log_connections = off;
@@ -224,7 +285,18 @@ grant create on schema scratch to public;
 create function public.bump() returns int language sql security definer as 'select 1';
 grant update on public.secret_data to reporting_priv;
 grant select on public.secret_data to public;
+create sequence public.counter;
+grant usage on sequence public.counter to reporting_priv;
+grant create on database shop to reporting_priv;
+alter role reporting_priv createdb;
+create table public.cols(a int, b int);
+grant select (b) on public.cols to public;
+create extension pg_stat_statements;
+create function public.weak() returns int language sql security definer set search_path = public as 'select 1';
+alter role plain in database shop set password_encryption = 'scram-sha-256';
 SQL
+# many LOGIN roles without a password: the evidence lists some and counts the rest
+pg_psql_super -c "do \$\$ begin for i in 1..300 loop execute format('create role %I login', 'ghost_' || repeat('x', 50) || i); end loop; end \$\$" >/dev/null
 if [[ -f $EXT/plperlu.control ]]; then
   pg_psql_super -d shop -c "create extension plperlu" >/dev/null
   PERL=1
@@ -257,6 +329,8 @@ tk_assert_contains "$(fix auth.no-trust)" "trust -> scram-sha-256" "trust fix"
 tk_assert_eq "$(jq_ "$out" 'f("auth.no-trust")["severity"]')" critical "trust is critical"
 tk_assert_eq "$(res tls.enforced)" fail "host line without TLS"
 tk_assert_contains "$(ev tls.enforced)" "host all all 0.0.0.0/0 scram-sha-256" "tls.enforced evidence"
+tk_assert_contains "$(ev tls.enforced)" "hostnogssenc shop app 192.168.7.0/24 scram-sha-256" "hostnogssenc accepts plaintext"
+tk_assert_contains "$(fix tls.enforced)" 'change "hostnogssenc" to "hostssl"' "hostnogssenc fix"
 tk_assert_contains "$(fix tls.enforced)" 'to "hostssl"' "tls.enforced fix"
 tk_assert_eq "$(res net.allowlist)" fail "0.0.0.0/0"
 tk_assert_contains "$(ev net.allowlist)" "open to every address, database and user: line" "allowlist evidence"
@@ -270,12 +344,18 @@ tk_assert_contains "$(ev roles.superusers)" "role app reaches superuser through 
 tk_assert_contains "$(fix roles.superusers)" 'ALTER ROLE "admin2" NOSUPERUSER;' "demote the second superuser"
 tk_assert_contains "$(fix roles.superusers)" 'REVOKE <superuser role> FROM "app"; -- it is a member of ops' "membership fix"
 tk_assert_eq "$(res priv.public-schema-create)" fail "PUBLIC CREATE"
-tk_assert_eq "$(fix priv.public-schema-create)" "REVOKE CREATE ON SCHEMA scratch FROM PUBLIC;" "PUBLIC CREATE fix"
+tk_assert_eq "$(jq_ "$out" 'repr(f("priv.public-schema-create")["fix"])')" "'REVOKE CREATE ON SCHEMA scratch FROM PUBLIC;'" "PUBLIC CREATE fix (no trailing newline)"
 tk_assert_eq "$(res priv.secdef-search-path)" fail "secdef"
-tk_assert_eq "$(fix priv.secdef-search-path)" "ALTER FUNCTION public.bump() SET search_path = pg_catalog, pg_temp;" "secdef fix"
+tk_assert_eq "$(fix priv.secdef-search-path)" "ALTER FUNCTION public.bump() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION public.weak() SET search_path = pg_catalog, pg_temp;" "secdef fix"
+tk_assert_contains "$(ev priv.secdef-search-path)" "SECURITY DEFINER without search_path: public.bump()" "secdef without search_path"
+tk_assert_contains "$(ev priv.secdef-search-path)" "public.weak() (search_path=public)" "search_path without pg_temp last"
 tk_assert_eq "$(res priv.public-grants)" fail "table granted to PUBLIC"
 tk_assert_contains "$(ev priv.public-grants)" "table public.secret_data: SELECT to PUBLIC" "public grant evidence"
 tk_assert_contains "$(ev priv.public-grants)" "function public.bump(): EXECUTE to PUBLIC" "secdef open to PUBLIC"
+tk_assert_contains "$(ev priv.public-grants)" "column public.cols (b): SELECT to PUBLIC" "column grant to PUBLIC"
+tk_assert_contains "$(fix priv.public-grants)" "REVOKE SELECT (b) ON public.cols FROM PUBLIC;" "column grant fix"
+[[ $(ev priv.public-grants) != *pg_stat_statements* ]] || tk_fail "an extension's initial privileges are not reported: $(ev priv.public-grants)"
 if [[ -n $PERL ]]; then
   tk_assert_eq "$(res priv.untrusted-languages)" fail "plperlu"
   tk_assert_eq "$(fix priv.untrusted-languages)" 'DROP EXTENSION "plperlu"; -- if nothing uses it' "plperlu fix"
@@ -284,6 +364,10 @@ tk_assert_eq "$(res roles.readonly-is-readonly)" fail "read-only role with UPDAT
 tk_assert_contains "$(ev roles.readonly-is-readonly)" "reporting_priv holds UPDATE on public.secret_data" "read-only evidence"
 tk_assert_contains "$(ev roles.readonly-is-readonly)" "reporting holds UPDATE on public.secret_data" "member inherits it"
 tk_assert_contains "$(fix roles.readonly-is-readonly)" 'REVOKE UPDATE ON public.secret_data FROM "reporting_priv";' "read-only fix"
+tk_assert_contains "$(ev roles.readonly-is-readonly)" "reporting_priv holds USAGE on SEQUENCE public.counter" "sequence USAGE (nextval)"
+tk_assert_contains "$(ev roles.readonly-is-readonly)" "reporting_priv holds CREATE on DATABASE shop" "CREATE on the database"
+tk_assert_contains "$(ev roles.readonly-is-readonly)" "reporting_priv holds CREATEDB" "CREATEDB attribute"
+tk_assert_contains "$(fix roles.readonly-is-readonly)" 'ALTER ROLE "reporting_priv" NOCREATEDB;' "CREATEDB fix"
 tk_assert_eq "$(res roles.shared-account)" fail "shared account"
 tk_assert_contains "$(ev roles.shared-account)" "role app: 3 sessions from applications [billing, plaintext, reports]" "shared evidence"
 tk_assert_eq "$(res tls.live-sessions)" warn "plaintext loopback session"
@@ -304,6 +388,11 @@ check postgres "$PG_SUPERPASS" shop --output=json
 tk_assert_contains "$(ev auth.scram)" "1 role with an MD5 password hash: legacy" "md5 role"
 tk_assert_eq "$(res roles.unused)" warn "role without password"
 tk_assert_contains "$(ev roles.unused)" "ghost (no password)" "unused role"
+tk_assert_contains "$(ev roles.unused)" "more (they log in only through" "a long list ends with the count of the rest"
+# password_encryption set for one role in this database only: the source is shown
+check plain pl shop --output=json
+tk_assert_eq "$(res auth.scram)" warn "password_encryption from ALTER ROLE SET"
+tk_assert_contains "$(ev auth.scram)" 'from source "database user"' "source in evidence"
 # weaker sslmode on this connection
 check monitor mon shop --output=json
 out=$(PGWARD_DB_PASSWORD=mon "$PGWARD" check --db "postgresql://monitor@localhost:$PGPORT_TEST/shop?sslmode=require" --output=json 2>/dev/null)

@@ -38,6 +38,10 @@ static void t_fail_on(void **state)
 	assert_false(chk_fails(&f, (enum chk_severity)CHK_SEV_NEVER));
 	f.result = CHK_WARN;
 	assert_true(chk_fails(&f, CHK_SEV_MEDIUM));
+	/* a skip because the server could not be read counts under any threshold but never */
+	struct chk_finding u = {.severity = CHK_SEV_LOW, .result = CHK_SKIP, .unread = true};
+	assert_true(chk_fails(&u, CHK_SEV_CRITICAL));
+	assert_false(chk_fails(&u, (enum chk_severity)CHK_SEV_NEVER));
 	/* pass, skip and info never fail, whatever their severity */
 	enum chk_result ok[] = {CHK_PASS, CHK_SKIP, CHK_INFO};
 	for (size_t i = 0; i < 3; i++) {
@@ -119,6 +123,54 @@ static void t_hba(void **state)
 	assert_true(chk_hba_plaintext(&l));
 	l.type = "local";
 	assert_false(chk_hba_plaintext(&l));
+	/* hostnogssenc accepts plain TCP (and TLS); hostgssenc requires GSSAPI encryption */
+	l.type = "hostnogssenc";
+	assert_true(chk_hba_plaintext(&l));
+	l.type = "hostgssenc";
+	assert_false(chk_hba_plaintext(&l));
+}
+
+static void t_search_path(void **state)
+{
+	(void)state;
+	assert_true(chk_search_path_safe("pg_catalog, pg_temp"));
+	assert_true(chk_search_path_safe("\"\""));
+	assert_true(chk_search_path_safe(""));
+	assert_true(chk_search_path_safe("pg_catalog"));
+	assert_true(chk_search_path_safe("app, pg_temp"));
+	assert_true(chk_search_path_safe("\"my, schema\", \"pg_temp\""));
+	assert_false(chk_search_path_safe("public"));
+	assert_false(chk_search_path_safe("pg_temp, public"));
+	assert_false(chk_search_path_safe("\"$user\", public"));
+	assert_false(chk_search_path_safe("pg_catalog, \"pg_temp, x\""));
+}
+
+static void t_log_setting(void **state)
+{
+	(void)state;
+	assert_true(chk_log_setting_on("on"));
+	assert_true(chk_log_setting_on("receipt,authentication,authorization"));
+	assert_true(chk_log_setting_on("all"));
+	assert_false(chk_log_setting_on("off"));
+	assert_false(chk_log_setting_on(""));
+	assert_false(chk_log_setting_on("false"));
+	assert_false(chk_log_setting_on(NULL));
+}
+
+static void t_url_host(void **state)
+{
+	(void)state;
+	char h[64];
+	chk_url_host("https://s3.eu-west-1.amazonaws.com", h, sizeof h);
+	assert_string_equal(h, "s3.eu-west-1.amazonaws.com");
+	chk_url_host("https://user:pass@minio.example.com:9000/x", h, sizeof h);
+	assert_string_equal(h, "minio.example.com");
+	chk_url_host("https://user@[2001:db8::1]:9000", h, sizeof h);
+	assert_string_equal(h, "2001:db8::1");
+	chk_url_host("http://127.0.0.1:7480", h, sizeof h);
+	assert_string_equal(h, "127.0.0.1");
+	chk_url_host("https://host.example/p@th", h, sizeof h);
+	assert_string_equal(h, "host.example");
 }
 
 static void t_readonly(void **state)
@@ -252,10 +304,12 @@ static void t_report_injection(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_severity), cmocka_unit_test(t_fail_on),
-	    cmocka_unit_test(t_eol),      cmocka_unit_test(t_netmask),
-	    cmocka_unit_test(t_hba),      cmocka_unit_test(t_readonly),
-	    cmocka_unit_test(t_report),   cmocka_unit_test(t_report_injection),
+	    cmocka_unit_test(t_severity),    cmocka_unit_test(t_fail_on),
+	    cmocka_unit_test(t_eol),         cmocka_unit_test(t_netmask),
+	    cmocka_unit_test(t_hba),         cmocka_unit_test(t_readonly),
+	    cmocka_unit_test(t_report),      cmocka_unit_test(t_report_injection),
+	    cmocka_unit_test(t_search_path), cmocka_unit_test(t_log_setting),
+	    cmocka_unit_test(t_url_host),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }
