@@ -11,6 +11,7 @@
 #include "check/internal.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "dump/expire.h"
 #include "storage/storage.h"
 
 #define WHY_RECENT                                                                                 \
@@ -379,48 +380,108 @@ static void rule_retention(const struct chk_opts *o, const struct chk_repo_state
 		return;
 	int d = o->backup.retention_days, m = o->backup.retention_min;
 	const char *src = o->backup.retention_source ? o->backup.retention_source : "?";
-	if (d < 14) {
+	struct retention rt = {.days = d,
+	                       .min = m,
+	                       .daily = o->backup.retention_daily,
+	                       .weekly = o->backup.retention_weekly,
+	                       .monthly = o->backup.retention_monthly,
+	                       .yearly = o->backup.retention_yearly,
+	                       .grace_seconds = 86400};
+	/* daily copies cover max(retention-days, retention-daily) days without a gap; weekly,
+	 * monthly and yearly copies (GFS) are a deliberate longer retention, reported as such */
+	int window = d > rt.daily ? d : rt.daily;
+	long gfs_days = 0;
+	if (rt.weekly > 0)
+		gfs_days = 7L * rt.weekly;
+	if (rt.monthly > 0 && 30L * rt.monthly > gfs_days)
+		gfs_days = 30L * rt.monthly;
+	if (rt.yearly > 0 && 365L * rt.yearly > gfs_days)
+		gfs_days = 365L * rt.yearly;
+	char gfs[160] = "";
+	if (rt.daily || rt.weekly || rt.monthly || rt.yearly)
+		snprintf(gfs, sizeof gfs,
+		         "; retention-daily/weekly/monthly/yearly = %d/%d/%d/%d keep older copies "
+		         "on purpose (up to about %ld days)",
+		         rt.daily, rt.weekly, rt.monthly, rt.yearly,
+		         gfs_days > window ? gfs_days : window);
+	if (window < 14) {
 		chk_set(f, CHK_FAIL, CHK_SEV_MEDIUM,
-		        "retention-days = %d (%s): a problem noticed after %d days has no good "
+		        "retention-days = %d (%s)%s: a problem noticed after %d days has no daily "
 		        "backup left",
-		        d, src, d);
+		        d, src, gfs, window);
 		chk_fix(f, "retention-days = 30  # [%s] section of pgward.conf", o->stanza);
 		return;
 	}
-	if (d > 30) {
-		chk_set(f, CHK_WARN, CHK_SEV_LOW,
-		        "retention-days = %d (%s): older copies than the 14-30 days the checklist "
-		        "asks for are kept (more data to protect, and to delete on request)",
-		        d, src);
-		chk_fix(f, "retention-days = 30  # [%s] section of pgward.conf, then pgward expire",
-		        o->stanza);
+	if (window > 30) {
+		chk_set(
+		    f, CHK_WARN, CHK_SEV_LOW,
+		    "retention-days = %d (%s), retention-daily = %d: daily copies older than the "
+		    "14-30 days the checklist asks for are kept (more data to protect, and to "
+		    "delete on request)",
+		    d, src, rt.daily);
+		chk_fix(
+		    f,
+		    "retention-days = 30  # [%s] section of pgward.conf (and retention-daily "
+		    "at most 30; keep longer copies with retention-weekly/monthly/yearly), then "
+		    "pgward expire",
+		    o->stanza);
 		return;
 	}
-	/* expire must actually run: a complete backup well past the window says it does not */
-	size_t complete = 0;
-	const struct backup_entry *oldest = NULL;
-	for (size_t i = 0; i < st->list.n; i++)
-		if (st->list.e[i].complete) {
-			complete++;
-			if (!oldest)
-				oldest = &st->list.e[i];
+	/* expire must actually run: a backup that expire would remove (its own keep rules,
+	 * computed in dry-run form: retention-days, -min, GFS, pins) and that is well past the
+	 * window says it does not */
+	json_t *plan = NULL;
+	struct expire_opts eo = {
+	    .repo = o->backup.repo, .stanza = o->stanza, .r = rt, .now = o->now, .dry_run = true};
+	if (expire_run(&eo, &plan) < 0) {
+		chk_set(
+		    f, CHK_SKIP, CHK_SEV_MEDIUM,
+		    "retention-days = %d (%s)%s; what expire would remove could not be computed: "
+		    "%s",
+		    d, src, gfs, pw_error_message());
+		pw_error_clear();
+		json_decref(plan);
+		return;
+	}
+	const char *stale = NULL;
+	double stale_age = 0;
+	size_t nstale = 0;
+	json_t *dec = json_object_get(plan, "backups");
+	for (size_t i = 0; i < json_array_size(dec); i++) {
+		json_t *x = json_array_get(dec, i);
+		if (!pw_streq(json_string_value(json_object_get(x, "action")), "remove"))
+			continue;
+		const char *id = json_string_value(json_object_get(x, "backup_id"));
+		for (size_t k = 0; id && k < st->list.n; k++) {
+			const struct backup_entry *e = &st->list.e[k];
+			if (strcmp(e->id, id) != 0)
+				continue;
+			time_t t =
+			    parse_iso(json_string_value(json_object_get(e->manifest, "started")));
+			double age = difftime(o->now, t);
+			if (t && age > (double)(d + 2) * DAY) {
+				nstale++;
+				if (!stale || age > stale_age)
+					stale = e->id, stale_age = age;
+			}
 		}
-	time_t t =
-	    oldest ? parse_iso(json_string_value(json_object_get(oldest->manifest, "started"))) : 0;
-	if (oldest && t && complete > (size_t)(m > 0 ? m : 0) &&
-	    difftime(o->now, t) > (double)(d + 2) * DAY) {
+	}
+	if (stale) {
 		char age[32];
-		fmt_age(difftime(o->now, t), age, sizeof age);
-		chk_set(f, CHK_WARN, CHK_SEV_LOW,
-		        "retention-days = %d (%s), but backup %s is %s old: pgward expire does not "
-		        "seem to run",
-		        d, src, oldest->id, age);
+		fmt_age(stale_age, age, sizeof age);
+		chk_set(
+		    f, CHK_WARN, CHK_SEV_LOW,
+		    "retention-days = %d (%s)%s, but %zu backup%s that expire would remove %s "
+		    "still there (the oldest, %s, is %s old): pgward expire does not seem to run",
+		    d, src, gfs, nstale, nstale == 1 ? "" : "s", nstale == 1 ? "is" : "are", stale,
+		    age);
 		chk_fix(f, "run pgward expire %s daily with credentials that may delete",
 		        o->stanza);
-		return;
+	} else {
+		chk_set(f, CHK_PASS, CHK_SEV_MEDIUM,
+		        "retention-days = %d (%s), retention-min = %d%s", d, src, m, gfs);
 	}
-	chk_set(f, CHK_PASS, CHK_SEV_MEDIUM, "retention-days = %d (%s), retention-min = %d", d, src,
-	        m);
+	json_decref(plan);
 }
 
 struct vrec {

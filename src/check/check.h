@@ -59,6 +59,7 @@ struct chk_backup_opts {
 	const char *repo_addr;   /* the repo option as given */
 	const char *s3_endpoint; /* NULL = AWS by region */
 	int retention_days, retention_min;
+	int retention_daily, retention_weekly, retention_monthly, retention_yearly; /* GFS */
 	const char *retention_source; /* "default", "FILE line N", ... */
 	long long lock_days;
 };

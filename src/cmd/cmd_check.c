@@ -65,6 +65,13 @@ static bool stanza_credentials(struct pw_ctx *ctx)
 	return false;
 }
 
+/* A retention-daily/weekly/monthly/yearly count (what expire keeps), clamped to 0-4096. */
+static int gfs_count(struct pw_config *c, enum pw_opt_id id)
+{
+	long long v = pw_cfg_int(c, id);
+	return v < 0 ? 0 : v > 4096 ? 4096 : (int)v;
+}
+
 int cmd_check(struct pw_ctx *ctx)
 {
 	struct pw_config *c = ctx->cfg;
@@ -129,6 +136,10 @@ int cmd_check(struct pw_ctx *ctx)
 	               .s3_endpoint = pw_cfg_str(c, PW_OPT_S3_ENDPOINT),
 	               .retention_days = (int)days,
 	               .retention_min = (int)min,
+	               .retention_daily = gfs_count(c, PW_OPT_RETENTION_DAILY),
+	               .retention_weekly = gfs_count(c, PW_OPT_RETENTION_WEEKLY),
+	               .retention_monthly = gfs_count(c, PW_OPT_RETENTION_MONTHLY),
+	               .retention_yearly = gfs_count(c, PW_OPT_RETENTION_YEARLY),
 	               .retention_source = pw_cfg_source(c, PW_OPT_RETENTION_DAYS),
 	               .lock_days = pw_cfg_int(c, PW_OPT_LOCK_DAYS)},
 	    .now = now,

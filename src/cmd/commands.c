@@ -253,7 +253,8 @@ const struct pw_command pw_commands[] = {
      "  25  a result at or above --fail-on\n",
      OPTS(COMMON, REPO_OPTS, PW_OPT_DB, PW_OPT_URL_ENV, PW_OPT_URL_FILE, PW_OPT_DB_PASSWORD,
           PW_OPT_PIN_SHA256, PW_OPT_OUTPUT, PW_OPT_FAIL_ON, PW_OPT_RETENTION_DAYS,
-          PW_OPT_RETENTION_MIN, PW_OPT_LOCK_DAYS),
+          PW_OPT_RETENTION_MIN, PW_OPT_RETENTION_DAILY, PW_OPT_RETENTION_WEEKLY,
+          PW_OPT_RETENTION_MONTHLY, PW_OPT_RETENTION_YEARLY, PW_OPT_LOCK_DAYS),
      0, 1, true, cmd_check, true},
 };
 

@@ -215,6 +215,15 @@ chmod 600 pgward.conf
 out=$("$PGWARD" check shop --config pgward.conf --output=json)
 tk_assert_contains "$(jq_ "$out" 'f("roles.readonly-is-readonly")["evidence"]')" "connects with the backup stanza's credentials" "stanza credentials"
 tk_assert_eq "$(jq_ "$out" 'f("roles.readonly-is-readonly")["result"]')" pass "backup role is read-only"
+# two months on: without GFS the backup is past retention-days (expire does not run); with
+# retention-monthly it is the month's copy that expire keeps on purpose
+LATER=$(date -u -d '+60 days' +%Y-%m-%dT%H:%M:%SZ)
+out=$(PGWARD_NOW=$LATER PGWARD_DB_PASSWORD=mon "$PGWARD" check --db "$(URL monitor)" shop --repo repo --retention-min 0 --output=json 2>/dev/null)
+tk_assert_eq "$(jq_ "$out" 'f("backup.retention")["result"]')" warn "no GFS: expire does not run"
+tk_assert_contains "$(jq_ "$out" 'f("backup.retention")["evidence"]')" "expire does not seem to run" "stale backup evidence"
+out=$(PGWARD_NOW=$LATER PGWARD_DB_PASSWORD=mon "$PGWARD" check --db "$(URL monitor)" shop --repo repo --retention-min 0 --retention-monthly 12 --output=json 2>/dev/null)
+tk_assert_eq "$(jq_ "$out" 'f("backup.retention")["result"]')" pass "GFS keeps it on purpose: $(jq_ "$out" 'f("backup.retention")["evidence"]')"
+tk_assert_contains "$(jq_ "$out" 'f("backup.retention")["evidence"]')" "keep older copies on purpose (up to about 360 days)" "GFS evidence"
 tk_pass "hardened cluster"
 
 # --- metadata only: every statement of pgward's session names catalogs --------------------
