@@ -597,6 +597,23 @@ static void rule_immutable(const struct chk_opts *o, const struct chk_repo_state
 		           "lock-days = 14 (at most retention-days)");
 		return;
 	}
+	const char *until0 =
+	    st->newest ? json_string_value(json_object_get(st->newest->manifest, "lock_until"))
+	               : NULL;
+	if ((feat & STOR_F_OBJECT_LOCK_ASSUMED) && !until0) {
+		/* the probe got HTTP 403: whether the bucket can lock is unknown */
+		chk_set(
+		    f, CHK_SKIP, CHK_SEV_MEDIUM,
+		    "%s: the bucket's object lock configuration could not be read (HTTP 403), so "
+		    "whether it can lock objects is unknown%s%s%s",
+		    o->backup.repo_desc, st->newest ? "; backup " : "",
+		    st->newest ? st->newest->id : "",
+		    st->newest ? " was written without a lock" : "");
+		chk_fix(
+		    f, "allow s3:GetBucketObjectLockConfiguration on the bucket to the credentials "
+		       "pgward uses (and use a bucket created with Object Lock, lock-days = 14)");
+		return;
+	}
 	if (!st->newest) {
 		chk_set(f, CHK_SKIP, CHK_SEV_MEDIUM,
 		        "the bucket supports object lock; no complete backup to inspect");

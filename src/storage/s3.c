@@ -1304,7 +1304,8 @@ static void probe_features(struct s3 *s)
 		if (r.status == 200 && r.resp.len && memmem(r.resp.data, r.resp.len, "Enabled", 7))
 			s->base.features |= STOR_F_OBJECT_LOCK | STOR_F_VERSIONING;
 	} else if (pw_error_code() == PW_E_STORAGE && strstr(pw_error_message(), "HTTP 403")) {
-		s->base.features |= STOR_F_OBJECT_LOCK; /* cannot tell: let the server decide */
+		/* cannot tell: let the server decide */
+		s->base.features |= STOR_F_OBJECT_LOCK | STOR_F_OBJECT_LOCK_ASSUMED;
 	}
 	req_free(&r);
 	req_init(&r, "GET", NULL);

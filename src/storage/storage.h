@@ -23,6 +23,10 @@ enum stor_feature {
 	STOR_F_OBJECT_LOCK = 1u << 2,  /* per-object retention (WORM) */
 	STOR_F_VERSIONING = 1u << 3,   /* removed objects keep older versions */
 	STOR_F_ATOMIC_RENAME = 1u << 4,
+	/* with STOR_F_OBJECT_LOCK: the bucket's lock configuration could not be read (HTTP 403,
+	 * s3:GetBucketObjectLockConfiguration missing), so lock support is assumed and the
+	 * server decides when an object is written */
+	STOR_F_OBJECT_LOCK_ASSUMED = 1u << 5,
 };
 
 enum stor_lock_mode { STOR_LOCK_NONE = 0, STOR_LOCK_GOVERNANCE, STOR_LOCK_COMPLIANCE };

@@ -267,6 +267,18 @@ out=$(unset PGWARD_S3_ENDPOINT; AWS_ENDPOINT_URL=$S3_ENDPOINT PGWARD_DB_PASSWORD
   --db "$(URL monitor)" shop --repo "s3://$S3_BUCKET_LOCKED/locked" --output=json 2>"$TK_TMP/err") || tk_fail "AWS_ENDPOINT_URL: $(cat err)"
 tk_assert_eq "$(jq_ "$out" 'f("backup.off-vendor")["result"]')" fail "AWS_ENDPOINT_URL: the bucket is on the database's host"
 tk_assert_contains "$(jq_ "$out" 'f("backup.off-vendor")["evidence"]')" "endpoint 127.0.0.1" "the endpoint the storage uses"
+# a bucket whose lock configuration the credentials may not read (HTTP 403): the storage
+# layer assumes lock support, check does not claim it
+NB=pgward-nolockread
+tk_assert_eq "$(s3_curl PUT "/$NB" -o /dev/null -w '%{http_code}')" 200 "bucket $NB"
+printf '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":{"AWS":["*"]},"Action":["s3:GetBucketObjectLockConfiguration"],"Resource":["arn:aws:s3:::%s"]}]}' "$NB" > policy.json
+tk_assert_eq "$(s3_curl PUT "/$NB?policy=" --data-binary @policy.json -o /dev/null -w '%{http_code}')" 204 "deny policy"
+tk_assert_eq "$(s3_curl GET "/$NB?object-lock=" -o /dev/null -w '%{http_code}')" 403 "lock configuration unreadable"
+PGWARD_DB_PASSWORD=bk "$PGWARD" backup --db "$(URL backup)" --repo "s3://$NB/p" -r "$R1" -r "$R2" >/dev/null
+check monitor mon shop --repo "s3://$NB/p" --output=json
+tk_assert_eq "$(jq_ "$out" 'f("backup.immutable")["result"]')" skip "403: lock support unknown"
+tk_assert_contains "$(jq_ "$out" 'f("backup.immutable")["evidence"]')" "could not be read (HTTP 403)" "403 evidence"
+tk_assert_contains "$(jq_ "$out" 'f("backup.immutable")["fix"]')" "s3:GetBucketObjectLockConfiguration" "names the permission"
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY PGWARD_S3_ENDPOINT
 tk_pass "object lock"
 
