@@ -169,7 +169,10 @@ int cmd_check(struct pw_ctx *ctx)
 			counts[rep.f[i].result]++;
 		size_t failing = chk_count_failing(&rep, fail_on);
 		json_object_set_new(ctx->audit, "stanza", json_string(stanza));
-		json_object_set_new(ctx->audit, "database", json_string(rep.database));
+		struct pw_buf dbn = PW_BUF_INIT(1024); /* valid UTF-8, or the key would vanish */
+		chk_clean_text(&dbn, rep.database, false, false);
+		json_object_set_new(ctx->audit, "database", json_string(pw_buf_str(&dbn)));
+		pw_buf_free(&dbn, 0);
 		json_object_set_new(ctx->audit, "fail_on", json_string(chk_severity_name(fail_on)));
 		json_t *sum = json_object();
 		for (int i = 0; i < 5; i++)
