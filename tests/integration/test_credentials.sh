@@ -246,6 +246,13 @@ tk_assert_eq "$(psql "$(url_of w1-rotating "$PW_W2")" -AtXc 'select session_user
 "$PGWARD" credentials rotate w1 >/dev/null 2>w1b.err || tk_fail "explicit rotate finishes: $(cat w1b.err)"
 tk_assert_contains "$(cat w1b.err)" 'clients must now use username "w1"' "explicit finish warns"
 tk_assert_eq "$(psql "$(url_of w1 "$PW_W2")" -AtXc 'select session_user')" w1 "final username, same new password"
+# an on-change command runs without pgward's secrets in its environment; a file that already
+# holds the credential's URL can be attached as it is
+printf "DATABASE_URL='%s'\n" "$(url_of w1 "$PW_W2")" >w1.env; chmod 600 w1.env
+"$PGWARD" credentials attach w1 --env-file w1.env --on-change "env > $TK_TMP/hook.env" >/dev/null 2>w1c.err || tk_fail "attach w1: $(cat w1c.err)"
+tk_assert_contains "$(cat hook.env)" "PGWARD_CREDENTIAL=w1" "on-change gets the credential's name"
+grep -q "owner-pw\|PGWARD_DB_PASSWORD" hook.env && tk_fail "on-change saw pgward's database password"
+"$PGWARD" credentials detach w1 --env-file w1.env >/dev/null || tk_fail "detach w1"
 
 # --- destroy: owned objects go to the default credential; needs --confirm
 expect_fail 2 'needs confirmation' credentials destroy reporter
