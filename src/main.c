@@ -5,7 +5,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "audit/audit.h"
 #include "cmd/commands.h"
 #include "common/err.h"
 #include "common/fileio.h"
@@ -53,27 +52,8 @@ static bool wants_help(int argc, char **argv)
 
 static void audit(struct pw_ctx *ctx, int rc)
 {
-	const char *p = pw_cfg_str(ctx->cfg, PW_OPT_AUDIT_LOG);
-	char *path = p ? pw_strdup(p) : pw_audit_default_path();
-	char *err = rc < 0 ? pw_strdup(pw_error_message()) : NULL;
-	struct pw_audit_event ev = {.command = ctx->command,
-	                            .stanza = ctx->stanza,
-	                            .db_role = ctx->db_role,
-	                            .exit_code = rc < 0 ? -rc : 0,
-	                            .error = err,
-	                            .details = ctx->audit};
-	/* keep the command's own error record intact */
-	struct pw_error_saved e;
-	pw_error_save(&e);
 	pw_set_interrupted(0); /* the command is over: its record must still be written */
-	if (pw_audit_append(path, &ev) < 0) {
-		char *m = pw_redact(pw_error_message());
-		fprintf(stderr, "pgward: warning: the audit record was not written: %s\n", m);
-		pw_free(m);
-	}
-	pw_error_restore(&e);
-	pw_free(err);
-	pw_free(path);
+	pw_audit_record(ctx, ctx->db_role, rc, ctx->audit);
 }
 
 static void on_signal(int signo)

@@ -26,17 +26,7 @@
 
 char *pw_audit_default_path(void)
 {
-	const char *state = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
-	struct pw_buf b = PW_BUF_INIT(4096);
-	if (state && *state)
-		pw_buf_printf(&b, "%s/pgward/audit.log", state);
-	else if (home && *home)
-		pw_buf_printf(&b, "%s/.local/state/pgward/audit.log", home);
-	else
-		pw_buf_printf(&b, "/var/lib/pgward/audit.log");
-	pw_buf_str(&b);
-	return (char *)b.data;
+	return pw_state_path("audit.log");
 }
 
 static int mkdirs(const char *path)

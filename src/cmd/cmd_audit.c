@@ -7,6 +7,7 @@
 #include "audit/audit.h"
 #include "cmd/commands.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/mem.h"
 
 struct print_ctx {
@@ -43,6 +44,29 @@ static char *log_path(struct pw_ctx *ctx)
 {
 	const char *p = pw_cfg_str(ctx->cfg, PW_OPT_AUDIT_LOG);
 	return p ? pw_strdup(p) : pw_audit_default_path();
+}
+
+void pw_audit_record(struct pw_ctx *ctx, const char *db_role, int rc, json_t *details)
+{
+	char *path = log_path(ctx);
+	char *err = rc < 0 ? pw_strdup(pw_error_message()) : NULL;
+	struct pw_audit_event ev = {.command = ctx->command,
+	                            .stanza = ctx->stanza,
+	                            .db_role = db_role,
+	                            .exit_code = rc < 0 ? -rc : 0,
+	                            .error = err,
+	                            .details = details};
+	/* keep the command's own error record intact */
+	struct pw_error_saved e;
+	pw_error_save(&e);
+	if (pw_audit_append(path, &ev) < 0) {
+		char *m = pw_redact(pw_error_message());
+		fprintf(stderr, "pgward: warning: the audit record was not written: %s\n", m);
+		pw_free(m);
+	}
+	pw_error_restore(&e);
+	pw_free(err);
+	pw_free(path);
 }
 
 int cmd_audit(struct pw_ctx *ctx)

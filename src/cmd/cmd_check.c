@@ -25,32 +25,6 @@ static int now_clock(time_t *out)
 	return 0;
 }
 
-/* Connect read-only, as application "pgward-check" (so server logs show whose statements
- * these are), with the configured password and pins. */
-static int connect_db(struct pw_ctx *ctx, struct pg_conn **out)
-{
-	char *ci = NULL;
-	int rc = pw_db_conninfo(ctx, &ci);
-	if (rc < 0)
-		return rc;
-	const char *const *pins;
-	size_t npins = pw_cfg_list(ctx->cfg, PW_OPT_PIN_SHA256, &pins);
-	const char *pw = pw_cfg_str(ctx->cfg, PW_OPT_DB_PASSWORD);
-	struct pw_secret *secret = pw ? pw_secret_from_str(pw) : NULL;
-	struct pg_connect_opts o = {.conninfo = ci,
-	                            .password = secret,
-	                            .pins = pins,
-	                            .npins = npins,
-	                            .read_only = true,
-	                            .application_name = "pgward-check"};
-	rc = pg_connect(&o, out);
-	pw_secret_free(secret);
-	pw_free(ci);
-	if (rc == 0)
-		ctx->db_role = pw_strdup(pg_current_user(*out));
-	return rc;
-}
-
 /* Does the connection use the stanza's own credentials (the backup role)? True when a
  * stanza was named and the database came from the configuration or environment. */
 static bool stanza_credentials(struct pw_ctx *ctx)
@@ -91,7 +65,8 @@ int cmd_check(struct pw_ctx *ctx)
 	if (rc < 0)
 		return rc;
 	struct pg_conn *db = NULL;
-	rc = connect_db(ctx, &db);
+	/* read-only, as application "pgward-check" (server logs show whose statements these are) */
+	rc = pw_db_connect_as(ctx, true, false, "pgward-check", &db);
 	if (rc < 0)
 		return rc;
 	char stanza[64] = "";

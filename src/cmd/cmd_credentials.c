@@ -8,7 +8,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "audit/audit.h"
 #include "cmd/commands.h"
 #include "common/buf.h"
 #include "common/err.h"
@@ -185,28 +184,15 @@ static bool url_user_eq(const char *url, const char *user)
 	return strncmp(p, user, n) == 0 && (p[n] == ':' || p[n] == '@');
 }
 
+/* one audit record per step of a change, next to the command's own record */
 static void step_audit(struct cctx *x, const char *name, const char *step, json_t *extra)
 {
-	const char *p = pw_cfg_str(x->ctx->cfg, PW_OPT_AUDIT_LOG);
-	char *path = p ? pw_strdup(p) : pw_audit_default_path();
 	json_t *d = extra ? extra : json_object();
 	json_object_set_new(d, "credential", json_string(name));
 	json_object_set_new(d, "step", json_string(step));
 	json_object_set_new(d, "database", json_string(x->dbid));
-	struct pw_audit_event ev = {.command = "credentials",
-	                            .stanza = x->ctx->stanza,
-	                            .db_role = x->cc.admin,
-	                            .exit_code = 0,
-	                            .error = NULL,
-	                            .details = d};
-	struct pw_error_saved e;
-	pw_error_save(&e);
-	if (pw_audit_append(path, &ev) < 0)
-		pw_warn("the audit record of step %s was not written: %s", step,
-		        pw_error_message());
-	pw_error_restore(&e);
+	pw_audit_record(x->ctx, x->cc.admin, 0, d);
 	json_decref(d);
-	pw_free(path);
 }
 
 /* age-encrypt a password to the configured recipients (NULL if none are configured) */
@@ -860,37 +846,45 @@ static int note_attachment(struct cctx *x, const char *name, const char *path, c
 	return rc;
 }
 
+/* The absolute path of an environment file (allocated); a new file's directory must exist. */
+static int env_path(const char *path0, char **out)
+{
+	char *path = realpath(path0, NULL);
+	if (path) {
+		*out = pw_strdup(path);
+		free(path);
+		return 0;
+	}
+	char *dir = pw_strdup(path0);
+	char *slash = strrchr(dir, '/');
+	const char *base = slash ? slash + 1 : path0;
+	if (slash)
+		*slash = 0;
+	char *rd = realpath(slash ? (*dir ? dir : "/") : ".", NULL);
+	if (rd && *base) {
+		struct pw_buf b = PW_BUF_INIT(8192);
+		pw_buf_printf(&b, "%s/%s", strcmp(rd, "/") == 0 ? "" : rd, base);
+		*out = pw_strdup(pw_buf_str(&b));
+		pw_buf_free(&b, 0);
+	}
+	free(rd);
+	pw_free(dir);
+	if (!*out) {
+		pw_error(PW_E_IO, "cannot place environment file \"%s\"", path0);
+		return pw_error_hint("Its directory must exist; nothing was changed.");
+	}
+	return 0;
+}
+
 static int attach(struct cctx *x, const char *name, const struct pw_secret *pw)
 {
 	const char *path0 = pw_cfg_str(x->ctx->cfg, PW_OPT_ENV_FILE);
 	const char *var = pw_cfg_str(x->ctx->cfg, PW_OPT_VAR);
 	const char *cmd = pw_cfg_str(x->ctx->cfg, PW_OPT_ON_CHANGE);
-	char *path = realpath(path0, NULL);
-	if (!path) {
-		/* a new file: its directory must exist */
-		char *dir = pw_strdup(path0);
-		char *slash = strrchr(dir, '/');
-		const char *base = slash ? slash + 1 : path0;
-		if (slash)
-			*slash = 0;
-		char *rd = realpath(slash ? (*dir ? dir : "/") : ".", NULL);
-		if (rd && *base) {
-			struct pw_buf b = PW_BUF_INIT(8192);
-			pw_buf_printf(&b, "%s/%s", strcmp(rd, "/") == 0 ? "" : rd, base);
-			path = pw_strdup(pw_buf_str(&b));
-			pw_buf_free(&b, 0);
-		}
-		free(rd);
-		pw_free(dir);
-		if (!path) {
-			pw_error(PW_E_IO, "cannot place environment file \"%s\"", path0);
-			return pw_error_hint("Its directory must exist.");
-		}
-	} else {
-		char *p2 = pw_strdup(path);
-		free(path);
-		path = p2;
-	}
+	char *path = NULL;
+	int rc0 = env_path(path0, &path);
+	if (rc0 < 0)
+		return rc0;
 	char rot[80];
 	cred_rot_role(name, rot, sizeof rot);
 	struct cred c;
@@ -1049,6 +1043,12 @@ static int do_create(struct cctx *x, const char *name)
 	size_t ns = split_schemas(pw_cfg_str(x->ctx->cfg, PW_OPT_SCHEMAS), &schemas);
 	struct pw_secret *pw = NULL;
 	char *sealed = NULL;
+	const char *envf = pw_cfg_str(x->ctx->cfg, PW_OPT_ENV_FILE);
+	if (rc == 0 && envf) { /* a bad attachment path is refused before anything is created */
+		char *p = NULL;
+		rc = env_path(envf, &p);
+		pw_free(p);
+	}
 	if (rc == 0)
 		rc = cred_password_new(&pw);
 	if (rc == 0)

@@ -58,6 +58,9 @@ int cmd_credentials(struct pw_ctx *ctx);
 int cmd_check(struct pw_ctx *ctx);
 /* Pin or unpin a backup against expiry (append-only markers). */
 int pw_retention_pin(struct pw_ctx *ctx, const char *id, bool pin);
+/* Append one audit record for ctx's command (rc < 0: a failure, with the current error's
+ * message); the current error record is kept. */
+void pw_audit_record(struct pw_ctx *ctx, const char *db_role, int rc, json_t *details);
 /* Progress lines on a terminal (stderr), "\r"-refreshed; NULL-safe when not a TTY. */
 bool pw_progress_enabled(void);
 
@@ -67,6 +70,9 @@ struct pg_conn;
 int pw_db_conninfo(struct pw_ctx *ctx, char **out);
 /* Connect with the configured password and pins; records the role for the audit log. */
 int pw_db_connect(struct pw_ctx *ctx, bool read_only, bool stop_after_tls, struct pg_conn **out);
+/* The same, shown to the server as application_name (NULL: "pgward"). */
+int pw_db_connect_as(struct pw_ctx *ctx, bool read_only, bool stop_after_tls,
+                     const char *application_name, struct pg_conn **out);
 /* The stanza: the first argument, else the database name of c (if given); validated. */
 int pw_resolve_stanza(struct pw_ctx *ctx, struct pg_conn *c, char *out, size_t size);
 /* The stanza: the first argument, else the only stanza the repository holds. */

@@ -78,6 +78,12 @@ int pw_db_conninfo(struct pw_ctx *ctx, char **out)
 
 int pw_db_connect(struct pw_ctx *ctx, bool read_only, bool stop_after_tls, struct pg_conn **out)
 {
+	return pw_db_connect_as(ctx, read_only, stop_after_tls, NULL, out);
+}
+
+int pw_db_connect_as(struct pw_ctx *ctx, bool read_only, bool stop_after_tls,
+                     const char *application_name, struct pg_conn **out)
+{
 	char *ci = NULL;
 	int rc = pw_db_conninfo(ctx, &ci);
 	if (rc < 0)
@@ -91,6 +97,7 @@ int pw_db_connect(struct pw_ctx *ctx, bool read_only, bool stop_after_tls, struc
 	                            .pins = pins,
 	                            .npins = npins,
 	                            .read_only = read_only,
+	                            .application_name = application_name,
 	                            .stop_after_tls = stop_after_tls};
 	rc = pg_connect(&o, out);
 	pw_secret_free(secret);

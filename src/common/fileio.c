@@ -6,6 +6,7 @@
 #include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -232,4 +233,20 @@ void pw_outfile_free(struct pw_outfile *f)
 	pw_free(f->path);
 	pw_free(f->tmp);
 	pw_free(f);
+}
+
+char *pw_state_path(const char *file)
+{
+	const char *state = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	struct pw_buf b = PW_BUF_INIT(4096);
+	if (state && *state)
+		pw_buf_printf(&b, "%s/pgward/%s", state, file);
+	else if (home && *home)
+		pw_buf_printf(&b, "%s/.local/state/pgward/%s", home, file);
+	else
+		pw_buf_printf(&b, "/var/lib/pgward/%s", file);
+	char *r = pw_strdup(pw_buf_str(&b));
+	pw_buf_free(&b, 0);
+	return r;
 }

@@ -8,6 +8,9 @@
 
 #include "common/buf.h"
 
+/* pgward's per-user state file FILE: $XDG_STATE_HOME/pgward/FILE, else
+ * ~/.local/state/pgward/FILE, else /var/lib/pgward/FILE (allocated). */
+char *pw_state_path(const char *file);
 /* Read a whole file (path "-" = stdin) into out, failing past out->max bytes. */
 int pw_read_file(const char *path, struct pw_buf *out);
 /* -PW_E_INSECURE (with a chmod hint) if fd's file is readable or writable by group/others. */

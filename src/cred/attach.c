@@ -55,6 +55,13 @@ static int read_fd(int fd, const char *path, struct pw_buf *b)
 
 /* Open path without following a symbolic link, check it is a regular file, and read it
  * from that same descriptor (no second open by name that a swap could redirect). */
+/* length of the line starting at s (without its newline) */
+static size_t line_len(const char *s, const char *end)
+{
+	const char *nl = memchr(s, '\n', (size_t)(end - s));
+	return nl ? (size_t)(nl - s) : (size_t)(end - s);
+}
+
 static int read_env(const char *path, struct pw_buf *b, bool *exists, struct stat *st)
 {
 	*exists = false;
@@ -125,9 +132,9 @@ static int rewrite(const char *path, const char *var, const char *value)
 	if (rc == 0 && in.len) {
 		const char *s = pw_buf_str(&in);
 		const char *end = s + in.len;
-		while (s < end) {
-			const char *nl = memchr(s, '\n', (size_t)(end - s));
-			size_t len = nl ? (size_t)(nl - s) : (size_t)(end - s);
+		size_t len;
+		for (; s < end; s += len + 1) {
+			len = line_len(s, end);
 			if (assigns(s, len, var)) {
 				const char *t = s;
 				while (t < s + len && (*t == ' ' || *t == '\t'))
@@ -142,7 +149,6 @@ static int rewrite(const char *path, const char *var, const char *value)
 				pw_buf_append(&out, s, len);
 				pw_buf_putc(&out, '\n');
 			}
-			s += len + 1;
 		}
 	}
 	if (rc == 0 && value && !found)
@@ -174,9 +180,9 @@ int attach_env_get(const char *path, const char *var, char **out)
 	if (rc == 0 && in.len) {
 		const char *s = pw_buf_str(&in);
 		const char *end = s + in.len;
-		while (s < end) {
-			const char *nl = memchr(s, '\n', (size_t)(end - s));
-			size_t len = nl ? (size_t)(nl - s) : (size_t)(end - s);
+		size_t len;
+		for (; s < end; s += len + 1) {
+			len = line_len(s, end);
 			const char *v = assigns(s, len, var);
 			if (v) {
 				size_t vl = (size_t)(s + len - v);
@@ -191,7 +197,6 @@ int attach_env_get(const char *path, const char *var, char **out)
 				memcpy(*out, v, vl);
 				(*out)[vl] = 0;
 			}
-			s += len + 1;
 		}
 	}
 	pw_buf_free(&in, 1);
@@ -200,18 +205,7 @@ int attach_env_get(const char *path, const char *var, char **out)
 
 char *attach_registry_default_path(void)
 {
-	const char *state = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
-	struct pw_buf b = PW_BUF_INIT(4096);
-	if (state && *state)
-		pw_buf_printf(&b, "%s/pgward/attachments.json", state);
-	else if (home && *home)
-		pw_buf_printf(&b, "%s/.local/state/pgward/attachments.json", home);
-	else
-		pw_buf_printf(&b, "/var/lib/pgward/attachments.json");
-	char *r = pw_strdup(pw_buf_str(&b));
-	pw_buf_free(&b, 0);
-	return r;
+	return pw_state_path("attachments.json");
 }
 
 int attach_registry_load(const char *path, json_t **out)

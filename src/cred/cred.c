@@ -200,22 +200,31 @@ static int exec_buf(struct cred_conn *cc, struct pw_buf *b)
 	return rc;
 }
 
-int cred_begin(struct cred_conn *cc)
+static int cred_begin(struct cred_conn *cc)
 {
 	return pg_exec(cc->pg, "begin");
 }
 
-int cred_commit(struct cred_conn *cc)
+static int cred_commit(struct cred_conn *cc)
 {
 	return pg_exec(cc->pg, "commit");
 }
 
-void cred_rollback(struct cred_conn *cc)
+static void cred_rollback(struct cred_conn *cc)
 {
 	struct pw_error_saved e; /* keep the error that caused the rollback */
 	pw_error_save(&e);
 	(void)pg_exec(cc->pg, "rollback");
 	pw_error_restore(&e);
+}
+
+/* End the transaction: commit when rc is 0, else roll back keeping the error. */
+static int cred_end(struct cred_conn *cc, int rc)
+{
+	if (rc == 0)
+		return cred_commit(cc);
+	cred_rollback(cc);
+	return rc;
 }
 
 int cred_now(struct cred_conn *cc, long long *epoch, char *iso, size_t isosize)
@@ -954,10 +963,7 @@ int cred_create(struct cred_conn *cc, const char *name, enum cred_level level,
 		rc = apply_level(cc, name, meta, level, schemas, nschemas, cluster_wide);
 	if (rc == 0)
 		rc = cred_save_meta(cc, name, meta);
-	if (rc == 0)
-		rc = cred_commit(cc);
-	else
-		cred_rollback(cc);
+	rc = cred_end(cc, rc);
 	json_decref(meta);
 	return rc;
 }
@@ -1011,10 +1017,7 @@ int cred_set_level(struct cred_conn *cc, const char *name, enum cred_level level
 		rc = apply_level(cc, name, c.meta, level, schemas, nschemas, cluster_wide);
 	if (rc == 0)
 		rc = cred_save_meta(cc, name, c.meta);
-	if (rc == 0)
-		rc = cred_commit(cc);
-	else
-		cred_rollback(cc);
+	rc = cred_end(cc, rc);
 	cred_clear(&c);
 	return rc;
 }
@@ -1061,10 +1064,7 @@ int cred_destroy(struct cred_conn *cc, const char *name)
 		rc = drop_roles(cc, roles, 3, cc->admin, &b);
 		pw_buf_free(&b, 0);
 	}
-	if (rc == 0)
-		rc = cred_commit(cc);
-	else
-		cred_rollback(cc);
+	rc = cred_end(cc, rc);
 	cred_clear(&c);
 	return rc;
 }
@@ -1143,10 +1143,7 @@ int cred_repair_default(struct cred_conn *cc, json_t *report)
 		rc = exec_buf(cc, &b);
 	pw_buf_free(&b, 0);
 	pw_free(qa);
-	if (rc == 0)
-		rc = cred_commit(cc);
-	else
-		cred_rollback(cc);
+	rc = cred_end(cc, rc);
 	json_object_set_new(report, "reassigned_from", reassigned);
 	json_object_set_new(report, "admin_option_on", granted);
 	json_object_set_new(report, "not_reassignable", left);
@@ -1200,10 +1197,7 @@ int cred_rotate_create(struct cred_conn *cc, const char *name, const struct pw_s
 			                    json_string(sealed));
 		rc = cred_save_meta(cc, name, c.meta);
 	}
-	if (rc == 0)
-		rc = cred_commit(cc);
-	else
-		cred_rollback(cc);
+	rc = cred_end(cc, rc);
 	cred_clear(&c);
 	return rc;
 }
@@ -1300,10 +1294,7 @@ int cred_rotate_swap(struct cred_conn *cc, const char *name, const struct pw_sec
 		rc = cred_save_meta(cc, name, c.meta);
 	}
 	pw_buf_free(&b, 0);
-	if (rc == 0)
-		rc = cred_commit(cc);
-	else
-		cred_rollback(cc);
+	rc = cred_end(cc, rc);
 	cred_clear(&c);
 	return rc;
 }
@@ -1329,10 +1320,7 @@ int cred_rotate_finish(struct cred_conn *cc, const char *name)
 		json_object_del(c.meta, "rotation");
 		rc = cred_save_meta(cc, name, c.meta);
 	}
-	if (rc == 0)
-		rc = cred_commit(cc);
-	else
-		cred_rollback(cc);
+	rc = cred_end(cc, rc);
 	cred_clear(&c);
 	return rc;
 }

@@ -66,11 +66,6 @@ void cred_clear(struct cred *c);
 const char *cred_meta_str(const struct cred *c, const char *key);
 int cred_save_meta(struct cred_conn *cc, const char *name, json_t *meta);
 
-/* Run statements in one transaction: all or nothing. */
-int cred_begin(struct cred_conn *cc);
-int cred_commit(struct cred_conn *cc);
-void cred_rollback(struct cred_conn *cc);
-
 /* create: the roles, the level, the bookkeeping; one transaction. schemas NULL = all. */
 int cred_create(struct cred_conn *cc, const char *name, enum cred_level level,
                 const char *const *schemas, size_t nschemas, bool cluster_wide,

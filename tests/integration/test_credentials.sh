@@ -141,6 +141,14 @@ set -a; source app.env; set +a
 tk_assert_eq "$(psql "$DATABASE_URL" -AtXc 'select session_user')" reporter "attached URL works"
 tk_assert_eq "$(wc -l <changes)" 1 "on-change ran"
 expect_fail 28 'is attached' credentials destroy reporter --confirm app
+# an attachment whose directory does not exist is refused before anything is created
+expect_fail 4 'cannot place environment file' credentials create lost1 --env-file "$TK_TMP/no/such/dir/env"
+tk_assert_eq "$(pg_psql_super -d app -Atc "select count(*) from pg_roles where rolname like '%lost1'")" 0 "nothing created"
+# the attachments record names commands pgward runs: it must stay private
+REG=$HOME/.local/state/pgward/attachments.json
+chmod 644 "$REG"
+expect_fail 5 'attachments record' credentials detach reporter --env-file app.env
+chmod 600 "$REG"
 "$PGWARD" credentials url reporter | grep -q "user='reporter'" || tk_fail "url shows conninfo"
 
 # --- rotation under load: pgbench through the attached env file, reconnecting
