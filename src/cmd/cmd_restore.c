@@ -24,6 +24,9 @@
 #include "pg/pg.h"
 #include "storage/storage.h"
 
+#define TARGET_PASSWORD_SOURCE                                                                     \
+	"PGWARD_TARGET_PASSWORD, or target-password in a mode 0600 config file"
+
 static int flt_feed(void *arg, const uint8_t *p, size_t n)
 {
 	return flt_write(arg, p, n);
@@ -92,7 +95,8 @@ static int create_database(const char *target, const struct pw_secret *pw)
 		return pw_error_hint("Write it as postgresql://user@host/NEWDB.");
 	}
 	struct pg_conn *c = NULL;
-	struct pg_connect_opts o = {.conninfo = maint, .password = pw};
+	struct pg_connect_opts o = {
+	    .conninfo = maint, .password = pw, .password_source = TARGET_PASSWORD_SOURCE};
 	rc = pg_connect(&o, &c);
 	pw_free(maint);
 	if (rc == 0) {
@@ -192,7 +196,8 @@ int cmd_restore(struct pw_ctx *ctx)
 		goto out;
 	}
 	struct pg_conn *tc = NULL;
-	struct pg_connect_opts o = {.conninfo = target, .password = secret};
+	struct pg_connect_opts o = {
+	    .conninfo = target, .password = secret, .password_source = TARGET_PASSWORD_SOURCE};
 	rc = pg_connect(&o, &tc);
 	bool has = false;
 	if (rc == 0)

@@ -101,6 +101,9 @@ tk_assert_contains "$(cat glob.err)" "did not apply (usually: it exists already)
 "$PGWARD" restore -i key --repo repo --create --target "$(super shop_new)" >/dev/null
 tk_assert_eq "$(pg_row_counts shop_new)" "$(pg_row_counts shop)" "restore --create"
 expect_fail 20 "already exists" restore -i key --repo repo --create --target "$(super shop_new)"
+# a refused target password names where the target's password comes from (README's example)
+PGWARD_TARGET_PASSWORD=wrong expect_fail 20 "password authentication failed" restore -i key --repo repo --create --target "$(super shop_pw)"
+tk_assert_contains "$err" "PGWARD_TARGET_PASSWORD" "the hint names the target's password"
 
 # --- stock tools: age -d | zstd -d | pg_restore
 pg_psql_super -c "create database shop_r2" >/dev/null
