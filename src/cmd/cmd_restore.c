@@ -82,8 +82,9 @@ static int target_has_tables(struct pg_conn *c, bool *has)
 	return rc;
 }
 
-/* --create: connect to the same server's maintenance database and create the target. */
-static int create_database(const char *target, const struct pw_secret *pw)
+/* --create: connect to the same server's maintenance database and create the target (or,
+ * with drop, remove the one a failed restore created). */
+static int maint_database(const char *target, const struct pw_secret *pw, bool drop)
 {
 	char *maint = NULL, name[256];
 	int rc = pg_conninfo_with_dbname(target, "postgres", &maint, name, sizeof name);
@@ -102,10 +103,10 @@ static int create_database(const char *target, const struct pw_secret *pw)
 	if (rc == 0) {
 		char *q = pg_quote_ident(c, name);
 		char sql[600];
-		snprintf(sql, sizeof sql, "create database %s", q);
+		snprintf(sql, sizeof sql, "%s database %s", drop ? "drop" : "create", q);
 		pw_free(q);
 		rc = pg_exec(c, sql);
-		if (rc < 0) {
+		if (rc < 0 && !drop) {
 			pw_error_context("creating database \"%s\"", name);
 			if (strstr(pw_error_message(), "42P04"))
 				pw_error_hint(
@@ -191,10 +192,13 @@ int cmd_restore(struct pw_ctx *ctx)
 	/* into a database */
 	const char *tpw = pw_cfg_str(ctx->cfg, PW_OPT_TARGET_PASSWORD);
 	struct pw_secret *secret = tpw ? pw_secret_from_str(tpw) : NULL;
-	if (pw_cfg_bool(ctx->cfg, PW_OPT_CREATE) && (rc = create_database(target, secret)) < 0) {
+	bool created = false;
+	if (pw_cfg_bool(ctx->cfg, PW_OPT_CREATE) &&
+	    (rc = maint_database(target, secret, false)) < 0) {
 		pw_secret_free(secret);
 		goto out;
 	}
+	created = pw_cfg_bool(ctx->cfg, PW_OPT_CREATE);
 	struct pg_conn *tc = NULL;
 	struct pg_connect_opts o = {
 	    .conninfo = target, .password = secret, .password_source = TARGET_PASSWORD_SOURCE};
@@ -254,7 +258,6 @@ int cmd_restore(struct pw_ctx *ctx)
 		                          .temp_dir = pw_cfg_str(ctx->cfg, PW_OPT_TEMP_DIR)};
 		rc = restore_into_db(&ro);
 	}
-	pw_secret_free(secret);
 	if (tc) {
 		json_object_set_new(ctx->audit, "target", json_string(pg_param(tc, "dbname")));
 		if (rc == 0)
@@ -262,6 +265,21 @@ int cmd_restore(struct pw_ctx *ctx)
 			       pg_param(tc, "dbname"));
 		pg_close(tc);
 	}
+	if (rc < 0 && created) {
+		/* leave nothing behind that looks like a restore: drop what --create made */
+		struct pw_error_saved saved;
+		pw_error_save(&saved);
+		if (maint_database(target, secret, true) == 0)
+			fprintf(stderr,
+			        "pgward: the database this restore created was dropped again\n");
+		else
+			fprintf(stderr,
+			        "pgward: warning: could not drop the database this restore "
+			        "created: %s\n",
+			        pw_error_message());
+		pw_error_restore(&saved);
+	}
+	pw_secret_free(secret);
 out:
 	catalog_list_free(&l);
 	stor_free(repo);

@@ -79,7 +79,7 @@ int restore_into_db(const struct restore_opts *o)
 		pw_buf_printf(&envpw, "PGPASSWORD=%s", pw_secret_str(o->password));
 	const char *env[] = {envpw.len ? (const char *)envpw.data : "PGWARD_NO_PASSWORD=1", NULL};
 	size_t nsel = o->ntables + o->nschemas;
-	const char **argv = pw_calloc(14 + 2 * nsel, sizeof *argv);
+	const char **argv = pw_calloc(18 + 2 * nsel, sizeof *argv);
 	struct pw_buf sel = PW_BUF_INIT(1 << 20);
 	/* --jobs: pg_restore -j needs a seekable file, so the decrypted archive is spooled to
 	 * a private temporary file first (removed on every path) */
@@ -128,6 +128,8 @@ int restore_into_db(const struct restore_opts *o)
 		argv[a++] = "--no-privileges";
 	if (o->no_tablespaces)
 		argv[a++] = "--no-tablespaces";
+	if (o->ntables || o->nschemas)
+		argv[a++] = "--strict-names"; /* a -t/-n that matches nothing is an error */
 	for (size_t i = 0; i < o->ntables; i++) {
 		argv[a++] = "--table";
 		argv[a++] = o->tables[i];

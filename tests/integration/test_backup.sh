@@ -92,6 +92,10 @@ tk_assert_eq "$(pg_psql_super -d shop_pub -c "select count(*) from pg_namespace 
 tk_assert_eq "$(pg_psql_super -d shop_pub -c "select count(*) from customers")" "$(pg_psql_super -d shop -c "select count(*) from customers")" "--schema restores its tables"
 "$PGWARD" restore -i key --repo repo --create -t customers --target "$(super shop_one)" >/dev/null
 tk_assert_eq "$(pg_psql_super -d shop_one -c "select count(*) from pg_tables where schemaname not in ('pg_catalog', 'information_schema')")" 1 "--table restores one table"
+# a selection that matches nothing is an error naming it, not a successful empty restore
+expect_fail 20 "no_such_table" restore -i key --repo repo --create -t no_such_table --target "$(super shop_none)"
+expect_fail 20 "no_such_schema" restore -i key --repo repo --create -n no_such_schema --target "$(super shop_none)"
+tk_assert_eq "$(pg_psql_super -c "select count(*) from pg_database where datname = 'shop_none'")" 0 "a failed restore --create drops the database it made"
 pg_psql_super -c "drop role ghost" >/dev/null
 "$PGWARD" restore -i key --repo repo --create --globals --target "$(super shop_glob)" >/dev/null 2>glob.err
 tk_assert_eq "$(pg_psql_super -c "select count(*) from pg_roles where rolname = 'ghost'")" 1 "--globals recreated a dropped role"
