@@ -40,7 +40,7 @@ static int pick_backup(struct pw_ctx *ctx, struct stor *repo, char *stanza, size
 		return rc;
 	if ((rc = catalog_list(repo, stanza, l)) < 0)
 		return rc;
-	const char *id = pw_cfg_str(ctx->cfg, PW_OPT_BACKUP_ID);
+	const char *id = ctx->backup_id;
 	const char *before = pw_cfg_str(ctx->cfg, PW_OPT_BEFORE);
 	time_t t = 0;
 	if (before && (rc = pw_audit_parse_since(before, time(NULL), &t)) < 0)

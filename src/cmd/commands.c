@@ -134,7 +134,7 @@ const struct pw_command pw_commands[] = {
      "Works on the backup host: it reads only the plaintext manifests. \"info\" is an alias.",
      NULL, OPTS(COMMON, REPO_OPTS, PW_OPT_OUTPUT), 0, 1, false, cmd_list, true},
     {"restore", "restore a backup into a database or a file",
-     "[STANZA] [--backup ID | --before TIME] -i IDENTITY (--target URL | --to-file FILE)",
+     "[STANZA] [--backup [STANZA/]ID | --before TIME] -i IDENTITY (--target URL | --to-file FILE)",
      "Picks the newest complete backup (or --backup ID, or the newest before TIME), decrypts "
      "it with the identity, decompresses it and feeds it to pg_restore --single-transaction "
      "--exit-on-error, so a damaged or tampered backup leaves the target database exactly as "

@@ -17,9 +17,12 @@ struct pw_ctx {
 	const char *command;
 	struct pw_config *cfg;
 	const char *stanza; /* NULL if none */
-	char *db_role;      /* set by commands that connect (owned) */
-	json_t *audit;      /* details for the audit record; commands add to it */
-	bool audited;       /* command sets false to skip auditing (e.g. pure help) */
+	/* --backup ID, or the ID of --backup STANZA/ID (whose STANZA then names the stanza) */
+	const char *backup_id;
+	char stanza_of_id[64];
+	char *db_role; /* set by commands that connect (owned) */
+	json_t *audit; /* details for the audit record; commands add to it */
+	bool audited;  /* command sets false to skip auditing (e.g. pure help) */
 };
 
 struct pw_command {

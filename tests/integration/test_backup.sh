@@ -121,6 +121,11 @@ age -d -i key "repo/shop/$id1/globals.sql.zst.age" | zstd -q -d | grep -qi "pass
 "$PGWARD" restore -i key --repo repo --backup "$id1" --to-file plain.dump >/dev/null
 pg_restore -l plain.dump | grep -q "TABLE DATA public customers" || tk_fail "--to-file archive"
 tk_assert_eq "$(stat -c %a plain.dump)" 600 "--to-file mode"
+# --backup takes the STANZA/ID form that backup and list print
+"$PGWARD" restore -i key --repo repo --backup "shop/$id1" --to-file plain2.dump >/dev/null
+cmp -s plain.dump plain2.dump || tk_fail "--backup STANZA/ID restores the same backup"
+expect_fail 2 'names stanza "shop" but the command names "other"' restore other -i key --repo repo --backup "shop/$id1" --to-file plain3.dump
+expect_fail 2 "neither ID nor STANZA/ID" restore -i key --repo repo --backup "shop/" --to-file plain3.dump
 
 # --- tamper: one flipped byte, the restore fails and the target stays empty
 cp -r repo tampered
