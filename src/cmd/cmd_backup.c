@@ -65,25 +65,6 @@ static int print_findings(const struct preflight *p)
 	return 0;
 }
 
-int pw_resolve_stanza(struct pw_ctx *ctx, struct pg_conn *c, char *out, size_t size)
-{
-	const char *s = ctx->stanza;
-	if (!s && c)
-		s = pg_param(c, "dbname");
-	if (!s || !*s) {
-		pw_error(PW_E_USAGE, "no stanza given");
-		return pw_error_hint("Name the stanza (a section of the configuration file) as the "
-		                     "first argument.");
-	}
-	if (!catalog_valid_stanza(s)) {
-		pw_error(PW_E_USAGE, "invalid stanza name \"%s\"", s);
-		return pw_error_hint("Stanza names use letters, digits, '-', '_' and '.', up to 63 "
-		                     "characters.");
-	}
-	pw_strlcpy(out, s, size);
-	return 0;
-}
-
 int cmd_backup(struct pw_ctx *ctx)
 {
 	struct pw_keyset ks = {0};
