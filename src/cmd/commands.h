@@ -65,7 +65,6 @@ int pw_retention_pin(struct pw_ctx *ctx, const char *id, bool pin);
  * message); the current error record is kept. */
 void pw_audit_record(struct pw_ctx *ctx, const char *db_role, int rc, json_t *details);
 /* Progress lines on a terminal (stderr), "\r"-refreshed; NULL-safe when not a TTY. */
-bool pw_progress_enabled(void);
 
 struct stor;
 struct pg_conn;

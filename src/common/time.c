@@ -81,8 +81,8 @@ static long days_from_civil(long y, int m, int d)
 	static const int before[] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
 	long days = (y - 1970) * 365 + d - 1 + before[m - 1];
 	/* leap days in [1970, y) (y >= 1970 here), plus this year's if past February */
-	long leaps = ((y - 1) / 4 - 1969 / 4) - ((y - 1) / 100 - 1969 / 100) +
-	             ((y - 1) / 400 - 1969 / 400);
+	long leaps =
+	    ((y - 1) / 4 - 1969 / 4) - ((y - 1) / 100 - 1969 / 100) + ((y - 1) / 400 - 1969 / 400);
 	return days + leaps + (m > 2 && leap(y) ? 1 : 0);
 }
 

@@ -189,6 +189,8 @@ struct pgdump_parser {
 	uint32_t hist;     /* the last (up to 4) data bytes before them, the last lowest */
 	unsigned hist_len;
 	uint64_t blobs;
+	size_t tables_done; /* table data blocks read to their end */
+	bool in_block;      /* between a data block's header and its end */
 };
 
 /* ---- errors ---- */
@@ -597,6 +599,7 @@ static int start_block(struct pgdump_parser *p, int64_t id)
 		           ", but the table of contents says %" PRId64,
 		           id, p->block_start, e->pos);
 	p->cur = i;
+	p->in_block = true;
 	p->block_bytes = 0;
 	p->trail_nl = 0;
 	p->hist = 0;
@@ -624,7 +627,9 @@ static void end_block(struct pgdump_parser *p)
 		} else if (p->block_bytes && p->trail_nl == 0) {
 			t->rows++; /* a last line without its newline */
 		}
+		p->tables_done++;
 	}
+	p->in_block = false;
 	e->seen = true;
 	p->hint = p->cur + 1;
 	p->step = S_BLOCK_TYPE;
@@ -1006,6 +1011,14 @@ size_t pgdump_parser_ntables(const struct pgdump_parser *p)
 const struct pgdump_table *pgdump_parser_table(const struct pgdump_parser *p, size_t i)
 {
 	return i < p->ntables ? &p->tables[i].pub : NULL;
+}
+
+const struct pgdump_table *pgdump_parser_position(const struct pgdump_parser *p, size_t *done)
+{
+	*done = p->tables_done;
+	if (!p->in_block || p->cur >= p->nents || p->ents[p->cur].kind != KIND_TABLE)
+		return NULL;
+	return &p->tables[p->ents[p->cur].table].pub;
 }
 
 uint64_t pgdump_parser_blobs(const struct pgdump_parser *p)

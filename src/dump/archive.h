@@ -59,6 +59,9 @@ const struct pgdump_info *pgdump_parser_info(const struct pgdump_parser *p);
 /* TABLE DATA entries, in TOC order (counts are final once pgdump_parser_final succeeded). */
 size_t pgdump_parser_ntables(const struct pgdump_parser *p);
 const struct pgdump_table *pgdump_parser_table(const struct pgdump_parser *p, size_t i);
+/* Where the data section is: *done = table data blocks read to their end; returns the table
+ * whose data is being read now, or NULL (progress reports; counts are not final). */
+const struct pgdump_table *pgdump_parser_position(const struct pgdump_parser *p, size_t *done);
 /* Large objects seen in the data blocks. */
 uint64_t pgdump_parser_blobs(const struct pgdump_parser *p);
 /* NULL-safe. */

@@ -25,13 +25,15 @@ static void test_round_trip(void **state)
 	srand(7);
 	/* every form, against the C library's own conversion, over 1970..2200 and leap days */
 	for (int i = 0; i < 20000; i++) {
-		time_t t = (time_t)(((unsigned long)rand() << 16 ^ (unsigned long)rand()) % 7258118400UL);
+		time_t t =
+		    (time_t)(((unsigned long)rand() << 16 ^ (unsigned long)rand()) % 7258118400UL);
 		if (i < 4)
 			t = (time_t[]){951782400, 951868799, 4107542400, 1709164800}[i];
 		time_t back;
 		for (int f = PW_TIME_ISO; f <= PW_TIME_COMPACT; f++) {
 			pw_time_format(t, (enum pw_time_form)f, b);
-			assert_int_equal(pw_time_parse(b, (enum pw_time_form)f, false, &back, NULL), 0);
+			assert_int_equal(pw_time_parse(b, (enum pw_time_form)f, false, &back, NULL),
+			                 0);
 			assert_int_equal((long long)back, (long long)t);
 		}
 		struct tm tm;
@@ -49,13 +51,15 @@ static void test_lenient_forms(void **state)
 	time_t t;
 	const char *end;
 	/* S3 and STS write fractions and leave out the Z */
-	assert_int_equal(pw_time_parse("2026-12-06T19:44:01.123Z", PW_TIME_ISO, false, &t, NULL), 0);
+	assert_int_equal(pw_time_parse("2026-12-06T19:44:01.123Z", PW_TIME_ISO, false, &t, NULL),
+	                 0);
 	assert_int_equal((long long)t, 1796586241);
 	assert_int_equal(pw_time_parse("2026-12-06T19:44:01", PW_TIME_ISO, false, &t, NULL), 0);
 	assert_int_equal(pw_time_parse("2026-12-06", PW_TIME_ISO, true, &t, NULL), 0);
 	assert_int_equal((long long)t, 1796515200);
 	/* a backup id: the time, then its suffix */
-	assert_int_equal(pw_time_parse("20261206T194401Z-1a2b", PW_TIME_COMPACT, false, &t, &end), 0);
+	assert_int_equal(pw_time_parse("20261206T194401Z-1a2b", PW_TIME_COMPACT, false, &t, &end),
+	                 0);
 	assert_string_equal(end, "-1a2b");
 	assert_int_equal(pw_time_parse_http("Sun, 06 Dec 2026 19:44:01 GMT", &t), 0);
 	assert_int_equal((long long)t, 1796586241);
