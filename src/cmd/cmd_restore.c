@@ -12,6 +12,7 @@
 
 #include "audit/audit.h"
 #include "cmd/commands.h"
+#include "cmd/progress.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/fileio.h"
@@ -59,6 +60,33 @@ static int pick_backup(struct pw_ctx *ctx, struct stor *repo, char *stanza, size
 		return pw_error_hint("An incomplete backup was interrupted; pick a complete one.");
 	}
 	return 0;
+}
+
+/* The size the manifest records for one of the backup's objects (0 if it names none). */
+static uint64_t object_size(const struct backup_entry *e, const char *name)
+{
+	json_t *objs = json_object_get(e->manifest, "objects"), *o;
+	size_t i;
+	json_array_foreach(objs, i, o)
+	{
+		const char *n = json_string_value(json_object_get(o, "name"));
+		json_int_t sz = json_integer_value(json_object_get(o, "size"));
+		if (n && strcmp(n, name) == 0 && sz > 0)
+			return (uint64_t)sz;
+	}
+	return 0;
+}
+
+static void progress(void *arg, const char *phase, uint64_t done, uint64_t total, double seconds,
+                     bool finished)
+{
+	(void)arg;
+	struct pw_progress_state s = {.phase = phase,
+	                              .bytes = done,
+	                              .bytes_total = total,
+	                              .seconds = seconds,
+	                              .done = finished};
+	pw_progress_draw(&s);
 }
 
 static int ask_pass(void *arg, struct pw_secret **out)
@@ -255,8 +283,12 @@ int cmd_restore(struct pw_ctx *ctx)
 		                          .schemas = schemas,
 		                          .nschemas = nschemas,
 		                          .jobs = (int)pw_cfg_int(ctx->cfg, PW_OPT_JOBS),
-		                          .temp_dir = pw_cfg_str(ctx->cfg, PW_OPT_TEMP_DIR)};
+		                          .temp_dir = pw_cfg_str(ctx->cfg, PW_OPT_TEMP_DIR),
+		                          .object_size = object_size(e, DATA_OBJECT),
+		                          .progress = pw_progress_enabled(ctx) ? progress : NULL};
 		rc = restore_into_db(&ro);
+		if (ro.progress)
+			fputc('\n', stderr); /* the line stays, the messages go below it */
 	}
 	if (tc) {
 		json_object_set_new(ctx->audit, "target", json_string(pg_param(tc, "dbname")));

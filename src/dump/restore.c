@@ -14,6 +14,7 @@
 #include "common/fileio.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "dump/child.h"
 #include "filter/filter.h"
 #include "pg/pg.h"
@@ -44,9 +45,45 @@ static void cs_free(struct flt *f)
 
 static const struct flt_ops cs_ops = {"child-stdin", cs_write, cs_finish, cs_free};
 
-static int flt_feed(void *arg, const uint8_t *p, size_t n)
+/* The data object's bytes on their way in, counted for the progress line. */
+struct counted_feed {
+	struct flt *chain;
+	const struct restore_opts *o;
+	const char *phase;
+	uint64_t done;
+	double start, last;
+};
+
+static void feed_report(struct counted_feed *f, bool finished)
 {
-	return flt_write(arg, p, n);
+	if (f->o->progress)
+		f->o->progress(f->o->progress_arg, f->phase, f->done, f->o->object_size,
+		               pw_monotonic() - f->start, finished);
+}
+
+static int counted_feed(void *arg, const uint8_t *p, size_t n)
+{
+	struct counted_feed *f = arg;
+	f->done += n;
+	if (f->o->progress) {
+		double now = pw_monotonic();
+		if (now - f->last >= 0.5) {
+			f->last = now;
+			feed_report(f, false);
+		}
+	}
+	return flt_write(f->chain, p, n);
+}
+
+static int get_counted(const struct restore_opts *o, const char *key, const char *phase,
+                       struct flt *chain)
+{
+	struct counted_feed f = {.chain = chain, .o = o, .phase = phase, .start = pw_monotonic()};
+	f.last = f.start;
+	int rc = stor_get(o->repo, key, counted_feed, &f);
+	if (rc == 0)
+		feed_report(&f, false);
+	return rc;
 }
 
 /* Decrypt and decompress one object of the repository into a running child's stdin. */
@@ -57,7 +94,7 @@ static int feed_child(const struct restore_opts *o, const char *key, struct chil
 	cs->c = c;
 	struct flt *chain =
 	    flt_age_decrypt(o->ids, o->nids, AGE_ARMOR_NO, flt_zstd_decompress(&cs->base));
-	int rc = stor_get(o->repo, key, flt_feed, chain);
+	int rc = get_counted(o, key, "restoring", chain);
 	if (rc == 0)
 		rc = flt_finish(chain);
 	flt_chain_free(chain);
@@ -100,7 +137,7 @@ int restore_into_db(const struct restore_opts *o)
 		fchmod(fd, 0600);
 		struct flt *chain = flt_age_decrypt(o->ids, o->nids, AGE_ARMOR_NO,
 		                                    flt_zstd_decompress(flt_fd_sink(fd, spool)));
-		rc = stor_get(o->repo, o->key, flt_feed, chain);
+		rc = get_counted(o, o->key, "spooling", chain);
 		if (rc == 0)
 			rc = flt_finish(chain);
 		flt_chain_free(chain);
@@ -144,6 +181,8 @@ int restore_into_db(const struct restore_opts *o)
 	argv[a] = NULL;
 	struct child c;
 	if (o->jobs > 1) {
+		if (o->progress) /* pg_restore -j reads the spool file: no bytes to count */
+			o->progress(o->progress_arg, "restoring (pg_restore -j)", 0, 0, 0, false);
 		rc = child_start(&c, argv, env, false, false);
 		c.stop_on_interrupt = true;
 		if (rc == 0)

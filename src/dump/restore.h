@@ -30,6 +30,12 @@ struct restore_opts {
 	size_t nschemas;
 	int jobs;             /* > 1: spool to a 0600 temp file and run pg_restore -j */
 	const char *temp_dir; /* for the spool file (default $TMPDIR or /var/tmp) */
+	/* Progress, twice a second and at the end: bytes of the data object read from the
+	 * repository out of object_size (the manifest's size of it; 0 if not known). */
+	uint64_t object_size;
+	void (*progress)(void *arg, const char *phase, uint64_t done, uint64_t total,
+	                 double seconds, bool finished);
+	void *progress_arg;
 };
 
 /* Returns 0, or an error; on any error pg_restore is stopped before it commits. */

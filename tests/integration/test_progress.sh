@@ -57,6 +57,18 @@ narrow=$(segments pty40.out)
 [[ "$narrow" == *"a table name long enough to be cut on a narrow terminal, surely"* ]] &&
   tk_fail "a long table name was not cut at 40 columns"
 
+# restore: the data object's size in the manifest is an honest total: a percentage
+export PGWARD_TARGET_PASSWORD=$PG_SUPERPASS
+for cols in 40 200; do
+  in_pty "$cols" "rpty$cols.out" restore -i key --repo repo200 --create \
+    --target "postgresql://postgres@localhost:$PGPORT_TEST/shop_r$cols?sslrootcert=$PG_CA" \
+    || { cat "rpty$cols.out"; tk_fail "restore in a $cols-column terminal failed"; }
+  line=$(segments "rpty$cols.out" | grep '^restoring' | tail -1)
+  tk_assert_contains "$line" "100%" "restore shows a percentage at $cols columns"
+  ((${#line} < cols)) || tk_fail "restore line of ${#line} characters in $cols columns: '$line'"
+done
+tk_assert_contains "$(segments rpty200.out | grep '^restoring' | tail -1)" " of " "restore shows the total"
+
 # off: --no-progress, PGWARD_PROGRESS=no, and a stderr that is not a terminal
 in_pty 80 off1.out backup --db "$DB" --repo repo_off -r "$R" --no-progress || tk_fail "backup --no-progress"
 grep -q "dumping" off1.out && tk_fail "--no-progress still drew the line"
