@@ -284,6 +284,8 @@ int cmd_restore(struct pw_ctx *ctx)
 		                          .nschemas = nschemas,
 		                          .jobs = (int)pw_cfg_int(ctx->cfg, PW_OPT_JOBS),
 		                          .temp_dir = pw_cfg_str(ctx->cfg, PW_OPT_TEMP_DIR),
+		                          .no_single_transaction =
+		                              !pw_cfg_bool(ctx->cfg, PW_OPT_SINGLE_TRANSACTION),
 		                          .object_size = object_size(e, DATA_OBJECT),
 		                          .progress = pw_progress_enabled(ctx) ? progress : NULL};
 		rc = restore_into_db(&ro);

@@ -195,6 +195,22 @@ struct pgdump_parser {
 
 /* ---- errors ---- */
 
+/* Entries whose restore creates a relation (each holds a lock until a single-transaction
+ * restore commits; a constraint may create an index); a table may also get a TOAST table and
+ * its index. */
+static void count_relation(struct pgdump_parser *p, const char *desc, size_t n)
+{
+	static const char *const rel[] = {
+	    "TABLE",         "INDEX",     "SEQUENCE", "VIEW", "MATERIALIZED VIEW",
+	    "FOREIGN TABLE", "CONSTRAINT"};
+	for (size_t i = 0; i < sizeof rel / sizeof *rel; i++)
+		if (n == strlen(rel[i]) && memcmp(desc, rel[i], n) == 0) {
+			p->info.toc_relations++;
+			if (i == 0)
+				p->info.toc_tables++;
+		}
+}
+
 static int bad(struct pgdump_parser *p, const char *fmt, ...) PW_PRINTF(2, 3);
 
 static int bad(struct pgdump_parser *p, const char *fmt, ...)
@@ -553,8 +569,10 @@ static int end_entry(struct pgdump_parser *p)
 		rc = add_dentry(p, state, (int64_t)pos);
 	if (rc < 0)
 		return rc;
-	if (++p->toc_read == p->info.toc_count)
+	if (++p->toc_read == p->info.toc_count) {
+		p->info.toc_done = true;
 		return end_toc(p);
+	}
 	p->step = S_E_DUMP_ID;
 	return 0;
 }
@@ -785,6 +803,7 @@ static int step(struct pgdump_parser *p, const uint8_t **d, size_t *n)
 		}
 		p->info.toc_count = (int)v;
 		p->step = S_E_DUMP_ID;
+		p->info.toc_done = v == 0;
 		return v == 0 ? end_toc(p) : 0;
 
 	case S_E_DUMP_ID:
@@ -827,6 +846,8 @@ static int step(struct pgdump_parser *p, const uint8_t **d, size_t *n)
 			p->e_kind = KIND_TABLE;
 		else if (!p->str_null && p->str_len == 5 && memcmp(p->str.data, "BLOBS", 5) == 0)
 			p->e_kind = KIND_BLOBS;
+		if (!p->str_null)
+			count_relation(p, (const char *)p->str.data, (size_t)p->str_len);
 		p->step = S_E_SECTION;
 		return 0;
 	case S_E_SECTION:

@@ -17,6 +17,7 @@
 #ifndef PW_DUMP_ARCHIVE_H
 #define PW_DUMP_ARCHIVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,9 @@ struct pgdump_info {
 	char server_version[64];
 	char pgdump_version[64];
 	int toc_count;
+	bool toc_done;  /* the whole table of contents has been read */
+	int toc_tables; /* TOC entries that create a table ("TABLE") */
+	int toc_relations; /* ... a table, index, sequence, (materialized) view, foreign table, constraint */
 };
 
 struct pgdump_parser;

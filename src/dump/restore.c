@@ -108,6 +108,8 @@ int restore_into_db(const struct restore_opts *o)
 	                      sizeof pg_restore);
 	if (rc < 0)
 		return rc;
+	if (o->jobs <= 1 && !o->no_single_transaction && (rc = restore_check_locks(o)) < 0)
+		return rc;
 	struct pw_buf dbarg = PW_BUF_INIT(16384), envpw = PW_BUF_INIT(4096);
 	char *ci = pg_child_conninfo(o->target, "pgward restore"); /* verify-full like ours */
 	pw_buf_printf(&dbarg, "--dbname=%s", ci);
@@ -151,7 +153,7 @@ int restore_into_db(const struct restore_opts *o)
 	if (o->jobs > 1)
 		argv[a++] =
 		    jobs; /* -j cannot run in one transaction; --exit-on-error still stops */
-	else
+	else if (!o->no_single_transaction)
 		argv[a++] = "--single-transaction";
 	argv[a++] = "--exit-on-error";
 	argv[a++] = "--no-password";

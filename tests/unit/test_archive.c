@@ -828,6 +828,8 @@ static void test_position(void **state)
 	struct pgdump_parser *p = pgdump_parser_new();
 	const struct pgdump_table *prev = NULL;
 	for (size_t i = 0; i < n; i++) {
+		if (i == 64)
+			assert_false(pgdump_parser_info(p)->toc_done);
 		assert_int_equal(pgdump_parser_update(p, d + i, 1), 0);
 		const struct pgdump_table *t = pgdump_parser_position(p, &done);
 		assert_true(done >= last_done && done <= pgdump_parser_ntables(p));
@@ -839,6 +841,10 @@ static void test_position(void **state)
 		prev = t;
 	}
 	assert_int_equal(pgdump_parser_final(p), 0);
+	/* pg_restore -l: 9 TABLE, 1 MATERIALIZED VIEW, 1 SEQUENCE, 1 CONSTRAINT */
+	assert_true(pgdump_parser_info(p)->toc_done);
+	assert_int_equal(pgdump_parser_info(p)->toc_tables, 9);
+	assert_int_equal(pgdump_parser_info(p)->toc_relations, 12);
 	assert_null(pgdump_parser_position(p, &done));
 	assert_int_equal(done, pgdump_parser_ntables(p));
 	assert_true(seen > 0 && seen <= done);
