@@ -94,20 +94,45 @@ static int ask_pass(void *arg, struct pw_secret **out)
 	return pw_ask_passphrase(arg, "Enter passphrase: ", false, out);
 }
 
-static int target_has_tables(struct pg_conn *c, bool *has)
+/* What the target already holds, outside the system schemas and extensions: "3 tables, 1 view,
+ * 2 functions" into what ("" when it is empty). Views and functions count: restoring over
+ * them fails half-way or, worse, mixes two databases. */
+static int target_objects(struct pg_conn *c, char *what, size_t size)
 {
 	struct pg_result *r;
 	int rc = pg_query(
 	    c,
-	    "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace "
-	    "where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', "
-	    "'information_schema') and n.nspname not like 'pg\\_toast%'",
+	    "with ns as (select oid, nspname from pg_catalog.pg_namespace where nspname not in "
+	    "('pg_catalog', 'information_schema') and nspname !~ '^pg_(toast|temp_|toast_temp_)'), "
+	    "ext as (select objid, classid from pg_catalog.pg_depend where deptype = 'e') "
+	    "select (select count(*) from pg_catalog.pg_class c join ns on ns.oid = c.relnamespace "
+	    "        where c.relkind in ('r', 'p', 'f') and (c.oid, "
+	    "'pg_catalog.pg_class'::pg_catalog.regclass) "
+	    "        not in (select objid, classid from ext)), "
+	    "       (select count(*) from pg_catalog.pg_class c join ns on ns.oid = c.relnamespace "
+	    "        where c.relkind in ('v', 'm') and (c.oid, "
+	    "'pg_catalog.pg_class'::pg_catalog.regclass) "
+	    "        not in (select objid, classid from ext)), "
+	    "       (select count(*) from pg_catalog.pg_class c join ns on ns.oid = c.relnamespace "
+	    "        where c.relkind = 'S' and (c.oid, 'pg_catalog.pg_class'::pg_catalog.regclass) "
+	    "        not in (select objid, classid from ext)), "
+	    "       (select count(*) from pg_catalog.pg_proc p join ns on ns.oid = p.pronamespace "
+	    "        where (p.oid, 'pg_catalog.pg_proc'::pg_catalog.regclass) "
+	    "        not in (select objid, classid from ext))",
 	    0, NULL, &r);
-	if (rc == 0) {
-		*has = strcmp(pg_value(r, 0, 0), "0") != 0;
-		pg_result_free(r);
+	if (rc < 0)
+		return rc;
+	static const char *const kind[] = {"table", "view", "sequence", "function"};
+	size_t n = 0;
+	what[0] = 0;
+	for (int i = 0; i < 4; i++) {
+		long v = strtol(pg_value(r, 0, i), NULL, 10);
+		if (v > 0 && n < size)
+			n += (size_t)snprintf(what + n, size - n, "%s%ld %s%s", n ? ", " : "", v,
+			                      kind[i], v == 1 ? "" : "s");
 	}
-	return rc;
+	pg_result_free(r);
+	return 0;
 }
 
 /* --create: connect to the same server's maintenance database and create the target (or,
@@ -231,12 +256,12 @@ int cmd_restore(struct pw_ctx *ctx)
 	struct pg_connect_opts o = {
 	    .conninfo = target, .password = secret, .password_source = TARGET_PASSWORD_SOURCE};
 	rc = pg_connect(&o, &tc);
-	bool has = false;
+	char held[256] = "";
 	if (rc == 0)
-		rc = target_has_tables(tc, &has);
-	if (rc == 0 && has && !pw_cfg_bool(ctx->cfg, PW_OPT_CLEAN)) {
-		pw_error(PW_E_USAGE, "the target database \"%s\" already holds tables",
-		         pg_param(tc, "dbname"));
+		rc = target_objects(tc, held, sizeof held);
+	if (rc == 0 && *held && !pw_cfg_bool(ctx->cfg, PW_OPT_CLEAN)) {
+		pw_error(PW_E_USAGE, "the target database \"%s\" is not empty: it holds %s",
+		         pg_param(tc, "dbname"), held);
 		rc = pw_error_hint("Restore into an empty database (--create makes one), or pass "
 		                   "--clean to replace its objects.");
 	}

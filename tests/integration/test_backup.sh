@@ -77,7 +77,12 @@ tk_assert_eq "$(pg_row_counts shop_r1)" "$(pg_row_counts shop)" "restored row co
 tk_assert_eq "$(pg_psql_super -d shop_r1 -c "select note from customers where id = 7")" "$(pg_psql_super -d shop -c "select note from customers where id = 7")" "special characters survive"
 tk_assert_eq "$(pg_psql_super -d shop_r1 -c "select count(*) from sales.daily")" "$(pg_psql_super -d shop -c "select count(*) from sales.daily")" "materialized view refreshed"
 tk_assert_eq "$(pg_psql_super -d shop_r1 -c "select last_value from sales.invoice_no")" "1004" "sequence value"
-expect_fail 2 "already holds tables" restore -i key --repo repo --target "$(super shop_r1)"
+expect_fail 2 "is not empty: it holds 8 tables, 1 view, 2 sequences" restore -i key --repo repo --target "$(super shop_r1)"
+# a target holding only a view or a function is not empty either; an extension's objects are
+pg_psql_super -c "create database shop_views" >/dev/null
+pg_psql_super -d shop_views -c "create extension pgcrypto" >/dev/null 2>&1 || true
+pg_psql_super -d shop_views -c "create view v as select 1 as x; create function f() returns int language sql as 'select 1'" >/dev/null
+expect_fail 2 "it holds 1 view, 1 function" restore -i key --repo repo --target "$(super shop_views)"
 
 # --- --jobs spools to a private temporary file, removed afterwards
 mkdir -m 700 spool
