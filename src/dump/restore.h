@@ -34,8 +34,12 @@ struct restore_opts {
 
 /* Returns 0, or an error; on any error pg_restore is stopped before it commits. */
 int restore_into_db(const struct restore_opts *o);
-/* Apply a globals object (roles, tablespaces) with psql; roles that exist are left as they
- * are. *failed counts statements that did not apply (e.g. an existing role). */
-int restore_globals(const struct restore_opts *o, const char *key, int *failed);
+/* Apply a globals object (roles, tablespaces): parsed (pg/globals.h), refused whole if it
+ * holds anything but pg_dumpall's role and tablespace statements, then applied through
+ * libpq on o->target; roles that exist are left as they are and listed in *r. Never psql. */
+struct globals_apply_opts;
+struct globals_report;
+int restore_globals(const struct restore_opts *o, const char *key,
+                    const struct globals_apply_opts *ao, struct globals_report *r);
 
 #endif
