@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# test_globals.sh - restore --globals against real PostgreSQL 15: a genuine backup's roles
+# (odd names, memberships, comments, a setting, a tablespace) come back exactly as
+# pg_dumpall --globals-only showed them; privileged ones need --allow-privileged-roles and
+# are refused before anything is applied; roles that exist are left alone and reported;
+# forged globals objects (encrypted to the backup's recipient and put in place of the
+# genuine one, as anyone who can write to the repository can) are refused whole: no
+# command runs, no file appears, no role is created.
+source "$(dirname "$0")/../harness/lib.sh"
+tk_tmpdir
+export HOME=$TK_TMP PGWARD_AUDIT_LOG=$TK_TMP/audit.log
+cd "$TK_TMP"
+pg_start >/dev/null
+mkdir -p "$TK_TMP/ts1"
+chmod 755 "$TK_TMP"
+[ "$(id -u)" = 0 ] && chown postgres "$TK_TMP/ts1"
+pg_psql_super >/dev/null <<SQL
+create database app;
+create role backup login password 'bk-Secret-123';
+grant pg_read_all_data to backup;
+create role plain;
+create role "we""ird" login connection limit 5 valid until '2031-01-02 03:04:05+00';
+create role "new
+line" nologin;
+create role "ünï€ode" createdb;
+create role "a--b" noinherit;
+create role "x; drop role y";
+create role supr superuser;
+create role "Mixed Case";
+comment on role plain is 'it''s a comment -- with dashes
+and a newline';
+grant plain to "we""ird";
+grant "ünï€ode" to "a--b" with admin option;
+grant pg_monitor to "Mixed Case";
+alter role plain set work_mem = '64MB';
+create tablespace "t s" owner plain location '$TK_TMP/ts1';
+comment on tablespace "t s" is 'ts comment';
+SQL
+pg_psql_super -d app -c "create table t(x int); insert into t values (1), (2)" >/dev/null
+"$PGWARD" keygen -o key 2>/dev/null
+R=$("$PGWARD" keygen -y key)
+db() { echo "postgresql://backup@localhost:$PGPORT_TEST/app?sslrootcert=$PG_CA"; }
+super() { echo "postgresql://postgres@localhost:$PGPORT_TEST/$1?sslrootcert=$PG_CA"; }
+export PGWARD_TARGET_PASSWORD=$PG_SUPERPASS
+globals_dump() {
+	# the roles and tablespaces as pg_dumpall shows them (its \restrict key changes every run)
+	pg_dumpall -h "$PG_SOCKDIR" -p "$PGPORT_TEST" -U postgres --globals-only \
+		--no-role-passwords | grep -v '^\\\(un\)\{0,1\}restrict '
+}
+
+PGWARD_DB_PASSWORD=bk-Secret-123 "$PGWARD" backup --db "$(db)" --repo repo -r "$R" \
+	--output=json >b.json 2>b.err || {
+	cat b.err
+	tk_fail "backup"
+}
+id=$(sed -n 's/.*"backup_id": "\(.*\)".*/\1/p' b.json)
+gobj="repo/app/$id/globals.sql.zst.age"
+[ -f "$gobj" ] || tk_fail "the backup has a globals object"
+before=$(globals_dump)
+tk_assert_contains "$before" 'CREATE ROLE "new' "source has the odd roles"
+
+# --- into a cluster without the backup's roles: drop them (the tablespace too)
+pg_psql_super >/dev/null <<'SQL'
+drop tablespace "t s";
+drop role plain, "we""ird", "new
+line", "ünï€ode", "a--b", "x; drop role y", supr, "Mixed Case";
+SQL
+nroles() { pg_psql_super -c "select count(*) from pg_roles where rolname !~ '^pg_'"; }
+n0=$(nroles)
+
+# privileged attributes are listed and refused before anything is applied
+expect_fail 22 'role "supr": SUPERUSER' restore -i key --repo repo --globals --create \
+	--target "$(super r1)"
+tk_assert_contains "$err" "allow-privileged-roles" "the hint names the option"
+tk_assert_eq "$(nroles)" "$n0" "a refused --globals applies no role"
+tk_assert_eq "$(pg_psql_super -c "select count(*) from pg_tablespace where spcname = 't s'")" 0 \
+	"a refused --globals applies no tablespace"
+
+"$PGWARD" restore -i key --repo repo --globals --allow-privileged-roles --create \
+	--target "$(super r2)" >g.out 2>g.err || {
+	cat g.err
+	tk_fail "restore --globals --allow-privileged-roles"
+}
+tk_assert_contains "$(cat g.out)" "applied the backup's globals: 8 roles, 3 memberships" "summary"
+tk_assert_contains "$(cat g.err)" 'role "postgres" exists already' "existing roles reported"
+after=$(globals_dump)
+if [ "$before" != "$after" ]; then
+	diff <(echo "$before") <(echo "$after") >&2
+	tk_fail "pg_dumpall --globals-only after the restore differs from the source's"
+fi
+tk_assert_eq "$(pg_psql_super -d r2 -c 'select count(*) from t')" 2 "the data restored after"
+tk_pass "genuine globals round trip: pg_dumpall output identical"
+
+# again: every role exists, nothing is privileged any more, nothing changes
+"$PGWARD" restore -i key --repo repo --globals --create --target "$(super r3)" >g.out 2>g.err ||
+	{
+		cat g.err
+		tk_fail "restore --globals over existing roles"
+	}
+tk_assert_contains "$(cat g.err)" 'role "new\x0aline" exists already: left as it is' \
+	"existing roles are reported with sanitized names"
+tk_assert_contains "$(cat g.err)" 'tablespace "t s" exists already' "existing tablespace reported"
+tk_assert_contains "$(cat g.out)" "0 roles" "nothing created twice"
+tk_assert_eq "$(globals_dump)" "$before" "a second --globals changes nothing"
+
+# an existing role keeps its attributes: the backup's ALTER ROLE is not applied to it
+pg_psql_super -c 'alter role "a--b" inherit' >/dev/null
+"$PGWARD" restore -i key --repo repo --globals --create --target "$(super r4)" >/dev/null 2>&1 ||
+	tk_fail "restore --globals r4"
+tk_assert_eq "$(pg_psql_super -c "select rolinherit from pg_roles where rolname = 'a--b'")" t \
+	"an existing role is left as it is"
+
+# --- forged globals objects, encrypted to the recipient by anyone who can write the repo
+cp "$gobj" genuine.age
+forge() { # forge TEXT: the globals object of the backup becomes TEXT
+	printf '%s\n' "$1" | zstd -q -c | "$PGWARD" encrypt -r "$R" -o forged.age 2>/dev/null ||
+		tk_fail "encrypt a forged object"
+	cp forged.age "$gobj"
+	rm -f forged.age
+}
+pre='SET default_transaction_read_only = off;
+SET client_encoding = '"'UTF8'"';
+SET standard_conforming_strings = on;
+CREATE ROLE forged1;'
+mark=$TK_TMP/pwned
+n1=$(nroles)
+i=0
+while IFS='|' read -r line why; do
+	i=$((i + 1))
+	forge "$pre
+$line
+CREATE ROLE forged2;"
+	expect_fail 23 "globals line 5: $why" restore -i key --repo repo --globals \
+		--allow-privileged-roles --create --target "$(super f$i)"
+	tk_assert_contains "$err" "Nothing was applied" "forged case $i: hint"
+	[ -e "$mark" ] && tk_fail "forged case $i ($line) ran a command: $mark exists"
+	tk_assert_eq "$(nroles)" "$n1" "forged case $i: no role created"
+done <<EOF
+\\! touch $mark|a backslash command
+\\o $mark|a backslash command
+\\copy (select 1) to program 'touch $mark'|a backslash command
+COPY (select 1) TO PROGRAM 'touch $mark';|a character pgward does not accept
+COPY t TO PROGRAM 'touch $mark';|a statement pgward does not apply
+DO \$\$begin perform 1; end\$\$;|a dollar quote
+CREATE ROLE x SUPERUSER;|CREATE ROLE with options
+ALTER ROLE forged1 SET session_preload_libraries = '$TK_TMP/evil.so';|a role setting pgward does not apply
+ALTER ROLE forged1 SET search_path = 'evil';|a role setting pgward does not apply
+CREATE ROLE x; DROP ROLE supr;|text after ';' on the same line
+ALTER ROLE forged1 WITH PASSWORD 'x';|a password
+GRANT pg_execute_server_program, plain TO forged1;|a GRANT of several roles
+EOF
+# a backslash command hidden on a line of a multi-line name
+forge "$pre
+CREATE ROLE \"a
+\\! touch $mark
+\";"
+expect_fail 23 "globals line 6: a backslash command inside a statement" restore -i key \
+	--repo repo --globals --create --target "$(super f_nl)"
+[ -e "$mark" ] && tk_fail "a backslash line inside a name ran"
+tk_pass "forged globals with commands, COPY, DO, settings and passwords are refused whole"
+
+# privileged statements pg_dumpall would write: refused without the option (nothing
+# applied), applied with it
+forge "$pre
+ALTER ROLE forged1 WITH SUPERUSER;
+GRANT pg_execute_server_program TO plain;"
+expect_fail 22 'role "forged1": SUPERUSER' restore -i key --repo repo --globals --create \
+	--target "$(super p1)"
+tk_assert_contains "$err" 'membership of "plain" in "pg_execute_server_program"' \
+	"a privileged membership is listed"
+tk_assert_eq "$(pg_psql_super -c "select count(*) from pg_roles where rolname = 'forged1'")" 0 \
+	"nothing applied without --allow-privileged-roles"
+"$PGWARD" restore -i key --repo repo --globals --allow-privileged-roles --create \
+	--target "$(super p2)" >p.out 2>p.err || {
+	cat p.err
+	tk_fail "--allow-privileged-roles applies the privileged roles"
+}
+tk_assert_eq "$(pg_psql_super -c "select rolsuper from pg_roles where rolname = 'forged1'")" t \
+	"--allow-privileged-roles applied SUPERUSER"
+tk_assert_contains "$(cat p.err)" 'warning: privileged: role "forged1": SUPERUSER' \
+	"applied privileged attributes are still listed"
+
+# a membership in an existing superuser role is privileged too
+forge "$pre
+GRANT supr TO plain;"
+expect_fail 22 'membership of "plain" in "supr" (SUPERUSER)' restore -i key --repo repo \
+	--globals --create --target "$(super p3)"
+
+# one transaction: a role statement that fails leaves no role behind
+forge "$pre
+CREATE ROLE forged3;
+GRANT no_such_role TO forged3;"
+expect_fail 20 'globals line 6' restore -i key --repo repo --globals --create \
+	--target "$(super p4)"
+tk_assert_eq "$(pg_psql_super -c "select count(*) from pg_roles where rolname = 'forged3'")" 0 \
+	"one transaction: nothing applied"
+cp genuine.age "$gobj"
+tk_pass "privileged roles need --allow-privileged-roles; one transaction"
