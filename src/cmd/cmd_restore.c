@@ -123,7 +123,7 @@ static int restore_globals_cmd(struct pw_ctx *ctx, const struct restore_opts *go
 	struct globals_report r;
 	int rc = restore_globals(go, gkey, &ao, &r);
 	for (size_t i = 0; i < r.nexisting; i++)
-		fprintf(stderr, "pgward: %s exists already: left as it is\n", r.existing[i]);
+		fprintf(stderr, "pgward: %s\n", r.existing[i]);
 	for (size_t i = 0; i < r.nprivileged; i++)
 		fprintf(stderr, "pgward: %s privileged: %s\n",
 		        rc == 0 ? "warning:" : "refused:", r.privileged[i]);

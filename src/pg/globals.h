@@ -110,7 +110,9 @@ struct globals_apply_opts {
 };
 
 struct globals_report {
-	char **existing; /* roles and tablespaces that existed and were left as they are */
+	/* what was left out, one sentence each (names sanitized): roles and tablespaces that
+	 * exist, memberships of roles that exist, settings for a database that does not */
+	char **existing;
 	size_t nexisting;
 	char **privileged; /* privileged attributes and memberships found (applied or not) */
 	size_t nprivileged;

@@ -219,6 +219,7 @@ static void plan(const struct globals *g, const struct target *t,
 				act[i] = ACT_SKIP;
 				pw_buf_printf(&b, "role ");
 				put_name(&b, s->name);
+				pw_buf_printf(&b, " exists already: left as it is");
 				add_line(&r->existing, &r->nexisting, &b);
 			}
 			break;
@@ -258,6 +259,20 @@ static void plan(const struct globals *g, const struct target *t,
 				act[i] = ACT_SKIP;
 				break;
 			}
+			if (find_role(t, s->role)) {
+				/* a role that exists is left as it is, its memberships too: a
+				 * forged object must not widen what an existing role may do */
+				act[i] = ACT_SKIP;
+				pw_buf_printf(&b, "membership of ");
+				put_name(&b, s->role);
+				pw_buf_printf(&b, " in ");
+				put_name(&b, s->name);
+				pw_buf_printf(&b, " (not granted: the role ");
+				put_name(&b, s->role);
+				pw_buf_printf(&b, " exists)");
+				add_line(&r->existing, &r->nexisting, &b);
+				break;
+			}
 			const struct known_role *kr = find_role(t, s->name);
 			unsigned a = kr ? kr->attrs & GL_A_PRIVILEGED : file_attrs(g, s->name);
 			if (a || globals_role_privileged_by_name(s->name)) {
@@ -283,6 +298,7 @@ static void plan(const struct globals *g, const struct target *t,
 				act[i] = ACT_SKIP;
 				pw_buf_printf(&b, "tablespace ");
 				put_name(&b, s->name);
+				pw_buf_printf(&b, " exists already: left as it is");
 				add_line(&r->existing, &r->nexisting, &b);
 			}
 			break;

@@ -163,10 +163,10 @@ tk_pass "forged globals with commands, COPY, DO, settings and passwords are refu
 # applied), applied with it
 forge "$pre
 ALTER ROLE forged1 WITH SUPERUSER;
-GRANT pg_execute_server_program TO plain;"
+GRANT pg_execute_server_program TO forged1;"
 expect_fail 22 'role "forged1": SUPERUSER' restore -i key --repo repo --globals --create \
 	--target "$(super p1)"
-tk_assert_contains "$err" 'membership of "plain" in "pg_execute_server_program"' \
+tk_assert_contains "$err" 'membership of "forged1" in "pg_execute_server_program"' \
 	"a privileged membership is listed"
 tk_assert_eq "$(pg_psql_super -c "select count(*) from pg_roles where rolname = 'forged1'")" 0 \
 	"nothing applied without --allow-privileged-roles"
@@ -177,13 +177,29 @@ tk_assert_eq "$(pg_psql_super -c "select count(*) from pg_roles where rolname = 
 }
 tk_assert_eq "$(pg_psql_super -c "select rolsuper from pg_roles where rolname = 'forged1'")" t \
 	"--allow-privileged-roles applied SUPERUSER"
+tk_assert_eq "$(pg_psql_super -c "select pg_has_role('forged1', 'pg_execute_server_program', 'member')")" t \
+	"--allow-privileged-roles applied the privileged membership"
 tk_assert_contains "$(cat p.err)" 'warning: privileged: role "forged1": SUPERUSER' \
 	"applied privileged attributes are still listed"
 
+# an existing role gets no new membership from a backup
+forge "$pre
+GRANT plain TO backup;"
+"$PGWARD" restore -i key --repo repo --globals --create --target "$(super m1)" >/dev/null \
+	2>m.err || {
+	cat m.err
+	tk_fail "restore --globals with a membership for an existing role"
+}
+tk_assert_contains "$(cat m.err)" 'membership of "backup" in "plain" (not granted: the role "backup" exists)' \
+	"a membership for an existing role is reported"
+tk_assert_eq "$(pg_psql_super -c "select pg_has_role('backup', 'plain', 'member')")" f \
+	"an existing role gets no new membership"
+
 # a membership in an existing superuser role is privileged too
 forge "$pre
-GRANT supr TO plain;"
-expect_fail 22 'membership of "plain" in "supr" (SUPERUSER)' restore -i key --repo repo \
+CREATE ROLE forged4;
+GRANT supr TO forged4;"
+expect_fail 22 'membership of "forged4" in "supr" (SUPERUSER)' restore -i key --repo repo \
 	--globals --create --target "$(super p3)"
 
 # one transaction: a role statement that fails leaves no role behind
