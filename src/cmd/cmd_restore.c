@@ -168,6 +168,12 @@ int cmd_restore(struct pw_ctx *ctx)
 		    "--target restores into a database; --to-file writes the plain "
 		    "pg_dump archive.");
 	}
+	if (pw_cfg_bool(ctx->cfg, PW_OPT_ALLOW_PRIVILEGED_ROLES) &&
+	    !pw_cfg_bool(ctx->cfg, PW_OPT_GLOBALS)) {
+		pw_error(PW_E_USAGE, "--allow-privileged-roles needs --globals");
+		return pw_error_hint("It lets --globals apply the backup's privileged roles; "
+		                     "without --globals no role is applied.");
+	}
 	if (target && pg_conninfo_has_password(target) > 0) {
 		pw_error(PW_E_INSECURE, "the --target connection string contains a password");
 		return pw_error_hint("Put it in PGWARD_TARGET_PASSWORD or a mode 0600 config file "

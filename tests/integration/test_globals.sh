@@ -68,6 +68,8 @@ SQL
 nroles() { pg_psql_super -c "select count(*) from pg_roles where rolname !~ '^pg_'"; }
 n0=$(nroles)
 
+expect_fail 2 "--allow-privileged-roles needs --globals" restore -i key --repo repo \
+	--allow-privileged-roles --create --target "$(super r0)"
 # privileged attributes are listed and refused before anything is applied
 expect_fail 22 'role "supr": SUPERUSER' restore -i key --repo repo --globals --create \
 	--target "$(super r1)"
