@@ -176,14 +176,33 @@ static char *q_literal(void *arg, const char *s)
 	return pg_quote_literal(arg, s);
 }
 
-/* The privileged attributes a new role gets from the file (its ALTER ROLE statements). */
-static unsigned file_attrs(const struct globals *g, const char *role)
+/* The privileged attributes each role gets from the file's ALTER ROLE statements, sorted
+ * by name with duplicates merged (a large forged object must not make planning
+ * quadratic). */
+static struct known_role *file_roles(const struct globals *g, size_t *n)
 {
-	unsigned a = 0;
+	struct known_role *v = pw_calloc(g->n + 1, sizeof *v);
+	size_t k = 0;
 	for (size_t i = 0; i < g->n; i++)
-		if (g->v[i].kind == GL_ALTER_ROLE && strcmp(g->v[i].name, role) == 0)
-			a |= g->v[i].set;
-	return a & GL_A_PRIVILEGED;
+		if (g->v[i].kind == GL_ALTER_ROLE)
+			v[k++] = (struct known_role){g->v[i].name, g->v[i].set & GL_A_PRIVILEGED};
+	qsort(v, k, sizeof *v, cmp_role);
+	size_t m = 0;
+	for (size_t i = 0; i < k; i++) {
+		if (m && strcmp(v[m - 1].name, v[i].name) == 0)
+			v[m - 1].attrs |= v[i].attrs;
+		else
+			v[m++] = v[i];
+	}
+	*n = m;
+	return v; /* names borrowed from g */
+}
+
+static unsigned file_attrs(const struct known_role *v, size_t n, const char *role)
+{
+	struct known_role k = {(char *)role, 0};
+	const struct known_role *f = n ? bsearch(&k, v, n, sizeof k, cmp_role) : NULL;
+	return f ? f->attrs : 0;
 }
 
 static void attr_words(struct pw_buf *b, unsigned a)
@@ -210,6 +229,8 @@ static void plan(const struct globals *g, const struct target *t,
                  const struct globals_apply_opts *o, struct globals_report *r, enum action *act)
 {
 	struct pw_buf b = PW_BUF_INIT(4096);
+	size_t nfile;
+	struct known_role *file = file_roles(g, &nfile);
 	for (size_t i = 0; i < g->n; i++) {
 		const struct gl_stmt *s = &g->v[i];
 		act[i] = ACT_APPLY;
@@ -274,7 +295,8 @@ static void plan(const struct globals *g, const struct target *t,
 				break;
 			}
 			const struct known_role *kr = find_role(t, s->name);
-			unsigned a = kr ? kr->attrs & GL_A_PRIVILEGED : file_attrs(g, s->name);
+			unsigned a =
+			    kr ? kr->attrs & GL_A_PRIVILEGED : file_attrs(file, nfile, s->name);
 			if (a || globals_role_privileged_by_name(s->name)) {
 				pw_buf_printf(&b, "membership of ");
 				put_name(&b, s->role);
@@ -308,6 +330,7 @@ static void plan(const struct globals *g, const struct target *t,
 			break;
 		}
 	}
+	pw_free(file);
 	pw_buf_free(&b, 0);
 }
 
