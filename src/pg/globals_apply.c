@@ -15,6 +15,11 @@
 #include "pg/globals.h"
 #include "pg/pg.h"
 
+/* A role of the target that holds no privileged attribute but is a member of a role that
+ * does (or of a privileged pg_* role). */
+#define A_MEMBER_OF_PRIVILEGED (1u << 16)
+#define A_RISKY (GL_A_PRIVILEGED | A_MEMBER_OF_PRIVILEGED)
+
 struct known_role {
 	char *name;
 	unsigned attrs; /* GL_A_* the target's role has */
@@ -119,6 +124,30 @@ static int target_read(struct pg_conn *c, struct target *t)
 	}
 	pg_result_free(r);
 	qsort(t->roles, t->nroles, sizeof *t->roles, cmp_role);
+	/* roles that are (through any chain of memberships) members of a privileged role: a
+	 * membership in one of them is privileged too. The pg_* names kept out are the ones
+	 * globals_role_privileged_by_name() calls harmless. */
+	char **inpriv = NULL;
+	size_t ninpriv = 0;
+	rc = list_names(c,
+	                "with recursive p(oid) as ("
+	                " select oid from pg_catalog.pg_roles where rolsuper or rolreplication"
+	                " or rolbypassrls or rolcreaterole or (rolname like 'pg\\_%' and rolname"
+	                " not in ('pg_monitor', 'pg_read_all_settings', 'pg_read_all_stats',"
+	                " 'pg_stat_scan_tables'))"
+	                " union select a.member from pg_catalog.pg_auth_members a join p"
+	                " on a.roleid = p.oid)"
+	                " select r.rolname from pg_catalog.pg_roles r join p on p.oid = r.oid",
+	                &inpriv, &ninpriv);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < t->nroles; i++)
+		if (has_str(inpriv, ninpriv, t->roles[i].name) &&
+		    !(t->roles[i].attrs & GL_A_PRIVILEGED))
+			t->roles[i].attrs |= A_MEMBER_OF_PRIVILEGED;
+	for (size_t i = 0; i < ninpriv; i++)
+		pw_free(inpriv[i]);
+	pw_free(inpriv);
 	if ((rc = list_names(c, "select spcname from pg_catalog.pg_tablespace", &t->spaces,
 	                     &t->nspaces)) < 0 ||
 	    (rc = list_names(c, "select datname from pg_catalog.pg_database", &t->dbs, &t->ndbs)) <
@@ -213,7 +242,8 @@ static void attr_words(struct pw_buf *b, unsigned a)
 	} w[] = {{GL_A_SUPERUSER, "SUPERUSER"},
 	         {GL_A_REPLICATION, "REPLICATION"},
 	         {GL_A_BYPASSRLS, "BYPASSRLS"},
-	         {GL_A_CREATEROLE, "CREATEROLE"}};
+	         {GL_A_CREATEROLE, "CREATEROLE"},
+	         {A_MEMBER_OF_PRIVILEGED, "member of a privileged role"}};
 	const char *sep = "";
 	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
 		if (a & w[i].bit) {
@@ -295,8 +325,7 @@ static void plan(const struct globals *g, const struct target *t,
 				break;
 			}
 			const struct known_role *kr = find_role(t, s->name);
-			unsigned a =
-			    kr ? kr->attrs & GL_A_PRIVILEGED : file_attrs(file, nfile, s->name);
+			unsigned a = kr ? kr->attrs & A_RISKY : file_attrs(file, nfile, s->name);
 			if (a || globals_role_privileged_by_name(s->name)) {
 				pw_buf_printf(&b, "membership of ");
 				put_name(&b, s->role);

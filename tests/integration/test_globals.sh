@@ -204,6 +204,14 @@ GRANT supr TO forged4;"
 expect_fail 22 'membership of "forged4" in "supr" (SUPERUSER)' restore -i key --repo repo \
 	--globals --create --target "$(super p3)"
 
+# and in a role that is (through memberships) a member of a privileged one
+pg_psql_super -c "create role ops; create role ops2; grant pg_execute_server_program to ops2; grant ops2 to ops" >/dev/null
+forge "$pre
+CREATE ROLE forged5;
+GRANT ops TO forged5;"
+expect_fail 22 'membership of "forged5" in "ops" (member of a privileged role)' restore -i key \
+	--repo repo --globals --create --target "$(super p5)"
+
 # one transaction: a role statement that fails leaves no role behind
 forge "$pre
 CREATE ROLE forged3;
