@@ -222,3 +222,36 @@ tk_assert_eq "$(pg_psql_super -c "select count(*) from pg_roles where rolname = 
 	"one transaction: nothing applied"
 cp genuine.age "$gobj"
 tk_pass "privileged roles need --allow-privileged-roles; one transaction"
+
+# --- globals_apply() for the restore drill: privileged attributes and memberships stripped
+if [ -n "${PGWARD_GLOBALS_APPLY:-}" ]; then
+	cat >strip.sql <<'SQL'
+CREATE ROLE s1;
+ALTER ROLE s1 WITH SUPERUSER REPLICATION LOGIN;
+CREATE ROLE s2;
+GRANT pg_execute_server_program TO s2;
+GRANT s1 TO s2;
+GRANT pg_monitor TO s2;
+CREATE TABLESPACE s_ts OWNER s2 LOCATION '/nonexistent';
+SQL
+	ga() { PGPASSWORD=$PG_SUPERPASS "$PGWARD_GLOBALS_APPLY" "$(super postgres)" strip.sql "$@"; }
+	set +e
+	out=$(ga no-tablespaces 2>&1)
+	rc=$?
+	set -e
+	tk_assert_eq "$rc" 22 "globals_apply without strip or allow: refused ($out)"
+	tk_assert_eq "$(pg_psql_super -c "select count(*) from pg_roles where rolname in ('s1', 's2')")" 0 \
+		"refused: nothing applied"
+	out=$(ga strip no-tablespaces) || tk_fail "globals_apply strip: $out"
+	tk_assert_contains "$out" 'privileged: role "s1": SUPERUSER REPLICATION' "stripped attributes listed"
+	tk_assert_contains "$out" 'privileged: membership of "s2" in "pg_execute_server_program"' \
+		"stripped membership listed"
+	tk_assert_contains "$out" "stripped: yes" "report says stripped"
+	tk_assert_eq "$(pg_psql_super -c "select rolsuper, rolreplication, rolcanlogin from pg_roles where rolname = 's1'")" \
+		"f|f|t" "s1 created without its privileged attributes"
+	tk_assert_eq "$(pg_psql_super -c "select pg_has_role('s2', 'pg_execute_server_program', 'member'), pg_has_role('s2', 's1', 'member'), pg_has_role('s2', 'pg_monitor', 'member')")" \
+		"f|f|t" "privileged memberships left out, the harmless one applied"
+	tk_assert_eq "$(pg_psql_super -c "select count(*) from pg_tablespace where spcname = 's_ts'")" 0 \
+		"no-tablespaces"
+	tk_pass "globals_apply strip_privileged (for the drill)"
+fi
