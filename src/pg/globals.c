@@ -77,9 +77,10 @@ static int refuse(const struct parser *p, int line, const char *why)
 	char ex[256];
 	excerpt(p, line, ex, sizeof ex);
 	pw_error(PW_E_ARCHIVE, "globals line %d: %s: \"%s\"", line, why, ex);
-	return pw_error_hint("pgward applies only the role and tablespace statements that "
-	                     "pg_dumpall --globals-only writes; this object was not written by "
-	                     "it (a forged or damaged backup?). Nothing was applied.");
+	return pw_error_hint("Nothing was applied. pgward applies only the role and tablespace "
+	                     "statements listed in docs/restore.md: a forged or damaged backup "
+	                     "looks like this; if the backup is genuine, restore without "
+	                     "--globals and apply its roles by hand after reading them.");
 }
 
 /* ---- lexing ---- */
