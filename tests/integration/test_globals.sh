@@ -59,9 +59,55 @@ gobj="repo/app/$id/globals.sql.zst.age"
 before=$(globals_dump)
 tk_assert_contains "$before" 'CREATE ROLE "new' "source has the odd roles"
 
+# --- into a fresh cluster (a second harness server, started by a child process)
+pg_psql_super -c 'drop tablespace "t s"' >/dev/null # its directory is for the fresh cluster now
+cat >fresh.sh <<'SH'
+source "$LIB"
+pg_start >/dev/null || exit 1
+printf 'F_PORT=%s\nF_CA=%s\nF_PASS=%s\nF_SOCK=%s\n' "$PGPORT_TEST" "$PG_CA" "$PG_SUPERPASS" \
+	"$PG_SOCKDIR" >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
+sleep 300 &
+sleep_pid=$!
+tk_on_exit "kill $sleep_pid 2>/dev/null"
+wait $sleep_pid
+SH
+LIB="$(dirname "$0")/../harness/lib.sh"
+case $LIB in /*) ;; *) LIB=$OLDPWD/$LIB ;; esac
+LIB=$LIB OUT=$TK_TMP/fresh.env bash fresh.sh >fresh.log 2>&1 &
+fresh_pid=$!
+tk_on_exit "kill $fresh_pid 2>/dev/null; wait $fresh_pid 2>/dev/null"
+for _ in $(seq 1 300); do
+	[ -f fresh.env ] && break
+	kill -0 "$fresh_pid" 2>/dev/null || {
+		cat fresh.log
+		tk_fail "the fresh cluster did not start"
+	}
+	sleep 0.1
+done
+[ -f fresh.env ] || tk_fail "the fresh cluster did not start in 30 s"
+source ./fresh.env
+fresh() { echo "postgresql://postgres@localhost:$F_PORT/$1?sslrootcert=$F_CA"; }
+PGWARD_TARGET_PASSWORD=$F_PASS expect_fail 22 'membership of "backup" in "pg_read_all_data"' \
+	restore -i key --repo repo --globals --create --target "$(fresh fr1)"
+PGWARD_TARGET_PASSWORD=$F_PASS "$PGWARD" restore -i key --repo repo --globals \
+	--allow-privileged-roles --create --target "$(fresh fr2)" >fr.out 2>fr.err || {
+	cat fr.err
+	tk_fail "restore --globals into a fresh cluster"
+}
+fresh_dump=$(_tk_as_pg pg_dumpall -h "$F_SOCK" -p "$F_PORT" -U postgres --globals-only \
+	--no-role-passwords | grep -v '^\\\(un\)\{0,1\}restrict ')
+if [ "$before" != "$fresh_dump" ]; then
+	diff <(echo "$before") <(echo "$fresh_dump") >&2
+	tk_fail "pg_dumpall --globals-only of the fresh cluster differs from the source's"
+fi
+kill "$fresh_pid"
+wait "$fresh_pid" 2>/dev/null || true
+# the fresh cluster's tablespace directory is left behind: empty it for the tests below
+rm -rf "$TK_TMP/ts1"/PG_*
+tk_pass "genuine globals into a fresh cluster: pg_dumpall output identical"
+
 # --- into a cluster without the backup's roles: drop them (the tablespace too)
 pg_psql_super >/dev/null <<'SQL'
-drop tablespace "t s";
 drop role plain, "we""ird", "new
 line", "ünï€ode", "a--b", "x; drop role y", supr, "Mixed Case";
 SQL
