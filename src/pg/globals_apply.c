@@ -167,10 +167,15 @@ static void put_name(struct pw_buf *b, const char *s)
 {
 	pw_buf_putc(b, '"');
 	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-		if (*c < 0x20 || *c == 0x7f || *c == '"' || *c == '\\')
+		/* C1 controls in UTF-8 (U+0080..U+009F: CSI is one of them) too */
+		bool c1 = *c == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f;
+		if (*c < 0x20 || *c == 0x7f || *c == '"' || *c == '\\' || c1) {
 			pw_buf_printf(b, "\\x%02x", *c);
-		else
+			if (c1)
+				pw_buf_printf(b, "\\x%02x", *++c);
+		} else {
 			pw_buf_putc(b, (char)*c);
+		}
 	}
 	pw_buf_putc(b, '"');
 }

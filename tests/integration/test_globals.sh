@@ -243,6 +243,18 @@ tk_assert_contains "$(cat m.err)" 'membership of "backup" in "plain" (not grante
 tk_assert_eq "$(pg_psql_super -c "select pg_has_role('backup', 'plain', 'member')")" f \
 	"an existing role gets no new membership"
 
+# names reach the terminal sanitized: escape sequences (ESC, and the C1 CSI U+009B) as \xNN
+esc_name=$(printf 'e\033]0;x\007\302\2331m')
+pg_psql_super -c "create role \"$esc_name\"" >/dev/null
+forge "$pre
+CREATE ROLE \"$esc_name\";"
+"$PGWARD" restore -i key --repo repo --globals --create --target "$(super e1)" >/dev/null \
+	2>e.err || tk_fail "restore --globals with an escape sequence in a name"
+tk_assert_contains "$(cat e.err)" 'role "e\x1b]0;x\x07\xc2\x9b1m" exists already' \
+	"escape sequences in names are shown as \\xNN"
+grep -q "$(printf '\033')" e.err && tk_fail "an ESC byte reached the terminal"
+grep -q "$(printf '\302\233')" e.err && tk_fail "a C1 CSI reached the terminal"
+
 # a membership in an existing superuser role is privileged too
 forge "$pre
 CREATE ROLE forged4;
