@@ -22,6 +22,7 @@
 #include "dump/restore.h"
 #include "filter/filter.h"
 #include "filter/keyfile.h"
+#include "pg/globals.h"
 #include "pg/pg.h"
 #include "storage/storage.h"
 
@@ -171,6 +172,38 @@ static int maint_database(const char *target, const struct pw_secret *pw, bool d
 	return rc;
 }
 
+/* --globals: apply the backup's roles and tablespaces (parsed, checked, through libpq) and
+ * say what was applied, what existed and what is privileged. */
+static int restore_globals_cmd(struct pw_ctx *ctx, const struct restore_opts *go, const char *gkey)
+{
+	struct globals_apply_opts ao = {.allow_privileged =
+	                                    pw_cfg_bool(ctx->cfg, PW_OPT_ALLOW_PRIVILEGED_ROLES)};
+	struct globals_report r;
+	int rc = restore_globals(go, gkey, &ao, &r);
+	for (size_t i = 0; i < r.nexisting; i++)
+		fprintf(stderr, "pgward: %s\n", r.existing[i]);
+	for (size_t i = 0; i < r.nprivileged; i++)
+		fprintf(stderr, "pgward: %s privileged: %s\n",
+		        rc == 0 ? "warning:" : "refused:", r.privileged[i]);
+	json_t *j = json_object();
+	json_object_set_new(j, "allow_privileged_roles", json_boolean(ao.allow_privileged));
+	json_object_set_new(j, "privileged", json_integer((json_int_t)r.nprivileged));
+	json_object_set_new(j, "existing", json_integer((json_int_t)r.nexisting));
+	json_object_set_new(j, "roles_created", json_integer((json_int_t)r.roles));
+	json_object_set_new(j, "memberships", json_integer((json_int_t)r.memberships));
+	json_object_set_new(j, "tablespaces", json_integer((json_int_t)r.tablespaces));
+	json_object_set_new(ctx->audit, "globals", j);
+	if (rc == 0)
+		printf("applied the backup's globals: %zu role%s, %zu membership%s, %zu setting%s, "
+		       "%zu comment%s, %zu tablespace%s (%zu existed)\n",
+		       r.roles, r.roles == 1 ? "" : "s", r.memberships,
+		       r.memberships == 1 ? "" : "s", r.settings, r.settings == 1 ? "" : "s",
+		       r.comments, r.comments == 1 ? "" : "s", r.tablespaces,
+		       r.tablespaces == 1 ? "" : "s", r.nexisting);
+	globals_report_free(&r);
+	return rc;
+}
+
 int cmd_restore(struct pw_ctx *ctx)
 {
 	struct stor *repo = NULL;
@@ -192,6 +225,12 @@ int cmd_restore(struct pw_ctx *ctx)
 		return pw_error_hint(
 		    "--target restores into a database; --to-file writes the plain "
 		    "pg_dump archive.");
+	}
+	if (pw_cfg_bool(ctx->cfg, PW_OPT_ALLOW_PRIVILEGED_ROLES) &&
+	    !pw_cfg_bool(ctx->cfg, PW_OPT_GLOBALS)) {
+		pw_error(PW_E_USAGE, "--allow-privileged-roles needs --globals");
+		return pw_error_hint("It lets --globals apply the backup's privileged roles; "
+		                     "without --globals no role is applied.");
 	}
 	if (target && pg_conninfo_has_password(target) > 0) {
 		pw_error(PW_E_INSECURE, "the --target connection string contains a password");
@@ -284,14 +323,7 @@ int cmd_restore(struct pw_ctx *ctx)
 			                          .nids = ks.nids,
 			                          .target = tc,
 			                          .password = secret};
-			int failed = 0;
-			rc = restore_globals(&go, gkey, &failed);
-			if (rc == 0 && failed)
-				fprintf(
-				    stderr,
-				    "pgward: warning: %d role or tablespace statement%s did not "
-				    "apply (usually: it exists already)\n",
-				    failed, failed == 1 ? "" : "s");
+			rc = restore_globals_cmd(ctx, &go, gkey);
 		}
 	}
 	if (rc == 0) {

@@ -144,11 +144,14 @@ const struct pw_command pw_commands[] = {
      "age -d -i KEY data.pgdump.zst.age | zstd -d | pg_restore -d DB.",
      "  9   no such backup\n  12  the identity does not match the backup's recipients\n"
      "  14  the backup is damaged (nothing was restored)\n"
-     "  20  pg_restore or the target database failed\n",
+     "  20  pg_restore or the target database failed\n"
+     "  22  --globals: privileged roles need --allow-privileged-roles (nothing applied)\n"
+     "  23  --globals: the roles object holds a statement pgward does not apply\n",
      OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
           PW_OPT_BACKUP_ID, PW_OPT_BEFORE, PW_OPT_TARGET, PW_OPT_TARGET_PASSWORD, PW_OPT_TO_FILE,
           PW_OPT_CREATE, PW_OPT_CLEAN, PW_OPT_NO_OWNER, PW_OPT_JOBS, PW_OPT_TEMP_DIR, PW_OPT_TABLE,
-          PW_OPT_SCHEMA, PW_OPT_GLOBALS, PW_OPT_PROGRESS, PW_OPT_SINGLE_TRANSACTION),
+          PW_OPT_SCHEMA, PW_OPT_GLOBALS, PW_OPT_ALLOW_PRIVILEGED_ROLES, PW_OPT_PROGRESS,
+          PW_OPT_SINGLE_TRANSACTION),
      0, 1, true, cmd_restore, true},
     {"verify", "prove backups: integrity without a key, decryption with one, a restore drill",
      "[STANZA] [--backup ID | --all] [-i IDENTITY [--restore (--scratch-url URL | "

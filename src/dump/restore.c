@@ -17,6 +17,7 @@
 #include "common/time.h"
 #include "dump/child.h"
 #include "filter/filter.h"
+#include "pg/globals.h"
 #include "pg/pg.h"
 
 /* The child's stdin as a sink: keeps draining its stderr so it never blocks on it. */
@@ -225,36 +226,28 @@ out:
 	return rc;
 }
 
-int restore_globals(const struct restore_opts *o, const char *key, int *failed)
+int restore_globals(const struct restore_opts *o, const char *key,
+                    const struct globals_apply_opts *ao, struct globals_report *r)
 {
-	char psql[512];
-	*failed = 0;
-	int rc = pg_tool_path("psql", pg_server_version(o->target) / 10000, psql, sizeof psql);
-	if (rc < 0)
-		return rc;
-	struct pw_buf dbarg = PW_BUF_INIT(16384), envpw = PW_BUF_INIT(4096);
-	char *ci = pg_child_conninfo(o->target, "pgward restore");
-	pw_buf_printf(&dbarg, "--dbname=%s", ci);
-	pw_free(ci);
-	if (o->password)
-		pw_buf_printf(&envpw, "PGPASSWORD=%s", pw_secret_str(o->password));
-	const char *env[] = {envpw.len ? (const char *)envpw.data : "PGWARD_NO_PASSWORD=1",
-	                     "PGOPTIONS=-c client_min_messages=warning", NULL};
-	/* no ON_ERROR_STOP: "role already exists" must not stop the rest */
-	const char *argv[] = {psql, "--no-psqlrc", "--quiet", "--no-password", pw_buf_str(&dbarg),
-	                      NULL};
-	struct child c;
-	rc = child_start(&c, argv, env, true, false);
-	if (rc == 0) {
-		rc = feed_child(o, key, &c);
-		int frc = child_finish(&c, "psql (globals)");
-		if (rc == 0)
-			rc = frc;
-		for (const char *p = pw_buf_str(&c.err); (p = strstr(p, "ERROR:")); p += 6)
-			(*failed)++;
-		child_free(&c);
-	}
-	pw_buf_free(&dbarg, 0);
-	pw_buf_free(&envpw, 1);
+	/* Never psql: the object is parsed into the few role and tablespace statements
+	 * pg_dumpall writes (anything else refuses the whole object) and applied through
+	 * libpq, each statement rebuilt from the parsed names (pg/globals.h). */
+	memset(r, 0, sizeof *r);
+	struct pw_buf text = PW_BUF_INIT(GLOBALS_MAX_INPUT);
+	struct flt *chain = flt_age_decrypt(o->ids, o->nids, AGE_ARMOR_NO,
+	                                    flt_zstd_decompress(flt_buf_sink(&text)));
+	int rc = get_counted(o, key, "roles", chain);
+	if (rc == 0)
+		rc = flt_finish(chain);
+	flt_chain_free(chain);
+	struct globals *g = NULL;
+	if (rc == 0)
+		rc = globals_parse(text.data ? (const char *)text.data : "", text.len, &g);
+	if (rc == 0)
+		rc = globals_apply(o->target, g, ao, r);
+	else
+		pw_error_context("%s", key);
+	globals_free(g);
+	pw_buf_free(&text, 1);
 	return rc;
 }

@@ -52,8 +52,12 @@ int restore_peek_toc(const struct restore_opts *o, struct pgdump_info *out);
 long restore_locks_needed(const struct pgdump_info *in);
 /* -PW_E_DB naming max_locks_per_transaction when the target cannot hold them. */
 int restore_check_locks(const struct restore_opts *o);
-/* Apply a globals object (roles, tablespaces) with psql; roles that exist are left as they
- * are. *failed counts statements that did not apply (e.g. an existing role). */
-int restore_globals(const struct restore_opts *o, const char *key, int *failed);
+/* Apply a globals object (roles, tablespaces): parsed (pg/globals.h), refused whole if it
+ * holds anything but pg_dumpall's role and tablespace statements, then applied through
+ * libpq on o->target; roles that exist are left as they are and listed in *r. Never psql. */
+struct globals_apply_opts;
+struct globals_report;
+int restore_globals(const struct restore_opts *o, const char *key,
+                    const struct globals_apply_opts *ao, struct globals_report *r);
 
 #endif
