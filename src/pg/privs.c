@@ -45,28 +45,27 @@ static const char SQL_REACH[] =
     "from pg_catalog.pg_roles x where ";
 static const char SQL_REACH_END[] = " order by 3 desc, 1";
 
-/* Every write path held by a role of the reach set or by PUBLIC (grantee 0): grants in
+/* Every write path held by a role of the reach set ($1, an oid[]) or by PUBLIC (grantee 0,
+ * in $1 too): grants in
  * ACLs (the owner's own entries excluded: ownership is reported instead) and ownership.
  * Columns: kind, object type, quoted object, schema, privilege, holder oid, count. */
-static const char SQL_WRITES_HEAD[] =
-    "with reach as (select x.oid from pg_catalog.pg_roles x where ";
 static const char *const SQL_WRITES[] = {
-    " union all select 0::pg_catalog.oid), "
-    "ns as (select n.oid, n.nspname, n.nspowner, n.nspacl, "
+    "with r as (select n.oid, n.nspname, n.nspowner, n.nspacl, "
     "pg_catalog.quote_ident(n.nspname) as q from pg_catalog.pg_namespace n "
     "where n.nspname <> 'information_schema' "
     "and n.nspname operator(pg_catalog.!~) '^pg_'), "
-    "rel as (select c.oid, c.relkind, c.relowner, c.relacl, ns.nspname, "
-    "ns.q operator(pg_catalog.||) '.' operator(pg_catalog.||) "
+    "rel as (select c.oid, c.relkind, c.relowner, c.relacl, r.nspname, "
+    "r.q operator(pg_catalog.||) '.' operator(pg_catalog.||) "
     "pg_catalog.quote_ident(c.relname) as q "
-    "from pg_catalog.pg_class c join ns on ns.oid = c.relnamespace "
+    "from pg_catalog.pg_class c join r on r.oid = c.relnamespace "
     "where c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')) "
     /* table and sequence grants */
-    "select 'grant', case when rel.relkind = 'S' then 'SEQUENCE' else 'TABLE' end, rel.q, "
-    "rel.nspname, pg_catalog.string_agg(a.privilege_type, ', ' order by a.privilege_type), "
-    "a.grantee, 0::pg_catalog.int8 "
+    "select * from (select 'grant' as k, case when rel.relkind = 'S' then 'SEQUENCE' else "
+    "'TABLE' end as objtype, rel.q as object, rel.nspname as schema, "
+    "pg_catalog.string_agg(a.privilege_type, ', ' order by a.privilege_type) as privilege, "
+    "a.grantee as holder, 0::pg_catalog.int8 as n "
     "from rel cross join lateral pg_catalog.aclexplode(rel.relacl) a "
-    "where a.grantee in (select oid from reach) and a.grantee <> rel.relowner "
+    "where a.grantee = any ($1::pg_catalog.oid[]) and a.grantee <> rel.relowner "
     "and a.privilege_type = any (case when rel.relkind = 'S' "
     "then '{UPDATE,USAGE}'::pg_catalog.text[] "
     "else '{INSERT,UPDATE,DELETE,TRUNCATE,TRIGGER,MAINTAIN}'::pg_catalog.text[] end) "
@@ -80,56 +79,58 @@ static const char *const SQL_WRITES[] = {
     "from rel join pg_catalog.pg_attribute att on att.attrelid = rel.oid "
     "and att.attnum > 0 and not att.attisdropped "
     "cross join lateral pg_catalog.aclexplode(att.attacl) a "
-    "where rel.relkind <> 'S' and a.grantee in (select oid from reach) "
+    "where rel.relkind <> 'S' and a.grantee = any ($1::pg_catalog.oid[]) "
     "and a.grantee <> rel.relowner and a.privilege_type in ('INSERT', 'UPDATE') "
     "group by rel.q, rel.nspname, a.grantee, a.privilege_type) g group by 3, 4, 6 ",
     /* CREATE on schemas and on the database */
-    "union all select 'create', 'SCHEMA', ns.q, ns.nspname, 'CREATE', a.grantee, 0 "
-    "from ns cross join lateral pg_catalog.aclexplode(ns.nspacl) a "
-    "where a.privilege_type = 'CREATE' and a.grantee in (select oid from reach) "
-    "and a.grantee <> ns.nspowner "
+    "union all select 'create', 'SCHEMA', r.q, r.nspname, 'CREATE', a.grantee, 0 "
+    "from r cross join lateral pg_catalog.aclexplode(r.nspacl) a "
+    "where a.privilege_type = 'CREATE' and a.grantee = any ($1::pg_catalog.oid[]) "
+    "and a.grantee <> r.nspowner "
     "union all select 'create', 'DATABASE', pg_catalog.quote_ident(d.datname), '', "
     "'CREATE', a.grantee, 0 "
     "from pg_catalog.pg_database d cross join lateral pg_catalog.aclexplode(d.datacl) a "
     "where d.datname = pg_catalog.current_database() and a.privilege_type = 'CREATE' "
-    "and a.grantee in (select oid from reach) and a.grantee <> d.datdba ",
+    "and a.grantee = any ($1::pg_catalog.oid[]) and a.grantee <> d.datdba ",
     /* ownership */
     "union all select 'owner', case rel.relkind when 'S' then 'SEQUENCE' when 'v' then "
     "'VIEW' when 'm' then 'MATERIALIZED VIEW' when 'f' then 'FOREIGN TABLE' else 'TABLE' "
     "end, rel.q, rel.nspname, 'OWNER', rel.relowner, 0 from rel "
-    "where rel.relowner in (select oid from reach) "
-    "union all select 'owner', 'SCHEMA', ns.q, ns.nspname, 'OWNER', ns.nspowner, 0 from ns "
-    "where ns.nspowner in (select oid from reach) "
+    "where rel.relowner = any ($1::pg_catalog.oid[]) "
+    "union all select 'owner', 'SCHEMA', r.q, r.nspname, 'OWNER', r.nspowner, 0 from r "
+    "where r.nspowner = any ($1::pg_catalog.oid[]) "
     "union all select 'owner', case p.prokind when 'p' then 'PROCEDURE' when 'a' then "
-    "'AGGREGATE' else 'FUNCTION' end, ns.q operator(pg_catalog.||) '.' "
+    "'AGGREGATE' else 'FUNCTION' end, r.q operator(pg_catalog.||) '.' "
     "operator(pg_catalog.||) pg_catalog.quote_ident(p.proname) operator(pg_catalog.||) '(' "
     "operator(pg_catalog.||) pg_catalog.pg_get_function_identity_arguments(p.oid) "
-    "operator(pg_catalog.||) ')', ns.nspname, 'OWNER', p.proowner, 0 "
-    "from pg_catalog.pg_proc p join ns on ns.oid = p.pronamespace "
-    "where p.proowner in (select oid from reach) "
+    "operator(pg_catalog.||) ')', r.nspname, 'OWNER', p.proowner, 0 "
+    "from pg_catalog.pg_proc p join r on r.oid = p.pronamespace "
+    "where p.proowner = any ($1::pg_catalog.oid[]) "
     "union all select 'owner', case t.typtype when 'd' then 'DOMAIN' else 'TYPE' end, "
-    "ns.q operator(pg_catalog.||) '.' operator(pg_catalog.||) "
-    "pg_catalog.quote_ident(t.typname), ns.nspname, 'OWNER', t.typowner, 0 "
-    "from pg_catalog.pg_type t join ns on ns.oid = t.typnamespace "
-    "where t.typowner in (select oid from reach) and (t.typtype in ('d', 'e', 'r') or "
+    "r.q operator(pg_catalog.||) '.' operator(pg_catalog.||) "
+    "pg_catalog.quote_ident(t.typname), r.nspname, 'OWNER', t.typowner, 0 "
+    "from pg_catalog.pg_type t join r on r.oid = t.typnamespace "
+    "where t.typowner = any ($1::pg_catalog.oid[]) and (t.typtype in ('d', 'e', 'r') or "
     "(t.typtype = 'c' and exists (select 1 from pg_catalog.pg_class k "
     "where k.oid = t.typrelid and k.relkind = 'c'))) "
     "union all select 'owner', 'DATABASE', pg_catalog.quote_ident(d.datname), '', 'OWNER', "
     "d.datdba, 0 from pg_catalog.pg_database d "
     "where d.datname = pg_catalog.current_database() "
-    "and d.datdba in (select oid from reach) ",
+    "and d.datdba = any ($1::pg_catalog.oid[]) ",
     /* large objects: UPDATE grants and ownership, one row per holder */
     "union all select 'lo', 'LARGE OBJECT', pg_catalog.array_to_string((pg_catalog.array_agg("
     "m.oid order by m.oid))[1:50], ', '), '', 'UPDATE', a.grantee, pg_catalog.count(*) "
     "from pg_catalog.pg_largeobject_metadata m "
     "cross join lateral pg_catalog.aclexplode(m.lomacl) a "
-    "where a.privilege_type = 'UPDATE' and a.grantee in (select oid from reach) "
+    "where a.privilege_type = 'UPDATE' and a.grantee = any ($1::pg_catalog.oid[]) "
     "and a.grantee <> m.lomowner group by a.grantee "
     "union all select 'lo', 'LARGE OBJECT', pg_catalog.array_to_string((pg_catalog.array_agg("
     "m.oid order by m.oid))[1:50], ', '), '', 'OWNER', m.lomowner, pg_catalog.count(*) "
     "from pg_catalog.pg_largeobject_metadata m "
-    "where m.lomowner in (select oid from reach) group by m.lomowner "
-    "order by 1, 3, 6"};
+    "where m.lomowner = any ($1::pg_catalog.oid[]) group by m.lomowner "
+    ") u order by case when u.k = 'grant' and u.objtype = 'TABLE' then 0 when u.k = "
+    "'column' then 1 when u.k = 'grant' then 2 when u.k = 'lo' then 3 when u.k = 'owner' "
+    "then 4 else 5 end, u.object, u.holder"};
 
 /* Roles that write through their membership alone (no grant in any ACL). */
 static const char *const PREDEFINED[] = {"pg_write_all_data", "pg_write_server_files",
@@ -392,7 +393,19 @@ static void add_membership(struct ctx *x, struct reach_role *g, const char *objt
                            enum pw_priv_kind kind)
 {
 	if (g->finding) {
-		x->p->f[g->finding - 1].count++;
+		struct pw_priv_finding *m = &x->p->f[g->finding - 1];
+		m->count++;
+		if (strcmp(m->objtype, "ROLE") == 0 && strcmp(objtype, "ROLE") != 0) {
+			/* an object is the better example of what the membership gives */
+			pw_free(m->objtype);
+			pw_free(m->object);
+			pw_free(m->schema);
+			pw_free(m->privilege);
+			m->objtype = pw_strdup(objtype);
+			m->object = pw_strdup(object);
+			m->schema = pw_strdup(schema);
+			m->privilege = pw_strdup(privilege);
+		}
 		return;
 	}
 	struct pw_priv_finding *f = push(x->p);
@@ -489,10 +502,17 @@ static int scan(struct ctx *x, bool v16)
 				pw_free(q);
 			}
 	}
-	pw_buf_printf(&sql, "%s%s", SQL_WRITES_HEAD, reach);
 	for (size_t k = 0; k < sizeof SQL_WRITES / sizeof *SQL_WRITES; k++)
 		pw_buf_printf(&sql, "%s", SQL_WRITES[k]);
-	rc = pg_query(x->c, pw_buf_str(&sql), 1, params, &wr);
+	/* the reach set as an oid[] (0: PUBLIC); oids are digits, nothing to escape */
+	struct pw_buf arr = PW_BUF_INIT(1 << 20);
+	pw_buf_printf(&arr, "{0");
+	for (int i = 0; i < nr; i++)
+		pw_buf_printf(&arr, ",%s", roles[i].oid);
+	pw_buf_putc(&arr, '}');
+	const char *wparams[1] = {pw_buf_str(&arr)};
+	rc = pg_query(x->c, pw_buf_str(&sql), 1, wparams, &wr);
+	pw_buf_free(&arr, 0);
 	pw_buf_free(&sql, 0);
 	for (int i = 0; rc == 0 && i < pg_nrows(wr); i++) {
 		const char *k = pg_value(wr, i, 0), *objtype = pg_value(wr, i, 1),
@@ -509,15 +529,7 @@ static int scan(struct ctx *x, bool v16)
 		if (g && strcmp(g->name, "pg_database_owner") == 0)
 			continue; /* the database's owner: reported as OWNER of the DATABASE */
 		if (g && !g->self) {
-			add_membership(x, g, objtype, kind == PW_PRIV_LARGE_OBJECT ? "" : object,
-			               schema, priv, PW_PRIV_MEMBERSHIP);
-			if (kind == PW_PRIV_LARGE_OBJECT) {
-				struct pw_priv_finding *m = &p->f[g->finding - 1];
-				if (m->count == 1 && !*m->object) {
-					pw_free(m->object);
-					m->object = pw_strdup(object);
-				}
-			}
+			add_membership(x, g, objtype, object, schema, priv, PW_PRIV_MEMBERSHIP);
 			continue;
 		}
 		struct pw_priv_finding *f = push(p);
