@@ -637,8 +637,8 @@ static int grant_level(struct cred_conn *cc, const char *priv, enum cred_level l
  * writes rows (INSERT, UPDATE, DELETE; sequences) in its own schemas, nothing else; no level
  * includes TRUNCATE, CREATE, ownership, attributes or a writing role. The privilege role's
  * own grants are checked on it, so a username's membership in it is not a finding. */
-static bool level_allows(const struct pw_priv_finding *f, enum cred_level level, json_t *schemas,
-                         const char *priv_role)
+bool cred_level_allows(const struct pw_priv_finding *f, enum cred_level level, json_t *schemas,
+                       const char *priv_role)
 {
 	if (f->kind == PW_PRIV_ATTRIBUTE && strcmp(f->privilege, "BYPASSRLS") == 0)
 		return true;
@@ -674,7 +674,7 @@ static int verify_role(struct cred_conn *cc, const char *role, enum cred_level l
 	int rc = pw_privs_scan(cc->pg, role, &m);
 	for (size_t i = 0; rc == 0 && i < m.n; i++) {
 		const struct pw_priv_finding *f = &m.f[i];
-		if (level_allows(f, level, schemas, priv_role))
+		if (cred_level_allows(f, level, schemas, priv_role))
 			continue;
 		char *d = pw_priv_describe(f);
 		pw_error(PW_E_PRIVILEGE,
