@@ -97,6 +97,11 @@ static const char *const SQL_WRITES[] = {
     "'VIEW' when 'm' then 'MATERIALIZED VIEW' when 'f' then 'FOREIGN TABLE' else 'TABLE' "
     "end, rel.q, rel.nspname, 'OWNER', rel.relowner, 0 from rel "
     "where rel.relowner = any ($1::pg_catalog.oid[]) "
+    /* a sequence linked to a table (serial, identity) follows the table's owner */
+    "and not (rel.relkind = 'S' and exists (select 1 from pg_catalog.pg_depend d "
+    "where d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass and d.objid = rel.oid "
+    "and d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+    "and d.deptype in ('a', 'i'))) "
     "union all select 'owner', 'SCHEMA', r.q, r.nspname, 'OWNER', r.nspowner, 0 from r "
     "where r.nspowner = any ($1::pg_catalog.oid[]) "
     "union all select 'owner', case p.prokind when 'p' then 'PROCEDURE' when 'a' then "

@@ -104,6 +104,27 @@ sql -c 'grant create on database app to public'
 refused "CREATE on the database" 'may CREATE in database app (granted to PUBLIC)'
 sql -c 'alter table app.orders owner to bk'
 refused "ownership of a table" 'owns table app.orders'
+# every kind of object it can own: each fix is the right ALTER, in an order that runs (a
+# sequence linked to a table follows the table: alpha_seq sorts before zeta)
+sql >/dev/null <<'Q'
+create table app.zeta (id int);
+create sequence app.alpha_seq owned by app.zeta.id;
+create function app."Fn"(a int, b text) returns int language sql as 'select 1';
+create procedure app.proc() language sql as 'select 1';
+create aggregate app.agg(int) (sfunc = int4pl, stype = int);
+create domain app.dom as int; create type app.mood as enum ('ok'); create type app.pair as (a int, b int);
+create materialized view app.mv as select 1 as x;
+do $$ declare o text; begin foreach o in array array['table app.zeta', 'function app."Fn"(int, text)',
+  'procedure app.proc()', 'aggregate app.agg(int)', 'domain app.dom', 'type app.mood', 'type app.pair',
+  'view app.users_v', 'materialized view app.mv'] loop
+  execute format('alter %s owner to bk', o); end loop; end $$;
+Q
+refused "ownership of each kind" 'owns function app."Fn"(a integer, b text)'
+for w in 'owns table app.zeta' 'owns procedure app.proc()' 'owns aggregate app.agg(integer)' 'owns domain app.dom' \
+         'owns type app.mood' 'owns type app.pair' 'owns view app.users_v' 'owns materialized view app.mv'; do
+    tk_assert_contains "$err" "$w" "ownership: $w"
+done
+[[ $err != *'owns sequence app.alpha_seq'* ]] || tk_fail "a linked sequence is the table's: $err"
 sql -c 'alter role bk createdb'
 refused "CREATEDB" 'role "bk" has CREATEDB'
 sql -c 'alter system set lo_compat_privileges = on' -c 'select pg_reload_conf()' >/dev/null
