@@ -1100,7 +1100,13 @@ static void rule_roles_readonly(struct dbx *x, const struct chk_repo_state *st)
 				continue;
 			char *d = pw_priv_describe(pf);
 			pw_buf_printf(&ev, "%s%s holds %s", n > 1 ? "; " : "", ro.v[i], d);
-			pw_buf_printf(&fix, "%s%s", fix.len ? "\n" : "", pf->fix);
+			/* through a role held to read-only itself: its own fix is the one to run
+			 * (revoking a credential's username from its privilege role is not) */
+			bool held = false;
+			for (size_t j = 0; pf->kind == PW_PRIV_MEMBERSHIP && j < ro.n; j++)
+				held |= strcmp(ro.v[j], pf->via) == 0;
+			if (!held)
+				pw_buf_printf(&fix, "%s%s", fix.len ? "\n" : "", pf->fix);
 			pw_free(d);
 		}
 		pw_privs_free(&m);
