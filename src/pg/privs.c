@@ -389,7 +389,7 @@ struct ctx {
 	struct pg_conn *c;
 	struct pw_privs *p;
 	char *qrole, *qdb, *qnew_owner;
-	const char *role_oid, *dbowner_oid;
+	const char *role_oid;
 	bool dbowner_reached;
 };
 
@@ -585,7 +585,6 @@ int pw_privs_scan(struct pg_conn *c, const char *role, struct pw_privs *out)
 	x.role_oid = pg_value(r, 0, 0);
 	x.qrole = pg_quote_ident(c, out->role);
 	x.qdb = pw_strdup(pg_value(r, 0, 8));
-	x.dbowner_oid = pg_value(r, 0, 4);
 	x.dbowner_reached = *pg_value(r, 0, 6) == 't';
 	x.qnew_owner =
 	    x.dbowner_reached ? pw_strdup("CURRENT_USER") : pg_quote_ident(c, pg_value(r, 0, 5));
