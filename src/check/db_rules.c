@@ -15,6 +15,7 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "pg/pg.h"
+#include "pg/privs.h"
 
 /* Seed lines and benchmark items cited as "why". */
 #define WHY_TLS                                                                                    \
@@ -1069,103 +1070,66 @@ static void rule_roles_readonly(struct dbx *x, const struct chk_repo_state *st)
 		names_free(&ro);
 		return;
 	}
-	char *arr = array_literal(ro.v, ro.n);
-	const char *p[1] = {arr};
-	static const char *sql =
-	    "with r as (select oid, rolname, rolsuper, rolcreaterole, rolcreatedb from "
-	    "pg_catalog.pg_roles where rolname = any($1::text[])), "
-	    "rel as (select c.oid, c.relowner, c.relkind, n.nspname, c.relname from "
-	    "pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace "
-	    "where c.relkind in ('r', 'p', 'v', 'f', 'm', 'S') and n.nspname not in "
-	    "('pg_catalog', 'information_schema') and n.nspname OPERATOR(pg_catalog.!~) "
-	    "'^pg_(toast|temp_)') "
-	    "select r.rolname, 'SUPERUSER', '' from r where r.rolsuper "
-	    "union all "
-	    "select r.rolname, 'CREATEROLE', '' from r where not r.rolsuper and r.rolcreaterole "
-	    "union all "
-	    "select r.rolname, 'CREATEDB', '' from r where not r.rolsuper and r.rolcreatedb "
-	    "union all "
-	    "select r.rolname, 'CREATE', 'DATABASE ' || "
-	    "pg_catalog.quote_ident(pg_catalog.current_database()) from r where not r.rolsuper "
-	    "and pg_catalog.has_database_privilege(r.oid, pg_catalog.current_database(), "
-	    "'CREATE') "
-	    "union all "
-	    "select r.rolname, string_agg(p.priv, ', ' order by p.priv), 'SEQUENCE ' || "
-	    "pg_catalog.quote_ident(rel.nspname) || '.' || pg_catalog.quote_ident(rel.relname) "
-	    "from r cross join rel cross join (values ('UPDATE'), ('USAGE')) p(priv) where not "
-	    "r.rolsuper and rel.relkind = 'S' and "
-	    "pg_catalog.has_sequence_privilege(r.oid, rel.oid, p.priv) "
-	    "group by r.rolname, rel.nspname, rel.relname "
-	    "union all "
-	    "select r.rolname, string_agg(p.priv, ', ' order by p.priv), "
-	    "pg_catalog.quote_ident(rel.nspname) || '.' || pg_catalog.quote_ident(rel.relname) "
-	    "from r cross join rel cross join (values ('INSERT'), ('UPDATE'), ('DELETE'), "
-	    "('TRUNCATE')) p(priv) where not r.rolsuper and rel.relkind <> 'S' and "
-	    "(pg_catalog.has_table_privilege(r.oid, rel.oid, p.priv) or (p.priv in ('INSERT', "
-	    "'UPDATE') and pg_catalog.has_any_column_privilege(r.oid, rel.oid, p.priv))) "
-	    "group by r.rolname, rel.nspname, rel.relname "
-	    "union all "
-	    "select r.rolname, 'OWNER', pg_catalog.quote_ident(rel.nspname) || '.' || "
-	    "pg_catalog.quote_ident(rel.relname) from r cross join rel where not r.rolsuper and "
-	    "pg_catalog.pg_has_role(r.oid, rel.relowner, 'USAGE') "
-	    "union all "
-	    "select r.rolname, 'CREATE', 'SCHEMA ' || pg_catalog.quote_ident(n.nspname) from r "
-	    "cross join pg_catalog.pg_namespace n where not r.rolsuper and n.nspname not in "
-	    "('pg_catalog', 'information_schema') and n.nspname OPERATOR(pg_catalog.!~) "
-	    "'^pg_(toast|temp_)' and "
-	    "pg_catalog.has_schema_privilege(r.oid, n.oid, 'CREATE') "
-	    "order by 1, 3";
-	if (q(x, f, sql, 1, p, &r) < 0) {
-		pw_free(arr);
-		names_free(&ro);
-		return;
-	}
-	pw_free(arr);
+	/* the one privilege model (pg/privs.c), role by role; BYPASSRLS changes nothing */
 	struct pw_buf who = PW_BUF_INIT(LIST_CAP);
 	size_t more = 0;
 	for (size_t i = 0; i < ro.n; i++)
 		if (room(&who, &more))
 			pw_buf_printf(&who, "%s%s (%s)", i ? ", " : "", ro.v[i], ro.why[i]);
 	more_tail(&who, more, ", ");
-	int n = pg_nrows(r);
+	struct pw_buf ev = PW_BUF_INIT(LIST_CAP), fix = PW_BUF_INIT(LIST_CAP);
+	int n = 0;
+	for (size_t i = 0; i < ro.n; i++) {
+		struct pw_privs m;
+		if (pw_privs_scan(x->c, ro.v[i], &m) < 0) {
+			chk_set(f, CHK_SKIP, f->severity, "%s", pw_error_message());
+			chk_fix(f, NULL);
+			pw_error_clear();
+			pw_buf_free(&ev, 0);
+			pw_buf_free(&fix, 0);
+			pw_buf_free(&who, 0);
+			names_free(&ro);
+			return;
+		}
+		for (size_t k = 0; k < m.n; k++) {
+			const struct pw_priv_finding *pf = &m.f[k];
+			if (pf->kind == PW_PRIV_ATTRIBUTE &&
+			    strcmp(pf->privilege, "BYPASSRLS") == 0)
+				continue;
+			if (n++ >= 20)
+				continue;
+			char *d = pw_priv_describe(pf);
+			pw_buf_printf(&ev, "%s%s holds %s", n > 1 ? "; " : "", ro.v[i], d);
+			/* through a role held to read-only itself: its own fix is the one to run
+			 * (revoking a credential's username from its privilege role is not) */
+			bool held = false;
+			for (size_t j = 0; pf->kind == PW_PRIV_MEMBERSHIP && j < ro.n; j++)
+				held |= strcmp(ro.v[j], pf->via) == 0;
+			if (!held)
+				pw_buf_printf(&fix, "%s%s", fix.len ? "\n" : "", pf->fix);
+			pw_free(d);
+		}
+		pw_privs_free(&m);
+	}
 	if (n == 0) {
 		chk_set(
 		    f, CHK_PASS, CHK_SEV_HIGH,
 		    "checked in database %s: %s; none holds INSERT, UPDATE, DELETE, TRUNCATE "
-		    "(table or column), UPDATE or USAGE on a sequence, CREATE on a schema or the "
-		    "database, CREATEROLE, CREATEDB or ownership of a table",
+		    "(table or column), UPDATE or USAGE on a sequence, UPDATE on a large object, "
+		    "CREATE on a schema or the database, ownership, pg_write_all_data, "
+		    "SUPERUSER, CREATEROLE, CREATEDB or REPLICATION, itself, through PUBLIC or "
+		    "through a role it can use",
 		    x->r->database, pw_buf_str(&who));
 	} else {
-		struct pw_buf ev = PW_BUF_INIT(LIST_CAP), fix = PW_BUF_INIT(LIST_CAP);
-		for (int i = 0; i < n && i < 20; i++) {
-			const char *role = pg_value(r, i, 0), *priv = pg_value(r, i, 1),
-			           *obj = pg_value(r, i, 2);
-			char *qn = pg_quote_ident(x->c, role);
-			pw_buf_printf(&ev, "%s%s holds %s%s%s", i ? "; " : "", role, priv,
-			              *obj ? " on " : "", obj);
-			if (strcmp(priv, "SUPERUSER") == 0 || strcmp(priv, "CREATEROLE") == 0 ||
-			    strcmp(priv, "CREATEDB") == 0)
-				pw_buf_printf(&fix, "ALTER ROLE %s NO%s;\n", qn, priv);
-			else if (strcmp(priv, "OWNER") == 0)
-				pw_buf_printf(&fix, "ALTER TABLE %s OWNER TO <owner role>;\n", obj);
-			else if (strcmp(priv, "CREATE") == 0)
-				pw_buf_printf(&fix, "REVOKE CREATE ON %s FROM %s, PUBLIC;\n", obj,
-				              qn);
-			else
-				pw_buf_printf(&fix, "REVOKE %s ON %s FROM %s;\n", priv, obj, qn);
-			pw_free(qn);
-		}
 		if (n > 20)
 			pw_buf_printf(&ev, "; and %d more", n - 20);
 		chk_set(f, CHK_FAIL, CHK_SEV_HIGH, "in database %s, among %s: %s", x->r->database,
 		        pw_buf_str(&who), pw_buf_str(&ev));
-		pw_buf_printf(&fix, "-- a grant may come through a role membership: REVOKE that "
-		                    "role instead");
 		f->fix = chk_take(&fix);
-		pw_buf_free(&ev, 0);
 	}
+	pw_buf_free(&ev, 0);
+	pw_buf_free(&fix, 0);
 	pw_buf_free(&who, 0);
-	pg_result_free(r);
 	names_free(&ro);
 }
 

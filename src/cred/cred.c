@@ -13,6 +13,7 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "crypto/prim.h"
+#include "pg/privs.h"
 
 #include <openssl/crypto.h>
 
@@ -632,66 +633,60 @@ static int grant_level(struct cred_conn *cc, const char *priv, enum cred_level l
 
 /* After granting: the level holds, as PostgreSQL sees it (checked in the same transaction),
  * for the privilege role and each username (grants made to a username directly count too). */
+/* What a level allows of the privilege model's findings (pg/privs.c): a read-write level
+ * writes rows (INSERT, UPDATE, DELETE; sequences) in its own schemas, nothing else; no level
+ * includes TRUNCATE, CREATE, ownership, attributes or a writing role. The privilege role's
+ * own grants are checked on it, so a username's membership in it is not a finding. */
+bool cred_level_allows(const struct pw_priv_finding *f, enum cred_level level, json_t *schemas,
+                       const char *priv_role)
+{
+	if (f->kind == PW_PRIV_ATTRIBUTE && strcmp(f->privilege, "BYPASSRLS") == 0)
+		return true;
+	if (f->kind == PW_PRIV_MEMBERSHIP && strcmp(f->via, priv_role) == 0)
+		return true;
+	if (level != CRED_READ_WRITE ||
+	    (f->kind != PW_PRIV_TABLE && f->kind != PW_PRIV_COLUMN && f->kind != PW_PRIV_SEQUENCE))
+		return false;
+	bool mine = false;
+	size_t i;
+	json_t *v;
+	json_array_foreach(schemas, i, v) mine |= strcmp(json_string_value(v), f->schema) == 0;
+	if (!mine)
+		return false;
+	if (f->kind != PW_PRIV_TABLE)
+		return true; /* columns: INSERT/UPDATE only; sequences: UPDATE/USAGE */
+	for (const char *q = f->privilege; *q;) {
+		size_t n = strcspn(q, ", ");
+		if (!(n == 6 && (strncmp(q, "INSERT", n) == 0 || strncmp(q, "UPDATE", n) == 0 ||
+		                 strncmp(q, "DELETE", n) == 0)))
+			return false;
+		q += n;
+		q += strspn(q, ", ");
+	}
+	return true;
+}
+
 static int verify_role(struct cred_conn *cc, const char *role, enum cred_level level,
-                       const char *lit, bool cluster_wide)
+                       json_t *schemas, const char *lit, bool cluster_wide, const char *priv_role)
 {
 	struct pg_result *r = NULL;
-	/* write: table privileges, column privileges, sequence USAGE/UPDATE (nextval, setval) */
-	const char *p[3] = {role, lit, level == CRED_READ_WRITE ? "t" : "f"};
-	int rc = pg_query(
-	    cc->pg,
-	    "select n.nspname || '.' || c.relname, w.priv from pg_class c "
-	    "join pg_namespace n on n.oid = c.relnamespace "
-	    "cross join unnest(array['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) w(priv) "
-	    "where n.nspname !~ '^pg_' and n.nspname <> 'information_schema' "
-	    "and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S') "
-	    "and not ($3::bool and w.priv <> 'TRUNCATE' and n.nspname = any($2::text[])) "
-	    "and case when c.relkind = 'S' then "
-	    "  case when w.priv = 'UPDATE' then has_sequence_privilege($1, c.oid, 'UPDATE') "
-	    "         or has_sequence_privilege($1, c.oid, 'USAGE') else false end "
-	    "else has_table_privilege($1, c.oid, w.priv) "
-	    "  or (w.priv in ('INSERT', 'UPDATE') and has_any_column_privilege($1, c.oid, w.priv)) "
-	    "end order by 1 limit 6",
-	    3, p, &r);
-	if (rc == 0 && pg_nrows(r) > 0) {
-		pw_error(
-		    PW_E_PRIVILEGE,
-		    "level %s does not hold: role \"%s\" would still have %s on %s (granted to "
-		    "PUBLIC, to the role itself, on columns, or through another role)",
-		    cred_level_name(level), role, pg_value(r, 0, 1), pg_value(r, 0, 0));
-		rc =
-		    pw_error_hint("Revoke it where it comes from (for example REVOKE %s ON %s FROM "
-		                  "PUBLIC;); nothing was changed.",
-		                  pg_value(r, 0, 1), pg_value(r, 0, 0));
+	struct pw_privs m;
+	int rc = pw_privs_scan(cc->pg, role, &m);
+	for (size_t i = 0; rc == 0 && i < m.n; i++) {
+		const struct pw_priv_finding *f = &m.f[i];
+		if (cred_level_allows(f, level, schemas, priv_role))
+			continue;
+		char *d = pw_priv_describe(f);
+		pw_error(PW_E_PRIVILEGE,
+		         "level %s does not hold: role \"%s\" would still have %s%s%s%s",
+		         cred_level_name(level), role, d, f->kind == PW_PRIV_MEMBERSHIP ? "" : " (",
+		         f->kind == PW_PRIV_MEMBERSHIP ? "" : pw_priv_path_name(f->path),
+		         f->kind == PW_PRIV_MEMBERSHIP ? "" : ")");
+		rc = pw_error_hint("Remove it where it comes from: %s; nothing was changed.",
+		                   f->fix);
+		pw_free(d);
 	}
-	pg_result_free(r);
-	r = NULL;
-	if (rc == 0) {
-		const char *q[1] = {role};
-		rc = pg_query(cc->pg,
-		              "select nspname from pg_namespace where nspname !~ '^pg_' "
-		              "and nspname <> 'information_schema' "
-		              "and has_schema_privilege($1, oid, 'CREATE') "
-		              "union all select 'database ' || current_database() "
-		              "where has_database_privilege($1, current_database(), 'CREATE') "
-		              "union all select 'the cluster-wide role pg_write_all_data' "
-		              "where pg_has_role($1, 'pg_write_all_data', 'USAGE') "
-		              "order by 1 limit 1",
-		              1, q, &r);
-		if (rc == 0 && pg_nrows(r) > 0) {
-			pw_error(
-			    PW_E_PRIVILEGE,
-			    "level %s does not hold: role \"%s\" could CREATE in or write through "
-			    "%s",
-			    cred_level_name(level), role, pg_value(r, 0, 0));
-			rc = pw_error_hint(
-			    "A level never includes CREATE or cluster-wide write; it "
-			    "comes from PUBLIC or another role (REVOKE CREATE ON SCHEMA "
-			    "... FROM PUBLIC;); nothing was changed.");
-		}
-		pg_result_free(r);
-		r = NULL;
-	}
+	pw_privs_free(&m);
 	if (rc == 0 && !cluster_wide) {
 		/* reading outside the level: a warning (PUBLIC SELECT grants are the DBA's choice) */
 		const char *q[3] = {role, lit, level == CRED_NONE ? "f" : "t"};
@@ -764,7 +759,7 @@ static int verify_level(struct cred_conn *cc, const char *name, enum cred_level 
 			pg_result_free(e);
 		}
 		if (exists)
-			rc = verify_role(cc, roles[i], level, lit, cluster_wide);
+			rc = verify_role(cc, roles[i], level, schemas, lit, cluster_wide, priv);
 	}
 	pw_free(lit);
 	return rc;

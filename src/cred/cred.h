@@ -48,6 +48,14 @@ struct cred {
 int cred_name_check(const char *name);
 int cred_level_parse(const char *s, enum cred_level *out);
 const char *cred_level_name(enum cred_level l);
+struct pw_priv_finding;
+/* Does the level allow this finding of the privilege model (pg/privs.h)? read-write: row
+ * writes (INSERT, UPDATE, DELETE; sequences) in its own schemas (a JSON array of names);
+ * no level: TRUNCATE, CREATE, ownership, attributes other than BYPASSRLS, large objects,
+ * writing roles. A membership in priv_role (the credential's privilege role, checked on
+ * its own) is allowed. */
+bool cred_level_allows(const struct pw_priv_finding *f, enum cred_level level, json_t *schemas,
+                       const char *priv_role);
 /* 65 characters of [A-Za-z0-9] from the OS CSPRNG, without modulo bias. */
 int cred_password_new(struct pw_secret **out);
 /* role names for a credential */

@@ -9,6 +9,7 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "pg/pg.h"
+#include "pg/privs.h"
 
 #define MAX_FINDINGS 25
 
@@ -21,193 +22,175 @@ static void add(struct preflight *p, enum finding_kind k, const char *what, cons
 	p->f = pw_realloc(p->f, (p->n + 1) * sizeof *p->f);
 	struct finding *f = &p->f[p->n++];
 	f->kind = k;
-	pw_strlcpy(f->what, what, sizeof f->what);
-	pw_strlcpy(f->fix, fix, sizeof f->fix);
+	f->what = pw_strdup(what);
+	f->fix = pw_strdup(fix);
 }
 
-static const char *SYS = "n.nspname not in ('pg_catalog', 'information_schema') and "
-                         "n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp%'";
+static const char *SYS = "n.nspname <> 'information_schema' and "
+                         "n.nspname operator(pg_catalog.!~) '^pg_'";
 
 static int rows(struct pg_conn *c, const char *sql, struct pg_result **r)
 {
 	return pg_query(c, sql, 0, NULL, r);
 }
 
+/* Principle 1, from the one privilege model (pg/privs.c): the role may change nothing.
+ * BYPASSRLS is no write (the completeness check below even asks for it). */
+static void privilege_findings(struct preflight *p, const struct pw_privs *m)
+{
+	char what[1024];
+	for (size_t i = 0; i < m->n; i++) {
+		const struct pw_priv_finding *f = &m->f[i];
+		if (f->kind == PW_PRIV_ATTRIBUTE && strcmp(f->privilege, "BYPASSRLS") == 0)
+			continue;
+		char *d = pw_priv_describe(f);
+		switch (f->kind) {
+		case PW_PRIV_ATTRIBUTE:
+			if (strcmp(f->privilege, "SUPERUSER") == 0)
+				snprintf(what, sizeof what, "role \"%s\" is a superuser", p->role);
+			else
+				snprintf(what, sizeof what, "role \"%s\" has %s", p->role,
+				         f->privilege);
+			break;
+		case PW_PRIV_SCHEMA_CREATE:
+			snprintf(what, sizeof what, "role \"%s\" may CREATE in schema %s (%s)",
+			         p->role, f->object, pw_priv_path_name(f->path));
+			break;
+		case PW_PRIV_DATABASE_CREATE:
+			snprintf(what, sizeof what, "role \"%s\" may CREATE in database %s (%s)",
+			         p->role, f->object, pw_priv_path_name(f->path));
+			break;
+		case PW_PRIV_OWNER: {
+			char type[32];
+			pw_strlcpy(type, f->objtype, sizeof type);
+			for (char *q = type; *q; q++)
+				if (*q >= 'A' && *q <= 'Z')
+					*q = (char)(*q + 32);
+			snprintf(what, sizeof what, "role \"%s\" owns %s %s", p->role, type,
+			         f->object);
+			break;
+		}
+		case PW_PRIV_LO_COMPAT:
+			snprintf(what, sizeof what,
+			         "role \"%s\" holds %s: any role may write any large object",
+			         p->role, d);
+			break;
+		case PW_PRIV_PREDEFINED:
+			snprintf(what, sizeof what, "role \"%s\" holds %s (%s)", p->role, d,
+			         pw_priv_path_name(f->path));
+			break;
+		case PW_PRIV_MEMBERSHIP:
+			snprintf(what, sizeof what, "role \"%s\" holds %s", p->role, d);
+			break;
+		default:
+			snprintf(what, sizeof what, "role \"%s\" holds %s (%s)", p->role, d,
+			         f->path == PW_PATH_PUBLIC ? "granted to PUBLIC" : "granted to it");
+			break;
+		}
+		pw_free(d);
+		add(p, F_PRIVILEGE, what, f->fix);
+	}
+}
+
 int preflight_run(struct pg_conn *c, struct preflight *p)
 {
 	memset(p, 0, sizeof *p);
 	struct pg_result *r = NULL;
-	char sql[2048], what[512], fix[512];
-	int rc =
-	    rows(c,
-	         "select r.rolname, r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolbypassrls, "
-	         "current_database(), pg_database_size(current_database()), "
-	         "has_database_privilege(current_database(), 'CREATE'), "
-	         "has_database_privilege(current_database(), 'TEMP') "
-	         "from pg_roles r where r.rolname = current_user",
-	         &r);
+	char sql[2048], what[1024];
+	struct pw_privs m;
+	int rc = pw_privs_scan(c, NULL, &m);
+	if (rc < 0)
+		return rc;
+	pw_strlcpy(p->role, m.role, sizeof p->role);
+	pw_strlcpy(p->database, m.database, sizeof p->database);
+	p->superuser = m.superuser;
+	p->can_dump_globals = true; /* pg_dumpall --no-role-passwords reads pg_roles only */
+	privilege_findings(p, &m);
+	pw_privs_free(&m);
+	const char *params[1] = {p->role};
+	rc = pg_query(c,
+	              "select r.oid, r.rolbypassrls, pg_catalog.quote_ident(r.rolname), "
+	              "pg_catalog.pg_database_size(pg_catalog.current_database()) "
+	              "from pg_catalog.pg_roles r where r.rolname = $1",
+	              1, params, &r);
 	if (rc < 0)
 		return rc;
 	if (pg_nrows(r) != 1) {
 		pg_result_free(r);
-		return pw_error(PW_E_DB, "cannot read the current role from pg_roles");
+		return pw_error(PW_E_DB, "cannot read role \"%s\" from pg_roles", p->role);
 	}
-	pw_strlcpy(p->role, pg_value(r, 0, 0), sizeof p->role);
-	pw_strlcpy(p->database, pg_value(r, 0, 5), sizeof p->database);
-	p->database_size = strtoll(pg_value(r, 0, 6), NULL, 10);
-	bool super = *pg_value(r, 0, 1) == 't', createrole = *pg_value(r, 0, 2) == 't',
-	     createdb = *pg_value(r, 0, 3) == 't', bypassrls = *pg_value(r, 0, 4) == 't',
-	     dbcreate = *pg_value(r, 0, 7) == 't';
+	char role_oid[16];
+	pw_strlcpy(role_oid, pg_value(r, 0, 0), sizeof role_oid);
+	bool bypassrls = *pg_value(r, 0, 1) == 't';
+	p->database_size = strtoll(pg_value(r, 0, 3), NULL, 10);
 	pg_result_free(r);
-	p->superuser = super;
-	p->can_dump_globals = true; /* pg_dumpall --no-role-passwords reads pg_roles only */
-	if (super) {
-		snprintf(what, sizeof what, "role \"%s\" is a superuser", p->role);
-		snprintf(fix, sizeof fix,
-		         "back up with a read-only role: CREATE ROLE backup LOGIN PASSWORD '...'; "
-		         "GRANT pg_read_all_data TO backup;");
-		add(p, F_PRIVILEGE, what, fix);
-	}
-	if (createrole) {
-		snprintf(what, sizeof what, "role \"%s\" has CREATEROLE", p->role);
-		snprintf(fix, sizeof fix, "ALTER ROLE \"%s\" NOCREATEROLE;", p->role);
-		add(p, F_PRIVILEGE, what, fix);
-	}
-	if (createdb) {
-		snprintf(what, sizeof what, "role \"%s\" has CREATEDB", p->role);
-		snprintf(fix, sizeof fix, "ALTER ROLE \"%s\" NOCREATEDB;", p->role);
-		add(p, F_PRIVILEGE, what, fix);
-	}
-	if (dbcreate && !super) {
-		snprintf(what, sizeof what, "role \"%s\" may CREATE in database \"%s\"", p->role,
-		         p->database);
-		snprintf(fix, sizeof fix, "REVOKE CREATE ON DATABASE \"%s\" FROM \"%s\", PUBLIC;",
-		         p->database, p->role);
-		add(p, F_PRIVILEGE, what, fix);
-	}
-	if (super) /* everything below is implied; the list would only be noise */
+	if (p->superuser) /* everything below is implied; the list would only be noise */
 		return 0;
-
-	/* write privileges on relations (membership included) */
-	snprintf(sql, sizeof sql,
-	         "select n.nspname, c.relname, string_agg(p.priv, ', ' order by p.priv) "
-	         "from pg_class c join pg_namespace n on n.oid = c.relnamespace "
-	         "cross join (values ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE')) p(priv) "
-	         "where c.relkind in ('r', 'p', 'v', 'f', 'm') and %s "
-	         "and has_table_privilege(c.oid, p.priv) group by 1, 2 order by 1, 2",
-	         SYS);
-	if ((rc = rows(c, sql, &r)) < 0)
-		return rc;
-	for (int i = 0; i < pg_nrows(r); i++) {
-		snprintf(what, sizeof what, "role \"%s\" holds %s on \"%s\".\"%s\"", p->role,
-		         pg_value(r, i, 2), pg_value(r, i, 0), pg_value(r, i, 1));
-		snprintf(fix, sizeof fix, "REVOKE %s ON \"%s\".\"%s\" FROM \"%s\";",
-		         pg_value(r, i, 2), pg_value(r, i, 0), pg_value(r, i, 1), p->role);
-		add(p, F_PRIVILEGE, what, fix);
-	}
-	pg_result_free(r);
-
-	/* CREATE on schemas */
-	snprintf(sql, sizeof sql,
-	         "select n.nspname from pg_namespace n where %s "
-	         "and has_schema_privilege(n.oid, 'CREATE') order by 1",
-	         SYS);
-	if ((rc = rows(c, sql, &r)) < 0)
-		return rc;
-	for (int i = 0; i < pg_nrows(r); i++) {
-		snprintf(what, sizeof what, "role \"%s\" may CREATE in schema \"%s\"", p->role,
-		         pg_value(r, i, 0));
-		snprintf(fix, sizeof fix, "REVOKE CREATE ON SCHEMA \"%s\" FROM \"%s\", PUBLIC;",
-		         pg_value(r, i, 0), p->role);
-		add(p, F_PRIVILEGE, what, fix);
-	}
-	pg_result_free(r);
-
-	/* owned objects: relations, schemas, functions (an owner can always change them) */
-	snprintf(sql, sizeof sql,
-	         "select 'table', n.nspname || '.' || c.relname from pg_class c "
-	         "join pg_namespace n on n.oid = c.relnamespace "
-	         "where %s and pg_has_role(c.relowner, 'USAGE') and c.relkind not in ('i', 'I', "
-	         "'t', 'c') "
-	         "union all select 'schema', n.nspname from pg_namespace n "
-	         "where %s and pg_has_role(n.nspowner, 'USAGE') and n.nspname <> 'public' "
-	         "union all select 'function', n.nspname || '.' || p.proname from pg_proc p "
-	         "join pg_namespace n on n.oid = p.pronamespace "
-	         "where %s and pg_has_role(p.proowner, 'USAGE') order by 1, 2",
-	         SYS, SYS, SYS);
-	if ((rc = rows(c, sql, &r)) < 0)
-		return rc;
-	for (int i = 0; i < pg_nrows(r); i++) {
-		snprintf(what, sizeof what, "role \"%s\" owns %s %s", p->role, pg_value(r, i, 0),
-		         pg_value(r, i, 1));
-		snprintf(fix, sizeof fix, "ALTER %s %s OWNER TO <the application's role>;",
-		         strcmp(pg_value(r, i, 0), "table") == 0 ? "TABLE" : pg_value(r, i, 0),
-		         pg_value(r, i, 1));
-		for (char *q = fix; *q && q < fix + 16; q++)
-			if (*q >= 'a' && *q <= 'z')
-				*q = (char)(*q - 32);
-		add(p, F_PRIVILEGE, what, fix);
-	}
-	pg_result_free(r);
+	char *qrole = pg_quote_ident(c, p->role);
 
 	/* completeness: everything pg_dump reads must be readable, and not filtered by RLS */
 	snprintf(sql, sizeof sql,
-	         "select n.nspname, c.relname, case c.relkind when 'S' then 'sequence' else "
-	         "'table' end, "
-	         "has_table_privilege(c.oid, 'SELECT'), c.relrowsecurity "
-	         "from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+	         "select pg_catalog.quote_ident(n.nspname) operator(pg_catalog.||) '.' "
+	         "operator(pg_catalog.||) pg_catalog.quote_ident(c.relname), "
+	         "case c.relkind when 'S' then 'sequence' else 'table' end, "
+	         "pg_catalog.has_table_privilege(c.oid, 'SELECT'), c.relrowsecurity, "
+	         "case c.relkind when 'S' then 'SEQUENCE ' else '' end "
+	         "from pg_catalog.pg_class c join pg_catalog.pg_namespace n "
+	         "on n.oid = c.relnamespace "
 	         "where c.relkind in ('r', 'p', 'S') and %s "
-	         "and (not has_table_privilege(c.oid, 'SELECT') or c.relrowsecurity) order by 1, 2",
+	         "and (not pg_catalog.has_table_privilege(c.oid, 'SELECT') "
+	         "or c.relrowsecurity) order by n.nspname, c.relname",
 	         SYS);
-	if ((rc = rows(c, sql, &r)) < 0)
+	if ((rc = rows(c, sql, &r)) < 0) {
+		pw_free(qrole);
 		return rc;
+	}
 	for (int i = 0; i < pg_nrows(r); i++) {
-		bool readable = *pg_value(r, i, 3) == 't';
-		bool rls = *pg_value(r, i, 4) == 't';
+		bool readable = *pg_value(r, i, 2) == 't';
+		bool rls = *pg_value(r, i, 3) == 't';
+		char fix[1024];
 		if (!readable) {
-			snprintf(what, sizeof what, "role \"%s\" cannot read %s \"%s\".\"%s\"",
-			         p->role, pg_value(r, i, 2), pg_value(r, i, 0), pg_value(r, i, 1));
-			snprintf(fix, sizeof fix,
-			         "GRANT SELECT ON \"%s\".\"%s\" TO \"%s\"; (or GRANT "
-			         "pg_read_all_data TO \"%s\";)",
-			         pg_value(r, i, 0), pg_value(r, i, 1), p->role, p->role);
+			snprintf(what, sizeof what, "role \"%s\" cannot read %s %s", p->role,
+			         pg_value(r, i, 1), pg_value(r, i, 0));
+			snprintf(fix, sizeof fix, "GRANT SELECT ON %s%s TO %s;", pg_value(r, i, 4),
+			         pg_value(r, i, 0), qrole);
 			add(p, F_INCOMPLETE, what, fix);
 		} else if (rls && !bypassrls) {
 			snprintf(what, sizeof what,
-			         "table \"%s\".\"%s\" has row-level security and role \"%s\" lacks "
+			         "table %s has row-level security and role \"%s\" lacks "
 			         "BYPASSRLS: the dump would silently miss rows",
-			         pg_value(r, i, 0), pg_value(r, i, 1), p->role);
-			snprintf(fix, sizeof fix,
-			         "ALTER ROLE \"%s\" BYPASSRLS; (as a superuser; it "
-			         "grants no write)",
-			         p->role);
+			         pg_value(r, i, 0), p->role);
+			snprintf(fix, sizeof fix, "ALTER ROLE %s BYPASSRLS;", qrole);
 			add(p, F_INCOMPLETE, what, fix);
 		}
 	}
 	pg_result_free(r);
 
 	/* large objects: pg_read_all_data does not cover them */
-	rc = rows(
-	    c,
-	    "select count(*), string_agg(m.oid::text, ', ' order by m.oid) filter (where true) "
-	    "from pg_largeobject_metadata m "
-	    "where current_setting('lo_compat_privileges') = 'off' "
-	    "and not pg_has_role(m.lomowner, 'USAGE') "
-	    "and not exists (select 1 from aclexplode(m.lomacl) a where a.privilege_type = "
-	    "'SELECT' and (a.grantee = 0 or pg_has_role(a.grantee, 'USAGE')))",
-	    &r);
-	if (rc < 0)
+	rc = rows(c,
+	          "select pg_catalog.count(*), pg_catalog.array_to_string((pg_catalog.array_agg("
+	          "m.oid order by m.oid))[1:50], ', ') "
+	          "from pg_catalog.pg_largeobject_metadata m "
+	          "where pg_catalog.current_setting('lo_compat_privileges') = 'off' "
+	          "and not pg_catalog.pg_has_role(m.lomowner, 'USAGE') "
+	          "and not exists (select 1 from pg_catalog.aclexplode(m.lomacl) a "
+	          "where a.privilege_type = 'SELECT' and (a.grantee = 0 or "
+	          "pg_catalog.pg_has_role(a.grantee, 'USAGE')))",
+	          &r);
+	if (rc < 0) {
+		pw_free(qrole);
 		return rc;
+	}
 	long long nlo = strtoll(pg_value(r, 0, 0), NULL, 10);
 	if (nlo > 0) {
 		snprintf(what, sizeof what, "role \"%s\" cannot read %lld large object%s", p->role,
 		         nlo, nlo == 1 ? "" : "s");
-		snprintf(fix, sizeof fix, "GRANT SELECT ON LARGE OBJECT %.300s%s TO \"%s\";",
-		         pg_value(r, 0, 1), strlen(pg_value(r, 0, 1)) > 300 ? ", ..." : "",
-		         p->role);
+		char *fix = pw_priv_lo_read_fix(pg_value(r, 0, 1), nlo, qrole, role_oid);
 		add(p, F_INCOMPLETE, what, fix);
+		pw_free(fix);
 	}
 	pg_result_free(r);
+	pw_free(qrole);
 	return 0;
 }
 
@@ -221,6 +204,10 @@ size_t preflight_count(const struct preflight *p, enum finding_kind k)
 
 void preflight_free(struct preflight *p)
 {
+	for (size_t i = 0; i < p->n; i++) {
+		pw_free(p->f[i].what);
+		pw_free(p->f[i].fix);
+	}
 	pw_free(p->f);
 	memset(p, 0, sizeof *p);
 }

@@ -15,8 +15,8 @@ enum finding_kind { F_PRIVILEGE, F_INCOMPLETE };
 
 struct finding {
 	enum finding_kind kind;
-	char what[512];
-	char fix[512];
+	char *what; /* allocated */
+	char *fix;  /* allocated: valid SQL */
 };
 
 struct preflight {
@@ -25,7 +25,7 @@ struct preflight {
 	size_t more; /* findings not listed (beyond the cap) */
 	bool superuser;
 	bool can_dump_globals; /* may read pg_authid-free role info: pg_dumpall --globals-only */
-	char role[128];
+	char role[128]; /* the login role (session_user), examined with everything it can reach */
 	char database[128];
 	long long database_size;
 };

@@ -20,9 +20,11 @@ create role partial login password 'p' bypassrls; grant usage on schema sales, h
 create role norls login password 'n' ; grant pg_read_all_data to norls;
 create role nolo login password 'l' bypassrls; grant pg_read_all_data to nolo;
 create role ghost nologin;
+create role colseq login password 'c' bypassrls; grant pg_read_all_data to colseq;
+grant update (name) on public.customers to colseq; grant usage on sequence public.customers_id_seq to colseq;
 SQL
 # large objects need their own grant (pg_read_all_data does not cover them)
-pg_psql_super -d shop -c "select format('grant select on large object %s to backup, writer, owner1, partial, norls;', oid) from pg_largeobject_metadata" | pg_psql_super -d shop >/dev/null
+pg_psql_super -d shop -c "select format('grant select on large object %s to backup, writer, owner1, partial, norls, colseq;', oid) from pg_largeobject_metadata" | pg_psql_super -d shop >/dev/null
 "$PGWARD" keygen -o key 2>/dev/null
 R=$("$PGWARD" keygen -y key)
 db() { echo "postgresql://$1@localhost:$PGPORT_TEST/${2:-shop}?sslrootcert=$PG_CA"; }
@@ -31,10 +33,17 @@ export PGWARD_TARGET_PASSWORD=$PG_SUPERPASS
 
 # --- preflight: each kind of over-privileged or partial role is refused, with the fix
 PGWARD_DB_PASSWORD=$PG_SUPERPASS expect_fail 22 'role "postgres" is a superuser' backup --db "$(db postgres)" --repo repo -r "$R"
-PGWARD_DB_PASSWORD=w expect_fail 22 'holds INSERT on "public"."customers"' backup --db "$(db writer)" --repo repo -r "$R"
-tk_assert_contains "$err" 'REVOKE INSERT ON "public"."customers" FROM "writer";' "fix shown"
+PGWARD_DB_PASSWORD=w expect_fail 22 'holds INSERT on public.customers' backup --db "$(db writer)" --repo repo -r "$R"
+tk_assert_contains "$err" 'REVOKE INSERT ON public.customers FROM "writer";' "fix shown"
+# regression, issue 12: a column grant and sequence USAGE are write (the preflight used to pass them)
+test_issue12_column_grant_and_sequence_usage() {
+  PGWARD_DB_PASSWORD=c expect_fail 22 'holds UPDATE (name) on public.customers' backup --db "$(db colseq)" --repo repo -r "$R"
+  tk_assert_contains "$err" 'holds USAGE on SEQUENCE public.customers_id_seq' "issue 12: sequence USAGE refused"
+  tk_assert_contains "$err" 'REVOKE UPDATE (name) ON public.customers FROM "colseq";' "issue 12: column fix"
+}
+test_issue12_column_grant_and_sequence_usage
 PGWARD_DB_PASSWORD=o expect_fail 22 'owns table public.owned' backup --db "$(db owner1)" --repo repo -r "$R"
-PGWARD_DB_PASSWORD=p expect_fail 22 'cannot read table "sales"."orders_2025"' backup --db "$(db partial)" --repo repo -r "$R"
+PGWARD_DB_PASSWORD=p expect_fail 22 'cannot read table sales.orders_2025' backup --db "$(db partial)" --repo repo -r "$R"
 PGWARD_DB_PASSWORD=n expect_fail 22 'row-level security' backup --db "$(db norls)" --repo repo -r "$R"
 PGWARD_DB_PASSWORD=l expect_fail 22 'cannot read 2 large objects' backup --db "$(db nolo)" --repo repo -r "$R"
 tk_assert_contains "$err" "GRANT SELECT ON LARGE OBJECT" "large-object fix shown"

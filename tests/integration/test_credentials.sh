@@ -106,9 +106,9 @@ tk_assert_eq "$(pg_psql_super -d app -Atc "select comment from (select shobj_des
 owner_sql -c 'revoke update on public.t from public'
 # column-level and sequence grants are write too
 owner_sql -c 'grant update (v) on public.t to public'
-expect_fail 22 'would still have UPDATE on public.t' credentials set-level nobody1 read-only
+expect_fail 22 'would still have UPDATE (v) on public.t (granted to PUBLIC)' credentials set-level nobody1 read-only
 owner_sql -c 'revoke update (v) on public.t from public; grant usage on sequence s2.sq to public'
-expect_fail 22 'would still have UPDATE on s2.sq' credentials set-level nobody1 read-only
+expect_fail 22 'would still have USAGE on SEQUENCE s2.sq' credentials set-level nobody1 read-only
 owner_sql -c 'revoke usage on sequence s2.sq from public'
 # a grant made to the username itself (usable after RESET ROLE) is seen too
 owner_sql -c 'grant delete on s2.t to nobody1'

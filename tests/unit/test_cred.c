@@ -17,6 +17,7 @@
 #include "common/secret.h"
 #include "cred/attach.h"
 #include "cred/cred.h"
+#include "pg/privs.h"
 
 static void test_names(void **state)
 {
@@ -161,13 +162,66 @@ static void test_env_files(void **state)
 	rmdir(dir);
 }
 
+/* What each level allows of the privilege model's findings (the caller decides). */
+static void test_level_allows(void **state)
+{
+	(void)state;
+	json_t *schemas = json_pack("[s, s]", "app", "Mixed");
+	struct pw_priv_finding f = {.kind = PW_PRIV_TABLE,
+	                            .objtype = (char *)"TABLE",
+	                            .object = (char *)"app.t",
+	                            .schema = (char *)"app",
+	                            .privilege = (char *)"DELETE, INSERT, UPDATE",
+	                            .via = (char *)"pgward:a"};
+	assert_true(cred_level_allows(&f, CRED_READ_WRITE, schemas, "pgward:a"));
+	assert_false(cred_level_allows(&f, CRED_READ_ONLY, schemas, "pgward:a"));
+	assert_false(cred_level_allows(&f, CRED_NONE, schemas, "pgward:a"));
+	f.privilege = (char *)"INSERT, TRUNCATE";
+	assert_false(cred_level_allows(&f, CRED_READ_WRITE, schemas, "pgward:a")); /* TRUNCATE */
+	f.privilege = (char *)"TRIGGER";
+	assert_false(cred_level_allows(&f, CRED_READ_WRITE, schemas, "pgward:a"));
+	f.privilege = (char *)"UPDATE";
+	f.schema = (char *)"other";
+	assert_false(
+	    cred_level_allows(&f, CRED_READ_WRITE, schemas, "pgward:a")); /* not its schema */
+	f.schema = (char *)"mixed";
+	assert_false(
+	    cred_level_allows(&f, CRED_READ_WRITE, schemas, "pgward:a")); /* names are exact */
+	f.schema = (char *)"Mixed";
+	f.kind = PW_PRIV_COLUMN;
+	f.privilege = (char *)"UPDATE (a, \"B\")";
+	assert_true(cred_level_allows(&f, CRED_READ_WRITE, schemas, "pgward:a"));
+	f.kind = PW_PRIV_SEQUENCE;
+	f.privilege = (char *)"USAGE";
+	assert_true(cred_level_allows(&f, CRED_READ_WRITE, schemas, "pgward:a"));
+	assert_false(cred_level_allows(&f, CRED_READ_ONLY, schemas, "pgward:a"));
+	const enum pw_priv_kind never[] = {PW_PRIV_SCHEMA_CREATE, PW_PRIV_DATABASE_CREATE,
+	                                   PW_PRIV_OWNER,         PW_PRIV_LARGE_OBJECT,
+	                                   PW_PRIV_LO_COMPAT,     PW_PRIV_PREDEFINED};
+	for (size_t i = 0; i < sizeof never / sizeof *never; i++) {
+		f.kind = never[i];
+		assert_false(cred_level_allows(&f, CRED_READ_WRITE, schemas, "pgward:a"));
+	}
+	f.kind = PW_PRIV_ATTRIBUTE;
+	f.privilege = (char *)"BYPASSRLS";
+	assert_true(cred_level_allows(&f, CRED_READ_ONLY, schemas, "pgward:a"));
+	f.privilege = (char *)"CREATEDB";
+	assert_false(cred_level_allows(&f, CRED_READ_WRITE, schemas, "pgward:a"));
+	/* a username's membership in its own privilege role is checked on that role */
+	f.kind = PW_PRIV_MEMBERSHIP;
+	f.via = (char *)"pgward:a";
+	assert_true(cred_level_allows(&f, CRED_READ_ONLY, schemas, "pgward:a"));
+	f.via = (char *)"writer";
+	assert_false(cred_level_allows(&f, CRED_READ_WRITE, schemas, "pgward:a"));
+	json_decref(schemas);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_names),
-	    cmocka_unit_test(test_levels),
-	    cmocka_unit_test(test_passwords),
-	    cmocka_unit_test(test_env_files),
+	    cmocka_unit_test(test_names),        cmocka_unit_test(test_levels),
+	    cmocka_unit_test(test_passwords),    cmocka_unit_test(test_env_files),
+	    cmocka_unit_test(test_level_allows),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }
