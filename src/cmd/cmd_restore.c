@@ -32,10 +32,16 @@ static int flt_feed(void *arg, const uint8_t *p, size_t n)
 static int pick_backup(struct pw_ctx *ctx, struct stor *repo, char *stanza, size_t ssize,
                        struct backup_list *l, const struct backup_entry **e)
 {
+	struct repo_signers signers = {0};
+	bool allow = pw_cfg_bool(ctx->cfg, PW_OPT_ALLOW_UNSIGNED);
 	int rc = pw_repo_stanza(ctx, repo, stanza, ssize);
+	if (rc == 0)
+		rc = pw_load_signers(ctx, &signers);
+	if (rc == 0)
+		rc = catalog_list_trusted(repo, stanza, &signers, !allow, l);
+	size_t nsigners = signers.n;
+	repo_signers_free(&signers);
 	if (rc < 0)
-		return rc;
-	if ((rc = catalog_list(repo, stanza, l)) < 0)
 		return rc;
 	const char *id = pw_cfg_str(ctx->cfg, PW_OPT_BACKUP_ID);
 	const char *before = pw_cfg_str(ctx->cfg, PW_OPT_BEFORE);
@@ -43,6 +49,14 @@ static int pick_backup(struct pw_ctx *ctx, struct stor *repo, char *stanza, size
 	if (before && (rc = pw_audit_parse_since(before, time(NULL), &t)) < 0)
 		return rc;
 	*e = catalog_pick(l, id, t);
+	if (!*e && !id && !allow) {
+		/* complete backups exist, none by a trusted key: say why the newest is refused */
+		l->trusted_only = false;
+		const struct backup_entry *newest = catalog_pick(l, NULL, t);
+		l->trusted_only = true;
+		if (newest)
+			return repo_trust_error(&newest->trust, newest->id, nsigners > 0);
+	}
 	if (!*e) {
 		pw_error(PW_E_NOTFOUND,
 		         id ? "backup \"%s\" not found in stanza \"%s\""
@@ -54,6 +68,17 @@ static int pick_backup(struct pw_ctx *ctx, struct stor *repo, char *stanza, size
 		pw_error(PW_E_NOTFOUND, "backup \"%s\" is incomplete (it has no manifest)",
 		         (*e)->id);
 		return pw_error_hint("An incomplete backup was interrupted; pick a complete one.");
+	}
+	pw_audit_trust(ctx, *e, allow);
+	if ((*e)->trust.trust != TRUST_SIGNED) {
+		if (!allow)
+			return repo_trust_error(&(*e)->trust, (*e)->id, nsigners > 0);
+		char label[64];
+		repo_trust_label(&(*e)->trust, label, sizeof label);
+		fprintf(stderr,
+		        "pgward: warning: restoring backup %s although its signature is not "
+		        "trusted (%s; --allow-unsigned, recorded in the audit log)\n",
+		        (*e)->id, label);
 	}
 	return 0;
 }

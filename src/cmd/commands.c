@@ -30,7 +30,7 @@ const struct pw_command pw_commands[] = {
      "Keep identities off the backup host: only recipients are needed to encrypt.",
      NULL,
      OPTS(COMMON, PW_OPT_OUT_FILE, PW_OPT_PASSPHRASE, PW_OPT_PUBLIC, PW_OPT_PASSPHRASE_FILE,
-          PW_OPT_KEY_PASSPHRASE, PW_OPT_WORK_FACTOR, PW_OPT_ARMOR),
+          PW_OPT_KEY_PASSPHRASE, PW_OPT_WORK_FACTOR, PW_OPT_ARMOR, PW_OPT_SIGN),
      0, 1, true, cmd_keygen, false},
     {"encrypt", "encrypt a file to age recipients or a passphrase",
      "(-r RECIPIENT | -R FILE)... [-a] [-o OUT] [IN]\n       pgward encrypt -p [-a] [-o OUT] [IN]",
@@ -126,13 +126,13 @@ const struct pw_command pw_commands[] = {
           PW_OPT_COMPRESS_THREADS, PW_OPT_RATE_LIMIT, PW_OPT_ALLOW_PRIVILEGED, PW_OPT_LOCK_DAYS,
           PW_OPT_LOCK_MODE, PW_OPT_OUTPUT, PW_OPT_S3_PART_SIZE, PW_OPT_S3_PARALLEL,
           PW_OPT_S3_MAX_ATTEMPTS, PW_OPT_S3_TIMEOUT, PW_OPT_S3_SSE, PW_OPT_S3_SSE_KMS_KEY_ID,
-          PW_OPT_S3_STORAGE_CLASS),
+          PW_OPT_S3_STORAGE_CLASS, PW_OPT_SIGN_KEY),
      0, 1, true, cmd_backup, true},
     {"list", "list the backups in a repository (no key needed)", "[STANZA] --repo ADDR",
      "One row per backup: id, status (complete or incomplete), start, duration, database "
      "size, stored size, compression ratio, lock date, and whether a privileged role took it. "
      "Works on the backup host: it reads only the plaintext manifests. \"info\" is an alias.",
-     NULL, OPTS(COMMON, REPO_OPTS, PW_OPT_OUTPUT), 0, 1, false, cmd_list, true},
+     NULL, OPTS(COMMON, REPO_OPTS, PW_OPT_OUTPUT, PW_OPT_TRUSTED_SIGNER), 0, 1, false, cmd_list, true},
     {"restore", "restore a backup into a database or a file",
      "[STANZA] [--backup ID | --before TIME] -i IDENTITY (--target URL | --to-file FILE)",
      "Picks the newest complete backup (or --backup ID, or the newest before TIME), decrypts "
@@ -148,7 +148,7 @@ const struct pw_command pw_commands[] = {
      OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
           PW_OPT_BACKUP_ID, PW_OPT_BEFORE, PW_OPT_TARGET, PW_OPT_TARGET_PASSWORD, PW_OPT_TO_FILE,
           PW_OPT_CREATE, PW_OPT_CLEAN, PW_OPT_NO_OWNER, PW_OPT_JOBS, PW_OPT_TEMP_DIR, PW_OPT_TABLE,
-          PW_OPT_SCHEMA, PW_OPT_GLOBALS),
+          PW_OPT_SCHEMA, PW_OPT_GLOBALS, PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED),
      0, 1, true, cmd_restore, true},
     {"verify", "prove backups: integrity without a key, decryption with one, a restore drill",
      "[STANZA] [--backup ID | --all] [-i IDENTITY [--restore (--scratch-url URL | "
@@ -171,7 +171,7 @@ const struct pw_command pw_commands[] = {
      OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
           PW_OPT_BACKUP_ID, PW_OPT_ALL, PW_OPT_RESTORE_DRILL, PW_OPT_SCRATCH_URL,
           PW_OPT_SCRATCH_PASSWORD, PW_OPT_SCRATCH_LOCAL, PW_OPT_SCRATCH_USER, PW_OPT_TEMP_DIR,
-          PW_OPT_OUTPUT),
+          PW_OPT_OUTPUT, PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED),
      0, 1, true, cmd_verify, true},
     {"expire", "remove backups the retention policy no longer keeps (no key needed)",
      "[STANZA] --repo ADDR [--dry-run] [--retention-days N] [--retention-min N] ...",
@@ -187,7 +187,7 @@ const struct pw_command pw_commands[] = {
      NULL,
      OPTS(COMMON, REPO_OPTS, PW_OPT_DRY_RUN, PW_OPT_RETENTION_DAYS, PW_OPT_RETENTION_MIN,
           PW_OPT_RETENTION_DAILY, PW_OPT_RETENTION_WEEKLY, PW_OPT_RETENTION_MONTHLY,
-          PW_OPT_RETENTION_YEARLY, PW_OPT_INCOMPLETE_GRACE, PW_OPT_LOCK_DAYS, PW_OPT_OUTPUT),
+          PW_OPT_RETENTION_YEARLY, PW_OPT_INCOMPLETE_GRACE, PW_OPT_LOCK_DAYS, PW_OPT_OUTPUT, PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED),
      0, 1, true, cmd_expire, true},
     {"unpin", "let expire remove a pinned backup again", "BACKUP-ID --repo ADDR",
      "Appends an unpin marker (the repository stays append-only; the newest pin or unpin "
@@ -254,7 +254,7 @@ const struct pw_command pw_commands[] = {
      OPTS(COMMON, REPO_OPTS, PW_OPT_DB, PW_OPT_URL_ENV, PW_OPT_URL_FILE, PW_OPT_DB_PASSWORD,
           PW_OPT_PIN_SHA256, PW_OPT_OUTPUT, PW_OPT_FAIL_ON, PW_OPT_RETENTION_DAYS,
           PW_OPT_RETENTION_MIN, PW_OPT_RETENTION_DAILY, PW_OPT_RETENTION_WEEKLY,
-          PW_OPT_RETENTION_MONTHLY, PW_OPT_RETENTION_YEARLY, PW_OPT_LOCK_DAYS),
+          PW_OPT_RETENTION_MONTHLY, PW_OPT_RETENTION_YEARLY, PW_OPT_LOCK_DAYS, PW_OPT_TRUSTED_SIGNER),
      0, 1, true, cmd_check, true},
 };
 

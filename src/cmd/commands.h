@@ -79,6 +79,12 @@ int pw_resolve_stanza(struct pw_ctx *ctx, struct pg_conn *c, char *out, size_t s
 int pw_repo_stanza(struct pw_ctx *ctx, struct stor *repo, char *out, size_t size);
 /* Open the repository named by the options (repo, s3-*). */
 int pw_open_repo(struct pw_ctx *ctx, struct stor **out);
+struct repo_signers;
+struct backup_entry;
+/* The trusted-signer keys of the configuration. */
+int pw_load_signers(struct pw_ctx *ctx, struct repo_signers *out);
+/* Add the backup's signature verdict (and --allow-unsigned) to the audit record. */
+void pw_audit_trust(struct pw_ctx *ctx, const struct backup_entry *e, bool allow_unsigned);
 
 /* Help printing (used by main for --help). */
 void pw_help_command(FILE *out, const struct pw_command *c);
