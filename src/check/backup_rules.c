@@ -432,7 +432,8 @@ static void rule_retention(const struct chk_opts *o, const struct chk_repo_state
 	 * window says it does not */
 	json_t *plan = NULL;
 	struct expire_opts eo = {
-	    .repo = o->backup.repo, .stanza = o->stanza, .r = rt, .now = o->now, .dry_run = true};
+	    .repo = o->backup.repo, .stanza = o->stanza, .r = rt, .now = o->now, .dry_run = true,
+	    .allow_unsigned = true}; /* retention only: signatures are rule backup.signed */
 	if (expire_run(&eo, &plan) < 0) {
 		chk_set(
 		    f, CHK_SKIP, CHK_SEV_MEDIUM,
