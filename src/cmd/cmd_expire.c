@@ -70,9 +70,10 @@ int cmd_expire(struct pw_ctx *ctx)
 		 * retention slots with fakes: delete nothing */
 		pw_error(PW_E_SIGNATURE, "expire needs trusted-signer to tell genuine backups "
 		                         "from forged ones");
-		rc = pw_error_hint("Configure trusted-signer with the backup host's public key "
-		                   "(\"RW...\" or its .pub file), or pass --allow-unsigned to "
-		                   "count unsigned backups as genuine (recorded in the audit log).");
+		rc =
+		    pw_error_hint("Configure trusted-signer with the backup host's public key "
+		                  "(\"RW...\" or its .pub file), or pass --allow-unsigned to "
+		                  "count unsigned backups as genuine (recorded in the audit log).");
 	}
 	if (rc == 0) {
 		struct expire_opts o = {repo, stanza, r, now, dry, &signers, allow};

@@ -75,12 +75,11 @@ static void print_row(const char *stanza, const struct backup_entry *e)
 		         e->verify_depth);
 	char signer[64];
 	repo_trust_label(&e->trust, signer, sizeof signer);
-	printf("%-12s %-22s %-10s %-26s %-20s %6s %8s %9s %6s %-20s %s%s\n", stanza, e->id,
-	       e->complete ? "complete" : "incomplete", signer, st, dur, db, stored, ratio, ver,
-	       lock,
-	       e->manifest && json_is_true(json_object_get(e->manifest, "privileged"))
-	           ? "  PRIVILEGED"
-	           : "");
+	printf(
+	    "%-12s %-22s %-10s %-26s %-20s %6s %8s %9s %6s %-20s %s%s\n", stanza, e->id,
+	    e->complete ? "complete" : "incomplete", signer, st, dur, db, stored, ratio, ver, lock,
+	    e->manifest && json_is_true(json_object_get(e->manifest, "privileged")) ? "  PRIVILEGED"
+	                                                                            : "");
 }
 
 int cmd_list(struct pw_ctx *ctx)

@@ -24,11 +24,6 @@
 #include "pg/pg.h"
 #include "storage/storage.h"
 
-static int flt_feed(void *arg, const uint8_t *p, size_t n)
-{
-	return flt_write(arg, p, n);
-}
-
 static int pick_backup(struct pw_ctx *ctx, struct stor *repo, char *stanza, size_t ssize,
                        struct backup_list *l, const struct backup_entry **e)
 {
@@ -187,6 +182,11 @@ int cmd_restore(struct pw_ctx *ctx)
 	json_object_set_new(ctx->audit, "backup_id", json_string(e->id));
 	char key[512];
 	snprintf(key, sizeof key, "%s/%s/%s", stanza, e->id, DATA_OBJECT);
+	/* the data must be the very object the (signed) manifest names */
+	uint8_t want[32];
+	uint64_t want_size = 0;
+	if ((rc = restore_manifest_digest(e->manifest, DATA_OBJECT, want, &want_size)) < 0)
+		goto out;
 
 	if (to_file) {
 		struct pw_outfile *of = NULL;
@@ -194,9 +194,7 @@ int cmd_restore(struct pw_ctx *ctx)
 			struct flt *chain = flt_age_decrypt(
 			    ks.ids, ks.nids, AGE_ARMOR_NO,
 			    flt_zstd_decompress(flt_fd_sink_writeback(pw_outfile_fd(of), to_file)));
-			rc = stor_get(repo, key, flt_feed, chain);
-			if (rc == 0)
-				rc = flt_finish(chain);
+			rc = restore_get_checked(repo, key, want, want_size, chain);
 			flt_chain_free(chain);
 			if (rc == 0)
 				rc = pw_outfile_commit(of);
@@ -271,7 +269,9 @@ int cmd_restore(struct pw_ctx *ctx)
 		                          .schemas = schemas,
 		                          .nschemas = nschemas,
 		                          .jobs = (int)pw_cfg_int(ctx->cfg, PW_OPT_JOBS),
-		                          .temp_dir = pw_cfg_str(ctx->cfg, PW_OPT_TEMP_DIR)};
+		                          .temp_dir = pw_cfg_str(ctx->cfg, PW_OPT_TEMP_DIR),
+		                          .expect_sha256 = want,
+		                          .expect_size = want_size};
 		rc = restore_into_db(&ro);
 	}
 	pw_secret_free(secret);

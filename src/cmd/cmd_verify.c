@@ -140,8 +140,8 @@ int cmd_verify(struct pw_ctx *ctx)
 		if (all && e->trust.trust != TRUST_SIGNED && !allow) {
 			char label[64];
 			repo_trust_label(&e->trust, label, sizeof label);
-			fprintf(stderr, "pgward: backup %s refused: signature %s%s%s\n", e->id, label,
-			        e->trust.detail[0] ? ": " : "", e->trust.detail);
+			fprintf(stderr, "pgward: backup %s refused: signature %s%s%s\n", e->id,
+			        label, e->trust.detail[0] ? ": " : "", e->trust.detail);
 			refused++;
 			continue;
 		}
@@ -192,11 +192,13 @@ int cmd_verify(struct pw_ctx *ctx)
 		pw_error(PW_E_SIGNATURE,
 		         "%zu backup%s refused: signature missing, invalid or by an untrusted key "
 		         "(named above)%s",
-		         refused, refused == 1 ? "" : "s", failed ? "; others failed verification" : "");
-		rc = pw_error_hint(signers.n ? "Only backups signed by a trusted-signer are verified; "
-		                               "pass --allow-unsigned to verify the others anyway."
-		                             : "Configure trusted-signer with the backup host's "
-		                               "public key, or pass --allow-unsigned.");
+		         refused, refused == 1 ? "" : "s",
+		         failed ? "; others failed verification" : "");
+		rc = pw_error_hint(signers.n
+		                       ? "Only backups signed by a trusted-signer are verified; "
+		                         "pass --allow-unsigned to verify the others anyway."
+		                       : "Configure trusted-signer with the backup host's "
+		                         "public key, or pass --allow-unsigned.");
 	} else if (rc == 0 && failed) {
 		pw_error(PW_E_VERIFY, "%zu of %zu backup%s failed verification", failed, checked,
 		         checked == 1 ? "" : "s");

@@ -68,7 +68,8 @@ int minisign_pubkey_parse_b64(const char *s, size_t n, struct minisign_pubkey *p
 	}
 	if (memcmp(raw, ALG_ED, 2) != 0) {
 		pw_error(PW_E_KEY, "unsupported public key algorithm (not Ed25519)");
-		return pw_error_hint("Use a key made by \"pgward keygen --sign\" or \"minisign -G\".");
+		return pw_error_hint(
+		    "Use a key made by \"pgward keygen --sign\" or \"minisign -G\".");
 	}
 	memcpy(pk->keyid, raw + 2, 8);
 	memcpy(pk->pk, raw + 10, 32);
@@ -208,8 +209,7 @@ static bool comment_ok(const char *c)
 }
 
 int minisign_sign(const struct minisign_seckey *sk, const uint8_t *msg, size_t n,
-                  const char *untrusted_comment, const char *trusted_comment,
-                  struct pw_buf *out)
+                  const char *untrusted_comment, const char *trusted_comment, struct pw_buf *out)
 {
 	if (!comment_ok(untrusted_comment) || !comment_ok(trusted_comment))
 		return pw_error(PW_E_INTERNAL, "signature comment too long or has a line break");
@@ -305,7 +305,8 @@ int minisign_verify(const struct minisign_pubkey *pk, const struct minisign_sig 
 		n = sizeof h;
 	}
 	if ((rc = pw_ed25519_verify(pk->pk, msg, n, sig->sig)) != 0)
-		return rc < 0 ? rc : pw_error(PW_E_SIGNATURE, "the signature does not match the file");
+		return rc < 0 ? rc
+		              : pw_error(PW_E_SIGNATURE, "the signature does not match the file");
 	uint8_t gmsg[64 + MINISIGN_COMMENT_MAX];
 	size_t tlen = strlen(sig->trusted_comment);
 	memcpy(gmsg, sig->sig, 64);

@@ -74,8 +74,7 @@ int minisign_seckey_parse(const char *text, size_t n, struct minisign_seckey *sk
 /* Sign msg ("ED") with the comments (no newline in either; each at most
  * MINISIGN_COMMENT_MAX bytes) and append the .minisig text to out. */
 int minisign_sign(const struct minisign_seckey *sk, const uint8_t *msg, size_t n,
-                  const char *untrusted_comment, const char *trusted_comment,
-                  struct pw_buf *out);
+                  const char *untrusted_comment, const char *trusted_comment, struct pw_buf *out);
 
 /* Parse a .minisig text. */
 int minisign_sig_parse(const char *text, size_t n, struct minisign_sig *sig);

@@ -87,8 +87,8 @@ static bool not_genuine(const struct expire_opts *o, const struct backup_entry *
 			return true;
 		}
 		if ((json_int_t)info.size != want) {
-			snprintf(why, size, "object %.60s has size %llu, the manifest says %lld", name,
-			         (unsigned long long)info.size, (long long)want);
+			snprintf(why, size, "object %.60s has size %llu, the manifest says %lld",
+			         name, (unsigned long long)info.size, (long long)want);
 			return true;
 		}
 	}
@@ -299,10 +299,11 @@ int expire_run(const struct expire_opts *o, json_t **report)
 			bool pin = pinned(o->repo, o->stanza, e->id);
 			char reason[300];
 			snprintf(reason, sizeof reason, "not genuine: %s%s", why,
-			         pin ? "; pinned"
+			         pin   ? "; pinned"
 			         : old ? ", older than incomplete-grace"
 			               : "");
-			json_object_set_new(x, "action", json_string(old && !pin ? "remove" : "keep"));
+			json_object_set_new(x, "action",
+			                    json_string(old && !pin ? "remove" : "keep"));
 			json_object_set_new(x, "reason", json_string(reason));
 			json_object_set_new(x, "genuine", json_false());
 			if (old && !pin && !o->dry_run && (rc = remove_backup(o, e->id, x)) < 0)

@@ -10,10 +10,12 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/enc.h"
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "crypto/prim.h"
 #include "dump/child.h"
 #include "filter/filter.h"
 #include "pg/pg.h"
@@ -44,9 +46,60 @@ static void cs_free(struct flt *f)
 
 static const struct flt_ops cs_ops = {"child-stdin", cs_write, cs_finish, cs_free};
 
-static int flt_feed(void *arg, const uint8_t *p, size_t n)
+struct checked {
+	struct flt *chain;
+	struct pw_sha256_ctx *h;
+	uint64_t n;
+};
+
+static int checked_feed(void *arg, const uint8_t *p, size_t n)
 {
-	return flt_write(arg, p, n);
+	struct checked *c = arg;
+	pw_sha256_update(c->h, p, n);
+	c->n += n;
+	return flt_write(c->chain, p, n);
+}
+
+int restore_get_checked(struct stor *repo, const char *key, const uint8_t *expect_sha256,
+                        uint64_t expect_size, struct flt *chain)
+{
+	struct checked c = {chain, pw_sha256_new(), 0};
+	int rc = stor_get(repo, key, checked_feed, &c);
+	uint8_t d[32];
+	pw_sha256_final(c.h, d);
+	pw_sha256_free(c.h);
+	if (rc == 0 && expect_sha256 && (c.n != expect_size || memcmp(d, expect_sha256, 32) != 0)) {
+		pw_error(PW_E_VERIFY,
+		         "object \"%s\" differs from its manifest (%llu bytes, the manifest says "
+		         "%llu, or another SHA-256): it was replaced or altered",
+		         key, (unsigned long long)c.n, (unsigned long long)expect_size);
+		rc = pw_error_hint("Do not use this backup; restore another one and find out who "
+		                   "changed the repository.");
+	}
+	if (rc == 0)
+		rc = flt_finish(chain);
+	return rc;
+}
+
+int restore_manifest_digest(const json_t *manifest, const char *name, uint8_t sha256[32],
+                            uint64_t *size)
+{
+	json_t *objs = json_object_get(manifest, "objects");
+	for (size_t i = 0; i < json_array_size(objs); i++) {
+		json_t *mo = json_array_get(objs, i);
+		if (!pw_streq(json_string_value(json_object_get(mo, "name")), name))
+			continue;
+		const char *hex = json_string_value(json_object_get(mo, "sha256"));
+		json_t *sz = json_object_get(mo, "size");
+		if (hex && strlen(hex) == 64 && pw_hex_decode(hex, 64, sha256, 32) == 0 &&
+		    json_is_integer(sz) && json_integer_value(sz) >= 0) {
+			*size = (uint64_t)json_integer_value(sz);
+			return 0;
+		}
+		break;
+	}
+	pw_error(PW_E_VERIFY, "the manifest records no size and SHA-256 for \"%s\"", name);
+	return pw_error_hint("The manifest is damaged; restore another backup.");
 }
 
 /* Decrypt and decompress one object of the repository into a running child's stdin. */
@@ -57,9 +110,7 @@ static int feed_child(const struct restore_opts *o, const char *key, struct chil
 	cs->c = c;
 	struct flt *chain =
 	    flt_age_decrypt(o->ids, o->nids, AGE_ARMOR_NO, flt_zstd_decompress(&cs->base));
-	int rc = stor_get(o->repo, key, flt_feed, chain);
-	if (rc == 0)
-		rc = flt_finish(chain);
+	int rc = restore_get_checked(o->repo, key, o->expect_sha256, o->expect_size, chain);
 	flt_chain_free(chain);
 	return rc;
 }
@@ -100,9 +151,7 @@ int restore_into_db(const struct restore_opts *o)
 		fchmod(fd, 0600);
 		struct flt *chain = flt_age_decrypt(o->ids, o->nids, AGE_ARMOR_NO,
 		                                    flt_zstd_decompress(flt_fd_sink(fd, spool)));
-		rc = stor_get(o->repo, o->key, flt_feed, chain);
-		if (rc == 0)
-			rc = flt_finish(chain);
+		rc = restore_get_checked(o->repo, o->key, o->expect_sha256, o->expect_size, chain);
 		flt_chain_free(chain);
 		close(fd);
 		if (rc < 0)

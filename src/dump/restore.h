@@ -8,7 +8,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "crypto/age.h"
+#include "filter/filter.h"
 #include "storage/storage.h"
 
 struct pg_conn;
@@ -30,8 +33,20 @@ struct restore_opts {
 	size_t nschemas;
 	int jobs;             /* > 1: spool to a 0600 temp file and run pg_restore -j */
 	const char *temp_dir; /* for the spool file (default $TMPDIR or /var/tmp) */
+	/* the data object's ciphertext as the (signed) manifest records it; checked before
+	 * pg_restore may commit (NULL: not checked) */
+	const uint8_t *expect_sha256;
+	uint64_t expect_size;
 };
 
+/* Stream object key into chain, then check its ciphertext's size and SHA-256 against
+ * expect_sha256 / expect_size (when expect_sha256 is not NULL) BEFORE finishing the chain,
+ * so a replaced object fails before its last chunk is released. Does not free chain. */
+int restore_get_checked(struct stor *repo, const char *key, const uint8_t *expect_sha256,
+                        uint64_t expect_size, struct flt *chain);
+/* The size and SHA-256 the manifest records for object name; -PW_E_VERIFY if absent. */
+int restore_manifest_digest(const json_t *manifest, const char *name, uint8_t sha256[32],
+                            uint64_t *size);
 /* Returns 0, or an error; on any error pg_restore is stopped before it commits. */
 int restore_into_db(const struct restore_opts *o);
 /* Apply a globals object (roles, tablespaces) with psql; roles that exist are left as they

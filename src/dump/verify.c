@@ -153,8 +153,8 @@ static int stray_cb(void *arg, const struct stor_info *i)
 	struct strays *s = arg;
 	const char *name = i->key + s->plen;
 	if (strcmp(name, MANIFEST) == 0 || strcmp(name, MANIFEST_SIG) == 0 ||
-	    strncmp(name, "verify-", 7) == 0 ||
-	    strncmp(name, "pin-", 4) == 0 || strncmp(name, "unpin-", 6) == 0)
+	    strncmp(name, "verify-", 7) == 0 || strncmp(name, "pin-", 4) == 0 ||
+	    strncmp(name, "unpin-", 6) == 0)
 		return 0; /* verification records are expected neighbours */
 	for (size_t k = 0; k < json_array_size(s->objects); k++)
 		if (pw_streq(

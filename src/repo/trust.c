@@ -28,8 +28,9 @@ int repo_signers_add(struct repo_signers *s, const char *value)
 	if (rc < 0) {
 		pw_error_context("trusted-signer \"%.80s\"", value);
 		if (!*pw_error_hint_text())
-			pw_error_hint("Give the signing key's public key (\"RW...\") or the path of "
-			              "its .pub file (\"pgward keygen --sign\" writes both).");
+			pw_error_hint(
+			    "Give the signing key's public key (\"RW...\") or the path of "
+			    "its .pub file (\"pgward keygen --sign\" writes both).");
 		return rc;
 	}
 	for (size_t i = 0; i < s->n; i++)
@@ -69,8 +70,7 @@ int repo_sign_key_load(const char *path, struct minisign_seckey *sk)
 	return rc;
 }
 
-static void trusted_comment(const char *stanza, const char *id, time_t when, char *out,
-                            size_t size)
+static void trusted_comment(const char *stanza, const char *id, time_t when, char *out, size_t size)
 {
 	snprintf(out, size, "timestamp:%lld\tfile:manifest.json\tstanza:%s\tbackup:%s",
 	         (long long)when, stanza, id);
@@ -102,9 +102,8 @@ static bool tc_field(const char *tc, const char *name, char *out, size_t size)
 	return false;
 }
 
-void repo_trust_check(const uint8_t *m, size_t n, const char *sig, size_t sn,
-                      const char *stanza, const char *id, const struct repo_signers *s,
-                      struct repo_verdict *v)
+void repo_trust_check(const uint8_t *m, size_t n, const char *sig, size_t sn, const char *stanza,
+                      const char *id, const struct repo_signers *s, struct repo_verdict *v)
 {
 	memset(v, 0, sizeof *v);
 	if (!sig) {
@@ -127,8 +126,8 @@ void repo_trust_check(const uint8_t *m, size_t n, const char *sig, size_t sn,
 			pk = &s->k[i];
 	if (!pk) {
 		v->trust = TRUST_UNTRUSTED;
-		snprintf(v->detail, sizeof v->detail, "signed by key %s, which is not a trusted-signer",
-		         v->keyid);
+		snprintf(v->detail, sizeof v->detail,
+		         "signed by key %s, which is not a trusted-signer", v->keyid);
 		pw_error_restore(&saved);
 		return;
 	}
@@ -140,9 +139,10 @@ void repo_trust_check(const uint8_t *m, size_t n, const char *sig, size_t sn,
 	           !tc_field(ms.trusted_comment, "backup", fb, sizeof fb) ||
 	           strcmp(fs, stanza) != 0 || strcmp(fb, id) != 0) {
 		v->trust = TRUST_BAD;
-		snprintf(v->detail, sizeof v->detail,
-		         "the signature is for another backup (its trusted comment names %.60s/%.60s)",
-		         fs, fb);
+		snprintf(
+		    v->detail, sizeof v->detail,
+		    "the signature is for another backup (its trusted comment names %.60s/%.60s)",
+		    fs, fb);
 	} else {
 		v->trust = TRUST_SIGNED;
 	}
@@ -155,8 +155,7 @@ static int buf_sink(void *arg, const uint8_t *p, size_t n)
 }
 
 int repo_backup_trust(struct stor *st, const char *stanza, const char *id,
-                      const struct repo_signers *s, struct repo_verdict *v,
-                      struct pw_buf *manifest)
+                      const struct repo_signers *s, struct repo_verdict *v, struct pw_buf *manifest)
 {
 	char key[512];
 	snprintf(key, sizeof key, "%s/%s/manifest.json", stanza, id);

@@ -54,9 +54,8 @@ int repo_sign_manifest(const struct minisign_seckey *sk, const char *stanza, con
 /* The verdict for manifest bytes m and the signature text (sig NULL: none), found under
  * <stanza>/<id>/: the trusted comment must name that stanza and id, so a genuine signed
  * manifest copied under another id is BAD. Pure. */
-void repo_trust_check(const uint8_t *m, size_t n, const char *sig, size_t sn,
-                      const char *stanza, const char *id, const struct repo_signers *s,
-                      struct repo_verdict *v);
+void repo_trust_check(const uint8_t *m, size_t n, const char *sig, size_t sn, const char *stanza,
+                      const char *id, const struct repo_signers *s, struct repo_verdict *v);
 
 /* Read <stanza>/<id>/manifest.json into *manifest (capped) and judge it with its
  * .minisig. A storage error other than a missing signature is returned. */

@@ -100,6 +100,15 @@ expect_fail 31 "is not signed" verify --repo repo --backup "$idf"
 out=$("$PGWARD" restore -i key --repo repo --create --target "$(super shop_r2)")
 tk_assert_contains "$out" "$id1" "default restore picks the newest trusted backup"
 tk_assert_eq "$(pg_psql_super -d shop_r2 -tAc 'select count(*) from customers where id = 666')" 0 "forged rows"
+# the data object of a genuine signed backup swapped for the forged one: restore checks the
+# object against the signed manifest before pg_restore may commit
+cp -r repo rswap
+cp "$F/data.pgdump.zst.age" "rswap/shop/$id1/data.pgdump.zst.age"
+expect_fail 24 "differs from its manifest" restore -i key --repo rswap --backup "$id1" --to-file swapped.dump
+[[ -e swapped.dump ]] && tk_fail "a swapped data object left a restored file"
+expect_fail 24 "differs from its manifest" restore -i key --repo rswap --backup "$id1" --create --target "$(super shop_swap)"
+tk_assert_eq "$(pg_psql_super -d shop_swap -tAc "select count(*) from pg_class where relname = 'customers'")" 0 "nothing restored from a swapped object"
+rm -rf rswap
 # without any trusted-signer, nothing is accepted by default
 PGWARD_TRUSTED_SIGNER= expect_fail 31 "not a trusted-signer" restore -i key --repo repo --backup "$id1" --to-file x.dump
 # --allow-unsigned: explicit, warned and audited

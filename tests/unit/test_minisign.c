@@ -237,7 +237,8 @@ static void test_pubkey_malformed(void **state)
 	    "RWS70fMOc8P+ecHZLGJmi1k7EQlIoICaW3uUHzr8aGmfMhZpSxypE4p!",  /* bad char */
 	    "RXS70fMOc8P+ecHZLGJmi1k7EQlIoICaW3uUHzr8aGmfMhZpSxypE4p8",  /* algorithm */
 	    "untrusted comment: only a comment\n",
-	    "untrusted comment: x\nRWS70fMOc8P+ecHZLGJmi1k7EQlIoICaW3uUHzr8aGmfMhZpSxypE4p8\nmore\n",
+	    "untrusted comment: "
+	    "x\nRWS70fMOc8P+ecHZLGJmi1k7EQlIoICaW3uUHzr8aGmfMhZpSxypE4p8\nmore\n",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
 		assert_int_equal(minisign_pubkey_parse(bad[i], strlen(bad[i]), &pk), -PW_E_KEY);
