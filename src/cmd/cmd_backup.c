@@ -168,8 +168,10 @@ int cmd_backup(struct pw_ctx *ctx)
 		    .rate_limit = pw_cfg_size(ctx->cfg, PW_OPT_RATE_LIMIT),
 		    .progress = pw_progress_enabled() ? progress : NULL,
 		    .sign_key = sign ? &sk : NULL,
+		    .audit_anchor = sign ? pw_audit_anchor(ctx) : NULL,
 		};
 		rc = backup_run(&o, &res);
+		json_decref(o.audit_anchor);
 		pw_secret_free(secret);
 	}
 	if (rc == 0) {

@@ -72,9 +72,15 @@ const struct pw_command pw_commands[] = {
      "\"pgward audit\" prints the records (all, or since TIME); \"pgward audit verify\" "
      "checks the whole chain and prints the hash of the newest record. Keep that hash "
      "somewhere else: with --expect-head it also proves that no record was cut from the "
-     "end.",
+     "end.\n\n"
+     "Each signed backup records the log's head at that time in its manifest "
+     "(\"audit_anchor\"). \"pgward audit verify --repo ADDR\" also checks the log "
+     "against every anchor of this host's log in backups signed by a trusted key (or by "
+     "sign-key): a log edited, re-chained or truncated before an anchored record fails.",
      "  18  the chain is broken (a record was edited, removed or reordered)\n",
-     OPTS(COMMON, PW_OPT_SINCE, PW_OPT_OUTPUT, PW_OPT_EXPECT_HEAD), 0, 1, false, cmd_audit, false},
+     OPTS(COMMON, PW_OPT_SINCE, PW_OPT_OUTPUT, PW_OPT_EXPECT_HEAD, REPO_OPTS, PW_OPT_SIGN_KEY,
+          PW_OPT_TRUSTED_SIGNER),
+     0, 1, false, cmd_audit, false},
     {"repo", "check a repository; list, put, get and remove objects",
      "check | ls [PREFIX] | put KEY [FILE] | get KEY [-o FILE] | rm KEY |\n       uploads [PREFIX] "
      "| abort-uploads [PREFIX]    (all with --repo ADDR)",

@@ -61,6 +61,9 @@ int pw_retention_pin(struct pw_ctx *ctx, const char *id, bool pin);
 /* Append one audit record for ctx's command (rc < 0: a failure, with the current error's
  * message); the current error record is kept. */
 void pw_audit_record(struct pw_ctx *ctx, const char *db_role, int rc, json_t *details);
+/* The audit log's head for a backup manifest ({"host", "log", "records", "head"}), or NULL
+ * when there is no intact log yet (a warning says why). */
+json_t *pw_audit_anchor(struct pw_ctx *ctx);
 /* Progress lines on a terminal (stderr), "\r"-refreshed; NULL-safe when not a TTY. */
 bool pw_progress_enabled(void);
 

@@ -434,6 +434,8 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 	    *lock_until
 	        ? json_string(o->lock_mode == STOR_LOCK_COMPLIANCE ? "compliance" : "governance")
 	        : json_null());
+	if (o->audit_anchor)
+		json_object_set(m, "audit_anchor", o->audit_anchor);
 	char *mtext = json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	char mkey[512];
 	snprintf(mkey, sizeof mkey, "%s/%s/%s", o->stanza, res->id, MANIFEST);

@@ -44,6 +44,7 @@ struct backup_opts {
 	/* signs manifest.json (manifest.json.minisig is written just before it); NULL: the
 	 * backup is unsigned */
 	const struct minisign_seckey *sign_key;
+	json_t *audit_anchor; /* borrowed: recorded in the manifest as "audit_anchor" (or NULL) */
 	void (*progress)(void *arg, const struct backup_progress *p);
 	void *progress_arg;
 };

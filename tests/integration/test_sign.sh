@@ -139,4 +139,26 @@ out=$(PGWARD_NOW=2026-12-31T00:00:00Z "$PGWARD" expire --repo repo --retention-m
 tk_assert_contains "$out" "removed shop/20300101T000000Z-0011  (not genuine: not signed" "old fake removed"
 for i in "$id1" "$id4"; do [[ -f repo/shop/$i/manifest.json ]] || tk_fail "expire removed genuine backup $i"; done
 tk_assert_contains "$("$PGWARD" restore -i key --repo repo --to-file last.dump)" "$id4" "restore after expire"
+# the audit anchor: each signed manifest records the log's head; a log edited and re-chained
+# still verifies on its own, but not against the anchors in the append-only repository
+grep -q '"audit_anchor"' "repo/shop/$id4/manifest.json" || tk_fail "no audit anchor in the manifest"
+tk_assert_contains "$("$PGWARD" audit verify --repo repo)" "all match" "anchors match"
+python3 - "$PGWARD_AUDIT_LOG" <<'PY'
+import hashlib, json, sys
+path = sys.argv[1]
+lines = open(path, "rb").read().decode().splitlines()
+out, prev = [], None
+for i, l in enumerate(lines):
+    r = json.loads(l)
+    if i == 0:
+        r["command"] = "nothing-to-see"
+    if prev is not None:
+        r["prev"] = prev
+    s = json.dumps(r)
+    out.append(s)
+    prev = hashlib.sha256(s.encode()).hexdigest()
+open(path, "w").write("\n".join(out) + "\n")
+PY
+tk_assert_contains "$("$PGWARD" audit verify)" "intact" "a re-chained log verifies on its own"
+expect_fail 18 "the log was rewritten" audit verify --repo repo
 tk_pass
