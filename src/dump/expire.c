@@ -296,12 +296,23 @@ int expire_run(const struct expire_opts *o, json_t **report)
 			json_t *x = json_object();
 			json_object_set_new(x, "backup_id", json_string(e->id));
 			bool old = e->first_seen && o->now - e->first_seen >= o->r.grace_seconds;
-			bool pin = pinned(o->repo, o->stanza, e->id);
+			/* signed by a trusted key but altered since: evidence, not garbage (and an
+			 * overwritten manifest must not get a genuine backup deleted) */
+			bool tampered = false;
+			for (size_t k = 0;
+			     e->trust.trust == TRUST_BAD && o->signers && k < o->signers->n; k++) {
+				char kid[17];
+				minisign_keyid_hex(o->signers->k[k].keyid, kid);
+				tampered |= strcmp(kid, e->trust.keyid) == 0;
+			}
+			bool pin = tampered || pinned(o->repo, o->stanza, e->id);
 			char reason[300];
 			snprintf(reason, sizeof reason, "not genuine: %s%s", why,
-			         pin   ? "; pinned"
-			         : old ? ", older than incomplete-grace"
-			               : "");
+			         tampered ? "; signed by a trusted key and altered since: kept for "
+			                    "investigation"
+			         : pin    ? "; pinned"
+			         : old    ? ", older than incomplete-grace"
+			                  : "");
 			json_object_set_new(x, "action",
 			                    json_string(old && !pin ? "remove" : "keep"));
 			json_object_set_new(x, "reason", json_string(reason));

@@ -179,6 +179,14 @@ int repo_backup_trust(struct stor *st, const char *stanza, const char *id,
 	} else if (rc == 0) {
 		repo_trust_check(manifest->data, manifest->len, (const char *)sig.data, sig.len,
 		                 stanza, id, s, v);
+	} else { /* unreadable (not a regular file, storage error): never trusted, and never a
+		  * reason to fail the whole listing */
+		memset(v, 0, sizeof *v);
+		v->trust = TRUST_BAD;
+		snprintf(v->detail, sizeof v->detail, "the signature could not be read: %.200s",
+		         pw_error_message());
+		pw_error_clear();
+		rc = 0;
 	}
 	pw_buf_free(&sig, 0);
 	return rc;

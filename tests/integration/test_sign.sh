@@ -96,6 +96,14 @@ PY
 tk_assert_contains "$("$PGWARD" list --repo repo)" "unsigned" "list marks the forgery"
 expect_fail 31 "is not signed" restore -i key --repo repo --backup "$idf" --to-file x.dump
 expect_fail 31 "is not signed" verify --repo repo --backup "$idf"
+# a signature that cannot be read (here a directory) marks that backup, not the whole listing
+idd=$(date -u +%Y%m%dT%H%M%SZ)-d0d0
+mkdir -p "repo/shop/$idd/manifest.json.minisig"
+touch "repo/shop/$idd/manifest.json.minisig/x"
+sed "s/$idf/$idd/" "$F/manifest.json" >"repo/shop/$idd/manifest.json"
+tk_assert_contains "$("$PGWARD" list --repo repo --output=json)" "the signature could not be read" "unreadable signature"
+expect_fail 31 "bad signature" restore -i key --repo repo --backup "$idd" --to-file x.dump
+rm -r "repo/shop/$idd"
 # the default pick is the newest trusted backup, not the newer forgery
 out=$("$PGWARD" restore -i key --repo repo --create --target "$(super shop_r2)")
 tk_assert_contains "$out" "$id1" "default restore picks the newest trusted backup"
@@ -137,6 +145,9 @@ for k in 1 2 3 4 5 6 7 8; do [[ -d repo/shop/2030010${k}T000000Z-00$k$k ]] || tk
 # go as incomplete backups; the genuine ones stay
 out=$(PGWARD_NOW=2026-12-31T00:00:00Z "$PGWARD" expire --repo repo --retention-min 2 --retention-days 0 2>/dev/null)
 tk_assert_contains "$out" "removed shop/20300101T000000Z-0011  (not genuine: not signed" "old fake removed"
+# a genuine backup altered after signing is evidence: kept, not expired as garbage
+tk_assert_contains "$out" "keep    shop/$id3  (not genuine: not signed by a trusted-signer (BAD SIGNATURE); signed by a trusted key and altered since: kept for investigation)" "tampered backup kept"
+[[ -f repo/shop/$id3/data.pgdump.zst.age ]] || tk_fail "the tampered backup was removed"
 for i in "$id1" "$id4"; do [[ -f repo/shop/$i/manifest.json ]] || tk_fail "expire removed genuine backup $i"; done
 tk_assert_contains "$("$PGWARD" restore -i key --repo repo --to-file last.dump)" "$id4" "restore after expire"
 # the audit anchor: each signed manifest records the log's head; a log edited and re-chained
