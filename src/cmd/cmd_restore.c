@@ -245,8 +245,20 @@ int cmd_restore(struct pw_ctx *ctx)
 			                          .nids = ks.nids,
 			                          .target = tc,
 			                          .password = secret};
+			/* the globals must be the object the (signed) manifest names: checked
+			 * whole before any of it is applied (it is small) */
+			uint8_t gwant[32];
+			rc = restore_manifest_digest(e->manifest, GLOBALS_OBJECT, gwant,
+			                             &go.expect_size);
+			if (rc == 0) {
+				struct flt *d = flt_sha256(NULL);
+				rc = restore_get_checked(repo, gkey, gwant, go.expect_size, d);
+				flt_chain_free(d);
+				go.expect_sha256 = gwant;
+			}
 			int failed = 0;
-			rc = restore_globals(&go, gkey, &failed);
+			if (rc == 0)
+				rc = restore_globals(&go, gkey, &failed);
 			if (rc == 0 && failed)
 				fprintf(
 				    stderr,

@@ -116,7 +116,14 @@ expect_fail 24 "differs from its manifest" restore -i key --repo rswap --backup 
 [[ -e swapped.dump ]] && tk_fail "a swapped data object left a restored file"
 expect_fail 24 "differs from its manifest" restore -i key --repo rswap --backup "$id1" --create --target "$(super shop_swap)"
 tk_assert_eq "$(pg_psql_super -d shop_swap -tAc "select count(*) from pg_class where relname = 'customers'")" 0 "nothing restored from a swapped object"
-rm -rf rswap
+# the same for the globals object (roles are SQL that restore --globals applies)
+cp -r repo rswap2
+grep -q '"globals": true' "rswap2/shop/$id1/manifest.json" || tk_fail "the genuine backup has no globals"
+echo 'CREATE ROLE evil SUPERUSER;' | zstd -q | "$PGWARD" encrypt -r "$R" -o evil-globals.age
+cp evil-globals.age "rswap2/shop/$id1/globals.sql.zst.age"
+expect_fail 24 "differs from its manifest" restore -i key --repo rswap2 --backup "$id1" --globals --create --target "$(super shop_swap2)"
+tk_assert_eq "$(pg_psql_super -tAc "select count(*) from pg_roles where rolname = 'evil'")" 0 "no role from a swapped globals object"
+rm -rf rswap rswap2
 # without any trusted-signer, nothing is accepted by default
 PGWARD_TRUSTED_SIGNER= expect_fail 31 "not a trusted-signer" restore -i key --repo repo --backup "$id1" --to-file x.dump
 # --allow-unsigned: explicit, warned and audited
