@@ -16,7 +16,7 @@ case $SECONDS_PER_TARGET in
 	;;
 esac
 
-TARGETS="fuzz_age_header fuzz_age_armor fuzz_pgdump_archive fuzz_globals"
+TARGETS="fuzz_age_header fuzz_age_armor fuzz_pgdump_archive fuzz_globals fuzz_minisign"
 BUILD=build-fuzz
 C_ARGS="-fsanitize=fuzzer-no-link -fno-sanitize-recover=undefined"
 
@@ -96,6 +96,10 @@ seeds["fuzz_pgdump_archive"] = {
 seeds["fuzz_globals"] = {
     name: open(os.path.join("tests/data/globals", name), "rb").read()
     for name in sorted(os.listdir("tests/data/globals")) if name.endswith(".sql")
+}
+seeds["fuzz_minisign"] = {
+    name: open(os.path.join("tests/data/minisign", name), "rb").read()
+    for name in sorted(os.listdir("tests/data/minisign"))
 }
 for target, files in seeds.items():
     d = os.path.join("fuzz", "corpus", target)

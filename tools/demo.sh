@@ -31,6 +31,12 @@ mkdir -p "$TK_TMP/offline"
 "$PGWARD" keygen -o "$TK_TMP/offline/backup.key"
 RECIPIENT=$("$PGWARD" keygen -y "$TK_TMP/offline/backup.key")
 
+say "the backup host makes its signing key; restore hosts trust only its public key"
+mkdir -p "$TK_TMP/backuphost"
+export PGWARD_TRUSTED_SIGNER
+PGWARD_TRUSTED_SIGNER=$("$PGWARD" keygen --sign -o "$TK_TMP/backuphost/sign.key")
+export PGWARD_SIGN_KEY=$TK_TMP/backuphost/sign.key
+
 DB="postgresql://backup@localhost:$PGPORT_TEST/shop?sslrootcert=$PG_CA"
 say "pgward refuses a superuser: backups run with least privilege"
 PGWARD_DB_PASSWORD=$PG_SUPERPASS "$PGWARD" backup \
@@ -44,6 +50,11 @@ PGWARD_DB_PASSWORD=demo-backup-password "$PGWARD" backup --db "$DB" --repo "$TK_
 say "list: what the backup host can see without any key"
 "$PGWARD" list --repo "$TK_TMP/repo"
 find "$TK_TMP/repo" -type f | sed "s|$TK_TMP/||" | sort
+
+say "the stock minisign verifies the signed manifest"
+if command -v minisign >/dev/null; then
+  minisign -V -p "$PGWARD_SIGN_KEY.pub" -m "$(ls "$TK_TMP"/repo/shop/*/manifest.json)"
+fi
 
 say "an attacker on the backup host cannot read the backup"
 if "$PGWARD" decrypt -o /dev/null "$(ls "$TK_TMP"/repo/shop/*/data.pgdump.zst.age)" 2>&1; then

@@ -256,6 +256,30 @@ int pw_audit_verify(const char *path, struct pw_audit_report *r)
 	return rc;
 }
 
+struct hctx {
+	int (*fn)(void *, size_t, const char[65]);
+	void *arg;
+};
+
+static int hash_line(void *arg, char *line, size_t n, size_t lineno)
+{
+	struct hctx *c = arg;
+	if (!line) {
+		pw_error(PW_E_AUDIT, "audit log line %zu is incomplete or oversized", lineno);
+		return pw_error_hint("Run \"pgward audit verify\".");
+	}
+	char h[65];
+	line_hash(line, n, h);
+	return c->fn(c->arg, lineno, h);
+}
+
+int pw_audit_hashes(const char *path, int (*fn)(void *arg, size_t lineno, const char hash[65]),
+                    void *arg)
+{
+	struct hctx c = {fn, arg};
+	return each_line(path, hash_line, &c);
+}
+
 struct rctx {
 	time_t since;
 	int (*fn)(void *, json_t *);

@@ -37,6 +37,11 @@ struct pw_audit_report {
 /* Check the whole chain. Returns 0 if intact, -PW_E_AUDIT if broken (report says where). */
 int pw_audit_verify(const char *path, struct pw_audit_report *r);
 
+/* Call fn with the SHA-256 (hex) of each line, in order (lineno from 1): the values a
+ * backup manifest's audit anchor records ("head" after "records" lines). */
+int pw_audit_hashes(const char *path, int (*fn)(void *arg, size_t lineno, const char hash[65]),
+                    void *arg);
+
 /* Call fn for each record (parsed) whose time is >= since (0 = all). */
 int pw_audit_read(const char *path, time_t since, int (*fn)(void *arg, json_t *rec), void *arg);
 

@@ -69,7 +69,7 @@ void chk_repo_load(const struct chk_opts *o, struct chk_repo_state *st)
 		           sizeof st->error);
 		return;
 	}
-	if (catalog_list(b->repo, o->stanza, &st->list) < 0) {
+	if (catalog_list_trusted(b->repo, o->stanza, b->signers, false, &st->list) < 0) {
 		pw_strlcpy(st->error, pw_error_message(), sizeof st->error);
 		pw_error_clear();
 		return;
@@ -431,8 +431,13 @@ static void rule_retention(const struct chk_opts *o, const struct chk_repo_state
 	 * computed in dry-run form: retention-days, -min, GFS, pins) and that is well past the
 	 * window says it does not */
 	json_t *plan = NULL;
-	struct expire_opts eo = {
-	    .repo = o->backup.repo, .stanza = o->stanza, .r = rt, .now = o->now, .dry_run = true};
+	struct expire_opts eo = {.repo = o->backup.repo,
+	                         .stanza = o->stanza,
+	                         .r = rt,
+	                         .now = o->now,
+	                         .dry_run = true,
+	                         .allow_unsigned =
+	                             true}; /* retention only: signatures are rule backup.signed */
 	if (expire_run(&eo, &plan) < 0) {
 		chk_set(
 		    f, CHK_SKIP, CHK_SEV_MEDIUM,
@@ -647,6 +652,52 @@ static void rule_immutable(const struct chk_opts *o, const struct chk_repo_state
 	        st->newest->id, mode ? mode : "?", until, days, o->backup.retention_days);
 }
 
+#define WHY_SIGNED                                                                                 \
+	"age recipients are public keys: whoever can write to the repository can forge a backup "  \
+	"that decrypts and restores; a signature by the backup host's key, checked against "       \
+	"trusted-signer, tells genuine backups from forged ones (docs/signing.md)"
+
+static void rule_signed(const struct chk_opts *o, const struct chk_repo_state *st,
+                        struct chk_report *r)
+{
+	struct chk_finding *f = chk_add(
+	    r, "backup.signed", "backups signed by the backup host, trusted-signer configured",
+	    CHK_SEV_HIGH, WHY_SIGNED);
+	if (!need_repo(o, st, f))
+		return;
+	if (!o->backup.signers || !o->backup.signers->n) {
+		chk_set(
+		    f, CHK_FAIL, CHK_SEV_HIGH,
+		    "no trusted-signer is configured: nothing tells a genuine backup of stanza %s "
+		    "from one forged with the public age key",
+		    o->stanza);
+		chk_fix(f,
+		        "pgward keygen --sign -o /etc/pgward/sign.key (on the backup host: "
+		        "sign-key = /etc/pgward/sign.key); trusted-signer = RW... (its public key) "
+		        "on restore hosts and here");
+		return;
+	}
+	if (!st->newest) {
+		chk_set(f, CHK_SKIP, CHK_SEV_HIGH, "no complete backup of stanza %s to inspect",
+		        o->stanza);
+		chk_fix(f, "pgward backup %s with sign-key set", o->stanza);
+		return;
+	}
+	char label[64];
+	repo_trust_label(&st->newest->trust, label, sizeof label);
+	if (st->newest->trust.trust != TRUST_SIGNED) {
+		chk_set(f, CHK_FAIL, CHK_SEV_HIGH,
+		        "the newest backup %s is not signed by a trusted-signer (%s)",
+		        st->newest->id, label);
+		chk_fix(f,
+		        "set sign-key on the backup host (pgward keygen --sign) and add its public "
+		        "key to trusted-signer; then pgward verify");
+		return;
+	}
+	chk_set(f, CHK_PASS, CHK_SEV_HIGH, "the newest backup %s is signed by trusted key %s",
+	        st->newest->id, label);
+}
+
 void chk_backup_rules(const struct chk_opts *o, const struct chk_repo_state *st,
                       struct chk_report *r)
 {
@@ -656,4 +707,5 @@ void chk_backup_rules(const struct chk_opts *o, const struct chk_repo_state *st,
 	rule_retention(o, st, r);
 	rule_restore_tested(o, st, r);
 	rule_immutable(o, st, r);
+	rule_signed(o, st, r);
 }

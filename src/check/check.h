@@ -52,6 +52,7 @@ struct chk_report {
 
 /* What the backup.* rules read; repo NULL = no repository configured. */
 struct stor;
+struct repo_signers;
 struct chk_backup_opts {
 	struct stor *repo;
 	const char *repo_error;  /* a repository was configured but could not be opened */
@@ -62,6 +63,7 @@ struct chk_backup_opts {
 	int retention_daily, retention_weekly, retention_monthly, retention_yearly; /* GFS */
 	const char *retention_source; /* "default", "FILE line N", ... */
 	long long lock_days;
+	const struct repo_signers *signers; /* trusted-signer keys (NULL or empty: none) */
 };
 
 struct pg_conn;

@@ -14,6 +14,7 @@
 #include "dump/preflight.h"
 #include "filter/keyfile.h"
 #include "pg/pg.h"
+#include "repo/trust.h"
 #include "storage/storage.h"
 
 static void progress(void *arg, const struct backup_progress *p)
@@ -74,7 +75,18 @@ int cmd_backup(struct pw_ctx *ctx)
 	struct preflight pf = {0};
 	struct backup_result res = {0};
 	char stanza[64];
+	struct minisign_seckey sk;
+	bool sign = false;
 	int rc = load_recipients(ctx, &ks);
+	const char *skpath = pw_cfg_str(ctx->cfg, PW_OPT_SIGN_KEY);
+	if (rc == 0 && skpath) {
+		rc = repo_sign_key_load(skpath, &sk);
+		sign = rc == 0;
+	} else if (rc == 0) {
+		fprintf(stderr, "pgward: warning: no sign-key: this backup will be UNSIGNED, and "
+		                "restore and verify refuse it without --allow-unsigned (make a key "
+		                "with \"pgward keygen --sign\")\n");
+	}
 	long long level = pw_cfg_int(ctx->cfg, PW_OPT_COMPRESS_LEVEL);
 	long long threads = pw_cfg_int(ctx->cfg, PW_OPT_COMPRESS_THREADS);
 	long long lock_days = pw_cfg_int(ctx->cfg, PW_OPT_LOCK_DAYS);
@@ -137,13 +149,20 @@ int cmd_backup(struct pw_ctx *ctx)
 		                     : STOR_LOCK_GOVERNANCE,
 		    .rate_limit = pw_cfg_size(ctx->cfg, PW_OPT_RATE_LIMIT),
 		    .progress = pw_progress_enabled(ctx) ? progress : NULL,
+		    .sign_key = sign ? &sk : NULL,
+		    .audit_anchor = sign ? pw_audit_anchor(ctx) : NULL,
 		};
 		rc = backup_run(&o, &res);
+		json_decref(o.audit_anchor);
 		pw_secret_free(secret);
 	}
 	if (rc == 0) {
 		json_object_set_new(ctx->audit, "backup_id", json_string(res.id));
 		json_object_set_new(ctx->audit, "privileged", json_boolean(pf.n && allow));
+		char kid[17] = "";
+		if (sign)
+			minisign_keyid_hex(sk.keyid, kid);
+		json_object_set_new(ctx->audit, "signed_by", sign ? json_string(kid) : json_null());
 		if (strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") == 0) {
 			char *s = json_dumps(res.manifest, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 			printf("%s\n", s);
@@ -172,5 +191,7 @@ int cmd_backup(struct pw_ctx *ctx)
 	pg_close(c);
 	stor_free(repo);
 	pw_keyset_free(&ks);
+	if (sign)
+		minisign_seckey_wipe(&sk);
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include "audit/audit.h"
 #include "check/check.h"
 #include "cmd/commands.h"
+#include "repo/trust.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/mem.h"
@@ -89,6 +90,13 @@ int cmd_check(struct pw_ctx *ctx)
 		pw_error_clear();
 		repo = NULL;
 	}
+	struct repo_signers signers = {0};
+	if (pw_load_signers(ctx, &signers) < 0) {
+		/* a bad trusted-signer is a configuration error, as for restore */
+		stor_free(repo);
+		pg_close(db);
+		return -pw_error_code();
+	}
 	const char *host = pg_param(db, "host");
 	char hostbuf[256];
 	pw_strlcpy(hostbuf, host ? host : "", sizeof hostbuf);
@@ -116,7 +124,8 @@ int cmd_check(struct pw_ctx *ctx)
 	               .retention_monthly = gfs_count(c, PW_OPT_RETENTION_MONTHLY),
 	               .retention_yearly = gfs_count(c, PW_OPT_RETENTION_YEARLY),
 	               .retention_source = pw_cfg_source(c, PW_OPT_RETENTION_DAYS),
-	               .lock_days = pw_cfg_int(c, PW_OPT_LOCK_DAYS)},
+	               .lock_days = pw_cfg_int(c, PW_OPT_LOCK_DAYS),
+	               .signers = &signers},
 	    .now = now,
 	};
 	struct chk_report rep;
@@ -164,6 +173,7 @@ int cmd_check(struct pw_ctx *ctx)
 		}
 	}
 	chk_report_free(&rep);
+	repo_signers_free(&signers);
 	stor_free(repo);
 	pg_close(db);
 	return rc;

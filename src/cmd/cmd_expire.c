@@ -6,6 +6,7 @@
 
 #include "audit/audit.h"
 #include "cmd/commands.h"
+#include "repo/trust.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
@@ -60,10 +61,27 @@ int cmd_expire(struct pw_ctx *ctx)
 		rc = now_clock(&now);
 	json_t *rep = NULL;
 	bool dry = pw_cfg_bool(c, PW_OPT_DRY_RUN);
+	struct repo_signers signers = {0};
+	bool allow = pw_cfg_bool(c, PW_OPT_ALLOW_UNSIGNED);
+	if (rc == 0)
+		rc = pw_load_signers(ctx, &signers);
+	if (rc == 0 && !signers.n && !allow) {
+		/* without a trusted key, anyone who can write the repository could fill the
+		 * retention slots with fakes: delete nothing */
+		pw_error(PW_E_SIGNATURE, "expire needs trusted-signer to tell genuine backups "
+		                         "from forged ones");
+		rc =
+		    pw_error_hint("Configure trusted-signer with the backup host's public key "
+		                  "(\"RW...\" or its .pub file), or pass --allow-unsigned to "
+		                  "count unsigned backups as genuine (recorded in the audit log).");
+	}
 	if (rc == 0) {
-		struct expire_opts o = {repo, stanza, r, now, dry};
+		struct expire_opts o = {repo, stanza, r, now, dry, &signers, allow};
 		rc = expire_run(&o, &rep);
 	}
+	repo_signers_free(&signers);
+	if (allow)
+		json_object_set_new(ctx->audit, "allow_unsigned", json_true());
 	if (rep && strcmp(pw_cfg_str(c, PW_OPT_OUTPUT), "json") == 0) {
 		char *s = json_dumps(rep, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		printf("%s\n", s);

@@ -11,6 +11,7 @@
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/secret.h"
+#include "crypto/minisign.h"
 #include "filter/filter.h"
 #include "filter/keyfile.h"
 
@@ -37,8 +38,76 @@ static int print_public(struct pw_ctx *ctx)
 	return rc;
 }
 
+static int write_file(const char *path, mode_t mode, const struct pw_buf *b)
+{
+	struct pw_outfile *of = NULL;
+	int rc = pw_outfile_open(&of, path, mode, true);
+	if (rc == 0)
+		rc = pw_write_all(pw_outfile_fd(of), b->data, b->len, path);
+	if (rc == 0)
+		rc = pw_outfile_commit(of);
+	pw_outfile_free(of);
+	return rc;
+}
+
+/* --sign: a backup signing key (FILE, 0600) and its minisign public key (FILE.pub). */
+static int keygen_sign(struct pw_ctx *ctx)
+{
+	const char *outpath = pw_cfg_str(ctx->cfg, PW_OPT_OUT_FILE);
+	if (!outpath || pw_config_npos(ctx->cfg) > 0 || pw_cfg_bool(ctx->cfg, PW_OPT_PUBLIC)) {
+		pw_error(PW_E_USAGE, "--sign needs -o FILE (and no other argument)");
+		return pw_error_hint("Run \"pgward keygen --sign -o FILE\": it writes FILE and "
+		                     "FILE.pub.");
+	}
+	if (pw_cfg_bool(ctx->cfg, PW_OPT_PASSPHRASE) || pw_cfg_bool(ctx->cfg, PW_OPT_ARMOR)) {
+		pw_error(PW_E_USAGE, "--sign does not take --passphrase or --armor");
+		return pw_error_hint("A signing key is used unattended on the backup host; it is "
+		                     "written unencrypted with mode 0600 (see docs/signing.md).");
+	}
+	char pubpath[4096];
+	if ((size_t)snprintf(pubpath, sizeof pubpath, "%s.pub", outpath) >= sizeof pubpath) {
+		pw_error(PW_E_USAGE, "output path too long");
+		return pw_error_hint("Use a shorter path.");
+	}
+	struct minisign_seckey sk;
+	struct minisign_pubkey pk;
+	int rc = minisign_keygen(&sk);
+	if (rc < 0)
+		return rc;
+	minisign_seckey_public(&sk, &pk);
+	struct pw_buf sec = PW_BUF_INIT(4096), pub = PW_BUF_INIT(4096);
+	rc = minisign_seckey_write(&sk, &sec);
+	minisign_seckey_wipe(&sk);
+	if (rc == 0)
+		rc = minisign_pubkey_write(&pk, &pub);
+	/* the public file first: a failure leaves no secret key without its public half */
+	if (rc == 0)
+		rc = write_file(pubpath, 0644, &pub);
+	if (rc == 0 && (rc = write_file(outpath, 0600, &sec)) < 0)
+		unlink(pubpath);
+	pw_buf_free(&sec, 1);
+	pw_buf_free(&pub, 0);
+	if (rc < 0)
+		return rc;
+	char b64[MINISIGN_PUB_B64_LEN + 1], kid[17];
+	minisign_pubkey_b64(&pk, b64);
+	minisign_keyid_hex(pk.keyid, kid);
+	printf("%s\n", b64);
+	fprintf(stderr,
+	        "Signing key %s written to %s (keep it on the backup host: sign-key = %s)\n"
+	        "Public key written to %s (on restore hosts: trusted-signer = %s)\n",
+	        kid, outpath, outpath, pubpath, b64);
+	json_object_set_new(ctx->audit, "action", json_string("generate-signing-key"));
+	json_object_set_new(ctx->audit, "key_id", json_string(kid));
+	json_object_set_new(ctx->audit, "public_key", json_string(b64));
+	json_object_set_new(ctx->audit, "file", json_string(outpath));
+	return 0;
+}
+
 int cmd_keygen(struct pw_ctx *ctx)
 {
+	if (pw_cfg_bool(ctx->cfg, PW_OPT_SIGN))
+		return keygen_sign(ctx);
 	if (pw_cfg_bool(ctx->cfg, PW_OPT_PUBLIC))
 		return print_public(ctx);
 	if (pw_config_npos(ctx->cfg) > 0) {

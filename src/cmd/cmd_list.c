@@ -18,6 +18,15 @@ static json_t *entry_json(const char *stanza, const struct backup_entry *e)
 	json_object_set_new(o, "status", json_string(e->complete ? "complete" : "incomplete"));
 	json_object_set_new(o, "stored_bytes", json_integer((json_int_t)e->stored_bytes));
 	json_object_set_new(o, "objects", json_integer((json_int_t)e->nobjects));
+	if (e->complete) {
+		json_t *sg = json_object();
+		json_object_set_new(sg, "verdict", json_string(repo_trust_name(e->trust.trust)));
+		json_object_set_new(sg, "key_id",
+		                    e->trust.keyid[0] ? json_string(e->trust.keyid) : json_null());
+		if (e->trust.detail[0])
+			json_object_set_new(sg, "detail", json_string(e->trust.detail));
+		json_object_set_new(o, "signature", sg);
+	}
 	if (e->last_verify[0]) {
 		json_t *v = json_object();
 		json_object_set_new(v, "record", json_string(e->last_verify));
@@ -64,11 +73,13 @@ static void print_row(const char *stanza, const struct backup_entry *e)
 	if (e->last_verify[0])
 		snprintf(ver, sizeof ver, "%.8s %s/d%d", e->last_verify + 7, e->verify_result,
 		         e->verify_depth);
-	printf("%-12s %-22s %-10s %-20s %6s %8s %9s %6s %-20s %s%s\n", stanza, e->id,
-	       e->complete ? "complete" : "incomplete", st, dur, db, stored, ratio, ver, lock,
-	       e->manifest && json_is_true(json_object_get(e->manifest, "privileged"))
-	           ? "  PRIVILEGED"
-	           : "");
+	char signer[64];
+	repo_trust_label(&e->trust, signer, sizeof signer);
+	printf(
+	    "%-12s %-22s %-10s %-26s %-20s %6s %8s %9s %6s %-20s %s%s\n", stanza, e->id,
+	    e->complete ? "complete" : "incomplete", signer, st, dur, db, stored, ratio, ver, lock,
+	    e->manifest && json_is_true(json_object_get(e->manifest, "privileged")) ? "  PRIVILEGED"
+	                                                                            : "");
 }
 
 int cmd_list(struct pw_ctx *ctx)
@@ -91,15 +102,18 @@ int cmd_list(struct pw_ctx *ctx)
 	} else {
 		rc = catalog_stanzas(repo, &names, &n);
 	}
+	struct repo_signers signers = {0};
+	if (rc == 0)
+		rc = pw_load_signers(ctx, &signers);
 	bool json = strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") == 0;
 	json_t *arr = json_array();
 	if (!json && rc == 0)
-		printf("%-12s %-22s %-10s %-20s %6s %8s %9s %6s %-20s %s\n", "stanza", "backup",
-		       "status", "started", "took", "db size", "stored", "ratio", "verified",
-		       "locked until");
+		printf("%-12s %-22s %-10s %-26s %-20s %6s %8s %9s %6s %-20s %s\n", "stanza",
+		       "backup", "status", "signed by", "started", "took", "db size", "stored",
+		       "ratio", "verified", "locked until");
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct backup_list l;
-		rc = catalog_list(repo, names[i], &l);
+		rc = catalog_list_trusted(repo, names[i], &signers, false, &l);
 		for (size_t k = 0; rc == 0 && k < l.n; k++) {
 			if (json)
 				json_array_append_new(arr, entry_json(names[i], &l.e[k]));
@@ -117,6 +131,7 @@ int cmd_list(struct pw_ctx *ctx)
 	for (size_t i = 0; i < n; i++)
 		pw_free(names[i]);
 	pw_free(names);
+	repo_signers_free(&signers);
 	stor_free(repo);
 	return rc;
 }

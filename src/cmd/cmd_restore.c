@@ -29,18 +29,19 @@
 #define TARGET_PASSWORD_SOURCE                                                                     \
 	"PGWARD_TARGET_PASSWORD, or target-password in a mode 0600 config file"
 
-static int flt_feed(void *arg, const uint8_t *p, size_t n)
-{
-	return flt_write(arg, p, n);
-}
-
 static int pick_backup(struct pw_ctx *ctx, struct stor *repo, char *stanza, size_t ssize,
                        struct backup_list *l, const struct backup_entry **e)
 {
+	struct repo_signers signers = {0};
+	bool allow = pw_cfg_bool(ctx->cfg, PW_OPT_ALLOW_UNSIGNED);
 	int rc = pw_repo_stanza(ctx, repo, stanza, ssize);
+	if (rc == 0)
+		rc = pw_load_signers(ctx, &signers);
+	if (rc == 0)
+		rc = catalog_list_trusted(repo, stanza, &signers, !allow, l);
+	size_t nsigners = signers.n;
+	repo_signers_free(&signers);
 	if (rc < 0)
-		return rc;
-	if ((rc = catalog_list(repo, stanza, l)) < 0)
 		return rc;
 	const char *id = ctx->backup_id;
 	const char *before = pw_cfg_str(ctx->cfg, PW_OPT_BEFORE);
@@ -48,6 +49,14 @@ static int pick_backup(struct pw_ctx *ctx, struct stor *repo, char *stanza, size
 	if (before && (rc = pw_audit_parse_since(before, time(NULL), &t)) < 0)
 		return rc;
 	*e = catalog_pick(l, id, t);
+	if (!*e && !id && !allow) {
+		/* complete backups exist, none by a trusted key: say why the newest is refused */
+		l->trusted_only = false;
+		const struct backup_entry *newest = catalog_pick(l, NULL, t);
+		l->trusted_only = true;
+		if (newest)
+			return repo_trust_error(&newest->trust, newest->id, nsigners > 0);
+	}
 	if (!*e) {
 		pw_error(PW_E_NOTFOUND,
 		         id ? "backup \"%s\" not found in stanza \"%s\""
@@ -60,20 +69,16 @@ static int pick_backup(struct pw_ctx *ctx, struct stor *repo, char *stanza, size
 		         (*e)->id);
 		return pw_error_hint("An incomplete backup was interrupted; pick a complete one.");
 	}
-	return 0;
-}
-
-/* The size the manifest records for one of the backup's objects (0 if it names none). */
-static uint64_t object_size(const struct backup_entry *e, const char *name)
-{
-	json_t *objs = json_object_get(e->manifest, "objects"), *o;
-	size_t i;
-	json_array_foreach(objs, i, o)
-	{
-		const char *n = json_string_value(json_object_get(o, "name"));
-		json_int_t sz = json_integer_value(json_object_get(o, "size"));
-		if (n && strcmp(n, name) == 0 && sz > 0)
-			return (uint64_t)sz;
+	pw_audit_trust(ctx, *e, allow);
+	if ((*e)->trust.trust != TRUST_SIGNED) {
+		if (!allow)
+			return repo_trust_error(&(*e)->trust, (*e)->id, nsigners > 0);
+		char label[64];
+		repo_trust_label(&(*e)->trust, label, sizeof label);
+		fprintf(stderr,
+		        "pgward: warning: restoring backup %s although its signature is not "
+		        "trusted (%s; --allow-unsigned, recorded in the audit log)\n",
+		        (*e)->id, label);
 	}
 	return 0;
 }
@@ -259,6 +264,11 @@ int cmd_restore(struct pw_ctx *ctx)
 	json_object_set_new(ctx->audit, "backup_id", json_string(e->id));
 	char key[512];
 	snprintf(key, sizeof key, "%s/%s/%s", stanza, e->id, DATA_OBJECT);
+	/* the data must be the very object the (signed) manifest names */
+	uint8_t want[32];
+	uint64_t want_size = 0;
+	if ((rc = restore_manifest_digest(e->manifest, DATA_OBJECT, want, &want_size)) < 0)
+		goto out;
 
 	if (to_file) {
 		struct pw_outfile *of = NULL;
@@ -266,9 +276,7 @@ int cmd_restore(struct pw_ctx *ctx)
 			struct flt *chain = flt_age_decrypt(
 			    ks.ids, ks.nids, AGE_ARMOR_NO,
 			    flt_zstd_decompress(flt_fd_sink_writeback(pw_outfile_fd(of), to_file)));
-			rc = stor_get(repo, key, flt_feed, chain);
-			if (rc == 0)
-				rc = flt_finish(chain);
+			rc = restore_get_checked(repo, key, want, want_size, chain);
 			flt_chain_free(chain);
 			if (rc == 0)
 				rc = pw_outfile_commit(of);
@@ -323,7 +331,20 @@ int cmd_restore(struct pw_ctx *ctx)
 			                          .nids = ks.nids,
 			                          .target = tc,
 			                          .password = secret};
-			rc = restore_globals_cmd(ctx, &go, gkey);
+			/* the globals must be the object the (signed) manifest names: checked
+			 * whole before any of it is applied (it is small), and again as it is
+			 * read for applying */
+			uint8_t gwant[32];
+			rc = restore_manifest_digest(e->manifest, GLOBALS_OBJECT, gwant,
+			                             &go.expect_size);
+			if (rc == 0) {
+				struct flt *d = flt_sha256(NULL);
+				rc = restore_get_checked(repo, gkey, gwant, go.expect_size, d);
+				flt_chain_free(d);
+				go.expect_sha256 = gwant;
+			}
+			if (rc == 0)
+				rc = restore_globals_cmd(ctx, &go, gkey);
 		}
 	}
 	if (rc == 0) {
@@ -343,7 +364,9 @@ int cmd_restore(struct pw_ctx *ctx)
 		                          .temp_dir = pw_cfg_str(ctx->cfg, PW_OPT_TEMP_DIR),
 		                          .no_single_transaction =
 		                              !pw_cfg_bool(ctx->cfg, PW_OPT_SINGLE_TRANSACTION),
-		                          .object_size = object_size(e, DATA_OBJECT),
+		                          .expect_sha256 = want,
+		                          .expect_size = want_size,
+		                          .object_size = want_size,
 		                          .progress = pw_progress_enabled(ctx) ? progress : NULL};
 		rc = restore_into_db(&ro);
 		if (ro.progress)

@@ -54,6 +54,7 @@ int cmd_verify(struct pw_ctx *ctx)
 	struct stor *repo = NULL;
 	struct pw_keyset ks = {0};
 	struct backup_list l = {0};
+	struct repo_signers signers = {0};
 	char stanza[64];
 	int rc = 0;
 	bool drill = pw_cfg_bool(ctx->cfg, PW_OPT_RESTORE_DRILL);
@@ -96,17 +97,34 @@ int cmd_verify(struct pw_ctx *ctx)
 		rc = pw_open_repo(ctx, &repo);
 	if (rc == 0)
 		rc = pw_repo_stanza(ctx, repo, stanza, sizeof stanza);
+	bool allow = pw_cfg_bool(ctx->cfg, PW_OPT_ALLOW_UNSIGNED);
 	if (rc == 0)
-		rc = catalog_list(repo, stanza, &l);
+		rc = pw_load_signers(ctx, &signers);
+	if (rc == 0)
+		rc = catalog_list_trusted(repo, stanza, &signers, !allow, &l);
 	if (rc < 0)
 		goto out;
 	const char *sp = pw_cfg_str(ctx->cfg, PW_OPT_SCRATCH_PASSWORD);
 	struct pw_secret *spw = sp ? pw_secret_from_str(sp) : NULL;
 	bool json = strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") == 0;
 	json_t *reports = json_array();
-	size_t failed = 0, checked = 0;
+	size_t failed = 0, checked = 0, refused = 0;
 	const struct backup_entry *only = all ? NULL : catalog_pick(&l, id, 0);
-	if (!all && !only) {
+	if (!all && !only && !id && !allow) {
+		/* complete backups exist, none by a trusted key: say why the newest is refused */
+		l.trusted_only = false;
+		const struct backup_entry *newest = catalog_pick(&l, NULL, 0);
+		l.trusted_only = true;
+		if (newest)
+			rc = repo_trust_error(&newest->trust, newest->id, signers.n > 0);
+	}
+	if (!all && only && only->complete && only->trust.trust != TRUST_SIGNED && !allow)
+		rc = repo_trust_error(&only->trust, only->id, signers.n > 0);
+	if (!all && only)
+		pw_audit_trust(ctx, only, allow);
+	else if (allow)
+		json_object_set_new(ctx->audit, "allow_unsigned", json_true());
+	if (rc == 0 && !all && !only) {
 		pw_error(PW_E_NOTFOUND,
 		         id ? "backup \"%s\" not found in stanza \"%s\""
 		            : "no complete backup in stanza \"%s\"%.0s",
@@ -119,6 +137,14 @@ int cmd_verify(struct pw_ctx *ctx)
 			continue;
 		if (all && !e->complete)
 			continue; /* incomplete backups are expire's business; list shows them */
+		if (all && e->trust.trust != TRUST_SIGNED && !allow) {
+			char label[64];
+			repo_trust_label(&e->trust, label, sizeof label);
+			fprintf(stderr, "pgward: backup %s refused: signature %s%s%s\n", e->id,
+			        label, e->trust.detail[0] ? ": " : "", e->trust.detail);
+			refused++;
+			continue;
+		}
 		struct verify_opts vo = {.repo = repo,
 		                         .stanza = stanza,
 		                         .backup = e,
@@ -133,6 +159,13 @@ int cmd_verify(struct pw_ctx *ctx)
 		json_t *rep = NULL;
 		int v = verify_backup(&vo, &rep);
 		checked++;
+		if (rep) {
+			char label[64];
+			repo_trust_label(&e->trust, label, sizeof label);
+			json_object_set_new(rep, "signature",
+			                    json_string(repo_trust_name(e->trust.trust)));
+			json_object_set_new(rep, "signed_by", json_string(label));
+		}
 		if (v == -PW_E_VERIFY) {
 			failed++;
 		} else if (v < 0) {
@@ -154,7 +187,19 @@ int cmd_verify(struct pw_ctx *ctx)
 	json_object_set_new(ctx->audit, "stanza", json_string(stanza));
 	json_object_set_new(ctx->audit, "checked", json_integer((json_int_t)checked));
 	json_object_set_new(ctx->audit, "failed", json_integer((json_int_t)failed));
-	if (rc == 0 && failed) {
+	json_object_set_new(ctx->audit, "refused_signature", json_integer((json_int_t)refused));
+	if (rc == 0 && refused) {
+		pw_error(PW_E_SIGNATURE,
+		         "%zu backup%s refused: signature missing, invalid or by an untrusted key "
+		         "(named above)%s",
+		         refused, refused == 1 ? "" : "s",
+		         failed ? "; others failed verification" : "");
+		rc = pw_error_hint(signers.n
+		                       ? "Only backups signed by a trusted-signer are verified; "
+		                         "pass --allow-unsigned to verify the others anyway."
+		                       : "Configure trusted-signer with the backup host's "
+		                         "public key, or pass --allow-unsigned.");
+	} else if (rc == 0 && failed) {
 		pw_error(PW_E_VERIFY, "%zu of %zu backup%s failed verification", failed, checked,
 		         checked == 1 ? "" : "s");
 		rc =
@@ -162,6 +207,7 @@ int cmd_verify(struct pw_ctx *ctx)
 		                  "what changed the repository.");
 	}
 out:
+	repo_signers_free(&signers);
 	catalog_list_free(&l);
 	stor_free(repo);
 	pw_keyset_free(&ks);

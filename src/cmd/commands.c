@@ -21,16 +21,21 @@ const struct pw_command pw_commands[] = {
      "\"pgward help config\" lists every option with its config-file key and "
      "environment variable.",
      NULL, OPTS(PW_OPT_LOG_LEVEL), 0, 1, false, cmd_help, false},
-    {"keygen", "generate an age identity (X25519 key pair)", "[-o FILE] [--passphrase] | -y FILE",
+    {"keygen", "generate an age identity (X25519 key pair) or a backup signing key",
+     "[-o FILE] [--passphrase] | -y FILE | --sign -o FILE",
      "Writes a new identity (\"AGE-SECRET-KEY-1...\") to FILE (created with mode 0600, never "
      "overwritten) or to standard output, and prints its public key (the recipient, "
      "\"age1...\") on standard error. With --passphrase the identity file is itself "
      "encrypted with a passphrase, as \"age-keygen | age -p\" would do. With -y, prints the "
      "recipient of an existing identity file instead.\n\n"
-     "Keep identities off the backup host: only recipients are needed to encrypt.",
+     "Keep identities off the backup host: only recipients are needed to encrypt.\n\n"
+     "With --sign, writes a backup signing key instead (Ed25519; FILE mode 0600, unencrypted, "
+     "for sign-key on the backup host) and its public key in minisign's format to FILE.pub "
+     "(for trusted-signer on restore hosts), and prints the public key (\"RW...\"). See "
+     "docs/signing.md.",
      NULL,
      OPTS(COMMON, PW_OPT_OUT_FILE, PW_OPT_PASSPHRASE, PW_OPT_PUBLIC, PW_OPT_PASSPHRASE_FILE,
-          PW_OPT_KEY_PASSPHRASE, PW_OPT_WORK_FACTOR, PW_OPT_ARMOR),
+          PW_OPT_KEY_PASSPHRASE, PW_OPT_WORK_FACTOR, PW_OPT_ARMOR, PW_OPT_SIGN),
      0, 1, true, cmd_keygen, false},
     {"encrypt", "encrypt a file to age recipients or a passphrase",
      "(-r RECIPIENT | -R FILE)... [-a] [-o OUT] [IN]\n       pgward encrypt -p [-a] [-o OUT] [IN]",
@@ -67,9 +72,15 @@ const struct pw_command pw_commands[] = {
      "\"pgward audit\" prints the records (all, or since TIME); \"pgward audit verify\" "
      "checks the whole chain and prints the hash of the newest record. Keep that hash "
      "somewhere else: with --expect-head it also proves that no record was cut from the "
-     "end.",
+     "end.\n\n"
+     "Each signed backup records the log's head at that time in its manifest "
+     "(\"audit_anchor\"). \"pgward audit verify --repo ADDR\" also checks the log "
+     "against every anchor of this host's log in backups signed by a trusted key (or by "
+     "sign-key): a log edited, re-chained or truncated before an anchored record fails.",
      "  18  the chain is broken (a record was edited, removed or reordered)\n",
-     OPTS(COMMON, PW_OPT_SINCE, PW_OPT_OUTPUT, PW_OPT_EXPECT_HEAD), 0, 1, false, cmd_audit, false},
+     OPTS(COMMON, PW_OPT_SINCE, PW_OPT_OUTPUT, PW_OPT_EXPECT_HEAD, REPO_OPTS, PW_OPT_SIGN_KEY,
+          PW_OPT_TRUSTED_SIGNER),
+     0, 1, false, cmd_audit, false},
     {"repo", "check a repository; list, put, get and remove objects",
      "check | ls [PREFIX] | put KEY [FILE] | get KEY [-o FILE] | rm KEY |\n       uploads [PREFIX] "
      "| abort-uploads [PREFIX]    (all with --repo ADDR)",
@@ -117,7 +128,9 @@ const struct pw_command pw_commands[] = {
      "backed up too when the role may read them. The encrypted details and the plaintext "
      "manifest are written last; only a manifest makes a backup complete. Two backups of "
      "one stanza never run at once. Without a stanza, the backup is filed under the "
-     "database's name.",
+     "database's name. With sign-key, manifest.json.minisig (the signature of the manifest, "
+     "minisign format) is written just before the manifest; without it the backup is "
+     "unsigned (one warning line) and restore and verify refuse it unless --allow-unsigned.",
      "  20  database connection or dump failure\n  21  TLS verification or pin failure\n"
      "  22  the role is not read-only, or the dump would be incomplete\n"
      "  30  storage failure\n",
@@ -126,13 +139,16 @@ const struct pw_command pw_commands[] = {
           PW_OPT_COMPRESS_THREADS, PW_OPT_RATE_LIMIT, PW_OPT_ALLOW_PRIVILEGED, PW_OPT_LOCK_DAYS,
           PW_OPT_LOCK_MODE, PW_OPT_OUTPUT, PW_OPT_S3_PART_SIZE, PW_OPT_S3_PARALLEL,
           PW_OPT_S3_MAX_ATTEMPTS, PW_OPT_S3_TIMEOUT, PW_OPT_S3_SSE, PW_OPT_S3_SSE_KMS_KEY_ID,
-          PW_OPT_S3_STORAGE_CLASS, PW_OPT_PROGRESS),
+          PW_OPT_S3_STORAGE_CLASS, PW_OPT_PROGRESS, PW_OPT_SIGN_KEY),
      0, 1, true, cmd_backup, true},
     {"list", "list the backups in a repository (no key needed)", "[STANZA] --repo ADDR",
      "One row per backup: id, status (complete or incomplete), start, duration, database "
      "size, stored size, compression ratio, lock date, and whether a privileged role took it. "
-     "Works on the backup host: it reads only the plaintext manifests. \"info\" is an alias.",
-     NULL, OPTS(COMMON, REPO_OPTS, PW_OPT_OUTPUT), 0, 1, false, cmd_list, true},
+     "Works on the backup host: it reads only the plaintext manifests. The \"signed by\" column "
+     "shows who signed each backup: the key id of a trusted-signer, \"unsigned\", \"BAD "
+     "SIGNATURE\" or \"untrusted KEYID\". \"info\" is an alias.",
+     NULL, OPTS(COMMON, REPO_OPTS, PW_OPT_OUTPUT, PW_OPT_TRUSTED_SIGNER), 0, 1, false, cmd_list,
+     true},
     {"restore", "restore a backup into a database or a file",
      "[STANZA] [--backup [STANZA/]ID | --before TIME] -i IDENTITY (--target URL | --to-file FILE)",
      "Picks the newest complete backup (or --backup ID, or the newest before TIME), decrypts "
@@ -141,17 +157,22 @@ const struct pw_command pw_commands[] = {
      "it was. The target must hold no tables unless --clean is given; --create makes it first. "
      "--to-file writes the "
      "plain pg_dump archive instead (mode 0600). The same backups restore with stock tools: "
-     "age -d -i KEY data.pgdump.zst.age | zstd -d | pg_restore -d DB.",
+     "age -d -i KEY data.pgdump.zst.age | zstd -d | pg_restore -d DB.\n\n"
+     "Only a backup signed by a trusted-signer key is restored (the default pick is the "
+     "newest such backup); --allow-unsigned accepts any other, with a warning, and is "
+     "recorded in the audit log.",
      "  9   no such backup\n  12  the identity does not match the backup's recipients\n"
      "  14  the backup is damaged (nothing was restored)\n"
      "  20  pg_restore or the target database failed\n"
      "  22  --globals: privileged roles need --allow-privileged-roles (nothing applied)\n"
-     "  23  --globals: the roles object holds a statement pgward does not apply\n",
+     "  23  --globals: the roles object holds a statement pgward does not apply\n"
+     "  24  the data object differs from the signed manifest (nothing was restored)\n"
+     "  31  the backup is unsigned, badly signed or signed by an untrusted key\n",
      OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
           PW_OPT_BACKUP_ID, PW_OPT_BEFORE, PW_OPT_TARGET, PW_OPT_TARGET_PASSWORD, PW_OPT_TO_FILE,
           PW_OPT_CREATE, PW_OPT_CLEAN, PW_OPT_NO_OWNER, PW_OPT_JOBS, PW_OPT_TEMP_DIR, PW_OPT_TABLE,
           PW_OPT_SCHEMA, PW_OPT_GLOBALS, PW_OPT_ALLOW_PRIVILEGED_ROLES, PW_OPT_PROGRESS,
-          PW_OPT_SINGLE_TRANSACTION),
+          PW_OPT_SINGLE_TRANSACTION, PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED),
      0, 1, true, cmd_restore, true},
     {"verify", "prove backups: integrity without a key, decryption with one, a restore drill",
      "[STANZA] [--backup ID | --all] [-i IDENTITY [--restore (--scratch-url URL | "
@@ -168,13 +189,16 @@ const struct pw_command pw_commands[] = {
      "/tmp, a unix socket in that directory and no TCP port, run as --scratch-user when "
      "pgward runs as root; the cluster is stopped and its directory removed on every exit, "
      "also on SIGINT and SIGTERM. It needs disk space for the restored database. Each run "
-     "appends a verify-<time>.json next to the backup. Default: the newest complete backup.",
+     "appends a verify-<time>.json next to the backup. Default: the newest complete backup "
+     "signed by a trusted-signer key; a backup that is not is refused (exit 31) unless "
+     "--allow-unsigned.",
      "  24  a backup failed verification (each problem is named)\n"
+     "  31  a backup is unsigned, badly signed or signed by an untrusted key\n"
      "  130 interrupted; a scratch database or cluster was removed\n",
      OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
           PW_OPT_BACKUP_ID, PW_OPT_ALL, PW_OPT_RESTORE_DRILL, PW_OPT_SCRATCH_URL,
           PW_OPT_SCRATCH_PASSWORD, PW_OPT_SCRATCH_LOCAL, PW_OPT_SCRATCH_USER, PW_OPT_TEMP_DIR,
-          PW_OPT_OUTPUT),
+          PW_OPT_OUTPUT, PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED),
      0, 1, true, cmd_verify, true},
     {"expire", "remove backups the retention policy no longer keeps (no key needed)",
      "[STANZA] --repo ADDR [--dry-run] [--retention-days N] [--retention-min N] ...",
@@ -186,11 +210,17 @@ const struct pw_command pw_commands[] = {
      "leaves a manifest pointing at missing data. Objects still under Object Lock are reported "
      "as retained until their date and left for a later run. --dry-run prints exactly what "
      "would be removed and why each kept backup is kept. Needs delete permission: run it with "
-     "other credentials than the backup host's.",
-     NULL,
+     "other credentials than the backup host's.\n\n"
+     "Only genuine backups count toward the rules: signed by a trusted-signer key, every "
+     "object present with its recorded size, a start time matching the id and not in the "
+     "future. Others are reported and removed like incomplete backups after the grace period "
+     "(by the repository's object time). Without trusted-signer, expire refuses to run unless "
+     "--allow-unsigned (which counts unsigned backups as genuine).",
+     "  31  no trusted-signer is configured (and no --allow-unsigned)\n",
      OPTS(COMMON, REPO_OPTS, PW_OPT_DRY_RUN, PW_OPT_RETENTION_DAYS, PW_OPT_RETENTION_MIN,
           PW_OPT_RETENTION_DAILY, PW_OPT_RETENTION_WEEKLY, PW_OPT_RETENTION_MONTHLY,
-          PW_OPT_RETENTION_YEARLY, PW_OPT_INCOMPLETE_GRACE, PW_OPT_LOCK_DAYS, PW_OPT_OUTPUT),
+          PW_OPT_RETENTION_YEARLY, PW_OPT_INCOMPLETE_GRACE, PW_OPT_LOCK_DAYS, PW_OPT_OUTPUT,
+          PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED),
      0, 1, true, cmd_expire, true},
     {"unpin", "let expire remove a pinned backup again", "BACKUP-ID --repo ADDR",
      "Appends an unpin marker (the repository stays append-only; the newest pin or unpin "
@@ -257,7 +287,8 @@ const struct pw_command pw_commands[] = {
      OPTS(COMMON, REPO_OPTS, PW_OPT_DB, PW_OPT_URL_ENV, PW_OPT_URL_FILE, PW_OPT_DB_PASSWORD,
           PW_OPT_PIN_SHA256, PW_OPT_OUTPUT, PW_OPT_FAIL_ON, PW_OPT_RETENTION_DAYS,
           PW_OPT_RETENTION_MIN, PW_OPT_RETENTION_DAILY, PW_OPT_RETENTION_WEEKLY,
-          PW_OPT_RETENTION_MONTHLY, PW_OPT_RETENTION_YEARLY, PW_OPT_LOCK_DAYS),
+          PW_OPT_RETENTION_MONTHLY, PW_OPT_RETENTION_YEARLY, PW_OPT_LOCK_DAYS,
+          PW_OPT_TRUSTED_SIGNER),
      0, 1, true, cmd_check, true},
 };
 

@@ -64,6 +64,9 @@ int pw_retention_pin(struct pw_ctx *ctx, const char *id, bool pin);
 /* Append one audit record for ctx's command (rc < 0: a failure, with the current error's
  * message); the current error record is kept. */
 void pw_audit_record(struct pw_ctx *ctx, const char *db_role, int rc, json_t *details);
+/* The audit log's head for a backup manifest ({"host", "log", "records", "head"}), or NULL
+ * when there is no intact log yet (a warning says why). */
+json_t *pw_audit_anchor(struct pw_ctx *ctx);
 /* Progress lines on a terminal (stderr), "\r"-refreshed; NULL-safe when not a TTY. */
 
 struct stor;
@@ -81,6 +84,12 @@ int pw_resolve_stanza(struct pw_ctx *ctx, struct pg_conn *c, char *out, size_t s
 int pw_repo_stanza(struct pw_ctx *ctx, struct stor *repo, char *out, size_t size);
 /* Open the repository named by the options (repo, s3-*). */
 int pw_open_repo(struct pw_ctx *ctx, struct stor **out);
+struct repo_signers;
+struct backup_entry;
+/* The trusted-signer keys of the configuration. */
+int pw_load_signers(struct pw_ctx *ctx, struct repo_signers *out);
+/* Add the backup's signature verdict (and --allow-unsigned) to the audit record. */
+void pw_audit_trust(struct pw_ctx *ctx, const struct backup_entry *e, bool allow_unsigned);
 
 /* Help printing (used by main for --help). */
 void pw_help_command(FILE *out, const struct pw_command *c);

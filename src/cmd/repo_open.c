@@ -109,3 +109,24 @@ int pw_repo_stanza(struct pw_ctx *ctx, struct stor *repo, char *out, size_t size
 	pw_free(names);
 	return rc;
 }
+
+int pw_load_signers(struct pw_ctx *ctx, struct repo_signers *out)
+{
+	const char *const *v;
+	size_t n = pw_cfg_list(ctx->cfg, PW_OPT_TRUSTED_SIGNER, &v);
+	for (size_t i = 0; i < n; i++) {
+		int rc = repo_signers_add(out, v[i]);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+void pw_audit_trust(struct pw_ctx *ctx, const struct backup_entry *e, bool allow_unsigned)
+{
+	json_object_set_new(ctx->audit, "signature", json_string(repo_trust_name(e->trust.trust)));
+	json_object_set_new(ctx->audit, "signed_by",
+	                    e->trust.keyid[0] ? json_string(e->trust.keyid) : json_null());
+	if (allow_unsigned)
+		json_object_set_new(ctx->audit, "allow_unsigned", json_true());
+}

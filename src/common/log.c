@@ -139,6 +139,14 @@ char *pw_redact(const char *in)
 		p = e;
 	}
 
+	/* PWSK-1:... (a pgward signing key, base64) */
+	for (char *p = s; (p = strstr(p, "PWSK-1:")) != NULL;) {
+		char *e = p + 7;
+		while (isalnum((unsigned char)*e) || *e == '+' || *e == '/' || *e == '=')
+			*e++ = '\x01';
+		p = e;
+	}
+
 	/* Expand runs of markers into one mask. */
 	struct pw_buf out = PW_BUF_INIT(SIZE_MAX / 2);
 	for (char *p = s; *p;) {

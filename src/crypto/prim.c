@@ -227,3 +227,51 @@ int pw_x25519_shared(const uint8_t secret[32], const uint8_t peer[32], uint8_t o
 		return 1; /* low-order point: the caller reports it as a header failure */
 	return 0;
 }
+
+int pw_blake2b512(const void *msg, size_t len, uint8_t out[PW_BLAKE2B512_LEN])
+{
+	unsigned int olen = 0;
+	if (EVP_Digest(msg, len, out, &olen, EVP_blake2b512(), NULL) != 1 ||
+	    olen != PW_BLAKE2B512_LEN)
+		return fail("EVP_blake2b512");
+	return 0;
+}
+
+int pw_ed25519_public(const uint8_t seed[PW_ED25519_SEED], uint8_t pub[PW_ED25519_PUB])
+{
+	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, PW_ED25519_SEED);
+	size_t n = PW_ED25519_PUB;
+	int ok = k && EVP_PKEY_get_raw_public_key(k, pub, &n) == 1 && n == PW_ED25519_PUB;
+	EVP_PKEY_free(k);
+	return ok ? 0 : fail("Ed25519 public key");
+}
+
+int pw_ed25519_sign(const uint8_t seed[PW_ED25519_SEED], const uint8_t *msg, size_t len,
+                    uint8_t sig[PW_ED25519_SIG])
+{
+	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, PW_ED25519_SEED);
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	size_t n = PW_ED25519_SIG;
+	int ok = k && c && EVP_DigestSignInit(c, NULL, NULL, NULL, k) == 1 &&
+	         EVP_DigestSign(c, sig, &n, msg, len) == 1 && n == PW_ED25519_SIG;
+	EVP_MD_CTX_free(c);
+	EVP_PKEY_free(k);
+	return ok ? 0 : fail("Ed25519 sign");
+}
+
+int pw_ed25519_verify(const uint8_t pub[PW_ED25519_PUB], const uint8_t *msg, size_t len,
+                      const uint8_t sig[PW_ED25519_SIG])
+{
+	EVP_PKEY *k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, PW_ED25519_PUB);
+	if (!k) /* not a valid point encoding: not a valid signature by it either */
+		return 1;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	int rc = 1;
+	if (!c || EVP_DigestVerifyInit(c, NULL, NULL, NULL, k) != 1)
+		rc = fail("Ed25519 verify");
+	else if (EVP_DigestVerify(c, sig, PW_ED25519_SIG, msg, len) == 1)
+		rc = 0;
+	EVP_MD_CTX_free(c);
+	EVP_PKEY_free(k);
+	return rc;
+}

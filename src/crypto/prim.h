@@ -51,4 +51,19 @@ int pw_aead_ctx_open(struct pw_aead *a, const uint8_t nonce[PW_AEAD_NONCE], cons
                      size_t n, uint8_t *out);
 void pw_aead_free(struct pw_aead *a);
 
+/* BLAKE2b-512 (EVP_blake2b512). */
+#define PW_BLAKE2B512_LEN 64
+int pw_blake2b512(const void *msg, size_t len, uint8_t out[PW_BLAKE2B512_LEN]);
+
+/* Ed25519 (EVP_PKEY_ED25519): a key pair from a 32-byte seed; sign; verify (0 = valid,
+ * 1 = not valid, negative = library failure). */
+#define PW_ED25519_SEED 32
+#define PW_ED25519_PUB 32
+#define PW_ED25519_SIG 64
+int pw_ed25519_public(const uint8_t seed[PW_ED25519_SEED], uint8_t pub[PW_ED25519_PUB]);
+int pw_ed25519_sign(const uint8_t seed[PW_ED25519_SEED], const uint8_t *msg, size_t len,
+                    uint8_t sig[PW_ED25519_SIG]);
+int pw_ed25519_verify(const uint8_t pub[PW_ED25519_PUB], const uint8_t *msg, size_t len,
+                      const uint8_t sig[PW_ED25519_SIG]);
+
 #endif

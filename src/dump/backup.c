@@ -458,12 +458,27 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 	    *lock_until
 	        ? json_string(o->lock_mode == STOR_LOCK_COMPLIANCE ? "compliance" : "governance")
 	        : json_null());
+	if (o->audit_anchor)
+		json_object_set(m, "audit_anchor", o->audit_anchor);
 	char *mtext = json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	char mkey[512];
 	snprintf(mkey, sizeof mkey, "%s/%s/%s", o->stanza, res->id, MANIFEST);
 	struct stor_write_opts mwo = wo;
 	mwo.content_type = "application/json";
-	rc = stor_put_buf(o->repo, mkey, mtext, strlen(mtext), &mwo, NULL);
+	if (o->sign_key) { /* the signature first: the manifest stays the commit point */
+		struct pw_buf sig = PW_BUF_INIT(MINISIGN_FILE_MAX);
+		char skey[512];
+		snprintf(skey, sizeof skey, "%s/%s/%s", o->stanza, res->id, MANIFEST_SIG);
+		rc = repo_sign_manifest(o->sign_key, o->stanza, res->id, finished,
+		                        (const uint8_t *)mtext, strlen(mtext), &sig);
+		struct stor_write_opts swo = wo;
+		swo.content_type = "text/plain";
+		if (rc == 0)
+			rc = stor_put_buf(o->repo, skey, sig.data, sig.len, &swo, NULL);
+		pw_buf_free(&sig, 0);
+	}
+	if (rc == 0)
+		rc = stor_put_buf(o->repo, mkey, mtext, strlen(mtext), &mwo, NULL);
 	free(mtext);
 	if (rc < 0) {
 		json_decref(m);

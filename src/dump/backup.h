@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "crypto/age.h"
+#include "crypto/minisign.h"
 #include "dump/preflight.h"
 #include "storage/storage.h"
 
@@ -45,6 +46,10 @@ struct backup_opts {
 	int lock_days;
 	enum stor_lock_mode lock_mode;
 	uint64_t rate_limit; /* bytes per second read from pg_dump; 0 = unlimited */
+	/* signs manifest.json (manifest.json.minisig is written just before it); NULL: the
+	 * backup is unsigned */
+	const struct minisign_seckey *sign_key;
+	json_t *audit_anchor; /* borrowed: recorded in the manifest as "audit_anchor" (or NULL) */
 	void (*progress)(void *arg, const struct backup_progress *p);
 	void *progress_arg;
 };

@@ -111,6 +111,12 @@ static int buf_sink(void *arg, const uint8_t *p, size_t n)
 
 int catalog_list(struct stor *s, const char *stanza, struct backup_list *out)
 {
+	return catalog_list_trusted(s, stanza, NULL, false, out);
+}
+
+int catalog_list_trusted(struct stor *s, const char *stanza, const struct repo_signers *signers,
+                         bool trusted_only, struct backup_list *out)
+{
 	memset(out, 0, sizeof *out);
 	char prefix[128];
 	snprintf(prefix, sizeof prefix, "%s/", stanza);
@@ -120,14 +126,15 @@ int catalog_list(struct stor *s, const char *stanza, struct backup_list *out)
 		return rc;
 	if (out->n)
 		qsort(out->e, out->n, sizeof *out->e, cmp_entry);
+	out->trusted_only = trusted_only;
 	for (size_t i = 0; i < out->n; i++) {
 		struct backup_entry *e = &out->e[i];
 		if (!e->complete)
 			continue;
 		char key[256];
-		snprintf(key, sizeof key, "%s/%s/%s", stanza, e->id, MANIFEST);
 		struct pw_buf b = PW_BUF_INIT(MANIFEST_MAX);
-		rc = stor_get(s, key, buf_sink, &b);
+		/* the verdict is for exactly the bytes parsed below */
+		rc = repo_backup_trust(s, stanza, e->id, signers, &e->trust, &b);
 		if (rc == 0) {
 			json_error_t je;
 			e->manifest = json_loadb((const char *)b.data, b.len, 0, &je);
@@ -180,6 +187,8 @@ const struct backup_entry *catalog_pick(const struct backup_list *l, const char 
 			continue;
 		}
 		if (!e->complete)
+			continue;
+		if (l->trusted_only && e->trust.trust != TRUST_SIGNED)
 			continue;
 		if (before) {
 			const char *st = json_string_value(json_object_get(e->manifest, "started"));

@@ -32,6 +32,69 @@ static time_t start_time(const struct backup_entry *e)
 	return e->first_seen;
 }
 
+/* Why a complete backup is not genuine; false if it is. */
+static bool not_genuine(const struct expire_opts *o, const struct backup_entry *e, char *why,
+                        size_t size)
+{
+	if (e->trust.trust != TRUST_SIGNED && !o->allow_unsigned) {
+		char label[64];
+		repo_trust_label(&e->trust, label, sizeof label);
+		snprintf(why, size, "not signed by a trusted-signer (%s)", label);
+		return true;
+	}
+	const char *mid = json_string_value(json_object_get(e->manifest, "backup_id"));
+	const char *mst = json_string_value(json_object_get(e->manifest, "stanza"));
+	if (!pw_streq(mid, e->id) || !pw_streq(mst, o->stanza)) {
+		snprintf(why, size, "its manifest names another backup");
+		return true;
+	}
+	struct tm tm = {0}, tid = {0};
+	const char *s = json_string_value(json_object_get(e->manifest, "started"));
+	const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+	const char *iend = strptime(e->id, "%Y%m%dT%H%M%SZ", &tid);
+	if (!end || *end || !iend || *iend != '-') {
+		snprintf(why, size, "no valid start time or id");
+		return true;
+	}
+	time_t t = timegm(&tm), ti = timegm(&tid);
+	if (t != ti) {
+		snprintf(why, size, "its start time does not match its id");
+		return true;
+	}
+	if (t > o->now + 300) {
+		snprintf(why, size, "its start time is in the future");
+		return true;
+	}
+	json_t *objs = json_object_get(e->manifest, "objects");
+	if (!json_is_array(objs) || json_array_size(objs) == 0) {
+		snprintf(why, size, "its manifest lists no objects");
+		return true;
+	}
+	for (size_t i = 0; i < json_array_size(objs); i++) {
+		json_t *mo = json_array_get(objs, i);
+		const char *name = json_string_value(json_object_get(mo, "name"));
+		json_int_t want = json_integer_value(json_object_get(mo, "size"));
+		char key[512];
+		struct stor_info info;
+		if (!name || strchr(name, '/')) {
+			snprintf(why, size, "its manifest names an invalid object");
+			return true;
+		}
+		snprintf(key, sizeof key, "%s/%s/%s", o->stanza, e->id, name);
+		if (stor_stat(o->repo, key, &info) < 0) {
+			pw_error_clear();
+			snprintf(why, size, "object %.60s is missing", name);
+			return true;
+		}
+		if ((json_int_t)info.size != want) {
+			snprintf(why, size, "object %.60s has size %llu, the manifest says %lld",
+			         name, (unsigned long long)info.size, (long long)want);
+			return true;
+		}
+	}
+	return false;
+}
+
 static void keep(struct item *it, const char *why)
 {
 	it->keep = true;
@@ -203,7 +266,7 @@ int expire_run(const struct expire_opts *o, json_t **report)
 	json_t *rep = json_object();
 	*report = rep;
 	struct backup_list l;
-	int rc = catalog_list(o->repo, o->stanza, &l);
+	int rc = catalog_list_trusted(o->repo, o->stanza, o->signers, false, &l);
 	if (rc < 0)
 		return rc;
 	struct item *it = pw_calloc(l.n ? l.n : 1, sizeof *it);
@@ -222,6 +285,39 @@ int expire_run(const struct expire_opts *o, json_t **report)
 			    json_string(old ? "incomplete, older than incomplete-grace"
 			                    : "incomplete, may still be running"));
 			if (old && !o->dry_run && (rc = remove_backup(o, e->id, x)) < 0)
+				break;
+			json_array_append_new(incomplete, x);
+			continue;
+		}
+		char why[200];
+		if (not_genuine(o, e, why, sizeof why)) {
+			/* never counted toward retention; aged by the storage's time, not by the
+			 * manifest's claim */
+			json_t *x = json_object();
+			json_object_set_new(x, "backup_id", json_string(e->id));
+			bool old = e->first_seen && o->now - e->first_seen >= o->r.grace_seconds;
+			/* signed by a trusted key but altered since: evidence, not garbage (and an
+			 * overwritten manifest must not get a genuine backup deleted) */
+			bool tampered = false;
+			for (size_t k = 0;
+			     e->trust.trust == TRUST_BAD && o->signers && k < o->signers->n; k++) {
+				char kid[17];
+				minisign_keyid_hex(o->signers->k[k].keyid, kid);
+				tampered |= strcmp(kid, e->trust.keyid) == 0;
+			}
+			bool pin = tampered || pinned(o->repo, o->stanza, e->id);
+			char reason[300];
+			snprintf(reason, sizeof reason, "not genuine: %s%s", why,
+			         tampered ? "; signed by a trusted key and altered since: kept for "
+			                    "investigation"
+			         : pin    ? "; pinned"
+			         : old    ? ", older than incomplete-grace"
+			                  : "");
+			json_object_set_new(x, "action",
+			                    json_string(old && !pin ? "remove" : "keep"));
+			json_object_set_new(x, "reason", json_string(reason));
+			json_object_set_new(x, "genuine", json_false());
+			if (old && !pin && !o->dry_run && (rc = remove_backup(o, e->id, x)) < 0)
 				break;
 			json_array_append_new(incomplete, x);
 			continue;

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "repo/trust.h"
 #include "storage/storage.h"
 
 struct retention {
@@ -27,6 +28,12 @@ struct expire_opts {
 	struct retention r;
 	time_t now;
 	bool dry_run;
+	/* Only genuine backups count toward retention: signed by one of these keys (any
+	 * signature state with allow_unsigned), every object present with its recorded size,
+	 * the start time consistent with the id and not in the future. The rest are reported
+	 * and removed like incomplete backups after the grace period (by storage time). */
+	const struct repo_signers *signers;
+	bool allow_unsigned;
 };
 
 /* Fills *report (caller frees): per backup, the decision and the reasons. */

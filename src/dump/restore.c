@@ -10,11 +10,13 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/enc.h"
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/mem.h"
 #include "common/str.h"
 #include "common/time.h"
+#include "crypto/prim.h"
 #include "dump/child.h"
 #include "filter/filter.h"
 #include "pg/globals.h"
@@ -46,45 +48,89 @@ static void cs_free(struct flt *f)
 
 static const struct flt_ops cs_ops = {"child-stdin", cs_write, cs_finish, cs_free};
 
-/* The data object's bytes on their way in, counted for the progress line. */
-struct counted_feed {
+/* The data object's bytes on their way in: hashed and counted against what the (signed)
+ * manifest records, and counted for the progress line. */
+struct checked {
 	struct flt *chain;
-	const struct restore_opts *o;
+	struct pw_sha256_ctx *h;
+	uint64_t n;
+	const struct restore_opts *o; /* for progress, or NULL */
 	const char *phase;
-	uint64_t done;
 	double start, last;
 };
 
-static void feed_report(struct counted_feed *f, bool finished)
+static void feed_report(struct checked *c)
 {
-	if (f->o->progress)
-		f->o->progress(f->o->progress_arg, f->phase, f->done, f->o->object_size,
-		               pw_monotonic() - f->start, finished);
+	if (c->o && c->o->progress)
+		c->o->progress(c->o->progress_arg, c->phase, c->n, c->o->object_size,
+		               pw_monotonic() - c->start, false);
 }
 
-static int counted_feed(void *arg, const uint8_t *p, size_t n)
+static int checked_feed(void *arg, const uint8_t *p, size_t n)
 {
-	struct counted_feed *f = arg;
-	f->done += n;
-	if (f->o->progress) {
+	struct checked *c = arg;
+	pw_sha256_update(c->h, p, n);
+	c->n += n;
+	if (c->o && c->o->progress) {
 		double now = pw_monotonic();
-		if (now - f->last >= 0.5) {
-			f->last = now;
-			feed_report(f, false);
+		if (now - c->last >= 0.5) {
+			c->last = now;
+			feed_report(c);
 		}
 	}
-	return flt_write(f->chain, p, n);
+	return flt_write(c->chain, p, n);
 }
 
-static int get_counted(const struct restore_opts *o, const char *key, const char *phase,
-                       struct flt *chain)
+static int get_checked(struct stor *repo, const char *key, const uint8_t *expect_sha256,
+                       uint64_t expect_size, struct flt *chain, const struct restore_opts *o,
+                       const char *phase)
 {
-	struct counted_feed f = {.chain = chain, .o = o, .phase = phase, .start = pw_monotonic()};
-	f.last = f.start;
-	int rc = stor_get(o->repo, key, counted_feed, &f);
+	struct checked c = {chain, pw_sha256_new(), 0, o, phase, pw_monotonic(), 0};
+	c.last = c.start;
+	int rc = stor_get(repo, key, checked_feed, &c);
+	uint8_t d[32];
+	pw_sha256_final(c.h, d);
+	pw_sha256_free(c.h);
 	if (rc == 0)
-		feed_report(&f, false);
+		feed_report(&c);
+	if (rc == 0 && expect_sha256 && (c.n != expect_size || memcmp(d, expect_sha256, 32) != 0)) {
+		pw_error(PW_E_VERIFY,
+		         "object \"%s\" differs from its manifest (%llu bytes, the manifest says "
+		         "%llu, or another SHA-256): it was replaced or altered",
+		         key, (unsigned long long)c.n, (unsigned long long)expect_size);
+		rc = pw_error_hint("Do not use this backup; restore another one and find out who "
+		                   "changed the repository.");
+	}
+	if (rc == 0)
+		rc = flt_finish(chain);
 	return rc;
+}
+
+int restore_get_checked(struct stor *repo, const char *key, const uint8_t *expect_sha256,
+                        uint64_t expect_size, struct flt *chain)
+{
+	return get_checked(repo, key, expect_sha256, expect_size, chain, NULL, NULL);
+}
+
+int restore_manifest_digest(const json_t *manifest, const char *name, uint8_t sha256[32],
+                            uint64_t *size)
+{
+	json_t *objs = json_object_get(manifest, "objects");
+	for (size_t i = 0; i < json_array_size(objs); i++) {
+		json_t *mo = json_array_get(objs, i);
+		if (!pw_streq(json_string_value(json_object_get(mo, "name")), name))
+			continue;
+		const char *hex = json_string_value(json_object_get(mo, "sha256"));
+		json_t *sz = json_object_get(mo, "size");
+		if (hex && strlen(hex) == 64 && pw_hex_decode(hex, 64, sha256, 32) == 0 &&
+		    json_is_integer(sz) && json_integer_value(sz) >= 0) {
+			*size = (uint64_t)json_integer_value(sz);
+			return 0;
+		}
+		break;
+	}
+	pw_error(PW_E_VERIFY, "the manifest records no size and SHA-256 for \"%s\"", name);
+	return pw_error_hint("The manifest is damaged; restore another backup.");
 }
 
 /* Decrypt and decompress one object of the repository into a running child's stdin. */
@@ -95,9 +141,7 @@ static int feed_child(const struct restore_opts *o, const char *key, struct chil
 	cs->c = c;
 	struct flt *chain =
 	    flt_age_decrypt(o->ids, o->nids, AGE_ARMOR_NO, flt_zstd_decompress(&cs->base));
-	int rc = get_counted(o, key, "restoring", chain);
-	if (rc == 0)
-		rc = flt_finish(chain);
+	int rc = get_checked(o->repo, key, o->expect_sha256, o->expect_size, chain, o, "restoring");
 	flt_chain_free(chain);
 	return rc;
 }
@@ -140,9 +184,8 @@ int restore_into_db(const struct restore_opts *o)
 		fchmod(fd, 0600);
 		struct flt *chain = flt_age_decrypt(o->ids, o->nids, AGE_ARMOR_NO,
 		                                    flt_zstd_decompress(flt_fd_sink(fd, spool)));
-		rc = get_counted(o, o->key, "spooling", chain);
-		if (rc == 0)
-			rc = flt_finish(chain);
+		rc = get_checked(o->repo, o->key, o->expect_sha256, o->expect_size, chain, o,
+		                 "spooling");
 		flt_chain_free(chain);
 		close(fd);
 		if (rc < 0)
@@ -236,9 +279,7 @@ int restore_globals(const struct restore_opts *o, const char *key,
 	struct pw_buf text = PW_BUF_INIT(GLOBALS_MAX_INPUT);
 	struct flt *chain = flt_age_decrypt(o->ids, o->nids, AGE_ARMOR_NO,
 	                                    flt_zstd_decompress(flt_buf_sink(&text)));
-	int rc = get_counted(o, key, "roles", chain);
-	if (rc == 0)
-		rc = flt_finish(chain);
+	int rc = restore_get_checked(o->repo, key, o->expect_sha256, o->expect_size, chain);
 	flt_chain_free(chain);
 	struct globals *g = NULL;
 	if (rc == 0)

@@ -8,7 +8,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "crypto/age.h"
+#include "filter/filter.h"
 #include "storage/storage.h"
 
 struct pg_conn;
@@ -31,6 +34,10 @@ struct restore_opts {
 	int jobs;                   /* > 1: spool to a 0600 temp file and run pg_restore -j */
 	bool no_single_transaction; /* jobs 1 without --single-transaction: commits as it goes */
 	const char *temp_dir;       /* for the spool file (default $TMPDIR or /var/tmp) */
+	/* the data object's ciphertext as the (signed) manifest records it; checked before
+	 * pg_restore may commit (NULL: not checked) */
+	const uint8_t *expect_sha256;
+	uint64_t expect_size;
 	/* Progress, twice a second and at the end: bytes of the data object read from the
 	 * repository out of object_size (the manifest's size of it; 0 if not known). */
 	uint64_t object_size;
@@ -39,6 +46,14 @@ struct restore_opts {
 	void *progress_arg;
 };
 
+/* Stream object key into chain, then check its ciphertext's size and SHA-256 against
+ * expect_sha256 / expect_size (when expect_sha256 is not NULL) BEFORE finishing the chain,
+ * so a replaced object fails before its last chunk is released. Does not free chain. */
+int restore_get_checked(struct stor *repo, const char *key, const uint8_t *expect_sha256,
+                        uint64_t expect_size, struct flt *chain);
+/* The size and SHA-256 the manifest records for object name; -PW_E_VERIFY if absent. */
+int restore_manifest_digest(const json_t *manifest, const char *name, uint8_t sha256[32],
+                            uint64_t *size);
 /* Returns 0, or an error; on any error pg_restore is stopped before it commits. A
  * one-transaction restore first checks that the target's lock table can hold it
  * (restore_check_locks). */

@@ -152,8 +152,9 @@ static int stray_cb(void *arg, const struct stor_info *i)
 {
 	struct strays *s = arg;
 	const char *name = i->key + s->plen;
-	if (strcmp(name, MANIFEST) == 0 || strncmp(name, "verify-", 7) == 0 ||
-	    strncmp(name, "pin-", 4) == 0 || strncmp(name, "unpin-", 6) == 0)
+	if (strcmp(name, MANIFEST) == 0 || strcmp(name, MANIFEST_SIG) == 0 ||
+	    strncmp(name, "verify-", 7) == 0 || strncmp(name, "pin-", 4) == 0 ||
+	    strncmp(name, "unpin-", 6) == 0)
 		return 0; /* verification records are expected neighbours */
 	for (size_t k = 0; k < json_array_size(s->objects); k++)
 		if (pw_streq(
@@ -215,7 +216,14 @@ static json_t *scratch_report(json_t *rep, const char *kind, struct pg_conn *c)
 static int restore_compare(struct vctx *v, struct pg_conn *sc, const struct restore_opts *ro,
                            json_t *tables, json_t *rep, double t0)
 {
-	int r = restore_into_db(ro);
+	/* the drill restores the very object depth 1 checked (no swap in between) */
+	struct restore_opts checked = *ro;
+	uint8_t digest[32];
+	if (restore_manifest_digest(v->o->backup->manifest, DATA_OBJECT, digest,
+	                            &checked.expect_size) == 0)
+		checked.expect_sha256 = digest;
+	pw_error_clear(); /* a manifest without them failed depth 1 already */
+	int r = restore_into_db(&checked);
 	if (r < 0 && (pw_interrupted() || pw_error_code() == PW_E_INTERRUPTED))
 		return pw_error_code() == PW_E_INTERRUPTED ? r : interrupted_error();
 	if (r < 0) {

@@ -263,6 +263,19 @@ tk_tmpdir() {
     _TK_WD_STATE=$d/.tk_watchdog
     _tk_wd_note "rm $d"
     _tk_start_watchdog
+    tk_signing_key
+}
+
+# tk_signing_key: every test's backups are signed and trusted, as in production: a
+# signing key in $TK_TMP/.sign.key, exported as PGWARD_SIGN_KEY and its public key as
+# PGWARD_TRUSTED_SIGNER (TK_SIGN_PUB). Tests of unsigned behaviour unset them.
+tk_signing_key() {
+    [[ -n "${PGWARD:-}" && -x "${PGWARD}" && -n "${TK_TMP:-}" ]] || return 0
+    [[ -f "${TK_TMP}/.sign.key" ]] && return 0
+    TK_SIGN_PUB=$(PGWARD_AUDIT_LOG="${TK_TMP}/.sign-audit.log" \
+        "${PGWARD}" keygen --sign -o "${TK_TMP}/.sign.key" 2>/dev/null) \
+        || { _tk_log "harness: pgward keygen --sign failed"; return 1; }
+    export TK_SIGN_PUB PGWARD_SIGN_KEY="${TK_TMP}/.sign.key" PGWARD_TRUSTED_SIGNER="${TK_SIGN_PUB}"
 }
 
 # ---------------------------------------------------------------------------

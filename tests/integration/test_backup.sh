@@ -212,5 +212,14 @@ tk_assert_contains "$("$PGWARD" verify --repo "$S3REPO" -i key)" "pass (depth 2)
 tk_assert_contains "$(PGWARD_SCRATCH_PASSWORD=$PG_SUPERPASS "$PGWARD" verify --repo "$S3REPO" -i key --restore --scratch-url "$(super postgres)")" "pass (depth 3" "verify depth 3 on S3"
 sid=$("$PGWARD" list --repo "$S3REPO" --output=json | sed -n 's/.*"backup_id": "\(.*\)".*/\1/p' | head -1)
 expect_fail 30 "retained until" repo rm "shop/$sid/data.pgdump.zst.age" --repo "$S3REPO"
+# signed on S3 too: list names the signer; a newer manifest put by anyone with PutObject is
+# refused, and the default verify still picks the signed backup
+kid=$(sed -n 1p "$PGWARD_SIGN_KEY.pub" | awk '{print $NF}')
+tk_assert_contains "$("$PGWARD" list --repo "$S3REPO")" "$kid" "S3: list shows the signer"
+fid=$(date -u -d '+1 minute' +%Y%m%dT%H%M%SZ)-5353
+"$PGWARD" repo get "shop/$sid/manifest.json" --repo "$S3REPO" -o s3m.json
+sed "s/$sid/$fid/" s3m.json | "$PGWARD" repo put "shop/$fid/manifest.json" --repo "$S3REPO" >/dev/null
+expect_fail 31 "is not signed" verify --repo "$S3REPO" --backup "$fid"
+tk_assert_contains "$("$PGWARD" verify --repo "$S3REPO")" "$sid: pass" "S3: default verify picks the signed backup"
 grep -q "$S3_SECRET" "$PGWARD_AUDIT_LOG" && tk_fail "S3 secret in the audit log"
 echo "backup: all checks passed"

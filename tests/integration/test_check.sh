@@ -75,7 +75,8 @@ IDS="tls.server tls.enforced tls.min-version tls.this-connection tls.live-sessio
 auth.scram net.allowlist roles.superusers roles.unused roles.shared-account
 roles.readonly-is-readonly priv.public-schema-create priv.public-grants priv.secdef-search-path
 priv.untrusted-languages audit.logging data.checksums version.supported backup.recent
-backup.encrypted backup.off-vendor backup.retention backup.restore-tested backup.immutable"
+backup.encrypted backup.off-vendor backup.retention backup.restore-tested backup.immutable
+backup.signed"
 
 # --- an ordinary login with no grants: nothing errors, the skips name the GRANT -------------
 check plain pl --output=json
@@ -196,7 +197,11 @@ tk_assert_contains "$(jq_ "$out" 'f("backup.encrypted")["evidence"]')" "2 recipi
 tk_assert_contains "$(jq_ "$out" 'f("backup.restore-tested")["evidence"]')" "restore drill passed" "restore drill seen"
 tk_assert_contains "$(jq_ "$out" 'f("tls.this-connection")["evidence"]')" "chain and host name verified" "verified connection"
 tk_assert_contains "$(jq_ "$out" 'f("backup.immutable")["evidence"]')" "cannot lock objects" "local repository cannot lock"
+tk_assert_contains "$(jq_ "$out" 'f("backup.signed")["evidence"]')" "is signed by trusted key" "signed backup seen"
 tk_assert_eq "$(jq_ "$out" 'r["failing"]')" 0 "fail-on never: nothing failing"
+PGWARD_TRUSTED_SIGNER= check monitor mon shop --repo repo --output=json
+tk_assert_eq "$(jq_ "$out" 'f("backup.signed")["result"]')" fail "no trusted-signer"
+tk_assert_contains "$(jq_ "$out" 'f("backup.signed")["evidence"]')" "no trusted-signer is configured" "no trusted-signer evidence"
 check monitor mon shop --repo repo --fail-on=high
 tk_assert_eq "$rc" 0 "hardened: --fail-on=high exits 0"
 tk_assert_contains "$out" "tls.server                   critical  pass" "text table"

@@ -10,6 +10,7 @@ tk_tmpdir
 export HOME=$TK_TMP PGWARD_AUDIT_LOG=$TK_TMP/audit.log
 cd "$TK_TMP"
 export PGWARD_NOW=2026-11-22T12:00:00Z
+# the generated histories are unsigned: this file tests retention (test_sign.sh: signatures)
 
 gen() { # gen REPO DAYS: one complete backup a day at 03:00 UTC, DAYS days back
   python3 - "$1" "$2" <<'PY'
@@ -68,10 +69,10 @@ check_policy() { # name, expected args..., -- pgward args...
   local exp_args=() ; while [ "$1" != "--" ]; do exp_args+=("$1"); shift; done; shift
   rm -rf "r-$name"; gen "r-$name" 400
   want=$(expected "${exp_args[@]}")
-  dry=$("$PGWARD" expire --repo "r-$name" --dry-run "$@" | awk '$1 == "keep" {print $2}' | sed 's|^db1/||' | sort)
+  dry=$("$PGWARD" expire --allow-unsigned --repo "r-$name" --dry-run "$@" | awk '$1 == "keep" {print $2}' | sed 's|^db1/||' | sort)
   tk_assert_eq "$dry" "$want" "dry run keep set, policy $name"
   [ "$(kept_after "r-$name" | wc -l)" = 400 ] || tk_fail "dry run changed something ($name)"
-  "$PGWARD" expire --repo "r-$name" "$@" > "expire-$name.out"
+  "$PGWARD" expire --allow-unsigned --repo "r-$name" "$@" > "expire-$name.out"
   tk_assert_eq "$(kept_after "r-$name")" "$want" "real run keeps what the dry run said, policy $name"
   echo "policy $name: kept $(echo "$want" | wc -l) of 400"
 }
@@ -84,12 +85,12 @@ check_policy mixed 14 20 0 8 0 3 -- --retention-days 14 --retention-min 20 --ret
 rm -rf rp; gen rp 400
 old=$(ls rp/db1 | sort | head -1)
 "$PGWARD" pin "$old" --repo rp | grep -q "pinned db1/$old" || tk_fail "pin"
-out=$("$PGWARD" expire --repo rp --dry-run)
+out=$("$PGWARD" expire --allow-unsigned --repo rp --dry-run)
 tk_assert_contains "$out" "keep    db1/$old  (pinned)" "pinned backup kept"
 tk_assert_eq "$(echo "$out" | awk '$1 == "keep" {print $2}' | sed 's|^db1/||' | sort)" "$(expected 30 3 0 0 0 0 "$old")" "keep set with a pin"
 "$PGWARD" unpin "$old" --repo rp >/dev/null
-"$PGWARD" expire --repo rp --dry-run | grep -q "would remove db1/$old" || tk_fail "unpin"
-"$PGWARD" verify --repo rp --backup "$old" | grep -q pass || tk_fail "pin markers are not strays"
+"$PGWARD" expire --allow-unsigned --repo rp --dry-run | grep -q "would remove db1/$old" || tk_fail "unpin"
+"$PGWARD" verify --allow-unsigned --repo rp --backup "$old" | grep -q pass || tk_fail "pin markers are not strays"
 
 # incomplete backups: old ones go, recent ones (maybe still running) stay; stale temp files too
 rm -rf ri; gen ri 5
@@ -98,7 +99,7 @@ echo x > ri/db1/20261101T030000Z-dead/data.pgdump.zst.age
 echo x > ri/db1/20261122T110000Z-live/data.pgdump.zst.age
 echo x > ri/db1/20261122T110000Z-live/.pgward-tmp-details.json.age.1.00000000
 touch -d 2026-11-01 ri/db1/20261122T110000Z-live/.pgward-tmp-details.json.age.1.00000000
-out=$("$PGWARD" expire --repo ri)
+out=$("$PGWARD" expire --allow-unsigned --repo ri)
 tk_assert_contains "$out" "removed db1/20261101T030000Z-dead  (incomplete, older than incomplete-grace)" "old incomplete removed"
 tk_assert_contains "$out" "keep    db1/20261122T110000Z-live  (incomplete, may still be running)" "recent incomplete kept"
 tk_assert_contains "$out" "aborted stale upload of db1/20261122T110000Z-live/details.json.age" "stale temp file aborted"
@@ -107,7 +108,7 @@ tk_assert_contains "$out" "aborted stale upload of db1/20261122T110000Z-live/det
 # an expire killed halfway never leaves a manifest without its data
 for trial in 1 2 3 4 5; do
   rm -rf rk; gen rk 400
-  "$PGWARD" expire --repo rk --retention-days 0 --retention-min 1 >/dev/null 2>&1 &
+  "$PGWARD" expire --allow-unsigned --repo rk --retention-days 0 --retention-min 1 >/dev/null 2>&1 &
   p=$!
   sleep "0.0$trial"; kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true
   for m in rk/db1/*/manifest.json; do
@@ -115,7 +116,7 @@ for trial in 1 2 3 4 5; do
     [ -e "$(dirname "$m")/data.pgdump.zst.age" ] || tk_fail "manifest without data after a killed expire"
   done
 done
-"$PGWARD" expire --repo rk --retention-days 0 --retention-min 1 >/dev/null
+"$PGWARD" expire --allow-unsigned --repo rk --retention-days 0 --retention-min 1 >/dev/null
 tk_assert_eq "$(ls rk/db1 | wc -l)" 1 "the next expire finishes the job"
 
 # object lock on S3: locked backups are reported as retained, not as errors
@@ -124,12 +125,12 @@ export AWS_ACCESS_KEY_ID=$S3_ACCESS AWS_SECRET_ACCESS_KEY=$S3_SECRET PGWARD_S3_E
 L="s3://$S3_BUCKET_LOCKED/exp"
 for id in 20250101T030000Z-0001 20250102T030000Z-0002; do
   echo data | "$PGWARD" repo put "db1/$id/data.pgdump.zst.age" --repo "$L" --lock-days 1 >/dev/null
-  printf '{"format":1,"status":"complete","started":"%s","objects":[]}' "${id:0:4}-${id:4:2}-${id:6:2}T03:00:00Z" |
+  printf '{"format":1,"stanza":"db1","backup_id":"%s","status":"complete","started":"%s","objects":[{"name":"data.pgdump.zst.age","size":5}]}' "$id" "${id:0:4}-${id:4:2}-${id:6:2}T03:00:00Z" |
     "$PGWARD" repo put "db1/$id/manifest.json" --repo "$L" --lock-days 1 >/dev/null
 done
-out=$("$PGWARD" expire --repo "$L" --retention-days 0 --retention-min 0) || tk_fail "expire failed because of a lock"
+out=$("$PGWARD" expire --allow-unsigned --repo "$L" --retention-days 0 --retention-min 0) || tk_fail "expire failed because of a lock"
 tk_assert_contains "$out" "retained until" "lock reported"
 tk_assert_eq "$("$PGWARD" repo ls db1/ --repo "$L" | grep -c manifest.json)" 2 "locked manifests kept with their data"
-out=$("$PGWARD" expire --repo r-default --retention-days 7 2>&1 >/dev/null)
+out=$("$PGWARD" expire --allow-unsigned --repo r-default --retention-days 7 2>&1 >/dev/null)
 tk_assert_contains "$out" "14 to 30 days" "short retention warns"
 echo "expire: all checks passed"

@@ -75,8 +75,11 @@ old_sha=$(sha256sum "r3/shop/$id/data.pgdump.zst.age" | cut -d' ' -f1)
 old_size=$(stat -c %s "r3/shop/$id/data.pgdump.zst.age")
 cp evil.age "r3/shop/$id/data.pgdump.zst.age"
 sed -i "s/$old_sha/$(sha256sum evil.age | cut -d' ' -f1)/; s/\"size\": $old_size,/\"size\": $(stat -c %s evil.age),/" "r3/shop/$id/manifest.json"
-"$PGWARD" verify --repo r3 >/dev/null || tk_fail "the doctored manifest should pass depth 1"
-expect_fail 24 "data.pgdump.zst.age: does not decrypt to the end: no identity matched" verify --repo r3 -i key
+# the manifest is signed: the edit is caught before anything is read (test_sign.sh has more)
+expect_fail 31 "has a bad signature" verify --repo r3
+# without the signature check, depth 1 passes and depth 2 still catches it
+"$PGWARD" verify --repo r3 --allow-unsigned >/dev/null 2>&1 || tk_fail "the doctored manifest should pass depth 1"
+expect_fail 24 "data.pgdump.zst.age: does not decrypt to the end: no identity matched" verify --repo r3 -i key --allow-unsigned
 
 # depth 2: details that do not match the data (re-encrypted to our key, manifest updated)
 cp -r repo r4
@@ -85,7 +88,7 @@ old_sha=$(sha256sum "r4/shop/$id/details.json.age" | cut -d' ' -f1)
 old_size=$(stat -c %s "r4/shop/$id/details.json.age")
 cp d.age "r4/shop/$id/details.json.age"
 sed -i "s/$old_sha/$(sha256sum d.age | cut -d' ' -f1)/; s/\"size\": $old_size,/\"size\": $(stat -c %s d.age),/" "r4/shop/$id/manifest.json"
-expect_fail 24 "table public.customers: 5000 rows in the archive, 4999 in the details" verify --repo r4 -i key
+expect_fail 24 "table public.customers: 5000 rows in the archive, 4999 in the details" verify --repo r4 -i key --allow-unsigned
 
 # depth 3: a restore that loses rows (the scratch server drops every other customer on load)
 pg_psql_super -d template1 >/dev/null <<'SQL'

@@ -114,7 +114,7 @@ nothing_left "slow"
 # no server programs of the backup's version or newer: a clear error, no directory made
 cp -r repo r98
 sed -i 's/"server_version": "[0-9]*/"server_version": "98/' r98/shop/*/manifest.json
-expect_fail 3 "no PostgreSQL server programs (initdb, pg_ctl, postgres) of version 98 or newer" verify shop --repo r98 -i key --restore --scratch-local
+expect_fail 3 "no PostgreSQL server programs (initdb, pg_ctl, postgres) of version 98 or newer" verify shop --repo r98 -i key --restore --scratch-local --allow-unsigned
 tk_assert_contains "$err" "Install postgresql-98 or use --scratch-url." "hint names the package"
 nothing_left "no binaries"
 

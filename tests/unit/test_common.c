@@ -96,6 +96,9 @@ static void test_redaction(void **state)
 	assert_string_equal(r,
 	                    "postgresql://alice:********@db.example:5432/app?sslmode=verify-full");
 	pw_free(r);
+	r = pw_redact("key PWSK-1:RWS70fMOc8P+ec/HZ== end");
+	assert_string_equal(r, "key PWSK-1:******** end");
+	pw_free(r);
 	r = pw_redact("postgresql://alice@db/app");
 	assert_string_equal(r, "postgresql://alice@db/app");
 	pw_free(r);
