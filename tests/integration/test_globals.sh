@@ -159,12 +159,25 @@ tk_assert_eq "$(pg_psql_super -c "select rolinherit from pg_roles where rolname 
 	"an existing role is left as it is"
 
 # --- forged globals objects, encrypted to the recipient by anyone who can write the repo
+# (for a repository without signatures, or whose signing key was stolen: the manifest is
+# edited to match, and restore runs with --allow-unsigned; with signatures checked, restore
+# refuses such an object before parsing it: test_sign.sh)
 cp "$gobj" genuine.age
-forge() { # forge TEXT: the globals object of the backup becomes TEXT
+cp "repo/app/$id/manifest.json" genuine.manifest
+forge() { # forge TEXT: the globals object of the backup becomes TEXT, the manifest matches
 	printf '%s\n' "$1" | zstd -q -c | "$PGWARD" encrypt -r "$R" -o forged.age 2>/dev/null ||
 		tk_fail "encrypt a forged object"
 	cp forged.age "$gobj"
 	rm -f forged.age
+	python3 - "repo/app/$id/manifest.json" "$gobj" <<'PY'
+import hashlib, json, sys
+m = json.load(open(sys.argv[1]))
+data = open(sys.argv[2], "rb").read()
+for o in m["objects"]:
+    if o["name"] == "globals.sql.zst.age":
+        o["sha256"], o["size"] = hashlib.sha256(data).hexdigest(), len(data)
+json.dump(m, open(sys.argv[1], "w"), indent=2)
+PY
 }
 pre='SET default_transaction_read_only = off;
 SET client_encoding = '"'UTF8'"';
@@ -178,7 +191,7 @@ while IFS='|' read -r line why; do
 	forge "$pre
 $line
 CREATE ROLE forged2;"
-	expect_fail 23 "globals line 5: $why" restore -i key --repo repo --globals \
+	expect_fail 23 "globals line 5: $why" restore --allow-unsigned -i key --repo repo --globals \
 		--allow-privileged-roles --create --target "$(super f$i)"
 	tk_assert_contains "$err" "Nothing was applied" "forged case $i: hint"
 	[ -e "$mark" ] && tk_fail "forged case $i ($line) ran a command: $mark exists"
@@ -202,7 +215,7 @@ forge "$pre
 CREATE ROLE \"a
 \\! touch $mark
 \";"
-expect_fail 23 "globals line 6: a backslash command inside a statement" restore -i key \
+expect_fail 23 "globals line 6: a backslash command inside a statement" restore --allow-unsigned -i key \
 	--repo repo --globals --create --target "$(super f_nl)"
 [ -e "$mark" ] && tk_fail "a backslash line inside a name ran"
 tk_pass "forged globals with commands, COPY, DO, settings and passwords are refused whole"
@@ -212,13 +225,13 @@ tk_pass "forged globals with commands, COPY, DO, settings and passwords are refu
 forge "$pre
 ALTER ROLE forged1 WITH SUPERUSER;
 GRANT pg_execute_server_program TO forged1;"
-expect_fail 22 'role "forged1": SUPERUSER' restore -i key --repo repo --globals --create \
+expect_fail 22 'role "forged1": SUPERUSER' restore --allow-unsigned -i key --repo repo --globals --create \
 	--target "$(super p1)"
 tk_assert_contains "$err" 'membership of "forged1" in "pg_execute_server_program"' \
 	"a privileged membership is listed"
 tk_assert_eq "$(pg_psql_super -c "select count(*) from pg_roles where rolname = 'forged1'")" 0 \
 	"nothing applied without --allow-privileged-roles"
-"$PGWARD" restore -i key --repo repo --globals --allow-privileged-roles --create \
+"$PGWARD" restore --allow-unsigned -i key --repo repo --globals --allow-privileged-roles --create \
 	--target "$(super p2)" >p.out 2>p.err || {
 	cat p.err
 	tk_fail "--allow-privileged-roles applies the privileged roles"
@@ -233,7 +246,7 @@ tk_assert_contains "$(cat p.err)" 'warning: privileged: role "forged1": SUPERUSE
 # an existing role gets no new membership from a backup
 forge "$pre
 GRANT plain TO backup;"
-"$PGWARD" restore -i key --repo repo --globals --create --target "$(super m1)" >/dev/null \
+"$PGWARD" restore --allow-unsigned -i key --repo repo --globals --create --target "$(super m1)" >/dev/null \
 	2>m.err || {
 	cat m.err
 	tk_fail "restore --globals with a membership for an existing role"
@@ -248,7 +261,7 @@ esc_name=$(printf 'e\033]0;x\007\302\2331m')
 pg_psql_super -c "create role \"$esc_name\"" >/dev/null
 forge "$pre
 CREATE ROLE \"$esc_name\";"
-"$PGWARD" restore -i key --repo repo --globals --create --target "$(super e1)" >/dev/null \
+"$PGWARD" restore --allow-unsigned -i key --repo repo --globals --create --target "$(super e1)" >/dev/null \
 	2>e.err || tk_fail "restore --globals with an escape sequence in a name"
 tk_assert_contains "$(cat e.err)" 'role "e\x1b]0;x\x07\xc2\x9b1m" exists already' \
 	"escape sequences in names are shown as \\xNN"
@@ -259,7 +272,7 @@ grep -q "$(printf '\302\233')" e.err && tk_fail "a C1 CSI reached the terminal"
 forge "$pre
 CREATE ROLE forged4;
 GRANT supr TO forged4;"
-expect_fail 22 'membership of "forged4" in "supr" (SUPERUSER)' restore -i key --repo repo \
+expect_fail 22 'membership of "forged4" in "supr" (SUPERUSER)' restore --allow-unsigned -i key --repo repo \
 	--globals --create --target "$(super p3)"
 
 # and in a role that is (through memberships) a member of a privileged one
@@ -267,18 +280,19 @@ pg_psql_super -c "create role ops; create role ops2; grant pg_execute_server_pro
 forge "$pre
 CREATE ROLE forged5;
 GRANT ops TO forged5;"
-expect_fail 22 'membership of "forged5" in "ops" (member of a privileged role)' restore -i key \
+expect_fail 22 'membership of "forged5" in "ops" (member of a privileged role)' restore --allow-unsigned -i key \
 	--repo repo --globals --create --target "$(super p5)"
 
 # one transaction: a role statement that fails leaves no role behind
 forge "$pre
 CREATE ROLE forged3;
 GRANT no_such_role TO forged3;"
-expect_fail 20 'globals line 6' restore -i key --repo repo --globals --create \
+expect_fail 20 'globals line 6' restore --allow-unsigned -i key --repo repo --globals --create \
 	--target "$(super p4)"
 tk_assert_eq "$(pg_psql_super -c "select count(*) from pg_roles where rolname = 'forged3'")" 0 \
 	"one transaction: nothing applied"
 cp genuine.age "$gobj"
+cp genuine.manifest "repo/app/$id/manifest.json"
 tk_pass "privileged roles need --allow-privileged-roles; one transaction"
 
 # --- globals_apply() for the restore drill: privileged attributes and memberships stripped

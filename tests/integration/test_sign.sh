@@ -115,7 +115,7 @@ cp "$F/data.pgdump.zst.age" "rswap/shop/$id1/data.pgdump.zst.age"
 expect_fail 24 "differs from its manifest" restore -i key --repo rswap --backup "$id1" --to-file swapped.dump
 [[ -e swapped.dump ]] && tk_fail "a swapped data object left a restored file"
 expect_fail 24 "differs from its manifest" restore -i key --repo rswap --backup "$id1" --create --target "$(super shop_swap)"
-tk_assert_eq "$(pg_psql_super -d shop_swap -tAc "select count(*) from pg_class where relname = 'customers'")" 0 "nothing restored from a swapped object"
+tk_assert_eq "$(pg_psql_super -tAc "select count(*) from pg_database where datname = 'shop_swap'")" 0 "nothing restored from a swapped object (the database --create made is dropped)"
 # the same for the globals object (roles are SQL that restore --globals applies)
 cp -r repo rswap2
 grep -q '"globals": true' "rswap2/shop/$id1/manifest.json" || tk_fail "the genuine backup has no globals"
