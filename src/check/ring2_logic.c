@@ -1,6 +1,7 @@
 /* ring2_logic.c - the pure helpers of the second ring's rules (see rules.h): the table of
  * latest minor releases, hba method classification, library lists, cipher lists and
  * log_line_prefix. No I/O; unit-tested. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -245,4 +246,62 @@ bool chk_log_prefix_missing(const char *prefix, char *missing, size_t n)
 	if (!client)
 		add_why(missing, n, "client (%h)");
 	return !(time_ && user && db && proc && client);
+}
+
+/* address bytes and prefix length of an hba line (IPv4 or IPv6 with a netmask); false when
+ * the line names a host, a keyword or nothing */
+static bool hba_net(const struct chk_hba_line *l, unsigned char addr[16], int *fam, int *bits)
+{
+	if (!l->address || !l->netmask)
+		return false;
+	*bits = chk_netmask_bits(l->netmask);
+	if (*bits < 0)
+		return false;
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, l->address, addr) == 1)
+		*fam = 4;
+	else if (inet_pton(AF_INET6, l->address, addr) == 1)
+		*fam = 6;
+	else
+		return false;
+	return true;
+}
+
+bool chk_hba_covers(const struct chk_hba_line *outer, const struct chk_hba_line *inner)
+{
+	if (!outer->type || !inner->type || strcmp(outer->type, "local") == 0 ||
+	    strcmp(inner->type, "local") == 0)
+		return false;
+	/* "host" matches every TCP connection; the others only their kind */
+	if (strcmp(outer->type, "host") != 0 && strcmp(outer->type, inner->type) != 0)
+		return false;
+	if (outer->address && strcmp(outer->address, "all") == 0)
+		return true;
+	unsigned char a[16], b[16];
+	int fa, fb, ba, bb;
+	if (!hba_net(outer, a, &fa, &ba) || !hba_net(inner, b, &fb, &bb) || fa != fb || ba > bb)
+		return false;
+	for (int i = 0; i < ba; i++) {
+		int byte = i / 8, bit = 7 - i % 8;
+		if (((a[byte] >> bit) & 1) != ((b[byte] >> bit) & 1))
+			return false;
+	}
+	return true;
+}
+
+bool chk_list_has(const char *list, const char *item)
+{
+	if (!list || !item)
+		return false;
+	size_t n = strlen(item);
+	for (const char *p = list; *p;) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (len == n && strncmp(p, item, n) == 0)
+			return true;
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	return false;
 }

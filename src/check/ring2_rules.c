@@ -154,8 +154,9 @@ static void describe_line(struct pw_buf *b, const struct pg_result *r, int i)
 static void hba_name(struct pw_buf *b, const char *name)
 {
 	if (strchr(name, '"'))
-		pw_buf_printf(b, "<%s: a name with a double quote cannot be written in "
-		                 "pg_hba.conf>",
+		pw_buf_printf(b,
+		              "<%s: a name with a double quote cannot be written in "
+		              "pg_hba.conf>",
 		              "role");
 	else
 		pw_buf_printf(b, "\"%s\"", name);
@@ -180,44 +181,43 @@ static char *name_array(const char *const *names, size_t n)
 
 #define WHY_PREDEF                                                                                 \
 	"CIS PostgreSQL Benchmark 4.9 (ensure predefined roles are granted only where needed); "   \
-	"Crunchy Data PostgreSQL STIG (least privilege): pg_execute_server_program and "          \
+	"Crunchy Data PostgreSQL STIG (least privilege): pg_execute_server_program and "           \
 	"pg_write_server_files run code or write files as the server's OS user"
 #define WHY_HBA_WEAK                                                                               \
-	"Crunchy Data PostgreSQL STIG (authenticators protected in transit, no weak "             \
-	"authentication); CIS PostgreSQL Benchmark 5.4 (ensure login via host TCP/IP sockets is " \
+	"Crunchy Data PostgreSQL STIG (authenticators protected in transit, no weak "              \
+	"authentication); CIS PostgreSQL Benchmark 5.4 (ensure login via host TCP/IP sockets is "  \
 	"configured correctly)"
 #define WHY_HBA_PRIV                                                                               \
-	"pgdsat 5.11 (superuser and replication access from the network); CIS PostgreSQL "        \
+	"pgdsat 5.11 (superuser and replication access from the network); CIS PostgreSQL "         \
 	"Benchmark 5.x: administer over the local socket, replicate from named standbys only"
 #define WHY_ATTR                                                                                   \
-	"CIS PostgreSQL Benchmark 4.3 (ensure excessive administrative privileges are revoked) "  \
-	"and 7.1 (a dedicated replication user): CREATEROLE, CREATEDB, REPLICATION and "          \
+	"CIS PostgreSQL Benchmark 4.3 (ensure excessive administrative privileges are revoked) "   \
+	"and 7.1 (a dedicated replication user): CREATEROLE, CREATEDB, REPLICATION and "           \
 	"BYPASSRLS each reach beyond one application's data"
 #define WHY_MINOR                                                                                  \
-	"CIS PostgreSQL Benchmark 1.5 (ensure the latest security patches are applied); Crunchy " \
+	"CIS PostgreSQL Benchmark 1.5 (ensure the latest security patches are applied); Crunchy "  \
 	"Data PostgreSQL STIG (security-relevant updates installed promptly)"
 #define WHY_RLS                                                                                    \
-	"CIS PostgreSQL Benchmark 4.7 (ensure row level security is configured correctly); "      \
-	"Supabase splinter lints policy_exists_rls_disabled, rls_enabled_no_policy, "             \
+	"CIS PostgreSQL Benchmark 4.7 (ensure row level security is configured correctly); "       \
+	"Supabase splinter lints policy_exists_rls_disabled, rls_enabled_no_policy, "              \
 	"rls_policy_always_true"
 #define WHY_SECDEF_VIEW                                                                            \
-	"Supabase splinter lint security_definer_view: a view runs with its owner's "             \
+	"Supabase splinter lint security_definer_view: a view runs with its owner's "              \
 	"privileges (and bypasses row security as its owner) unless security_invoker is set"
 #define WHY_LOG_CONTENT                                                                            \
-	"CIS PostgreSQL Benchmark 3.1.x (log_line_prefix, log_min_messages, "                     \
+	"CIS PostgreSQL Benchmark 3.1.x (log_line_prefix, log_min_messages, "                      \
 	"log_min_error_statement, debug_print_*, log_file_mode, log_replication_commands)"
-#define WHY_CIPHERS                                                                                \
-	"CIS PostgreSQL Benchmark 6.10 (ensure only strong TLS ciphers are used)"
+#define WHY_CIPHERS "CIS PostgreSQL Benchmark 6.10 (ensure only strong TLS ciphers are used)"
 #define WHY_WAL                                                                                    \
-	"CIS PostgreSQL Benchmark 7.4 (ensure WAL archiving is configured and functional); an "   \
+	"CIS PostgreSQL Benchmark 7.4 (ensure WAL archiving is configured and functional); an "    \
 	"inactive replication slot keeps WAL until the disk is full"
 #define WHY_UNSAFE                                                                                 \
 	"CIS PostgreSQL Benchmark 6.x and 8.3: settings that trade integrity or catalog safety "   \
-	"(fsync, full_page_writes, zero_damaged_pages, ignore_checksum_failure, "                 \
-	"allow_system_table_mods, lo_compat_privileges, preload libraries) and a configuration "  \
+	"(fsync, full_page_writes, zero_damaged_pages, ignore_checksum_failure, "                  \
+	"allow_system_table_mods, lo_compat_privileges, preload libraries) and a configuration "   \
 	"that waits for a restart"
 #define WHY_EXT                                                                                    \
-	"Supabase splinter lints extension_in_public and extension_versions_outdated; Crunchy "   \
+	"Supabase splinter lints extension_in_public and extension_versions_outdated; Crunchy "    \
 	"Data PostgreSQL STIG (only the software that is needed, kept up to date)"
 #define WHY_PWPOLICY                                                                               \
 	"CIS PostgreSQL Benchmark 5.6 (password complexity, passwordcheck/credcheck); auth_delay " \
@@ -272,8 +272,8 @@ static void rule_dangerous_predefined(struct chk_ctx *x, struct chk_finding *f)
 	for (int i = 0; i < pg_nrows(r); i++) {
 		const char *who = pg_value(r, i, 0), *pre = pg_value(r, i, 1);
 		bool direct = *pg_value(r, i, 3) == 't', ro = *pg_value(r, i, 4) == 't';
-		bool backup = x->st && x->st->backup_role[0] &&
-		              strcmp(x->st->backup_role, who) == 0;
+		bool backup =
+		    x->st && x->st->backup_role[0] && strcmp(x->st->backup_role, who) == 0;
 		if (strcmp(pre, "pg_read_all_data") == 0 && (ro || backup)) {
 			if (room(&ok, &more_ok))
 				pw_buf_printf(&ok, "%s%s (%s)", ok.len ? ", " : "", who,
@@ -291,8 +291,8 @@ static void rule_dangerous_predefined(struct chk_ctx *x, struct chk_finding *f)
 		if (room(&fix, &more_fix)) {
 			char *qw = pg_quote_ident(x->c, who);
 			if (direct)
-				pw_buf_printf(&fix, "%sREVOKE %s FROM %s;", fix.len ? "\n" : "", pre,
-				              qw);
+				pw_buf_printf(&fix, "%sREVOKE %s FROM %s;", fix.len ? "\n" : "",
+				              pre, qw);
 			else
 				pw_buf_printf(&fix,
 				              "%s-- %s holds %s through another role: revoke that "
@@ -311,8 +311,8 @@ static void rule_dangerous_predefined(struct chk_ctx *x, struct chk_finding *f)
 		        "pg_read_all_data only where expected%s%s%s",
 		        ok.len ? " (" : "", pw_buf_str(&ok), ok.len ? ")" : "");
 	} else {
-		chk_set(f, CHK_FAIL, sev, "%s%s%s", pw_buf_str(&ev),
-		        ok.len ? "; expected: " : "", ok.len ? pw_buf_str(&ok) : "");
+		chk_set(f, CHK_FAIL, sev, "%s%s%s", pw_buf_str(&ev), ok.len ? "; expected: " : "",
+		        ok.len ? pw_buf_str(&ok) : "");
 		f->fix = chk_take(&fix);
 	}
 	pw_buf_free(&ev, 0);
@@ -365,8 +365,8 @@ static void rule_hba_weak(struct chk_ctx *x, struct chk_finding *f)
 			continue;
 		const char *ln = pg_value(x->hba, i, 0);
 		if (strcmp(l.method, "md5") == 0 || strcmp(l.method, "ident") == 0)
-			pw_buf_printf(&fix, "%sline %s: %s -> scram-sha-256", fix.len ? "\n" : "", ln,
-			              l.method);
+			pw_buf_printf(&fix, "%sline %s: %s -> scram-sha-256", fix.len ? "\n" : "",
+			              ln, l.method);
 		else
 			pw_buf_printf(&fix, "%sline %s: %s -> hostssl (or %s -> scram-sha-256)",
 			              fix.len ? "\n" : "", ln, l.type, l.method);
@@ -382,10 +382,11 @@ static void rule_hba_weak(struct chk_ctx *x, struct chk_finding *f)
 		              "each password again");
 		f->fix = chk_take(&fix);
 	} else {
-		chk_set(f, CHK_PASS, CHK_SEV_HIGH,
-		        "no md5, no ident over TCP, and no method that sends the password in clear "
-		        "(password, ldap, radius, pam, bsd) on a line without TLS, in %d hba line%s",
-		        pg_nrows(x->hba), pg_nrows(x->hba) == 1 ? "" : "s");
+		chk_set(
+		    f, CHK_PASS, CHK_SEV_HIGH,
+		    "no md5, no ident over TCP, and no method that sends the password in clear "
+		    "(password, ldap, radius, pam, bsd) on a line without TLS, in %d hba line%s",
+		    pg_nrows(x->hba), pg_nrows(x->hba) == 1 ? "" : "s");
 	}
 	hba_errors_note(x, f);
 	pw_buf_free(&ev, 0);
@@ -429,6 +430,20 @@ static void rule_hba_privileged(struct chk_ctx *x, struct chk_finding *f)
 			continue;
 		bool super = *pg_value(r, i, 2) == 't', repl = *pg_value(r, i, 3) == 't';
 		const char *who = pg_value(r, i, 1);
+		/* the first matching line wins: an earlier reject line for this role, these
+		 * databases and a network containing this one's shadows it */
+		bool shadowed = false;
+		for (int j = 0; j < li && !shadowed; j++) {
+			struct chk_hba_line e = hba_line(x->hba, j);
+			if (!pg_isnull(x->hba, j, 7) || strcmp(e.method, "reject") != 0)
+				continue;
+			bool users = chk_list_has(e.users, "all") || chk_list_has(e.users, who);
+			bool dbs = repl && !super ? chk_list_has(e.databases, "replication")
+			                          : chk_list_has(e.databases, "all");
+			shadowed = users && dbs && chk_hba_covers(&e, &l);
+		}
+		if (shadowed)
+			continue;
 		nbad++;
 		if (room(&ev, &more)) {
 			pw_buf_printf(&ev, "%s%s %s from the network by ", ev.len ? "; " : "",
@@ -440,7 +455,8 @@ static void rule_hba_privileged(struct chk_ctx *x, struct chk_finding *f)
 		if (room(&fix, &more_fix)) {
 			int bits = chk_netmask_bits(l.netmask);
 			pw_buf_printf(&fix, "%s# above line %s:\nhost%s %s ", fix.len ? "\n" : "",
-			              pg_value(r, i, 0), "", repl && !super ? "replication" : "all");
+			              pg_value(r, i, 0), "",
+			              repl && !super ? "replication" : "all");
 			hba_name(&fix, who);
 			if (l.address && bits >= 0)
 				pw_buf_printf(&fix, " %s/%d reject", l.address, bits);
@@ -488,8 +504,8 @@ static void rule_privileged_attributes(struct chk_ctx *x, struct chk_finding *f)
 		const char *who = pg_value(r, i, 0);
 		bool cr = *pg_value(r, i, 1) == 't', cd = *pg_value(r, i, 2) == 't',
 		     rp = *pg_value(r, i, 3) == 't', by = *pg_value(r, i, 4) == 't';
-		bool backup = x->st && x->st->backup_role[0] &&
-		              strcmp(x->st->backup_role, who) == 0;
+		bool backup =
+		    x->st && x->st->backup_role[0] && strcmp(x->st->backup_role, who) == 0;
 		if (backup && by && !cr && !cd && !rp) {
 			/* pgward backs up with BYPASSRLS so that a dump holds every row */
 			if (room(&ok, &more_ok))
@@ -510,7 +526,8 @@ static void rule_privileged_attributes(struct chk_ctx *x, struct chk_finding *f)
 			if (rp)
 				pw_buf_printf(&ev, " REPLICATION (streams a copy of every table)");
 			if (by)
-				pw_buf_printf(&ev, " BYPASSRLS (ignores every row security policy)");
+				pw_buf_printf(&ev,
+				              " BYPASSRLS (ignores every row security policy)");
 		}
 		if (room(&fix, &more_fix)) {
 			char *qw = pg_quote_ident(x->c, who);
@@ -525,8 +542,9 @@ static void rule_privileged_attributes(struct chk_ctx *x, struct chk_finding *f)
 	more_tail(&fix, more_fix, "\n");
 	pg_result_free(r);
 	if (nbad) {
-		chk_set(f, CHK_FAIL, sev, "%zu non-superuser role%s with administrative attributes: %s",
-		        nbad, nbad == 1 ? "" : "s", pw_buf_str(&ev));
+		chk_set(f, CHK_FAIL, sev,
+		        "%zu non-superuser role%s with administrative attributes: %s", nbad,
+		        nbad == 1 ? "" : "s", pw_buf_str(&ev));
 		pw_buf_printf(&fix, "\n-- keep an attribute only on a role that needs it (a "
 		                    "standby's replication role, an administrator)");
 		f->fix = chk_take(&fix);
@@ -631,19 +649,22 @@ static void rule_rls(struct chk_ctx *x, struct chk_finding *f)
 		if (room(&ev, &more)) {
 			pw_buf_printf(&ev, "%s", ev.len ? "; " : "");
 			if (off)
-				pw_buf_printf(&ev, "%s has policies but row security is off (the "
-				                   "policies do nothing)",
+				pw_buf_printf(&ev,
+				              "%s has policies but row security is off (the "
+				              "policies do nothing)",
 				              t);
 			else if (strcmp(k, "nopolicy") == 0)
-				pw_buf_printf(&ev, "%s has row security on and no policy (only its "
-				                   "owner sees rows)",
+				pw_buf_printf(&ev,
+				              "%s has row security on and no policy (only its "
+				              "owner sees rows)",
 				              t);
 			else if (strcmp(k, "true") == 0)
 				pw_buf_printf(&ev, "policy %s on %s lets PUBLIC write any row (%s)",
 				              a, t, "always true");
 			else
-				pw_buf_printf(&ev, "%s is owned by LOGIN role %s, which bypasses its "
-				                   "policies (no FORCE ROW LEVEL SECURITY)",
+				pw_buf_printf(&ev,
+				              "%s is owned by LOGIN role %s, which bypasses its "
+				              "policies (no FORCE ROW LEVEL SECURITY)",
 				              t, a);
 		}
 		if (!room(&fix, &more_fix))
@@ -653,14 +674,16 @@ static void rule_rls(struct chk_ctx *x, struct chk_finding *f)
 		if (off)
 			pw_buf_printf(&fix, "ALTER TABLE %s ENABLE ROW LEVEL SECURITY;", t);
 		else if (strcmp(k, "nopolicy") == 0)
-			pw_buf_printf(&fix,
-			              "-- %s: add the policies it needs (CREATE POLICY ... ON %s), or "
-			              "if row security was not meant:\nALTER TABLE %s DISABLE ROW "
-			              "LEVEL SECURITY;",
-			              t, t, t);
+			pw_buf_printf(
+			    &fix,
+			    "-- %s: add the policies it needs (CREATE POLICY ... ON %s), or "
+			    "if row security was not meant:\nALTER TABLE %s DISABLE ROW "
+			    "LEVEL SECURITY;",
+			    t, t, t);
 		else if (strcmp(k, "true") == 0)
-			pw_buf_printf(&fix, "DROP POLICY %s ON %s; -- then write one with a real "
-			                    "condition and named roles",
+			pw_buf_printf(&fix,
+			              "DROP POLICY %s ON %s; -- then write one with a real "
+			              "condition and named roles",
 			              a, t);
 		else
 			pw_buf_printf(&fix, "ALTER TABLE %s FORCE ROW LEVEL SECURITY;", t);
@@ -734,11 +757,12 @@ static void rule_secdef_views(struct chk_ctx *x, struct chk_finding *f)
 	} else {
 		chk_set(f, CHK_WARN, CHK_SEV_MEDIUM,
 		        "in database %s, %zu view%s run%s as %s owner for every reader: %s",
-		        x->r->database, n, n == 1 ? "" : "s", n == 1 ? "s" : "", n == 1 ? "its" : "their",
-		        pw_buf_str(&ev));
+		        x->r->database, n, n == 1 ? "" : "s", n == 1 ? "s" : "",
+		        n == 1 ? "its" : "their", pw_buf_str(&ev));
 		if (x->version < 150000)
-			pw_buf_printf(&fix, "\n-- security_invoker needs PostgreSQL 15; before, own "
-			                    "the view by an unprivileged role");
+			pw_buf_printf(&fix,
+			              "\n-- security_invoker needs PostgreSQL 15; before, own "
+			              "the view by an unprivileged role");
 		f->fix = chk_take(&fix);
 	}
 	pw_buf_free(&ev, 0);
@@ -793,7 +817,8 @@ static void rule_log_content(struct chk_ctx *x, struct chk_finding *f)
 	}
 	if (lmes > log_level("error")) {
 		sev = CHK_SEV_MEDIUM;
-		pw_buf_printf(&ev, "%slog_min_error_statement = %s (failing statements are not logged)",
+		pw_buf_printf(&ev,
+		              "%slog_min_error_statement = %s (failing statements are not logged)",
 		              ev.len ? "; " : "", mes);
 		pw_buf_printf(&fix, "\nlog_min_error_statement = error");
 	}
@@ -801,7 +826,8 @@ static void rule_log_content(struct chk_ctx *x, struct chk_finding *f)
 		if (is_on(dp[i])) {
 			if (sev < CHK_SEV_LOW)
 				sev = CHK_SEV_LOW;
-			pw_buf_printf(&ev, "%s%s = on (query trees, with their constants, in the log)",
+			pw_buf_printf(&ev,
+			              "%s%s = on (query trees, with their constants, in the log)",
 			              ev.len ? "; " : "", dpn[i]);
 			pw_buf_printf(&fix, "\n%s = off", dpn[i]);
 		}
@@ -882,8 +908,9 @@ static void rule_ciphers(struct chk_ctx *x, struct chk_finding *f)
 	} else {
 		pw_buf_printf(&ev, "; %d cipher%s in use now, all AEAD with forward secrecy%s",
 		              pg_nrows(r), pg_nrows(r) == 1 ? "" : "s",
-		              x->stats_ok ? "" : " (this role's sessions only: other sessions "
-		                                 "need pg_read_all_stats)");
+		              x->stats_ok ? ""
+		                          : " (this role's sessions only: other sessions "
+		                            "need pg_read_all_stats)");
 	}
 	pg_result_free(r);
 	pw_buf_free(&bad, 0);
@@ -941,10 +968,11 @@ static void rule_wal_archiving(struct chk_ctx *x, struct chk_finding *f)
 		              pg_value(a, 0, 1));
 		if (failing) {
 			res = CHK_FAIL, sev = CHK_SEV_HIGH;
-			pw_buf_printf(&ev, "; archiving is failing now: last failure %s UTC (%s)%s%s",
-			              pg_value(a, 0, 3), pg_value(a, 0, 2),
-			              *pg_value(a, 0, 4) ? " after the last success " : ", no success",
-			              pg_value(a, 0, 4));
+			pw_buf_printf(
+			    &ev, "; archiving is failing now: last failure %s UTC (%s)%s%s",
+			    pg_value(a, 0, 3), pg_value(a, 0, 2),
+			    *pg_value(a, 0, 4) ? " after the last success " : ", no success",
+			    pg_value(a, 0, 4));
 			pw_buf_printf(&fix, "fix archive_command (the server log says why it "
 			                    "fails); WAL piles up in pg_wal until it works");
 		} else if (stale) {
@@ -965,11 +993,13 @@ static void rule_wal_archiving(struct chk_ctx *x, struct chk_finding *f)
 		else if (res == CHK_PASS)
 			res = CHK_WARN, sev = CHK_SEV_MEDIUM;
 		if (room(&ev, &more))
-			pw_buf_printf(&ev, "; inactive %s replication slot %s retains %.0f MB of WAL",
+			pw_buf_printf(&ev,
+			              "; inactive %s replication slot %s retains %.0f MB of WAL",
 			              pg_value(s, i, 1), name, bytes / 1048576.0);
 		char *lit = pg_quote_literal(x->c, name);
-		pw_buf_printf(&fix, "%sSELECT pg_catalog.pg_drop_replication_slot(%s); -- if no "
-		                    "standby or subscriber uses it any more",
+		pw_buf_printf(&fix,
+		              "%sSELECT pg_catalog.pg_drop_replication_slot(%s); -- if no "
+		              "standby or subscriber uses it any more",
 		              fix.len ? "\n" : "", lit);
 		pw_free(lit);
 	}
@@ -1032,8 +1062,8 @@ static void rule_unsafe_settings(struct chk_ctx *x, struct chk_finding *f)
 			sev = CHK_SEV_MEDIUM;
 		pw_buf_printf(&ev, "%s%s = '%s' (loaded into every session; check each library)",
 		              ev.len ? "; " : "", libs[i], v);
-		pw_buf_printf(&fix, "%sALTER SYSTEM RESET %s; -- if not needed", fix.len ? "\n" : "",
-		              libs[i]);
+		pw_buf_printf(&fix, "%sALTER SYSTEM RESET %s; -- if not needed",
+		              fix.len ? "\n" : "", libs[i]);
 	}
 	char spl[1024];
 	bool spl_vis = setting(x, "shared_preload_libraries", spl, sizeof spl);
@@ -1047,24 +1077,27 @@ static void rule_unsafe_settings(struct chk_ctx *x, struct chk_finding *f)
 	if (pg_nrows(r)) {
 		if (sev < CHK_SEV_MEDIUM)
 			sev = CHK_SEV_MEDIUM;
-		pw_buf_printf(&ev, "%s%d setting%s changed in the configuration but waiting for a "
-		                   "restart (the server runs the old value):",
+		pw_buf_printf(&ev,
+		              "%s%d setting%s changed in the configuration but waiting for a "
+		              "restart (the server runs the old value):",
 		              ev.len ? "; " : "", pg_nrows(r), pg_nrows(r) == 1 ? "" : "s");
 		for (int i = 0; i < pg_nrows(r) && i < 20; i++)
 			pw_buf_printf(&ev, " %s", pg_value(r, i, 0));
-		pw_buf_printf(&fix, "%s# restart the server (pg_ctl restart, systemctl restart "
-		                    "postgresql) so the pending settings apply",
+		pw_buf_printf(&fix,
+		              "%s# restart the server (pg_ctl restart, systemctl restart "
+		              "postgresql) so the pending settings apply",
 		              fix.len ? "\n" : "");
 	}
 	pg_result_free(r);
 	if (sev == CHK_SEV_INFO) {
-		chk_set(f, CHK_PASS, CHK_SEV_HIGH,
-		        "fsync and full_page_writes on; zero_damaged_pages, ignore_checksum_failure, "
-		        "allow_system_table_mods, lo_compat_privileges off; no session or local "
-		        "preload library; nothing waits for a restart; shared_preload_libraries = "
-		        "%s%s%s",
-		        spl_vis ? "'" : "", spl_vis ? spl : "(hidden: needs pg_read_all_settings)",
-		        spl_vis ? "'" : "");
+		chk_set(
+		    f, CHK_PASS, CHK_SEV_HIGH,
+		    "fsync and full_page_writes on; zero_damaged_pages, ignore_checksum_failure, "
+		    "allow_system_table_mods, lo_compat_privileges off; no session or local "
+		    "preload library; nothing waits for a restart; shared_preload_libraries = "
+		    "%s%s%s",
+		    spl_vis ? "'" : "", spl_vis ? spl : "(hidden: needs pg_read_all_settings)",
+		    spl_vis ? "'" : "");
 		pw_buf_free(&ev, 0);
 		pw_buf_free(&fix, 0);
 		return;
@@ -1090,8 +1123,8 @@ static void rule_extensions(struct chk_ctx *x, struct chk_finding *f)
 	      "e.extname where e.extname <> 'plpgsql' order by 1",
 	      0, NULL, &r) < 0)
 		return;
-	static const char *risky[] = {"adminpack", "file_fdw",   "dblink",     "postgres_fdw",
-	                              "pageinspect", "pg_surgery", "xml2",      "pg_freespacemap",
+	static const char *risky[] = {"adminpack",   "file_fdw",   "dblink",     "postgres_fdw",
+	                              "pageinspect", "pg_surgery", "xml2",       "pg_freespacemap",
 	                              "lo",          "plperlu",    "plpython3u", "pltclu"};
 	struct pw_buf ev = PW_BUF_INIT(LIST_CAP), fix = PW_BUF_INIT(LIST_CAP);
 	enum chk_result res = CHK_PASS;
@@ -1103,9 +1136,10 @@ static void rule_extensions(struct chk_ctx *x, struct chk_finding *f)
 		if (*pg_value(r, i, 2) == 't') {
 			res = CHK_FAIL, sev = CHK_SEV_MEDIUM;
 			if (room(&ev, &more))
-				pw_buf_printf(&ev, "%sextension %s is in schema %s, where PUBLIC may "
-				                   "CREATE (anyone can plant objects its functions "
-				                   "resolve)",
+				pw_buf_printf(&ev,
+				              "%sextension %s is in schema %s, where PUBLIC may "
+				              "CREATE (anyone can plant objects its functions "
+				              "resolve)",
 				              ev.len ? "; " : "", e, ns);
 			pw_buf_printf(&fix, "%sREVOKE CREATE ON SCHEMA %s FROM PUBLIC;",
 			              fix.len ? "\n" : "", qn);
@@ -1115,10 +1149,12 @@ static void rule_extensions(struct chk_ctx *x, struct chk_finding *f)
 			if (res == CHK_PASS)
 				res = CHK_WARN, sev = CHK_SEV_LOW;
 			if (room(&ev, &more))
-				pw_buf_printf(&ev, "%sextension %s %s is older than the installed "
-				                   "%s",
+				pw_buf_printf(&ev,
+				              "%sextension %s %s is older than the installed "
+				              "%s",
 				              ev.len ? "; " : "", e, pg_value(r, i, 3), dv);
-			pw_buf_printf(&fix, "%sALTER EXTENSION %s UPDATE;", fix.len ? "\n" : "", qe);
+			pw_buf_printf(&fix, "%sALTER EXTENSION %s UPDATE;", fix.len ? "\n" : "",
+			              qe);
 		}
 		for (size_t k = 0; k < sizeof risky / sizeof risky[0]; k++)
 			if (strcmp(e, risky[k]) == 0) {
@@ -1185,8 +1221,9 @@ static void rule_password_policy(struct chk_ctx *x, struct chk_finding *f)
 		pw_buf_printf(&ev, "; auth_delay not loaded (failed logins answered at once)");
 	}
 	if (!quality || !delay) {
-		pw_buf_printf(&fix, " (restart for shared_preload_libraries)\n"
-		                    "shared_preload_libraries = '%s%s%s%s'",
+		pw_buf_printf(&fix,
+		              " (restart for shared_preload_libraries)\n"
+		              "shared_preload_libraries = '%s%s%s%s'",
 		              spl, *spl ? ", " : "", !quality ? "passwordcheck" : "",
 		              !delay ? (!quality ? ", auth_delay" : "auth_delay") : "");
 		if (!delay)
@@ -1285,8 +1322,8 @@ static void rule_connection_limits(struct chk_ctx *x, struct chk_finding *f)
 			pw_buf_printf(&ev, "%s%s", ev.len ? ", " : "", pg_value(r, i, 0));
 		if (room(&fix, &more_fix)) {
 			char *qn = pg_quote_ident(x->c, pg_value(r, i, 0));
-			pw_buf_printf(&fix, "%sALTER ROLE %s CONNECTION LIMIT 20;", fix.len ? "\n" : "",
-			              qn);
+			pw_buf_printf(&fix, "%sALTER ROLE %s CONNECTION LIMIT 20;",
+			              fix.len ? "\n" : "", qn);
 			pw_free(qn);
 		}
 	}
@@ -1310,16 +1347,16 @@ static const struct chk_rule ring2[] = {
     {"auth.hba-weak-methods", CHK_SEV_HIGH,
      "no md5, no ident over TCP, no password sent in clear (hba)", WHY_HBA_WEAK, rule_hba_weak},
     {"net.hba-privileged-remote", CHK_SEV_HIGH,
-     "superusers and replication not reachable over the network (hba line x role)",
-     WHY_HBA_PRIV, rule_hba_privileged},
+     "superusers and replication not reachable over the network (hba line x role)", WHY_HBA_PRIV,
+     rule_hba_privileged},
     {"roles.privileged-attributes", CHK_SEV_HIGH,
      "no CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS on ordinary roles", WHY_ATTR,
      rule_privileged_attributes},
-    {"version.minor-current", CHK_SEV_HIGH, "the server runs the latest minor release",
-     WHY_MINOR, rule_minor_current},
+    {"version.minor-current", CHK_SEV_HIGH, "the server runs the latest minor release", WHY_MINOR,
+     rule_minor_current},
     {"priv.rls-consistency", CHK_SEV_HIGH,
-     "row security and policies agree; no always-true write policy; owners do not bypass",
-     WHY_RLS, rule_rls},
+     "row security and policies agree; no always-true write policy; owners do not bypass", WHY_RLS,
+     rule_rls},
     {"priv.secdef-views", CHK_SEV_MEDIUM,
      "views readable by others run as the reader (security_invoker) when the owner is "
      "privileged",
@@ -1327,24 +1364,24 @@ static const struct chk_rule ring2[] = {
     {"audit.log-content", CHK_SEV_MEDIUM,
      "the log says who, where and when; no query trees; log file private", WHY_LOG_CONTENT,
      rule_log_content},
-    {"tls.ciphers", CHK_SEV_MEDIUM, "strong TLS ciphers only (configured and in use)",
-     WHY_CIPHERS, rule_ciphers},
+    {"tls.ciphers", CHK_SEV_MEDIUM, "strong TLS ciphers only (configured and in use)", WHY_CIPHERS,
+     rule_ciphers},
     {"data.wal-archiving", CHK_SEV_HIGH,
      "WAL archiving on and working; no inactive replication slot retaining WAL", WHY_WAL,
      rule_wal_archiving},
     {"config.unsafe-settings", CHK_SEV_HIGH,
-     "no setting that trades integrity or catalog safety; nothing waits for a restart",
-     WHY_UNSAFE, rule_unsafe_settings},
+     "no setting that trades integrity or catalog safety; nothing waits for a restart", WHY_UNSAFE,
+     rule_unsafe_settings},
     {"priv.extensions", CHK_SEV_MEDIUM,
      "extensions not in a schema PUBLIC may write to, current, none risky", WHY_EXT,
      rule_extensions},
     {"auth.password-policy", CHK_SEV_MEDIUM,
-     "password quality module and auth_delay loaded; short authentication_timeout",
-     WHY_PWPOLICY, rule_password_policy},
-    {"session.timeouts", CHK_SEV_LOW, "idle sessions and idle transactions time out",
-     WHY_TIMEOUTS, rule_timeouts},
-    {"roles.connection-limits", CHK_SEV_LOW, "LOGIN roles have a connection limit",
-     WHY_CONNLIMIT, rule_connection_limits},
+     "password quality module and auth_delay loaded; short authentication_timeout", WHY_PWPOLICY,
+     rule_password_policy},
+    {"session.timeouts", CHK_SEV_LOW, "idle sessions and idle transactions time out", WHY_TIMEOUTS,
+     rule_timeouts},
+    {"roles.connection-limits", CHK_SEV_LOW, "LOGIN roles have a connection limit", WHY_CONNLIMIT,
+     rule_connection_limits},
 };
 
 static int init(struct chk_ctx *x)
@@ -1395,11 +1432,13 @@ void chk_ring2_rules(const struct chk_opts *o, const struct chk_repo_state *st,
 		struct chk_finding *f = chk_add(r, ru->id, ru->title, ru->severity, ru->why);
 		/* the version rule reads the connection only */
 		if (x.broken[0] && ru->run != rule_minor_current) {
-			chk_set(f, CHK_SKIP, ru->severity, "could not read the server: %s", x.broken);
-			chk_fix(f,
-			        "make sure role %s may run queries in database %s (see the message), "
-			        "then run pgward check again",
-			        r->role, r->database);
+			chk_set(f, CHK_SKIP, ru->severity, "could not read the server: %s",
+			        x.broken);
+			chk_fix(
+			    f,
+			    "make sure role %s may run queries in database %s (see the message), "
+			    "then run pgward check again",
+			    r->role, r->database);
 			f->unread = true;
 			continue;
 		}

@@ -52,6 +52,13 @@ enum chk_minor_state chk_minor_judge(int version_num, time_t now, int *latest, i
  * ..."), or NULL when it is not. Lines of type local are judged only for md5. */
 const char *chk_hba_weak(const struct chk_hba_line *l);
 
+/* Does an earlier hba line "outer" match every connection that "inner" matches, by connection
+ * type and address ("all", or an IPv4/IPv6 network containing inner's)? Databases and users
+ * are not compared. */
+bool chk_hba_covers(const struct chk_hba_line *outer, const struct chk_hba_line *inner);
+/* Is item one of the entries of a comma-separated list (as pg_hba_file_rules shows them)? */
+bool chk_list_has(const char *list, const char *item);
+
 /* Is lib in a comma-separated library list (spaces and double quotes allowed, a directory
  * prefix and a ".so" suffix ignored)? */
 bool chk_lib_listed(const char *list, const char *lib);
