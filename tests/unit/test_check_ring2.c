@@ -34,14 +34,18 @@ static void t_minor(void **state)
 }
 
 static struct chk_hba_line L(const char *type, const char *addr, const char *mask,
-                             const char *method)
-{
-	struct chk_hba_line l = {.type = type, .databases = "all", .users = "all",
-	                         .address = addr, .netmask = mask, .method = method};
+                             const char *method) {
+	struct chk_hba_line l = {.type = type,
+	                         .databases = "all",
+	                         .users = "all",
+	                         .address = addr,
+	                         .netmask = mask,
+	                         .method = method};
 	return l;
 }
 
-static void t_hba_weak(void **state)
+static void
+t_hba_weak(void **state)
 {
 	(void)state;
 	struct chk_hba_line l;
@@ -119,8 +123,8 @@ static void t_ciphers(void **state)
 	assert_non_null(strstr(why, "MEDIUM"));
 	assert_null(strstr(why, "3DES")); /* +3DES moves, it does not add */
 	assert_null(strstr(why, "aNULL"));
-	assert_false(chk_cipher_list_weak("ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL", why,
-	                                  sizeof why));
+	assert_false(
+	    chk_cipher_list_weak("ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL", why, sizeof why));
 	assert_false(chk_cipher_list_weak("HIGH:!aNULL:!MD5", why, sizeof why));
 	assert_true(chk_cipher_list_weak("ALL", why, sizeof why));
 	assert_true(chk_cipher_list_weak("HIGH:RC4", why, sizeof why) &&
@@ -130,7 +134,7 @@ static void t_ciphers(void **state)
 	assert_false(chk_cipher_weak("TLS_AES_256_GCM_SHA384"));
 	assert_false(chk_cipher_weak("ECDHE-RSA-AES128-GCM-SHA256"));
 	assert_false(chk_cipher_weak("ECDHE-ECDSA-CHACHA20-POLY1305"));
-	assert_true(chk_cipher_weak("AES128-GCM-SHA256"));  /* no forward secrecy */
+	assert_true(chk_cipher_weak("AES128-GCM-SHA256"));    /* no forward secrecy */
 	assert_true(chk_cipher_weak("ECDHE-RSA-AES128-SHA")); /* CBC */
 	assert_true(chk_cipher_weak("DES-CBC3-SHA"));
 }
