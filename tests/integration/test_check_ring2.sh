@@ -156,6 +156,8 @@ grant pg_write_all_data to writers;
 create role app login password 'app' connection limit 10 in role writers;
 create role maker login password 'mk' createrole createdb bypassrls connection limit 2;
 create role nolimit login password 'nl';
+-- names that try to break out of the printed fixes
+create role "evil""; drop table public.w; --" login createdb;
 select pg_create_physical_replication_slot('stale_slot', true);
 select pg_reload_conf();
 SQL
@@ -178,6 +180,8 @@ grant create on schema scratch to public;
 create extension citext schema scratch version '1.4';
 create extension dblink;
 insert into public.w select 2;
+create table public."t'; drop table public.w; --"(id int);
+create policy "p""; drop table public.w; --" on public."t'; drop table public.w; --" using (true);
 SQL
 pg_psql_super -c "select pg_switch_wal()" >/dev/null
 for _ in $(seq 100); do
@@ -228,6 +232,8 @@ tk_assert_contains "$(ev auth.password-policy)" "no password quality module" "pa
 tk_assert_contains "$(ev auth.password-policy)" "authentication_timeout = 300s" "authentication_timeout"
 tk_assert_contains "$(ev session.timeouts)" "idle_in_transaction_session_timeout = 0 (none)" "idle in transaction"
 tk_assert_contains "$(ev roles.connection-limits)" "nolimit" "no connection limit"
+tk_assert_contains "$(jq_ "$out" 'f("roles.privileged-attributes")["fix"]')" 'ALTER ROLE "evil""; drop table public.w; --" NOCREATEDB;' "hostile role name quoted"
+tk_assert_contains "$(jq_ "$out" 'f("priv.rls-consistency")["fix"]')" "ALTER TABLE public.\"t'; drop table public.w; --\" ENABLE ROW LEVEL SECURITY;" "hostile table name quoted"
 out_monitor=$out
 check postgres "$PG_SUPERPASS" --output=json
 tk_assert_eq "$(r2_results)" "$(echo $exp)" "misconfigured, as a superuser"
@@ -277,6 +283,9 @@ tk_assert_contains "$(cat fixes.sql)" 'ALTER ROLE "maker" NOCREATEROLE NOCREATED
 tk_assert_contains "$(cat fixes.sql)" 'ALTER TABLE public.t_off ENABLE ROW LEVEL SECURITY;' "rls fix"
 tk_assert_contains "$(cat fixes.sql)" 'ALTER VIEW public.v_all SET (security_invoker = on);' "view fix"
 pg_psql_super -d shop -f fixes.sql >/dev/null 2>fixes.err || tk_fail "a printed fix is not valid SQL: $(cat fixes.err)"
+tk_assert_eq "$(pg_psql_super -d shop -c 'select count(*) from public.w')" 2 "hostile names in the fixes ran nothing else"
+tk_assert_eq "$(pg_psql_super -c "select rolcreatedb::text || rolconnlimit from pg_roles where rolname = 'evil\"; drop table public.w; --'")" false20 "the fix altered the hostile role itself"
+tk_assert_eq "$(pg_psql_super -d shop -c "select relrowsecurity from pg_class where relname = 't''; drop table public.w; --'")" t "the fix altered the hostile table itself"
 tk_assert_eq "$(pg_psql_super -c "select count(*) from pg_hba_file_rules where error is not null")" 0 "printed hba lines parse"
 pg_psql_super -c "select pg_reload_conf()" >/dev/null
 sleep 0.3
