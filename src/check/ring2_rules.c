@@ -401,7 +401,9 @@ static void rule_hba_privileged(struct chk_ctx *x, struct chk_finding *f)
 		return;
 	/* hba lines x login roles that are superusers or may replicate, matched by the line's
 	 * user list ("all", the name, "+group" membership); a superuser on any database, a
-	 * replication role on the "replication" keyword */
+	 * replication role on the "replication" keyword. "+group" is real membership, direct or
+	 * through other roles: pg_has_role would count a superuser as a member of every role,
+	 * and hba does not. */
 	struct pg_result *r;
 	if (q(x, f,
 	      "select h.line_number, r.rolname, r.rolsuper, 'replication' = any(h.database) "
@@ -409,8 +411,10 @@ static void rule_hba_privileged(struct chk_ctx *x, struct chk_finding *f)
 	      "and (r.rolsuper or r.rolreplication) where h.error is null and h.type <> 'local' "
 	      "and h.auth_method <> 'reject' and ('all' = any(h.user_name) or r.rolname = "
 	      "any(h.user_name) or exists (select 1 from pg_catalog.unnest(h.user_name) u join "
-	      "pg_catalog.pg_roles g on '+' operator(pg_catalog.||) g.rolname = u where "
-	      "pg_catalog.pg_has_role(r.oid, g.oid, 'MEMBER'))) and (r.rolsuper or "
+	      "pg_catalog.pg_roles g on '+' operator(pg_catalog.||) g.rolname = u where exists "
+	      "(with recursive rel(oid) as (select g.oid union select am.member from "
+	      "pg_catalog.pg_auth_members am join rel on am.roleid = rel.oid) select 1 from rel "
+	      "where rel.oid = r.oid))) and (r.rolsuper or "
 	      "'replication' = any(h.database)) order by 1, 2",
 	      0, NULL, &r) < 0)
 		return;

@@ -133,6 +133,7 @@ _tk_as_pg_log "$(dirname "$PG_DATADIR")" "$TK_TMP/restart.log" "$PG_BINDIR/pg_ct
 printf '%s\n' 'host all app 10.0.0.0/8 md5' 'host all all 192.168.0.0/16 ident' \
   'host shop app 172.16.0.0/12 ldap ldapserver=ldap.example.net ldapprefix="cn=" ldapsuffix=",dc=example,dc=net"' \
   'hostssl all postgres 10.9.0.0/16 scram-sha-256' 'hostssl replication repl 203.0.113.0/24 scram-sha-256' \
+  'hostssl shop +admins 198.51.100.0/24 scram-sha-256' 'host all postgres 10.9.0.0/16 reject' \
   >> "$PG_DATADIR/pg_hba.conf"
 pg_psql_super >/dev/null <<'SQL'
 alter system set authentication_timeout = '5min';
@@ -156,6 +157,8 @@ grant pg_write_all_data to writers;
 create role app login password 'app' connection limit 10 in role writers;
 create role maker login password 'mk' createrole createdb bypassrls connection limit 2;
 create role nolimit login password 'nl';
+create role admins nologin;
+create role dba login superuser password 'dba-Pw-1' in role admins;
 -- names that try to break out of the printed fixes
 create role "evil""; drop table public.w; --" login createdb;
 select pg_create_physical_replication_slot('stale_slot', true);
@@ -206,6 +209,9 @@ tk_assert_contains "$(ev auth.hba-weak-methods)" "192.168.0.0/16 ident (ident ov
 tk_assert_contains "$(ev auth.hba-weak-methods)" "ldap (ldap without TLS" "ldap line"
 tk_assert_contains "$(ev net.hba-privileged-remote)" "superuser postgres from the network by line" "superuser remote"
 tk_assert_contains "$(ev net.hba-privileged-remote)" "replication role repl from the network by line" "replication remote"
+tk_assert_contains "$(ev net.hba-privileged-remote)" "superuser dba from the network by line 9: hostssl shop +admins 198.51.100.0/24" "superuser through +group"
+[[ "$(ev net.hba-privileged-remote)" != *"superuser postgres from the network by line 9"* ]] || tk_fail "a superuser is no +group member in hba"
+[[ "$(ev net.hba-privileged-remote)" != *"line 10"* ]] || tk_fail "a reject line is not a way in"
 tk_assert_contains "$(ev roles.privileged-attributes)" "maker (LOGIN): CREATEROLE" "createrole"
 tk_assert_contains "$(ev roles.privileged-attributes)" "BYPASSRLS" "bypassrls"
 tk_assert_contains "$(ev roles.privileged-attributes)" "repl (LOGIN): REPLICATION" "replication"
@@ -295,6 +301,26 @@ for id in roles.dangerous-predefined auth.hba-weak-methods net.hba-privileged-re
   tk_assert_eq "$(jq_ "$out" "f('$id')['result']")" pass "$id passes after its fix: $(jq_ "$out" "f('$id')['evidence']")"
 done
 tk_pass "printed fixes: valid SQL and config lines; the rules pass afterwards"
+
+# --- a server that refuses the first query: the rules skip, counted under --fail-on -------
+pg_psql_super >/dev/null <<'SQL'
+create database locked;
+\c locked
+revoke execute on function pg_catalog.pg_has_role(name, text) from public;
+SQL
+set +e
+out=$(PGWARD_DB_PASSWORD=Zq8-mtr-pass "$PGWARD" check --db "postgresql://monitor@localhost:$PGPORT_TEST/locked?sslrootcert=$PG_CA" --output=json 2>err); rc=$?
+set -e
+tk_assert_eq "$rc" 0 "unreadable server: $(cat err)"
+for id in $R2; do
+  [[ $id == version.minor-current ]] && continue
+  tk_assert_eq "$(jq_ "$out" "f('$id')['result'] + ' ' + str(f('$id')['fails_threshold'])")" "skip False" "$id skips"
+  tk_assert_contains "$(jq_ "$out" "f('$id')['evidence']")" "could not read the server" "$id says why"
+done
+tk_assert_eq "$(jq_ "$out" 'f("version.minor-current")["result"]')" info "the version rule reads the connection"
+out=$(PGWARD_DB_PASSWORD=Zq8-mtr-pass "$PGWARD" check --db "postgresql://monitor@localhost:$PGPORT_TEST/locked?sslrootcert=$PG_CA" --output=json --fail-on=critical 2>err) || true
+tk_assert_eq "$(jq_ "$out" 'f("priv.extensions")["fails_threshold"]')" True "an unread skip counts under --fail-on"
+tk_pass "unreadable server"
 
 # --- metadata only ---------------------------------------------------------------------------
 python3 - "$PG_LOG" <<'PY' || tk_fail "statement log check"
