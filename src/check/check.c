@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check/internal.h"
+#include "check/rules.h"
 #include "common/mem.h"
 #include "common/str.h"
 #include "pg/pg.h"
@@ -76,6 +77,7 @@ int chk_run(const struct chk_opts *o, struct chk_report *out)
 	struct chk_repo_state st;
 	chk_repo_load(o, &st);
 	chk_db_rules(o, &st, out);
+	chk_ring2_rules(o, &st, out);
 	chk_backup_rules(o, &st, out);
 	chk_repo_free(&st);
 	pw_error_clear();

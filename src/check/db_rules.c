@@ -522,7 +522,8 @@ static void rule_tls_live_sessions(struct dbx *x)
 	      "a.client_addr <<= inet '127.0.0.0/8' or a.client_addr = inet '::1' "
 	      "from pg_catalog.pg_stat_activity a join pg_catalog.pg_stat_ssl s on s.pid = a.pid "
 	      "left join pg_catalog.pg_stat_gssapi g on g.pid = a.pid "
-	      "where a.backend_type = 'client backend' and a.client_addr is not null and not "
+	      "where a.backend_type in ('client backend', 'walsender') and a.client_addr is not "
+	      "null and not "
 	      "s.ssl and not coalesce(g.encrypted, false) group by 1, 2, 3, 5 order by 5, 1, 2, 3",
 	      0, NULL, &r) < 0)
 		return;
