@@ -65,6 +65,7 @@ int catalog_init_repo(struct stor *s)
 
 struct collect {
 	struct backup_list *l;
+	const char *prefix;
 	size_t plen;
 };
 
@@ -83,6 +84,8 @@ static struct backup_entry *entry(struct backup_list *l, const char *id, size_t 
 static int collect_cb(void *arg, const struct stor_info *i)
 {
 	struct collect *c = arg;
+	if (strlen(i->key) <= c->plen || memcmp(i->key, c->prefix, c->plen) != 0)
+		return 0; /* not under the stanza: never read past the key's end */
 	const char *rest = i->key + c->plen; /* "<id>/<object>" */
 	const char *slash = strchr(rest, '/');
 	if (!slash || strchr(slash + 1, '/') || slash - rest >= 63)
@@ -114,7 +117,7 @@ int catalog_list(struct stor *s, const char *stanza, struct backup_list *out)
 	memset(out, 0, sizeof *out);
 	char prefix[128];
 	snprintf(prefix, sizeof prefix, "%s/", stanza);
-	struct collect c = {out, strlen(prefix)};
+	struct collect c = {out, prefix, strlen(prefix)};
 	int rc = stor_list(s, prefix, collect_cb, &c);
 	if (rc < 0)
 		return rc;

@@ -11,7 +11,9 @@
  * + 1)); a failed or abandoned upload is aborted. Downloads stream; a broken
  * connection resumes with a Range request pinned to the object's ETag.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -35,6 +37,7 @@
 #include "crypto/sigv4.h"
 #include "storage/driver.h"
 #include "storage/s3_creds.h"
+#include "storage/s3_list.h"
 
 #define MIB (1024 * 1024ULL)
 #define RESP_MAX (16 * MIB)
@@ -668,7 +671,7 @@ static int s_list(struct stor *st, const char *prefix,
 	}
 	size_t strip = *s->prefix ? strlen(s->prefix) + 1 : 0;
 	CURL *h = new_handle();
-	char *token = NULL;
+	char *token = NULL, *prev = NULL;
 	int rc = 0;
 	do {
 		struct s3_req r;
@@ -676,49 +679,26 @@ static int s_list(struct stor *st, const char *prefix,
 		r.want_xml = true;
 		q_add(&r, "list-type", "2");
 		q_add(&r, "prefix", fp);
+		/* keys URL-encoded: a key with a control character still makes valid XML */
+		q_add(&r, "encoding-type", "url");
 		if (token)
 			q_add(&r, "continuation-token", token);
 		rc = call(s, h, &r, 0);
-		pw_free(token);
+		pw_free(prev);
+		prev = token;
 		token = NULL;
-		xmlDoc *doc = rc == 0 ? xml_parse(&r.resp) : NULL;
-		if (rc == 0 && !doc) {
-			pw_error(PW_E_STORAGE, "unreadable listing from s3://%s", s->bucket);
-			rc = pw_error_hint("The endpoint may not be an S3 server.");
-		}
-		if (doc) {
-			xmlNode *root = xmlDocGetRootElement(doc);
-			for (xmlNode *c = root ? root->children : NULL; c && rc == 0; c = c->next) {
-				if (c->type != XML_ELEMENT_NODE ||
-				    strcmp((const char *)c->name, "Contents"))
-					continue;
-				char *key = xml_text(c->children, "Key");
-				char *size = xml_text(c->children, "Size");
-				char *lm = xml_text(c->children, "LastModified");
-				char *et = xml_text(c->children, "ETag");
-				if (key && strlen(key) > strip) {
-					struct stor_info info = {
-					    .key = key + strip,
-					    .size = size ? strtoull(size, NULL, 10) : 0,
-					    .mtime = lm ? parse_http_date(lm) : 0};
-					if (et)
-						pw_strlcpy(info.etag, et, sizeof info.etag);
-					rc = fn(arg, &info);
-				}
-				pw_free(key);
-				pw_free(size);
-				pw_free(lm);
-				pw_free(et);
-			}
-			char *trunc = xml_text(root, "IsTruncated");
-			if (rc == 0 && trunc && strcmp(trunc, "true") == 0)
-				token = xml_text(root, "NextContinuationToken");
-			pw_free(trunc);
-			xmlFreeDoc(doc);
+		if (rc == 0)
+			rc = s3_list_parse(r.resp.data, r.resp.len, fp, strip, fn, arg, &token);
+		if (rc == 0 && token && prev && strcmp(token, prev) == 0) {
+			pw_error(PW_E_STORAGE,
+			         "the listing of s3://%s repeats its continuation token",
+			         s->bucket);
+			rc = pw_error_hint("The endpoint is not behaving like S3.");
 		}
 		req_free(&r);
 	} while (rc == 0 && token);
 	pw_free(token);
+	pw_free(prev);
 	curl_easy_cleanup(h);
 	pw_free(fp);
 	return rc;
@@ -1239,7 +1219,8 @@ static int s_list_uploads(struct stor *st, const char *prefix,
 				char *key = xml_text(c->children, "Key");
 				char *id = xml_text(c->children, "UploadId");
 				char *ini = xml_text(c->children, "Initiated");
-				if (key && id && strlen(key) > strip) {
+				if (key && id && strlen(key) > strip &&
+				    strncmp(key, fp, strlen(fp)) == 0) {
 					struct stor_upload u = {key + strip, id,
 					                        ini ? parse_http_date(ini) : 0};
 					rc = fn(arg, &u);
@@ -1319,6 +1300,34 @@ static void probe_features(struct s3 *s)
 	curl_easy_cleanup(h);
 }
 
+bool s3_host_is_loopback(const char *hostport)
+{
+	char h[256];
+	if (hostport[0] == '[') { /* [v6]:port */
+		const char *end = strchr(hostport, ']');
+		if (!end || (end[1] && end[1] != ':'))
+			return false;
+		snprintf(h, sizeof h, "%.*s", (int)(end - hostport - 1), hostport + 1);
+		struct in6_addr a6;
+		return inet_pton(AF_INET6, h, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	if (strchr(hostport, '@')) /* userinfo: not a plain host */
+		return false;
+	size_t n = strcspn(hostport, ":");
+	if (hostport[n] == ':' && !*(hostport + n + 1))
+		return false;
+	for (const char *p = hostport[n] ? hostport + n + 1 : ""; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	if (n == 0 || n >= sizeof h)
+		return false;
+	snprintf(h, sizeof h, "%.*s", (int)n, hostport);
+	if (strcasecmp(h, "localhost") == 0)
+		return true;
+	struct in_addr a4;
+	return inet_pton(AF_INET, h, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
 int stor_s3_open(const struct stor_config *cfg, const char *bucket, const char *prefix,
                  struct stor **out)
 {
@@ -1372,8 +1381,7 @@ int stor_s3_open(const struct stor_config *cfg, const char *bucket, const char *
 		s->host = pw_strdup(vh);
 	}
 	s->scheme_host = (char *)pw_buf_str(&b);
-	if (pw_startswith(ep, "http://") && !strstr(host, "127.0.0.1") &&
-	    !strstr(host, "localhost") && !strstr(host, "[::1]"))
+	if (pw_startswith(ep, "http://") && !s3_host_is_loopback(host))
 		pw_warn("the S3 endpoint %s is not encrypted (http://); use https:// in production",
 		        ep);
 	s->ca_file = cfg->ca_file ? pw_strdup(cfg->ca_file) : NULL;

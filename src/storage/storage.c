@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
 #include "storage/driver.h"
@@ -15,6 +16,11 @@ bool stor_key_valid(const char *key)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f || key[i] == '\\')
+			return false;
+	if (!pw_utf8_valid(key, n))
+		return false;
+	for (size_t i = 0; i + 1 < n; i++) /* C1 controls (U+0080-U+009F) */
+		if ((unsigned char)key[i] == 0xc2 && (unsigned char)key[i + 1] < 0xa0)
 			return false;
 	for (const char *seg = key; seg;) {
 		const char *slash = strchr(seg, '/');
@@ -29,8 +35,13 @@ bool stor_key_valid(const char *key)
 
 static int bad_key(const char *key)
 {
-	pw_error(PW_E_INTERNAL, "invalid storage key \"%.100s\"", key);
-	return pw_error_hint("This is a bug in pgward; please report it.");
+	/* keys are built from names read from the repository (a listing, a manifest): an
+	 * invalid one is hostile or damaged input, not a bug */
+	char shown[256];
+	pw_error(PW_E_STORAGE, "invalid object name \"%s\"",
+	         pw_str_printable(shown, sizeof shown, key));
+	return pw_error_hint("pgward never writes such a name: it came from a damaged or "
+	                     "tampered repository (see \"pgward verify\").");
 }
 
 int stor_open(const struct stor_config *cfg, struct stor **out)
@@ -182,10 +193,54 @@ int stor_stat(struct stor *s, const char *key, struct stor_info *info)
 	return s->ops->stat(s, key, info);
 }
 
+struct list_filter {
+	const char *prefix;
+	size_t plen;
+	bool strays; /* give strays to fn (else skip them with a warning) */
+	int (*fn)(void *arg, const struct stor_info *info);
+	void *arg;
+};
+
+static int filter_cb(void *arg, const struct stor_info *info)
+{
+	struct list_filter *f = arg;
+	char shown[512];
+	if (!info->key || strncmp(info->key, f->prefix, f->plen) != 0) {
+		/* the driver (a hostile endpoint) answered with a key outside the prefix */
+		pw_debug("ignoring \"%s\" in a listing of \"%s\": outside the prefix",
+		         pw_str_printable(shown, sizeof shown, info->key ? info->key : ""),
+		         f->prefix);
+		return 0;
+	}
+	struct stor_info i = *info;
+	if (!i.stray && !stor_key_valid(i.key))
+		i.stray = "not a valid object name";
+	if (i.stray && !f->strays) {
+		pw_warn("skipping stray \"%s\" in the repository: %s",
+		        pw_str_printable(shown, sizeof shown, i.key), i.stray);
+		return 0;
+	}
+	return f->fn(f->arg, &i);
+}
+
+static int list(struct stor *s, const char *prefix, bool strays,
+                int (*fn)(void *arg, const struct stor_info *info), void *arg)
+{
+	prefix = prefix ? prefix : "";
+	struct list_filter f = {prefix, strlen(prefix), strays, fn, arg};
+	return s->ops->list(s, prefix, filter_cb, &f);
+}
+
 int stor_list(struct stor *s, const char *prefix,
               int (*fn)(void *arg, const struct stor_info *info), void *arg)
 {
-	return s->ops->list(s, prefix ? prefix : "", fn, arg);
+	return list(s, prefix, false, fn, arg);
+}
+
+int stor_list_all(struct stor *s, const char *prefix,
+                  int (*fn)(void *arg, const struct stor_info *info), void *arg)
+{
+	return list(s, prefix, true, fn, arg);
 }
 
 int stor_remove(struct stor *s, const char *key, struct stor_remove_result *r)
