@@ -16,7 +16,7 @@ case $SECONDS_PER_TARGET in
 	;;
 esac
 
-TARGETS="fuzz_age_header fuzz_age_armor fuzz_pgdump_archive"
+TARGETS="fuzz_age_header fuzz_age_armor fuzz_pgdump_archive fuzz_s3_list"
 BUILD=build-fuzz
 C_ARGS="-fsanitize=fuzzer-no-link -fno-sanitize-recover=undefined"
 
@@ -92,6 +92,10 @@ for name in sorted(os.listdir(SRC)):
 seeds["fuzz_pgdump_archive"] = {
     name: open(os.path.join("tests/data/pgdump", name), "rb").read()
     for name in sorted(os.listdir("tests/data/pgdump")) if name.endswith(".dump")
+}
+seeds["fuzz_s3_list"] = {
+    name: open(os.path.join("tests/data/s3", name), "rb").read()
+    for name in sorted(os.listdir("tests/data/s3")) if name != "README.md"
 }
 for target, files in seeds.items():
     d = os.path.join("fuzz", "corpus", target)

@@ -60,9 +60,7 @@ static int io_fail(const char *what, const char *path)
  * regular file where one is needed: planted in the repository, never followed. */
 static int not_regular(const char *path, const char *what)
 {
-	char shown[1200];
-	pw_error(PW_E_STORAGE, "\"%s\" in the repository is %s",
-	         pw_str_printable(shown, sizeof shown, path), what);
+	pw_error(PW_E_STORAGE, "\"%s\" in the repository is %s", path, what);
 	return pw_error_hint("pgward never creates one; remove it, and find out who put it "
 	                     "there.");
 }

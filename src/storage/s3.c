@@ -30,6 +30,7 @@
 #include "common/buf.h"
 #include "common/enc.h"
 #include "common/err.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
@@ -91,7 +92,46 @@ struct s3_req {
 	CURLcode curl_code;
 	char curl_err[CURL_ERROR_SIZE];
 	bool headers_done; /* the blank line ending the response headers arrived */
+	/* limits on outside input: a deadline for the request with its retries (monotonic
+	 * seconds; 0 = set by call() from the body size), the most body bytes a streamed GET
+	 * may deliver (the object size; 0 = no streamed body expected) */
+	double deadline, started;
+	uint64_t expect_total;
+	enum { STOP_NONE, STOP_SIGNAL, STOP_DEADLINE, STOP_OVERFLOW } stop;
 };
+
+static double mono_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Seconds a request moving bytes may take: 60 s + 4 s per MiB (256 KiB/s at the least),
+ * capped by s3-total-timeout. */
+static double request_budget(unsigned total_timeout, uint64_t bytes)
+{
+	double t = 60.0 + (double)bytes / (256.0 * 1024.0);
+	return t < (double)total_timeout ? t : (double)total_timeout;
+}
+
+/* libcurl calls this often while bytes move and about once a second while idle: a signal
+ * or the deadline stops the transfer within a second. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+	struct s3_req *r = arg;
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	if (pw_interrupted()) {
+		r->stop = STOP_SIGNAL;
+		return 1;
+	}
+	if (r->deadline && mono_now() >= r->deadline) {
+		r->stop = STOP_DEADLINE;
+		return 1;
+	}
+	return 0;
+}
 
 static void req_init(struct s3_req *r, const char *method, const char *key)
 {
@@ -105,6 +145,7 @@ static void req_reset_result(struct s3_req *r)
 {
 	pw_buf_reset(&r->resp);
 	r->status = 0;
+	r->content_length = 0;
 	r->curl_code = CURLE_OK;
 	r->curl_err[0] = 0;
 }
@@ -168,6 +209,13 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 	struct s3_req *r = arg;
 	size_t len = size * n;
 	if (r->sink && r->status / 100 == 2) {
+		/* never more than the object's recorded size, whatever the server announces or
+		 * keeps sending */
+		if (r->expect_total && (r->delivered + len > r->expect_total ||
+		                        r->delivered + r->content_length > r->expect_total)) {
+			r->stop = STOP_OVERFLOW;
+			return 0;
+		}
 		int rc = r->sink(r->sink_arg, (const uint8_t *)p, len);
 		if (rc < 0) {
 			r->sink_rc = rc;
@@ -308,6 +356,13 @@ static int attempt(struct s3 *s, CURL *h, struct s3_req *r)
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)s->req_timeout);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->curl_err);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, r);
+	if (r->deadline) { /* a backstop should the progress callback not be called */
+		double left = r->deadline - mono_now();
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(left > 0 ? left * 1000 : 1) + 2000L);
+	}
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header_status);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -335,6 +390,7 @@ static int attempt(struct s3 *s, CURL *h, struct s3_req *r)
 	}
 	req_reset_result(r);
 	r->headers_done = false;
+	r->stop = STOP_NONE;
 	r->curl_code = curl_easy_perform(h);
 	if (r->curl_code == CURLE_OK && !r->headers_done) {
 		/* a reply cut off inside its headers: libcurl may call that a success */
@@ -457,14 +513,45 @@ static int fail_request(struct s3 *s, const struct s3_req *r, const char *code, 
 }
 
 /* With retries. ok_status: extra statuses that are not errors (e.g. 404 for stat). */
+static int stopped(struct s3 *s, const struct s3_req *r)
+{
+	const char *shown = r->key ? r->key : ""; /* escaped when shown */
+	if (r->stop == STOP_SIGNAL || (r->stop == STOP_NONE && pw_interrupted())) {
+		pw_error(PW_E_INTERRUPTED, "interrupted by signal %d during %s s3://%s/%s",
+		         pw_interrupted(), r->method, s->bucket, shown);
+		return pw_error_hint("Nothing was left half-written; run the command again.");
+	}
+	if (r->stop == STOP_OVERFLOW) {
+		pw_error(PW_E_STORAGE,
+		         "%s s3://%s/%s: the server sent more than the %llu bytes the object "
+		         "holds",
+		         r->method, s->bucket, shown, (unsigned long long)r->expect_total);
+		return pw_error_hint("The endpoint or a proxy in front of it is not behaving like "
+		                     "S3; check s3-endpoint.");
+	}
+	pw_error(PW_E_STORAGE, "%s s3://%s/%s did not finish in time (%.0f s)", r->method,
+	         s->bucket, shown, r->deadline - r->started);
+	return pw_error_hint("The endpoint stalls or is very slow; check the network, or raise "
+	                     "s3-total-timeout (now %u s) for large objects on slow links.",
+	                     s->total_timeout);
+}
+
 static int call(struct s3 *s, CURL *h, struct s3_req *r, long ok_status)
 {
-	time_t start = time(NULL);
 	char code[128], msg[512];
+	if (!r->deadline) {
+		r->started = mono_now();
+		r->deadline = r->started + request_budget(s->total_timeout,
+		                                          (uint64_t)r->bodylen + r->expect_total);
+	}
 	for (unsigned n = 1;; n++) {
+		if (pw_interrupted() || mono_now() >= r->deadline)
+			return stopped(s, r);
 		int rc = attempt(s, h, r);
 		if (rc < 0)
 			return rc;
+		if (r->stop != STOP_NONE)
+			return stopped(s, r);
 		if (r->curl_code == CURLE_OK && (r->status / 100 == 2 || r->status == ok_status)) {
 			/* CompleteMultipartUpload may answer 200 with an error body */
 			if (r->want_xml && r->status / 100 == 2 &&
@@ -488,7 +575,7 @@ static int call(struct s3 *s, CURL *h, struct s3_req *r, long ok_status)
 				return 0;
 			error_code(r, code, sizeof code, msg, sizeof msg);
 			if (!transient(r, code) || n >= s->max_attempts ||
-			    time(NULL) - start > (time_t)s->total_timeout)
+			    mono_now() >= r->deadline)
 				return fail_request(s, r, code, msg);
 		}
 		/* exponential backoff with full jitter: up to 0.2 s x 2^n, capped at 20 s */
@@ -501,8 +588,11 @@ static int call(struct s3 *s, CURL *h, struct s3_req *r, long ok_status)
 		pw_debug("retrying %s %s (attempt %u): HTTP %ld %s", r->method,
 		         r->key ? r->key : "", n + 1, r->status,
 		         r->curl_code ? curl_easy_strerror(r->curl_code) : code);
-		struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
-		nanosleep(&ts, NULL);
+		/* in slices, so a signal is honoured within a tenth of a second */
+		for (double until = mono_now() + wait; mono_now() < until && !pw_interrupted();) {
+			struct timespec ts = {0, 100 * 1000 * 1000L};
+			nanosleep(&ts, NULL);
+		}
 	}
 }
 
@@ -563,6 +653,7 @@ static int s_get(struct stor *st, const char *key, stor_sink_fn sink, void *arg)
 	req_init(&r, "GET", k);
 	r.sink = sink;
 	r.sink_arg = arg;
+	r.expect_total = info.size;
 	char range[64], ifmatch[160];
 	uint64_t total = info.size;
 	/* resume loop: a transfer cut short continues from the last byte delivered */
@@ -1394,7 +1485,7 @@ int stor_s3_open(const struct stor_config *cfg, const char *bucket, const char *
 	s->parallel = cfg->parallel ? cfg->parallel : 4;
 	s->max_attempts = cfg->max_attempts ? cfg->max_attempts : 6;
 	s->req_timeout = cfg->request_timeout ? cfg->request_timeout : 60;
-	s->total_timeout = cfg->total_timeout ? cfg->total_timeout : 600;
+	s->total_timeout = cfg->total_timeout ? cfg->total_timeout : 3600;
 	s->sse = cfg->sse ? pw_strdup(cfg->sse) : NULL;
 	s->sse_kms = cfg->sse_kms_key_id ? pw_strdup(cfg->sse_kms_key_id) : NULL;
 	s->storage_class = cfg->storage_class ? pw_strdup(cfg->storage_class) : NULL;

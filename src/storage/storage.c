@@ -37,9 +37,7 @@ static int bad_key(const char *key)
 {
 	/* keys are built from names read from the repository (a listing, a manifest): an
 	 * invalid one is hostile or damaged input, not a bug */
-	char shown[256];
-	pw_error(PW_E_STORAGE, "invalid object name \"%s\"",
-	         pw_str_printable(shown, sizeof shown, key));
+	pw_error(PW_E_STORAGE, "invalid object name \"%.300s\"", key); /* escaped when shown */
 	return pw_error_hint("pgward never writes such a name: it came from a damaged or "
 	                     "tampered repository (see \"pgward verify\").");
 }
@@ -204,20 +202,18 @@ struct list_filter {
 static int filter_cb(void *arg, const struct stor_info *info)
 {
 	struct list_filter *f = arg;
-	char shown[512];
 	if (!info->key || strncmp(info->key, f->prefix, f->plen) != 0) {
 		/* the driver (a hostile endpoint) answered with a key outside the prefix */
-		pw_debug("ignoring \"%s\" in a listing of \"%s\": outside the prefix",
-		         pw_str_printable(shown, sizeof shown, info->key ? info->key : ""),
-		         f->prefix);
+		pw_debug("ignoring \"%.300s\" in a listing of \"%s\": outside the prefix",
+		         info->key ? info->key : "", f->prefix);
 		return 0;
 	}
 	struct stor_info i = *info;
 	if (!i.stray && !stor_key_valid(i.key))
 		i.stray = "not a valid object name";
 	if (i.stray && !f->strays) {
-		pw_warn("skipping stray \"%s\" in the repository: %s",
-		        pw_str_printable(shown, sizeof shown, i.key), i.stray);
+		/* the log sink escapes what a terminal would obey (pw_str_printable) */
+		pw_warn("skipping stray \"%.300s\" in the repository: %s", i.key, i.stray);
 		return 0;
 	}
 	return f->fn(f->arg, &i);

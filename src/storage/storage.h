@@ -47,7 +47,8 @@ struct stor_config {
 	unsigned parallel;        /* parts in flight (default 4) */
 	unsigned max_attempts;    /* per request (default 6) */
 	unsigned request_timeout; /* seconds without progress before a request is retried (60) */
-	unsigned total_timeout;   /* seconds a request may take with all its retries (600) */
+	unsigned total_timeout;   /* most seconds a request may take with all its retries
+	                           * (s3-total-timeout, 3600); below it 60 s + 4 s per MiB */
 	const char *sse;          /* NULL, "AES256" or "aws:kms" */
 	const char *sse_kms_key_id;
 	const char *storage_class;
