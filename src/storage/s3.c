@@ -97,6 +97,7 @@ struct s3_req {
 	 * may deliver (the object size; 0 = no streamed body expected) */
 	double deadline, started;
 	uint64_t expect_total;
+	uint64_t delivered_before; /* delivered when this attempt began (a Range resumes) */
 	enum { STOP_NONE, STOP_SIGNAL, STOP_DEADLINE, STOP_OVERFLOW } stop;
 };
 
@@ -211,8 +212,9 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 	if (r->sink && r->status / 100 == 2) {
 		/* never more than the object's recorded size, whatever the server announces or
 		 * keeps sending */
-		if (r->expect_total && (r->delivered + len > r->expect_total ||
-		                        r->delivered + r->content_length > r->expect_total)) {
+		if (r->expect_total &&
+		    (r->delivered + len > r->expect_total ||
+		     r->delivered_before + r->content_length > r->expect_total)) {
 			r->stop = STOP_OVERFLOW;
 			return 0;
 		}
@@ -391,6 +393,7 @@ static int attempt(struct s3 *s, CURL *h, struct s3_req *r)
 	req_reset_result(r);
 	r->headers_done = false;
 	r->stop = STOP_NONE;
+	r->delivered_before = r->delivered;
 	r->curl_code = curl_easy_perform(h);
 	if (r->curl_code == CURLE_OK && !r->headers_done) {
 		/* a reply cut off inside its headers: libcurl may call that a success */
