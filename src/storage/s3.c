@@ -127,7 +127,7 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
 		r->stop = STOP_SIGNAL;
 		return 1;
 	}
-	if (r->deadline && mono_now() >= r->deadline) {
+	if (r->deadline > 0 && mono_now() >= r->deadline) {
 		r->stop = STOP_DEADLINE;
 		return 1;
 	}
@@ -361,7 +361,7 @@ static int attempt(struct s3 *s, CURL *h, struct s3_req *r)
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, r);
-	if (r->deadline) { /* a backstop should the progress callback not be called */
+	if (r->deadline > 0) { /* a backstop should the progress callback not be called */
 		double left = r->deadline - mono_now();
 		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(left > 0 ? left * 1000 : 1) + 2000L);
 	}
@@ -542,7 +542,7 @@ static int stopped(struct s3 *s, const struct s3_req *r)
 static int call(struct s3 *s, CURL *h, struct s3_req *r, long ok_status)
 {
 	char code[128], msg[512];
-	if (!r->deadline) {
+	if (r->deadline <= 0) {
 		r->started = mono_now();
 		r->deadline = r->started + request_budget(s->total_timeout,
 		                                          (uint64_t)r->bodylen + r->expect_total);
