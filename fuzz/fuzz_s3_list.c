@@ -32,7 +32,7 @@ static int on_key(void *arg, const struct stor_info *i)
 		abort();
 	}
 	/* the key less the strip must still begin with the rest of the prefix */
-	if (strncmp(i->key, FULL_PREFIX + STRIP, strlen(FULL_PREFIX) - STRIP) != 0) {
+	if (strncmp(i->key, &FULL_PREFIX[STRIP], strlen(FULL_PREFIX) - STRIP) != 0) {
 		fprintf(stderr, "a key outside the prefix was handed on: %s\n", i->key);
 		abort();
 	}
