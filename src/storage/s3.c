@@ -58,6 +58,7 @@ struct s3 {
 	struct s3_creds *creds;
 	uint64_t part_size;
 	unsigned parallel, max_attempts, req_timeout, total_timeout;
+	bool cleaning; /* aborting an upload: a signal must not stop the clean-up itself */
 	char *sse, *sse_kms, *storage_class;
 };
 
@@ -99,6 +100,7 @@ struct s3_req {
 	uint64_t expect_total;
 	uint64_t delivered_before; /* delivered when this attempt began (a Range resumes) */
 	enum { STOP_NONE, STOP_SIGNAL, STOP_DEADLINE, STOP_OVERFLOW } stop;
+	bool cleanup; /* not stopped by a signal (still by the deadline) */
 };
 
 static double mono_now(void)
@@ -123,7 +125,7 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
 {
 	struct s3_req *r = arg;
 	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-	if (pw_interrupted()) {
+	if (pw_interrupted() && !r->cleanup) {
 		r->stop = STOP_SIGNAL;
 		return 1;
 	}
@@ -519,7 +521,7 @@ static int fail_request(struct s3 *s, const struct s3_req *r, const char *code, 
 static int stopped(struct s3 *s, const struct s3_req *r)
 {
 	const char *shown = r->key ? r->key : ""; /* escaped when shown */
-	if (r->stop == STOP_SIGNAL || (r->stop == STOP_NONE && pw_interrupted())) {
+	if (r->stop == STOP_SIGNAL || (r->stop == STOP_NONE && pw_interrupted() && !r->cleanup)) {
 		pw_error(PW_E_INTERRUPTED, "interrupted by signal %d during %s s3://%s/%s",
 		         pw_interrupted(), r->method, s->bucket, shown);
 		return pw_error_hint("Nothing was left half-written; run the command again.");
@@ -547,8 +549,9 @@ static int call(struct s3 *s, CURL *h, struct s3_req *r, long ok_status)
 		r->deadline = r->started + request_budget(s->total_timeout,
 		                                          (uint64_t)r->bodylen + r->expect_total);
 	}
+	r->cleanup = s->cleaning;
 	for (unsigned n = 1;; n++) {
-		if (pw_interrupted() || mono_now() >= r->deadline)
+		if ((pw_interrupted() && !r->cleanup) || mono_now() >= r->deadline)
 			return stopped(s, r);
 		int rc = attempt(s, h, r);
 		if (rc < 0)
@@ -592,7 +595,8 @@ static int call(struct s3 *s, CURL *h, struct s3_req *r, long ok_status)
 		         r->key ? r->key : "", n + 1, r->status,
 		         r->curl_code ? curl_easy_strerror(r->curl_code) : code);
 		/* in slices, so a signal is honoured within a tenth of a second */
-		for (double until = mono_now() + wait; mono_now() < until && !pw_interrupted();) {
+		for (double until = mono_now() + wait;
+		     mono_now() < until && (!pw_interrupted() || r->cleanup);) {
 			struct timespec ts = {0, 100 * 1000 * 1000L};
 			nanosleep(&ts, NULL);
 		}
@@ -1086,7 +1090,10 @@ static void abort_upload(struct s3_writer *w)
 	q_add(&r, "uploadId", w->upload_id);
 	unsigned budget = w->s->max_attempts;
 	w->s->max_attempts = budget < 10 ? 10 : budget; /* orphaned parts cost money: try harder */
+	bool was = w->s->cleaning;
+	w->s->cleaning = true;
 	int arc = call(w->s, w->h, &r, 404);
+	w->s->cleaning = was;
 	w->s->max_attempts = budget;
 	if (arc < 0)
 		pw_warn(
@@ -1134,7 +1141,10 @@ static void abort_orphans(struct s3_writer *w)
 	pw_error_save(&e);
 	size_t strip = *w->s->prefix ? strlen(w->s->prefix) + 1 : 0;
 	struct orphan_ctx c = {w, strip};
+	bool was = w->s->cleaning;
+	w->s->cleaning = true;
 	s_list_uploads(&w->s->base, w->key + strip, orphan_cb, &c);
+	w->s->cleaning = was;
 	pw_error_restore(&e);
 }
 
@@ -1359,10 +1369,17 @@ static const struct stor_ops s3_ops = {"s3",     s_write_open,   s_get,         
                                        s_remove, s_list_uploads, s_abort_upload, s_free};
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+/* libxml2 would print a hostile reply's encoding errors straight to stderr */
+static void xml_quiet(void *ctx, const char *msg, ...)
+{
+	(void)ctx, (void)msg;
+}
+
 static void curl_init_once(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	xmlInitParser();
+	xmlSetGenericErrorFunc(NULL, xml_quiet);
 }
 
 /* GET ?versioning and ?object-lock to set feature bits; inconclusive answers assume support. */
