@@ -8,6 +8,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
 #include <stdio.h>
@@ -142,6 +143,14 @@ int catalog_list(struct stor *s, const char *stanza, struct backup_list *out)
 			}
 		}
 		pw_buf_free(&b, 0);
+		if (rc == -PW_E_LIMIT) { /* a manifest over 4 MiB is not one pgward wrote */
+			pw_warn("the manifest of backup %s/%s is too large to be one; the backup "
+			        "counts as incomplete",
+			        stanza, e->id);
+			pw_error_clear();
+			e->complete = false;
+			rc = 0;
+		}
 		if (rc == 0 && e->last_verify[0]) {
 			struct pw_buf vb = PW_BUF_INIT(MANIFEST_MAX);
 			snprintf(key, sizeof key, "%s/%s/%s", stanza, e->id, e->last_verify);

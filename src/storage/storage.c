@@ -250,10 +250,30 @@ int stor_remove(struct stor *s, const char *key, struct stor_remove_result *r)
 	return s->ops->remove(s, key, r);
 }
 
+struct upload_filter {
+	const char *prefix;
+	int (*fn)(void *arg, const struct stor_upload *u);
+	void *arg;
+};
+
+static int upload_filter_cb(void *arg, const struct stor_upload *u)
+{
+	struct upload_filter *f = arg;
+	if (!u->key || !u->id || !pw_startswith(u->key, f->prefix))
+		return 0;              /* outside the prefix: a hostile or broken endpoint */
+	if (!stor_key_valid(u->key)) { /* never handed on: it could not be aborted by name */
+		pw_warn("skipping an incomplete upload of \"%.300s\": not a valid object name",
+		        u->key);
+		return 0;
+	}
+	return f->fn(f->arg, u);
+}
+
 int stor_list_uploads(struct stor *s, const char *prefix,
                       int (*fn)(void *arg, const struct stor_upload *u), void *arg)
 {
-	return s->ops->list_uploads(s, prefix ? prefix : "", fn, arg);
+	struct upload_filter f = {prefix ? prefix : "", fn, arg};
+	return s->ops->list_uploads(s, f.prefix, upload_filter_cb, &f);
 }
 
 int stor_abort_upload(struct stor *s, const char *key, const char *id)
