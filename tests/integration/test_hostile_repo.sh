@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_hostile_repo.sh - a local repository that someone with write access to it has planted
 # things in (issue 11, point 5), against a real PostgreSQL 15 and a genuine backup:
+#   - manifest fields with escape sequences are shown escaped by list;
 #   - a manifest too large to be one (5 MiB): that backup counts as incomplete, the stanza lists;
 #   - names that are not valid keys (a '\', ESC "\e[2J", CR, LF, invalid UTF-8), a symlink
 #     to a file outside the repository, a FIFO, a symlinked backup directory: list, repo ls,
@@ -60,6 +61,9 @@ cp "$d/manifest.json" outside-dir/20260101T000000Z-0000/
 ln -s "$TK_TMP/outside-dir/20260101T000000Z-0000" repo/shop/20260101T000000Z-0001
 mkdir -p repo/shop/20261231T000000Z-big
 head -c $((5 * 1048576)) /dev/zero | tr '\0' ' ' >repo/shop/20261231T000000Z-big/manifest.json
+mkdir -p repo/shop/20261230T000000Z-esc
+printf '{"format": 1, "started": "\\u001b[2J\\u001b]0;pwned\\u0007", "lock_until": "x\\u001b[31m"}\n' \
+  >repo/shop/20261230T000000Z-esc/manifest.json
 mkdir -p "repo/shop/20991231T000000Z-${ESC}[2J"
 cp "$d/manifest.json" "repo/shop/20991231T000000Z-${ESC}[2J/"
 
@@ -79,6 +83,7 @@ tk_assert_contains "$err" "a symbolic link" "a symlink is a stray"
 tk_assert_contains "$err" "FIFO" "a FIFO is a stray"
 tk_assert_contains "$err" "20261231T000000Z-big is too large" "a 5 MiB manifest is reported"
 tk_assert_contains "$out" "20261231T000000Z-big" "the backup with the oversized manifest is listed"
+tk_assert_contains "$out" '\x1b[2J' "manifest fields with escape sequences are shown escaped"
 [[ "$out" != *20260101T000000Z-0001* ]] || tk_fail "a symlinked backup directory was followed"
 no_raw_controls "$out$err" "list"
 tk_pass "list goes on next to invalid names, a symlink, a FIFO, a symlinked backup, all escaped"
