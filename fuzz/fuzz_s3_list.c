@@ -48,17 +48,19 @@ static int on_key(void *arg, const struct stor_info *i)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t n = 0;
-	char *tok = NULL;
-	int rc = s3_list_parse(data, size, FULL_PREFIX, STRIP, on_key, &n, &tok);
+	char *tok = NULL, *after = NULL;
+	int rc = s3_list_parse(data, size, FULL_PREFIX, STRIP, on_key, &n, &tok, &after);
 	if (rc < 0 && (pw_error_code() != -rc || !pw_error_message()[0])) {
 		fprintf(stderr, "s3_list_parse returned %d without recording it\n", rc);
 		abort();
 	}
-	if (rc < 0 && tok) {
-		fprintf(stderr, "a failed parse returned a continuation token\n");
+	if ((rc < 0 && (tok || after)) || (tok && after)) {
+		fprintf(stderr, "a parse returned a token and a key to start after, or either "
+		                "after failing\n");
 		abort();
 	}
 	pw_free(tok);
+	pw_free(after);
 	pw_error_clear();
 	return 0;
 }

@@ -769,7 +769,7 @@ static int s_list(struct stor *st, const char *prefix,
 	}
 	size_t strip = *s->prefix ? strlen(s->prefix) + 1 : 0;
 	CURL *h = new_handle();
-	char *token = NULL, *prev = NULL;
+	char *token = NULL, *prev = NULL, *after = NULL;
 	int rc = 0;
 	do {
 		struct s3_req r;
@@ -781,21 +781,25 @@ static int s_list(struct stor *st, const char *prefix,
 		q_add(&r, "encoding-type", "url");
 		if (token)
 			q_add(&r, "continuation-token", token);
+		else if (after)
+			q_add(&r, "start-after", after);
 		rc = call(s, h, &r, 0);
 		pw_free(prev);
-		prev = token;
-		token = NULL;
+		prev = token ? token : after; /* what this page was asked with */
+		token = after = NULL;
 		if (rc == 0)
-			rc = s3_list_parse(r.resp.data, r.resp.len, fp, strip, fn, arg, &token);
-		if (rc == 0 && token && prev && strcmp(token, prev) == 0) {
-			pw_error(PW_E_STORAGE,
-			         "the listing of s3://%s repeats its continuation token",
+			rc = s3_list_parse(r.resp.data, r.resp.len, fp, strip, fn, arg, &token,
+			                   &after);
+		const char *next = token ? token : after;
+		if (rc == 0 && next && prev && strcmp(next, prev) == 0) {
+			pw_error(PW_E_STORAGE, "the listing of s3://%s does not move on",
 			         s->bucket);
 			rc = pw_error_hint("The endpoint is not behaving like S3.");
 		}
 		req_free(&r);
-	} while (rc == 0 && token);
+	} while (rc == 0 && (token || after));
 	pw_free(token);
+	pw_free(after);
 	pw_free(prev);
 	curl_easy_cleanup(h);
 	pw_free(fp);

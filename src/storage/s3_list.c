@@ -68,18 +68,95 @@ static time_t iso_time(const char *s)
 	return 0;
 }
 
+/* Is cp a character XML 1.0 allows? */
+static bool xml_char(unsigned long cp)
+{
+	return cp == 0x9 || cp == 0xa || cp == 0xd || (cp >= 0x20 && cp <= 0xd7ff) ||
+	       (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+}
+
+/*
+ * Ceph RGW writes a key or continuation token holding a control character as a character
+ * reference (&#x1b;) or raw, which XML 1.0 forbids, so the whole page would be unreadable
+ * because of one hostile name. Such characters become &#x7f; (DEL: allowed in XML, and it
+ * makes the name an invalid key, a stray); returns a repaired copy, or NULL if none was
+ * needed.
+ */
+static char *repair(const uint8_t *xml, size_t n, size_t *out_n)
+{
+	bool bad = false;
+	for (size_t i = 0; i < n && !bad; i++)
+		bad = (xml[i] < 0x20 && xml[i] != 9 && xml[i] != 10 && xml[i] != 13) ||
+		      (xml[i] == '&' && i + 1 < n && xml[i + 1] == '#');
+	if (!bad)
+		return NULL;
+	static const char del[] = "&#x7f;";
+	char *o = pw_malloc(n * 6 + 1);
+	size_t k = 0;
+	bool changed = false;
+	for (size_t i = 0; i < n;) {
+		if (xml[i] < 0x20 && xml[i] != 9 && xml[i] != 10 && xml[i] != 13) {
+			memcpy(o + k, del, 6);
+			k += 6;
+			i++;
+			changed = true;
+			continue;
+		}
+		if (xml[i] == '&' && i + 2 < n && xml[i + 1] == '#') {
+			size_t j = i + 2;
+			bool hex = xml[j] == 'x' || xml[j] == 'X';
+			if (hex)
+				j++;
+			unsigned long cp = 0;
+			size_t digits = 0;
+			for (; j < n && digits < 8; j++, digits++) {
+				int d = hex ? hexval((char)xml[j])
+				            : (xml[j] >= '0' && xml[j] <= '9' ? xml[j] - '0' : -1);
+				if (d < 0)
+					break;
+				cp = cp * (hex ? 16 : 10) + (unsigned long)d;
+			}
+			if (digits && j < n && xml[j] == ';' && !xml_char(cp)) {
+				memcpy(o + k, del, 6);
+				k += 6;
+				i = j + 1;
+				changed = true;
+				continue;
+			}
+		}
+		o[k++] = (char)xml[i++];
+	}
+	o[k] = 0;
+	if (!changed) {
+		pw_free(o);
+		return NULL;
+	}
+	*out_n = k;
+	return o;
+}
+
 int s3_list_parse(const uint8_t *xml, size_t n, const char *full_prefix, size_t strip,
-                  int (*fn)(void *arg, const struct stor_info *info), void *arg, char **next_token)
+                  int (*fn)(void *arg, const struct stor_info *info), void *arg, char **next_token,
+                  char **start_after)
 {
 	*next_token = NULL;
+	*start_after = NULL;
 	size_t plen = strlen(full_prefix);
 	if (strip > plen)
 		strip = plen;
+	size_t rn = 0;
+	char *fixed = repair(xml, n, &rn);
+	if (fixed) {
+		xml = (const uint8_t *)fixed;
+		n = rn;
+	}
+	char *last = NULL; /* the last key of the page, for start-after */
 	xmlDoc *doc = n && n < INT_MAX ? xmlReadMemory((const char *)xml, (int)n, "list.xml", NULL,
 	                                               XML_PARSE_NONET | XML_PARSE_NOERROR |
 	                                                   XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS)
 	                               : NULL;
 	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+	pw_free(fixed);
 	if (!root || strcmp((const char *)root->name, "ListBucketResult") != 0) {
 		if (doc)
 			xmlFreeDoc(doc);
@@ -102,6 +179,10 @@ int s3_list_parse(const uint8_t *xml, size_t n, const char *full_prefix, size_t 
 		if (raw && strlen(raw) <= KEY_MAX) {
 			char *dec = url ? url_decode(raw) : NULL;
 			const char *key = url ? (dec ? dec : raw) : raw;
+			if (!url || dec) {
+				pw_free(last);
+				last = pw_strdup(key);
+			}
 			/* keys outside the prefix are dropped: never read past its end */
 			if (strncmp(key, full_prefix, plen) == 0) {
 				uint64_t sz = 0;
@@ -127,10 +208,16 @@ int s3_list_parse(const uint8_t *xml, size_t n, const char *full_prefix, size_t 
 		xmlFree(hold);
 		if (more) {
 			const char *tok = child_text(root, "NextContinuationToken", &hold);
-			if (tok && *tok && strlen(tok) <= KEY_MAX)
+			/* a token with a repaired character is not the server's: go on after the
+			 * last key instead */
+			if (tok && *tok && strlen(tok) <= KEY_MAX && !strchr(tok, 0x7f))
 				*next_token = pw_strdup(tok);
 			xmlFree(hold);
-			if (!*next_token) {
+			if (!*next_token && last && strchr(last, 0x7f) == NULL) {
+				*start_after = last;
+				last = NULL;
+			}
+			if (!*next_token && !*start_after) {
 				pw_error(PW_E_STORAGE,
 				         "a truncated listing from the S3 endpoint has no "
 				         "continuation token");
@@ -138,6 +225,7 @@ int s3_list_parse(const uint8_t *xml, size_t n, const char *full_prefix, size_t 
 			}
 		}
 	}
+	pw_free(last);
 	xmlFreeDoc(doc);
 	return rc;
 }

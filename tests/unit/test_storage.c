@@ -48,12 +48,15 @@ static int collect(void *arg, const struct stor_info *i)
 	return 0;
 }
 
+static char *after_;
+
 static int parse(const char *file, const char *fp, size_t strip, struct seen *s, char **tok)
 {
 	size_t n;
 	uint8_t *b = slurp(file, &n);
 	memset(s, 0, sizeof *s);
-	int rc = s3_list_parse(b, n, fp, strip, collect, s, tok);
+	pw_free(after_);
+	int rc = s3_list_parse(b, n, fp, strip, collect, s, tok, &after_);
 	free(b);
 	return rc;
 }
@@ -100,6 +103,45 @@ static void test_plain(void **state)
 	assert_false(stor_key_valid(s.keys[1]));
 }
 
+/* Replies recorded from Ceph RGW (tests/data/s3/rgw-*.xml). */
+static void test_rgw(void **state)
+{
+	(void)state;
+	struct seen s;
+	char *tok = NULL;
+	/* prefix=pre, we asked for "pre/st/": "pre/s" and "pre/stx/..." are not ours */
+	assert_int_equal(parse("rgw-url-all.xml", "pre/st/", 4, &s, &tok), 0);
+	assert_null(tok);
+	assert_int_equal(s.n, 5);
+	assert_string_equal(s.keys[0], "st/20261206T101010Z-0001/\x1b[2J\r\nevil");
+	assert_false(stor_key_valid(s.keys[0]));
+	assert_string_equal(s.keys[1], "st/20261206T101010Z-0001/a\\b");
+	assert_string_equal(s.keys[4], "st/x/space and \xc3\xbc");
+	assert_true(stor_key_valid(s.keys[4]));
+	/* a page: the token goes on */
+	assert_int_equal(parse("rgw-url-page1.xml", "pre/st/", 4, &s, &tok), 0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(tok, "pre/st/20261206T101010Z-0001/a\\b");
+	pw_free(tok);
+	assert_null(after_);
+	/* RGW writes a token with ESC as &#x1b; (not XML 1.0): the page is still read, and
+	 * the listing goes on after its last key */
+	assert_int_equal(parse("rgw-url-token-control.xml", "pre/st/", 4, &s, &tok), 0);
+	assert_int_equal(s.n, 2);
+	assert_null(tok);
+	assert_non_null(after_);
+	assert_string_equal(after_, "pre/st/20261206T101010Z-0001/a\\b");
+	/* without encoding-type=url RGW writes the ESC of a key as &#x1b;: repaired to DEL,
+	 * so the other keys are read and that one is a stray */
+	assert_int_equal(parse("rgw-plain.xml", "pre/st/", 4, &s, &tok), 0);
+	assert_int_equal(s.n, 5);
+	assert_non_null(strchr(s.keys[0], 0x7f));
+	assert_false(stor_key_valid(s.keys[0]));
+	assert_string_equal(s.keys[2], "st/20261206T101010Z-0001/data.pgdump.zst.age");
+	pw_free(after_);
+	after_ = NULL;
+}
+
 static void test_unreadable(void **state)
 {
 	(void)state;
@@ -112,8 +154,10 @@ static void test_unreadable(void **state)
 		assert_int_equal(s.n, 0);
 		pw_error_clear();
 	}
-	assert_int_equal(s3_list_parse((const uint8_t *)"", 0, "", 0, collect, &s, &tok),
+	char *after = NULL;
+	assert_int_equal(s3_list_parse((const uint8_t *)"", 0, "", 0, collect, &s, &tok, &after),
 	                 -PW_E_STORAGE);
+	assert_null(after);
 	pw_error_clear();
 	/* an entity bomb is not expanded into a billion-byte key */
 	int rc = parse("entities.xml", "pre/st/", 4, &s, &tok);
@@ -189,8 +233,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_url_encoded), cmocka_unit_test(test_plain),
-	    cmocka_unit_test(test_unreadable),  cmocka_unit_test(test_key_rules),
-	    cmocka_unit_test(test_loopback),    cmocka_unit_test(test_printable),
+	    cmocka_unit_test(test_rgw),         cmocka_unit_test(test_unreadable),
+	    cmocka_unit_test(test_key_rules),   cmocka_unit_test(test_loopback),
+	    cmocka_unit_test(test_printable),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }
