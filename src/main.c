@@ -15,7 +15,10 @@
 static void log_sink(enum pw_log_level level, const char *line)
 {
 	static const char *names[] = {"error", "warning", "info", "debug"};
-	fprintf(stderr, "pgward: %s: %s\n", names[level], line);
+	/* messages quote repository and database strings: escape what a terminal would obey */
+	char *shown = pw_str_printable_dup(line);
+	fprintf(stderr, "pgward: %s: %s\n", names[level], shown);
+	pw_free(shown);
 }
 
 static void oom(size_t n)
@@ -30,9 +33,12 @@ static int report(int rc)
 		return 0;
 	char *msg = pw_redact(pw_error_message());
 	char *hint = pw_redact(pw_error_hint_text());
-	fprintf(stderr, "pgward: error: %s\n", msg);
+	char *smsg = pw_str_printable_dup(msg), *shint = pw_str_printable_dup(hint);
+	fprintf(stderr, "pgward: error: %s\n", smsg);
 	if (*hint)
-		fprintf(stderr, "HINT: %s\n", hint);
+		fprintf(stderr, "HINT: %s\n", shint);
+	pw_free(smsg);
+	pw_free(shint);
 	pw_free(msg);
 	pw_free(hint);
 	int code = -rc;

@@ -90,6 +90,14 @@ void chk_render_markdown(const struct chk_report *r, struct pw_buf *b);
 void chk_clean_text(struct pw_buf *b, const char *s, bool controls, bool keep_nl);
 
 /* Pure helpers (unit-tested). */
+/* name as one SQL identifier for a printed fix: "name" with quotes doubled, or, when it
+ * holds a control character (a newline that would end a comment or forge a report line),
+ * DEL, a C1 control or invalid UTF-8, the U&"..." form with those as \XXXX escapes, so
+ * the identifier stays on one line and names exactly that object. pw_free the result. */
+char *chk_quote_ident(const char *name);
+/* sql (a fragment the server quoted with quote_ident: names, dots, keywords) with every
+ * quoted identifier rewritten by chk_quote_ident. pw_free the result. */
+char *chk_requote(const char *sql);
 const char *chk_severity_name(enum chk_severity s);
 /* "critical" ... "info", "never"; -1 on anything else. */
 int chk_severity_parse(const char *s, enum chk_severity *out);

@@ -224,7 +224,7 @@ static int init(struct dbx *x)
 	x->hba_ok = *pg_value(r, 0, 6) == 't';
 	x->authid_ok = *pg_value(r, 0, 7) == 't';
 	pg_result_free(r);
-	x->qrole = pg_quote_ident(x->c, x->r->role);
+	x->qrole = chk_quote_ident(x->r->role);
 	if (x->hba_ok) {
 		rc =
 		    pg_query(x->c,
@@ -289,10 +289,10 @@ static bool need_hba(struct dbx *x, struct chk_finding *f)
 		        "EXECUTE on its function are needed)",
 		        x->r->role);
 		chk_fix(f,
+		        "-- as a superuser, in the database checked (the view is per database):\n"
 		        "GRANT SELECT ON pg_catalog.pg_hba_file_rules TO %s;\n"
-		        "GRANT EXECUTE ON FUNCTION pg_catalog.pg_hba_file_rules() TO %s;\n"
-		        "-- as a superuser, in database %s (the view is per database)",
-		        x->qrole, x->qrole, x->r->database);
+		        "GRANT EXECUTE ON FUNCTION pg_catalog.pg_hba_file_rules() TO %s;",
+		        x->qrole, x->qrole);
 	} else {
 		chk_set(f, CHK_SKIP, f->severity, "pg_hba_file_rules could not be read: %s",
 		        x->hba_error);
@@ -773,7 +773,8 @@ static void rule_roles_superusers(struct dbx *x)
 	      0, NULL, &r) < 0)
 		return;
 	if (q(x, f,
-	      "select r.rolname, string_agg(s.rolname, ', ' order by s.rolname) "
+	      "select r.rolname, string_agg(s.rolname, ', ' order by s.rolname), "
+	      "string_agg(pg_catalog.quote_ident(s.rolname), ', ' order by s.rolname) "
 	      "from pg_catalog.pg_roles r join pg_catalog.pg_roles s on s.rolsuper and s.oid <> "
 	      "r.oid where not r.rolsuper and r.rolname OPERATOR(pg_catalog.!~) '^pg_' and "
 	      "pg_catalog.pg_has_role(r.oid, s.oid, 'MEMBER') group by 1 order by 1",
@@ -791,8 +792,8 @@ static void rule_roles_superusers(struct dbx *x)
 	more_tail(&ev, more, ", ");
 	more = 0;
 	if (nsup > 1) {
-		pw_buf_printf(&fix, "keep one superuser for administration; for each other one: "
-		                    "ALTER ROLE <name> NOSUPERUSER; (or NOLOGIN)");
+		pw_buf_printf(&fix, "-- keep one superuser for administration (here the bootstrap "
+		                    "superuser) and demote the others (or make them NOLOGIN):");
 		/* keep the bootstrap superuser (oid 10), or else the first one */
 		int keep = 0;
 		for (int i = 0; i < nsup; i++)
@@ -803,8 +804,8 @@ static void rule_roles_superusers(struct dbx *x)
 				continue;
 			if (!room(&fix, &more_fix))
 				continue;
-			char *qn = pg_quote_ident(x->c, pg_value(r, i, 0));
-			pw_buf_printf(&fix, "\n-- e.g. ALTER ROLE %s NOSUPERUSER;", qn);
+			char *qn = chk_quote_ident(pg_value(r, i, 0));
+			pw_buf_printf(&fix, "\nALTER ROLE %s NOSUPERUSER;", qn);
 			pw_free(qn);
 		}
 	}
@@ -814,9 +815,14 @@ static void rule_roles_superusers(struct dbx *x)
 			              pg_value(m, i, 0), pg_value(m, i, 1));
 		if (!room(&fix, &more_fix))
 			continue;
-		char *a = pg_quote_ident(x->c, pg_value(m, i, 0));
-		pw_buf_printf(&fix, "%sREVOKE <superuser role> FROM %s; -- it is a member of %s",
-		              fix.len ? "\n" : "", a, pg_value(m, i, 1));
+		char *a = chk_quote_ident(pg_value(m, i, 0));
+		char *sr = chk_requote(pg_value(m, i, 2));
+		pw_buf_printf(
+		    &fix,
+		    "%s-- a membership that reaches superuser (REVOKE the role in between "
+		    "when it is indirect):\nREVOKE %s FROM %s;",
+		    fix.len ? "\n" : "", sr, a);
+		pw_free(sr);
 		pw_free(a);
 	}
 	if (more)
@@ -877,7 +883,7 @@ static void rule_roles_unused(struct dbx *x)
 				    *pg_value(r, i, 1) == 't' ? "password expired" : "no password");
 			if (!room(&fix, &more_fix))
 				continue;
-			char *qn = pg_quote_ident(x->c, pg_value(r, i, 0));
+			char *qn = chk_quote_ident(pg_value(r, i, 0));
 			pw_buf_printf(&fix,
 			              "%sALTER ROLE %s NOLOGIN; -- or DROP ROLE after "
 			              "REASSIGN OWNED",
@@ -1158,9 +1164,12 @@ static void rule_public_schema_create(struct dbx *x)
 		for (int i = 0; i < pg_nrows(r); i++) {
 			if (room(&ev, &more))
 				pw_buf_printf(&ev, "%s%s", i ? ", " : "", pg_value(r, i, 0));
-			if (room(&fix, &more_fix))
+			if (room(&fix, &more_fix)) {
+				char *qs = chk_requote(pg_value(r, i, 0));
 				pw_buf_printf(&fix, "%sREVOKE CREATE ON SCHEMA %s FROM PUBLIC;",
-				              i ? "\n" : "", pg_value(r, i, 0));
+				              i ? "\n" : "", qs);
+				pw_free(qs);
+			}
 		}
 		more_tail(&ev, more, " ");
 		if (more_fix)
@@ -1229,7 +1238,9 @@ static void rule_public_grants(struct dbx *x)
 	      "select 'default', coalesce(pg_catalog.quote_ident(n.nspname), '(all schemas)') || "
 	      "' for role ' || pg_catalog.pg_get_userbyid(d.defaclrole) || ' on ' || "
 	      "d.defaclobjtype::text, string_agg(a.privilege_type, ', ' order by "
-	      "a.privilege_type), '', '' "
+	      "a.privilege_type), "
+	      "pg_catalog.max(pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(d.defaclrole))), "
+	      "coalesce(pg_catalog.max(pg_catalog.quote_ident(n.nspname)), '') "
 	      "from pg_catalog.pg_default_acl d left join pg_catalog.pg_namespace n on n.oid = "
 	      "d.defaclnamespace cross join lateral pg_catalog.aclexplode(d.defaclacl) a "
 	      "where a.grantee = 0 and d.defaclobjtype in ('r', 'S') group by 1, 2 "
@@ -1251,23 +1262,32 @@ static void rule_public_grants(struct dbx *x)
 			pw_buf_printf(&ev, "%s%s %s: %s to PUBLIC", i ? "; " : "",
 			              strcmp(kind, "default") == 0 ? "default privileges in" : kind,
 			              obj, priv);
+			/* names come quoted by the server's quote_ident, which keeps a newline
+			 * inside the quotes: requoted so no name breaks a line of the fix */
+			char *qobj = chk_requote(obj), *q3 = chk_requote(pg_value(r, i, 3)),
+			     *q4 = chk_requote(pg_value(r, i, 4));
 			if (strcmp(kind, "table") == 0) {
 				tables = true;
-				pw_buf_printf(&fix, "REVOKE ALL ON %s FROM PUBLIC;\n", obj);
+				pw_buf_printf(&fix, "REVOKE ALL ON %s FROM PUBLIC;\n", qobj);
 			} else if (strcmp(kind, "column") == 0) {
 				tables = true;
 				/* REVOKE SELECT (col), UPDATE (col) ON schema.table */
-				pw_buf_printf(&fix, "REVOKE %s ON %s FROM PUBLIC;\n",
-				              pg_value(r, i, 3), pg_value(r, i, 4));
+				pw_buf_printf(&fix, "REVOKE %s ON %s FROM PUBLIC;\n", q3, q4);
 			} else if (strcmp(kind, "function") == 0) {
 				pw_buf_printf(&fix, "REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC;\n",
-				              obj);
+				              qobj);
 			} else {
-				pw_buf_printf(&fix,
-				              "ALTER DEFAULT PRIVILEGES ... REVOKE ALL ON "
-				              "TABLES FROM PUBLIC; -- %s\n",
-				              obj);
+				size_t ol = strlen(obj);
+				pw_buf_printf(
+				    &fix,
+				    "ALTER DEFAULT PRIVILEGES FOR ROLE %s%s%s REVOKE ALL ON "
+				    "%s FROM PUBLIC;\n",
+				    q3, *q4 ? " IN SCHEMA " : "", q4,
+				    ol && obj[ol - 1] == 'S' ? "SEQUENCES" : "TABLES");
 			}
+			pw_free(qobj);
+			pw_free(q3);
+			pw_free(q4);
 		}
 		if (pg_nrows(r) > 30)
 			pw_buf_printf(&ev, "; and %d more", pg_nrows(r) - 30);
@@ -1314,10 +1334,13 @@ static void rule_secdef(struct dbx *x)
 				pw_buf_printf(&weak, "%s%s (search_path=%s)", weak.len ? ", " : "",
 				              fn, pg_value(r, i, 1));
 		}
-		if (room(&fix, &more_fix))
+		if (room(&fix, &more_fix)) {
+			char *qf = chk_requote(fn);
 			pw_buf_printf(&fix,
 			              "%sALTER FUNCTION %s SET search_path = pg_catalog, pg_temp;",
-			              fix.len ? "\n" : "", fn);
+			              fix.len ? "\n" : "", qf);
+			pw_free(qf);
+		}
 	}
 	more_tail(&none, more_none, " ");
 	more_tail(&weak, more_weak, " ");
@@ -1374,7 +1397,7 @@ static void rule_untrusted_languages(struct dbx *x)
 		for (int i = 0; i < pg_nrows(r); i++) {
 			const char *lan = pg_value(r, i, 0), *ext = pg_value(r, i, 1);
 			pw_buf_printf(&ev, "%s%s", i ? ", " : "", lan);
-			char *qn = pg_quote_ident(x->c, *ext ? ext : lan);
+			char *qn = chk_quote_ident(*ext ? ext : lan);
 			pw_buf_printf(&fix, "%sDROP %s %s; -- if nothing uses it", i ? "\n" : "",
 			              *ext ? "EXTENSION" : "LANGUAGE", qn);
 			pw_free(qn);
@@ -1528,7 +1551,7 @@ void chk_db_rules(const struct chk_opts *o, const struct chk_repo_state *st, str
 		else
 			snprintf(r->server_version, sizeof r->server_version, "%d.%d.%d", v / 10000,
 			         v / 100 % 100, v % 100);
-		x.qrole = pg_quote_ident(x.c, r->role);
+		x.qrole = chk_quote_ident(r->role);
 	}
 	rule_tls_server(&x);
 	rule_tls_enforced(&x);

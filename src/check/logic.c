@@ -7,6 +7,8 @@
 #include <strings.h>
 
 #include "check/check.h"
+#include "common/buf.h"
+#include "common/mem.h"
 #include "common/str.h"
 
 static const char *const sev_names[] = {"info", "low", "medium", "high", "critical"};
@@ -244,4 +246,114 @@ bool chk_log_setting_on(const char *v)
 		v++;
 	return *v && strcasecmp(v, "off") != 0 && strcasecmp(v, "false") != 0 &&
 	       strcmp(v, "0") != 0 && strcasecmp(v, "no") != 0;
+}
+
+/* Does the code point need an escape to stay on one line and out of a terminal's reach? */
+static bool unprintable(unsigned cp)
+{
+	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) || cp == 0x2028 || cp == 0x2029;
+}
+
+/* The n bytes at s as the body of a U&"..." identifier: "" for ", \\ for \, \XXXX or
+ * \+XXXXXX for what cannot be shown (invalid UTF-8 becomes U+FFFD: such a name cannot be
+ * written here, and the statement then fails instead of naming another object). */
+static void put_unicode_ident(struct pw_buf *b, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	pw_buf_printf(b, "U&\"");
+	for (size_t i = 0; i < n;) {
+		unsigned cp;
+		size_t l = pw_utf8_seq(p + i, n - i, &cp);
+		if (!l) {
+			cp = 0xfffd;
+			l = 1;
+		}
+		if (cp == '"')
+			pw_buf_printf(b, "\"\"");
+		else if (cp == '\\')
+			pw_buf_printf(b, "\\\\");
+		else if (unprintable(cp) || cp == 0xfffd)
+			pw_buf_printf(b, cp > 0xffff ? "\\+%06X" : "\\%04X", cp);
+		else
+			pw_buf_append(b, p + i, l);
+		i += l;
+	}
+	pw_buf_printf(b, "\"");
+}
+
+static bool needs_unicode(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		unsigned cp;
+		size_t l = pw_utf8_seq(p + i, n - i, &cp);
+		if (!l || unprintable(cp))
+			return true;
+		i += l;
+	}
+	return false;
+}
+
+char *chk_quote_ident(const char *name)
+{
+	struct pw_buf b = PW_BUF_INIT(SIZE_MAX / 2);
+	size_t n = strlen(name);
+	if (needs_unicode(name, n)) {
+		put_unicode_ident(&b, name, n);
+	} else {
+		pw_buf_putc(&b, '"');
+		for (const char *p = name; *p; p++) {
+			if (*p == '"')
+				pw_buf_putc(&b, '"');
+			pw_buf_putc(&b, *p);
+		}
+		pw_buf_putc(&b, '"');
+	}
+	pw_buf_str(&b);
+	return (char *)b.data;
+}
+
+char *chk_requote(const char *sql)
+{
+	struct pw_buf b = PW_BUF_INIT(SIZE_MAX / 2);
+	struct pw_buf id = PW_BUF_INIT(SIZE_MAX / 2);
+	const char *p = sql ? sql : "";
+	while (*p) {
+		if (*p != '"') {
+			/* outside quotes a server-quoted fragment holds only plain names,
+			 * keywords and punctuation; anything unprintable is shown escaped */
+			unsigned cp;
+			size_t l = pw_utf8_seq((const unsigned char *)p, strlen(p), &cp);
+			if (!l || unprintable(cp)) {
+				pw_buf_printf(&b, "\\x%02x", (unsigned char)*p);
+				p++;
+			} else {
+				pw_buf_append(&b, p, l);
+				p += l;
+			}
+			continue;
+		}
+		/* a quoted identifier: up to the quote that is not doubled */
+		pw_buf_reset(&id);
+		const char *q = p + 1;
+		for (; *q; q++) {
+			if (*q == '"') {
+				if (q[1] == '"') {
+					pw_buf_putc(&id, '"');
+					q++;
+					continue;
+				}
+				break;
+			}
+			pw_buf_putc(&id, *q);
+		}
+		const char *name = pw_buf_str(&id);
+		char *quoted = chk_quote_ident(name);
+		pw_buf_printf(&b, "%s", quoted);
+		pw_free(quoted);
+		p = *q ? q + 1 : q;
+	}
+	pw_buf_free(&id, 0);
+	pw_buf_str(&b);
+	return (char *)b.data;
 }

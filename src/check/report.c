@@ -169,6 +169,22 @@ static void indented(struct pw_buf *b, const char *label, const char *raw)
 	pw_buf_free(&c, 0);
 }
 
+/* One line of s after label: evidence quotes object names, and a newline in a name must
+ * not forge a report line, so line breaks show as \n. */
+static void one_line(struct pw_buf *b, const char *label, const char *raw)
+{
+	struct pw_buf c = PW_BUF_INIT(SIZE_MAX / 2);
+	chk_clean_text(&c, raw, true, true);
+	pw_buf_printf(b, "  %-10s", label);
+	for (const char *p = pw_buf_str(&c); *p; p++)
+		if (*p == '\n')
+			pw_buf_printf(b, "\\n");
+		else
+			pw_buf_putc(b, *p);
+	pw_buf_putc(b, '\n');
+	pw_buf_free(&c, 0);
+}
+
 void chk_render_text(const struct chk_report *r, struct pw_buf *b)
 {
 	pw_buf_printf(b, "pgward check: database \"");
@@ -202,7 +218,7 @@ void chk_render_text(const struct chk_report *r, struct pw_buf *b)
 		              chk_severity_name(f->severity));
 		text(b, f->title, false);
 		pw_buf_putc(b, '\n');
-		indented(b, "evidence:", f->evidence ? f->evidence : "");
+		one_line(b, "evidence:", f->evidence ? f->evidence : "");
 		if (f->why)
 			indented(b, "why:", f->why);
 		if (f->fix)
@@ -224,7 +240,7 @@ static void md_cell(struct pw_buf *b, const char *raw)
 	chk_clean_text(&c, raw, true, true);
 	for (const char *p = pw_buf_str(&c); *p; p++) {
 		if (*p == '\n')
-			pw_buf_putc(b, ' ');
+			pw_buf_printf(b, "\\\\n"); /* a line break in a name shows as \n */
 		else if (strchr("\\`*_[]<>#!|~&", *p))
 			pw_buf_printf(b, "\\%c", *p);
 		else

@@ -51,12 +51,13 @@ static json_t *entry_json(const char *stanza, const struct backup_entry *e)
 static void print_row(const char *stanza, const struct backup_entry *e)
 {
 	char st[32] = "-", db[16] = "-", stored[16], ratio[16] = "-", dur[16] = "-";
+	char lockbuf[64];
 	const char *lock = "-";
 	pw_human_size(e->stored_bytes, "", stored, sizeof stored);
 	if (e->manifest) {
 		const char *s = json_string_value(json_object_get(e->manifest, "started"));
-		if (s)
-			snprintf(st, sizeof st, "%s", s);
+		if (s) /* manifest fields are repository input: sanitized for the terminal */
+			pw_str_printable(st, sizeof st, s);
 		json_int_t dbs = json_integer_value(json_object_get(e->manifest, "database_size"));
 		json_int_t raw = json_integer_value(json_object_get(e->manifest, "raw_bytes"));
 		pw_human_size((uint64_t)dbs, "", db, sizeof db);
@@ -67,12 +68,14 @@ static void print_row(const char *stanza, const struct backup_entry *e)
 		         json_real_value(json_object_get(e->manifest, "duration_seconds")));
 		const char *l = json_string_value(json_object_get(e->manifest, "lock_until"));
 		if (l)
-			lock = l;
+			lock = pw_str_printable(lockbuf, sizeof lockbuf, l);
 	}
 	char ver[48] = "never";
-	if (e->last_verify[0])
-		snprintf(ver, sizeof ver, "%.8s %s/d%d", e->last_verify + 7, e->verify_result,
-		         e->verify_depth);
+	if (e->last_verify[0]) {
+		char vr[24];
+		snprintf(ver, sizeof ver, "%.8s %s/d%d", e->last_verify + 7,
+		         pw_str_printable(vr, sizeof vr, e->verify_result), e->verify_depth);
+	}
 	char signer[64];
 	repo_trust_label(&e->trust, signer, sizeof signer);
 	printf(

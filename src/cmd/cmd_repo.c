@@ -181,7 +181,9 @@ static int ls_cb(void *arg, const struct stor_info *i)
 		json_object_set_new(o, "mtime", json_integer((json_int_t)i->mtime));
 		json_array_append_new(c->arr, o);
 	} else {
-		printf("%12llu  %s\n", (unsigned long long)i->size, i->key);
+		char shown[4200];
+		printf("%12llu  %s\n", (unsigned long long)i->size,
+		       pw_str_printable(shown, sizeof shown, i->key));
 	}
 	return 0;
 }
@@ -213,7 +215,9 @@ static int up_cb(void *arg, const struct stor_upload *u)
 		json_object_set_new(o, "started", json_string(when));
 		json_array_append_new(c->arr, o);
 	} else {
-		printf("%s  %s  %s\n", when, u->key, u->id);
+		char sk[4200], si[1100];
+		printf("%s  %s  %s\n", when, pw_str_printable(sk, sizeof sk, u->key),
+		       pw_str_printable(si, sizeof si, u->id));
 	}
 	return 0;
 }

@@ -12,7 +12,7 @@
 #define REPO_OPTS                                                                                  \
 	PW_OPT_REPO, PW_OPT_S3_ENDPOINT, PW_OPT_S3_REGION, PW_OPT_S3_URI_STYLE, PW_OPT_S3_CA_FILE, \
 	    PW_OPT_S3_TLS_VERIFY, PW_OPT_S3_ACCESS_KEY, PW_OPT_S3_SECRET_KEY,                      \
-	    PW_OPT_S3_SESSION_TOKEN, PW_OPT_S3_PROFILE
+	    PW_OPT_S3_SESSION_TOKEN, PW_OPT_S3_PROFILE, PW_OPT_S3_TOTAL_TIMEOUT
 
 const struct pw_command pw_commands[] = {
     {"help", "show help for pgward or one command", "[COMMAND]",

@@ -16,6 +16,7 @@ int pw_open_repo(struct pw_ctx *ctx, struct stor **out)
 	long long parallel = pw_cfg_int(c, PW_OPT_S3_PARALLEL);
 	long long attempts = pw_cfg_int(c, PW_OPT_S3_MAX_ATTEMPTS);
 	long long timeout = pw_cfg_int(c, PW_OPT_S3_TIMEOUT);
+	long long total = pw_cfg_int(c, PW_OPT_S3_TOTAL_TIMEOUT);
 	uint64_t part = pw_cfg_size(c, PW_OPT_S3_PART_SIZE);
 	/* A backup streams at the pace of pg_dump and zstd, far below what 4 x 16 MiB parts in
 	 * flight buy; unless told otherwise it keeps 3 x 8 MiB so its peak RSS stays within
@@ -27,9 +28,11 @@ int pw_open_repo(struct pw_ctx *ctx, struct stor **out)
 			parallel = 3;
 	}
 	if (parallel < 1 || parallel > 32 || attempts < 1 || attempts > 20 || timeout < 1 ||
-	    timeout > 3600 || part < 5 * 1024 * 1024ULL || part > 5 * 1024 * 1024 * 1024ULL) {
+	    timeout > 3600 || total < 5 || total > 604800 || part < 5 * 1024 * 1024ULL ||
+	    part > 5 * 1024 * 1024 * 1024ULL) {
 		pw_error(PW_E_CONFIG, "S3 tuning out of range: s3-parallel 1-32, s3-max-attempts "
-		                      "1-20, s3-timeout 1-3600, s3-part-size 5MiB-5GiB");
+		                      "1-20, s3-timeout 1-3600, s3-total-timeout 5-604800, "
+		                      "s3-part-size 5MiB-5GiB");
 		return pw_error_hint("Check those options (\"pgward help config\").");
 	}
 	const char *style = pw_cfg_str(c, PW_OPT_S3_URI_STYLE);
@@ -53,6 +56,7 @@ int pw_open_repo(struct pw_ctx *ctx, struct stor **out)
 	    .parallel = (unsigned)parallel,
 	    .max_attempts = (unsigned)attempts,
 	    .request_timeout = (unsigned)timeout,
+	    .total_timeout = (unsigned)total,
 	    .sse = strcmp(sse, "none") == 0 ? NULL : sse,
 	    .sse_kms_key_id = pw_cfg_str(c, PW_OPT_S3_SSE_KMS_KEY_ID),
 	    .storage_class = pw_cfg_str(c, PW_OPT_S3_STORAGE_CLASS),

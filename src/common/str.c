@@ -1,6 +1,8 @@
 /* str.c - small string helpers. */
 #include "common/str.h"
 
+#include "common/mem.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -137,4 +139,118 @@ void pw_human_size(uint64_t bytes, const char *sep, char *out, size_t size)
 		i++;
 	}
 	snprintf(out, size, i ? "%.1f%s%s" : "%.0f%s%s", v, sep, units[i]);
+}
+
+size_t pw_utf8_seq(const unsigned char *p, size_t avail, unsigned *cp)
+{
+	if (!avail)
+		return 0;
+	unsigned c = p[0];
+	size_t n;
+	unsigned min;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	} else if (c >= 0xc2 && c <= 0xdf) {
+		n = 2, min = 0x80, c &= 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3, min = 0x800, c &= 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4, min = 0x10000, c &= 0x07;
+	} else {
+		return 0;
+	}
+	if (avail < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+bool pw_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned cp;
+	for (size_t i = 0; i < n;) {
+		size_t l = pw_utf8_seq(p + i, n - i, &cp);
+		if (!l || cp == 0)
+			return false;
+		i += l;
+	}
+	return true;
+}
+
+/* Append the n bytes at p to out (size bytes, at *len), truncating with "..." when full. */
+static bool put(char *out, size_t size, size_t *len, const char *p, size_t n, bool *cut)
+{
+	if (*cut)
+		return false;
+	if (*len + n + 4 > size) { /* keep room for "..." and the NUL */
+		if (size >= 4) {
+			memcpy(out + (*len < size - 4 ? *len : size - 4), "...", 4);
+			*len = (*len < size - 4 ? *len : size - 4) + 3;
+		}
+		*cut = true;
+		return false;
+	}
+	memcpy(out + *len, p, n);
+	*len += n;
+	out[*len] = 0;
+	return true;
+}
+
+const char *pw_str_printable(char *out, size_t size, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t len = 0;
+	bool cut = false;
+	if (!size)
+		return out;
+	out[0] = 0;
+	if (!s)
+		s = "(null)";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n && !cut;) {
+		unsigned cp = 0;
+		size_t l = pw_utf8_seq(p + i, n - i, &cp);
+		char esc[16];
+		if (l == 1 && cp == '\n') {
+			put(out, size, &len, "\\n", 2, &cut);
+		} else if (l == 1 && cp == '\r') {
+			put(out, size, &len, "\\r", 2, &cut);
+		} else if (l == 1 && cp == '\t') {
+			put(out, size, &len, "\\t", 2, &cut);
+		} else if (l == 1 && cp == '\\') {
+			put(out, size, &len, "\\\\", 2, &cut);
+		} else if (l == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
+			/* invalid UTF-8, a C0 control (ESC...), DEL or a C1 control: each byte
+			 * as \xHH */
+			size_t k = l ? l : 1;
+			for (size_t j = 0; j < k && !cut; j++) {
+				esc[0] = '\\', esc[1] = 'x', esc[2] = hex[p[i + j] >> 4],
+				esc[3] = hex[p[i + j] & 15];
+				put(out, size, &len, esc, 4, &cut);
+			}
+			l = k;
+		} else {
+			put(out, size, &len, (const char *)p + i, l, &cut);
+		}
+		i += l;
+	}
+	return out;
+}
+
+char *pw_str_printable_dup(const char *s)
+{
+	size_t size = (s ? strlen(s) : 6) * 4 + 8;
+	char *out = pw_malloc(size);
+	pw_str_printable(out, size, s);
+	return out;
 }

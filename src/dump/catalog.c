@@ -8,6 +8,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
 #include <stdio.h>
@@ -65,6 +66,7 @@ int catalog_init_repo(struct stor *s)
 
 struct collect {
 	struct backup_list *l;
+	const char *prefix;
 	size_t plen;
 };
 
@@ -83,6 +85,8 @@ static struct backup_entry *entry(struct backup_list *l, const char *id, size_t 
 static int collect_cb(void *arg, const struct stor_info *i)
 {
 	struct collect *c = arg;
+	if (strlen(i->key) <= c->plen || memcmp(i->key, c->prefix, c->plen) != 0)
+		return 0; /* not under the stanza: never read past the key's end */
 	const char *rest = i->key + c->plen; /* "<id>/<object>" */
 	const char *slash = strchr(rest, '/');
 	if (!slash || strchr(slash + 1, '/') || slash - rest >= 63)
@@ -120,7 +124,7 @@ int catalog_list_trusted(struct stor *s, const char *stanza, const struct repo_s
 	memset(out, 0, sizeof *out);
 	char prefix[128];
 	snprintf(prefix, sizeof prefix, "%s/", stanza);
-	struct collect c = {out, strlen(prefix)};
+	struct collect c = {out, prefix, strlen(prefix)};
 	int rc = stor_list(s, prefix, collect_cb, &c);
 	if (rc < 0)
 		return rc;
@@ -146,6 +150,14 @@ int catalog_list_trusted(struct stor *s, const char *stanza, const struct repo_s
 			}
 		}
 		pw_buf_free(&b, 0);
+		if (rc == -PW_E_LIMIT) { /* a manifest over 4 MiB is not one pgward wrote */
+			pw_warn("the manifest of backup %s/%s is too large to be one; the backup "
+			        "counts as incomplete",
+			        stanza, e->id);
+			pw_error_clear();
+			e->complete = false;
+			rc = 0;
+		}
 		if (rc == 0 && e->last_verify[0]) {
 			struct pw_buf vb = PW_BUF_INIT(MANIFEST_MAX);
 			snprintf(key, sizeof key, "%s/%s/%s", stanza, e->id, e->last_verify);

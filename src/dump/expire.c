@@ -150,12 +150,14 @@ static void gfs(struct item *it, size_t n, int count, char kind, const char *lab
 struct objlist {
 	char **keys;
 	size_t n;
-	size_t plen;
+	const char *prefix;
 };
 
 static int collect_obj(void *arg, const struct stor_info *i)
 {
 	struct objlist *l = arg;
+	if (!pw_startswith(i->key, l->prefix))
+		return 0; /* never cut a prefix off a key that does not have it */
 	l->keys = pw_realloc(l->keys, (l->n + 1) * sizeof *l->keys);
 	l->keys[l->n++] = pw_strdup(i->key);
 	return 0;
@@ -166,7 +168,7 @@ static int remove_backup(const struct expire_opts *o, const char *id, json_t *re
 {
 	char prefix[256];
 	snprintf(prefix, sizeof prefix, "%s/%s/", o->stanza, id);
-	struct objlist l = {0};
+	struct objlist l = {.prefix = prefix};
 	int rc = stor_list(o->repo, prefix, collect_obj, &l);
 	json_t *retained = json_array();
 	size_t removed = 0;
@@ -239,7 +241,7 @@ static bool pinned(struct stor *repo, const char *stanza, const char *id)
 {
 	char prefix[256];
 	snprintf(prefix, sizeof prefix, "%s/%s/", stanza, id);
-	struct objlist l = {0};
+	struct objlist l = {.prefix = prefix};
 	bool pin = false;
 	char newest[128] = "";
 	if (stor_list(repo, prefix, collect_obj, &l) == 0)

@@ -35,10 +35,13 @@ static void problem(struct vctx *v, const char *object, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	/* object names and messages quote the repository: one sanitizer before any output */
+	char shown[1100];
 	json_t *p = json_object();
 	if (object)
-		json_object_set_new(p, "object", json_string(object));
-	json_object_set_new(p, "problem", json_string(msg));
+		json_object_set_new(p, "object",
+		                    json_string(pw_str_printable(shown, sizeof shown, object)));
+	json_object_set_new(p, "problem", json_string(pw_str_printable(shown, sizeof shown, msg)));
 	json_array_append_new(v->problems, p);
 }
 
@@ -108,6 +111,10 @@ static int check_object(struct vctx *v, json_t *mo, struct flt *chain, bool *ok_
 		return 0;
 	}
 	snprintf(key, sizeof key, "%s/%s", v->prefix, name);
+	if (!stor_key_valid(key)) {
+		problem(v, name, "the manifest names an object that cannot exist (invalid name)");
+		return 0;
+	}
 	struct pass ps = {pw_sha256_new(), 0, chain, 0};
 	int rc = stor_get(v->o->repo, key, pass_sink, &ps);
 	uint8_t d[32];
@@ -151,7 +158,13 @@ struct strays {
 static int stray_cb(void *arg, const struct stor_info *i)
 {
 	struct strays *s = arg;
+	if (strlen(i->key) < s->plen)
+		return 0; /* stor_list_all gives only keys under the prefix */
 	const char *name = i->key + s->plen;
+	if (i->stray) { /* an invalid name, a symlink, a FIFO: reported, never read */
+		problem(s->v, name, "stray: %s", i->stray);
+		return 0;
+	}
 	if (strcmp(name, MANIFEST) == 0 || strcmp(name, MANIFEST_SIG) == 0 ||
 	    strncmp(name, "verify-", 7) == 0 || strncmp(name, "pin-", 4) == 0 ||
 	    strncmp(name, "unpin-", 6) == 0)
@@ -449,7 +462,7 @@ int verify_backup(const struct verify_opts *o, json_t **report)
 	char pfx[300];
 	snprintf(pfx, sizeof pfx, "%s/", v.prefix);
 	struct strays sc = {&v, objects, strlen(pfx)};
-	if ((rc = stor_list(o->repo, pfx, stray_cb, &sc)) < 0)
+	if ((rc = stor_list_all(o->repo, pfx, stray_cb, &sc)) < 0)
 		goto done;
 
 	json_t *tables = NULL;

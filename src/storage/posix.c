@@ -17,6 +17,7 @@
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/mem.h"
+#include "common/str.h"
 #include "crypto/prim.h"
 #include "storage/driver.h"
 
@@ -31,8 +32,10 @@ struct posix {
 struct posix_writer {
 	struct stor_writer base;
 	struct posix *p;
-	char *path;
-	char *tmp;
+	char *path; /* for messages */
+	char *tmp;  /* for messages */
+	int dfd;    /* the object's directory, reached without following a symlink */
+	char *leaf, *tmpleaf;
 	int fd;
 	bool overwrite;
 	bool linked;
@@ -52,6 +55,65 @@ static int io_fail(const char *what, const char *path)
 	}
 	return pw_error(PW_E_STORAGE, "could not %s \"%s\": %s", what, path, strerror(e));
 }
+
+/* An error for a path component or object that is a symbolic link, or not a directory or
+ * regular file where one is needed: planted in the repository, never followed. */
+static int not_regular(const char *path, const char *what)
+{
+	pw_error(PW_E_STORAGE, "\"%s\" in the repository is %s", path, what);
+	return pw_error_hint("pgward never creates one; remove it, and find out who put it "
+	                     "there.");
+}
+
+/*
+ * The directory holding key's last component, opened one component at a time from the
+ * root with O_NOFOLLOW: a symlinked stanza or backup directory is never followed out of
+ * the repository. With create, missing directories are made (0700). Returns a directory fd
+ * (*leaf points into key), or -1 with errno (ELOOP or ENOTDIR: a symlink or a file).
+ */
+static int open_parent(const struct posix *p, const char *key, bool create, const char **leaf)
+{
+	int dfd = open(p->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -1;
+	for (const char *seg = key;;) {
+		const char *slash = strchr(seg, '/');
+		if (!slash) {
+			*leaf = seg;
+			return dfd;
+		}
+		char name[1100];
+		size_t len = (size_t)(slash - seg);
+		if (len == 0 || len >= sizeof name) {
+			close(dfd);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(name, seg, len);
+		name[len] = 0;
+		int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT && create) {
+			if (mkdirat(dfd, name, 0700) < 0 && errno != EEXIST) {
+				int e = errno;
+				close(dfd);
+				errno = e;
+				return -1;
+			}
+			fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		int e = errno;
+		close(dfd);
+		if (fd < 0) {
+			errno = e;
+			return -1;
+		}
+		dfd = fd;
+		seg = slash + 1;
+	}
+}
+
+/* The error for a failed open_parent (errno set). */
+static int parent_fail(const char *path, bool enoent_is_notfound);
 
 static char *join(const struct posix *p, const char *key)
 {
@@ -79,20 +141,6 @@ static int mkdirs(char *path, size_t keep)
 	return 0;
 }
 
-static void fsync_dir_of(const char *path)
-{
-	char *d = pw_strdup(path);
-	char *slash = strrchr(d, '/');
-	if (slash)
-		*slash = 0;
-	int fd = open(slash ? d : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	pw_free(d);
-}
-
 static int pw_write(struct stor_writer *w, const void *p, size_t n)
 {
 	struct posix_writer *x = (struct posix_writer *)w;
@@ -116,10 +164,10 @@ static int pw_commit(struct stor_writer *w, struct stor_write_result *r)
 	}
 	x->fd = -1;
 	if (x->overwrite) {
-		if (rename(x->tmp, x->path) < 0)
+		if (renameat(x->dfd, x->tmpleaf, x->dfd, x->leaf) < 0)
 			return io_fail("rename into", x->path);
 	} else {
-		if (link(x->tmp, x->path) < 0) {
+		if (linkat(x->dfd, x->tmpleaf, x->dfd, x->leaf, 0) < 0) {
 			if (errno == EEXIST) {
 				pw_error(PW_E_EXISTS, "object \"%s\" already exists", x->path);
 				return pw_error_hint(
@@ -128,10 +176,10 @@ static int pw_commit(struct stor_writer *w, struct stor_write_result *r)
 			}
 			return io_fail("create", x->path);
 		}
-		unlink(x->tmp);
+		unlinkat(x->dfd, x->tmpleaf, 0);
 	}
 	x->linked = true;
-	fsync_dir_of(x->path);
+	fsync(x->dfd);
 	return 0;
 }
 
@@ -141,9 +189,12 @@ static void pw_wfree(struct stor_writer *w)
 	if (x->fd >= 0)
 		close(x->fd);
 	if (!x->linked)
-		unlink(x->tmp);
+		unlinkat(x->dfd, x->tmpleaf, 0);
+	close(x->dfd);
 	pw_free(x->path);
 	pw_free(x->tmp);
+	pw_free(x->leaf);
+	pw_free(x->tmpleaf);
 	pw_free(x);
 }
 
@@ -154,26 +205,33 @@ static int p_write_open(struct stor *s, const char *key, const struct stor_write
 {
 	struct posix *p = (struct posix *)s;
 	char *path = join(p, key);
-	if (mkdirs(path, strlen(p->root)) < 0) {
-		int rc = io_fail("create directories for", path);
+	const char *leaf;
+	int dfd = open_parent(p, key, true, &leaf);
+	if (dfd < 0) {
+		int rc = parent_fail(path, false);
 		pw_free(path);
 		return rc;
 	}
-	if (!o->overwrite && access(path, F_OK) == 0) {
+	struct stat st;
+	if (!o->overwrite && fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		close(dfd);
 		pw_error(PW_E_EXISTS, "object \"%s\" already exists", path);
 		pw_free(path);
 		return pw_error_hint("The repository is append-only: objects are never replaced.");
 	}
-	char *slash = strrchr(path, '/');
-	size_t n = strlen(path) + 64;
-	char *tmp = pw_malloc(n);
+	size_t n = strlen(leaf) + 64;
+	char *tmpleaf = pw_malloc(n);
 	uint32_t rnd = 0;
 	pw_random(&rnd, sizeof rnd);
-	snprintf(tmp, n, "%.*s/" TMP_MARK "%s.%ld.%08x", (int)(slash - path), path, slash + 1,
-	         (long)getpid(), rnd);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	snprintf(tmpleaf, n, TMP_MARK "%s.%ld.%08x", leaf, (long)getpid(), rnd);
+	size_t m = strlen(path) + n;
+	char *tmp = pw_malloc(m);
+	snprintf(tmp, m, "%.*s%s", (int)(strlen(path) - strlen(leaf)), path, tmpleaf);
+	int fd = openat(dfd, tmpleaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		int rc = io_fail("create", tmp);
+		close(dfd);
+		pw_free(tmpleaf);
 		pw_free(tmp);
 		pw_free(path);
 		return rc;
@@ -183,6 +241,9 @@ static int p_write_open(struct stor *s, const char *key, const struct stor_write
 	w->p = p;
 	w->path = path;
 	w->tmp = tmp;
+	w->dfd = dfd;
+	w->leaf = pw_strdup(leaf);
+	w->tmpleaf = tmpleaf;
 	w->fd = fd;
 	w->overwrite = o->overwrite;
 	*out = &w->base;
@@ -196,14 +257,61 @@ static int not_found(const char *path)
 	                     "shows what the repository holds.");
 }
 
+static int parent_fail(const char *path, bool enoent_is_notfound)
+{
+	if (errno == ENOENT && enoent_is_notfound)
+		return not_found(path);
+	if (errno == ELOOP || errno == ENOTDIR)
+		return not_regular(path, "under a symbolic link or a file where a directory "
+		                         "belongs");
+	return io_fail("open", path);
+}
+
+/* Open key for reading: no symlink anywhere below the root, no FIFO or device (O_NONBLOCK:
+ * a FIFO cannot hang the open), only a regular file. */
+static int open_object(const struct posix *p, const char *key, const char *path, int *fd_out,
+                       struct stat *st)
+{
+	const char *leaf;
+	int dfd = open_parent(p, key, false, &leaf);
+	if (dfd < 0)
+		return parent_fail(path, true);
+	int fd = openat(dfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int e = errno;
+	close(dfd);
+	if (fd < 0) {
+		errno = e;
+		if (e == ENOENT)
+			return not_found(path);
+		if (e == ELOOP)
+			return not_regular(path, "a symbolic link, not an object");
+		return io_fail("open", path);
+	}
+	if (fstat(fd, st) < 0) {
+		int rc = io_fail("stat", path);
+		close(fd);
+		return rc;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return not_regular(path,
+		                   "not a regular file (a FIFO, socket, device or directory)");
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	*fd_out = fd;
+	return 0;
+}
+
 static int p_get(struct stor *s, const char *key, stor_sink_fn sink, void *arg)
 {
 	struct posix *p = (struct posix *)s;
 	char *path = join(p, key);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int rc = 0;
-	if (fd < 0) {
-		rc = errno == ENOENT ? not_found(path) : io_fail("open", path);
+	int fd = -1;
+	struct stat st;
+	int rc = open_object(p, key, path, &fd, &st);
+	if (rc < 0) {
 		pw_free(path);
 		return rc;
 	}
@@ -227,16 +335,27 @@ static int p_stat(struct stor *s, const char *key, struct stor_info *info)
 {
 	struct posix *p = (struct posix *)s;
 	char *path = join(p, key);
+	const char *leaf;
 	struct stat st;
 	int rc = 0;
-	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
-		rc = errno == ENOENT || !S_ISREG(st.st_mode) ? not_found(path)
-		                                             : io_fail("stat", path);
-	else {
+	int dfd = open_parent(p, key, false, &leaf);
+	if (dfd < 0) {
+		rc = parent_fail(path, true);
+	} else if (fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		rc = errno == ENOENT ? not_found(path) : io_fail("stat", path);
+	} else if (S_ISLNK(st.st_mode)) {
+		rc = not_regular(path, "a symbolic link, not an object");
+	} else if (!S_ISREG(st.st_mode)) {
+		rc = S_ISDIR(st.st_mode) ? not_found(path)
+		                         : not_regular(path, "not a regular file (a FIFO, socket, "
+		                                             "device or directory)");
+	} else {
 		info->key = key;
 		info->size = (uint64_t)st.st_size;
 		info->mtime = st.st_mtime;
 	}
+	if (dfd >= 0)
+		close(dfd);
 	pw_free(path);
 	return rc;
 }
@@ -245,7 +364,8 @@ struct entry {
 	char *key;
 	uint64_t size;
 	time_t mtime;
-	char *tmpname; /* temporary files only */
+	char *tmpname;     /* temporary files only */
+	const char *stray; /* a symlink or a special file: listed as a stray, never read */
 };
 
 struct walk {
@@ -253,15 +373,27 @@ struct walk {
 	size_t n, cap;
 	const char *prefix;
 	bool temps; /* collect temporary files instead of objects */
+	int depth;
 };
 
-static int walk_dir(const char *dir, const char *rel, struct walk *w)
+static void add_entry(struct walk *w, struct entry e)
 {
-	DIR *d = opendir(dir);
+	if (w->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 64;
+		w->e = pw_realloc(w->e, w->cap * sizeof *w->e);
+	}
+	w->e[w->n++] = e;
+}
+
+/* List the directory open at dfd (taken over and closed), dir its path for messages, rel
+ * its key. Subdirectories are opened from their parent with O_NOFOLLOW. */
+static int walk_dir(int dfd, const char *dir, const char *rel, struct walk *w)
+{
+	DIR *d = fdopendir(dfd);
 	if (!d) {
-		if (errno == ENOENT)
-			return 0;
-		return io_fail("list", dir);
+		int rc = io_fail("list", dir);
+		close(dfd);
+		return rc;
 	}
 	int rc = 0;
 	struct dirent *de;
@@ -278,9 +410,17 @@ static int walk_dir(const char *dir, const char *rel, struct walk *w)
 		/* only descend where the prefix can still match */
 		size_t kl = strlen(key), pl = strlen(w->prefix);
 		bool could = strncmp(key, w->prefix, kl < pl ? kl : pl) == 0;
-		if (could && lstat(full, &st) == 0) {
-			if (S_ISDIR(st.st_mode)) {
-				rc = walk_dir(full, key, w);
+		if (could && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (S_ISDIR(st.st_mode) && w->depth < 64) {
+				int sub = openat(dirfd(d), de->d_name,
+				                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (sub >= 0) {
+					w->depth++;
+					rc = walk_dir(sub, full, key, w);
+					w->depth--;
+				} else if (errno != ENOENT) {
+					rc = io_fail("list", full);
+				}
 			} else if (S_ISREG(st.st_mode) && w->temps && is_tmp) {
 				/* ".pgward-tmp-NAME.PID.RAND" stands for the object rel/NAME */
 				const char *name = de->d_name + strlen(TMP_MARK);
@@ -293,24 +433,23 @@ static int walk_dir(const char *dir, const char *rel, struct walk *w)
 				size_t n3 = strlen(rel) + nl + 2;
 				char *okey = pw_malloc(n3);
 				snprintf(okey, n3, "%s%s%.*s", rel, *rel ? "/" : "", (int)nl, name);
-				if (strncmp(okey, w->prefix, pl) == 0) {
-					if (w->n == w->cap) {
-						w->cap = w->cap ? w->cap * 2 : 64;
-						w->e = pw_realloc(w->e, w->cap * sizeof *w->e);
-					}
-					w->e[w->n++] =
-					    (struct entry){okey, (uint64_t)st.st_size, st.st_mtime,
-					                   pw_strdup(de->d_name)};
-				} else {
+				if (strncmp(okey, w->prefix, pl) == 0)
+					add_entry(w, (struct entry){okey, (uint64_t)st.st_size,
+					                            st.st_mtime,
+					                            pw_strdup(de->d_name), NULL});
+				else
 					pw_free(okey);
-				}
-			} else if (S_ISREG(st.st_mode) && !w->temps && !is_tmp && kl >= pl) {
-				if (w->n == w->cap) {
-					w->cap = w->cap ? w->cap * 2 : 64;
-					w->e = pw_realloc(w->e, w->cap * sizeof *w->e);
-				}
-				w->e[w->n++] =
-				    (struct entry){key, (uint64_t)st.st_size, st.st_mtime, NULL};
+			} else if (!w->temps && !is_tmp && kl >= pl) {
+				const char *stray =
+				    S_ISREG(st.st_mode)   ? NULL
+				    : S_ISLNK(st.st_mode) ? "a symbolic link"
+				    : S_ISDIR(st.st_mode)
+				        ? "a directory nested too deep"
+				        : "not a regular file (a FIFO, socket or device)";
+				add_entry(w,
+				          (struct entry){
+				              key, S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0,
+				              st.st_mtime, NULL, stray});
 				key = NULL;
 			}
 		}
@@ -319,6 +458,14 @@ static int walk_dir(const char *dir, const char *rel, struct walk *w)
 	}
 	closedir(d);
 	return rc;
+}
+
+static int walk_root(const struct posix *p, struct walk *w)
+{
+	int dfd = open(p->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOENT ? 0 : io_fail("list", p->root);
+	return walk_dir(dfd, p->root, "", w);
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -331,13 +478,15 @@ static int p_list(struct stor *s, const char *prefix,
 {
 	struct posix *p = (struct posix *)s;
 	struct walk w = {.prefix = prefix};
-	int rc = walk_dir(p->root, "", &w);
+	int rc = walk_root(p, &w);
 	if (rc == 0 && w.n) /* qsort(NULL, 0) is undefined */
 		qsort(w.e, w.n, sizeof *w.e, cmp_entry);
 	for (size_t i = 0; i < w.n; i++) {
 		if (rc == 0) {
-			struct stor_info info = {
-			    .key = w.e[i].key, .size = w.e[i].size, .mtime = w.e[i].mtime};
+			struct stor_info info = {.key = w.e[i].key,
+			                         .size = w.e[i].size,
+			                         .mtime = w.e[i].mtime,
+			                         .stray = w.e[i].stray};
 			rc = fn(arg, &info);
 		}
 		pw_free(w.e[i].key);
@@ -351,7 +500,7 @@ static int p_list_uploads(struct stor *s, const char *prefix,
 {
 	struct posix *p = (struct posix *)s;
 	struct walk w = {.prefix = prefix, .temps = true};
-	int rc = walk_dir(p->root, "", &w);
+	int rc = walk_root(p, &w);
 	if (rc == 0 && w.n) /* qsort(NULL, 0) is undefined */
 		qsort(w.e, w.n, sizeof *w.e, cmp_entry);
 	for (size_t i = 0; i < w.n; i++) {
@@ -379,8 +528,14 @@ static int p_abort_upload(struct stor *s, const char *key, const char *id)
 	char *tmp = pw_malloc(n);
 	snprintf(tmp, n, "%.*s/%s", (int)(slash - path), path, id);
 	int rc = 0;
-	if (unlink(tmp) < 0)
+	const char *leaf;
+	int dfd = open_parent(p, key, false, &leaf);
+	if (dfd < 0)
+		rc = parent_fail(tmp, true);
+	else if (unlinkat(dfd, id, 0) < 0)
 		rc = errno == ENOENT ? not_found(tmp) : io_fail("remove", tmp);
+	if (dfd >= 0)
+		close(dfd);
 	pw_free(tmp);
 	pw_free(path);
 	return rc;
@@ -391,19 +546,31 @@ static int p_remove(struct stor *s, const char *key, struct stor_remove_result *
 	struct posix *p = (struct posix *)s;
 	char *path = join(p, key);
 	int rc = 0;
-	if (unlink(path) < 0) {
+	const char *leaf;
+	int dfd = open_parent(p, key, false, &leaf);
+	if (dfd < 0) {
+		rc = parent_fail(path, true);
+	} else if (unlinkat(dfd, leaf, 0) < 0) {
 		rc = errno == ENOENT ? not_found(path) : io_fail("remove", path);
 	} else {
 		r->removed = true;
-		fsync_dir_of(path);
-		/* remove directories left empty, up to the root */
-		for (char *slash;
-		     (slash = strrchr(path, '/')) && (size_t)(slash - path) > strlen(p->root);) {
+		fsync(dfd);
+		/* remove directories left empty, up to the root (each reached without a symlink) */
+		char *k = pw_strdup(key);
+		for (char *slash; (slash = strrchr(k, '/')) != NULL;) {
 			*slash = 0;
-			if (rmdir(path) < 0)
+			int pfd = open_parent(p, k, false, &leaf);
+			if (pfd < 0)
+				break;
+			int r2 = unlinkat(pfd, leaf, AT_REMOVEDIR);
+			close(pfd);
+			if (r2 < 0)
 				break;
 		}
+		pw_free(k);
 	}
+	if (dfd >= 0)
+		close(dfd);
 	pw_free(path);
 	return rc;
 }

@@ -11,7 +11,9 @@
  * + 1)); a failed or abandoned upload is aborted. Downloads stream; a broken
  * connection resumes with a Range request pinned to the object's ETag.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -28,6 +30,7 @@
 #include "common/buf.h"
 #include "common/enc.h"
 #include "common/err.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
@@ -35,6 +38,7 @@
 #include "crypto/sigv4.h"
 #include "storage/driver.h"
 #include "storage/s3_creds.h"
+#include "storage/s3_list.h"
 
 #define MIB (1024 * 1024ULL)
 #define RESP_MAX (16 * MIB)
@@ -54,6 +58,7 @@ struct s3 {
 	struct s3_creds *creds;
 	uint64_t part_size;
 	unsigned parallel, max_attempts, req_timeout, total_timeout;
+	bool cleaning; /* aborting an upload: a signal must not stop the clean-up itself */
 	char *sse, *sse_kms, *storage_class;
 };
 
@@ -88,7 +93,48 @@ struct s3_req {
 	CURLcode curl_code;
 	char curl_err[CURL_ERROR_SIZE];
 	bool headers_done; /* the blank line ending the response headers arrived */
+	/* limits on outside input: a deadline for the request with its retries (monotonic
+	 * seconds; 0 = set by call() from the body size), the most body bytes a streamed GET
+	 * may deliver (the object size; 0 = no streamed body expected) */
+	double deadline, started;
+	uint64_t expect_total;
+	uint64_t delivered_before; /* delivered when this attempt began (a Range resumes) */
+	enum { STOP_NONE, STOP_SIGNAL, STOP_DEADLINE, STOP_OVERFLOW } stop;
+	bool cleanup; /* not stopped by a signal (still by the deadline) */
 };
+
+static double mono_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Seconds a request moving bytes may take: 60 s + 4 s per MiB (256 KiB/s at the least),
+ * capped by s3-total-timeout. */
+static double request_budget(unsigned total_timeout, uint64_t bytes)
+{
+	double t = 60.0 + (double)bytes / (256.0 * 1024.0);
+	return t < (double)total_timeout ? t : (double)total_timeout;
+}
+
+/* libcurl calls this often while bytes move and about once a second while idle: a signal
+ * or the deadline stops the transfer within a second. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+	struct s3_req *r = arg;
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	if (pw_interrupted() && !r->cleanup) {
+		r->stop = STOP_SIGNAL;
+		return 1;
+	}
+	if (r->deadline > 0 && mono_now() >= r->deadline) {
+		r->stop = STOP_DEADLINE;
+		return 1;
+	}
+	return 0;
+}
 
 static void req_init(struct s3_req *r, const char *method, const char *key)
 {
@@ -102,6 +148,7 @@ static void req_reset_result(struct s3_req *r)
 {
 	pw_buf_reset(&r->resp);
 	r->status = 0;
+	r->content_length = 0;
 	r->curl_code = CURLE_OK;
 	r->curl_err[0] = 0;
 }
@@ -165,6 +212,14 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 	struct s3_req *r = arg;
 	size_t len = size * n;
 	if (r->sink && r->status / 100 == 2) {
+		/* never more than the object's recorded size, whatever the server announces or
+		 * keeps sending */
+		if (r->expect_total &&
+		    (r->delivered + len > r->expect_total ||
+		     r->delivered_before + r->content_length > r->expect_total)) {
+			r->stop = STOP_OVERFLOW;
+			return 0;
+		}
 		int rc = r->sink(r->sink_arg, (const uint8_t *)p, len);
 		if (rc < 0) {
 			r->sink_rc = rc;
@@ -305,6 +360,13 @@ static int attempt(struct s3 *s, CURL *h, struct s3_req *r)
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)s->req_timeout);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->curl_err);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, r);
+	if (r->deadline > 0) { /* a backstop should the progress callback not be called */
+		double left = r->deadline - mono_now();
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(left > 0 ? left * 1000 : 1) + 2000L);
+	}
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header_status);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -332,6 +394,8 @@ static int attempt(struct s3 *s, CURL *h, struct s3_req *r)
 	}
 	req_reset_result(r);
 	r->headers_done = false;
+	r->stop = STOP_NONE;
+	r->delivered_before = r->delivered;
 	r->curl_code = curl_easy_perform(h);
 	if (r->curl_code == CURLE_OK && !r->headers_done) {
 		/* a reply cut off inside its headers: libcurl may call that a success */
@@ -454,14 +518,46 @@ static int fail_request(struct s3 *s, const struct s3_req *r, const char *code, 
 }
 
 /* With retries. ok_status: extra statuses that are not errors (e.g. 404 for stat). */
+static int stopped(struct s3 *s, const struct s3_req *r)
+{
+	const char *shown = r->key ? r->key : ""; /* escaped when shown */
+	if (r->stop == STOP_SIGNAL || (r->stop == STOP_NONE && pw_interrupted() && !r->cleanup)) {
+		pw_error(PW_E_INTERRUPTED, "interrupted by signal %d during %s s3://%s/%s",
+		         pw_interrupted(), r->method, s->bucket, shown);
+		return pw_error_hint("Nothing was left half-written; run the command again.");
+	}
+	if (r->stop == STOP_OVERFLOW) {
+		pw_error(PW_E_STORAGE,
+		         "%s s3://%s/%s: the server sent more than the %llu bytes the object "
+		         "holds",
+		         r->method, s->bucket, shown, (unsigned long long)r->expect_total);
+		return pw_error_hint("The endpoint or a proxy in front of it is not behaving like "
+		                     "S3; check s3-endpoint.");
+	}
+	pw_error(PW_E_STORAGE, "%s s3://%s/%s did not finish in time (%.0f s)", r->method,
+	         s->bucket, shown, r->deadline - r->started);
+	return pw_error_hint("The endpoint stalls or is very slow; check the network, or raise "
+	                     "s3-total-timeout (now %u s) for large objects on slow links.",
+	                     s->total_timeout);
+}
+
 static int call(struct s3 *s, CURL *h, struct s3_req *r, long ok_status)
 {
-	time_t start = time(NULL);
 	char code[128], msg[512];
+	if (r->deadline <= 0) {
+		r->started = mono_now();
+		r->deadline = r->started + request_budget(s->total_timeout,
+		                                          (uint64_t)r->bodylen + r->expect_total);
+	}
+	r->cleanup = s->cleaning;
 	for (unsigned n = 1;; n++) {
+		if ((pw_interrupted() && !r->cleanup) || mono_now() >= r->deadline)
+			return stopped(s, r);
 		int rc = attempt(s, h, r);
 		if (rc < 0)
 			return rc;
+		if (r->stop != STOP_NONE)
+			return stopped(s, r);
 		if (r->curl_code == CURLE_OK && (r->status / 100 == 2 || r->status == ok_status)) {
 			/* CompleteMultipartUpload may answer 200 with an error body */
 			if (r->want_xml && r->status / 100 == 2 &&
@@ -485,7 +581,7 @@ static int call(struct s3 *s, CURL *h, struct s3_req *r, long ok_status)
 				return 0;
 			error_code(r, code, sizeof code, msg, sizeof msg);
 			if (!transient(r, code) || n >= s->max_attempts ||
-			    time(NULL) - start > (time_t)s->total_timeout)
+			    mono_now() >= r->deadline)
 				return fail_request(s, r, code, msg);
 		}
 		/* exponential backoff with full jitter: up to 0.2 s x 2^n, capped at 20 s */
@@ -498,8 +594,12 @@ static int call(struct s3 *s, CURL *h, struct s3_req *r, long ok_status)
 		pw_debug("retrying %s %s (attempt %u): HTTP %ld %s", r->method,
 		         r->key ? r->key : "", n + 1, r->status,
 		         r->curl_code ? curl_easy_strerror(r->curl_code) : code);
-		struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
-		nanosleep(&ts, NULL);
+		/* in slices, so a signal is honoured within a tenth of a second */
+		for (double until = mono_now() + wait;
+		     mono_now() < until && (!pw_interrupted() || r->cleanup);) {
+			struct timespec ts = {0, 100 * 1000 * 1000L};
+			nanosleep(&ts, NULL);
+		}
 	}
 }
 
@@ -560,6 +660,7 @@ static int s_get(struct stor *st, const char *key, stor_sink_fn sink, void *arg)
 	req_init(&r, "GET", k);
 	r.sink = sink;
 	r.sink_arg = arg;
+	r.expect_total = info.size;
 	char range[64], ifmatch[160];
 	uint64_t total = info.size;
 	/* resume loop: a transfer cut short continues from the last byte delivered */
@@ -668,7 +769,7 @@ static int s_list(struct stor *st, const char *prefix,
 	}
 	size_t strip = *s->prefix ? strlen(s->prefix) + 1 : 0;
 	CURL *h = new_handle();
-	char *token = NULL;
+	char *token = NULL, *prev = NULL, *after = NULL;
 	int rc = 0;
 	do {
 		struct s3_req r;
@@ -676,49 +777,30 @@ static int s_list(struct stor *st, const char *prefix,
 		r.want_xml = true;
 		q_add(&r, "list-type", "2");
 		q_add(&r, "prefix", fp);
+		/* keys URL-encoded: a key with a control character still makes valid XML */
+		q_add(&r, "encoding-type", "url");
 		if (token)
 			q_add(&r, "continuation-token", token);
+		else if (after)
+			q_add(&r, "start-after", after);
 		rc = call(s, h, &r, 0);
-		pw_free(token);
-		token = NULL;
-		xmlDoc *doc = rc == 0 ? xml_parse(&r.resp) : NULL;
-		if (rc == 0 && !doc) {
-			pw_error(PW_E_STORAGE, "unreadable listing from s3://%s", s->bucket);
-			rc = pw_error_hint("The endpoint may not be an S3 server.");
-		}
-		if (doc) {
-			xmlNode *root = xmlDocGetRootElement(doc);
-			for (xmlNode *c = root ? root->children : NULL; c && rc == 0; c = c->next) {
-				if (c->type != XML_ELEMENT_NODE ||
-				    strcmp((const char *)c->name, "Contents"))
-					continue;
-				char *key = xml_text(c->children, "Key");
-				char *size = xml_text(c->children, "Size");
-				char *lm = xml_text(c->children, "LastModified");
-				char *et = xml_text(c->children, "ETag");
-				if (key && strlen(key) > strip) {
-					struct stor_info info = {
-					    .key = key + strip,
-					    .size = size ? strtoull(size, NULL, 10) : 0,
-					    .mtime = lm ? parse_http_date(lm) : 0};
-					if (et)
-						pw_strlcpy(info.etag, et, sizeof info.etag);
-					rc = fn(arg, &info);
-				}
-				pw_free(key);
-				pw_free(size);
-				pw_free(lm);
-				pw_free(et);
-			}
-			char *trunc = xml_text(root, "IsTruncated");
-			if (rc == 0 && trunc && strcmp(trunc, "true") == 0)
-				token = xml_text(root, "NextContinuationToken");
-			pw_free(trunc);
-			xmlFreeDoc(doc);
+		pw_free(prev);
+		prev = token ? token : after; /* what this page was asked with */
+		token = after = NULL;
+		if (rc == 0)
+			rc = s3_list_parse(r.resp.data, r.resp.len, fp, strip, fn, arg, &token,
+			                   &after);
+		const char *next = token ? token : after;
+		if (rc == 0 && next && prev && strcmp(next, prev) == 0) {
+			pw_error(PW_E_STORAGE, "the listing of s3://%s does not move on",
+			         s->bucket);
+			rc = pw_error_hint("The endpoint is not behaving like S3.");
 		}
 		req_free(&r);
-	} while (rc == 0 && token);
+	} while (rc == 0 && (token || after));
 	pw_free(token);
+	pw_free(after);
+	pw_free(prev);
 	curl_easy_cleanup(h);
 	pw_free(fp);
 	return rc;
@@ -1012,7 +1094,10 @@ static void abort_upload(struct s3_writer *w)
 	q_add(&r, "uploadId", w->upload_id);
 	unsigned budget = w->s->max_attempts;
 	w->s->max_attempts = budget < 10 ? 10 : budget; /* orphaned parts cost money: try harder */
+	bool was = w->s->cleaning;
+	w->s->cleaning = true;
 	int arc = call(w->s, w->h, &r, 404);
+	w->s->cleaning = was;
 	w->s->max_attempts = budget;
 	if (arc < 0)
 		pw_warn(
@@ -1060,7 +1145,10 @@ static void abort_orphans(struct s3_writer *w)
 	pw_error_save(&e);
 	size_t strip = *w->s->prefix ? strlen(w->s->prefix) + 1 : 0;
 	struct orphan_ctx c = {w, strip};
+	bool was = w->s->cleaning;
+	w->s->cleaning = true;
 	s_list_uploads(&w->s->base, w->key + strip, orphan_cb, &c);
+	w->s->cleaning = was;
 	pw_error_restore(&e);
 }
 
@@ -1239,7 +1327,8 @@ static int s_list_uploads(struct stor *st, const char *prefix,
 				char *key = xml_text(c->children, "Key");
 				char *id = xml_text(c->children, "UploadId");
 				char *ini = xml_text(c->children, "Initiated");
-				if (key && id && strlen(key) > strip) {
+				if (key && id && strlen(key) > strip &&
+				    strncmp(key, fp, strlen(fp)) == 0) {
 					struct stor_upload u = {key + strip, id,
 					                        ini ? parse_http_date(ini) : 0};
 					rc = fn(arg, &u);
@@ -1284,10 +1373,17 @@ static const struct stor_ops s3_ops = {"s3",     s_write_open,   s_get,         
                                        s_remove, s_list_uploads, s_abort_upload, s_free};
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+/* libxml2 would print a hostile reply's encoding errors straight to stderr */
+static void xml_quiet(void *ctx, const char *msg, ...)
+{
+	(void)ctx, (void)msg;
+}
+
 static void curl_init_once(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	xmlInitParser();
+	xmlSetGenericErrorFunc(NULL, xml_quiet);
 }
 
 /* GET ?versioning and ?object-lock to set feature bits; inconclusive answers assume support. */
@@ -1317,6 +1413,34 @@ static void probe_features(struct s3 *s)
 	s->max_attempts = budget;
 	pw_error_clear();
 	curl_easy_cleanup(h);
+}
+
+bool s3_host_is_loopback(const char *hostport)
+{
+	char h[256];
+	if (hostport[0] == '[') { /* [v6]:port */
+		const char *end = strchr(hostport, ']');
+		if (!end || (end[1] && end[1] != ':'))
+			return false;
+		snprintf(h, sizeof h, "%.*s", (int)(end - hostport - 1), hostport + 1);
+		struct in6_addr a6;
+		return inet_pton(AF_INET6, h, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	if (strchr(hostport, '@')) /* userinfo: not a plain host */
+		return false;
+	size_t n = strcspn(hostport, ":");
+	if (hostport[n] == ':' && !*(hostport + n + 1))
+		return false;
+	for (const char *p = hostport[n] ? hostport + n + 1 : ""; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	if (n == 0 || n >= sizeof h)
+		return false;
+	snprintf(h, sizeof h, "%.*s", (int)n, hostport);
+	if (strcasecmp(h, "localhost") == 0)
+		return true;
+	struct in_addr a4;
+	return inet_pton(AF_INET, h, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
 }
 
 int stor_s3_open(const struct stor_config *cfg, const char *bucket, const char *prefix,
@@ -1372,8 +1496,7 @@ int stor_s3_open(const struct stor_config *cfg, const char *bucket, const char *
 		s->host = pw_strdup(vh);
 	}
 	s->scheme_host = (char *)pw_buf_str(&b);
-	if (pw_startswith(ep, "http://") && !strstr(host, "127.0.0.1") &&
-	    !strstr(host, "localhost") && !strstr(host, "[::1]"))
+	if (pw_startswith(ep, "http://") && !s3_host_is_loopback(host))
 		pw_warn("the S3 endpoint %s is not encrypted (http://); use https:// in production",
 		        ep);
 	s->ca_file = cfg->ca_file ? pw_strdup(cfg->ca_file) : NULL;
@@ -1386,7 +1509,7 @@ int stor_s3_open(const struct stor_config *cfg, const char *bucket, const char *
 	s->parallel = cfg->parallel ? cfg->parallel : 4;
 	s->max_attempts = cfg->max_attempts ? cfg->max_attempts : 6;
 	s->req_timeout = cfg->request_timeout ? cfg->request_timeout : 60;
-	s->total_timeout = cfg->total_timeout ? cfg->total_timeout : 600;
+	s->total_timeout = cfg->total_timeout ? cfg->total_timeout : 3600;
 	s->sse = cfg->sse ? pw_strdup(cfg->sse) : NULL;
 	s->sse_kms = cfg->sse_kms_key_id ? pw_strdup(cfg->sse_kms_key_id) : NULL;
 	s->storage_class = cfg->storage_class ? pw_strdup(cfg->storage_class) : NULL;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
 #include "storage/driver.h"
@@ -15,6 +16,11 @@ bool stor_key_valid(const char *key)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f || key[i] == '\\')
+			return false;
+	if (!pw_utf8_valid(key, n))
+		return false;
+	for (size_t i = 0; i + 1 < n; i++) /* C1 controls (U+0080-U+009F) */
+		if ((unsigned char)key[i] == 0xc2 && (unsigned char)key[i + 1] < 0xa0)
 			return false;
 	for (const char *seg = key; seg;) {
 		const char *slash = strchr(seg, '/');
@@ -29,8 +35,11 @@ bool stor_key_valid(const char *key)
 
 static int bad_key(const char *key)
 {
-	pw_error(PW_E_INTERNAL, "invalid storage key \"%.100s\"", key);
-	return pw_error_hint("This is a bug in pgward; please report it.");
+	/* keys are built from names read from the repository (a listing, a manifest): an
+	 * invalid one is hostile or damaged input, not a bug */
+	pw_error(PW_E_STORAGE, "invalid object name \"%.300s\"", key); /* escaped when shown */
+	return pw_error_hint("pgward never writes such a name: it came from a damaged or "
+	                     "tampered repository (see \"pgward verify\").");
 }
 
 int stor_open(const struct stor_config *cfg, struct stor **out)
@@ -182,10 +191,52 @@ int stor_stat(struct stor *s, const char *key, struct stor_info *info)
 	return s->ops->stat(s, key, info);
 }
 
+struct list_filter {
+	const char *prefix;
+	size_t plen;
+	bool strays; /* give strays to fn (else skip them with a warning) */
+	int (*fn)(void *arg, const struct stor_info *info);
+	void *arg;
+};
+
+static int filter_cb(void *arg, const struct stor_info *info)
+{
+	struct list_filter *f = arg;
+	if (!info->key || strncmp(info->key, f->prefix, f->plen) != 0) {
+		/* the driver (a hostile endpoint) answered with a key outside the prefix */
+		pw_debug("ignoring \"%.300s\" in a listing of \"%s\": outside the prefix",
+		         info->key ? info->key : "", f->prefix);
+		return 0;
+	}
+	struct stor_info i = *info;
+	if (!i.stray && !stor_key_valid(i.key))
+		i.stray = "not a valid object name";
+	if (i.stray && !f->strays) {
+		/* the log sink escapes what a terminal would obey (pw_str_printable) */
+		pw_warn("skipping stray \"%.300s\" in the repository: %s", i.key, i.stray);
+		return 0;
+	}
+	return f->fn(f->arg, &i);
+}
+
+static int list(struct stor *s, const char *prefix, bool strays,
+                int (*fn)(void *arg, const struct stor_info *info), void *arg)
+{
+	prefix = prefix ? prefix : "";
+	struct list_filter f = {prefix, strlen(prefix), strays, fn, arg};
+	return s->ops->list(s, prefix, filter_cb, &f);
+}
+
 int stor_list(struct stor *s, const char *prefix,
               int (*fn)(void *arg, const struct stor_info *info), void *arg)
 {
-	return s->ops->list(s, prefix ? prefix : "", fn, arg);
+	return list(s, prefix, false, fn, arg);
+}
+
+int stor_list_all(struct stor *s, const char *prefix,
+                  int (*fn)(void *arg, const struct stor_info *info), void *arg)
+{
+	return list(s, prefix, true, fn, arg);
 }
 
 int stor_remove(struct stor *s, const char *key, struct stor_remove_result *r)
@@ -199,10 +250,30 @@ int stor_remove(struct stor *s, const char *key, struct stor_remove_result *r)
 	return s->ops->remove(s, key, r);
 }
 
+struct upload_filter {
+	const char *prefix;
+	int (*fn)(void *arg, const struct stor_upload *u);
+	void *arg;
+};
+
+static int upload_filter_cb(void *arg, const struct stor_upload *u)
+{
+	struct upload_filter *f = arg;
+	if (!u->key || !u->id || !pw_startswith(u->key, f->prefix))
+		return 0;              /* outside the prefix: a hostile or broken endpoint */
+	if (!stor_key_valid(u->key)) { /* never handed on: it could not be aborted by name */
+		pw_warn("skipping an incomplete upload of \"%.300s\": not a valid object name",
+		        u->key);
+		return 0;
+	}
+	return f->fn(f->arg, u);
+}
+
 int stor_list_uploads(struct stor *s, const char *prefix,
                       int (*fn)(void *arg, const struct stor_upload *u), void *arg)
 {
-	return s->ops->list_uploads(s, prefix ? prefix : "", fn, arg);
+	struct upload_filter f = {prefix ? prefix : "", fn, arg};
+	return s->ops->list_uploads(s, f.prefix, upload_filter_cb, &f);
 }
 
 int stor_abort_upload(struct stor *s, const char *key, const char *id)

@@ -47,7 +47,8 @@ struct stor_config {
 	unsigned parallel;        /* parts in flight (default 4) */
 	unsigned max_attempts;    /* per request (default 6) */
 	unsigned request_timeout; /* seconds without progress before a request is retried (60) */
-	unsigned total_timeout;   /* seconds a request may take with all its retries (600) */
+	unsigned total_timeout;   /* most seconds a request may take with all its retries
+	                           * (s3-total-timeout, 3600); below it 60 s + 4 s per MiB */
 	const char *sse;          /* NULL, "AES256" or "aws:kms" */
 	const char *sse_kms_key_id;
 	const char *storage_class;
@@ -72,6 +73,9 @@ struct stor_info {
 	uint64_t size;
 	time_t mtime;
 	char etag[130];
+	/* from stor_list_all only: why this entry is a stray that cannot be read as an object
+	 * ("not a valid object name", "a symbolic link", "not a regular file"), else NULL */
+	const char *stray;
 };
 
 struct stor_remove_result {
@@ -90,7 +94,9 @@ unsigned stor_features(const struct stor *s);
 long stor_clock_skew(const struct stor *s);
 /* "local directory /x" or "s3://bucket/prefix at https://endpoint" */
 const char *stor_describe(const struct stor *s);
-/* Keys: 1-1024 bytes, no leading '/', no empty, "." or ".." segments, no control chars. */
+/* Keys: 1-1024 bytes of valid UTF-8, no leading or trailing '/', no empty, "." or ".."
+ * segments, no control characters, DEL or '\\'. Names in a listing that break these rules
+ * are strays: never read, never built into another key. */
 bool stor_key_valid(const char *key);
 
 int stor_write_open(struct stor *s, const char *key, const struct stor_write_opts *o,
@@ -105,9 +111,14 @@ void stor_write_free(struct stor_writer *w);
 typedef int (*stor_sink_fn)(void *arg, const uint8_t *p, size_t n);
 int stor_get(struct stor *s, const char *key, stor_sink_fn sink, void *arg);
 int stor_stat(struct stor *s, const char *key, struct stor_info *info);
-/* Call fn for every object whose key starts with prefix, in key order. */
+/* Call fn for every object whose key starts with prefix, in key order. Keys outside the
+ * prefix (a hostile or broken endpoint) are dropped; entries that are not readable objects
+ * (an invalid name, a symbolic link, a FIFO...) are skipped with a warning naming them. */
 int stor_list(struct stor *s, const char *prefix,
               int (*fn)(void *arg, const struct stor_info *info), void *arg);
+/* The same, but strays are given to fn with info->stray set (for the stray check). */
+int stor_list_all(struct stor *s, const char *prefix,
+                  int (*fn)(void *arg, const struct stor_info *info), void *arg);
 int stor_remove(struct stor *s, const char *key, struct stor_remove_result *r);
 
 /* Incomplete uploads (S3 multipart uploads; local temporary files left by a crash). */

@@ -221,5 +221,37 @@ fid=$(date -u -d '+1 minute' +%Y%m%dT%H%M%SZ)-5353
 sed "s/$sid/$fid/" s3m.json | "$PGWARD" repo put "shop/$fid/manifest.json" --repo "$S3REPO" >/dev/null
 expect_fail 31 "is not signed" verify --repo "$S3REPO" --backup "$fid"
 tk_assert_contains "$("$PGWARD" verify --repo "$S3REPO")" "$sid: pass" "S3: default verify picks the signed backup"
+# --- hostile keys planted in the bucket (issue 11, point 5): names that are not valid keys,
+# next to the genuine backup and as a backup id of their own, are strays: list, verify and
+# restore --backup go on, and show the names escaped
+plant() {
+  local code
+  code=$(s3_curl PUT "/$S3_BUCKET_LOCKED/prod/shop/$1" --data-binary x -o /dev/null -w '%{http_code}') || code=curl-failed
+  tk_assert_eq "$code" 200 "planting prod/shop/$1 with curl"
+}
+plant "$sid/a%5Cb"
+plant "$sid/%1B%5B2Jclear"
+plant "$sid/cr%0Dlf%0Aforged"
+plant "20991231T000000Z-x%5Cy/manifest.json"
+plant "20991231T000000Z-%1B%5D0%3Btitle%07/manifest.json"
+set +e
+out=$("$PGWARD" list --repo "$S3REPO" 2>list.err); rc=$?
+set -e
+tk_assert_eq "$rc" 0 "list next to hostile S3 keys (stderr: $(<list.err))"
+tk_assert_contains "$out" "$sid" "the genuine backup is still listed"
+tk_assert_contains "$(<list.err)" "skipping stray \"shop/$sid/\\x1b[2Jclear\"" "the ESC in an S3 key is shown escaped"
+tk_assert_contains "$(<list.err)" 'cr\rlf\nforged' "CR and LF in an S3 key are shown escaped"
+if printf '%s\n' "$out" | cat - list.err | LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]'; then
+  tk_fail "a raw control character reached the terminal"
+fi
+set +e
+out=$("$PGWARD" verify --repo "$S3REPO" --backup "$sid" 2>&1); rc=$?
+set -e
+tk_assert_eq "$rc" 24 "verify of the S3 backup with strays next to it (output: $out)"
+tk_assert_contains "$out" 'a\\b: stray: not a valid object name' "verify names the '\\' stray"
+"$PGWARD" restore -i key --repo "$S3REPO" --backup "$sid" --target "$(super shop_r5)" --create >/dev/null 2>restore.err ||
+  { cat restore.err; tk_fail "restore --backup from S3 next to hostile keys"; }
+tk_assert_eq "$(pg_row_counts shop_r5)" "$(pg_row_counts shop)" "restore from S3 next to hostile keys"
+tk_pass "hostile S3 keys are strays: list, verify and restore --backup go on, names escaped"
 grep -q "$S3_SECRET" "$PGWARD_AUDIT_LOG" && tk_fail "S3 secret in the audit log"
 echo "backup: all checks passed"

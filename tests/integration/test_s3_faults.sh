@@ -11,7 +11,10 @@
 #     fails, the upload left open is named in a warning;
 #   - a response cut right after its status line (libcurl calls that a success) is retried,
 #     for part uploads, downloads (GET and the HEAD before it), CreateMultipartUpload and
-#     ListMultipartUploads.
+#     ListMultipartUploads;
+#   - a hostile endpoint: an endless body is cut at the object's size with a clear error, a
+#     body that trickles in stops at the deadline (s3-total-timeout), and SIGTERM during a
+#     stalled download ends pgward with exit 130 within about a second.
 # PGWARD_FAULT_SEED picks the fault schedule (default 15; `faultproxy --seed N --fault-rate
 # 0.05 --schedule 60` prints it), PGWARD_TEST_S3_MB the size of the big object (300).
 # Checks do not stop at the first failure: every scenario runs, failures are listed at the end.
@@ -248,6 +251,62 @@ fp_stop
 run repo abort-uploads --repo "s3://$B/cut" --s3-endpoint "$S3_ENDPOINT"
 rm -f cut-get.bin cut-stat.bin
 ok_since "$nf" "responses cut after their status line (part PUT, GET, HEAD, CreateMultipartUpload, ListMultipartUploads) are retried"
+
+# ---- a hostile or broken endpoint: no hang, no endless read, a signal is honoured -----------
+# (issue 11, point 5) An endless body is cut at the object's recorded size; a body that
+# trickles in fails at the deadline (s3-total-timeout); SIGTERM during a stalled download
+# ends pgward with 130 within about a second.
+nf=${#FAILED[@]}
+head -c 100000 /dev/urandom >small.bin
+head -c $((2 * 1048576)) /dev/urandom >two.bin
+"$PGWARD" repo put hostile/small.bin small.bin "${DIRECT[@]}" >/dev/null || tk_fail "direct put failed"
+"$PGWARD" repo put hostile/two.bin two.bin "${DIRECT[@]}" >/dev/null || tk_fail "direct put failed"
+fp_start endless --faults endless-body --fault-rate 1 --match "^GET /$B/faults/hostile/small\\.bin\$" ||
+  tk_fail "fp_start failed"
+run repo get hostile/small.bin -o endless.got --repo "$REPO" --s3-endpoint "$FP_URL" --s3-total-timeout 60
+check_eq "$RC" 30 "endless body: exit status (stderr: $ERR)"
+check_has "$ERR" "more than the 100000 bytes the object holds" "endless body: the error says what happened"
+check_has "$ERR" "HINT:" "endless body: a hint"
+((MS < 10000 * SLOW)) || bad "endless body: took $(secs "$MS")"
+[ ! -e endless.got ] || bad "endless body: a failed get left its output file"
+endless_ms=$MS
+fp_stop
+fp_start slow --faults trickle --fault-rate 1 --trickle-bps 20000 --trickle-bytes 100000000 \
+  --match "^GET /$B/faults/hostile/two\\.bin\$" || tk_fail "fp_start failed"
+run repo get hostile/two.bin -o slow.got --repo "$REPO" --s3-endpoint "$FP_URL" --s3-total-timeout 5
+check_eq "$RC" 30 "slow body: exit status (stderr: $ERR)"
+check_has "$ERR" "did not finish in time" "slow body: the error names the deadline"
+check_has "$ERR" "s3-total-timeout" "slow body: the hint names s3-total-timeout"
+((MS >= 4000 && MS < 12000 * SLOW)) || bad "slow body: failed after $(secs "$MS") (deadline 5 s)"
+slow_ms=$MS
+fp_stop
+fp_start stallget --faults stall --fault-rate 1 --stall-seconds 120 \
+  --match "^GET /$B/faults/hostile/small\\.bin\$" || tk_fail "fp_start failed"
+set +e
+"$PGWARD" repo get hostile/small.bin -o stall.got --repo "$REPO" --s3-endpoint "$FP_URL" \
+  --s3-timeout 300 >stall.out 2>stall.err &
+pid=$!
+# wait until the GET reached the proxy (its connection is open), then stop pgward
+for _ in $(seq 100); do
+  grep -q "#2 HEAD\|HEAD /$B/faults/hostile/small.bin" "$FP_LOG" 2>/dev/null && break
+  sleep 0.1
+done
+sleep 1.5
+t0=${EPOCHREALTIME//[.,]/}
+kill -TERM "$pid"
+wait "$pid"
+RC=$?
+set -e
+term_ms=$(((${EPOCHREALTIME//[.,]/} - t0) / 1000))
+check_eq "$RC" 130 "SIGTERM during a stalled download: exit status (stderr: $(<stall.err))"
+((term_ms < 1500 * SLOW)) || bad "SIGTERM during a stalled download: exited after $(secs "$term_ms")"
+[ ! -e stall.got ] || bad "SIGTERM during a stalled download left its output file"
+for _ in $(seq 30); do grep -q "GET /$B/faults/hostile/small.bin .*fault=stall" "$FP_LOG" && break; sleep 0.1; done
+grep -q "GET /$B/faults/hostile/small.bin .*fault=stall" "$FP_LOG" ||
+  bad "SIGTERM during a stalled download: the GET was not stalled at the proxy: $(tr '\n' ';' <"$FP_LOG")"
+fp_stop
+rm -f small.bin two.bin slow.got
+ok_since "$nf" "hostile endpoint: endless body cut in $(secs "$endless_ms"), slow body stopped at the deadline in $(secs "$slow_ms"), SIGTERM in a stalled download honoured in $(secs "$term_ms")"
 
 rm -f f20.bin
 total_ms=$(((${EPOCHREALTIME//[.,]/} - T_START) / 1000))

@@ -14,6 +14,10 @@
  *   trickle        forward the response, its first --trickle-bytes at --trickle-bps
  *   drop-head      (only when listed) forward the status line of the real response, then
  *                  close: the client sees e.g. "HTTP/1.1 200 OK" and no headers
+ *   endless-body   (only when listed) forward the real response without its Content-Length
+ *                  (the body ends with the connection), then keep sending bytes after it
+ *                  until the client hangs up or --max-seconds (a hostile endpoint)
+ * A slow body is "trickle" with a large --trickle-bytes.
  *
  * One thread per client connection. Every response carries "Connection: close" and the
  * connection is closed after it, so a connection holds exactly one request. Request bodies
@@ -58,10 +62,12 @@ enum fault {
 	F_STALL,
 	F_TRICKLE,
 	F_DROP_HEAD, /* not in the default list */
+	F_ENDLESS,   /* not in the default list */
 	F_COUNT
 };
 static const char *const fault_names[F_COUNT] = {
-    "none", "500", "503", "drop-request", "drop-response", "stall", "trickle", "drop-head",
+    "none",  "500",     "503",       "drop-request", "drop-response",
+    "stall", "trickle", "drop-head", "endless-body",
 };
 
 static struct {
@@ -264,8 +270,9 @@ static void parse_head(const char *head, struct head_info *hi)
 	}
 }
 
-/* Copy a head without hop-by-hop headers, ending it with "Connection: close". */
-static char *rewrite_head(const char *head, size_t head_len, size_t *out_len)
+/* Copy a head without hop-by-hop headers (and, with no_length, without Content-Length and
+ * Transfer-Encoding), ending it with "Connection: close". */
+static char *rewrite_head_ex(const char *head, size_t head_len, size_t *out_len, bool no_length)
 {
 	size_t cap = head_len + 32;
 	char *o = malloc(cap);
@@ -279,6 +286,9 @@ static char *rewrite_head(const char *head, size_t head_len, size_t *out_len)
 	while (next_header(head, &pos, &name, &nlen, &val, &vlen, &ls, &le)) {
 		if (hop_by_hop(name, nlen))
 			continue;
+		if (no_length && (name_is(name, nlen, "Content-Length") ||
+		                  name_is(name, nlen, "Transfer-Encoding")))
+			continue;
 		memcpy(o + n, head + ls, le - ls);
 		n += le - ls;
 	}
@@ -286,6 +296,11 @@ static char *rewrite_head(const char *head, size_t head_len, size_t *out_len)
 	memcpy(o + n, tail, sizeof tail - 1);
 	*out_len = n + sizeof tail - 1;
 	return o;
+}
+
+static char *rewrite_head(const char *head, size_t head_len, size_t *out_len)
+{
+	return rewrite_head_ex(head, head_len, out_len, false);
 }
 
 /* ---- the response writer: trickle and cut ---- */
@@ -637,7 +652,7 @@ static void forward(int cfd, struct req *r, const char *head, size_t head_len,
 		body_len = held_len;
 	}
 	size_t clen;
-	chead = rewrite_head(rstr, rhl, &clen);
+	chead = rewrite_head_ex(rstr, rhl, &clen, r->fault == F_ENDLESS && !is_head);
 	if (!chead)
 		goto out;
 	struct out o = {.fd = cfd, .limit = UINT64_MAX};
@@ -670,6 +685,12 @@ static void forward(int cfd, struct req *r, const char *head, size_t head_len,
 			t = track(&bt, buf, (size_t)n);
 			stop = out_write(&o, buf, t);
 		}
+	}
+	if (r->fault == F_ENDLESS && !is_head && !stop) {
+		/* then more, until the client gives up */
+		memset(buf, 'x', IO_BUF);
+		while (out_write(&o, buf, IO_BUF) == 0)
+			;
 	}
 	r->resp_bytes = o.sent;
 	if (o.failed)
@@ -821,7 +842,8 @@ static void usage(void)
 	    "                  [--stall-seconds S] [--trickle-bps B] [--trickle-bytes N]\n"
 	    "                  [--max-seconds T] 127.0.0.1:PORT\n"
 	    "       faultproxy [options] --schedule N   (print the faults of requests 1..N)\n"
-	    "faults: 500,503,drop-request,drop-response,stall,trickle (the default), drop-head\n"
+	    "faults: 500,503,drop-request,drop-response,stall,trickle (the default), drop-head,\n"
+	    "        endless-body\n"
 	    "--match: only requests whose \"METHOD /path?query\" matches may get a fault\n");
 	exit(2);
 }

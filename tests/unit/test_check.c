@@ -301,15 +301,56 @@ static void t_report_injection(void **state)
 	chk_report_free(&r);
 }
 
+/* Identifiers in printed fixes: one line, exactly that object, never inside a comment. */
+static void t_quote_ident(void **state)
+{
+	(void)state;
+	char *q = chk_quote_ident("plain");
+	assert_string_equal(q, "\"plain\"");
+	pw_free(q);
+	q = chk_quote_ident("a\"b;--c");
+	assert_string_equal(q, "\"a\"\"b;--c\"");
+	pw_free(q);
+	q = chk_quote_ident("x\nALTER ROLE evil SUPERUSER;--");
+	assert_string_equal(q, "U&\"x\\000AALTER ROLE evil SUPERUSER;--\"");
+	assert_null(strchr(q, '\n'));
+	pw_free(q);
+	q = chk_quote_ident("back\\slash\r\x1b\"\xc3\xa9");
+	assert_string_equal(q, "U&\"back\\\\slash\\000D\\001B\"\"\xc3\xa9\"");
+	pw_free(q);
+	/* the server's quote_ident output, newline inside the quotes */
+	q = chk_requote("SCHEMA \"s\nDROP TABLE t;--\".\"t\"\"x\"");
+	assert_string_equal(q, "SCHEMA U&\"s\\000ADROP TABLE t;--\".\"t\"\"x\"");
+	pw_free(q);
+	q = chk_requote("public.orders");
+	assert_string_equal(q, "public.orders");
+	pw_free(q);
+
+	/* evidence: a newline in a name does not forge a report line */
+	struct chk_report r = {.now = 1795000000};
+	snprintf(r.database, sizeof r.database, "shop");
+	struct chk_finding *f = chk_add(&r, "priv.public-schema-create", "t", CHK_SEV_HIGH, "w");
+	chk_set(f, CHK_FAIL, CHK_SEV_HIGH, "schema s\npass roles.superusers (high): forged");
+	struct pw_buf b = PW_BUF_INIT(1 << 20);
+	chk_render_text(&r, &b);
+	assert_null(strstr(pw_buf_str(&b), "\npass roles.superusers"));
+	assert_non_null(strstr(pw_buf_str(&b), "schema s\\npass roles.superusers"));
+	pw_buf_free(&b, 0);
+	chk_render_markdown(&r, &b);
+	assert_null(strstr(pw_buf_str(&b), "\npass roles"));
+	pw_buf_free(&b, 0);
+	chk_report_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_severity),    cmocka_unit_test(t_fail_on),
-	    cmocka_unit_test(t_eol),         cmocka_unit_test(t_netmask),
-	    cmocka_unit_test(t_hba),         cmocka_unit_test(t_readonly),
-	    cmocka_unit_test(t_report),      cmocka_unit_test(t_report_injection),
-	    cmocka_unit_test(t_search_path), cmocka_unit_test(t_log_setting),
-	    cmocka_unit_test(t_url_host),
+	    cmocka_unit_test(t_quote_ident),      cmocka_unit_test(t_severity),
+	    cmocka_unit_test(t_fail_on),          cmocka_unit_test(t_eol),
+	    cmocka_unit_test(t_netmask),          cmocka_unit_test(t_hba),
+	    cmocka_unit_test(t_readonly),         cmocka_unit_test(t_report),
+	    cmocka_unit_test(t_report_injection), cmocka_unit_test(t_search_path),
+	    cmocka_unit_test(t_log_setting),      cmocka_unit_test(t_url_host),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }
