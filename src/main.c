@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cmd/commands.h"
@@ -61,8 +63,20 @@ static void on_signal(int signo)
 	pw_set_interrupted(signo);
 }
 
+/* Before anything could read a secret: no core dump and no ptrace by other processes of the
+ * same user (a non-dumpable process's /proc/PID/mem, environ and fds are root's only). */
+static void harden(void)
+{
+	struct rlimit rl = {0, 0};
+	if (setrlimit(RLIMIT_CORE, &rl) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		fprintf(stderr, "pgward: error: cannot turn off core dumps\n");
+		_exit(PW_E_INTERNAL);
+	}
+}
+
 int main(int argc, char **argv)
 {
+	harden();
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal; /* no SA_RESTART: blocking I/O returns EINTR and stops */

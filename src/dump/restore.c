@@ -77,7 +77,7 @@ int restore_into_db(const struct restore_opts *o)
 	pw_free(ci);
 	if (o->password)
 		pw_buf_printf(&envpw, "PGPASSWORD=%s", pw_secret_str(o->password));
-	const char *env[] = {envpw.len ? (const char *)envpw.data : "PGWARD_NO_PASSWORD=1", NULL};
+	const char *env[] = {envpw.len ? (const char *)envpw.data : NULL, NULL};
 	size_t nsel = o->ntables + o->nschemas;
 	const char **argv = pw_calloc(14 + 2 * nsel, sizeof *argv);
 	struct pw_buf sel = PW_BUF_INIT(1 << 20);
