@@ -104,7 +104,7 @@ int cmd_verify(struct pw_ctx *ctx)
 	struct pw_secret *spw = sp ? pw_secret_from_str(sp) : NULL;
 	bool json = strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") == 0;
 	json_t *reports = json_array();
-	size_t failed = 0, checked = 0;
+	size_t failed = 0, checked = 0, privileged = 0;
 	const struct backup_entry *only = all ? NULL : catalog_pick(&l, id, 0);
 	if (!all && !only) {
 		pw_error(PW_E_NOTFOUND,
@@ -135,6 +135,10 @@ int cmd_verify(struct pw_ctx *ctx)
 		checked++;
 		if (v == -PW_E_VERIFY) {
 			failed++;
+			/* the drill's only problem: an object that needs superuser (not damage) */
+			if (json_is_true(json_object_get(rep, "restore_needs_privilege")) &&
+			    json_array_size(json_object_get(rep, "problems")) == 1)
+				privileged++;
 		} else if (v < 0) {
 			rc = v;
 		}
@@ -157,9 +161,17 @@ int cmd_verify(struct pw_ctx *ctx)
 	if (rc == 0 && failed) {
 		pw_error(PW_E_VERIFY, "%zu of %zu backup%s failed verification", failed, checked,
 		         checked == 1 ? "" : "s");
-		rc =
-		    pw_error_hint("Do not rely on the failing backups; take a new one and find out "
-		                  "what changed the repository.");
+		if (privileged == failed)
+			rc = pw_error_hint(
+			    "The backup%s restored up to an object that needs superuser or server "
+			    "programs, which the drill never grants (see above); restore it by "
+			    "hand "
+			    "as an administrator who has read that object.",
+			    failed == 1 ? "" : "s");
+		else
+			rc = pw_error_hint(
+			    "Do not rely on the failing backups; take a new one and find out "
+			    "what changed the repository.");
 	}
 out:
 	catalog_list_free(&l);

@@ -52,6 +52,7 @@ struct pw_proc_opts {
 	const gid_t *groups;
 	size_t ngroups;
 	const char *cwd; /* chdir there (as the new user) before exec, or NULL */
+	bool clean_env;  /* nothing of ours either (as switch_user), without changing user */
 };
 
 struct pw_proc {

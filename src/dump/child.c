@@ -51,6 +51,7 @@ int child_start_as(struct child *c, const char *const *argv, const char *const *
 		o.groups = as->groups;
 		o.ngroups = as->ngroups;
 		o.cwd = as->cwd;
+		o.clean_env = as->clean_env;
 	}
 	int rc = pw_proc_start(&o, &c->proc);
 	pw_strlcpy(c->name, c->proc.name, sizeof c->name);
@@ -120,11 +121,27 @@ int child_finish(struct child *c, const char *what)
 		n = sizeof first - 1;
 	memcpy(first, p, n);
 	first[n] = 0;
+	/* pg_restore's error names the statement it failed at ("Command was: CREATE
+	 * EXTENSION ..."): its first line, control characters replaced */
+	char toc[256] = "";
+	const char *t = strstr(e, "Command was: ");
+	if (t) {
+		t += strlen("Command was: ");
+		size_t tn = strcspn(t, "\n");
+		if (tn > 160)
+			tn = 160;
+		char cmd[161];
+		for (size_t i = 0; i < tn; i++)
+			cmd[i] = (unsigned char)t[i] < 0x20 || t[i] == 0x7f ? '?' : t[i];
+		cmd[tn] = 0;
+		snprintf(toc, sizeof toc, " (at: %s%s)", cmd, t[tn] && t[tn] != '\n' ? "..." : "");
+	}
 	if (WIFSIGNALED(c->status))
-		pw_error(PW_E_DB, "%s (%s) was killed by signal %d%s%s", what, c->name,
-		         WTERMSIG(c->status), *first ? ": " : "", first);
+		pw_error(PW_E_DB, "%s (%s) was killed by signal %d%s%s%s", what, c->name,
+		         WTERMSIG(c->status), *first ? ": " : "", first, toc);
 	else
-		pw_error(PW_E_DB, "%s (%s) failed%s%s", what, c->name, *first ? ": " : "", first);
+		pw_error(PW_E_DB, "%s (%s) failed%s%s%s", what, c->name, *first ? ": " : "", first,
+		         toc);
 	return pw_error_hint("See the message from %s above; nothing was committed.", c->name);
 }
 

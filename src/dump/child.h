@@ -47,6 +47,7 @@ struct child_as {
 	size_t ngroups;
 	const char *cwd;    /* chdir there (as the new user) before exec, or NULL */
 	bool stdout_to_err; /* the child's stdout is captured with its stderr */
+	bool clean_env;     /* nothing of our environment, only env (implied by switch_user) */
 };
 /* child_start with a child_as (NULL: as child_start). Credentials are changed in the forked
  * child with setgroups/setgid/setuid only (no lookups: async-signal-safe), and a child that

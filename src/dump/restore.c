@@ -64,6 +64,18 @@ static int feed_child(const struct restore_opts *o, const char *key, struct chil
 	return rc;
 }
 
+bool restore_needs_privilege(const char *message)
+{
+	static const char *const marks[] = {
+	    "permission denied",    "must be superuser",         "must be owner",
+	    "only superuser",       "pg_execute_server_program", "pg_read_server_files",
+	    "pg_write_server_files"};
+	for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
+		if (strstr(message, marks[i]))
+			return true;
+	return false;
+}
+
 int restore_into_db(const struct restore_opts *o)
 {
 	char pg_restore[512];

@@ -32,6 +32,11 @@ struct restore_opts {
 	const char *temp_dir; /* for the spool file (default $TMPDIR or /var/tmp) */
 };
 
+/* A pg_restore failure (its message) because the restoring role lacks a privilege: an
+ * untrusted language or extension, COPY TO/FROM PROGRAM or a file, superuser-only
+ * settings. Not damage and not tampering: the restore ran with the least power. */
+bool restore_needs_privilege(const char *message);
+
 /* Returns 0, or an error; on any error pg_restore is stopped before it commits. */
 int restore_into_db(const struct restore_opts *o);
 /* Apply a globals object (roles, tablespaces) with psql; roles that exist are left as they
