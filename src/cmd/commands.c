@@ -139,6 +139,9 @@ const struct pw_command pw_commands[] = {
      "it with the identity, decompresses it and feeds it to pg_restore --single-transaction "
      "--exit-on-error, so a damaged or tampered backup leaves the target database exactly as "
      "it was. The target must hold no tables unless --clean is given; --create makes it first. "
+     "A backup's functions, constraints and defaults run during the restore: as a superuser "
+     "they run with a superuser's power, so pgward warns then; --role NAME restores as that "
+     "role (e.g. the database's owner, with --no-owner). "
      "--to-file writes the "
      "plain pg_dump archive instead (mode 0600). The same backups restore with stock tools: "
      "age -d -i KEY data.pgdump.zst.age | zstd -d | pg_restore -d DB.",
@@ -147,8 +150,8 @@ const struct pw_command pw_commands[] = {
      "  20  pg_restore or the target database failed\n",
      OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
           PW_OPT_BACKUP_ID, PW_OPT_BEFORE, PW_OPT_TARGET, PW_OPT_TARGET_PASSWORD, PW_OPT_TO_FILE,
-          PW_OPT_CREATE, PW_OPT_CLEAN, PW_OPT_NO_OWNER, PW_OPT_JOBS, PW_OPT_TEMP_DIR, PW_OPT_TABLE,
-          PW_OPT_SCHEMA, PW_OPT_GLOBALS),
+          PW_OPT_CREATE, PW_OPT_CLEAN, PW_OPT_NO_OWNER, PW_OPT_RESTORE_ROLE, PW_OPT_JOBS,
+          PW_OPT_TEMP_DIR, PW_OPT_TABLE, PW_OPT_SCHEMA, PW_OPT_GLOBALS),
      0, 1, true, cmd_restore, true},
     {"verify", "prove backups: integrity without a key, decryption with one, a restore drill",
      "[STANZA] [--backup ID | --all] [-i IDENTITY [--restore (--scratch-url URL | "

@@ -30,7 +30,13 @@ struct restore_opts {
 	size_t nschemas;
 	int jobs;             /* > 1: spool to a 0600 temp file and run pg_restore -j */
 	const char *temp_dir; /* for the spool file (default $TMPDIR or /var/tmp) */
+	const char *role;     /* pg_restore --role (SET ROLE after connecting), or NULL */
 };
+
+/* Before a restore into o->target: is the role that will run the backup's code a superuser
+ * (o->role if set, else the login role)? *super set; an error when o->role does not exist
+ * or the login role may not SET ROLE to it. */
+int restore_check_role(const struct restore_opts *o, bool *super);
 
 /* A pg_restore failure (its message) because the restoring role lacks a privilege: an
  * untrusted language or extension, COPY TO/FROM PROGRAM or a file, superuser-only

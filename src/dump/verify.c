@@ -10,6 +10,7 @@
 #include "common/enc.h"
 #include "common/err.h"
 #include "common/fileio.h"
+#include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
 #include "crypto/prim.h"
@@ -300,7 +301,17 @@ static int drill(struct vctx *v, json_t *tables, const char *datakey, json_t *re
 	if (rc == 0)
 		rc = pg_connect(&so, &sc);
 	if (rc == 0) {
-		scratch_report(rep, "server", sc);
+		struct restore_opts chk = {.target = sc};
+		bool super = false;
+		if (restore_check_role(&chk, &super) == 0 && super)
+			pw_warn(
+			    "the --scratch-url role \"%s\" is a superuser: the backup's functions, "
+			    "constraints and defaults run with superuser power on that server; "
+			    "give a role with CREATEDB only, or use --scratch-local",
+			    pg_param(sc, "user"));
+		pw_error_clear();
+		json_t *sr = scratch_report(rep, "server", sc);
+		json_object_set_new(sr, "restore_role_superuser", json_boolean(super));
 		struct restore_opts ro = {.repo = o->repo,
 		                          .key = datakey,
 		                          .ids = o->ids,
