@@ -165,8 +165,11 @@ const struct pw_command pw_commands[] = {
      "--restore --scratch-local instead, the scratch database lives in a throwaway cluster "
      "pgward starts itself with the installed server programs of the backup's PostgreSQL "
      "version (or a newer one): initdb in a 0700 directory under --temp-dir, $TMPDIR or "
-     "/tmp, a unix socket in that directory and no TCP port, run as --scratch-user when "
-     "pgward runs as root; the cluster is stopped and its directory removed on every exit, "
+     "/tmp, a unix socket in that directory and no TCP port, run as --scratch-user "
+     "(default pgward-scratch, a system user of its own) when pgward runs as root, with an "
+     "empty environment; the backup is restored as a role that is not a superuser and may "
+     "not run server programs, so code in the backup cannot leave the database (what needs "
+     "superuser fails, named); the cluster is stopped and its directory removed on every exit, "
      "also on SIGINT and SIGTERM. It needs disk space for the restored database. Each run "
      "appends a verify-<time>.json next to the backup. Default: the newest complete backup.",
      "  24  a backup failed verification (each problem is named)\n"
