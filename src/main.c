@@ -1,4 +1,5 @@
 /* main.c - argv -> command; maps the error code to the exit status. Nothing else. */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,12 @@ static void on_signal(int signo)
  * same user (a non-dumpable process's /proc/PID/mem, environ and fds are root's only). */
 static void harden(void)
 {
+	/* 0, 1 and 2 open (/dev/null if they were not): a file or pipe pgward opens never takes
+	 * their place, and children get what they expect there */
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 &&
+		    open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			_exit(PW_E_INTERNAL);
 	struct rlimit rl = {0, 0};
 	if (setrlimit(RLIMIT_CORE, &rl) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
 		fprintf(stderr, "pgward: error: cannot turn off core dumps\n");

@@ -151,17 +151,15 @@ static void run_program(const struct pw_proc_opts *o, char **envp, pid_t keeper,
 	if (nul < 0)
 		_exit(127);
 	int fd0 = in >= 0 ? in : nul;
-	int fd1 = o->out == PW_PROC_OUT_PIPE   ? out
-	          : o->out == PW_PROC_OUT_NULL ? nul
-	                                       : -1; /* TO_ERR / INHERIT: after fd 2 */
+	int fd1 = o->out == PW_PROC_OUT_PIPE      ? out
+	          : o->out == PW_PROC_OUT_NULL    ? nul
+	          : o->out == PW_PROC_OUT_INHERIT ? 1
+	                                          : -1; /* TO_ERR: after fd 2 */
 	int fd2 = o->err == PW_PROC_OUT_PIPE ? err : o->err == PW_PROC_OUT_NULL ? nul : 2;
-	/* dup2 onto 0/1/2 in an order that cannot clobber a source: sources are >= 3 (pipes
-	 * made with 0/1/2 open, and /dev/null opened now) except fd2 == 2 */
-	if (dup2(fd0, 0) < 0 || dup2(fd2, 2) < 0)
-		_exit(127);
-	if (fd1 < 0)
-		fd1 = 2;
-	if (dup2(fd1, 1) < 0)
+	/* onto 0/1/2 in an order that cannot clobber a source: the sources are >= 3 (pipes made
+	 * while 0/1/2 were open, /dev/null opened now) or the descriptor itself (INHERIT) */
+	if (dup2(fd0, 0) < 0 || (fd1 >= 0 && fd1 != 1 && dup2(fd1, 1) < 0) ||
+	    (fd2 != 2 && dup2(fd2, 2) < 0) || (fd1 < 0 && dup2(2, 1) < 0))
 		_exit(127);
 	close_from(3);
 	if (o->switch_user) {

@@ -32,8 +32,8 @@
 
 enum pw_proc_out {
 	PW_PROC_OUT_PIPE,    /* a pipe we read (out_fd / err_fd) */
-	PW_PROC_OUT_TO_ERR,  /* stdout: the same as the child's stderr */
-	PW_PROC_OUT_INHERIT, /* our own descriptor (2 for stderr; stdout goes to our stderr) */
+	PW_PROC_OUT_TO_ERR,  /* stdout only: the same as the child's stderr */
+	PW_PROC_OUT_INHERIT, /* our own descriptor (our stdout / our stderr) */
 	PW_PROC_OUT_NULL,    /* /dev/null */
 };
 
