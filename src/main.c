@@ -81,6 +81,32 @@ static void harden(void)
 	}
 }
 
+/* --backup accepts the STANZA/ID form that backup prints: the STANZA part names the stanza
+ * (and must agree with a stanza given as the first argument). */
+static int split_backup_id(struct pw_ctx *ctx)
+{
+	const char *id = pw_cfg_str(ctx->cfg, PW_OPT_BACKUP_ID);
+	ctx->backup_id = id;
+	const char *slash = id ? strchr(id, '/') : NULL;
+	if (!slash)
+		return 0;
+	size_t n = (size_t)(slash - id);
+	if (n == 0 || n >= sizeof ctx->stanza_of_id || !slash[1] || strchr(slash + 1, '/')) {
+		pw_error(PW_E_USAGE, "--backup \"%s\" is neither ID nor STANZA/ID", id);
+		return pw_error_hint("Give it as \"pgward list\" or \"pgward backup\" print it.");
+	}
+	memcpy(ctx->stanza_of_id, id, n);
+	ctx->stanza_of_id[n] = 0;
+	if (ctx->stanza && strcmp(ctx->stanza, ctx->stanza_of_id) != 0) {
+		pw_error(PW_E_USAGE, "--backup names stanza \"%s\" but the command names \"%s\"",
+		         ctx->stanza_of_id, ctx->stanza);
+		return pw_error_hint("Name the stanza once.");
+	}
+	ctx->stanza = ctx->stanza_of_id;
+	ctx->backup_id = slash + 1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	harden();
@@ -128,6 +154,8 @@ int main(int argc, char **argv)
 	}
 	if (rc == 0 && cmd->takes_stanza && pw_config_npos(ctx.cfg) > 0)
 		ctx.stanza = pw_config_pos(ctx.cfg, 0);
+	if (rc == 0)
+		rc = split_backup_id(&ctx);
 	if (rc == 0)
 		rc = pw_config_load(ctx.cfg, ctx.stanza);
 	/* markdown is check's format; other commands would silently print text */

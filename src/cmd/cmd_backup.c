@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cmd/commands.h"
+#include "cmd/progress.h"
 #include "common/err.h"
 #include "common/mem.h"
 #include "common/str.h"
@@ -15,24 +16,24 @@
 #include "pg/pg.h"
 #include "storage/storage.h"
 
-bool pw_progress_enabled(void)
-{
-	return isatty(2) && !getenv("NO_PROGRESS");
-}
-
 static void progress(void *arg, const struct backup_progress *p)
 {
 	(void)arg;
-	char raw[32], st[32], est[32];
-	pw_human_size(p->raw, " ", raw, sizeof raw);
-	pw_human_size(p->stored, " ", st, sizeof st);
-	pw_human_size(p->estimate, " ", est, sizeof est);
-	double rate = p->seconds > 0 ? (double)p->raw / p->seconds / 1048576.0 : 0;
-	fprintf(stderr, "\r\033[Kdumped %s (database %s), stored %s, %.1f MiB/s, %.0f s", raw, est,
-	        st, rate, p->seconds);
-	if (p->done)
-		fputc('\n', stderr);
-	fflush(stderr);
+	char item[300] = "";
+	if (p->table)
+		snprintf(item, sizeof item, "%s%s%s", p->schema ? p->schema : "",
+		         p->schema && *p->schema ? "." : "", p->table);
+	/* the dump has no honest total in bytes (the database's size on disk is not the size
+	 * of its dump): the count of tables is the honest measure of how far it is */
+	struct pw_progress_state s = {.phase = p->phase,
+	                              .item = item,
+	                              .items_done = p->tables_done,
+	                              .items_total = p->tables_total,
+	                              .items_what = "tables",
+	                              .bytes = p->raw,
+	                              .seconds = p->seconds,
+	                              .done = p->done};
+	pw_progress_draw(&s);
 }
 
 /* Recipients for backups: public keys only (a backup host never holds a passphrase). */
@@ -62,25 +63,6 @@ static int print_findings(const struct preflight *p)
 		        p->f[i].fix);
 	if (p->more)
 		fprintf(stderr, "  ... and %zu more\n", p->more);
-	return 0;
-}
-
-int pw_resolve_stanza(struct pw_ctx *ctx, struct pg_conn *c, char *out, size_t size)
-{
-	const char *s = ctx->stanza;
-	if (!s && c)
-		s = pg_param(c, "dbname");
-	if (!s || !*s) {
-		pw_error(PW_E_USAGE, "no stanza given");
-		return pw_error_hint("Name the stanza (a section of the configuration file) as the "
-		                     "first argument.");
-	}
-	if (!catalog_valid_stanza(s)) {
-		pw_error(PW_E_USAGE, "invalid stanza name \"%s\"", s);
-		return pw_error_hint("Stanza names use letters, digits, '-', '_' and '.', up to 63 "
-		                     "characters.");
-	}
-	pw_strlcpy(out, s, size);
 	return 0;
 }
 
@@ -154,7 +136,7 @@ int cmd_backup(struct pw_ctx *ctx)
 		                     ? STOR_LOCK_COMPLIANCE
 		                     : STOR_LOCK_GOVERNANCE,
 		    .rate_limit = pw_cfg_size(ctx->cfg, PW_OPT_RATE_LIMIT),
-		    .progress = pw_progress_enabled() ? progress : NULL,
+		    .progress = pw_progress_enabled(ctx) ? progress : NULL,
 		};
 		rc = backup_run(&o, &res);
 		pw_secret_free(secret);

@@ -38,15 +38,31 @@ static void wrap(FILE *out, const char *text, int indent, int width)
 	}
 }
 
+/* How an option is given: on the command line when it may be, else as its environment variable
+ * or config key (secrets and per-host settings are refused on the command line, so help must
+ * not show them as flags). */
+static void opt_spelling(const struct pw_opt_def *d, char *out, size_t n)
+{
+	const char *arg = d->arg ? d->arg : "";
+	if (d->where & W_CLI || !d->where) {
+		if (d->short_name)
+			snprintf(out, n, "-%c, --%s%s%s", d->short_name, d->name, *arg ? " " : "",
+			         arg);
+		else
+			snprintf(out, n, "    --%s%s%s", d->name, *arg ? "=" : "", arg);
+	} else if (d->where & W_ENV) {
+		char env[64];
+		pw_opt_env_name(d, env, sizeof env);
+		snprintf(out, n, "    %s=%s (env)", env, *arg ? arg : "1");
+	} else {
+		snprintf(out, n, "    %s = %s (file)", d->name, *arg ? arg : "true");
+	}
+}
+
 static void opt_line(FILE *out, const struct pw_opt_def *d)
 {
-	char left[96];
-	if (d->short_name)
-		snprintf(left, sizeof left, "-%c, --%s%s%s", d->short_name, d->name,
-		         d->arg ? " " : "", d->arg ? d->arg : "");
-	else
-		snprintf(left, sizeof left, "    --%s%s%s", d->name, d->arg ? "=" : "",
-		         d->arg ? d->arg : "");
+	char left[128];
+	opt_spelling(d, left, sizeof left);
 	fprintf(out, "  %-30s", left);
 	if (strlen(left) > 30)
 		fprintf(out, "\n  %-30s", "");
@@ -161,12 +177,11 @@ static void help_man(FILE *out)
 		fprintf(out, "\n.PP\nOptions:\n.RS\n");
 		for (size_t k = 0; k < c->nopts; k++) {
 			const struct pw_opt_def *d = pw_opt_def(c->opts[k]);
-			fprintf(out, ".TP\n");
-			if (d->short_name)
-				fprintf(out, "\\fB\\-%c\\fR, ", d->short_name);
-			fprintf(out, "\\fB\\-\\-");
-			roff_escape(out, d->name);
-			fprintf(out, "\\fR%s%s\n", d->arg ? " " : "", d->arg ? d->arg : "");
+			char sp[128];
+			opt_spelling(d, sp, sizeof sp);
+			fprintf(out, ".TP\n\\fB");
+			roff_escape(out, sp + strspn(sp, " "));
+			fprintf(out, "\\fR\n");
 			roff_escape(out, d->help);
 			fprintf(out, "\n");
 		}

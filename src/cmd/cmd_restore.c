@@ -12,6 +12,7 @@
 
 #include "audit/audit.h"
 #include "cmd/commands.h"
+#include "cmd/progress.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/fileio.h"
@@ -23,6 +24,9 @@
 #include "filter/keyfile.h"
 #include "pg/pg.h"
 #include "storage/storage.h"
+
+#define TARGET_PASSWORD_SOURCE                                                                     \
+	"PGWARD_TARGET_PASSWORD, or target-password in a mode 0600 config file"
 
 static int flt_feed(void *arg, const uint8_t *p, size_t n)
 {
@@ -37,7 +41,7 @@ static int pick_backup(struct pw_ctx *ctx, struct stor *repo, char *stanza, size
 		return rc;
 	if ((rc = catalog_list(repo, stanza, l)) < 0)
 		return rc;
-	const char *id = pw_cfg_str(ctx->cfg, PW_OPT_BACKUP_ID);
+	const char *id = ctx->backup_id;
 	const char *before = pw_cfg_str(ctx->cfg, PW_OPT_BEFORE);
 	time_t t = 0;
 	if (before && (rc = pw_audit_parse_since(before, time(NULL), &t)) < 0)
@@ -58,29 +62,82 @@ static int pick_backup(struct pw_ctx *ctx, struct stor *repo, char *stanza, size
 	return 0;
 }
 
+/* The size the manifest records for one of the backup's objects (0 if it names none). */
+static uint64_t object_size(const struct backup_entry *e, const char *name)
+{
+	json_t *objs = json_object_get(e->manifest, "objects"), *o;
+	size_t i;
+	json_array_foreach(objs, i, o)
+	{
+		const char *n = json_string_value(json_object_get(o, "name"));
+		json_int_t sz = json_integer_value(json_object_get(o, "size"));
+		if (n && strcmp(n, name) == 0 && sz > 0)
+			return (uint64_t)sz;
+	}
+	return 0;
+}
+
+static void progress(void *arg, const char *phase, uint64_t done, uint64_t total, double seconds,
+                     bool finished)
+{
+	(void)arg;
+	struct pw_progress_state s = {.phase = phase,
+	                              .bytes = done,
+	                              .bytes_total = total,
+	                              .seconds = seconds,
+	                              .done = finished};
+	pw_progress_draw(&s);
+}
+
 static int ask_pass(void *arg, struct pw_secret **out)
 {
 	return pw_ask_passphrase(arg, "Enter passphrase: ", false, out);
 }
 
-static int target_has_tables(struct pg_conn *c, bool *has)
+/* What the target already holds, outside the system schemas and extensions: "3 tables, 1 view,
+ * 2 functions" into what ("" when it is empty). Views and functions count: restoring over
+ * them fails half-way or, worse, mixes two databases. */
+static int target_objects(struct pg_conn *c, char *what, size_t size)
 {
 	struct pg_result *r;
 	int rc = pg_query(
 	    c,
-	    "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace "
-	    "where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', "
-	    "'information_schema') and n.nspname not like 'pg\\_toast%'",
+	    "with ns as (select oid, nspname from pg_catalog.pg_namespace where nspname not in "
+	    "('pg_catalog', 'information_schema') and nspname !~ '^pg_(toast|temp_|toast_temp_)'), "
+	    "ext as (select objid, classid from pg_catalog.pg_depend where deptype = 'e') "
+	    "select (select count(*) from pg_catalog.pg_class c join ns on ns.oid = c.relnamespace "
+	    "        where c.relkind in ('r', 'p', 'f') and (c.oid, "
+	    "'pg_catalog.pg_class'::pg_catalog.regclass) "
+	    "        not in (select objid, classid from ext)), "
+	    "       (select count(*) from pg_catalog.pg_class c join ns on ns.oid = c.relnamespace "
+	    "        where c.relkind in ('v', 'm') and (c.oid, "
+	    "'pg_catalog.pg_class'::pg_catalog.regclass) "
+	    "        not in (select objid, classid from ext)), "
+	    "       (select count(*) from pg_catalog.pg_class c join ns on ns.oid = c.relnamespace "
+	    "        where c.relkind = 'S' and (c.oid, 'pg_catalog.pg_class'::pg_catalog.regclass) "
+	    "        not in (select objid, classid from ext)), "
+	    "       (select count(*) from pg_catalog.pg_proc p join ns on ns.oid = p.pronamespace "
+	    "        where (p.oid, 'pg_catalog.pg_proc'::pg_catalog.regclass) "
+	    "        not in (select objid, classid from ext))",
 	    0, NULL, &r);
-	if (rc == 0) {
-		*has = strcmp(pg_value(r, 0, 0), "0") != 0;
-		pg_result_free(r);
+	if (rc < 0)
+		return rc;
+	static const char *const kind[] = {"table", "view", "sequence", "function"};
+	size_t n = 0;
+	what[0] = 0;
+	for (int i = 0; i < 4; i++) {
+		long v = strtol(pg_value(r, 0, i), NULL, 10);
+		if (v > 0 && n < size)
+			n += (size_t)snprintf(what + n, size - n, "%s%ld %s%s", n ? ", " : "", v,
+			                      kind[i], v == 1 ? "" : "s");
 	}
-	return rc;
+	pg_result_free(r);
+	return 0;
 }
 
-/* --create: connect to the same server's maintenance database and create the target. */
-static int create_database(const char *target, const struct pw_secret *pw)
+/* --create: connect to the same server's maintenance database and create the target (or,
+ * with drop, remove the one a failed restore created). */
+static int maint_database(const char *target, const struct pw_secret *pw, bool drop)
 {
 	char *maint = NULL, name[256];
 	int rc = pg_conninfo_with_dbname(target, "postgres", &maint, name, sizeof name);
@@ -92,16 +149,17 @@ static int create_database(const char *target, const struct pw_secret *pw)
 		return pw_error_hint("Write it as postgresql://user@host/NEWDB.");
 	}
 	struct pg_conn *c = NULL;
-	struct pg_connect_opts o = {.conninfo = maint, .password = pw};
+	struct pg_connect_opts o = {
+	    .conninfo = maint, .password = pw, .password_source = TARGET_PASSWORD_SOURCE};
 	rc = pg_connect(&o, &c);
 	pw_free(maint);
 	if (rc == 0) {
 		char *q = pg_quote_ident(c, name);
 		char sql[600];
-		snprintf(sql, sizeof sql, "create database %s", q);
+		snprintf(sql, sizeof sql, "%s database %s", drop ? "drop" : "create", q);
 		pw_free(q);
 		rc = pg_exec(c, sql);
-		if (rc < 0) {
+		if (rc < 0 && !drop) {
 			pw_error_context("creating database \"%s\"", name);
 			if (strstr(pw_error_message(), "42P04"))
 				pw_error_hint(
@@ -187,19 +245,23 @@ int cmd_restore(struct pw_ctx *ctx)
 	/* into a database */
 	const char *tpw = pw_cfg_str(ctx->cfg, PW_OPT_TARGET_PASSWORD);
 	struct pw_secret *secret = tpw ? pw_secret_from_str(tpw) : NULL;
-	if (pw_cfg_bool(ctx->cfg, PW_OPT_CREATE) && (rc = create_database(target, secret)) < 0) {
+	bool created = false;
+	if (pw_cfg_bool(ctx->cfg, PW_OPT_CREATE) &&
+	    (rc = maint_database(target, secret, false)) < 0) {
 		pw_secret_free(secret);
 		goto out;
 	}
+	created = pw_cfg_bool(ctx->cfg, PW_OPT_CREATE);
 	struct pg_conn *tc = NULL;
-	struct pg_connect_opts o = {.conninfo = target, .password = secret};
+	struct pg_connect_opts o = {
+	    .conninfo = target, .password = secret, .password_source = TARGET_PASSWORD_SOURCE};
 	rc = pg_connect(&o, &tc);
-	bool has = false;
+	char held[256] = "";
 	if (rc == 0)
-		rc = target_has_tables(tc, &has);
-	if (rc == 0 && has && !pw_cfg_bool(ctx->cfg, PW_OPT_CLEAN)) {
-		pw_error(PW_E_USAGE, "the target database \"%s\" already holds tables",
-		         pg_param(tc, "dbname"));
+		rc = target_objects(tc, held, sizeof held);
+	if (rc == 0 && *held && !pw_cfg_bool(ctx->cfg, PW_OPT_CLEAN)) {
+		pw_error(PW_E_USAGE, "the target database \"%s\" is not empty: it holds %s",
+		         pg_param(tc, "dbname"), held);
 		rc = pw_error_hint("Restore into an empty database (--create makes one), or pass "
 		                   "--clean to replace its objects.");
 	}
@@ -265,10 +327,15 @@ int cmd_restore(struct pw_ctx *ctx)
 		                          .schemas = schemas,
 		                          .nschemas = nschemas,
 		                          .jobs = (int)pw_cfg_int(ctx->cfg, PW_OPT_JOBS),
-		                          .temp_dir = pw_cfg_str(ctx->cfg, PW_OPT_TEMP_DIR)};
+		                          .temp_dir = pw_cfg_str(ctx->cfg, PW_OPT_TEMP_DIR),
+		                          .no_single_transaction =
+		                              !pw_cfg_bool(ctx->cfg, PW_OPT_SINGLE_TRANSACTION),
+		                          .object_size = object_size(e, DATA_OBJECT),
+		                          .progress = pw_progress_enabled(ctx) ? progress : NULL};
 		rc = restore_into_db(&ro);
+		if (ro.progress)
+			fputc('\n', stderr); /* the line stays, the messages go below it */
 	}
-	pw_secret_free(secret);
 	if (tc) {
 		json_object_set_new(ctx->audit, "target", json_string(pg_param(tc, "dbname")));
 		if (rc == 0)
@@ -276,6 +343,21 @@ int cmd_restore(struct pw_ctx *ctx)
 			       pg_param(tc, "dbname"));
 		pg_close(tc);
 	}
+	if (rc < 0 && created) {
+		/* leave nothing behind that looks like a restore: drop what --create made */
+		struct pw_error_saved saved;
+		pw_error_save(&saved);
+		if (maint_database(target, secret, true) == 0)
+			fprintf(stderr,
+			        "pgward: the database this restore created was dropped again\n");
+		else
+			fprintf(stderr,
+			        "pgward: warning: could not drop the database this restore "
+			        "created: %s\n",
+			        pw_error_message());
+		pw_error_restore(&saved);
+	}
+	pw_secret_free(secret);
 out:
 	catalog_list_free(&l);
 	stor_free(repo);

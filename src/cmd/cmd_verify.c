@@ -59,7 +59,7 @@ int cmd_verify(struct pw_ctx *ctx)
 	bool drill = pw_cfg_bool(ctx->cfg, PW_OPT_RESTORE_DRILL);
 	const char *scratch = pw_cfg_str(ctx->cfg, PW_OPT_SCRATCH_URL);
 	bool local = pw_cfg_bool(ctx->cfg, PW_OPT_SCRATCH_LOCAL);
-	const char *id = pw_cfg_str(ctx->cfg, PW_OPT_BACKUP_ID);
+	const char *id = ctx->backup_id;
 	bool all = pw_cfg_bool(ctx->cfg, PW_OPT_ALL);
 	if (id && all) {
 		pw_error(PW_E_USAGE, "--backup and --all are alternatives");

@@ -126,7 +126,7 @@ const struct pw_command pw_commands[] = {
           PW_OPT_COMPRESS_THREADS, PW_OPT_RATE_LIMIT, PW_OPT_ALLOW_PRIVILEGED, PW_OPT_LOCK_DAYS,
           PW_OPT_LOCK_MODE, PW_OPT_OUTPUT, PW_OPT_S3_PART_SIZE, PW_OPT_S3_PARALLEL,
           PW_OPT_S3_MAX_ATTEMPTS, PW_OPT_S3_TIMEOUT, PW_OPT_S3_SSE, PW_OPT_S3_SSE_KMS_KEY_ID,
-          PW_OPT_S3_STORAGE_CLASS),
+          PW_OPT_S3_STORAGE_CLASS, PW_OPT_PROGRESS),
      0, 1, true, cmd_backup, true},
     {"list", "list the backups in a repository (no key needed)", "[STANZA] --repo ADDR",
      "One row per backup: id, status (complete or incomplete), start, duration, database "
@@ -134,7 +134,7 @@ const struct pw_command pw_commands[] = {
      "Works on the backup host: it reads only the plaintext manifests. \"info\" is an alias.",
      NULL, OPTS(COMMON, REPO_OPTS, PW_OPT_OUTPUT), 0, 1, false, cmd_list, true},
     {"restore", "restore a backup into a database or a file",
-     "[STANZA] [--backup ID | --before TIME] -i IDENTITY (--target URL | --to-file FILE)",
+     "[STANZA] [--backup [STANZA/]ID | --before TIME] -i IDENTITY (--target URL | --to-file FILE)",
      "Picks the newest complete backup (or --backup ID, or the newest before TIME), decrypts "
      "it with the identity, decompresses it and feeds it to pg_restore --single-transaction "
      "--exit-on-error, so a damaged or tampered backup leaves the target database exactly as "
@@ -151,7 +151,8 @@ const struct pw_command pw_commands[] = {
      OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
           PW_OPT_BACKUP_ID, PW_OPT_BEFORE, PW_OPT_TARGET, PW_OPT_TARGET_PASSWORD, PW_OPT_TO_FILE,
           PW_OPT_CREATE, PW_OPT_CLEAN, PW_OPT_NO_OWNER, PW_OPT_RESTORE_ROLE, PW_OPT_JOBS,
-          PW_OPT_TEMP_DIR, PW_OPT_TABLE, PW_OPT_SCHEMA, PW_OPT_GLOBALS),
+          PW_OPT_TEMP_DIR, PW_OPT_TABLE, PW_OPT_SCHEMA, PW_OPT_GLOBALS, PW_OPT_PROGRESS,
+          PW_OPT_SINGLE_TRANSACTION),
      0, 1, true, cmd_restore, true},
     {"verify", "prove backups: integrity without a key, decryption with one, a restore drill",
      "[STANZA] [--backup ID | --all] [-i IDENTITY [--restore (--scratch-url URL | "

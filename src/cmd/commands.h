@@ -17,9 +17,12 @@ struct pw_ctx {
 	const char *command;
 	struct pw_config *cfg;
 	const char *stanza; /* NULL if none */
-	char *db_role;      /* set by commands that connect (owned) */
-	json_t *audit;      /* details for the audit record; commands add to it */
-	bool audited;       /* command sets false to skip auditing (e.g. pure help) */
+	/* --backup ID, or the ID of --backup STANZA/ID (whose STANZA then names the stanza) */
+	const char *backup_id;
+	char stanza_of_id[64];
+	char *db_role; /* set by commands that connect (owned) */
+	json_t *audit; /* details for the audit record; commands add to it */
+	bool audited;  /* command sets false to skip auditing (e.g. pure help) */
 };
 
 struct pw_command {
@@ -62,7 +65,6 @@ int pw_retention_pin(struct pw_ctx *ctx, const char *id, bool pin);
  * message); the current error record is kept. */
 void pw_audit_record(struct pw_ctx *ctx, const char *db_role, int rc, json_t *details);
 /* Progress lines on a terminal (stderr), "\r"-refreshed; NULL-safe when not a TTY. */
-bool pw_progress_enabled(void);
 
 struct stor;
 struct pg_conn;

@@ -7,6 +7,7 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "dump/catalog.h"
+#include "pg/pg.h"
 #include "storage/storage.h"
 
 int pw_open_repo(struct pw_ctx *ctx, struct stor **out)
@@ -62,6 +63,25 @@ int pw_open_repo(struct pw_ctx *ctx, struct stor **out)
 	if (rc == 0)
 		json_object_set_new(ctx->audit, "repository", json_string(stor_describe(*out)));
 	return rc;
+}
+
+int pw_resolve_stanza(struct pw_ctx *ctx, struct pg_conn *c, char *out, size_t size)
+{
+	const char *s = ctx->stanza;
+	if (!s && c)
+		s = pg_param(c, "dbname");
+	if (!s || !*s) {
+		pw_error(PW_E_USAGE, "no stanza given");
+		return pw_error_hint("Name the stanza (a section of the configuration file) as the "
+		                     "first argument.");
+	}
+	if (!catalog_valid_stanza(s)) {
+		pw_error(PW_E_USAGE, "invalid stanza name \"%s\"", s);
+		return pw_error_hint("Stanza names use letters, digits, '-', '_' and '.', up to 63 "
+		                     "characters.");
+	}
+	pw_strlcpy(out, s, size);
+	return 0;
 }
 
 int pw_repo_stanza(struct pw_ctx *ctx, struct stor *repo, char *out, size_t size)

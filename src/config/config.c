@@ -185,6 +185,14 @@ int pw_config_parse_args(struct pw_config *c, const char *command, int argc, cha
 			name[n] = 0;
 			id = pw_opt_find(name);
 			val = eq ? eq + 1 : NULL;
+			/* --no-FLAG turns a yes/no option off */
+			if (id < 0 && !eq && strncmp(name, "no-", 3) == 0 &&
+			    (id = pw_opt_find(name + 3)) >= 0) {
+				if (pw_opt_def((enum pw_opt_id)id)->type == T_BOOL)
+					val = "no";
+				else
+					id = -1;
+			}
 		} else {
 			id = pw_opt_find_short(a[1]);
 			val = a[2] ? a + 2 : NULL;

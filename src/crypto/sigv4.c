@@ -11,6 +11,8 @@
 #include "common/enc.h"
 #include "common/err.h"
 #include "common/mem.h"
+#include "common/str.h"
+#include "common/time.h"
 #include "crypto/prim.h"
 
 #define SIGV4_BUF_MAX (1024 * 1024)
@@ -145,11 +147,10 @@ static int do_sign(const struct sigv4_input *in, const struct sigv4_cred *cred,
                    const struct sigv4_scope *scope, long expires, struct sigv4_output *out)
 {
 	bool presign = expires > 0;
-	char date[9], scope_str[256];
-	struct tm tm;
-	gmtime_r(&scope->when, &tm);
-	strftime(out->amz_date, sizeof out->amz_date, "%Y%m%dT%H%M%SZ", &tm);
-	strftime(date, sizeof date, "%Y%m%d", &tm);
+	char date[PW_TIME_MAX], stamp[PW_TIME_MAX], scope_str[256];
+	pw_strlcpy(out->amz_date, pw_time_format(scope->when, PW_TIME_COMPACT, stamp),
+	           sizeof out->amz_date);
+	pw_time_format(scope->when, PW_TIME_DATE_COMPACT, date);
 	snprintf(scope_str, sizeof scope_str, "%s/%s/%s/aws4_request", date, scope->region,
 	         scope->service);
 

@@ -189,9 +189,27 @@ struct pgdump_parser {
 	uint32_t hist;     /* the last (up to 4) data bytes before them, the last lowest */
 	unsigned hist_len;
 	uint64_t blobs;
+	size_t tables_done; /* table data blocks read to their end */
+	bool in_block;      /* between a data block's header and its end */
 };
 
 /* ---- errors ---- */
+
+/* Entries whose restore creates a relation (each holds a lock until a single-transaction
+ * restore commits; a constraint may create an index); a table may also get a TOAST table and
+ * its index. */
+static void count_relation(struct pgdump_parser *p, const char *desc, size_t n)
+{
+	static const char *const rel[] = {
+	    "TABLE",         "INDEX",     "SEQUENCE", "VIEW", "MATERIALIZED VIEW",
+	    "FOREIGN TABLE", "CONSTRAINT"};
+	for (size_t i = 0; i < sizeof rel / sizeof *rel; i++)
+		if (n == strlen(rel[i]) && memcmp(desc, rel[i], n) == 0) {
+			p->info.toc_relations++;
+			if (i == 0)
+				p->info.toc_tables++;
+		}
+}
 
 static int bad(struct pgdump_parser *p, const char *fmt, ...) PW_PRINTF(2, 3);
 
@@ -551,8 +569,10 @@ static int end_entry(struct pgdump_parser *p)
 		rc = add_dentry(p, state, (int64_t)pos);
 	if (rc < 0)
 		return rc;
-	if (++p->toc_read == p->info.toc_count)
+	if (++p->toc_read == p->info.toc_count) {
+		p->info.toc_done = true;
 		return end_toc(p);
+	}
 	p->step = S_E_DUMP_ID;
 	return 0;
 }
@@ -597,6 +617,7 @@ static int start_block(struct pgdump_parser *p, int64_t id)
 		           ", but the table of contents says %" PRId64,
 		           id, p->block_start, e->pos);
 	p->cur = i;
+	p->in_block = true;
 	p->block_bytes = 0;
 	p->trail_nl = 0;
 	p->hist = 0;
@@ -624,7 +645,9 @@ static void end_block(struct pgdump_parser *p)
 		} else if (p->block_bytes && p->trail_nl == 0) {
 			t->rows++; /* a last line without its newline */
 		}
+		p->tables_done++;
 	}
+	p->in_block = false;
 	e->seen = true;
 	p->hint = p->cur + 1;
 	p->step = S_BLOCK_TYPE;
@@ -780,6 +803,7 @@ static int step(struct pgdump_parser *p, const uint8_t **d, size_t *n)
 		}
 		p->info.toc_count = (int)v;
 		p->step = S_E_DUMP_ID;
+		p->info.toc_done = v == 0;
 		return v == 0 ? end_toc(p) : 0;
 
 	case S_E_DUMP_ID:
@@ -822,6 +846,8 @@ static int step(struct pgdump_parser *p, const uint8_t **d, size_t *n)
 			p->e_kind = KIND_TABLE;
 		else if (!p->str_null && p->str_len == 5 && memcmp(p->str.data, "BLOBS", 5) == 0)
 			p->e_kind = KIND_BLOBS;
+		if (!p->str_null)
+			count_relation(p, (const char *)p->str.data, (size_t)p->str_len);
 		p->step = S_E_SECTION;
 		return 0;
 	case S_E_SECTION:
@@ -1006,6 +1032,14 @@ size_t pgdump_parser_ntables(const struct pgdump_parser *p)
 const struct pgdump_table *pgdump_parser_table(const struct pgdump_parser *p, size_t i)
 {
 	return i < p->ntables ? &p->tables[i].pub : NULL;
+}
+
+const struct pgdump_table *pgdump_parser_position(const struct pgdump_parser *p, size_t *done)
+{
+	*done = p->tables_done;
+	if (!p->in_block || p->cur >= p->nents || p->ents[p->cur].kind != KIND_TABLE)
+		return NULL;
+	return &p->tables[p->ents[p->cur].table].pub;
 }
 
 uint64_t pgdump_parser_blobs(const struct pgdump_parser *p)

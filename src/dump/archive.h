@@ -17,6 +17,7 @@
 #ifndef PW_DUMP_ARCHIVE_H
 #define PW_DUMP_ARCHIVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,9 @@ struct pgdump_info {
 	char server_version[64];
 	char pgdump_version[64];
 	int toc_count;
+	bool toc_done;  /* the whole table of contents has been read */
+	int toc_tables; /* TOC entries that create a table ("TABLE") */
+	int toc_relations; /* ... a table, index, sequence, (materialized) view, foreign table, constraint */
 };
 
 struct pgdump_parser;
@@ -59,6 +63,9 @@ const struct pgdump_info *pgdump_parser_info(const struct pgdump_parser *p);
 /* TABLE DATA entries, in TOC order (counts are final once pgdump_parser_final succeeded). */
 size_t pgdump_parser_ntables(const struct pgdump_parser *p);
 const struct pgdump_table *pgdump_parser_table(const struct pgdump_parser *p, size_t i);
+/* Where the data section is: *done = table data blocks read to their end; returns the table
+ * whose data is being read now, or NULL (progress reports; counts are not final). */
+const struct pgdump_table *pgdump_parser_position(const struct pgdump_parser *p, size_t *done);
 /* Large objects seen in the data blocks. */
 uint64_t pgdump_parser_blobs(const struct pgdump_parser *p);
 /* NULL-safe. */

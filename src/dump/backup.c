@@ -105,11 +105,31 @@ static int raw_cb(void *arg, const uint8_t *p, size_t n)
 	}
 	if (t->o->progress && el - t->last_report >= 0.5) {
 		t->last_report = el;
+		const struct pgdump_table *cur =
+		    pgdump_parser_position(t->parser, &t->prog.tables_done);
+		t->prog.schema = cur ? cur->schema : NULL;
+		t->prog.table = cur ? cur->name : NULL;
+		t->prog.tables_total = pgdump_parser_ntables(t->parser);
+		t->prog.phase = "dumping";
 		t->prog.seconds = el;
 		t->prog.stored = *t->stored;
 		t->o->progress(t->o->progress_arg, &t->prog);
 	}
 	return 0;
+}
+
+/* A phase after the dump: say so at once, so that a long upload does not look like a hang. */
+static void report_phase(struct raw_tap *t, const char *phase)
+{
+	if (!t->o->progress)
+		return;
+	t->prog.phase = phase;
+	(void)pgdump_parser_position(t->parser, &t->prog.tables_done);
+	t->prog.tables_total = pgdump_parser_ntables(t->parser);
+	t->prog.schema = t->prog.table = NULL;
+	t->prog.seconds = now_s() - t->start;
+	t->prog.stored = *t->stored;
+	t->o->progress(t->o->progress_arg, &t->prog);
 }
 
 /* ---- helpers ---- */
@@ -286,8 +306,10 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 		}
 		if (rc == 0 && (rc = pgdump_parser_final(tap.parser)) < 0)
 			pw_error_context("the dump is incomplete");
-		if (rc == 0)
+		if (rc == 0) {
+			report_phase(&tap, "uploading");
 			rc = flt_finish(chain);
+		}
 		if (rc == 0)
 			rc = stor_write_commit(w, &data.wr);
 	}
@@ -303,6 +325,7 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 	json_array_append_new(objects, object_json(DATA_OBJECT, &data.wr));
 	char globals_note[512] = "";
 	bool globals = false;
+	report_phase(&tap, "roles");
 	if (pg_tool_path("pg_dumpall", major, pg_dumpall, sizeof pg_dumpall) == 0) {
 		const char *ga[] = {pg_dumpall,      "--globals-only",   "--no-role-passwords",
 		                    "--no-password", pw_buf_str(&dbarg), NULL};
@@ -333,6 +356,7 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 	}
 
 	/* 3. details (encrypted: table names and sizes are sensitive) */
+	report_phase(&tap, "committing");
 	json_t *details = json_object();
 	json_object_set_new(details, "database",
 	                    json_string(o->preflight ? o->preflight->database : ""));
@@ -448,6 +472,8 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 	res->manifest = m;
 	if (o->progress) {
 		tap.prog.done = true;
+		tap.prog.phase = "done";
+		tap.prog.schema = tap.prog.table = NULL;
 		tap.prog.seconds = now_s() - t0;
 		tap.prog.stored = data.stored;
 		o->progress(o->progress_arg, &tap.prog);

@@ -19,6 +19,11 @@
 struct pg_conn;
 
 struct backup_progress {
+	const char *phase; /* "dumping", "uploading", "roles", "committing" */
+	/* the table whose data pg_dump is sending now (NULL between tables), and how many of the
+	 * archive's tables are done: an honest count from the archive's table of contents */
+	const char *schema, *table;
+	size_t tables_done, tables_total;
 	uint64_t raw;      /* bytes read from pg_dump */
 	uint64_t stored;   /* bytes of ciphertext written */
 	uint64_t estimate; /* database size (a rough guide to the dump size) */

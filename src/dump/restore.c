@@ -14,6 +14,7 @@
 #include "common/fileio.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "dump/child.h"
 #include "filter/filter.h"
 #include "pg/pg.h"
@@ -44,9 +45,45 @@ static void cs_free(struct flt *f)
 
 static const struct flt_ops cs_ops = {"child-stdin", cs_write, cs_finish, cs_free};
 
-static int flt_feed(void *arg, const uint8_t *p, size_t n)
+/* The data object's bytes on their way in, counted for the progress line. */
+struct counted_feed {
+	struct flt *chain;
+	const struct restore_opts *o;
+	const char *phase;
+	uint64_t done;
+	double start, last;
+};
+
+static void feed_report(struct counted_feed *f, bool finished)
 {
-	return flt_write(arg, p, n);
+	if (f->o->progress)
+		f->o->progress(f->o->progress_arg, f->phase, f->done, f->o->object_size,
+		               pw_monotonic() - f->start, finished);
+}
+
+static int counted_feed(void *arg, const uint8_t *p, size_t n)
+{
+	struct counted_feed *f = arg;
+	f->done += n;
+	if (f->o->progress) {
+		double now = pw_monotonic();
+		if (now - f->last >= 0.5) {
+			f->last = now;
+			feed_report(f, false);
+		}
+	}
+	return flt_write(f->chain, p, n);
+}
+
+static int get_counted(const struct restore_opts *o, const char *key, const char *phase,
+                       struct flt *chain)
+{
+	struct counted_feed f = {.chain = chain, .o = o, .phase = phase, .start = pw_monotonic()};
+	f.last = f.start;
+	int rc = stor_get(o->repo, key, counted_feed, &f);
+	if (rc == 0)
+		feed_report(&f, false);
+	return rc;
 }
 
 /* Decrypt and decompress one object of the repository into a running child's stdin. */
@@ -57,7 +94,7 @@ static int feed_child(const struct restore_opts *o, const char *key, struct chil
 	cs->c = c;
 	struct flt *chain =
 	    flt_age_decrypt(o->ids, o->nids, AGE_ARMOR_NO, flt_zstd_decompress(&cs->base));
-	int rc = stor_get(o->repo, key, flt_feed, chain);
+	int rc = get_counted(o, key, "restoring", chain);
 	if (rc == 0)
 		rc = flt_finish(chain);
 	flt_chain_free(chain);
@@ -115,6 +152,8 @@ int restore_into_db(const struct restore_opts *o)
 	                      sizeof pg_restore);
 	if (rc < 0)
 		return rc;
+	if (o->jobs <= 1 && !o->no_single_transaction && (rc = restore_check_locks(o)) < 0)
+		return rc;
 	struct pw_buf dbarg = PW_BUF_INIT(16384), envpw = PW_BUF_INIT(4096),
 	              rolearg = PW_BUF_INIT(1024);
 	char *ci = pg_child_conninfo(o->target, "pgward restore"); /* verify-full like ours */
@@ -124,7 +163,7 @@ int restore_into_db(const struct restore_opts *o)
 		pw_buf_printf(&envpw, "PGPASSWORD=%s", pw_secret_str(o->password));
 	const char *env[] = {envpw.len ? (const char *)envpw.data : NULL, NULL};
 	size_t nsel = o->ntables + o->nschemas;
-	const char **argv = pw_calloc(15 + 2 * nsel, sizeof *argv);
+	const char **argv = pw_calloc(19 + 2 * nsel, sizeof *argv);
 	struct pw_buf sel = PW_BUF_INIT(1 << 20);
 	/* --jobs: pg_restore -j needs a seekable file, so the decrypted archive is spooled to
 	 * a private temporary file first (removed on every path) */
@@ -145,7 +184,7 @@ int restore_into_db(const struct restore_opts *o)
 		fchmod(fd, 0600);
 		struct flt *chain = flt_age_decrypt(o->ids, o->nids, AGE_ARMOR_NO,
 		                                    flt_zstd_decompress(flt_fd_sink(fd, spool)));
-		rc = stor_get(o->repo, o->key, flt_feed, chain);
+		rc = get_counted(o, o->key, "spooling", chain);
 		if (rc == 0)
 			rc = flt_finish(chain);
 		flt_chain_free(chain);
@@ -159,7 +198,7 @@ int restore_into_db(const struct restore_opts *o)
 	if (o->jobs > 1)
 		argv[a++] =
 		    jobs; /* -j cannot run in one transaction; --exit-on-error still stops */
-	else
+	else if (!o->no_single_transaction)
 		argv[a++] = "--single-transaction";
 	argv[a++] = "--exit-on-error";
 	argv[a++] = "--no-password";
@@ -173,6 +212,8 @@ int restore_into_db(const struct restore_opts *o)
 		argv[a++] = "--no-privileges";
 	if (o->no_tablespaces)
 		argv[a++] = "--no-tablespaces";
+	if (o->ntables || o->nschemas)
+		argv[a++] = "--strict-names"; /* a -t/-n that matches nothing is an error */
 	if (o->role && *o->role) {
 		pw_buf_printf(&rolearg, "--role=%s", o->role);
 		argv[a++] = pw_buf_str(&rolearg);
@@ -191,6 +232,8 @@ int restore_into_db(const struct restore_opts *o)
 	argv[a] = NULL;
 	struct child c;
 	if (o->jobs > 1) {
+		if (o->progress) /* pg_restore -j reads the spool file: no bytes to count */
+			o->progress(o->progress_arg, "restoring (pg_restore -j)", 0, 0, 0, false);
 		rc = child_start(&c, argv, env, false, false);
 		c.stop_on_interrupt = true;
 		if (rc == 0)

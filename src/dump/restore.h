@@ -28,9 +28,16 @@ struct restore_opts {
 	size_t ntables;
 	const char *const *schemas; /* pg_restore -n */
 	size_t nschemas;
-	int jobs;             /* > 1: spool to a 0600 temp file and run pg_restore -j */
-	const char *temp_dir; /* for the spool file (default $TMPDIR or /var/tmp) */
-	const char *role;     /* pg_restore --role (SET ROLE after connecting), or NULL */
+	int jobs;                   /* > 1: spool to a 0600 temp file and run pg_restore -j */
+	bool no_single_transaction; /* jobs 1 without --single-transaction: commits as it goes */
+	const char *temp_dir;       /* for the spool file (default $TMPDIR or /var/tmp) */
+	const char *role;           /* pg_restore --role (SET ROLE after connecting), or NULL */
+	/* Progress, twice a second and at the end: bytes of the data object read from the
+	 * repository out of object_size (the manifest's size of it; 0 if not known). */
+	uint64_t object_size;
+	void (*progress)(void *arg, const char *phase, uint64_t done, uint64_t total,
+	                 double seconds, bool finished);
+	void *progress_arg;
 };
 
 /* Before a restore into o->target: is the role that will run the backup's code a superuser
@@ -43,8 +50,19 @@ int restore_check_role(const struct restore_opts *o, bool *super);
  * settings. Not damage and not tampering: the restore ran with the least power. */
 bool restore_needs_privilege(const char *message);
 
-/* Returns 0, or an error; on any error pg_restore is stopped before it commits. */
+/* Returns 0, or an error; on any error pg_restore is stopped before it commits. A
+ * one-transaction restore first checks that the target's lock table can hold it
+ * (restore_check_locks). */
 int restore_into_db(const struct restore_opts *o);
+
+struct pgdump_info;
+/* Fetch and decrypt only the head of the data object, up to the end of its table of contents
+ * (restore_locks.c). */
+int restore_peek_toc(const struct restore_opts *o, struct pgdump_info *out);
+/* Locks a one-transaction restore of an archive with this table of contents needs, about. */
+long restore_locks_needed(const struct pgdump_info *in);
+/* -PW_E_DB naming max_locks_per_transaction when the target cannot hold them. */
+int restore_check_locks(const struct restore_opts *o);
 /* Apply a globals object (roles, tablespaces) with psql; roles that exist are left as they
  * are. *failed counts statements that did not apply (e.g. an existing role). */
 int restore_globals(const struct restore_opts *o, const char *key, int *failed);

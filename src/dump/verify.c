@@ -171,7 +171,7 @@ static int count_rows(struct pg_conn *c, const char *schema, const char *table, 
 {
 	char *qs = pg_quote_ident(c, schema), *qt = pg_quote_ident(c, table);
 	char sql[1024];
-	snprintf(sql, sizeof sql, "select count(*) from %s.%s", qs, qt);
+	snprintf(sql, sizeof sql, "select count(*) from only %s.%s", qs, qt);
 	pw_free(qs);
 	pw_free(qt);
 	struct pg_result *r;

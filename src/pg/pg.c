@@ -49,7 +49,7 @@ static void first_line(const char *msg, char *out, size_t n)
 	out[len] = 0;
 }
 
-static int conn_error(const char *msg)
+static int conn_error(const char *msg, const char *password_source)
 {
 	char line[1024];
 	first_line(msg, line, sizeof line);
@@ -62,8 +62,10 @@ static int conn_error(const char *msg)
 	}
 	pw_error(PW_E_DB, "could not connect to the database: %s", line);
 	if (strstr(msg, "password authentication failed") || strstr(msg, "no password supplied"))
-		return pw_error_hint("Check the role's password (db-password, PGPASSWORD or a "
-		                     "passfile).");
+		return pw_error_hint("Check the role's password (%s).",
+		                     password_source ? password_source
+		                                     : "PGWARD_DB_PASSWORD or db-password in a "
+		                                       "mode 0600 config file, or a passfile");
 	if (strstr(msg, "no pg_hba.conf entry"))
 		return pw_error_hint("The server does not accept this role from this host; a DBA "
 		                     "must allow it in pg_hba.conf (hostssl ... scram-sha-256).");
@@ -244,7 +246,8 @@ int pg_connect(const struct pg_connect_opts *o, struct pg_conn **out)
 	PGconn *conn = PQconnectStartParams(kw, val, 0);
 	PQconninfoFree(opts);
 	if (!conn || PQstatus(conn) == CONNECTION_BAD) {
-		int rc = conn_error(conn ? PQerrorMessage(conn) : "out of memory");
+		int rc =
+		    conn_error(conn ? PQerrorMessage(conn) : "out of memory", o->password_source);
 		PQfinish(conn);
 		return rc;
 	}
@@ -297,7 +300,7 @@ int pg_connect(const struct pg_connect_opts *o, struct pg_conn **out)
 		st = PQconnectPoll(conn);
 	}
 	if (st == PGRES_POLLING_FAILED || PQstatus(conn) != CONNECTION_OK) {
-		int rc = conn_error(PQerrorMessage(conn));
+		int rc = conn_error(PQerrorMessage(conn), o->password_source);
 		pg_close(c);
 		return rc;
 	}

@@ -27,6 +27,9 @@ struct pg_connect_opts {
 	 * directory (verify --scratch-local): sslmode=disable there is expected, not warned
 	 * about. Refused (PW_E_INTERNAL) unless host is an absolute path and no hostaddr. */
 	bool private_socket;
+	/* Where this connection's password comes from, for the hint when it is refused
+	 * (default: the backup database's db-password / PGWARD_DB_PASSWORD). */
+	const char *password_source;
 };
 
 struct pg_tls_info {

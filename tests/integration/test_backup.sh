@@ -77,7 +77,12 @@ tk_assert_eq "$(pg_row_counts shop_r1)" "$(pg_row_counts shop)" "restored row co
 tk_assert_eq "$(pg_psql_super -d shop_r1 -c "select note from customers where id = 7")" "$(pg_psql_super -d shop -c "select note from customers where id = 7")" "special characters survive"
 tk_assert_eq "$(pg_psql_super -d shop_r1 -c "select count(*) from sales.daily")" "$(pg_psql_super -d shop -c "select count(*) from sales.daily")" "materialized view refreshed"
 tk_assert_eq "$(pg_psql_super -d shop_r1 -c "select last_value from sales.invoice_no")" "1004" "sequence value"
-expect_fail 2 "already holds tables" restore -i key --repo repo --target "$(super shop_r1)"
+expect_fail 2 "is not empty: it holds 8 tables, 1 view, 2 sequences" restore -i key --repo repo --target "$(super shop_r1)"
+# a target holding only a view or a function is not empty either; an extension's objects are
+pg_psql_super -c "create database shop_views" >/dev/null
+pg_psql_super -d shop_views -c "create extension pgcrypto" >/dev/null 2>&1 || true
+pg_psql_super -d shop_views -c "create view v as select 1 as x; create function f() returns int language sql as 'select 1'" >/dev/null
+expect_fail 2 "it holds 1 view, 1 function" restore -i key --repo repo --target "$(super shop_views)"
 
 # --- --jobs spools to a private temporary file, removed afterwards
 mkdir -m 700 spool
@@ -92,6 +97,10 @@ tk_assert_eq "$(pg_psql_super -d shop_pub -c "select count(*) from pg_namespace 
 tk_assert_eq "$(pg_psql_super -d shop_pub -c "select count(*) from customers")" "$(pg_psql_super -d shop -c "select count(*) from customers")" "--schema restores its tables"
 "$PGWARD" restore -i key --repo repo --create -t customers --target "$(super shop_one)" >/dev/null
 tk_assert_eq "$(pg_psql_super -d shop_one -c "select count(*) from pg_tables where schemaname not in ('pg_catalog', 'information_schema')")" 1 "--table restores one table"
+# a selection that matches nothing is an error naming it, not a successful empty restore
+expect_fail 20 "no_such_table" restore -i key --repo repo --create -t no_such_table --target "$(super shop_none)"
+expect_fail 20 "no_such_schema" restore -i key --repo repo --create -n no_such_schema --target "$(super shop_none)"
+tk_assert_eq "$(pg_psql_super -c "select count(*) from pg_database where datname = 'shop_none'")" 0 "a failed restore --create drops the database it made"
 pg_psql_super -c "drop role ghost" >/dev/null
 "$PGWARD" restore -i key --repo repo --create --globals --target "$(super shop_glob)" >/dev/null 2>glob.err
 tk_assert_eq "$(pg_psql_super -c "select count(*) from pg_roles where rolname = 'ghost'")" 1 "--globals recreated a dropped role"
@@ -101,6 +110,9 @@ tk_assert_contains "$(cat glob.err)" "did not apply (usually: it exists already)
 "$PGWARD" restore -i key --repo repo --create --target "$(super shop_new)" >/dev/null
 tk_assert_eq "$(pg_row_counts shop_new)" "$(pg_row_counts shop)" "restore --create"
 expect_fail 20 "already exists" restore -i key --repo repo --create --target "$(super shop_new)"
+# a refused target password names where the target's password comes from (README's example)
+PGWARD_TARGET_PASSWORD=wrong expect_fail 20 "password authentication failed" restore -i key --repo repo --create --target "$(super shop_pw)"
+tk_assert_contains "$err" "PGWARD_TARGET_PASSWORD" "the hint names the target's password"
 
 # --- stock tools: age -d | zstd -d | pg_restore
 pg_psql_super -c "create database shop_r2" >/dev/null
@@ -114,6 +126,11 @@ age -d -i key "repo/shop/$id1/globals.sql.zst.age" | zstd -q -d | grep -qi "pass
 "$PGWARD" restore -i key --repo repo --backup "$id1" --to-file plain.dump >/dev/null
 pg_restore -l plain.dump | grep -q "TABLE DATA public customers" || tk_fail "--to-file archive"
 tk_assert_eq "$(stat -c %a plain.dump)" 600 "--to-file mode"
+# --backup takes the STANZA/ID form that backup and list print
+"$PGWARD" restore -i key --repo repo --backup "shop/$id1" --to-file plain2.dump >/dev/null
+cmp -s plain.dump plain2.dump || tk_fail "--backup STANZA/ID restores the same backup"
+expect_fail 2 'names stanza "shop" but the command names "other"' restore other -i key --repo repo --backup "shop/$id1" --to-file plain3.dump
+expect_fail 2 "neither ID nor STANZA/ID" restore -i key --repo repo --backup "shop/" --to-file plain3.dump
 
 # --- tamper: one flipped byte, the restore fails and the target stays empty
 cp -r repo tampered

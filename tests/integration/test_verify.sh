@@ -10,6 +10,13 @@ export HOME=$TK_TMP PGWARD_AUDIT_LOG=$TK_TMP/audit.log
 cd "$TK_TMP"
 pg_start >/dev/null
 pg_sample_db shop 5000
+# inheritance: depth 3 counts each table alone (a parent's count(*) includes its children)
+pg_psql_super -d shop >/dev/null <<'SQL'
+create table public.animal (name text);
+create table public.dog (barks bool) inherits (public.animal);
+insert into public.animal values ('generic');
+insert into public.dog values ('rex', true), ('fido', false);
+SQL
 pg_psql_super -d shop >/dev/null <<'SQL'
 create role backup login password 'bk' bypassrls;
 grant pg_read_all_data to backup;

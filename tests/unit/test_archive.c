@@ -818,9 +818,44 @@ static void test_api(void **state)
 	free(d);
 }
 
+/* Byte by byte, the position names each table while its data streams, in TOC order, and
+ * counts finished tables. */
+static void test_position(void **state)
+{
+	(void)state;
+	size_t n, done = 0, last_done = 0, seen = 0;
+	uint8_t *d = slurp("pgdump/pg15_pipe.dump", &n);
+	struct pgdump_parser *p = pgdump_parser_new();
+	const struct pgdump_table *prev = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (i == 64)
+			assert_false(pgdump_parser_info(p)->toc_done);
+		assert_int_equal(pgdump_parser_update(p, d + i, 1), 0);
+		const struct pgdump_table *t = pgdump_parser_position(p, &done);
+		assert_true(done >= last_done && done <= pgdump_parser_ntables(p));
+		last_done = done;
+		if (t && t != prev) {
+			assert_ptr_equal(t, pgdump_parser_table(p, done));
+			seen++;
+		}
+		prev = t;
+	}
+	assert_int_equal(pgdump_parser_final(p), 0);
+	/* pg_restore -l: 9 TABLE, 1 MATERIALIZED VIEW, 1 SEQUENCE, 1 CONSTRAINT */
+	assert_true(pgdump_parser_info(p)->toc_done);
+	assert_int_equal(pgdump_parser_info(p)->toc_tables, 9);
+	assert_int_equal(pgdump_parser_info(p)->toc_relations, 12);
+	assert_null(pgdump_parser_position(p, &done));
+	assert_int_equal(done, pgdump_parser_ntables(p));
+	assert_true(seen > 0 && seen <= done);
+	pgdump_parser_free(p);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_position),
 	    cmocka_unit_test(test_pg15_pipe),
 	    cmocka_unit_test(test_pg15_file),
 	    cmocka_unit_test(test_pg15_schema_only),

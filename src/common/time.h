@@ -1,0 +1,47 @@
+/*
+ * time.h - the one place where times become text and text becomes times, and where "now"
+ * comes from. Every timestamp pgward writes is UTC. Parsing is strict (fixed positions,
+ * ranges checked, no locale, no strptime leniency): a repository or an endpoint is hostile
+ * input, and "2026-02-30" is an error, not March 2nd.
+ */
+#ifndef PW_COMMON_TIME_H
+#define PW_COMMON_TIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+enum pw_time_form {
+	PW_TIME_ISO,         /* 2026-12-06T19:44:01Z (manifests, records, JSON, reports) */
+	PW_TIME_COMPACT,     /* 20261206T194401Z (backup ids, object names, SigV4 x-amz-date) */
+	PW_TIME_DATE,        /* 2026-12-06 */
+	PW_TIME_DATE_COMPACT /* 20261206 (SigV4 scope) */
+};
+
+/* Large enough for every form, with room to spare. */
+#define PW_TIME_MAX 32
+
+/* t in the given form into out (always NUL-terminated); returns out. */
+char *pw_time_format(time_t t, enum pw_time_form form, char out[PW_TIME_MAX]);
+
+/*
+ * Parse s in the given form. PW_TIME_ISO also accepts fractional seconds and a missing
+ * "Z" ("2026-12-06T19:44:01.000Z", "2026-12-06T19:44:01" as S3 and STS write them) and, when
+ * date_ok, a date alone (midnight UTC). With end == NULL the whole string must be consumed;
+ * otherwise *end points after the time. Returns 0, or -PW_E_CONFIG with nothing recorded
+ * (callers say what was being parsed).
+ */
+int pw_time_parse(const char *s, enum pw_time_form form, bool date_ok, time_t *out,
+                  const char **end);
+
+/* An HTTP date ("Sun, 06 Dec 2026 19:44:01 GMT"), as in S3's Last-Modified. */
+int pw_time_parse_http(const char *s, time_t *out);
+
+/* "Now" in seconds since the epoch: the real clock unless a test set another. */
+time_t pw_now(void);
+/* Seconds from a monotonic clock (durations, deadlines); never goes back. */
+double pw_monotonic(void);
+/* Tests: make pw_now() return what now() returns (NULL: the real clock again). */
+void pw_clock_set(time_t (*now)(void));
+
+#endif
