@@ -118,11 +118,15 @@ static void close_from(int lowfd)
 
 static void say(const char *a, const char *b)
 {
-	/* no stdio after fork: plain writes to the child's stderr */
-	ssize_t r = write(2, a, strlen(a));
-	if (b)
-		r = write(2, b, strlen(b));
-	r = write(2, "\n", 1);
+	/* no stdio after fork: one write of "a b\n" (truncated) to the child's stderr */
+	char line[512];
+	size_t n = 0;
+	for (const char *p = a; p && *p && n < sizeof line - 1; p++)
+		line[n++] = *p;
+	for (const char *p = b; p && *p && n < sizeof line - 1; p++)
+		line[n++] = *p;
+	line[n++] = '\n';
+	ssize_t r = write(2, line, n);
 	(void)r;
 }
 
