@@ -1,8 +1,11 @@
 /* main.c - argv -> command; maps the error code to the exit status. Nothing else. */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cmd/commands.h"
@@ -67,6 +70,23 @@ static void on_signal(int signo)
 	pw_set_interrupted(signo);
 }
 
+/* Before anything could read a secret: no core dump and no ptrace by other processes of the
+ * same user (a non-dumpable process's /proc/PID/mem, environ and fds are root's only). */
+static void harden(void)
+{
+	/* 0, 1 and 2 open (/dev/null if they were not): a file or pipe pgward opens never takes
+	 * their place, and children get what they expect there */
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 &&
+		    open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			_exit(PW_E_INTERNAL);
+	struct rlimit rl = {0, 0};
+	if (setrlimit(RLIMIT_CORE, &rl) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		fprintf(stderr, "pgward: error: cannot turn off core dumps\n");
+		_exit(PW_E_INTERNAL);
+	}
+}
+
 /* --backup accepts the STANZA/ID form that backup prints: the STANZA part names the stanza
  * (and must agree with a stanza given as the first argument). */
 static int split_backup_id(struct pw_ctx *ctx)
@@ -95,6 +115,7 @@ static int split_backup_id(struct pw_ctx *ctx)
 
 int main(int argc, char **argv)
 {
+	harden();
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal; /* no SA_RESTART: blocking I/O returns EINTR and stops */

@@ -11,10 +11,14 @@ missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
-echo "installing:$missing"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+# the OS user of verify --scratch-local's throwaway cluster when pgward runs as root: its own,
+# owning nothing (never "postgres", which owns the real clusters)
+getent passwd pgward-scratch >/dev/null ||
+  $SUDO useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin pgward-scratch
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -319,8 +319,12 @@ static int write_attachments(struct cctx *x, const char *name, const char *user,
 		pw_secret_free(own);
 		if (rc < 0)
 			break;
-		attach_run_on_change(json_string_value(json_object_get(a, "on_change")), name,
-		                     path);
+		/* interrupted: the state recorded in the database is where it was; running the
+		 * command again rewrites the files (idempotent) and goes on */
+		rc = attach_run_on_change(json_string_value(json_object_get(a, "on_change")), name,
+		                          path);
+		if (rc < 0)
+			break;
 	}
 	json_decref(mine);
 	json_decref(reg);
@@ -951,7 +955,7 @@ static int attach(struct cctx *x, const char *name, const struct pw_secret *pw)
 	if (rc == 0)
 		rc = note_attachment(x, name, path, var, true);
 	if (rc == 0)
-		attach_run_on_change(cmd, name, path);
+		rc = attach_run_on_change(cmd, name, path);
 	if (rc == 0) {
 		json_object_set_new(x->out, "attached", json_string(path));
 		json_object_set_new(x->out, "var", json_string(var));
@@ -980,6 +984,7 @@ static int detach_one(struct cctx *x, const char *name, const char *path, const 
 		return rc;
 	const char *cmd = NULL;
 	bool found = false;
+	int hook_rc = 0;
 	char *rp = realpath(path, NULL);
 	const char *p = rp ? rp : path;
 	for (size_t i = json_array_size(reg); i-- > 0;) {
@@ -996,8 +1001,8 @@ static int detach_one(struct cctx *x, const char *name, const char *path, const 
 			if (rc < 0)
 				break;
 			cmd = json_string_value(json_object_get(a, "on_change"));
-			if (cmd)
-				attach_run_on_change(cmd, name, p);
+			if (cmd && hook_rc == 0)
+				hook_rc = attach_run_on_change(cmd, name, p);
 			json_array_remove(reg, i);
 		}
 	}
@@ -1009,6 +1014,14 @@ static int detach_one(struct cctx *x, const char *name, const char *path, const 
 	}
 	if (rc == 0)
 		rc = attach_registry_save(x->registry, reg);
+	if (rc == 0 && hook_rc < 0) /* the record is saved; say the command was stopped */
+		rc = pw_error(PW_E_INTERRUPTED,
+		              "interrupted by signal %d while an on-change command "
+		              "for \"%s\" ran",
+		              pw_interrupted(), p);
+	if (rc == -PW_E_INTERRUPTED && hook_rc < 0)
+		pw_error_hint("The detach is done; the on-change command was stopped: run it "
+		              "by hand if the application needs it.");
 	free(rp);
 	json_decref(reg);
 	return rc;

@@ -347,9 +347,28 @@ int cmd_restore(struct pw_ctx *ctx)
 				rc = restore_globals_cmd(ctx, &go, gkey);
 		}
 	}
+	const char *role = pw_cfg_str(ctx->cfg, PW_OPT_RESTORE_ROLE);
+	if (rc == 0) {
+		/* the backup's functions, constraints and defaults run as the restoring role */
+		struct restore_opts chk = {.target = tc, .role = role};
+		bool super = false;
+		rc = restore_check_role(&chk, &super);
+		if (rc == 0 && super)
+			fprintf(stderr,
+			        "pgward: warning: restoring as superuser \"%s\": functions, "
+			        "constraints and defaults from the backup run with superuser power "
+			        "(COPY TO PROGRAM included)\n"
+			        "HINT: Restore as the database's owner with --role NAME (and "
+			        "--no-owner), or log in as a role that is not a superuser.\n",
+			        role && *role ? role : pg_param(tc, "user"));
+		if (rc == 0)
+			json_object_set_new(ctx->audit, "restore_role_superuser",
+			                    json_boolean(super));
+	}
 	if (rc == 0) {
 		struct restore_opts ro = {.repo = repo,
 		                          .key = key,
+		                          .role = role,
 		                          .ids = ks.ids,
 		                          .nids = ks.nids,
 		                          .target = tc,

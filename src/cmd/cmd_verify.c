@@ -108,7 +108,7 @@ int cmd_verify(struct pw_ctx *ctx)
 	struct pw_secret *spw = sp ? pw_secret_from_str(sp) : NULL;
 	bool json = strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") == 0;
 	json_t *reports = json_array();
-	size_t failed = 0, checked = 0, refused = 0;
+	size_t failed = 0, checked = 0, refused = 0, privileged = 0;
 	const struct backup_entry *only = all ? NULL : catalog_pick(&l, id, 0);
 	if (!all && !only && !id && !allow) {
 		/* complete backups exist, none by a trusted key: say why the newest is refused */
@@ -168,6 +168,10 @@ int cmd_verify(struct pw_ctx *ctx)
 		}
 		if (v == -PW_E_VERIFY) {
 			failed++;
+			/* the drill's only problem: an object that needs superuser (not damage) */
+			if (json_is_true(json_object_get(rep, "restore_needs_privilege")) &&
+			    json_array_size(json_object_get(rep, "problems")) == 1)
+				privileged++;
 		} else if (v < 0) {
 			rc = v;
 		}
@@ -202,9 +206,17 @@ int cmd_verify(struct pw_ctx *ctx)
 	} else if (rc == 0 && failed) {
 		pw_error(PW_E_VERIFY, "%zu of %zu backup%s failed verification", failed, checked,
 		         checked == 1 ? "" : "s");
-		rc =
-		    pw_error_hint("Do not rely on the failing backups; take a new one and find out "
-		                  "what changed the repository.");
+		if (privileged == failed)
+			rc = pw_error_hint(
+			    "The backup%s restored up to an object that needs superuser or server "
+			    "programs, which the drill never grants (see above); restore it by "
+			    "hand "
+			    "as an administrator who has read that object.",
+			    failed == 1 ? "" : "s");
+		else
+			rc = pw_error_hint(
+			    "Do not rely on the failing backups; take a new one and find out "
+			    "what changed the repository.");
 	}
 out:
 	repo_signers_free(&signers);

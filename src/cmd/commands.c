@@ -155,6 +155,9 @@ const struct pw_command pw_commands[] = {
      "it with the identity, decompresses it and feeds it to pg_restore --single-transaction "
      "--exit-on-error, so a damaged or tampered backup leaves the target database exactly as "
      "it was. The target must hold no tables unless --clean is given; --create makes it first. "
+     "A backup's functions, constraints and defaults run during the restore: as a superuser "
+     "they run with a superuser's power, so pgward warns then; --role NAME restores as that "
+     "role (e.g. the database's owner, with --no-owner). "
      "--to-file writes the "
      "plain pg_dump archive instead (mode 0600). The same backups restore with stock tools: "
      "age -d -i KEY data.pgdump.zst.age | zstd -d | pg_restore -d DB.\n\n"
@@ -170,9 +173,10 @@ const struct pw_command pw_commands[] = {
      "  31  the backup is unsigned, badly signed or signed by an untrusted key\n",
      OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
           PW_OPT_BACKUP_ID, PW_OPT_BEFORE, PW_OPT_TARGET, PW_OPT_TARGET_PASSWORD, PW_OPT_TO_FILE,
-          PW_OPT_CREATE, PW_OPT_CLEAN, PW_OPT_NO_OWNER, PW_OPT_JOBS, PW_OPT_TEMP_DIR, PW_OPT_TABLE,
-          PW_OPT_SCHEMA, PW_OPT_GLOBALS, PW_OPT_ALLOW_PRIVILEGED_ROLES, PW_OPT_PROGRESS,
-          PW_OPT_SINGLE_TRANSACTION, PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED),
+          PW_OPT_CREATE, PW_OPT_CLEAN, PW_OPT_NO_OWNER, PW_OPT_RESTORE_ROLE, PW_OPT_JOBS,
+          PW_OPT_TEMP_DIR, PW_OPT_TABLE, PW_OPT_SCHEMA, PW_OPT_GLOBALS,
+          PW_OPT_ALLOW_PRIVILEGED_ROLES, PW_OPT_PROGRESS, PW_OPT_SINGLE_TRANSACTION,
+          PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED),
      0, 1, true, cmd_restore, true},
     {"verify", "prove backups: integrity without a key, decryption with one, a restore drill",
      "[STANZA] [--backup ID | --all] [-i IDENTITY [--restore (--scratch-url URL | "
@@ -186,8 +190,11 @@ const struct pw_command pw_commands[] = {
      "--restore --scratch-local instead, the scratch database lives in a throwaway cluster "
      "pgward starts itself with the installed server programs of the backup's PostgreSQL "
      "version (or a newer one): initdb in a 0700 directory under --temp-dir, $TMPDIR or "
-     "/tmp, a unix socket in that directory and no TCP port, run as --scratch-user when "
-     "pgward runs as root; the cluster is stopped and its directory removed on every exit, "
+     "/tmp, a unix socket in that directory and no TCP port, run as --scratch-user "
+     "(default pgward-scratch, a system user of its own) when pgward runs as root, with an "
+     "empty environment; the backup is restored as a role that is not a superuser and may "
+     "not run server programs, so code in the backup cannot leave the database (what needs "
+     "superuser fails, named); the cluster is stopped and its directory removed on every exit, "
      "also on SIGINT and SIGTERM. It needs disk space for the restored database. Each run "
      "appends a verify-<time>.json next to the backup. Default: the newest complete backup "
      "signed by a trusted-signer key; a backup that is not is refused (exit 31) unless "

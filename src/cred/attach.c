@@ -19,6 +19,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/proc.h"
 #include "common/str.h"
 
 #define ENV_MAX (1 << 20)
@@ -290,87 +291,63 @@ int attach_registry_save(const char *path, json_t *arr)
 	return rc;
 }
 
-/* variables an on-change command must not inherit: pgward's secrets and libpq's */
-static bool secret_var(const char *kv)
-{
-	static const char *const prefixes[] = {"PGWARD_",
-	                                       "PGPASSWORD=",
-	                                       "PGPASSFILE=",
-	                                       "AWS_SECRET_ACCESS_KEY=",
-	                                       "AWS_SESSION_TOKEN=",
-	                                       "AGE_PASSPHRASE="};
-	for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
-		if (strncmp(kv, prefixes[i], strlen(prefixes[i])) == 0)
-			return true;
-	return false;
-}
-
 #define ON_CHANGE_TIMEOUT 120 /* seconds */
+
+/* The on-change command's time limit in milliseconds: PGWARD_TEST_ON_CHANGE_TIMEOUT_MS lets
+ * the tests use a short one (not an option: nobody should need it). */
+static int on_change_timeout_ms(void)
+{
+	const char *t = getenv("PGWARD_TEST_ON_CHANGE_TIMEOUT_MS");
+	uint64_t v;
+	if (t && pw_parse_u64(t, &v) == 0 && v > 0 && v < (uint64_t)ON_CHANGE_TIMEOUT * 1000)
+		return (int)v;
+	return ON_CHANGE_TIMEOUT * 1000;
+}
 
 int attach_run_on_change(const char *cmd, const char *credential, const char *env_file)
 {
 	if (!cmd || !*cmd)
 		return 0;
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0)
-		return pw_error(PW_E_IO, "cannot start the on-change command: %s", strerror(errno));
-	if (pid == 0) {
-		extern char **environ;
-		/* keep the ordinary environment (PATH, HOME...), drop every secret */
-		size_t n = 0;
-		while (environ[n])
-			n++;
-		char **env = calloc(n + 3, sizeof *env);
-		size_t k = 0;
-		for (size_t i = 0; env && i < n; i++)
-			if (!secret_var(environ[i]))
-				env[k++] = environ[i];
-		char c1[512], c2[4200];
-		snprintf(c1, sizeof c1, "PGWARD_CREDENTIAL=%s", credential);
-		snprintf(c2, sizeof c2, "PGWARD_ENV_FILE=%s", env_file);
-		if (env) {
-			env[k++] = c1;
-			env[k++] = c2;
-			env[k] = NULL;
-		}
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		int devnull = open("/dev/null", O_RDONLY);
-		if (devnull >= 0)
-			dup2(devnull, 0);
-		/* stdout is pgward's report: the command's output goes to stderr */
-		dup2(2, 1);
-		setpgid(0, 0);
-		if (env)
-			execle("/bin/sh", "sh", "-c", cmd, (char *)NULL, env);
-		_exit(127);
+	/* the command is the operator's shell command line; its environment is the allow-list
+	 * (PATH, HOME, locale, TZ) and these two, never a secret of ours */
+	struct pw_buf c1 = PW_BUF_INIT(8192), c2 = PW_BUF_INIT(8192);
+	pw_buf_printf(&c1, "PGWARD_CREDENTIAL=%s", credential);
+	pw_buf_printf(&c2, "PGWARD_ENV_FILE=%s", env_file);
+	const char *env[] = {pw_buf_str(&c1), pw_buf_str(&c2), NULL};
+	const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	/* stdout is pgward's report: the command's output goes to our stderr */
+	struct pw_proc_opts o = {.argv = argv,
+	                         .env = env,
+	                         .keep_home = true,
+	                         .out = PW_PROC_OUT_TO_ERR,
+	                         .err = PW_PROC_OUT_INHERIT};
+	struct pw_proc p;
+	int rc = pw_proc_start(&o, &p);
+	pw_buf_free(&c1, 0);
+	pw_buf_free(&c2, 0);
+	if (rc < 0)
+		return pw_error_context("cannot start the on-change command");
+	int timeout = on_change_timeout_ms();
+	rc = pw_proc_wait(&p, timeout);
+	pw_proc_free(&p);
+	if (rc < 0) { /* interrupted: the command's whole tree was stopped */
+		pw_error(PW_E_INTERRUPTED,
+		         "interrupted by signal %d while the on-change command for \"%s\" ran",
+		         pw_interrupted(), env_file);
+		return pw_error_hint("The command was stopped and the environment file already "
+		                     "holds the new URL; run the command again to finish.");
 	}
-	int status = 0;
-	time_t deadline = time(NULL) + ON_CHANGE_TIMEOUT;
-	for (;;) {
-		pid_t w = waitpid(pid, &status, WNOHANG);
-		if (w == pid)
-			break;
-		if (w < 0 && errno != EINTR)
-			return pw_error(PW_E_IO, "waitpid failed: %s", strerror(errno));
-		if (time(NULL) > deadline) {
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			pw_warn(
-			    "the on-change command for \"%s\" (%s) ran longer than %d s and was "
-			    "killed",
-			    env_file, cmd, ON_CHANGE_TIMEOUT);
-			return 0;
-		}
-		usleep(20 * 1000);
-	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	char st[64];
+	if (rc == 1) {
+		pw_warn(
+		    "the on-change command for \"%s\" (%s) ran longer than %d ms and was killed "
+		    "with everything it started",
+		    env_file, cmd, timeout);
 		return 0;
-	pw_warn("the on-change command for \"%s\" (%s) failed with %s %d", env_file, cmd,
-	        WIFEXITED(status) ? "exit status" : "signal",
-	        WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	}
+	if (WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0)
+		return 0;
+	pw_warn("the on-change command for \"%s\" (%s) failed with %s", env_file, cmd,
+	        pw_proc_status_str(&p, st, sizeof st));
 	return 0;
 }

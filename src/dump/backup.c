@@ -251,7 +251,7 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 	if (o->password)
 		pw_buf_printf(&envpw, "PGPASSWORD=%s", pw_secret_str(o->password));
 	const char *env[] = {"PGOPTIONS=-c default_transaction_read_only=on",
-	                     envpw.len ? (const char *)envpw.data : "PGWARD_NO_PASSWORD=1", NULL};
+	                     envpw.len ? (const char *)envpw.data : NULL, NULL};
 	struct pw_buf dbarg = PW_BUF_INIT(64 * 1024);
 	pw_buf_printf(&dbarg, "--dbname=%s", ci);
 

@@ -19,8 +19,6 @@
 #include "common/mem.h"
 #include "common/str.h"
 
-extern char **environ;
-
 #define ERR_MAX (64 * 1024)
 
 int child_start(struct child *c, const char *const *argv, const char *const *env, bool want_in,
@@ -29,101 +27,42 @@ int child_start(struct child *c, const char *const *argv, const char *const *env
 	return child_start_as(c, argv, env, want_in, want_out, NULL);
 }
 
-/* In the forked child: become as->uid. Only system calls, so safe after fork in a process
- * with threads. */
-static void become(const struct child_as *as)
-{
-	if (as->switch_user) {
-		if (setgroups(as->ngroups, as->groups) < 0 || setgid(as->gid) < 0 ||
-		    setuid(as->uid) < 0) {
-			dprintf(2, "error: cannot switch to uid %u: %s\n", (unsigned)as->uid,
-			        strerror(errno));
-			_exit(126);
-		}
-		if (as->uid != 0 && (setuid(0) == 0 || geteuid() == 0)) {
-			dprintf(2, "error: could regain root after switching to uid %u\n",
-			        (unsigned)as->uid);
-			_exit(126);
-		}
-	}
-	if (as->cwd && chdir(as->cwd) < 0) {
-		dprintf(2, "error: cannot enter directory \"%s\": %s\n", as->cwd, strerror(errno));
-		_exit(126);
-	}
-}
-
 int child_start_as(struct child *c, const char *const *argv, const char *const *env, bool want_in,
                    bool want_out, const struct child_as *as)
 {
 	memset(c, 0, sizeof *c);
 	c->in_fd = c->out_fd = c->err_fd = -1;
+	c->pid = -1;
 	c->err = PW_BUF_INIT(ERR_MAX);
-	const char *base = strrchr(argv[0], '/');
-	pw_strlcpy(c->name, base ? base + 1 : argv[0], sizeof c->name);
-	int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2];
-	if ((want_in && pipe2(pin, O_CLOEXEC) < 0) || (want_out && pipe2(pout, O_CLOEXEC) < 0) ||
-	    pipe2(perr, O_CLOEXEC) < 0)
-		return pw_error(PW_E_IO, "pipe failed: %s", strerror(errno));
-	/* environment: ours, minus variables we set, plus env */
-	size_t nenv = 0, next = 0;
-	while (environ[nenv])
-		nenv++;
-	while (env && env[next])
-		next++;
-	char **envp = pw_calloc(nenv + next + 1, sizeof *envp);
-	size_t k = 0;
-	for (size_t i = 0; i < nenv; i++) {
-		bool overridden = false;
-		for (size_t j = 0; j < next; j++) {
-			size_t l = strcspn(env[j], "=");
-			if (strncmp(environ[i], env[j], l + 1) == 0)
-				overridden = true;
-		}
-		if (!overridden)
-			envp[k++] = environ[i];
+	struct pw_proc_opts o = {
+	    .argv = argv,
+	    .env = env,
+	    .keep_home = true, /* ~/.pgpass, ~/.postgresql for the client tools */
+	    .stdin_pipe = want_in,
+	    .out = want_out                  ? PW_PROC_OUT_PIPE
+	           : as && as->stdout_to_err ? PW_PROC_OUT_TO_ERR
+	                                     : PW_PROC_OUT_INHERIT,
+	    .err = PW_PROC_OUT_PIPE,
+	};
+	if (as) {
+		o.switch_user = as->switch_user;
+		o.uid = as->uid;
+		o.gid = as->gid;
+		o.groups = as->groups;
+		o.ngroups = as->ngroups;
+		o.cwd = as->cwd;
+		o.clean_env = as->clean_env;
 	}
-	for (size_t j = 0; j < next; j++)
-		envp[k++] = (char *)env[j];
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid < 0) {
-		pw_free(envp);
-		return pw_error(PW_E_IO, "fork failed: %s", strerror(errno));
-	}
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		signal(SIGPIPE, SIG_DFL);
-		if (want_in)
-			dup2(pin[0], 0);
-		else {
-			int nul = open("/dev/null", O_RDONLY);
-			dup2(nul, 0);
-		}
-		if (want_out)
-			dup2(pout[1], 1);
-		else if (as && as->stdout_to_err)
-			dup2(perr[1], 1);
-		dup2(perr[1], 2);
-		if (as)
-			become(as);
-		execve(argv[0], (char *const *)argv, envp);
-		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	pw_free(envp);
-	c->pid = pid;
-	if (want_in) {
-		close(pin[0]);
-		c->in_fd = pin[1];
-	}
-	if (want_out) {
-		close(pout[1]);
-		c->out_fd = pout[0];
-	}
-	close(perr[1]);
-	c->err_fd = perr[0];
+	int rc = pw_proc_start(&o, &c->proc);
+	pw_strlcpy(c->name, c->proc.name, sizeof c->name);
+	if (rc < 0)
+		return rc;
+	/* the pipe ends are ours (callers use them directly) */
+	c->pid = c->proc.pid;
+	c->in_fd = c->proc.in_fd;
+	c->out_fd = c->proc.out_fd;
+	c->err_fd = c->proc.err_fd;
+	c->proc.in_fd = c->proc.out_fd = c->proc.err_fd = -1;
 	fcntl(c->err_fd, F_SETFL, O_NONBLOCK);
 	return 0;
 }
@@ -143,29 +82,15 @@ void child_poll_stderr(struct child *c)
 	}
 }
 
-static void reap(struct child *c)
+/* Wait for the child; SIGINT/SIGTERM stop it (-PW_E_INTERRUPTED). */
+static int reap(struct child *c)
 {
 	if (c->reaped || c->pid <= 0)
-		return;
-	bool stopped = false;
-	for (;;) {
-		if (c->stop_on_interrupt && !stopped && pw_interrupted()) {
-			kill(c->pid, SIGTERM); /* e.g. pg_restore: it rolls back and exits */
-			stopped = true;
-		}
-		/* watching for an interruption: poll, so a signal between the check and the
-		 * wait is not missed */
-		pid_t r =
-		    waitpid(c->pid, &c->status, c->stop_on_interrupt && !stopped ? WNOHANG : 0);
-		if (r == 0) {
-			struct timespec t = {0, 20 * 1000 * 1000};
-			nanosleep(&t, NULL);
-			continue;
-		}
-		if (r > 0 || errno != EINTR)
-			break;
-	}
+		return 0;
+	int rc = pw_proc_wait(&c->proc, 0);
+	c->status = c->proc.status;
 	c->reaped = true;
+	return rc < 0 ? rc : 0;
 }
 
 int child_finish(struct child *c, const char *what)
@@ -181,7 +106,9 @@ int child_finish(struct child *c, const char *what)
 	/* stderr until EOF */
 	fcntl(c->err_fd, F_SETFL, 0);
 	child_poll_stderr(c);
-	reap(c);
+	int rc = reap(c);
+	if (rc < 0)
+		return rc;
 	if (WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0)
 		return 0;
 	char first[1024] = "";
@@ -194,20 +121,32 @@ int child_finish(struct child *c, const char *what)
 		n = sizeof first - 1;
 	memcpy(first, p, n);
 	first[n] = 0;
+	/* pg_restore's error names the statement it failed at ("Command was: CREATE
+	 * EXTENSION ..."): its first line, control characters replaced */
+	char toc[256] = "";
+	const char *t = strstr(e, "Command was: ");
+	if (t) {
+		t += strlen("Command was: ");
+		size_t tn = strcspn(t, "\n");
+		if (tn > 160)
+			tn = 160;
+		char cmd[161];
+		for (size_t i = 0; i < tn; i++)
+			cmd[i] = (unsigned char)t[i] < 0x20 || t[i] == 0x7f ? '?' : t[i];
+		cmd[tn] = 0;
+		snprintf(toc, sizeof toc, " (at: %s%s)", cmd, t[tn] && t[tn] != '\n' ? "..." : "");
+	}
 	if (WIFSIGNALED(c->status))
-		pw_error(PW_E_DB, "%s (%s) was killed by signal %d%s%s", what, c->name,
-		         WTERMSIG(c->status), *first ? ": " : "", first);
+		pw_error(PW_E_DB, "%s (%s) was killed by signal %d%s%s%s", what, c->name,
+		         WTERMSIG(c->status), *first ? ": " : "", first, toc);
 	else
-		pw_error(PW_E_DB, "%s (%s) failed%s%s", what, c->name, *first ? ": " : "", first);
+		pw_error(PW_E_DB, "%s (%s) failed%s%s%s", what, c->name, *first ? ": " : "", first,
+		         toc);
 	return pw_error_hint("See the message from %s above; nothing was committed.", c->name);
 }
 
 void child_free(struct child *c)
 {
-	if (c->pid > 0 && !c->reaped) {
-		kill(c->pid, SIGTERM);
-		reap(c);
-	}
 	if (c->in_fd >= 0)
 		close(c->in_fd);
 	if (c->out_fd >= 0)
@@ -215,6 +154,8 @@ void child_free(struct child *c)
 	if (c->err_fd >= 0)
 		close(c->err_fd);
 	c->in_fd = c->out_fd = c->err_fd = -1;
+	pw_proc_free(&c->proc); /* stops the child's tree if it still runs, and reaps */
+	c->reaped = true;
 	pw_buf_free(&c->err, 0);
 }
 

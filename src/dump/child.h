@@ -11,9 +11,15 @@
 #include <sys/types.h>
 
 #include "common/buf.h"
+#include "common/proc.h"
 
+/* The process itself is started by common/proc.c: argv only, an allow-list environment
+ * (PATH, HOME, locale, TZ and the caller's strings; nothing of ours for a child that
+ * changes user), descriptors closed, own process group whose whole tree is stopped on
+ * SIGINT/SIGTERM or when freed early. */
 struct child {
-	pid_t pid;
+	struct pw_proc proc;
+	pid_t pid;  /* proc.pid: signals to it stop the program */
 	int in_fd;  /* write end of the child's stdin, or -1 */
 	int out_fd; /* read end of the child's stdout, or -1 */
 	int err_fd; /* read end of the child's stderr */
@@ -21,12 +27,13 @@ struct child {
 	char name[64];
 	bool reaped;
 	int status;
-	bool stop_on_interrupt; /* SIGTERM the child when pgward is interrupted while waiting */
+	bool stop_on_interrupt; /* kept for callers: every child is stopped on an interruption */
 };
 
 /*
- * Start argv[0] (a full path). env: extra "NAME=VALUE" strings added to a clean copy of our
- * environment (NULL-terminated; may be NULL). want_in / want_out: create pipes.
+ * Start argv[0] (a full path). env: the "NAME=VALUE" strings this child needs (a password,
+ * PGOPTIONS...), added to the allow-list environment (NULL-terminated; may be NULL).
+ * want_in / want_out: create pipes.
  */
 int child_start(struct child *c, const char *const *argv, const char *const *env, bool want_in,
                 bool want_out);
@@ -40,6 +47,7 @@ struct child_as {
 	size_t ngroups;
 	const char *cwd;    /* chdir there (as the new user) before exec, or NULL */
 	bool stdout_to_err; /* the child's stdout is captured with its stderr */
+	bool clean_env;     /* nothing of our environment, only env (implied by switch_user) */
 };
 /* child_start with a child_as (NULL: as child_start). Credentials are changed in the forked
  * child with setgroups/setgid/setuid only (no lookups: async-signal-safe), and a child that
@@ -48,7 +56,8 @@ int child_start_as(struct child *c, const char *const *argv, const char *const *
                    bool want_out, const struct child_as *as);
 /* Drain stderr (non-blocking) into c->err; call now and then while streaming. */
 void child_poll_stderr(struct child *c);
-/* Close our pipe ends, wait for exit; returns 0 if it exited 0, else -PW_E_DB with its stderr. */
+/* Close our pipe ends, wait for exit; returns 0 if it exited 0, -PW_E_INTERRUPTED when pgward
+ * got SIGINT/SIGTERM meanwhile (the child was stopped), else -PW_E_DB with its stderr. */
 int child_finish(struct child *c, const char *what);
 /* Kill (if running) and reap; frees buffers. */
 void child_free(struct child *c);

@@ -146,6 +146,50 @@ static int feed_child(const struct restore_opts *o, const char *key, struct chil
 	return rc;
 }
 
+bool restore_needs_privilege(const char *message)
+{
+	static const char *const marks[] = {
+	    "permission denied",    "must be superuser",         "must be owner",
+	    "only superuser",       "pg_execute_server_program", "pg_read_server_files",
+	    "pg_write_server_files"};
+	for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
+		if (strstr(message, marks[i]))
+			return true;
+	return false;
+}
+
+int restore_check_role(const struct restore_opts *o, bool *super)
+{
+	*super = false;
+	struct pg_result *r = NULL;
+	const char *role = o->role && *o->role ? o->role : NULL;
+	const char *params[] = {role};
+	int rc = pg_query(o->target,
+	                  role ? "select r.rolsuper, pg_has_role(session_user, r.oid, 'member') "
+	                         "from pg_catalog.pg_roles r where r.rolname = $1"
+	                       : "select r.rolsuper, true from pg_catalog.pg_roles r "
+	                         "where r.rolname = session_user",
+	                  role ? 1 : 0, role ? params : NULL, &r);
+	if (rc < 0)
+		return rc;
+	if (role && pg_nrows(r) != 1) {
+		pg_result_free(r);
+		pw_error(PW_E_USAGE, "role \"%s\" does not exist in the target", role);
+		return pw_error_hint("Name an existing role with --role, such as the database's "
+		                     "owner.");
+	}
+	if (role && strcmp(pg_value(r, 0, 1), "t") != 0) {
+		pg_result_free(r);
+		pw_error(PW_E_USAGE, "the login role may not SET ROLE to \"%s\"", role);
+		return pw_error_hint("Grant it to the login role (GRANT \"%s\" TO ...), or log in "
+		                     "as that role.",
+		                     role);
+	}
+	*super = pg_nrows(r) == 1 && strcmp(pg_value(r, 0, 0), "t") == 0;
+	pg_result_free(r);
+	return 0;
+}
+
 int restore_into_db(const struct restore_opts *o)
 {
 	char pg_restore[512];
@@ -155,15 +199,16 @@ int restore_into_db(const struct restore_opts *o)
 		return rc;
 	if (o->jobs <= 1 && !o->no_single_transaction && (rc = restore_check_locks(o)) < 0)
 		return rc;
-	struct pw_buf dbarg = PW_BUF_INIT(16384), envpw = PW_BUF_INIT(4096);
+	struct pw_buf dbarg = PW_BUF_INIT(16384), envpw = PW_BUF_INIT(4096),
+	              rolearg = PW_BUF_INIT(1024);
 	char *ci = pg_child_conninfo(o->target, "pgward restore"); /* verify-full like ours */
 	pw_buf_printf(&dbarg, "--dbname=%s", ci);
 	pw_free(ci);
 	if (o->password)
 		pw_buf_printf(&envpw, "PGPASSWORD=%s", pw_secret_str(o->password));
-	const char *env[] = {envpw.len ? (const char *)envpw.data : "PGWARD_NO_PASSWORD=1", NULL};
+	const char *env[] = {envpw.len ? (const char *)envpw.data : NULL, NULL};
 	size_t nsel = o->ntables + o->nschemas;
-	const char **argv = pw_calloc(18 + 2 * nsel, sizeof *argv);
+	const char **argv = pw_calloc(19 + 2 * nsel, sizeof *argv);
 	struct pw_buf sel = PW_BUF_INIT(1 << 20);
 	/* --jobs: pg_restore -j needs a seekable file, so the decrypted archive is spooled to
 	 * a private temporary file first (removed on every path) */
@@ -213,6 +258,10 @@ int restore_into_db(const struct restore_opts *o)
 		argv[a++] = "--no-tablespaces";
 	if (o->ntables || o->nschemas)
 		argv[a++] = "--strict-names"; /* a -t/-n that matches nothing is an error */
+	if (o->role && *o->role) {
+		pw_buf_printf(&rolearg, "--role=%s", o->role);
+		argv[a++] = pw_buf_str(&rolearg);
+	}
 	for (size_t i = 0; i < o->ntables; i++) {
 		argv[a++] = "--table";
 		argv[a++] = o->tables[i];
@@ -261,6 +310,7 @@ int restore_into_db(const struct restore_opts *o)
 	}
 out:
 	pw_free(argv);
+	pw_buf_free(&rolearg, 0);
 	pw_buf_free(&sel, 0);
 	if (spool[0])
 		unlink(spool);

@@ -38,6 +38,7 @@ struct restore_opts {
 	 * pg_restore may commit (NULL: not checked) */
 	const uint8_t *expect_sha256;
 	uint64_t expect_size;
+	const char *role; /* pg_restore --role (SET ROLE after connecting), or NULL */
 	/* Progress, twice a second and at the end: bytes of the data object read from the
 	 * repository out of object_size (the manifest's size of it; 0 if not known). */
 	uint64_t object_size;
@@ -54,6 +55,16 @@ int restore_get_checked(struct stor *repo, const char *key, const uint8_t *expec
 /* The size and SHA-256 the manifest records for object name; -PW_E_VERIFY if absent. */
 int restore_manifest_digest(const json_t *manifest, const char *name, uint8_t sha256[32],
                             uint64_t *size);
+/* Before a restore into o->target: is the role that will run the backup's code a superuser
+ * (o->role if set, else the login role)? *super set; an error when o->role does not exist
+ * or the login role may not SET ROLE to it. */
+int restore_check_role(const struct restore_opts *o, bool *super);
+
+/* A pg_restore failure (its message) because the restoring role lacks a privilege: an
+ * untrusted language or extension, COPY TO/FROM PROGRAM or a file, superuser-only
+ * settings. Not damage and not tampering: the restore ran with the least power. */
+bool restore_needs_privilege(const char *message);
+
 /* Returns 0, or an error; on any error pg_restore is stopped before it commits. A
  * one-transaction restore first checks that the target's lock table can hold it
  * (restore_check_locks). */

@@ -120,6 +120,69 @@ int scratch_find_bindir(int min_major, char *out, size_t size, int *major)
 
 /* ---- running the server programs ---- */
 
+/* The parent directory of a scratch cluster's data directory is "pgward-scratch-XXXXXX". */
+static bool is_scratch_datadir(const char *path)
+{
+	const char *end = strrchr(path, '/');
+	if (!end || strcmp(end, "/data") != 0)
+		return false;
+	const char *p = end;
+	while (p > path && p[-1] != '/')
+		p--;
+	return (size_t)(end - p) == strlen("pgward-scratch-XXXXXX") &&
+	       strncmp(p, "pgward-scratch-", strlen("pgward-scratch-")) == 0;
+}
+
+/* A running PostgreSQL server (a process named postgres; its working directory is its
+ * data directory) whose data directory belongs to uid and is not a scratch cluster's.
+ * Its data directory into out. */
+static bool runs_real_cluster(uid_t uid, char *out, size_t size)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	bool found = false;
+	while (!found && d && (e = readdir(d))) {
+		uint64_t pid;
+		if (pw_parse_u64(e->d_name, &pid) < 0)
+			continue;
+		char path[64], comm[32] = "", cwd[PATH_MAX];
+		snprintf(path, sizeof path, "/proc/%llu/comm", (unsigned long long)pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, comm, sizeof comm - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		comm[n] = 0;
+		comm[strcspn(comm, "\n")] = 0;
+		if (strcmp(comm, "postgres") != 0 && strcmp(comm, "postmaster") != 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%llu/cwd", (unsigned long long)pid);
+		ssize_t l = readlink(path, cwd, sizeof cwd - 1);
+		struct stat st;
+		if (l <= 0)
+			continue;
+		cwd[l] = 0;
+		if (stat(cwd, &st) == 0 && st.st_uid == uid && !is_scratch_datadir(cwd)) {
+			pw_strlcpy(out, cwd, size);
+			found = true;
+		}
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static int refuse_user(const char *name, const char *why)
+{
+	pw_error(PW_E_INSECURE, "the scratch cluster cannot run as user \"%s\": %s", name, why);
+	return pw_error_hint(
+	    "The drill runs code from the backup: give it a user of its own "
+	    "(useradd --system --no-create-home --shell /usr/sbin/nologin " SCRATCH_OS_USER
+	    ") and leave scratch-user unset.");
+}
+
 static int resolve_user(struct scratch *s, const char *want)
 {
 	if (geteuid() != 0) {
@@ -138,17 +201,29 @@ static int resolve_user(struct scratch *s, const char *want)
 		}
 		return 0;
 	}
-	const char *name = want && *want ? want : getpwnam("postgres") ? "postgres" : "nobody";
+	/* as root: a dedicated unprivileged user, never the one that owns real clusters (the
+	 * backup's code would run with access to them) */
+	const char *name = want && *want ? want : SCRATCH_OS_USER;
 	struct passwd *pw = getpwnam(name);
 	if (!pw) {
 		pw_error(PW_E_CONFIG, "the scratch user \"%s\" does not exist", name);
-		return pw_error_hint("PostgreSQL does not run as root: name an unprivileged user "
-		                     "with --scratch-user.");
+		return pw_error_hint("Create it: useradd --system --no-create-home --shell "
+		                     "/usr/sbin/nologin " SCRATCH_OS_USER
+		                     " (tools/deps.sh does), or name another "
+		                     "unprivileged user of its own with --scratch-user.");
 	}
-	if (pw->pw_uid == 0) {
-		pw_error(PW_E_CONFIG, "the scratch user \"%s\" is root", name);
-		return pw_error_hint("PostgreSQL does not run as root: name an unprivileged user "
-		                     "with --scratch-user.");
+	if (pw->pw_uid == 0)
+		return refuse_user(name, "it is root");
+	if (strcmp(name, "postgres") == 0)
+		return refuse_user(name, "it is the account of the real PostgreSQL clusters");
+	struct stat st;
+	if (stat("/var/lib/postgresql", &st) == 0 && st.st_uid == pw->pw_uid)
+		return refuse_user(name, "it owns /var/lib/postgresql");
+	char datadir[PATH_MAX];
+	if (runs_real_cluster(pw->pw_uid, datadir, sizeof datadir)) {
+		char why[PATH_MAX + 64];
+		snprintf(why, sizeof why, "it owns the running cluster in \"%s\"", datadir);
+		return refuse_user(name, why);
 	}
 	pw_strlcpy(s->user, name, sizeof s->user);
 	s->as.switch_user = true;
@@ -294,6 +369,7 @@ static int make_dir(struct scratch *s, const char *temp_dir)
 	path_join(s->datadir, sizeof s->datadir, s->dir, "/data");
 	s->as.cwd = s->dir;
 	s->as.stdout_to_err = true;
+	s->as.clean_env = true; /* nothing of ours: the server runs code from the backup */
 	return 0;
 }
 
@@ -447,12 +523,17 @@ void scratch_free(struct scratch *s)
 
 char *scratch_conninfo(const struct scratch *s, const char *dbname)
 {
+	return scratch_conninfo_as(s, dbname, SCRATCH_SUPERUSER);
+}
+
+char *scratch_conninfo_as(const struct scratch *s, const char *dbname, const char *user)
+{
 	struct pw_buf b = PW_BUF_INIT(PATH_MAX + 512);
 	/* no TLS on a unix socket in our own 0700 directory (pg_connect's private_socket) */
 	pw_buf_printf(&b,
-	              "host='%s' port='" PORT "' user='" SCRATCH_SUPERUSER "' dbname='%s' "
+	              "host='%s' port='" PORT "' user='%s' dbname='%s' "
 	              "sslmode='disable'",
-	              s->dir, dbname);
+	              s->dir, user, dbname);
 	pw_buf_str(&b);
 	return (char *)b.data;
 }

@@ -6,7 +6,8 @@
  * creates a 0700 directory under the temp dir; runs initdb (superuser "pgward", trust for
  * the local socket only, no host connections) and starts the server listening on a unix
  * socket in that directory only (listen_addresses = '', fsync off). As root, the server
- * programs run as an unprivileged user (PostgreSQL refuses root), which owns the directory.
+ * programs run as a dedicated unprivileged user (SCRATCH_OS_USER), which owns the directory;
+ * they get an empty environment (PATH and LC_ALL=C only).
  * scratch_free: stops the server (immediate) and removes the whole directory. It runs on
  * every path; a failing scratch_start has already cleaned up after itself.
  */
@@ -16,11 +17,15 @@
 #include <stddef.h>
 
 #define SCRATCH_SUPERUSER "pgward"
+/* As root, the OS user of the cluster: a dedicated system user. "postgres", root, a user
+ * owning /var/lib/postgresql or the data directory of a running (non-scratch) cluster are
+ * refused, by default or named with scratch-user. */
+#define SCRATCH_OS_USER "pgward-scratch"
 
 struct scratch_opts {
 	int min_major;        /* the backup's server major version (0: unknown, any) */
 	const char *temp_dir; /* parent of the cluster directory (NULL: $TMPDIR, else /tmp) */
-	const char *user;     /* as root: the server's OS user (NULL: postgres, else nobody) */
+	const char *user;     /* as root: the server's OS user (NULL: SCRATCH_OS_USER) */
 	int start_timeout;    /* seconds pg_ctl start may wait (0: 60) */
 };
 
@@ -32,6 +37,8 @@ void scratch_free(struct scratch *s);
 
 /* libpq conninfo for dbname over the cluster's socket, as SCRATCH_SUPERUSER (allocated). */
 char *scratch_conninfo(const struct scratch *s, const char *dbname);
+/* the same as another role of the cluster */
+char *scratch_conninfo_as(const struct scratch *s, const char *dbname, const char *user);
 const char *scratch_dir(const struct scratch *s);
 const char *scratch_bindir(const struct scratch *s);
 const char *scratch_user(const struct scratch *s); /* the OS user the server runs as */

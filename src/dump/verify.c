@@ -10,6 +10,7 @@
 #include "common/enc.h"
 #include "common/err.h"
 #include "common/fileio.h"
+#include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
 #include "crypto/prim.h"
@@ -239,7 +240,15 @@ static int restore_compare(struct vctx *v, struct pg_conn *sc, const struct rest
 	int r = restore_into_db(&checked);
 	if (r < 0 && (pw_interrupted() || pw_error_code() == PW_E_INTERRUPTED))
 		return pw_error_code() == PW_E_INTERRUPTED ? r : interrupted_error();
-	if (r < 0) {
+	if (r < 0 && restore_needs_privilege(pw_error_message())) {
+		/* not damage: an object of the backup needs more than the drill's role has */
+		problem(v, DATA_OBJECT,
+		        "the restore drill stopped at an object that needs privileges the drill "
+		        "never grants (superuser, server programs or files): %s",
+		        pw_error_message());
+		json_object_set_new(rep, "restore_needs_privilege", json_true());
+		pw_error_clear();
+	} else if (r < 0) {
 		problem(v, DATA_OBJECT, "the restore drill failed: %s", pw_error_message());
 		pw_error_clear();
 	}
@@ -313,7 +322,17 @@ static int drill(struct vctx *v, json_t *tables, const char *datakey, json_t *re
 	if (rc == 0)
 		rc = pg_connect(&so, &sc);
 	if (rc == 0) {
-		scratch_report(rep, "server", sc);
+		struct restore_opts chk = {.target = sc};
+		bool super = false;
+		if (restore_check_role(&chk, &super) == 0 && super)
+			pw_warn(
+			    "the --scratch-url role \"%s\" is a superuser: the backup's functions, "
+			    "constraints and defaults run with superuser power on that server; "
+			    "give a role with CREATEDB only, or use --scratch-local",
+			    pg_param(sc, "user"));
+		pw_error_clear();
+		json_t *sr = scratch_report(rep, "server", sc);
+		json_object_set_new(sr, "restore_role_superuser", json_boolean(super));
 		struct restore_opts ro = {.repo = o->repo,
 		                          .key = datakey,
 		                          .ids = o->ids,
@@ -350,6 +369,11 @@ static int backup_major(const struct backup_entry *b)
 }
 
 #define LOCAL_DB "pgward_verify"
+/* The role the drill restores as: owns the database, nothing else. Not a superuser and
+ * not a member of pg_execute_server_program / pg_read_server_files /
+ * pg_write_server_files: a function from the backup (a CHECK constraint, an index
+ * expression, a default) runs with no way out of the database. */
+#define LOCAL_ROLE "pgward_restore"
 
 /* depth 3 with --scratch-local: a throwaway cluster started here, stopped and removed on
  * every path. The source's roles and tablespaces do not exist there, so ownership, grants
@@ -365,12 +389,15 @@ static int drill_local(struct vctx *v, json_t *tables, const char *datakey, json
 	int rc = scratch_start(&so, &cl);
 	if (rc == 0) {
 		maint = scratch_conninfo(cl, "postgres");
-		target = scratch_conninfo(cl, LOCAL_DB);
+		target = scratch_conninfo_as(cl, LOCAL_DB, LOCAL_ROLE);
 		struct pg_connect_opts mo = {.conninfo = maint, .private_socket = true};
 		rc = pg_connect(&mo, &mc);
 	}
 	if (rc == 0)
-		rc = pg_exec(mc, "create database " LOCAL_DB);
+		rc = pg_exec(mc, "create role " LOCAL_ROLE " login nosuperuser nocreatedb "
+		                 "nocreaterole noreplication nobypassrls");
+	if (rc == 0)
+		rc = pg_exec(mc, "create database " LOCAL_DB " owner " LOCAL_ROLE);
 	if (rc == 0 && pw_interrupted())
 		rc = interrupted_error();
 	double t0 = now_s();
@@ -378,9 +405,29 @@ static int drill_local(struct vctx *v, json_t *tables, const char *datakey, json
 	if (rc == 0)
 		rc = pg_connect(&tc, &sc);
 	if (rc == 0) {
+		/* what the session can do, for the record: checked, not assumed */
+		struct pg_result *r = NULL;
+		rc = pg_query(sc,
+		              "select r.rolsuper, pg_has_role(current_user, "
+		              "'pg_execute_server_program', 'usage') or pg_has_role(current_user, "
+		              "'pg_read_server_files', 'usage') or pg_has_role(current_user, "
+		              "'pg_write_server_files', 'usage') from pg_roles r where r.rolname = "
+		              "current_user",
+		              0, NULL, &r);
+		if (rc == 0 && (pg_nrows(r) != 1 || strcmp(pg_value(r, 0, 0), "f") != 0 ||
+		                strcmp(pg_value(r, 0, 1), "f") != 0)) {
+			pw_error(PW_E_INTERNAL, "the drill's role \"" LOCAL_ROLE
+			                        "\" is a superuser or may run programs");
+			rc = pw_error_hint("This is a bug; the drill did not run.");
+		}
+		pg_result_free(r);
+	}
+	if (rc == 0) {
 		json_t *sr = scratch_report(rep, "local", sc);
 		json_object_set_new(sr, "bin_dir", json_string(scratch_bindir(cl)));
 		json_object_set_new(sr, "os_user", json_string(scratch_user(cl)));
+		json_object_set_new(sr, "restore_role", json_string(LOCAL_ROLE));
+		json_object_set_new(sr, "restore_role_superuser", json_false());
 		json_object_set_new(sr, "start_seconds", json_real(scratch_start_seconds(cl)));
 		struct restore_opts ro = {.repo = o->repo,
 		                          .key = datakey,

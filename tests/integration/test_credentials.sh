@@ -203,7 +203,7 @@ psql "$(url_of reporter "$PW_R")" -AtXc 'select 1' >/dev/null 2>&1 && tk_fail "o
 PW_R=$(python3 -c 'import json,sys; u=json.load(open("rot.json"))["secrets"]["reporter"]["url"]; print(u.split(":")[2].split("@")[0])')
 tk_assert_eq "$(psql "$(url_of reporter "$PW_R")" -AtXc 'select session_user')" reporter "printed URL works"
 printf 'DATABASE_URL=%s\n' "$(url_of reporter "$PW_R")" >kill.env; chmod 600 kill.env
-"$PGWARD" credentials attach reporter --env-file kill.env --on-change 'kill -9 $PPID' >/dev/null 2>&1 || true
+"$PGWARD" credentials attach reporter --env-file kill.env --on-change 'kill -9 $(ps -o ppid= -p $PPID)' >/dev/null 2>&1 || true
 "$PGWARD" credentials rotate reporter --grace 1m >/dev/null 2>&1 && tk_fail "pgward survived its kill"
 tk_assert_contains "$(pg_psql_super -d app -Atc "select shobj_description(oid, 'pg_authid') from pg_roles where rolname = 'pgward:reporter'")" '"step":"created"' "killed in step 1"
 # the next command (any) resumes: a fresh password for the rotating username, the

@@ -28,6 +28,39 @@ create function public.slow(x int) returns boolean language sql
 create table public.slowpoke(x int check (public.slow(x)));
 insert into public.slowpoke select generate_series(1, 500);
 SQL
+# code planted by an ordinary user with CREATE on a schema, in a genuine backup: a function
+# that leaves the database (COPY TO PROGRAM) whenever it runs with the power to, called from
+# a CHECK constraint, an index expression and a column default
+DROP=$TK_TMP/drop
+mkdir "$DROP"; chmod 1777 "$DROP"
+pg_psql_super -c "create database evil" -c "create role mallory login" >/dev/null
+pg_psql_super -d evil -c "grant create on schema public to mallory" >/dev/null
+pg_psql_super -d evil -U mallory >/dev/null <<SQL
+create function public.leak(x int) returns boolean language plpgsql volatile as \$\$
+begin
+  if pg_catalog.pg_has_role(current_user, 'pg_execute_server_program', 'usage') then
+    execute 'copy (select 1) to program ''touch $DROP/pwned-' || x || '''';
+  end if;
+  return true;
+end \$\$;
+create function public.leak_default() returns int language plpgsql volatile as \$\$
+begin
+  perform public.leak(0);
+  return 1;
+end \$\$;
+-- an index expression must be immutable: a wrapper that says so and calls the volatile one
+create function public.leak_imm(x int) returns boolean language plpgsql immutable as \$\$
+begin
+  return public.leak(x);
+end \$\$;
+create table public.orders(id int check (public.leak(id)), n int default public.leak_default());
+insert into public.orders(id) select generate_series(1, 3);
+create index on public.orders ((public.leak_imm(id + 100)));
+SQL
+[[ -z "$(ls -A "$DROP")" ]] || tk_fail "the payload ran while it was planted"
+# an untrusted extension (needs superuser to create): the drill names it
+pg_psql_super -c "create database ext" >/dev/null
+pg_psql_super -d ext -c "create extension file_fdw" -c "create table public.t(x int)" -c "insert into public.t values (1)" >/dev/null
 pg_psql_super -d shop >/dev/null <<'SQL'
 create role backup login password 'bk' bypassrls;
 grant pg_read_all_data to backup;
@@ -36,12 +69,16 @@ pg_psql_super -d shop -c "select format('grant select on large object %s to back
 "$PGWARD" keygen -o key 2>/dev/null
 R=$("$PGWARD" keygen -y key)
 export PGWARD_DB_PASSWORD=bk
-for db in shop fussy slow; do
+for db in shop fussy slow evil ext; do
   "$PGWARD" backup --db "postgresql://backup@localhost:$PGPORT_TEST/$db?sslrootcert=$PG_CA" --repo repo -r "$R" >/dev/null
 done
 
+# as root the cluster runs as its own system user (tools/deps.sh creates it)
+if [[ $EUID -eq 0 ]] && ! getent passwd pgward-scratch >/dev/null; then
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin pgward-scratch
+fi
 # the clusters go under their own TMPDIR, which must be empty after every run; as root the
-# cluster runs as postgres (or nobody), which must be able to reach it
+# cluster runs as pgward-scratch, which must be able to reach it
 SCR=$TK_TMP/scr
 mkdir "$SCR"
 chmod 0711 "$TK_TMP" "$SCR"
@@ -55,7 +92,7 @@ nothing_left() { # what
 }
 
 # clean: passes, reports every table's rows, says where it ran; nothing on stderr
-out=$("$PGWARD" verify shop --repo repo -i key --restore --scratch-local 2>err.txt)
+out=$("$PGWARD" verify shop --repo repo -i key --restore --scratch-local 2>err.txt) || { echo "$out" >&2; cat err.txt >&2; tk_fail "verify shop"; }
 tk_assert_contains "$out" "pass (depth 3, restored in" "depth 3 in a local cluster"
 tk_assert_contains "$out" "in a local throwaway PostgreSQL 15" "server version named"
 tk_assert_contains "$out" "row counts of " "row counts reported"
@@ -67,8 +104,10 @@ grep -q '"restore_seconds"' "$rec" || tk_fail "the record has the restore time"
 cust=$(grep -A3 '"name": "customers"' "$rec")
 tk_assert_contains "$cust" '"restored_rows": 5000' "the record has the row counts"
 if [[ $EUID -eq 0 ]]; then
-  grep -q '"os_user": "postgres"' "$rec" || tk_fail "as root, the cluster ran as postgres"
+  grep -q '"os_user": "pgward-scratch"' "$rec" || tk_fail "as root, the cluster ran as pgward-scratch"
 fi
+grep -q '"restore_role": "pgward_restore"' "$rec" || tk_fail "the record names the drill's role"
+grep -q '"restore_role_superuser": false' "$rec" || tk_fail "the drill's role is no superuser"
 json=$("$PGWARD" verify shop --repo repo -i key --restore --scratch-local --output=json)
 tk_assert_contains "$json" '"server_version": "15.' "json: server version"
 tk_assert_contains "$json" '"result": "pass"' "json: pass"
@@ -111,6 +150,23 @@ out=$("$PGWARD" verify slow --repo repo -i key --restore --scratch-local)
 tk_assert_contains "$out" "pass (depth 3" "slow passes when left alone"
 nothing_left "slow"
 
+# the planted payload runs nothing outside the database: the drill restores as a role
+# without superuser or pg_execute_server_program, so the functions take their harmless branch
+out=$("$PGWARD" verify evil --repo repo -i key --restore --scratch-local 2>&1) || { echo "$out" >&2; tk_fail "verify evil"; }
+tk_assert_contains "$out" "pass (depth 3" "a drill of the planted backup passes"
+tk_assert_eq "$(ls -A "$DROP")" "" "no file made by the planted COPY TO PROGRAM"
+nothing_left "planted payload"
+# what needs superuser fails by name, not as damage
+set +e
+out=$("$PGWARD" verify ext --repo repo -i key --restore --scratch-local 2>&1); rc=$?
+set -e
+tk_assert_eq "$rc" 24 "exit status of a drill that needs superuser"
+tk_assert_contains "$out" "needs privileges the drill never grants" "the drill says why"
+tk_assert_contains "$out" "which the drill never grants (see above)" "the hint does not call it damage"
+tk_assert_contains "$out" 'extension "file_fdw"' "the drill names the extension"
+tk_assert_contains "$out" "(at: CREATE EXTENSION IF NOT EXISTS file_fdw" "the drill names the statement"
+nothing_left "untrusted extension"
+
 # no server programs of the backup's version or newer: a clear error, no directory made
 cp -r repo r98
 sed -i 's/"server_version": "[0-9]*/"server_version": "98/' r98/shop/*/manifest.json
@@ -125,7 +181,10 @@ expect_fail 2 "scratch-url is set by command line option --scratch-url" verify s
 unset PGWARD_SCRATCH_LOCAL
 expect_fail 2 "--restore needs -i IDENTITY and --scratch-url URL or --scratch-local" verify shop --repo repo --restore --scratch-local
 if [[ $EUID -eq 0 ]]; then
-  expect_fail 3 'the scratch user "root" is root' verify shop --repo repo -i key --restore --scratch-local --scratch-user root
+  expect_fail 5 'the scratch cluster cannot run as user "root": it is root' verify shop --repo repo -i key --restore --scratch-local --scratch-user root
+  # never the account of the real clusters, nor a user that owns a running one
+  expect_fail 5 'the scratch cluster cannot run as user "postgres": it is the account of the real PostgreSQL clusters' verify shop --repo repo -i key --restore --scratch-local --scratch-user postgres
+  tk_assert_contains "$err" "useradd --system" "hint: a user of its own"
   expect_fail 3 'the scratch user "no-such-user-pw" does not exist' verify shop --repo repo -i key --restore --scratch-local --scratch-user no-such-user-pw
 fi
 nothing_left "bad input"
