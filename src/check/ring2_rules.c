@@ -116,8 +116,8 @@ static bool need_hba(struct chk_ctx *x, struct chk_finding *f)
 		chk_fix(f,
 		        "GRANT SELECT ON pg_catalog.pg_hba_file_rules TO %s;\n"
 		        "GRANT EXECUTE ON FUNCTION pg_catalog.pg_hba_file_rules() TO %s;\n"
-		        "-- as a superuser, in database %s (the view is per database)",
-		        x->qrole, x->qrole, x->r->database);
+		        "-- as a superuser, in the database checked (the view is per database)",
+		        x->qrole, x->qrole);
 	} else {
 		chk_set(f, CHK_SKIP, f->severity, "pg_hba_file_rules could not be read: %s",
 		        x->hba_error);
@@ -289,7 +289,7 @@ static void rule_dangerous_predefined(struct chk_ctx *x, struct chk_finding *f)
 			              direct ? "a direct" : "an inherited", pre,
 			              *pg_value(r, i, 2) == 't' ? " (LOGIN)" : "");
 		if (room(&fix, &more_fix)) {
-			char *qw = pg_quote_ident(x->c, who);
+			char *qw = chk_quote_ident(who);
 			if (direct)
 				pw_buf_printf(&fix, "%sREVOKE %s FROM %s;", fix.len ? "\n" : "",
 				              pre, qw);
@@ -534,7 +534,7 @@ static void rule_privileged_attributes(struct chk_ctx *x, struct chk_finding *f)
 				              " BYPASSRLS (ignores every row security policy)");
 		}
 		if (room(&fix, &more_fix)) {
-			char *qw = pg_quote_ident(x->c, who);
+			char *qw = chk_quote_ident(who);
 			pw_buf_printf(&fix, "%sALTER ROLE %s%s%s%s%s;", fix.len ? "\n" : "", qw,
 			              cr ? " NOCREATEROLE" : "", cd ? " NOCREATEDB" : "",
 			              rp ? " NOREPLICATION" : "", by ? " NOBYPASSRLS" : "");
@@ -675,22 +675,27 @@ static void rule_rls(struct chk_ctx *x, struct chk_finding *f)
 			continue;
 		if (fix.len)
 			pw_buf_printf(&fix, "\n");
+		/* the server's quote_ident keeps a newline inside quotes: requoted on one line,
+		 * and no name inside a -- comment */
+		char *qt = chk_requote(t), *qa = chk_requote(a);
 		if (off)
-			pw_buf_printf(&fix, "ALTER TABLE %s ENABLE ROW LEVEL SECURITY;", t);
+			pw_buf_printf(&fix, "ALTER TABLE %s ENABLE ROW LEVEL SECURITY;", qt);
 		else if (strcmp(k, "nopolicy") == 0)
 			pw_buf_printf(
 			    &fix,
-			    "-- %s: add the policies it needs (CREATE POLICY ... ON %s), or "
-			    "if row security was not meant:\nALTER TABLE %s DISABLE ROW "
-			    "LEVEL SECURITY;",
-			    t, t, t);
+			    "-- add the policies the table needs (CREATE POLICY ... ON the "
+			    "table), or if row security was not meant:\nALTER TABLE %s "
+			    "DISABLE ROW LEVEL SECURITY;",
+			    qt);
 		else if (strcmp(k, "true") == 0)
 			pw_buf_printf(&fix,
 			              "DROP POLICY %s ON %s; -- then write one with a real "
 			              "condition and named roles",
-			              a, t);
+			              qa, qt);
 		else
-			pw_buf_printf(&fix, "ALTER TABLE %s FORCE ROW LEVEL SECURITY;", t);
+			pw_buf_printf(&fix, "ALTER TABLE %s FORCE ROW LEVEL SECURITY;", qt);
+		pw_free(qt);
+		pw_free(qa);
 	}
 	more_tail(&ev, more, "; ");
 	more_tail(&fix, more_fix, "\n");
@@ -746,9 +751,12 @@ static void rule_secdef_views(struct chk_ctx *x, struct chk_finding *f)
 			              pg_value(r, i, 0), pg_value(r, i, 1),
 			              priv ? ", superuser or BYPASSRLS" : "",
 			              rls ? ", reads a table with row security as its owner" : "");
-		if (room(&fix, &more_fix))
+		if (room(&fix, &more_fix)) {
+			char *qv = chk_requote(pg_value(r, i, 0)); /* quote_ident keeps newlines */
 			pw_buf_printf(&fix, "%sALTER VIEW %s SET (security_invoker = on);",
-			              fix.len ? "\n" : "", pg_value(r, i, 0));
+			              fix.len ? "\n" : "", qv);
+			pw_free(qv);
+		}
 	}
 	more_tail(&ev, more, "; ");
 	more_tail(&fix, more_fix, "\n");
@@ -1136,7 +1144,7 @@ static void rule_extensions(struct chk_ctx *x, struct chk_finding *f)
 	size_t more = 0;
 	for (int i = 0; i < pg_nrows(r); i++) {
 		const char *e = pg_value(r, i, 0), *ns = pg_value(r, i, 1);
-		char *qe = pg_quote_ident(x->c, e), *qn = pg_quote_ident(x->c, ns);
+		char *qe = chk_quote_ident(e), *qn = chk_quote_ident(ns);
 		if (*pg_value(r, i, 2) == 't') {
 			res = CHK_FAIL, sev = CHK_SEV_MEDIUM;
 			if (room(&ev, &more))
@@ -1325,7 +1333,7 @@ static void rule_connection_limits(struct chk_ctx *x, struct chk_finding *f)
 		if (room(&ev, &more))
 			pw_buf_printf(&ev, "%s%s", ev.len ? ", " : "", pg_value(r, i, 0));
 		if (room(&fix, &more_fix)) {
-			char *qn = pg_quote_ident(x->c, pg_value(r, i, 0));
+			char *qn = chk_quote_ident(pg_value(r, i, 0));
 			pw_buf_printf(&fix, "%sALTER ROLE %s CONNECTION LIMIT 20;",
 			              fix.len ? "\n" : "", qn);
 			pw_free(qn);
@@ -1426,7 +1434,7 @@ void chk_ring2_rules(const struct chk_opts *o, const struct chk_repo_state *st,
 {
 	struct chk_ctx x = {.o = o, .st = st, .c = o->db, .r = r};
 	x.version = pg_server_version(x.c);
-	x.qrole = pg_quote_ident(x.c, r->role);
+	x.qrole = chk_quote_ident(r->role);
 	if (init(&x) < 0) {
 		pw_strlcpy(x.broken, pw_error_message(), sizeof x.broken);
 		pw_error_clear();
