@@ -17,6 +17,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/safefile.h"
 #include "common/str.h"
 #include "crypto/prim.h"
 
@@ -108,9 +109,13 @@ int pw_audit_append(const char *path, const struct pw_audit_event *ev)
 	int rc = mkdirs(path);
 	if (rc < 0)
 		return rc;
-	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		pw_error(PW_E_AUDIT, "could not open audit log \"%s\": %s", path, strerror(errno));
+	int fd;
+	if ((rc = pw_safe_open_append(path, 0600, &fd)) < 0) {
+		if (rc == -PW_E_INSECURE)
+			return pw_error_context("audit log");
+		char msg[1024];
+		pw_strlcpy(msg, pw_error_message(), sizeof msg);
+		pw_error(PW_E_AUDIT, "audit log: %s", msg);
 		return pw_error_hint("Set a writable path with --audit-log or PGWARD_AUDIT_LOG.");
 	}
 	if (flock(fd, LOCK_EX) < 0) {
