@@ -110,7 +110,11 @@ int pw_db_connect_as(struct pw_ctx *ctx, bool read_only, bool stop_after_tls,
 	                            .npins = npins,
 	                            .read_only = read_only,
 	                            .application_name = application_name,
-	                            .stop_after_tls = stop_after_tls};
+	                            .stop_after_tls = stop_after_tls,
+	                            /* check reports a setting that changes the session's role
+	                             * (rule roles.session-role); everything else refuses it */
+	                            .allow_role_change = application_name &&
+	                                                 !strcmp(application_name, "pgward-check")};
 	rc = pg_connect(&o, out);
 	pw_secret_free(secret);
 	pw_free(ci);
