@@ -1552,18 +1552,19 @@ static void rule_version(struct dbx *x)
  * session to the login role and says what it found (pg_role_change). */
 static void rule_session_role(struct dbx *x)
 {
-	struct chk_finding *f =
-	    add(x, "roles.session-role", "no database or role setting changes who a session runs as",
-	        CHK_SEV_HIGH,
-	        "ALTER DATABASE/ROLE ... SET role (or session_authorization) applies when a session "
-	        "starts: whoever logs in then acts, and is checked, as another role; RESET ROLE "
-	        "only returns to that setting");
+	struct chk_finding *f = add(
+	    x, "roles.session-role", "no database or role setting changes who a session runs as",
+	    CHK_SEV_HIGH,
+	    "ALTER DATABASE/ROLE ... SET role (or session_authorization) applies when a session "
+	    "starts: whoever logs in then acts, and is checked, as another role; RESET ROLE "
+	    "only returns to that setting");
 	if (!f)
 		return;
 	const char *mine = pg_role_change(x->c);
 	struct pg_result *r;
 	if (q(x, f,
-	      "select coalesce(d.datname, '(all databases)'), coalesce(r.rolname, '(all roles)'), c,"
+	      "select coalesce(d.datname, '(all databases)'), coalesce(r.rolname, '(all roles)'), "
+	      "c,"
 	      " case when s.setdatabase <> 0 and s.setrole <> 0 then 'ROLE ' ||"
 	      " pg_catalog.quote_ident(r.rolname) || ' IN DATABASE ' ||"
 	      " pg_catalog.quote_ident(d.datname) when s.setrole <> 0 then 'ROLE ' ||"

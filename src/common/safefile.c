@@ -52,8 +52,9 @@ static int dir_trust(int fd, const char *shown, uid_t owner, bool *shared)
 	char who[300];
 	if (st.st_uid != 0 && st.st_uid != geteuid() && st.st_uid != owner) {
 		user_name(st.st_uid, who, sizeof who);
-		pw_error(PW_E_INSECURE, "directory \"%s\" belongs to %s, who could swap the file in it",
-		         shown, who);
+		pw_error(PW_E_INSECURE,
+		         "directory \"%s\" belongs to %s, who could swap the file in it", shown,
+		         who);
 		return pw_error_hint("Use a directory that only root and the file's owner can "
 		                     "write, or run pgward as %s.",
 		                     who);
@@ -121,10 +122,11 @@ int pw_safe_opendir(const char *dir, uid_t owner, bool *shared, int *dfd)
 				target[tl] = 0;
 				if (sh) {
 					/* a link in /tmp may be anyone's: never follow it */
-					pw_error(PW_E_INSECURE,
-					         "\"%s/%s\" is a symbolic link in a directory every "
-					         "user can write",
-					         shown, comp);
+					pw_error(
+					    PW_E_INSECURE,
+					    "\"%s/%s\" is a symbolic link in a directory every "
+					    "user can write",
+					    shown, comp);
 					rc = pw_error_hint("Name the real directory.");
 					break;
 				}
@@ -220,15 +222,17 @@ static int check_old(struct pw_safefile *f, uid_t owner, bool shared, unsigned f
 		return pw_error_hint("Name a file.");
 	}
 	if (S_ISLNK(st->st_mode)) {
-		pw_error(PW_E_INSECURE, "output \"%s\" is a symbolic link; pgward does not write "
-		                        "through one",
+		pw_error(PW_E_INSECURE,
+		         "output \"%s\" is a symbolic link; pgward does not write "
+		         "through one",
 		         f->path);
 		return pw_error_hint("Name the file itself, or write to standard output with "
 		                     "\"-o -\".");
 	}
 	if (!S_ISREG(st->st_mode)) {
-		pw_error(PW_E_INSECURE, "output \"%s\" exists and is not a regular file (a FIFO, "
-		                        "device or socket); pgward does not write into one",
+		pw_error(PW_E_INSECURE,
+		         "output \"%s\" exists and is not a regular file (a FIFO, "
+		         "device or socket); pgward does not write into one",
 		         f->path);
 		return pw_error_hint("Name a new file, or write to standard output with \"-o -\" "
 		                     "and redirect it.");
@@ -420,8 +424,9 @@ int pw_trusted_open(const char *path, const char *what, unsigned flags, int *fd)
 			return 0;
 		if (errno == ELOOP) {
 			pw_error(PW_E_INSECURE, "%s \"%s\" is a symbolic link", what, path);
-			return pw_error_hint("Name the file itself: pgward does not follow a link to "
-			                     "a file it trusts.");
+			return pw_error_hint(
+			    "Name the file itself: pgward does not follow a link to "
+			    "a file it trusts.");
 		}
 		int e = errno;
 		pw_error(e == ENOENT ? PW_E_NOTFOUND : PW_E_IO, "could not open %s \"%s\": %s",
@@ -438,8 +443,9 @@ int pw_trusted_open(const char *path, const char *what, unsigned flags, int *fd)
 		rc = pw_error_hint("Name a regular file (not a FIFO, device or directory).");
 	} else if (st.st_uid != 0 && st.st_uid != geteuid()) {
 		user_name(st.st_uid, who, sizeof who);
-		pw_error(PW_E_INSECURE, "%s \"%s\" belongs to %s, not to root or the user running "
-		                        "pgward",
+		pw_error(PW_E_INSECURE,
+		         "%s \"%s\" belongs to %s, not to root or the user running "
+		         "pgward",
 		         what, path, who);
 		char me[300];
 		user_name(geteuid(), me, sizeof me);
@@ -453,8 +459,8 @@ int pw_trusted_open(const char *path, const char *what, unsigned flags, int *fd)
 	} else if ((flags & PW_TRUST_SECRET) && (st.st_mode & 077)) {
 		pw_error(PW_E_INSECURE, "%s \"%s\" is accessible by other users (mode %04o)", what,
 		         path, (unsigned)(st.st_mode & 07777));
-		rc = pw_error_hint("Run \"chmod 600 %s\" so that only its owner can read it.",
-		                   path);
+		rc =
+		    pw_error_hint("Run \"chmod 600 %s\" so that only its owner can read it.", path);
 	}
 	int fl;
 	if (rc == 0 && ((fl = fcntl(f, F_GETFL)) < 0 || fcntl(f, F_SETFL, fl & ~O_NONBLOCK) < 0))
@@ -518,8 +524,9 @@ int pw_safe_open_append(const char *path, mode_t mode, int *fd)
 	close(dfd);
 	if (f < 0) {
 		if (errno == ELOOP) {
-			pw_error(PW_E_INSECURE, "\"%s\" is a symbolic link; pgward does not write "
-			                        "through one",
+			pw_error(PW_E_INSECURE,
+			         "\"%s\" is a symbolic link; pgward does not write "
+			         "through one",
 			         path);
 			return pw_error_hint("Name the file itself.");
 		}
@@ -535,8 +542,8 @@ int pw_safe_open_append(const char *path, mode_t mode, int *fd)
 		rc = pw_error_hint("Name a regular file.");
 	} else if (st.st_uid != geteuid()) {
 		user_name(st.st_uid, who, sizeof who);
-		pw_error(PW_E_INSECURE, "\"%s\" belongs to %s, not to the user running pgward", path,
-		         who);
+		pw_error(PW_E_INSECURE, "\"%s\" belongs to %s, not to the user running pgward",
+		         path, who);
 		rc = pw_error_hint("Remove it, or name a file of your own.");
 	} else if (st.st_nlink != 1) {
 		pw_error(PW_E_INSECURE, "\"%s\" has %lu hard links", path,

@@ -220,8 +220,8 @@ int attach_registry_load(const char *path, json_t **out)
 {
 	*out = NULL;
 	int fd;
-	int rc = pw_trusted_open(path, "attachments record", PW_TRUST_SECRET | PW_TRUST_MISSING,
-	                         &fd);
+	int rc =
+	    pw_trusted_open(path, "attachments record", PW_TRUST_SECRET | PW_TRUST_MISSING, &fd);
 	if (rc < 0)
 		return rc;
 	if (fd < 0) {

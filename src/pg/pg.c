@@ -161,8 +161,7 @@ static int setup_error(PGconn *conn, const char *what)
 
 /* The ALTER DATABASE / ALTER ROLE settings of role or session_authorization that apply to
  * this session, and the statements that remove them (into what and fix). */
-static void role_settings(PGconn *conn, const char *login, struct pw_buf *what,
-                          struct pw_buf *fix)
+static void role_settings(PGconn *conn, const char *login, struct pw_buf *what, struct pw_buf *fix)
 {
 	const char *params[1] = {login};
 	PGresult *r = PQexecParams(
@@ -264,20 +263,22 @@ static int session_setup(struct pg_conn *c, const struct pg_connect_opts *o)
 		     strcmp(PQgetvalue(r, 0, 1), c->user) == 0;
 		PQclear(r);
 		if (!ok) {
-			pw_error(PW_E_PRIVILEGE, "the database session cannot be returned to \"%s\"",
-			         c->user);
-			return pw_error_hint("Remove the role settings of the database and the role "
-			                     "(ALTER ... RESET role).");
+			pw_error(PW_E_PRIVILEGE,
+			         "the database session cannot be returned to \"%s\"", c->user);
+			return pw_error_hint(
+			    "Remove the role settings of the database and the role "
+			    "(ALTER ... RESET role).");
 		}
 	}
 	const char *params[1] = {o->read_only ? "on" : "off"};
-	r = PQexecParams(conn,
-	                 "select pg_catalog.set_config('default_transaction_read_only', $1, false),"
-	                 " pg_catalog.set_config('statement_timeout', '0', false),"
-	                 " pg_catalog.set_config('lock_timeout', '0', false),"
-	                 " pg_catalog.set_config('idle_in_transaction_session_timeout', '0', false),"
-	                 " pg_catalog.current_setting('default_transaction_read_only')",
-	                 1, NULL, params, NULL, NULL, 0);
+	r = PQexecParams(
+	    conn,
+	    "select pg_catalog.set_config('default_transaction_read_only', $1, false),"
+	    " pg_catalog.set_config('statement_timeout', '0', false),"
+	    " pg_catalog.set_config('lock_timeout', '0', false),"
+	    " pg_catalog.set_config('idle_in_transaction_session_timeout', '0', false),"
+	    " pg_catalog.current_setting('default_transaction_read_only')",
+	    1, NULL, params, NULL, NULL, 0);
 	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
 	          strcmp(PQgetvalue(r, 0, 4), params[0]) == 0;
 	PQclear(r);

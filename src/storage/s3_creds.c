@@ -231,7 +231,8 @@ static int container_uri_allowed(const char *uri)
 		char h[64];
 		size_t hl = strlen(host);
 		if (hl >= 2 && hl < sizeof h && host[0] == '[' && host[hl - 1] == ']') {
-			memcpy(h, host + 1, hl - 2); /* an IPv6 literal (a zone id fails inet_pton) */
+			memcpy(h, host + 1,
+			       hl - 2); /* an IPv6 literal (a zone id fails inet_pton) */
 			h[hl - 2] = 0;
 		} else {
 			pw_strlcpy(h, host, sizeof h);
@@ -249,10 +250,11 @@ static int container_uri_allowed(const char *uri)
 		}
 	}
 	if (!ok) {
-		pw_error(PW_E_INSECURE,
-		         "AWS_CONTAINER_CREDENTIALS_FULL_URI uses %s to \"%s\", which is neither HTTPS "
-		         "nor a loopback or ECS/EKS link-local address",
-		         scheme, host);
+		pw_error(
+		    PW_E_INSECURE,
+		    "AWS_CONTAINER_CREDENTIALS_FULL_URI uses %s to \"%s\", which is neither HTTPS "
+		    "nor a loopback or ECS/EKS link-local address",
+		    scheme, host);
 		rc = pw_error_hint("The credentials and the authorization token would travel in "
 		                   "the clear: use https://, http://127.0.0.1, 169.254.170.2, "
 		                   "169.254.170.23 or [fd00:ec2::23].");
