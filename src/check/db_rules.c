@@ -1576,6 +1576,8 @@ static void rule_session_role(struct dbx *x)
 	      " left join pg_catalog.pg_roles r on r.oid = s.setrole,"
 	      " pg_catalog.unnest(s.setconfig) c"
 	      " where pg_catalog.split_part(c, '=', 1) in ('role', 'session_authorization')"
+	      /* pgward's credentials: login role X acts as pgward:X by design */
+	      " and not (s.setdatabase = 0 and s.setrole <> 0 and c like 'role=pgward:%')"
 	      " order by 1, 2, 3",
 	      0, NULL, &r) < 0)
 		return;

@@ -228,7 +228,10 @@ static int session_setup(struct pg_conn *c, const struct pg_connect_opts *o)
 	pw_strlcpy(cur, PQgetvalue(r, 0, 1), sizeof cur);
 	pw_strlcpy(ses, PQgetvalue(r, 0, 2), sizeof ses);
 	PQclear(r);
-	if (strcmp(cur, c->user) != 0 || strcmp(ses, c->user) != 0) {
+	/* pgward's own credentials: login role X acts as its privilege role pgward:X (ALTER ROLE
+	 * X SET role, src/cred/cred.c), a role X is a member of; that is the design */
+	bool own_credential = strcmp(ses, c->user) == 0 && strncmp(cur, "pgward:", 7) == 0;
+	if (!own_credential && (strcmp(cur, c->user) != 0 || strcmp(ses, c->user) != 0)) {
 		struct pw_buf what = PW_BUF_INIT(4096), fix = PW_BUF_INIT(4096);
 		role_settings(conn, c->user, &what, &fix);
 		const char *runas = strcmp(ses, c->user) != 0 ? ses : cur;
