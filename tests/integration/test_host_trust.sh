@@ -176,14 +176,18 @@ for spec in "open victim.dev" "close_nowrite victim.dev" "open victim" "close_no
     n=$((n + 1))
     ev=${spec%% *}
     target=$TK_TMP/${spec#* }
-    as_m sh -c "rm -f $app/app.env; echo OTHER=1 > $app/app.env"
-    rm -f "$app/inw.log" "$app/swapped"
-    # its own process group (setsid), ended below with the watcher in it
-    setpriv --reuid="$M" --regid="$(id -g "$M")" --clear-groups -- setsid sh -c "timeout --foreground 20 inotifywait -m -e $ev '$app/app.env' 2>'$app/inw.log' | {
-        read -r _
-        ln -sf '$target' '$app/.swap' && mv -fT '$app/.swap' '$app/app.env' && : > '$app/swapped'; }" &
+    as_m sh -c "rm -f $app/app.env; echo OTHER=1 > $app/app.env; ln -sf '$target' '$app/.swap'"
+    rm -f "$app/inw.log" "$app/swapped" "$app/ready"
+    # its own process group (setsid), ended below with the watcher in it; the link is made
+    # beforehand and a running python renames it the instant the event arrives
+    setpriv --reuid="$M" --regid="$(id -g "$M")" --clear-groups -- setsid sh -c "timeout --foreground 20 inotifywait -m -e $ev '$app/app.env' 2>'$app/inw.log' |
+        python3 -c 'import os, sys
+open(\"$app/ready\", \"w\").close()
+sys.stdin.readline()
+os.rename(\"$app/.swap\", \"$app/app.env\")
+open(\"$app/swapped\", \"w\").close()'" &
     swapper=$!
-    for _ in $(seq 100); do grep -q "Watches established" "$app/inw.log" 2>/dev/null && break; sleep 0.05; done
+    for _ in $(seq 100); do grep -q "Watches established" "$app/inw.log" 2>/dev/null && [[ -e $app/ready ]] && break; sleep 0.05; done
     set +e
     PGWARD_DB_PASSWORD=$PG_SUPERPASS "$PGWARD" credentials create "racer$n" --db "$(db postgres)" \
         --env-file "$app/app.env" --var "V_$n" > race.out 2> race.err
