@@ -185,7 +185,20 @@ static int broken(struct pw_audit_report *r, size_t line, const char *why)
 /* Iterate lines of the file; fn gets each line (NUL-terminated, no '\n'). */
 static int each_line(const char *path, int (*fn)(void *, char *, size_t, size_t), void *arg)
 {
-	FILE *fp = fopen(path, "re");
+	/* never blocks on a FIFO planted under the log's name */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		pw_error(PW_E_AUDIT, "audit log \"%s\" is not a regular file", path);
+		return pw_error_hint("Name the audit log file itself.");
+	}
+	int fl;
+	if (fd >= 0 && (fl = fcntl(fd, F_GETFL)) >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	FILE *fp = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (fd >= 0 && !fp)
+		close(fd);
 	if (!fp) {
 		if (errno == ENOENT) {
 			pw_error(PW_E_NOTFOUND, "audit log \"%s\" does not exist", path);
