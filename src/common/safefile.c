@@ -418,7 +418,8 @@ void pw_safefile_free(struct pw_safefile *f)
 int pw_trusted_open(const char *path, const char *what, unsigned flags, int *fd)
 {
 	*fd = -1;
-	int f = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int f = open(path, O_RDONLY | ((flags & PW_TRUST_FOLLOW) ? 0 : O_NOFOLLOW) | O_NONBLOCK |
+	                       O_CLOEXEC);
 	if (f < 0) {
 		if (errno == ENOENT && (flags & PW_TRUST_MISSING))
 			return 0;

@@ -54,6 +54,9 @@ int pw_safe_open_append(const char *path, mode_t mode, int *fd);
 /* pw_trusted_open flags */
 #define PW_TRUST_SECRET 0x1u  /* also refuse a file group or others may read */
 #define PW_TRUST_MISSING 0x2u /* a missing file is *fd = -1 and 0, not an error */
+/* follow a final symbolic link (the target is still checked): for files a platform mounts
+ * as links, such as Kubernetes projected service-account tokens */
+#define PW_TRUST_FOLLOW 0x4u
 /* Open a file that carries trust for reading (see above); what names it in errors. */
 int pw_trusted_open(const char *path, const char *what, unsigned flags, int *fd);
 /* pw_trusted_open and read it whole into out (capped by out->max); "-" is stdin. */

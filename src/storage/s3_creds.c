@@ -274,7 +274,8 @@ static int fetch_container(struct s3_creds *c)
 	const char *tokfile = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
 	struct pw_buf tb = PW_BUF_INIT(4096);
 	if (tokfile && *tokfile) {
-		if (pw_trusted_read(tokfile, "container authorization token file", 0, &tb) < 0) {
+		if (pw_trusted_read(tokfile, "container authorization token file", PW_TRUST_FOLLOW,
+		                    &tb) < 0) {
 			pw_buf_free(&tb, 1);
 			return -pw_error_code();
 		}
