@@ -154,6 +154,14 @@ PGPASSWORD=so psql "$(db shopowner)" -qAtX -c "alter database shop reset role"
 out=$(PGWARD_DB_PASSWORD=$PG_SUPERPASS "$PGWARD" check --db "$(db postgres)" --output=json --fail-on never 2>check.err) ||
     tk_fail "check: $(cat check.err)"
 tk_assert_eq "$(res roles.session-role result)" pass "roles.session-role passes without settings"
+# a setting that steers other sessions, not check's own: a warning naming it
+pg_psql_super -c "alter role roled set role = 'shopowner'" >/dev/null
+out=$(PGWARD_DB_PASSWORD=$PG_SUPERPASS "$PGWARD" check --db "$(db postgres)" --output=json --fail-on never 2>check.err) ||
+    tk_fail "check: $(cat check.err)"
+tk_assert_eq "$(res roles.session-role result)" warn "roles.session-role warns about another role's setting"
+tk_assert_contains "$(res roles.session-role evidence)" "role roled: role=shopowner" "evidence names the other role"
+tk_assert_contains "$(res roles.session-role fix)" "ALTER ROLE roled RESET role;" "fix for the other role"
+pg_psql_super -c "alter role roled reset role" >/dev/null
 
 # a long options= no longer pushes out read-only: it is SET after connecting
 pad=$(printf 'x%.0s' {1..600})
