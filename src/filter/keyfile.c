@@ -244,13 +244,13 @@ int pw_keyset_add_identity_file(struct pw_keyset *k, const char *path, pw_passph
 		goto out;
 	}
 	if (strcmp(path, "-") != 0) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			rc = pw_check_private_fd(fd, path, "identity file");
+		/* a plain identity must also be private (no link, no FIFO: never blocks) */
+		int fd;
+		rc = pw_trusted_open(path, "identity file", PW_TRUST_SECRET, &fd);
+		if (fd >= 0)
 			close(fd);
-			if (rc < 0)
-				goto out;
-		}
+		if (rc < 0)
+			goto out;
 	}
 	rc = pw_keyset_add_identity_text(k, (const char *)b.data, b.len, path);
 out:
