@@ -32,6 +32,8 @@ struct pg_conn {
 	int version;
 	char user[128];
 	char role_change[1024]; /* a setting made the session run as another role (check) */
+	char role[128];         /* current_user as verified by session_setup */
+	bool read_only;
 };
 
 struct pg_result {
@@ -273,6 +275,9 @@ static int session_setup(struct pg_conn *c, const struct pg_connect_opts *o)
 			    "(ALTER ... RESET role).");
 		}
 	}
+	/* what pgward verified: child sessions (pg_dump, pg_restore) are pinned to it */
+	pw_strlcpy(c->role, own_credential ? cur : c->user, sizeof c->role);
+	c->read_only = o->read_only;
 	const char *params[1] = {o->read_only ? "on" : "off"};
 	r = PQexecParams(
 	    conn,
@@ -643,6 +648,22 @@ char *pg_child_conninfo(struct pg_conn *c, const char *application_name)
 			append_kv(&b, keys[i], v);
 	}
 	append_kv(&b, "application_name", application_name);
+	if (c->role[0]) {
+		/* The child's own session: startup options outrank ALTER DATABASE/ROLE ... SET, so
+		 * a role setting added after pgward's check cannot steer pg_dump or pg_restore,
+		 * and read-only does not depend on PGOPTIONS (which options= replaces). */
+		struct pw_buf o = PW_BUF_INIT(1024);
+		pw_buf_printf(&o, "-c role=");
+		for (const char *p = c->role; *p; p++) {
+			if (*p == ' ' || *p == '\\')
+				pw_buf_putc(&o, '\\');
+			pw_buf_putc(&o, *p);
+		}
+		pw_buf_printf(&o, " -c client_min_messages=warning%s",
+		              c->read_only ? " -c default_transaction_read_only=on" : "");
+		append_kv(&b, "options", pw_buf_str(&o));
+		pw_buf_free(&o, 0);
+	}
 	pw_buf_str(&b);
 	return (char *)b.data;
 }
