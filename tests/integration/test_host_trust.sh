@@ -49,6 +49,19 @@ printf '%s\n' "$R" > rcpt.txt
 chmod 664 rcpt.txt
 expect_fail 5 'recipients file' encrypt -R rcpt.txt -o - c.age
 
+# the audit log is appended to through no link and into no FIFO (a warning, nothing written)
+ln -s "$TK_TMP/victim" audit.link
+mkfifo audit.fifo
+for a in audit.link audit.fifo; do
+    set +e
+    err=$(echo x | PGWARD_AUDIT_LOG=$TK_TMP/$a timeout 20 "$PGWARD" encrypt -r "$R" -o a.age 2>&1)
+    rc=$?
+    set -e
+    tk_assert_eq "$rc" 0 "audit log $a: no hang"
+    tk_assert_contains "$err" "the audit record was not written" "audit log $a: refused"
+done
+tk_assert_eq "$(sha256sum < victim)" "$VSUM" "victim behind the audit-log link untouched"
+
 # --- a shared sticky directory (like /tmp) with names planted by another user ----------------
 mkdir shared
 chmod 1777 shared
