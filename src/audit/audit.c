@@ -17,6 +17,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/safefile.h"
 #include "common/str.h"
 #include "crypto/prim.h"
 
@@ -108,9 +109,13 @@ int pw_audit_append(const char *path, const struct pw_audit_event *ev)
 	int rc = mkdirs(path);
 	if (rc < 0)
 		return rc;
-	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		pw_error(PW_E_AUDIT, "could not open audit log \"%s\": %s", path, strerror(errno));
+	int fd;
+	if ((rc = pw_safe_open_append(path, 0600, &fd)) < 0) {
+		if (rc == -PW_E_INSECURE)
+			return pw_error_context("audit log");
+		char msg[1024];
+		pw_strlcpy(msg, pw_error_message(), sizeof msg);
+		pw_error(PW_E_AUDIT, "audit log: %s", msg);
 		return pw_error_hint("Set a writable path with --audit-log or PGWARD_AUDIT_LOG.");
 	}
 	if (flock(fd, LOCK_EX) < 0) {
@@ -180,7 +185,20 @@ static int broken(struct pw_audit_report *r, size_t line, const char *why)
 /* Iterate lines of the file; fn gets each line (NUL-terminated, no '\n'). */
 static int each_line(const char *path, int (*fn)(void *, char *, size_t, size_t), void *arg)
 {
-	FILE *fp = fopen(path, "re");
+	/* never blocks on a FIFO planted under the log's name */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		pw_error(PW_E_AUDIT, "audit log \"%s\" is not a regular file", path);
+		return pw_error_hint("Name the audit log file itself.");
+	}
+	int fl;
+	if (fd >= 0 && (fl = fcntl(fd, F_GETFL)) >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	FILE *fp = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (fd >= 0 && !fp)
+		close(fd);
 	if (!fp) {
 		if (errno == ENOENT) {
 			pw_error(PW_E_NOTFOUND, "audit log \"%s\" does not exist", path);

@@ -1534,6 +1534,75 @@ static void rule_version(struct dbx *x)
 	           "version current too");
 }
 
+/* A database or role setting of role or session_authorization makes sessions run as
+ * another role: pgward check itself would run downgraded (issue 17), other tools and
+ * people would run with privileges they did not log in with. pg_connect returned this
+ * session to the login role and says what it found (pg_role_change). */
+static void rule_session_role(struct dbx *x)
+{
+	struct chk_finding *f = add(
+	    x, "roles.session-role", "no database or role setting changes who a session runs as",
+	    CHK_SEV_HIGH,
+	    "ALTER DATABASE/ROLE ... SET role (or session_authorization) applies when a session "
+	    "starts: whoever logs in then acts, and is checked, as another role; RESET ROLE "
+	    "only returns to that setting");
+	if (!f)
+		return;
+	const char *mine = pg_role_change(x->c);
+	struct pg_result *r;
+	if (q(x, f,
+	      "select coalesce(d.datname, '(all databases)'), coalesce(r.rolname, '(all roles)'), "
+	      "c,"
+	      " case when s.setdatabase <> 0 and s.setrole <> 0 then 'ROLE ' ||"
+	      " pg_catalog.quote_ident(r.rolname) || ' IN DATABASE ' ||"
+	      " pg_catalog.quote_ident(d.datname) when s.setrole <> 0 then 'ROLE ' ||"
+	      " pg_catalog.quote_ident(r.rolname) when s.setdatabase <> 0 then 'DATABASE ' ||"
+	      " pg_catalog.quote_ident(d.datname) else 'ROLE ALL' end,"
+	      " pg_catalog.split_part(c, '=', 1)"
+	      " from pg_catalog.pg_db_role_setting s"
+	      " left join pg_catalog.pg_database d on d.oid = s.setdatabase"
+	      " left join pg_catalog.pg_roles r on r.oid = s.setrole,"
+	      " pg_catalog.unnest(s.setconfig) c"
+	      " where pg_catalog.split_part(c, '=', 1) in ('role', 'session_authorization')"
+	      /* pgward's credentials: login role X acts as pgward:X by design */
+	      " and not (s.setdatabase = 0 and s.setrole <> 0 and c like 'role=pgward:%')"
+	      " order by 1, 2, 3",
+	      0, NULL, &r) < 0)
+		return;
+	struct pw_buf ev = PW_BUF_INIT(LIST_CAP), fix = PW_BUF_INIT(LIST_CAP);
+	size_t more_ev = 0, more_fix = 0;
+	int n = pg_nrows(r);
+	for (int i = 0; i < n; i++) {
+		if (room(&ev, &more_ev))
+			pw_buf_printf(&ev, "%sdatabase %s, role %s: %s", ev.len ? "; " : "",
+			              pg_value(r, i, 0), pg_value(r, i, 1), pg_value(r, i, 2));
+		if (room(&fix, &more_fix))
+			pw_buf_printf(&fix, "%sALTER %s RESET %s;", fix.len ? "\n" : "",
+			              pg_value(r, i, 3), pg_value(r, i, 4));
+	}
+	more_tail(&ev, more_ev, " ");
+	if (more_fix)
+		pw_buf_printf(&fix, "\n-- and %zu more settings like these", more_fix);
+	if (mine) {
+		chk_set(f, CHK_FAIL, CHK_SEV_HIGH,
+		        "%s; pgward check returned its session to the login role before running "
+		        "the rules%s%s",
+		        mine, n ? "; all such settings: " : "", pw_buf_str(&ev));
+		f->fix = chk_take(&fix);
+	} else if (n) {
+		chk_set(f, CHK_WARN, CHK_SEV_MEDIUM,
+		        "settings that make sessions run as another role (not this one): %s",
+		        pw_buf_str(&ev));
+		f->fix = chk_take(&fix);
+	} else {
+		chk_set(f, CHK_PASS, CHK_SEV_HIGH,
+		        "no database or role sets role or session_authorization");
+	}
+	pw_buf_free(&ev, 0);
+	pw_buf_free(&fix, 0);
+	pg_result_free(r);
+}
+
 void chk_db_rules(const struct chk_opts *o, const struct chk_repo_state *st, struct chk_report *r)
 {
 	struct dbx x = {.o = o, .c = o->db, .r = r};
@@ -1565,6 +1634,7 @@ void chk_db_rules(const struct chk_opts *o, const struct chk_repo_state *st, str
 	rule_roles_unused(&x);
 	rule_roles_shared(&x);
 	rule_roles_readonly(&x, st);
+	rule_session_role(&x);
 	rule_public_schema_create(&x);
 	rule_public_grants(&x);
 	rule_secdef(&x);

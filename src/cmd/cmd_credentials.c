@@ -850,15 +850,12 @@ static int note_attachment(struct cctx *x, const char *name, const char *path, c
 	return rc;
 }
 
-/* The absolute path of an environment file (allocated); a new file's directory must exist. */
+/* The absolute path of an environment file (allocated); a new file's directory must exist.
+ * Only the directory is resolved: a symbolic link as the file itself is never followed (the
+ * application user could point it at any file of root's; issue 17). */
 static int env_path(const char *path0, char **out)
 {
-	char *path = realpath(path0, NULL);
-	if (path) {
-		*out = pw_strdup(path);
-		free(path);
-		return 0;
-	}
+	*out = NULL;
 	char *dir = pw_strdup(path0);
 	char *slash = strrchr(dir, '/');
 	const char *base = slash ? slash + 1 : path0;
@@ -985,7 +982,9 @@ static int detach_one(struct cctx *x, const char *name, const char *path, const 
 	const char *cmd = NULL;
 	bool found = false;
 	int hook_rc = 0;
-	char *rp = realpath(path, NULL);
+	char *rp = NULL;
+	if (env_path(path, &rp) < 0)
+		pw_error_clear();
 	const char *p = rp ? rp : path;
 	for (size_t i = json_array_size(reg); i-- > 0;) {
 		json_t *a = json_array_get(reg, i);
@@ -1022,7 +1021,7 @@ static int detach_one(struct cctx *x, const char *name, const char *path, const 
 	if (rc == -PW_E_INTERRUPTED && hook_rc < 0)
 		pw_error_hint("The detach is done; the on-change command was stopped: run it "
 		              "by hand if the application needs it.");
-	free(rp);
+	pw_free(rp);
 	json_decref(reg);
 	return rc;
 }

@@ -63,6 +63,8 @@ int cmd_encrypt(struct pw_ctx *ctx)
 	bool armor = pw_cfg_bool(ctx->cfg, PW_OPT_ARMOR);
 	bool pass = pw_cfg_bool(ctx->cfg, PW_OPT_PASSPHRASE);
 	const char *outpath = pw_cfg_str(ctx->cfg, PW_OPT_OUT_FILE);
+	if (outpath && strcmp(outpath, "-") == 0)
+		outpath = NULL; /* -o - is standard output */
 	struct pw_outfile *of = NULL;
 	struct flt *chain = NULL;
 	unsigned work = 0;
@@ -148,6 +150,8 @@ int cmd_decrypt(struct pw_ctx *ctx)
 	int rc = 0, infd = -1;
 	const char *inname = NULL;
 	const char *outpath = pw_cfg_str(ctx->cfg, PW_OPT_OUT_FILE);
+	if (outpath && strcmp(outpath, "-") == 0)
+		outpath = NULL; /* -o - is standard output */
 	struct pw_outfile *of = NULL;
 	struct flt *chain = NULL;
 	unsigned max_work = 0;

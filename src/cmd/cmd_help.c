@@ -123,7 +123,8 @@ static void help_config(FILE *out)
 	        "\nconfiguration file ([<stanza>] beats [global]). The file is --config, "
 	        "PGWARD_CONFIG,\nor /etc/pgward/pgward.conf when it exists. Secrets (marked "
 	        "secret) are refused on the\ncommand line; a config file holding one must be mode "
-	        "0600.\n\n");
+	        "0600. Any config file must be a\nregular file of root or the user running pgward "
+	        "that no one else can write.\n\n");
 	for (size_t i = 0; i < PW_OPT__COUNT; i++) {
 		const struct pw_opt_def *d = pw_opt_def((enum pw_opt_id)i);
 		char env[64], w[96];

@@ -116,6 +116,8 @@ int cmd_keygen(struct pw_ctx *ctx)
 		                     "recipient.");
 	}
 	const char *outpath = pw_cfg_str(ctx->cfg, PW_OPT_OUT_FILE);
+	if (outpath && strcmp(outpath, "-") == 0)
+		outpath = NULL; /* -o - is standard output */
 	bool protect = pw_cfg_bool(ctx->cfg, PW_OPT_PASSPHRASE);
 	bool armor = pw_cfg_bool(ctx->cfg, PW_OPT_ARMOR);
 	int rc = 0;

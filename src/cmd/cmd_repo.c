@@ -277,6 +277,8 @@ int cmd_repo(struct pw_ctx *ctx)
 	} else if (!strcmp(sub, "get")) {
 		int fd = 1;
 		const char *out = pw_cfg_str(ctx->cfg, PW_OPT_OUT_FILE);
+		if (out && strcmp(out, "-") == 0)
+			out = NULL; /* -o - is standard output */
 		struct pw_outfile *of = NULL;
 		if (out && (rc = pw_outfile_open(&of, out, 0600, false)) == 0)
 			fd = pw_outfile_fd(of);

@@ -272,7 +272,10 @@ int cmd_restore(struct pw_ctx *ctx)
 
 	if (to_file) {
 		struct pw_outfile *of = NULL;
-		if ((rc = pw_outfile_open(&of, to_file, 0600, false)) == 0) {
+		bool to_stdout = strcmp(to_file, "-") == 0; /* a safe writer: common/safefile.h */
+		if (to_stdout)
+			rc = pw_refuse_binary_tty(1, "a pg_dump archive");
+		if (rc == 0 && (rc = pw_outfile_open(&of, to_file, 0600, false)) == 0) {
 			struct flt *chain = flt_age_decrypt(
 			    ks.ids, ks.nids, AGE_ARMOR_NO,
 			    flt_zstd_decompress(flt_fd_sink_writeback(pw_outfile_fd(of), to_file)));
@@ -284,8 +287,9 @@ int cmd_restore(struct pw_ctx *ctx)
 		pw_outfile_free(of);
 		json_object_set_new(ctx->audit, "to_file", json_string(to_file));
 		if (rc == 0)
-			printf("restored %s/%s into %s (plain pg_dump custom archive)\n", stanza,
-			       e->id, to_file);
+			fprintf(to_stdout ? stderr : stdout,
+			        "restored %s/%s into %s (plain pg_dump custom archive)\n", stanza,
+			        e->id, to_stdout ? "standard output" : to_file);
 		goto out;
 	}
 

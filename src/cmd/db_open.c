@@ -7,11 +7,14 @@
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/mem.h"
+#include "common/safefile.h"
 #include "common/str.h"
 #include "pg/pg.h"
 
 #include <fcntl.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 /* The connection string from --db, url-env or url-file (newly allocated). */
 int pw_db_conninfo(struct pw_ctx *ctx, char **out)
@@ -55,16 +58,23 @@ int pw_db_conninfo(struct pw_ctx *ctx, char **out)
 		return 0;
 	}
 	struct pw_buf b = PW_BUF_INIT(64 * 1024);
-	int rc = pw_read_file(file, &b);
+	/* a regular file of root or ours that no one else can write (never a FIFO) */
+	int fd;
+	int rc = pw_trusted_open(file, "url-file", 0, &fd);
+	char chunk[4096];
+	while (rc == 0) {
+		ssize_t r = pw_read_some(fd, chunk, sizeof chunk, file);
+		if (r <= 0) {
+			rc = (int)r;
+			break;
+		}
+		rc = pw_buf_append(&b, chunk, (size_t)r);
+	}
+	OPENSSL_cleanse(chunk, sizeof chunk);
 	if (rc == 0) {
 		char *v = pw_trim((char *)pw_buf_str(&b));
-		if (pg_conninfo_has_password(v) > 0) {
-			int fd = open(file, O_RDONLY | O_CLOEXEC);
-			if (fd >= 0) {
-				rc = pw_check_private_fd(fd, file, "url-file");
-				close(fd);
-			}
-		}
+		if (pg_conninfo_has_password(v) > 0)
+			rc = pw_check_private_fd(fd, file, "url-file");
 		if (rc == 0 && !*v) {
 			pw_error(PW_E_CONFIG, "url-file \"%s\" is empty", file);
 			rc = pw_error_hint("Write the database URL into it.");
@@ -72,6 +82,8 @@ int pw_db_conninfo(struct pw_ctx *ctx, char **out)
 		if (rc == 0)
 			*out = pw_strdup(v);
 	}
+	if (fd >= 0)
+		close(fd);
 	pw_buf_free(&b, 1);
 	return rc;
 }
@@ -98,7 +110,11 @@ int pw_db_connect_as(struct pw_ctx *ctx, bool read_only, bool stop_after_tls,
 	                            .npins = npins,
 	                            .read_only = read_only,
 	                            .application_name = application_name,
-	                            .stop_after_tls = stop_after_tls};
+	                            .stop_after_tls = stop_after_tls,
+	                            /* check reports a setting that changes the session's role
+	                             * (rule roles.session-role); everything else refuses it */
+	                            .allow_role_change = application_name &&
+	                                                 !strcmp(application_name, "pgward-check")};
 	rc = pg_connect(&o, out);
 	pw_secret_free(secret);
 	pw_free(ci);

@@ -12,21 +12,17 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/fileio.h"
+#include "common/safefile.h"
 #include "common/secret.h"
 
 static int from_file(const char *path, struct pw_secret **out)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		pw_error(PW_E_PASSPHRASE, "could not open passphrase file \"%s\"", path);
-		return pw_error_hint("Check the passphrase-file setting.");
-	}
-	int rc = pw_check_private_fd(fd, path, "passphrase file");
-	close(fd);
-	if (rc < 0)
-		return rc;
 	struct pw_buf b = PW_BUF_INIT(4096);
-	rc = pw_read_file(path, &b);
+	int rc = pw_trusted_read(path, "passphrase file", PW_TRUST_SECRET, &b);
+	if (rc == -PW_E_NOTFOUND) {
+		pw_error(PW_E_PASSPHRASE, "could not open passphrase file \"%s\"", path);
+		rc = pw_error_hint("Check the passphrase-file setting.");
+	}
 	if (rc == 0) {
 		size_t n = strcspn(pw_buf_str(&b), "\r\n");
 		*out = pw_secret_new(b.data, n);

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 
 #include "common/err.h"
 #include "common/mem.h"
+#include "common/safefile.h"
 
 static int io_error(const char *what, const char *path)
 {
@@ -117,121 +117,39 @@ int pw_check_private_fd(int fd, const char *path, const char *what)
 	return 0;
 }
 
+/* pw_outfile is the safe writer of safefile.c (kept for its callers) */
 struct pw_outfile {
-	char *path;
-	char *tmp;
-	int fd;
-	bool exclusive;
-	bool done;
-	bool direct; /* not a regular file: written in place, nothing to rename or remove */
+	struct pw_safefile *sf;
 };
 
 int pw_outfile_open(struct pw_outfile **out, const char *path, mode_t mode, bool exclusive)
 {
 	*out = NULL;
-	struct stat st;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		/* a device, FIFO or socket (/dev/null, a named pipe): write to it directly; a
-		 * rename would replace it with a regular file */
-		if (exclusive) {
-			pw_error(PW_E_EXISTS, "output \"%s\" already exists", path);
-			return pw_error_hint("Choose another name.");
-		}
-		if (S_ISDIR(st.st_mode)) {
-			pw_error(PW_E_IO, "output \"%s\" is a directory", path);
-			return pw_error_hint("Name a file.");
-		}
-		int fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0)
-			return io_error("open", path);
-		struct pw_outfile *f = pw_calloc(1, sizeof *f);
-		f->path = pw_strdup(path);
-		f->fd = fd;
-		f->direct = true;
-		*out = f;
-		return 0;
-	}
-	if (exclusive && access(path, F_OK) == 0) {
-		pw_error(PW_E_EXISTS, "output file \"%s\" already exists", path);
-		return pw_error_hint(
-		    "Choose another name, or remove the file first if you are sure "
-		    "it is not needed.");
-	}
-	size_t n = strlen(path) + 32;
-	char *tmp = pw_malloc(n);
-	char *dcopy = pw_strdup(path);
-	char *bcopy = pw_strdup(path);
-	snprintf(tmp, n, "%s/.%s.tmp-%ld", dirname(dcopy), basename(bcopy), (long)getpid());
-	pw_free(dcopy);
-	pw_free(bcopy);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd < 0) {
-		int rc = io_error("create", tmp);
-		pw_free(tmp);
+	struct pw_safefile *sf;
+	int rc = pw_safefile_open(&sf, path, mode, exclusive ? PW_SAFE_EXCLUSIVE : 0);
+	if (rc < 0)
 		return rc;
-	}
-	fchmod(fd, mode); /* umask must not widen or narrow the requested mode */
 	struct pw_outfile *f = pw_calloc(1, sizeof *f);
-	f->path = pw_strdup(path);
-	f->tmp = tmp;
-	f->fd = fd;
-	f->exclusive = exclusive;
+	f->sf = sf;
 	*out = f;
 	return 0;
 }
 
 int pw_outfile_fd(const struct pw_outfile *f)
 {
-	return f->fd;
+	return pw_safefile_fd(f->sf);
 }
 
 int pw_outfile_commit(struct pw_outfile *f)
 {
-	if (f->direct) {
-		f->done = true;
-		return 0;
-	}
-	if (fsync(f->fd) < 0)
-		return io_error("fsync", f->tmp);
-	if (close(f->fd) < 0) {
-		f->fd = -1;
-		return io_error("close", f->tmp);
-	}
-	f->fd = -1;
-	if (f->exclusive) {
-		/* link fails if path appeared meanwhile: never replace */
-		if (link(f->tmp, f->path) < 0) {
-			if (errno == EEXIST) {
-				pw_error(PW_E_EXISTS, "output file \"%s\" already exists", f->path);
-				return pw_error_hint("Choose another name.");
-			}
-			return io_error("create", f->path);
-		}
-		unlink(f->tmp);
-	} else if (rename(f->tmp, f->path) < 0) {
-		return io_error("rename to", f->path);
-	}
-	f->done = true;
-	char *dcopy = pw_strdup(f->path);
-	int dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	pw_free(dcopy);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	return 0;
+	return pw_safefile_commit(f->sf);
 }
 
 void pw_outfile_free(struct pw_outfile *f)
 {
 	if (!f)
 		return;
-	if (f->fd >= 0)
-		close(f->fd);
-	if (!f->done && !f->direct)
-		unlink(f->tmp);
-	pw_free(f->path);
-	pw_free(f->tmp);
+	pw_safefile_free(f->sf);
 	pw_free(f);
 }
 

@@ -25,11 +25,11 @@ int pw_interrupted(void);
 ssize_t pw_read_some(int fd, void *p, size_t n, const char *what);
 
 /*
- * An output file written atomically: data goes to a temporary file in the
- * same directory, which becomes `path` only on pw_outfile_commit (fsync +
- * rename + directory fsync). pw_outfile_abort (or free without commit)
- * removes the temporary file. With exclusive, an existing path is never
- * replaced (PW_E_EXISTS).
+ * An output file written atomically and safely (common/safefile.h): data goes
+ * to a new file in the same directory, which becomes `path` only on
+ * pw_outfile_commit (fsync + renameat + directory fsync); free without commit
+ * removes it. With exclusive, an existing path is never replaced (PW_E_EXISTS).
+ * An existing FIFO, device or symbolic link is refused; "-" is standard output.
  */
 struct pw_outfile;
 int pw_outfile_open(struct pw_outfile **out, const char *path, mode_t mode, bool exclusive);

@@ -14,6 +14,7 @@
 
 #include "common/err.h"
 #include "common/mem.h"
+#include "common/safefile.h"
 #include "common/str.h"
 
 #define DEFAULT_CONFIG "/etc/pgward/pgward.conf"
@@ -400,10 +401,16 @@ static int cfg_on_value(void *user, const char *section, const char *name, const
 int pw_config_load_file(struct pw_config *c, const char *path, const char *stanza)
 {
 	struct ini_ctx x = {.c = c, .path = path, .stanza = stanza};
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* it names the repository, the recipients and the commands pgward runs: only root or
+	 * the user running pgward may own it, no one else may write it, and a FIFO or a
+	 * symbolic link is refused without blocking (common/safefile.h) */
+	int fd;
+	int rc0 = pw_trusted_open(path, "configuration file", PW_TRUST_MISSING, &fd);
+	if (rc0 < 0)
+		return rc0;
 	if (fd < 0) {
-		pw_error(errno == ENOENT ? PW_E_CONFIG : PW_E_IO,
-		         "could not open configuration file \"%s\": %s", path, strerror(errno));
+		pw_error(PW_E_CONFIG, "could not open configuration file \"%s\": %s", path,
+		         strerror(ENOENT));
 		return pw_error_hint("Check the path given with --config or PGWARD_CONFIG.");
 	}
 	struct stat st;

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/proc.h"
+#include "common/safefile.h"
 #include "common/str.h"
 
 #define ENV_MAX (1 << 20)
@@ -76,9 +77,10 @@ static int read_env(const char *path, struct pw_buf *b, bool *exists, struct sta
 	}
 	*exists = true;
 	int rc = 0;
-	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
-		pw_error(PW_E_IO, "environment file \"%s\" is not a regular file", path);
-		rc = pw_error_hint("Name a regular file.");
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || st->st_nlink != 1) {
+		pw_error(PW_E_IO, "environment file \"%s\" is not a regular file with one link",
+		         path);
+		rc = pw_error_hint("Name a regular file (not a FIFO, device or hard link).");
 	}
 	if (rc == 0)
 		rc = read_fd(fd, path, b);
@@ -86,17 +88,17 @@ static int read_env(const char *path, struct pw_buf *b, bool *exists, struct sta
 	return rc;
 }
 
-static int write_env(const char *path, struct pw_buf *content, bool exists, const struct stat *st)
+/* Write content as the new env file through the safe writer f: the old file's owner and
+ * group and mode 0600, or 0640 when the application read it through its group before. */
+static int write_env(struct pw_safefile *f, const char *path, struct pw_buf *content)
 {
-	/* 0600, or 0640 when the application read it through its group before */
-	mode_t mode = (mode_t)(exists ? 0600 | (st->st_mode & 0040) : 0600);
-	struct pw_outfile *f;
-	int rc = pw_outfile_open(&f, path, mode, false);
-	if (rc < 0)
-		return rc;
-	int fd = pw_outfile_fd(f);
-	/* the application keeps reading it: same owner and group as before, or nothing changes */
-	if (exists && (fchown(fd, st->st_uid, st->st_gid) < 0 || fchmod(fd, mode) < 0)) {
+	const struct stat *st = pw_safefile_old(f);
+	mode_t mode = (mode_t)(st ? 0600 | (st->st_mode & 0040) : 0600);
+	int fd = pw_safefile_fd(f);
+	int rc = 0;
+	/* the application keeps reading it: same owner and group as before, or nothing changes.
+	 * fd is the new file pgward created itself, never a name someone else could swap. */
+	if (st && (fchown(fd, st->st_uid, st->st_gid) < 0 || fchmod(fd, mode) < 0)) {
 		pw_error(PW_E_IO, "cannot give the new \"%s\" its old owner (uid %u): %s", path,
 		         (unsigned)st->st_uid, strerror(errno));
 		rc = pw_error_hint("Run pgward as root or as the file's owner; the file was not "
@@ -105,8 +107,7 @@ static int write_env(const char *path, struct pw_buf *content, bool exists, cons
 	if (rc == 0)
 		rc = pw_write_all(fd, content->data, content->len, path);
 	if (rc == 0)
-		rc = pw_outfile_commit(f);
-	pw_outfile_free(f);
+		rc = pw_safefile_commit(f);
 	return rc;
 }
 
@@ -126,9 +127,15 @@ static int rewrite(const char *path, const char *var, const char *value)
 		return pw_error_hint("This is a bug: URLs are percent-encoded.");
 	}
 	struct pw_buf in = PW_BUF_INIT(ENV_MAX), out = PW_BUF_INIT(ENV_MAX + 4096);
-	bool exists;
-	struct stat st;
-	int rc = read_env(path, &in, &exists, &st);
+	/* the directory is resolved without following links, the old file is read through
+	 * that directory and must be the regular file that was checked, and the new one is
+	 * created there and renamed over it (issue 17: a swap to a device is refused) */
+	struct pw_safefile *f = NULL;
+	int rc = pw_safefile_open(&f, path, 0600, PW_SAFE_OTHER_OWNER);
+	if (rc < 0)
+		return pw_error_context("environment file");
+	bool exists = pw_safefile_old(f) != NULL;
+	rc = pw_safefile_read_old(f, &in);
 	bool found = false;
 	if (rc == 0 && in.len) {
 		const char *s = pw_buf_str(&in);
@@ -155,7 +162,8 @@ static int rewrite(const char *path, const char *var, const char *value)
 	if (rc == 0 && value && !found)
 		pw_buf_printf(&out, "%s='%s'\n", var, value);
 	if (rc == 0 && (exists || value))
-		rc = write_env(path, &out, exists, &st);
+		rc = write_env(f, path, &out);
+	pw_safefile_free(f);
 	pw_buf_free(&in, 1);
 	pw_buf_free(&out, 1);
 	return rc;
@@ -212,19 +220,17 @@ char *attach_registry_default_path(void)
 int attach_registry_load(const char *path, json_t **out)
 {
 	*out = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd;
+	int rc =
+	    pw_trusted_open(path, "attachments record", PW_TRUST_SECRET | PW_TRUST_MISSING, &fd);
+	if (rc < 0)
+		return rc;
 	if (fd < 0) {
-		if (errno == ENOENT) {
-			*out = json_array();
-			return 0;
-		}
-		pw_error(PW_E_IO, "cannot open the attachments record \"%s\": %s", path,
-		         strerror(errno));
-		return pw_error_hint("Check attachments-file and its permissions.");
+		*out = json_array();
+		return 0;
 	}
 	/* it names commands pgward runs: only its owner, who must be us, may write it */
 	struct stat st;
-	int rc = pw_check_private_fd(fd, path, "attachments record");
 	if (rc == 0 && (fstat(fd, &st) < 0 || st.st_uid != geteuid() || !S_ISREG(st.st_mode))) {
 		pw_error(PW_E_INSECURE, "attachments record \"%s\" is not a file of this user",
 		         path);

@@ -14,6 +14,7 @@
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/mem.h"
+#include "common/safefile.h"
 #include "common/str.h"
 #include "common/time.h"
 #include "crypto/prim.h"
@@ -216,6 +217,16 @@ int restore_into_db(const struct restore_opts *o)
 	char jobs[32];
 	if (o->jobs > 1) {
 		const char *dir = o->temp_dir ? o->temp_dir : getenv("TMPDIR");
+		/* pg_restore reads the spool back by name: its directory must be one no other
+		 * user can swap names in (a sticky /tmp is fine for a fresh mkstemp name) */
+		bool shared;
+		int dfd;
+		if ((rc = pw_safe_opendir(dir && *dir ? dir : "/var/tmp", geteuid(), &shared,
+		                          &dfd)) < 0) {
+			pw_error_context("spool directory (--temp-dir)");
+			goto out;
+		}
+		close(dfd);
 		snprintf(spool, sizeof spool, "%s/pgward-restore-XXXXXX",
 		         dir && *dir ? dir : "/var/tmp");
 		int fd = mkstemp(spool);

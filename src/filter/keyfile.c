@@ -10,6 +10,7 @@
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/mem.h"
+#include "common/safefile.h"
 #include "common/str.h"
 #include "filter/filter.h"
 
@@ -107,7 +108,8 @@ int pw_keyset_add_recipients_file(struct pw_keyset *k, const char *path)
 {
 	struct pw_buf b = PW_BUF_INIT(KEYFILE_MAX);
 	int count = 0;
-	int rc = pw_read_file(path, &b);
+	/* who may write it decides who can read the backups: root or us only */
+	int rc = pw_trusted_read(path, "recipients file", 0, &b);
 	if (rc == 0)
 		rc = for_lines((char *)pw_buf_str(&b), path, recipient_line, k, &count);
 	if (rc == 0 && count == 0) {
@@ -199,7 +201,9 @@ int pw_keyset_add_identity_file(struct pw_keyset *k, const char *path, pw_passph
                                 void *arg)
 {
 	struct pw_buf b = PW_BUF_INIT(KEYFILE_MAX);
-	int rc = pw_read_file(path, &b);
+	/* a passphrase-protected file may be readable by others (it is encrypted); the
+	 * private-mode check of a plain one follows below */
+	int rc = pw_trusted_read(path, "identity file", 0, &b);
 	if (rc < 0)
 		goto out;
 	if (looks_encrypted(&b)) {
@@ -240,13 +244,13 @@ int pw_keyset_add_identity_file(struct pw_keyset *k, const char *path, pw_passph
 		goto out;
 	}
 	if (strcmp(path, "-") != 0) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			rc = pw_check_private_fd(fd, path, "identity file");
+		/* a plain identity must also be private (no link, no FIFO: never blocks) */
+		int fd;
+		rc = pw_trusted_open(path, "identity file", PW_TRUST_SECRET, &fd);
+		if (fd >= 0)
 			close(fd);
-			if (rc < 0)
-				goto out;
-		}
+		if (rc < 0)
+			goto out;
 	}
 	rc = pw_keyset_add_identity_text(k, (const char *)b.data, b.len, path);
 out:

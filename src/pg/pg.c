@@ -31,6 +31,9 @@ struct pg_conn {
 	struct pg_tls_info tls;
 	int version;
 	char user[128];
+	char role_change[1024]; /* a setting made the session run as another role (check) */
+	char role[128];         /* current_user as verified by session_setup */
+	bool read_only;
 };
 
 struct pg_result {
@@ -152,6 +155,153 @@ static const char *opt_val(PQconninfoOption *opts, const char *kw)
 	return NULL;
 }
 
+static int setup_error(PGconn *conn, const char *what)
+{
+	char line[512];
+	first_line(PQerrorMessage(conn), line, sizeof line);
+	pw_error(PW_E_DB, "could not %s: %s", what, line);
+	return pw_error_hint("This is unexpected; see the server log.");
+}
+
+/* The ALTER DATABASE / ALTER ROLE settings of role or session_authorization that apply to
+ * this session, and the statements that remove them (into what and fix). */
+static void role_settings(PGconn *conn, const char *login, struct pw_buf *what, struct pw_buf *fix)
+{
+	const char *params[1] = {login};
+	PGresult *r = PQexecParams(
+	    conn,
+	    "select d.datname, r.rolname, pg_catalog.split_part(c, '=', 1), c"
+	    " from pg_catalog.pg_db_role_setting s"
+	    " left join pg_catalog.pg_database d on d.oid = s.setdatabase"
+	    " left join pg_catalog.pg_roles r on r.oid = s.setrole,"
+	    " pg_catalog.unnest(s.setconfig) c"
+	    " where (s.setdatabase = 0 or d.datname = pg_catalog.current_database())"
+	    " and (s.setrole = 0 or r.rolname = $1)"
+	    " and pg_catalog.split_part(c, '=', 1) in ('role', 'session_authorization')"
+	    " order by s.setdatabase <> 0 and s.setrole <> 0 desc, s.setrole <> 0 desc",
+	    1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+		for (int i = 0; i < PQntuples(r) && i < 4; i++) {
+			const char *db = PQgetisnull(r, i, 0) ? NULL : PQgetvalue(r, i, 0);
+			const char *role = PQgetisnull(r, i, 1) ? NULL : PQgetvalue(r, i, 1);
+			const char *name = PQgetvalue(r, i, 2);
+			char *qd = db ? PQescapeIdentifier(conn, db, strlen(db)) : NULL;
+			char *qr = role ? PQescapeIdentifier(conn, role, strlen(role)) : NULL;
+			char target[600];
+			if (qd && qr)
+				snprintf(target, sizeof target, "ROLE %s IN DATABASE %s", qr, qd);
+			else if (qr)
+				snprintf(target, sizeof target, "ROLE %s", qr);
+			else if (qd)
+				snprintf(target, sizeof target, "DATABASE %s", qd);
+			else
+				snprintf(target, sizeof target, "ROLE ALL");
+			pw_buf_printf(what, "%sALTER %s SET %s", what->len ? "; " : "", target,
+			              PQgetvalue(r, i, 3));
+			pw_buf_printf(fix, "%sALTER %s RESET %s", fix->len ? "; " : "", target,
+			              name);
+			PQfreemem(qd);
+			PQfreemem(qr);
+		}
+	}
+	PQclear(r);
+	if (!what->len) {
+		pw_buf_printf(what, "a setting of role or session_authorization");
+		pw_buf_printf(fix, "ALTER DATABASE ... RESET role / ALTER ROLE ... RESET role");
+	}
+}
+
+/* Make the session ours before the first query that matters: an empty search_path, who
+ * we run as checked against who logged in (ALTER DATABASE/ROLE ... SET role applies at
+ * connection start, and RESET ROLE only returns to that value), and the settings pgward
+ * depends on set explicitly, whatever the database or role default them to. */
+static int session_setup(struct pg_conn *c, const struct pg_connect_opts *o)
+{
+	PGconn *conn = c->conn;
+	/* An empty search_path before any other statement: a role that may create objects in a
+	 * schema on the path (or set the path with ALTER ROLE/DATABASE ... SET) cannot make
+	 * pgward's queries call its functions or operators instead of pg_catalog's. Every
+	 * query names user objects schema-qualified. */
+	PGresult *r = PQexec(conn, "select pg_catalog.set_config('search_path', '', false),"
+	                           " current_user, session_user");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		PQclear(r);
+		return setup_error(conn, "clear search_path");
+	}
+	char cur[128], ses[128];
+	pw_strlcpy(cur, PQgetvalue(r, 0, 1), sizeof cur);
+	pw_strlcpy(ses, PQgetvalue(r, 0, 2), sizeof ses);
+	PQclear(r);
+	/* pgward's own credentials: login role X acts as its privilege role pgward:X (ALTER ROLE
+	 * X SET role, src/cred/cred.c), a role X is a member of; that is the design */
+	bool own_credential = strcmp(ses, c->user) == 0 && strncmp(cur, "pgward:", 7) == 0;
+	if (!own_credential && (strcmp(cur, c->user) != 0 || strcmp(ses, c->user) != 0)) {
+		struct pw_buf what = PW_BUF_INIT(4096), fix = PW_BUF_INIT(4096);
+		role_settings(conn, c->user, &what, &fix);
+		const char *runas = strcmp(ses, c->user) != 0 ? ses : cur;
+		int rc = 0;
+		if (!o->allow_role_change) {
+			pw_error(PW_E_PRIVILEGE,
+			         "the database session runs as \"%s\", not as \"%s\" that pgward "
+			         "logged in as (%s)",
+			         runas, c->user, pw_buf_str(&what));
+			rc = pw_error_hint(
+			    "A database or role setting changes who pgward runs as; pgward refuses "
+			    "to act with another role's privileges. Remove it: %s.",
+			    pw_buf_str(&fix));
+		} else {
+			snprintf(c->role_change, sizeof c->role_change,
+			         "sessions of \"%s\" run as \"%s\" (%s); fix: %s", c->user, runas,
+			         pw_buf_str(&what), pw_buf_str(&fix));
+		}
+		pw_buf_free(&what, 0);
+		pw_buf_free(&fix, 0);
+		if (rc < 0)
+			return rc;
+		/* check: back to the role that logged in, then report the setting */
+		r = PQexec(conn, "set session authorization default; set role none");
+		bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		PQclear(r);
+		if (!ok)
+			return setup_error(conn, "reset the session's role");
+		r = PQexec(conn, "select current_user, session_user");
+		ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+		     strcmp(PQgetvalue(r, 0, 0), c->user) == 0 &&
+		     strcmp(PQgetvalue(r, 0, 1), c->user) == 0;
+		PQclear(r);
+		if (!ok) {
+			pw_error(PW_E_PRIVILEGE,
+			         "the database session cannot be returned to \"%s\"", c->user);
+			return pw_error_hint(
+			    "Remove the role settings of the database and the role "
+			    "(ALTER ... RESET role).");
+		}
+	}
+	/* what pgward verified: child sessions (pg_dump, pg_restore) are pinned to it */
+	pw_strlcpy(c->role, own_credential ? cur : c->user, sizeof c->role);
+	c->read_only = o->read_only;
+	const char *params[1] = {o->read_only ? "on" : "off"};
+	r = PQexecParams(
+	    conn,
+	    "select pg_catalog.set_config('default_transaction_read_only', $1, false),"
+	    " pg_catalog.set_config('statement_timeout', '0', false),"
+	    " pg_catalog.set_config('lock_timeout', '0', false),"
+	    " pg_catalog.set_config('idle_in_transaction_session_timeout', '0', false),"
+	    " pg_catalog.current_setting('default_transaction_read_only')",
+	    1, NULL, params, NULL, NULL, 0);
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+	          strcmp(PQgetvalue(r, 0, 4), params[0]) == 0;
+	PQclear(r);
+	if (!ok)
+		return setup_error(conn, "set the session's settings");
+	return 0;
+}
+
+const char *pg_role_change(const struct pg_conn *c)
+{
+	return c->role_change[0] ? c->role_change : NULL;
+}
+
 int pg_connect(const struct pg_connect_opts *o, struct pg_conn **out)
 {
 	*out = NULL;
@@ -227,19 +377,8 @@ int pg_connect(const struct pg_connect_opts *o, struct pg_conn **out)
 		kw[n] = "connect_timeout";
 		val[n++] = "15";
 	}
-	char options[512];
-	if (o->read_only) {
-		const char *prev = opt_val(opts, "options");
-		snprintf(options, sizeof options, "%s%s-c default_transaction_read_only=on",
-		         prev ? prev : "", prev ? " " : "");
-		size_t i;
-		for (i = 0; i < n && strcmp(kw[i], "options") != 0; i++)
-			;
-		kw[i] = "options";
-		val[i] = options;
-		if (i == n)
-			n++;
-	}
+	/* read-only is set with SET after connecting (session_setup), never appended to the
+	 * options string, where libpq or the server could cut it off */
 	kw[n] = NULL;
 	val[n] = NULL;
 
@@ -321,20 +460,11 @@ int pg_connect(const struct pg_connect_opts *o, struct pg_conn **out)
 	c->version = PQserverVersion(conn);
 	const char *u = PQuser(conn);
 	pw_strlcpy(c->user, u ? u : "", sizeof c->user);
-	/* An empty search_path before any other statement: a role that may create objects in a
-	 * schema on the path (or set the path with ALTER ROLE/DATABASE ... SET) cannot make
-	 * pgward's queries call its functions or operators instead of pg_catalog's. Every
-	 * query names user objects schema-qualified. */
-	PGresult *sp = PQexec(conn, "select pg_catalog.set_config('search_path', '', false)");
-	if (PQresultStatus(sp) != PGRES_TUPLES_OK) {
-		char line[512];
-		first_line(PQerrorMessage(conn), line, sizeof line);
-		PQclear(sp);
+	int rc = session_setup(c, o);
+	if (rc < 0) {
 		pg_close(c);
-		pw_error(PW_E_DB, "could not clear search_path: %s", line);
-		return pw_error_hint("This is unexpected; see the server log.");
+		return rc;
 	}
-	PQclear(sp);
 	*out = c;
 	return 0;
 }
@@ -521,6 +651,22 @@ char *pg_child_conninfo(struct pg_conn *c, const char *application_name)
 			append_kv(&b, keys[i], v);
 	}
 	append_kv(&b, "application_name", application_name);
+	if (c->role[0]) {
+		/* The child's own session: startup options outrank ALTER DATABASE/ROLE ... SET, so
+		 * a role setting added after pgward's check cannot steer pg_dump or pg_restore,
+		 * and read-only does not depend on PGOPTIONS (which options= replaces). */
+		struct pw_buf o = PW_BUF_INIT(1024);
+		pw_buf_printf(&o, "-c role=");
+		for (const char *p = c->role; *p; p++) {
+			if (*p == ' ' || *p == '\\')
+				pw_buf_putc(&o, '\\');
+			pw_buf_putc(&o, *p);
+		}
+		pw_buf_printf(&o, " -c client_min_messages=warning%s",
+		              c->read_only ? " -c default_transaction_read_only=on" : "");
+		append_kv(&b, "options", pw_buf_str(&o));
+		pw_buf_free(&o, 0);
+	}
 	pw_buf_str(&b);
 	return (char *)b.data;
 }

@@ -23,6 +23,10 @@ struct pg_connect_opts {
 	bool read_only;               /* default_transaction_read_only=on for the session */
 	const char *application_name; /* default "pgward" */
 	bool stop_after_tls;          /* for `pgward pin`: handshake only, no authentication */
+	/* A session that a database or role setting (ALTER ... SET role / session_authorization)
+	 * makes run as another role is refused (PW_E_PRIVILEGE); with this (check), it is
+	 * returned to the login role and the setting reported by pg_role_change. */
+	bool allow_role_change;
 	/* A private cluster pgward started itself, reached over a unix socket in a 0700
 	 * directory (verify --scratch-local): sslmode=disable there is expected, not warned
 	 * about. Refused (PW_E_INTERNAL) unless host is an absolute path and no hostaddr. */
@@ -53,6 +57,8 @@ void pg_close(struct pg_conn *c);
 const struct pg_tls_info *pg_tls(const struct pg_conn *c);
 int pg_server_version(const struct pg_conn *c);
 const char *pg_current_user(const struct pg_conn *c);
+/* With allow_role_change: what changed the session's role and the fix, or NULL. */
+const char *pg_role_change(const struct pg_conn *c);
 /* Effective connection parameters, for child processes (pg_dump): no password. */
 const char *pg_param(const struct pg_conn *c, const char *keyword);
 

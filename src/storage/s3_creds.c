@@ -8,6 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <curl/curl.h>
 #include <ini.h>
 #include <jansson.h>
@@ -17,6 +21,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/safefile.h"
 #include "common/str.h"
 
 #define REFRESH_MARGIN 300 /* refresh temporary credentials this many seconds early */
@@ -94,7 +99,15 @@ static int from_file(struct s3_creds *c, const char *profile_opt, bool *found)
 	const char *profile = profile_opt ? profile_opt : getenv("AWS_PROFILE");
 	if (!profile || !*profile)
 		profile = "default";
-	FILE *fp = fopen(path, "re");
+	/* a regular file of root or ours, private, never a FIFO that would block */
+	int cfd;
+	int rc = pw_trusted_open(path, "AWS shared credentials file",
+	                         PW_TRUST_SECRET | PW_TRUST_MISSING, &cfd);
+	if (rc < 0)
+		return rc;
+	FILE *fp = cfd >= 0 ? fdopen(cfd, "r") : NULL;
+	if (cfd >= 0 && !fp)
+		close(cfd);
 	if (!fp) {
 		if (profile_opt || getenv("AWS_PROFILE")) {
 			pw_error(PW_E_CONFIG,
@@ -105,7 +118,6 @@ static int from_file(struct s3_creds *c, const char *profile_opt, bool *found)
 		}
 		return 0;
 	}
-	int rc = pw_check_private_fd(fileno(fp), path, "AWS shared credentials file");
 	struct ini_find f = {.profile = profile};
 	if (rc == 0 && ini_parse_file(fp, ini_cb, &f) != 0) {
 		pw_error(PW_E_CONFIG, "cannot parse AWS shared credentials file \"%s\"", path);
@@ -159,6 +171,8 @@ static int http(const char *method, const char *url, struct curl_slist *hdrs, st
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, 5L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* link-local and loopback endpoints: never through a proxy (it would see the token) */
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
 	CURLcode cc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
 	curl_easy_cleanup(h);
@@ -194,6 +208,64 @@ static int parse_json_creds(struct s3_creds *c, const struct pw_buf *b, const ch
 	return rc;
 }
 
+/* The AWS SDKs' rule for AWS_CONTAINER_CREDENTIALS_FULL_URI: HTTPS to any host, plain HTTP
+ * only to loopback or the ECS/EKS link-local addresses. The host is the one curl's own URL
+ * parser finds (userinfo, odd IPv4 forms and all), compared as an address, never by prefix. */
+static int container_uri_allowed(const char *uri)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	int rc = 0;
+	if (!u || curl_url_set(u, CURLUPART_URL, uri, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		pw_error(PW_E_CONFIG, "AWS_CONTAINER_CREDENTIALS_FULL_URI is not a valid URL");
+		rc = pw_error_hint("Set it to an https:// URL, or http:// to a loopback or the "
+		                   "ECS/EKS link-local address.");
+		goto out;
+	}
+	if (strcasecmp(scheme, "https") == 0)
+		goto out;
+	bool ok = false;
+	if (strcasecmp(scheme, "http") == 0) {
+		char h[64];
+		size_t hl = strlen(host);
+		if (hl >= 2 && hl < sizeof h && host[0] == '[' && host[hl - 1] == ']') {
+			memcpy(h, host + 1,
+			       hl - 2); /* an IPv6 literal (a zone id fails inet_pton) */
+			h[hl - 2] = 0;
+		} else {
+			pw_strlcpy(h, host, sizeof h);
+		}
+		unsigned char a4[4], a6[16];
+		if (inet_pton(AF_INET, h, a4) == 1) {
+			ok = a4[0] == 127 || (a4[0] == 169 && a4[1] == 254 && a4[2] == 170 &&
+			                      (a4[3] == 2 || a4[3] == 23));
+		} else if (inet_pton(AF_INET6, h, a6) == 1) {
+			static const unsigned char lo[16] = {[15] = 1};
+			static const unsigned char eks[16] = {0xfd, 0x00, 0x0e, 0xc2, [15] = 0x23};
+			ok = memcmp(a6, lo, 16) == 0 || memcmp(a6, eks, 16) == 0;
+		} else {
+			ok = strcasecmp(h, "localhost") == 0;
+		}
+	}
+	if (!ok) {
+		pw_error(
+		    PW_E_INSECURE,
+		    "AWS_CONTAINER_CREDENTIALS_FULL_URI uses %s to \"%s\", which is neither HTTPS "
+		    "nor a loopback or ECS/EKS link-local address",
+		    scheme, host);
+		rc = pw_error_hint("The credentials and the authorization token would travel in "
+		                   "the clear: use https://, http://127.0.0.1, 169.254.170.2, "
+		                   "169.254.170.23 or [fd00:ec2::23].");
+	}
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
 static int fetch_container(struct s3_creds *c)
 {
 	struct curl_slist *h = NULL;
@@ -202,7 +274,8 @@ static int fetch_container(struct s3_creds *c)
 	const char *tokfile = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
 	struct pw_buf tb = PW_BUF_INIT(4096);
 	if (tokfile && *tokfile) {
-		if (pw_read_file(tokfile, &tb) < 0) {
+		if (pw_trusted_read(tokfile, "container authorization token file", PW_TRUST_FOLLOW,
+		                    &tb) < 0) {
 			pw_buf_free(&tb, 1);
 			return -pw_error_code();
 		}
@@ -314,12 +387,15 @@ int s3_creds_new(const struct stor_config *cfg, struct s3_creds **out)
 			pw_strlcpy(uri, full, sizeof uri);
 		else
 			snprintf(uri, sizeof uri, "%s%s", CONTAINER_HOST, rel);
+		if ((rc = container_uri_allowed(uri)) < 0)
+			goto out_uri;
 		c->container_uri = pw_strdup(uri);
 		c->src = SRC_CONTAINER;
 		c->src_name = "container credentials endpoint";
 		rc = fetch_container(c);
 		found = rc == 0;
 	}
+out_uri:;
 	const char *off = getenv("AWS_EC2_METADATA_DISABLED");
 	if (rc == 0 && !found && !(off && strcasecmp(off, "true") == 0)) {
 		c->src = SRC_IMDS;

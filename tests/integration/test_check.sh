@@ -73,7 +73,7 @@ print(eval(sys.argv[2]))' "$1" "$2"
 }
 IDS="tls.server tls.enforced tls.min-version tls.this-connection tls.live-sessions auth.no-trust
 auth.scram net.allowlist roles.superusers roles.unused roles.shared-account
-roles.readonly-is-readonly priv.public-schema-create priv.public-grants priv.secdef-search-path
+roles.readonly-is-readonly roles.session-role priv.public-schema-create priv.public-grants priv.secdef-search-path
 priv.untrusted-languages audit.logging data.checksums version.supported backup.recent
 backup.encrypted backup.off-vendor backup.retention backup.restore-tested backup.immutable
 backup.signed"
