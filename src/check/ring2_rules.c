@@ -64,7 +64,9 @@ static int q(struct chk_ctx *x, struct chk_finding *f, const char *sql, int np,
 	return rc;
 }
 
-/* A setting as pg_settings shows it to this role (and where it comes from): 1 visible, 0 not. */
+/* A setting as pg_settings shows it to this role (and where it comes from): 1 visible, 0 not.
+ * What pgward set in its own session (timeouts, read-only) is not the server's: a session
+ * value is read as the value a new session starts with (reset_val). */
 static int setting2(struct chk_ctx *x, const char *name, char *out, size_t n, char *src,
                     size_t srcn)
 {
@@ -73,8 +75,11 @@ static int setting2(struct chk_ctx *x, const char *name, char *out, size_t n, ch
 	out[0] = 0;
 	if (src)
 		src[0] = 0;
-	if (q(x, NULL, "select setting, source from pg_catalog.pg_settings where name = $1", 1, p,
-	      &r) < 0)
+	if (q(x, NULL,
+	      "select case when source = 'session' then reset_val else setting end, "
+	      "case when source <> 'session' then source when reset_val = boot_val then "
+	      "'default' else 'configuration file' end from pg_catalog.pg_settings where name = $1",
+	      1, p, &r) < 0)
 		return 0;
 	int vis = pg_nrows(r) == 1;
 	if (vis) {

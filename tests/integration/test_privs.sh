@@ -95,7 +95,11 @@ sql -c 'alter role bk noinherit; grant writer to bk'
 refused "membership, NOINHERIT + SET ROLE" 'UPDATE on app.users through SET ROLE to "writer"'
 sql -c 'alter role bk inherit'
 sql -c 'grant writer to bk; alter role bk set role = writer'
-refused "ALTER ROLE bk SET role = writer" '(set by ALTER ROLE ... SET role)'
+# the session check refuses it before the preflight (the session would run as writer)
+expect_fail 22 '(ALTER ROLE "bk" SET role=writer)' backup --db "$DB" --repo repo -r "$R"
+tk_assert_contains "$err" 'ALTER ROLE "bk" RESET role' "the session refusal names the fix"
+sql -c 'alter role bk reset role'
+refused "membership left after the reset" 'UPDATE on app.users through membership in "writer"'
 sql -c 'grant pg_write_all_data to bk'
 refused "pg_write_all_data" 'membership in pg_write_all_data'
 sql -c 'grant create on schema app to bk'
