@@ -16,7 +16,7 @@ case $SECONDS_PER_TARGET in
 	;;
 esac
 
-TARGETS="fuzz_age_header fuzz_age_armor fuzz_pgdump_archive fuzz_globals fuzz_minisign fuzz_s3_list"
+TARGETS="fuzz_age_header fuzz_age_armor fuzz_pgdump_archive fuzz_globals fuzz_minisign fuzz_s3_list fuzz_manifest"
 BUILD=build-fuzz
 C_ARGS="-fsanitize=fuzzer-no-link -fno-sanitize-recover=undefined"
 
@@ -100,6 +100,10 @@ seeds["fuzz_globals"] = {
 seeds["fuzz_minisign"] = {
     name: open(os.path.join("tests/data/minisign", name), "rb").read()
     for name in sorted(os.listdir("tests/data/minisign"))
+}
+seeds["fuzz_manifest"] = {
+    name: open(os.path.join("tests/data/manifest", name), "rb").read()
+    for name in sorted(os.listdir("tests/data/manifest"))
 }
 seeds["fuzz_s3_list"] = {
     name: open(os.path.join("tests/data/s3", name), "rb").read()

@@ -141,7 +141,8 @@ int catalog_list_trusted(struct stor *s, const char *stanza, const struct repo_s
 		rc = repo_backup_trust(s, stanza, e->id, signers, &e->trust, &b);
 		if (rc == 0) {
 			json_error_t je;
-			e->manifest = json_loadb((const char *)b.data, b.len, 0, &je);
+			e->manifest =
+			    json_loadb((const char *)b.data, b.len, JSON_REJECT_DUPLICATES, &je);
 			if (!e->manifest || !json_is_object(e->manifest)) {
 				json_decref(e->manifest);
 				e->manifest = NULL;
