@@ -21,8 +21,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const names[] = {"manifest.json", "data.pgdump.zst.age",
-                                    "globals.sql.zst.age", "details.json.age", "../x", ""};
+static const char *const names[] = {
+    "manifest.json", "data.pgdump.zst.age", "globals.sql.zst.age", "details.json.age", "../x", ""};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -275,15 +275,32 @@ int cmd_restore(struct pw_ctx *ctx)
 		bool to_stdout = strcmp(to_file, "-") == 0; /* a safe writer: common/safefile.h */
 		if (to_stdout)
 			rc = pw_refuse_binary_tty(1, "a pg_dump archive");
+		/* the whole object is checked against the manifest before a byte of it is
+		 * decrypted to the output (standard output cannot be taken back) */
+		struct restore_opts fo = {.repo = repo,
+		                          .key = key,
+		                          .ids = ks.ids,
+		                          .nids = ks.nids,
+		                          .temp_dir = pw_cfg_str(ctx->cfg, PW_OPT_TEMP_DIR),
+		                          .expect_sha256 = want,
+		                          .expect_size = want_size,
+		                          .object_size = want_size,
+		                          .progress = pw_progress_enabled(ctx) ? progress : NULL};
+		int vfd = -1;
+		if (rc == 0)
+			rc = restore_fetch_verified(&fo, key, &vfd);
 		if (rc == 0 && (rc = pw_outfile_open(&of, to_file, 0600, false)) == 0) {
 			struct flt *chain = flt_age_decrypt(
 			    ks.ids, ks.nids, AGE_ARMOR_NO,
 			    flt_zstd_decompress(flt_fd_sink_writeback(pw_outfile_fd(of), to_file)));
-			rc = restore_get_checked(repo, key, want, want_size, chain);
-			flt_chain_free(chain);
+			rc = restore_pump_verified(&fo, vfd, "writing", chain);
 			if (rc == 0)
 				rc = pw_outfile_commit(of);
 		}
+		if (vfd >= 0)
+			close(vfd);
+		if (fo.progress)
+			fputc('\n', stderr);
 		pw_outfile_free(of);
 		json_object_set_new(ctx->audit, "to_file", json_string(to_file));
 		if (rc == 0)

@@ -2,6 +2,7 @@
 #include "dump/restore.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -58,6 +59,8 @@ struct checked {
 	const struct restore_opts *o; /* for progress, or NULL */
 	const char *phase;
 	double start, last;
+	const uint8_t *expect; /* the manifest's digest: more bytes than its size stop at once */
+	uint64_t limit;
 };
 
 static void feed_report(struct checked *c)
@@ -70,6 +73,15 @@ static void feed_report(struct checked *c)
 static int checked_feed(void *arg, const uint8_t *p, size_t n)
 {
 	struct checked *c = arg;
+	if (c->expect && n > c->limit - c->n) {
+		pw_error(
+		    PW_E_VERIFY,
+		    "the object is larger than its manifest says (%llu bytes): it was replaced "
+		    "or altered",
+		    (unsigned long long)c->limit);
+		return pw_error_hint("Do not use this backup; restore another one and find out who "
+		                     "changed the repository.");
+	}
 	pw_sha256_update(c->h, p, n);
 	c->n += n;
 	if (c->o && c->o->progress) {
@@ -86,9 +98,12 @@ static int get_checked(struct stor *repo, const char *key, const uint8_t *expect
                        uint64_t expect_size, struct flt *chain, const struct restore_opts *o,
                        const char *phase)
 {
-	struct checked c = {chain, pw_sha256_new(), 0, o, phase, pw_monotonic(), 0};
+	struct checked c = {chain, pw_sha256_new(), 0,          o, phase, pw_monotonic(),
+	                    0,     expect_sha256,   expect_size};
 	c.last = c.start;
 	int rc = stor_get(repo, key, checked_feed, &c);
+	if (rc == -PW_E_VERIFY)
+		pw_error_context("object \"%s\"", key);
 	uint8_t d[32];
 	pw_sha256_final(c.h, d);
 	pw_sha256_free(c.h);
@@ -113,6 +128,77 @@ int restore_get_checked(struct stor *repo, const char *key, const uint8_t *expec
 	return get_checked(repo, key, expect_sha256, expect_size, chain, NULL, NULL);
 }
 
+/* A private unnamed file (O_TMPFILE: no name anyone could swap or open) in the spool
+ * directory, for the encrypted data object. */
+static int open_spool(const struct restore_opts *o, int *fd)
+{
+	const char *dir = o->temp_dir && *o->temp_dir ? o->temp_dir : getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/var/tmp";
+	bool shared;
+	int dfd, rc = pw_safe_opendir(dir, geteuid(), &shared, &dfd);
+	if (rc < 0)
+		return pw_error_context("spool directory (--temp-dir)");
+	*fd = openat(dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	int err = errno;
+	close(dfd);
+	if (*fd < 0) {
+		pw_error(PW_E_IO, "could not create a private spool file in \"%s\": %s", dir,
+		         strerror(err));
+		return pw_error_hint("Give a writable directory on a local file system with "
+		                     "--temp-dir (it holds the encrypted data object, never "
+		                     "plaintext).");
+	}
+	return 0;
+}
+
+int restore_fetch_verified(const struct restore_opts *o, const char *key, int *fd)
+{
+	*fd = -1;
+	if (!o->expect_sha256)
+		return pw_error(PW_E_INTERNAL, "restore_fetch_verified without a digest");
+	int f = -1, rc = open_spool(o, &f);
+	if (rc < 0)
+		return rc;
+	struct flt *sink = flt_fd_sink(f, "the spool file");
+	rc = get_checked(o->repo, key, o->expect_sha256, o->expect_size, sink, o, "downloading");
+	flt_chain_free(sink);
+	if (rc == 0 && lseek(f, 0, SEEK_SET) < 0)
+		rc = pw_error(PW_E_IO, "rewinding the spool file: %s", strerror(errno));
+	if (rc < 0) {
+		close(f);
+		return rc;
+	}
+	*fd = f;
+	return 0;
+}
+
+static int count_cb(void *arg, const uint8_t *p, size_t n)
+{
+	(void)p;
+	struct checked *c = arg;
+	c->n += n;
+	double now = pw_monotonic();
+	if (now - c->last >= 0.5) {
+		c->last = now;
+		feed_report(c);
+	}
+	return 0;
+}
+
+int restore_pump_verified(const struct restore_opts *o, int fd, const char *phase,
+                          struct flt *chain)
+{
+	struct checked c = {chain, NULL, 0, o, phase, pw_monotonic(), 0, NULL, 0};
+	c.last = c.start;
+	struct flt *head = o->progress ? flt_tap(count_cb, &c, chain) : chain;
+	int rc = flt_pump_fd(fd, "the spool file", head);
+	if (rc == 0)
+		feed_report(&c);
+	flt_chain_free(head);
+	return rc;
+}
+
 int restore_manifest_digest(const json_t *manifest, const char *name, uint8_t sha256[32],
                             uint64_t *size)
 {
@@ -134,14 +220,17 @@ int restore_manifest_digest(const json_t *manifest, const char *name, uint8_t sh
 	return pw_error_hint("The manifest is damaged; restore another backup.");
 }
 
-/* Decrypt and decompress one object of the repository into a running child's stdin. */
-static int feed_child(const struct restore_opts *o, const char *key, struct child *c)
+/* Decrypt and decompress one object into a running child's stdin: from the verified spool
+ * vfd when there is one (always, when the manifest gives a digest), else streamed. */
+static int feed_child(const struct restore_opts *o, const char *key, int vfd, struct child *c)
 {
 	struct child_sink *cs = pw_calloc(1, sizeof *cs);
 	cs->base.ops = &cs_ops;
 	cs->c = c;
 	struct flt *chain =
 	    flt_age_decrypt(o->ids, o->nids, AGE_ARMOR_NO, flt_zstd_decompress(&cs->base));
+	if (vfd >= 0)
+		return restore_pump_verified(o, vfd, "restoring", chain);
 	int rc = get_checked(o->repo, key, o->expect_sha256, o->expect_size, chain, o, "restoring");
 	flt_chain_free(chain);
 	return rc;
@@ -198,8 +287,17 @@ int restore_into_db(const struct restore_opts *o)
 	                      sizeof pg_restore);
 	if (rc < 0)
 		return rc;
-	if (o->jobs <= 1 && !o->no_single_transaction && (rc = restore_check_locks(o)) < 0)
+	/* Nothing of the object reaches pg_restore (or the lock check) before all of it was
+	 * checked against the (signed) manifest: a swapped object's SQL would otherwise run
+	 * before the last chunk revealed the swap. */
+	int vfd = -1;
+	if (o->expect_sha256 && (rc = restore_fetch_verified(o, o->key, &vfd)) < 0)
 		return rc;
+	if (vfd >= 0 && o->jobs <= 1 && !o->no_single_transaction &&
+	    (rc = restore_check_locks(o, vfd)) < 0) {
+		close(vfd);
+		return rc;
+	}
 	struct pw_buf dbarg = PW_BUF_INIT(16384), envpw = PW_BUF_INIT(4096),
 	              rolearg = PW_BUF_INIT(1024);
 	char *ci = pg_child_conninfo(o->target, "pgward restore"); /* verify-full like ours */
@@ -240,9 +338,13 @@ int restore_into_db(const struct restore_opts *o)
 		fchmod(fd, 0600);
 		struct flt *chain = flt_age_decrypt(o->ids, o->nids, AGE_ARMOR_NO,
 		                                    flt_zstd_decompress(flt_fd_sink(fd, spool)));
-		rc = get_checked(o->repo, o->key, o->expect_sha256, o->expect_size, chain, o,
-		                 "spooling");
-		flt_chain_free(chain);
+		if (vfd >= 0) {
+			rc = restore_pump_verified(o, vfd, "spooling", chain);
+		} else {
+			rc = get_checked(o->repo, o->key, o->expect_sha256, o->expect_size, chain,
+			                 o, "spooling");
+			flt_chain_free(chain);
+		}
 		close(fd);
 		if (rc < 0)
 			goto out;
@@ -299,7 +401,7 @@ int restore_into_db(const struct restore_opts *o)
 	rc = child_start(&c, argv, env, true, false);
 	c.stop_on_interrupt = true;
 	if (rc == 0) {
-		rc = feed_child(o, o->key, &c);
+		rc = feed_child(o, o->key, vfd, &c);
 		if (rc < 0 && strstr(pw_error_message(), "pg_restore's input")) {
 			/* pg_restore stopped reading: its own status says why (0 when a selective
 			 * restore had everything it needed) */
@@ -320,6 +422,8 @@ int restore_into_db(const struct restore_opts *o)
 		child_free(&c);
 	}
 out:
+	if (vfd >= 0)
+		close(vfd);
 	pw_free(argv);
 	pw_buf_free(&rolearg, 0);
 	pw_buf_free(&sel, 0);

@@ -70,14 +70,23 @@ bool restore_needs_privilege(const char *message);
  * (restore_check_locks). */
 int restore_into_db(const struct restore_opts *o);
 
+/* The data object's ciphertext, fetched whole into a private unnamed file in temp_dir
+ * (never plaintext) and checked against expect_sha256 / expect_size before anything reads
+ * it: no byte of a swapped or altered object ever reaches pg_restore. *fd is at offset 0. */
+int restore_fetch_verified(const struct restore_opts *o, const char *key, int *fd);
+/* Feed a verified spool (restore_fetch_verified) into chain, which this takes over (and
+ * finishes), with progress under phase. */
+int restore_pump_verified(const struct restore_opts *o, int fd, const char *phase,
+                          struct flt *chain);
+
 struct pgdump_info;
-/* Fetch and decrypt only the head of the data object, up to the end of its table of contents
+/* Decrypt the verified spool fd only up to the end of the archive's table of contents
  * (restore_locks.c). */
-int restore_peek_toc(const struct restore_opts *o, struct pgdump_info *out);
+int restore_peek_toc(const struct restore_opts *o, int fd, struct pgdump_info *out);
 /* Locks a one-transaction restore of an archive with this table of contents needs, about. */
 long restore_locks_needed(const struct pgdump_info *in);
 /* -PW_E_DB naming max_locks_per_transaction when the target cannot hold them. */
-int restore_check_locks(const struct restore_opts *o);
+int restore_check_locks(const struct restore_opts *o, int fd);
 /* Apply a globals object (roles, tablespaces): parsed (pg/globals.h), refused whole if it
  * holds anything but pg_dumpall's role and tablespace statements, then applied through
  * libpq on o->target; roles that exist are left as they are and listed in *r. Never psql. */

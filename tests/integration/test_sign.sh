@@ -76,7 +76,19 @@ sleep 1.1
 idf=$(date -u +%Y%m%dT%H%M%SZ)-f0f0
 mkdir -p "repo/shop/$idf" && F=repo/shop/$idf
 pg_psql_super -c "create database evil" >/dev/null
-pg_psql_super -d evil -c "create table customers(id int); insert into customers values (666)" >/dev/null
+# with a payload: restoring its rows runs a CHECK that writes a file on the server's host
+markdir=$(mktemp -d /tmp/pgward-mark.XXXXXX) && chmod 0777 "$markdir" # the server's OS user writes here
+tk_on_exit rm -rf "$markdir"
+mark=$markdir/pwned-by-swapped-object
+pg_psql_super -d evil >/dev/null <<SQL
+create function public.payload() returns boolean language plpgsql as \$\$
+begin execute 'copy (select 1) to program ''touch $mark'''; return true; end \$\$;
+create table customers(id int check (public.payload()));
+SQL
+pg_psql_super -d evil -c "insert into customers values (666)" >/dev/null
+# and a megabyte of rows after it, so pg_restore reaches the payload long before the object ends
+pg_psql_super -d evil -c "create table zz_filler as select g, md5(g::text) || md5((g * 7)::text) as t from generate_series(1, 40000) g" >/dev/null
+rm -f "$mark"
 PGPASSWORD=$PG_SUPERPASS pg_dump -Fc -d "$(super evil)" | zstd -q | "$PGWARD" encrypt -r "$R" -o "$F/data.pgdump.zst.age"
 echo '{"tables": []}' | "$PGWARD" encrypt -r "$R" -o "$F/details.json.age"
 python3 - "$F" "$idf" "repo/shop/$id1/manifest.json" <<'PY'
@@ -112,9 +124,14 @@ tk_assert_eq "$(pg_psql_super -d shop_r2 -tAc 'select count(*) from customers wh
 # object against the signed manifest before pg_restore may commit
 cp -r repo rswap
 cp "$F/data.pgdump.zst.age" "rswap/shop/$id1/data.pgdump.zst.age"
-expect_fail 24 "differs from its manifest" restore -i key --repo rswap --backup "$id1" --to-file swapped.dump
+expect_fail 24 "its manifest" restore -i key --repo rswap --backup "$id1" --to-file swapped.dump
 [[ -e swapped.dump ]] && tk_fail "a swapped data object left a restored file"
-expect_fail 24 "differs from its manifest" restore -i key --repo rswap --backup "$id1" --create --target "$(super shop_swap)"
+expect_fail 24 "its manifest" restore -i key --repo rswap --backup "$id1" --create --target "$(super shop_swap)"
+# no byte of the swapped object reached pg_restore: its payload never ran (it did when the
+# object was checked only at its end), also without one transaction
+[[ -e "$mark" ]] && tk_fail "the swapped object's payload ran before its hash was checked"
+expect_fail 24 "its manifest" restore -i key --repo rswap --backup "$id1" --create --no-single-transaction --target "$(super shop_swap)"
+[[ -e "$mark" ]] && tk_fail "the swapped object's payload ran (--no-single-transaction)"
 tk_assert_eq "$(pg_psql_super -tAc "select count(*) from pg_database where datname = 'shop_swap'")" 0 "nothing restored from a swapped object (the database --create made is dropped)"
 # the same for the globals object (roles are SQL that restore --globals applies)
 cp -r repo rswap2
