@@ -98,6 +98,8 @@ static int collect_cb(void *arg, const struct stor_info *i)
 		e->first_seen = i->mtime;
 	if (strcmp(slash + 1, MANIFEST) == 0)
 		e->complete = true;
+	if (strcmp(slash + 1, MANIFEST_SIG) == 0)
+		e->has_signature = true;
 	if (strncmp(slash + 1, "verify-", 7) == 0 && strcmp(slash + 1, e->last_verify) > 0)
 		pw_strlcpy(e->last_verify, slash + 1, sizeof e->last_verify);
 	return 0;

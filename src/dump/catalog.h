@@ -34,6 +34,7 @@ struct backup_entry {
 	char verify_result[16]; /* its result: pass, fail or error */
 	int verify_depth;
 	struct repo_verdict trust; /* who signed the manifest (catalog_list_trusted) */
+	bool has_signature;        /* a manifest.json.minisig object is there */
 };
 
 struct backup_list {

@@ -263,6 +263,23 @@ static bool pinned(struct stor *repo, const char *stanza, const char *id)
 	return pin;
 }
 
+/* Signed by a trusted key at some point: a manifest whose trusted signature still holds
+ * (its objects changed since), or a signature by a trusted key that no longer matches its
+ * manifest. That is evidence of tampering, never garbage: deleting it would let anyone who
+ * can write to the repository (but not delete) get genuine backups expired. */
+static bool trusted_evidence(const struct expire_opts *o, const struct backup_entry *e)
+{
+	if (e->trust.trust == TRUST_SIGNED)
+		return true;
+	for (size_t k = 0; e->trust.trust == TRUST_BAD && o->signers && k < o->signers->n; k++) {
+		char kid[17];
+		minisign_keyid_hex(o->signers->k[k].keyid, kid);
+		if (strcmp(kid, e->trust.keyid) == 0)
+			return true;
+	}
+	return false;
+}
+
 int expire_run(const struct expire_opts *o, json_t **report)
 {
 	json_t *rep = json_object();
@@ -281,11 +298,20 @@ int expire_run(const struct expire_opts *o, json_t **report)
 			json_t *x = json_object();
 			json_object_set_new(x, "backup_id", json_string(e->id));
 			bool old = o->now - t >= o->r.grace_seconds;
+			/* a signature next to an unreadable manifest: the manifest was
+			 * overwritten after the backup committed (a backup's signature is written
+			 * just before its manifest), so it may have been genuine */
+			bool evidence = e->has_signature && e->first_seen;
+			if (evidence)
+				old = false;
 			json_object_set_new(x, "action", json_string(old ? "remove" : "keep"));
 			json_object_set_new(
 			    x, "reason",
-			    json_string(old ? "incomplete, older than incomplete-grace"
-			                    : "incomplete, may still be running"));
+			    json_string(evidence ? "a signature next to a manifest that cannot be "
+			                           "read: kept for investigation (remove it with "
+			                           "\"pgward repo rm\" once explained)"
+			                : old    ? "incomplete, older than incomplete-grace"
+			                         : "incomplete, may still be running"));
 			if (old && !o->dry_run && (rc = remove_backup(o, e->id, x)) < 0)
 				break;
 			json_array_append_new(incomplete, x);
@@ -300,13 +326,7 @@ int expire_run(const struct expire_opts *o, json_t **report)
 			bool old = e->first_seen && o->now - e->first_seen >= o->r.grace_seconds;
 			/* signed by a trusted key but altered since: evidence, not garbage (and an
 			 * overwritten manifest must not get a genuine backup deleted) */
-			bool tampered = false;
-			for (size_t k = 0;
-			     e->trust.trust == TRUST_BAD && o->signers && k < o->signers->n; k++) {
-				char kid[17];
-				minisign_keyid_hex(o->signers->k[k].keyid, kid);
-				tampered |= strcmp(kid, e->trust.keyid) == 0;
-			}
+			bool tampered = trusted_evidence(o, e);
 			bool pin = tampered || pinned(o->repo, o->stanza, e->id);
 			char reason[300];
 			snprintf(reason, sizeof reason, "not genuine: %s%s", why,

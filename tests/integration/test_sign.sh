@@ -196,4 +196,18 @@ open(path, "w").write("\n".join(out) + "\n")
 PY
 tk_assert_contains "$("$PGWARD" audit verify)" "intact" "a re-chained log verifies on its own"
 expect_fail 18 "the log was rewritten" audit verify --repo repo
+
+# an attacker who can write but not delete edits genuine backups so that expire would remove
+# them (red-team finding): a byte appended to an object of a signed backup, a manifest
+# overwritten with garbage. Both are evidence and stay; retention-min 2 counts only what is
+# genuine, and nothing genuine is deleted.
+"$PGWARD" backup --db "$DB" --repo repo -r "$R" >/dev/null 2>&1
+id5=$(ls repo/shop | grep -v "^2030" | tail -1)
+printf x >>"repo/shop/$id1/details.json.age"
+head -c 5000000 /dev/zero >"repo/shop/$id4/manifest.json"
+out=$(PGWARD_NOW=2026-12-31T00:00:00Z "$PGWARD" expire --repo repo --retention-min 2 --retention-days 0 2>/dev/null)
+tk_assert_contains "$out" "keep    shop/$id1  (not genuine: object details.json.age" "an object edited after signing: kept"
+tk_assert_contains "$out" "kept for investigation" "said why"
+tk_assert_contains "$out" "keep    shop/$id4  (a signature next to a manifest that cannot be read" "an overwritten manifest: kept"
+for i in "$id1" "$id3" "$id4" "$id5"; do [[ -d repo/shop/$i ]] || tk_fail "expire removed backup $i after an unsigned edit"; done
 tk_pass
