@@ -1,5 +1,6 @@
 /* cmd_credentials.c - pgward credentials: list, create, set-level, url, rotate, destroy,
  * repair-default, attach, detach (docs/credentials.md). */
+#include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -853,27 +854,34 @@ static int note_attachment(struct cctx *x, const char *name, const char *path, c
 /* The absolute path of an environment file (allocated); a new file's directory must exist.
  * Only the directory is resolved: a symbolic link as the file itself is never followed (the
  * application user could point it at any file of root's; issue 17). */
+/* The env file's path made absolute (it is recorded for later rotations) WITHOUT resolving
+ * symbolic links: a link is resolved only by the safe walk that writes (common/safefile.c),
+ * which refuses one in a directory another user owns. realpath() here let the application
+ * user swap a directory for a link between the resolution and the write. */
 static int env_path(const char *path0, char **out)
 {
 	*out = NULL;
-	char *dir = pw_strdup(path0);
-	char *slash = strrchr(dir, '/');
-	const char *base = slash ? slash + 1 : path0;
-	if (slash)
-		*slash = 0;
-	char *rd = realpath(slash ? (*dir ? dir : "/") : ".", NULL);
-	if (rd && *base) {
-		struct pw_buf b = PW_BUF_INIT(8192);
-		pw_buf_printf(&b, "%s/%s", strcmp(rd, "/") == 0 ? "" : rd, base);
-		*out = pw_strdup(pw_buf_str(&b));
-		pw_buf_free(&b, 0);
-	}
-	free(rd);
-	pw_free(dir);
-	if (!*out) {
+	const char *base = strrchr(path0, '/');
+	base = base ? base + 1 : path0;
+	if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
 		pw_error(PW_E_IO, "cannot place environment file \"%s\"", path0);
-		return pw_error_hint("Its directory must exist; nothing was changed.");
+		return pw_error_hint("Name a file; nothing was changed.");
 	}
+	if (path0[0] == '/') {
+		*out = pw_strdup(path0);
+		return 0;
+	}
+	char *cwd = getcwd(NULL, 0);
+	if (!cwd) {
+		pw_error(PW_E_IO, "cannot place environment file \"%s\": %s", path0,
+		         strerror(errno));
+		return pw_error_hint("Give an absolute path; nothing was changed.");
+	}
+	struct pw_buf b = PW_BUF_INIT(8192);
+	pw_buf_printf(&b, "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, path0);
+	*out = pw_strdup(pw_buf_str(&b));
+	pw_buf_free(&b, 0);
+	free(cwd);
 	return 0;
 }
 

@@ -130,6 +130,21 @@ int pw_safe_opendir(const char *dir, uid_t owner, bool *shared, int *dfd)
 					rc = pw_error_hint("Name the real directory.");
 					break;
 				}
+				/* nor one in a directory another user owns: that user can swap it
+				 * between a directory and a link to anywhere while we walk */
+				struct stat dst;
+				if (fstat(fd, &dst) < 0 ||
+				    (dst.st_uid != 0 && dst.st_uid != geteuid())) {
+					pw_error(
+					    PW_E_INSECURE,
+					    "\"%s/%s\" is a symbolic link in a directory owned by "
+					    "another user (uid %u)",
+					    shown, comp, (unsigned)dst.st_uid);
+					rc = pw_error_hint(
+					    "Name the real directory, so that nobody can "
+					    "redirect where pgward writes.");
+					break;
+				}
 				if (++links > MAX_LINKS) {
 					pw_error(PW_E_IO, "too many symbolic links in \"%s\"", dir);
 					rc = pw_error_hint("Check the path.");

@@ -230,4 +230,31 @@ done
 as_m ln -sf "$TK_TMP/victim" "$app/app.env"
 PGWARD_DB_PASSWORD=$PG_SUPERPASS expect_fail 5 "" credentials create racer9 --db "$(db postgres)" --env-file "$app/app.env"
 tk_assert_eq "$(sha256sum < victim)" "$VSUM" "link from the start: victim untouched"
+
+# a DIRECTORY of the application user swapped, as fast as it can, between a real directory and
+# a link to root's own directory (renameat2 RENAME_EXCHANGE): root's env file there is never
+# written (red-team finding: realpath() resolved the link, then the write followed it)
+mkdir -m 755 other && printf "DATABASE_URL='postgresql://other-app@db/other'\n" >other/app.env && chmod 600 other/app.env
+OSUM=$(sha256sum <other/app.env)
+as_m mkdir "$app/cfg"
+as_m sh -c "echo OTHER=1 > '$app/cfg/app.env'"
+as_m ln -s "$TK_TMP/other" "$app/cfglink"
+setpriv --reuid="$M" --regid="$(id -g "$M")" --clear-groups -- timeout 60 python3 -c '
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+a, b = sys.argv[1].encode(), sys.argv[2].encode()
+while True:
+    libc.renameat2(-100, a, -100, b, 2)  # AT_FDCWD, RENAME_EXCHANGE
+' "$app/cfg" "$app/cfglink" &
+swapper=$!
+tk_on_exit "kill $swapper 2>/dev/null"
+for n in $(seq 20 39); do
+    set +e
+    PGWARD_DB_PASSWORD=$PG_SUPERPASS "$PGWARD" credentials create "dirrace$n" --db "$(db postgres)" \
+        --env-file "$app/cfg/app.env" --var "V_$n" >/dev/null 2>dirrace.err
+    set -e
+    tk_assert_eq "$(sha256sum <other/app.env)" "$OSUM" "directory race $n: root's env file untouched"
+done
+kill "$swapper" 2>/dev/null || true
+wait "$swapper" 2>/dev/null || true
 tk_pass
