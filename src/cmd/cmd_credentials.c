@@ -1,6 +1,7 @@
 /* cmd_credentials.c - pgward credentials: list, create, set-level, url, rotate, destroy,
  * repair-default, attach, detach (docs/credentials.md). */
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -866,6 +867,19 @@ static int env_path(const char *path0, char **out)
 	if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
 		pw_error(PW_E_IO, "cannot place environment file \"%s\"", path0);
 		return pw_error_hint("Name a file; nothing was changed.");
+	}
+	/* a precheck only (the walk that writes checks again, safely): a missing directory
+	 * is refused before any credential is created */
+	char *dir = pw_strdup(path0);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	struct stat dst;
+	bool is_dir = stat(slash ? (*dir ? dir : "/") : ".", &dst) == 0 && S_ISDIR(dst.st_mode);
+	pw_free(dir);
+	if (!is_dir) {
+		pw_error(PW_E_IO, "cannot place environment file \"%s\"", path0);
+		return pw_error_hint("Its directory must exist; nothing was changed.");
 	}
 	if (path0[0] == '/') {
 		*out = pw_strdup(path0);
