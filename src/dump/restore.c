@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "common/buf.h"
 #include "common/enc.h"
 #include "common/err.h"
@@ -141,6 +143,23 @@ static int open_spool(const struct restore_opts *o, int *fd)
 		return pw_error_context("spool directory (--temp-dir)");
 	*fd = openat(dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	int err = errno;
+	if (*fd < 0 && (err == EOPNOTSUPP || err == EISDIR || err == EINVAL)) {
+		/* a file system without O_TMPFILE: a fresh O_EXCL name, unlinked at once */
+		unsigned char rnd[8];
+		char name[40];
+		for (int tries = 0; *fd < 0 && tries < 8; tries++) {
+			if (RAND_bytes(rnd, sizeof rnd) != 1)
+				break;
+			snprintf(name, sizeof name,
+			         ".pgward-spool-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
+			         rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+			*fd = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			             0600);
+			err = errno;
+			if (*fd >= 0)
+				unlinkat(dfd, name, 0);
+		}
+	}
 	close(dfd);
 	if (*fd < 0) {
 		pw_error(PW_E_IO, "could not create a private spool file in \"%s\": %s", dir,
