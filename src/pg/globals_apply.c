@@ -331,7 +331,11 @@ static void plan(const struct globals *g, const struct target *t,
 			}
 			const struct known_role *kr = find_role(t, s->name);
 			unsigned a = kr ? kr->attrs & A_RISKY : file_attrs(file, nfile, s->name);
-			if (a || globals_role_privileged_by_name(s->name)) {
+			/* a role the target already has hands its power (ownerships, grants) to a
+			 * role from the backup: as privileged as an attribute (a forged object could
+			 * otherwise give a new login the application owner's role, red-team finding) */
+			bool existing = kr && strncmp(s->name, "pg_", 3) != 0; /* pg_*: by name */
+			if (a || existing || globals_role_privileged_by_name(s->name)) {
 				pw_buf_printf(&b, "membership of ");
 				put_name(&b, s->role);
 				pw_buf_printf(&b, " in ");
@@ -340,6 +344,10 @@ static void plan(const struct globals *g, const struct target *t,
 					pw_buf_printf(&b, " (");
 					attr_words(&b, a);
 					pw_buf_printf(&b, ")");
+				} else if (existing) {
+					pw_buf_printf(
+					    &b, " (a role the target has already%s)",
+					    s->admin == GL_OPT_TRUE ? ", WITH ADMIN OPTION" : "");
 				}
 				add_line(&r->privileged, &r->nprivileged, &b);
 				if (o->strip_privileged)

@@ -275,6 +275,17 @@ GRANT supr TO forged4;"
 expect_fail 22 'membership of "forged4" in "supr" (SUPERUSER)' restore --allow-unsigned -i key --repo repo \
 	--globals --create --target "$(super p3)"
 
+# and in any role the target already has (it may own the application's tables): a new login
+# must not get it from a forged object without the flag
+forge "$pre
+CREATE ROLE forged6;
+ALTER ROLE forged6 WITH LOGIN;
+GRANT plain TO forged6 WITH ADMIN OPTION;"
+expect_fail 22 'membership of "forged6" in "plain" (a role the target has already, WITH ADMIN OPTION)' \
+	restore --allow-unsigned -i key --repo repo --globals --create --target "$(super p6)"
+tk_assert_eq "$(pg_psql_super -c "select count(*) from pg_roles where rolname = 'forged6'")" 0 \
+	"nothing applied for a membership in an existing role"
+
 # and in a role that is (through memberships) a member of a privileged one
 pg_psql_super -c "create role ops; create role ops2; grant pg_execute_server_program to ops2; grant ops2 to ops" >/dev/null
 forge "$pre
