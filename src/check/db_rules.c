@@ -253,7 +253,7 @@ static int init(struct dbx *x)
 	return 0;
 }
 
-static struct chk_hba_line hba_line(const struct pg_result *r, int i)
+struct chk_hba_line chk_hba_row(const struct pg_result *r, int i)
 {
 	struct chk_hba_line l = {
 	    .type = pg_value(r, i, 1),
@@ -266,9 +266,9 @@ static struct chk_hba_line hba_line(const struct pg_result *r, int i)
 	return l;
 }
 
-static void describe_line(struct pw_buf *b, const struct pg_result *r, int i)
+void chk_hba_describe(struct pw_buf *b, const struct pg_result *r, int i)
 {
-	struct chk_hba_line l = hba_line(r, i);
+	struct chk_hba_line l = chk_hba_row(r, i);
 	int bits = chk_netmask_bits(l.netmask);
 	pw_buf_printf(b, "line %s: %s %s %s", pg_value(r, i, 0), l.type, l.databases, l.users);
 	if (l.address && bits >= 0)
@@ -278,27 +278,32 @@ static void describe_line(struct pw_buf *b, const struct pg_result *r, int i)
 	pw_buf_printf(b, " %s", l.method);
 }
 
-/* skip when pg_hba_file_rules cannot be read; true when x->hba is usable */
-static bool need_hba(struct dbx *x, struct chk_finding *f)
+bool chk_hba_usable(const struct pg_result *hba, bool readable, const char *error, const char *role,
+                    const char *qrole, struct chk_finding *f)
 {
-	if (x->hba)
+	if (hba)
 		return true;
-	if (!x->hba_ok) {
+	if (!readable) {
 		chk_set(f, CHK_SKIP, f->severity,
 		        "pg_hba_file_rules is not readable by role %s (SELECT on the view and "
 		        "EXECUTE on its function are needed)",
-		        x->r->role);
+		        role);
 		chk_fix(f,
 		        "-- as a superuser, in the database checked (the view is per database):\n"
 		        "GRANT SELECT ON pg_catalog.pg_hba_file_rules TO %s;\n"
 		        "GRANT EXECUTE ON FUNCTION pg_catalog.pg_hba_file_rules() TO %s;",
-		        x->qrole, x->qrole);
+		        qrole, qrole);
 	} else {
-		chk_set(f, CHK_SKIP, f->severity, "pg_hba_file_rules could not be read: %s",
-		        x->hba_error);
+		chk_set(f, CHK_SKIP, f->severity, "pg_hba_file_rules could not be read: %s", error);
 		chk_fix(f, NULL);
 	}
 	return false;
+}
+
+/* skip when pg_hba_file_rules cannot be read; true when x->hba is usable */
+static bool need_hba(struct dbx *x, struct chk_finding *f)
+{
+	return chk_hba_usable(x->hba, x->hba_ok, x->hba_error, x->r->role, x->qrole, f);
 }
 
 /* After a rule judged the lines: if pg_hba.conf on disk has errors, it cannot pass (what it
@@ -357,7 +362,7 @@ static void rule_tls_enforced(struct dbx *x)
 	for (int i = 0; i < pg_nrows(x->hba); i++) {
 		if (!pg_isnull(x->hba, i, 7))
 			continue; /* a line with an error: see hba_errors */
-		struct chk_hba_line l = hba_line(x->hba, i);
+		struct chk_hba_line l = chk_hba_row(x->hba, i);
 		if (!chk_hba_plaintext(&l) || !chk_hba_accepts(&l))
 			continue;
 		enum chk_hba_scope s = chk_hba_scope(&l);
@@ -366,7 +371,7 @@ static void rule_tls_enforced(struct dbx *x)
 		if (room(b, lb ? &more_local : &more_bad)) {
 			if (b->len)
 				pw_buf_printf(b, "; ");
-			describe_line(b, x->hba, i);
+			chk_hba_describe(b, x->hba, i);
 		}
 		if (!lb) {
 			nbad++;
@@ -570,7 +575,7 @@ static void rule_auth_no_trust(struct dbx *x)
 	for (int i = 0; i < pg_nrows(x->hba); i++) {
 		if (!pg_isnull(x->hba, i, 7))
 			continue;
-		struct chk_hba_line l = hba_line(x->hba, i);
+		struct chk_hba_line l = chk_hba_row(x->hba, i);
 		bool local = strcmp(l.type, "local") == 0;
 		bool istrust = strcmp(l.method, "trust") == 0;
 		if (istrust && local) {
@@ -582,7 +587,7 @@ static void rule_auth_no_trust(struct dbx *x)
 		istrust ? trust++ : clear++;
 		if (room(&ev, &more)) {
 			pw_buf_printf(&ev, "%s", ev.len ? "; " : "");
-			describe_line(&ev, x->hba, i);
+			chk_hba_describe(&ev, x->hba, i);
 		}
 		if (room(&fix, &more_fix))
 			pw_buf_printf(&fix, "%sline %s: %s -> scram-sha-256", fix.len ? "\n" : "",
@@ -709,7 +714,7 @@ static void rule_net_allowlist(struct dbx *x)
 	for (int i = 0; i < pg_nrows(x->hba); i++) {
 		if (!pg_isnull(x->hba, i, 7))
 			continue;
-		struct chk_hba_line l = hba_line(x->hba, i);
+		struct chk_hba_line l = chk_hba_row(x->hba, i);
 		if (!chk_hba_accepts(&l))
 			continue;
 		enum chk_hba_scope s = chk_hba_scope(&l);
@@ -730,7 +735,7 @@ static void rule_net_allowlist(struct dbx *x)
 			              s == CHK_HBA_WIDE ? "wide range"
 			              : everyone        ? "open to every address, database and user"
 			                                : "open to every address");
-			describe_line(&ev, x->hba, i);
+			chk_hba_describe(&ev, x->hba, i);
 		}
 		if (room(&fix, &more_fix))
 			pw_buf_printf(&fix,

@@ -36,4 +36,15 @@ void chk_db_rules(const struct chk_opts *o, const struct chk_repo_state *st, str
 void chk_backup_rules(const struct chk_opts *o, const struct chk_repo_state *st,
                       struct chk_report *r);
 
+/* pg_hba_file_rules, as both rule rings read it (row i of "line_number, type, database,
+ * user_name, address, netmask, auth_method, ..."). */
+struct pg_result;
+struct chk_hba_line chk_hba_row(const struct pg_result *r, int i);
+/* "line N: host all all 10.0.0.0/8 md5" into b. */
+void chk_hba_describe(struct pw_buf *b, const struct pg_result *r, int i);
+/* True when hba can be used; else the finding becomes a skip naming the GRANT (readable
+ * false) or the error. */
+bool chk_hba_usable(const struct pg_result *hba, bool readable, const char *error, const char *role,
+                    const char *qrole, struct chk_finding *f);
+
 #endif

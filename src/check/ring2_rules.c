@@ -111,48 +111,7 @@ static bool is_on(const char *v)
 
 static bool need_hba(struct chk_ctx *x, struct chk_finding *f)
 {
-	if (x->hba)
-		return true;
-	if (!x->hba_ok) {
-		chk_set(f, CHK_SKIP, f->severity,
-		        "pg_hba_file_rules is not readable by role %s (SELECT on the view and "
-		        "EXECUTE on its function are needed)",
-		        x->r->role);
-		chk_fix(f,
-		        "GRANT SELECT ON pg_catalog.pg_hba_file_rules TO %s;\n"
-		        "GRANT EXECUTE ON FUNCTION pg_catalog.pg_hba_file_rules() TO %s;\n"
-		        "-- as a superuser, in the database checked (the view is per database)",
-		        x->qrole, x->qrole);
-	} else {
-		chk_set(f, CHK_SKIP, f->severity, "pg_hba_file_rules could not be read: %s",
-		        x->hba_error);
-	}
-	return false;
-}
-
-static struct chk_hba_line hba_line(const struct pg_result *r, int i)
-{
-	struct chk_hba_line l = {
-	    .type = pg_value(r, i, 1),
-	    .databases = pg_value(r, i, 2),
-	    .users = pg_value(r, i, 3),
-	    .address = pg_isnull(r, i, 4) ? NULL : pg_value(r, i, 4),
-	    .netmask = pg_isnull(r, i, 5) ? NULL : pg_value(r, i, 5),
-	    .method = pg_value(r, i, 6),
-	};
-	return l;
-}
-
-static void describe_line(struct pw_buf *b, const struct pg_result *r, int i)
-{
-	struct chk_hba_line l = hba_line(r, i);
-	int bits = chk_netmask_bits(l.netmask);
-	pw_buf_printf(b, "line %s: %s %s %s", pg_value(r, i, 0), l.type, l.databases, l.users);
-	if (l.address && bits >= 0)
-		pw_buf_printf(b, " %s/%d", l.address, bits);
-	else if (l.address)
-		pw_buf_printf(b, " %s", l.address);
-	pw_buf_printf(b, " %s", l.method);
+	return chk_hba_usable(x->hba, x->hba_ok, x->hba_error, x->r->role, x->qrole, f);
 }
 
 /* "name" for pg_hba.conf (a double-quoted name; hba has no escape for a double quote) */
@@ -356,14 +315,14 @@ static void rule_hba_weak(struct chk_ctx *x, struct chk_finding *f)
 	for (int i = 0; i < pg_nrows(x->hba); i++) {
 		if (!pg_isnull(x->hba, i, 7))
 			continue;
-		struct chk_hba_line l = hba_line(x->hba, i);
+		struct chk_hba_line l = chk_hba_row(x->hba, i);
 		const char *why = chk_hba_weak(&l);
 		if (!why)
 			continue;
 		nbad++;
 		if (room(&ev, &more)) {
 			pw_buf_printf(&ev, "%s", ev.len ? "; " : "");
-			describe_line(&ev, x->hba, i);
+			chk_hba_describe(&ev, x->hba, i);
 			pw_buf_printf(&ev, " (%s)", why);
 		}
 		if (!room(&fix, &more_fix))
@@ -433,7 +392,7 @@ static void rule_hba_privileged(struct chk_ctx *x, struct chk_finding *f)
 				li = j;
 		if (li < 0)
 			continue;
-		struct chk_hba_line l = hba_line(x->hba, li);
+		struct chk_hba_line l = chk_hba_row(x->hba, li);
 		enum chk_hba_scope s = chk_hba_scope(&l);
 		if (s == CHK_HBA_LOCAL || s == CHK_HBA_LOOPBACK)
 			continue;
@@ -443,7 +402,7 @@ static void rule_hba_privileged(struct chk_ctx *x, struct chk_finding *f)
 		 * databases and a network containing this one's shadows it */
 		bool shadowed = false;
 		for (int j = 0; j < li && !shadowed; j++) {
-			struct chk_hba_line e = hba_line(x->hba, j);
+			struct chk_hba_line e = chk_hba_row(x->hba, j);
 			if (!pg_isnull(x->hba, j, 7) || strcmp(e.method, "reject") != 0)
 				continue;
 			bool users = chk_list_has(e.users, "all") || chk_list_has(e.users, who);
@@ -457,7 +416,7 @@ static void rule_hba_privileged(struct chk_ctx *x, struct chk_finding *f)
 		if (room(&ev, &more)) {
 			pw_buf_printf(&ev, "%s%s %s from the network by ", ev.len ? "; " : "",
 			              super ? "superuser" : "replication role", who);
-			describe_line(&ev, x->hba, li);
+			chk_hba_describe(&ev, x->hba, li);
 			if (repl)
 				pw_buf_printf(&ev, " (replication: a copy of every table)");
 		}

@@ -17,16 +17,6 @@ bool pw_progress_enabled(const struct pw_ctx *ctx)
 	return isatty(2) && !getenv("NO_PROGRESS");
 }
 
-/* A name for the line: printable ASCII only (a name from a database or a repository may hold
- * escape sequences; the line is no place to show the rest faithfully). */
-static void safe_name(const char *in, char *out, size_t size)
-{
-	size_t n = 0;
-	for (const unsigned char *p = (const unsigned char *)in; *p && n + 1 < size; p++)
-		out[n++] = *p < 0x20 || *p >= 0x7f ? '?' : (char)*p;
-	out[n] = 0;
-}
-
 static void duration(double s, char *out, size_t size)
 {
 	long t = (long)(s + 0.5);
@@ -59,7 +49,7 @@ void pw_progress_format(const struct pw_progress_state *s, int width, char *out,
 		snprintf(part[P_ITEMS], sizeof part[0], "%zu %s", s->items_done,
 		         s->items_what ? s->items_what : "");
 	if (s->item && *s->item)
-		safe_name(s->item, part[P_ITEM], sizeof part[0]);
+		pw_str_printable(part[P_ITEM], sizeof part[0], s->item);
 	char a[32], b[32];
 	pw_human_size(s->bytes, " ", a, sizeof a);
 	if (total) {
@@ -100,6 +90,10 @@ void pw_progress_format(const struct pw_progress_state *s, int width, char *out,
 			size_t have = strlen(part[P_ITEM]), over = len - (size_t)width;
 			if (have > 12) {
 				size_t keep = over < have && have - over > 12 ? have - over : 12;
+				/* cut on a character boundary, never inside a UTF-8 sequence */
+				while (keep > 1 &&
+				       ((unsigned char)part[P_ITEM][keep - 1] & 0xc0) == 0x80)
+					keep--;
 				part[P_ITEM][keep - 1] = '~';
 				part[P_ITEM][keep] = 0;
 			}

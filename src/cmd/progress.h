@@ -6,7 +6,7 @@
  * On when stderr is a terminal, unless --no-progress / progress = no / PGWARD_PROGRESS=no (or
  * the older NO_PROGRESS); --progress forces it on. TERM=dumb gets no escape sequences (the
  * line is redrawn with a carriage return and blanks). The line never holds a raw name: names
- * from a database or a repository are shown with control characters replaced.
+ * from a database or a repository go through pw_str_printable like every printed string.
  */
 #ifndef PW_CMD_PROGRESS_H
 #define PW_CMD_PROGRESS_H

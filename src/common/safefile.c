@@ -430,6 +430,21 @@ void pw_safefile_free(struct pw_safefile *f)
 		free_file(f);
 }
 
+/* The end of a checked open: blocking reads again (it was opened O_NONBLOCK so that a FIFO
+ * could not hang it), or closed on any failure. */
+static int opened(int f, int rc, const char *path, int *fd)
+{
+	int fl;
+	if (rc == 0 && ((fl = fcntl(f, F_GETFL)) < 0 || fcntl(f, F_SETFL, fl & ~O_NONBLOCK) < 0))
+		rc = sys_error(PW_E_IO, "open", path);
+	if (rc < 0) {
+		close(f);
+		return rc;
+	}
+	*fd = f;
+	return 0;
+}
+
 int pw_trusted_open(const char *path, const char *what, unsigned flags, int *fd)
 {
 	*fd = -1;
@@ -478,15 +493,7 @@ int pw_trusted_open(const char *path, const char *what, unsigned flags, int *fd)
 		rc =
 		    pw_error_hint("Run \"chmod 600 %s\" so that only its owner can read it.", path);
 	}
-	int fl;
-	if (rc == 0 && ((fl = fcntl(f, F_GETFL)) < 0 || fcntl(f, F_SETFL, fl & ~O_NONBLOCK) < 0))
-		rc = sys_error(PW_E_IO, "open", path);
-	if (rc < 0) {
-		close(f);
-		return rc;
-	}
-	*fd = f;
-	return 0;
+	return opened(f, rc, path, fd);
 }
 
 int pw_trusted_read(const char *path, const char *what, unsigned flags, struct pw_buf *out)
@@ -567,13 +574,5 @@ int pw_safe_open_append(const char *path, mode_t mode, int *fd)
 		rc = pw_error_hint("Another name for the same file could be anywhere: name a file "
 		                   "with one link.");
 	}
-	int fl;
-	if (rc == 0 && ((fl = fcntl(f, F_GETFL)) < 0 || fcntl(f, F_SETFL, fl & ~O_NONBLOCK) < 0))
-		rc = sys_error(PW_E_IO, "open", path);
-	if (rc < 0) {
-		close(f);
-		return rc;
-	}
-	*fd = f;
-	return 0;
+	return opened(f, rc, path, fd);
 }

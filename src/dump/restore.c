@@ -239,20 +239,15 @@ int restore_manifest_digest(const json_t *manifest, const char *name, uint8_t sh
 	return pw_error_hint("The manifest is damaged; restore another backup.");
 }
 
-/* Decrypt and decompress one object into a running child's stdin: from the verified spool
- * vfd when there is one (always, when the manifest gives a digest), else streamed. */
-static int feed_child(const struct restore_opts *o, const char *key, int vfd, struct child *c)
+/* Decrypt and decompress the verified spool vfd into a running child's stdin. */
+static int feed_child(const struct restore_opts *o, int vfd, struct child *c)
 {
 	struct child_sink *cs = pw_calloc(1, sizeof *cs);
 	cs->base.ops = &cs_ops;
 	cs->c = c;
 	struct flt *chain =
 	    flt_age_decrypt(o->ids, o->nids, AGE_ARMOR_NO, flt_zstd_decompress(&cs->base));
-	if (vfd >= 0)
-		return restore_pump_verified(o, vfd, "restoring", chain);
-	int rc = get_checked(o->repo, key, o->expect_sha256, o->expect_size, chain, o, "restoring");
-	flt_chain_free(chain);
-	return rc;
+	return restore_pump_verified(o, vfd, "restoring", chain);
 }
 
 bool restore_needs_privilege(const char *message)
@@ -310,10 +305,9 @@ int restore_into_db(const struct restore_opts *o)
 	 * checked against the (signed) manifest: a swapped object's SQL would otherwise run
 	 * before the last chunk revealed the swap. */
 	int vfd = -1;
-	if (o->expect_sha256 && (rc = restore_fetch_verified(o, o->key, &vfd)) < 0)
+	if ((rc = restore_fetch_verified(o, o->key, &vfd)) < 0)
 		return rc;
-	if (vfd >= 0 && o->jobs <= 1 && !o->no_single_transaction &&
-	    (rc = restore_check_locks(o, vfd)) < 0) {
+	if (o->jobs <= 1 && !o->no_single_transaction && (rc = restore_check_locks(o, vfd)) < 0) {
 		close(vfd);
 		return rc;
 	}
@@ -357,13 +351,7 @@ int restore_into_db(const struct restore_opts *o)
 		fchmod(fd, 0600);
 		struct flt *chain = flt_age_decrypt(o->ids, o->nids, AGE_ARMOR_NO,
 		                                    flt_zstd_decompress(flt_fd_sink(fd, spool)));
-		if (vfd >= 0) {
-			rc = restore_pump_verified(o, vfd, "spooling", chain);
-		} else {
-			rc = get_checked(o->repo, o->key, o->expect_sha256, o->expect_size, chain,
-			                 o, "spooling");
-			flt_chain_free(chain);
-		}
+		rc = restore_pump_verified(o, vfd, "spooling", chain);
 		close(fd);
 		if (rc < 0)
 			goto out;
@@ -420,7 +408,7 @@ int restore_into_db(const struct restore_opts *o)
 	rc = child_start(&c, argv, env, true, false);
 	c.stop_on_interrupt = true;
 	if (rc == 0) {
-		rc = feed_child(o, o->key, vfd, &c);
+		rc = feed_child(o, vfd, &c);
 		if (rc < 0 && strstr(pw_error_message(), "pg_restore's input")) {
 			/* pg_restore stopped reading: its own status says why (0 when a selective
 			 * restore had everything it needed) */
@@ -441,8 +429,7 @@ int restore_into_db(const struct restore_opts *o)
 		child_free(&c);
 	}
 out:
-	if (vfd >= 0)
-		close(vfd);
+	close(vfd);
 	pw_free(argv);
 	pw_buf_free(&rolearg, 0);
 	pw_buf_free(&sel, 0);

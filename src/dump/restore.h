@@ -65,8 +65,9 @@ int restore_check_role(const struct restore_opts *o, bool *super);
  * settings. Not damage and not tampering: the restore ran with the least power. */
 bool restore_needs_privilege(const char *message);
 
-/* Returns 0, or an error; on any error pg_restore is stopped before it commits. A
- * one-transaction restore first checks that the target's lock table can hold it
+/* Returns 0, or an error; on any error pg_restore is stopped before it commits. Needs
+ * expect_sha256 (the object is fetched and checked first: restore_fetch_verified). A
+ * one-transaction restore then checks that the target's lock table can hold it
  * (restore_check_locks). */
 int restore_into_db(const struct restore_opts *o);
 

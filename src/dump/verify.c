@@ -233,11 +233,12 @@ static int restore_compare(struct vctx *v, struct pg_conn *sc, const struct rest
 	/* the drill restores the very object depth 1 checked (no swap in between) */
 	struct restore_opts checked = *ro;
 	uint8_t digest[32];
-	if (restore_manifest_digest(v->o->backup->manifest, DATA_OBJECT, digest,
-	                            &checked.expect_size) == 0)
+	int r = restore_manifest_digest(v->o->backup->manifest, DATA_OBJECT, digest,
+	                                &checked.expect_size);
+	if (r == 0) {
 		checked.expect_sha256 = digest;
-	pw_error_clear(); /* a manifest without them failed depth 1 already */
-	int r = restore_into_db(&checked);
+		r = restore_into_db(&checked);
+	}
 	if (r < 0 && (pw_interrupted() || pw_error_code() == PW_E_INTERRUPTED))
 		return pw_error_code() == PW_E_INTERRUPTED ? r : interrupted_error();
 	if (r < 0 && restore_needs_privilege(pw_error_message())) {
