@@ -16,7 +16,7 @@
 #include <jansson.h>
 
 #include "common/err.h"
-#include "dump/restore.h"
+#include "jobs/restore.h"
 #include "repo/trust.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

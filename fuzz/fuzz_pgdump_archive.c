@@ -1,6 +1,6 @@
 /*
  * fuzz_pgdump_archive.c - libFuzzer target for the pg_dump custom-format parser
- * (src/dump/archive.c).
+ * (src/pg/archive.c).
  *
  * The input is parsed twice: in one piece and in input-dependent pieces (some
  * of them empty). Both runs must agree on the result, the header fields, every
@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "common/err.h"
-#include "dump/archive.h"
+#include "pg/archive.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,7 +11,7 @@
 #include "check/internal.h"
 #include "common/mem.h"
 #include "common/str.h"
-#include "dump/expire.h"
+#include "jobs/expire.h"
 #include "storage/storage.h"
 
 #define WHY_RECENT                                                                                 \

@@ -5,7 +5,7 @@
 #include "check/check.h"
 #include "common/buf.h"
 #include "common/err.h"
-#include "dump/catalog.h"
+#include "repo/catalog.h"
 
 /* Append a finding to the report; evidence and fix are set afterwards. */
 struct chk_finding *chk_add(struct chk_report *r, const char *id, const char *title,

@@ -12,7 +12,7 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "crypto/minisign.h"
-#include "dump/catalog.h"
+#include "repo/catalog.h"
 #include "repo/trust.h"
 #include "storage/storage.h"
 

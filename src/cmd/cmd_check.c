@@ -12,7 +12,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "common/str.h"
-#include "dump/catalog.h"
+#include "repo/catalog.h"
 #include "pg/pg.h"
 #include "storage/storage.h"
 

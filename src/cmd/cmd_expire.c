@@ -11,8 +11,8 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
-#include "dump/catalog.h"
-#include "dump/expire.h"
+#include "repo/catalog.h"
+#include "jobs/expire.h"
 #include "storage/storage.h"
 
 /* The clock; PGWARD_NOW (tests and what-if runs) overrides it. */

@@ -7,7 +7,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "common/str.h"
-#include "dump/catalog.h"
+#include "repo/catalog.h"
 #include "storage/storage.h"
 
 static json_t *entry_json(const char *stanza, const struct backup_entry *e)

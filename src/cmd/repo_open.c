@@ -6,7 +6,7 @@
 #include "common/secret.h"
 #include "common/mem.h"
 #include "common/str.h"
-#include "dump/catalog.h"
+#include "repo/catalog.h"
 #include "pg/pg.h"
 #include "storage/storage.h"
 

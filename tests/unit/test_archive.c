@@ -1,5 +1,5 @@
 /*
- * test_archive.c - the pg_dump custom-format parser (src/dump/archive.c).
+ * test_archive.c - the pg_dump custom-format parser (src/pg/archive.c).
  *
  * Real archives: the archives in tests/data/pgdump were made once by pg_dump 15 (the
  * test harness's server) and are parsed whole, one byte at a time and in
@@ -42,7 +42,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/mem.h"
-#include "dump/archive.h"
+#include "pg/archive.h"
 
 /* The code of a malformed archive, learned from garbage (so it lives in archive.c only). */
 static int archive_err;

@@ -11,8 +11,8 @@
  * scratch_free: stops the server (immediate) and removes the whole directory. It runs on
  * every path; a failing scratch_start has already cleaned up after itself.
  */
-#ifndef PW_DUMP_SCRATCH_H
-#define PW_DUMP_SCRATCH_H
+#ifndef PW_PG_SCRATCH_H
+#define PW_PG_SCRATCH_H
 
 #include <stddef.h>
 

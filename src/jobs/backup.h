@@ -4,8 +4,8 @@
  * details, and the plaintext manifest last. Nothing plaintext touches local
  * disk; a failure at any point leaves no manifest, so no complete backup.
  */
-#ifndef PW_DUMP_BACKUP_H
-#define PW_DUMP_BACKUP_H
+#ifndef PW_JOBS_BACKUP_H
+#define PW_JOBS_BACKUP_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -14,7 +14,7 @@
 
 #include "crypto/age.h"
 #include "crypto/minisign.h"
-#include "dump/preflight.h"
+#include "jobs/preflight.h"
 #include "storage/storage.h"
 
 struct pg_conn;

@@ -1,5 +1,5 @@
 /* catalog.c - manifests and listing. */
-#include "dump/catalog.h"
+#include "repo/catalog.h"
 
 #include <ctype.h>
 #include <stdio.h>

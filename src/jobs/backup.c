@@ -1,5 +1,5 @@
 /* backup.c - the backup pipeline and its commit point. */
-#include "dump/backup.h"
+#include "jobs/backup.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -17,9 +17,9 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "crypto/prim.h"
-#include "dump/archive.h"
-#include "dump/catalog.h"
-#include "dump/child.h"
+#include "pg/archive.h"
+#include "repo/catalog.h"
+#include "pg/child.h"
 #include "filter/filter.h"
 #include "pg/pg.h"
 

@@ -14,8 +14,8 @@
  * recorded with pw_error() and a hint; an archive with compressed data blocks
  * (not made with -Z0) is refused with a message saying so.
  */
-#ifndef PW_DUMP_ARCHIVE_H
-#define PW_DUMP_ARCHIVE_H
+#ifndef PW_PG_ARCHIVE_H
+#define PW_PG_ARCHIVE_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* restore.c - a backup object -> age -> zstd -> pg_restore --single-transaction. */
-#include "dump/restore.h"
+#include "jobs/restore.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +21,7 @@
 #include "common/str.h"
 #include "common/time.h"
 #include "crypto/prim.h"
-#include "dump/child.h"
+#include "pg/child.h"
 #include "filter/filter.h"
 #include "pg/globals.h"
 #include "pg/pg.h"

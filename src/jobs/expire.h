@@ -6,8 +6,8 @@
  * last, so an interrupted expire leaves an incomplete backup, never a manifest without
  * data. Objects still under Object Lock are reported and left for a later run.
  */
-#ifndef PW_DUMP_EXPIRE_H
-#define PW_DUMP_EXPIRE_H
+#ifndef PW_JOBS_EXPIRE_H
+#define PW_JOBS_EXPIRE_H
 
 #include <stdbool.h>
 #include <time.h>

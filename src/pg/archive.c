@@ -45,7 +45,7 @@
  * change. In an uncompressed archive, a chunk is whatever pg_dump passed to
  * WriteData, in practice one COPY line each.
  */
-#include "dump/archive.h"
+#include "pg/archive.h"
 
 #include <inttypes.h>
 #include <stdarg.h>

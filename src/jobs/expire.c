@@ -1,5 +1,5 @@
 /* expire.c - the keep set, and removal in a crash-safe order. */
-#include "dump/expire.h"
+#include "jobs/expire.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
-#include "dump/catalog.h"
+#include "repo/catalog.h"
 
 struct item {
 	const struct backup_entry *e;

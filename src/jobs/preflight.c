@@ -1,5 +1,5 @@
 /* preflight.c - read-only proof and completeness checks, all from the catalogs. */
-#include "dump/preflight.h"
+#include "jobs/preflight.h"
 
 #include <stdio.h>
 #include <stdlib.h>

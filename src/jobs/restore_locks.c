@@ -19,8 +19,8 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
-#include "dump/archive.h"
-#include "dump/restore.h"
+#include "pg/archive.h"
+#include "jobs/restore.h"
 #include "filter/filter.h"
 #include "pg/pg.h"
 

@@ -3,8 +3,8 @@
  * cannot change the database, and that the dump will be complete. Each
  * finding comes with the statement that fixes it.
  */
-#ifndef PW_DUMP_PREFLIGHT_H
-#define PW_DUMP_PREFLIGHT_H
+#ifndef PW_JOBS_PREFLIGHT_H
+#define PW_JOBS_PREFLIGHT_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* verify.c - integrity, decryptability and restore drills, with a written record. */
-#include "dump/verify.h"
+#include "jobs/verify.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +14,9 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "crypto/prim.h"
-#include "dump/archive.h"
-#include "dump/restore.h"
-#include "dump/scratch.h"
+#include "pg/archive.h"
+#include "jobs/restore.h"
+#include "pg/scratch.h"
 #include "filter/filter.h"
 #include "pg/pg.h"
 

@@ -2,8 +2,8 @@
  * restore.h - stream a backup's data object into pg_restore (one transaction, stop at
  * the first error) or into a plain archive file. Used by restore and by verify --restore.
  */
-#ifndef PW_DUMP_RESTORE_H
-#define PW_DUMP_RESTORE_H
+#ifndef PW_JOBS_RESTORE_H
+#define PW_JOBS_RESTORE_H
 
 #include <stdbool.h>
 #include <stddef.h>

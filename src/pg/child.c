@@ -1,5 +1,5 @@
 /* child.c - child processes for the PostgreSQL client tools. */
-#include "dump/child.h"
+#include "pg/child.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -9,13 +9,13 @@
  *               throwaway cluster pgward starts itself (scratch_local).
  * Each run appends a verify-<time>.json next to the backup (never overwritten).
  */
-#ifndef PW_DUMP_VERIFY_H
-#define PW_DUMP_VERIFY_H
+#ifndef PW_JOBS_VERIFY_H
+#define PW_JOBS_VERIFY_H
 
 #include <jansson.h>
 
 #include "crypto/age.h"
-#include "dump/catalog.h"
+#include "repo/catalog.h"
 #include "storage/storage.h"
 
 struct verify_opts {
@@ -26,7 +26,7 @@ struct verify_opts {
 	size_t nids;
 	const char *scratch_url; /* depth 3: a server where a scratch database may be created */
 	const struct pw_secret *scratch_password;
-	bool scratch_local;       /* depth 3 in a throwaway cluster started here (dump/scratch.h) */
+	bool scratch_local;       /* depth 3 in a throwaway cluster started here (pg/scratch.h) */
 	const char *scratch_user; /* its OS user when pgward runs as root (NULL: the default) */
 	const char *temp_dir;     /* where its directory goes (NULL: $TMPDIR, else /tmp) */
 	bool record;              /* write verify-<time>.json */

@@ -4,8 +4,8 @@
  * through; stderr is captured (capped) for error messages. Children die with
  * us (PR_SET_PDEATHSIG) and are killed when freed before they finished.
  */
-#ifndef PW_DUMP_CHILD_H
-#define PW_DUMP_CHILD_H
+#ifndef PW_PG_CHILD_H
+#define PW_PG_CHILD_H
 
 #include <stdbool.h>
 #include <sys/types.h>

@@ -1,5 +1,5 @@
 /* scratch.c - a throwaway PostgreSQL cluster on a private unix socket, removed afterwards. */
-#include "dump/scratch.h"
+#include "pg/scratch.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -23,7 +23,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
-#include "dump/child.h"
+#include "pg/child.h"
 
 #define PG_ROOT "/usr/lib/postgresql"
 #define PORT "5432" /* any number: the socket lives in our own directory, there is no TCP */

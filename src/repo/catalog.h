@@ -4,8 +4,8 @@
  * complete. No object is ever rewritten; there is no index and no "latest"
  * pointer. Everything here works without a private key.
  */
-#ifndef PW_DUMP_CATALOG_H
-#define PW_DUMP_CATALOG_H
+#ifndef PW_REPO_CATALOG_H
+#define PW_REPO_CATALOG_H
 
 #include <stdbool.h>
 #include <stddef.h>
