@@ -69,6 +69,22 @@ char *chk_take(struct pw_buf *b)
 	return s;
 }
 
+size_t chk_rules_describe(struct chk_rule_desc *out, size_t cap)
+{
+	size_t (*const ring[])(struct chk_rule_desc *, size_t) = {
+	    chk_db_rule_descs, chk_ring2_rule_descs, chk_backup_rule_descs};
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof ring / sizeof ring[0]; i++) {
+		size_t k = ring[i](out, cap);
+		size_t used = k < cap ? k : cap;
+		n += k;
+		cap -= used;
+		if (out)
+			out += used;
+	}
+	return n;
+}
+
 int chk_run(const struct chk_opts *o, struct chk_report *out)
 {
 	memset(out, 0, sizeof *out);

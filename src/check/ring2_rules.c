@@ -1393,6 +1393,15 @@ static int init(struct chk_ctx *x)
 	return 0;
 }
 
+size_t chk_ring2_rule_descs(struct chk_rule_desc *out, size_t cap)
+{
+	size_t n = sizeof ring2 / sizeof ring2[0];
+	for (size_t i = 0; i < n && i < cap; i++)
+		out[i] = (struct chk_rule_desc){ring2[i].id, ring2[i].severity, ring2[i].title,
+		                                ring2[i].why};
+	return n;
+}
+
 void chk_ring2_rules(const struct chk_opts *o, const struct chk_repo_state *st,
                      struct chk_report *r)
 {
