@@ -41,6 +41,7 @@ tk_assert_eq "$(cred_count)" "$before" "no role created by bad names"
 expect_fail 2 'invalid value "admin" for option "level"' credentials create x1 --level admin
 expect_fail 2 'unknown credentials command' credentials frobnicate
 expect_fail 28 'no credential named "nobody"' credentials set-level nobody read-only
+expect_fail 28 'no credential named "nobody"' credentials rotate nobody
 
 # --- create: the URL is shown once and works; passwords are 65 alphanumerics
 out=$("$PGWARD" credentials create analyst --level read-only --output=json)
