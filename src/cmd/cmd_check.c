@@ -12,6 +12,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "repo/catalog.h"
 #include "pg/pg.h"
 #include "storage/storage.h"
@@ -20,7 +21,7 @@
 static int now_clock(time_t *out)
 {
 	const char *n = getenv("PGWARD_NOW");
-	*out = time(NULL);
+	*out = pw_now();
 	if (n && *n)
 		return pw_audit_parse_since(n, *out, out);
 	return 0;

@@ -888,7 +888,7 @@ static int env_path(const char *path0, char **out)
 	char *cwd = getcwd(NULL, 0);
 	if (!cwd) {
 		pw_error(PW_E_IO, "cannot place environment file \"%s\": %s", path0,
-		         strerror(errno));
+		         pw_strerror(errno));
 		return pw_error_hint("Give an absolute path; nothing was changed.");
 	}
 	struct pw_buf b = PW_BUF_INIT(8192);

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "repo/catalog.h"
 #include "jobs/expire.h"
 #include "storage/storage.h"
@@ -19,7 +20,7 @@
 static int now_clock(time_t *out)
 {
 	const char *n = getenv("PGWARD_NOW");
-	*out = time(NULL);
+	*out = pw_now();
 	if (n && *n)
 		return pw_audit_parse_since(n, *out, out);
 	return 0;

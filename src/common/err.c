@@ -129,3 +129,9 @@ void pw_error_restore(const struct pw_error_saved *s)
 	if (!s->code)
 		pw_error_clear();
 }
+
+const char *pw_strerror_r(int e, char *buf, size_t size)
+{
+	/* the GNU strerror_r (_GNU_SOURCE): returns the text, in buf or a static string */
+	return strerror_r(e, buf, size);
+}

@@ -55,6 +55,11 @@ const char *pw_errcode_summary(int code);
 /* Iterate the table: fills code, name and summary for index i; returns 0, or -1 past the end. */
 int pw_errcode_at(size_t i, int *code, const char **name, const char **summary);
 
+/* strerror without its static buffer (banned.h): the text of errno value e, in buf. */
+const char *pw_strerror_r(int e, char *buf, size_t size);
+/* The same in a buffer that lives until the end of the caller's block (an argument). */
+#define pw_strerror(e) pw_strerror_r((e), (char[128]){0}, 128)
+
 /* PW_CHECK(): believed true; in every build, records an internal error and returns it if false. */
 #define PW_CHECK(cond)                                                                             \
 	do {                                                                                       \

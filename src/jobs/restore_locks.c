@@ -72,7 +72,7 @@ int restore_peek_toc(const struct restore_opts *o, int fd, struct pgdump_info *o
 		ssize_t r = pread(fd, buf, 1 << 16, off);
 		if (r < 0) {
 			rc = pw_error(PW_E_IO, "reading the spooled data object: %s",
-			              strerror(errno));
+			              pw_strerror(errno));
 			break;
 		}
 		if (r == 0) {

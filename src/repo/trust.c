@@ -52,7 +52,7 @@ int repo_sign_key_load(const char *path, struct minisign_seckey *sk)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
-		pw_error(PW_E_IO, "cannot open signing key \"%s\": %s", path, strerror(errno));
+		pw_error(PW_E_IO, "cannot open signing key \"%s\": %s", path, pw_strerror(errno));
 		return pw_error_hint("Check sign-key; make a key with \"pgward keygen --sign -o "
 		                     "FILE\".");
 	}

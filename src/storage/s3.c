@@ -34,6 +34,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "crypto/prim.h"
 #include "crypto/sigv4.h"
 #include "storage/driver.h"
@@ -105,9 +106,7 @@ struct s3_req {
 
 static double mono_now(void)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+	return pw_monotonic();
 }
 
 /* Seconds a request moving bytes may take: 60 s + 4 s per MiB (256 KiB/s at the least),
@@ -170,12 +169,9 @@ static void h_add(struct s3_req *r, const char *k, const char *v)
 
 static time_t parse_http_date(const char *s)
 {
-	struct tm tm = {0};
-	if (strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm))
-		return timegm(&tm);
-	memset(&tm, 0, sizeof tm);
-	if (strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
-		return timegm(&tm);
+	time_t t;
+	if (pw_time_parse_http(s, &t) == 0 || pw_time_parse(s, PW_TIME_ISO, false, &t, NULL) == 0)
+		return t;
 	return 0;
 }
 
@@ -325,7 +321,7 @@ static int attempt(struct s3 *s, CURL *h, struct s3_req *r)
 	                         .sign_payload_header = true};
 	struct sigv4_cred cred = {cs.access_key, pw_secret_str(cs.secret_key),
 	                          cs.session_token ? pw_secret_str(cs.session_token) : NULL, false};
-	struct sigv4_scope scope = {s->region, "s3", time(NULL)};
+	struct sigv4_scope scope = {s->region, "s3", pw_now()};
 	struct sigv4_output o;
 	rc = sigv4_sign(&in, &cred, &scope, &o);
 	s3_creds_put(&cs);
@@ -405,7 +401,7 @@ static int attempt(struct s3 *s, CURL *h, struct s3_req *r)
 	if (r->curl_code == CURLE_OK)
 		on_status_header(r, h);
 	if (r->server_date)
-		s->base.clock_skew = (long)(r->server_date - time(NULL));
+		s->base.clock_skew = (long)(r->server_date - pw_now());
 	curl_slist_free_all(hl);
 	pw_free(url);
 	if (r->sink_rc < 0)
@@ -735,7 +731,7 @@ static int s_remove(struct stor *st, const char *key, struct stor_remove_result 
 			q_add(&r, "versionId", version);
 		rc = call(s, h, &r, 403);
 		if (rc == 0 && r.status == 403) {
-			if (until > time(NULL) || (s->base.features & STOR_F_OBJECT_LOCK)) {
+			if (until > pw_now() || (s->base.features & STOR_F_OBJECT_LOCK)) {
 				res->retained = true;
 				res->retained_until = until;
 				pw_error_clear();
@@ -1263,9 +1259,9 @@ static int s_write_open(struct stor *st, const char *key, const struct stor_writ
 	w->key = full_key(s, key);
 	w->opts = *o;
 	if (o->lock_mode != STOR_LOCK_NONE) {
-		struct tm tm;
-		gmtime_r(&o->lock_until, &tm);
-		strftime(w->lock_until, sizeof w->lock_until, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		char b[PW_TIME_MAX];
+		pw_strlcpy(w->lock_until, pw_time_format(o->lock_until, PW_TIME_ISO, b),
+		           sizeof w->lock_until);
 	}
 	w->cap = part_size_for(s, 1);
 	w->buf = pw_malloc(w->cap);

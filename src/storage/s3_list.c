@@ -12,6 +12,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 
 #define KEY_MAX 4096 /* S3 keys are at most 1024 bytes; a longer one is a stray */
 
@@ -62,10 +63,8 @@ static char *url_decode(const char *s)
 
 static time_t iso_time(const char *s)
 {
-	struct tm tm = {0};
-	if (s && strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
-		return timegm(&tm);
-	return 0;
+	time_t t;
+	return s && pw_time_parse(s, PW_TIME_ISO, false, &t, NULL) == 0 ? t : 0;
 }
 
 /* Is cp a character XML 1.0 allows? */
