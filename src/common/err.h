@@ -60,7 +60,8 @@ const char *pw_strerror_r(int e, char *buf, size_t size);
 /* The same in a buffer that lives until the end of the caller's block (an argument). */
 #define pw_strerror(e) pw_strerror_r((e), (char[128]){0}, 128)
 
-/* PW_CHECK(): believed true; in every build, records an internal error and returns it if false. */
+/* PW_CHECK(): believed true; in every build, records an internal error and returns it if false.
+ * PW_ASSERT, for what is proven, is in common/assert.h (which says when to use which). */
 #define PW_CHECK(cond)                                                                             \
 	do {                                                                                       \
 		if (!(cond))                                                                       \

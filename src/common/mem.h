@@ -25,5 +25,8 @@ struct pw_allocator {
 void pw_set_allocator(const struct pw_allocator *a);
 /* Called when an allocation fails; must not return. */
 void pw_set_oom_handler(void (*handler)(size_t n));
+/* Out of memory outside pw_malloc (a library's constructor returned NULL): the handler, then
+ * abort() if it returned. The only abort() besides a debug PW_ASSERT (common/assert.h). */
+_Noreturn void pw_nomem(size_t n);
 
 #endif

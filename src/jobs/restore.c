@@ -174,8 +174,7 @@ static int open_spool(const struct restore_opts *o, int *fd)
 int restore_fetch_verified(const struct restore_opts *o, const char *key, int *fd)
 {
 	*fd = -1;
-	if (!o->expect_sha256)
-		return pw_error(PW_E_INTERNAL, "restore_fetch_verified without a digest");
+	PW_CHECK(o->expect_sha256); /* every caller passes the manifest's digest */
 	int f = -1, rc = open_spool(o, &f);
 	if (rc < 0)
 		return rc;

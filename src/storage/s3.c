@@ -610,8 +610,8 @@ static char *full_key(const struct s3 *s, const char *key)
 static CURL *new_handle(void)
 {
 	CURL *h = curl_easy_init();
-	if (!h)
-		abort();
+	if (!h) /* libcurl fails here only when it cannot allocate */
+		pw_nomem(0);
 	return h;
 }
 
@@ -981,10 +981,23 @@ static int start_multipart(struct s3_writer *w)
 	if (rc < 0)
 		return rc;
 	w->parts = pw_calloc(MAX_PARTS, sizeof *w->parts);
-	w->nthreads = w->s->parallel;
-	w->threads = pw_calloc(w->nthreads, sizeof *w->threads);
-	for (unsigned i = 0; i < w->nthreads; i++)
-		pthread_create(&w->threads[i], NULL, worker, w);
+	unsigned want = w->s->parallel;
+	w->threads = pw_calloc(want, sizeof *w->threads);
+	/* nthreads counts the threads that run (stop_pool joins those): fewer is slower, none
+	 * is an error */
+	int err = 0;
+	while (w->nthreads < want &&
+	       (err = pthread_create(&w->threads[w->nthreads], NULL, worker, w)) == 0)
+		w->nthreads++;
+	if (w->nthreads == 0) {
+		pw_error(PW_E_STORAGE, "could not start an upload thread for s3://%s/%s: %s",
+		         w->s->bucket, w->key, pw_strerror(err));
+		return pw_error_hint("Lower s3-parallel, or raise the limit on processes "
+		                     "(ulimit -u) for this user.");
+	}
+	if (w->nthreads < want)
+		pw_log(PW_LOG_WARN, "s3: %u of %u upload threads started (%s)", w->nthreads, want,
+		       pw_strerror(err));
 	return 0;
 }
 
