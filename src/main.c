@@ -125,6 +125,7 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	pw_set_oom_handler(oom);
+	pw_mem_route_libraries();
 	pw_log_set_sink(log_sink);
 
 	if (argc < 2) {

@@ -150,7 +150,7 @@ int pw_audit_append(const char *path, const struct pw_audit_event *ev)
 	char *line = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(rec);
 	if (!line || strlen(line) > AUDIT_LINE_MAX) {
-		free(line);
+		pw_free(line);
 		rc = pw_error(PW_E_AUDIT, "audit record too large");
 		goto out;
 	}
@@ -158,7 +158,7 @@ int pw_audit_append(const char *path, const struct pw_audit_event *ev)
 	line = realloc(line, n + 2);
 	line[n] = '\n';
 	rc = pw_write_all(fd, line, n + 1, path);
-	free(line);
+	pw_free(line);
 	if (rc == 0 && fsync(fd) < 0)
 		rc = pw_error(PW_E_AUDIT, "could not fsync audit log \"%s\": %s", path,
 		              pw_strerror(errno));

@@ -29,7 +29,7 @@ static int print_rec(void *arg, json_t *rec)
 	if (p->json) {
 		char *s = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		printf("%s\n", s ? s : "{}");
-		free(s);
+		pw_free(s);
 		return 0;
 	}
 	json_t *actor = json_object_get(rec, "actor");
@@ -248,7 +248,7 @@ int cmd_audit(struct pw_ctx *ctx)
 			}
 			char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 			printf("%s\n", s);
-			free(s);
+			pw_free(s);
 			json_decref(o);
 		} else if (rc == 0) {
 			printf("audit log %s: intact, %zu records\nhead: %s\n", path, r.records,

@@ -137,7 +137,7 @@ int cmd_check(struct pw_ctx *ctx)
 			json_t *j = chk_report_json(&rep, fail_on);
 			char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 			printf("%s\n", s);
-			free(s);
+			pw_free(s);
 			json_decref(j);
 		} else {
 			struct pw_buf b = PW_BUF_INIT(64 << 20);

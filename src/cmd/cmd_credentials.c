@@ -345,7 +345,7 @@ static struct pw_secret *password_from_attachments(struct cctx *x, const char *n
 {
 	json_t *reg;
 	if (attach_registry_load(x->registry, &reg) < 0) {
-		pw_error_clear();
+		pw_best_effort("reading the attachment registry");
 		return NULL;
 	}
 	json_t *mine = my_attachments(x, reg, name);
@@ -359,7 +359,7 @@ static struct pw_secret *password_from_attachments(struct cctx *x, const char *n
 		                   json_string_value(json_object_get(a, "var")), &v) == 0 &&
 		    v && url_user_eq(v, user))
 			pw = url_password(v);
-		pw_error_clear();
+		pw_best_effort("reading an attached URL");
 		if (v)
 			wipe_str(v);
 		pw_free(v);
@@ -629,7 +629,7 @@ static void advance_all(struct cctx *x)
 	struct cred *v;
 	size_t n;
 	if (cred_list(&x->cc, &v, &n) < 0) {
-		pw_error_clear();
+		pw_best_effort_warn("listing the credentials to move their rotations on");
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -1006,7 +1006,7 @@ static int detach_one(struct cctx *x, const char *name, const char *path, const 
 	int hook_rc = 0;
 	char *rp = NULL;
 	if (env_path(path, &rp) < 0)
-		pw_error_clear();
+		pw_best_effort("resolving the environment file path");
 	const char *p = rp ? rp : path;
 	for (size_t i = json_array_size(reg); i-- > 0;) {
 		json_t *a = json_array_get(reg, i);
@@ -1204,7 +1204,7 @@ static int rotate_one(struct cctx *x, const char *name, long grace, bool force, 
 		json_decref(mine);
 		json_decref(reg);
 	}
-	pw_error_clear();
+	pw_best_effort("reading the attachment registry");
 	rc = advance(x, name, wait, force, true);
 	if (!attached && !(x->rot_fresh && x->rot_shown)) {
 		/* shown whatever happened after the commit: the new username exists now */
@@ -1295,7 +1295,7 @@ static int do_rotate(struct cctx *x, const char *name)
 				       step ? ", step " : "", step ? step : "");
 			cred_clear(&c);
 		} else {
-			pw_error_clear();
+			pw_best_effort("reading credential \"%s\"", cn);
 			json_object_set_new(o, "state", json_string("active"));
 			if (!x->json)
 				printf("%s: active\n", cn);
@@ -1467,7 +1467,7 @@ int cmd_credentials(struct pw_ctx *ctx)
 			snprintf(x.dbid, sizeof x.dbid, "cluster %s/%s", pg_value(r, 0, 0),
 			         x.cc.dbname);
 		} else {
-			pw_error_clear();
+			pw_best_effort("asking the server for its system identifier");
 			const char *h = pg_param(pg, "host");
 			char host[256];
 			pw_strlcpy(host, h ? h : "", sizeof host);
@@ -1554,7 +1554,7 @@ int cmd_credentials(struct pw_ctx *ctx)
 					                   &v) == 0 &&
 					    v && url_user_eq(v, user_now))
 						pw = url_password(v);
-					pw_error_clear();
+					pw_best_effort("reading an attached URL");
 					if (v)
 						wipe_str(v);
 					pw_free(v);
@@ -1583,7 +1583,7 @@ int cmd_credentials(struct pw_ctx *ctx)
 	    (rc == 0 || json_object_get(x.out, "secrets") || json_object_get(x.out, "url"))) {
 		char *s = json_dumps(x.out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		printf("%s\n", s);
-		free(s);
+		pw_free(s);
 	}
 	json_decref(x.out);
 	pw_secret_free(x.rot_pw);

@@ -86,7 +86,7 @@ int cmd_expire(struct pw_ctx *ctx)
 	if (rep && strcmp(pw_cfg_str(c, PW_OPT_OUTPUT), "json") == 0) {
 		char *s = json_dumps(rep, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		printf("%s\n", s);
-		free(s);
+		pw_free(s);
 	} else if (rep) {
 		json_t *b = json_object_get(rep, "backups");
 		size_t removed = 0, kept = 0;

@@ -29,7 +29,7 @@ static void print_json(json_t *o)
 {
 	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	printf("%s\n", s);
-	free(s);
+	pw_free(s);
 }
 
 static int write_opts(struct pw_ctx *ctx, struct stor_write_opts *o)

@@ -295,7 +295,7 @@ int attach_registry_save(const char *path, json_t *arr)
 			rc = pw_outfile_commit(f);
 		pw_outfile_free(f);
 	}
-	free(text);
+	pw_free(text);
 	return rc;
 }
 

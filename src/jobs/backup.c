@@ -394,7 +394,7 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 	struct stream_job dj = {.o = o, .wo = &wo, .level = o->level};
 	snprintf(dj.key, sizeof dj.key, "%s/%s/%s", o->stanza, res->id, DETAILS_OBJECT);
 	rc = put_encrypted(&dj, (const uint8_t *)dtext, strlen(dtext), false);
-	free(dtext);
+	pw_free(dtext);
 	if (rc < 0) {
 		json_decref(objects);
 		goto out;
@@ -477,7 +477,7 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 	}
 	if (rc == 0)
 		rc = stor_put_buf(o->repo, mkey, mtext, strlen(mtext), &mwo, NULL);
-	free(mtext);
+	pw_free(mtext);
 	if (rc < 0) {
 		json_decref(m);
 		goto out;

@@ -82,7 +82,7 @@ static bool not_genuine(const struct expire_opts *o, const struct backup_entry *
 		}
 		snprintf(key, sizeof key, "%s/%s/%s", o->stanza, e->id, name);
 		if (stor_stat(o->repo, key, &info) < 0) {
-			pw_error_clear();
+			pw_best_effort("looking up object \"%s\"", key);
 			snprintf(why, size, "object %.60s is missing", name);
 			return true;
 		}
@@ -179,7 +179,7 @@ static int remove_backup(const struct expire_opts *o, const char *id, json_t *re
 			struct stor_remove_result rr;
 			int r = stor_remove(o->repo, l.keys[i], &rr);
 			if (r == -PW_E_NOTFOUND) {
-				pw_error_clear();
+				pw_best_effort("removing \"%s\" (already gone)", l.keys[i]);
 				continue;
 			}
 			if (r < 0) {
@@ -250,7 +250,7 @@ static bool pinned(struct stor *repo, const char *stanza, const char *id)
 				pin = pw_startswith(name, "pin-");
 			}
 		}
-	pw_error_clear();
+	pw_best_effort("listing the pin markers of %s", prefix);
 	for (size_t i = 0; i < l.n; i++)
 		pw_free(l.keys[i]);
 	pw_free(l.keys);

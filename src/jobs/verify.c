@@ -218,7 +218,7 @@ static json_t *scratch_report(json_t *rep, const char *kind, struct pg_conn *c)
 	if (c && pg_query(c, "show server_version", 0, NULL, &r) == 0)
 		json_object_set_new(sr, "server_version", json_string(pg_value(r, 0, 0)));
 	pg_result_free(r);
-	pw_error_clear();
+	pw_best_effort("asking the scratch server its version");
 	json_object_set_new(rep, "scratch", sr);
 	return sr;
 }
@@ -589,10 +589,10 @@ done:
 		int w = stor_put_buf(o->repo, key, txt, strlen(txt),
 		                     &(struct stor_write_opts){.content_type = "application/json"},
 		                     NULL);
-		free(txt);
+		pw_free(txt);
 		if (w < 0 && w != -PW_E_EXISTS)
 			return w;
-		pw_error_clear();
+		pw_best_effort("writing verification record \"%s\" (one exists)", key);
 	}
 	if (rc < 0)
 		return rc;

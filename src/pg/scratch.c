@@ -270,7 +270,7 @@ static void server_log_reason(const struct scratch *s, char *out, size_t size)
 			out[n] = 0;
 		}
 	}
-	pw_error_clear();
+	pw_best_effort("reading the scratch server's log \"%s\"", path);
 	pw_buf_free(&b, 0);
 }
 

@@ -431,9 +431,11 @@ static xmlDoc *xml_parse(const struct pw_buf *b)
 {
 	if (!b->len)
 		return NULL;
-	return xmlReadMemory((const char *)b->data, (int)b->len, "s3.xml", NULL,
-	                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-	                         XML_PARSE_NOBLANKS);
+	xmlDoc *doc = xmlReadMemory((const char *)b->data, (int)b->len, "s3.xml", NULL,
+	                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+	                                XML_PARSE_NOBLANKS);
+	xmlResetLastError(); /* libxml2 keeps the last error's text until the next one */
+	return doc;
 }
 
 static void error_code(const struct s3_req *r, char *code, size_t cs, char *msg, size_t ms)
@@ -734,7 +736,7 @@ static int s_remove(struct stor *st, const char *key, struct stor_remove_result 
 			if (until > pw_now() || (s->base.features & STOR_F_OBJECT_LOCK)) {
 				res->retained = true;
 				res->retained_until = until;
-				pw_error_clear();
+				pw_best_effort("removing retained object s3://%s/%s", s->bucket, k);
 			} else {
 				char code[128], msg[512];
 				error_code(&r, code, sizeof code, msg, sizeof msg);
@@ -1136,10 +1138,9 @@ static int orphan_cb(void *arg, const struct stor_upload *u)
 	struct s3_req r;
 	req_init(&r, "DELETE", w->key);
 	q_add(&r, "uploadId", u->id);
-	if (call(w->s, w->h, &r, 404) < 0)
-		pw_warn("could not abort orphaned upload %s of %s", u->id, w->key);
+	(void)call(w->s, w->h, &r, 404);
 	req_free(&r);
-	pw_error_clear();
+	pw_best_effort_warn("aborting orphaned upload %s of %s", u->id, w->key);
 	return 0;
 }
 
@@ -1264,7 +1265,7 @@ static int s_write_open(struct stor *st, const char *key, const struct stor_writ
 		}
 		if (rc != -PW_E_NOTFOUND)
 			return rc;
-		pw_error_clear();
+		pw_best_effort("checking that s3://%s/%s does not exist yet", s->bucket, key);
 	}
 	struct s3_writer *w = pw_calloc(1, sizeof *w);
 	w->base.ops = &s3_writer_ops;
@@ -1420,7 +1421,7 @@ static void probe_features(struct s3 *s)
 		s->base.features |= STOR_F_VERSIONING;
 	req_free(&r);
 	s->max_attempts = budget;
-	pw_error_clear();
+	pw_best_effort("probing the features of bucket \"%s\"", s->bucket);
 	curl_easy_cleanup(h);
 }
 

@@ -154,6 +154,7 @@ int s3_list_parse(const uint8_t *xml, size_t n, const char *full_prefix, size_t 
 	                                               XML_PARSE_NONET | XML_PARSE_NOERROR |
 	                                                   XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS)
 	                               : NULL;
+	xmlResetLastError(); /* libxml2 keeps the last error's text until the next one */
 	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
 	pw_free(fixed);
 	if (!root || strcmp((const char *)root->name, "ListBucketResult") != 0) {

@@ -199,6 +199,38 @@ static void test_str_error(void **state)
 	assert_non_null(pw_strerror_r(EACCES, b, sizeof b));
 }
 
+static char logged[512];
+static enum pw_log_level logged_level;
+static void capture(enum pw_log_level level, const char *line)
+{
+	logged_level = level;
+	pw_strlcpy(logged, line, sizeof logged);
+}
+
+/* A named best-effort call says what it swallowed, at the level asked, and clears it. */
+static void test_best_effort(void **state)
+{
+	(void)state;
+	pw_log_set_sink(capture);
+	enum pw_log_level was = pw_log_get_level();
+	pw_log_set_level(PW_LOG_DEBUG);
+	logged[0] = 0;
+	pw_best_effort("nothing failed");
+	assert_string_equal(logged, ""); /* no error recorded: no line */
+	pw_error(PW_E_NOTFOUND, "object \"k\" not found");
+	pw_best_effort("removing \"%s\"", "k");
+	assert_int_equal(pw_error_code(), 0);
+	assert_int_equal(logged_level, PW_LOG_DEBUG);
+	assert_non_null(strstr(logged, "removing \"k\" failed (going on): object \"k\" not found"));
+	pw_error(PW_E_STORAGE, "HTTP 500");
+	pw_best_effort_warn("aborting upload %d", 7);
+	assert_int_equal(pw_error_code(), 0);
+	assert_int_equal(logged_level, PW_LOG_WARN);
+	assert_non_null(strstr(logged, "aborting upload 7 failed (going on): HTTP 500"));
+	pw_log_set_level(was);
+	pw_log_set_sink(NULL);
+}
+
 static void test_assert_release(void **state);
 
 int main(void)
@@ -208,7 +240,7 @@ int main(void)
 	    cmocka_unit_test(test_base64_strict), cmocka_unit_test(test_redaction),
 	    cmocka_unit_test(test_strings),       cmocka_unit_test(test_check),
 	    cmocka_unit_test(test_assert_debug),  cmocka_unit_test(test_assert_release),
-	    cmocka_unit_test(test_str_error),
+	    cmocka_unit_test(test_str_error),     cmocka_unit_test(test_best_effort),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }
