@@ -438,35 +438,12 @@ static xmlDoc *xml_parse(const struct pw_buf *b)
 	return doc;
 }
 
-static void error_code(const struct s3_req *r, char *code, size_t cs, char *msg, size_t ms)
+/* A transfer that failed (no reply to classify): worth another try unless it never can work. */
+static bool transient_transfer(CURLcode c)
 {
-	code[0] = msg[0] = 0;
-	xmlDoc *doc = xml_parse(&r->resp);
-	if (doc) {
-		char *c = xml_text(xmlDocGetRootElement(doc), "Code");
-		char *m = xml_text(xmlDocGetRootElement(doc), "Message");
-		if (c)
-			pw_strlcpy(code, c, cs);
-		if (m)
-			pw_strlcpy(msg, m, ms);
-		pw_free(c);
-		pw_free(m);
-		xmlFreeDoc(doc);
-	}
-}
-
-static bool transient(const struct s3_req *r, const char *code)
-{
-	if (r->curl_code != CURLE_OK)
-		return r->curl_code != CURLE_SSL_CACERT &&
-		       r->curl_code != CURLE_PEER_FAILED_VERIFICATION &&
-		       r->curl_code != CURLE_URL_MALFORMAT &&
-		       r->curl_code != CURLE_UNSUPPORTED_PROTOCOL &&
-		       r->curl_code != CURLE_COULDNT_RESOLVE_HOST;
-	if (r->status >= 500 || r->status == 429)
-		return true;
-	return strcmp(code, "RequestTimeout") == 0 || strcmp(code, "SlowDown") == 0 ||
-	       strcmp(code, "InternalError") == 0;
+	return c != CURLE_SSL_CACERT && c != CURLE_PEER_FAILED_VERIFICATION &&
+	       c != CURLE_URL_MALFORMAT && c != CURLE_UNSUPPORTED_PROTOCOL &&
+	       c != CURLE_COULDNT_RESOLVE_HOST;
 }
 
 static int fail_request(struct s3 *s, const struct s3_req *r, const char *code, const char *msg)
@@ -484,7 +461,7 @@ static int fail_request(struct s3 *s, const struct s3_req *r, const char *code, 
 		return pw_error_hint("Check s3-endpoint and the network (gave up after %u tries).",
 		                     s->max_attempts);
 	}
-	if (r->status == 404 && (!*code || strcmp(code, "NoSuchKey") == 0)) {
+	if (s3_reply_missing(r->status, code)) {
 		pw_error(PW_E_NOTFOUND, "object s3://%s/%s does not exist", s->bucket,
 		         r->key ? r->key : "");
 		return pw_error_hint("Check the repository address and the backup id.");
@@ -556,29 +533,27 @@ static int call(struct s3 *s, CURL *h, struct s3_req *r, long ok_status)
 			return rc;
 		if (r->stop != STOP_NONE)
 			return stopped(s, r);
-		if (r->curl_code == CURLE_OK && (r->status / 100 == 2 || r->status == ok_status)) {
-			/* CompleteMultipartUpload may answer 200 with an error body */
-			if (r->want_xml && r->status / 100 == 2 &&
-			    (r->resp.len == 0 || !memmem(r->resp.data, r->resp.len, "<", 1))) {
-				pw_strlcpy(code, "EmptyResponse", sizeof code);
-				pw_strlcpy(msg, "the reply had no XML body", sizeof msg);
-				if (n >= s->max_attempts)
-					return fail_request(s, r, code, msg);
-			} else if (r->status / 100 == 2 && r->resp.len &&
-			           memmem(r->resp.data, r->resp.len, "<Error>", 7) && !r->sink) {
-				error_code(r, code, sizeof code, msg, sizeof msg);
-				if (!transient(r, code) || n >= s->max_attempts)
-					return fail_request(s, r, code, msg);
-			} else {
+		if (r->curl_code == CURLE_OK) {
+			/* the reply arrived: what it means is s3_reply_classify's (s3_list.c) */
+			struct s3_reply rep = {.status = r->status,
+			                       .ok_status = ok_status,
+			                       .want_xml = r->want_xml,
+			                       .body_data = r->sink != NULL,
+			                       .body = r->resp.data,
+			                       .n = r->resp.len};
+			enum s3_reply_kind k =
+			    s3_reply_classify(&rep, code, sizeof code, msg, sizeof msg);
+			if (k == S3_REPLY_OK)
 				return 0;
-			}
+			if (k == S3_REPLY_FAIL || n >= s->max_attempts || mono_now() >= r->deadline)
+				return fail_request(s, r, code, msg);
 		} else {
 			/* a streamed body that broke off after delivering bytes is not retried
 			 * here: the caller resumes it with a Range request from where it stopped */
-			if (r->sink && r->delivered > 0 && r->curl_code != CURLE_OK)
+			if (r->sink && r->delivered > 0)
 				return 0;
-			error_code(r, code, sizeof code, msg, sizeof msg);
-			if (!transient(r, code) || n >= s->max_attempts ||
+			code[0] = msg[0] = 0;
+			if (!transient_transfer(r->curl_code) || n >= s->max_attempts ||
 			    mono_now() >= r->deadline)
 				return fail_request(s, r, code, msg);
 		}
@@ -739,7 +714,8 @@ static int s_remove(struct stor *st, const char *key, struct stor_remove_result 
 				pw_best_effort("removing retained object s3://%s/%s", s->bucket, k);
 			} else {
 				char code[128], msg[512];
-				error_code(&r, code, sizeof code, msg, sizeof msg);
+				s3_error_parse(r.resp.data, r.resp.len, code, sizeof code, msg,
+				               sizeof msg);
 				rc = fail_request(s, &r, code, msg);
 			}
 		} else if (rc == 0) {
