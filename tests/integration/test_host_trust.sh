@@ -209,6 +209,9 @@ open(\"$app/swapped\", \"w\").close()'" &
     kill -- -"$swapper" 2>/dev/null || true
     wait "$swapper" 2>/dev/null || true
     [[ $rc -eq 0 || $rc -eq 5 ]] || tk_fail "race $n: exit $rc: $(cat race.err)"
+    if [[ $rc -eq 5 ]]; then # refused: it says so, and what to do
+        tk_assert_contains "$(cat race.err)" "HINT:" "race $n: the refusal has a hint"
+    fi
     echo "race $n (at $ev, link to ${spec#* }): exit $rc, swapped: $([[ -e $app/swapped ]] && echo yes || echo no), env file now: $(stat -c %F "$app/app.env") $(head -c 300 race.err)" >&2
     tk_assert_eq "$(sha256sum < victim)" "$VSUM" "race $n: victim file untouched"
     tk_assert_eq "$(stat -c '%U %a %F' victim.dev)" "$DEVSTAT" "race $n: device untouched"
