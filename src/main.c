@@ -26,7 +26,10 @@ static void log_sink(enum pw_log_level level, const char *line)
 
 static void oom(size_t n)
 {
-	fprintf(stderr, "pgward: error: out of memory (allocating %zu bytes)\n", n);
+	if (n)
+		fprintf(stderr, "pgward: error: out of memory (allocating %zu bytes)\n", n);
+	else /* pw_nomem(0): a library (OpenSSL, libcurl, zstd) could not allocate */
+		fprintf(stderr, "pgward: error: out of memory (in a library)\n");
 	_exit(PW_E_NOMEM);
 }
 
