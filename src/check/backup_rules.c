@@ -11,6 +11,7 @@
 #include "check/internal.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "jobs/expire.h"
 #include "storage/storage.h"
 
@@ -39,10 +40,8 @@
 
 static time_t parse_iso(const char *s)
 {
-	struct tm tm = {0};
-	if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		return 0;
-	return timegm(&tm);
+	time_t t;
+	return s && pw_time_parse(s, PW_TIME_ISO, false, &t, NULL) == 0 ? t : 0;
 }
 
 /* One row of the backup rules' table (the shape of rules.h's struct chk_rule). */
@@ -512,13 +511,14 @@ static int vcollect(void *arg, const struct stor_info *i)
 	const char *slash = strrchr(i->key, '/');
 	if (!slash || strncmp(slash + 1, "verify-", 7) != 0 || strlen(i->key) >= 400)
 		return 0;
-	struct tm tm = {0};
-	const char *end = strptime(slash + 8, "%Y%m%dT%H%M%SZ", &tm);
-	if (!end || strcmp(end, ".json") != 0)
+	time_t when;
+	const char *end = NULL;
+	if (pw_time_parse(slash + 8, PW_TIME_COMPACT, false, &when, &end) < 0 ||
+	    strcmp(end, ".json") != 0)
 		return 0;
 	l->v = pw_realloc(l->v, (l->n + 1) * sizeof *l->v);
 	pw_strlcpy(l->v[l->n].key, i->key, sizeof l->v[l->n].key);
-	l->v[l->n++].when = timegm(&tm);
+	l->v[l->n++].when = when;
 	return 0;
 }
 

@@ -34,6 +34,6 @@ int chk_run(const struct chk_opts *o, struct chk_report *out)
 	chk_ring2_rules(o, &st, out);
 	chk_backup_rules(o, &st, out);
 	chk_repo_free(&st);
-	pw_error_clear();
+	pw_best_effort("running the rules");
 	return 0;
 }
