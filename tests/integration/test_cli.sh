@@ -70,4 +70,26 @@ set -e
 tk_assert_eq "$rc" 2 "no arguments"
 # markdown is check's format only
 expect_fail 2 'only for "pgward check"' list --repo "$TK_TMP/none" --output=markdown
+
+# help keygen describes -p as what it does for keygen (protect the identity file)
+out=$("$PGWARD" help keygen)
+tk_assert_contains "$out" "protect the new identity file with a passphrase" "keygen -p help"
+case "$out" in *"instead of public keys"*) tk_fail "keygen -p described as encrypt's";; esac
+# audited commands say so in their help; audit (reading the log) is not audited
+tk_assert_contains "$out" "appends one record to the audit log" "keygen is audited"
+case "$("$PGWARD" help list)" in *"appends one record"*) tk_fail "list claims to be audited";; esac
+
+# audit verify --expect-head: the whole hash or a prefix of 8+ hex digits (any case)
+"$PGWARD" keygen -o "$TK_TMP/k1" 2>/dev/null
+head1=$("$PGWARD" audit verify | sed -n 's/^head: //p')
+"$PGWARD" audit verify --expect-head "${head1:0:8}" >/dev/null || tk_fail "expect-head prefix"
+"$PGWARD" audit verify --expect-head "${head1^^}" >/dev/null || tk_fail "expect-head upper case"
+expect_fail 3 "8 to 64 hex digits" audit verify --expect-head "${head1:0:7}"
+expect_fail 3 "8 to 64 hex digits" audit verify --expect-head "${head1:0:8}..."
+expect_fail 3 "8 to 64 hex digits" audit verify --expect-head "${head1}0"
+"$PGWARD" keygen -o "$TK_TMP/k2" 2>/dev/null
+# the log grew: the old head is named as an older record, not as a truncation
+expect_fail 18 "is record 1 of 2" audit verify --expect-head "${head1:0:12}"
+# a hash no record has: removed from the end or replaced
+expect_fail 18 "no record of the log has that hash" audit verify --expect-head 0123456789abcdef
 echo "cli: all checks passed"
