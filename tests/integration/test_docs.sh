@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# test_docs.sh - documentation that runs: every shell example in README.md and docs/*.md is
+# either marked runnable and run here, as written (placeholders substituted from the
+# harness), or marked not-run with a reason (tests/tools/doctest.py lint). Each document's
+# examples run in order in one shell, in a fresh directory that is also its HOME, against
+# the harness's PostgreSQL (database shop, roles backup and monitor). A failing example
+# fails the test with the document, the line and the command. Also: docs/configuration.md's
+# option table is the one "pgward help config" prints (from options.def), and every exit
+# code in the help and the docs is one errors.def defines.
+source "$(dirname "$0")/../harness/lib.sh"
+source "$(dirname "$0")/../harness/sample.sh"
+: "${PGWARD:?PGWARD must point at the binary}" "${PGWARD_SRCDIR:?}"
+command -v python3 >/dev/null || tk_skip "python3 is not installed (tools/deps.sh)"
+DT="$PGWARD_SRCDIR/tests/tools/doctest.py"
+SRC=$PGWARD_SRCDIR
+# DOCS_ONLY=README.md runs one document (for writing docs)
+mapfile -t DOCS < <(cd "$SRC" && if [[ -n "${DOCS_ONLY:-}" ]]; then echo "$DOCS_ONLY"; else
+  ls README.md docs/*.md; fi)
+tk_tmpdir
+
+# 1. every shell example is runnable or says why not
+out=$(cd "$SRC" && python3 "$DT" lint "${DOCS[@]}") || tk_fail "unmarked shell examples:
+$out"
+tk_pass "every shell example is runnable or marked not-run with a reason"
+
+# 2. one source for options and exit codes (skipped with DOCS_ONLY)
+[[ -n "${DOCS_ONLY:-}" ]] || {
+"$PGWARD" help config > "$TK_TMP/help-config.txt"
+out=$(python3 "$DT" options "$SRC/docs/configuration.md" "$TK_TMP/help-config.txt") ||
+  tk_fail "docs/configuration.md's option table differs from options.def:
+$out"
+tk_pass "docs/configuration.md's option table is options.def's"
+codes=$("$PGWARD" help exit-codes | awk '$1 ~ /^[0-9]+$/ {print $1}')
+man=$("$PGWARD" help man)
+for c in $codes; do
+  grep -q "^$c	" <<<"$man" || tk_fail "exit code $c is missing from the man page"
+done
+cmds=$("$PGWARD" help | awk '/^Commands:/ {on=1; next} on && /^  [a-z]/ {print $1} on && /^$/ {on=0}')
+[[ -n "$cmds" ]] || tk_fail "no commands in pgward help"
+for cmd in $cmds; do
+  h=$("$PGWARD" help "$cmd")
+  for c in $(sed -n '/^Exit status:/,$p' <<<"$h" | awk '$1 ~ /^[0-9]+$/ {print $1}'); do
+    grep -qx "$c" <<<"$codes" || tk_fail "help $cmd lists exit code $c, which errors.def lacks"
+  done
+  # a secret is never shown as a command-line option
+  for s in $(awk '/ \(secret\)$/ {print $1}' "$TK_TMP/help-config.txt"); do
+    grep -q -- "--$s" <<<"$h" && tk_fail "help $cmd shows secret option --$s as a flag"
+  done
+done
+for f in "${DOCS[@]}"; do
+  for c in $(grep -oE '\bexit (code |status )?[0-9]+' "$SRC/$f" | grep -oE '[0-9]+$' | sort -un); do
+    grep -qx "$c" <<<"$codes" || tk_fail "$f names exit $c, which errors.def lacks"
+  done
+done
+tk_pass "exit codes in help, man page and docs are errors.def's"
+# the commands docs/audit.md lists as audited are the ones whose help says so
+audited=$(for cmd in $cmds; do "$PGWARD" help "$cmd" | grep -q "appends one record to the audit log" && echo "$cmd"; done | sort)
+documented=$(sed -n '/^<!-- audited commands -->/,/^<!-- end -->/p' "$SRC/docs/audit.md" | grep -oE '`[a-z-]+`' | tr -d '`' | sort -u)
+tk_assert_eq "$documented" "$audited" "docs/audit.md's list of audited commands"
+tk_pass "docs/audit.md lists exactly the audited commands"
+}
+
+# 3. run the examples
+pg_start >/dev/null
+pg_sample_db shop 2000
+pg_psql_super -d shop >/dev/null <<SQL
+create role backup login password '$PG_SUPERPASS' bypassrls;
+grant pg_read_all_data to backup;
+create role monitor login password '$PG_SUPERPASS';
+grant pg_monitor to monitor;
+SQL
+pg_psql_super -d shop -c "select format('grant select on large object %s to backup;', oid) from pg_largeobject_metadata" | pg_psql_super -d shop >/dev/null
+mkdir -p "$TK_TMP/bin"
+ln -s "$PGWARD" "$TK_TMP/bin/pgward"
+
+cat > "$TK_TMP/prelude.sh" <<'EOF'
+# sourced by each document's script: placeholders and the per-command runner
+doc_recipient() {  # the recipient of the newest age identity here
+  local f
+  for f in $(ls -t -- *.key */*.key 2>/dev/null); do
+    grep -q '^AGE-SECRET-KEY-1' "$f" 2>/dev/null && { pgward keygen -y "$f"; return; }
+  done
+  echo "doc_recipient: no age identity (*.key) in $PWD" >&2; return 1
+}
+doc_signer() {  # the newest signing public key here
+  local f=$(ls -t -- *.pub */*.pub "$DOC_ROOT"/etc/pgward/*.pub 2>/dev/null | head -1)
+  [ -n "$f" ] || { echo "doc_signer: no .pub file in $PWD" >&2; return 1; }
+  sed -n 2p "$f"
+}
+doc_audit_head() { pgward audit verify | sed -n 's/^head: \(.\{8\}\).*/\1/p'; }
+doc_file() {  # LINE PATH, content on stdin
+  mkdir -p "$(dirname "$2")"
+  ( umask 077; cat > "$2" ) || doc_fail "$1" "write $2" 1
+}
+doc_fail() {
+  printf 'FAIL: %s:%s: %s (exit %s)\n' "$DOC_FILE" "$1" "$2" "$3" >&2
+  echo "---- output of the document's commands (last 30 lines) ----" >&2
+  tail -n 30 "$DOC_LOG" >&2
+  exit 1
+}
+doc_cmd() {  # LINE ALLOWED-CODES SHOWN COMMAND
+  [ -f "$DOC_ROOT/etc/pgward/pgward.conf" ] && export PGWARD_CONFIG=$DOC_ROOT/etc/pgward/pgward.conf
+  printf '$ %s\n' "$3" >>"$DOC_LOG"
+  eval "$4" </dev/null >>"$DOC_LOG" 2>&1
+  local rc=$?
+  case " $2 " in *" $rc "*) ;; *) doc_fail "$1" "$3" "$rc" ;; esac
+}
+EOF
+
+failed=()
+ran=0
+for f in "${DOCS[@]}"; do
+  name=${f//\//_}
+  root="$TK_TMP/run/$name"
+  DOC_ROOT=$root DOC_PGPORT=$PGPORT_TEST DOC_PASSWORD=$PG_SUPERPASS \
+    python3 "$DT" script "$SRC/$f" > "$TK_TMP/doc.sh" || tk_fail "$f: extractor failed"
+  [[ -s "$TK_TMP/doc.sh" ]] || continue
+  mkdir -p "$root/.postgresql"
+  cp "$PG_CA" "$root/.postgresql/root.crt"
+  if (cd "$root" && env -i PATH="$TK_TMP/bin:$PATH" HOME="$root" LANG=C.UTF-8 \
+        PGPASSFILE=/dev/null/nonexistent PGCONNECT_TIMEOUT=10 \
+        DOC_ROOT="$root" DOC_FILE="$f" DOC_LOG="$root/.doc.log" DOC_PGPORT="$PGPORT_TEST" \
+        DOC_PASSWORD="$PG_SUPERPASS" \
+        bash -c 'source "$1"; source "$2"' doc "$TK_TMP/prelude.sh" "$TK_TMP/doc.sh"); then
+    tk_pass "$f: $(grep -c '^doc_cmd' "$TK_TMP/doc.sh") commands ran as written"
+    ran=$((ran + 1))
+  else
+    failed+=("$f")
+  fi
+  # the next document starts from the same cluster: only the sample database
+  for db in $(pg_psql_super -c "select datname from pg_database where datname not in ('postgres', 'template0', 'template1', 'shop')"); do
+    pg_psql_super -c "drop database \"$db\" with (force)" >/dev/null
+  done
+done
+[[ ${#failed[@]} -eq 0 ]] || tk_fail "examples failed in: ${failed[*]}"
+[[ $ran -gt 0 ]] || tk_fail "no runnable example found"
+echo "docs: all checks passed ($ran documents with runnable examples)"
