@@ -8,6 +8,7 @@ Markers, in README.md and docs/*.md:
                             one shell per document (exports and cd carry over). A
                             command may exit non-zero only with a code its own comment
                             names ("... # exit 25 when ..."); any other exit fails.
+  ```ini contrib=PATH       a copy of a file under contrib/ (lint: must be identical).
   ```ini file=PATH          a file the example needs (a config file): written to PATH
                             (0600, placeholders substituted) when the test reaches it.
   <!-- not-run: REASON -->  on the line before a shell block the test cannot run here.
@@ -108,6 +109,16 @@ def lint(paths):
                 bad.append(f"{p}:{line}: a not-run marker needs a reason: {prev.strip()}")
             if runnable and reason is not None:
                 bad.append(f"{p}:{line}: block is both runnable and not-run")
+            for w in words[1:]:
+                if w.startswith("contrib="):
+                    try:
+                        with open(w[8:], encoding="utf-8") as f:
+                            want = f.read().rstrip("\n")
+                    except OSError as e:
+                        bad.append(f"{p}:{line}: {w}: {e.strerror}")
+                        continue
+                    if "\n".join(l for _, l in body) != want:
+                        bad.append(f"{p}:{line}: block differs from {w[8:]} (copy the file in)")
             if is_shell(info, body) and not runnable and reason is None:
                 if not info:
                     bad.append(f"{p}:{line}: untagged block with a pgward command: tag it "
