@@ -79,6 +79,25 @@ if command -v systemd-analyze >/dev/null; then
   tk_pass "contrib/systemd units pass systemd-analyze verify"
 fi
 
+# docs/install.md: meson install puts the binary and the man page where it says (staged)
+BUILD=$(dirname "$(dirname "$PGWARD")")
+if [[ -f "$BUILD/build.ninja" ]] && command -v meson >/dev/null; then
+  out=$(meson install -C "$BUILD" --no-rebuild --destdir "$TK_TMP/stage" 2>&1) ||
+    tk_fail "meson install --destdir failed: $out"
+  prefix=$(meson introspect "$BUILD" --buildoptions | python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))')
+  [[ -x "$TK_TMP/stage$prefix/bin/pgward" ]] || tk_fail "no $prefix/bin/pgward after meson install"
+  [[ -s "$TK_TMP/stage$prefix/share/man/man1/pgward.1" ]] || tk_fail "no $prefix/share/man/man1/pgward.1 after meson install"
+  if [[ "$prefix" == /usr/local ]]; then
+    grep -q '/usr/local/bin/pgward' "$SRC/docs/install.md" || tk_fail "docs/install.md does not name /usr/local/bin/pgward"
+    grep -q '/usr/local/share/man/man1/pgward.1' "$SRC/docs/install.md" || tk_fail "docs/install.md does not name the man page's path"
+  fi
+  if command -v groff >/dev/null; then
+    out=$(groff -man -Tutf8 -ww -z "$TK_TMP/stage$prefix/share/man/man1/pgward.1" 2>&1)
+    [[ -z "$out" ]] || tk_fail "the man page has roff warnings: $out"
+  fi
+  tk_pass "meson install puts bin/pgward and share/man/man1/pgward.1 under $prefix"
+fi
+
 # 3. run the examples
 pg_start >/dev/null
 pg_sample_db shop 2000
