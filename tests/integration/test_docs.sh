@@ -30,11 +30,19 @@ out=$(python3 "$DT" options "$SRC/docs/configuration.md" "$TK_TMP/help-config.tx
   tk_fail "docs/configuration.md's option table differs from options.def:
 $out"
 tk_pass "docs/configuration.md's option table is options.def's"
+"$PGWARD" help exit-codes > "$TK_TMP/help-exit.txt"
+out=$(python3 "$DT" exit-codes "$SRC/docs/exit-codes.md" "$TK_TMP/help-exit.txt") ||
+  tk_fail "docs/exit-codes.md differs from errors.def:
+$out"
+tk_pass "docs/exit-codes.md's table is errors.def's"
 codes=$("$PGWARD" help exit-codes | awk '$1 ~ /^[0-9]+$/ {print $1}')
 man=$("$PGWARD" help man)
 for c in $codes; do
   grep -q "^$c	" <<<"$man" || tk_fail "exit code $c is missing from the man page"
 done
+nocli=$(awk '/^[a-z]/ {name=$1} /^    where:/ && !/command-line/ {print name}' "$TK_TMP/help-config.txt")
+grep -qx "s3-access-key" <<<"$nocli" || tk_fail "s3-access-key is not among the options the command line refuses"
+grep -qx "s3-session-token" <<<"$nocli" || tk_fail "s3-session-token is not among the options the command line refuses"
 cmds=$("$PGWARD" help | awk '/^Commands:/ {on=1; next} on && /^  [a-z]/ {print $1} on && /^$/ {on=0}')
 [[ -n "$cmds" ]] || tk_fail "no commands in pgward help"
 for cmd in $cmds; do
@@ -42,9 +50,10 @@ for cmd in $cmds; do
   for c in $(sed -n '/^Exit status:/,$p' <<<"$h" | awk '$1 ~ /^[0-9]+$/ {print $1}'); do
     grep -qx "$c" <<<"$codes" || tk_fail "help $cmd lists exit code $c, which errors.def lacks"
   done
-  # a secret is never shown as a command-line option
-  for s in $(awk '/ \(secret\)$/ {print $1}' "$TK_TMP/help-config.txt"); do
-    grep -q -- "--$s" <<<"$h" && tk_fail "help $cmd shows secret option --$s as a flag"
+  # an option refused on the command line (every secret, and the S3 access key) is never
+  # shown as a flag
+  for s in $nocli; do
+    grep -qE -- "--$s([= ]|\$)" <<<"$h" && tk_fail "help $cmd shows --$s, which the command line refuses"
   done
 done
 for f in "${DOCS[@]}"; do

@@ -26,6 +26,8 @@ Usage:
   doctest.py options MDFILE HELP    check MDFILE's generated option table against the
                                     text of "pgward help config" in file HELP
                                     (--fix rewrites the table)
+  doctest.py exit-codes MDFILE HELP the same for docs/exit-codes.md and the text of
+                                    "pgward help exit-codes"
 """
 import os
 import re
@@ -220,13 +222,37 @@ def options_table(help_text):
     return "\n".join(head + rows)
 
 
+EXIT_BEGIN = "<!-- exit codes: generated from src/common/errors.def by tests/tools/doctest.py exit-codes --fix -->"
+EXIT_END = "<!-- end of exit codes -->"
+
+
+def exit_table(help_text):
+    """Markdown table from "pgward help exit-codes" (code, NAME, summary)."""
+    rows = ["| exit | name | meaning |", "|---|---|---|"]
+    for l in help_text.split("\n"):
+        m = re.match(r"^\s+(\d+)\s+(\S+)\s+(.*)$", l)
+        if m:
+            rows.append("| %s | `%s` | %s |" % (m.group(1), m.group(2), m.group(3).replace("|", "\\|")))
+    return "\n".join(rows)
+
+
+def exit_codes(md, help_file, fix):
+    return generated(md, help_file, fix, exit_table, EXIT_BEGIN, EXIT_END, "exit-codes",
+                     "pgward help exit-codes")
+
+
 def options(md, help_file, fix):
+    return generated(md, help_file, fix, options_table, OPT_BEGIN, OPT_END, "options",
+                     "pgward help config")
+
+
+def generated(md, help_file, fix, make, OPT_BEGIN, OPT_END, mode, cmd):
     with open(help_file, encoding="utf-8") as f:
-        table = options_table(f.read())
+        table = make(f.read())
     with open(md, encoding="utf-8") as f:
         text = f.read()
     if OPT_BEGIN not in text or OPT_END not in text:
-        print(f"{md}: no generated option table ({OPT_BEGIN})")
+        print(f"{md}: no generated table ({OPT_BEGIN})")
         return 1
     a = text.index(OPT_BEGIN) + len(OPT_BEGIN)
     b = text.index(OPT_END)
@@ -240,11 +266,11 @@ def options(md, help_file, fix):
     have = text[a:b].strip().split("\n")
     for row in table.split("\n"):
         if row not in have:
-            print(f"{md}: option table lacks or differs in: {row}")
+            print(f"{md}: the table lacks or differs in: {row}")
     for row in have:
         if row not in table.split("\n"):
-            print(f"{md}: option table has a row options.def does not: {row}")
-    print("run: tests/tools/doctest.py options docs/configuration.md <(pgward help config) --fix")
+            print(f"{md}: the table has a row the code does not: {row}")
+    print(f"run: tests/tools/doctest.py {mode} {md} <({cmd}) --fix")
     return 1
 
 
@@ -255,6 +281,8 @@ def main(argv):
         return script(argv[2])
     if len(argv) in (4, 5) and argv[1] == "options":
         return options(argv[2], argv[3], len(argv) == 5 and argv[4] == "--fix")
+    if len(argv) in (4, 5) and argv[1] == "exit-codes":
+        return exit_codes(argv[2], argv[3], len(argv) == 5 and argv[4] == "--fix")
     print(__doc__, file=sys.stderr)
     return 2
 
