@@ -223,6 +223,12 @@ int cmd_audit(struct pw_ctx *ctx)
 		const char *expect = pw_cfg_str(ctx->cfg, PW_OPT_EXPECT_HEAD);
 		if (rc == 0 && expect)
 			rc = pw_audit_expect_head(path, expect, r.head, r.records);
+		if (rc == 0 && expect && strlen(expect) < 16)
+			fprintf(stderr,
+			        "pgward: warning: a %zu-digit head prefix stops accidents, not an "
+			        "attacker who can write the log (a matching forged record takes "
+			        "minutes to find); note 16 digits or more\n",
+			        strlen(expect));
 		if (json) {
 			json_t *o = json_object();
 			json_object_set_new(o, "file", json_string(path));

@@ -134,7 +134,7 @@ doc_signer() {  # the newest signing public key here
   [ -n "$f" ] || { echo "doc_signer: no .pub file in $PWD" >&2; return 1; }
   sed -n 2p "$f"
 }
-doc_audit_head() { pgward audit verify | sed -n 's/^head: \(.\{8\}\).*/\1/p'; }
+doc_audit_head() { pgward audit verify | sed -n 's/^head: \(.\{16\}\).*/\1/p'; }
 doc_file() {  # LINE PATH, content on stdin
   mkdir -p "$(dirname "$2")"
   ( umask 077; cat > "$2" ) || doc_fail "$1" "write $2" 1

@@ -17,8 +17,8 @@ Every block tagged sh/bash/shell/console, and every untagged block that holds a 
 command, must be runnable or not-run (with a reason). Placeholders are substituted from
 the harness (see SUBST): db.internal and localhost are the test server, "..." after a
 PASSWORD variable is the roles' password, age1... is the recipient of the newest age
-identity in the document's directory, RW... the newest signing public key, 32662fb0 the
-audit log's head, /etc/pgward and /var/... live under the document's directory.
+identity in the document's directory, RW... the newest signing public key, 32662fb0e19a4c7d the
+audit log's head (16 digits), /etc/pgward and /var/... live under the document's directory.
 
 Usage:
   doctest.py lint FILE...           report unmarked shell examples (exit 1 if any)
@@ -55,7 +55,7 @@ def subst_table():
         ("@localhost/", "@localhost:%s/" % port),
         ("age1...", "$(doc_recipient)"),
         ("RW...", "$(doc_signer)"),
-        ("32662fb0", "$(doc_audit_head)"),
+        ("32662fb0e19a4c7d", "$(doc_audit_head)"),
     ]
 
 
