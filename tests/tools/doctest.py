@@ -171,7 +171,8 @@ def script(path):
             cmd, comment = split_comment(text)
             if not cmd.strip():
                 continue
-            ok = sorted({int(c) for c in re.findall(r"\bexit (\d+)\b", comment)} | {0})
+            must = {int(c) for c in re.findall(r"\bexits (\d+)\b", comment)}
+            ok = sorted(must or {int(c) for c in re.findall(r"\bexit (\d+)\b", comment)} | {0})
             shown = cmd.strip()
             stray = re.search(r"(^|[\s='\"])(/(etc|var|usr/local|opt|srv|home|root)/\S*)", subst(cmd))
             if stray:
