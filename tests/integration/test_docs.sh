@@ -62,6 +62,19 @@ for f in "${DOCS[@]}"; do
   done
 done
 tk_pass "exit codes in help, man page and docs are errors.def's"
+# a command's exit-code section in the docs and its help list the same codes (beyond the
+# ones every command has: 0 2 3 4 5)
+for spec in "backup:docs/backup.md:## Exit codes" "restore:docs/restore.md:## Exit codes" \
+            "decrypt:docs/encryption.md:## Errors"; do
+  IFS=: read -r cmd doc sect <<<"$spec"
+  [[ -f "$SRC/$doc" ]] || continue
+  in_doc=$(awk -v s="$sect" '$0 == s {on=1; next} on && /^## / {on=0} on' "$SRC/$doc" |
+    grep -oE '(^|· |^\| )[0-9]+' | grep -oE '[0-9]+' | grep -vxE '0|2|3|4|5' | sort -un)
+  in_help=$("$PGWARD" help "$cmd" | sed -n '/^Exit status:/,$p' | awk '$1 ~ /^[0-9]+$/ {print $1}' |
+    grep -vxE '0|2|3|4|5' | sort -un)
+  tk_assert_eq "$(echo $in_doc)" "$(echo $in_help)" "exit codes of $cmd in $doc and in its help"
+done
+tk_pass "backup, restore and decrypt: the docs and the help list the same exit codes"
 # the commands docs/audit.md lists as audited are the ones whose help says so
 audited=$(for cmd in $cmds; do "$PGWARD" help "$cmd" | grep -q "appends one record to the audit log" && echo "$cmd"; done | sort)
 documented=$(sed -n '/^<!-- audited commands -->/,/^<!-- end -->/p' "$SRC/docs/audit.md" | grep -oE '`[a-z-]+`' | tr -d '`' | sort -u)
