@@ -21,7 +21,7 @@ tk_tmpdir
 # 1. every shell example is runnable or says why not
 out=$(cd "$SRC" && python3 "$DT" lint "${DOCS[@]}") || tk_fail "unmarked shell examples:
 $out"
-tk_pass "every shell example is runnable or marked not-run with a reason"
+tk_pass "every shell example is runnable or marked not-run with a reason; every relative link resolves"
 
 # 2. one source for options and exit codes (skipped with DOCS_ONLY)
 [[ -n "${DOCS_ONLY:-}" ]] || {

@@ -101,9 +101,21 @@ def is_shell(info, body):
     return False
 
 
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
 def lint(paths):
     bad = []
     for p in paths:
+        # relative links must lead to a file that exists (anchors are not checked)
+        with open(p, encoding="utf-8") as f:
+            for no, l in enumerate(f, 1):
+                for target in LINK.findall(l):
+                    if re.match(r"^(https?:|mailto:|#)", target):
+                        continue
+                    t = os.path.join(os.path.dirname(p), target.split("#")[0])
+                    if not os.path.exists(t):
+                        bad.append(f"{p}:{no}: link to {target}, which does not exist")
         for line, info, body, reason, prev in blocks(p):
             words = info.split()
             runnable = "runnable" in words[1:]
