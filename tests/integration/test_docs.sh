@@ -9,6 +9,7 @@
 # code in the help and the docs is one errors.def defines.
 source "$(dirname "$0")/../harness/lib.sh"
 source "$(dirname "$0")/../harness/sample.sh"
+source "$(dirname "$0")/../harness/s3.sh"
 : "${PGWARD:?PGWARD must point at the binary}" "${PGWARD_SRCDIR:?}"
 command -v python3 >/dev/null || tk_skip "python3 is not installed (tools/deps.sh)"
 DT="$PGWARD_SRCDIR/tests/tools/doctest.py"
@@ -147,6 +148,7 @@ doc_signer() {  # the newest signing public key here
   [ -n "$f" ] || { echo "doc_signer: no .pub file in $PWD" >&2; return 1; }
   sed -n 2p "$f"
 }
+doc_needs_s3() { :; }
 doc_audit_head() { pgward audit verify | sed -n 's/^head: \(.\{16\}\).*/\1/p'; }
 doc_file() {  # LINE PATH, content on stdin
   mkdir -p "$(dirname "$2")"
@@ -172,7 +174,15 @@ ran=0
 for f in "${DOCS[@]}"; do
   name=${f//\//_}
   root="$TK_TMP/run/$name"
+  s3env=()
+  if grep -q '^doc_needs_s3' < <(python3 "$DT" script "$SRC/$f"); then
+    # the S3 server is slow to start: only for a document that needs it, once
+    [[ -n "${S3_ENDPOINT:-}" ]] || { s3_start >/dev/null || tk_fail "s3_start failed"; }
+    s3env=(PGWARD_S3_ENDPOINT="$S3_ENDPOINT" AWS_EC2_METADATA_DISABLED=true)
+  fi
   DOC_ROOT=$root DOC_PGPORT=$PGPORT_TEST DOC_PASSWORD=$PG_SUPERPASS \
+    DOC_S3_BUCKET=${S3_BUCKET_LOCKED:-} DOC_S3_REGION=${S3_REGION:-} \
+    DOC_S3_ACCESS=${S3_ACCESS:-} DOC_S3_SECRET=${S3_SECRET:-} \
     python3 "$DT" script "$SRC/$f" > "$TK_TMP/doc.sh" || tk_fail "$f: extractor failed"
   [[ -s "$TK_TMP/doc.sh" ]] || continue
   mkdir -p "$root/.postgresql"
@@ -180,7 +190,7 @@ for f in "${DOCS[@]}"; do
   if (cd "$root" && env -i PATH="$TK_TMP/bin:$PATH" HOME="$root" LANG=C.UTF-8 \
         PGPASSFILE=/dev/null/nonexistent PGCONNECT_TIMEOUT=10 \
         DOC_ROOT="$root" DOC_FILE="$f" DOC_LOG="$root/.doc.log" DOC_PGPORT="$PGPORT_TEST" \
-        DOC_PASSWORD="$PG_SUPERPASS" \
+        DOC_PASSWORD="$PG_SUPERPASS" "${s3env[@]}" \
         bash -c 'source "$1"; source "$2"' doc "$TK_TMP/prelude.sh" "$TK_TMP/doc.sh"); then
     tk_pass "$f: $(grep -c '^doc_cmd' "$TK_TMP/doc.sh") commands ran as written"
     ran=$((ran + 1))

@@ -8,6 +8,8 @@ Markers, in README.md and docs/*.md:
                             one shell per document (exports and cd carry over). A
                             command may exit non-zero only with a code its own comment
                             names ("... # exit 25 when ..."); any other exit fails.
+  ```sh runnable s3         the same, against the test's S3 server (started only when a
+                            document needs it; s3://acme-backups/ is its bucket).
   ```ini contrib=PATH       a copy of a file under contrib/ (lint: must be identical).
   ```ini file=PATH          a file the example needs (a config file): written to PATH
                             (0600, placeholders substituted) when the test reaches it.
@@ -56,16 +58,22 @@ def subst_table():
         ("age1...", "$(doc_recipient)"),
         ("RW...", "$(doc_signer)"),
         ("32662fb0e19a4c7d", "$(doc_audit_head)"),
+        # S3 (```sh runnable s3): the test's Ceph RGW stands in for AWS
+        ("s3://acme-backups/", "s3://%s/" % os.environ.get("DOC_S3_BUCKET", "none")),
+        ("eu-west-1", os.environ.get("DOC_S3_REGION", "us-east-1")),
+        ("AKIA...", os.environ.get("DOC_S3_ACCESS", "")),
     ]
 
 
-PASSWORD_DOTS = re.compile(r"(PASSWORD=)\.\.\.")
+PASSWORD_DOTS = re.compile(r"(PASSWORD=|SECRET_ACCESS_KEY=)\.\.\.")
 
 
 def subst(text):
     for a, b in subst_table():
         text = text.replace(a, b)
-    return PASSWORD_DOTS.sub(lambda m: m.group(1) + os.environ.get("DOC_PASSWORD", ""), text)
+    return PASSWORD_DOTS.sub(
+        lambda m: m.group(1) + os.environ.get(
+            "DOC_PASSWORD" if m.group(1) == "PASSWORD=" else "DOC_S3_SECRET", ""), text)
 
 
 def blocks(path):
@@ -161,6 +169,9 @@ def split_comment(cmd):
 
 def script(path):
     out = []
+    if any("runnable" in info.split()[1:] and "s3" in info.split()[1:]
+           for _, info, _, reason, _ in blocks(path) if reason is None):
+        out.append("doc_needs_s3")
     for line, info, body, reason, _ in blocks(path):
         words = info.split()
         if reason is not None:
