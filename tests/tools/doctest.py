@@ -65,7 +65,7 @@ def subst_table():
     ]
 
 
-PASSWORD_DOTS = re.compile(r"(PASSWORD=|SECRET_ACCESS_KEY=)\.\.\.")
+PASSWORD_DOTS = re.compile(r"(PASSWORD=|PASSPHRASE=|SECRET_ACCESS_KEY=)\.\.\.")
 
 
 def subst(text):
@@ -73,7 +73,7 @@ def subst(text):
         text = text.replace(a, b)
     return PASSWORD_DOTS.sub(
         lambda m: m.group(1) + os.environ.get(
-            "DOC_PASSWORD" if m.group(1) == "PASSWORD=" else "DOC_S3_SECRET", ""), text)
+            "DOC_S3_SECRET" if m.group(1) == "SECRET_ACCESS_KEY=" else "DOC_PASSWORD", ""), text)
 
 
 def blocks(path):
