@@ -68,6 +68,10 @@ static const struct {
     {"keygen", PW_OPT_PASSPHRASE,
      "protect the new identity file with a passphrase (asked on the terminal, or from "
      "passphrase-file / PGWARD_KEY_PASSPHRASE); decrypting with it asks for it again"},
+    {"backup", PW_OPT_DRY_RUN,
+     "check everything the backup needs (recipients, sign-key, repository, connection, the "
+     "role: read-only, every table readable), print the verdict and stop: nothing is dumped "
+     "or written"},
     {"keygen", PW_OPT_OUT_FILE,
      "write the new key to FILE (created 0600, never overwritten; - = standard output)"},
 };
