@@ -8,6 +8,7 @@ Markers, in README.md and docs/*.md:
                             one shell per document (exports and cd carry over). A
                             command may exit non-zero only with a code its own comment
                             names ("... # exit 25 when ..."); any other exit fails.
+                            A comment "exits N" means it must exit N (a refusal shown).
   ```sh runnable s3         the same, against the test's S3 server (started only when a
                             document needs it; s3://acme-backups/ is its bucket).
   ```ini contrib=PATH       a copy of a file under contrib/ (lint: must be identical).
@@ -17,13 +18,17 @@ Markers, in README.md and docs/*.md:
 
 Every block tagged sh/bash/shell/console, and every untagged block that holds a pgward
 command, must be runnable or not-run (with a reason). Placeholders are substituted from
-the harness (see SUBST): db.internal and localhost are the test server, "..." after a
-PASSWORD variable is the roles' password, age1... is the recipient of the newest age
-identity in the document's directory, RW... the newest signing public key, 32662fb0e19a4c7d the
-audit log's head (16 digits), /etc/pgward and /var/... live under the document's directory.
+the harness (see subst_table): db.internal and localhost are the test server, "..." after
+PASSWORD=, PASSPHRASE= or SECRET_ACCESS_KEY= is the test's password or S3 secret, age1...
+is the recipient of the newest age identity in the document's directory, RW... the newest
+signing public key, 32662fb0e19a4c7d the audit log's head (16 digits), /etc/pgward and
+/var/... live under the document's directory (any other absolute path under /etc, /var,
+/usr/local, /opt, /srv, /home or /root in a runnable command is refused). Relative links
+must lead to files that exist.
 
 Usage:
-  doctest.py lint FILE...           report unmarked shell examples (exit 1 if any)
+  doctest.py lint FILE...           report unmarked shell examples, contrib copies that
+                                    differ and broken links (exit 1 if any)
   doctest.py script FILE            print the bash script that runs FILE's examples
   doctest.py options MDFILE HELP    check MDFILE's generated option table against the
                                     text of "pgward help config" in file HELP
