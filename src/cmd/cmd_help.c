@@ -126,6 +126,7 @@ void pw_help_overview(FILE *out)
 	fprintf(out, "\n\"pgward help COMMAND\" or \"pgward COMMAND --help\" shows a command's "
 	             "options.\n\"pgward help config\" lists every option, config key and "
 	             "environment variable.\n\"pgward help exit-codes\" lists the exit codes.\n"
+	             "\"pgward help man\" prints the man page (roff).\n"
 	             "\"pgward --version\" prints the version.\n");
 }
 
@@ -216,6 +217,31 @@ static void help_man(FILE *out)
 			fprintf(out, "\n");
 		}
 		fprintf(out, ".RE\n");
+		if (c->audited)
+			fprintf(out, ".PP\nEach run appends one record to the audit log.\n");
+		if (c->exit_codes) {
+			/* the command's own codes, as "pgward help COMMAND" lists them */
+			fprintf(out, ".PP\nExit status besides 0, 2, 3, 4 and 5:\n.RS\n");
+			for (const char *l = c->exit_codes; *l;) {
+				size_t n = strcspn(l, "\n");
+				const char *p = l + strspn(l, " ");
+				size_t digits = strspn(p, "0123456789");
+				const char *t =
+				    p; /* a line without a code continues the one before */
+				if (digits && p + digits < l + n) {
+					t = p + digits + strspn(p + digits, " ");
+					fprintf(out, ".TP\n\\fB%.*s\\fR\n", (int)digits, p);
+				}
+				if (t < l + n) {
+					char line[512];
+					snprintf(line, sizeof line, "%.*s", (int)(l + n - t), t);
+					roff_escape(out, line);
+					fputc('\n', out);
+				}
+				l += n + (l[n] == '\n');
+			}
+			fprintf(out, ".RE\n");
+		}
 	}
 	fprintf(out, ".SH CONFIGURATION\nOptions come from the command line, then "
 	             "PGWARD_\\fINAME\\fR environment variables, then the INI file "
