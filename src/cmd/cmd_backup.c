@@ -129,7 +129,24 @@ int cmd_backup(struct pw_ctx *ctx)
 		}
 	}
 	json_object_set_new(ctx->audit, "stanza", json_string(rc == 0 ? stanza : ""));
-	if (rc == 0) {
+	bool dry = pw_cfg_bool(ctx->cfg, PW_OPT_DRY_RUN);
+	if (dry)
+		json_object_set_new(ctx->audit, "dry_run", json_true());
+	if (rc == 0 && dry) {
+		/* everything a backup checks before its first byte, and no more */
+		char size[32];
+		pw_human_size((uint64_t)(pf.database_size > 0 ? pf.database_size : 0), " ", size,
+		              sizeof size);
+		char kid[17] = "";
+		if (sign)
+			minisign_keyid_hex(sk.keyid, kid);
+		printf("dry run: stanza %s, database \"%s\" (%s on disk) as role \"%s\": %s\n"
+		       "  repository: %s\n  recipients: %zu; %s%s\n"
+		       "nothing was dumped or written\n",
+		       stanza, pf.database, size, pf.role,
+		       pf.n ? "privileged (--allow-privileged)" : "read-only, every table readable",
+		       stor_describe(repo), ks.nrcpts, sign ? "signed with key " : "UNSIGNED", kid);
+	} else if (rc == 0) {
 		const char *pw = pw_cfg_str(ctx->cfg, PW_OPT_DB_PASSWORD);
 		struct pw_secret *secret = pw ? pw_secret_from_str(pw) : NULL;
 		struct backup_opts o = {
@@ -156,7 +173,7 @@ int cmd_backup(struct pw_ctx *ctx)
 		json_decref(o.audit_anchor);
 		pw_secret_free(secret);
 	}
-	if (rc == 0) {
+	if (rc == 0 && !dry) {
 		json_object_set_new(ctx->audit, "backup_id", json_string(res.id));
 		json_object_set_new(ctx->audit, "privileged", json_boolean(pf.n && allow));
 		char kid[17] = "";

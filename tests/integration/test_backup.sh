@@ -51,6 +51,17 @@ tk_assert_eq "$(ls repo 2>/dev/null | grep -v pgward-repo.json || true)" "" "not
 expect_fail 10 "no recipients" backup --db "$(db backup)" --repo repo
 PGWARD_DB_PASSWORD=bk-Secret-123 expect_fail 21 "does not match the pin" backup --db "$(db backup)" --repo repo -r "$R" --pin-sha256 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
 
+# --- --dry-run: every check a backup makes, the verdict, and nothing dumped or written
+out=$(PGWARD_DB_PASSWORD=bk-Secret-123 "$PGWARD" backup --db "$(db backup)" --repo dryrepo -r "$R" --dry-run 2>/dev/null) ||
+  tk_fail "backup --dry-run with a read-only role"
+tk_assert_contains "$out" 'as role "backup": read-only, every table readable' "dry run verdict"
+tk_assert_contains "$out" "nothing was dumped or written" "dry run says it wrote nothing"
+tk_assert_eq "$(ls dryrepo)" "" "a dry run writes nothing into the repository"
+grep -q '"dry_run":true' "$PGWARD_AUDIT_LOG" || tk_fail "dry run audited as such"
+PGWARD_DB_PASSWORD=w expect_fail 22 'holds INSERT on public.customers' backup --db "$(db writer)" --repo dryrepo -r "$R" --dry-run
+expect_fail 10 "no recipients" backup --db "$(db backup)" --repo dryrepo --dry-run
+tk_pass "backup --dry-run checks and writes nothing"
+
 # --- a privileged backup is possible only when asked, and recorded
 PGWARD_DB_PASSWORD=w "$PGWARD" backup --db "$(db writer)" --repo privrepo -r "$R" --allow-privileged --output=json > priv.json 2>priv.err || { cat priv.err; tk_fail "privileged backup"; }
 grep -q '"privileged": true' priv.json || tk_fail "privileged flag recorded"
