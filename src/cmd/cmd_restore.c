@@ -64,11 +64,8 @@ static int pick_backup(struct pw_ctx *ctx, struct stor *repo, char *stanza, size
 		         id ? id : (before ? " before that time" : ""), stanza);
 		return pw_error_hint("\"pgward list %s\" shows the backups.", stanza);
 	}
-	if (!(*e)->complete) {
-		pw_error(PW_E_NOTFOUND, "backup \"%s\" is incomplete (it has no manifest)",
-		         (*e)->id);
-		return pw_error_hint("An incomplete backup was interrupted; pick a complete one.");
-	}
+	if ((rc = catalog_entry_usable(*e)) < 0) /* incomplete, damaged, newer format */
+		return rc;
 	pw_audit_trust(ctx, *e, allow);
 	if ((*e)->trust.trust != TRUST_SIGNED) {
 		if (!allow)
@@ -337,7 +334,7 @@ int cmd_restore(struct pw_ctx *ctx)
 	size_t ntables = pw_cfg_list(ctx->cfg, PW_OPT_TABLE, &tables);
 	size_t nschemas = pw_cfg_list(ctx->cfg, PW_OPT_SCHEMA, &schemas);
 	if (rc == 0 && pw_cfg_bool(ctx->cfg, PW_OPT_GLOBALS)) {
-		if (!json_is_true(json_object_get(e->manifest, "globals"))) {
+		if (!e->manifest->globals) {
 			pw_error(PW_E_NOTFOUND,
 			         "backup %s holds no roles (the backup role could not "
 			         "read them)",

@@ -135,7 +135,7 @@ int cmd_verify(struct pw_ctx *ctx)
 		const struct backup_entry *e = &l.e[i];
 		if (!all && e != only)
 			continue;
-		if (all && !e->complete)
+		if (all && e->state == BACKUP_INCOMPLETE)
 			continue; /* incomplete backups are expire's business; list shows them */
 		if (all && e->trust.trust != TRUST_SIGNED && !allow) {
 			char label[64];
