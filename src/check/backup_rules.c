@@ -511,7 +511,8 @@ static void rule_restore_tested(const struct chk_opts *o, const struct chk_repo_
 	if (!need_repo(o, st, f))
 		return;
 	char prefix[128];
-	snprintf(prefix, sizeof prefix, "%s/", o->stanza);
+	if (repo_key(prefix, sizeof prefix, o->stanza, NULL, NULL) < 0)
+		pw_error_clear(); /* prefix "" lists nothing of a stanza that cannot exist */
 	struct vlist l = {0};
 	if (stor_list(o->backup.repo, prefix, vcollect, &l) < 0) {
 		chk_set(f, CHK_SKIP, CHK_SEV_MEDIUM,

@@ -476,7 +476,8 @@ static int compare_tables(struct vctx *v, json_t *tables, struct pgdump_parser *
 int verify_backup(const struct verify_opts *o, json_t **report)
 {
 	struct vctx v = {.o = o, .problems = json_array()};
-	snprintf(v.prefix, sizeof v.prefix, "%s/%s", o->stanza, o->backup->id);
+	/* "<stanza>/<id>/" (the key checks: the id may come from the command line) */
+	int krc = repo_key(v.prefix, sizeof v.prefix, o->stanza, o->backup->id, NULL);
 	int depth = (o->scratch_url || o->scratch_local) && o->ids ? 3 : o->ids ? 2 : 1;
 	json_t *rep = json_object();
 	*report = rep;
@@ -488,8 +489,10 @@ int verify_backup(const struct verify_opts *o, json_t **report)
 	json_object_set_new(rep, "time", json_string(when));
 	json_object_set_new(rep, "depth", json_integer(depth));
 	json_object_set_new(rep, "tool", json_string("pgward " PGWARD_VERSION));
-	int rc = 0;
+	int rc = krc;
 	const struct manifest *m = o->backup->complete ? o->backup->manifest : NULL;
+	if (rc < 0)
+		goto done;
 	if (!m) {
 		char why[300];
 		if (o->backup->damage[0])
@@ -501,7 +504,7 @@ int verify_backup(const struct verify_opts *o, json_t **report)
 	}
 	/* strays */
 	char pfx[300];
-	snprintf(pfx, sizeof pfx, "%s/", v.prefix);
+	snprintf(pfx, sizeof pfx, "%s", v.prefix);
 	struct strays sc = {&v, m, strlen(pfx)};
 	if ((rc = stor_list_all(o->repo, pfx, stray_cb, &sc)) < 0)
 		goto done;
@@ -565,7 +568,7 @@ int verify_backup(const struct verify_opts *o, json_t **report)
 	pw_buf_free(&details, 1);
 	if (rc == 0 && depth == 3 && json_array_size(v.problems) == 0 && json_is_array(tables)) {
 		char datakey[600];
-		snprintf(datakey, sizeof datakey, "%s/%s", v.prefix, DATA_OBJECT);
+		snprintf(datakey, sizeof datakey, "%s%s", v.prefix, DATA_OBJECT);
 		rc = o->scratch_local ? drill_local(&v, tables, datakey, rep)
 		                      : drill(&v, tables, datakey, rep);
 	}

@@ -203,6 +203,9 @@ static int read_manifest(struct stor *s, const char *stanza, const struct repo_s
 			pw_error_clear();
 		}
 	} else if (rc == -PW_E_LIMIT) { /* a manifest over 4 MiB is not one pgward wrote */
+		pw_warn("the manifest of backup %s/%s is too large to be one; the backup counts as "
+		        "damaged",
+		        stanza, e->id);
 		e->state = BACKUP_DAMAGED;
 		pw_strlcpy(e->damage, "damaged manifest: larger than 4 MiB", sizeof e->damage);
 		pw_error_clear();

@@ -250,8 +250,12 @@ static int get_time(json_t *o, const char *key, bool required, time_t *out)
 	if (rc < 0 || !s[0])
 		return rc;
 	/* exactly the form the encoder writes: 2026-12-06T19:44:01Z */
-	if (strlen(s) != 20 || pw_time_parse(s, PW_TIME_ISO, false, out, NULL) < 0)
-		return damaged(key, "is not a UTC time (YYYY-MM-DDTHH:MM:SSZ)");
+	if (strlen(s) != 20 || pw_time_parse(s, PW_TIME_ISO, false, out, NULL) < 0) {
+		char shown[64], what[128];
+		snprintf(what, sizeof what, "is not a UTC time (YYYY-MM-DDTHH:MM:SSZ): \"%s\"",
+		         pw_str_printable(shown, sizeof shown, s));
+		return damaged(key, what);
+	}
 	return 0;
 }
 
@@ -438,7 +442,9 @@ static int decode_root(json_t *root, struct manifest *m)
 		                     "\"tool\" field names it) or newer.");
 	}
 	m->format = (int)v;
-	if ((rc = get_str(root, "tool", true, m->tool, sizeof m->tool)) < 0 ||
+	/* required: what every pgward manifest had from the start (format, stanza,
+	 * backup_id, status, started, objects); the rest is optional but typed */
+	if ((rc = get_str(root, "tool", false, m->tool, sizeof m->tool)) < 0 ||
 	    (rc = get_str(root, "stanza", true, m->stanza, sizeof m->stanza)) < 0 ||
 	    (rc = get_str(root, "backup_id", true, m->backup_id, sizeof m->backup_id)) < 0)
 		return rc;
@@ -446,9 +452,9 @@ static int decode_root(json_t *root, struct manifest *m)
 		return damaged("stanza", "is not a valid stanza name");
 	if (!repo_backup_id_valid(m->backup_id))
 		return damaged("backup_id", "is not a valid backup id");
-	if ((rc = get_str(root, "kind", true, word, sizeof word)) < 0)
+	if ((rc = get_str(root, "kind", false, word, sizeof word)) < 0)
 		return rc;
-	if (strcmp(word, "logical") == 0)
+	if (!word[0] || strcmp(word, "logical") == 0)
 		m->kind = MANIFEST_LOGICAL;
 	else if (strcmp(word, "physical") == 0)
 		m->kind = MANIFEST_PHYSICAL;
@@ -459,7 +465,7 @@ static int decode_root(json_t *root, struct manifest *m)
 	if (strcmp(word, "complete") != 0)
 		return damaged("status", "is not \"complete\"");
 	if ((rc = get_time(root, "started", true, &m->started)) < 0 ||
-	    (rc = get_time(root, "finished", true, &m->finished)) < 0 ||
+	    (rc = get_time(root, "finished", false, &m->finished)) < 0 ||
 	    (rc = get_seconds(root, "duration_seconds", &m->duration_seconds)) < 0 ||
 	    (rc = get_seconds(root, "dump_seconds", &m->dump_seconds)) < 0 ||
 	    (rc = get_str(root, "server_version", false, m->server_version,

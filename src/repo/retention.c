@@ -166,8 +166,8 @@ static void judge_incomplete(const struct retention_opts *o, struct retention_it
 		bool old = e->first_seen && o->now - e->first_seen >= o->r.grace_seconds;
 		it->evidence = e->has_signature || trusted_evidence(o, e);
 		it->keep = it->evidence || !old;
-		snprintf(it->reason, sizeof it->reason, "damaged manifest (%.160s)%s", e->damage,
-		         it->evidence ? ": a signature is next to it, kept for investigation "
+		snprintf(it->reason, sizeof it->reason, "%.180s%s", e->damage,
+		         it->evidence ? "; a signature is next to it: kept for investigation "
 		                        "(remove it with \"pgward repo rm\" once explained)"
 		         : old        ? ", older than incomplete-grace"
 		                      : ", younger than incomplete-grace");

@@ -315,8 +315,9 @@ static void test_wrong_types(void **state)
 static void test_missing_and_range(void **state)
 {
 	(void)state;
-	static const char *required[] = {"format", "tool",    "stanza",   "backup_id", "kind",
-	                                 "status", "started", "finished", "objects"};
+	/* what every pgward manifest had from the start; the rest is optional (but typed) */
+	static const char *required[] = {"format", "stanza",  "backup_id",
+	                                 "status", "started", "objects"};
 	for (size_t i = 0; i < sizeof required / sizeof *required; i++)
 		expect_damaged(required[i], NULL, required[i]);
 	expect_damaged("objects.0.sha256", NULL, "sha256");
@@ -327,9 +328,10 @@ static void test_missing_and_range(void **state)
 	expect_damaged("audit_anchor.records", NULL, "records");
 	/* optional fields may be absent (older manifests) */
 	struct manifest *m = pw_malloc(sizeof *m);
-	static const char *optional[] = {"server_version", "duration_seconds", "audit_anchor",
-	                                 "source",         "compression",      "encryption",
-	                                 "role",           "privileged",       "globals"};
+	static const char *optional[] = {
+	    "tool",         "kind",   "finished",    "server_version", "duration_seconds",
+	    "audit_anchor", "source", "compression", "encryption",     "role",
+	    "privileged",   "globals"};
 	for (size_t i = 0; i < sizeof optional / sizeof *optional; i++) {
 		struct edit e = {optional[i], NULL};
 		if (decode_mutated(apply_edit, &e, m) != 0)
