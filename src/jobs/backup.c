@@ -141,9 +141,10 @@ static void add_object(struct manifest *m, const char *name, const struct stor_w
 static void record_source(struct pg_conn *c, struct manifest_source *src)
 {
 	src->present = true;
-	const char *h = pg_param(c, "host"), *p = pg_param(c, "port");
+	const char *h = pg_param(c, "host"); /* one buffer per thread: copied at once */
 	if (h)
 		pw_str_printable(src->host, sizeof src->host, h);
+	const char *p = pg_param(c, "port");
 	long port = p ? strtol(p, NULL, 10) : 0;
 	src->port = port > 0 && port < 65536 ? (int)port : 0;
 	struct pg_result *r = NULL;

@@ -149,8 +149,18 @@ static int collect_cb(void *arg, const struct stor_info *i)
 	const char *slash = strchr(rest, '/');
 	if (!slash || strchr(slash + 1, '/') || slash - rest >= 63)
 		return 0;
-	struct backup_entry *e = entry(c->l, rest, (size_t)(slash - rest));
+	char id[64];
+	snprintf(id, sizeof id, "%.*s", (int)(slash - rest), rest);
 	const char *name = slash + 1;
+	if (!repo_backup_id_valid(id)) { /* never built into a key: a stray directory */
+		if (strcmp(name, MANIFEST) == 0) {
+			char shown[200];
+			pw_warn("skipping \"%s%s\": not a backup id pgward writes", c->prefix,
+			        pw_str_printable(shown, sizeof shown, id));
+		}
+		return 0;
+	}
+	struct backup_entry *e = entry(c->l, rest, (size_t)(slash - rest));
 	e->nobjects++;
 	e->stored_bytes += i->size;
 	if (!e->first_seen || (i->mtime && i->mtime < e->first_seen))
