@@ -155,9 +155,13 @@ uint64_t manifest_stored_bytes(const struct manifest *m)
 
 /* ---- decoder ---- */
 
+/* The object being decoded ("objects[2]", "source"), so a message names the whole path. */
+static _Thread_local const char *parent;
+
 static int damaged(const char *field, const char *what)
 {
-	pw_error(PW_E_VERIFY, "damaged manifest: field \"%s\" %s", field, what);
+	pw_error(PW_E_VERIFY, "damaged manifest: field \"%s%s%s\" %s", parent ? parent : "",
+	         parent ? "." : "", field, what);
 	return pw_error_hint(DAMAGED_HINT);
 }
 
@@ -289,18 +293,16 @@ static int decode_objects(json_t *root, struct manifest *m)
 		snprintf(f, sizeof f, "objects[%zu]", i);
 		if (!json_is_object(o))
 			return damaged(f, "is not an object");
+		parent = f;
 		if ((rc = get_str(o, "name", true, mo->name, sizeof mo->name)) < 0 ||
 		    (rc = get_int(o, "size", true, 0, MANIFEST_SIZE_MAX, &size)) < 0 ||
 		    (rc = get_str(o, "sha256", true, sha, sizeof sha)) < 0)
-			return pw_error_context("%s", f);
-		if (!repo_object_name_valid(mo->name)) {
-			damaged("name", "is not a valid object name");
-			return pw_error_context("%s", f);
-		}
-		if (!lower_hex(sha, 64) || pw_hex_decode(sha, 64, mo->sha256, 32) < 0) {
-			damaged("sha256", "is not 64 lowercase hex digits");
-			return pw_error_context("%s", f);
-		}
+			return rc;
+		if (!repo_object_name_valid(mo->name))
+			return damaged("name", "is not a valid object name");
+		if (!lower_hex(sha, 64) || pw_hex_decode(sha, 64, mo->sha256, 32) < 0)
+			return damaged("sha256", "is not 64 lowercase hex digits");
+		parent = NULL;
 		mo->size = (uint64_t)size;
 		for (size_t k = 0; k < i; k++)
 			if (strcmp(m->objects[k].name, mo->name) == 0)
@@ -318,24 +320,26 @@ static int decode_encryption(json_t *root, struct manifest *m)
 		return rc;
 	if (!json_is_object(e))
 		return damaged("encryption", "is not an object");
+	parent = "encryption";
 	if ((rc = get_str(e, "format", true, m->encryption, sizeof m->encryption)) < 0)
-		return pw_error_context("encryption");
+		return rc;
 	if (strcmp(m->encryption, "age-v1") != 0)
-		return damaged("encryption.format", "is not \"age-v1\"");
+		return damaged("format", "is not \"age-v1\"");
 	if ((rc = member(e, "recipient_fingerprints", true, &fps)) < 0)
-		return pw_error_context("encryption");
+		return rc;
 	if (!json_is_array(fps))
-		return damaged("encryption.recipient_fingerprints", "is not an array");
+		return damaged("recipient_fingerprints", "is not an array");
 	if (json_array_size(fps) > MANIFEST_RECIPIENTS_MAX)
-		return damaged("encryption.recipient_fingerprints", "has more than 64 entries");
+		return damaged("recipient_fingerprints", "has more than 64 entries");
 	for (size_t i = 0; i < json_array_size(fps); i++) {
 		const char *s = json_string_value(json_array_get(fps, i));
 		if (!s || strlen(s) != 39 || strncmp(s, "sha256:", 7) != 0 || !lower_hex(s + 7, 32))
-			return damaged("encryption.recipient_fingerprints",
+			return damaged("recipient_fingerprints",
 			               "holds an entry that is not \"sha256:\" and 32 hex digits");
 		memcpy(m->recipients[i], s, 40);
 		m->nrecipients = i + 1;
 	}
+	parent = NULL;
 	return 0;
 }
 
@@ -348,11 +352,13 @@ static int decode_compression(json_t *root, struct manifest *m)
 		return rc;
 	if (!json_is_object(c))
 		return damaged("compression", "is not an object");
+	parent = "compression";
 	if ((rc = get_str(c, "algorithm", true, m->compression, sizeof m->compression)) < 0 ||
 	    (rc = get_int(c, "level", false, -131072, 22, &level)) < 0)
-		return pw_error_context("compression");
+		return rc;
 	if (strcmp(m->compression, "zstd") != 0)
-		return damaged("compression.algorithm", "is not \"zstd\"");
+		return damaged("algorithm", "is not \"zstd\"");
+	parent = NULL;
 	m->compression_level = (int)level;
 	return 0;
 }
@@ -366,11 +372,13 @@ static int decode_anchor(json_t *root, struct manifest *m)
 		return rc;
 	if (!json_is_object(a))
 		return damaged("audit_anchor", "is not an object");
+	parent = "audit_anchor";
 	if ((rc = get_str(a, "host", true, an->host, sizeof an->host)) < 0 ||
 	    (rc = get_str(a, "log", true, an->log, sizeof an->log)) < 0 ||
 	    (rc = get_int(a, "records", true, 1, INT64_MAX, &an->records)) < 0 ||
 	    (rc = get_str(a, "head", true, an->head, sizeof an->head)) < 0)
-		return pw_error_context("audit_anchor");
+		return rc;
+	parent = NULL;
 	an->present = true;
 	return 0;
 }
@@ -385,12 +393,14 @@ static int decode_source(json_t *root, struct manifest *m)
 	if (!json_is_object(s))
 		return damaged("source", "is not an object");
 	json_t *sb;
+	parent = "source";
 	if ((rc = get_str(s, "host", false, m->source.host, sizeof m->source.host)) < 0 ||
 	    (rc = get_int(s, "port", false, 1, 65535, &port)) < 0 ||
 	    (rc = member(s, "standby", true, &sb)) < 0)
-		return pw_error_context("source");
+		return rc;
 	if (!json_is_boolean(sb))
-		return damaged("source.standby", "is not true or false");
+		return damaged("standby", "is not true or false");
+	parent = NULL;
 	m->source.standby = json_is_true(sb);
 	m->source.port = (int)port;
 	m->source.present = true;
@@ -409,16 +419,18 @@ static int decode_physical(json_t *root, struct manifest *m)
 		return damaged("physical", "is not an object");
 	int64_t tl;
 	char a[32], b[32];
+	parent = "physical";
 	if ((rc = get_int(p, "timeline", true, 1, UINT32_MAX, &tl)) < 0 ||
 	    (rc = get_str(p, "start_lsn", true, a, sizeof a)) < 0 ||
 	    (rc = get_str(p, "stop_lsn", true, b, sizeof b)) < 0)
-		return pw_error_context("physical");
+		return rc;
 	if (manifest_lsn_parse(a, &m->physical.start_lsn) < 0)
-		return damaged("physical.start_lsn", "is not an LSN (X/Y in hex)");
+		return damaged("start_lsn", "is not an LSN (X/Y in hex)");
 	if (manifest_lsn_parse(b, &m->physical.stop_lsn) < 0)
-		return damaged("physical.stop_lsn", "is not an LSN (X/Y in hex)");
+		return damaged("stop_lsn", "is not an LSN (X/Y in hex)");
 	if (m->physical.stop_lsn < m->physical.start_lsn)
-		return damaged("physical.stop_lsn", "is before start_lsn");
+		return damaged("stop_lsn", "is before start_lsn");
+	parent = NULL;
 	m->physical.timeline = (uint32_t)tl;
 	return 0;
 }
@@ -513,7 +525,9 @@ int manifest_decode(const uint8_t *p, size_t n, struct manifest *m)
 		         je.text);
 		return pw_error_hint(DAMAGED_HINT);
 	}
+	parent = NULL;
 	int rc = decode_root(root, m);
+	parent = NULL;
 	json_decref(root);
 	if (rc < 0) {
 		struct pw_error_saved s;

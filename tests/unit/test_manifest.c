@@ -339,6 +339,11 @@ static void test_missing_and_range(void **state)
 	}
 	pw_free(m);
 
+	/* the message names the whole path of a nested field */
+	expect_damaged("objects.2.size", json_integer(-3), "\"objects[2].size\"");
+	expect_damaged("source.port", json_integer(0), "\"source.port\"");
+	expect_damaged("audit_anchor.head", json_integer(0), "\"audit_anchor.head\"");
+	expect_damaged("compression.level", json_integer(99), "\"compression.level\"");
 	/* negative and out-of-range numbers */
 	expect_damaged("objects.0.size", json_integer(-1), "size");
 	expect_damaged("objects.0.size", json_integer(INT64_MAX), "size");
