@@ -56,6 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct manifest *mf = malloc(sizeof *mf), *back = malloc(sizeof *back);
 	if (!mf || !back)
 		abort();
+	memset(mf, 0, sizeof *mf);
+	memset(back, 0, sizeof *back);
 	int rc = manifest_decode(m, mn, mf);
 	if (rc < 0 && rc != -PW_E_VERIFY && rc != -PW_E_CONFIG)
 		abort(); /* damaged or newer, nothing else */
@@ -75,6 +77,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pw_buf_free(&a, 0);
 		pw_buf_free(&b, 0);
 	}
+	manifest_clear(mf);
+	manifest_clear(back);
 	free(mf);
 	free(back);
 	pw_error_clear();

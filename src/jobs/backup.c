@@ -127,12 +127,9 @@ static void report_phase(struct raw_tap *t, const char *phase)
 
 /* ---- helpers ---- */
 
-static void add_object(struct manifest *m, const char *name, const struct stor_write_result *wr)
+static int add_object(struct manifest *m, const char *name, const struct stor_write_result *wr)
 {
-	struct manifest_object *mo = &m->objects[m->nobjects++];
-	pw_strlcpy(mo->name, name, sizeof mo->name);
-	mo->size = wr->bytes;
-	memcpy(mo->sha256, wr->sha256, 32);
+	return manifest_add_object(m, name, wr->bytes, wr->sha256);
 }
 
 /* Where the backup comes from, for the manifest: host and port as connected, and whether
@@ -325,7 +322,8 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 	double dump_seconds = now_s() - t0;
 
 	/* 2. globals: roles (without passwords) and tablespaces, when the role may read them */
-	add_object(m, DATA_OBJECT, &data.wr);
+	if ((rc = add_object(m, DATA_OBJECT, &data.wr)) < 0)
+		goto out;
 	char globals_note[512] = "";
 	bool globals = false;
 	report_phase(&tap, "roles");
@@ -340,7 +338,7 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 			if (rc == 0)
 				rc = put_encrypted(&gj, g.data, g.len, true);
 			if (rc == 0) {
-				add_object(m, GLOBALS_OBJECT, &gj.wr);
+				rc = add_object(m, GLOBALS_OBJECT, &gj.wr);
 				globals = true;
 			}
 		} else {
@@ -401,7 +399,8 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 	free(dtext);
 	if (rc < 0)
 		goto out;
-	add_object(m, DETAILS_OBJECT, &dj.wr);
+	if ((rc = add_object(m, DETAILS_OBJECT, &dj.wr)) < 0)
+		goto out;
 
 	/* 4. the manifest: written last, it is the commit point */
 	time_t finished = time(NULL);
@@ -431,14 +430,16 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 	pw_strlcpy(m->compression, "zstd", sizeof m->compression);
 	m->compression_level = o->level;
 	pw_strlcpy(m->encryption, "age-v1", sizeof m->encryption);
-	for (size_t i = 0; i < o->nrcpts && i < MANIFEST_RECIPIENTS_MAX; i++) {
+	for (size_t i = 0; i < o->nrcpts && rc == 0; i++) {
 		uint8_t h[32];
-		char hex[65];
+		char hex[65], fp[80];
 		pw_sha256(o->rcpts[i].pub, 32, h);
 		pw_hex_encode(h, 16, hex);
-		snprintf(m->recipients[i], sizeof m->recipients[i], "sha256:%s", hex);
-		m->nrecipients = i + 1;
+		snprintf(fp, sizeof fp, "sha256:%s", hex);
+		rc = manifest_add_recipient(m, fp);
 	}
+	if (rc < 0)
+		goto out;
 	if (o->lock_days > 0) {
 		m->lock_until = wo.lock_until;
 		m->lock_mode = o->lock_mode == STOR_LOCK_COMPLIANCE ? MANIFEST_LOCK_COMPLIANCE
@@ -486,7 +487,7 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 		o->progress(o->progress_arg, &tap.prog);
 	}
 out:
-	pw_free(m);
+	manifest_free(m);
 	pgdump_parser_free(tap.parser);
 	pw_buf_free(&envpw, 1);
 	pw_buf_free(&dbarg, 0);
@@ -504,7 +505,7 @@ out:
 
 void backup_result_free(struct backup_result *r)
 {
-	pw_free(r->manifest);
+	manifest_free(r->manifest);
 	pw_free(r->manifest_text);
 	r->manifest = NULL;
 	r->manifest_text = NULL;

@@ -365,7 +365,7 @@ int catalog_list_trusted(struct stor *s, const char *stanza, const struct repo_s
 void catalog_list_free(struct backup_list *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
-		pw_free(l->e[i].manifest);
+		manifest_free(l->e[i].manifest);
 		for (size_t k = 0; k < l->e[i].nlisted; k++)
 			pw_free(l->e[i].objects[k].name);
 		pw_free(l->e[i].objects);

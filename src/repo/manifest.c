@@ -145,6 +145,49 @@ int manifest_digest(const struct manifest *m, const char *name, uint8_t sha256[3
 	return 0;
 }
 
+void manifest_clear(struct manifest *m)
+{
+	if (!m)
+		return;
+	pw_free(m->objects);
+	pw_free(m->recipients);
+	memset(m, 0, sizeof *m);
+}
+
+void manifest_free(struct manifest *m)
+{
+	manifest_clear(m);
+	pw_free(m);
+}
+
+int manifest_add_object(struct manifest *m, const char *name, uint64_t size,
+                        const uint8_t sha256[32])
+{
+	if (m->nobjects >= MANIFEST_OBJECTS_MAX) {
+		pw_error(PW_E_LIMIT, "a manifest names at most %d objects", MANIFEST_OBJECTS_MAX);
+		return pw_error_hint("This is a bug; please report it.");
+	}
+	m->objects = pw_realloc(m->objects, (m->nobjects + 1) * sizeof *m->objects);
+	struct manifest_object *o = &m->objects[m->nobjects++];
+	memset(o, 0, sizeof *o);
+	pw_strlcpy(o->name, name, sizeof o->name);
+	o->size = size;
+	memcpy(o->sha256, sha256, 32);
+	return 0;
+}
+
+int manifest_add_recipient(struct manifest *m, const char *fingerprint)
+{
+	if (m->nrecipients >= MANIFEST_RECIPIENTS_MAX) {
+		pw_error(PW_E_LIMIT, "a manifest names at most %d recipients",
+		         MANIFEST_RECIPIENTS_MAX);
+		return pw_error_hint("Encrypt to fewer recipients.");
+	}
+	m->recipients = pw_realloc(m->recipients, (m->nrecipients + 1) * sizeof *m->recipients);
+	pw_strlcpy(m->recipients[m->nrecipients++], fingerprint, sizeof *m->recipients);
+	return 0;
+}
+
 uint64_t manifest_stored_bytes(const struct manifest *m)
 {
 	uint64_t t = 0;
@@ -285,6 +328,7 @@ static int decode_objects(json_t *root, struct manifest *m)
 		return damaged("objects", "is empty");
 	if (json_array_size(a) > MANIFEST_OBJECTS_MAX)
 		return damaged("objects", "lists more objects than pgward ever writes (64)");
+	m->objects = pw_calloc(json_array_size(a), sizeof *m->objects);
 	for (size_t i = 0; i < json_array_size(a); i++) {
 		json_t *o = json_array_get(a, i);
 		struct manifest_object *mo = &m->objects[i];
@@ -331,6 +375,8 @@ static int decode_encryption(json_t *root, struct manifest *m)
 		return damaged("recipient_fingerprints", "is not an array");
 	if (json_array_size(fps) > MANIFEST_RECIPIENTS_MAX)
 		return damaged("recipient_fingerprints", "has more than 64 entries");
+	m->recipients =
+	    pw_calloc(json_array_size(fps) ? json_array_size(fps) : 1, sizeof *m->recipients);
 	for (size_t i = 0; i < json_array_size(fps); i++) {
 		const char *s = json_string_value(json_array_get(fps, i));
 		if (!s || strlen(s) != 39 || strncmp(s, "sha256:", 7) != 0 || !lower_hex(s + 7, 32))
@@ -529,12 +575,8 @@ int manifest_decode(const uint8_t *p, size_t n, struct manifest *m)
 	int rc = decode_root(root, m);
 	parent = NULL;
 	json_decref(root);
-	if (rc < 0) {
-		struct pw_error_saved s;
-		pw_error_save(&s);
-		memset(m, 0, sizeof *m);
-		pw_error_restore(&s);
-	}
+	if (rc < 0)
+		manifest_clear(m); /* nothing half-decoded is left behind */
 	return rc;
 }
 
@@ -637,7 +679,7 @@ int manifest_encode(const struct manifest *m, struct pw_buf *out)
 	/* what the readers will decode must decode: never commit a damaged manifest */
 	struct manifest *back = pw_malloc(sizeof *back);
 	int rc = manifest_decode((const uint8_t *)text, strlen(text), back);
-	pw_free(back);
+	manifest_free(back);
 	if (rc < 0) {
 		char why[512];
 		pw_strlcpy(why, pw_error_message(), sizeof why);

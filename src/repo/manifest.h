@@ -90,10 +90,10 @@ struct manifest {
 	char globals_note[MANIFEST_NOTE_MAX]; /* why there are no globals ("" with globals) */
 	char compression[MANIFEST_SHORT_MAX]; /* "zstd"; "" when not recorded */
 	int compression_level;
-	char encryption[MANIFEST_SHORT_MAX];          /* "age-v1"; "" when not recorded */
-	char recipients[MANIFEST_RECIPIENTS_MAX][72]; /* "sha256:<32 hex>" */
+	char encryption[MANIFEST_SHORT_MAX]; /* "age-v1"; "" when not recorded */
+	char (*recipients)[40];              /* "sha256:<32 hex>" (heap: manifest_clear frees) */
 	size_t nrecipients;
-	struct manifest_object objects[MANIFEST_OBJECTS_MAX];
+	struct manifest_object *objects; /* heap: manifest_clear frees */
 	size_t nobjects;
 	time_t lock_until; /* 0: not locked */
 	enum manifest_lock lock_mode;
@@ -102,12 +102,22 @@ struct manifest {
 	struct manifest_physical physical;
 };
 
+/* Free what m holds (objects, recipients) and zero it; manifest_free also frees m
+ * (NULL-safe). */
+void manifest_clear(struct manifest *m);
+void manifest_free(struct manifest *m);
+/* Append an object or a recipient fingerprint; -PW_E_LIMIT past the caps. */
+int manifest_add_object(struct manifest *m, const char *name, uint64_t size,
+                        const uint8_t sha256[32]);
+int manifest_add_recipient(struct manifest *m, const char *fingerprint);
+
 /* The canonical text (2-space indented JSON, fields in a fixed order, newline-free end),
  * appended to out. Returns 0, or -PW_E_INTERNAL for a struct the decoder would refuse
  * (the writer never commits a manifest its own reader calls damaged). */
 int manifest_encode(const struct manifest *m, struct pw_buf *out);
 
-/* Decode and validate n bytes into *m. 0; -PW_E_CONFIG when the format is newer than
+/* Decode and validate n bytes into *m (overwritten, not freed: pass a cleared or new
+ * struct; manifest_clear it after use). 0; -PW_E_CONFIG when the format is newer than
  * MANIFEST_FORMAT (both versions named, hint: upgrade pgward); -PW_E_VERIFY when the
  * manifest is damaged (not JSON, a required field missing, a field of the wrong type or
  * out of range: the field is named). The message is recorded with pw_error. */

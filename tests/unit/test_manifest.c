@@ -143,6 +143,7 @@ static void expect_damaged(const char *path, json_t *v, const char *field)
 	assert_non_null(strstr(pw_error_message(), "damaged manifest"));
 	assert_true(strlen(pw_error_hint_text()) > 0);
 	assert_int_equal(m->nobjects, 0); /* nothing half-decoded is left behind */
+	assert_null(m->objects);
 	pw_error_clear();
 	json_decref(v);
 	pw_free(m);
@@ -194,7 +195,7 @@ static void test_full_decodes(void **state)
 	assert_int_equal(manifest_encode(m, &out), 0);
 	assert_string_equal(pw_buf_str(&out), FULL);
 	pw_buf_free(&out, 0);
-	pw_free(m);
+	manifest_free(m);
 }
 
 static void test_round_trip_physical(void **state)
@@ -208,10 +209,9 @@ static void test_round_trip_physical(void **state)
 	m->kind = MANIFEST_PHYSICAL;
 	m->started = 1796515200;
 	m->finished = 1796515260;
-	m->nobjects = 1;
-	snprintf(m->objects[0].name, sizeof m->objects[0].name, "base.tar.zst.age");
-	m->objects[0].size = UINT64_C(1) << 40;
-	memset(m->objects[0].sha256, 0xab, 32);
+	uint8_t sha[32];
+	memset(sha, 0xab, 32);
+	assert_int_equal(manifest_add_object(m, "base.tar.zst.age", UINT64_C(1) << 40, sha), 0);
 	m->physical.timeline = 3;
 	m->physical.start_lsn = UINT64_C(0x16B374D48);
 	m->physical.stop_lsn = UINT64_C(0x16B375000);
@@ -240,10 +240,11 @@ static void test_round_trip_physical(void **state)
 	m->nobjects = 0;
 	assert_int_equal(manifest_encode(m, &a), -PW_E_INTERNAL);
 	pw_error_clear();
+	m->nobjects = 1;
 	pw_buf_free(&a, 0);
 	pw_buf_free(&b, 0);
-	pw_free(m);
-	pw_free(back);
+	manifest_free(m);
+	manifest_free(back);
 }
 
 static void test_wrong_types(void **state)
@@ -336,6 +337,7 @@ static void test_missing_and_range(void **state)
 		struct edit e = {optional[i], NULL};
 		if (decode_mutated(apply_edit, &e, m) != 0)
 			fail_msg("without %s: %s", optional[i], pw_error_message());
+		manifest_clear(m);
 	}
 	pw_free(m);
 
@@ -430,7 +432,7 @@ static void test_caps(void **state)
 	assert_int_equal(decode_mutated(apply_edit, &e, m), 0);
 	assert_int_equal(m->nobjects, MANIFEST_OBJECTS_MAX);
 	json_decref(ok);
-	pw_free(m);
+	manifest_free(m);
 }
 
 static void test_not_json_and_newer(void **state)
@@ -510,6 +512,7 @@ static void test_seeds(void **state)
 			fail_msg("seed %s: rc %d (%s)", de->d_name, rc, pw_error_message());
 		if (!bad)
 			good++;
+		manifest_clear(m);
 		pw_error_clear();
 		pw_buf_free(&b, 0);
 		n++;

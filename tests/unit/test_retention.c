@@ -35,9 +35,8 @@ static struct backup_entry *add(double days)
 	snprintf(m->backup_id, sizeof m->backup_id, "%s", e->id);
 	m->started = t;
 	m->finished = t + 10;
-	m->nobjects = 1;
-	snprintf(m->objects[0].name, sizeof m->objects[0].name, "data.pgdump.zst.age");
-	m->objects[0].size = 100;
+	uint8_t sha[32] = {0};
+	assert_int_equal(manifest_add_object(m, "data.pgdump.zst.age", 100, sha), 0);
 	e->manifest = m;
 	e->objects = pw_calloc(1, sizeof *e->objects);
 	e->objects[0] = (struct listed_object){pw_strdup("data.pgdump.zst.age"), 100};
@@ -182,19 +181,19 @@ static void test_incomplete_damaged_newer(void **state)
 	(void)state;
 	struct backup_entry *e;
 	e = add(10); /* 0: incomplete, old */
-	pw_free(e->manifest);
+	manifest_free(e->manifest);
 	e->manifest = NULL;
 	e->complete = false;
 	e->state = BACKUP_INCOMPLETE;
 	e->has_signature = false;
 	e = add(0.001); /* 1: incomplete, may be running */
-	pw_free(e->manifest);
+	manifest_free(e->manifest);
 	e->manifest = NULL;
 	e->complete = false;
 	e->state = BACKUP_INCOMPLETE;
 	e->has_signature = false;
 	e = add(10); /* 2: damaged, unsigned, old */
-	pw_free(e->manifest);
+	manifest_free(e->manifest);
 	e->manifest = NULL;
 	e->complete = false;
 	e->state = BACKUP_DAMAGED;
@@ -202,18 +201,18 @@ static void test_incomplete_damaged_newer(void **state)
 	e->trust.trust = TRUST_UNSIGNED;
 	snprintf(e->damage, sizeof e->damage, "damaged manifest: field \"size\" is not an integer");
 	e = add(10); /* 3: damaged, validly signed by the trusted key: evidence */
-	pw_free(e->manifest);
+	manifest_free(e->manifest);
 	e->manifest = NULL;
 	e->complete = false;
 	e->state = BACKUP_DAMAGED;
 	e = add(10); /* 4: a newer format: never judged */
-	pw_free(e->manifest);
+	manifest_free(e->manifest);
 	e->manifest = NULL;
 	e->complete = false;
 	e->state = BACKUP_NEWER;
 	e->has_signature = false;
 	e = add(10); /* 5: incomplete with a signature next to it: evidence */
-	pw_free(e->manifest);
+	manifest_free(e->manifest);
 	e->manifest = NULL;
 	e->complete = false;
 	e->state = BACKUP_INCOMPLETE;
