@@ -146,8 +146,11 @@ const struct pw_command pw_commands[] = {
           PW_OPT_S3_STORAGE_CLASS, PW_OPT_PROGRESS, PW_OPT_SIGN_KEY, PW_OPT_DRY_RUN),
      0, 1, true, cmd_backup, true},
     {"list", "list the backups in a repository (no key needed)", "[STANZA] --repo ADDR",
-     "One row per backup: id, status (complete or incomplete), start, duration, database "
-     "size, stored size, compression ratio, lock date, and whether a privileged role took it. "
+     "One row per backup: id, status (complete; incomplete: no manifest; damaged: a manifest "
+     "that does not decode, the reason on the next line; newer-format: written by a newer "
+     "pgward), start, duration, database size, stored size, compression ratio, the newest "
+     "verification result of each depth (\"d1 pass d3 FAIL\"), lock date, and whether a "
+     "privileged role took it (or the server was a standby). "
      "Works on the backup host: it reads only the plaintext manifests. The \"signed by\" column "
      "shows who signed each backup: the key id of a trusted-signer, \"unsigned\", \"BAD "
      "SIGNATURE\" or \"untrusted KEYID\". \"info\" is an alias.",
@@ -201,7 +204,8 @@ const struct pw_command pw_commands[] = {
      "not run server programs, so code in the backup cannot leave the database (what needs "
      "superuser fails, named); the cluster is stopped and its directory removed on every exit, "
      "also on SIGINT and SIGTERM. It needs disk space for the restored database. Each run "
-     "appends a verify-<time>.json next to the backup. Default: the newest complete backup "
+     "appends a verify-<time>-d<depth>-<random>.json next to the backup (created exclusively: "
+     "concurrent runs keep every record). Default: the newest complete backup "
      "signed by a trusted-signer key; a backup that is not is refused (exit 31) unless "
      "--allow-unsigned.",
      "  24  a backup failed verification (each problem is named)\n"
