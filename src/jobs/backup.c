@@ -137,7 +137,7 @@ static int add_object(struct manifest *m, const char *name, const struct stor_wr
 static void record_source(struct pg_conn *c, struct manifest_source *src)
 {
 	src->present = true;
-	const char *h = pg_param(c, "host"); /* one buffer per thread: copied at once */
+	const char *h = pg_param(c, "host");
 	if (h)
 		pw_str_printable(src->host, sizeof src->host, h);
 	const char *p = pg_param(c, "port");
