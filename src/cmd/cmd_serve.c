@@ -1,0 +1,378 @@
+/*
+ * cmd_serve.c - pgward serve: the backup service. This first slice validates the
+ * configuration (--check-config): every schedule, the verification depth against the keys
+ * at hand, the state file, and the two-host split (no process schedules backups while
+ * holding an identity unless serve-allow-mixed). The loop comes in a later slice.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cmd/commands.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/fileio.h"
+#include "common/mem.h"
+#include "common/safefile.h"
+#include "common/str.h"
+#include "common/time.h"
+#include "service/plan.h"
+#include "service/schedule.h"
+#include "service/state.h"
+
+#define CONFIG_MAX (1024 * 1024)
+#define MAX_STANZAS 256
+#define NEXT_RUNS 3
+
+static const enum pw_opt_id sched_opt[PLAN_KIND_COUNT] = {
+    PW_OPT_BACKUP_SCHEDULE, PW_OPT_VERIFY_SCHEDULE, PW_OPT_EXPIRE_SCHEDULE};
+
+struct stanza {
+	char name[SVC_STANZA_MAX + 1];
+	struct pw_config *cfg;
+	bool scheduled[PLAN_KIND_COUNT];
+	struct sched sched[PLAN_KIND_COUNT];
+	long jitter;
+	long long depth;
+	bool identity;
+};
+
+/* The [sections] of the configuration file except [global], in file order (the file was
+ * already parsed and checked by config.c; this only collects the names). */
+static int list_sections(const char *path, struct stanza **out, size_t *n)
+{
+	struct pw_buf b = PW_BUF_INIT(CONFIG_MAX);
+	int rc = pw_trusted_read(path, "configuration file", 0, &b);
+	*out = NULL;
+	*n = 0;
+	if (rc < 0) {
+		pw_buf_free(&b, 0);
+		return rc;
+	}
+	char *text = (char *)pw_buf_str(&b);
+	struct stanza *s = pw_calloc(MAX_STANZAS, sizeof *s);
+	for (char *save, *line = strtok_r(text, "\n", &save); line && rc == 0;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *t = pw_trim(line);
+		if (t[0] != '[')
+			continue;
+		char *end = strchr(t, ']');
+		if (!end)
+			continue;
+		*end = 0;
+		char *name = pw_trim(t + 1);
+		if (strcmp(name, "global") == 0)
+			continue;
+		if (!svc_stanza_name_ok(name)) {
+			char shown[80];
+			pw_str_printable(shown, sizeof shown, name);
+			pw_error(PW_E_CONFIG, "stanza name \"%s\" in \"%s\" cannot be served",
+			         shown, path);
+			rc = pw_error_hint("Service stanza names are 1-%d letters, digits, \"_\", "
+			                   "\".\" or \"-\", not starting with \".\" or \"-\".",
+			                   SVC_STANZA_MAX);
+		} else if (*n == MAX_STANZAS) {
+			pw_error(PW_E_LIMIT, "more than %d stanzas in \"%s\"", MAX_STANZAS, path);
+			rc = pw_error_hint("Split them over several configuration files.");
+		} else {
+			memcpy(s[*n].name, name, strlen(name) + 1);
+			(*n)++;
+		}
+	}
+	pw_buf_free(&b, 0);
+	if (rc < 0) {
+		pw_free(s);
+		*n = 0;
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+/* The stanza's options as every other command sees them: the file, then the environment. */
+static int load_stanza(const char *path, struct stanza *st)
+{
+	st->cfg = pw_config_new();
+	struct pw_buf arg = PW_BUF_INIT(8192);
+	int rc = pw_buf_printf(&arg, "--config=%s", path);
+	if (rc == 0) {
+		char *argv[] = {(char *)pw_buf_str(&arg)};
+		const enum pw_opt_id allowed[] = {PW_OPT_CONFIG};
+		rc = pw_config_parse_args(st->cfg, "serve", 1, argv, allowed, 1);
+	}
+	if (rc == 0)
+		rc = pw_config_load(st->cfg, st->name);
+	pw_buf_free(&arg, 0);
+	if (rc < 0)
+		return pw_error_context("stanza \"%s\"", st->name);
+	const char *const *ids;
+	st->identity = pw_cfg_list(st->cfg, PW_OPT_IDENTITY, &ids) > 0;
+	for (int k = 0; k < PLAN_KIND_COUNT; k++) {
+		const char *expr = pw_cfg_str(st->cfg, sched_opt[k]);
+		if (!expr || !*expr)
+			continue;
+		char what[128];
+		snprintf(what, sizeof what, "%s of stanza \"%s\" (%s)",
+		         pw_opt_def(sched_opt[k])->name, st->name,
+		         pw_cfg_source(st->cfg, sched_opt[k]));
+		if ((rc = sched_parse(expr, what, &st->sched[k])) < 0)
+			return rc;
+		time_t probe;
+		if ((rc = sched_next(&st->sched[k], pw_now(), &probe)) < 0)
+			return pw_error_context("%s", what);
+		st->scheduled[k] = true;
+	}
+	char what[128];
+	snprintf(what, sizeof what, "schedule-jitter of stanza \"%s\"", st->name);
+	if ((rc = sched_parse_duration(pw_cfg_str(st->cfg, PW_OPT_SCHEDULE_JITTER), what,
+	                               &st->jitter)) < 0)
+		return rc;
+	st->depth = pw_cfg_int(st->cfg, PW_OPT_VERIFY_DEPTH);
+	if (!st->scheduled[PLAN_VERIFY])
+		return 0;
+	if (st->depth < 1 || st->depth > 3) {
+		pw_error(PW_E_CONFIG, "verify-depth of stanza \"%s\" is %lld", st->name, st->depth);
+		return pw_error_hint("Use 1 (checksums and signature, no key), 2 (also decrypt: "
+		                     "needs an identity) or 3 (also a restore drill).");
+	}
+	if (st->depth >= 2 && !st->identity) {
+		pw_error(
+		    PW_E_CONFIG,
+		    "verify-depth %lld of stanza \"%s\" decrypts backups, but the stanza has no "
+		    "identity",
+		    st->depth, st->name);
+		return pw_error_hint("Schedule depth 2-3 on the key-holding host (set identity "
+		                     "there), or use verify-depth = 1 on the backup host.");
+	}
+	if (st->depth == 3 && !pw_cfg_isset(st->cfg, PW_OPT_SCRATCH_URL) &&
+	    !pw_cfg_bool(st->cfg, PW_OPT_SCRATCH_LOCAL)) {
+		pw_error(PW_E_CONFIG,
+		         "verify-depth 3 of stanza \"%s\" is a restore drill, but no scratch "
+		         "server is set",
+		         st->name);
+		return pw_error_hint("Set scratch-url or scratch-local = yes in [%s].", st->name);
+	}
+	return 0;
+}
+
+/*
+ * The two-host split: a process that schedules backups holds storage credentials for the
+ * backup host's repository; one that also holds an identity can read every backup it
+ * writes, which the split exists to prevent.
+ */
+static int check_split(struct pw_ctx *ctx, const struct stanza *s, size_t n)
+{
+	const struct stanza *backup = NULL, *key = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i].scheduled[PLAN_BACKUP] && (!backup || (s[i].identity && !key)))
+			backup = &s[i];
+		if (s[i].identity && (!key || &s[i] == backup))
+			key = &s[i];
+	}
+	if (!backup || !key || pw_cfg_bool(ctx->cfg, PW_OPT_SERVE_ALLOW_MIXED))
+		return 0;
+	if (backup == key)
+		pw_error(
+		    PW_E_CONFIG,
+		    "stanza \"%s\" schedules backups and holds an identity (a decryption key): "
+		    "one process would have the backup host's storage credentials and the key "
+		    "that decrypts every backup it writes",
+		    backup->name);
+	else
+		pw_error(PW_E_CONFIG,
+		         "stanza \"%s\" schedules backups and stanza \"%s\" holds an identity (a "
+		         "decryption key): one process would have the backup host's storage "
+		         "credentials and a key that decrypts backups",
+		         backup->name, key->name);
+	return pw_error_hint(
+	    "The default is two hosts: serve backups (and verify-depth 1) on the backup host with "
+	    "recipients, sign-key and credentials that cannot delete; serve drills (depth 2-3) and "
+	    "expiry on the key-holding host. To run both here anyway, set serve-allow-mixed = yes "
+	    "in [global] (docs/service.md).");
+}
+
+static void fmt_local(const struct sched *sc, time_t t, char *out, size_t size)
+{
+	struct tm tm;
+	char abbr[16], when[40];
+	if (pw_zone_local(sc->zone, t, &tm, NULL, abbr) < 0 ||
+	    strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm) == 0) {
+		snprintf(out, size, "?");
+		return;
+	}
+	snprintf(out, size, "%s %s", when, abbr);
+}
+
+static int describe(const struct stanza *st, enum plan_kind k, time_t now, json_t *jobs, bool text)
+{
+	const struct sched *sc = &st->sched[k];
+	json_t *runs = json_array();
+	if (text)
+		printf("  %-7s %s  (zone %s, jitter below %lds)\n", plan_kind_name(k), sc->text,
+		       sc->zone[0] ? sc->zone : "local", st->jitter);
+	time_t t = now;
+	for (int i = 0; i < NEXT_RUNS; i++) {
+		time_t slot, after;
+		int rc = sched_next(sc, t, &slot);
+		if (rc == 0)
+			rc = sched_next(sc, slot, &after);
+		if (rc < 0) {
+			json_decref(runs);
+			return rc;
+		}
+		long cap = (long)(after - slot) / 2;
+		long jit = sched_jitter(st->name, plan_kind_name(k), slot,
+		                        st->jitter < cap ? st->jitter : cap);
+		char local[80], utc[PW_TIME_MAX], run[PW_TIME_MAX];
+		fmt_local(sc, slot, local, sizeof local);
+		pw_time_format(slot, PW_TIME_ISO, utc);
+		pw_time_format(slot + jit, PW_TIME_ISO, run);
+		if (text)
+			printf("    %-24s %s  runs at %s\n", local, utc, run);
+		json_t *r = json_object();
+		json_object_set_new(r, "local", json_string(local));
+		json_object_set_new(r, "slot", json_string(utc));
+		json_object_set_new(r, "run_at", json_string(run));
+		json_object_set_new(r, "jitter_seconds", json_integer(jit));
+		json_array_append_new(runs, r);
+		t = slot;
+	}
+	json_t *j = json_object();
+	json_object_set_new(j, "kind", json_string(plan_kind_name(k)));
+	json_object_set_new(j, "schedule", json_string(sc->text));
+	json_object_set_new(j, "zone", sc->zone[0] ? json_string(sc->zone) : json_null());
+	json_object_set_new(j, "jitter_max_seconds", json_integer(st->jitter));
+	if (k == PLAN_VERIFY)
+		json_object_set_new(j, "depth", json_integer(st->depth));
+	json_object_set_new(j, "next", runs);
+	json_array_append_new(jobs, j);
+	return 0;
+}
+
+static int check_config(struct pw_ctx *ctx)
+{
+	const char *path = pw_config_file(ctx->cfg);
+	if (!path) {
+		pw_error(PW_E_CONFIG, "serve needs a configuration file with stanzas");
+		return pw_error_hint("Give --config FILE (or PGWARD_CONFIG) with a [stanza] per "
+		                     "database and its backup-schedule (docs/service.md).");
+	}
+	bool text = strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") != 0;
+	struct stanza *all;
+	size_t n;
+	int rc = list_sections(path, &all, &n);
+	if (rc < 0)
+		return rc;
+	/* the stanzas named on the command line, or all */
+	size_t npos = pw_config_npos(ctx->cfg);
+	for (size_t i = 0; i < npos && rc == 0; i++) {
+		bool found = false;
+		for (size_t j = 0; j < n; j++)
+			found |= strcmp(all[j].name, pw_config_pos(ctx->cfg, i)) == 0;
+		if (!found) {
+			char shown[80];
+			pw_str_printable(shown, sizeof shown, pw_config_pos(ctx->cfg, i));
+			pw_error(PW_E_CONFIG, "stanza \"%s\" is not defined in \"%s\"", shown,
+			         path);
+			rc = pw_error_hint("Add a [%s] section, or check the spelling.", shown);
+		}
+	}
+	size_t m = 0;
+	for (size_t j = 0; j < n && rc == 0; j++) {
+		bool wanted = npos == 0;
+		for (size_t i = 0; i < npos; i++)
+			wanted |= strcmp(all[j].name, pw_config_pos(ctx->cfg, i)) == 0;
+		if (wanted)
+			all[m++] = all[j];
+	}
+	for (size_t j = 0; j < m && rc == 0; j++)
+		rc = load_stanza(path, &all[j]);
+	size_t nsched = 0;
+	for (size_t j = 0; j < m && rc == 0; j++)
+		for (int k = 0; k < PLAN_KIND_COUNT; k++)
+			nsched += all[j].scheduled[k];
+	if (rc == 0 && nsched == 0) {
+		pw_error(PW_E_CONFIG, "no stanza in \"%s\" has a schedule", path);
+		rc = pw_error_hint("Set backup-schedule (e.g. \"daily 02:00\"), verify-schedule or "
+		                   "expire-schedule in a [stanza] (docs/service.md).");
+	}
+	if (rc == 0)
+		rc = check_split(ctx, all, m);
+
+	/* the state file must be readable and pgward's (a damaged one stops the service) */
+	char *state_path = NULL;
+	struct svc_state *state = NULL;
+	if (rc == 0) {
+		state_path = pw_cfg_isset(ctx->cfg, PW_OPT_STATE_FILE)
+		                 ? pw_strdup(pw_cfg_str(ctx->cfg, PW_OPT_STATE_FILE))
+		                 : pw_state_path("service-state.json");
+		rc = svc_state_load(state_path, &state);
+	}
+
+	time_t now = pw_now();
+	json_t *out = json_object(), *stanzas = json_array();
+	if (rc == 0 && text) {
+		printf("configuration: %s\n", path);
+		printf("state file: %s (%zu stanzas recorded)\n", state_path,
+		       svc_state_nstanzas(state));
+	}
+	for (size_t j = 0; j < m && rc == 0; j++) {
+		json_t *jobs = json_array();
+		if (text)
+			printf("[%s]%s\n", all[j].name,
+			       all[j].identity ? "  (holds an identity)" : "");
+		for (int k = 0; k < PLAN_KIND_COUNT && rc == 0; k++) {
+			if (all[j].scheduled[k])
+				rc = describe(&all[j], (enum plan_kind)k, now, jobs, text);
+			else if (text)
+				printf("  %-7s not scheduled\n", plan_kind_name((enum plan_kind)k));
+		}
+		json_t *o = json_object();
+		json_object_set_new(o, "stanza", json_string(all[j].name));
+		json_object_set_new(o, "identity", json_boolean(all[j].identity));
+		json_object_set_new(o, "jobs", jobs);
+		json_array_append_new(stanzas, o);
+	}
+	if (rc == 0) {
+		bool mixed = pw_cfg_bool(ctx->cfg, PW_OPT_SERVE_ALLOW_MIXED);
+		if (text)
+			printf("ok: %zu stanza%s, %zu schedule%s%s\n", m, m == 1 ? "" : "s", nsched,
+			       nsched == 1 ? "" : "s",
+			       mixed ? " (serve-allow-mixed: backups and identities in one process)"
+			             : "");
+		else {
+			char nowbuf[PW_TIME_MAX];
+			json_object_set_new(out, "config", json_string(path));
+			json_object_set_new(out, "state_file", json_string(state_path));
+			json_object_set_new(out, "now",
+			                    json_string(pw_time_format(now, PW_TIME_ISO, nowbuf)));
+			json_object_set_new(out, "allow_mixed", json_boolean(mixed));
+			json_object_set_new(out, "stanzas", json_incref(stanzas));
+			char *s = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			if (s)
+				printf("%s\n", s);
+			free(s);
+		}
+	}
+	json_decref(stanzas);
+	json_decref(out);
+	svc_state_free(state);
+	pw_free(state_path);
+	for (size_t j = 0; j < n; j++)
+		if (j < m)
+			pw_config_free(all[j].cfg);
+	pw_free(all);
+	return rc;
+}
+
+int cmd_serve(struct pw_ctx *ctx)
+{
+	if (pw_cfg_bool(ctx->cfg, PW_OPT_CHECK_CONFIG))
+		return check_config(ctx);
+	pw_error(PW_E_USAGE, "the service loop is not built yet");
+	return pw_error_hint("\"pgward serve --check-config\" validates schedules now; until the "
+	                     "loop lands, run backup, verify and expire from systemd timers or "
+	                     "cron (docs/service.md).");
+}
