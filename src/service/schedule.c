@@ -238,6 +238,8 @@ static enum tok_kind classify(const char *p, size_t n)
 	if ((*p == '*' || (*p >= '0' && *p <= '9')) && memchr(p, '-', n))
 		return TK_DATE;
 	bool letters = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z');
+	if (*p == '.' || *p == '/')
+		return TK_ZONE; /* a path is not a zone name: zone_tok says so */
 	if (!letters)
 		return TK_BAD;
 	bool wd = n != 3 || strncmp(p, "UTC", 3) != 0;
