@@ -4,9 +4,11 @@
  * at hand, the state file, and the two-host split (no process schedules backups while
  * holding an identity unless serve-allow-mixed). The loop comes in a later slice.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -14,6 +16,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/fileio.h"
+#include "common/log.h"
 #include "common/mem.h"
 #include "common/safefile.h"
 #include "common/str.h"
@@ -137,6 +140,17 @@ static int load_stanza(const char *path, struct stanza *st)
 		return pw_error_hint("Use 1 (checksums and signature, no key), 2 (also decrypt: "
 		                     "needs an identity) or 3 (also a restore drill).");
 	}
+	if (st->depth == 1 && st->identity) {
+		/* verify decrypts whenever it has a key: depth 1 would silently be depth 2 */
+		pw_error(PW_E_CONFIG,
+		         "verify-depth 1 of stanza \"%s\", but the stanza holds an identity: "
+		         "scheduled verification would decrypt (depth 2)",
+		         st->name);
+		return pw_error_hint(
+		    "Set verify-depth = 2 or 3 on this key-holding host, or remove "
+		    "identity from [%s].",
+		    st->name);
+	}
 	if (st->depth >= 2 && !st->identity) {
 		pw_error(
 		    PW_E_CONFIG,
@@ -251,101 +265,124 @@ static int describe(const struct stanza *st, enum plan_kind k, time_t now, json_
 	return 0;
 }
 
-static int check_config(struct pw_ctx *ctx)
+/* The configuration the service runs: the selected stanzas, each loaded and checked. */
+struct service {
+	const char *path;
+	struct stanza *all;
+	size_t n, m; /* sections, selected (the first m of all) */
+	size_t nsched;
+	char *state_path;
+};
+
+static void service_free(struct service *svc)
 {
-	const char *path = pw_config_file(ctx->cfg);
-	if (!path) {
+	for (size_t j = 0; j < svc->m; j++)
+		pw_config_free(svc->all[j].cfg);
+	pw_free(svc->all);
+	pw_free(svc->state_path);
+	memset(svc, 0, sizeof *svc);
+}
+
+static int service_load(struct pw_ctx *ctx, struct service *svc)
+{
+	memset(svc, 0, sizeof *svc);
+	svc->path = pw_config_file(ctx->cfg);
+	if (!svc->path) {
 		pw_error(PW_E_CONFIG, "serve needs a configuration file with stanzas");
 		return pw_error_hint("Give --config FILE (or PGWARD_CONFIG) with a [stanza] per "
 		                     "database and its backup-schedule (docs/service.md).");
 	}
-	bool text = strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") != 0;
-	struct stanza *all;
-	size_t n;
-	int rc = list_sections(path, &all, &n);
+	int rc = list_sections(svc->path, &svc->all, &svc->n);
 	if (rc < 0)
 		return rc;
 	/* the stanzas named on the command line, or all */
 	size_t npos = pw_config_npos(ctx->cfg);
 	for (size_t i = 0; i < npos && rc == 0; i++) {
 		bool found = false;
-		for (size_t j = 0; j < n; j++)
-			found |= strcmp(all[j].name, pw_config_pos(ctx->cfg, i)) == 0;
+		for (size_t j = 0; j < svc->n; j++)
+			found |= strcmp(svc->all[j].name, pw_config_pos(ctx->cfg, i)) == 0;
 		if (!found) {
 			char shown[80];
 			pw_str_printable(shown, sizeof shown, pw_config_pos(ctx->cfg, i));
 			pw_error(PW_E_CONFIG, "stanza \"%s\" is not defined in \"%s\"", shown,
-			         path);
+			         svc->path);
 			rc = pw_error_hint("Add a [%s] section, or check the spelling.", shown);
 		}
 	}
-	size_t m = 0;
-	for (size_t j = 0; j < n && rc == 0; j++) {
+	for (size_t j = 0; j < svc->n && rc == 0; j++) {
 		bool wanted = npos == 0;
 		for (size_t i = 0; i < npos; i++)
-			wanted |= strcmp(all[j].name, pw_config_pos(ctx->cfg, i)) == 0;
+			wanted |= strcmp(svc->all[j].name, pw_config_pos(ctx->cfg, i)) == 0;
 		if (wanted)
-			all[m++] = all[j];
+			svc->all[svc->m++] = svc->all[j];
 	}
-	for (size_t j = 0; j < m && rc == 0; j++)
-		rc = load_stanza(path, &all[j]);
-	size_t nsched = 0;
-	for (size_t j = 0; j < m && rc == 0; j++)
+	for (size_t j = 0; j < svc->m && rc == 0; j++)
+		rc = load_stanza(svc->path, &svc->all[j]);
+	for (size_t j = 0; j < svc->m && rc == 0; j++)
 		for (int k = 0; k < PLAN_KIND_COUNT; k++)
-			nsched += all[j].scheduled[k];
-	if (rc == 0 && nsched == 0) {
-		pw_error(PW_E_CONFIG, "no stanza in \"%s\" has a schedule", path);
+			svc->nsched += svc->all[j].scheduled[k];
+	if (rc == 0 && svc->nsched == 0) {
+		pw_error(PW_E_CONFIG, "no stanza in \"%s\" has a schedule", svc->path);
 		rc = pw_error_hint("Set backup-schedule (e.g. \"daily 02:00\"), verify-schedule or "
 		                   "expire-schedule in a [stanza] (docs/service.md).");
 	}
 	if (rc == 0)
-		rc = check_split(ctx, all, m);
+		rc = check_split(ctx, svc->all, svc->m);
+	if (rc == 0)
+		svc->state_path = pw_cfg_isset(ctx->cfg, PW_OPT_STATE_FILE)
+		                      ? pw_strdup(pw_cfg_str(ctx->cfg, PW_OPT_STATE_FILE))
+		                      : pw_state_path("service-state.json");
+	if (rc < 0)
+		service_free(svc);
+	return rc;
+}
 
+static int check_config(struct pw_ctx *ctx)
+{
+	bool text = strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") != 0;
+	struct service svc;
+	int rc = service_load(ctx, &svc);
+	if (rc < 0)
+		return rc;
 	/* the state file must be readable and pgward's (a damaged one stops the service) */
-	char *state_path = NULL;
 	struct svc_state *state = NULL;
-	if (rc == 0) {
-		state_path = pw_cfg_isset(ctx->cfg, PW_OPT_STATE_FILE)
-		                 ? pw_strdup(pw_cfg_str(ctx->cfg, PW_OPT_STATE_FILE))
-		                 : pw_state_path("service-state.json");
-		rc = svc_state_load(state_path, &state);
-	}
+	rc = svc_state_load(svc.state_path, &state);
 
 	time_t now = pw_now();
 	json_t *out = json_object(), *stanzas = json_array();
 	if (rc == 0 && text) {
-		printf("configuration: %s\n", path);
-		printf("state file: %s (%zu stanzas recorded)\n", state_path,
+		printf("configuration: %s\n", svc.path);
+		printf("state file: %s (%zu stanzas recorded)\n", svc.state_path,
 		       svc_state_nstanzas(state));
 	}
-	for (size_t j = 0; j < m && rc == 0; j++) {
+	for (size_t j = 0; j < svc.m && rc == 0; j++) {
+		const struct stanza *st = &svc.all[j];
 		json_t *jobs = json_array();
 		if (text)
-			printf("[%s]%s\n", all[j].name,
-			       all[j].identity ? "  (holds an identity)" : "");
+			printf("[%s]%s\n", st->name, st->identity ? "  (holds an identity)" : "");
 		for (int k = 0; k < PLAN_KIND_COUNT && rc == 0; k++) {
-			if (all[j].scheduled[k])
-				rc = describe(&all[j], (enum plan_kind)k, now, jobs, text);
+			if (st->scheduled[k])
+				rc = describe(st, (enum plan_kind)k, now, jobs, text);
 			else if (text)
 				printf("  %-7s not scheduled\n", plan_kind_name((enum plan_kind)k));
 		}
 		json_t *o = json_object();
-		json_object_set_new(o, "stanza", json_string(all[j].name));
-		json_object_set_new(o, "identity", json_boolean(all[j].identity));
+		json_object_set_new(o, "stanza", json_string(st->name));
+		json_object_set_new(o, "identity", json_boolean(st->identity));
 		json_object_set_new(o, "jobs", jobs);
 		json_array_append_new(stanzas, o);
 	}
 	if (rc == 0) {
 		bool mixed = pw_cfg_bool(ctx->cfg, PW_OPT_SERVE_ALLOW_MIXED);
-		if (text)
-			printf("ok: %zu stanza%s, %zu schedule%s%s\n", m, m == 1 ? "" : "s", nsched,
-			       nsched == 1 ? "" : "s",
+		if (text) {
+			printf("ok: %zu stanza%s, %zu schedule%s%s\n", svc.m, svc.m == 1 ? "" : "s",
+			       svc.nsched, svc.nsched == 1 ? "" : "s",
 			       mixed ? " (serve-allow-mixed: backups and identities in one process)"
 			             : "");
-		else {
+		} else {
 			char nowbuf[PW_TIME_MAX];
-			json_object_set_new(out, "config", json_string(path));
-			json_object_set_new(out, "state_file", json_string(state_path));
+			json_object_set_new(out, "config", json_string(svc.path));
+			json_object_set_new(out, "state_file", json_string(svc.state_path));
 			json_object_set_new(out, "now",
 			                    json_string(pw_time_format(now, PW_TIME_ISO, nowbuf)));
 			json_object_set_new(out, "allow_mixed", json_boolean(mixed));
@@ -359,11 +396,256 @@ static int check_config(struct pw_ctx *ctx)
 	json_decref(stanzas);
 	json_decref(out);
 	svc_state_free(state);
-	pw_free(state_path);
-	for (size_t j = 0; j < n; j++)
-		if (j < m)
-			pw_config_free(all[j].cfg);
-	pw_free(all);
+	service_free(&svc);
+	return rc;
+}
+
+/* ---- the loop ---- */
+
+static volatile sig_atomic_t reload_wanted;
+
+static void on_hup(int signo)
+{
+	(void)signo;
+	reload_wanted = 1;
+}
+
+/* One job, in this process, exactly as "pgward backup|verify|expire STANZA" runs it, with
+ * its own audit record. */
+static int run_job(const struct service *svc, const struct stanza *st, enum plan_kind k)
+{
+	static const char *const command[PLAN_KIND_COUNT] = {"backup", "verify", "expire"};
+	int (*const fn[PLAN_KIND_COUNT])(struct pw_ctx *) = {cmd_backup, cmd_verify, cmd_expire};
+	struct pw_ctx ctx = {.command = command[k], .stanza = st->name, .audit = json_object()};
+	ctx.cfg = pw_config_new();
+	struct pw_buf arg = PW_BUF_INIT(8192);
+	int rc = pw_buf_printf(&arg, "--config=%s", svc->path);
+	if (rc == 0) {
+		/* depth 3 is verify --restore; 1 and 2 follow from the keys (checked before) */
+		char *argv[] = {(char *)pw_buf_str(&arg), (char *)"--restore"};
+		const enum pw_opt_id allowed[] = {PW_OPT_CONFIG, PW_OPT_RESTORE_DRILL};
+		int argc = k == PLAN_VERIFY && st->depth == 3 ? 2 : 1;
+		rc = pw_config_parse_args(ctx.cfg, command[k], argc, argv, allowed, 2);
+	}
+	pw_buf_free(&arg, 0);
+	if (rc == 0)
+		rc = pw_config_load(ctx.cfg, st->name);
+	json_object_set_new(ctx.audit, "scheduled_by", json_string("serve"));
+	if (rc == 0)
+		rc = fn[k](&ctx);
+	if (rc < 0)
+		pw_log(PW_LOG_ERROR, "scheduled %s of stanza \"%s\" failed: %s", command[k],
+		       st->name, pw_error_message());
+	int sig = pw_interrupted();
+	pw_set_interrupted(0); /* the job is over: its record must still be written */
+	pw_audit_record(&ctx, ctx.db_role, rc, ctx.audit);
+	pw_set_interrupted(sig);
+	json_decref(ctx.audit);
+	pw_free(ctx.db_role);
+	pw_config_free(ctx.cfg);
+	pw_error_clear();
+	return rc;
+}
+
+/* The stanza's schedules and recorded state as the plan takes them. */
+static void jobs_of(const struct stanza *st, const struct svc_state *state,
+                    struct plan_job jobs[PLAN_KIND_COUNT])
+{
+	for (int k = 0; k < PLAN_KIND_COUNT; k++) {
+		memset(&jobs[k], 0, sizeof jobs[k]);
+		if (!st->scheduled[k])
+			continue;
+		jobs[k].sched = &st->sched[k];
+		jobs[k].jitter = st->jitter;
+		jobs[k].grace = -1;
+		const struct plan_state *ps = svc_state_get(state, st->name, (enum plan_kind)k);
+		if (ps)
+			jobs[k].st = *ps;
+	}
+}
+
+/* Every scheduled kind has an entry; a run the last process left "running" was
+ * interrupted (it died): recorded as such, so the plan retries it. */
+static int adopt(const struct service *svc, struct svc_state *state, time_t now)
+{
+	for (size_t j = 0; j < svc->m; j++)
+		for (int k = 0; k < PLAN_KIND_COUNT; k++) {
+			if (!svc->all[j].scheduled[k])
+				continue;
+			struct plan_state *ps;
+			int rc = svc_state_put(state, svc->all[j].name, (enum plan_kind)k, &ps);
+			if (rc < 0)
+				return rc;
+			if (!ps->first_seen)
+				ps->first_seen = now;
+			if (ps->result == PLAN_RES_RUNNING) {
+				char when[PW_TIME_MAX];
+				pw_warn(
+				    "the %s of stanza \"%s\" started at %s was interrupted (the "
+				    "service stopped during it): it is retried",
+				    plan_kind_name((enum plan_kind)k), svc->all[j].name,
+				    pw_time_format(ps->last_start, PW_TIME_ISO, when));
+				ps->result = PLAN_RES_INTERRUPTED;
+				ps->attempts++;
+			}
+		}
+	return svc_state_save(state, svc->state_path);
+}
+
+static const char *why_text(enum plan_why w)
+{
+	return w == PLAN_WHY_MISSED  ? "missed while the service was down"
+	       : w == PLAN_WHY_RETRY ? "retry"
+	                             : "scheduled";
+}
+
+static int serve_loop(struct pw_ctx *ctx, bool once)
+{
+	struct service svc;
+	int rc = service_load(ctx, &svc);
+	if (rc < 0)
+		return rc;
+	struct svc_state *state = NULL;
+	rc = svc_state_load(svc.state_path, &state);
+	if (rc == 0)
+		rc = adopt(&svc, state, pw_now());
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_hup; /* no SA_RESTART: a sleep returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	if (rc == 0)
+		pw_info("serving %zu stanza%s, %zu schedule%s; state in %s", svc.m,
+		        svc.m == 1 ? "" : "s", svc.nsched, svc.nsched == 1 ? "" : "s",
+		        svc.state_path);
+	int failed_rc = 0;
+	char failed_what[160] = "";
+	enum plan_health *health = NULL;
+	size_t nhealth = 0;
+	while (rc == 0 && !pw_interrupted()) {
+		if (reload_wanted) {
+			reload_wanted = 0;
+			struct service fresh;
+			if (service_load(ctx, &fresh) == 0) {
+				service_free(&svc);
+				svc = fresh;
+				rc = adopt(&svc, state, pw_now());
+				pw_info("configuration reloaded: %zu stanzas", svc.m);
+			} else {
+				pw_log(PW_LOG_ERROR,
+				       "reload refused, the old configuration stays: %s",
+				       pw_error_message());
+				pw_error_clear();
+			}
+			if (rc < 0)
+				break;
+		}
+		if (nhealth != svc.m * PLAN_KIND_COUNT) {
+			pw_free(health);
+			nhealth = svc.m * PLAN_KIND_COUNT;
+			health = pw_calloc(nhealth ? nhealth : 1, sizeof *health);
+		}
+		time_t now = pw_now(), wake = now + 60;
+		bool ran = false;
+		for (size_t j = 0; j < svc.m && rc == 0 && !pw_interrupted(); j++) {
+			const struct stanza *st = &svc.all[j];
+			struct plan_job jobs[PLAN_KIND_COUNT];
+			struct plan_decision d[PLAN_KIND_COUNT];
+			enum plan_kind run;
+			jobs_of(st, state, jobs);
+			if ((rc = plan_stanza(st->name, jobs, now, d, &run)) < 0)
+				break;
+			if (run != PLAN_KIND_COUNT) {
+				struct plan_state *ps;
+				if ((rc = svc_state_put(state, st->name, run, &ps)) < 0)
+					break;
+				ps->last_start = pw_now();
+				ps->last_end = 0;
+				ps->result = PLAN_RES_RUNNING;
+				if ((rc = svc_state_save(state, svc.state_path)) < 0)
+					break;
+				pw_info("starting the %s of stanza \"%s\" (%s)",
+				        plan_kind_name(run), st->name, why_text(d[run].why));
+				int jrc = run_job(&svc, st, run);
+				ps->last_end = pw_now();
+				bool stopped = jrc == -PW_E_INTERRUPTED || pw_interrupted();
+				ps->result = jrc == 0  ? PLAN_RES_OK
+				             : stopped ? PLAN_RES_INTERRUPTED
+				                       : PLAN_RES_FAILED;
+				ps->attempts = jrc == 0 ? 0 : ps->attempts + 1;
+				if (jrc == 0) {
+					ps->last_success = ps->last_end;
+					pw_info("the %s of stanza \"%s\" succeeded",
+					        plan_kind_name(run), st->name);
+				} else if (!failed_rc) {
+					failed_rc = jrc;
+					snprintf(failed_what, sizeof failed_what,
+					         "the %s of stanza \"%s\"", plan_kind_name(run),
+					         st->name);
+				}
+				if ((rc = svc_state_save(state, svc.state_path)) < 0)
+					break;
+				ran = true;
+				jobs_of(st, state, jobs);
+			}
+			for (int k = 0; k < PLAN_KIND_COUNT; k++) {
+				if (!jobs[k].sched)
+					continue;
+				if (d[k].action == PLAN_WAIT && d[k].due < wake)
+					wake = d[k].due;
+				enum plan_health h;
+				time_t deadline;
+				if ((rc = plan_health(st->name, (enum plan_kind)k, &jobs[k],
+				                      pw_now(), &h, &deadline)) < 0)
+					break;
+				enum plan_health *last = &health[j * PLAN_KIND_COUNT + (size_t)k];
+				bool alarm =
+				    h == PLAN_HEALTH_OVERDUE || h == PLAN_HEALTH_NEVER_OVERDUE;
+				bool was = *last == PLAN_HEALTH_OVERDUE ||
+				           *last == PLAN_HEALTH_NEVER_OVERDUE;
+				char when[PW_TIME_MAX];
+				if (alarm && !was)
+					pw_log(PW_LOG_ERROR,
+					       "dead-man: stanza \"%s\" has no successful %s since "
+					       "it was "
+					       "expected by %s%s",
+					       st->name, plan_kind_name((enum plan_kind)k),
+					       pw_time_format(deadline, PW_TIME_ISO, when),
+					       h == PLAN_HEALTH_NEVER_OVERDUE
+					           ? " (it never succeeded)"
+					           : "");
+				else if (!alarm && was)
+					pw_info("stanza \"%s\": the %s succeeded again", st->name,
+					        plan_kind_name((enum plan_kind)k));
+				*last = h;
+			}
+		}
+		if (rc < 0 || pw_interrupted())
+			break;
+		if (once) {
+			if (!ran)
+				break;
+			continue; /* another kind of the same stanza may be due now */
+		}
+		if (ran)
+			continue;
+		/* sleep until the next due time (at most a minute); a signal ends it early */
+		long secs = (long)(wake - pw_now());
+		struct timespec ts = {secs < 1 ? 1 : secs > 60 ? 60 : secs, 0};
+		nanosleep(&ts, NULL);
+	}
+	if (rc == 0 && pw_interrupted())
+		pw_info("stopping on signal %d", pw_interrupted());
+	pw_free(health);
+	svc_state_free(state);
+	service_free(&svc);
+	if (rc == 0 && pw_interrupted())
+		rc = 0; /* a requested stop is a clean stop */
+	if (rc == 0 && once && failed_rc) {
+		pw_error(-failed_rc, "%s failed (its message is above)", failed_what);
+		rc = pw_error_hint("The next \"pgward serve --once\" retries it after a backoff; "
+		                   "\"pgward serve --check-config\" shows the schedules.");
+	}
 	return rc;
 }
 
@@ -371,8 +653,5 @@ int cmd_serve(struct pw_ctx *ctx)
 {
 	if (pw_cfg_bool(ctx->cfg, PW_OPT_CHECK_CONFIG))
 		return check_config(ctx);
-	pw_error(PW_E_USAGE, "the service loop is not built yet");
-	return pw_error_hint("\"pgward serve --check-config\" validates schedules now; until the "
-	                     "loop lands, run backup, verify and expire from systemd timers or "
-	                     "cron (docs/service.md).");
+	return serve_loop(ctx, pw_cfg_bool(ctx->cfg, PW_OPT_ONCE));
 }

@@ -64,12 +64,11 @@ out=$("$PGWARD" serve --check-config --config good.conf six)
 tk_assert_contains "$out" "ok: 1 stanza, 1 schedule" "only the stanza named"
 expect_fail 3 'stanza "nope" is not defined' serve --check-config --config good.conf nope
 
-# without --check-config: said plainly, not pretended
-expect_fail 2 "the service loop is not built yet" serve --config good.conf
 # help
 out=$("$PGWARD" help serve)
 tk_assert_contains "$out" "--check-config" "help serve"
 tk_assert_contains "$out" "serve-allow-mixed" "help serve names the escape hatch"
+tk_assert_contains "$out" "--once" "help serve names --once"
 
 # bad schedules: the setting, the column, a hint
 conf bad.conf <<'C'
@@ -122,6 +121,12 @@ verify-schedule = Sun 05:00
 verify-depth = 9
 C
 expect_fail 3 "verify-depth of stanza \"main\" is 9" serve --check-config --config depth9.conf
+conf depth1.conf <<C
+[main]
+verify-schedule = Sun 05:00
+identity = $TK_TMP/id.txt
+C
+expect_fail 3 "would decrypt (depth 2)" serve --check-config --config depth1.conf
 # the key-holding host: drills and expiry with an identity, no backups - accepted
 conf keyhost.conf <<C
 [main]
@@ -189,4 +194,66 @@ set +e; "$PGWARD" serve --check-config --config good.conf --state-file st4.json 
 mkfifo st5.json
 set +e; timeout 10 "$PGWARD" serve --check-config --config good.conf --state-file st5.json >/dev/null 2>&1; rc=$?; set -e
 [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || tk_fail "a FIFO state file hung or was accepted (rc $rc)"
+
+# ---- the loop, without a database server: expire on a local repository, and a backup
+# whose server does not answer ----
+R=$("$PGWARD" keygen -y id.txt)
+"$PGWARD" keygen --sign -o sign.key >/dev/null 2>&1
+mkdir -p repo
+conf loop.conf <<C
+[global]
+repo = $TK_TMP/repo
+trusted-signer = $TK_TMP/sign.key.pub
+[main]
+expire-schedule = daily 03:00 UTC
+schedule-jitter = 0
+[broken]
+backup-schedule = hourly UTC
+db = postgresql://nobody@127.0.0.1:1/x?sslmode=disable&connect_timeout=5
+recipient = $R
+C
+# the schedules were first seen long ago: both are due (missed), each runs once
+printf '{"format":"pgward-service-state","version":1,"stanzas":{"main":{"expire":{"first_seen":"2026-01-01T00:00:00Z"}},"broken":{"backup":{"first_seen":"2026-01-01T00:00:00Z"}}}}' > loop.json
+chmod 600 loop.json
+expect_fail 20 'the backup of stanza "broken" failed' serve --once --config loop.conf --state-file loop.json --log-level info
+tk_assert_contains "$err" 'starting the expire of stanza "main" (missed while the service was down)' "expire ran"
+tk_assert_contains "$err" 'the expire of stanza "main" succeeded' "expire succeeded"
+tk_assert_contains "$err" 'dead-man: stanza "broken" has no successful backup' "dead-man alarm"
+tk_assert_contains "$err" "(it never succeeded)" "never succeeded is its own state"
+python3 - loop.json <<'PY' || tk_fail "state after the first pass"
+import json, sys
+s = json.load(open(sys.argv[1]))["stanzas"]
+assert s["main"]["expire"]["result"] == "ok" and s["main"]["expire"]["attempts"] == 0, s
+assert "last_success" in s["main"]["expire"], s
+assert s["broken"]["backup"]["result"] == "failed" and s["broken"]["backup"]["attempts"] == 1, s
+assert "last_success" not in s["broken"]["backup"], s
+PY
+[ "$(stat -c %a loop.json)" = 600 ] || tk_fail "state file mode"
+# right away again: nothing is due (expire tomorrow, the backup's retry after its backoff)
+"$PGWARD" serve --once --config loop.conf --state-file loop.json --log-level info 2> again.err
+tk_assert_eq "$(grep -c starting again.err || true)" "0" "a second pass runs nothing"
+tk_assert_eq "$(grep -c '"scheduled_by":"serve"' "$PGWARD_AUDIT_LOG")" "2" "each scheduled job is audited once"
+# a run the last process left "running" (killed mid-job) is recorded interrupted and retried
+printf '{"format":"pgward-service-state","version":1,"stanzas":{"main":{"expire":{"first_seen":"2026-01-01T00:00:00Z","last_start":"2026-12-01T03:00:00Z","result":"running"}}}}' > loop.json
+"$PGWARD" serve --once --config loop.conf --state-file loop.json --log-level info main 2> int.err
+tk_assert_contains "$(cat int.err)" "was interrupted" "the interrupted run is said"
+tk_assert_contains "$(cat int.err)" 'starting the expire of stanza "main" (retry)' "and retried"
+# the loop refuses what check-config refuses, before running anything
+expect_fail 3 "holds an identity" serve --once --config mixed.conf --state-file loop.json
+echo '{"format":"x"}' > bad-state.json && chmod 600 bad-state.json
+expect_fail 3 "is damaged or not pgward's" serve --once --config loop.conf --state-file bad-state.json
+
+# the daemon: SIGHUP reloads, SIGTERM stops cleanly (exit 0)
+"$PGWARD" serve --config loop.conf --state-file loop.json --log-level info main 2> d.err &
+pid=$!
+tk_on_exit "kill $pid 2>/dev/null || true"
+for _ in $(seq 1 100); do grep -q "serving 1 stanza" d.err && break; sleep 0.1; done
+grep -q "serving 1 stanza" d.err || tk_fail "the daemon did not start: $(cat d.err)"
+kill -HUP $pid
+for _ in $(seq 1 100); do grep -q "configuration reloaded" d.err && break; sleep 0.1; done
+grep -q "configuration reloaded" d.err || tk_fail "SIGHUP did not reload: $(cat d.err)"
+kill -TERM $pid
+set +e; wait $pid; rc=$?; set -e
+tk_assert_eq "$rc" "0" "SIGTERM is a clean stop"
+tk_assert_contains "$(cat d.err)" "stopping on signal 15" "the stop is logged"
 echo "serve: all checks passed"
