@@ -243,6 +243,14 @@ expect_fail 3 "holds an identity" serve --once --config mixed.conf --state-file 
 echo '{"format":"x"}' > bad-state.json && chmod 600 bad-state.json
 expect_fail 3 "is damaged or not pgward's" serve --once --config loop.conf --state-file bad-state.json
 
+# the default state file: created under $XDG_STATE_HOME/pgward (0700), mode 0600; nothing
+# is due on a schedule seen for the first time
+XDG_STATE_HOME=$TK_TMP/fresh "$PGWARD" serve --once --config loop.conf main
+[ "$(stat -c %a fresh/pgward)" = 700 ] || tk_fail "state directory mode"
+[ "$(stat -c %a fresh/pgward/service-state.json)" = 600 ] || tk_fail "default state file mode"
+grep -q '"first_seen"' fresh/pgward/service-state.json || tk_fail "first_seen recorded"
+grep -q '"last_start"' fresh/pgward/service-state.json && tk_fail "a first-seen schedule ran at once"
+
 # the daemon: SIGHUP reloads, SIGTERM stops cleanly (exit 0)
 "$PGWARD" serve --config loop.conf --state-file loop.json --log-level info main 2> d.err &
 pid=$!
