@@ -464,6 +464,17 @@ static void jobs_of(const struct stanza *st, const struct svc_state *state,
 	}
 }
 
+/* The state is written even while a stop signal is pending (file writes stop on it): the
+ * record that a run was interrupted is what makes the next start retry it. */
+static int save_state(const struct svc_state *state, const char *path)
+{
+	int sig = pw_interrupted();
+	pw_set_interrupted(0);
+	int rc = svc_state_save(state, path);
+	pw_set_interrupted(sig);
+	return rc;
+}
+
 /* Every scheduled kind has an entry; a run the last process left "running" was
  * interrupted (it died): recorded as such, so the plan retries it. */
 static int adopt(const struct service *svc, struct svc_state *state, time_t now)
@@ -489,7 +500,7 @@ static int adopt(const struct service *svc, struct svc_state *state, time_t now)
 				ps->attempts++;
 			}
 		}
-	return svc_state_save(state, svc->state_path);
+	return save_state(state, svc->state_path);
 }
 
 static const char *why_text(enum plan_why w)
@@ -562,7 +573,7 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 				ps->last_start = pw_now();
 				ps->last_end = 0;
 				ps->result = PLAN_RES_RUNNING;
-				if ((rc = svc_state_save(state, svc.state_path)) < 0)
+				if ((rc = save_state(state, svc.state_path)) < 0)
 					break;
 				pw_info("starting the %s of stanza \"%s\" (%s)",
 				        plan_kind_name(run), st->name, why_text(d[run].why));
@@ -583,7 +594,7 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 					         "the %s of stanza \"%s\"", plan_kind_name(run),
 					         st->name);
 				}
-				if ((rc = svc_state_save(state, svc.state_path)) < 0)
+				if ((rc = save_state(state, svc.state_path)) < 0)
 					break;
 				ran = true;
 				jobs_of(st, state, jobs);
