@@ -219,7 +219,68 @@ static void fmt_local(const struct sched *sc, time_t t, char *out, size_t size)
 	snprintf(out, size, "%s %s", when, abbr);
 }
 
-static int describe(const struct stanza *st, enum plan_kind k, time_t now, json_t *jobs, bool text)
+static json_t *iso_or_null(time_t t)
+{
+	char buf[PW_TIME_MAX];
+	return t ? json_string(pw_time_format(t, PW_TIME_ISO, buf)) : json_null();
+}
+
+static const char *why_name(enum plan_why w)
+{
+	return w == PLAN_WHY_MISSED ? "missed" : w == PLAN_WHY_RETRY ? "retry" : "scheduled";
+}
+
+/* What the state file says about one schedule, and what the plan makes of it now. */
+static int describe_state(const struct stanza *st, enum plan_kind k, time_t now,
+                          const struct svc_state *state, json_t *j, bool text)
+{
+	const struct plan_state *ps = svc_state_get(state, st->name, k);
+	if (!ps) {
+		if (text)
+			printf("    no run recorded yet: the first is the first slot after the "
+			       "service "
+			       "starts\n");
+		json_object_set_new(j, "last", json_null());
+		return 0;
+	}
+	struct plan_job job = {
+	    .sched = &st->sched[k], .jitter = st->jitter, .grace = -1, .st = *ps};
+	struct plan_decision d;
+	enum plan_health h;
+	time_t deadline;
+	int rc = plan_job(st->name, k, &job, now, &d);
+	if (rc == 0)
+		rc = plan_health(st->name, k, &job, now, &h, &deadline);
+	if (rc < 0)
+		return rc;
+	char a[PW_TIME_MAX], b[PW_TIME_MAX], c[PW_TIME_MAX];
+	if (text) {
+		if (ps->last_start)
+			printf("    last run: %s, started %s, attempts failed in a row: %u\n",
+			       plan_result_name(ps->result),
+			       pw_time_format(ps->last_start, PW_TIME_ISO, a), ps->attempts);
+		printf("    due %s (%s); last success %s; dead-man %s (deadline %s)\n",
+		       pw_time_format(d.due, PW_TIME_ISO, b), why_name(d.why),
+		       ps->last_success ? pw_time_format(ps->last_success, PW_TIME_ISO, a)
+		                        : "never",
+		       plan_health_name(h), pw_time_format(deadline, PW_TIME_ISO, c));
+	}
+	json_t *last = json_object();
+	json_object_set_new(last, "result", json_string(plan_result_name(ps->result)));
+	json_object_set_new(last, "start", iso_or_null(ps->last_start));
+	json_object_set_new(last, "end", iso_or_null(ps->last_end));
+	json_object_set_new(last, "success", iso_or_null(ps->last_success));
+	json_object_set_new(last, "attempts", json_integer(ps->attempts));
+	json_object_set_new(j, "last", last);
+	json_object_set_new(j, "due", iso_or_null(d.due));
+	json_object_set_new(j, "due_why", json_string(why_name(d.why)));
+	json_object_set_new(j, "health", json_string(plan_health_name(h)));
+	json_object_set_new(j, "deadline", iso_or_null(deadline));
+	return 0;
+}
+
+static int describe(const struct stanza *st, enum plan_kind k, time_t now,
+                    const struct svc_state *state, json_t *jobs, bool text)
 {
 	const struct sched *sc = &st->sched[k];
 	json_t *runs = json_array();
@@ -262,7 +323,7 @@ static int describe(const struct stanza *st, enum plan_kind k, time_t now, json_
 		json_object_set_new(j, "depth", json_integer(st->depth));
 	json_object_set_new(j, "next", runs);
 	json_array_append_new(jobs, j);
-	return 0;
+	return describe_state(st, k, now, state, j, text);
 }
 
 /* The configuration the service runs: the selected stanzas, each loaded and checked. */
@@ -362,7 +423,7 @@ static int check_config(struct pw_ctx *ctx)
 			printf("[%s]%s\n", st->name, st->identity ? "  (holds an identity)" : "");
 		for (int k = 0; k < PLAN_KIND_COUNT && rc == 0; k++) {
 			if (st->scheduled[k])
-				rc = describe(st, (enum plan_kind)k, now, jobs, text);
+				rc = describe(st, (enum plan_kind)k, now, state, jobs, text);
 			else if (text)
 				printf("  %-7s not scheduled\n", plan_kind_name((enum plan_kind)k));
 		}

@@ -229,6 +229,17 @@ assert s["broken"]["backup"]["result"] == "failed" and s["broken"]["backup"]["at
 assert "last_success" not in s["broken"]["backup"], s
 PY
 [ "$(stat -c %a loop.json)" = 600 ] || tk_fail "state file mode"
+# check-config shows what the state says and what the plan makes of it
+out=$("$PGWARD" serve --check-config --config loop.conf --state-file loop.json broken)
+tk_assert_contains "$out" "last run: failed" "the last result"
+tk_assert_contains "$out" "(retry)" "the retry is due next"
+tk_assert_contains "$out" "last success never; dead-man never-overdue" "the never-succeeded alarm"
+"$PGWARD" serve --check-config --config loop.conf --state-file loop.json --output=json main > st.json
+python3 - st.json <<'PY' || tk_fail "check-config JSON state"
+import json, sys
+j = json.load(open(sys.argv[1]))["stanzas"][0]["jobs"][0]
+assert j["last"]["result"] == "ok" and j["health"] == "ok" and j["due_why"] == "scheduled", j
+PY
 # right away again: nothing is due (expire tomorrow, the backup's retry after its backoff)
 "$PGWARD" serve --once --config loop.conf --state-file loop.json --log-level info 2> again.err
 tk_assert_eq "$(grep -c starting again.err || true)" "0" "a second pass runs nothing"
