@@ -19,6 +19,7 @@
 #include "common/mem.h"
 #include "common/safefile.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "crypto/prim.h"
 
 #define AUDIT_LINE_MAX (64 * 1024)
@@ -40,7 +41,7 @@ static int mkdirs(const char *path)
 		*s = 0;
 		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
 			rc = pw_error(PW_E_AUDIT, "could not create directory \"%s\": %s", p,
-			              strerror(errno));
+			              pw_strerror(errno));
 			break;
 		}
 		*s = '/';
@@ -61,7 +62,7 @@ static int last_record(int fd, const char *path, char hash[65], long long *seq)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
-		return pw_error(PW_E_AUDIT, "could not stat \"%s\": %s", path, strerror(errno));
+		return pw_error(PW_E_AUDIT, "could not stat \"%s\": %s", path, pw_strerror(errno));
 	if (st.st_size == 0) {
 		memcpy(hash, ZERO_HASH, 65);
 		*seq = 0;
@@ -97,13 +98,6 @@ out:
 	return rc;
 }
 
-static void iso_time(time_t t, char out[32])
-{
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 int pw_audit_append(const char *path, const struct pw_audit_event *ev)
 {
 	int rc = mkdirs(path);
@@ -121,15 +115,15 @@ int pw_audit_append(const char *path, const struct pw_audit_event *ev)
 	if (flock(fd, LOCK_EX) < 0) {
 		close(fd);
 		return pw_error(PW_E_AUDIT, "could not lock audit log \"%s\": %s", path,
-		                strerror(errno));
+		                pw_strerror(errno));
 	}
 	char prev[65];
 	long long seq = 0;
 	if ((rc = last_record(fd, path, prev, &seq)) < 0)
 		goto out;
 
-	char when[32];
-	iso_time(time(NULL), when);
+	char when[PW_TIME_MAX];
+	pw_time_format(pw_now(), PW_TIME_ISO, when);
 	struct passwd *pw = getpwuid(geteuid());
 	json_t *rec = json_object();
 	json_object_set_new(rec, "seq", json_integer(seq + 1));
@@ -156,7 +150,7 @@ int pw_audit_append(const char *path, const struct pw_audit_event *ev)
 	char *line = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(rec);
 	if (!line || strlen(line) > AUDIT_LINE_MAX) {
-		free(line);
+		pw_free(line);
 		rc = pw_error(PW_E_AUDIT, "audit record too large");
 		goto out;
 	}
@@ -164,10 +158,10 @@ int pw_audit_append(const char *path, const struct pw_audit_event *ev)
 	line = realloc(line, n + 2);
 	line[n] = '\n';
 	rc = pw_write_all(fd, line, n + 1, path);
-	free(line);
+	pw_free(line);
 	if (rc == 0 && fsync(fd) < 0)
 		rc = pw_error(PW_E_AUDIT, "could not fsync audit log \"%s\": %s", path,
-		              strerror(errno));
+		              pw_strerror(errno));
 out:
 	close(fd); /* releases the lock */
 	return rc;
@@ -206,7 +200,7 @@ static int each_line(const char *path, int (*fn)(void *, char *, size_t, size_t)
 			                     "setting.");
 		}
 		return pw_error(PW_E_AUDIT, "could not open audit log \"%s\": %s", path,
-		                strerror(errno));
+		                pw_strerror(errno));
 	}
 	char *line = NULL;
 	size_t cap = 0, lineno = 0;
@@ -298,6 +292,63 @@ int pw_audit_hashes(const char *path, int (*fn)(void *arg, size_t lineno, const 
 	return each_line(path, hash_line, &c);
 }
 
+struct ectx {
+	char want[65];
+	size_t len;
+	size_t matches;
+	size_t last; /* line number of the last match */
+};
+
+static int expect_line(void *arg, size_t lineno, const char hash[65])
+{
+	struct ectx *e = arg;
+	if (strncmp(hash, e->want, e->len) == 0) {
+		e->matches++;
+		e->last = lineno;
+	}
+	return 0;
+}
+
+int pw_audit_expect_head(const char *path, const char *expect, const char head[65], size_t records)
+{
+	struct ectx e = {.len = strlen(expect)};
+	if (e.len < 8 || e.len > 64 || strspn(expect, "0123456789abcdefABCDEF") != e.len) {
+		pw_error(PW_E_CONFIG, "--expect-head must be 8 to 64 hex digits of a record hash");
+		return pw_error_hint("Give the head hash that \"pgward audit verify\" printed, "
+		                     "whole or its first 8 or more digits.");
+	}
+	for (size_t i = 0; i < e.len; i++) {
+		char c = expect[i];
+		e.want[i] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+	}
+	e.want[e.len] = 0;
+	int rc = pw_audit_hashes(path, expect_line, &e);
+	if (rc < 0)
+		return rc;
+	if (e.matches > 1) {
+		pw_error(PW_E_CONFIG, "--expect-head %s matches %zu records of the audit log",
+		         e.want, e.matches);
+		return pw_error_hint("Give more digits of the head hash (all 64 are never "
+		                     "ambiguous).");
+	}
+	if (e.matches == 1 && strncmp(head, e.want, e.len) == 0)
+		return 0;
+	if (e.matches == 1) {
+		pw_error(PW_E_AUDIT,
+		         "the newest audit record is not the expected one: %s is record %zu of "
+		         "%zu (head %.16s...)",
+		         e.want, e.last, records, head);
+		return pw_error_hint("Records were added after the one you noted: check them "
+		                     "with \"pgward audit\", then note the new head.");
+	}
+	pw_error(PW_E_AUDIT,
+	         "the newest audit record is not the expected one (head %.16s..., expected "
+	         "%s), and no record of the log has that hash",
+	         head, e.want);
+	return pw_error_hint("Records were removed from the end of the log, or it was "
+	                     "replaced; investigate.");
+}
+
 struct rctx {
 	time_t since;
 	int (*fn)(void *, json_t *);
@@ -336,8 +387,6 @@ int pw_audit_read(const char *path, time_t since, int (*fn)(void *arg, json_t *r
 
 int pw_audit_parse_since(const char *s, time_t now, time_t *out)
 {
-	struct tm tm;
-	memset(&tm, 0, sizeof tm);
 	size_t n = strlen(s);
 	uint64_t v;
 	if (n >= 2 && strchr("smhd", s[n - 1])) {
@@ -355,14 +404,9 @@ int pw_audit_parse_since(const char *s, time_t now, time_t *out)
 		*out = now - (time_t)(v * mult);
 		return 0;
 	}
-	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (!end || *end) {
-		memset(&tm, 0, sizeof tm);
-		end = strptime(s, "%Y-%m-%d", &tm);
-		if (!end || *end)
-			goto bad;
-	}
-	*out = timegm(&tm);
+	/* a UTC time or a date alone (midnight UTC), nothing after it */
+	if (pw_time_parse(s, PW_TIME_ISO, true, out, NULL) < 0)
+		goto bad;
 	return 0;
 bad:
 	pw_error(PW_E_USAGE, "invalid time \"%s\"", s);

@@ -14,6 +14,7 @@
 #include "check/internal.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "pg/pg.h"
 #include "pg/privs.h"
 
@@ -1479,12 +1480,9 @@ static void rule_version(struct dbx *x, const struct db_rule *ru)
 	int v = pg_server_version(x->c); /* from the connection: needs no query */
 	int major = v >= 100000 ? v / 10000 : v / 100;
 	time_t eol = chk_eol_date(major);
-	char when[32] = "";
-	if (eol) {
-		struct tm tm;
-		gmtime_r(&eol, &tm);
-		strftime(when, sizeof when, "%Y-%m-%d", &tm);
-	}
+	char when[PW_TIME_MAX] = "";
+	if (eol)
+		pw_time_format(eol, PW_TIME_DATE, when);
 	if (major < 12 && v >= 100000) {
 		chk_set(f, CHK_FAIL, CHK_SEV_CRITICAL,
 		        "PostgreSQL %s: major version %d is out of community support",

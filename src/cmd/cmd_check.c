@@ -12,6 +12,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "repo/catalog.h"
 #include "pg/pg.h"
 #include "storage/storage.h"
@@ -20,7 +21,7 @@
 static int now_clock(time_t *out)
 {
 	const char *n = getenv("PGWARD_NOW");
-	*out = time(NULL);
+	*out = pw_now();
 	if (n && *n)
 		return pw_audit_parse_since(n, *out, out);
 	return 0;
@@ -170,7 +171,7 @@ int cmd_check(struct pw_ctx *ctx)
 			json_t *j = chk_report_json(&rep, fail_on);
 			char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 			printf("%s\n", s);
-			free(s);
+			pw_free(s);
 			json_decref(j);
 		} else {
 			struct pw_buf b = PW_BUF_INIT(64 << 20);

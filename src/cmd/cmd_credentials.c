@@ -335,7 +335,7 @@ static struct pw_secret *password_from_attachments(struct cctx *x, const char *n
 {
 	json_t *reg;
 	if (attach_registry_load(x->registry, &reg) < 0) {
-		pw_error_clear();
+		pw_best_effort("reading the attachment registry");
 		return NULL;
 	}
 	json_t *mine = my_attachments(x, reg, name);
@@ -349,7 +349,7 @@ static struct pw_secret *password_from_attachments(struct cctx *x, const char *n
 		                   json_string_value(json_object_get(a, "var")), &v) == 0 &&
 		    v && url_user_eq(v, user))
 			pw = url_password(v);
-		pw_error_clear();
+		pw_best_effort("reading an attached URL");
 		if (v)
 			wipe_str(v);
 		pw_free(v);
@@ -461,7 +461,7 @@ static void advance_all(struct cctx *x)
 	struct cred *v;
 	size_t n;
 	if (cred_list(&x->cc, &v, &n) < 0) {
-		pw_error_clear();
+		pw_best_effort_warn("listing the credentials to move their rotations on");
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -720,7 +720,7 @@ static int env_path(const char *path0, char **out)
 	char *cwd = getcwd(NULL, 0);
 	if (!cwd) {
 		pw_error(PW_E_IO, "cannot place environment file \"%s\": %s", path0,
-		         strerror(errno));
+		         pw_strerror(errno));
 		return pw_error_hint("Give an absolute path; nothing was changed.");
 	}
 	struct pw_buf b = PW_BUF_INIT(8192);
@@ -838,7 +838,7 @@ static int detach_one(struct cctx *x, const char *name, const char *path, const 
 	int hook_rc = 0;
 	char *rp = NULL;
 	if (env_path(path, &rp) < 0)
-		pw_error_clear();
+		pw_best_effort("resolving the environment file path");
 	const char *p = rp ? rp : path;
 	for (size_t i = json_array_size(reg); i-- > 0;) {
 		json_t *a = json_array_get(reg, i);
@@ -1025,7 +1025,7 @@ static int rotate_one(struct cctx *x, const char *name, long grace, bool force, 
 		json_decref(mine);
 		json_decref(reg);
 	}
-	pw_error_clear();
+	pw_best_effort("reading the attachment registry");
 	rc = advance(x, name, wait, force, true);
 	if (!attached && !(x->run.fresh && x->run.shown)) {
 		/* shown whatever happened after the commit: the new username exists now */
@@ -1112,7 +1112,7 @@ static int do_rotate(struct cctx *x, const char *name)
 				       step ? ", step " : "", step ? step : "");
 			cred_clear(&c);
 		} else {
-			pw_error_clear();
+			pw_best_effort("reading credential \"%s\"", cn);
 			json_object_set_new(o, "state", json_string("active"));
 			if (!x->json)
 				printf("%s: active\n", cn);
@@ -1287,7 +1287,7 @@ int cmd_credentials(struct pw_ctx *ctx)
 			snprintf(x.dbid, sizeof x.dbid, "cluster %s/%s", pg_value(r, 0, 0),
 			         x.cc.dbname);
 		} else {
-			pw_error_clear();
+			pw_best_effort("asking the server for its system identifier");
 			const char *h = pg_param(pg, "host");
 			char host[256];
 			pw_strlcpy(host, h ? h : "", sizeof host);
@@ -1374,7 +1374,7 @@ int cmd_credentials(struct pw_ctx *ctx)
 					                   &v) == 0 &&
 					    v && url_user_eq(v, user_now))
 						pw = url_password(v);
-					pw_error_clear();
+					pw_best_effort("reading an attached URL");
 					if (v)
 						wipe_str(v);
 					pw_free(v);
@@ -1403,7 +1403,7 @@ int cmd_credentials(struct pw_ctx *ctx)
 	    (rc == 0 || json_object_get(x.out, "secrets") || json_object_get(x.out, "url"))) {
 		char *s = json_dumps(x.out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		printf("%s\n", s);
-		free(s);
+		pw_free(s);
 	}
 	json_decref(x.out);
 	cred_rot_run_clear(&x.run);

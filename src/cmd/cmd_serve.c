@@ -451,7 +451,7 @@ static int check_config(struct pw_ctx *ctx)
 			char *s = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 			if (s)
 				printf("%s\n", s);
-			free(s);
+			pw_free(s);
 		}
 	}
 	json_decref(stanzas);

@@ -163,7 +163,7 @@ static int open_spool(const struct restore_opts *o, int *fd)
 	close(dfd);
 	if (*fd < 0) {
 		pw_error(PW_E_IO, "could not create a private spool file in \"%s\": %s", dir,
-		         strerror(err));
+		         pw_strerror(err));
 		return pw_error_hint("Give a writable directory on a local file system with "
 		                     "--temp-dir (it holds the encrypted data object, never "
 		                     "plaintext).");
@@ -174,8 +174,7 @@ static int open_spool(const struct restore_opts *o, int *fd)
 int restore_fetch_verified(const struct restore_opts *o, const char *key, int *fd)
 {
 	*fd = -1;
-	if (!o->expect_sha256)
-		return pw_error(PW_E_INTERNAL, "restore_fetch_verified without a digest");
+	PW_CHECK(o->expect_sha256); /* every caller passes the manifest's digest */
 	int f = -1, rc = open_spool(o, &f);
 	if (rc < 0)
 		return rc;
@@ -183,7 +182,7 @@ int restore_fetch_verified(const struct restore_opts *o, const char *key, int *f
 	rc = get_checked(o->repo, key, o->expect_sha256, o->expect_size, sink, o, "downloading");
 	flt_chain_free(sink);
 	if (rc == 0 && lseek(f, 0, SEEK_SET) < 0)
-		rc = pw_error(PW_E_IO, "rewinding the spool file: %s", strerror(errno));
+		rc = pw_error(PW_E_IO, "rewinding the spool file: %s", pw_strerror(errno));
 	if (rc < 0) {
 		close(f);
 		return rc;
@@ -218,25 +217,10 @@ int restore_pump_verified(const struct restore_opts *o, int fd, const char *phas
 	return rc;
 }
 
-int restore_manifest_digest(const json_t *manifest, const char *name, uint8_t sha256[32],
+int restore_manifest_digest(const struct manifest *manifest, const char *name, uint8_t sha256[32],
                             uint64_t *size)
 {
-	json_t *objs = json_object_get(manifest, "objects");
-	for (size_t i = 0; i < json_array_size(objs); i++) {
-		json_t *mo = json_array_get(objs, i);
-		if (!pw_streq(json_string_value(json_object_get(mo, "name")), name))
-			continue;
-		const char *hex = json_string_value(json_object_get(mo, "sha256"));
-		json_t *sz = json_object_get(mo, "size");
-		if (hex && strlen(hex) == 64 && pw_hex_decode(hex, 64, sha256, 32) == 0 &&
-		    json_is_integer(sz) && json_integer_value(sz) >= 0) {
-			*size = (uint64_t)json_integer_value(sz);
-			return 0;
-		}
-		break;
-	}
-	pw_error(PW_E_VERIFY, "the manifest records no size and SHA-256 for \"%s\"", name);
-	return pw_error_hint("The manifest is damaged; restore another backup.");
+	return manifest_digest(manifest, name, sha256, size);
 }
 
 /* Decrypt and decompress the verified spool vfd into a running child's stdin. */
@@ -343,7 +327,7 @@ int restore_into_db(const struct restore_opts *o)
 		int fd = mkstemp(spool);
 		if (fd < 0) {
 			pw_error(PW_E_IO, "could not create a spool file in \"%s\": %s",
-			         dir && *dir ? dir : "/var/tmp", strerror(errno));
+			         dir && *dir ? dir : "/var/tmp", pw_strerror(errno));
 			rc = pw_error_hint("Give a writable directory with --temp-dir.");
 			spool[0] = 0;
 			goto out;

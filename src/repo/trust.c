@@ -1,6 +1,8 @@
 /* trust.c - signing manifests and judging their signatures (see trust.h). */
 #include "repo/trust.h"
 
+#include "repo/manifest.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -52,7 +54,7 @@ int repo_sign_key_load(const char *path, struct minisign_seckey *sk)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
-		pw_error(PW_E_IO, "cannot open signing key \"%s\": %s", path, strerror(errno));
+		pw_error(PW_E_IO, "cannot open signing key \"%s\": %s", path, pw_strerror(errno));
 		return pw_error_hint("Check sign-key; make a key with \"pgward keygen --sign -o "
 		                     "FILE\".");
 	}
@@ -158,19 +160,21 @@ int repo_backup_trust(struct stor *st, const char *stanza, const char *id,
                       const struct repo_signers *s, struct repo_verdict *v, struct pw_buf *manifest)
 {
 	char key[512];
-	snprintf(key, sizeof key, "%s/%s/manifest.json", stanza, id);
-	int rc = stor_get(st, key, buf_sink, manifest);
+	int rc = repo_key(key, sizeof key, stanza, id, "manifest.json");
+	if (rc == 0)
+		rc = stor_get(st, key, buf_sink, manifest);
 	if (rc < 0)
 		return rc;
-	snprintf(key, sizeof key, "%s/%s/%s", stanza, id, MANIFEST_SIG);
+	if ((rc = repo_key(key, sizeof key, stanza, id, MANIFEST_SIG)) < 0)
+		return rc;
 	struct pw_buf sig = PW_BUF_INIT(MINISIGN_FILE_MAX);
 	rc = stor_get(st, key, buf_sink, &sig);
 	if (rc == -PW_E_NOTFOUND) {
-		pw_error_clear();
+		pw_best_effort("reading the signature of %s/%s (none: unsigned)", stanza, id);
 		repo_trust_check(manifest->data, manifest->len, NULL, 0, stanza, id, s, v);
 		rc = 0;
 	} else if (rc == -PW_E_LIMIT) { /* an oversized signature is a bad one */
-		pw_error_clear();
+		pw_best_effort("reading the signature of %s/%s (too large: bad)", stanza, id);
 		memset(v, 0, sizeof *v);
 		v->trust = TRUST_BAD;
 		pw_strlcpy(v->detail, "the signature file is larger than 4096 bytes",

@@ -314,7 +314,7 @@ char *svc_state_dump(const struct svc_state *s)
 	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	char *out = pw_strdup(text ? text : "{}");
-	free(text);
+	pw_free(text);
 	return out;
 }
 
@@ -330,7 +330,8 @@ static int make_parents(const char *path)
 			continue;
 		*c = 0;
 		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-			pw_error(PW_E_IO, "cannot create directory \"%s\": %s", p, strerror(errno));
+			pw_error(PW_E_IO, "cannot create directory \"%s\": %s", p,
+			         pw_strerror(errno));
 			rc = pw_error_hint("Create it, or set state-file to a writable place.");
 		}
 		*c = '/';
