@@ -495,8 +495,9 @@ static int run_job(const struct service *svc, const struct stanza *st, enum plan
 	if (rc == 0)
 		rc = fn[k](&ctx);
 	if (rc < 0)
-		pw_log(PW_LOG_ERROR, "scheduled %s of stanza \"%s\" failed: %s", command[k],
-		       st->name, pw_error_message());
+		pw_log(PW_LOG_ERROR, "scheduled %s of stanza \"%s\" failed: %s%s%s", command[k],
+		       st->name, pw_error_message(), *pw_error_hint_text() ? " - HINT: " : "",
+		       pw_error_hint_text());
 	int sig = pw_interrupted();
 	pw_set_interrupted(0); /* the job is over: its record must still be written */
 	pw_audit_record(&ctx, ctx.db_role, rc, ctx.audit);
