@@ -208,7 +208,7 @@ trusted-signer = $TK_TMP/sign.key.pub
 expire-schedule = daily 03:00 UTC
 schedule-jitter = 0
 [broken]
-backup-schedule = hourly UTC
+backup-schedule = daily 03:00 UTC
 db = postgresql://nobody@127.0.0.1:1/x?sslmode=disable&connect_timeout=5
 recipient = $R
 C
