@@ -308,6 +308,35 @@ const struct pw_command pw_commands[] = {
           PW_OPT_RETENTION_MONTHLY, PW_OPT_RETENTION_YEARLY, PW_OPT_LOCK_DAYS,
           PW_OPT_TRUSTED_SIGNER, PW_OPT_LIST_RULES),
      0, 1, true, cmd_check, true},
+    {"serve", "the backup service: scheduled backups, verification and expiry (first slice)",
+     "--check-config [STANZA...] [--output=json]\n       pgward serve [--once] [STANZA...] "
+     "[--state-file FILE]",
+     "Runs each stanza's jobs on its schedules: backup-schedule, verify-schedule (with "
+     "verify-depth) and expire-schedule, calendar expressions such as \"daily 02:00\", "
+     "\"Mon..Fri 01:15\", \"*-*-* 00/6:00\" or \"*-*-01 04:00 Europe/Berlin\", each run "
+     "delayed by a fixed per-stanza jitter below schedule-jitter. At most one job per stanza "
+     "runs at a time; runs missed while the service was down run once; failures are retried "
+     "with backoff (1 min, 2, 4 ... at most the interval).\n\n"
+     "With --check-config, validates every schedule of the stanzas given (default: all), "
+     "prints the next three runs of each in the schedule's zone and in UTC, checks the state "
+     "file, and exits. It refuses (exit 3) a configuration that schedules backups in a "
+     "process that also holds an identity (a decryption key): the default is two hosts, "
+     "the backup host (recipients, sign-key, storage credentials that cannot delete) "
+     "running backups and depth-1 verification, and the key-holding host running restore "
+     "drills and expiry. serve-allow-mixed = yes in [global] runs both in one process "
+     "anyway.\n\n"
+     "Without --check-config, serve checks the same, then runs: each job in this process "
+     "exactly as \"pgward backup|verify|expire STANZA\" would (one at a time, each with its "
+     "own audit record), records each run in state-file, and logs a dead-man alarm when a "
+     "schedule has had no success within its interval and a grace. A run the last process "
+     "left unfinished is recorded as interrupted and retried. SIGHUP reloads the "
+     "configuration (a bad one is refused and the old one stays); SIGTERM stops cleanly, "
+     "an interrupted backup leaving nothing that looks complete. With --once, it runs what "
+     "is due now and exits (for cron or a Kubernetes CronJob): 0, or the exit code of the "
+     "first job that failed. The HTTP API, metrics and notifications come later "
+     "(docs/service.md).",
+     NULL, OPTS(COMMON, PW_OPT_OUTPUT, PW_OPT_CHECK_CONFIG, PW_OPT_STATE_FILE, PW_OPT_ONCE), 0, 64,
+     false, cmd_serve, false},
 };
 
 const size_t pw_ncommands = sizeof pw_commands / sizeof pw_commands[0];
