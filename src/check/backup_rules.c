@@ -140,7 +140,9 @@ static void rule_recent(const struct chk_opts *o, const struct chk_repo_state *s
 			continue;
 		if (!newest)
 			newest = e;
-		if (!verified && strcmp(e->verify_result, "pass") == 0)
+		if (!verified &&
+		    catalog_verified(
+		        e)) /* no depth failed: a later shallow pass does not hide a drill failure */
 			verified = e;
 	}
 	if (!newest) {
@@ -174,7 +176,9 @@ static void rule_recent(const struct chk_opts *o, const struct chk_repo_state *s
 		return;
 	}
 	chk_set(f, CHK_WARN, CHK_SEV_MEDIUM, "backup %s started %s ago but has %s", newest->id, age,
-	        newest->last_verify[0] ? "not passed its last verification" : "not been verified");
+	        newest->last_verify[0] ? "a verification that did not pass (pgward list shows each "
+	                                 "depth's newest result)"
+	                               : "not been verified");
 	chk_fix(f, "pgward verify %s --repo ADDR (after every backup; no key needed)", o->stanza);
 }
 

@@ -118,4 +118,6 @@ line=$("$PGWARD" list --repo repo | grep "$id1")
 tk_assert_contains "$line" "d1 pass d2 pass d3 FAIL" "list shows the newest result of each depth"
 v=$("$PGWARD" list --repo repo --output=json | python3 -c 'import json,sys; b=[b for b in json.load(sys.stdin) if b["backup_id"]==sys.argv[1]][0]; print(b["verified"], b["last_verification"]["depth"], [d["result"] for d in b["verification_by_depth"]])' "$id1")
 tk_assert_eq "$v" "False 2 ['pass', 'pass', 'fail']" "list json: not verified while depth 3 failed"
+r=$("$PGWARD" check shop --db "$DB" --repo repo --output=json 2>/dev/null | python3 -c 'import json,sys; print([f["result"] for f in json.load(sys.stdin)["results"] if f["id"]=="backup.recent"][0])')
+tk_assert_eq "$r" "warn" "check's backup.recent: a later depth-2 pass does not make a failed drill verified"
 tk_pass "a depth-3 failure stays visible after a later depth-2 pass"
