@@ -20,11 +20,18 @@ static int ask_pass(void *arg, struct pw_secret **out)
 }
 
 /* the progress line: the phase, the backup's id, bytes read of the manifest's sizes */
+struct vprogress {
+	const char *id;
+	bool open; /* drawn without its final newline (the drill's restore) */
+};
+
 static void progress(void *arg, const char *phase, uint64_t done, uint64_t total, double seconds,
                      bool finished)
 {
+	struct vprogress *vp = arg;
+	vp->open = !finished;
 	struct pw_progress_state s = {.phase = phase,
-	                              .item = *(const char **)arg,
+	                              .item = vp->id,
 	                              .bytes = done,
 	                              .bytes_total = total,
 	                              .seconds = seconds,
@@ -159,7 +166,7 @@ int cmd_verify(struct pw_ctx *ctx)
 			refused++;
 			continue;
 		}
-		const char *shown_id = e->id; /* the backup, on the progress line */
+		struct vprogress vp = {.id = e->id};
 		struct verify_opts vo = {.repo = repo,
 		                         .stanza = stanza,
 		                         .backup = e,
@@ -172,9 +179,11 @@ int cmd_verify(struct pw_ctx *ctx)
 		                         .temp_dir = pw_cfg_str(ctx->cfg, PW_OPT_TEMP_DIR),
 		                         .record = true,
 		                         .progress = pw_progress_enabled(ctx) ? progress : NULL,
-		                         .progress_arg = &shown_id};
+		                         .progress_arg = &vp};
 		json_t *rep = NULL;
 		int v = verify_backup(&vo, &rep);
+		if (vp.open)
+			fputc('\n', stderr); /* the line stays, the report goes below it */
 		checked++;
 		if (rep) {
 			char label[64];

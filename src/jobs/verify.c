@@ -256,6 +256,9 @@ static int restore_compare(struct vctx *v, struct pg_conn *sc, const struct rest
 	                                &checked.expect_size);
 	if (r == 0) {
 		checked.expect_sha256 = digest;
+		checked.object_size = checked.expect_size; /* the progress line's total */
+		checked.progress = v->o->progress;
+		checked.progress_arg = v->o->progress_arg;
 		r = restore_into_db(&checked);
 	}
 	if (r < 0 && (pw_interrupted() || pw_error_code() == PW_E_INTERRUPTED))

@@ -34,7 +34,8 @@ struct verify_opts {
 	bool record;              /* write verify-<time>.json */
 	/* Progress, twice a second and once at the end of the objects (finished): bytes read
 	 * from the repository out of the sum of the manifest's object sizes; phase "checking"
-	 * (depth 1) or "decrypting" (depth 2 and 3). NULL: none. */
+	 * (depth 1) or "decrypting" (depth 2 and 3); then the drill's restore reports as
+	 * restore_opts.progress does (never finished: the caller ends the line). NULL: none. */
 	void (*progress)(void *arg, const char *phase, uint64_t done, uint64_t total,
 	                 double seconds, bool finished);
 	void *progress_arg;

@@ -87,6 +87,13 @@ for cols in 40 200; do
 done
 tk_assert_contains "$(segments vpty200-2.out | grep '^decrypting' | tail -1)" "$vid" "verify names the backup"
 tk_assert_contains "$(segments vpty200-2.out | grep '^decrypting' | tail -1)" " of " "verify shows the total"
+# depth 3: the drill's restore has a line of its own, ended before the report
+PGWARD_SCRATCH_PASSWORD=$PG_SUPERPASS in_pty 200 vpty-drill.out verify --repo repo200 -i key --restore \
+  --scratch-url "postgresql://postgres@localhost:$PGPORT_TEST/postgres?sslrootcert=$PG_CA" \
+  || { cat "vpty-drill.out"; tk_fail "verify --restore in a terminal failed"; }
+tk_assert_contains "$(segments vpty-drill.out | grep '^restoring' | tail -1)" "100%" "the drill's restore shows a percentage"
+segments vpty-drill.out | grep -q "^shop/$vid: pass (depth 3" ||
+  { cat -v vpty-drill.out; tk_fail "the drill's report does not start a line of its own"; }
 PGWARD_PROGRESS=no in_pty 80 voff.out verify --repo repo200 -i key || tk_fail "verify PGWARD_PROGRESS=no"
 grep -q "decrypting" voff.out && tk_fail "PGWARD_PROGRESS=no still drew verify's line"
 "$PGWARD" verify --repo repo200 -i key > vplain.out 2>&1 || tk_fail "verify without a terminal"
