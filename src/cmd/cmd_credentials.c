@@ -99,7 +99,7 @@ static void kv(struct pw_buf *b, const char *k, const char *v)
 static char *make_url_at(struct cctx *x, json_t *base, const char *user, const char *password,
                          bool conninfo)
 {
-	/* pg_param returns one reused buffer: copy each value before the next call */
+	/* copies: the values outlive nothing but this connection */
 	char h[1024], port[32], root[1024];
 	const char *v =
 	    base ? json_string_value(json_object_get(base, "host")) : pg_param(x->cc.pg, "host");

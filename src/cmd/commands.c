@@ -146,8 +146,11 @@ const struct pw_command pw_commands[] = {
           PW_OPT_S3_STORAGE_CLASS, PW_OPT_PROGRESS, PW_OPT_SIGN_KEY, PW_OPT_DRY_RUN),
      0, 1, true, cmd_backup, true},
     {"list", "list the backups in a repository (no key needed)", "[STANZA] --repo ADDR",
-     "One row per backup: id, status (complete or incomplete), start, duration, database "
-     "size, stored size, compression ratio, lock date, and whether a privileged role took it. "
+     "One row per backup: id, status (complete; incomplete: no manifest; damaged: a manifest "
+     "that does not decode, the reason on the next line; newer-format: written by a newer "
+     "pgward), start, duration, database size, stored size, compression ratio, the newest "
+     "verification result of each depth (\"d1 pass d3 FAIL\"), lock date, and whether a "
+     "privileged role took it (or the server was a standby). "
      "Works on the backup host: it reads only the plaintext manifests. The \"signed by\" column "
      "shows who signed each backup: the key id of a trusted-signer, \"unsigned\", \"BAD "
      "SIGNATURE\" or \"untrusted KEYID\". \"info\" is an alias.",
@@ -201,7 +204,8 @@ const struct pw_command pw_commands[] = {
      "not run server programs, so code in the backup cannot leave the database (what needs "
      "superuser fails, named); the cluster is stopped and its directory removed on every exit, "
      "also on SIGINT and SIGTERM. It needs disk space for the restored database. Each run "
-     "appends a verify-<time>.json next to the backup. Default: the newest complete backup "
+     "appends a verify-<time>-d<depth>-<random>.json next to the backup (created exclusively: "
+     "concurrent runs keep every record). Default: the newest complete backup "
      "signed by a trusted-signer key; a backup that is not is refused (exit 31) unless "
      "--allow-unsigned.",
      "  24  a backup failed verification (each problem is named)\n"
@@ -304,6 +308,35 @@ const struct pw_command pw_commands[] = {
           PW_OPT_RETENTION_MONTHLY, PW_OPT_RETENTION_YEARLY, PW_OPT_LOCK_DAYS,
           PW_OPT_TRUSTED_SIGNER, PW_OPT_LIST_RULES),
      0, 1, true, cmd_check, true},
+    {"serve", "the backup service: scheduled backups, verification and expiry (first slice)",
+     "--check-config [STANZA...] [--output=json]\n       pgward serve [--once] [STANZA...] "
+     "[--state-file FILE]",
+     "Runs each stanza's jobs on its schedules: backup-schedule, verify-schedule (with "
+     "verify-depth) and expire-schedule, calendar expressions such as \"daily 02:00\", "
+     "\"Mon..Fri 01:15\", \"*-*-* 00/6:00\" or \"*-*-01 04:00 Europe/Berlin\", each run "
+     "delayed by a fixed per-stanza jitter below schedule-jitter. At most one job per stanza "
+     "runs at a time; runs missed while the service was down run once; failures are retried "
+     "with backoff (1 min, 2, 4 ... at most the interval).\n\n"
+     "With --check-config, validates every schedule of the stanzas given (default: all), "
+     "prints the next three runs of each in the schedule's zone and in UTC, checks the state "
+     "file, and exits. It refuses (exit 3) a configuration that schedules backups in a "
+     "process that also holds an identity (a decryption key): the default is two hosts, "
+     "the backup host (recipients, sign-key, storage credentials that cannot delete) "
+     "running backups and depth-1 verification, and the key-holding host running restore "
+     "drills and expiry. serve-allow-mixed = yes in [global] runs both in one process "
+     "anyway.\n\n"
+     "Without --check-config, serve checks the same, then runs: each job in this process "
+     "exactly as \"pgward backup|verify|expire STANZA\" would (one at a time, each with its "
+     "own audit record), records each run in state-file, and logs a dead-man alarm when a "
+     "schedule has had no success within its interval and a grace. A run the last process "
+     "left unfinished is recorded as interrupted and retried. SIGHUP reloads the "
+     "configuration (a bad one is refused and the old one stays); SIGTERM stops cleanly, "
+     "an interrupted backup leaving nothing that looks complete. With --once, it runs what "
+     "is due now and exits (for cron or a Kubernetes CronJob): 0, or the exit code of the "
+     "first job that failed. The HTTP API, metrics and notifications come later "
+     "(docs/service.md).",
+     NULL, OPTS(COMMON, PW_OPT_OUTPUT, PW_OPT_CHECK_CONFIG, PW_OPT_STATE_FILE, PW_OPT_ONCE), 0, 64,
+     false, cmd_serve, false},
 };
 
 const size_t pw_ncommands = sizeof pw_commands / sizeof pw_commands[0];

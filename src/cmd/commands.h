@@ -12,6 +12,7 @@
 
 #include "common/secret.h"
 #include "config/config.h"
+#include "repo/manifest.h"
 
 struct pw_ctx {
 	const char *command;
@@ -59,6 +60,7 @@ int cmd_expire(struct pw_ctx *ctx);
 int cmd_unpin(struct pw_ctx *ctx);
 int cmd_credentials(struct pw_ctx *ctx);
 int cmd_check(struct pw_ctx *ctx);
+int cmd_serve(struct pw_ctx *ctx);
 /* Pin or unpin a backup against expiry (append-only markers). */
 int pw_retention_pin(struct pw_ctx *ctx, const char *id, bool pin);
 /* Append one audit record for ctx's command (rc < 0: a failure, with the current error's
@@ -66,7 +68,9 @@ int pw_retention_pin(struct pw_ctx *ctx, const char *id, bool pin);
 void pw_audit_record(struct pw_ctx *ctx, const char *db_role, int rc, json_t *details);
 /* The audit log's head for a backup manifest ({"host", "log", "records", "head"}), or NULL
  * when there is no intact log yet (a warning says why). */
-json_t *pw_audit_anchor(struct pw_ctx *ctx);
+/* The audit log's head for a backup's manifest; false (a warning printed) when there is
+ * none. */
+bool pw_audit_anchor(struct pw_ctx *ctx, struct manifest_anchor *a);
 /* Progress lines on a terminal (stderr), "\r"-refreshed; NULL-safe when not a TTY. */
 
 struct stor;

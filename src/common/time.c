@@ -184,3 +184,88 @@ int pw_time_parse_http(const char *s, time_t *out)
 		return -PW_E_CONFIG;
 	return done(p, &p, y, m + 1, d, h, mi, sec, out);
 }
+
+/* ---- time zones ---- */
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/mem.h"
+
+int pw_zone_check(const char *zone)
+{
+	if (!zone || !*zone || strlen(zone) >= PW_ZONE_MAX)
+		return -PW_E_CONFIG;
+	if (strcmp(zone, "UTC") == 0)
+		return 0;
+	/* parts of [A-Za-z0-9_+-], separated by single "/", none starting with "." or "-" */
+	bool part_start = true;
+	for (const char *p = zone; *p; p++) {
+		char c = *p;
+		bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		          (c >= '0' && c <= '9') || c == '_' || c == '+' || c == '-' || c == '/';
+		if (!ok || (part_start && (c == '/' || c == '-')))
+			return -PW_E_CONFIG;
+		part_start = c == '/';
+	}
+	if (part_start)
+		return -PW_E_CONFIG;
+	const char *dir = getenv("TZDIR");
+	char path[512];
+	int n =
+	    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", zone);
+	if (n < 0 || (size_t)n >= sizeof path)
+		return -PW_E_CONFIG;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -PW_E_CONFIG;
+	struct stat st;
+	char magic[4];
+	bool good = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	            read(fd, magic, sizeof magic) == (ssize_t)sizeof magic &&
+	            memcmp(magic, "TZif", 4) == 0;
+	close(fd);
+	return good ? 0 : -PW_E_CONFIG;
+}
+
+int pw_zone_local(const char *zone, time_t t, struct tm *tm, long *off, char abbr[16])
+{
+	bool switch_tz = zone && *zone;
+	char *saved = NULL;
+	if (switch_tz) {
+		if (pw_zone_check(zone) < 0)
+			return -PW_E_CONFIG;
+		const char *old = getenv("TZ");
+		saved = old ? pw_strdup(old) : NULL;
+		setenv("TZ", zone, 1);
+	}
+	tzset();
+	struct tm local;
+	bool ok = localtime_r(&t, &local) != NULL;
+	if (switch_tz) {
+		if (saved)
+			setenv("TZ", saved, 1);
+		else
+			unsetenv("TZ");
+		pw_free(saved);
+		tzset();
+	}
+	if (!ok)
+		return -PW_E_CONFIG;
+	if (tm)
+		*tm = local;
+	if (off)
+		*off = local.tm_gmtoff;
+	if (abbr)
+		snprintf(abbr, 16, "%s", local.tm_zone ? local.tm_zone : "");
+	return 0;
+}
+
+void pw_time_utc(time_t t, struct tm *tm)
+{
+	if (!gmtime_r(&t, tm))
+		memset(tm, 0, sizeof *tm);
+}

@@ -51,4 +51,28 @@ double pw_monotonic(void);
 /* Tests: make pw_now() return what now() returns (NULL: the real clock again). */
 void pw_clock_set(time_t (*now)(void));
 
+/* ---- time zones (the service's schedules) ---- */
+
+/* The longest zone name accepted ("America/Argentina/ComodRivadavia" is 32). */
+#define PW_ZONE_MAX 64
+
+/*
+ * Whether zone names a time zone of this system: "UTC", or an IANA name ("Europe/Berlin")
+ * made of letters, digits, "_+-" and "/"-separated parts (no "..", no leading "/"), whose
+ * file under $TZDIR or /usr/share/zoneinfo is a regular TZif file. Returns 0, or
+ * -PW_E_CONFIG with nothing recorded (callers say what was being parsed).
+ */
+int pw_zone_check(const char *zone);
+
+/*
+ * The wall clock of zone at t: *tm (civil fields), *off (seconds east of UTC) and abbr
+ * ("CET", may be NULL). zone NULL or "" is the process's local zone (TZ, else
+ * /etc/localtime). Sets TZ for the call and restores it: not thread-safe (the scheduler
+ * runs on one thread). Returns 0 or -PW_E_CONFIG with nothing recorded.
+ */
+int pw_zone_local(const char *zone, time_t t, struct tm *tm, long *off, char abbr[16]);
+
+/* The civil fields of t in UTC (days since 1970 -> year, month, day, weekday). */
+void pw_time_utc(time_t t, struct tm *tm);
+
 #endif

@@ -7,7 +7,8 @@
  *   3 (restore) the backup restores into a scratch database and every table's row count
  *               matches the details; the database is on a server the user names, or in a
  *               throwaway cluster pgward starts itself (scratch_local).
- * Each run appends a verify-<time>.json next to the backup (never overwritten).
+ * Each run appends a verify-<time>-d<depth>-<random>.json next to the backup (created
+ * exclusively, never overwritten; see catalog_verify_name).
  */
 #ifndef PW_JOBS_VERIFY_H
 #define PW_JOBS_VERIFY_H
@@ -31,7 +32,7 @@ struct verify_opts {
 	bool scratch_local;       /* depth 3 in a throwaway cluster started here (pg/scratch.h) */
 	const char *scratch_user; /* its OS user when pgward runs as root (NULL: the default) */
 	const char *temp_dir;     /* where its directory goes (NULL: $TMPDIR, else /tmp) */
-	bool record;              /* write verify-<time>.json */
+	bool record;              /* write a verification record */
 	/* Progress, twice a second and once at the end of the objects (finished): bytes read
 	 * from the repository out of the sum of the manifest's object sizes; phase "checking"
 	 * (depth 1) or "decrypting" (depth 2 and 3); then the drill's restore reports as

@@ -35,6 +35,7 @@ struct pg_conn {
 	char role_change[1024]; /* a setting made the session run as another role (check) */
 	char role[128];         /* current_user as verified by session_setup */
 	bool read_only;
+	PQconninfoOption *info; /* the effective parameters, read once: pg_param's strings */
 };
 
 struct pg_result {
@@ -395,6 +396,7 @@ int pg_connect(const struct pg_connect_opts *o, struct pg_conn **out)
 	}
 	struct pg_conn *c = pw_calloc(1, sizeof *c);
 	c->conn = conn;
+	c->info = PQconninfo(conn);
 	bool checked = false;
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 	double deadline = pw_monotonic() + 60;
@@ -476,6 +478,7 @@ void pg_close(struct pg_conn *c)
 {
 	if (!c)
 		return;
+	PQconninfoFree(c->info);
 	PQfinish(c->conn);
 	pw_free(c);
 }
@@ -499,14 +502,7 @@ const char *pg_param(const struct pg_conn *c, const char *keyword)
 {
 	if (strcmp(keyword, "password") == 0)
 		return NULL;
-	PQconninfoOption *opts = PQconninfo(c->conn);
-	static _Thread_local char buf[1024];
-	buf[0] = 0;
-	const char *v = opts ? opt_val(opts, keyword) : NULL;
-	if (v)
-		pw_strlcpy(buf, v, sizeof buf);
-	PQconninfoFree(opts);
-	return v ? buf : NULL;
+	return c->info ? opt_val(c->info, keyword) : NULL;
 }
 
 int pg_query(struct pg_conn *c, const char *sql, int nparams, const char *const *params,

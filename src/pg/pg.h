@@ -59,7 +59,8 @@ int pg_server_version(const struct pg_conn *c);
 const char *pg_current_user(const struct pg_conn *c);
 /* With allow_role_change: what changed the session's role and the fix, or NULL. */
 const char *pg_role_change(const struct pg_conn *c);
-/* Effective connection parameters, for child processes (pg_dump): no password. */
+/* Effective connection parameters, for child processes (pg_dump): no password. The string
+ * lives as long as the connection (each call returns its own; none overwrites another). */
 const char *pg_param(const struct pg_conn *c, const char *keyword);
 
 /* Run one statement with text parameters; -PW_E_DB with the server's message on failure. */

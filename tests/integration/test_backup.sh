@@ -82,6 +82,11 @@ for o in data.pgdump.zst.age globals.sql.zst.age details.json.age manifest.json;
 done
 tk_assert_eq "$(stat -c %a "repo/shop/$id1/data.pgdump.zst.age")" 600 "object mode"
 grep -q "customers" "repo/shop/$id1/manifest.json" && tk_fail "table names leaked into the plaintext manifest"
+# issue 13: the manifest records where the backup came from (host, port, standby), not the
+# database name (that stays in the encrypted details); --output=json prints the committed bytes
+src=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); s=m["source"]; print(s["host"], s["port"], s["standby"], m["kind"], "shop" in json.dumps(s))' "repo/shop/$id1/manifest.json")
+tk_assert_eq "$src" "localhost $PGPORT_TEST False logical False" "manifest records source host, port and standby=false"
+[ "$(cat b1.json)" = "$(cat "repo/shop/$id1/manifest.json")" ] || tk_fail "--output=json is not the committed manifest"
 # per-table rows recorded while streaming (no extra query), in the encrypted details
 age -d -i key "repo/shop/$id1/details.json.age" > details.json
 want=$(pg_psql_super -d shop -c "select count(*) from customers")

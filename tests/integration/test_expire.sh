@@ -126,9 +126,10 @@ tk_assert_eq "$(ls rk/db1 | wc -l)" 1 "the next expire finishes the job"
 s3_start
 export AWS_ACCESS_KEY_ID=$S3_ACCESS AWS_SECRET_ACCESS_KEY=$S3_SECRET PGWARD_S3_ENDPOINT=$S3_ENDPOINT
 L="s3://$S3_BUCKET_LOCKED/exp"
+dsha=$(printf 'data\n' | sha256sum | cut -d' ' -f1)
 for id in 20250101T030000Z-0001 20250102T030000Z-0002; do
   echo data | "$PGWARD" repo put "db1/$id/data.pgdump.zst.age" --repo "$L" --lock-days 1 >/dev/null
-  printf '{"format":1,"stanza":"db1","backup_id":"%s","status":"complete","started":"%s","objects":[{"name":"data.pgdump.zst.age","size":5}]}' "$id" "${id:0:4}-${id:4:2}-${id:6:2}T03:00:00Z" |
+  printf '{"format":1,"stanza":"db1","backup_id":"%s","status":"complete","started":"%s","objects":[{"name":"data.pgdump.zst.age","size":5,"sha256":"%s"}]}' "$id" "${id:0:4}-${id:4:2}-${id:6:2}T03:00:00Z" "$dsha" |
     "$PGWARD" repo put "db1/$id/manifest.json" --repo "$L" --lock-days 1 >/dev/null
 done
 out=$("$PGWARD" expire --allow-unsigned --repo "$L" --retention-days 0 --retention-min 0) || tk_fail "expire failed because of a lock"

@@ -1,0 +1,730 @@
+/*
+ * cmd_serve.c - pgward serve: the backup service. This first slice validates the
+ * configuration (--check-config): every schedule, the verification depth against the keys
+ * at hand, the state file, and the two-host split (no process schedules backups while
+ * holding an identity unless serve-allow-mixed). The loop comes in a later slice.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "cmd/commands.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/fileio.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/safefile.h"
+#include "common/str.h"
+#include "common/time.h"
+#include "service/plan.h"
+#include "service/schedule.h"
+#include "service/state.h"
+
+#define CONFIG_MAX (1024 * 1024)
+#define MAX_STANZAS 256
+#define NEXT_RUNS 3
+
+static const enum pw_opt_id sched_opt[PLAN_KIND_COUNT] = {
+    PW_OPT_BACKUP_SCHEDULE, PW_OPT_VERIFY_SCHEDULE, PW_OPT_EXPIRE_SCHEDULE};
+
+struct stanza {
+	char name[SVC_STANZA_MAX + 1];
+	struct pw_config *cfg;
+	bool scheduled[PLAN_KIND_COUNT];
+	struct sched sched[PLAN_KIND_COUNT];
+	long jitter;
+	long long depth;
+	bool identity;
+};
+
+/* The [sections] of the configuration file except [global], in file order (the file was
+ * already parsed and checked by config.c; this only collects the names). */
+static int list_sections(const char *path, struct stanza **out, size_t *n)
+{
+	struct pw_buf b = PW_BUF_INIT(CONFIG_MAX);
+	int rc = pw_trusted_read(path, "configuration file", 0, &b);
+	*out = NULL;
+	*n = 0;
+	if (rc < 0) {
+		pw_buf_free(&b, 0);
+		return rc;
+	}
+	char *text = (char *)pw_buf_str(&b);
+	struct stanza *s = pw_calloc(MAX_STANZAS, sizeof *s);
+	for (char *save, *line = strtok_r(text, "\n", &save); line && rc == 0;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *t = pw_trim(line);
+		if (t[0] != '[')
+			continue;
+		char *end = strchr(t, ']');
+		if (!end)
+			continue;
+		*end = 0;
+		char *name = pw_trim(t + 1);
+		if (strcmp(name, "global") == 0)
+			continue;
+		if (!svc_stanza_name_ok(name)) {
+			char shown[80];
+			pw_str_printable(shown, sizeof shown, name);
+			pw_error(PW_E_CONFIG, "stanza name \"%s\" in \"%s\" cannot be served",
+			         shown, path);
+			rc = pw_error_hint("Service stanza names are 1-%d letters, digits, \"_\", "
+			                   "\".\" or \"-\", not starting with \".\" or \"-\".",
+			                   SVC_STANZA_MAX);
+		} else if (*n == MAX_STANZAS) {
+			pw_error(PW_E_LIMIT, "more than %d stanzas in \"%s\"", MAX_STANZAS, path);
+			rc = pw_error_hint("Split them over several configuration files.");
+		} else {
+			memcpy(s[*n].name, name, strlen(name) + 1);
+			(*n)++;
+		}
+	}
+	pw_buf_free(&b, 0);
+	if (rc < 0) {
+		pw_free(s);
+		*n = 0;
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+/* The stanza's options as every other command sees them: the file, then the environment. */
+static int load_stanza(const char *path, struct stanza *st)
+{
+	st->cfg = pw_config_new();
+	struct pw_buf arg = PW_BUF_INIT(8192);
+	int rc = pw_buf_printf(&arg, "--config=%s", path);
+	if (rc == 0) {
+		char *argv[] = {(char *)pw_buf_str(&arg)};
+		const enum pw_opt_id allowed[] = {PW_OPT_CONFIG};
+		rc = pw_config_parse_args(st->cfg, "serve", 1, argv, allowed, 1);
+	}
+	if (rc == 0)
+		rc = pw_config_load(st->cfg, st->name);
+	pw_buf_free(&arg, 0);
+	if (rc < 0)
+		return pw_error_context("stanza \"%s\"", st->name);
+	const char *const *ids;
+	st->identity = pw_cfg_list(st->cfg, PW_OPT_IDENTITY, &ids) > 0;
+	for (int k = 0; k < PLAN_KIND_COUNT; k++) {
+		const char *expr = pw_cfg_str(st->cfg, sched_opt[k]);
+		if (!expr || !*expr)
+			continue;
+		char what[128];
+		snprintf(what, sizeof what, "%s of stanza \"%s\" (%s)",
+		         pw_opt_def(sched_opt[k])->name, st->name,
+		         pw_cfg_source(st->cfg, sched_opt[k]));
+		if ((rc = sched_parse(expr, what, &st->sched[k])) < 0)
+			return rc;
+		time_t probe;
+		if ((rc = sched_next(&st->sched[k], pw_now(), &probe)) < 0)
+			return pw_error_context("%s", what);
+		st->scheduled[k] = true;
+	}
+	char what[128];
+	snprintf(what, sizeof what, "schedule-jitter of stanza \"%s\"", st->name);
+	if ((rc = sched_parse_duration(pw_cfg_str(st->cfg, PW_OPT_SCHEDULE_JITTER), what,
+	                               &st->jitter)) < 0)
+		return rc;
+	st->depth = pw_cfg_int(st->cfg, PW_OPT_VERIFY_DEPTH);
+	if (!st->scheduled[PLAN_VERIFY])
+		return 0;
+	if (st->depth < 1 || st->depth > 3) {
+		pw_error(PW_E_CONFIG, "verify-depth of stanza \"%s\" is %lld", st->name, st->depth);
+		return pw_error_hint("Use 1 (checksums and signature, no key), 2 (also decrypt: "
+		                     "needs an identity) or 3 (also a restore drill).");
+	}
+	if (st->depth == 1 && st->identity) {
+		/* verify decrypts whenever it has a key: depth 1 would silently be depth 2 */
+		pw_error(PW_E_CONFIG,
+		         "verify-depth 1 of stanza \"%s\", but the stanza holds an identity: "
+		         "scheduled verification would decrypt (depth 2)",
+		         st->name);
+		return pw_error_hint(
+		    "Set verify-depth = 2 or 3 on this key-holding host, or remove "
+		    "identity from [%s].",
+		    st->name);
+	}
+	if (st->depth >= 2 && !st->identity) {
+		pw_error(
+		    PW_E_CONFIG,
+		    "verify-depth %lld of stanza \"%s\" decrypts backups, but the stanza has no "
+		    "identity",
+		    st->depth, st->name);
+		return pw_error_hint("Schedule depth 2-3 on the key-holding host (set identity "
+		                     "there), or use verify-depth = 1 on the backup host.");
+	}
+	if (st->depth == 3 && !pw_cfg_isset(st->cfg, PW_OPT_SCRATCH_URL) &&
+	    !pw_cfg_bool(st->cfg, PW_OPT_SCRATCH_LOCAL)) {
+		pw_error(PW_E_CONFIG,
+		         "verify-depth 3 of stanza \"%s\" is a restore drill, but no scratch "
+		         "server is set",
+		         st->name);
+		return pw_error_hint("Set scratch-url or scratch-local = yes in [%s].", st->name);
+	}
+	return 0;
+}
+
+/*
+ * The two-host split: a process that schedules backups holds storage credentials for the
+ * backup host's repository; one that also holds an identity can read every backup it
+ * writes, which the split exists to prevent.
+ */
+static int check_split(struct pw_ctx *ctx, const struct stanza *s, size_t n)
+{
+	const struct stanza *backup = NULL, *key = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i].scheduled[PLAN_BACKUP] && (!backup || (s[i].identity && !key)))
+			backup = &s[i];
+		if (s[i].identity && (!key || &s[i] == backup))
+			key = &s[i];
+	}
+	if (!backup || !key || pw_cfg_bool(ctx->cfg, PW_OPT_SERVE_ALLOW_MIXED))
+		return 0;
+	if (backup == key)
+		pw_error(
+		    PW_E_CONFIG,
+		    "stanza \"%s\" schedules backups and holds an identity (a decryption key): "
+		    "one process would have the backup host's storage credentials and the key "
+		    "that decrypts every backup it writes",
+		    backup->name);
+	else
+		pw_error(PW_E_CONFIG,
+		         "stanza \"%s\" schedules backups and stanza \"%s\" holds an identity (a "
+		         "decryption key): one process would have the backup host's storage "
+		         "credentials and a key that decrypts backups",
+		         backup->name, key->name);
+	return pw_error_hint(
+	    "The default is two hosts: serve backups (and verify-depth 1) on the backup host with "
+	    "recipients, sign-key and credentials that cannot delete; serve drills (depth 2-3) and "
+	    "expiry on the key-holding host. To run both here anyway, set serve-allow-mixed = yes "
+	    "in [global] (docs/service.md).");
+}
+
+static void fmt_local(const struct sched *sc, time_t t, char *out, size_t size)
+{
+	struct tm tm;
+	char abbr[16], when[40];
+	if (pw_zone_local(sc->zone, t, &tm, NULL, abbr) < 0 ||
+	    strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm) == 0) {
+		snprintf(out, size, "?");
+		return;
+	}
+	snprintf(out, size, "%s %s", when, abbr);
+}
+
+static json_t *iso_or_null(time_t t)
+{
+	char buf[PW_TIME_MAX];
+	return t ? json_string(pw_time_format(t, PW_TIME_ISO, buf)) : json_null();
+}
+
+static const char *why_name(enum plan_why w)
+{
+	return w == PLAN_WHY_MISSED ? "missed" : w == PLAN_WHY_RETRY ? "retry" : "scheduled";
+}
+
+/* What the state file says about one schedule, and what the plan makes of it now. */
+static int describe_state(const struct stanza *st, enum plan_kind k, time_t now,
+                          const struct svc_state *state, json_t *j, bool text)
+{
+	const struct plan_state *ps = svc_state_get(state, st->name, k);
+	if (!ps) {
+		if (text)
+			printf("    no run recorded yet: the first is the first slot after the "
+			       "service "
+			       "starts\n");
+		json_object_set_new(j, "last", json_null());
+		return 0;
+	}
+	struct plan_job job = {
+	    .sched = &st->sched[k], .jitter = st->jitter, .grace = -1, .st = *ps};
+	struct plan_decision d;
+	enum plan_health h;
+	time_t deadline;
+	int rc = plan_job(st->name, k, &job, now, &d);
+	if (rc == 0)
+		rc = plan_health(st->name, k, &job, now, &h, &deadline);
+	if (rc < 0)
+		return rc;
+	char a[PW_TIME_MAX], b[PW_TIME_MAX], c[PW_TIME_MAX];
+	if (text) {
+		if (ps->last_start)
+			printf("    last run: %s, started %s, attempts failed in a row: %u\n",
+			       plan_result_name(ps->result),
+			       pw_time_format(ps->last_start, PW_TIME_ISO, a), ps->attempts);
+		printf("    due %s (%s); last success %s; dead-man %s (deadline %s)\n",
+		       pw_time_format(d.due, PW_TIME_ISO, b), why_name(d.why),
+		       ps->last_success ? pw_time_format(ps->last_success, PW_TIME_ISO, a)
+		                        : "never",
+		       plan_health_name(h), pw_time_format(deadline, PW_TIME_ISO, c));
+	}
+	json_t *last = json_object();
+	json_object_set_new(last, "result", json_string(plan_result_name(ps->result)));
+	json_object_set_new(last, "start", iso_or_null(ps->last_start));
+	json_object_set_new(last, "end", iso_or_null(ps->last_end));
+	json_object_set_new(last, "success", iso_or_null(ps->last_success));
+	json_object_set_new(last, "attempts", json_integer(ps->attempts));
+	json_object_set_new(j, "last", last);
+	json_object_set_new(j, "due", iso_or_null(d.due));
+	json_object_set_new(j, "due_why", json_string(why_name(d.why)));
+	json_object_set_new(j, "health", json_string(plan_health_name(h)));
+	json_object_set_new(j, "deadline", iso_or_null(deadline));
+	return 0;
+}
+
+static int describe(const struct stanza *st, enum plan_kind k, time_t now,
+                    const struct svc_state *state, json_t *jobs, bool text)
+{
+	const struct sched *sc = &st->sched[k];
+	json_t *runs = json_array();
+	if (text)
+		printf("  %-7s %s  (zone %s, jitter below %lds)\n", plan_kind_name(k), sc->text,
+		       sc->zone[0] ? sc->zone : "local", st->jitter);
+	time_t t = now;
+	for (int i = 0; i < NEXT_RUNS; i++) {
+		time_t slot, after;
+		int rc = sched_next(sc, t, &slot);
+		if (rc == 0)
+			rc = sched_next(sc, slot, &after);
+		if (rc < 0) {
+			json_decref(runs);
+			return rc;
+		}
+		long cap = (long)(after - slot) / 2;
+		long jit = sched_jitter(st->name, plan_kind_name(k), slot,
+		                        st->jitter < cap ? st->jitter : cap);
+		char local[80], utc[PW_TIME_MAX], run[PW_TIME_MAX];
+		fmt_local(sc, slot, local, sizeof local);
+		pw_time_format(slot, PW_TIME_ISO, utc);
+		pw_time_format(slot + jit, PW_TIME_ISO, run);
+		if (text)
+			printf("    %-24s %s  runs at %s\n", local, utc, run);
+		json_t *r = json_object();
+		json_object_set_new(r, "local", json_string(local));
+		json_object_set_new(r, "slot", json_string(utc));
+		json_object_set_new(r, "run_at", json_string(run));
+		json_object_set_new(r, "jitter_seconds", json_integer(jit));
+		json_array_append_new(runs, r);
+		t = slot;
+	}
+	json_t *j = json_object();
+	json_object_set_new(j, "kind", json_string(plan_kind_name(k)));
+	json_object_set_new(j, "schedule", json_string(sc->text));
+	json_object_set_new(j, "zone", sc->zone[0] ? json_string(sc->zone) : json_null());
+	json_object_set_new(j, "jitter_max_seconds", json_integer(st->jitter));
+	if (k == PLAN_VERIFY)
+		json_object_set_new(j, "depth", json_integer(st->depth));
+	json_object_set_new(j, "next", runs);
+	json_array_append_new(jobs, j);
+	return describe_state(st, k, now, state, j, text);
+}
+
+/* The configuration the service runs: the selected stanzas, each loaded and checked. */
+struct service {
+	const char *path;
+	struct stanza *all;
+	size_t n, m; /* sections, selected (the first m of all) */
+	size_t nsched;
+	char *state_path;
+};
+
+static void service_free(struct service *svc)
+{
+	for (size_t j = 0; j < svc->m; j++)
+		pw_config_free(svc->all[j].cfg);
+	pw_free(svc->all);
+	pw_free(svc->state_path);
+	memset(svc, 0, sizeof *svc);
+}
+
+static int service_load(struct pw_ctx *ctx, struct service *svc)
+{
+	memset(svc, 0, sizeof *svc);
+	svc->path = pw_config_file(ctx->cfg);
+	if (!svc->path) {
+		pw_error(PW_E_CONFIG, "serve needs a configuration file with stanzas");
+		return pw_error_hint("Give --config FILE (or PGWARD_CONFIG) with a [stanza] per "
+		                     "database and its backup-schedule (docs/service.md).");
+	}
+	int rc = list_sections(svc->path, &svc->all, &svc->n);
+	if (rc < 0)
+		return rc;
+	/* the stanzas named on the command line, or all */
+	size_t npos = pw_config_npos(ctx->cfg);
+	for (size_t i = 0; i < npos && rc == 0; i++) {
+		bool found = false;
+		for (size_t j = 0; j < svc->n; j++)
+			found |= strcmp(svc->all[j].name, pw_config_pos(ctx->cfg, i)) == 0;
+		if (!found) {
+			char shown[80];
+			pw_str_printable(shown, sizeof shown, pw_config_pos(ctx->cfg, i));
+			pw_error(PW_E_CONFIG, "stanza \"%s\" is not defined in \"%s\"", shown,
+			         svc->path);
+			rc = pw_error_hint("Add a [%s] section, or check the spelling.", shown);
+		}
+	}
+	for (size_t j = 0; j < svc->n && rc == 0; j++) {
+		bool wanted = npos == 0;
+		for (size_t i = 0; i < npos; i++)
+			wanted |= strcmp(svc->all[j].name, pw_config_pos(ctx->cfg, i)) == 0;
+		if (wanted)
+			svc->all[svc->m++] = svc->all[j];
+	}
+	for (size_t j = 0; j < svc->m && rc == 0; j++)
+		rc = load_stanza(svc->path, &svc->all[j]);
+	for (size_t j = 0; j < svc->m && rc == 0; j++)
+		for (int k = 0; k < PLAN_KIND_COUNT; k++)
+			svc->nsched += svc->all[j].scheduled[k];
+	if (rc == 0 && svc->nsched == 0) {
+		pw_error(PW_E_CONFIG, "no stanza in \"%s\" has a schedule", svc->path);
+		rc = pw_error_hint("Set backup-schedule (e.g. \"daily 02:00\"), verify-schedule or "
+		                   "expire-schedule in a [stanza] (docs/service.md).");
+	}
+	if (rc == 0)
+		rc = check_split(ctx, svc->all, svc->m);
+	if (rc == 0)
+		svc->state_path = pw_cfg_isset(ctx->cfg, PW_OPT_STATE_FILE)
+		                      ? pw_strdup(pw_cfg_str(ctx->cfg, PW_OPT_STATE_FILE))
+		                      : pw_state_path("service-state.json");
+	if (rc < 0)
+		service_free(svc);
+	return rc;
+}
+
+static int check_config(struct pw_ctx *ctx)
+{
+	bool text = strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") != 0;
+	struct service svc;
+	int rc = service_load(ctx, &svc);
+	if (rc < 0)
+		return rc;
+	/* the state file must be readable and pgward's (a damaged one stops the service) */
+	struct svc_state *state = NULL;
+	rc = svc_state_load(svc.state_path, &state);
+
+	time_t now = pw_now();
+	json_t *out = json_object(), *stanzas = json_array();
+	if (rc == 0 && text) {
+		printf("configuration: %s\n", svc.path);
+		printf("state file: %s (%zu stanzas recorded)\n", svc.state_path,
+		       svc_state_nstanzas(state));
+	}
+	for (size_t j = 0; j < svc.m && rc == 0; j++) {
+		const struct stanza *st = &svc.all[j];
+		json_t *jobs = json_array();
+		if (text)
+			printf("[%s]%s\n", st->name, st->identity ? "  (holds an identity)" : "");
+		for (int k = 0; k < PLAN_KIND_COUNT && rc == 0; k++) {
+			if (st->scheduled[k])
+				rc = describe(st, (enum plan_kind)k, now, state, jobs, text);
+			else if (text)
+				printf("  %-7s not scheduled\n", plan_kind_name((enum plan_kind)k));
+		}
+		json_t *o = json_object();
+		json_object_set_new(o, "stanza", json_string(st->name));
+		json_object_set_new(o, "identity", json_boolean(st->identity));
+		json_object_set_new(o, "jobs", jobs);
+		json_array_append_new(stanzas, o);
+	}
+	if (rc == 0) {
+		bool mixed = pw_cfg_bool(ctx->cfg, PW_OPT_SERVE_ALLOW_MIXED);
+		if (text) {
+			printf("ok: %zu stanza%s, %zu schedule%s%s\n", svc.m, svc.m == 1 ? "" : "s",
+			       svc.nsched, svc.nsched == 1 ? "" : "s",
+			       mixed ? " (serve-allow-mixed: backups and identities in one process)"
+			             : "");
+		} else {
+			char nowbuf[PW_TIME_MAX];
+			json_object_set_new(out, "config", json_string(svc.path));
+			json_object_set_new(out, "state_file", json_string(svc.state_path));
+			json_object_set_new(out, "now",
+			                    json_string(pw_time_format(now, PW_TIME_ISO, nowbuf)));
+			json_object_set_new(out, "allow_mixed", json_boolean(mixed));
+			json_object_set_new(out, "stanzas", json_incref(stanzas));
+			char *s = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			if (s)
+				printf("%s\n", s);
+			pw_free(s);
+		}
+	}
+	json_decref(stanzas);
+	json_decref(out);
+	svc_state_free(state);
+	service_free(&svc);
+	return rc;
+}
+
+/* ---- the loop ---- */
+
+static volatile sig_atomic_t reload_wanted;
+
+static void on_hup(int signo)
+{
+	(void)signo;
+	reload_wanted = 1;
+}
+
+/* One job, in this process, exactly as "pgward backup|verify|expire STANZA" runs it, with
+ * its own audit record. */
+static int run_job(const struct service *svc, const struct stanza *st, enum plan_kind k)
+{
+	static const char *const command[PLAN_KIND_COUNT] = {"backup", "verify", "expire"};
+	int (*const fn[PLAN_KIND_COUNT])(struct pw_ctx *) = {cmd_backup, cmd_verify, cmd_expire};
+	struct pw_ctx ctx = {.command = command[k], .stanza = st->name, .audit = json_object()};
+	ctx.cfg = pw_config_new();
+	struct pw_buf arg = PW_BUF_INIT(8192);
+	int rc = pw_buf_printf(&arg, "--config=%s", svc->path);
+	if (rc == 0) {
+		/* depth 3 is verify --restore; 1 and 2 follow from the keys (checked before) */
+		char *argv[] = {(char *)pw_buf_str(&arg), (char *)"--restore"};
+		const enum pw_opt_id allowed[] = {PW_OPT_CONFIG, PW_OPT_RESTORE_DRILL};
+		int argc = k == PLAN_VERIFY && st->depth == 3 ? 2 : 1;
+		rc = pw_config_parse_args(ctx.cfg, command[k], argc, argv, allowed, 2);
+	}
+	pw_buf_free(&arg, 0);
+	if (rc == 0)
+		rc = pw_config_load(ctx.cfg, st->name);
+	json_object_set_new(ctx.audit, "scheduled_by", json_string("serve"));
+	if (rc == 0)
+		rc = fn[k](&ctx);
+	if (rc < 0)
+		pw_log(PW_LOG_ERROR, "scheduled %s of stanza \"%s\" failed: %s%s%s", command[k],
+		       st->name, pw_error_message(), *pw_error_hint_text() ? " - HINT: " : "",
+		       pw_error_hint_text());
+	int sig = pw_interrupted();
+	pw_set_interrupted(0); /* the job is over: its record must still be written */
+	pw_audit_record(&ctx, ctx.db_role, rc, ctx.audit);
+	pw_set_interrupted(sig);
+	json_decref(ctx.audit);
+	pw_free(ctx.db_role);
+	pw_config_free(ctx.cfg);
+	pw_error_clear();
+	return rc;
+}
+
+/* The stanza's schedules and recorded state as the plan takes them. */
+static void jobs_of(const struct stanza *st, const struct svc_state *state,
+                    struct plan_job jobs[PLAN_KIND_COUNT])
+{
+	for (int k = 0; k < PLAN_KIND_COUNT; k++) {
+		memset(&jobs[k], 0, sizeof jobs[k]);
+		if (!st->scheduled[k])
+			continue;
+		jobs[k].sched = &st->sched[k];
+		jobs[k].jitter = st->jitter;
+		jobs[k].grace = -1;
+		const struct plan_state *ps = svc_state_get(state, st->name, (enum plan_kind)k);
+		if (ps)
+			jobs[k].st = *ps;
+	}
+}
+
+/* The state is written even while a stop signal is pending (file writes stop on it): the
+ * record that a run was interrupted is what makes the next start retry it. */
+static int save_state(const struct svc_state *state, const char *path)
+{
+	int sig = pw_interrupted();
+	pw_set_interrupted(0);
+	int rc = svc_state_save(state, path);
+	pw_set_interrupted(sig);
+	return rc;
+}
+
+/* Every scheduled kind has an entry; a run the last process left "running" was
+ * interrupted (it died): recorded as such, so the plan retries it. */
+static int adopt(const struct service *svc, struct svc_state *state, time_t now)
+{
+	for (size_t j = 0; j < svc->m; j++)
+		for (int k = 0; k < PLAN_KIND_COUNT; k++) {
+			if (!svc->all[j].scheduled[k])
+				continue;
+			struct plan_state *ps;
+			int rc = svc_state_put(state, svc->all[j].name, (enum plan_kind)k, &ps);
+			if (rc < 0)
+				return rc;
+			if (!ps->first_seen)
+				ps->first_seen = now;
+			if (ps->result == PLAN_RES_RUNNING) {
+				char when[PW_TIME_MAX];
+				pw_warn(
+				    "the %s of stanza \"%s\" started at %s was interrupted (the "
+				    "service stopped during it): it is retried",
+				    plan_kind_name((enum plan_kind)k), svc->all[j].name,
+				    pw_time_format(ps->last_start, PW_TIME_ISO, when));
+				ps->result = PLAN_RES_INTERRUPTED;
+				ps->attempts++;
+			}
+		}
+	return save_state(state, svc->state_path);
+}
+
+static const char *why_text(enum plan_why w)
+{
+	return w == PLAN_WHY_MISSED  ? "missed while the service was down"
+	       : w == PLAN_WHY_RETRY ? "retry"
+	                             : "scheduled";
+}
+
+static int serve_loop(struct pw_ctx *ctx, bool once)
+{
+	struct service svc;
+	int rc = service_load(ctx, &svc);
+	if (rc < 0)
+		return rc;
+	struct svc_state *state = NULL;
+	rc = svc_state_load(svc.state_path, &state);
+	if (rc == 0)
+		rc = adopt(&svc, state, pw_now());
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_hup; /* no SA_RESTART: a sleep returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	if (rc == 0)
+		pw_info("serving %zu stanza%s, %zu schedule%s; state in %s", svc.m,
+		        svc.m == 1 ? "" : "s", svc.nsched, svc.nsched == 1 ? "" : "s",
+		        svc.state_path);
+	int failed_rc = 0;
+	char failed_what[160] = "";
+	enum plan_health *health = NULL;
+	size_t nhealth = 0;
+	while (rc == 0 && !pw_interrupted()) {
+		if (reload_wanted) {
+			reload_wanted = 0;
+			struct service fresh;
+			if (service_load(ctx, &fresh) == 0) {
+				service_free(&svc);
+				svc = fresh;
+				rc = adopt(&svc, state, pw_now());
+				pw_info("configuration reloaded: %zu stanzas", svc.m);
+			} else {
+				pw_log(PW_LOG_ERROR,
+				       "reload refused, the old configuration stays: %s",
+				       pw_error_message());
+				pw_error_clear();
+			}
+			if (rc < 0)
+				break;
+		}
+		if (nhealth != svc.m * PLAN_KIND_COUNT) {
+			pw_free(health);
+			nhealth = svc.m * PLAN_KIND_COUNT;
+			health = pw_calloc(nhealth ? nhealth : 1, sizeof *health);
+		}
+		time_t now = pw_now(), wake = now + 60;
+		bool ran = false;
+		for (size_t j = 0; j < svc.m && rc == 0 && !pw_interrupted(); j++) {
+			const struct stanza *st = &svc.all[j];
+			struct plan_job jobs[PLAN_KIND_COUNT];
+			struct plan_decision d[PLAN_KIND_COUNT];
+			enum plan_kind run;
+			jobs_of(st, state, jobs);
+			if ((rc = plan_stanza(st->name, jobs, now, d, &run)) < 0)
+				break;
+			if (run != PLAN_KIND_COUNT) {
+				struct plan_state *ps;
+				if ((rc = svc_state_put(state, st->name, run, &ps)) < 0)
+					break;
+				ps->last_start = pw_now();
+				ps->last_end = 0;
+				ps->result = PLAN_RES_RUNNING;
+				if ((rc = save_state(state, svc.state_path)) < 0)
+					break;
+				pw_info("starting the %s of stanza \"%s\" (%s)",
+				        plan_kind_name(run), st->name, why_text(d[run].why));
+				int jrc = run_job(&svc, st, run);
+				ps->last_end = pw_now();
+				bool stopped = jrc == -PW_E_INTERRUPTED || pw_interrupted();
+				ps->result = jrc == 0  ? PLAN_RES_OK
+				             : stopped ? PLAN_RES_INTERRUPTED
+				                       : PLAN_RES_FAILED;
+				ps->attempts = jrc == 0 ? 0 : ps->attempts + 1;
+				if (jrc == 0) {
+					ps->last_success = ps->last_end;
+					pw_info("the %s of stanza \"%s\" succeeded",
+					        plan_kind_name(run), st->name);
+				} else if (!failed_rc) {
+					failed_rc = jrc;
+					snprintf(failed_what, sizeof failed_what,
+					         "the %s of stanza \"%s\"", plan_kind_name(run),
+					         st->name);
+				}
+				if ((rc = save_state(state, svc.state_path)) < 0)
+					break;
+				ran = true;
+				jobs_of(st, state, jobs);
+			}
+			for (int k = 0; k < PLAN_KIND_COUNT; k++) {
+				if (!jobs[k].sched)
+					continue;
+				if (d[k].action == PLAN_WAIT && d[k].due < wake)
+					wake = d[k].due;
+				enum plan_health h;
+				time_t deadline;
+				if ((rc = plan_health(st->name, (enum plan_kind)k, &jobs[k],
+				                      pw_now(), &h, &deadline)) < 0)
+					break;
+				enum plan_health *last = &health[j * PLAN_KIND_COUNT + (size_t)k];
+				bool alarm =
+				    h == PLAN_HEALTH_OVERDUE || h == PLAN_HEALTH_NEVER_OVERDUE;
+				bool was = *last == PLAN_HEALTH_OVERDUE ||
+				           *last == PLAN_HEALTH_NEVER_OVERDUE;
+				char when[PW_TIME_MAX];
+				if (alarm && !was)
+					pw_log(PW_LOG_ERROR,
+					       "dead-man: stanza \"%s\" has no successful %s since "
+					       "it was "
+					       "expected by %s%s",
+					       st->name, plan_kind_name((enum plan_kind)k),
+					       pw_time_format(deadline, PW_TIME_ISO, when),
+					       h == PLAN_HEALTH_NEVER_OVERDUE
+					           ? " (it never succeeded)"
+					           : "");
+				else if (!alarm && was)
+					pw_info("stanza \"%s\": the %s succeeded again", st->name,
+					        plan_kind_name((enum plan_kind)k));
+				*last = h;
+			}
+		}
+		if (rc < 0 || pw_interrupted())
+			break;
+		if (once) {
+			if (!ran)
+				break;
+			continue; /* another kind of the same stanza may be due now */
+		}
+		if (ran)
+			continue;
+		/* sleep until the next due time (at most a minute); a signal ends it early */
+		long secs = (long)(wake - pw_now());
+		struct timespec ts = {secs < 1 ? 1 : secs > 60 ? 60 : secs, 0};
+		nanosleep(&ts, NULL);
+	}
+	if (rc == 0 && pw_interrupted())
+		pw_info("stopping on signal %d", pw_interrupted());
+	pw_free(health);
+	svc_state_free(state);
+	service_free(&svc);
+	if (rc == 0 && pw_interrupted())
+		rc = 0; /* a requested stop is a clean stop */
+	if (rc == 0 && once && failed_rc) {
+		pw_error(-failed_rc, "%s failed (its message is above)", failed_what);
+		rc = pw_error_hint("The next \"pgward serve --once\" retries it after a backoff; "
+		                   "\"pgward serve --check-config\" shows the schedules.");
+	}
+	return rc;
+}
+
+int cmd_serve(struct pw_ctx *ctx)
+{
+	if (pw_cfg_bool(ctx->cfg, PW_OPT_CHECK_CONFIG))
+		return check_config(ctx);
+	return serve_loop(ctx, pw_cfg_bool(ctx->cfg, PW_OPT_ONCE));
+}
