@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd/commands.h"
+#include "cmd/progress.h"
 #include "common/err.h"
 #include "common/mem.h"
 #include "common/str.h"
@@ -16,6 +17,26 @@
 static int ask_pass(void *arg, struct pw_secret **out)
 {
 	return pw_ask_passphrase(arg, "Enter passphrase: ", false, out);
+}
+
+/* the progress line: the phase, the backup's id, bytes read of the manifest's sizes */
+struct vprogress {
+	const char *id;
+	bool open; /* drawn without its final newline (the drill's restore) */
+};
+
+static void progress(void *arg, const char *phase, uint64_t done, uint64_t total, double seconds,
+                     bool finished)
+{
+	struct vprogress *vp = arg;
+	vp->open = !finished;
+	struct pw_progress_state s = {.phase = phase,
+	                              .item = vp->id,
+	                              .bytes = done,
+	                              .bytes_total = total,
+	                              .seconds = seconds,
+	                              .done = finished};
+	pw_progress_draw(&s);
 }
 
 static void print_report(json_t *rep)
@@ -146,6 +167,7 @@ int cmd_verify(struct pw_ctx *ctx)
 			refused++;
 			continue;
 		}
+		struct vprogress vp = {.id = e->id};
 		struct verify_opts vo = {.repo = repo,
 		                         .stanza = stanza,
 		                         .backup = e,
@@ -156,9 +178,13 @@ int cmd_verify(struct pw_ctx *ctx)
 		                         .scratch_local = drill && local,
 		                         .scratch_user = pw_cfg_str(ctx->cfg, PW_OPT_SCRATCH_USER),
 		                         .temp_dir = pw_cfg_str(ctx->cfg, PW_OPT_TEMP_DIR),
-		                         .record = true};
+		                         .record = true,
+		                         .progress = pw_progress_enabled(ctx) ? progress : NULL,
+		                         .progress_arg = &vp};
 		json_t *rep = NULL;
 		int v = verify_backup(&vo, &rep);
+		if (vp.open)
+			fputc('\n', stderr); /* the line stays, the report goes below it */
 		checked++;
 		if (rep) {
 			char label[64];

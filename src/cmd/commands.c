@@ -214,7 +214,7 @@ const struct pw_command pw_commands[] = {
      OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
           PW_OPT_BACKUP_ID, PW_OPT_ALL, PW_OPT_RESTORE_DRILL, PW_OPT_SCRATCH_URL,
           PW_OPT_SCRATCH_PASSWORD, PW_OPT_SCRATCH_LOCAL, PW_OPT_SCRATCH_USER, PW_OPT_TEMP_DIR,
-          PW_OPT_OUTPUT, PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED),
+          PW_OPT_OUTPUT, PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED, PW_OPT_PROGRESS),
      0, 1, true, cmd_verify, true},
     {"expire", "remove backups the retention policy no longer keeps (no key needed)",
      "[STANZA] --repo ADDR [--dry-run] [--retention-days N] [--retention-min N] ...",

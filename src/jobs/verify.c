@@ -1,6 +1,7 @@
 /* verify.c - integrity, decryptability and restore drills, with a written record. */
 #include "jobs/verify.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,23 @@ struct vctx {
 	const struct verify_opts *o;
 	json_t *problems;
 	char prefix[256];
+	uint64_t done, total; /* progress: bytes read, the manifest's sizes summed */
+	double t0, last;
 };
+
+static double now_s(void);
+
+static void verify_progress(struct vctx *v, bool finished)
+{
+	if (!v->o->progress)
+		return;
+	double t = now_s();
+	if (!finished && t - v->last < 0.5)
+		return;
+	v->last = t;
+	v->o->progress(v->o->progress_arg, v->o->ids ? "decrypting" : "checking", v->done, v->total,
+	               t - v->t0, finished);
+}
 
 static void problem(struct vctx *v, const char *object, const char *fmt, ...) PW_PRINTF(3, 4);
 static void problem(struct vctx *v, const char *object, const char *fmt, ...)
@@ -54,6 +71,7 @@ struct pass {
 	uint64_t bytes;
 	struct flt *chain; /* decrypt chain, or NULL */
 	int chain_rc;
+	struct vctx *v; /* for progress */
 };
 
 static int pass_sink(void *arg, const uint8_t *p, size_t n)
@@ -61,6 +79,8 @@ static int pass_sink(void *arg, const uint8_t *p, size_t n)
 	struct pass *ps = arg;
 	pw_sha256_update(ps->sha, p, n);
 	ps->bytes += n;
+	ps->v->done += n;
+	verify_progress(ps->v, false);
 	if (ps->chain && ps->chain_rc == 0) {
 		ps->chain_rc = flt_write(ps->chain, p, n);
 		if (ps->chain_rc < 0)
@@ -114,7 +134,7 @@ static int check_object(struct vctx *v, const struct manifest_object *mo, struct
 		problem(v, name, "the manifest names an object that cannot exist (invalid name)");
 		return 0;
 	}
-	struct pass ps = {pw_sha256_new(), 0, chain, 0};
+	struct pass ps = {pw_sha256_new(), 0, chain, 0, v};
 	int rc = stor_get(v->o->repo, key, pass_sink, &ps);
 	uint8_t d[32];
 	pw_sha256_final(ps.sha, d);
@@ -228,6 +248,9 @@ static int restore_compare(struct vctx *v, struct pg_conn *sc, const struct rest
 	                                &checked.expect_size);
 	if (r == 0) {
 		checked.expect_sha256 = digest;
+		checked.object_size = checked.expect_size; /* the progress line's total */
+		checked.progress = v->o->progress;
+		checked.progress_arg = v->o->progress_arg;
 		r = restore_into_db(&checked);
 	}
 	if (r < 0 && (pw_interrupted() || pw_error_code() == PW_E_INTERRUPTED))
@@ -512,6 +535,10 @@ int verify_backup(const struct verify_opts *o, json_t **report)
 	struct pgdump_parser *parser = NULL;
 	json_t *objrep = json_array();
 	json_object_set_new(rep, "objects", objrep);
+	for (size_t i = 0; i < m->nobjects; i++)
+		if (m->objects[i].size <= UINT64_MAX - v.total)
+			v.total += m->objects[i].size;
+	v.t0 = v.last = now_s();
 	/* details first (depth 2 needs its tables), then the rest */
 	for (int pass = 0; pass < 2 && rc == 0; pass++) {
 		for (size_t i = 0; i < m->nobjects && rc == 0; i++) {
@@ -562,6 +589,8 @@ int verify_backup(const struct verify_opts *o, json_t **report)
 			}
 		}
 	}
+	if (rc == 0)
+		verify_progress(&v, true);
 	pgdump_parser_free(parser);
 	pw_buf_free(&details, 1);
 	if (rc == 0 && depth == 3 && json_array_size(v.problems) == 0 && json_is_array(tables)) {

@@ -14,6 +14,8 @@
 #define PW_JOBS_VERIFY_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "crypto/age.h"
 #include "repo/catalog.h"
@@ -31,6 +33,13 @@ struct verify_opts {
 	const char *scratch_user; /* its OS user when pgward runs as root (NULL: the default) */
 	const char *temp_dir;     /* where its directory goes (NULL: $TMPDIR, else /tmp) */
 	bool record;              /* write a verification record */
+	/* Progress, twice a second and once at the end of the objects (finished): bytes read
+	 * from the repository out of the sum of the manifest's object sizes; phase "checking"
+	 * (depth 1) or "decrypting" (depth 2 and 3); then the drill's restore reports as
+	 * restore_opts.progress does (never finished: the caller ends the line). NULL: none. */
+	void (*progress)(void *arg, const char *phase, uint64_t done, uint64_t total,
+	                 double seconds, bool finished);
+	void *progress_arg;
 };
 
 /* 0 = the backup passed; -PW_E_VERIFY = a problem was found (report says which);

@@ -3,7 +3,8 @@
 # either marked runnable and run here, as written (placeholders substituted from the
 # harness), or marked not-run with a reason (tests/tools/doctest.py lint). Each document's
 # examples run in order in one shell, in a fresh directory that is also its HOME, against
-# the harness's PostgreSQL (database shop, roles backup and monitor). A failing example
+# the harness's PostgreSQL (database shop, roles backup and monitor; database app owned by
+# appowner, a CREATEROLE role, for docs/credentials.md). A failing example
 # fails the test with the document, the line and the command. Also: docs/configuration.md's
 # option table is the one "pgward help config" prints (from options.def), and every exit
 # code in the help and the docs is one errors.def defines.
@@ -129,7 +130,10 @@ create role backup login password '$PG_SUPERPASS' bypassrls;
 grant pg_read_all_data to backup;
 create role monitor login password '$PG_SUPERPASS';
 grant pg_monitor to monitor;
+create role appowner login createrole password '$PG_SUPERPASS';
 SQL
+# docs/credentials.md: an application database and its owner, the default credential
+pg_psql_super -c 'create database app owner appowner' >/dev/null
 pg_psql_super -d shop -c "select format('grant select on large object %s to backup;', oid) from pg_largeobject_metadata" | pg_psql_super -d shop >/dev/null
 mkdir -p "$TK_TMP/bin"
 ln -s "$PGWARD" "$TK_TMP/bin/pgward"
@@ -198,7 +202,7 @@ for f in "${DOCS[@]}"; do
     failed+=("$f")
   fi
   # the next document starts from the same cluster: only the sample database
-  for db in $(pg_psql_super -c "select datname from pg_database where datname not in ('postgres', 'template0', 'template1', 'shop')"); do
+  for db in $(pg_psql_super -c "select datname from pg_database where datname not in ('postgres', 'template0', 'template1', 'shop', 'app')"); do
     pg_psql_super -c "drop database \"$db\" with (force)" >/dev/null
   done
 done

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_progress.sh - the live progress line, in a real pseudo-terminal (script(1)): it fits
 # 40 and 200 columns at every refresh, names the phase, the table and how many tables are
-# done; --no-progress, PGWARD_PROGRESS=no and a stderr that is not a terminal turn it off;
-# TERM=dumb gets no escape sequences.
+# done; restore and verify show a percentage of the manifest's sizes; --no-progress,
+# PGWARD_PROGRESS=no and a stderr that is not a terminal turn it off; TERM=dumb gets no
+# escape sequences.
 source "$(dirname "$0")/../harness/lib.sh"
 source "$(dirname "$0")/../harness/sample.sh"
 tk_tmpdir
@@ -68,6 +69,35 @@ for cols in 40 200; do
   ((${#line} < cols)) || tk_fail "restore line of ${#line} characters in $cols columns: '$line'"
 done
 tk_assert_contains "$(segments rpty200.out | grep '^restoring' | tail -1)" " of " "restore shows the total"
+
+# verify: the manifest's object sizes are an honest total (what verify reads): a percentage,
+# with the phase (checking without a key, decrypting with one) and the backup's id
+vid=$(ls repo200/shop | grep -E '^[0-9]{8}T' | tail -1)
+[[ -n "$vid" ]] || tk_fail "no backup in repo200"
+for cols in 40 200; do
+  for depth in 1 2; do
+    keyargs=(); phase=checking
+    ((depth == 2)) && keyargs=(-i key) && phase=decrypting
+    in_pty "$cols" "vpty$cols-$depth.out" verify --repo repo200 "${keyargs[@]}" \
+      || { cat "vpty$cols-$depth.out"; tk_fail "verify (depth $depth) in a $cols-column terminal failed"; }
+    line=$(segments "vpty$cols-$depth.out" | grep "^$phase" | tail -1)
+    tk_assert_contains "$line" "100%" "verify depth $depth shows a percentage at $cols columns"
+    ((${#line} < cols)) || tk_fail "verify line of ${#line} characters in $cols columns: '$line'"
+  done
+done
+tk_assert_contains "$(segments vpty200-2.out | grep '^decrypting' | tail -1)" "$vid" "verify names the backup"
+tk_assert_contains "$(segments vpty200-2.out | grep '^decrypting' | tail -1)" " of " "verify shows the total"
+# depth 3: the drill's restore has a line of its own, ended before the report
+PGWARD_SCRATCH_PASSWORD=$PG_SUPERPASS in_pty 200 vpty-drill.out verify --repo repo200 -i key --restore \
+  --scratch-url "postgresql://postgres@localhost:$PGPORT_TEST/postgres?sslrootcert=$PG_CA" \
+  || { cat "vpty-drill.out"; tk_fail "verify --restore in a terminal failed"; }
+tk_assert_contains "$(segments vpty-drill.out | grep '^restoring' | tail -1)" "100%" "the drill's restore shows a percentage"
+segments vpty-drill.out | grep -q "^shop/$vid: pass (depth 3" ||
+  { cat -v vpty-drill.out; tk_fail "the drill's report does not start a line of its own"; }
+PGWARD_PROGRESS=no in_pty 80 voff.out verify --repo repo200 -i key || tk_fail "verify PGWARD_PROGRESS=no"
+grep -q "decrypting" voff.out && tk_fail "PGWARD_PROGRESS=no still drew verify's line"
+"$PGWARD" verify --repo repo200 -i key > vplain.out 2>&1 || tk_fail "verify without a terminal"
+grep -q $'\r' vplain.out && tk_fail "verify's progress drawn into a file"
 
 # off: --no-progress, PGWARD_PROGRESS=no, and a stderr that is not a terminal
 in_pty 80 off1.out backup --db "$DB" --repo repo_off -r "$R" --no-progress || tk_fail "backup --no-progress"
