@@ -31,25 +31,6 @@ char *pw_audit_default_path(void)
 	return pw_state_path("audit.log");
 }
 
-static int mkdirs(const char *path)
-{
-	char *p = pw_strdup(path);
-	int rc = 0;
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-			rc = pw_error(PW_E_AUDIT, "could not create directory \"%s\": %s", p,
-			              pw_strerror(errno));
-			break;
-		}
-		*s = '/';
-	}
-	pw_free(p);
-	return rc;
-}
-
 static void line_hash(const char *line, size_t n, char hex[65])
 {
 	uint8_t h[32];
@@ -100,7 +81,7 @@ out:
 
 int pw_audit_append(const char *path, const struct pw_audit_event *ev)
 {
-	int rc = mkdirs(path);
+	int rc = pw_mkdir_parents(path, PW_E_AUDIT, NULL);
 	if (rc < 0)
 		return rc;
 	int fd;

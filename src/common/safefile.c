@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -575,4 +576,24 @@ int pw_safe_open_append(const char *path, mode_t mode, int *fd)
 		                   "with one link.");
 	}
 	return opened(f, rc, path, fd);
+}
+
+int pw_mkdir_parents(const char *path, int code, const char *hint)
+{
+	char *p = pw_strdup(path);
+	int rc = 0;
+	for (char *c = p + 1; *c && rc == 0; c++) {
+		if (*c != '/')
+			continue;
+		*c = 0;
+		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+			rc = pw_error(code, "cannot create directory \"%s\": %s", p,
+			              pw_strerror(errno));
+			if (hint)
+				pw_error_hint("%s", hint);
+		}
+		*c = '/';
+	}
+	pw_free(p);
+	return rc;
 }

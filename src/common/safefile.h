@@ -47,6 +47,11 @@ void pw_safefile_free(struct pw_safefile *f);
  * besides root may control it. *shared is set for a sticky world-writable directory. */
 int pw_safe_opendir(const char *dir, uid_t owner, bool *shared, int *dfd);
 
+/* Create the missing parent directories of path, mode 0700 (a fresh host has no
+ * $XDG_STATE_HOME/pgward yet); the opens above then check each directory they write into.
+ * On failure: code (a PW_E_* value) with the directory named, and hint as the hint. */
+int pw_mkdir_parents(const char *path, int code, const char *hint);
+
 /* Open a log or state file for appending (created with mode if missing): the directory as
  * above, never through a symbolic link, and it must be our own regular file with one link. */
 int pw_safe_open_append(const char *path, mode_t mode, int *fd);

@@ -260,28 +260,9 @@ int attach_registry_load(const char *path, json_t **out)
 	return rc;
 }
 
-static int mkdirs(const char *path)
-{
-	char *p = pw_strdup(path);
-	int rc = 0;
-	for (char *s = p + 1; *s && rc == 0; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-			pw_error(PW_E_IO, "cannot create directory \"%s\": %s", p,
-			         pw_strerror(errno));
-			rc = pw_error_hint("Set attachments-file to a writable place.");
-		}
-		*s = '/';
-	}
-	pw_free(p);
-	return rc;
-}
-
 int attach_registry_save(const char *path, json_t *arr)
 {
-	int rc = mkdirs(path);
+	int rc = pw_mkdir_parents(path, PW_E_IO, "Set attachments-file to a writable place.");
 	if (rc < 0)
 		return rc;
 	char *text = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -318,28 +318,6 @@ char *svc_state_dump(const struct svc_state *s)
 	return out;
 }
 
-/* Missing parent directories of path, mode 0700 (the default lives under
- * $XDG_STATE_HOME/pgward, which a fresh host does not have yet). The same as the audit log
- * and the attachments record do; safefile then checks every directory. */
-static int make_parents(const char *path)
-{
-	char *p = pw_strdup(path);
-	int rc = 0;
-	for (char *c = p + 1; *c && rc == 0; c++) {
-		if (*c != '/')
-			continue;
-		*c = 0;
-		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-			pw_error(PW_E_IO, "cannot create directory \"%s\": %s", p,
-			         pw_strerror(errno));
-			rc = pw_error_hint("Create it, or set state-file to a writable place.");
-		}
-		*c = '/';
-	}
-	pw_free(p);
-	return rc;
-}
-
 int svc_state_save(const struct svc_state *s, const char *path)
 {
 	if (!path || !*path || strcmp(path, "-") == 0) {
@@ -347,7 +325,8 @@ int svc_state_save(const struct svc_state *s, const char *path)
 		return pw_error_hint("Set state-file to a path such as "
 		                     "/var/lib/pgward/service-state.json.");
 	}
-	int rc = make_parents(path);
+	int rc =
+	    pw_mkdir_parents(path, PW_E_IO, "Create it, or set state-file to a writable place.");
 	if (rc < 0)
 		return rc;
 	char *text = svc_state_dump(s);
