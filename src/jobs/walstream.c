@@ -196,8 +196,11 @@ int walobj_get(struct stor *repo, const char *stanza, const char *key, uint32_t 
 	}
 	if (rc == 0)
 		rc = get_capped(repo, key, &ct);
-	if (rc == 0 && (rc = minisign_verify(pk, &sig, ct.data, ct.len)) < 0)
+	if (rc == 0 && (rc = minisign_verify(pk, &sig, ct.data, ct.len)) < 0) {
 		pw_error_context("WAL object \"%s\" does not match its signature", key);
+		pw_error_hint("The object was altered or replaced after it was signed. Do not "
+		              "replay it; restore the object from a trusted copy.");
+	}
 	if (rc == 0) {
 		struct flt *chain = flt_buf_sink(plain);
 		chain = flt_zstd_decompress(chain);
@@ -206,8 +209,11 @@ int walobj_get(struct stor *repo, const char *stanza, const char *key, uint32_t 
 		if (rc == 0)
 			rc = flt_finish(chain);
 		flt_chain_free(chain);
-		if (rc < 0)
+		if (rc < 0) {
 			pw_error_context("could not decrypt WAL object \"%s\"", key);
+			pw_error_hint("Check --identity: it must be the backup identity whose "
+			              "recipient wal-stream encrypts to.");
+		}
 	}
 	if (rc == 0) {
 		if (segsize)
