@@ -45,8 +45,8 @@ check_slot_le_repo() {
     [[ "$s" != "$S0" ]] || return 0
     lsn_ge "$r" "$s" || tk_fail "slot restart_lsn $s is beyond the repository's $r"
 }
-stream() {
-    "$PGWARD" wal-stream shop --db "$DB" --repo repo -r "$R" --wal-flush-interval 1 \
+stream() { # [FLUSH_INTERVAL]
+    "$PGWARD" wal-stream shop --db "$DB" --repo repo -r "$R" --wal-flush-interval "${1:-1}" \
         --log-level info 2>>ws.log &
     WS=$!
     tk_on_exit "kill -9 $WS 2>/dev/null"
@@ -84,9 +84,18 @@ mkdir -p "$TK_TMP/base" && chown postgres: "$TK_TMP/base"
 runuser -u postgres -- pg_basebackup -h "$PG_SOCKDIR" -p "$PGPORT_TEST" -U postgres \
     -D "$TK_TMP/base" -Ft -X none -c fast 2>bb.err || { cat bb.err; tk_fail "pg_basebackup"; }
 
-# kill -9 mid-segment, more WAL meanwhile, restart: no gap
+# WAL received but not yet durable (no partial for 10 minutes): the slot must not move
+# past the repository, whatever status updates the receiver sends meanwhile (every 10 s)
+kill -TERM "$WS"; wait "$WS" || tk_fail "wal-stream did not exit 0 on SIGTERM"
+stream 600
 load 2000
-wait_durable "$(psql1 'select pg_current_wal_insert_lsn()')"
+mid=$(psql1 'select pg_current_wal_insert_lsn()')
+for ((i = 0; i < 300; i++)); do
+    lsn_ge "$(psql1 "select coalesce(max(sent_lsn), '0/0') from pg_stat_replication")" "$mid" && break
+    sleep 0.1
+done
+for ((i = 0; i < 24; i++)); do check_slot_le_repo; sleep 0.5; done
+# kill -9 mid-segment (WAL only in memory), more WAL meanwhile, restart: no gap
 kill -9 "$WS"; wait "$WS" 2>/dev/null || true
 load 2000
 psql1 "select pg_switch_wal()" >/dev/null
