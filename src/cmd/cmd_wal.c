@@ -112,8 +112,8 @@ static int wal_preflight(struct pw_ctx *ctx, struct pg_conn *c)
 	bool allow = pw_cfg_bool(ctx->cfg, PW_OPT_ALLOW_PRIVILEGED);
 	for (size_t i = 0; i < p.n && i < 20; i++) {
 		char *d = pw_priv_describe(&p.f[i]);
-		fprintf(stderr, "  privilege: role \"%s\" holds %s (%s)\n      fix: %s\n", p.role, d,
-		        pw_priv_path_name(p.f[i].path), p.f[i].fix ? p.f[i].fix : "");
+		fprintf(stderr, "  privilege: role \"%s\" holds %s (%s)\n      fix: %s\n", p.role,
+		        d, pw_priv_path_name(p.f[i].path), p.f[i].fix ? p.f[i].fix : "");
 		pw_free(d);
 	}
 	if (!repl && !p.superuser) {
@@ -170,7 +170,8 @@ int cmd_wal_stream(struct pw_ctx *ctx)
 		pw_strlcpy(slot, s, sizeof slot);
 		if (strlen(s) >= sizeof slot || !repl_slot_name_valid(s)) {
 			pw_error(PW_E_CONFIG, "invalid wal-slot \"%s\"", s);
-			rc = pw_error_hint("Slot names are 1-63 lowercase letters, digits and '_'.");
+			rc =
+			    pw_error_hint("Slot names are 1-63 lowercase letters, digits and '_'.");
 		}
 	} else if (rc == 0) {
 		/* pgward_<stanza>: the stanza's letters lowercased, anything else '_' */
@@ -199,7 +200,8 @@ int cmd_wal_stream(struct pw_ctx *ctx)
 		    .connect = repl_connect,
 		    .arg = &sc,
 		};
-		fprintf(stderr, "pgward: streaming WAL of stanza \"%s\" through slot \"%s\" into %s\n",
+		fprintf(stderr,
+		        "pgward: streaming WAL of stanza \"%s\" through slot \"%s\" into %s\n",
 		        stanza, slot, stor_describe(repo));
 		rc = walstream_run(&o);
 		if (rc == 0)
@@ -278,22 +280,27 @@ static int fetch(struct pw_ctx *ctx, const char *stanza, const char *fname, cons
 			         "WAL segment %s is stored only up to byte %" PRIu32
 			         " but later segments exist: a gap in the WAL",
 			         fname, nw.best_end);
-			rc = pw_error_hint("Recovery cannot pass a gap; recover to a target before it, "
-			                   "or find the missing segment.");
+			rc = pw_error_hint(
+			    "Recovery cannot pass a gap; recover to a target before it, "
+			    "or find the missing segment.");
 		} else if (rc == 0 && nw.best_end) {
 			snprintf(key, sizeof key,
-				         "%s/" WAL_DIR "/%08" PRIX32 "/%s.partial.%08" PRIX32 WAL_OBJ_SUFFIX,
-				         stanza, tli, fname, nw.best_end);
+			         "%s/" WAL_DIR "/%08" PRIX32
+			         "/%s.partial.%08" PRIX32 WAL_OBJ_SUFFIX,
+			         stanza, tli, fname, nw.best_end);
 			if (rc == 0)
 				rc = walobj_get(repo, stanza, key, tli, &signers, ks.ids, ks.nids,
 				                &plain, &segsize);
 			if (rc == -PW_E_NOTFOUND) {
-				pw_error(PW_E_WAL, "WAL object \"%s\" vanished while reading it", key);
-				rc = pw_error_hint("Retry; check that nothing removes WAL objects.");
+				pw_error(PW_E_WAL, "WAL object \"%s\" vanished while reading it",
+				         key);
+				rc =
+				    pw_error_hint("Retry; check that nothing removes WAL objects.");
 			}
 			if (rc == 0 && (segsize < REPL_SEG_MIN || segsize > REPL_SEG_MAX ||
 			                (segsize & (segsize - 1)) || plain.len > segsize)) {
-				pw_error(PW_E_WAL, "WAL object \"%s\" names no valid segment size", key);
+				pw_error(PW_E_WAL, "WAL object \"%s\" names no valid segment size",
+				         key);
 				rc = pw_error_hint("Do not replay it.");
 			}
 			if (rc == 0) {
@@ -504,7 +511,8 @@ int cmd_wal_list(struct pw_ctx *ctx)
 		json_t *root = json_object(), *tls = json_array();
 		json_object_set_new(root, "stanza", json_string(stanza));
 		json_object_set_new(root, "segment_size", json_integer(segsize));
-		json_object_set_new(root, "newest_object_time", l.newest ? json_string(when) : json_null());
+		json_object_set_new(root, "newest_object_time",
+		                    l.newest ? json_string(when) : json_null());
 		for (size_t i = 0; i < nc; i++) {
 			char a[24], b[24];
 			json_t *t = json_object(), *gaps = json_array();
@@ -513,10 +521,13 @@ int cmd_wal_list(struct pw_ctx *ctx)
 			json_object_set_new(t, "timeline", json_integer(cov[i].tli));
 			json_object_set_new(t, "from_lsn", json_string(a));
 			json_object_set_new(t, "to_lsn", json_string(b));
-			json_object_set_new(t, "ends_with_partial", json_boolean(cov[i].ends_partial));
+			json_object_set_new(t, "ends_with_partial",
+			                    json_boolean(cov[i].ends_partial));
 			json_object_set_new(t, "history_stored", json_boolean(cov[i].history));
-			json_object_set_new(t, "segments", json_integer((json_int_t)cov[i].segments));
-			json_object_set_new(t, "partials", json_integer((json_int_t)cov[i].partials));
+			json_object_set_new(t, "segments",
+			                    json_integer((json_int_t)cov[i].segments));
+			json_object_set_new(t, "partials",
+			                    json_integer((json_int_t)cov[i].partials));
 			json_object_set_new(t, "gap_count", json_integer((json_int_t)cov[i].ngaps));
 			for (size_t g = 0; g < cov[i].ngaps && g < WAL_GAPS_MAX; g++) {
 				json_t *gj = json_object();
@@ -546,7 +557,8 @@ int cmd_wal_list(struct pw_ctx *ctx)
 			repl_lsn_format(cov[i].from, a);
 			repl_lsn_format(cov[i].to, b);
 			printf("  timeline %" PRIu32 ": from %s to %s%s, %zu segment%s, %s\n",
-			       cov[i].tli, a, b, cov[i].ends_partial ? " (last durable partial)" : "",
+			       cov[i].tli, a, b,
+			       cov[i].ends_partial ? " (last durable partial)" : "",
 			       cov[i].segments, cov[i].segments == 1 ? "" : "s",
 			       cov[i].ngaps ? "GAPS:" : "no gaps");
 			for (size_t g = 0; g < cov[i].ngaps && g < WAL_GAPS_MAX; g++) {
@@ -559,7 +571,8 @@ int cmd_wal_list(struct pw_ctx *ctx)
 			if (!cov[i].ngaps) {
 				repl_lsn_format(cov[i].from, a);
 				repl_lsn_format(cov[i].to, b);
-				printf("    you can recover to any moment from %s to %s on this timeline, "
+				printf("    you can recover to any moment from %s to %s on this "
+				       "timeline, "
 				       "from a base backup taken within it\n",
 				       a, b);
 			}

@@ -337,8 +337,8 @@ const struct pw_command pw_commands[] = {
      "archive were complete.",
      "   9  the file is not in the repository (quiet)\n"
      " 126  the object is damaged, forged, unsigned or a gap: recovery must stop\n",
-     OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_KEY_PASSPHRASE, PW_OPT_TRUSTED_SIGNER),
-     3, 3, false, cmd_wal_fetch, true},
+     OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_KEY_PASSPHRASE, PW_OPT_TRUSTED_SIGNER), 3, 3,
+     false, cmd_wal_fetch, true},
     {"wal-push", "archive_command: store one WAL file in the repository", "STANZA %p",
      "For PostgreSQL's archive_command (archive_command = 'pgward wal-push STANZA %p'), an "
      "alternative to wal-stream that needs no replication role. Stores the segment or "

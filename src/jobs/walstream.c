@@ -20,8 +20,8 @@
 #include "storage/storage.h"
 
 #define SIG_SUFFIX ".minisig"
-#define STATUS_EVERY 10     /* seconds between status updates when nothing changes */
-#define BACKOFF_MAX 30      /* seconds between reconnection attempts, at most */
+#define STATUS_EVERY 10 /* seconds between status updates when nothing changes */
+#define BACKOFF_MAX 30  /* seconds between reconnection attempts, at most */
 #define RETAIN_WARN_EVERY 300
 
 /* ---- objects ---- */
@@ -56,8 +56,9 @@ static int compare_existing(const struct walobj_writer *w, const char *key, uint
 	if (rc == -PW_E_NOTFOUND) {
 		pw_error_clear();
 		pw_error(PW_E_WAL, "WAL object \"%s\" exists without its signature", key);
-		rc = pw_error_hint("A crash came between the object and its signature, or someone "
-		                   "else wrote it. Check it; once removed, pgward stores it again.");
+		rc =
+		    pw_error_hint("A crash came between the object and its signature, or someone "
+		                  "else wrote it. Check it; once removed, pgward stores it again.");
 		goto out;
 	}
 	if (rc == 0)
@@ -180,8 +181,10 @@ int walobj_get(struct stor *repo, const char *stanza, const char *key, uint32_t 
 	if (rc == 0 && !pk) {
 		char kid[17];
 		minisign_keyid_hex(sig.keyid, kid);
-		pw_error(PW_E_SIGNATURE, "WAL object \"%s\" is signed by key %s, which is not a "
-		                         "trusted-signer", key, kid);
+		pw_error(PW_E_SIGNATURE,
+		         "WAL object \"%s\" is signed by key %s, which is not a "
+		         "trusted-signer",
+		         key, kid);
 		rc = pw_error_hint("Add the backup host's public key with trusted-signer, if you "
 		                   "trust it.");
 		goto out;
@@ -220,9 +223,10 @@ int walobj_get(struct stor *repo, const char *stanza, const char *key, uint32_t 
 			*segsize = si.segsize;
 		pw_sha256(plain->data ? plain->data : (const uint8_t *)"", plain->len, have);
 		if (plain->len != len || memcmp(have, si.sha256, 32) != 0) {
-			pw_error(PW_E_WAL, "WAL object \"%s\" decrypts to other content than signed",
-			         key);
-			rc = pw_error_hint("Do not replay it; restore the object from a trusted copy.");
+			pw_error(PW_E_WAL,
+			         "WAL object \"%s\" decrypts to other content than signed", key);
+			rc = pw_error_hint(
+			    "Do not replay it; restore the object from a trusted copy.");
 		}
 	}
 out:
@@ -338,7 +342,8 @@ static int store_segment(struct ws *s)
 		bool existed;
 		int rc = wal_key_segment(s->o->w.stanza, s->tli, s->segno, s->segsize, key);
 		if (rc == 0)
-			rc = walobj_put(&s->o->w, key, s->tli, s->segsize, s->seg, s->segsize, &existed);
+			rc = walobj_put(&s->o->w, key, s->tli, s->segsize, s->seg, s->segsize,
+			                &existed);
 		if (rc < 0)
 			return rc;
 		pw_info("stored %s", key);
@@ -438,8 +443,9 @@ static int session(struct ws *s, bool *stopped)
 		return rc;
 	if (!slot.exists || !slot.physical || !slot.restart_lsn) {
 		pw_error(PW_E_WAL, "replication slot \"%s\" is %s", o->slot,
-		         !slot.exists ? "missing" : !slot.physical ? "not a physical slot"
-		                                                   : "not reserving WAL");
+		         !slot.exists     ? "missing"
+		         : !slot.physical ? "not a physical slot"
+		                          : "not reserving WAL");
 		return pw_error_hint("Drop it (pg_drop_replication_slot) and let pgward create it, "
 		                     "or name another with wal-slot.");
 	}
@@ -513,8 +519,9 @@ static int session(struct ws *s, bool *stopped)
 				rc = pw_error_hint("pgward reconnects.");
 			}
 			if (rc == 0 && (ntli <= s->tli || start / s->segsize < s->segno)) {
-				pw_error(PW_E_WAL, "the server switched to timeline %" PRIu32
-				                   " from %" PRIu32 " backwards",
+				pw_error(PW_E_WAL,
+				         "the server switched to timeline %" PRIu32 " from %" PRIu32
+				         " backwards",
 				         ntli, s->tli);
 				rc = pw_error_hint("Check the server's timeline history.");
 			}

@@ -119,8 +119,8 @@ int repl_segment_size(struct pg_conn *c, uint32_t *out)
 	}
 	pg_result_free(r);
 	if (rc == 0 && (v < REPL_SEG_MIN || v > REPL_SEG_MAX || (v & (v - 1)) != 0)) {
-		pw_error(PW_E_WAL, "the server's WAL segment size (%" PRIu64 " bytes) is not supported",
-		         v);
+		pw_error(PW_E_WAL,
+		         "the server's WAL segment size (%" PRIu64 " bytes) is not supported", v);
 		return pw_error_hint("pgward assembles a segment in memory and supports powers of "
 		                     "two from 1 MB to 64 MB (the default is 16 MB).");
 	}

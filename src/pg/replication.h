@@ -18,7 +18,7 @@
 struct pg_conn;
 
 #define REPL_SEG_MIN (1u << 20)
-#define REPL_SEG_MAX (64u << 20) /* a segment is assembled in memory */
+#define REPL_SEG_MAX (64u << 20)  /* a segment is assembled in memory */
 #define REPL_DATA_MAX (16u << 20) /* bytes of WAL in one XLogData message */
 #define REPL_HISTORY_MAX (1u << 20)
 #define REPL_SLOT_MAX 63

@@ -59,8 +59,7 @@ int wal_seg_parse(const char *name, uint32_t segsize, uint32_t *tli, uint64_t *s
 int wal_history_parse(const char *name, uint32_t *tli)
 {
 	uint32_t t;
-	if (strlen(name) != 16 || !hexn(name, 8, &t) || strcmp(name + 8, ".history") != 0 ||
-	    t < 2)
+	if (strlen(name) != 16 || !hexn(name, 8, &t) || strcmp(name + 8, ".history") != 0 || t < 2)
 		return not_a_name(name);
 	*tli = t;
 	return 0;
@@ -91,7 +90,8 @@ int wal_key_partial(const char *stanza, uint32_t tli, uint64_t segno, uint32_t s
 	char name[25];
 	wal_seg_name(tli, segno, segsize, name);
 	return key_done(snprintf(out, WAL_KEY_MAX,
-	                         "%s/" WAL_DIR "/%08" PRIX32 "/%s.partial.%08" PRIX32 WAL_OBJ_SUFFIX,
+	                         "%s/" WAL_DIR "/%08" PRIX32
+	                         "/%s.partial.%08" PRIX32 WAL_OBJ_SUFFIX,
 	                         stanza, tli, name, end),
 	                out);
 }
@@ -109,7 +109,8 @@ int wal_key_partial_prefix(const char *stanza, uint32_t tli, uint64_t segno, uin
 int wal_key_history(const char *stanza, uint32_t tli, char out[WAL_KEY_MAX])
 {
 	return key_done(snprintf(out, WAL_KEY_MAX,
-	                         "%s/" WAL_DIR "/%08" PRIX32 ".history" WAL_OBJ_SUFFIX, stanza, tli),
+	                         "%s/" WAL_DIR "/%08" PRIX32 ".history" WAL_OBJ_SUFFIX, stanza,
+	                         tli),
 	                out);
 }
 
@@ -177,7 +178,8 @@ int wal_sig_comment(const char *stanza, const char *key, uint32_t tli,
 {
 	char hex[65];
 	pw_hex_encode(in->sha256, 32, hex);
-	int n = snprintf(out, size, COMMENT_HEAD "segment_size=%" PRIu32 " length=%" PRIu64 " sha256=%s",
+	int n = snprintf(out, size,
+	                 COMMENT_HEAD "segment_size=%" PRIu32 " length=%" PRIu64 " sha256=%s",
 	                 stanza, tli, key, in->segsize, in->length, hex);
 	if (n < 0 || (size_t)n >= size)
 		return pw_error(PW_E_INTERNAL, "WAL signature comment too long");
@@ -211,8 +213,8 @@ static bool field_u64(const char **p, const char *name, uint64_t *v)
 	return true;
 }
 
-int wal_sig_comment_check(const char *comment, const char *stanza, const char *key,
-                          uint32_t tli, struct wal_sig_info *out)
+int wal_sig_comment_check(const char *comment, const char *stanza, const char *key, uint32_t tli,
+                          struct wal_sig_info *out)
 {
 	memset(out, 0, sizeof *out);
 	char head[WAL_KEY_MAX + 160];
@@ -273,8 +275,9 @@ int wal_coverage(const struct wal_obj *objs, size_t n, uint32_t segsize, struct 
 		if (o->signature || o->kind == WAL_HISTORY || o->seg >= per ||
 		    (o->kind == WAL_PARTIAL && o->end >= segsize))
 			continue;
-		e[ne++] = (struct seg_ent){o->tli, (uint64_t)o->log * per + o->seg,
-		                           o->kind == WAL_SEGMENT, o->kind == WAL_PARTIAL ? o->end : 0};
+		e[ne++] =
+		    (struct seg_ent){o->tli, (uint64_t)o->log * per + o->seg,
+		                     o->kind == WAL_SEGMENT, o->kind == WAL_PARTIAL ? o->end : 0};
 	}
 	qsort(e, ne, sizeof *e, ent_cmp);
 	/* merge duplicates (a segment and its partials) */
@@ -314,7 +317,8 @@ int wal_coverage(const struct wal_obj *objs, size_t n, uint32_t segsize, struct 
 	}
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; k < nc; k++)
-			if (!objs[i].signature && objs[i].kind == WAL_HISTORY && objs[i].tli == cov[k].tli)
+			if (!objs[i].signature && objs[i].kind == WAL_HISTORY &&
+			    objs[i].tli == cov[k].tli)
 				cov[k].history = true;
 	pw_free(e);
 	*out = cov;

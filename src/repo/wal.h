@@ -68,8 +68,8 @@ int wal_sig_comment(const char *stanza, const char *key, uint32_t tli,
                     const struct wal_sig_info *in, char *out, size_t size);
 /* Check a trusted comment against what the reader expects (stanza, key, timeline); 0 and
  * the plaintext's length, segment size and SHA-256, or -PW_E_SIGNATURE (recorded). */
-int wal_sig_comment_check(const char *comment, const char *stanza, const char *key,
-                          uint32_t tli, struct wal_sig_info *out);
+int wal_sig_comment_check(const char *comment, const char *stanza, const char *key, uint32_t tli,
+                          struct wal_sig_info *out);
 
 /* Coverage of one timeline, from a listing. */
 struct wal_gap {
@@ -77,10 +77,10 @@ struct wal_gap {
 };
 struct wal_coverage {
 	uint32_t tli;
-	uint64_t from, to;   /* LSNs: WAL is stored for [from, to) apart from the gaps */
-	bool ends_partial;   /* to is the end of a partial object */
-	bool history;        /* the timeline's history file is stored (tli > 1) */
-	size_t ngaps;        /* all gaps; the first WAL_GAPS_MAX are in gap[] */
+	uint64_t from, to; /* LSNs: WAL is stored for [from, to) apart from the gaps */
+	bool ends_partial; /* to is the end of a partial object */
+	bool history;      /* the timeline's history file is stored (tli > 1) */
+	size_t ngaps;      /* all gaps; the first WAL_GAPS_MAX are in gap[] */
 	struct wal_gap gap[WAL_GAPS_MAX];
 	size_t segments, partials;
 };
