@@ -413,6 +413,49 @@ static int store_history(struct ws *s, uint32_t tli)
 	return rc;
 }
 
+struct ends {
+	const char *stanza;
+	struct wal_obj *o;
+	size_t n;
+};
+
+static int collect_obj(void *arg, const struct stor_info *info)
+{
+	struct ends *e = arg;
+	struct wal_obj o;
+	if (wal_key_parse(e->stanza, info->key, &o) != 0 || o.signature || o.kind == WAL_HISTORY)
+		return 0;
+	if (e->n >= (4u << 20)) {
+		pw_error(PW_E_LIMIT, "more than 4 million WAL objects");
+		return pw_error_hint("Expire old WAL.");
+	}
+	e->o = pw_realloc(e->o, (e->n + 1) * sizeof *e->o);
+	e->o[e->n++] = o;
+	return 0;
+}
+
+/* The end of the WAL the repository holds for the stanza (on its newest timeline). */
+static int repo_end(struct ws *s, uint32_t *tli, uint64_t *lsn)
+{
+	*tli = 0;
+	*lsn = 0;
+	char prefix[128];
+	snprintf(prefix, sizeof prefix, "%s/" WAL_DIR "/", s->o->w.stanza);
+	struct ends e = {.stanza = s->o->w.stanza};
+	struct wal_coverage *c = NULL;
+	size_t nc = 0;
+	int rc = stor_list(s->o->w.repo, prefix, collect_obj, &e);
+	if (rc == 0)
+		rc = wal_coverage(e.o, e.n, s->segsize, &c, &nc);
+	if (rc == 0 && nc) {
+		*tli = c[nc - 1].tli;
+		*lsn = c[nc - 1].to;
+	}
+	pw_free(c);
+	pw_free(e.o);
+	return rc;
+}
+
 /* One connection's life: resume from the slot, stream until a drop, a signal or an error. */
 static int session(struct ws *s, bool *stopped)
 {
@@ -433,7 +476,9 @@ static int session(struct ws *s, bool *stopped)
 		rc = repl_identify(s->c, &sys);
 	if (rc == 0)
 		rc = repl_read_slot(s->c, o->slot, &slot);
+	bool created = false;
 	if (rc == 0 && !slot.exists) {
+		created = true;
 		pw_info("creating physical replication slot \"%s\"", o->slot);
 		rc = repl_create_slot(s->c, o->slot);
 		if (rc == 0)
@@ -456,12 +501,34 @@ static int session(struct ws *s, bool *stopped)
 		pw_warn("slot \"%s\" retains %s of WAL on the server, more than wal-max-retained",
 		        o->slot, h);
 	}
-	if (!s->durable || slot.restart_lsn > s->durable)
+	uint64_t start = slot.restart_lsn;
+	/* A slot that starts after the WAL the repository holds (a new slot: first run, or a
+	 * promoted standby after a failover) would leave a gap: resume from the repository's
+	 * end on its timeline while the server still has that WAL; the server leads us along
+	 * the timeline history. */
+	uint64_t have = s->durable;
+	uint32_t have_tli = s->tli;
+	if (!have && created)
+		rc = repo_end(s, &have_tli, &have);
+	if (rc < 0)
+		return rc;
+	if (have && have < start && have_tli && have_tli <= sys.timeline) {
+		char a[24], b[24];
+		repl_lsn_format(start, a);
+		repl_lsn_format(have, b);
+		pw_warn("slot \"%s\" starts at %s, after the repository's end %s: resuming from "
+		        "the repository's end",
+		        o->slot, a, b);
+		start = have;
+		tli = have_tli;
+		s->durable = have;
+	} else if (!s->durable || slot.restart_lsn > s->durable) {
 		s->durable = slot.restart_lsn;
+	}
 	s->sent = 0;
 	rc = store_history(s, sys.timeline);
 	if (rc == 0)
-		rc = setup_segment(s, tli, slot.restart_lsn / s->segsize);
+		rc = setup_segment(s, tli, start / s->segsize);
 	if (rc == 0)
 		rc = repl_start(s->c, o->slot, s->segno * s->segsize, tli);
 	if (rc == 0) {
@@ -476,7 +543,7 @@ static int session(struct ws *s, bool *stopped)
 			/* finish: the open segment's partial, then tell the server */
 			pw_set_interrupted(0);
 			*stopped = true;
-			rc = store_partial(s);
+			rc = s->filled == s->segsize ? store_segment(s) : store_partial(s);
 			if (rc == 0)
 				rc = send_status(s, true);
 			bool next;
@@ -491,6 +558,12 @@ static int session(struct ws *s, bool *stopped)
 		size_t len;
 		bool done;
 		rc = pg_copy_get(s->c, 1000, &msg, &len, &done);
+		if (rc < 0 && pw_interrupted()) {
+			/* a signal broke a wait: stop as above */
+			pw_error_clear();
+			rc = 0;
+			continue;
+		}
 		if (rc < 0)
 			break;
 		if (msg) {
@@ -510,15 +583,15 @@ static int session(struct ws *s, bool *stopped)
 			/* the end of a timeline: keep what we have of the segment, follow the next */
 			bool next;
 			uint32_t ntli;
-			uint64_t start;
+			uint64_t nstart;
 			rc = store_partial(s);
 			if (rc == 0)
-				rc = repl_end_stream(s->c, &next, &ntli, &start);
+				rc = repl_end_stream(s->c, &next, &ntli, &nstart);
 			if (rc == 0 && !next) {
 				pw_error(PW_E_DB, "the server ended the replication stream");
 				rc = pw_error_hint("pgward reconnects.");
 			}
-			if (rc == 0 && (ntli <= s->tli || start / s->segsize < s->segno)) {
+			if (rc == 0 && (ntli <= s->tli || nstart / s->segsize < s->segno)) {
 				pw_error(PW_E_WAL,
 				         "the server switched to timeline %" PRIu32 " from %" PRIu32
 				         " backwards",
@@ -529,7 +602,7 @@ static int session(struct ws *s, bool *stopped)
 				rc = store_history(s, ntli);
 			if (rc == 0) {
 				pw_info("following timeline %" PRIu32, ntli);
-				rc = setup_segment(s, ntli, start / s->segsize);
+				rc = setup_segment(s, ntli, nstart / s->segsize);
 			}
 			if (rc == 0)
 				rc = repl_start(s->c, o->slot, s->segno * s->segsize, ntli);
@@ -541,6 +614,11 @@ static int session(struct ws *s, bool *stopped)
 		}
 		if (rc == 0)
 			rc = send_status(s, false);
+		if (rc < 0 && pw_interrupted()) {
+			/* a signal broke a write to the repository: store again, then stop */
+			pw_error_clear();
+			rc = 0;
+		}
 	}
 	return rc;
 }
