@@ -220,7 +220,7 @@ struct newest {
 	const char *stanza;
 	char fname[25];
 	uint32_t best_end; /* the largest partial of fname */
-	bool later;        /* a segment after fname is stored complete */
+	bool later;        /* WAL after fname is stored on this timeline */
 };
 
 static int scan_partials(void *arg, const struct stor_info *info)
@@ -234,7 +234,7 @@ static int scan_partials(void *arg, const struct stor_info *info)
 	int cmp = strcmp(name, nw->fname);
 	if (o.kind == WAL_PARTIAL && cmp == 0 && o.end > nw->best_end)
 		nw->best_end = o.end;
-	if (o.kind == WAL_SEGMENT && cmp > 0)
+	if (cmp > 0)
 		nw->later = true;
 	return 0;
 }
@@ -275,14 +275,22 @@ static int fetch(struct pw_ctx *ctx, const char *stanza, const char *fname, cons
 		char prefix[WAL_KEY_MAX];
 		snprintf(prefix, sizeof prefix, "%s/" WAL_DIR "/%08" PRIX32 "/", stanza, tli);
 		rc = stor_list(repo, prefix, scan_partials, &nw);
-		if (rc == 0 && nw.best_end && nw.later) {
-			pw_error(PW_E_WAL,
-			         "WAL segment %s is stored only up to byte %" PRIu32
-			         " but later segments exist: a gap in the WAL",
-			         fname, nw.best_end);
+		if (rc == 0 && nw.later) {
+			/* not the end of the archive: quiet here would end recovery early as if
+			 * it had reached the end */
+			if (nw.best_end)
+				pw_error(PW_E_WAL,
+				         "WAL segment %s is stored only up to byte %" PRIu32
+				         " but later WAL exists on its timeline: a gap",
+				         fname, nw.best_end);
+			else
+				pw_error(PW_E_WAL,
+				         "WAL segment %s is missing but later WAL exists on its "
+				         "timeline: a gap",
+				         fname);
 			rc = pw_error_hint(
 			    "Recovery cannot pass a gap; recover to a target before it, "
-			    "or find the missing segment.");
+			    "or find the missing segment (\"pgward wal-list\").");
 		} else if (rc == 0 && nw.best_end) {
 			snprintf(key, sizeof key,
 			         "%s/" WAL_DIR "/%08" PRIX32

@@ -332,7 +332,8 @@ const struct pw_command pw_commands[] = {
      "with zeros to the segment size: recovery replays up to the last durable record and "
      "ends there.\n\n"
      "Anything else (a bad or missing signature, an object that does not decrypt or "
-     "match, a gap before later segments) exits 126, which PostgreSQL treats as fatal: "
+     "match, a missing segment when later WAL of its timeline is stored) exits 126, which "
+     "PostgreSQL treats as fatal: "
      "recovery stops with the error naming the object instead of ending early as if the "
      "archive were complete.",
      "   9  the file is not in the repository (quiet)\n"

@@ -148,6 +148,11 @@ rm -f "bad/shop/wal/00000001/$seg4" "bad/shop/wal/00000001/$seg4.minisig"
 mkdir -p push && cp seg.raw "push/${seg4%.zst.age}"
 PGWARD_SIGN_KEY=$TK_TMP/other.key "$PGWARD" wal-push shop "push/${seg4%.zst.age}" --repo bad -r "$R"
 expect_fail 126 "not a trusted-signer" wal-fetch shop "${seg4%.zst.age}" out --repo bad
+# a segment missing before later ones: a gap, fatal (quiet would end recovery early)
+seg5=$(ls repo/shop/wal/00000001/ | grep -E '^[0-9A-F]{24}\.zst\.age$' | sed -n 5p)
+rm -f "bad/shop/wal/00000001/$seg5" "bad/shop/wal/00000001/$seg5.minisig"
+expect_fail 126 "a gap" wal-fetch shop "${seg5%.zst.age}" out --repo bad
+tk_assert_contains "$("$PGWARD" wal-list shop --repo bad)" "GAPS:" "wal-list shows the gap"
 # a missing file: exit 9, no message
 rc=0
 "$PGWARD" wal-fetch shop 0000000100000000000000FF out --repo repo 2>miss.err || rc=$?

@@ -64,9 +64,13 @@ wait_slot "$PG_SOCKDIR" "$PGPORT_TEST" "$end"
 # url-file now names it
 runuser -u postgres -- pg_ctl -D "$PG_DATADIR" -m fast -w stop >/dev/null
 runuser -u postgres -- pg_ctl -D "$SB" -w promote >/dev/null || tk_fail "promote"
-(umask 077 && url "$P2" >url.new && mv url.new url)
+# WAL and a checkpoint on the new primary before wal-stream finds it: a slot created now
+# starts segments after the switch, so resuming from the slot alone would leave a gap
 psql_at "$SB" "$P2" "insert into marks(note) values ('m3')" >/dev/null
+psql_at "$SB" "$P2" "insert into load(pad) select repeat('y', 200) from generate_series(1, 20000)" >/dev/null
 psql_at "$SB" "$P2" "select pg_switch_wal()" >/dev/null
+psql_at "$SB" "$P2" "checkpoint" >/dev/null
+(umask 077 && url "$P2" >url.new && mv url.new url)
 psql_at "$SB" "$P2" "insert into marks(note) values ('m4')" >/dev/null
 end2=$(psql_at "$SB" "$P2" "select pg_current_wal_insert_lsn()")
 wait_slot "$SB" "$P2" "$end2"
