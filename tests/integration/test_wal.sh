@@ -56,6 +56,11 @@ stream() { # [FLUSH_INTERVAL]
 PGWARD_DB_PASSWORD=bs expect_fail 22 "could change database" wal-stream shop \
     --db "postgresql://boss@localhost:$PGPORT_TEST/postgres?sslrootcert=$PG_CA" --repo repo -r "$R"
 tk_assert_eq "$(psql1 "select count(*) from pg_replication_slots")" 0 "no slot for a refused role"
+# REPLICATION plus one write privilege: refused, naming it and the fix
+psql1 "grant insert on marks to walrep" >/dev/null
+expect_fail 22 "INSERT" wal-stream shop --db "$DB" --repo repo -r "$R"
+tk_assert_contains "${err,,}" "revoke" "the finding's fix"
+psql1 "revoke insert on marks from walrep" >/dev/null
 # no sign-key: refused (recovery replays only signed WAL)
 (unset PGWARD_SIGN_KEY; expect_fail 31 "sign-key" wal-stream shop --db "$DB" --repo repo -r "$R") \
     || tk_fail "wal-stream without a sign-key"
@@ -87,7 +92,7 @@ runuser -u postgres -- pg_basebackup -h "$PG_SOCKDIR" -p "$PGPORT_TEST" -U postg
 # WAL received but not yet durable (no partial for 10 minutes): the slot must not move
 # past the repository, whatever status updates the receiver sends meanwhile (every 10 s)
 kill -TERM "$WS"; wait "$WS" || tk_fail "wal-stream did not exit 0 on SIGTERM"
-stream 600
+PGWARD_WAL_MAX_RETAINED=256KiB stream 600
 load 2000
 mid=$(psql1 'select pg_current_wal_insert_lsn()')
 for ((i = 0; i < 300; i++)); do
@@ -95,6 +100,7 @@ for ((i = 0; i < 300; i++)); do
     sleep 0.1
 done
 for ((i = 0; i < 24; i++)); do check_slot_le_repo; sleep 0.5; done
+grep -q "more than wal-max-retained" ws.log || { cat ws.log; tk_fail "no warning about retained WAL"; }
 # kill -9 mid-segment (WAL only in memory), more WAL meanwhile, restart: no gap
 kill -9 "$WS"; wait "$WS" 2>/dev/null || true
 load 2000
