@@ -637,10 +637,12 @@ int walstream_run(const struct walstream_opts *o)
 	struct ws s = {.o = o};
 	unsigned backoff = 1;
 	int rc = 0;
+	bool streamed = false; /* a session has run: from now on, failures are retried */
 	for (;;) {
-		bool stopped = false;
+		bool stopped = false, connected = false;
 		rc = o->connect(o->arg, &s.c);
 		if (rc == 0) {
+			connected = true;
 			uint64_t before = s.durable;
 			rc = session(&s, &stopped);
 			if (s.durable > before)
@@ -650,8 +652,15 @@ int walstream_run(const struct walstream_opts *o)
 		s.c = NULL;
 		if (stopped || pw_interrupted())
 			break;
-		if (!retryable(rc))
+		/* the first connection fails fast (a wrong URL, a missing pg_hba.conf line); later
+		 * ones are a failover in progress (an unreachable server, a URL file being
+		 * rewritten), retried; a pin or TLS failure never is */
+		if (!connected && (!streamed || rc == -PW_E_TLS))
 			break;
+		if (connected && !retryable(rc))
+			break;
+		if (connected)
+			streamed = true;
 		pw_warn("%s; reconnecting in %u s", pw_error_message(), backoff);
 		pw_error_clear();
 		for (unsigned i = 0; i < backoff * 10 && !pw_interrupted(); i++)

@@ -198,7 +198,16 @@ int repl_start(struct pg_conn *c, const char *slot, uint64_t lsn, uint32_t tli)
 	repl_lsn_format(lsn, l);
 	snprintf(cmd, sizeof cmd, "START_REPLICATION SLOT %s PHYSICAL %s TIMELINE %" PRIu32, slot,
 	         l, tli);
-	return pg_copy_both_start(c, cmd);
+	int rc = pg_copy_both_start(c, cmd);
+	if (rc < 0 && strstr(pw_error_message(), "has already been removed")) {
+		char msg[512];
+		pw_strlcpy(msg, pw_error_message(), sizeof msg);
+		pw_error_clear();
+		pw_error(PW_E_WAL, "the server no longer has the WAL at %s: %s", l, msg);
+		return pw_error_hint("The repository has a gap there that nothing can fill; take "
+		                     "a new base backup (recovery cannot pass the gap).");
+	}
+	return rc;
 }
 
 int repl_end_stream(struct pg_conn *c, bool *next, uint32_t *tli, uint64_t *start)
