@@ -247,7 +247,8 @@ static int fetch(struct pw_ctx *ctx, const char *stanza, const char *fname, cons
 	struct pw_buf plain = PW_BUF_INIT(REPL_SEG_MAX);
 	char key[WAL_KEY_MAX];
 	uint32_t tli = 0, segsize = 0;
-	bool history = false;
+	bool history = false, unsig = false;
+	struct pw_error_saved saved;
 	int rc = wal_key_for_file(stanza, fname, &tli, &history, key);
 	const char *const *vals;
 	size_t n = pw_cfg_list(ctx->cfg, PW_OPT_IDENTITY, &vals);
@@ -267,7 +268,15 @@ static int fetch(struct pw_ctx *ctx, const char *stanza, const char *fname, cons
 	if (rc == 0)
 		rc = pw_open_repo(ctx, &repo);
 	if (rc == 0)
-		rc = walobj_get(repo, stanza, key, tli, &signers, ks.ids, ks.nids, &plain, NULL);
+		rc = walobj_get(repo, stanza, key, tli, &signers, ks.ids, ks.nids, &plain, NULL,
+		                &unsig);
+	if (rc == -PW_E_SIGNATURE && unsig && !history) {
+		/* a crash between a segment and its signature: wal-stream stored the segment as
+		 * its full-size partial, which is served below (and if there is none, the object
+		 * stays refused) */
+		pw_error_save(&saved);
+		rc = -PW_E_NOTFOUND;
+	}
 	if (rc == -PW_E_NOTFOUND && !history) {
 		/* the newest segment may exist only as partials: serve the largest, padded */
 		struct newest nw = {.stanza = stanza};
@@ -275,7 +284,45 @@ static int fetch(struct pw_ctx *ctx, const char *stanza, const char *fname, cons
 		char prefix[WAL_KEY_MAX];
 		snprintf(prefix, sizeof prefix, "%s/" WAL_DIR "/%08" PRIX32 "/", stanza, tli);
 		rc = stor_list(repo, prefix, scan_partials, &nw);
-		if (rc == 0 && nw.later) {
+		bool gap = false;
+		if (rc == 0 && unsig && !nw.best_end) {
+			/* no replacement: the unsigned object is refused */
+			pw_error_restore(&saved);
+			rc = -PW_E_SIGNATURE;
+		} else if (rc == 0 && nw.best_end) {
+			snprintf(key, sizeof key,
+			         "%s/" WAL_DIR "/%08" PRIX32
+			         "/%s.partial.%08" PRIX32 WAL_OBJ_SUFFIX,
+			         stanza, tli, fname, nw.best_end);
+			rc = walobj_get(repo, stanza, key, tli, &signers, ks.ids, ks.nids, &plain,
+			                &segsize, NULL);
+			if (rc == -PW_E_NOTFOUND) {
+				pw_error(PW_E_WAL, "WAL object \"%s\" vanished while reading it",
+				         key);
+				rc =
+				    pw_error_hint("Retry; check that nothing removes WAL objects.");
+			}
+			if (rc == 0 && (segsize < REPL_SEG_MIN || segsize > REPL_SEG_MAX ||
+			                (segsize & (segsize - 1)) || plain.len > segsize)) {
+				pw_error(PW_E_WAL, "WAL object \"%s\" names no valid segment size",
+				         key);
+				rc = pw_error_hint("Do not replay it.");
+			}
+			gap = rc == 0 && nw.later && plain.len < segsize;
+			if (rc == 0 && !gap && plain.len < segsize) {
+				size_t pad = segsize - plain.len;
+				uint8_t *z = pw_calloc(1, pad);
+				rc = pw_buf_append(&plain, z, pad);
+				pw_free(z);
+				pw_info("served the partial %s padded to %" PRIu32 " bytes", key,
+				        segsize);
+			}
+		} else if (rc == 0) {
+			gap = nw.later;
+			if (!gap)
+				rc = -PW_E_NOTFOUND;
+		}
+		if (gap) {
 			/* not the end of the archive: quiet here would end recovery early as if
 			 * it had reached the end */
 			if (nw.best_end)
@@ -291,36 +338,6 @@ static int fetch(struct pw_ctx *ctx, const char *stanza, const char *fname, cons
 			rc = pw_error_hint(
 			    "Recovery cannot pass a gap; recover to a target before it, "
 			    "or find the missing segment (\"pgward wal-list\").");
-		} else if (rc == 0 && nw.best_end) {
-			snprintf(key, sizeof key,
-			         "%s/" WAL_DIR "/%08" PRIX32
-			         "/%s.partial.%08" PRIX32 WAL_OBJ_SUFFIX,
-			         stanza, tli, fname, nw.best_end);
-			if (rc == 0)
-				rc = walobj_get(repo, stanza, key, tli, &signers, ks.ids, ks.nids,
-				                &plain, &segsize);
-			if (rc == -PW_E_NOTFOUND) {
-				pw_error(PW_E_WAL, "WAL object \"%s\" vanished while reading it",
-				         key);
-				rc =
-				    pw_error_hint("Retry; check that nothing removes WAL objects.");
-			}
-			if (rc == 0 && (segsize < REPL_SEG_MIN || segsize > REPL_SEG_MAX ||
-			                (segsize & (segsize - 1)) || plain.len > segsize)) {
-				pw_error(PW_E_WAL, "WAL object \"%s\" names no valid segment size",
-				         key);
-				rc = pw_error_hint("Do not replay it.");
-			}
-			if (rc == 0) {
-				size_t pad = segsize - plain.len;
-				uint8_t *z = pw_calloc(1, pad ? pad : 1);
-				rc = pw_buf_append(&plain, z, pad);
-				pw_free(z);
-				pw_info("served the partial %s padded to %" PRIu32 " bytes", key,
-				        segsize);
-			}
-		} else if (rc == 0) {
-			rc = -PW_E_NOTFOUND;
 		}
 	}
 	struct pw_outfile *of = NULL;

@@ -34,17 +34,19 @@ struct walobj_writer {
 
 /* Store plain as key (object, then key.minisig). When the key already holds a validly
  * signed object with the same plaintext, nothing is written and *existed is set; a
- * different plaintext, a bad signature or an unsigned object is -PW_E_WAL. */
+ * different plaintext or a bad signature is -PW_E_WAL. A complete segment whose object
+ * exists unsigned (a crash between the two writes) is stored as its full-size partial. */
 int walobj_put(const struct walobj_writer *w, const char *key, uint32_t tli, uint32_t segsize,
                const uint8_t *plain, size_t n, bool *existed);
 
 /* Read key: its signature must be by one of signers and name this stanza, key and
  * timeline; then decrypt, check length and SHA-256 into plain (capped by plain->max);
- * *segsize (NULL: not wanted) from the signature.
+ * *segsize (NULL: not wanted) from the signature; *unsig (or NULL) when the object exists
+ * without a signature.
  * -PW_E_NOTFOUND (not recorded as a failure) when the object does not exist. */
 int walobj_get(struct stor *repo, const char *stanza, const char *key, uint32_t tli,
                const struct repo_signers *signers, const struct age_identity *ids, size_t nids,
-               struct pw_buf *plain, uint32_t *segsize);
+               struct pw_buf *plain, uint32_t *segsize, bool *unsig);
 
 struct walstream_opts {
 	struct walobj_writer w;

@@ -273,11 +273,13 @@ int wal_coverage(const struct wal_obj *objs, size_t n, uint32_t segsize, struct 
 	for (size_t i = 0; i < n; i++) {
 		const struct wal_obj *o = &objs[i];
 		if (o->signature || o->kind == WAL_HISTORY || o->seg >= per ||
-		    (o->kind == WAL_PARTIAL && o->end >= segsize))
+		    (o->kind == WAL_PARTIAL && o->end > segsize))
 			continue;
-		e[ne++] =
-		    (struct seg_ent){o->tli, (uint64_t)o->log * per + o->seg,
-		                     o->kind == WAL_SEGMENT, o->kind == WAL_PARTIAL ? o->end : 0};
+		/* a full-size partial stands for the segment (stored so after a crash left the
+		 * segment's object unsigned) */
+		bool full = o->kind == WAL_SEGMENT || o->end == segsize;
+		e[ne++] = (struct seg_ent){o->tli, (uint64_t)o->log * per + o->seg, full,
+		                           o->kind == WAL_PARTIAL && !full ? o->end : 0};
 	}
 	qsort(e, ne, sizeof *e, ent_cmp);
 	/* merge duplicates (a segment and its partials) */

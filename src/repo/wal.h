@@ -85,8 +85,8 @@ struct wal_coverage {
 	size_t segments, partials;
 };
 /* Per timeline, ascending. objs need not be sorted; signatures and unknown entries are
- * ignored. *out is allocated (pw_free). A partial counts only for a segment after the last
- * complete one or for a missing one (then its end closes the covered range). */
+ * ignored. *out is allocated (pw_free). A partial with end == segsize counts as the
+ * complete segment. */
 int wal_coverage(const struct wal_obj *objs, size_t n, uint32_t segsize, struct wal_coverage **out,
                  size_t *nout);
 

@@ -159,6 +159,18 @@ seg5=$(ls repo/shop/wal/00000001/ | grep -E '^[0-9A-F]{24}\.zst\.age$' | sed -n 
 rm -f "bad/shop/wal/00000001/$seg5" "bad/shop/wal/00000001/$seg5.minisig"
 expect_fail 126 "a gap" wal-fetch shop "${seg5%.zst.age}" out --repo bad
 tk_assert_contains "$("$PGWARD" wal-list shop --repo bad)" "GAPS:" "wal-list shows the gap"
+# a segment whose signature is missing (a crash between the two writes): refused until
+# the segment is stored again, then as its full-size partial (the object stays: append-only)
+seg6=$(ls repo/shop/wal/00000001/ | grep -E '^[0-9A-F]{24}\.zst\.age$' | sed -n 6p)
+s6=${seg6%.zst.age}
+"$PGWARD" wal-fetch shop "$s6" "push/$s6" --repo repo
+rm -f "bad/shop/wal/00000001/$seg6.minisig"
+expect_fail 126 "is unsigned" wal-fetch shop "$s6" out --repo bad
+"$PGWARD" wal-push shop "push/$s6" --repo bad -r "$R" 2>push.err
+tk_assert_contains "$(cat push.err)" "without its signature" "wal-push warns about the unsigned object"
+[[ -f "bad/shop/wal/00000001/$s6.partial.01000000.zst.age.minisig" ]] || tk_fail "no full-size partial"
+"$PGWARD" wal-fetch shop "$s6" out --repo bad || tk_fail "wal-fetch of the replaced segment"
+cmp -s out "push/$s6" || tk_fail "the full-size partial differs"
 # a missing file: exit 9, no message
 rc=0
 "$PGWARD" wal-fetch shop 0000000100000000000000FF out --repo repo 2>miss.err || rc=$?

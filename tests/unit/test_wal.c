@@ -170,6 +170,15 @@ static void test_coverage(void **state)
 	assert_int_equal(c[1].to, 8ull * SEG16 + 0x20);
 	assert_true(c[1].history);
 	pw_free(c);
+	/* a full-size partial stands for its segment (a crash left the segment unsigned) */
+	struct wal_obj full[] = {seg(1, 1, WAL_SEGMENT, 0), seg(1, 2, WAL_PARTIAL, SEG16),
+	                         seg(1, 3, WAL_SEGMENT, 0)};
+	assert_int_equal(wal_coverage(full, 3, SEG16, &c, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(c[0].ngaps, 0);
+	assert_int_equal(c[0].segments, 3);
+	assert_false(c[0].ends_partial);
+	pw_free(c);
 	assert_int_equal(wal_coverage(NULL, 0, SEG16, &c, &n), 0);
 	assert_int_equal(n, 0);
 	pw_free(c);
