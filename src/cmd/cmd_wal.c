@@ -219,7 +219,8 @@ int cmd_wal_stream(struct pw_ctx *ctx)
 struct newest {
 	const char *stanza;
 	char fname[25];
-	uint32_t best_end; /* the largest partial of fname */
+	uint32_t best_end; /* the largest partial of fname that has a signature beside it */
+	uint32_t pending;  /* a partial object seen, its signature not yet (key order) */
 	bool later;        /* WAL after fname is stored on this timeline */
 };
 
@@ -227,14 +228,18 @@ static int scan_partials(void *arg, const struct stor_info *info)
 {
 	struct newest *nw = arg;
 	struct wal_obj o;
-	if (wal_key_parse(nw->stanza, info->key, &o) != 0 || o.signature)
+	if (wal_key_parse(nw->stanza, info->key, &o) != 0)
 		return 0;
 	char name[25];
 	snprintf(name, sizeof name, "%08" PRIX32 "%08" PRIX32 "%08" PRIX32, o.tli, o.log, o.seg);
 	int cmp = strcmp(name, nw->fname);
-	if (o.kind == WAL_PARTIAL && cmp == 0 && o.end > nw->best_end)
+	/* listings are in key order: an object comes right before its .minisig; an unsigned
+	 * partial (a crash between the two writes) is passed over for a smaller signed one */
+	if (o.kind == WAL_PARTIAL && cmp == 0 && !o.signature)
+		nw->pending = o.end;
+	else if (o.kind == WAL_PARTIAL && cmp == 0 && o.end == nw->pending && o.end > nw->best_end)
 		nw->best_end = o.end;
-	if (cmp > 0)
+	if (cmp > 0 && !o.signature)
 		nw->later = true;
 	return 0;
 }

@@ -123,6 +123,16 @@ int walobj_put(const struct walobj_writer *w, const char *key, uint32_t tli, uin
 				return walobj_put(w, pkey, tli, segsize, plain, n, existed);
 			}
 		}
+		if (rc < 0 && unsig && wal_key_parse(w->stanza, key, &o) == 0 &&
+		    o.kind == WAL_PARTIAL) {
+			/* the same for a partial: the caller skips it and stores the next, larger one */
+			pw_error_clear();
+			pw_error(PW_E_EXISTS, "WAL object \"%s\" exists without its signature",
+			         key);
+			return pw_error_hint(
+			    "A crash came between the object and its signature; the "
+			    "next partial replaces it.");
+		}
 		return rc;
 	}
 	if (rc != -PW_E_NOTFOUND)
@@ -353,6 +363,13 @@ static int store_partial(struct ws *s)
 	int rc = wal_key_partial(s->o->w.stanza, s->tli, s->segno, s->segsize, s->filled, key);
 	if (rc == 0)
 		rc = walobj_put(&s->o->w, key, s->tli, s->segsize, s->seg, s->filled, &existed);
+	if (rc == -PW_E_EXISTS) {
+		/* an unsigned leftover of a crash under this name: not durable, skip to the next */
+		pw_warn("%s", pw_error_message());
+		pw_error_clear();
+		s->stored_partial = s->filled;
+		return 0;
+	}
 	if (rc < 0)
 		return rc;
 	pw_debug("stored %s", key);

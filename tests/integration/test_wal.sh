@@ -171,6 +171,14 @@ tk_assert_contains "$(cat push.err)" "without its signature" "wal-push warns abo
 [[ -f "bad/shop/wal/00000001/$s6.partial.01000000.zst.age.minisig" ]] || tk_fail "no full-size partial"
 "$PGWARD" wal-fetch shop "$s6" out --repo bad || tk_fail "wal-fetch of the replaced segment"
 cmp -s out "push/$s6" || tk_fail "the full-size partial differs"
+# an unsigned partial larger than the newest signed one (a crash between the two writes, or
+# planted): passed over, the signed one is served
+newest=$(ls repo/shop/wal/00000001/ | grep -E '^[0-9A-F]{24}\.partial\.[0-9A-F]{8}\.zst\.age$' | tail -1)
+nseg=${newest%%.*}
+cp "repo/shop/wal/00000001/$newest" "bad/shop/wal/00000001/$nseg.partial.00FFFFF0.zst.age"
+"$PGWARD" wal-fetch shop "$nseg" want --repo repo
+"$PGWARD" wal-fetch shop "$nseg" got --repo bad || tk_fail "an unsigned larger partial blocked wal-fetch"
+cmp -s want got || tk_fail "the signed partial was not the one served"
 # a missing file: exit 9, no message
 rc=0
 "$PGWARD" wal-fetch shop 0000000100000000000000FF out --repo repo 2>miss.err || rc=$?
