@@ -55,7 +55,7 @@ wait_durable "$end"
 rss=$(awk '/VmHWM/ {print $2}' "/proc/$WS/status")
 echo "wal-stream peak RSS: $rss KiB" >&2
 # issue 14's bound: 64 MiB + one segment per upload in flight (one here)
-((rss <= 81920)) || tk_fail "wal-stream peak RSS $rss KiB is above 80 MiB"
+[[ -n "${PGWARD_SANITIZED:-}" ]] || ((rss <= 81920)) || tk_fail "wal-stream peak RSS $rss KiB is above 80 MiB"
 kill -TERM "$WS"; wait "$WS" || tk_fail "wal-stream exit status on SIGTERM"
 list=$("$PGWARD" wal-list shop --repo "$REPO")
 tk_assert_contains "$list" "no gaps" "wal-list on S3"
