@@ -130,6 +130,12 @@ static int wal_preflight(struct pw_ctx *ctx, struct pg_conn *c)
 	} else if (p.n) {
 		fprintf(stderr, "pgward: warning: streaming WAL with a privileged role "
 		                "(--allow-privileged)\n");
+	} else {
+		fprintf(stderr,
+		        "pgward: role \"%s\" has REPLICATION and no write privilege: it reads "
+		        "every database of the cluster (the WAL carries every change) and can "
+		        "change none\n",
+		        p.role);
 	}
 	json_object_set_new(ctx->audit, "privileged", json_boolean(p.n > 0));
 	pw_privs_free(&p);

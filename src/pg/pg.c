@@ -780,7 +780,8 @@ int pg_copy_get(struct pg_conn *c, int timeout_ms, uint8_t **msg, size_t *len, b
 		struct pollfd pfd = {PQsocket(c->conn), POLLIN, 0};
 		int pr = poll(&pfd, 1, timeout_ms);
 		if (pr < 0 && errno != EINTR)
-			return pw_error(PW_E_DB, "poll failed: %s", strerror(errno));
+			return pw_error(
+			    PW_E_DB, "poll on the replication connection failed (errno %d)", errno);
 		if (pr <= 0)
 			return 0;
 		if (!PQconsumeInput(c->conn))
