@@ -98,6 +98,10 @@ static int repl_connect(void *arg, struct pg_conn **out)
 	pw_secret_free(secret);
 	pw_free(ci);
 	sc->connects++;
+	if (rc == -PW_E_DB && strstr(pw_error_message(), "replication connection"))
+		pw_error_hint("Replication connections need their own pg_hba.conf line, for the "
+		              "\"replication\" database: hostssl replication ROLE ADDRESS "
+		              "scram-sha-256 (see docs/pitr.md).");
 	return rc;
 }
 

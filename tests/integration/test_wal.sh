@@ -61,6 +61,14 @@ psql1 "grant insert on marks to walrep" >/dev/null
 expect_fail 22 "INSERT" wal-stream shop --db "$DB" --repo repo -r "$R"
 tk_assert_contains "${err,,}" "revoke" "the finding's fix"
 psql1 "revoke insert on marks from walrep" >/dev/null
+# no pg_hba.conf line for its replication connection: fails at once, saying which line
+pg_psql_super -c "create role norep login replication password 'wr'" >/dev/null
+{ echo 'hostssl replication norep 127.0.0.1/32 reject'; cat "$PG_DATADIR/pg_hba.conf"; } >hba.new
+cat hba.new >"$PG_DATADIR/pg_hba.conf"
+pg_psql_super -c "select pg_reload_conf()" >/dev/null
+expect_fail 20 "replication connection" wal-stream shop --repo repo -r "$R" \
+    --db "postgresql://norep@localhost:$PGPORT_TEST/postgres?sslrootcert=$PG_CA"
+tk_assert_contains "$err" "hostssl replication ROLE" "hint gives the pg_hba.conf line"
 # no sign-key: refused (recovery replays only signed WAL)
 (unset PGWARD_SIGN_KEY; expect_fail 31 "sign-key" wal-stream shop --db "$DB" --repo repo -r "$R") \
     || tk_fail "wal-stream without a sign-key"
