@@ -323,7 +323,9 @@ static int fetch(struct pw_ctx *ctx, const char *stanza, const char *fname, cons
 				         key);
 				rc = pw_error_hint("Do not replay it.");
 			}
-			gap = rc == 0 && nw.later && plain.len < segsize;
+			/* a short partial stands in only for the newest segment; never for a complete
+			 * segment whose object is unsigned (that would end recovery early) */
+			gap = rc == 0 && (nw.later || unsig) && plain.len < segsize;
 			if (rc == 0 && !gap && plain.len < segsize) {
 				size_t pad = segsize - plain.len;
 				uint8_t *z = pw_calloc(1, pad);
@@ -337,7 +339,11 @@ static int fetch(struct pw_ctx *ctx, const char *stanza, const char *fname, cons
 			if (!gap)
 				rc = -PW_E_NOTFOUND;
 		}
-		if (gap) {
+		if (gap && unsig) {
+			/* the unsigned object has no full-size replacement: that is the error */
+			pw_error_restore(&saved);
+			rc = -PW_E_SIGNATURE;
+		} else if (gap) {
 			/* not the end of the archive: quiet here would end recovery early as if
 			 * it had reached the end */
 			if (nw.best_end)
