@@ -37,6 +37,8 @@ static int report(int rc)
 {
 	if (rc >= 0)
 		return 0;
+	if (!*pw_error_message()) /* failed quietly on purpose (wal-fetch: not in the archive) */
+		return -rc > 0 && -rc < 256 ? -rc : PW_E_INTERNAL;
 	char *msg = pw_redact(pw_error_message());
 	char *hint = pw_redact(pw_error_hint_text());
 	char *smsg = pw_str_printable_dup(msg), *shint = pw_str_printable_dup(hint);

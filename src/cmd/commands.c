@@ -337,6 +337,65 @@ const struct pw_command pw_commands[] = {
      "(docs/service.md).",
      NULL, OPTS(COMMON, PW_OPT_OUTPUT, PW_OPT_CHECK_CONFIG, PW_OPT_STATE_FILE, PW_OPT_ONCE), 0, 64,
      false, cmd_serve, false},
+    {"wal-stream", "stream WAL continuously into the repository (point-in-time recovery)",
+     "[STANZA]",
+     "Connects to the database as a physical replication client with a REPLICATION-only "
+     "role (see docs/pitr.md), creates the slot wal-slot (default pgward_<stanza>) on first "
+     "run, and stores every WAL segment as one encrypted object (zstd, then age to the "
+     "recipients) signed with sign-key, which is required. Segments are assembled in "
+     "memory: plaintext WAL never touches the disk. Every wal-flush-interval seconds the "
+     "open segment is stored as an encrypted partial object when it grew, so a quiet "
+     "database is covered too. The server is told that WAL is flushed only once it is "
+     "durable in the repository, so the slot keeps everything the repository does not "
+     "hold: after a crash or kill -9, the next start resumes from the slot with no gap.\n\n"
+     "Runs until SIGTERM or SIGINT (then it stores the open segment's partial and exits 0). "
+     "A dropped connection is retried with backoff, resolving db / url-env / url-file "
+     "again (a failover); a timeline switch is followed and its history file stored. A "
+     "role that could change the database (superuser, any write privilege) is refused as "
+     "for backups unless --allow-privileged is given. Warns when the slot retains more "
+     "than wal-max-retained.",
+     "  20  the database could not be reached at the start\n"
+     "  22  the role holds more than REPLICATION (see --allow-privileged)\n"
+     "  32  a WAL object conflicts with the repository, or the slot is unusable\n",
+     OPTS(COMMON, REPO_OPTS, PW_OPT_DB, PW_OPT_URL_ENV, PW_OPT_URL_FILE, PW_OPT_DB_PASSWORD,
+          PW_OPT_PIN_SHA256, PW_OPT_RECIPIENT, PW_OPT_RECIPIENTS_FILE, PW_OPT_SIGN_KEY,
+          PW_OPT_COMPRESS_LEVEL, PW_OPT_WAL_SLOT, PW_OPT_WAL_FLUSH_INTERVAL,
+          PW_OPT_WAL_MAX_RETAINED, PW_OPT_ALLOW_PRIVILEGED),
+     0, 1, true, cmd_wal_stream, true},
+    {"wal-fetch", "restore_command: fetch one WAL file from the repository", "STANZA %f %p",
+     "For PostgreSQL's restore_command (restore_command = 'pgward wal-fetch STANZA %f %p'). "
+     "Checks the object's signature (trusted-signer) and that it names this stanza, "
+     "timeline and file, decrypts it with the identity, checks its length and SHA-256, and "
+     "writes %p atomically with mode 0600. A file that is not in the repository exits 9 "
+     "without a message, as PostgreSQL expects at the end of the archive. When the newest "
+     "segment of a timeline exists only as a partial object, that partial is served padded "
+     "with zeros to the segment size: recovery replays up to the last durable record and "
+     "ends there.\n\n"
+     "Anything else (a bad or missing signature, an object that does not decrypt or "
+     "match, a missing segment when later WAL of its timeline is stored) exits 126, which "
+     "PostgreSQL treats as fatal: "
+     "recovery stops with the error naming the object instead of ending early as if the "
+     "archive were complete.",
+     "   9  the file is not in the repository (quiet)\n"
+     " 126  the object is damaged, forged, unsigned or a gap: recovery must stop\n",
+     OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_KEY_PASSPHRASE, PW_OPT_TRUSTED_SIGNER), 3, 3,
+     false, cmd_wal_fetch, true},
+    {"wal-push", "archive_command: store one WAL file in the repository", "STANZA %p",
+     "For PostgreSQL's archive_command (archive_command = 'pgward wal-push STANZA %p'), an "
+     "alternative to wal-stream that needs no replication role. Stores the segment or "
+     "history file as the same signed, encrypted object wal-stream writes; needs the "
+     "recipients and sign-key only. Pushing a file that is already stored with the same "
+     "content succeeds without writing; a different content under the same name is "
+     "refused (exit 32). Files ending in .partial or .backup are skipped with a warning.",
+     "  32  the repository holds different content under this name\n",
+     OPTS(COMMON, REPO_OPTS, PW_OPT_RECIPIENT, PW_OPT_RECIPIENTS_FILE, PW_OPT_SIGN_KEY,
+          PW_OPT_COMPRESS_LEVEL),
+     2, 2, false, cmd_wal_push, true},
+    {"wal-list", "show the WAL stored for point-in-time recovery, per timeline", "[STANZA]",
+     "Lists the stanza's WAL per timeline: from which LSN to which it is stored, whether it "
+     "ends with a partial segment, and every gap (a gap means recovery cannot pass it). "
+     "Needs no key. --output=json for scripts.",
+     NULL, OPTS(COMMON, REPO_OPTS, PW_OPT_OUTPUT), 0, 1, false, cmd_wal_list, true},
 };
 
 const size_t pw_ncommands = sizeof pw_commands / sizeof pw_commands[0];

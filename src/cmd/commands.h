@@ -61,6 +61,10 @@ int cmd_unpin(struct pw_ctx *ctx);
 int cmd_credentials(struct pw_ctx *ctx);
 int cmd_check(struct pw_ctx *ctx);
 int cmd_serve(struct pw_ctx *ctx);
+int cmd_wal_stream(struct pw_ctx *ctx);
+int cmd_wal_fetch(struct pw_ctx *ctx);
+int cmd_wal_push(struct pw_ctx *ctx);
+int cmd_wal_list(struct pw_ctx *ctx);
 /* Pin or unpin a backup against expiry (append-only markers). */
 int pw_retention_pin(struct pw_ctx *ctx, const char *id, bool pin);
 /* Append one audit record for ctx's command (rc < 0: a failure, with the current error's

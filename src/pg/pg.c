@@ -377,6 +377,10 @@ int pg_connect(const struct pg_connect_opts *o, struct pg_conn **out)
 		kw[n] = "application_name";
 		val[n++] = o->application_name ? o->application_name : "pgward";
 	}
+	if (o->replication) {
+		kw[n] = "replication";
+		val[n++] = "true";
+	}
 	if (!opt_val(opts, "connect_timeout") && !getenv("PGCONNECT_TIMEOUT")) {
 		kw[n] = "connect_timeout";
 		val[n++] = "15";
@@ -465,7 +469,8 @@ int pg_connect(const struct pg_connect_opts *o, struct pg_conn **out)
 	c->version = PQserverVersion(conn);
 	const char *u = PQuser(conn);
 	pw_strlcpy(c->user, u ? u : "", sizeof c->user);
-	int rc = session_setup(c, o);
+	/* a physical walsender runs replication commands only: no SQL, no session to set up */
+	int rc = o->replication ? 0 : session_setup(c, o);
 	if (rc < 0) {
 		pg_close(c);
 		return rc;
@@ -695,4 +700,137 @@ int pg_scram_verifier(struct pg_conn *c, const char *user, const struct pw_secre
 	*out = pw_strdup(v);
 	PQfreemem(v);
 	return 0;
+}
+
+/* ---- replication connections ---- */
+
+static int repl_error(struct pg_conn *c, PGresult *r, const char *cmd)
+{
+	char line[1024];
+	const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	first_line(msg ? msg : PQerrorMessage(c->conn), line, sizeof line);
+	char what[64];
+	first_line(cmd, what, sizeof what);
+	char *sp = strchr(what, ' ');
+	if (sp)
+		*sp = 0;
+	pw_error(PW_E_DB, "replication command %s failed: %s", what, line);
+	return pw_error_hint("Check that the role has the REPLICATION attribute and that "
+	                     "pg_hba.conf allows it to the \"replication\" database.");
+}
+
+int pg_repl_exec(struct pg_conn *c, const char *cmd, struct pg_result **out)
+{
+	*out = NULL;
+	PGresult *r = PQexec(c->conn, cmd);
+	ExecStatusType st = PQresultStatus(r);
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		int rc = repl_error(c, r, cmd);
+		PQclear(r);
+		return rc;
+	}
+	struct pg_result *res = pw_calloc(1, sizeof *res);
+	res->res = r;
+	*out = res;
+	return 0;
+}
+
+int pg_copy_both_start(struct pg_conn *c, const char *cmd)
+{
+	PGresult *r = PQexec(c->conn, cmd);
+	if (PQresultStatus(r) != PGRES_COPY_BOTH) {
+		int rc = repl_error(c, r, cmd);
+		PQclear(r);
+		return rc;
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int stream_broken(struct pg_conn *c)
+{
+	char line[512];
+	first_line(PQerrorMessage(c->conn), line, sizeof line);
+	pw_error(PW_E_DB, "the replication stream broke: %s", *line ? line : "connection lost");
+	return pw_error_hint("pgward reconnects; if this repeats, see the server log.");
+}
+
+int pg_copy_get(struct pg_conn *c, int timeout_ms, uint8_t **msg, size_t *len, bool *done)
+{
+	*msg = NULL;
+	*len = 0;
+	*done = false;
+	for (int round = 0; round < 2; round++) {
+		char *buf = NULL;
+		int n = PQgetCopyData(c->conn, &buf, 1);
+		if (n > 0) {
+			*msg = (uint8_t *)buf;
+			*len = (size_t)n;
+			return 0;
+		}
+		if (n == -1) {
+			*done = true;
+			return 0;
+		}
+		if (n == -2)
+			return stream_broken(c);
+		if (round == 1)
+			break;
+		struct pollfd pfd = {PQsocket(c->conn), POLLIN, 0};
+		int pr = poll(&pfd, 1, timeout_ms);
+		if (pr < 0 && errno != EINTR)
+			return pw_error(
+			    PW_E_DB, "poll on the replication connection failed (errno %d)", errno);
+		if (pr <= 0)
+			return 0;
+		if (!PQconsumeInput(c->conn))
+			return stream_broken(c);
+	}
+	return 0;
+}
+
+void pg_copy_free(uint8_t *msg)
+{
+	PQfreemem(msg);
+}
+
+int pg_copy_put(struct pg_conn *c, const uint8_t *p, size_t n)
+{
+	if (n > (size_t)INT32_MAX || PQputCopyData(c->conn, (const char *)p, (int)n) != 1 ||
+	    PQflush(c->conn) != 0)
+		return stream_broken(c);
+	return 0;
+}
+
+int pg_copy_finish(struct pg_conn *c, struct pg_result **tuples)
+{
+	*tuples = NULL;
+	if (PQputCopyEnd(c->conn, NULL) != 1 || PQflush(c->conn) != 0)
+		return stream_broken(c);
+	int rc = 0;
+	PGresult *r;
+	/* bounded: the copy's end, at most one result set, the command's end */
+	for (int i = 0; i < 16 && (r = PQgetResult(c->conn)) != NULL; i++) {
+		ExecStatusType st = PQresultStatus(r);
+		if (st == PGRES_TUPLES_OK && !*tuples && rc == 0) {
+			*tuples = pw_calloc(1, sizeof **tuples);
+			(*tuples)->res = r;
+			continue;
+		}
+		if ((st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE) && rc == 0)
+			rc = repl_error(c, r, "START_REPLICATION");
+		PQclear(r);
+		if (st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+			/* data still arriving after our end: drain it */
+			char *buf;
+			int n;
+			while ((n = PQgetCopyData(c->conn, &buf, 0)) > 0)
+				PQfreemem(buf);
+		}
+	}
+	if (rc < 0) {
+		pg_result_free(*tuples);
+		*tuples = NULL;
+	}
+	return rc;
 }

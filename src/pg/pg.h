@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "common/secret.h"
@@ -34,6 +35,10 @@ struct pg_connect_opts {
 	/* Where this connection's password comes from, for the hint when it is refused
 	 * (default: the backup database's db-password / PGWARD_DB_PASSWORD). */
 	const char *password_source;
+	/* A physical replication connection (replication=true, wal-stream): only replication
+	 * commands run on it (pg_repl_exec, pg_copy_*), never SQL, so there is no session to
+	 * set up; TLS verification and pins apply as for any connection. */
+	bool replication;
 };
 
 struct pg_tls_info {
@@ -89,6 +94,24 @@ char *pg_quote_literal(struct pg_conn *c, const char *s);
  * the plaintext never reaches the server (allocated into out). */
 int pg_scram_verifier(struct pg_conn *c, const char *user, const struct pw_secret *password,
                       char **out);
+
+/* ---- replication connections (pg_connect_opts.replication) ---- */
+
+/* Run one replication command with the simple query protocol (IDENTIFY_SYSTEM, SHOW,
+ * READ_REPLICATION_SLOT, CREATE_REPLICATION_SLOT, TIMELINE_HISTORY). */
+int pg_repl_exec(struct pg_conn *c, const char *cmd, struct pg_result **out);
+/* Start a CopyBoth stream (START_REPLICATION). */
+int pg_copy_both_start(struct pg_conn *c, const char *cmd);
+/* Wait up to timeout_ms for the next CopyData message: 0 with *msg (free with
+ * pg_copy_free) and *len, or *msg NULL when none arrived in time; *done when the server
+ * ended the stream (then call pg_copy_finish). -PW_E_DB when the connection broke. */
+int pg_copy_get(struct pg_conn *c, int timeout_ms, uint8_t **msg, size_t *len, bool *done);
+void pg_copy_free(uint8_t *msg);
+/* Send one CopyData message and flush it. */
+int pg_copy_put(struct pg_conn *c, const uint8_t *p, size_t n);
+/* End the stream from our side (if not yet) and collect what follows: the result set the
+ * server sends at the end of a timeline (*tuples, or NULL), then the command's end. */
+int pg_copy_finish(struct pg_conn *c, struct pg_result **tuples);
 
 /* Is conninfo carrying a password (keyword or URL userinfo)? -1 if it does not parse. */
 int pg_conninfo_has_password(const char *conninfo);

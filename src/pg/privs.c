@@ -631,3 +631,29 @@ void pw_privs_free(struct pw_privs *p)
 	pw_free(p->f);
 	memset(p, 0, sizeof *p);
 }
+
+int pw_privs_scan_replication(struct pg_conn *c, struct pw_privs *out, bool *replication)
+{
+	*replication = false;
+	int rc = pw_privs_scan(c, NULL, out);
+	if (rc < 0)
+		return rc;
+	size_t k = 0;
+	for (size_t i = 0; i < out->n; i++) {
+		struct pw_priv_finding *f = &out->f[i];
+		if (f->kind == PW_PRIV_ATTRIBUTE && f->path == PW_PATH_SELF &&
+		    strcmp(f->privilege, "REPLICATION") == 0) {
+			*replication = true;
+			pw_free(f->objtype);
+			pw_free(f->object);
+			pw_free(f->schema);
+			pw_free(f->privilege);
+			pw_free(f->via);
+			pw_free(f->fix);
+			continue;
+		}
+		out->f[k++] = *f;
+	}
+	out->n = k;
+	return 0;
+}

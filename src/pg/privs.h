@@ -64,6 +64,10 @@ struct pw_privs {
  * login role even when an ALTER ROLE ... SET role switched current_user). */
 int pw_privs_scan(struct pg_conn *c, const char *role, struct pw_privs *out);
 void pw_privs_free(struct pw_privs *p);
+/* wal-stream's model: a REPLICATION role may change nothing else. The scan of the connected
+ * database, without the role's own REPLICATION attribute (*replication says whether it
+ * holds it); what remains is every write path, as for a backup role. */
+int pw_privs_scan_replication(struct pg_conn *c, struct pw_privs *out, bool *replication);
 
 /* "UPDATE on app.t", "USAGE on SEQUENCE app.s", "CREATE on SCHEMA app", "CREATEDB",
  * "OWNER of TABLE app.t": the finding as a phrase (allocated). */

@@ -552,6 +552,14 @@ pg_start() {
     printf '%s\n' \
         'local   all  all                 trust' \
         'hostssl all  all  127.0.0.1/32  scram-sha-256' >"$datadir/pg_hba.conf" || return 1
+    # TK_PG_REPLICATION=1 (test_wal.sh): also the replication lines wal-stream and
+    # pg_basebackup need
+    if [[ -n "${TK_PG_REPLICATION:-}" ]]; then
+        printf '%s\n' \
+            'local   replication  all                 trust' \
+            'hostssl replication  all  127.0.0.1/32  scram-sha-256' >>"$datadir/pg_hba.conf" \
+            || return 1
+    fi
 
     # postgresql.conf: include the harness file (rewritten per port attempt),
     # then the caller's extra lines so they can override anything.

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# test_wal_failover.sh - wal-stream across a failover: a standby (pg_basebackup -R) is
+# promoted after the primary stops and url-file is switched to it; wal-stream reconnects,
+# re-resolving url-file, creates its slot on the new primary, resumes from the
+# repository's end on the old timeline and follows the history to timeline 2 (history file
+# stored). No gap on either timeline, and recovery of a base backup taken on the old
+# primary replays across the switch to the last row written on the new one.
+source "$(dirname "$0")/../harness/lib.sh"
+tk_tmpdir
+export HOME=$TK_TMP PGWARD_AUDIT_LOG=$TK_TMP/audit.log TK_PG_REPLICATION=1
+cd "$TK_TMP"
+pg_start "max_wal_senders = 5" "max_replication_slots = 5" "wal_keep_size = '512MB'" >/dev/null
+pg_psql_super >/dev/null <<'SQL'
+create role walrep login replication password 'wr';
+create table marks(id serial primary key, note text not null);
+create table load(id serial primary key, pad text);
+SQL
+"$PGWARD" keygen -o key 2>/dev/null
+R=$("$PGWARD" keygen -y key)
+export PGWARD_DB_PASSWORD=wr
+url() { echo "postgresql://walrep@localhost:$1/postgres?sslrootcert=$PG_CA"; }
+(umask 077 && url "$PGPORT_TEST" >url)
+psql_at() { runuser -u postgres -- psql -X -qtA -h "$1" -p "$2" -d postgres -c "$3"; }
+lsn_num() { printf '%d' $(( (16#${1%/*} << 32) + 16#${1#*/} )); }
+lsn_ge() { (( $(lsn_num "$1") >= $(lsn_num "$2") )); }
+
+# the standby, then the base backup for the recovery at the end
+SB=$TK_TMP/standby
+mkdir -p "$SB" && chown postgres: "$SB" && chmod 700 "$SB"
+runuser -u postgres -- pg_basebackup -h "$PG_SOCKDIR" -p "$PGPORT_TEST" -U postgres -D "$SB" \
+    -R -X stream -c fast 2>bb.err || { cat bb.err; tk_fail "pg_basebackup -R"; }
+_tk_pick_port; P2=$_TK_PORT
+printf "port = %s\nunix_socket_directories = '%s'\n" "$P2" "$SB" >>"$SB/postgresql.conf"
+chown postgres: "$SB/postgresql.conf"
+tk_on_exit "runuser -u postgres -- pg_ctl -D $SB -m immediate stop >/dev/null 2>&1"
+runuser -u postgres -- pg_ctl -D "$SB" -l "$SB/server.log" -w -t 60 start >/dev/null \
+    || { tail "$SB/server.log"; tk_fail "standby did not start"; }
+mkdir -p base && chown postgres: base
+runuser -u postgres -- pg_basebackup -h "$PG_SOCKDIR" -p "$PGPORT_TEST" -U postgres -D base \
+    -Ft -X none -c fast 2>bb.err || { cat bb.err; tk_fail "pg_basebackup"; }
+
+"$PGWARD" wal-stream shop --url-file url --repo repo -r "$R" --wal-flush-interval 1 \
+    --log-level info 2>ws.log &
+WS=$!
+tk_on_exit "kill -9 $WS 2>/dev/null"
+wait_slot() { # HOST PORT LSN: the slot on that server reaches LSN
+    local i s
+    for ((i = 0; i < 400; i++)); do
+        s=$(psql_at "$1" "$2" "select coalesce(restart_lsn::text, '0/0') from pg_replication_slots where slot_name = 'pgward_shop'")
+        [[ -n "$s" ]] && lsn_ge "$s" "$3" && return 0
+        sleep 0.1
+    done
+    tail -20 ws.log
+    tk_fail "slot on port $2 did not reach $3"
+}
+pg_psql_super -c "insert into load(pad) select repeat('x', 200) from generate_series(1, 20000)" >/dev/null
+pg_psql_super -c "insert into marks(note) values ('m1')" >/dev/null
+pg_psql_super -c "select pg_switch_wal()" >/dev/null
+pg_psql_super -c "insert into marks(note) values ('m2')" >/dev/null
+end=$(pg_psql_super -c "select pg_current_wal_insert_lsn()")
+wait_slot "$PG_SOCKDIR" "$PGPORT_TEST" "$end"
+
+# failover: the primary stops (fast: the standby gets everything), the standby is promoted,
+# url-file now names it
+runuser -u postgres -- pg_ctl -D "$PG_DATADIR" -m fast -w stop >/dev/null
+runuser -u postgres -- pg_ctl -D "$SB" -w promote >/dev/null || tk_fail "promote"
+# WAL and a checkpoint on the new primary before wal-stream finds it: a slot created now
+# starts segments after the switch, so resuming from the slot alone would leave a gap
+psql_at "$SB" "$P2" "insert into marks(note) values ('m3')" >/dev/null
+psql_at "$SB" "$P2" "insert into load(pad) select repeat('y', 200) from generate_series(1, 20000)" >/dev/null
+psql_at "$SB" "$P2" "select pg_switch_wal()" >/dev/null
+psql_at "$SB" "$P2" "checkpoint" >/dev/null
+(umask 077 && url "$P2" >url.new && mv url.new url)
+psql_at "$SB" "$P2" "insert into marks(note) values ('m4')" >/dev/null
+end2=$(psql_at "$SB" "$P2" "select pg_current_wal_insert_lsn()")
+wait_slot "$SB" "$P2" "$end2"
+kill -TERM "$WS"; wait "$WS" || tk_fail "wal-stream exit status on SIGTERM"
+grep -q "following timeline 2\|on timeline 2" ws.log || { cat ws.log; tk_fail "timeline 2 not followed"; }
+[[ -f repo/shop/wal/00000002.history.zst.age && -f repo/shop/wal/00000002.history.zst.age.minisig ]] \
+    || tk_fail "history file not stored"
+json=$("$PGWARD" wal-list shop --repo repo --output=json)
+tk_assert_eq "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print([t["timeline"] for t in d["timelines"]], sum(t["gap_count"] for t in d["timelines"]))' "$json")" "[1, 2] 0" "timelines and gaps"
+
+# recovery of the old primary's base backup across the switch, to the end
+chown -R postgres: repo key base
+D=$TK_TMP/r1
+_tk_pick_port; P3=$_TK_PORT
+mkdir -p "$D" && tar -xf base/base.tar -C "$D" && chmod 700 "$D"
+{
+    printf "port = %s\nlisten_addresses = ''\nunix_socket_directories = '%s'\n" "$P3" "$D"
+    printf "restore_command = '%s wal-fetch shop %%f %%p --repo %s/repo -i %s/key --trusted-signer %s'\n" \
+        "$PGWARD" "$TK_TMP" "$TK_TMP" "$TK_SIGN_PUB"
+} >>"$D/postgresql.conf"
+touch "$D/recovery.signal"
+chown -R postgres: "$D"
+tk_on_exit "runuser -u postgres -- pg_ctl -D $D -m immediate stop >/dev/null 2>&1"
+runuser -u postgres -- pg_ctl -D "$D" -l "$D/server.log" -w -t 120 start >/dev/null 2>&1 \
+    || { tail -20 "$D/server.log"; tk_fail "recovery server did not start"; }
+for ((i = 0; i < 600; i++)); do
+    [[ $(psql_at "$D" "$P3" 'select pg_is_in_recovery()' 2>/dev/null) == f ]] && break
+    sleep 0.1
+done
+tk_assert_eq "$(psql_at "$D" "$P3" "select string_agg(note, ',' order by id) from marks")" "m1,m2,m3,m4" "PITR across the timeline switch"
+tk_pass
