@@ -40,6 +40,17 @@ static void print_report(json_t *rep)
 		    "  row counts of %lld tables (%lld rows restored) compared with the details\n",
 		    (long long)json_integer_value(nt),
 		    (long long)json_integer_value(json_object_get(rep, "rows_restored")));
+	json_t *roles = json_object_get(rep, "roles");
+	if (roles) {
+		char src[512], priv[1400];
+		printf("  roles: %s; restored with %s: owners %s; privileges %s\n",
+		       pw_str_printable(src, sizeof src,
+		                        json_string_value(json_object_get(roles, "source"))),
+		       json_string_value(json_object_get(roles, "restore_options")),
+		       json_string_value(json_object_get(roles, "owners")),
+		       pw_str_printable(priv, sizeof priv,
+		                        json_string_value(json_object_get(roles, "privileges"))));
+	}
 	json_t *probs = json_object_get(rep, "problems");
 	for (size_t i = 0; i < json_array_size(probs); i++) {
 		json_t *p = json_array_get(probs, i);

@@ -164,6 +164,7 @@ const struct pw_command pw_commands[] = {
      "Only a backup signed by a trusted-signer key is restored (the default pick is the "
      "newest such backup); --allow-unsigned accepts any other, with a warning, and is "
      "recorded in the audit log.",
+     "  6   --to-file: the file exists (--force replaces it)\n"
      "  9   no such backup\n  12  the identity does not match the backup's recipients\n"
      "  14  the backup is damaged (nothing was restored)\n"
      "  20  pg_restore or the target database failed\n"
@@ -175,7 +176,7 @@ const struct pw_command pw_commands[] = {
           PW_OPT_BACKUP_ID, PW_OPT_BEFORE, PW_OPT_TARGET, PW_OPT_TARGET_PASSWORD, PW_OPT_TO_FILE,
           PW_OPT_CREATE, PW_OPT_CLEAN, PW_OPT_NO_OWNER, PW_OPT_RESTORE_ROLE, PW_OPT_JOBS,
           PW_OPT_TEMP_DIR, PW_OPT_TABLE, PW_OPT_SCHEMA, PW_OPT_GLOBALS,
-          PW_OPT_ALLOW_PRIVILEGED_ROLES, PW_OPT_PROGRESS, PW_OPT_SINGLE_TRANSACTION,
+          PW_OPT_ALLOW_PRIVILEGED_ROLES, PW_OPT_FORCE, PW_OPT_PROGRESS, PW_OPT_SINGLE_TRANSACTION,
           PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED),
      0, 1, true, cmd_restore, true},
     {"verify", "prove backups: integrity without a key, decryption with one, a restore drill",
