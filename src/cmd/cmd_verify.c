@@ -119,7 +119,7 @@ int cmd_verify(struct pw_ctx *ctx)
 	struct pw_secret *spw = sp ? pw_secret_from_str(sp) : NULL;
 	bool json = strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") == 0;
 	json_t *reports = json_array();
-	size_t failed = 0, checked = 0, refused = 0, privileged = 0;
+	size_t failed = 0, checked = 0, refused = 0, privileged = 0, refusedrill = 0;
 	const struct backup_entry *only = all ? NULL : catalog_pick(&l, id, 0);
 	if (!all && !only && !id && !allow) {
 		/* complete backups exist, none by a trusted key: say why the newest is refused */
@@ -183,6 +183,10 @@ int cmd_verify(struct pw_ctx *ctx)
 			if (json_is_true(json_object_get(rep, "restore_needs_privilege")) &&
 			    json_array_size(json_object_get(rep, "problems")) == 1)
 				privileged++;
+			/* every object matched its manifest; PostgreSQL refused the drill */
+			if (json_is_true(json_object_get(rep, "restore_failed")) &&
+			    json_array_size(json_object_get(rep, "problems")) == 1)
+				refusedrill++;
 		} else if (v < 0) {
 			rc = v;
 		}
@@ -223,6 +227,14 @@ int cmd_verify(struct pw_ctx *ctx)
 			    "programs, which the drill never grants (see above); restore it by "
 			    "hand "
 			    "as an administrator who has read that object.",
+			    failed == 1 ? "" : "s");
+		else if (refusedrill == failed)
+			rc = pw_error_hint(
+			    "The backup%s match%s the signed manifest%s, so this is not tampering: "
+			    "PostgreSQL refused the restore drill for the reason shown above (a "
+			    "missing extension, role or setting on the drill's server). Fix that "
+			    "and run verify again.",
+			    failed == 1 ? "" : "s", failed == 1 ? "es" : "",
 			    failed == 1 ? "" : "s");
 		else
 			rc = pw_error_hint(

@@ -36,8 +36,7 @@ struct child_sink {
 static int cs_write(struct flt *f, const uint8_t *p, size_t n)
 {
 	struct child_sink *s = (struct child_sink *)f;
-	child_poll_stderr(s->c);
-	return pw_write_all(s->c->in_fd, p, n, "pg_restore's input");
+	return child_write_in(s->c, p, n, "pg_restore's input");
 }
 
 static int cs_finish(struct flt *f)

@@ -757,6 +757,8 @@ done:
 	                                : json_array_size(v.problems) ? "fail"
 	                                                              : "pass"));
 	json_object_set_new(rep, "problems", v.problems);
+	if (v.drill_restore_failed) /* PostgreSQL refused the drill: not damage */
+		json_object_set_new(rep, "restore_failed", json_true());
 	if (rc == 0 && o->record && o->backup->complete) {
 		char key[400];
 		char stamp[32];

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -86,6 +87,32 @@ void child_poll_stderr(struct child *c)
 		}
 		pw_buf_append(&c->err, buf, n);
 	}
+}
+
+int child_write_in(struct child *c, const uint8_t *p, size_t n, const char *what)
+{
+	/* never block on the child's stdin while it blocks on its full stderr pipe */
+	int fl = fcntl(c->in_fd, F_GETFL);
+	if (!(fl & O_NONBLOCK))
+		fcntl(c->in_fd, F_SETFL, fl | O_NONBLOCK);
+	while (n) {
+		if (pw_interrupted())
+			return pw_write_all(c->in_fd, p, n, what); /* its interruption error */
+		child_poll_stderr(c);
+		ssize_t w = write(c->in_fd, p, n);
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			return pw_error(PW_E_IO, "could not write \"%s\": %s", what,
+			                strerror(errno));
+		struct pollfd pf[2] = {{c->in_fd, POLLOUT, 0}, {c->err_fd, POLLIN, 0}};
+		if (poll(pf, 2, 1000) < 0 && errno != EINTR)
+			return pw_error(PW_E_IO, "waiting for \"%s\": %s", what, strerror(errno));
+	}
+	return 0;
 }
 
 /* Wait for the child; SIGINT/SIGTERM stop it (-PW_E_INTERRUPTED). */

@@ -8,6 +8,7 @@
 #define PW_PG_CHILD_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/buf.h"
@@ -66,6 +67,10 @@ struct child_as {
  * could regain root refuses to run. */
 int child_start_as(struct child *c, const char *const *argv, const char *const *env, bool want_in,
                    bool want_out, const struct child_as *as);
+/* Write p to the child's stdin, draining its stderr while the pipe is full (a child that
+ * blocks on a full stderr pipe never reads its stdin). -PW_E_IO naming what on a failed
+ * write (EPIPE: the child stopped reading). */
+int child_write_in(struct child *c, const uint8_t *p, size_t n, const char *what);
 /* Drain stderr (non-blocking) into c->err; call now and then while streaming. */
 void child_poll_stderr(struct child *c);
 /* Close our pipe ends, wait for exit; returns 0 if it exited 0, -PW_E_INTERRUPTED when pgward
