@@ -57,6 +57,9 @@ static void print_report(json_t *rep)
 		const char *o = json_string_value(json_object_get(p, "object"));
 		printf("  %s%s%s\n", o ? o : "", o ? ": " : "",
 		       json_string_value(json_object_get(p, "problem")));
+		const char *h = json_string_value(json_object_get(p, "hint"));
+		if (h) /* sanitized when recorded */
+			printf("    (%s)\n", h);
 	}
 }
 

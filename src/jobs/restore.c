@@ -303,8 +303,12 @@ static int failed_hint(const struct restore_opts *o, const struct child *c, int 
 	if (rc == -PW_E_INTERRUPTED || pw_error_code() != PW_E_DB)
 		return rc;
 	char pghint[400] = "";
-	if (*c->why.hint)
-		snprintf(pghint, sizeof pghint, "PostgreSQL's hint: %s. ", c->why.hint);
+	if (*c->why.hint) {
+		size_t n = strlen(c->why.hint);
+		bool stop = n && c->why.hint[n - 1] == '.';
+		snprintf(pghint, sizeof pghint, "PostgreSQL's hint: %s%s ", c->why.hint,
+		         stop ? "" : ".");
+	}
 	if (o->jobs <= 1 && !o->no_single_transaction)
 		return pw_error_hint(
 		    "%spg_restore ran in one transaction: nothing was committed and "

@@ -280,6 +280,10 @@ static int restore_compare(struct vctx *v, struct pg_conn *sc, const struct rest
 	}
 	if (r < 0 && (pw_interrupted() || pw_error_code() == PW_E_INTERRUPTED))
 		return pw_error_code() == PW_E_INTERRUPTED ? r : interrupted_error();
+	/* pg_restore's failure: what it left behind, PostgreSQL's hint (for the record) */
+	char dbhint[1024] = "";
+	if (r < 0 && pw_error_code() == PW_E_DB)
+		pw_strlcpy(dbhint, pw_error_hint_text(), sizeof dbhint);
 	if (r < 0 && pw_error_code() == PW_E_VERIFY) {
 		problem(v, DATA_OBJECT, "%s", pw_error_message());
 		pw_error_clear();
@@ -293,17 +297,15 @@ static int restore_compare(struct vctx *v, struct pg_conn *sc, const struct rest
 		v->drill_restore_failed = v->drill_needs_privilege = true;
 		pw_error_clear();
 	} else if (r < 0) {
-		char hint[1024];
-		pw_strlcpy(hint, pw_error_hint_text(), sizeof hint);
 		problem(v, DATA_OBJECT, "the restore drill failed: %s", pw_error_message());
-		if (*hint) { /* what pg_restore's failure left behind, PostgreSQL's hint */
-			char shown[1100];
-			json_object_set_new(
-			    json_array_get(v->problems, json_array_size(v->problems) - 1), "hint",
-			    json_string(pw_str_printable(shown, sizeof shown, hint)));
-		}
 		v->drill_restore_failed = true;
 		pw_error_clear();
+	}
+	if (r < 0 && *dbhint) {
+		char shown[1100];
+		json_object_set_new(json_array_get(v->problems, json_array_size(v->problems) - 1),
+		                    "hint",
+		                    json_string(pw_str_printable(shown, sizeof shown, dbhint)));
 	}
 	json_object_set_new(rep, "restore_seconds", json_real(now_s() - t0));
 	json_t *counts = json_array();

@@ -170,6 +170,7 @@ tk_assert_contains "$out" "needs privileges the drill never grants" "the drill s
 tk_assert_contains "$out" "which the drill never grants (see above)" "the hint does not call it damage"
 tk_assert_contains "$out" 'extension "file_fdw"' "the drill names the extension"
 tk_assert_contains "$out" "(at: CREATE EXTENSION IF NOT EXISTS file_fdw" "the drill names the statement"
+tk_assert_contains "$out" "(PostgreSQL's hint: Must be superuser to create this extension." "PostgreSQL's HINT is kept"
 nothing_left "untrusted extension"
 
 # no server programs of the backup's version or newer: a clear error, no directory made
