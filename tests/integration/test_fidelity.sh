@@ -188,38 +188,45 @@ mkdir "$SCR"
 chmod 0711 "$TK_TMP" "$SCR"
 
 for db in rich many; do
-  # the stock round trip, the reference
+  # all at once (pg_restore waits on round trips more than on the CPU): the stock round trip,
+  # the reference; a plain restore (one transaction); --jobs 2; --globals into the fresh
+  # cluster (the backup role's pg_read_all_data is privileged); the local drill, with
+  # default settings but its lock table
   pg_psql_super -c "create database stock_$db" >/dev/null
-  _tk_as_pg "$PG_BINDIR/pg_dump" -Fc -h "$PG_SOCKDIR" -p "$PGPORT_TEST" -U postgres "$db" >"$db.stock.dump"
-  _tk_as_pg "$PG_BINDIR/pg_restore" --exit-on-error -h "$PG_SOCKDIR" -p "$PGPORT_TEST" -U postgres -d "stock_$db" <"$db.stock.dump"
+  { _tk_as_pg "$PG_BINDIR/pg_dump" -Fc -h "$PG_SOCKDIR" -p "$PGPORT_TEST" -U postgres "$db" >"$db.stock.dump" &&
+    _tk_as_pg "$PG_BINDIR/pg_restore" --exit-on-error -h "$PG_SOCKDIR" -p "$PGPORT_TEST" -U postgres -d "stock_$db" <"$db.stock.dump"; } >"$db.stock.log" 2>&1 &
+  p_stock=$!
+  "$PGWARD" restore "$db" -i key --repo repo --create --target "$(target "plain_$db")" >"$db.plain.log" 2>&1 &
+  p_plain=$!
+  "$PGWARD" restore "$db" -i key --repo repo --create --jobs 2 --temp-dir . --target "$(target "jobs_$db")" >"$db.jobs.log" 2>&1 &
+  p_jobs=$!
+  "$PGWARD" restore "$db" -i key --repo repo --create --globals --allow-privileged-roles \
+    --target "$(ftarget "$db")" >"$db.globals.log" 2>&1 &
+  p_globals=$!
+  TMPDIR=$SCR "$PGWARD" verify "$db" --repo repo -i key --restore --scratch-local >"$db.verify.out" 2>"$db.verify.err" &
+  p_verify=$!
+  wait $p_stock || { cat "$db.stock.log" >&2; tk_fail "$db: the stock round trip"; }
+  wait $p_plain || { cat "$db.plain.log" >&2; tk_fail "$db: plain restore"; }
+  wait $p_jobs || { cat "$db.jobs.log" >&2; tk_fail "$db: restore --jobs 2"; }
+  wait $p_globals || { cat "$db.globals.log" >&2; tk_fail "$db: --globals into a fresh cluster"; }
+  wait $p_verify || { cat "$db.verify.out" "$db.verify.err" >&2; tk_fail "$db: the local drill"; }
+  tk_pass "[$SECONDS s] $db: restored five ways"
+
   schema_of x "$PGPORT_TEST" "$PG_SOCKDIR" "stock_$db" >"stock_$db.schema"
   rows_of pg_psql_super "stock_$db" >"stock_$db.rows"
-  tk_pass "[$SECONDS s] $db: the stock round trip"
   [[ $db != many ]] || tk_assert_eq "$(grep -vc '^lo ' "stock_$db.rows")" "$NTABLES" "many: the stock round trip has every table"
-
-  # plain restore (one transaction) and --jobs 2
-  "$PGWARD" restore "$db" -i key --repo repo --create --target "$(target "plain_$db")" >/dev/null 2>&1 \
-    || { "$PGWARD" restore "$db" -i key --repo repo --create --target "$(target "plain_$db")" >&2 || true; tk_fail "$db: plain restore"; }
   same "$db: plain restore" "stock_$db" pg_psql_super "$PGPORT_TEST" "$PG_SOCKDIR" "plain_$db"
-  "$PGWARD" restore "$db" -i key --repo repo --create --jobs 2 --temp-dir . --target "$(target "jobs_$db")" >/dev/null 2>&1 \
-    || tk_fail "$db: restore --jobs 2"
   same "$db: --jobs 2" "stock_$db" pg_psql_super "$PGPORT_TEST" "$PG_SOCKDIR" "jobs_$db"
-
-  # --globals into a fresh cluster (the backup role's pg_read_all_data is privileged)
-  "$PGWARD" restore "$db" -i key --repo repo --create --globals --allow-privileged-roles \
-    --target "$(ftarget "$db")" >/dev/null 2>"$db.globals.err" || { cat "$db.globals.err" >&2; tk_fail "$db: --globals into a fresh cluster"; }
   same "$db: --globals into a fresh cluster" "stock_$db" fresh_psql "$FPORT" "$FB" "$db"
 
-  # the local drill, with default settings but its lock table
-  out=$(TMPDIR=$SCR "$PGWARD" verify "$db" --repo repo -i key --restore --scratch-local 2>"$db.verify.err") \
-    || { echo "$out" >&2; cat "$db.verify.err" >&2; tk_fail "$db: the local drill"; }
+  out=$(cat "$db.verify.out")
   tk_assert_contains "$out" "pass (depth 3" "$db: the drill passes"
-  tk_pass "[$SECONDS s] $db: the local drill passes"
   tk_assert_contains "$out" "roles: the backup's roles object" "$db: the drill says where the roles came from"
   rec=$(ls repo/"$db"/*/verify-*.json | tail -1)
   grep -q '"restore_options": "--no-owner"' "$rec" || tk_fail "$db: the record says owners were not restored"
   grep -q '"privileges": "restored' "$rec" || tk_fail "$db: the record says privileges were restored"
   [[ -z "$(ls -A "$SCR")" ]] || tk_fail "$db: the scratch cluster's directory is removed"
+  tk_pass "[$SECONDS s] $db: the local drill passes and says what it did about roles"
 done
 rec=$(ls repo/many/*/verify-*.json | tail -1)
 locks=$(grep -o '"max_locks_per_transaction": [0-9]*' "$rec" | grep -o '[0-9]*$')
