@@ -26,7 +26,10 @@ static void log_sink(enum pw_log_level level, const char *line)
 
 static void oom(size_t n)
 {
-	fprintf(stderr, "pgward: error: out of memory (allocating %zu bytes)\n", n);
+	if (n)
+		fprintf(stderr, "pgward: error: out of memory (allocating %zu bytes)\n", n);
+	else /* pw_nomem(0): a library (OpenSSL, libcurl, zstd) could not allocate */
+		fprintf(stderr, "pgward: error: out of memory (in a library)\n");
 	_exit(PW_E_NOMEM);
 }
 
@@ -125,6 +128,7 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	pw_set_oom_handler(oom);
+	pw_mem_route_libraries();
 	pw_log_set_sink(log_sink);
 
 	if (argc < 2) {

@@ -19,6 +19,7 @@
 #include "common/mem.h"
 #include "common/safefile.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "crypto/prim.h"
 
 #define AUDIT_LINE_MAX (64 * 1024)
@@ -40,7 +41,7 @@ static int mkdirs(const char *path)
 		*s = 0;
 		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
 			rc = pw_error(PW_E_AUDIT, "could not create directory \"%s\": %s", p,
-			              strerror(errno));
+			              pw_strerror(errno));
 			break;
 		}
 		*s = '/';
@@ -61,7 +62,7 @@ static int last_record(int fd, const char *path, char hash[65], long long *seq)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
-		return pw_error(PW_E_AUDIT, "could not stat \"%s\": %s", path, strerror(errno));
+		return pw_error(PW_E_AUDIT, "could not stat \"%s\": %s", path, pw_strerror(errno));
 	if (st.st_size == 0) {
 		memcpy(hash, ZERO_HASH, 65);
 		*seq = 0;
@@ -97,13 +98,6 @@ out:
 	return rc;
 }
 
-static void iso_time(time_t t, char out[32])
-{
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 int pw_audit_append(const char *path, const struct pw_audit_event *ev)
 {
 	int rc = mkdirs(path);
@@ -121,15 +115,15 @@ int pw_audit_append(const char *path, const struct pw_audit_event *ev)
 	if (flock(fd, LOCK_EX) < 0) {
 		close(fd);
 		return pw_error(PW_E_AUDIT, "could not lock audit log \"%s\": %s", path,
-		                strerror(errno));
+		                pw_strerror(errno));
 	}
 	char prev[65];
 	long long seq = 0;
 	if ((rc = last_record(fd, path, prev, &seq)) < 0)
 		goto out;
 
-	char when[32];
-	iso_time(time(NULL), when);
+	char when[PW_TIME_MAX];
+	pw_time_format(pw_now(), PW_TIME_ISO, when);
 	struct passwd *pw = getpwuid(geteuid());
 	json_t *rec = json_object();
 	json_object_set_new(rec, "seq", json_integer(seq + 1));
@@ -156,7 +150,7 @@ int pw_audit_append(const char *path, const struct pw_audit_event *ev)
 	char *line = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(rec);
 	if (!line || strlen(line) > AUDIT_LINE_MAX) {
-		free(line);
+		pw_free(line);
 		rc = pw_error(PW_E_AUDIT, "audit record too large");
 		goto out;
 	}
@@ -164,10 +158,10 @@ int pw_audit_append(const char *path, const struct pw_audit_event *ev)
 	line = realloc(line, n + 2);
 	line[n] = '\n';
 	rc = pw_write_all(fd, line, n + 1, path);
-	free(line);
+	pw_free(line);
 	if (rc == 0 && fsync(fd) < 0)
 		rc = pw_error(PW_E_AUDIT, "could not fsync audit log \"%s\": %s", path,
-		              strerror(errno));
+		              pw_strerror(errno));
 out:
 	close(fd); /* releases the lock */
 	return rc;
@@ -206,7 +200,7 @@ static int each_line(const char *path, int (*fn)(void *, char *, size_t, size_t)
 			                     "setting.");
 		}
 		return pw_error(PW_E_AUDIT, "could not open audit log \"%s\": %s", path,
-		                strerror(errno));
+		                pw_strerror(errno));
 	}
 	char *line = NULL;
 	size_t cap = 0, lineno = 0;
@@ -336,8 +330,6 @@ int pw_audit_read(const char *path, time_t since, int (*fn)(void *arg, json_t *r
 
 int pw_audit_parse_since(const char *s, time_t now, time_t *out)
 {
-	struct tm tm;
-	memset(&tm, 0, sizeof tm);
 	size_t n = strlen(s);
 	uint64_t v;
 	if (n >= 2 && strchr("smhd", s[n - 1])) {
@@ -355,14 +347,9 @@ int pw_audit_parse_since(const char *s, time_t now, time_t *out)
 		*out = now - (time_t)(v * mult);
 		return 0;
 	}
-	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (!end || *end) {
-		memset(&tm, 0, sizeof tm);
-		end = strptime(s, "%Y-%m-%d", &tm);
-		if (!end || *end)
-			goto bad;
-	}
-	*out = timegm(&tm);
+	/* a UTC time or a date alone (midnight UTC), nothing after it */
+	if (pw_time_parse(s, PW_TIME_ISO, true, out, NULL) < 0)
+		goto bad;
 	return 0;
 bad:
 	pw_error(PW_E_USAGE, "invalid time \"%s\"", s);

@@ -11,33 +11,48 @@
 #include "check/internal.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "jobs/expire.h"
 #include "storage/storage.h"
 
+/* Why each rule matters, as the report shows it: a public source or a plain reason. */
 #define WHY_RECENT                                                                                 \
-	"seed 004: \"A database without automated backups cannot call itself a serious managed "   \
-	"database service.\""
+	"a backup older than a day loses a day of data when it is needed; a backup never "         \
+	"verified may not restore (CIS PostgreSQL Benchmark, \"Ensure a backup and recovery "      \
+	"strategy is in place\")"
 #define WHY_ENCRYPTED                                                                              \
-	"seed 004: \"Making sure live data and backups are encrypted is a must-have.\"; seed "     \
-	"003: "                                                                                    \
-	"wrap the key with a public key (a second recipient is the escrow copy)"
+	"a backup holds every row: unencrypted, whoever reads the storage reads the database; a "  \
+	"second recipient is the escrow copy of the key (OWASP Cryptographic Storage Cheat Sheet)"
 #define WHY_OFFVENDOR                                                                              \
-	"seed 004: \"always export database snapshots to a 3rd party location and keep them "      \
-	"stored there for 14 to 30 days\""
-#define WHY_RESTORE "seed 003: \"test your backups regularly\""
+	"a backup stored with the database's own host or provider is lost with it (an account "    \
+	"closure, a region outage, an attacker holding that account): keep copies elsewhere"
+#define WHY_RETENTION                                                                              \
+	"too short a window misses damage found late; far longer keeps personal data beyond need " \
+	"(14 to 30 days of daily backups is the usual balance)"
+#define WHY_RESTORE                                                                                \
+	"a backup is only as good as its last successful restore (PostgreSQL documentation, "      \
+	"\"Backup and Restore\"; test restores regularly)"
 #define WHY_IMMUTABLE                                                                              \
-	"product principle 4: backups that an attacker who owns the backup host cannot delete "    \
-	"(append-only repository on an object-locked bucket)"
+	"an attacker who owns the backup host must not be able to delete or rewrite the backups "  \
+	"(S3 Object Lock: objects cannot be deleted before their retain-until date)"
 
 #define DAY 86400
 
 static time_t parse_iso(const char *s)
 {
-	struct tm tm = {0};
-	if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		return 0;
-	return timegm(&tm);
+	time_t t;
+	return s && pw_time_parse(s, PW_TIME_ISO, false, &t, NULL) == 0 ? t : 0;
 }
+
+/* One row of the backup rules' table (the shape of rules.h's struct chk_rule). */
+struct bk_rule {
+	const char *id;
+	enum chk_severity severity;
+	const char *title;
+	const char *why;
+	void (*run)(const struct chk_opts *o, const struct chk_repo_state *st, struct chk_report *r,
+	            const struct bk_rule *ru);
+};
 
 static void fmt_age(double secs, char *out, size_t n)
 {
@@ -115,11 +130,9 @@ static bool need_repo(const struct chk_opts *o, const struct chk_repo_state *st,
 }
 
 static void rule_recent(const struct chk_opts *o, const struct chk_repo_state *st,
-                        struct chk_report *r)
+                        struct chk_report *r, const struct bk_rule *ru)
 {
-	struct chk_finding *f =
-	    chk_add(r, "backup.recent", "a verified, complete backup within the last 26 hours",
-	            CHK_SEV_HIGH, WHY_RECENT);
+	struct chk_finding *f = chk_add(r, ru->id, ru->title, ru->severity, ru->why);
 	if (!need_repo(o, st, f))
 		return;
 	const struct backup_entry *newest = NULL, *verified = NULL;
@@ -170,12 +183,9 @@ static void rule_recent(const struct chk_opts *o, const struct chk_repo_state *s
 }
 
 static void rule_encrypted(const struct chk_opts *o, const struct chk_repo_state *st,
-                           struct chk_report *r)
+                           struct chk_report *r, const struct bk_rule *ru)
 {
-	struct chk_finding *f =
-	    chk_add(r, "backup.encrypted",
-	            "backups encrypted to at least one recipient, two or more recommended",
-	            CHK_SEV_CRITICAL, WHY_ENCRYPTED);
+	struct chk_finding *f = chk_add(r, ru->id, ru->title, ru->severity, ru->why);
 	if (!need_repo(o, st, f))
 		return;
 	if (!st->newest) {
@@ -301,11 +311,9 @@ static const char *s3_endpoint(const struct chk_opts *o)
 }
 
 static void rule_off_vendor(const struct chk_opts *o, const struct chk_repo_state *st,
-                            struct chk_report *r)
+                            struct chk_report *r, const struct bk_rule *ru)
 {
-	struct chk_finding *f = chk_add(
-	    r, "backup.off-vendor", "the repository is not on the database's own host or provider",
-	    CHK_SEV_MEDIUM, WHY_OFFVENDOR);
+	struct chk_finding *f = chk_add(r, ru->id, ru->title, ru->severity, ru->why);
 	if (!st->configured) {
 		need_repo(o, st, f);
 		return;
@@ -372,10 +380,9 @@ static void rule_off_vendor(const struct chk_opts *o, const struct chk_repo_stat
 }
 
 static void rule_retention(const struct chk_opts *o, const struct chk_repo_state *st,
-                           struct chk_report *r)
+                           struct chk_report *r, const struct bk_rule *ru)
 {
-	struct chk_finding *f = chk_add(r, "backup.retention", "retention keeps 14 to 30 days",
-	                                CHK_SEV_MEDIUM, WHY_OFFVENDOR);
+	struct chk_finding *f = chk_add(r, ru->id, ru->title, ru->severity, ru->why);
 	if (!need_repo(o, st, f))
 		return;
 	int d = o->backup.retention_days, m = o->backup.retention_min;
@@ -504,13 +511,14 @@ static int vcollect(void *arg, const struct stor_info *i)
 	const char *slash = strrchr(i->key, '/');
 	if (!slash || strncmp(slash + 1, "verify-", 7) != 0 || strlen(i->key) >= 400)
 		return 0;
-	struct tm tm = {0};
-	const char *end = strptime(slash + 8, "%Y%m%dT%H%M%SZ", &tm);
-	if (!end || strcmp(end, ".json") != 0)
+	time_t when;
+	const char *end = NULL;
+	if (pw_time_parse(slash + 8, PW_TIME_COMPACT, false, &when, &end) < 0 ||
+	    strcmp(end, ".json") != 0)
 		return 0;
 	l->v = pw_realloc(l->v, (l->n + 1) * sizeof *l->v);
 	pw_strlcpy(l->v[l->n].key, i->key, sizeof l->v[l->n].key);
-	l->v[l->n++].when = timegm(&tm);
+	l->v[l->n++].when = when;
 	return 0;
 }
 
@@ -526,12 +534,9 @@ static int buf_sink(void *arg, const uint8_t *p, size_t n)
 }
 
 static void rule_restore_tested(const struct chk_opts *o, const struct chk_repo_state *st,
-                                struct chk_report *r)
+                                struct chk_report *r, const struct bk_rule *ru)
 {
-	struct chk_finding *f =
-	    chk_add(r, "backup.restore-tested",
-	            "a successful restore drill (verify --restore) within the last 7 days",
-	            CHK_SEV_MEDIUM, WHY_RESTORE);
+	struct chk_finding *f = chk_add(r, ru->id, ru->title, ru->severity, ru->why);
 	if (!need_repo(o, st, f))
 		return;
 	char prefix[128];
@@ -585,11 +590,9 @@ static void rule_restore_tested(const struct chk_opts *o, const struct chk_repo_
 }
 
 static void rule_immutable(const struct chk_opts *o, const struct chk_repo_state *st,
-                           struct chk_report *r)
+                           struct chk_report *r, const struct bk_rule *ru)
 {
-	struct chk_finding *f =
-	    chk_add(r, "backup.immutable", "object lock on, lock period within retention",
-	            CHK_SEV_MEDIUM, WHY_IMMUTABLE);
+	struct chk_finding *f = chk_add(r, ru->id, ru->title, ru->severity, ru->why);
 	if (!need_repo(o, st, f))
 		return;
 	unsigned feat = stor_features(o->backup.repo);
@@ -658,11 +661,9 @@ static void rule_immutable(const struct chk_opts *o, const struct chk_repo_state
 	"trusted-signer, tells genuine backups from forged ones (docs/signing.md)"
 
 static void rule_signed(const struct chk_opts *o, const struct chk_repo_state *st,
-                        struct chk_report *r)
+                        struct chk_report *r, const struct bk_rule *ru)
 {
-	struct chk_finding *f = chk_add(
-	    r, "backup.signed", "backups signed by the backup host, trusted-signer configured",
-	    CHK_SEV_HIGH, WHY_SIGNED);
+	struct chk_finding *f = chk_add(r, ru->id, ru->title, ru->severity, ru->why);
 	if (!need_repo(o, st, f))
 		return;
 	if (!o->backup.signers || !o->backup.signers->n) {
@@ -698,14 +699,38 @@ static void rule_signed(const struct chk_opts *o, const struct chk_repo_state *s
 	        st->newest->id, label);
 }
 
+static const struct bk_rule bk_rules[] = {
+    {"backup.recent", CHK_SEV_HIGH, "a verified, complete backup within the last 26 hours",
+     WHY_RECENT, rule_recent},
+    {"backup.encrypted", CHK_SEV_CRITICAL,
+     "backups encrypted to at least one recipient, two or more recommended", WHY_ENCRYPTED,
+     rule_encrypted},
+    {"backup.off-vendor", CHK_SEV_MEDIUM,
+     "the repository is not on the database's own host or provider", WHY_OFFVENDOR,
+     rule_off_vendor},
+    {"backup.retention", CHK_SEV_MEDIUM, "retention keeps 14 to 30 days", WHY_RETENTION,
+     rule_retention},
+    {"backup.restore-tested", CHK_SEV_MEDIUM,
+     "a successful restore drill (verify --restore) within the last 7 days", WHY_RESTORE,
+     rule_restore_tested},
+    {"backup.immutable", CHK_SEV_MEDIUM, "object lock on, lock period within retention",
+     WHY_IMMUTABLE, rule_immutable},
+    {"backup.signed", CHK_SEV_HIGH, "backups signed by the backup host, trusted-signer configured",
+     WHY_SIGNED, rule_signed},
+};
+
+size_t chk_backup_rule_descs(struct chk_rule_desc *out, size_t cap)
+{
+	size_t n = sizeof bk_rules / sizeof bk_rules[0];
+	for (size_t i = 0; i < n && i < cap; i++)
+		out[i] = (struct chk_rule_desc){bk_rules[i].id, bk_rules[i].severity,
+		                                bk_rules[i].title, bk_rules[i].why};
+	return n;
+}
+
 void chk_backup_rules(const struct chk_opts *o, const struct chk_repo_state *st,
                       struct chk_report *r)
 {
-	rule_recent(o, st, r);
-	rule_encrypted(o, st, r);
-	rule_off_vendor(o, st, r);
-	rule_retention(o, st, r);
-	rule_restore_tested(o, st, r);
-	rule_immutable(o, st, r);
-	rule_signed(o, st, r);
+	for (size_t i = 0; i < sizeof bk_rules / sizeof bk_rules[0]; i++)
+		bk_rules[i].run(o, st, r, &bk_rules[i]);
 }

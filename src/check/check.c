@@ -1,72 +1,26 @@
 /* check.c - run the checklist: repository first (it names the backup role), then the
  * database rules, then the backup rules. Findings keep the order of docs/check.md. */
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "check/internal.h"
 #include "check/rules.h"
-#include "common/mem.h"
 #include "common/str.h"
 #include "pg/pg.h"
 
-static char *vfmt(const char *fmt, va_list ap)
+size_t chk_rules_describe(struct chk_rule_desc *out, size_t cap)
 {
-	va_list aq;
-	va_copy(aq, ap);
-	int n = vsnprintf(NULL, 0, fmt, aq);
-	va_end(aq);
-	if (n < 0)
-		return pw_strdup("");
-	char *s = pw_malloc((size_t)n + 1);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	return s;
-}
-
-struct chk_finding *chk_add(struct chk_report *r, const char *id, const char *title,
-                            enum chk_severity sev, const char *why)
-{
-	r->f = pw_realloc(r->f, (r->n + 1) * sizeof *r->f);
-	struct chk_finding *f = &r->f[r->n++];
-	memset(f, 0, sizeof *f);
-	f->id = id;
-	f->title = title;
-	f->severity = sev;
-	f->result = CHK_SKIP;
-	f->why = why;
-	return f;
-}
-
-void chk_set(struct chk_finding *f, enum chk_result res, enum chk_severity sev, const char *fmt,
-             ...)
-{
-	f->result = res;
-	f->severity = sev;
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = vfmt(fmt, ap);
-	va_end(ap);
-	pw_free(f->evidence);
-	f->evidence = s;
-}
-
-void chk_fix(struct chk_finding *f, const char *fmt, ...)
-{
-	pw_free(f->fix);
-	f->fix = NULL;
-	if (!fmt)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	f->fix = vfmt(fmt, ap);
-	va_end(ap);
-}
-
-char *chk_take(struct pw_buf *b)
-{
-	char *s = pw_strdup(b->len ? pw_buf_str(b) : "");
-	pw_buf_free(b, 0);
-	return s;
+	size_t (*const ring[])(struct chk_rule_desc *, size_t) = {
+	    chk_db_rule_descs, chk_ring2_rule_descs, chk_backup_rule_descs};
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof ring / sizeof ring[0]; i++) {
+		size_t k = ring[i](out, cap);
+		size_t used = k < cap ? k : cap;
+		n += k;
+		cap -= used;
+		if (out)
+			out += used;
+	}
+	return n;
 }
 
 int chk_run(const struct chk_opts *o, struct chk_report *out)
@@ -80,6 +34,6 @@ int chk_run(const struct chk_opts *o, struct chk_report *out)
 	chk_ring2_rules(o, &st, out);
 	chk_backup_rules(o, &st, out);
 	chk_repo_free(&st);
-	pw_error_clear();
+	pw_best_effort("running the rules");
 	return 0;
 }

@@ -34,11 +34,23 @@ struct chk_finding {
 	enum chk_severity severity;
 	enum chk_result result;
 	char *evidence;  /* what was seen (metadata only) */
-	const char *why; /* the seed line or benchmark item (static) */
+	const char *why; /* why it matters: a public source or a plain reason (static) */
 	char *fix;       /* SQL or configuration snippet, or the GRANT a skip needs */
 	bool unread;     /* skip because the server could not be read at all: counts under any
 	                    --fail-on other than never (see chk_fails) */
 };
+
+/* One row of the rule table, whatever ring runs it: what "pgward check --list-rules" prints
+ * and what docs/check.md's rule table must agree with (tests/integration/test_check_rules.sh). */
+struct chk_rule_desc {
+	const char *id;
+	enum chk_severity severity;
+	const char *title;
+	const char *why;
+};
+/* Every rule in report order (database rules, second ring, backup rules): the number of
+ * rules, with the first cap of them in out. */
+size_t chk_rules_describe(struct chk_rule_desc *out, size_t cap);
 
 struct chk_report {
 	struct chk_finding *f;

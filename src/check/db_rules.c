@@ -14,64 +14,78 @@
 #include "check/internal.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "pg/pg.h"
 #include "pg/privs.h"
 
-/* Seed lines and benchmark items cited as "why". */
+/* Why each rule matters, as the report shows it: a public source (PostgreSQL documentation,
+ * CIS PostgreSQL Benchmark, OWASP, a CVE) or a plain reason. */
 #define WHY_TLS                                                                                    \
-	"seed 004: \"Encryption of data-in-transit is just a must have to keep your data secure "  \
-	"without people from sniffing around in your client's data.\""
+	"without TLS, passwords and data cross the network readable by anyone on the path "        \
+	"(PostgreSQL documentation, \"Secure TCP/IP Connections with SSL\"; CIS PostgreSQL "       \
+	"Benchmark, \"Ensure TLS is enabled and configured correctly\")"
 #define WHY_PIN                                                                                    \
-	"seed 004: \"If your applications allow connections to any database service with an SSL "  \
-	"certificate, you get caught by \\\"the man in the middle\\\".\" (configure certificate "  \
-	"pinning)"
+	"a client that accepts any certificate can be sent to an impostor that collects its "      \
+	"password (PostgreSQL documentation, \"SSL Support\", sslmode=verify-full; OWASP, "        \
+	"\"Certificate and Public Key Pinning\")"
 #define WHY_AUTH                                                                                   \
-	"seed 004: \"someone can spoof the database service and collect all the connection "       \
-	"information that it needs\"; CIS PostgreSQL Benchmark: ensure login via host TCP/IP "     \
-	"sockets is configured correctly (no trust, no cleartext password)"
+	"trust lets anyone who reaches the port log in as any role, and password sends it in "     \
+	"clear (PostgreSQL documentation, \"Trust Authentication\", \"Password Authentication\"; " \
+	"CIS PostgreSQL Benchmark, \"Ensure login via host TCP/IP Sockets is configured "          \
+	"correctly\")"
 #define WHY_SCRAM                                                                                  \
-	"CIS PostgreSQL Benchmark: ensure passwords are stored as SCRAM-SHA-256; an MD5 hash is "  \
-	"a password equivalent for md5 authentication"
+	"an MD5 hash is a password equivalent for md5 authentication (PostgreSQL documentation, "  \
+	"\"Password Authentication\"; CIS PostgreSQL Benchmark, SCRAM-SHA-256 password "           \
+	"encryption)"
 #define WHY_NET                                                                                    \
-	"seed 004: \"make sure our managed database service allows some kind of networking "       \
-	"constraints ... a true public firewall with an IP whitelist\""
+	"a database that accepts logins from the whole internet is one leaked or guessed "         \
+	"password "                                                                                \
+	"away from everyone (CIS PostgreSQL Benchmark, \"Ensure login via host TCP/IP Sockets is " \
+	"configured correctly\"; OWASP Database Security Cheat Sheet, network)"
 #define WHY_SUPER                                                                                  \
-	"seed 000/004: least privilege (\"create a user for that application\"); CIS PostgreSQL "  \
-	"Benchmark: ensure excessive administrative privileges are revoked"
+	"a superuser bypasses every permission check and can run programs as the server's OS "     \
+	"user: least privilege (CIS PostgreSQL Benchmark, \"Ensure excessive administrative "      \
+	"privileges are revoked\"; PostgreSQL documentation, \"Role Attributes\")"
 #define WHY_UNUSED                                                                                 \
-	"seed 004: \"Always create a service account/user to a database per system that's using "  \
-	"it.\" (an account no system uses is attack surface)"
+	"an account no system uses is attack surface nobody watches (OWASP Database Security "     \
+	"Cheat Sheet, \"Authentication\")"
 #define WHY_SHARED                                                                                 \
-	"seed 004: \"Bottom line, just like for any other account: never share an account "        \
-	"between multiple users or services.\""
+	"one account per application or person: a shared account cannot be revoked for one "       \
+	"user, and the logs cannot tell who did what (OWASP Database Security Cheat Sheet)"
 #define WHY_RO                                                                                     \
-	"seed 004: \"create a read-only service account for just that user\"; seed 000: the "      \
-	"backup service can never alter data"
+	"a role meant to read (a backup, a report tool) that can write turns a leaked password "   \
+	"into changed or destroyed data; least privilege (CIS PostgreSQL Benchmark, \"Ensure "     \
+	"excessive DML privileges are revoked\")"
 #define WHY_PUBLIC_CREATE                                                                          \
 	"CVE-2018-1058: a schema where PUBLIC may CREATE lets any role plant functions and "       \
-	"operators that other roles' queries then run; CIS PostgreSQL Benchmark"
+	"operators that other roles' queries then run (PostgreSQL documentation, \"Schemas and "   \
+	"Privileges\")"
 #define WHY_PUBLIC_GRANTS                                                                          \
-	"seed 004: role-based authorization, one account per system; a grant to PUBLIC reaches "   \
-	"every role, including future ones"
+	"a grant to PUBLIC reaches every role, including ones created later (PostgreSQL "          \
+	"documentation, \"Privileges\"; CIS PostgreSQL Benchmark, excessive privileges)"
 #define WHY_SECDEF                                                                                 \
 	"PostgreSQL documentation, \"Writing SECURITY DEFINER Functions Safely\": without a "      \
-	"fixed "                                                                                   \
-	"search_path the caller chooses which objects the owner's privileges run"
+	"fixed search_path the caller chooses which objects the owner's privileges run"
 #define WHY_LANG                                                                                   \
 	"CIS PostgreSQL Benchmark: untrusted procedural languages run code as the server's OS "    \
 	"user; install them only where needed"
 #define WHY_AUDIT                                                                                  \
-	"seed 001: \"Use audit logs ... to review all the activity periodically\"; CIS "           \
-	"PostgreSQL Benchmark: log_connections, log_disconnections, pgAudit"
+	"without connection logs nobody can tell who logged in when (CIS PostgreSQL Benchmark, "   \
+	"log_connections, log_disconnections, pgAudit)"
 #define WHY_CHECKSUMS                                                                              \
-	"seed 003 (\"test your backups regularly\"): checksums make the server report silent "     \
-	"storage corruption instead of serving it to pg_dump and into every backup"
+	"checksums make the server report silent storage corruption instead of serving it to "     \
+	"pg_dump and into every backup (PostgreSQL documentation, \"Data Checksums\")"
 #define WHY_VERSION                                                                                \
-	"seed 004: managed databases spare you \"critical software updates\"; an unsupported "     \
-	"major version gets none"
+	"an unsupported major version gets no security fixes (PostgreSQL versioning policy, "      \
+	"https://www.postgresql.org/support/versioning/)"
+#define WHY_SESSION_ROLE                                                                           \
+	"ALTER DATABASE/ROLE ... SET role (or session_authorization) applies when a session "      \
+	"starts: whoever logs in then acts, and is checked, as another role; RESET ROLE only "     \
+	"returns to that setting"
 
 struct dbx {
 	const struct chk_opts *o;
+	const struct chk_repo_state *st; /* the repository (names the backup role) */
 	struct pg_conn *c;
 	struct chk_report *r;
 	bool super, settings_ok, stats_ok, hba_ok, authid_ok;
@@ -81,6 +95,15 @@ struct dbx {
 	int hba_bad;            /* lines of pg_hba.conf (on disk) with an error */
 	char hba_bad_desc[768]; /* the first few, for evidence */
 	char broken[512]; /* the first query failed: every rule that queries is skip with this */
+};
+
+/* One row of the first ring's rule table (the shape of rules.h's struct chk_rule). */
+struct db_rule {
+	const char *id;
+	enum chk_severity severity;
+	const char *title;
+	const char *why;
+	void (*run)(struct dbx *x, const struct db_rule *ru);
 };
 
 /* Evidence and fix lists stop growing at this many bytes; the rest is counted ("and N
@@ -112,10 +135,10 @@ static void more_tail(struct pw_buf *b, size_t more, const char *sep)
 /* A finding; NULL (after adding it as skip) when the server could not be read at all. Such a
  * skip is marked unread: it counts under any --fail-on (a check that saw nothing must not
  * look like a clean one in CI). */
-static struct chk_finding *add(struct dbx *x, const char *id, const char *title,
-                               enum chk_severity sev, const char *why)
+static struct chk_finding *add(struct dbx *x, const struct db_rule *ru)
 {
-	struct chk_finding *f = chk_add(x->r, id, title, sev, why);
+	enum chk_severity sev = ru->severity;
+	struct chk_finding *f = chk_add(x->r, ru->id, ru->title, sev, ru->why);
 	if (!x->broken[0])
 		return f;
 	chk_set(f, CHK_SKIP, sev, "could not read the server: %s", x->broken);
@@ -128,10 +151,9 @@ static struct chk_finding *add(struct dbx *x, const char *id, const char *title,
 }
 
 /* A finding for a rule that needs no query (it reads the connection itself). */
-static struct chk_finding *add_noquery(struct dbx *x, const char *id, const char *title,
-                                       enum chk_severity sev, const char *why)
+static struct chk_finding *add_noquery(struct dbx *x, const struct db_rule *ru)
 {
-	return chk_add(x->r, id, title, sev, why);
+	return chk_add(x->r, ru->id, ru->title, ru->severity, ru->why);
 }
 
 /* Run a query; on failure the finding becomes skip with the server's message. */
@@ -323,10 +345,9 @@ static void hba_errors(struct dbx *x, struct chk_finding *f)
 	           "NOT NULL;");
 }
 
-static void rule_tls_server(struct dbx *x)
+static void rule_tls_server(struct dbx *x, const struct db_rule *ru)
 {
-	struct chk_finding *f =
-	    add(x, "tls.server", "the server offers TLS (ssl = on)", CHK_SEV_CRITICAL, WHY_TLS);
+	struct chk_finding *f = add(x, ru);
 	if (!f)
 		return;
 	char v[64];
@@ -339,11 +360,9 @@ static void rule_tls_server(struct dbx *x)
 	           "ssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'");
 }
 
-static void rule_tls_enforced(struct dbx *x)
+static void rule_tls_enforced(struct dbx *x, const struct db_rule *ru)
 {
-	struct chk_finding *f =
-	    add(x, "tls.enforced", "remote logins must use TLS (no \"host\" hba line)",
-	        CHK_SEV_HIGH, WHY_TLS);
+	struct chk_finding *f = add(x, ru);
 	if (!f)
 		return;
 	char v[64];
@@ -403,11 +422,9 @@ static void rule_tls_enforced(struct dbx *x)
 	pw_buf_free(&fix, 0);
 }
 
-static void rule_tls_min_version(struct dbx *x)
+static void rule_tls_min_version(struct dbx *x, const struct db_rule *ru)
 {
-	struct chk_finding *f =
-	    add(x, "tls.min-version", "TLS 1.2 or newer only (ssl_min_protocol_version)",
-	        CHK_SEV_HIGH, WHY_TLS);
+	struct chk_finding *f = add(x, ru);
 	if (!f)
 		return;
 	char v[64];
@@ -422,13 +439,9 @@ static void rule_tls_min_version(struct dbx *x)
 	           "ssl_min_protocol_version = 'TLSv1.2'");
 }
 
-static void rule_tls_this_connection(struct dbx *x)
+static void rule_tls_this_connection(struct dbx *x, const struct db_rule *ru)
 {
-	struct chk_finding *f =
-	    add_noquery(x, "tls.this-connection",
-	                "this connection: TLS, verified chain and host name, certificate not "
-	                "expiring",
-	                CHK_SEV_HIGH, WHY_PIN);
+	struct chk_finding *f = add_noquery(x, ru);
 	const struct pg_tls_info *t = pg_tls(x->c);
 	const char *mode = x->o->sslmode && *x->o->sslmode ? x->o->sslmode : "?";
 	const char *host = x->o->db_host ? x->o->db_host : "";
@@ -507,10 +520,9 @@ static void rule_tls_this_connection(struct dbx *x)
 	pw_buf_free(&fix, 0);
 }
 
-static void rule_tls_live_sessions(struct dbx *x)
+static void rule_tls_live_sessions(struct dbx *x, const struct db_rule *ru)
 {
-	struct chk_finding *f = add(x, "tls.live-sessions", "no current remote session without TLS",
-	                            CHK_SEV_HIGH, WHY_TLS);
+	struct chk_finding *f = add(x, ru);
 	if (!f)
 		return;
 	if (!x->stats_ok) {
@@ -560,12 +572,9 @@ static void rule_tls_live_sessions(struct dbx *x)
 	pw_buf_free(&ev, 0);
 }
 
-static void rule_auth_no_trust(struct dbx *x)
+static void rule_auth_no_trust(struct dbx *x, const struct db_rule *ru)
 {
-	struct chk_finding *f =
-	    add(x, "auth.no-trust",
-	        "no trust authentication on host lines, no cleartext password anywhere",
-	        CHK_SEV_CRITICAL, WHY_AUTH);
+	struct chk_finding *f = add(x, ru);
 	if (!f)
 		return;
 	if (!need_hba(x, f))
@@ -613,11 +622,9 @@ static void rule_auth_no_trust(struct dbx *x)
 	pw_buf_free(&fix, 0);
 }
 
-static void rule_auth_scram(struct dbx *x)
+static void rule_auth_scram(struct dbx *x, const struct db_rule *ru)
 {
-	struct chk_finding *f =
-	    add(x, "auth.scram", "passwords hashed with SCRAM-SHA-256, no MD5 hash left",
-	        CHK_SEV_HIGH, WHY_SCRAM);
+	struct chk_finding *f = add(x, ru);
 	if (!f)
 		return;
 	char v[64], src[64];
@@ -698,11 +705,9 @@ static void rule_auth_scram(struct dbx *x)
 	pw_buf_free(&roles, 0);
 }
 
-static void rule_net_allowlist(struct dbx *x)
+static void rule_net_allowlist(struct dbx *x, const struct db_rule *ru)
 {
-	struct chk_finding *f =
-	    add(x, "net.allowlist", "no hba line open to the whole internet; wide ranges warned",
-	        CHK_SEV_CRITICAL, WHY_NET);
+	struct chk_finding *f = add(x, ru);
 	if (!f)
 		return;
 	if (!need_hba(x, f))
@@ -763,12 +768,9 @@ static void rule_net_allowlist(struct dbx *x)
 	pw_buf_free(&fix, 0);
 }
 
-static void rule_roles_superusers(struct dbx *x)
+static void rule_roles_superusers(struct dbx *x, const struct db_rule *ru)
 {
-	struct chk_finding *f =
-	    add(x, "roles.superusers",
-	        "at most one superuser that can log in; none reachable through membership",
-	        CHK_SEV_HIGH, WHY_SUPER);
+	struct chk_finding *f = add(x, ru);
 	if (!f)
 		return;
 	struct pg_result *r, *m;
@@ -849,11 +851,9 @@ static void rule_roles_superusers(struct dbx *x)
 	pg_result_free(m);
 }
 
-static void rule_roles_unused(struct dbx *x)
+static void rule_roles_unused(struct dbx *x, const struct db_rule *ru)
 {
-	struct chk_finding *f =
-	    add(x, "roles.unused", "no LOGIN role without a password and without activity",
-	        CHK_SEV_LOW, WHY_UNUSED);
+	struct chk_finding *f = add(x, ru);
 	if (!f)
 		return;
 	if (!x->authid_ok) {
@@ -908,12 +908,9 @@ static void rule_roles_unused(struct dbx *x)
 	pg_result_free(r);
 }
 
-static void rule_roles_shared(struct dbx *x)
+static void rule_roles_shared(struct dbx *x, const struct db_rule *ru)
 {
-	struct chk_finding *f =
-	    add(x, "roles.shared-account",
-	        "no role used by several applications or client addresses at once", CHK_SEV_MEDIUM,
-	        WHY_SHARED);
+	struct chk_finding *f = add(x, ru);
 	if (!f)
 		return;
 	if (!x->stats_ok) {
@@ -1014,11 +1011,10 @@ static void names_free(struct names *s)
 	pw_free(s->why);
 }
 
-static void rule_roles_readonly(struct dbx *x, const struct chk_repo_state *st)
+static void rule_roles_readonly(struct dbx *x, const struct db_rule *ru)
 {
-	struct chk_finding *f =
-	    add(x, "roles.readonly-is-readonly",
-	        "roles marked read-only hold no write privilege anywhere", CHK_SEV_HIGH, WHY_RO);
+	const struct chk_repo_state *st = x->st;
+	struct chk_finding *f = add(x, ru);
 	if (!f)
 		return;
 	struct pg_result *r;
@@ -1145,11 +1141,9 @@ static void rule_roles_readonly(struct dbx *x, const struct chk_repo_state *st)
 	names_free(&ro);
 }
 
-static void rule_public_schema_create(struct dbx *x)
+static void rule_public_schema_create(struct dbx *x, const struct db_rule *ru)
 {
-	struct chk_finding *f =
-	    add(x, "priv.public-schema-create", "PUBLIC cannot CREATE in any schema", CHK_SEV_HIGH,
-	        WHY_PUBLIC_CREATE);
+	struct chk_finding *f = add(x, ru);
 	if (!f)
 		return;
 	struct pg_result *r;
@@ -1188,12 +1182,9 @@ static void rule_public_schema_create(struct dbx *x)
 	pg_result_free(r);
 }
 
-static void rule_public_grants(struct dbx *x)
+static void rule_public_grants(struct dbx *x, const struct db_rule *ru)
 {
-	struct chk_finding *f =
-	    add(x, "priv.public-grants",
-	        "no table granted to PUBLIC, no SECURITY DEFINER function open to PUBLIC",
-	        CHK_SEV_MEDIUM, WHY_PUBLIC_GRANTS);
+	struct chk_finding *f = add(x, ru);
 	if (!f)
 		return;
 	struct pg_result *r;
@@ -1305,11 +1296,9 @@ static void rule_public_grants(struct dbx *x)
 	pg_result_free(r);
 }
 
-static void rule_secdef(struct dbx *x)
+static void rule_secdef(struct dbx *x, const struct db_rule *ru)
 {
-	struct chk_finding *f =
-	    add(x, "priv.secdef-search-path", "SECURITY DEFINER functions set search_path",
-	        CHK_SEV_HIGH, WHY_SECDEF);
+	struct chk_finding *f = add(x, ru);
 	if (!f)
 		return;
 	struct pg_result *r;
@@ -1379,11 +1368,9 @@ static void rule_secdef(struct dbx *x)
 	pg_result_free(r);
 }
 
-static void rule_untrusted_languages(struct dbx *x)
+static void rule_untrusted_languages(struct dbx *x, const struct db_rule *ru)
 {
-	struct chk_finding *f =
-	    add(x, "priv.untrusted-languages", "no untrusted procedural language installed",
-	        CHK_SEV_MEDIUM, WHY_LANG);
+	struct chk_finding *f = add(x, ru);
 	if (!f)
 		return;
 	struct pg_result *r;
@@ -1417,11 +1404,9 @@ static void rule_untrusted_languages(struct dbx *x)
 	pg_result_free(r);
 }
 
-static void rule_audit_logging(struct dbx *x)
+static void rule_audit_logging(struct dbx *x, const struct db_rule *ru)
 {
-	struct chk_finding *f =
-	    add(x, "audit.logging", "connections and disconnections logged; pgAudit loaded",
-	        CHK_SEV_MEDIUM, WHY_AUDIT);
+	struct chk_finding *f = add(x, ru);
 	if (!f)
 		return;
 	char lc[256], ld[32], pa[256], spl[1024];
@@ -1474,10 +1459,9 @@ static void rule_audit_logging(struct dbx *x)
 	        lc, ld, pa);
 }
 
-static void rule_checksums(struct dbx *x)
+static void rule_checksums(struct dbx *x, const struct db_rule *ru)
 {
-	struct chk_finding *f =
-	    add(x, "data.checksums", "data checksums are on", CHK_SEV_MEDIUM, WHY_CHECKSUMS);
+	struct chk_finding *f = add(x, ru);
 	if (!f)
 		return;
 	char v[32];
@@ -1490,20 +1474,15 @@ static void rule_checksums(struct dbx *x)
 	           "pg_checksums --enable -D \"$PGDATA\"");
 }
 
-static void rule_version(struct dbx *x)
+static void rule_version(struct dbx *x, const struct db_rule *ru)
 {
-	struct chk_finding *f =
-	    add_noquery(x, "version.supported", "the major version still gets security fixes",
-	                CHK_SEV_HIGH, WHY_VERSION);
+	struct chk_finding *f = add_noquery(x, ru);
 	int v = pg_server_version(x->c); /* from the connection: needs no query */
 	int major = v >= 100000 ? v / 10000 : v / 100;
 	time_t eol = chk_eol_date(major);
-	char when[32] = "";
-	if (eol) {
-		struct tm tm;
-		gmtime_r(&eol, &tm);
-		strftime(when, sizeof when, "%Y-%m-%d", &tm);
-	}
+	char when[PW_TIME_MAX] = "";
+	if (eol)
+		pw_time_format(eol, PW_TIME_DATE, when);
 	if (major < 12 && v >= 100000) {
 		chk_set(f, CHK_FAIL, CHK_SEV_CRITICAL,
 		        "PostgreSQL %s: major version %d is out of community support",
@@ -1543,14 +1522,9 @@ static void rule_version(struct dbx *x)
  * another role: pgward check itself would run downgraded (issue 17), other tools and
  * people would run with privileges they did not log in with. pg_connect returned this
  * session to the login role and says what it found (pg_role_change). */
-static void rule_session_role(struct dbx *x)
+static void rule_session_role(struct dbx *x, const struct db_rule *ru)
 {
-	struct chk_finding *f = add(
-	    x, "roles.session-role", "no database or role setting changes who a session runs as",
-	    CHK_SEV_HIGH,
-	    "ALTER DATABASE/ROLE ... SET role (or session_authorization) applies when a session "
-	    "starts: whoever logs in then acts, and is checked, as another role; RESET ROLE "
-	    "only returns to that setting");
+	struct chk_finding *f = add(x, ru);
 	if (!f)
 		return;
 	const char *mine = pg_role_change(x->c);
@@ -1608,9 +1582,66 @@ static void rule_session_role(struct dbx *x)
 	pg_result_free(r);
 }
 
+static const struct db_rule db_rules[] = {
+    {"tls.server", CHK_SEV_CRITICAL, "the server offers TLS (ssl = on)", WHY_TLS, rule_tls_server},
+    {"tls.enforced", CHK_SEV_HIGH, "remote logins must use TLS (no \"host\" hba line)", WHY_TLS,
+     rule_tls_enforced},
+    {"tls.min-version", CHK_SEV_HIGH, "TLS 1.2 or newer only (ssl_min_protocol_version)", WHY_TLS,
+     rule_tls_min_version},
+    {"tls.this-connection", CHK_SEV_HIGH,
+     "this connection: TLS, verified chain and host name, certificate not "
+     "expiring",
+     WHY_PIN, rule_tls_this_connection},
+    {"tls.live-sessions", CHK_SEV_HIGH, "no current remote session without TLS", WHY_TLS,
+     rule_tls_live_sessions},
+    {"auth.no-trust", CHK_SEV_CRITICAL,
+     "no trust authentication on host lines, no cleartext password anywhere", WHY_AUTH,
+     rule_auth_no_trust},
+    {"auth.scram", CHK_SEV_HIGH, "passwords hashed with SCRAM-SHA-256, no MD5 hash left", WHY_SCRAM,
+     rule_auth_scram},
+    {"net.allowlist", CHK_SEV_CRITICAL,
+     "no hba line open to the whole internet; wide ranges warned", WHY_NET, rule_net_allowlist},
+    {"roles.superusers", CHK_SEV_HIGH,
+     "at most one superuser that can log in; none reachable through membership", WHY_SUPER,
+     rule_roles_superusers},
+    {"roles.unused", CHK_SEV_LOW, "no LOGIN role without a password and without activity",
+     WHY_UNUSED, rule_roles_unused},
+    {"roles.shared-account", CHK_SEV_MEDIUM,
+     "no role used by several applications or client addresses at once", WHY_SHARED,
+     rule_roles_shared},
+    {"roles.readonly-is-readonly", CHK_SEV_HIGH,
+     "roles marked read-only hold no write privilege anywhere", WHY_RO, rule_roles_readonly},
+    {"roles.session-role", CHK_SEV_HIGH,
+     "no database or role setting changes who a session runs as", WHY_SESSION_ROLE,
+     rule_session_role},
+    {"priv.public-schema-create", CHK_SEV_HIGH, "PUBLIC cannot CREATE in any schema",
+     WHY_PUBLIC_CREATE, rule_public_schema_create},
+    {"priv.public-grants", CHK_SEV_MEDIUM,
+     "no table granted to PUBLIC, no SECURITY DEFINER function open to PUBLIC", WHY_PUBLIC_GRANTS,
+     rule_public_grants},
+    {"priv.secdef-search-path", CHK_SEV_HIGH, "SECURITY DEFINER functions set search_path",
+     WHY_SECDEF, rule_secdef},
+    {"priv.untrusted-languages", CHK_SEV_MEDIUM, "no untrusted procedural language installed",
+     WHY_LANG, rule_untrusted_languages},
+    {"audit.logging", CHK_SEV_MEDIUM, "connections and disconnections logged; pgAudit loaded",
+     WHY_AUDIT, rule_audit_logging},
+    {"data.checksums", CHK_SEV_MEDIUM, "data checksums are on", WHY_CHECKSUMS, rule_checksums},
+    {"version.supported", CHK_SEV_HIGH, "the major version still gets security fixes", WHY_VERSION,
+     rule_version},
+};
+
+size_t chk_db_rule_descs(struct chk_rule_desc *out, size_t cap)
+{
+	size_t n = sizeof db_rules / sizeof db_rules[0];
+	for (size_t i = 0; i < n && i < cap; i++)
+		out[i] = (struct chk_rule_desc){db_rules[i].id, db_rules[i].severity,
+		                                db_rules[i].title, db_rules[i].why};
+	return n;
+}
+
 void chk_db_rules(const struct chk_opts *o, const struct chk_repo_state *st, struct chk_report *r)
 {
-	struct dbx x = {.o = o, .c = o->db, .r = r};
+	struct dbx x = {.o = o, .st = st, .c = o->db, .r = r};
 	if (init(&x) < 0) {
 		pw_strlcpy(x.broken, pw_error_message(), sizeof x.broken);
 		pw_error_clear();
@@ -1627,26 +1658,8 @@ void chk_db_rules(const struct chk_opts *o, const struct chk_repo_state *st, str
 			         v / 100 % 100, v % 100);
 		x.qrole = chk_quote_ident(r->role);
 	}
-	rule_tls_server(&x);
-	rule_tls_enforced(&x);
-	rule_tls_min_version(&x);
-	rule_tls_this_connection(&x);
-	rule_tls_live_sessions(&x);
-	rule_auth_no_trust(&x);
-	rule_auth_scram(&x);
-	rule_net_allowlist(&x);
-	rule_roles_superusers(&x);
-	rule_roles_unused(&x);
-	rule_roles_shared(&x);
-	rule_roles_readonly(&x, st);
-	rule_session_role(&x);
-	rule_public_schema_create(&x);
-	rule_public_grants(&x);
-	rule_secdef(&x);
-	rule_untrusted_languages(&x);
-	rule_audit_logging(&x);
-	rule_checksums(&x);
-	rule_version(&x);
+	for (size_t i = 0; i < sizeof db_rules / sizeof db_rules[0]; i++)
+		db_rules[i].run(&x, &db_rules[i]);
 	pg_result_free(x.hba);
 	pw_free(x.qrole);
 }

@@ -35,6 +35,10 @@ void chk_repo_free(struct chk_repo_state *st);
 void chk_db_rules(const struct chk_opts *o, const struct chk_repo_state *st, struct chk_report *r);
 void chk_backup_rules(const struct chk_opts *o, const struct chk_repo_state *st,
                       struct chk_report *r);
+/* The rule tables as rows (the number of rules; the first cap in out). */
+size_t chk_db_rule_descs(struct chk_rule_desc *out, size_t cap);
+size_t chk_backup_rule_descs(struct chk_rule_desc *out, size_t cap);
+size_t chk_ring2_rule_descs(struct chk_rule_desc *out, size_t cap);
 
 /* pg_hba_file_rules, as both rule rings read it (row i of "line_number, type, database,
  * user_name, address, netmask, auth_method, ..."). */

@@ -10,6 +10,7 @@
 #include "common/buf.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 
 static const char *const sev_names[] = {"info", "low", "medium", "high", "critical"};
 static const char *const res_names[] = {"pass", "fail", "warn", "skip", "info"};
@@ -73,7 +74,8 @@ time_t chk_eol_date(int major)
 			struct tm tm = {.tm_year = eol_table[i].y - 1900,
 			                .tm_mon = eol_table[i].m - 1,
 			                .tm_mday = eol_table[i].d};
-			return timegm(&tm);
+			time_t t;
+			return pw_time_from_fields(&tm, &t) == 0 ? t : 0;
 		}
 	return 0;
 }

@@ -5,6 +5,7 @@
 
 #include "check/check.h"
 #include "common/mem.h"
+#include "common/time.h"
 
 /* Length of the valid UTF-8 sequence at p (RFC 3629: no overlong forms, no surrogates, at
  * most U+10FFFF), with its code point in *cp; 0 if the bytes at p are not one. */
@@ -89,9 +90,8 @@ void chk_report_free(struct chk_report *r)
 
 static void iso(time_t t, char out[32])
 {
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	char b[PW_TIME_MAX];
+	snprintf(out, 32, "%s", pw_time_format(t, PW_TIME_ISO, b));
 }
 
 static void counts(const struct chk_report *r, size_t c[5])

@@ -12,6 +12,7 @@
 #include "check/rules.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "pg/pg.h"
 
 struct chk_ctx {
@@ -535,11 +536,8 @@ static void rule_minor_current(struct chk_ctx *x, struct chk_finding *f)
 	int latest, behind;
 	bool stale;
 	enum chk_minor_state s = chk_minor_judge(x->version, x->o->now, &latest, &behind, &stale);
-	char tdate[32];
-	time_t td = chk_minor_table_date();
-	struct tm tm;
-	gmtime_r(&td, &tm);
-	strftime(tdate, sizeof tdate, "%Y-%m-%d", &tm);
+	char tdate[PW_TIME_MAX];
+	pw_time_format(chk_minor_table_date(), PW_TIME_DATE, tdate);
 	int major = x->version / 10000;
 	if (s == CHK_MINOR_UNKNOWN)
 		DONE(chk_set(f, CHK_INFO, CHK_SEV_HIGH,
@@ -1393,6 +1391,15 @@ static int init(struct chk_ctx *x)
 	return 0;
 }
 
+size_t chk_ring2_rule_descs(struct chk_rule_desc *out, size_t cap)
+{
+	size_t n = sizeof ring2 / sizeof ring2[0];
+	for (size_t i = 0; i < n && i < cap; i++)
+		out[i] = (struct chk_rule_desc){ring2[i].id, ring2[i].severity, ring2[i].title,
+		                                ring2[i].why};
+	return n;
+}
+
 void chk_ring2_rules(const struct chk_opts *o, const struct chk_repo_state *st,
                      struct chk_report *r)
 {
@@ -1422,5 +1429,5 @@ void chk_ring2_rules(const struct chk_opts *o, const struct chk_repo_state *st,
 	}
 	pg_result_free(x.hba);
 	pw_free(x.qrole);
-	pw_error_clear();
+	pw_best_effort("running the second ring");
 }

@@ -3,8 +3,9 @@
  * its rules use (unit-tested in tests/unit/test_check_ring2.c).
  *
  * A rule is one row: stable id, default severity, title, why (the public benchmark item it
- * answers) and the function that judges it. The first ring's rules (db_rules.c) can move
- * into tables of this shape later (issue 12 item 3).
+ * answers) and the function that judges it. The first ring's rules (db_rules.c) and the
+ * backup rules (backup_rules.c) are tables of the same shape; chk_rules_describe (check.h)
+ * lists all three in report order.
  */
 #ifndef PW_CHECK_RULES_H
 #define PW_CHECK_RULES_H

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "crypto/minisign.h"
 #include "repo/catalog.h"
 #include "repo/trust.h"
@@ -28,7 +29,7 @@ static int print_rec(void *arg, json_t *rec)
 	if (p->json) {
 		char *s = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		printf("%s\n", s ? s : "{}");
-		free(s);
+		pw_free(s);
 		return 0;
 	}
 	json_t *actor = json_object_get(rec, "actor");
@@ -247,7 +248,7 @@ int cmd_audit(struct pw_ctx *ctx)
 			}
 			char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 			printf("%s\n", s);
-			free(s);
+			pw_free(s);
 			json_decref(o);
 		} else if (rc == 0) {
 			printf("audit log %s: intact, %zu records\nhead: %s\n", path, r.records,
@@ -261,7 +262,7 @@ int cmd_audit(struct pw_ctx *ctx)
 	} else {
 		time_t since = 0;
 		const char *s = pw_cfg_str(ctx->cfg, PW_OPT_SINCE);
-		rc = s ? pw_audit_parse_since(s, time(NULL), &since) : 0;
+		rc = s ? pw_audit_parse_since(s, pw_now(), &since) : 0;
 		struct print_ctx pc = {json, 0};
 		if (rc == 0)
 			rc = pw_audit_read(path, since, print_rec, &pc);

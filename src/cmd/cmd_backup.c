@@ -166,7 +166,7 @@ int cmd_backup(struct pw_ctx *ctx)
 		if (strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") == 0) {
 			char *s = json_dumps(res.manifest, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 			printf("%s\n", s);
-			free(s);
+			pw_free(s);
 		} else {
 			json_t *objs = json_object_get(res.manifest, "objects");
 			uint64_t stored = 0;

@@ -12,6 +12,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "repo/catalog.h"
 #include "pg/pg.h"
 #include "storage/storage.h"
@@ -20,7 +21,7 @@
 static int now_clock(time_t *out)
 {
 	const char *n = getenv("PGWARD_NOW");
-	*out = time(NULL);
+	*out = pw_now();
 	if (n && *n)
 		return pw_audit_parse_since(n, *out, out);
 	return 0;
@@ -47,9 +48,43 @@ static int gfs_count(struct pw_config *c, enum pw_opt_id id)
 	return v < 0 ? 0 : v > 4096 ? 4096 : (int)v;
 }
 
+/* --list-rules: the rule table, in report order, without a connection. */
+static int list_rules(struct pw_ctx *ctx)
+{
+	size_t n = chk_rules_describe(NULL, 0);
+	struct chk_rule_desc *v = pw_calloc(n, sizeof *v);
+	chk_rules_describe(v, n);
+	if (strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") == 0) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < n; i++) {
+			json_t *o = json_object();
+			json_object_set_new(o, "id", json_string(v[i].id));
+			json_object_set_new(o, "severity",
+			                    json_string(chk_severity_name(v[i].severity)));
+			json_object_set_new(o, "title", json_string(v[i].title));
+			json_object_set_new(o, "why", json_string(v[i].why));
+			json_array_append_new(a, o);
+		}
+		char *s = json_dumps(a, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("%s\n", s);
+		free(s);
+		json_decref(a);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			printf("%-28s %-8s %s\n", v[i].id, chk_severity_name(v[i].severity),
+			       v[i].title);
+	}
+	fflush(stdout);
+	pw_free(v);
+	json_object_set_new(ctx->audit, "list_rules", json_true());
+	return 0;
+}
+
 int cmd_check(struct pw_ctx *ctx)
 {
 	struct pw_config *c = ctx->cfg;
+	if (pw_cfg_bool(c, PW_OPT_LIST_RULES))
+		return list_rules(ctx);
 	enum chk_severity fail_on;
 	if (chk_severity_parse(pw_cfg_str(c, PW_OPT_FAIL_ON), &fail_on) < 0) {
 		pw_error(PW_E_USAGE, "invalid --fail-on \"%s\"", pw_cfg_str(c, PW_OPT_FAIL_ON));
@@ -136,7 +171,7 @@ int cmd_check(struct pw_ctx *ctx)
 			json_t *j = chk_report_json(&rep, fail_on);
 			char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 			printf("%s\n", s);
-			free(s);
+			pw_free(s);
 			json_decref(j);
 		} else {
 			struct pw_buf b = PW_BUF_INIT(64 << 20);

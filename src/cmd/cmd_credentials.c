@@ -19,11 +19,10 @@
 #include "common/str.h"
 #include "cred/attach.h"
 #include "cred/cred.h"
+#include "cred/rotation.h"
 #include "filter/filter.h"
 #include "filter/keyfile.h"
 #include "pg/pg.h"
-
-#define QUIET_SECONDS 2 /* no session of a username for this long = drained */
 
 static void wipe_str(char *s)
 {
@@ -34,15 +33,12 @@ struct cctx {
 	struct pw_ctx *ctx;
 	struct cred_conn cc;
 	bool json;
-	char dbid[1024];    /* host:port/dbname: this database in the attachments record */
-	char hostname[256]; /* this host, in the database's attachment notes */
-	char *registry;     /* attachments record path */
-	/* the password of the rotation this process started, if any */
-	char rot_name[64];
-	struct pw_secret *rot_pw;
-	bool rot_fresh; /* rot_pw was made by a resumed step 1 */
-	bool rot_shown; /* and has been shown */
-	json_t *out;    /* JSON report */
+	char dbid[1024];             /* host:port/dbname: this database in the attachments record */
+	char hostname[256];          /* this host, in the database's attachment notes */
+	char *registry;              /* attachments record path */
+	struct cred_rot_run run;     /* this process's rotations (cred/rotation.h) */
+	struct cred_rot_hooks hooks; /* what the rotation executor asks of this command */
+	json_t *out;                 /* JSON report */
 };
 
 /* ---- small helpers ---- */
@@ -333,19 +329,13 @@ static int write_attachments(struct cctx *x, const char *name, const char *user,
 	return rc;
 }
 
-static int update_attachments(struct cctx *x, const char *name, const char *user,
-                              const struct pw_secret *pw)
-{
-	return write_attachments(x, name, user, pw, NULL);
-}
-
 /* the password of username user, from this host's attachments of name (NULL if none) */
 static struct pw_secret *password_from_attachments(struct cctx *x, const char *name,
                                                    const char *user)
 {
 	json_t *reg;
 	if (attach_registry_load(x->registry, &reg) < 0) {
-		pw_error_clear();
+		pw_best_effort("reading the attachment registry");
 		return NULL;
 	}
 	json_t *mine = my_attachments(x, reg, name);
@@ -359,7 +349,7 @@ static struct pw_secret *password_from_attachments(struct cctx *x, const char *n
 		                   json_string_value(json_object_get(a, "var")), &v) == 0 &&
 		    v && url_user_eq(v, user))
 			pw = url_password(v);
-		pw_error_clear();
+		pw_best_effort("reading an attached URL");
 		if (v)
 			wipe_str(v);
 		pw_free(v);
@@ -412,214 +402,56 @@ static void show_secret(struct cctx *x, const char *name, const char *user,
 	pw_free(ci);
 }
 
-/* ---- rotation ---- */
+/* ---- rotation (the state machine and its executor are cred/rotation.c) ---- */
 
-static int quiet(struct cctx *x, const char *role, bool *out)
+static int hook_find_password(void *arg, const struct cred *c, struct pw_secret **out)
 {
-	*out = false;
-	for (int i = 0; i < QUIET_SECONDS * 10; i++) {
-		long n;
-		int rc = cred_count_sessions(&x->cc, role, &n);
-		if (rc < 0)
-			return rc;
-		if (n > 0)
-			return 0;
-		if (pw_interrupted())
-			return pw_error(PW_E_INTERRUPTED, "interrupted");
-		usleep(100 * 1000);
-	}
-	*out = true;
-	return 0;
+	struct cctx *x = arg;
+	char rot[80];
+	cred_rot_role(c->name, rot, sizeof rot);
+	*out = password_from_attachments(x, c->name, rot);
+	return *out ? 0 : unseal(x, cred_meta_str(c, "sealed_password_rotating"), out);
 }
 
-/* the new password of name's rotation: this process's, an attachment's, or unsealed */
-static int rotation_password(struct cctx *x, const struct cred *c, const char *user,
-                             const char *sealed_key, const struct pw_secret **out)
+static const char *hook_elsewhere(void *arg, const struct cred *c)
 {
-	*out = NULL;
-	if (x->rot_pw && strcmp(x->rot_name, c->name) == 0) {
-		*out = x->rot_pw;
-		return 0;
-	}
-	struct pw_secret *pw = password_from_attachments(x, c->name, user);
-	int rc = 0;
-	if (!pw)
-		rc = unseal(x, cred_meta_str(c, sealed_key), &pw);
-	if (pw) {
-		pw_secret_free(x->rot_pw);
-		x->rot_pw = pw;
-		pw_strlcpy(x->rot_name, c->name, sizeof x->rot_name);
-		*out = pw;
-	}
-	return rc;
+	return other_host(arg, c);
 }
 
-/*
- * Move a pending rotation forward as far as it can go now (or to the end with wait).
- * explicit_: the user asked for this credential's rotation (rotate NAME), so a swap may
- * go ahead even where the new password is unknown (then without the alias).
- */
+static int hook_seal(void *arg, const struct pw_secret *pw, char **out)
+{
+	return seal(arg, pw, out);
+}
+
+static int hook_publish(void *arg, const char *name, const char *user, const struct pw_secret *pw,
+                        const char *only_from)
+{
+	return write_attachments(arg, name, user, pw, only_from);
+}
+
+static void hook_audit(void *arg, const char *name, const char *step, json_t *extra)
+{
+	step_audit(arg, name, step, extra);
+}
+
+static void hook_show(void *arg, const char *name, const char *user, const struct pw_secret *pw)
+{
+	show_secret(arg, name, user, pw,
+	            "the rotation was resumed with a new password for the rotating username");
+}
+
+static const struct cred_rot_hooks rot_hooks_init = {
+    .find_password = hook_find_password,
+    .elsewhere = hook_elsewhere,
+    .seal = hook_seal,
+    .publish = hook_publish,
+    .audit = hook_audit,
+    .show = hook_show,
+};
+
 static int advance(struct cctx *x, const char *name, bool wait, bool force, bool explicit_)
 {
-	char rot[80];
-	cred_rot_role(name, rot, sizeof rot);
-	bool warned = false;
-	for (;;) {
-		struct cred c;
-		int rc = cred_get(&x->cc, name, &c);
-		if (rc < 0)
-			return rc;
-		json_t *rm = json_object_get(c.meta, "rotation");
-		const char *step = json_string_value(json_object_get(rm, "step"));
-		if (strcmp(cred_meta_str(&c, "state"), "rotating") != 0 || !step) {
-			cred_clear(&c);
-			return 0;
-		}
-		long grace = (long)json_integer_value(json_object_get(rm, "grace"));
-		long long step_at = json_integer_value(json_object_get(rm, "step_at"));
-		force = force || json_is_true(json_object_get(rm, "force"));
-		long long now = 0;
-		rc = cred_now(&x->cc, &now, NULL, 0);
-		if (rc == 0 && strcmp(step, "created") == 0) {
-			/* step 1 ended before it was recorded that the attachments have the new
-			 * URL: find the new password (this process, an attachment that already has
-			 * it, -i), or give the new username a fresh one if nobody can hold it */
-			const struct pw_secret *pw = NULL;
-			rc = rotation_password(x, &c, rot, "sealed_password_rotating", &pw);
-			const char *elsewhere = other_host(x, &c);
-			if (rc == 0 && !pw && elsewhere) {
-				pw_error(
-				    PW_E_CREDENTIAL,
-				    "the rotation of \"%s\" stopped in its first step, and its "
-				    "attachments on %s may hold the new password",
-				    name, elsewhere);
-				rc =
-				    pw_error_hint("Run any \"pgward credentials\" command on %s to "
-				                  "finish it there.",
-				                  elsewhere);
-			} else if (rc == 0 && !pw) {
-				struct pw_secret *fresh = NULL;
-				char *sealed = NULL;
-				rc = cred_password_new(&fresh);
-				if (rc == 0)
-					rc = seal(x, fresh, &sealed);
-				if (rc == 0)
-					rc = cred_set_password(&x->cc, rot, fresh);
-				if (rc == 0 && sealed)
-					json_object_set_new(c.meta, "sealed_password_rotating",
-					                    json_string(sealed));
-				pw_free(sealed);
-				if (rc == 0) {
-					pw_secret_free(x->rot_pw);
-					x->rot_pw = fresh;
-					pw_strlcpy(x->rot_name, name, sizeof x->rot_name);
-					pw = fresh;
-					x->rot_fresh = true;
-				} else {
-					pw_secret_free(fresh);
-				}
-			}
-			if (rc == 0)
-				rc = update_attachments(x, name, rot, pw);
-			if (rc == 0) {
-				json_object_set_new(rm, "step", json_string("draining"));
-				json_object_set_new(rm, "step_at", json_integer(now));
-				rc = cred_save_meta(&x->cc, name, c.meta);
-			}
-			if (rc == 0)
-				step_audit(x, name, "rotate: new username in use", NULL);
-			if (rc == 0 && x->rot_fresh && !x->rot_shown) {
-				/* nobody has seen this password: show it now, whatever comes next */
-				show_secret(x, name, rot, pw,
-				            "the rotation was resumed with a new password for the "
-				            "rotating username");
-				x->rot_shown = true;
-			}
-			cred_clear(&c);
-			if (rc < 0)
-				return rc;
-			continue;
-		}
-		const char *draining = strcmp(step, "draining") == 0 ? name : rot;
-		long killed = 0;
-		if (rc == 0 && strcmp(step, "finishing") == 0)
-			/* a crash after the swap: the attachments still on the alias get the final
-			 * URL first (idempotent) */
-			rc = write_attachments(x, name, name, NULL, rot);
-		if (rc == 0 && (force || now >= step_at + grace)) {
-			rc = cred_terminate(&x->cc, draining, &killed);
-			if (rc == 0 && killed) {
-				json_t *d = json_object();
-				json_object_set_new(d, "terminated", json_integer(killed));
-				json_object_set_new(d, "username", json_string(draining));
-				step_audit(x, name,
-				           force ? "rotate: sessions terminated (--force)"
-				                 : "rotate: sessions terminated (grace over)",
-				           d);
-			}
-		}
-		bool q = false;
-		if (rc == 0)
-			rc = quiet(x, draining, &q);
-		if (rc == 0 && q && strcmp(step, "draining") == 0) {
-			/* step 3: the new username takes the name; an alias keeps the rotating
-			 * URL working until the applications have the final one */
-			const struct pw_secret *pw = NULL;
-			rc = rotation_password(x, &c, rot, "sealed_password_rotating", &pw);
-			if (rc == 0 && !pw && !explicit_) {
-				/* without the password there is no alias: clients still on the rotating
-				 * URL would fail; wait for a process that knows it, or an explicit rotate */
-				if (!warned)
-					pw_warn(
-					    "the rotation of \"%s\" waits: its new password is not "
-					    "known here (run \"pgward credentials rotate %s\" on "
-					    "the host "
-					    "of its attachments, or with -i IDENTITY; \"rotate "
-					    "%s\" here "
-					    "finishes it without the rotating alias)",
-					    name, name, name);
-				warned = true;
-				cred_clear(&c);
-				if (!wait)
-					return 0;
-				sleep(1);
-				continue;
-			}
-			if (rc == 0)
-				rc = cred_rotate_swap(&x->cc, name, pw);
-			if (rc == 0) {
-				step_audit(x, name, "rotate: old username dropped, new one renamed",
-				           NULL);
-				if (pw)
-					rc = update_attachments(x, name, name, pw);
-				else
-					pw_warn("credential \"%s\": clients must now use username "
-					        "\"%s\" "
-					        "with the rotating username's password (that "
-					        "username is "
-					        "gone)",
-					        name, name);
-			}
-			cred_clear(&c);
-			if (rc < 0)
-				return rc;
-			continue;
-		}
-		if (rc == 0 && q) { /* finishing: the alias has drained */
-			rc = cred_rotate_finish(&x->cc, name);
-			if (rc == 0)
-				step_audit(x, name, "rotate: complete", NULL);
-			cred_clear(&c);
-			return rc;
-		}
-		cred_clear(&c);
-		if (rc < 0 || !wait)
-			return rc;
-		if (pw_interrupted())
-			return pw_error(PW_E_INTERRUPTED,
-			                "interrupted while waiting for the rotation");
-		sleep(1);
-	}
+	return cred_rot_advance(&x->run, name, wait, force, explicit_);
 }
 
 /* Any later credentials command advances pending rotations (docs/credentials.md); one that
@@ -629,7 +461,7 @@ static void advance_all(struct cctx *x)
 	struct cred *v;
 	size_t n;
 	if (cred_list(&x->cc, &v, &n) < 0) {
-		pw_error_clear();
+		pw_best_effort_warn("listing the credentials to move their rotations on");
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -888,7 +720,7 @@ static int env_path(const char *path0, char **out)
 	char *cwd = getcwd(NULL, 0);
 	if (!cwd) {
 		pw_error(PW_E_IO, "cannot place environment file \"%s\": %s", path0,
-		         strerror(errno));
+		         pw_strerror(errno));
 		return pw_error_hint("Give an absolute path; nothing was changed.");
 	}
 	struct pw_buf b = PW_BUF_INIT(8192);
@@ -1006,7 +838,7 @@ static int detach_one(struct cctx *x, const char *name, const char *path, const 
 	int hook_rc = 0;
 	char *rp = NULL;
 	if (env_path(path, &rp) < 0)
-		pw_error_clear();
+		pw_best_effort("resolving the environment file path");
 	const char *p = rp ? rp : path;
 	for (size_t i = json_array_size(reg); i-- > 0;) {
 		json_t *a = json_array_get(reg, i);
@@ -1175,24 +1007,13 @@ static int do_rotate_default(struct cctx *x)
 	return rc;
 }
 
+/* rotate NAME: step 1 of a new rotation then as far as it goes, or a pending one continued */
 static int rotate_one(struct cctx *x, const char *name, long grace, bool force, bool wait)
 {
-	struct pw_secret *pw = NULL;
-	char *sealed = NULL;
-	int rc = cred_password_new(&pw);
-	if (rc == 0)
-		rc = seal(x, pw, &sealed);
-	if (rc == 0)
-		rc = cred_rotate_create(&x->cc, name, pw, grace, force, sealed);
-	pw_free(sealed);
-	if (rc < 0) {
-		pw_secret_free(pw);
-		return rc;
-	}
-	step_audit(x, name, "rotate: new username created", NULL);
-	pw_secret_free(x->rot_pw);
-	x->rot_pw = pw;
-	pw_strlcpy(x->rot_name, name, sizeof x->rot_name);
+	bool created = false;
+	int rc = cred_rot_start(&x->run, name, grace, force, &created);
+	if (rc < 0 || !created)
+		return rc == 0 ? advance(x, name, wait, force, true) : rc;
 	char rot[80];
 	cred_rot_role(name, rot, sizeof rot);
 	/* step 1 ends with the attachments holding the new URL (done by advance) */
@@ -1204,9 +1025,9 @@ static int rotate_one(struct cctx *x, const char *name, long grace, bool force, 
 		json_decref(mine);
 		json_decref(reg);
 	}
-	pw_error_clear();
+	pw_best_effort("reading the attachment registry");
 	rc = advance(x, name, wait, force, true);
-	if (!attached && !(x->rot_fresh && x->rot_shown)) {
+	if (!attached && !(x->run.fresh && x->run.shown)) {
 		/* shown whatever happened after the commit: the new username exists now */
 		struct pw_error_saved e;
 		pw_error_save(&e);
@@ -1216,7 +1037,7 @@ static int rotate_one(struct cctx *x, const char *name, long grace, bool force, 
 			active = strcmp(cred_meta_str(&c, "state"), "active") == 0;
 			cred_clear(&c);
 		}
-		show_secret(x, name, active ? name : rot, pw,
+		show_secret(x, name, active ? name : rot, x->run.pw,
 		            active ? "new connection URL"
 		                   : "new connection URL (the username becomes the credential's "
 		                     "name, same password, when the rotation completes)");
@@ -1248,11 +1069,9 @@ static int do_rotate(struct cctx *x, const char *name)
 		struct cred c;
 		rc = cred_get(&x->cc, name, &c);
 		if (rc == 0) {
-			bool pending = strcmp(cred_meta_str(&c, "state"), "rotating") == 0;
 			cred_clear(&c);
 			/* a rotation already under way: this command continues it */
-			rc = pending ? advance(x, name, wait, force, true)
-			             : rotate_one(x, name, grace, force, wait);
+			rc = rotate_one(x, name, grace, force, wait);
 			json_array_append_new(done, json_string(name));
 		}
 	} else {
@@ -1260,9 +1079,7 @@ static int do_rotate(struct cctx *x, const char *name)
 		size_t n;
 		rc = cred_list(&x->cc, &v, &n);
 		for (size_t i = 0; rc == 0 && i < n; i++) {
-			bool pending = strcmp(cred_meta_str(&v[i], "state"), "rotating") == 0;
-			rc = pending ? advance(x, v[i].name, wait, force, true)
-			             : rotate_one(x, v[i].name, grace, force, wait);
+			rc = rotate_one(x, v[i].name, grace, force, wait);
 			json_array_append_new(done, json_string(v[i].name));
 		}
 		if (rc == 0)
@@ -1295,7 +1112,7 @@ static int do_rotate(struct cctx *x, const char *name)
 				       step ? ", step " : "", step ? step : "");
 			cred_clear(&c);
 		} else {
-			pw_error_clear();
+			pw_best_effort("reading credential \"%s\"", cn);
 			json_object_set_new(o, "state", json_string("active"));
 			if (!x->json)
 				printf("%s: active\n", cn);
@@ -1446,7 +1263,10 @@ int cmd_credentials(struct pw_ctx *ctx)
 	if (name)
 		json_object_set_new(ctx->audit, "credential", json_string(name));
 
-	struct cctx x = {.ctx = ctx};
+	struct cctx x = {.ctx = ctx, .hooks = rot_hooks_init};
+	x.hooks.arg = &x;
+	x.run.cc = &x.cc;
+	x.run.hooks = &x.hooks;
 	x.json = strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") == 0;
 	x.out = json_object();
 	const char *reg = pw_cfg_str(ctx->cfg, PW_OPT_ATTACHMENTS_FILE);
@@ -1467,7 +1287,7 @@ int cmd_credentials(struct pw_ctx *ctx)
 			snprintf(x.dbid, sizeof x.dbid, "cluster %s/%s", pg_value(r, 0, 0),
 			         x.cc.dbname);
 		} else {
-			pw_error_clear();
+			pw_best_effort("asking the server for its system identifier");
 			const char *h = pg_param(pg, "host");
 			char host[256];
 			pw_strlcpy(host, h ? h : "", sizeof host);
@@ -1554,7 +1374,7 @@ int cmd_credentials(struct pw_ctx *ctx)
 					                   &v) == 0 &&
 					    v && url_user_eq(v, user_now))
 						pw = url_password(v);
-					pw_error_clear();
+					pw_best_effort("reading an attached URL");
 					if (v)
 						wipe_str(v);
 					pw_free(v);
@@ -1583,10 +1403,10 @@ int cmd_credentials(struct pw_ctx *ctx)
 	    (rc == 0 || json_object_get(x.out, "secrets") || json_object_get(x.out, "url"))) {
 		char *s = json_dumps(x.out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		printf("%s\n", s);
-		free(s);
+		pw_free(s);
 	}
 	json_decref(x.out);
-	pw_secret_free(x.rot_pw);
+	cred_rot_run_clear(&x.run);
 	pw_free(x.registry);
 	pg_close(pg);
 	return rc;

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "repo/catalog.h"
 #include "jobs/expire.h"
 #include "storage/storage.h"
@@ -19,7 +20,7 @@
 static int now_clock(time_t *out)
 {
 	const char *n = getenv("PGWARD_NOW");
-	*out = time(NULL);
+	*out = pw_now();
 	if (n && *n)
 		return pw_audit_parse_since(n, *out, out);
 	return 0;
@@ -85,7 +86,7 @@ int cmd_expire(struct pw_ctx *ctx)
 	if (rep && strcmp(pw_cfg_str(c, PW_OPT_OUTPUT), "json") == 0) {
 		char *s = json_dumps(rep, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		printf("%s\n", s);
-		free(s);
+		pw_free(s);
 	} else if (rep) {
 		json_t *b = json_object_get(rep, "backups");
 		size_t removed = 0, kept = 0;

@@ -11,6 +11,7 @@
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/secret.h"
+#include "common/time.h"
 #include "crypto/minisign.h"
 #include "filter/filter.h"
 #include "filter/keyfile.h"
@@ -128,14 +129,11 @@ int cmd_keygen(struct pw_ctx *ctx)
 	struct age_x25519 key;
 	if ((rc = age_x25519_generate(&key)) < 0)
 		return rc;
-	char idstr[AGE_IDENTITY_STRLEN + 1], pub[AGE_RECIPIENT_STRLEN + 1], when[32];
+	char idstr[AGE_IDENTITY_STRLEN + 1], pub[AGE_RECIPIENT_STRLEN + 1], when[PW_TIME_MAX];
 	age_identity_encode(&key, idstr);
 	age_recipient_encode(key.pub, pub);
 	OPENSSL_cleanse(&key, sizeof key);
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	pw_time_format(pw_now(), PW_TIME_ISO, when);
 	struct pw_buf text = PW_BUF_INIT(4096);
 	pw_buf_printf(&text, "# created: %s\n# public key: %s\n%s\n", when, pub, idstr);
 	OPENSSL_cleanse(idstr, sizeof idstr);

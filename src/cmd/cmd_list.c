@@ -128,7 +128,7 @@ int cmd_list(struct pw_ctx *ctx)
 	if (rc == 0 && json) {
 		char *s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		printf("%s\n", s);
-		free(s);
+		pw_free(s);
 	}
 	json_decref(arr);
 	for (size_t i = 0; i < n; i++)

@@ -4,6 +4,7 @@
 
 #include "cmd/commands.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "pg/pg.h"
 
 int cmd_pin(struct pw_ctx *ctx)
@@ -30,7 +31,7 @@ int cmd_pin(struct pw_ctx *ctx)
 		json_object_set_new(o, "pin_checked", json_boolean(check));
 		char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		printf("%s\n", s);
-		free(s);
+		pw_free(s);
 		json_decref(o);
 	} else {
 		printf("server:     %s\nissuer:     %s\nexpires:    %s\nprotocol:   %s\n",

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "crypto/prim.h"
 #include "storage/storage.h"
 
@@ -28,7 +29,7 @@ static void print_json(json_t *o)
 {
 	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	printf("%s\n", s);
-	free(s);
+	pw_free(s);
 }
 
 static int write_opts(struct pw_ctx *ctx, struct stor_write_opts *o)
@@ -43,7 +44,7 @@ static int write_opts(struct pw_ctx *ctx, struct stor_write_opts *o)
 		o->lock_mode = strcmp(pw_cfg_str(ctx->cfg, PW_OPT_LOCK_MODE), "compliance") == 0
 		                   ? STOR_LOCK_COMPLIANCE
 		                   : STOR_LOCK_GOVERNANCE;
-		o->lock_until = time(NULL) + days * 86400;
+		o->lock_until = pw_now() + days * 86400;
 	}
 	return 0;
 }
@@ -72,8 +73,7 @@ static int repo_check(struct pw_ctx *ctx, struct stor *s)
 	char key[128];
 	uint32_t rnd;
 	pw_random(&rnd, sizeof rnd);
-	snprintf(key, sizeof key, "pgward-probe/%ld-%ld-%08x", (long)time(NULL), (long)getpid(),
-	         rnd);
+	snprintf(key, sizeof key, "pgward-probe/%ld-%ld-%08x", (long)pw_now(), (long)getpid(), rnd);
 	uint8_t data[4096];
 	pw_random(data, sizeof data);
 	struct verdict v = {"failed", "not tried", "not tried", "not tried"};
@@ -202,12 +202,9 @@ static int up_cb(void *arg, const struct stor_upload *u)
 	c->n++;
 	if (c->abort)
 		return stor_abort_upload(c->s, u->key, u->id);
-	char when[32] = "-";
-	if (u->started) {
-		struct tm tm;
-		gmtime_r(&u->started, &tm);
-		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	}
+	char when[PW_TIME_MAX] = "-";
+	if (u->started)
+		pw_time_format(u->started, PW_TIME_ISO, when);
 	if (c->json) {
 		json_t *o = json_object();
 		json_object_set_new(o, "key", json_string(u->key));
@@ -327,12 +324,9 @@ int cmd_repo(struct pw_ctx *ctx)
 		rc = stor_remove(s, a1, &rr);
 		json_object_set_new(ctx->audit, "key", json_string(a1));
 		if (rc == 0 && rr.retained) {
-			char when[32] = "an unknown date";
-			if (rr.retained_until) {
-				struct tm tm;
-				gmtime_r(&rr.retained_until, &tm);
-				strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-			}
+			char when[PW_TIME_MAX] = "an unknown date";
+			if (rr.retained_until)
+				pw_time_format(rr.retained_until, PW_TIME_ISO, when);
 			pw_error(PW_E_STORAGE, "object \"%s\" is retained until %s (object lock)",
 			         a1, when);
 			rc =

@@ -19,6 +19,7 @@
 #include "common/fileio.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "repo/catalog.h"
 #include "jobs/restore.h"
 #include "filter/filter.h"
@@ -47,7 +48,7 @@ static int pick_backup(struct pw_ctx *ctx, struct stor *repo, char *stanza, size
 	const char *id = ctx->backup_id;
 	const char *before = pw_cfg_str(ctx->cfg, PW_OPT_BEFORE);
 	time_t t = 0;
-	if (before && (rc = pw_audit_parse_since(before, time(NULL), &t)) < 0)
+	if (before && (rc = pw_audit_parse_since(before, pw_now(), &t)) < 0)
 		return rc;
 	*e = catalog_pick(l, id, t);
 	if (!*e && !id && !allow) {

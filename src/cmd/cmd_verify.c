@@ -202,7 +202,7 @@ int cmd_verify(struct pw_ctx *ctx)
 	if (json) {
 		char *s = json_dumps(reports, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		printf("%s\n", s);
-		free(s);
+		pw_free(s);
 	}
 	json_decref(reports);
 	pw_secret_free(spw);

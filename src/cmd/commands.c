@@ -289,14 +289,16 @@ const struct pw_command pw_commands[] = {
      "GRANT (pg_read_all_settings, pg_read_all_stats, SELECT on pg_hba_file_rules). "
      "--fail-on=high makes the exit status 25 when a rule fails or warns at severity high "
      "or above (for CI); the default, never, exits 0 whenever the check ran. "
-     "docs/check.md lists every rule and the JSON format (schema_version 1).",
+     "docs/check.md lists every rule and the JSON format (schema_version 1); --list-rules "
+     "prints the rule table (with --output=json: id, severity, title, why) without "
+     "connecting.",
      "  20  the database could not be reached\n  21  TLS verification or pin failure\n"
      "  25  a result at or above --fail-on\n",
      OPTS(COMMON, REPO_OPTS, PW_OPT_DB, PW_OPT_URL_ENV, PW_OPT_URL_FILE, PW_OPT_DB_PASSWORD,
           PW_OPT_PIN_SHA256, PW_OPT_OUTPUT, PW_OPT_FAIL_ON, PW_OPT_RETENTION_DAYS,
           PW_OPT_RETENTION_MIN, PW_OPT_RETENTION_DAILY, PW_OPT_RETENTION_WEEKLY,
           PW_OPT_RETENTION_MONTHLY, PW_OPT_RETENTION_YEARLY, PW_OPT_LOCK_DAYS,
-          PW_OPT_TRUSTED_SIGNER),
+          PW_OPT_TRUSTED_SIGNER, PW_OPT_LIST_RULES),
      0, 1, true, cmd_check, true},
 };
 

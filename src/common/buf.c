@@ -1,4 +1,5 @@
 /* buf.c - capped growable buffers. */
+#include "common/assert.h"
 #include "common/buf.h"
 
 #include <stdio.h>
@@ -13,6 +14,7 @@ static int reserve(struct pw_buf *b, size_t extra)
 	if (extra > b->max || b->len > b->max - extra)
 		return pw_error(PW_E_LIMIT, "input exceeds the limit of %zu bytes", b->max);
 	size_t need = b->len + extra + 1; /* room for a terminating NUL */
+	PW_ASSERT(b->len < b->cap || (b->len == 0 && b->cap == 0));
 	if (need <= b->cap)
 		return 0;
 	size_t cap = b->cap ? b->cap : 64;
@@ -52,8 +54,9 @@ int pw_buf_printf(struct pw_buf *b, const char *fmt, ...)
 	if (rc < 0)
 		return rc;
 	va_start(ap, fmt);
-	vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+	int m = vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
+	PW_CHECK(m == n); /* the same format and arguments twice */
 	b->len += (size_t)n;
 	return 0;
 }

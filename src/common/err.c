@@ -1,7 +1,9 @@
 /* err.c - the thread-local error record and the error-code table. */
 #include "common/err.h"
+#include "common/assert.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define PW_ERR_MSG_MAX 1024
@@ -128,4 +130,18 @@ void pw_error_restore(const struct pw_error_saved *s)
 	memcpy(cur.hint, s->hint, sizeof cur.hint);
 	if (!s->code)
 		pw_error_clear();
+}
+
+const char *pw_strerror_r(int e, char *buf, size_t size)
+{
+	/* the GNU strerror_r (_GNU_SOURCE): returns the text, in buf or a static string */
+	return strerror_r(e, buf, size);
+}
+
+void pw_assert_failed(const char *cond, const char *file, int line)
+{
+	/* a debug build only (common/assert.h); stderr directly: the logger may be the culprit */
+	fprintf(stderr, "pgward: assertion failed: %s (%s:%d)\n", cond, file, line);
+	fflush(stderr);
+	abort();
 }

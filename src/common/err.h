@@ -38,6 +38,17 @@ const char *pw_error_message(void);
 const char *pw_error_hint_text(void);
 void pw_error_clear(void);
 
+/*
+ * A failure we go on without, named instead of a bare pw_error_clear(): if an error is
+ * recorded, logs "<what> failed (going on): <message>" and clears it. pw_best_effort logs at
+ * debug (nothing the user must act on: an optional query, a clean-up, an expected "not
+ * found"); pw_best_effort_warn at warning (the user should know: something was left behind
+ * or skipped). Where the message is shown anyway (copied into a report, a finding or a
+ * warning), a plain pw_error_clear() after it is right: nothing is swallowed there.
+ */
+void pw_best_effort(const char *what_fmt, ...) PW_PRINTF(1, 2);
+void pw_best_effort_warn(const char *what_fmt, ...) PW_PRINTF(1, 2);
+
 /* Keep the current error across cleanup that may record (and clear) errors of its own:
  * pw_error_save before the cleanup, pw_error_restore after (which clears the record when
  * there was no error). */
@@ -55,7 +66,13 @@ const char *pw_errcode_summary(int code);
 /* Iterate the table: fills code, name and summary for index i; returns 0, or -1 past the end. */
 int pw_errcode_at(size_t i, int *code, const char **name, const char **summary);
 
-/* PW_CHECK(): believed true; in every build, records an internal error and returns it if false. */
+/* strerror without its static buffer (banned.h): the text of errno value e, in buf. */
+const char *pw_strerror_r(int e, char *buf, size_t size);
+/* The same in a buffer that lives until the end of the caller's block (an argument). */
+#define pw_strerror(e) pw_strerror_r((e), (char[128]){0}, 128)
+
+/* PW_CHECK(): believed true; in every build, records an internal error and returns it if false.
+ * PW_ASSERT, for what is proven, is in common/assert.h (which says when to use which). */
 #define PW_CHECK(cond)                                                                             \
 	do {                                                                                       \
 		if (!(cond))                                                                       \

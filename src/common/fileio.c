@@ -18,14 +18,14 @@ static int io_error(const char *what, const char *path)
 {
 	int e = errno;
 	if (e == ENOENT) {
-		pw_error(PW_E_NOTFOUND, "could not %s \"%s\": %s", what, path, strerror(e));
+		pw_error(PW_E_NOTFOUND, "could not %s \"%s\": %s", what, path, pw_strerror(e));
 		return pw_error_hint("Check the path.");
 	}
 	if (e == EACCES || e == EPERM) {
-		pw_error(PW_E_IO, "could not %s \"%s\": %s", what, path, strerror(e));
+		pw_error(PW_E_IO, "could not %s \"%s\": %s", what, path, pw_strerror(e));
 		return pw_error_hint("Check the file's permissions and the user pgward runs as.");
 	}
-	return pw_error(PW_E_IO, "could not %s \"%s\": %s", what, path, strerror(e));
+	return pw_error(PW_E_IO, "could not %s \"%s\": %s", what, path, pw_strerror(e));
 }
 
 static volatile sig_atomic_t interrupted;

@@ -162,3 +162,29 @@ char *pw_redact(const char *in)
 	pw_free(s);
 	return (char *)out.data;
 }
+
+static void best_effort(enum pw_log_level level, const char *fmt, va_list ap)
+{
+	if (!pw_error_code())
+		return;
+	char what[256];
+	vsnprintf(what, sizeof what, fmt, ap);
+	pw_log(level, "%s failed (going on): %s", what, pw_error_message());
+	pw_error_clear();
+}
+
+void pw_best_effort(const char *what_fmt, ...)
+{
+	va_list ap;
+	va_start(ap, what_fmt);
+	best_effort(PW_LOG_DEBUG, what_fmt, ap);
+	va_end(ap);
+}
+
+void pw_best_effort_warn(const char *what_fmt, ...)
+{
+	va_list ap;
+	va_start(ap, what_fmt);
+	best_effort(PW_LOG_WARN, what_fmt, ap);
+	va_end(ap);
+}

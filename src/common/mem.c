@@ -20,11 +20,16 @@ void pw_set_oom_handler(void (*handler)(size_t n))
 	oom = handler;
 }
 
-static void *nomem(size_t n)
+void pw_nomem(size_t n)
 {
 	if (oom)
 		oom(n);
 	abort();
+}
+
+static void *nomem(size_t n)
+{
+	pw_nomem(n);
 }
 
 void *pw_malloc(size_t n)

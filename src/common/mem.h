@@ -25,5 +25,14 @@ struct pw_allocator {
 void pw_set_allocator(const struct pw_allocator *a);
 /* Called when an allocation fails; must not return. */
 void pw_set_oom_handler(void (*handler)(size_t n));
+/*
+ * Route jansson's and libxml2's allocations through pw_malloc/pw_free (so the leak checker of
+ * the tests sees them, and out of memory ends in one handler). Call once at start, before any
+ * JSON or XML exists, and again after pw_set_allocator (main; tests/unit/support.c).
+ */
+void pw_mem_route_libraries(void);
+/* Out of memory outside pw_malloc (a library's constructor returned NULL): the handler, then
+ * abort() if it returned. The only abort() besides a debug PW_ASSERT (common/assert.h). */
+_Noreturn void pw_nomem(size_t n);
 
 #endif

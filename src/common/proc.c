@@ -19,6 +19,7 @@
 #include "common/fileio.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 
 extern char **environ;
 
@@ -138,9 +139,7 @@ static void nap_ms(long ms)
 
 static long now_ms(void)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+	return (long)(pw_monotonic() * 1000);
 }
 
 /* The program: descriptors, credentials, exec. Never returns. */
@@ -169,7 +168,7 @@ static void run_program(const struct pw_proc_opts *o, char **envp, pid_t keeper,
 	if (o->switch_user) {
 		if (setgroups(o->ngroups, o->groups) < 0 || setgid(o->gid) < 0 ||
 		    setuid(o->uid) < 0) {
-			say("error: cannot switch to the child's user: ", strerror(errno));
+			say("error: cannot switch to the child's user: ", pw_strerror(errno));
 			_exit(126);
 		}
 		if (o->uid != 0 && (setuid(0) == 0 || geteuid() == 0)) {
@@ -182,7 +181,7 @@ static void run_program(const struct pw_proc_opts *o, char **envp, pid_t keeper,
 			_exit(127);
 	}
 	if (o->cwd && chdir(o->cwd) < 0) {
-		say("error: cannot enter the child's directory: ", strerror(errno));
+		say("error: cannot enter the child's directory: ", pw_strerror(errno));
 		_exit(126);
 	}
 	execve(o->argv[0], (char *const *)o->argv, envp);
@@ -323,7 +322,7 @@ static void run_keeper(const struct pw_proc_opts *o, char **envp, pid_t parent, 
 	pid_t self = getpid();
 	pid_t prog = fork();
 	if (prog < 0) {
-		say("error: fork failed: ", strerror(errno));
+		say("error: fork failed: ", pw_strerror(errno));
 		_exit(127);
 	}
 	if (prog == 0) {
@@ -405,7 +404,7 @@ int pw_proc_start(const struct pw_proc_opts *o, struct pw_proc *p)
 	    (o->err == PW_PROC_OUT_PIPE && pipe2(perr, O_CLOEXEC) < 0)) {
 		int e = errno;
 		close_pair(pin), close_pair(pout), close_pair(perr);
-		return pw_error(PW_E_IO, "pipe failed: %s", strerror(e));
+		return pw_error(PW_E_IO, "pipe failed: %s", pw_strerror(e));
 	}
 	char **envp =
 	    pw_proc_env_build((const char *const *)environ, o->env, o->keep_home, o->switch_user);
@@ -426,7 +425,7 @@ int pw_proc_start(const struct pw_proc_opts *o, struct pw_proc *p)
 	pw_proc_env_free(envp);
 	if (pid < 0) {
 		close_pair(pin), close_pair(pout), close_pair(perr);
-		return pw_error(PW_E_IO, "fork failed: %s", strerror(e));
+		return pw_error(PW_E_IO, "fork failed: %s", pw_strerror(e));
 	}
 	p->pid = pid;
 	if (pin[0] >= 0)

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -32,7 +32,7 @@ static void user_name(uid_t uid, char *out, size_t n)
 static int sys_error(int code, const char *what, const char *path)
 {
 	int e = errno;
-	pw_error(code, "could not %s \"%s\": %s", what, path, strerror(e));
+	pw_error(code, "could not %s \"%s\": %s", what, path, pw_strerror(e));
 	if (e == ENOENT)
 		return pw_error_hint("Check the path.");
 	return pw_error_hint("Check the path, its permissions and the user pgward runs as.");
@@ -319,10 +319,10 @@ int pw_safefile_open(struct pw_safefile **out, const char *path, mode_t mode, un
 	f->no_replace = (flags & PW_SAFE_EXCLUSIVE) || (shared && !f->has_old);
 	/* the new file: a fresh name in that directory, never one that exists */
 	for (int i = 0; rc == 0 && i < 16; i++) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		unsigned long r = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 12) ^
-		                  ((unsigned long)i * 2654435761u);
+		/* not a time: a nonce, so the name is hard to guess (O_EXCL makes it safe anyway) */
+		unsigned long r = 0;
+		if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+			r = ((unsigned long)getpid() << 12) ^ ((unsigned long)i * 2654435761u);
 		snprintf(f->tmp, sizeof f->tmp, ".%.200s.tmp-%08lx", f->base, r & 0xffffffffu);
 		f->fd = openat(f->dfd, f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		               0600);
@@ -461,7 +461,7 @@ int pw_trusted_open(const char *path, const char *what, unsigned flags, int *fd)
 		}
 		int e = errno;
 		pw_error(e == ENOENT ? PW_E_NOTFOUND : PW_E_IO, "could not open %s \"%s\": %s",
-		         what, path, strerror(e));
+		         what, path, pw_strerror(e));
 		return pw_error_hint("Check the path and its permissions.");
 	}
 	struct stat st;

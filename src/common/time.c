@@ -2,6 +2,7 @@
 #include "common/time.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/err.h"
@@ -48,6 +49,22 @@ char *pw_time_format(time_t t, enum pw_time_form form, char out[PW_TIME_MAX])
 	}
 	out[n] = 0;
 	return out;
+}
+
+void pw_time_fields(time_t t, struct tm *out)
+{
+	if (!gmtime_r(&t, out))
+		memset(out, 0, sizeof *out);
+}
+
+long pw_time_iso_week(time_t t)
+{
+	struct tm tm;
+	char b[16];
+	pw_time_fields(t, &tm);
+	if (strftime(b, sizeof b, "%G%V", &tm) == 0)
+		return 0;
+	return strtol(b, NULL, 10);
 }
 
 /* n decimal digits at *p, advancing it; -1 if any is not a digit. */
@@ -105,6 +122,12 @@ static int done(const char *p, const char **end, long y, int mo, int d, int h, i
 		return -PW_E_CONFIG;
 	*out = (time_t)(days_from_civil(y, mo, d) * 86400L + h * 3600L + mi * 60L + s);
 	return 0;
+}
+
+int pw_time_from_fields(const struct tm *tm, time_t *out)
+{
+	return done("", NULL, (long)tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday, tm->tm_hour,
+	            tm->tm_min, tm->tm_sec, out);
 }
 
 int pw_time_parse(const char *s, enum pw_time_form form, bool date_ok, time_t *out,

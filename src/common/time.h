@@ -34,6 +34,13 @@ char *pw_time_format(time_t t, enum pw_time_form form, char out[PW_TIME_MAX]);
 int pw_time_parse(const char *s, enum pw_time_form form, bool date_ok, time_t *out,
                   const char **end);
 
+/* t broken down in UTC (the one gmtime_r); for calendar arithmetic, never for text. */
+void pw_time_fields(time_t t, struct tm *out);
+/* The inverse (the one timegm): fields in UTC, checked as pw_time_parse checks them. */
+int pw_time_from_fields(const struct tm *tm, time_t *out);
+/* t's ISO-8601 week as yyyyww (2026-12-06 -> 202649), the week-numbering year first. */
+long pw_time_iso_week(time_t t);
+
 /* An HTTP date ("Sun, 06 Dec 2026 19:44:01 GMT"), as in S3's Last-Modified. */
 int pw_time_parse_http(const char *s, time_t *out);
 

@@ -410,7 +410,7 @@ int pw_config_load_file(struct pw_config *c, const char *path, const char *stanz
 		return rc0;
 	if (fd < 0) {
 		pw_error(PW_E_CONFIG, "could not open configuration file \"%s\": %s", path,
-		         strerror(ENOENT));
+		         pw_strerror(ENOENT));
 		return pw_error_hint("Check the path given with --config or PGWARD_CONFIG.");
 	}
 	struct stat st;

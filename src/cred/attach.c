@@ -71,7 +71,8 @@ static int read_env(const char *path, struct pw_buf *b, bool *exists, struct sta
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
-		pw_error(PW_E_IO, "cannot open environment file \"%s\": %s", path, strerror(errno));
+		pw_error(PW_E_IO, "cannot open environment file \"%s\": %s", path,
+		         pw_strerror(errno));
 		return pw_error_hint("Check the path and its permissions (a symbolic link is not "
 		                     "followed here).");
 	}
@@ -100,7 +101,7 @@ static int write_env(struct pw_safefile *f, const char *path, struct pw_buf *con
 	 * fd is the new file pgward created itself, never a name someone else could swap. */
 	if (st && (fchown(fd, st->st_uid, st->st_gid) < 0 || fchmod(fd, mode) < 0)) {
 		pw_error(PW_E_IO, "cannot give the new \"%s\" its old owner (uid %u): %s", path,
-		         (unsigned)st->st_uid, strerror(errno));
+		         (unsigned)st->st_uid, pw_strerror(errno));
 		rc = pw_error_hint("Run pgward as root or as the file's owner; the file was not "
 		                   "changed.");
 	}
@@ -268,7 +269,8 @@ static int mkdirs(const char *path)
 			continue;
 		*s = 0;
 		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-			pw_error(PW_E_IO, "cannot create directory \"%s\": %s", p, strerror(errno));
+			pw_error(PW_E_IO, "cannot create directory \"%s\": %s", p,
+			         pw_strerror(errno));
 			rc = pw_error_hint("Set attachments-file to a writable place.");
 		}
 		*s = '/';
@@ -293,7 +295,7 @@ int attach_registry_save(const char *path, json_t *arr)
 			rc = pw_outfile_commit(f);
 		pw_outfile_free(f);
 	}
-	free(text);
+	pw_free(text);
 	return rc;
 }
 

@@ -414,7 +414,7 @@ int cred_save_meta(struct cred_conn *cc, const char *name, json_t *meta)
 	pw_buf_free(&b, 0);
 	pw_free(qi);
 	pw_free(ql);
-	free(text);
+	pw_free(text);
 	return rc;
 }
 
@@ -839,7 +839,7 @@ static int create_login(struct cred_conn *cc, const char *name, const char *role
 	char *ctext = json_dumps(c, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(c);
 	char *qc = pg_quote_literal(cc->pg, ctext);
-	free(ctext);
+	pw_free(ctext);
 	struct pw_buf b = PW_BUF_INIT(1 << 16);
 	pw_buf_printf(&b,
 	              "create role %s login inherit nosuperuser nocreatedb nocreaterole "

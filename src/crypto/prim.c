@@ -97,8 +97,9 @@ struct pw_sha256_ctx *pw_sha256_new(void)
 {
 	struct pw_sha256_ctx *c = pw_malloc(sizeof *c);
 	c->md = EVP_MD_CTX_new();
+	/* both fail only when OpenSSL cannot allocate (SHA-256 is in every provider) */
 	if (!c->md || EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1)
-		abort();
+		pw_nomem(0);
 	return c;
 }
 

@@ -73,7 +73,7 @@ int flt_zstd_compress(struct flt **out, int level, int threads, struct flt *next
 	z->base.next = next;
 	z->cctx = ZSTD_createCCtx();
 	if (!z->cctx)
-		abort();
+		pw_nomem(0);
 	ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_compressionLevel, level);
 	ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_checksumFlag, 1);
 	if (threads > 0) { /* ignored (single-threaded) if libzstd was built without threads */
@@ -160,7 +160,7 @@ struct flt *flt_zstd_decompress(struct flt *next)
 	z->base.next = next;
 	z->dctx = ZSTD_createDCtx();
 	if (!z->dctx)
-		abort();
+		pw_nomem(0);
 	z->out = pw_malloc(OUT_BLOCK);
 	return &z->base;
 }

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "crypto/prim.h"
 #include "pg/archive.h"
 #include "repo/catalog.h"
@@ -28,16 +29,13 @@
 
 static double now_s(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return pw_monotonic();
 }
 
 static void iso(time_t t, char out[32])
 {
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	char b[PW_TIME_MAX];
+	snprintf(out, 32, "%s", pw_time_format(t, PW_TIME_ISO, b));
 }
 
 /* ---- storage writer as the chain's sink ---- */
@@ -396,7 +394,7 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 	struct stream_job dj = {.o = o, .wo = &wo, .level = o->level};
 	snprintf(dj.key, sizeof dj.key, "%s/%s/%s", o->stanza, res->id, DETAILS_OBJECT);
 	rc = put_encrypted(&dj, (const uint8_t *)dtext, strlen(dtext), false);
-	free(dtext);
+	pw_free(dtext);
 	if (rc < 0) {
 		json_decref(objects);
 		goto out;
@@ -479,7 +477,7 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 	}
 	if (rc == 0)
 		rc = stor_put_buf(o->repo, mkey, mtext, strlen(mtext), &mwo, NULL);
-	free(mtext);
+	pw_free(mtext);
 	if (rc < 0) {
 		json_decref(m);
 		goto out;

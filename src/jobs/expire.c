@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "repo/catalog.h"
 
 struct item {
@@ -21,14 +22,14 @@ struct item {
 
 static time_t start_time(const struct backup_entry *e)
 {
-	struct tm tm = {0};
+	time_t t;
 	const char *s =
 	    e->manifest ? json_string_value(json_object_get(e->manifest, "started")) : NULL;
-	if (s && strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		return timegm(&tm);
-	memset(&tm, 0, sizeof tm);
-	if (strptime(e->id, "%Y%m%dT%H%M%SZ", &tm))
-		return timegm(&tm);
+	const char *end;
+	if (s && pw_time_parse(s, PW_TIME_ISO, false, &t, NULL) == 0)
+		return t;
+	if (pw_time_parse(e->id, PW_TIME_COMPACT, false, &t, &end) == 0)
+		return t;
 	return e->first_seen;
 }
 
@@ -48,15 +49,14 @@ static bool not_genuine(const struct expire_opts *o, const struct backup_entry *
 		snprintf(why, size, "its manifest names another backup");
 		return true;
 	}
-	struct tm tm = {0}, tid = {0};
+	time_t t, ti;
 	const char *s = json_string_value(json_object_get(e->manifest, "started"));
-	const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
-	const char *iend = strptime(e->id, "%Y%m%dT%H%M%SZ", &tid);
-	if (!end || *end || !iend || *iend != '-') {
+	const char *iend = NULL;
+	if (!s || pw_time_parse(s, PW_TIME_ISO, false, &t, NULL) < 0 ||
+	    pw_time_parse(e->id, PW_TIME_COMPACT, false, &ti, &iend) < 0 || *iend != '-') {
 		snprintf(why, size, "no valid start time or id");
 		return true;
 	}
-	time_t t = timegm(&tm), ti = timegm(&tid);
 	if (t != ti) {
 		snprintf(why, size, "its start time does not match its id");
 		return true;
@@ -82,7 +82,7 @@ static bool not_genuine(const struct expire_opts *o, const struct backup_entry *
 		}
 		snprintf(key, sizeof key, "%s/%s/%s", o->stanza, e->id, name);
 		if (stor_stat(o->repo, key, &info) < 0) {
-			pw_error_clear();
+			pw_best_effort("looking up object \"%s\"", key);
 			snprintf(why, size, "object %.60s is missing", name);
 			return true;
 		}
@@ -105,15 +105,12 @@ static void keep(struct item *it, const char *why)
 static long bucket(time_t t, char kind)
 {
 	struct tm tm;
-	gmtime_r(&t, &tm);
+	pw_time_fields(t, &tm);
 	switch (kind) {
 	case 'd':
 		return (long)(t / 86400);
-	case 'w': {
-		char b[16];
-		strftime(b, sizeof b, "%G%V", &tm);
-		return strtol(b, NULL, 10);
-	}
+	case 'w':
+		return pw_time_iso_week(t);
 	case 'm':
 		return (long)(tm.tm_year * 12 + tm.tm_mon);
 	default:
@@ -182,7 +179,7 @@ static int remove_backup(const struct expire_opts *o, const char *id, json_t *re
 			struct stor_remove_result rr;
 			int r = stor_remove(o->repo, l.keys[i], &rr);
 			if (r == -PW_E_NOTFOUND) {
-				pw_error_clear();
+				pw_best_effort("removing \"%s\" (already gone)", l.keys[i]);
 				continue;
 			}
 			if (r < 0) {
@@ -190,12 +187,9 @@ static int remove_backup(const struct expire_opts *o, const char *id, json_t *re
 				break;
 			}
 			if (rr.retained) {
-				char when[32] = "unknown";
-				if (rr.retained_until) {
-					struct tm tm;
-					gmtime_r(&rr.retained_until, &tm);
-					strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-				}
+				char when[PW_TIME_MAX] = "unknown";
+				if (rr.retained_until)
+					pw_time_format(rr.retained_until, PW_TIME_ISO, when);
 				json_t *x = json_object();
 				json_object_set_new(x, "object",
 				                    json_string(l.keys[i] + strlen(prefix)));
@@ -256,7 +250,7 @@ static bool pinned(struct stor *repo, const char *stanza, const char *id)
 				pin = pw_startswith(name, "pin-");
 			}
 		}
-	pw_error_clear();
+	pw_best_effort("listing the pin markers of %s", prefix);
 	for (size_t i = 0; i < l.n; i++)
 		pw_free(l.keys[i]);
 	pw_free(l.keys);
@@ -403,10 +397,8 @@ int expire_run(const struct expire_opts *o, json_t **report)
 
 int expire_pin(struct stor *repo, const char *stanza, const char *id, bool pin, time_t now)
 {
-	char key[256], stamp[32];
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+	char key[256], stamp[PW_TIME_MAX];
+	pw_time_format(now, PW_TIME_COMPACT, stamp);
 	snprintf(key, sizeof key, "%s/%s/%s-%s.json", stanza, id, pin ? "pin" : "unpin", stamp);
 	char body[128];
 	int n =

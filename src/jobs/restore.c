@@ -163,7 +163,7 @@ static int open_spool(const struct restore_opts *o, int *fd)
 	close(dfd);
 	if (*fd < 0) {
 		pw_error(PW_E_IO, "could not create a private spool file in \"%s\": %s", dir,
-		         strerror(err));
+		         pw_strerror(err));
 		return pw_error_hint("Give a writable directory on a local file system with "
 		                     "--temp-dir (it holds the encrypted data object, never "
 		                     "plaintext).");
@@ -174,8 +174,7 @@ static int open_spool(const struct restore_opts *o, int *fd)
 int restore_fetch_verified(const struct restore_opts *o, const char *key, int *fd)
 {
 	*fd = -1;
-	if (!o->expect_sha256)
-		return pw_error(PW_E_INTERNAL, "restore_fetch_verified without a digest");
+	PW_CHECK(o->expect_sha256); /* every caller passes the manifest's digest */
 	int f = -1, rc = open_spool(o, &f);
 	if (rc < 0)
 		return rc;
@@ -183,7 +182,7 @@ int restore_fetch_verified(const struct restore_opts *o, const char *key, int *f
 	rc = get_checked(o->repo, key, o->expect_sha256, o->expect_size, sink, o, "downloading");
 	flt_chain_free(sink);
 	if (rc == 0 && lseek(f, 0, SEEK_SET) < 0)
-		rc = pw_error(PW_E_IO, "rewinding the spool file: %s", strerror(errno));
+		rc = pw_error(PW_E_IO, "rewinding the spool file: %s", pw_strerror(errno));
 	if (rc < 0) {
 		close(f);
 		return rc;
@@ -356,7 +355,8 @@ int restore_into_db(const struct restore_opts *o)
 	if (o->have_spool) { /* fetched and checked by the caller; it closes it */
 		vfd = o->spool_fd;
 		if (lseek(vfd, 0, SEEK_SET) < 0)
-			return pw_error(PW_E_IO, "rewinding the spool file: %s", strerror(errno));
+			return pw_error(PW_E_IO, "rewinding the spool file: %s",
+			                pw_strerror(errno));
 	} else if ((rc = restore_fetch_verified(o, o->key, &vfd)) < 0) {
 		return rc;
 	}
@@ -397,7 +397,7 @@ int restore_into_db(const struct restore_opts *o)
 		int fd = mkstemp(spool);
 		if (fd < 0) {
 			pw_error(PW_E_IO, "could not create a spool file in \"%s\": %s",
-			         dir && *dir ? dir : "/var/tmp", strerror(errno));
+			         dir && *dir ? dir : "/var/tmp", pw_strerror(errno));
 			rc = pw_error_hint("Give a writable directory with --temp-dir.");
 			spool[0] = 0;
 			goto out;

@@ -72,7 +72,7 @@ int restore_peek_toc(const struct restore_opts *o, int fd, struct pgdump_info *o
 		ssize_t r = pread(fd, buf, 1 << 16, off);
 		if (r < 0) {
 			rc = pw_error(PW_E_IO, "reading the spooled data object: %s",
-			              strerror(errno));
+			              pw_strerror(errno));
 			break;
 		}
 		if (r == 0) {
@@ -84,7 +84,7 @@ int restore_peek_toc(const struct restore_opts *o, int fd, struct pgdump_info *o
 	}
 	pw_free(buf);
 	if (s.enough) {
-		pw_error_clear();
+		pw_best_effort("reading past the table of contents");
 		rc = 0;
 	} else if (rc == 0 && (rc = pgdump_parser_final(s.parser)) == 0 &&
 	           !pgdump_parser_info(s.parser)->toc_done) {
@@ -133,9 +133,7 @@ int restore_check_locks(const struct restore_opts *o, int fd)
 		/* The object was checked against the (signed) manifest already; a head that
 		 * cannot be read is pg_restore's to report, with its own words. The lock check
 		 * is advice. */
-		pw_debug("lock check skipped: reading the table of contents: %s",
-		         pw_error_message());
-		pw_error_clear();
+		pw_best_effort("reading the table of contents for the lock check");
 		return 0;
 	}
 	long per = 0, conns = 0, prepared = 0;

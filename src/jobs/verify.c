@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "crypto/prim.h"
 #include "pg/archive.h"
 #include "pg/globals.h"
@@ -205,9 +206,7 @@ static int count_rows(struct pg_conn *c, const char *schema, const char *table, 
 
 static double now_s(void)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+	return pw_monotonic();
 }
 
 static int interrupted_error(void)
@@ -225,7 +224,7 @@ static json_t *scratch_report(json_t *rep, const char *kind, struct pg_conn *c)
 	if (c && pg_query(c, "show server_version", 0, NULL, &r) == 0)
 		json_object_set_new(sr, "server_version", json_string(pg_value(r, 0, 0)));
 	pg_result_free(r);
-	pw_error_clear();
+	pw_best_effort("asking the scratch server its version");
 	json_object_set_new(rep, "scratch", sr);
 	return sr;
 }
@@ -452,7 +451,7 @@ static int drill_roles(struct vctx *v, struct pg_conn *mc, const struct restore_
 	uint8_t digest[32];
 	uint64_t size = 0;
 	if (restore_manifest_digest(v->o->backup->manifest, GLOBALS_OBJECT, digest, &size) < 0) {
-		pw_error_clear();
+		pw_best_effort("the backup's roles object"); /* none: said in the record */
 		roles_note(roles, "none: the backup has no roles object",
 		           "--no-owner --no-privileges", "not restored", "not restored");
 		return 0;
@@ -550,7 +549,8 @@ static int drill_local(struct vctx *v, json_t *tables, const char *datakey, json
 	long locks = 0;
 	if (restore_peek_toc(&ro, vfd, &toc) == 0)
 		locks = restore_locks_per_transaction(&toc, SCRATCH_MAX_CONNECTIONS);
-	pw_error_clear(); /* unreadable: pg_restore says why, in its own words */
+	else /* unreadable: pg_restore says why, in its own words */
+		pw_best_effort("reading the table of contents to size the drill's lock table");
 	struct scratch_opts so = {.min_major = backup_major(o->backup),
 	                          .temp_dir = o->temp_dir,
 	                          .user = o->scratch_user,
@@ -663,11 +663,9 @@ int verify_backup(const struct verify_opts *o, json_t **report)
 	int depth = (o->scratch_url || o->scratch_local) && o->ids ? 3 : o->ids ? 2 : 1;
 	json_t *rep = json_object();
 	*report = rep;
-	time_t now = time(NULL);
-	char when[32];
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	time_t now = pw_now();
+	char when[PW_TIME_MAX];
+	pw_time_format(now, PW_TIME_ISO, when);
 	json_object_set_new(rep, "stanza", json_string(o->stanza));
 	json_object_set_new(rep, "backup_id", json_string(o->backup->id));
 	json_object_set_new(rep, "time", json_string(when));
@@ -763,17 +761,17 @@ done:
 		json_object_set_new(rep, "restore_failed", json_true());
 	if (rc == 0 && o->record && o->backup->complete) {
 		char key[400];
-		char stamp[32];
-		strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+		char stamp[PW_TIME_MAX];
+		pw_time_format(now, PW_TIME_COMPACT, stamp);
 		snprintf(key, sizeof key, "%s/verify-%s.json", v.prefix, stamp);
 		char *txt = json_dumps(rep, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		int w = stor_put_buf(o->repo, key, txt, strlen(txt),
 		                     &(struct stor_write_opts){.content_type = "application/json"},
 		                     NULL);
-		free(txt);
+		pw_free(txt);
 		if (w < 0 && w != -PW_E_EXISTS)
 			return w;
-		pw_error_clear();
+		pw_best_effort("writing verification record \"%s\" (one exists)", key);
 	}
 	if (rc < 0)
 		return rc;

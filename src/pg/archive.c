@@ -964,8 +964,7 @@ int pgdump_parser_update(struct pgdump_parser *p, const uint8_t *data, size_t n)
 {
 	if (p->failed)
 		return replay(p);
-	if (p->finished)
-		return pw_error(PW_E_INTERNAL, "pg_dump archive parser fed after its end");
+	PW_CHECK(!p->finished); /* not fed after its end */
 	PW_CHECK(data || n == 0);
 	while (n > 0) {
 		int rc = step(p, &data, &n);

@@ -107,10 +107,11 @@ int child_write_in(struct child *c, const uint8_t *p, size_t n, const char *what
 		}
 		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			return pw_error(PW_E_IO, "could not write \"%s\": %s", what,
-			                strerror(errno));
+			                pw_strerror(errno));
 		struct pollfd pf[2] = {{c->in_fd, POLLOUT, 0}, {c->err_fd, POLLIN, 0}};
 		if (poll(pf, 2, 1000) < 0 && errno != EINTR)
-			return pw_error(PW_E_IO, "waiting for \"%s\": %s", what, strerror(errno));
+			return pw_error(PW_E_IO, "waiting for \"%s\": %s", what,
+			                pw_strerror(errno));
 	}
 	return 0;
 }

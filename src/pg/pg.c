@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "crypto/prim.h"
 
 #define SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
@@ -106,9 +107,11 @@ static void fill_tls(PGconn *conn, struct pg_tls_info *t)
 		X509_NAME_oneline(X509_get_subject_name(cert), t->subject, sizeof t->subject);
 		X509_NAME_oneline(X509_get_issuer_name(cert), t->issuer, sizeof t->issuer);
 		struct tm tm;
-		if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1) {
-			strftime(t->not_after, sizeof t->not_after, "%Y-%m-%dT%H:%M:%SZ", &tm);
-			t->not_after_ts = timegm(&tm);
+		if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1 &&
+		    pw_time_from_fields(&tm, &t->not_after_ts) == 0) {
+			char b[PW_TIME_MAX];
+			pw_strlcpy(t->not_after, pw_time_format(t->not_after_ts, PW_TIME_ISO, b),
+			           sizeof t->not_after);
 		}
 		t->self_signed = X509_check_issued(cert, cert) == X509_V_OK;
 		X509_free(cert);
@@ -394,7 +397,7 @@ int pg_connect(const struct pg_connect_opts *o, struct pg_conn **out)
 	c->conn = conn;
 	bool checked = false;
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
-	time_t deadline = time(NULL) + 60;
+	double deadline = pw_monotonic() + 60;
 	for (;;) {
 		if (!checked && PQsslInUse(conn) && PQstatus(conn) != CONNECTION_SSL_STARTUP &&
 		    PQsslStruct(conn, "OpenSSL")) {
@@ -426,9 +429,9 @@ int pg_connect(const struct pg_connect_opts *o, struct pg_conn **out)
 		int pr = poll(&pfd, 1, 1000);
 		if (pr < 0 && errno != EINTR) {
 			pg_close(c);
-			return pw_error(PW_E_DB, "poll failed: %s", strerror(errno));
+			return pw_error(PW_E_DB, "poll failed: %s", pw_strerror(errno));
 		}
-		if (time(NULL) > deadline) {
+		if (pw_monotonic() > deadline) {
 			pg_close(c);
 			pw_error(PW_E_DB, "could not connect to the database: timeout");
 			return pw_error_hint(

@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "pg/child.h"
 
 #define PG_ROOT "/usr/lib/postgresql"
@@ -43,9 +44,7 @@ struct scratch {
 
 static double now_s(void)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+	return pw_monotonic();
 }
 
 static void nap_ms(long ms)
@@ -271,7 +270,7 @@ static void server_log_reason(const struct scratch *s, char *out, size_t size)
 			out[n] = 0;
 		}
 	}
-	pw_error_clear();
+	pw_best_effort("reading the scratch server's log \"%s\"", path);
 	pw_buf_free(&b, 0);
 }
 
@@ -317,7 +316,7 @@ static int write_conf(struct scratch *s, long max_locks)
 		              max_locks < SCRATCH_MAX_LOCKS ? max_locks : SCRATCH_MAX_LOCKS);
 	int rc = pw_write_all(fd, b.data, b.len, path);
 	if (close(fd) < 0 && rc == 0)
-		rc = pw_error(PW_E_IO, "could not write \"%s\": %s", path, strerror(errno));
+		rc = pw_error(PW_E_IO, "could not write \"%s\": %s", path, pw_strerror(errno));
 	pw_buf_free(&b, 0);
 	return rc;
 }
@@ -342,7 +341,7 @@ static int make_dir(struct scratch *s, const char *temp_dir)
 		parent = "/tmp";
 	char real[PATH_MAX];
 	if (!realpath(parent, real)) {
-		pw_error(PW_E_IO, "temporary directory \"%s\": %s", parent, strerror(errno));
+		pw_error(PW_E_IO, "temporary directory \"%s\": %s", parent, pw_strerror(errno));
 		return pw_error_hint("Give an existing directory with --temp-dir or TMPDIR.");
 	}
 	/* <dir>/.s.PGSQL.<port> must fit a unix socket address */
@@ -363,13 +362,13 @@ static int make_dir(struct scratch *s, const char *temp_dir)
 	path_join(s->dir, sizeof s->dir, real, "/pgward-scratch-XXXXXX");
 	if (!mkdtemp(s->dir)) { /* mode 0700 */
 		pw_error(PW_E_IO, "could not create a directory in \"%s\": %s", real,
-		         strerror(errno));
+		         pw_strerror(errno));
 		s->dir[0] = 0;
 		return pw_error_hint("Give a writable directory with --temp-dir or TMPDIR.");
 	}
 	if (s->as.switch_user && chown(s->dir, s->as.uid, s->as.gid) < 0) {
 		pw_error(PW_E_IO, "could not give \"%s\" to user \"%s\": %s", s->dir, s->user,
-		         strerror(errno));
+		         pw_strerror(errno));
 		return pw_error_hint("Use a --temp-dir on a file system that allows chown.");
 	}
 	path_join(s->datadir, sizeof s->datadir, s->dir, "/data");

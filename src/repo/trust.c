@@ -52,7 +52,7 @@ int repo_sign_key_load(const char *path, struct minisign_seckey *sk)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
-		pw_error(PW_E_IO, "cannot open signing key \"%s\": %s", path, strerror(errno));
+		pw_error(PW_E_IO, "cannot open signing key \"%s\": %s", path, pw_strerror(errno));
 		return pw_error_hint("Check sign-key; make a key with \"pgward keygen --sign -o "
 		                     "FILE\".");
 	}
@@ -166,11 +166,11 @@ int repo_backup_trust(struct stor *st, const char *stanza, const char *id,
 	struct pw_buf sig = PW_BUF_INIT(MINISIGN_FILE_MAX);
 	rc = stor_get(st, key, buf_sink, &sig);
 	if (rc == -PW_E_NOTFOUND) {
-		pw_error_clear();
+		pw_best_effort("reading the signature of %s/%s (none: unsigned)", stanza, id);
 		repo_trust_check(manifest->data, manifest->len, NULL, 0, stanza, id, s, v);
 		rc = 0;
 	} else if (rc == -PW_E_LIMIT) { /* an oversized signature is a bad one */
-		pw_error_clear();
+		pw_best_effort("reading the signature of %s/%s (too large: bad)", stanza, id);
 		memset(v, 0, sizeof *v);
 		v->trust = TRUST_BAD;
 		pw_strlcpy(v->detail, "the signature file is larger than 4096 bytes",

@@ -49,11 +49,11 @@ static int io_fail(const char *what, const char *path)
 		return pw_error_hint("Free space in the repository or expire old backups.");
 	}
 	if (e == EACCES || e == EPERM || e == EROFS) {
-		pw_error(PW_E_STORAGE, "could not %s \"%s\": %s", what, path, strerror(e));
+		pw_error(PW_E_STORAGE, "could not %s \"%s\": %s", what, path, pw_strerror(e));
 		return pw_error_hint(
 		    "Check that the user pgward runs as may write the repository.");
 	}
-	return pw_error(PW_E_STORAGE, "could not %s \"%s\": %s", what, path, strerror(e));
+	return pw_error(PW_E_STORAGE, "could not %s \"%s\": %s", what, path, pw_strerror(e));
 }
 
 /* An error for a path component or object that is a symbolic link, or not a directory or

@@ -34,6 +34,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "crypto/prim.h"
 #include "crypto/sigv4.h"
 #include "storage/driver.h"
@@ -105,9 +106,7 @@ struct s3_req {
 
 static double mono_now(void)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+	return pw_monotonic();
 }
 
 /* Seconds a request moving bytes may take: 60 s + 4 s per MiB (256 KiB/s at the least),
@@ -170,12 +169,9 @@ static void h_add(struct s3_req *r, const char *k, const char *v)
 
 static time_t parse_http_date(const char *s)
 {
-	struct tm tm = {0};
-	if (strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm))
-		return timegm(&tm);
-	memset(&tm, 0, sizeof tm);
-	if (strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
-		return timegm(&tm);
+	time_t t;
+	if (pw_time_parse_http(s, &t) == 0 || pw_time_parse(s, PW_TIME_ISO, false, &t, NULL) == 0)
+		return t;
 	return 0;
 }
 
@@ -325,7 +321,7 @@ static int attempt(struct s3 *s, CURL *h, struct s3_req *r)
 	                         .sign_payload_header = true};
 	struct sigv4_cred cred = {cs.access_key, pw_secret_str(cs.secret_key),
 	                          cs.session_token ? pw_secret_str(cs.session_token) : NULL, false};
-	struct sigv4_scope scope = {s->region, "s3", time(NULL)};
+	struct sigv4_scope scope = {s->region, "s3", pw_now()};
 	struct sigv4_output o;
 	rc = sigv4_sign(&in, &cred, &scope, &o);
 	s3_creds_put(&cs);
@@ -405,7 +401,7 @@ static int attempt(struct s3 *s, CURL *h, struct s3_req *r)
 	if (r->curl_code == CURLE_OK)
 		on_status_header(r, h);
 	if (r->server_date)
-		s->base.clock_skew = (long)(r->server_date - time(NULL));
+		s->base.clock_skew = (long)(r->server_date - pw_now());
 	curl_slist_free_all(hl);
 	pw_free(url);
 	if (r->sink_rc < 0)
@@ -435,40 +431,19 @@ static xmlDoc *xml_parse(const struct pw_buf *b)
 {
 	if (!b->len)
 		return NULL;
-	return xmlReadMemory((const char *)b->data, (int)b->len, "s3.xml", NULL,
-	                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-	                         XML_PARSE_NOBLANKS);
+	xmlDoc *doc = xmlReadMemory((const char *)b->data, (int)b->len, "s3.xml", NULL,
+	                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+	                                XML_PARSE_NOBLANKS);
+	xmlResetLastError(); /* libxml2 keeps the last error's text until the next one */
+	return doc;
 }
 
-static void error_code(const struct s3_req *r, char *code, size_t cs, char *msg, size_t ms)
+/* A transfer that failed (no reply to classify): worth another try unless it never can work. */
+static bool transient_transfer(CURLcode c)
 {
-	code[0] = msg[0] = 0;
-	xmlDoc *doc = xml_parse(&r->resp);
-	if (doc) {
-		char *c = xml_text(xmlDocGetRootElement(doc), "Code");
-		char *m = xml_text(xmlDocGetRootElement(doc), "Message");
-		if (c)
-			pw_strlcpy(code, c, cs);
-		if (m)
-			pw_strlcpy(msg, m, ms);
-		pw_free(c);
-		pw_free(m);
-		xmlFreeDoc(doc);
-	}
-}
-
-static bool transient(const struct s3_req *r, const char *code)
-{
-	if (r->curl_code != CURLE_OK)
-		return r->curl_code != CURLE_SSL_CACERT &&
-		       r->curl_code != CURLE_PEER_FAILED_VERIFICATION &&
-		       r->curl_code != CURLE_URL_MALFORMAT &&
-		       r->curl_code != CURLE_UNSUPPORTED_PROTOCOL &&
-		       r->curl_code != CURLE_COULDNT_RESOLVE_HOST;
-	if (r->status >= 500 || r->status == 429)
-		return true;
-	return strcmp(code, "RequestTimeout") == 0 || strcmp(code, "SlowDown") == 0 ||
-	       strcmp(code, "InternalError") == 0;
+	return c != CURLE_SSL_CACERT && c != CURLE_PEER_FAILED_VERIFICATION &&
+	       c != CURLE_URL_MALFORMAT && c != CURLE_UNSUPPORTED_PROTOCOL &&
+	       c != CURLE_COULDNT_RESOLVE_HOST;
 }
 
 static int fail_request(struct s3 *s, const struct s3_req *r, const char *code, const char *msg)
@@ -486,7 +461,7 @@ static int fail_request(struct s3 *s, const struct s3_req *r, const char *code, 
 		return pw_error_hint("Check s3-endpoint and the network (gave up after %u tries).",
 		                     s->max_attempts);
 	}
-	if (r->status == 404 && (!*code || strcmp(code, "NoSuchKey") == 0)) {
+	if (s3_reply_missing(r->status, code)) {
 		pw_error(PW_E_NOTFOUND, "object s3://%s/%s does not exist", s->bucket,
 		         r->key ? r->key : "");
 		return pw_error_hint("Check the repository address and the backup id.");
@@ -558,29 +533,27 @@ static int call(struct s3 *s, CURL *h, struct s3_req *r, long ok_status)
 			return rc;
 		if (r->stop != STOP_NONE)
 			return stopped(s, r);
-		if (r->curl_code == CURLE_OK && (r->status / 100 == 2 || r->status == ok_status)) {
-			/* CompleteMultipartUpload may answer 200 with an error body */
-			if (r->want_xml && r->status / 100 == 2 &&
-			    (r->resp.len == 0 || !memmem(r->resp.data, r->resp.len, "<", 1))) {
-				pw_strlcpy(code, "EmptyResponse", sizeof code);
-				pw_strlcpy(msg, "the reply had no XML body", sizeof msg);
-				if (n >= s->max_attempts)
-					return fail_request(s, r, code, msg);
-			} else if (r->status / 100 == 2 && r->resp.len &&
-			           memmem(r->resp.data, r->resp.len, "<Error>", 7) && !r->sink) {
-				error_code(r, code, sizeof code, msg, sizeof msg);
-				if (!transient(r, code) || n >= s->max_attempts)
-					return fail_request(s, r, code, msg);
-			} else {
+		if (r->curl_code == CURLE_OK) {
+			/* the reply arrived: what it means is s3_reply_classify's (s3_list.c) */
+			struct s3_reply rep = {.status = r->status,
+			                       .ok_status = ok_status,
+			                       .want_xml = r->want_xml,
+			                       .body_data = r->sink != NULL,
+			                       .body = r->resp.data,
+			                       .n = r->resp.len};
+			enum s3_reply_kind k =
+			    s3_reply_classify(&rep, code, sizeof code, msg, sizeof msg);
+			if (k == S3_REPLY_OK)
 				return 0;
-			}
+			if (k == S3_REPLY_FAIL || n >= s->max_attempts || mono_now() >= r->deadline)
+				return fail_request(s, r, code, msg);
 		} else {
 			/* a streamed body that broke off after delivering bytes is not retried
 			 * here: the caller resumes it with a Range request from where it stopped */
-			if (r->sink && r->delivered > 0 && r->curl_code != CURLE_OK)
+			if (r->sink && r->delivered > 0)
 				return 0;
-			error_code(r, code, sizeof code, msg, sizeof msg);
-			if (!transient(r, code) || n >= s->max_attempts ||
+			code[0] = msg[0] = 0;
+			if (!transient_transfer(r->curl_code) || n >= s->max_attempts ||
 			    mono_now() >= r->deadline)
 				return fail_request(s, r, code, msg);
 		}
@@ -614,8 +587,8 @@ static char *full_key(const struct s3 *s, const char *key)
 static CURL *new_handle(void)
 {
 	CURL *h = curl_easy_init();
-	if (!h)
-		abort();
+	if (!h) /* libcurl fails here only when it cannot allocate */
+		pw_nomem(0);
 	return h;
 }
 
@@ -735,13 +708,14 @@ static int s_remove(struct stor *st, const char *key, struct stor_remove_result 
 			q_add(&r, "versionId", version);
 		rc = call(s, h, &r, 403);
 		if (rc == 0 && r.status == 403) {
-			if (until > time(NULL) || (s->base.features & STOR_F_OBJECT_LOCK)) {
+			if (until > pw_now() || (s->base.features & STOR_F_OBJECT_LOCK)) {
 				res->retained = true;
 				res->retained_until = until;
-				pw_error_clear();
+				pw_best_effort("removing retained object s3://%s/%s", s->bucket, k);
 			} else {
 				char code[128], msg[512];
-				error_code(&r, code, sizeof code, msg, sizeof msg);
+				s3_error_parse(r.resp.data, r.resp.len, code, sizeof code, msg,
+				               sizeof msg);
 				rc = fail_request(s, &r, code, msg);
 			}
 		} else if (rc == 0) {
@@ -985,10 +959,23 @@ static int start_multipart(struct s3_writer *w)
 	if (rc < 0)
 		return rc;
 	w->parts = pw_calloc(MAX_PARTS, sizeof *w->parts);
-	w->nthreads = w->s->parallel;
-	w->threads = pw_calloc(w->nthreads, sizeof *w->threads);
-	for (unsigned i = 0; i < w->nthreads; i++)
-		pthread_create(&w->threads[i], NULL, worker, w);
+	unsigned want = w->s->parallel;
+	w->threads = pw_calloc(want, sizeof *w->threads);
+	/* nthreads counts the threads that run (stop_pool joins those): fewer is slower, none
+	 * is an error */
+	int err = 0;
+	while (w->nthreads < want &&
+	       (err = pthread_create(&w->threads[w->nthreads], NULL, worker, w)) == 0)
+		w->nthreads++;
+	if (w->nthreads == 0) {
+		pw_error(PW_E_STORAGE, "could not start an upload thread for s3://%s/%s: %s",
+		         w->s->bucket, w->key, pw_strerror(err));
+		return pw_error_hint("Lower s3-parallel, or raise the limit on processes "
+		                     "(ulimit -u) for this user.");
+	}
+	if (w->nthreads < want)
+		pw_log(PW_LOG_WARN, "s3: %u of %u upload threads started (%s)", w->nthreads, want,
+		       pw_strerror(err));
 	return 0;
 }
 
@@ -1127,10 +1114,9 @@ static int orphan_cb(void *arg, const struct stor_upload *u)
 	struct s3_req r;
 	req_init(&r, "DELETE", w->key);
 	q_add(&r, "uploadId", u->id);
-	if (call(w->s, w->h, &r, 404) < 0)
-		pw_warn("could not abort orphaned upload %s of %s", u->id, w->key);
+	(void)call(w->s, w->h, &r, 404);
 	req_free(&r);
-	pw_error_clear();
+	pw_best_effort_warn("aborting orphaned upload %s of %s", u->id, w->key);
 	return 0;
 }
 
@@ -1255,7 +1241,7 @@ static int s_write_open(struct stor *st, const char *key, const struct stor_writ
 		}
 		if (rc != -PW_E_NOTFOUND)
 			return rc;
-		pw_error_clear();
+		pw_best_effort("checking that s3://%s/%s does not exist yet", s->bucket, key);
 	}
 	struct s3_writer *w = pw_calloc(1, sizeof *w);
 	w->base.ops = &s3_writer_ops;
@@ -1263,9 +1249,9 @@ static int s_write_open(struct stor *st, const char *key, const struct stor_writ
 	w->key = full_key(s, key);
 	w->opts = *o;
 	if (o->lock_mode != STOR_LOCK_NONE) {
-		struct tm tm;
-		gmtime_r(&o->lock_until, &tm);
-		strftime(w->lock_until, sizeof w->lock_until, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		char b[PW_TIME_MAX];
+		pw_strlcpy(w->lock_until, pw_time_format(o->lock_until, PW_TIME_ISO, b),
+		           sizeof w->lock_until);
 	}
 	w->cap = part_size_for(s, 1);
 	w->buf = pw_malloc(w->cap);
@@ -1411,7 +1397,7 @@ static void probe_features(struct s3 *s)
 		s->base.features |= STOR_F_VERSIONING;
 	req_free(&r);
 	s->max_attempts = budget;
-	pw_error_clear();
+	pw_best_effort("probing the features of bucket \"%s\"", s->bucket);
 	curl_easy_cleanup(h);
 }
 

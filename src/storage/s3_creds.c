@@ -23,6 +23,7 @@
 #include "common/mem.h"
 #include "common/safefile.h"
 #include "common/str.h"
+#include "common/time.h"
 
 #define REFRESH_MARGIN 300 /* refresh temporary credentials this many seconds early */
 #define CONTAINER_HOST "http://169.254.170.2"
@@ -200,9 +201,9 @@ static int parse_json_creds(struct s3_creds *c, const struct pw_buf *b, const ch
 		set_static(c, ak, sk, tok, name);
 		c->src = keep;
 		c->expires = 0;
-		struct tm tm = {0};
-		if (exp && strptime(exp, "%Y-%m-%dT%H:%M:%S", &tm))
-			c->expires = timegm(&tm);
+		time_t t;
+		if (exp && pw_time_parse(exp, PW_TIME_ISO, false, &t, NULL) == 0)
+			c->expires = t;
 	}
 	json_decref(j);
 	return rc;
@@ -417,7 +418,7 @@ int s3_creds_get(struct s3_creds *c, struct s3_cred_snapshot *snap)
 {
 	int rc = 0;
 	pthread_mutex_lock(&c->lock);
-	if (c->expires && time(NULL) > c->expires - REFRESH_MARGIN) {
+	if (c->expires && pw_now() > c->expires - REFRESH_MARGIN) {
 		rc = refresh(c);
 		if (rc == 0)
 			pw_debug("refreshed S3 credentials from the %s", c->src_name);

@@ -1,4 +1,4 @@
-/* s3_list.c - parse one page of an S3 ListObjectsV2 reply (see s3_list.h). */
+/* s3_list.c - parse one page of an S3 ListObjectsV2 reply, and classify replies (s3_list.h). */
 #include "storage/s3_list.h"
 
 #include <limits.h>
@@ -12,6 +12,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 
 #define KEY_MAX 4096 /* S3 keys are at most 1024 bytes; a longer one is a stray */
 
@@ -62,10 +63,8 @@ static char *url_decode(const char *s)
 
 static time_t iso_time(const char *s)
 {
-	struct tm tm = {0};
-	if (s && strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
-		return timegm(&tm);
-	return 0;
+	time_t t;
+	return s && pw_time_parse(s, PW_TIME_ISO, false, &t, NULL) == 0 ? t : 0;
 }
 
 /* Is cp a character XML 1.0 allows? */
@@ -155,6 +154,7 @@ int s3_list_parse(const uint8_t *xml, size_t n, const char *full_prefix, size_t 
 	                                               XML_PARSE_NONET | XML_PARSE_NOERROR |
 	                                                   XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS)
 	                               : NULL;
+	xmlResetLastError(); /* libxml2 keeps the last error's text until the next one */
 	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
 	pw_free(fixed);
 	if (!root || strcmp((const char *)root->name, "ListBucketResult") != 0) {
@@ -228,4 +228,78 @@ int s3_list_parse(const uint8_t *xml, size_t n, const char *full_prefix, size_t 
 	pw_free(last);
 	xmlFreeDoc(doc);
 	return rc;
+}
+
+/* ---- error documents and what a reply means ---- */
+
+static xmlNode *find_element(xmlNode *n, const char *name)
+{
+	for (; n; n = n->next) {
+		if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0)
+			return n;
+		xmlNode *c = find_element(n->children, name);
+		if (c)
+			return c;
+	}
+	return NULL;
+}
+
+static void element_text(xmlNode *root, const char *name, char *out, size_t size)
+{
+	xmlNode *e = find_element(root, name);
+	xmlChar *t = e ? xmlNodeGetContent(e) : NULL;
+	pw_strlcpy(out, t ? (const char *)t : "", size);
+	xmlFree(t);
+}
+
+void s3_error_parse(const uint8_t *body, size_t n, char *code, size_t code_size, char *msg,
+                    size_t msg_size)
+{
+	code[0] = msg[0] = 0;
+	if (!n || n >= INT_MAX)
+		return;
+	xmlDoc *doc = xmlReadMemory((const char *)body, (int)n, "s3.xml", NULL,
+	                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+	                                XML_PARSE_NOBLANKS);
+	xmlResetLastError(); /* libxml2 keeps the last error's text until the next one */
+	if (!doc)
+		return;
+	xmlNode *root = xmlDocGetRootElement(doc);
+	element_text(root, "Code", code, code_size);
+	element_text(root, "Message", msg, msg_size);
+	xmlFreeDoc(doc);
+}
+
+static bool transient_code(const char *code)
+{
+	return strcmp(code, "RequestTimeout") == 0 || strcmp(code, "SlowDown") == 0 ||
+	       strcmp(code, "InternalError") == 0;
+}
+
+enum s3_reply_kind s3_reply_classify(const struct s3_reply *r, char *code, size_t code_size,
+                                     char *msg, size_t msg_size)
+{
+	code[0] = msg[0] = 0;
+	bool ok2xx = r->status / 100 == 2;
+	if (ok2xx || (r->ok_status && r->status == r->ok_status)) {
+		if (r->want_xml && ok2xx && (r->n == 0 || !memchr(r->body, '<', r->n))) {
+			pw_strlcpy(code, "EmptyResponse", code_size);
+			pw_strlcpy(msg, "the reply had no XML body", msg_size);
+			return S3_REPLY_RETRY;
+		}
+		if (ok2xx && r->n && !r->body_data && memmem(r->body, r->n, "<Error>", 7)) {
+			s3_error_parse(r->body, r->n, code, code_size, msg, msg_size);
+			return transient_code(code) ? S3_REPLY_RETRY : S3_REPLY_FAIL;
+		}
+		return S3_REPLY_OK;
+	}
+	s3_error_parse(r->body, r->n, code, code_size, msg, msg_size);
+	if (r->status >= 500 || r->status == 429 || transient_code(code))
+		return S3_REPLY_RETRY;
+	return S3_REPLY_FAIL;
+}
+
+bool s3_reply_missing(long status, const char *code)
+{
+	return status == 404 && (!*code || strcmp(code, "NoSuchKey") == 0);
 }

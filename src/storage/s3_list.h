@@ -8,6 +8,7 @@
 #ifndef PW_STORAGE_S3_LIST_H
 #define PW_STORAGE_S3_LIST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,5 +28,36 @@
 int s3_list_parse(const uint8_t *xml, size_t n, const char *full_prefix, size_t strip,
                   int (*fn)(void *arg, const struct stor_info *info), void *arg, char **next_token,
                   char **start_after);
+
+/*
+ * The <Code> and <Message> of an S3 error document (anywhere in the n bytes of body), each
+ * cut to its buffer; "" when absent or when the body is not XML. Pure, like the above:
+ * unit-tested on recorded replies (tests/data/s3/replies/).
+ */
+void s3_error_parse(const uint8_t *body, size_t n, char *code, size_t code_size, char *msg,
+                    size_t msg_size);
+
+/* What a reply that arrived (the transfer itself worked) means for its request. */
+enum s3_reply_kind {
+	S3_REPLY_OK,    /* done (2xx, or the status the caller expects, e.g. 404 for a stat) */
+	S3_REPLY_RETRY, /* transient: 5xx, 429, RequestTimeout, SlowDown, InternalError (also in
+	                 * a 200: CompleteMultipartUpload reports late failures so), or a 2xx
+	                 * without the XML body the request needs */
+	S3_REPLY_FAIL   /* permanent: what s3_reply_missing says, or an error to report */
+};
+struct s3_reply {
+	long status;    /* HTTP status */
+	long ok_status; /* a further status that is not an error (0: none) */
+	bool want_xml;  /* the request needs an XML body (CreateMultipartUpload and the like) */
+	bool body_data; /* the body is object data (a GET into a sink), never an error document */
+	const uint8_t *body;
+	size_t n;
+};
+/* Classify r; code and msg get the error document's (or "EmptyResponse"), else "". */
+enum s3_reply_kind s3_reply_classify(const struct s3_reply *r, char *code, size_t code_size,
+                                     char *msg, size_t msg_size);
+/* A failed reply that means "no such object" (404 with NoSuchKey or no code), not an error of
+ * the request: a stat or get reports NOTFOUND instead. */
+bool s3_reply_missing(long status, const char *code);
 
 #endif

@@ -91,14 +91,37 @@ tk_flip_byte() {
 
 # expect_fail CODE NEEDLE ARGS...: run "$PGWARD ARGS", expect exit CODE, NEEDLE in its
 # stderr, and a HINT line (every failure of pgward says what to do). Sets $err and $rc.
+# With TK_TIMEOUT=SECONDS (e.g. "TK_TIMEOUT=20 expect_fail ..."), a hang fails the check
+# (exit 124) instead of the whole test.
 expect_fail() {
     local code=$1 needle=$2; shift 2
+    local run=("$PGWARD")
+    [[ -z ${TK_TIMEOUT:-} ]] || run=(timeout "$TK_TIMEOUT" "$PGWARD")
     set +e
-    err=$("$PGWARD" "$@" 2>&1 >/dev/null); rc=$?
+    err=$("${run[@]}" "$@" 2>&1 >/dev/null); rc=$?
     set -e
     tk_assert_eq "$rc" "$code" "exit code of: $*"
     tk_assert_contains "$err" "$needle" "message of: $*"
     tk_assert_contains "$err" "HINT:" "hint of: $*"
+}
+
+# tk_wait_for SECONDS DESCRIPTION CMD...: poll CMD (every 50 ms) until it succeeds; fail the
+# test, naming DESCRIPTION, if it has not within SECONDS. Instead of a fixed sleep.
+tk_wait_for() {
+    local secs=$1 what=$2; shift 2
+    local end=$((${EPOCHREALTIME/[.,]/} / 1000 + secs * 1000))
+    until "$@" >/dev/null 2>&1; do
+        (( ${EPOCHREALTIME/[.,]/} / 1000 < end )) || tk_fail "waited ${secs} s for: $what"
+        sleep 0.05
+    done
+}
+
+# tk_next_second: return once the UTC clock has moved to the next second (backup ids and
+# record names carry the second; two made in the same one would not sort by time).
+tk_next_second() {
+    local s
+    s=$(date -u +%s)
+    while [[ $(date -u +%s) == "$s" ]]; do sleep 0.02; done
 }
 
 tk_assert_contains() {

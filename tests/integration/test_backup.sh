@@ -157,7 +157,8 @@ expect_fail 12 "no identity matched" restore -i other --repo repo --target "$(su
 # --- one backup of a stanza at a time
 pg_psql_super -d shop -c "select pg_advisory_lock(hashtextextended('pgward backup shop', 0)), pg_sleep(4)" >/dev/null &
 lk=$!
-sleep 1
+lock_held() { [ "$(pg_psql_super -c "select count(*) from pg_locks where locktype = 'advisory' and granted")" = 1 ]; }
+tk_wait_for 10 "the advisory lock held" lock_held
 expect_fail 30 'another backup of stanza "shop" is running' backup --db "$(db backup)" --repo repo -r "$R"
 wait "$lk"
 

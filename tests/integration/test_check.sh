@@ -149,10 +149,7 @@ tk_assert_contains "$(jq_ "$out" 'f("tls.server")["evidence"]')" "could not read
 tk_assert_eq "$(jq_ "$out" 'f("version.supported")["result"]')" pass "version from the connection"
 tk_assert_eq "$(jq_ "$out" 'f("tls.this-connection")["result"]')" warn "this connection judged (2-day certificate)"
 tk_assert_eq "$(jq_ "$out" 'r["role"] + " " + r["database"]')" "plain locked" "role and database from the connection"
-set +e
-PGWARD_DB_PASSWORD=pl "$PGWARD" check --db "$LURL" --fail-on=critical >/dev/null 2>"$TK_TMP/err"; rc=$?
-set -e
-tk_assert_eq "$rc" 25 "unreadable server counts under --fail-on=critical"
+PGWARD_DB_PASSWORD=pl expect_fail 25 "at or above --fail-on=critical" check --db "$LURL" --fail-on=critical
 tk_pass "server that refuses queries"
 
 # no stanza named and a database name that is not a valid stanza name: check runs, the
@@ -167,6 +164,18 @@ tk_assert_eq "$(jq_ "$out" 'f("backup.recent")["result"]')" skip "backup rules s
 tk_assert_contains "$(jq_ "$out" 'f("backup.recent")["fix"]')" "pgward check STANZA" "says to name the stanza"
 tk_assert_eq "$(jq_ "$out" 'r["stanza"]')" None "no stanza"
 tk_pass "no valid stanza"
+
+# docs/check.md, "Privileges": pg_read_all_data reaches the catalogs too: every password hash
+hashes=$(PGPASSWORD=bk psql -X -At "$(URL backup)&sslmode=verify-full" \
+  -c "select rolname || ' ' || left(rolpassword, 14) from pg_catalog.pg_authid where rolname = 'monitor'" \
+  -c "select 'shadow ' || left(passwd, 14) from pg_catalog.pg_shadow where usename = 'monitor'" \
+  -c "select 'roles ' || rolpassword from pg_catalog.pg_roles where rolname = 'monitor'" 2>&1)
+tk_assert_contains "$hashes" 'monitor SCRAM-SHA-256$' "pg_read_all_data reads pg_authid's hashes"
+tk_assert_contains "$hashes" 'shadow SCRAM-SHA-256$' "pg_read_all_data reads pg_shadow"
+tk_assert_contains "$hashes" 'roles ********' "pg_roles hides them"
+PGPASSWORD=bk psql -X -At "$(URL backup)&sslmode=verify-full" -c "update pg_catalog.pg_authid set rolpassword = null where rolname = 'monitor'" >/dev/null 2>&1 &&
+  tk_fail "pg_read_all_data wrote pg_authid"
+tk_pass "pg_read_all_data reads password hashes (docs/check.md)"
 
 # --- hardened: certificate for a year, a verified backup encrypted to two recipients ------
 install_cert leaf.crt leaf.key
@@ -347,6 +356,8 @@ mkdir empty
 
 check monitor mon shop --repo empty --retention-days 7 --output=json --fail-on=high
 tk_assert_eq "$rc" 25 "misconfigured: --fail-on=high exits 25"
+tk_assert_contains "$(cat "$TK_TMP/err")" "at or above --fail-on=high" "misconfigured: fail-on message"
+tk_assert_contains "$(cat "$TK_TMP/err")" "HINT:" "misconfigured: fail-on hint"
 res() { jq_ "$out" "f('$1')['result']"; }
 ev() { jq_ "$out" "f('$1')['evidence']"; }
 fix() { jq_ "$out" "f('$1')['fix']"; }

@@ -65,7 +65,8 @@ DB="postgresql://backup@localhost:$PGPORT_TEST/app?sslrootcert=$PG_CA"
 # --- pg_dump: held on a lock so it lives long enough to be read
 pg_psql_super -d app -c "begin; lock table public.slowpoke in access exclusive mode; select pg_sleep(3); commit;" >/dev/null &
 locker=$!
-sleep 0.3
+slowpoke_locked() { [ "$(pg_psql_super -d app -c "select count(*) from pg_locks where relation = 'public.slowpoke'::regclass and mode = 'AccessExclusiveLock' and granted")" = 1 ]; }
+tk_wait_for 10 "the lock on slowpoke held" slowpoke_locked
 "$PGWARD" backup --db "$DB" --repo repo -r "$R" >/dev/null 2>bk.err &
 bk=$!
 pid=$(wait_pid "pg_dump.*port='$PGPORT_TEST'") || tk_fail "pg_dump did not start: $(cat bk.err)"
@@ -90,7 +91,9 @@ for ((i = 0; i < 200; i++)); do
   sleep 0.02
 done
 [[ -n "$p" ]] || tk_fail "encrypt as nobody did not start"
-sleep 0.2
+# past its start-up (harden() makes it undumpable first thing): /proc/$p/environ is root's
+environ_root() { [[ $(stat -c %U "/proc/$p/environ") == root ]]; }
+tk_wait_for 5 "encrypt as nobody past its start-up" environ_root
 tk_assert_eq "$(stat -c %U "/proc/$p/environ")" root "pgward is not dumpable (its /proc files belong to root)"
 tk_assert_eq "$(awk '/^Max core file size/ {print $5}' "/proc/$p/limits")" 0 "core size 0 as an ordinary user"
 exec 7>&-
@@ -187,7 +190,11 @@ PGWARD_TEST_ON_CHANGE_TIMEOUT_MS=1000 "$PGWARD" credentials detach reporter --en
 # SIGTERM to pgward while a hook runs (in step 1 of a rotation): exit 130, the step stays
 # in the database, the next command resumes and completes the rotation
 fresh_env
-"$PGWARD" credentials attach reporter --env-file app.env --on-change 'trap "" TERM; kill -TERM $(ps -o ppid= -p $PPID); sleep 30' >/dev/null 2>&1 && tk_fail "attach: pgward SIGTERMed by its hook exits non-zero"
+set +e
+"$PGWARD" credentials attach reporter --env-file app.env --on-change 'trap "" TERM; kill -TERM $(ps -o ppid= -p $PPID); sleep 30' >/dev/null 2>att.err; rc=$?
+set -e
+tk_assert_eq "$rc" 130 "attach: pgward SIGTERMed by its hook exits 130 ($(cat att.err))"
+tk_assert_contains "$(cat att.err)" "interrupted by signal 15" "attach: the message names the signal"
 set +e
 "$PGWARD" credentials rotate reporter --grace 1m >/dev/null 2>sig.err; rc=$?
 set -e

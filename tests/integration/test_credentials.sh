@@ -41,6 +41,7 @@ tk_assert_eq "$(cred_count)" "$before" "no role created by bad names"
 expect_fail 2 'invalid value "admin" for option "level"' credentials create x1 --level admin
 expect_fail 2 'unknown credentials command' credentials frobnicate
 expect_fail 28 'no credential named "nobody"' credentials set-level nobody read-only
+expect_fail 28 'no credential named "nobody"' credentials rotate nobody
 
 # --- create: the URL is shown once and works; passwords are 65 alphanumerics
 out=$("$PGWARD" credentials create analyst --level read-only --output=json)
@@ -131,8 +132,7 @@ PGWARD_DB_PASSWORD=$PW_A expect_fail 22 'holds' backup --db "$(url_of analyst ''
 # --- attach / url / detach
 umask 022
 printf 'OTHER=1\n' >app.env
-"$PGWARD" credentials attach analyst --env-file app.env >/dev/null 2>att.err && tk_fail "attach without a known password"
-tk_assert_contains "$(cat att.err)" "not available here" "attach needs the password"
+expect_fail 28 'the password of "analyst" is not available here' credentials attach analyst --env-file app.env
 out=$("$PGWARD" credentials create reporter --level read-only --env-file app.env --on-change "echo changed >>$TK_TMP/changes" --output=json)
 tk_assert_eq "$(python3 -c 'import json,sys; print("url" in json.load(sys.stdin))' <<<"$out")" False "attached: URL not printed"
 tk_assert_eq "$(stat -c %a app.env)" 640 "env file mode: others lose read, the group keeps it"
@@ -286,6 +286,20 @@ for i in $(seq $((have + 1)) 60); do
 done
 expect_fail 28 'already has 60 credentials' credentials create one-too-many
 tk_assert_eq "$(pg_psql_super -d app -Atc "select count(*) from pg_roles where rolname = 'one-too-many'")" 0 "61st not created"
+# at the limit a rotation still runs: it adds a username, not a credential
+"$PGWARD" credentials rotate bulk60 --force --wait >/dev/null 2>rl.err || tk_fail "rotate at the limit: $(cat rl.err)"
+tk_assert_eq "$(pg_psql_super -d app -Atc "select count(*) from pg_roles where rolname like 'bulk60%'")" 1 "rotation at the limit completed"
+
+# --- a stored rotation step this pgward does not know (a tampered or newer comment) is
+# refused, and nothing is dropped or terminated (it used to be taken for "finishing")
+orig=$(pg_psql_super -d app -Atc "select shobj_description(oid, 'pg_authid') from pg_roles where rolname = 'pgward:bulk59'")
+odd=$(pg_psql_super -d app -Atc "select jsonb_set(jsonb_set(shobj_description(oid, 'pg_authid')::jsonb, '{state}', '\"rotating\"'), '{rotation}', '{\"step\": \"swapped\", \"grace\": 0, \"step_at\": 0, \"force\": true}')::text from pg_roles where rolname = 'pgward:bulk59'")
+pg_psql_super -d app -c "create role \"bulk59-rotating\" login" -c "comment on role \"pgward:bulk59\" is \$q\$$odd\$q\$" >/dev/null
+expect_fail 28 'the rotation of "bulk59" is in a step this pgward does not know' credentials rotate bulk59
+"$PGWARD" credentials list >/dev/null 2>odd.err || tk_fail "list with an unknown step: $(cat odd.err)"
+tk_assert_contains "$(cat odd.err)" 'the rotation of "bulk59" did not move on' "list warns and goes on"
+tk_assert_eq "$(pg_psql_super -d app -Atc "select count(*) from pg_roles where rolname = 'bulk59-rotating'")" 1 "unknown step: nothing dropped"
+pg_psql_super -d app -c "drop role \"bulk59-rotating\"" -c "comment on role \"pgward:bulk59\" is \$q\$$orig\$q\$" >/dev/null
 
 # --- no plaintext password in the server log
 for p in "$PW_A" "$PW_N" "$PW_R"; do

@@ -323,6 +323,7 @@ SQL
 	rc=$?
 	set -e
 	tk_assert_eq "$rc" 22 "globals_apply without strip or allow: refused ($out)"
+	tk_assert_contains "$out" 'privileged: role "s1": SUPERUSER REPLICATION' "the refusal names what is privileged"
 	tk_assert_eq "$(pg_psql_super -c "select count(*) from pg_roles where rolname in ('s1', 's2')")" 0 \
 		"refused: nothing applied"
 	out=$(ga strip no-tablespaces) || tk_fail "globals_apply strip: $out"

@@ -97,11 +97,7 @@ tk_assert_eq "$("$PGWARD" decrypt -i key -o - c.age)" "the plaintext" "-o - is s
 # repo get -o into the planted names
 "$PGWARD" repo put "db1/20261122T031500Z-1a2b/data.age" c.age --repo repo >/dev/null
 for out in shared/out.fifo shared/out.link; do
-    set +e
-    err=$(timeout 20 "$PGWARD" repo get "db1/20261122T031500Z-1a2b/data.age" --repo repo -o "$out" 2>&1 >/dev/null)
-    rc=$?
-    set -e
-    tk_assert_eq "$rc" 5 "repo get -o $out: refused"
+    TK_TIMEOUT=20 expect_fail 5 "output \"$out\"" repo get "db1/20261122T031500Z-1a2b/data.age" --repo repo -o "$out"
 done
 tk_assert_eq "$(sha256sum < victim)" "$VSUM" "victim untouched by repo get"
 
@@ -135,11 +131,7 @@ PGWARD_DB_PASSWORD=bk "$PGWARD" backup --db "$(db backup)" --repo repo -r "$R" >
     tk_fail "backup before any role setting"
 # restore --to-file into the planted names
 for out in shared/out.fifo shared/out.link; do
-    set +e
-    err=$(timeout 30 "$PGWARD" restore shop -i key --repo repo --to-file "$out" 2>&1 >/dev/null)
-    rc=$?
-    set -e
-    tk_assert_eq "$rc" 5 "restore --to-file $out: refused ($err)"
+    TK_TIMEOUT=30 expect_fail 5 "output \"$out\"" restore shop -i key --repo repo --to-file "$out"
 done
 tk_assert_eq "$(sha256sum < victim)" "$VSUM" "victim untouched by restore"
 
@@ -217,6 +209,9 @@ open(\"$app/swapped\", \"w\").close()'" &
     kill -- -"$swapper" 2>/dev/null || true
     wait "$swapper" 2>/dev/null || true
     [[ $rc -eq 0 || $rc -eq 5 ]] || tk_fail "race $n: exit $rc: $(cat race.err)"
+    if [[ $rc -eq 5 ]]; then # refused: it says so, and what to do
+        tk_assert_contains "$(cat race.err)" "HINT:" "race $n: the refusal has a hint"
+    fi
     echo "race $n (at $ev, link to ${spec#* }): exit $rc, swapped: $([[ -e $app/swapped ]] && echo yes || echo no), env file now: $(stat -c %F "$app/app.env") $(head -c 300 race.err)" >&2
     tk_assert_eq "$(sha256sum < victim)" "$VSUM" "race $n: victim file untouched"
     tk_assert_eq "$(stat -c '%U %a %F' victim.dev)" "$DEVSTAT" "race $n: device untouched"

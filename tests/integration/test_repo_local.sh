@@ -58,7 +58,9 @@ mkfifo in.fifo
 w=$!
 "$PGWARD" repo put db3/killed in.fifo --repo repo &
 p=$!
-sleep 1; kill -TERM "$p"; wait "$p" 2>/dev/null || true
+put_tmp() { [ -n "$(find repo -name '.pgward-tmp-*')" ]; }
+tk_wait_for 10 "the put's temporary file" put_tmp
+kill -TERM "$p"; wait "$p" 2>/dev/null || true
 kill "$w" 2>/dev/null || true; wait "$w" 2>/dev/null || true
 [ -e repo/db3/killed ] && tk_fail "interrupted put left an object"
 [ -n "$(find repo -name '.pgward-tmp-*')" ] && tk_fail "SIGTERM left a temporary file"
@@ -66,7 +68,8 @@ kill "$w" 2>/dev/null || true; wait "$w" 2>/dev/null || true
 w=$!
 "$PGWARD" repo put db3/killed in.fifo --repo repo &
 p=$!
-sleep 1; kill -KILL "$p"; wait "$p" 2>/dev/null || true
+tk_wait_for 10 "the put's temporary file" put_tmp
+kill -KILL "$p"; wait "$p" 2>/dev/null || true
 kill "$w" 2>/dev/null || true; wait "$w" 2>/dev/null || true
 [ -e repo/db3/killed ] && tk_fail "killed put left an object"
 tk_assert_contains "$("$PGWARD" repo uploads --repo repo)" "db3/killed" "leftover listed as an incomplete upload"

@@ -47,7 +47,7 @@ tk_assert_eq "$(pg_psql_super -d shop_r1 -tAc 'select count(*) from customers')"
 tk_assert_contains "$("$PGWARD" verify --repo repo)" "pass (depth 1)" "verify of a genuine backup"
 
 # a backup signed by an untrusted key (another backup host's, or an attacker's)
-sleep 1.1
+tk_next_second
 PGWARD_SIGN_KEY=other.key "$PGWARD" backup --db "$DB" --repo repo -r "$R" >/dev/null 2>&1
 id2=$(ls repo/shop | sed -n 2p)
 expect_fail 31 "not a trusted-signer" restore -i key --repo repo --backup "$id2" --to-file x.dump
@@ -57,7 +57,7 @@ okid=$(sed -n 1p other.key.pub | awk '{print $NF}')
 tk_assert_contains "$("$PGWARD" list --repo repo)" "untrusted $okid" "list marks the untrusted signer"
 
 # a genuine backup whose manifest was edited afterwards (one byte)
-sleep 1.1
+tk_next_second
 "$PGWARD" backup --db "$DB" --repo repo -r "$R" >/dev/null 2>&1
 id3=$(ls repo/shop | sed -n 3p)
 sed -i 's/"kind": "logical"/"kind": "logicaL"/' "repo/shop/$id3/manifest.json"
@@ -65,14 +65,14 @@ expect_fail 31 "bad signature" restore -i key --repo repo --backup "$id3" --to-f
 expect_fail 31 "bad signature" verify --repo repo --backup "$id3"
 tk_assert_contains "$("$PGWARD" list --repo repo --output=json)" '"verdict": "bad-signature"' "list json"
 # a genuine signed manifest and signature copied under another id: bad
-sleep 1.1
+tk_next_second
 idc=$(date -u +%Y%m%dT%H%M%SZ)-c0c0
 mkdir "repo/shop/$idc"; cp repo/shop/"$id1"/* "repo/shop/$idc/"
 expect_fail 31 "another backup" restore -i key --repo repo --backup "$idc" --to-file x.dump
 rm -r "repo/shop/$idc"
 
 # a forgery made with the public age key only: evil data, details and manifest, no signature
-sleep 1.1
+tk_next_second
 idf=$(date -u +%Y%m%dT%H%M%SZ)-f0f0
 mkdir -p "repo/shop/$idf" && F=repo/shop/$idf
 pg_psql_super -c "create database evil" >/dev/null

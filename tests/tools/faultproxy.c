@@ -1012,8 +1012,9 @@ int main(int argc, char **argv)
 	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
 	    bind(lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(lfd, 128) < 0 ||
 	    getsockname(lfd, (struct sockaddr *)&a, &alen) < 0) {
+		char eb[128];
 		fprintf(stderr, "faultproxy: cannot listen on 127.0.0.1:%u: %s\n", port,
-		        strerror(errno));
+		        strerror_r(errno, eb, sizeof eb));
 		return 1;
 	}
 	printf("%u\n", ntohs(a.sin_port));

@@ -342,6 +342,38 @@ static void t_quote_ident(void **state)
 	chk_report_free(&r);
 }
 
+/* The rule table: every rule has a unique id of the documented shape, a title and a why, a
+ * real severity; the three rings come in report order; a short buffer is never overrun. */
+static void t_rule_table(void **state)
+{
+	(void)state;
+	size_t n = chk_rules_describe(NULL, 0);
+	assert_true(n >= 40);
+	struct chk_rule_desc *v = pw_calloc(n + 1, sizeof *v);
+	assert_int_equal(chk_rules_describe(v, n), n);
+	assert_null(v[n].id); /* nothing written past n */
+	for (size_t i = 0; i < n; i++) {
+		assert_non_null(v[i].id);
+		assert_true(strlen(v[i].title) > 5 && strlen(v[i].why) > 20);
+		assert_true(v[i].severity >= CHK_SEV_INFO && v[i].severity <= CHK_SEV_CRITICAL);
+		assert_non_null(strchr(v[i].id, '.'));
+		for (size_t j = 0; j < i; j++)
+			assert_string_not_equal(v[i].id, v[j].id);
+		/* user-facing: public sources or plain reasons, no internal document names */
+		assert_null(strstr(v[i].why, "seed "));
+		assert_null(strstr(v[i].why, "spec/"));
+		assert_null(strstr(v[i].why, "principle"));
+	}
+	assert_string_equal(v[0].id, "tls.server");
+	assert_string_equal(v[n - 1].id, "backup.signed");
+	/* a buffer shorter than the table: filled up to cap, the count still told */
+	struct chk_rule_desc few[3] = {0};
+	assert_int_equal(chk_rules_describe(few, 2), n);
+	assert_string_equal(few[1].id, v[1].id);
+	assert_null(few[2].id);
+	pw_free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +383,7 @@ int main(void)
 	    cmocka_unit_test(t_readonly),         cmocka_unit_test(t_report),
 	    cmocka_unit_test(t_report_injection), cmocka_unit_test(t_search_path),
 	    cmocka_unit_test(t_log_setting),      cmocka_unit_test(t_url_host),
+	    cmocka_unit_test(t_rule_table),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }

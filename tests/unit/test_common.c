@@ -1,8 +1,15 @@
 /* test_common.c - errors, capped buffers, encodings, secrets and redaction, strings. */
 #include "support.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "common/assert.h"
 #include "common/buf.h"
 #include "common/enc.h"
 #include "common/err.h"
@@ -138,12 +145,118 @@ static void test_strings(void **state)
 	assert_string_equal(d, "abc");
 }
 
+/* PW_CHECK: in every build, a false condition records file:line and returns INTERNAL. */
+static int checked(int x)
+{
+	PW_CHECK(x > 0);
+	return 0;
+}
+
+static void test_check(void **state)
+{
+	(void)state;
+	pw_error_clear();
+	assert_int_equal(checked(1), 0);
+	assert_int_equal(pw_error_code(), 0);
+	assert_int_equal(checked(0), -PW_E_INTERNAL);
+	assert_non_null(strstr(pw_error_message(), "internal check failed: x > 0 ("));
+	assert_non_null(strstr(pw_error_message(), "test_common.c:"));
+	pw_error_clear();
+}
+
+/* PW_ASSERT in this (debug) build: a false condition aborts, after saying where. */
+static void test_assert_debug(void **state)
+{
+	(void)state;
+#ifdef NDEBUG
+	skip();
+#else
+	int n = 0;
+	PW_ASSERT(++n == 1); /* evaluated in a debug build */
+	assert_int_equal(n, 1);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		if (fd >= 0)
+			dup2(fd, 2);
+		PW_ASSERT(n == 2);
+		_exit(0);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGABRT);
+#endif
+}
+
+static void test_str_error(void **state)
+{
+	(void)state;
+	assert_string_equal(pw_strerror(ENOENT), "No such file or directory");
+	char b[8];
+	assert_non_null(pw_strerror_r(EACCES, b, sizeof b));
+}
+
+static char logged[512];
+static enum pw_log_level logged_level;
+static void capture(enum pw_log_level level, const char *line)
+{
+	logged_level = level;
+	pw_strlcpy(logged, line, sizeof logged);
+}
+
+/* A named best-effort call says what it swallowed, at the level asked, and clears it. */
+static void test_best_effort(void **state)
+{
+	(void)state;
+	pw_log_set_sink(capture);
+	enum pw_log_level was = pw_log_get_level();
+	pw_log_set_level(PW_LOG_DEBUG);
+	logged[0] = 0;
+	pw_best_effort("nothing failed");
+	assert_string_equal(logged, ""); /* no error recorded: no line */
+	pw_error(PW_E_NOTFOUND, "object \"k\" not found");
+	pw_best_effort("removing \"%s\"", "k");
+	assert_int_equal(pw_error_code(), 0);
+	assert_int_equal(logged_level, PW_LOG_DEBUG);
+	assert_non_null(strstr(logged, "removing \"k\" failed (going on): object \"k\" not found"));
+	pw_error(PW_E_STORAGE, "HTTP 500");
+	pw_best_effort_warn("aborting upload %d", 7);
+	assert_int_equal(pw_error_code(), 0);
+	assert_int_equal(logged_level, PW_LOG_WARN);
+	assert_non_null(strstr(logged, "aborting upload 7 failed (going on): HTTP 500"));
+	pw_log_set_level(was);
+	pw_log_set_sink(NULL);
+}
+
+static void test_assert_release(void **state);
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_error_record),  cmocka_unit_test(test_buf_cap),
 	    cmocka_unit_test(test_base64_strict), cmocka_unit_test(test_redaction),
-	    cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_strings),       cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_assert_debug),  cmocka_unit_test(test_assert_release),
+	    cmocka_unit_test(test_str_error),     cmocka_unit_test(test_best_effort),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
+}
+
+/* PW_ASSERT in a release build (NDEBUG, as common/assert.h is included again): nothing, and
+ * the condition is not evaluated. Last in the file: it changes PW_ASSERT from here on. */
+#ifndef NDEBUG
+#define NDEBUG
+#endif
+#include "common/assert.h"
+
+static void test_assert_release(void **state)
+{
+	(void)state;
+	int n = 0;
+	PW_ASSERT(++n == 5);
+	PW_ASSERT(0);
+	assert_int_equal(n, 0);
 }

@@ -1,6 +1,8 @@
 /* test_filter.c - filter chains and key files. */
 #include "support.h"
 
+#include <openssl/evp.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/enc.h"
 #include "common/mem.h"
 #include "filter/filter.h"
 #include "filter/keyfile.h"
@@ -40,6 +43,10 @@ static void test_chain_roundtrip(void **state)
 	uint64_t bytes;
 	flt_sha256_result(sha_ct, h, &bytes);
 	assert_int_equal(bytes, ct.len);
+	/* the digest itself, against OpenSSL's one-shot SHA-256 of what reached the sink */
+	uint8_t want[32];
+	assert_int_equal(EVP_Digest(ct.data, ct.len, want, NULL, EVP_sha256(), NULL), 1);
+	assert_memory_equal(h, want, 32);
 	flt_chain_free(enc);
 	struct age_identity id = {.kind = AGE_ID_X25519, .x25519 = k};
 	struct flt *sha_pt = flt_sha256(flt_buf_sink(&pt));
@@ -49,7 +56,13 @@ static void test_chain_roundtrip(void **state)
 	flt_sha256_result(sha_pt, h2, &bytes);
 	assert_int_equal(bytes, 300000);
 	assert_memory_equal(pt.data, data, 300000);
-	(void)h;
+	/* sha256 of 300000 'z' (python3: hashlib.sha256(b"z" * 300000).hexdigest()) */
+	uint8_t want_pt[32];
+	assert_int_equal(pw_hex_decode("29aa987eab9aee830fdd20595bcedef6"
+	                               "7e8674f4eeac6f017598e7ff8719da23",
+	                               64, want_pt, sizeof want_pt),
+	                 0);
+	assert_memory_equal(h2, want_pt, 32);
 	flt_chain_free(dec);
 	free(data);
 	pw_buf_free(&ct, 0);

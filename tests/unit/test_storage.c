@@ -6,6 +6,7 @@
  */
 #include "support.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,13 +230,81 @@ static void test_printable(void **state)
 	pw_free(d);
 }
 
+/* "key: value" of a reply file's head, or NULL */
+static const char *meta(const char *head, const char *key, char *out, size_t size)
+{
+	char want[64];
+	snprintf(want, sizeof want, "\n%s: ", key);
+	const char *p = strstr(head, want);
+	if (!p)
+		return NULL;
+	p += strlen(want);
+	size_t n = strcspn(p, "\n");
+	snprintf(out, size, "%.*s", (int)n, p);
+	return out;
+}
+
+/* Every recorded request/response pair in tests/data/s3/replies/: what the classifier says
+ * (retry, fail, "no such object", fine) and the error code it reads from the body. */
+static void test_replies(void **state)
+{
+	(void)state;
+	char dir[1024];
+	pw_test_data("s3/replies", dir, sizeof dir);
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	int cases = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char rel[300];
+		size_t n;
+		snprintf(rel, sizeof rel, "replies/%s", e->d_name);
+		uint8_t *f = slurp(rel, &n);
+		f[n < (1 << 20) ? n : (1 << 20) - 1] = 0;
+		char *sep = strstr((char *)f, "\n--\n");
+		if (!sep)
+			fail_msg("%s: no \"--\" line", e->d_name);
+		*sep = 0;
+		char head[4096], expect[32], code_want[128], v[32];
+		snprintf(head, sizeof head, "\n%s", (char *)f);
+		char *status = sep + 4, *body = strchr(status, '\n');
+		body = body ? body + 1 : status + strlen(status);
+		struct s3_reply r = {.status = strtol(status, NULL, 10),
+		                     .body = (const uint8_t *)body,
+		                     .n = n - (size_t)(body - (char *)f)};
+		r.want_xml = meta(head, "want-xml", v, sizeof v) && strcmp(v, "yes") == 0;
+		r.body_data = meta(head, "body-data", v, sizeof v) && strcmp(v, "yes") == 0;
+		if (meta(head, "ok-status", v, sizeof v))
+			r.ok_status = strtol(v, NULL, 10);
+		if (!meta(head, "expect", expect, sizeof expect) ||
+		    !meta(head, "code", code_want, sizeof code_want))
+			fail_msg("%s: no expect: or code: line", e->d_name);
+		char code[128], msg[512];
+		enum s3_reply_kind k = s3_reply_classify(&r, code, sizeof code, msg, sizeof msg);
+		const char *got = k == S3_REPLY_OK                   ? "ok"
+		                  : k == S3_REPLY_RETRY              ? "retry"
+		                  : s3_reply_missing(r.status, code) ? "notfound"
+		                                                     : "fail";
+		if (strcmp(got, expect) != 0 || strcmp(code, code_want) != 0)
+			fail_msg("%s: classified %s with code \"%s\", want %s with \"%s\"",
+			         e->d_name, got, code, expect, code_want);
+		free(f);
+		cases++;
+	}
+	closedir(d);
+	/* data-driven: an empty (or lost) directory is a failure, not a pass */
+	assert_true(cases >= 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_url_encoded), cmocka_unit_test(test_plain),
 	    cmocka_unit_test(test_rgw),         cmocka_unit_test(test_unreadable),
 	    cmocka_unit_test(test_key_rules),   cmocka_unit_test(test_loopback),
-	    cmocka_unit_test(test_printable),
+	    cmocka_unit_test(test_printable),   cmocka_unit_test(test_replies),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }

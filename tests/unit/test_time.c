@@ -1,6 +1,7 @@
 /* test_time.c - UTC timestamps: every form round-trips, odd input is refused, the clock can be set. */
 #include "support.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,11 +23,13 @@ static void test_round_trip(void **state)
 {
 	(void)state;
 	char b[PW_TIME_MAX];
-	srand(7);
+	uint64_t x = 7; /* xorshift64: reproducible, and rand is banned (banned.h) */
 	/* every form, against the C library's own conversion, over 1970..2200 and leap days */
 	for (int i = 0; i < 20000; i++) {
-		time_t t =
-		    (time_t)(((unsigned long)rand() << 16 ^ (unsigned long)rand()) % 7258118400UL);
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		time_t t = (time_t)(x % 7258118400UL);
 		if (i < 4)
 			t = (time_t[]){951782400, 951868799, 4107542400, 1709164800}[i];
 		time_t back;
@@ -101,6 +104,33 @@ static time_t fixed(void)
 	return 1234567890;
 }
 
+static void test_fields(void **state)
+{
+	(void)state;
+	time_t t;
+	assert_int_equal(pw_time_parse("2026-12-06T19:44:01Z", PW_TIME_ISO, false, &t, NULL), 0);
+	struct tm tm;
+	pw_time_fields(t, &tm);
+	assert_int_equal(tm.tm_year, 126);
+	assert_int_equal(tm.tm_mon, 11);
+	assert_int_equal(tm.tm_mday, 6);
+	assert_int_equal(tm.tm_hour, 19);
+	time_t back;
+	assert_int_equal(pw_time_from_fields(&tm, &back), 0);
+	assert_int_equal((long long)back, (long long)t);
+	/* fields that name no instant are refused, not normalized */
+	struct tm bad = {.tm_year = 126, .tm_mon = 1, .tm_mday = 30};
+	assert_int_equal(pw_time_from_fields(&bad, &back), -PW_E_CONFIG);
+	bad = (struct tm){.tm_year = 126, .tm_mon = 0, .tm_mday = 1, .tm_hour = 24};
+	assert_int_equal(pw_time_from_fields(&bad, &back), -PW_E_CONFIG);
+	/* ISO weeks: 2026-12-06 is a Sunday in week 49; 2027-01-01 is in 2026's week 53 */
+	assert_int_equal(pw_time_iso_week(t), 202649);
+	assert_int_equal(pw_time_parse("2027-01-01", PW_TIME_DATE, false, &t, NULL), 0);
+	assert_int_equal(pw_time_iso_week(t), 202653);
+	assert_int_equal(pw_time_parse("2024-12-30", PW_TIME_DATE, false, &t, NULL), 0);
+	assert_int_equal(pw_time_iso_week(t), 202501);
+}
+
 static void test_clock(void **state)
 {
 	(void)state;
@@ -117,7 +147,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_format),        cmocka_unit_test(test_round_trip),
 	    cmocka_unit_test(test_lenient_forms), cmocka_unit_test(test_refusals),
-	    cmocka_unit_test(test_clock),
+	    cmocka_unit_test(test_clock),         cmocka_unit_test(test_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
