@@ -160,22 +160,15 @@ same() { # what reference-file psqlfn port sock db
 # into the fresh cluster without the roles: ALTER SCHEMA s2 OWNER TO app_owner fails
 # (before any --globals: the fresh cluster has none of the backup's roles yet)
 fresh_psql -c "create database noroles" -c "create database noroles_j" >/dev/null
-set +e
-err=$("$PGWARD" restore rich -i key --repo repo --target "$(ftarget noroles)" 2>&1 >/dev/null); rc=$?
-set -e
-echo "$err" >&2
-tk_assert_eq "$rc" 20 "a failing restore: exit status"
-tk_assert_contains "$err" 'pg_restore (pg_restore) failed: could not execute query: ERROR:  role "' "PostgreSQL's ERROR is kept"
+expect_fail 20 'pg_restore (pg_restore) failed: could not execute query: ERROR:  role "' \
+  restore rich -i key --repo repo --target "$(ftarget noroles)"
 tk_assert_contains "$err" "; from TOC entry " "the failing TOC entry is named"
 tk_assert_contains "$err" "(at: " "the failing statement is named"
 tk_assert_contains "$err" "nothing was committed and the target is as it was" "one transaction: the state is said"
 [[ "$err" != *"message above"* ]] || tk_fail "no message above to see"
 tk_assert_eq "$(fresh_psql -d noroles -c "select count(*) from pg_class where relnamespace = 'public'::regnamespace")" 0 "one transaction: nothing committed"
-set +e
-err=$("$PGWARD" restore rich -i key --repo repo --jobs 2 --temp-dir . --target "$(ftarget noroles_j)" 2>&1 >/dev/null); rc=$?
-set -e
-echo "$err" >&2
-tk_assert_eq "$rc" 20 "a failing --jobs restore: exit status"
+expect_fail 20 'pg_restore (pg_restore) failed: could not execute query: ERROR:  role "' \
+  restore rich -i key --repo repo --jobs 2 --temp-dir . --target "$(ftarget noroles_j)"
 tk_assert_contains "$err" "the target is partly restored (it now holds " "--jobs: the state is said"
 tk_assert_contains "$err" "restore again with --clean" "--jobs: what to do"
 [[ "$err" != *"nothing was committed"* ]] || tk_fail "--jobs: never 'nothing was committed'"
@@ -237,12 +230,9 @@ tk_assert_contains "$(grep -A3 '"name": "parent"' "$rec")" '"restored_rows": 1' 
 
 # ---- --to-file refuses an existing file unless --force ----
 echo keep >existing.dump
-set +e
-err=$("$PGWARD" restore rich -i key --repo repo --to-file existing.dump 2>&1); rc=$?
-set -e
-tk_assert_eq "$rc" 6 "--to-file onto an existing file: exit status"
-tk_assert_contains "$err" '"existing.dump" exists' "--to-file: the message"
-tk_assert_contains "$err" "HINT: " "--to-file: a hint"
+expect_fail 6 '"existing.dump" exists; --to-file does not replace a file' \
+  restore rich -i key --repo repo --to-file existing.dump
+tk_assert_contains "$err" "--force" "--to-file: the hint names --force"
 tk_assert_eq "$(cat existing.dump)" "keep" "--to-file: the file is untouched"
 "$PGWARD" restore rich -i key --repo repo --to-file existing.dump --force >/dev/null 2>&1
 [[ "$(head -c 5 existing.dump)" == "PGDMP" ]] || tk_fail "--to-file --force replaces the file"
