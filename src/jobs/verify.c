@@ -470,12 +470,19 @@ static int drill_roles(struct vctx *v, struct pg_conn *mc, const struct restore_
 	if (rc < 0) {
 		if (pw_interrupted() || rc == -PW_E_INTERRUPTED)
 			return rc == -PW_E_INTERRUPTED ? rc : interrupted_error();
-		problem(v, GLOBALS_OBJECT,
-		        "the backup's roles could not be applied in the drill's cluster: %s",
-		        pw_error_message());
-		pw_error_clear();
-		roles_note(roles, "globals object refused", "--no-owner --no-privileges",
-		           "not restored", "not restored");
+		if (rc == -PW_E_VERIFY) { /* differs from the signed manifest */
+			problem(v, GLOBALS_OBJECT, "%s", pw_error_message());
+			pw_error_clear();
+			return 0;
+		}
+		/* Refused (a statement pgward does not apply, such as ALTER ROLE ... SET
+		 * search_path) or failed: the drill goes on without the roles and says why; an
+		 * object that needs one then fails the drill with PostgreSQL's own words. */
+		char why[1100], shown[1200];
+		snprintf(why, sizeof why, "not applied: %s", pw_error_message());
+		pw_error_clear(); /* copied into the record */
+		roles_note(roles, pw_str_printable(shown, sizeof shown, why),
+		           "--no-owner --no-privileges", "not restored", "not restored");
 		return 0;
 	}
 	struct pg_result *r = NULL;

@@ -228,6 +228,23 @@ tk_pass "many: the drill's cluster had max_locks_per_transaction = $locks"
 rec=$(ls repo/rich/*/verify-*.json | tail -1)
 tk_assert_contains "$(grep -A3 '"name": "parent"' "$rec")" '"restored_rows": 1' "rich: the parent's rows are its own (ONLY)"
 
+# ---- a roles object the drill cannot apply: it goes on without, and says so ----
+# (ALTER ROLE ... SET search_path is refused by pgward's globals applier; the policy TO
+# reader then fails the drill with PostgreSQL's words, and no one is told of tampering)
+pg_psql_super -c "alter role writer set search_path = s1, public" >/dev/null
+"$PGWARD" backup --db "postgresql://backup@localhost:$PGPORT_TEST/rich?sslrootcert=$PG_CA" --repo repo -r "$R" >/dev/null
+id=$("$PGWARD" list rich --repo repo --output=json | grep -o '"backup_id": *"[^"]*"' | sort | tail -1 | cut -d'"' -f4)
+[[ -n "$id" ]] || tk_fail "the new backup's id"
+set +e
+out=$(TMPDIR=$SCR "$PGWARD" verify rich --repo repo -i key --backup "$id" --restore --scratch-local 2>&1); rc=$?
+set -e
+tk_assert_eq "$rc" 24 "drill without the roles: exit status"
+tk_assert_contains "$out" "roles: not applied: " "drill without the roles: the output says so"
+tk_assert_contains "$out" "search_path" "drill without the roles: and why"
+tk_assert_contains "$out" 'ERROR:  role "reader" does not exist' "drill without the roles: PostgreSQL's words"
+tk_assert_contains "$out" "this is not tampering" "drill without the roles: not blamed on the repository"
+[[ -z "$(ls -A "$SCR")" ]] || tk_fail "the scratch cluster's directory is removed"
+
 # ---- --to-file refuses an existing file unless --force ----
 echo keep >existing.dump
 expect_fail 6 '"existing.dump" exists; --to-file does not replace a file' \
