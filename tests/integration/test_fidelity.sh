@@ -159,7 +159,7 @@ same() { # what reference-file psqlfn port sock db
 # ---- errors keep their substance, and say what state the target is in ----
 # into the fresh cluster without the roles: ALTER SCHEMA s2 OWNER TO app_owner fails
 # (before any --globals: the fresh cluster has none of the backup's roles yet)
-fresh_psql -c "create database noroles" -c "create database noroles_j" >/dev/null
+fresh_psql -c "create database noroles" -c "create database noroles_j" -c "create database noroles_n" >/dev/null
 expect_fail 20 'pg_restore (pg_restore) failed: could not execute query: ERROR:  role "' \
   restore rich -i key --repo repo --target "$(ftarget noroles)"
 tk_assert_contains "$err" "; from TOC entry " "the failing TOC entry is named"
@@ -172,6 +172,9 @@ expect_fail 20 'pg_restore (pg_restore) failed: could not execute query: ERROR: 
 tk_assert_contains "$err" "the target is partly restored (it now holds " "--jobs: the state is said"
 tk_assert_contains "$err" "restore again with --clean" "--jobs: what to do"
 [[ "$err" != *"nothing was committed"* ]] || tk_fail "--jobs: never 'nothing was committed'"
+expect_fail 20 'ERROR:  role "' restore rich -i key --repo repo --no-single-transaction --target "$(ftarget noroles_n)"
+tk_assert_contains "$err" "pg_restore without one transaction commits as it goes" "--no-single-transaction: the state is said"
+tk_assert_contains "$err" "the target is partly restored" "--no-single-transaction: partly restored"
 
 if [[ $EUID -eq 0 ]] && ! getent passwd pgward-scratch >/dev/null; then
   useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin pgward-scratch
