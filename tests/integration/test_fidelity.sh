@@ -231,6 +231,24 @@ tk_pass "many: the drill's cluster had max_locks_per_transaction = $locks"
 rec=$(ls repo/rich/*/verify-*.json | tail -1)
 tk_assert_contains "$(grep -A3 '"name": "parent"' "$rec")" '"restored_rows": 1' "rich: the parent's rows are its own (ONLY)"
 
+# ---- a grant made by another grantor: pg_dump replays it with SET SESSION AUTHORIZATION,
+# which the drill's role may not run; the drill restores again without grants and says so
+pg_psql_super -c "create database grantor" >/dev/null
+pg_psql_super -d grantor >/dev/null <<'SQL'
+create table public.g(id int);
+insert into public.g values (1), (2);
+alter table public.g owner to app_owner;
+grant select on public.g to writer with grant option;
+set role writer;
+grant select on public.g to reader;
+SQL
+"$PGWARD" backup --db "postgresql://backup@localhost:$PGPORT_TEST/grantor?sslrootcert=$PG_CA" --repo repo -r "$R" >/dev/null
+out=$(TMPDIR=$SCR "$PGWARD" verify grantor --repo repo -i key --restore --scratch-local 2>&1) \
+  || { echo "$out" >&2; tk_fail "grantor: the drill"; }
+tk_assert_contains "$out" "pass (depth 3" "grantor: the drill passes"
+tk_assert_contains "$out" "privileges not restored: the restore with them failed" "grantor: the output says grants were left out"
+tk_assert_contains "$out" "restored again with --no-privileges" "grantor: and how it restored"
+
 # ---- a roles object the drill cannot apply: it goes on without, and says so ----
 # (ALTER ROLE ... SET search_path is refused by pgward's globals applier; the policy TO
 # reader then fails the drill with PostgreSQL's words, and no one is told of tampering)
