@@ -292,6 +292,63 @@ int pw_audit_hashes(const char *path, int (*fn)(void *arg, size_t lineno, const 
 	return each_line(path, hash_line, &c);
 }
 
+struct ectx {
+	char want[65];
+	size_t len;
+	size_t matches;
+	size_t last; /* line number of the last match */
+};
+
+static int expect_line(void *arg, size_t lineno, const char hash[65])
+{
+	struct ectx *e = arg;
+	if (strncmp(hash, e->want, e->len) == 0) {
+		e->matches++;
+		e->last = lineno;
+	}
+	return 0;
+}
+
+int pw_audit_expect_head(const char *path, const char *expect, const char head[65], size_t records)
+{
+	struct ectx e = {.len = strlen(expect)};
+	if (e.len < 8 || e.len > 64 || strspn(expect, "0123456789abcdefABCDEF") != e.len) {
+		pw_error(PW_E_CONFIG, "--expect-head must be 8 to 64 hex digits of a record hash");
+		return pw_error_hint("Give the head hash that \"pgward audit verify\" printed, "
+		                     "whole or its first 8 or more digits.");
+	}
+	for (size_t i = 0; i < e.len; i++) {
+		char c = expect[i];
+		e.want[i] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+	}
+	e.want[e.len] = 0;
+	int rc = pw_audit_hashes(path, expect_line, &e);
+	if (rc < 0)
+		return rc;
+	if (e.matches > 1) {
+		pw_error(PW_E_CONFIG, "--expect-head %s matches %zu records of the audit log",
+		         e.want, e.matches);
+		return pw_error_hint("Give more digits of the head hash (all 64 are never "
+		                     "ambiguous).");
+	}
+	if (e.matches == 1 && strncmp(head, e.want, e.len) == 0)
+		return 0;
+	if (e.matches == 1) {
+		pw_error(PW_E_AUDIT,
+		         "the newest audit record is not the expected one: %s is record %zu of "
+		         "%zu (head %.16s...)",
+		         e.want, e.last, records, head);
+		return pw_error_hint("Records were added after the one you noted: check them "
+		                     "with \"pgward audit\", then note the new head.");
+	}
+	pw_error(PW_E_AUDIT,
+	         "the newest audit record is not the expected one (head %.16s..., expected "
+	         "%s), and no record of the log has that hash",
+	         head, e.want);
+	return pw_error_hint("Records were removed from the end of the log, or it was "
+	                     "replaced; investigate.");
+}
+
 struct rctx {
 	time_t since;
 	int (*fn)(void *, json_t *);

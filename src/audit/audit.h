@@ -42,6 +42,12 @@ int pw_audit_verify(const char *path, struct pw_audit_report *r);
 int pw_audit_hashes(const char *path, int (*fn)(void *arg, size_t lineno, const char hash[65]),
                     void *arg);
 
+/* --expect-head: EXPECT is the full head hash or a prefix of it (8 to 64 hex digits, any
+ * case). Returns 0 when it names the newest record, -PW_E_CONFIG when it is not hex, too
+ * short, or a prefix that names more than one record, -PW_E_AUDIT when it names another
+ * record or none (the message says which). HEAD and RECORDS come from pw_audit_verify. */
+int pw_audit_expect_head(const char *path, const char *expect, const char head[65], size_t records);
+
 /* Call fn for each record (parsed) whose time is >= since (0 = all). */
 int pw_audit_read(const char *path, time_t since, int (*fn)(void *arg, json_t *rec), void *arg);
 

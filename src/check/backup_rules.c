@@ -12,7 +12,7 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "common/time.h"
-#include "jobs/expire.h"
+#include "repo/retention.h"
 #include "storage/storage.h"
 
 /* Why each rule matters, as the report shows it: a public source or a plain reason. */
@@ -38,10 +38,10 @@
 
 #define DAY 86400
 
-static time_t parse_iso(const char *s)
+/* A backup's start time (0 without a decoded manifest). */
+static time_t started_at(const struct backup_entry *e)
 {
-	time_t t;
-	return s && pw_time_parse(s, PW_TIME_ISO, false, &t, NULL) == 0 ? t : 0;
+	return e && e->manifest ? e->manifest->started : 0;
 }
 
 /* One row of the backup rules' table (the shape of rules.h's struct chk_rule). */
@@ -92,9 +92,7 @@ void chk_repo_load(const struct chk_opts *o, struct chk_repo_state *st)
 	st->listed = true;
 	st->newest = catalog_pick(&st->list, NULL, 0);
 	if (st->newest) {
-		const char *role = json_string_value(json_object_get(st->newest->manifest, "role"));
-		if (role)
-			pw_strlcpy(st->backup_role, role, sizeof st->backup_role);
+		pw_strlcpy(st->backup_role, st->newest->manifest->role, sizeof st->backup_role);
 	}
 }
 
@@ -154,7 +152,7 @@ static void rule_recent(const struct chk_opts *o, const struct chk_repo_state *s
 		        o->stanza, o->stanza);
 		return;
 	}
-	time_t t = parse_iso(json_string_value(json_object_get(newest->manifest, "started")));
+	time_t t = started_at(newest);
 	char age[32];
 	fmt_age(difftime(o->now, t), age, sizeof age);
 	if (!t || difftime(o->now, t) > 26 * 3600.0) {
@@ -166,9 +164,7 @@ static void rule_recent(const struct chk_opts *o, const struct chk_repo_state *s
 		        o->stanza);
 		return;
 	}
-	time_t tv =
-	    verified ? parse_iso(json_string_value(json_object_get(verified->manifest, "started")))
-	             : 0;
+	time_t tv = started_at(verified);
 	if (verified && tv && difftime(o->now, tv) <= 26 * 3600.0) {
 		char vage[32];
 		fmt_age(difftime(o->now, tv), vage, sizeof vage);
@@ -194,10 +190,9 @@ static void rule_encrypted(const struct chk_opts *o, const struct chk_repo_state
 		chk_fix(f, "pgward backup %s --repo ADDR -r age1... -r age1...(escrow)", o->stanza);
 		return;
 	}
-	json_t *enc = json_object_get(st->newest->manifest, "encryption");
-	const char *fmt = json_string_value(json_object_get(enc, "format"));
-	size_t n = json_array_size(json_object_get(enc, "recipient_fingerprints"));
-	if (!fmt || n == 0) {
+	size_t n = st->newest->manifest->nrecipients;
+	const char *fmt = st->newest->manifest->encryption;
+	if (!*fmt || n == 0) {
 		chk_set(f, CHK_FAIL, CHK_SEV_CRITICAL,
 		        "the manifest of backup %s names no encryption recipient", st->newest->id);
 		chk_fix(f,
@@ -437,47 +432,30 @@ static void rule_retention(const struct chk_opts *o, const struct chk_repo_state
 	/* expire must actually run: a backup that expire would remove (its own keep rules,
 	 * computed in dry-run form: retention-days, -min, GFS, pins) and that is well past the
 	 * window says it does not */
-	json_t *plan = NULL;
-	struct expire_opts eo = {.repo = o->backup.repo,
-	                         .stanza = o->stanza,
-	                         .r = rt,
-	                         .now = o->now,
-	                         .dry_run = true,
-	                         .allow_unsigned =
-	                             true}; /* retention only: signatures are rule backup.signed */
-	if (expire_run(&eo, &plan) < 0) {
-		chk_set(
-		    f, CHK_SKIP, CHK_SEV_MEDIUM,
-		    "retention-days = %d (%s)%s; what expire would remove could not be computed: "
-		    "%s",
-		    d, src, gfs, pw_error_message());
-		pw_error_clear();
-		json_decref(plan);
-		return;
-	}
+	struct retention_opts ro = {
+	    .stanza = o->stanza,
+	    .r = rt,
+	    .now = o->now,
+	    .signers = o->backup.signers,
+	    .allow_unsigned = true}; /* retention only: signatures are rule backup.signed */
+	struct retention_item *plan = NULL;
+	retention_plan(&ro, &st->list, &plan);
 	const char *stale = NULL;
 	double stale_age = 0;
 	size_t nstale = 0;
-	json_t *dec = json_object_get(plan, "backups");
-	for (size_t i = 0; i < json_array_size(dec); i++) {
-		json_t *x = json_array_get(dec, i);
-		if (!pw_streq(json_string_value(json_object_get(x, "action")), "remove"))
+	for (size_t i = 0; i < st->list.n; i++) {
+		if (plan[i].cls != RET_GENUINE || plan[i].keep)
 			continue;
-		const char *id = json_string_value(json_object_get(x, "backup_id"));
-		for (size_t k = 0; id && k < st->list.n; k++) {
-			const struct backup_entry *e = &st->list.e[k];
-			if (strcmp(e->id, id) != 0)
-				continue;
-			time_t t =
-			    parse_iso(json_string_value(json_object_get(e->manifest, "started")));
-			double age = difftime(o->now, t);
-			if (t && age > (double)(d + 2) * DAY) {
-				nstale++;
-				if (!stale || age > stale_age)
-					stale = e->id, stale_age = age;
-			}
+		const struct backup_entry *e = plan[i].e;
+		time_t t = started_at(e);
+		double age = difftime(o->now, t);
+		if (t && age > (double)(d + 2) * DAY) {
+			nstale++;
+			if (!stale || age > stale_age)
+				stale = e->id, stale_age = age;
 		}
 	}
+	pw_free(plan);
 	if (stale) {
 		char age[32];
 		fmt_age(stale_age, age, sizeof age);
@@ -493,7 +471,6 @@ static void rule_retention(const struct chk_opts *o, const struct chk_repo_state
 		chk_set(f, CHK_PASS, CHK_SEV_MEDIUM,
 		        "retention-days = %d (%s), retention-min = %d%s", d, src, m, gfs);
 	}
-	json_decref(plan);
 }
 
 struct vrec {
@@ -512,10 +489,9 @@ static int vcollect(void *arg, const struct stor_info *i)
 	if (!slash || strncmp(slash + 1, "verify-", 7) != 0 || strlen(i->key) >= 400)
 		return 0;
 	time_t when;
-	const char *end = NULL;
-	if (pw_time_parse(slash + 8, PW_TIME_COMPACT, false, &when, &end) < 0 ||
-	    strcmp(end, ".json") != 0)
-		return 0;
+	int depth;
+	if (!catalog_verify_name_parse(slash + 1, &when, &depth) || (depth && depth < 3))
+		return 0; /* a record named for a shallower depth is no drill */
 	l->v = pw_realloc(l->v, (l->n + 1) * sizeof *l->v);
 	pw_strlcpy(l->v[l->n].key, i->key, sizeof l->v[l->n].key);
 	l->v[l->n++].when = when;
@@ -540,7 +516,8 @@ static void rule_restore_tested(const struct chk_opts *o, const struct chk_repo_
 	if (!need_repo(o, st, f))
 		return;
 	char prefix[128];
-	snprintf(prefix, sizeof prefix, "%s/", o->stanza);
+	if (repo_key(prefix, sizeof prefix, o->stanza, NULL, NULL) < 0)
+		pw_error_clear(); /* prefix "" lists nothing of a stanza that cannot exist */
 	struct vlist l = {0};
 	if (stor_list(o->backup.repo, prefix, vcollect, &l) < 0) {
 		chk_set(f, CHK_SKIP, CHK_SEV_MEDIUM,
@@ -605,9 +582,11 @@ static void rule_immutable(const struct chk_opts *o, const struct chk_repo_state
 		           "lock-days = 14 (at most retention-days)");
 		return;
 	}
+	char until0b[PW_TIME_MAX];
 	const char *until0 =
-	    st->newest ? json_string_value(json_object_get(st->newest->manifest, "lock_until"))
-	               : NULL;
+	    st->newest && st->newest->manifest->lock_until
+	        ? pw_time_format(st->newest->manifest->lock_until, PW_TIME_ISO, until0b)
+	        : NULL;
 	if ((feat & STOR_F_OBJECT_LOCK_ASSUMED) && !until0) {
 		/* the probe got HTTP 403: whether the bucket can lock is unknown */
 		chk_set(
@@ -628,7 +607,10 @@ static void rule_immutable(const struct chk_opts *o, const struct chk_repo_state
 		chk_fix(f, "lock-days = 14  # [%s] section, then pgward backup", o->stanza);
 		return;
 	}
-	const char *until = json_string_value(json_object_get(st->newest->manifest, "lock_until"));
+	char untilb[PW_TIME_MAX];
+	const struct manifest *nm = st->newest->manifest;
+	const char *until =
+	    nm->lock_until ? pw_time_format(nm->lock_until, PW_TIME_ISO, untilb) : NULL;
 	if (!until) {
 		chk_set(f, CHK_FAIL, CHK_SEV_MEDIUM,
 		        "the bucket supports object lock but backup %s was written without a lock "
@@ -638,10 +620,8 @@ static void rule_immutable(const struct chk_opts *o, const struct chk_repo_state
 		        o->backup.retention_days);
 		return;
 	}
-	time_t started =
-	    parse_iso(json_string_value(json_object_get(st->newest->manifest, "started")));
-	double days = difftime(parse_iso(until), started) / DAY;
-	const char *mode = json_string_value(json_object_get(st->newest->manifest, "lock_mode"));
+	double days = difftime(nm->lock_until, nm->started) / DAY;
+	const char *mode = manifest_lock_name(nm->lock_mode);
 	if (days > o->backup.retention_days + 0.5) {
 		chk_set(f, CHK_WARN, CHK_SEV_LOW,
 		        "backup %s is locked (%s) until %s, %.0f days, longer than retention-days "

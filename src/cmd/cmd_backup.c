@@ -129,7 +129,24 @@ int cmd_backup(struct pw_ctx *ctx)
 		}
 	}
 	json_object_set_new(ctx->audit, "stanza", json_string(rc == 0 ? stanza : ""));
-	if (rc == 0) {
+	bool dry = pw_cfg_bool(ctx->cfg, PW_OPT_DRY_RUN);
+	if (dry)
+		json_object_set_new(ctx->audit, "dry_run", json_true());
+	if (rc == 0 && dry) {
+		/* everything a backup checks before its first byte, and no more */
+		char size[32];
+		pw_human_size((uint64_t)(pf.database_size > 0 ? pf.database_size : 0), " ", size,
+		              sizeof size);
+		char kid[17] = "";
+		if (sign)
+			minisign_keyid_hex(sk.keyid, kid);
+		printf("dry run: stanza %s, database \"%s\" (%s on disk) as role \"%s\": %s\n"
+		       "  repository: %s\n  recipients: %zu; %s%s\n"
+		       "nothing was dumped or written\n",
+		       stanza, pf.database, size, pf.role,
+		       pf.n ? "privileged (--allow-privileged)" : "read-only, every table readable",
+		       stor_describe(repo), ks.nrcpts, sign ? "signed with key " : "UNSIGNED", kid);
+	} else if (rc == 0) {
 		const char *pw = pw_cfg_str(ctx->cfg, PW_OPT_DB_PASSWORD);
 		struct pw_secret *secret = pw ? pw_secret_from_str(pw) : NULL;
 		struct backup_opts o = {
@@ -150,13 +167,14 @@ int cmd_backup(struct pw_ctx *ctx)
 		    .rate_limit = pw_cfg_size(ctx->cfg, PW_OPT_RATE_LIMIT),
 		    .progress = pw_progress_enabled(ctx) ? progress : NULL,
 		    .sign_key = sign ? &sk : NULL,
-		    .audit_anchor = sign ? pw_audit_anchor(ctx) : NULL,
 		};
+		struct manifest_anchor anchor = {0};
+		if (sign && pw_audit_anchor(ctx, &anchor))
+			o.audit_anchor = &anchor;
 		rc = backup_run(&o, &res);
-		json_decref(o.audit_anchor);
 		pw_secret_free(secret);
 	}
-	if (rc == 0) {
+	if (rc == 0 && !dry) {
 		json_object_set_new(ctx->audit, "backup_id", json_string(res.id));
 		json_object_set_new(ctx->audit, "privileged", json_boolean(pf.n && allow));
 		char kid[17] = "";
@@ -164,26 +182,14 @@ int cmd_backup(struct pw_ctx *ctx)
 			minisign_keyid_hex(sk.keyid, kid);
 		json_object_set_new(ctx->audit, "signed_by", sign ? json_string(kid) : json_null());
 		if (strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") == 0) {
-			char *s = json_dumps(res.manifest, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-			printf("%s\n", s);
-			pw_free(s);
+			printf("%s\n", res.manifest_text); /* the committed bytes, as signed */
 		} else {
-			json_t *objs = json_object_get(res.manifest, "objects");
-			uint64_t stored = 0;
-			for (size_t i = 0; i < json_array_size(objs); i++)
-				stored += (uint64_t)json_integer_value(
-				    json_object_get(json_array_get(objs, i), "size"));
 			char a[32], b[32];
-			pw_human_size((uint64_t)json_integer_value(
-			                  json_object_get(res.manifest, "raw_bytes")),
-			              " ", a, sizeof a);
-			pw_human_size(stored, " ", b, sizeof b);
+			pw_human_size(res.manifest->raw_bytes, " ", a, sizeof a);
+			pw_human_size(manifest_stored_bytes(res.manifest), " ", b, sizeof b);
 			printf("backup %s/%s complete: dump %s, stored %s in %.1f s%s\n", stanza,
-			       res.id, a, b,
-			       json_real_value(json_object_get(res.manifest, "duration_seconds")),
-			       json_is_true(json_object_get(res.manifest, "globals"))
-			           ? ""
-			           : " (roles not included)");
+			       res.id, a, b, res.manifest->duration_seconds,
+			       res.manifest->globals ? "" : " (roles not included)");
 		}
 	}
 	backup_result_free(&res);

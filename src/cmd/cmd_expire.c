@@ -26,6 +26,48 @@ static int now_clock(time_t *out)
 	return 0;
 }
 
+struct expire_counts {
+	size_t kept, removed, retained;
+};
+
+/* One line per backup of the report: keep, would remove, removed, or retained (an object
+ * lock refused the delete: the backup stays, with its manifest, until a later run). */
+static void print_rows(json_t *rows, const char *stanza, bool dry, bool incomplete,
+                       struct expire_counts *n)
+{
+	for (size_t i = 0; i < json_array_size(rows); i++) {
+		json_t *x = json_array_get(rows, i);
+		bool keep = pw_streq(json_string_value(json_object_get(x, "action")), "keep");
+		json_t *ret = json_object_get(x, "retained");
+		const char *verb = keep  ? "keep"
+		                   : dry ? "would remove"
+		                   : ret ? "retained"
+		                         : "removed";
+		printf("%-7s %s/%s", verb, stanza,
+		       json_string_value(json_object_get(x, "backup_id")));
+		if (incomplete) {
+			printf("  (%s)", json_string_value(json_object_get(x, "reason")));
+		} else {
+			json_t *why = json_object_get(x, "reasons");
+			for (size_t k = 0; k < json_array_size(why); k++)
+				printf("%s%s", k ? "; " : "  (",
+				       json_string_value(json_array_get(why, k)));
+			printf("%s", json_array_size(why) ? ")" : "");
+		}
+		if (ret && !keep && !dry)
+			printf(" until %s (object lock); a later expire removes it",
+			       json_string_value(
+			           json_object_get(json_array_get(ret, 0), "retained_until")));
+		printf("\n");
+		if (keep)
+			n->kept++;
+		else if (ret && !dry)
+			n->retained++;
+		else
+			n->removed++;
+	}
+}
+
 int cmd_expire(struct pw_ctx *ctx)
 {
 	struct pw_config *c = ctx->cfg;
@@ -88,46 +130,23 @@ int cmd_expire(struct pw_ctx *ctx)
 		printf("%s\n", s);
 		pw_free(s);
 	} else if (rep) {
-		json_t *b = json_object_get(rep, "backups");
-		size_t removed = 0, kept = 0;
-		for (size_t i = 0; i < json_array_size(b); i++) {
-			json_t *x = json_array_get(b, i);
-			bool keep =
-			    pw_streq(json_string_value(json_object_get(x, "action")), "keep");
-			printf("%-7s %s/%s",
-			       keep  ? "keep"
-			       : dry ? "would remove"
-			             : "removed",
-			       stanza, json_string_value(json_object_get(x, "backup_id")));
-			json_t *why = json_object_get(x, "reasons");
-			for (size_t k = 0; k < json_array_size(why); k++)
-				printf("%s%s", k ? "; " : "  (",
-				       json_string_value(json_array_get(why, k)));
-			printf("%s", json_array_size(why) ? ")" : "");
-			json_t *ret = json_object_get(x, "retained");
-			if (ret)
-				printf("  - retained until %s (object lock), will be retried",
-				       json_string_value(json_object_get(json_array_get(ret, 0),
-				                                         "retained_until")));
-			printf("\n");
-			keep ? kept++ : removed++;
-		}
-		json_t *inc = json_object_get(rep, "incomplete");
-		for (size_t i = 0; i < json_array_size(inc); i++) {
-			json_t *x = json_array_get(inc, i);
-			printf("%-7s %s/%s  (%s)\n",
-			       pw_streq(json_string_value(json_object_get(x, "action")), "keep")
-			           ? "keep"
-			       : dry ? "would remove"
-			             : "removed",
-			       stanza, json_string_value(json_object_get(x, "backup_id")),
-			       json_string_value(json_object_get(x, "reason")));
-		}
+		struct expire_counts n = {0};
+		print_rows(json_object_get(rep, "backups"), stanza, dry, false, &n);
+		print_rows(json_object_get(rep, "incomplete"), stanza, dry, true, &n);
 		json_t *up = json_object_get(rep, "stale_uploads");
 		for (size_t i = 0; i < json_array_size(up); i++)
 			printf("%s stale upload of %s\n", dry ? "would abort" : "aborted",
 			       json_string_value(json_object_get(json_array_get(up, i), "key")));
-		printf("%zu kept, %zu %s\n", kept, removed, dry ? "would be removed" : "removed");
+		/* the summary counts exactly the lines above: a backup that an object lock keeps
+		 * is "retained", not removed */
+		if (dry)
+			printf("%zu kept, %zu would be removed\n", n.kept, n.removed);
+		else if (n.retained)
+			printf("%zu kept, %zu removed, %zu retained by object lock (a later expire "
+			       "removes them)\n",
+			       n.kept, n.removed, n.retained);
+		else
+			printf("%zu kept, %zu removed\n", n.kept, n.removed);
 	}
 	if (rep) {
 		json_object_set_new(ctx->audit, "stanza", json_string(stanza));

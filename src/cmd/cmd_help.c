@@ -59,14 +59,40 @@ static void opt_spelling(const struct pw_opt_def *d, char *out, size_t n)
 	}
 }
 
-static void opt_line(FILE *out, const struct pw_opt_def *d)
+/* Where one option means something narrower for one command than its table text says. */
+static const struct {
+	const char *command;
+	enum pw_opt_id opt;
+	const char *help;
+} help_overrides[] = {
+    {"keygen", PW_OPT_PASSPHRASE,
+     "protect the new identity file with a passphrase (asked on the terminal, or from "
+     "passphrase-file / PGWARD_KEY_PASSPHRASE); decrypting with it asks for it again"},
+    {"backup", PW_OPT_DRY_RUN,
+     "check everything the backup needs (recipients, sign-key, repository, connection, the "
+     "role: read-only, every table readable), print the verdict and stop: nothing is dumped "
+     "or written"},
+    {"keygen", PW_OPT_OUT_FILE,
+     "write the new key to FILE (created 0600, never overwritten; - = standard output)"},
+};
+
+static const char *opt_help(const struct pw_command *c, const struct pw_opt_def *d)
+{
+	for (size_t i = 0; c && i < sizeof help_overrides / sizeof help_overrides[0]; i++)
+		if (strcmp(help_overrides[i].command, c->name) == 0 &&
+		    pw_opt_def(help_overrides[i].opt) == d)
+			return help_overrides[i].help;
+	return d->help;
+}
+
+static void opt_line(FILE *out, const struct pw_command *c, const struct pw_opt_def *d)
 {
 	char left[128];
 	opt_spelling(d, left, sizeof left);
 	fprintf(out, "  %-30s", left);
 	if (strlen(left) > 30)
 		fprintf(out, "\n  %-30s", "");
-	fprintf(out, " %s\n", d->help);
+	fprintf(out, " %s\n", opt_help(c, d));
 }
 
 void pw_help_command(FILE *out, const struct pw_command *c)
@@ -76,9 +102,12 @@ void pw_help_command(FILE *out, const struct pw_command *c)
 	wrap(out, c->description, 0, 80);
 	fprintf(out, "\nOptions:\n");
 	for (size_t i = 0; i < c->nopts; i++)
-		opt_line(out, pw_opt_def(c->opts[i]));
-	opt_line(out,
+		opt_line(out, c, pw_opt_def(c->opts[i]));
+	opt_line(out, NULL,
 	         &(struct pw_opt_def){.name = "help", .short_name = 'h', .help = "show this help"});
+	if (c->audited)
+		fprintf(out, "\nEach run appends one record to the audit log (\"pgward help "
+		             "audit\").\n");
 	fprintf(out, "\nExit status:\n  0   success\n  2   bad command line\n  3   bad "
 	             "configuration\n  4   input/output error\n  5   refused for safety\n");
 	if (c->exit_codes)
@@ -97,6 +126,7 @@ void pw_help_overview(FILE *out)
 	fprintf(out, "\n\"pgward help COMMAND\" or \"pgward COMMAND --help\" shows a command's "
 	             "options.\n\"pgward help config\" lists every option, config key and "
 	             "environment variable.\n\"pgward help exit-codes\" lists the exit codes.\n"
+	             "\"pgward help man\" prints the man page (roff).\n"
 	             "\"pgward --version\" prints the version.\n");
 }
 
@@ -183,10 +213,35 @@ static void help_man(FILE *out)
 			fprintf(out, ".TP\n\\fB");
 			roff_escape(out, sp + strspn(sp, " "));
 			fprintf(out, "\\fR\n");
-			roff_escape(out, d->help);
+			roff_escape(out, opt_help(c, d));
 			fprintf(out, "\n");
 		}
 		fprintf(out, ".RE\n");
+		if (c->audited)
+			fprintf(out, ".PP\nEach run appends one record to the audit log.\n");
+		if (c->exit_codes) {
+			/* the command's own codes, as "pgward help COMMAND" lists them */
+			fprintf(out, ".PP\nExit status besides 0, 2, 3, 4 and 5:\n.RS\n");
+			for (const char *l = c->exit_codes; *l;) {
+				size_t n = strcspn(l, "\n");
+				const char *p = l + strspn(l, " ");
+				size_t digits = strspn(p, "0123456789");
+				const char *t =
+				    p; /* a line without a code continues the one before */
+				if (digits && p + digits < l + n) {
+					t = p + digits + strspn(p + digits, " ");
+					fprintf(out, ".TP\n\\fB%.*s\\fR\n", (int)digits, p);
+				}
+				if (t < l + n) {
+					char line[512];
+					snprintf(line, sizeof line, "%.*s", (int)(l + n - t), t);
+					roff_escape(out, line);
+					fputc('\n', out);
+				}
+				l += n + (l[n] == '\n');
+			}
+			fprintf(out, ".RE\n");
+		}
 	}
 	fprintf(out, ".SH CONFIGURATION\nOptions come from the command line, then "
 	             "PGWARD_\\fINAME\\fR environment variables, then the INI file "

@@ -1,4 +1,5 @@
 /* cmd_list.c - pgward list [STANZA]: the backups in a repository, without any private key. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,18 +8,33 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 #include "repo/catalog.h"
 #include "storage/storage.h"
 
+static json_t *record_json(const struct verify_summary *v)
+{
+	char t[PW_TIME_MAX];
+	json_t *o = json_object();
+	json_object_set_new(o, "record", json_string(v->record));
+	json_object_set_new(o, "result", json_string(v->result));
+	json_object_set_new(o, "depth", json_integer(v->depth));
+	json_object_set_new(o, "time", json_string(pw_time_format(v->when, PW_TIME_ISO, t)));
+	return o;
+}
+
 static json_t *entry_json(const char *stanza, const struct backup_entry *e)
 {
+	char t[PW_TIME_MAX];
 	json_t *o = json_object();
 	json_object_set_new(o, "stanza", json_string(stanza));
 	json_object_set_new(o, "backup_id", json_string(e->id));
-	json_object_set_new(o, "status", json_string(e->complete ? "complete" : "incomplete"));
+	json_object_set_new(o, "status", json_string(catalog_state_name(e->state)));
+	if (e->damage[0])
+		json_object_set_new(o, "damage", json_string(e->damage));
 	json_object_set_new(o, "stored_bytes", json_integer((json_int_t)e->stored_bytes));
 	json_object_set_new(o, "objects", json_integer((json_int_t)e->nobjects));
-	if (e->complete) {
+	if (e->state != BACKUP_INCOMPLETE) {
 		json_t *sg = json_object();
 		json_object_set_new(sg, "verdict", json_string(repo_trust_name(e->trust.trust)));
 		json_object_set_new(sg, "key_id",
@@ -33,56 +49,107 @@ static json_t *entry_json(const char *stanza, const struct backup_entry *e)
 		json_object_set_new(v, "result", json_string(e->verify_result));
 		json_object_set_new(v, "depth", json_integer(e->verify_depth));
 		json_object_set_new(o, "last_verification", v);
+		/* a later shallower pass never hides a deeper failure: newest per depth */
+		json_t *bd = json_array();
+		for (int d = 1; d <= 3; d++)
+			if (e->by_depth[d].record[0])
+				json_array_append_new(bd, record_json(&e->by_depth[d]));
+		json_object_set_new(o, "verification_by_depth", bd);
+		json_object_set_new(o, "verified", json_boolean(catalog_verified(e)));
 	}
-	if (e->manifest) {
-		static const char *keys[] = {"started",       "finished",  "duration_seconds",
-		                             "database_size", "raw_bytes", "server_version",
-		                             "privileged",    "globals",   "lock_until",
-		                             "encryption"};
-		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-			json_t *v = json_object_get(e->manifest, keys[i]);
-			if (v)
-				json_object_set(o, keys[i], v);
+	const struct manifest *m = e->manifest;
+	if (m) {
+		json_object_set_new(o, "kind", json_string(manifest_kind_name(m->kind)));
+		json_object_set_new(o, "started",
+		                    json_string(pw_time_format(m->started, PW_TIME_ISO, t)));
+		json_object_set_new(o, "finished",
+		                    json_string(pw_time_format(m->finished, PW_TIME_ISO, t)));
+		json_object_set_new(o, "duration_seconds", json_real(m->duration_seconds));
+		json_object_set_new(o, "database_size", json_integer((json_int_t)m->database_size));
+		json_object_set_new(o, "raw_bytes", json_integer((json_int_t)m->raw_bytes));
+		if (m->server_version[0])
+			json_object_set_new(o, "server_version", json_string(m->server_version));
+		json_object_set_new(o, "privileged", json_boolean(m->privileged));
+		json_object_set_new(o, "globals", json_boolean(m->globals));
+		json_object_set_new(o, "lock_until",
+		                    m->lock_until
+		                        ? json_string(pw_time_format(m->lock_until, PW_TIME_ISO, t))
+		                        : json_null());
+		json_t *enc = json_object();
+		json_object_set_new(enc, "format", json_string(m->encryption));
+		json_t *fps = json_array();
+		for (size_t i = 0; i < m->nrecipients; i++)
+			json_array_append_new(fps, json_string(m->recipients[i]));
+		json_object_set_new(enc, "recipient_fingerprints", fps);
+		json_object_set_new(o, "encryption", enc);
+		if (m->source.present) {
+			json_t *src = json_object();
+			json_object_set_new(src, "host",
+			                    m->source.host[0] ? json_string(m->source.host)
+			                                      : json_null());
+			json_object_set_new(src, "port",
+			                    m->source.port ? json_integer(m->source.port)
+			                                   : json_null());
+			json_object_set_new(src, "standby", json_boolean(m->source.standby));
+			json_object_set_new(o, "source", src);
 		}
 	}
 	return o;
 }
 
+/* "d1 pass d3 FAIL": the newest result of each depth that was run */
+static void verified_text(const struct backup_entry *e, char *out, size_t size)
+{
+	size_t n = 0;
+	out[0] = 0;
+	for (int d = 1; d <= 3 && n < size; d++) {
+		const struct verify_summary *v = &e->by_depth[d];
+		if (!v->record[0])
+			continue;
+		char r[24];
+		pw_str_printable(r, sizeof r, v->result);
+		bool pass = strcmp(v->result, "pass") == 0;
+		if (!pass)
+			for (char *c = r; *c; c++)
+				*c = (char)toupper((unsigned char)*c);
+		int k = snprintf(out + n, size - n, "%sd%d %s", n ? " " : "", d, r);
+		if (k < 0)
+			break;
+		n += (size_t)k;
+	}
+	if (!out[0])
+		pw_strlcpy(out, e->last_verify[0] ? "?" : "never", size);
+}
+
 static void print_row(const char *stanza, const struct backup_entry *e)
 {
 	char st[32] = "-", db[16] = "-", stored[16], ratio[16] = "-", dur[16] = "-";
-	char lockbuf[64];
+	char lockbuf[PW_TIME_MAX];
 	const char *lock = "-";
 	pw_human_size(e->stored_bytes, "", stored, sizeof stored);
-	if (e->manifest) {
-		const char *s = json_string_value(json_object_get(e->manifest, "started"));
-		if (s) /* manifest fields are repository input: sanitized for the terminal */
-			pw_str_printable(st, sizeof st, s);
-		json_int_t dbs = json_integer_value(json_object_get(e->manifest, "database_size"));
-		json_int_t raw = json_integer_value(json_object_get(e->manifest, "raw_bytes"));
-		pw_human_size((uint64_t)dbs, "", db, sizeof db);
+	const struct manifest *m = e->manifest;
+	if (m) {
+		pw_time_format(m->started, PW_TIME_ISO, st);
+		pw_human_size((uint64_t)m->database_size, "", db, sizeof db);
 		if (e->stored_bytes)
 			snprintf(ratio, sizeof ratio, "%.1fx",
-			         (double)raw / (double)e->stored_bytes);
-		snprintf(dur, sizeof dur, "%.0fs",
-		         json_real_value(json_object_get(e->manifest, "duration_seconds")));
-		const char *l = json_string_value(json_object_get(e->manifest, "lock_until"));
-		if (l)
-			lock = pw_str_printable(lockbuf, sizeof lockbuf, l);
+			         (double)m->raw_bytes / (double)e->stored_bytes);
+		snprintf(dur, sizeof dur, "%.0fs", m->duration_seconds);
+		if (m->lock_until)
+			lock = pw_time_format(m->lock_until, PW_TIME_ISO, lockbuf);
 	}
-	char ver[48] = "never";
-	if (e->last_verify[0]) {
-		char vr[24];
-		snprintf(ver, sizeof ver, "%.8s %s/d%d", e->last_verify + 7,
-		         pw_str_printable(vr, sizeof vr, e->verify_result), e->verify_depth);
+	char ver[48];
+	verified_text(e, ver, sizeof ver);
+	char signer[64] = "-";
+	if (e->state != BACKUP_INCOMPLETE)
+		repo_trust_label(&e->trust, signer, sizeof signer);
+	printf("%-12s %-22s %-12s %-26s %-20s %6s %8s %9s %6s %-24s %s%s%s\n", stanza, e->id,
+	       catalog_state_name(e->state), signer, st, dur, db, stored, ratio, ver, lock,
+	       m && m->privileged ? "  PRIVILEGED" : "", m && m->source.standby ? "  STANDBY" : "");
+	if (e->damage[0]) { /* the decoder's words, sanitized: the manifest is hostile input */
+		char d[300];
+		printf("%-12s   %s\n", "", pw_str_printable(d, sizeof d, e->damage));
 	}
-	char signer[64];
-	repo_trust_label(&e->trust, signer, sizeof signer);
-	printf(
-	    "%-12s %-22s %-10s %-26s %-20s %6s %8s %9s %6s %-20s %s%s\n", stanza, e->id,
-	    e->complete ? "complete" : "incomplete", signer, st, dur, db, stored, ratio, ver, lock,
-	    e->manifest && json_is_true(json_object_get(e->manifest, "privileged")) ? "  PRIVILEGED"
-	                                                                            : "");
 }
 
 int cmd_list(struct pw_ctx *ctx)
@@ -111,7 +178,7 @@ int cmd_list(struct pw_ctx *ctx)
 	bool json = strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") == 0;
 	json_t *arr = json_array();
 	if (!json && rc == 0)
-		printf("%-12s %-22s %-10s %-26s %-20s %6s %8s %9s %6s %-20s %s\n", "stanza",
+		printf("%-12s %-22s %-12s %-26s %-20s %6s %8s %9s %6s %-24s %s\n", "stanza",
 		       "backup", "status", "signed by", "started", "took", "db size", "stored",
 		       "ratio", "verified", "locked until");
 	for (size_t i = 0; i < n && rc == 0; i++) {

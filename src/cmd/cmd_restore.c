@@ -66,11 +66,8 @@ static int pick_backup(struct pw_ctx *ctx, struct stor *repo, char *stanza, size
 		         id ? id : (before ? " before that time" : ""), stanza);
 		return pw_error_hint("\"pgward list %s\" shows the backups.", stanza);
 	}
-	if (!(*e)->complete) {
-		pw_error(PW_E_NOTFOUND, "backup \"%s\" is incomplete (it has no manifest)",
-		         (*e)->id);
-		return pw_error_hint("An incomplete backup was interrupted; pick a complete one.");
-	}
+	if ((*e)->state == BACKUP_INCOMPLETE)
+		return catalog_entry_usable(*e);
 	pw_audit_trust(ctx, *e, allow);
 	if ((*e)->trust.trust != TRUST_SIGNED) {
 		if (!allow)
@@ -82,7 +79,9 @@ static int pick_backup(struct pw_ctx *ctx, struct stor *repo, char *stanza, size
 		        "trusted (%s; --allow-unsigned, recorded in the audit log)\n",
 		        (*e)->id, label);
 	}
-	return 0;
+	/* a damaged manifest or one in a newer format: after the signature (an altered
+	 * manifest is a signature problem first), never guessed at */
+	return catalog_entry_usable(*e);
 }
 
 static void progress(void *arg, const char *phase, uint64_t done, uint64_t total, double seconds,
@@ -265,7 +264,8 @@ int cmd_restore(struct pw_ctx *ctx)
 	json_object_set_new(ctx->audit, "stanza", json_string(stanza));
 	json_object_set_new(ctx->audit, "backup_id", json_string(e->id));
 	char key[512];
-	snprintf(key, sizeof key, "%s/%s/%s", stanza, e->id, DATA_OBJECT);
+	if ((rc = repo_key(key, sizeof key, stanza, e->id, DATA_OBJECT)) < 0)
+		goto out;
 	/* the data must be the very object the (signed) manifest names */
 	uint8_t want[32];
 	uint64_t want_size = 0;
@@ -348,7 +348,7 @@ int cmd_restore(struct pw_ctx *ctx)
 	size_t ntables = pw_cfg_list(ctx->cfg, PW_OPT_TABLE, &tables);
 	size_t nschemas = pw_cfg_list(ctx->cfg, PW_OPT_SCHEMA, &schemas);
 	if (rc == 0 && pw_cfg_bool(ctx->cfg, PW_OPT_GLOBALS)) {
-		if (!json_is_true(json_object_get(e->manifest, "globals"))) {
+		if (!e->manifest->globals) {
 			pw_error(PW_E_NOTFOUND,
 			         "backup %s holds no roles (the backup role could not "
 			         "read them)",
@@ -357,7 +357,7 @@ int cmd_restore(struct pw_ctx *ctx)
 			    "Restore without --globals, or create the roles by hand.");
 		} else {
 			char gkey[512];
-			snprintf(gkey, sizeof gkey, "%s/%s/%s", stanza, e->id, GLOBALS_OBJECT);
+			rc = repo_key(gkey, sizeof gkey, stanza, e->id, GLOBALS_OBJECT);
 			struct restore_opts go = {.repo = repo,
 			                          .ids = ks.ids,
 			                          .nids = ks.nids,
@@ -367,8 +367,9 @@ int cmd_restore(struct pw_ctx *ctx)
 			 * whole before any of it is applied (it is small), and again as it is
 			 * read for applying */
 			uint8_t gwant[32];
-			rc = restore_manifest_digest(e->manifest, GLOBALS_OBJECT, gwant,
-			                             &go.expect_size);
+			if (rc == 0)
+				rc = restore_manifest_digest(e->manifest, GLOBALS_OBJECT, gwant,
+				                             &go.expect_size);
 			if (rc == 0) {
 				struct flt *d = flt_sha256(NULL);
 				rc = restore_get_checked(repo, gkey, gwant, go.expect_size, d);

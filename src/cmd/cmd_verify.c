@@ -132,7 +132,8 @@ int cmd_verify(struct pw_ctx *ctx)
 		if (newest)
 			rc = repo_trust_error(&newest->trust, newest->id, signers.n > 0);
 	}
-	if (!all && only && only->complete && only->trust.trust != TRUST_SIGNED && !allow)
+	if (!all && only && only->state != BACKUP_INCOMPLETE && only->trust.trust != TRUST_SIGNED &&
+	    !allow)
 		rc = repo_trust_error(&only->trust, only->id, signers.n > 0);
 	if (!all && only)
 		pw_audit_trust(ctx, only, allow);
@@ -149,7 +150,7 @@ int cmd_verify(struct pw_ctx *ctx)
 		const struct backup_entry *e = &l.e[i];
 		if (!all && e != only)
 			continue;
-		if (all && !e->complete)
+		if (all && e->state == BACKUP_INCOMPLETE)
 			continue; /* incomplete backups are expire's business; list shows them */
 		if (all && e->trust.trust != TRUST_SIGNED && !allow) {
 			char label[64];

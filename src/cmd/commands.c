@@ -56,11 +56,13 @@ const struct pw_command pw_commands[] = {
      "it is written. With -o, the output file appears only when the whole file has "
      "decrypted and authenticated; on failure nothing is left behind. Without -o, output "
      "written before a failure is authentic but incomplete, and the exit code says so.",
+     "  10  an identity does not parse\n"
      "  11  the input is not a well-formed age file (header failure)\n"
      "  12  no identity matches the file's recipients\n"
      "  13  the header MAC does not match (the header was altered)\n"
      "  14  the payload is truncated or altered\n"
-     "  15  the ASCII armor is malformed\n",
+     "  15  the ASCII armor is malformed\n"
+     "  16  passphrase problem: empty, wrong or unavailable\n",
      OPTS(COMMON, PW_OPT_IDENTITY, PW_OPT_OUT_FILE, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
           PW_OPT_MAX_WORK_FACTOR),
      0, 1, true, cmd_decrypt, false},
@@ -131,19 +133,24 @@ const struct pw_command pw_commands[] = {
      "database's name. With sign-key, manifest.json.minisig (the signature of the manifest, "
      "minisign format) is written just before the manifest; without it the backup is "
      "unsigned (one warning line) and restore and verify refuse it unless --allow-unsigned.",
+     "  10  a recipient does not parse\n"
      "  20  database connection or dump failure\n  21  TLS verification or pin failure\n"
      "  22  the role is not read-only, or the dump would be incomplete\n"
+     "  23  the dump stream is malformed\n"
      "  30  storage failure\n",
      OPTS(COMMON, REPO_OPTS, PW_OPT_DB, PW_OPT_URL_ENV, PW_OPT_URL_FILE, PW_OPT_DB_PASSWORD,
           PW_OPT_PIN_SHA256, PW_OPT_RECIPIENT, PW_OPT_RECIPIENTS_FILE, PW_OPT_COMPRESS_LEVEL,
           PW_OPT_COMPRESS_THREADS, PW_OPT_RATE_LIMIT, PW_OPT_ALLOW_PRIVILEGED, PW_OPT_LOCK_DAYS,
           PW_OPT_LOCK_MODE, PW_OPT_OUTPUT, PW_OPT_S3_PART_SIZE, PW_OPT_S3_PARALLEL,
           PW_OPT_S3_MAX_ATTEMPTS, PW_OPT_S3_TIMEOUT, PW_OPT_S3_SSE, PW_OPT_S3_SSE_KMS_KEY_ID,
-          PW_OPT_S3_STORAGE_CLASS, PW_OPT_PROGRESS, PW_OPT_SIGN_KEY),
+          PW_OPT_S3_STORAGE_CLASS, PW_OPT_PROGRESS, PW_OPT_SIGN_KEY, PW_OPT_DRY_RUN),
      0, 1, true, cmd_backup, true},
     {"list", "list the backups in a repository (no key needed)", "[STANZA] --repo ADDR",
-     "One row per backup: id, status (complete or incomplete), start, duration, database "
-     "size, stored size, compression ratio, lock date, and whether a privileged role took it. "
+     "One row per backup: id, status (complete; incomplete: no manifest; damaged: a manifest "
+     "that does not decode, the reason on the next line; newer-format: written by a newer "
+     "pgward), start, duration, database size, stored size, compression ratio, the newest "
+     "verification result of each depth (\"d1 pass d3 FAIL\"), lock date, and whether a "
+     "privileged role took it (or the server was a standby). "
      "Works on the backup host: it reads only the plaintext manifests. The \"signed by\" column "
      "shows who signed each backup: the key id of a trusted-signer, \"unsigned\", \"BAD "
      "SIGNATURE\" or \"untrusted KEYID\". \"info\" is an alias.",
@@ -171,6 +178,7 @@ const struct pw_command pw_commands[] = {
      "  22  --globals: privileged roles need --allow-privileged-roles (nothing applied)\n"
      "  23  --globals: the roles object holds a statement pgward does not apply\n"
      "  24  the data object differs from the signed manifest (nothing was restored)\n"
+     "  30  storage failure\n"
      "  31  the backup is unsigned, badly signed or signed by an untrusted key\n",
      OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
           PW_OPT_BACKUP_ID, PW_OPT_BEFORE, PW_OPT_TARGET, PW_OPT_TARGET_PASSWORD, PW_OPT_TO_FILE,
@@ -201,7 +209,8 @@ const struct pw_command pw_commands[] = {
      "(without a roles object pgward can apply: --no-owner --no-privileges; the report says "
      "which); the cluster is stopped and its directory removed on every exit, "
      "also on SIGINT and SIGTERM. It needs disk space for the restored database. Each run "
-     "appends a verify-<time>.json next to the backup. Default: the newest complete backup "
+     "appends a verify-<time>-d<depth>-<random>.json next to the backup (created exclusively: "
+     "concurrent runs keep every record). Default: the newest complete backup "
      "signed by a trusted-signer key; a backup that is not is refused (exit 31) unless "
      "--allow-unsigned.",
      "  24  a backup failed verification (each problem is named)\n"

@@ -12,6 +12,7 @@
 
 #include "common/secret.h"
 #include "config/config.h"
+#include "repo/manifest.h"
 
 struct pw_ctx {
 	const char *command;
@@ -66,7 +67,9 @@ int pw_retention_pin(struct pw_ctx *ctx, const char *id, bool pin);
 void pw_audit_record(struct pw_ctx *ctx, const char *db_role, int rc, json_t *details);
 /* The audit log's head for a backup manifest ({"host", "log", "records", "head"}), or NULL
  * when there is no intact log yet (a warning says why). */
-json_t *pw_audit_anchor(struct pw_ctx *ctx);
+/* The audit log's head for a backup's manifest; false (a warning printed) when there is
+ * none. */
+bool pw_audit_anchor(struct pw_ctx *ctx, struct manifest_anchor *a);
 /* Progress lines on a terminal (stderr), "\r"-refreshed; NULL-safe when not a TTY. */
 
 struct stor;

@@ -163,7 +163,7 @@ char *pw_redact(const char *in)
 	return (char *)out.data;
 }
 
-static void best_effort(enum pw_log_level level, const char *fmt, va_list ap)
+PW_PRINTF(2, 0) static void best_effort(enum pw_log_level level, const char *fmt, va_list ap)
 {
 	if (!pw_error_code())
 		return;

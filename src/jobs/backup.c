@@ -32,12 +32,6 @@ static double now_s(void)
 	return pw_monotonic();
 }
 
-static void iso(time_t t, char out[32])
-{
-	char b[PW_TIME_MAX];
-	snprintf(out, 32, "%s", pw_time_format(t, PW_TIME_ISO, b));
-}
-
 /* ---- storage writer as the chain's sink ---- */
 
 struct stor_sink {
@@ -132,20 +126,28 @@ static void report_phase(struct raw_tap *t, const char *phase)
 
 /* ---- helpers ---- */
 
-static void hexsha(const uint8_t d[32], char out[65])
+static int add_object(struct manifest *m, const char *name, const struct stor_write_result *wr)
 {
-	pw_hex_encode(d, 32, out);
+	return manifest_add_object(m, name, wr->bytes, wr->sha256);
 }
 
-static json_t *object_json(const char *name, const struct stor_write_result *wr)
+/* Where the backup comes from, for the manifest: host and port as connected, and whether
+ * the server was a standby (pg_is_in_recovery). The database name stays in the encrypted
+ * details: the manifest is plaintext. */
+static void record_source(struct pg_conn *c, struct manifest_source *src)
 {
-	char h[65];
-	hexsha(wr->sha256, h);
-	json_t *o = json_object();
-	json_object_set_new(o, "name", json_string(name));
-	json_object_set_new(o, "size", json_integer((json_int_t)wr->bytes));
-	json_object_set_new(o, "sha256", json_string(h));
-	return o;
+	src->present = true;
+	const char *h = pg_param(c, "host"); /* one buffer per thread: copied at once */
+	if (h)
+		pw_str_printable(src->host, sizeof src->host, h);
+	const char *p = pg_param(c, "port");
+	long port = p ? strtol(p, NULL, 10) : 0;
+	src->port = port > 0 && port < 65536 ? (int)port : 0;
+	struct pg_result *r = NULL;
+	if (pg_query(c, "select pg_is_in_recovery()", 0, NULL, &r) == 0 && pg_nrows(r) == 1)
+		src->standby = strcmp(pg_value(r, 0, 0), "t") == 0;
+	pg_result_free(r);
+	pw_error_clear();
 }
 
 struct stream_job {
@@ -230,20 +232,19 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 	if ((rc = catalog_init_repo(o->repo)) < 0)
 		return rc;
 
-	time_t started = time(NULL);
+	time_t started = pw_now();
 	double t0 = now_s();
 	catalog_new_id(res->id, started);
 	struct stor_write_opts wo = {.content_type = "application/octet-stream"};
-	char lock_until[32] = "";
 	if (o->lock_days > 0) {
 		wo.lock_mode = o->lock_mode;
 		wo.lock_until = started + (time_t)o->lock_days * 86400;
-		iso(wo.lock_until, lock_until);
 	}
 	int major = pg_server_version(o->conn) / 10000;
 	char pg_dump[512], pg_dumpall[512];
 	if ((rc = pg_tool_path("pg_dump", major, pg_dump, sizeof pg_dump)) < 0)
 		return rc;
+	struct manifest *m = pw_calloc(1, sizeof *m);
 	char *ci = pg_child_conninfo(o->conn, "pgward backup");
 	struct pw_buf envpw = PW_BUF_INIT(4096);
 	if (o->password)
@@ -255,7 +256,7 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 
 	/* 1. the data object */
 	struct stream_job data = {.o = o, .wo = &wo, .level = o->level};
-	snprintf(data.key, sizeof data.key, "%s/%s/%s", o->stanza, res->id, DATA_OBJECT);
+	rc = repo_key(data.key, sizeof data.key, o->stanza, res->id, DATA_OBJECT);
 	struct stor_writer *w = NULL;
 	struct child c;
 	memset(&c, 0, sizeof c);
@@ -266,7 +267,8 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 	tap.prog.estimate = (uint64_t)(o->preflight ? o->preflight->database_size : 0);
 	const char *dump_argv[] = {pg_dump,         "--format=custom",  "--compress=0",
 	                           "--no-password", pw_buf_str(&dbarg), NULL};
-	rc = stor_write_open(o->repo, data.key, &wo, &w);
+	if (rc == 0)
+		rc = stor_write_open(o->repo, data.key, &wo, &w);
 	if (rc == 0) {
 		struct flt *sink = stor_sink_new(w, &data.stored), *enc = NULL, *z = NULL;
 		chain = sink;
@@ -319,8 +321,8 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 	double dump_seconds = now_s() - t0;
 
 	/* 2. globals: roles (without passwords) and tablespaces, when the role may read them */
-	json_t *objects = json_array();
-	json_array_append_new(objects, object_json(DATA_OBJECT, &data.wr));
+	if ((rc = add_object(m, DATA_OBJECT, &data.wr)) < 0)
+		goto out;
 	char globals_note[512] = "";
 	bool globals = false;
 	report_phase(&tap, "roles");
@@ -331,11 +333,11 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 		int grc = run_capture(ga, env, &g, "the globals dump");
 		if (grc == 0) {
 			struct stream_job gj = {.o = o, .wo = &wo, .level = o->level};
-			snprintf(gj.key, sizeof gj.key, "%s/%s/%s", o->stanza, res->id,
-			         GLOBALS_OBJECT);
-			rc = put_encrypted(&gj, g.data, g.len, true);
+			rc = repo_key(gj.key, sizeof gj.key, o->stanza, res->id, GLOBALS_OBJECT);
+			if (rc == 0)
+				rc = put_encrypted(&gj, g.data, g.len, true);
 			if (rc == 0) {
-				json_array_append_new(objects, object_json(GLOBALS_OBJECT, &gj.wr));
+				rc = add_object(m, GLOBALS_OBJECT, &gj.wr);
 				globals = true;
 			}
 		} else {
@@ -344,10 +346,8 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 			pw_error_clear();
 		}
 		pw_buf_free(&g, 1);
-		if (rc < 0) {
-			json_decref(objects);
+		if (rc < 0)
 			goto out;
-		}
 	} else {
 		pw_strlcpy(globals_note, pw_error_message(), sizeof globals_note);
 		pw_error_clear();
@@ -392,83 +392,75 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 	char *dtext = json_dumps(details, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(details);
 	struct stream_job dj = {.o = o, .wo = &wo, .level = o->level};
-	snprintf(dj.key, sizeof dj.key, "%s/%s/%s", o->stanza, res->id, DETAILS_OBJECT);
-	rc = put_encrypted(&dj, (const uint8_t *)dtext, strlen(dtext), false);
+	rc = repo_key(dj.key, sizeof dj.key, o->stanza, res->id, DETAILS_OBJECT);
+	if (rc == 0)
+		rc = put_encrypted(&dj, (const uint8_t *)dtext, strlen(dtext), false);
 	pw_free(dtext);
-	if (rc < 0) {
-		json_decref(objects);
+	if (rc < 0)
 		goto out;
-	}
-	json_array_append_new(objects, object_json(DETAILS_OBJECT, &dj.wr));
+	if ((rc = add_object(m, DETAILS_OBJECT, &dj.wr)) < 0)
+		goto out;
 
 	/* 4. the manifest: written last, it is the commit point */
-	time_t finished = time(NULL);
-	char st[32], fin[32];
-	iso(started, st);
-	iso(finished, fin);
-	json_t *m = json_object();
-	json_object_set_new(m, "format", json_integer(CATALOG_FORMAT));
-	json_object_set_new(m, "tool", json_string("pgward " PGWARD_VERSION));
-	json_object_set_new(m, "stanza", json_string(o->stanza));
-	json_object_set_new(m, "backup_id", json_string(res->id));
-	json_object_set_new(m, "kind", json_string("logical"));
-	json_object_set_new(m, "status", json_string("complete"));
-	json_object_set_new(m, "started", json_string(st));
-	json_object_set_new(m, "finished", json_string(fin));
-	json_object_set_new(m, "duration_seconds", json_real(now_s() - t0));
-	json_object_set_new(m, "dump_seconds", json_real(dump_seconds));
+	time_t finished = pw_now();
+	m->format = MANIFEST_FORMAT;
+	pw_strlcpy(m->tool, "pgward " PGWARD_VERSION, sizeof m->tool);
+	pw_strlcpy(m->stanza, o->stanza, sizeof m->stanza);
+	pw_strlcpy(m->backup_id, res->id, sizeof m->backup_id);
+	m->kind = MANIFEST_LOGICAL;
+	m->started = started;
+	m->finished = finished;
+	m->duration_seconds = now_s() - t0;
+	m->dump_seconds = dump_seconds;
 	struct pg_result *vr = NULL;
 	if (pg_query(o->conn, "show server_version", 0, NULL, &vr) == 0) {
-		json_object_set_new(m, "server_version", json_string(pg_value(vr, 0, 0)));
+		pw_str_printable(m->server_version, sizeof m->server_version, pg_value(vr, 0, 0));
 		pg_result_free(vr);
 	}
 	pw_error_clear();
-	json_object_set_new(m, "pg_dump", json_string(pg_dump));
-	json_object_set_new(m, "database_size",
-	                    json_integer(o->preflight ? o->preflight->database_size : 0));
-	json_object_set_new(m, "raw_bytes", json_integer((json_int_t)tap.prog.raw));
-	json_object_set_new(m, "role", json_string(o->preflight ? o->preflight->role : ""));
-	json_object_set_new(m, "privileged", json_boolean(o->privileged));
-	json_object_set_new(m, "globals", json_boolean(globals));
+	pw_strlcpy(m->pg_dump, pg_dump, sizeof m->pg_dump);
+	m->database_size = o->preflight ? o->preflight->database_size : 0;
+	m->raw_bytes = tap.prog.raw;
+	pw_strlcpy(m->role, o->preflight ? o->preflight->role : "", sizeof m->role);
+	m->privileged = o->privileged;
+	m->globals = globals;
 	if (!globals)
-		json_object_set_new(m, "globals_note", json_string(globals_note));
-	json_t *comp = json_object();
-	json_object_set_new(comp, "algorithm", json_string("zstd"));
-	json_object_set_new(comp, "level", json_integer(o->level));
-	json_object_set_new(m, "compression", comp);
-	json_t *enc = json_object();
-	json_object_set_new(enc, "format", json_string("age-v1"));
-	json_t *fps = json_array();
-	for (size_t i = 0; i < o->nrcpts; i++) {
+		pw_str_printable(m->globals_note, sizeof m->globals_note, globals_note);
+	pw_strlcpy(m->compression, "zstd", sizeof m->compression);
+	m->compression_level = o->level;
+	pw_strlcpy(m->encryption, "age-v1", sizeof m->encryption);
+	for (size_t i = 0; i < o->nrcpts && rc == 0; i++) {
 		uint8_t h[32];
 		char hex[65], fp[80];
 		pw_sha256(o->rcpts[i].pub, 32, h);
 		pw_hex_encode(h, 16, hex);
 		snprintf(fp, sizeof fp, "sha256:%s", hex);
-		json_array_append_new(fps, json_string(fp));
+		rc = manifest_add_recipient(m, fp);
 	}
-	json_object_set_new(enc, "recipient_fingerprints", fps);
-	json_object_set_new(m, "encryption", enc);
-	json_object_set_new(m, "objects", objects);
-	json_object_set_new(m, "lock_until", *lock_until ? json_string(lock_until) : json_null());
-	json_object_set_new(
-	    m, "lock_mode",
-	    *lock_until
-	        ? json_string(o->lock_mode == STOR_LOCK_COMPLIANCE ? "compliance" : "governance")
-	        : json_null());
-	if (o->audit_anchor)
-		json_object_set(m, "audit_anchor", o->audit_anchor);
-	char *mtext = json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (rc < 0)
+		goto out;
+	if (o->lock_days > 0) {
+		m->lock_until = wo.lock_until;
+		m->lock_mode = o->lock_mode == STOR_LOCK_COMPLIANCE ? MANIFEST_LOCK_COMPLIANCE
+		                                                    : MANIFEST_LOCK_GOVERNANCE;
+	}
+	if (o->audit_anchor && o->audit_anchor->present)
+		m->audit_anchor = *o->audit_anchor;
+	record_source(o->conn, &m->source);
+	struct pw_buf mtext = PW_BUF_INIT(REPO_MANIFEST_MAX);
 	char mkey[512];
-	snprintf(mkey, sizeof mkey, "%s/%s/%s", o->stanza, res->id, MANIFEST);
+	rc = manifest_encode(m, &mtext);
+	if (rc == 0)
+		rc = repo_key(mkey, sizeof mkey, o->stanza, res->id, MANIFEST);
 	struct stor_write_opts mwo = wo;
 	mwo.content_type = "application/json";
-	if (o->sign_key) { /* the signature first: the manifest stays the commit point */
+	if (rc == 0 && o->sign_key) { /* the signature first: the manifest stays the commit point */
 		struct pw_buf sig = PW_BUF_INIT(MINISIGN_FILE_MAX);
 		char skey[512];
-		snprintf(skey, sizeof skey, "%s/%s/%s", o->stanza, res->id, MANIFEST_SIG);
-		rc = repo_sign_manifest(o->sign_key, o->stanza, res->id, finished,
-		                        (const uint8_t *)mtext, strlen(mtext), &sig);
+		rc = repo_key(skey, sizeof skey, o->stanza, res->id, MANIFEST_SIG);
+		if (rc == 0)
+			rc = repo_sign_manifest(o->sign_key, o->stanza, res->id, finished,
+			                        mtext.data, mtext.len, &sig);
 		struct stor_write_opts swo = wo;
 		swo.content_type = "text/plain";
 		if (rc == 0)
@@ -476,13 +468,15 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 		pw_buf_free(&sig, 0);
 	}
 	if (rc == 0)
-		rc = stor_put_buf(o->repo, mkey, mtext, strlen(mtext), &mwo, NULL);
-	pw_free(mtext);
+		rc = stor_put_buf(o->repo, mkey, mtext.data, mtext.len, &mwo, NULL);
 	if (rc < 0) {
-		json_decref(m);
+		pw_buf_free(&mtext, 0);
 		goto out;
 	}
+	res->manifest_text = pw_strdup(pw_buf_str(&mtext));
+	pw_buf_free(&mtext, 0);
 	res->manifest = m;
+	m = NULL;
 	if (o->progress) {
 		tap.prog.done = true;
 		tap.prog.phase = "done";
@@ -492,6 +486,7 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 		o->progress(o->progress_arg, &tap.prog);
 	}
 out:
+	manifest_free(m);
 	pgdump_parser_free(tap.parser);
 	pw_buf_free(&envpw, 1);
 	pw_buf_free(&dbarg, 0);
@@ -509,6 +504,8 @@ out:
 
 void backup_result_free(struct backup_result *r)
 {
-	json_decref(r->manifest);
+	manifest_free(r->manifest);
+	pw_free(r->manifest_text);
 	r->manifest = NULL;
+	r->manifest_text = NULL;
 }

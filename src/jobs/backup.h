@@ -15,6 +15,7 @@
 #include "crypto/age.h"
 #include "crypto/minisign.h"
 #include "jobs/preflight.h"
+#include "repo/manifest.h"
 #include "storage/storage.h"
 
 struct pg_conn;
@@ -49,14 +50,16 @@ struct backup_opts {
 	/* signs manifest.json (manifest.json.minisig is written just before it); NULL: the
 	 * backup is unsigned */
 	const struct minisign_seckey *sign_key;
-	json_t *audit_anchor; /* borrowed: recorded in the manifest as "audit_anchor" (or NULL) */
+	/* borrowed: recorded in the manifest as "audit_anchor" (NULL or not present: none) */
+	const struct manifest_anchor *audit_anchor;
 	void (*progress)(void *arg, const struct backup_progress *p);
 	void *progress_arg;
 };
 
 struct backup_result {
 	char id[64];
-	json_t *manifest; /* owned */
+	struct manifest *manifest; /* owned: what was committed */
+	char *manifest_text;       /* owned: its exact bytes (as signed) */
 };
 
 int backup_run(const struct backup_opts *o, struct backup_result *r);

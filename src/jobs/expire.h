@@ -1,8 +1,7 @@
 /*
- * expire.h - retention. A complete backup is kept if any rule keeps it: younger than
- * retention-days, among the newest retention-min, the newest of each of the last N
- * days/weeks/months/years (GFS), or pinned. Incomplete backups older than the grace
- * period are removed, and stale incomplete uploads aborted. A backup's manifest goes
+ * expire.h - the deleting half of retention (which backups are kept is decided by
+ * repo/retention.h over the catalog). Backups the plan does not keep are removed, and
+ * stale incomplete uploads aborted. A backup's manifest goes
  * last, so an interrupted expire leaves an incomplete backup, never a manifest without
  * data. Objects still under Object Lock are reported and left for a later run.
  */
@@ -14,13 +13,9 @@
 
 #include <jansson.h>
 
+#include "repo/retention.h"
 #include "repo/trust.h"
 #include "storage/storage.h"
-
-struct retention {
-	int days, min, daily, weekly, monthly, yearly;
-	long grace_seconds;
-};
 
 struct expire_opts {
 	struct stor *repo;

@@ -217,25 +217,10 @@ int restore_pump_verified(const struct restore_opts *o, int fd, const char *phas
 	return rc;
 }
 
-int restore_manifest_digest(const json_t *manifest, const char *name, uint8_t sha256[32],
+int restore_manifest_digest(const struct manifest *manifest, const char *name, uint8_t sha256[32],
                             uint64_t *size)
 {
-	json_t *objs = json_object_get(manifest, "objects");
-	for (size_t i = 0; i < json_array_size(objs); i++) {
-		json_t *mo = json_array_get(objs, i);
-		if (!pw_streq(json_string_value(json_object_get(mo, "name")), name))
-			continue;
-		const char *hex = json_string_value(json_object_get(mo, "sha256"));
-		json_t *sz = json_object_get(mo, "size");
-		if (hex && strlen(hex) == 64 && pw_hex_decode(hex, 64, sha256, 32) == 0 &&
-		    json_is_integer(sz) && json_integer_value(sz) >= 0) {
-			*size = (uint64_t)json_integer_value(sz);
-			return 0;
-		}
-		break;
-	}
-	pw_error(PW_E_VERIFY, "the manifest records no size and SHA-256 for \"%s\"", name);
-	return pw_error_hint("The manifest is damaged; restore another backup.");
+	return manifest_digest(manifest, name, sha256, size);
 }
 
 /* Decrypt and decompress the verified spool vfd into a running child's stdin. */

@@ -12,6 +12,7 @@
 
 #include "crypto/age.h"
 #include "filter/filter.h"
+#include "repo/manifest.h"
 #include "storage/storage.h"
 
 struct pg_conn;
@@ -57,7 +58,7 @@ struct restore_opts {
 int restore_get_checked(struct stor *repo, const char *key, const uint8_t *expect_sha256,
                         uint64_t expect_size, struct flt *chain);
 /* The size and SHA-256 the manifest records for object name; -PW_E_VERIFY if absent. */
-int restore_manifest_digest(const json_t *manifest, const char *name, uint8_t sha256[32],
+int restore_manifest_digest(const struct manifest *manifest, const char *name, uint8_t sha256[32],
                             uint64_t *size);
 /* Before a restore into o->target: is the role that will run the backup's code a superuser
  * (o->role if set, else the login role)? *super set; an error when o->role does not exist

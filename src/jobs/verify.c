@@ -107,29 +107,24 @@ static struct flt *discard(void)
 }
 
 /* Check one object; with a chain, also decrypt it. Returns 0 or an operational error. */
-static int check_object(struct vctx *v, json_t *mo, struct flt *chain, bool *ok_out)
+static int check_object(struct vctx *v, const struct manifest_object *mo, struct flt *chain,
+                        bool *ok_out)
 {
-	const char *name = json_string_value(json_object_get(mo, "name"));
-	json_int_t size = json_integer_value(json_object_get(mo, "size"));
-	const char *sha = json_string_value(json_object_get(mo, "sha256"));
+	const char *name = mo->name;
+	uint64_t size = mo->size;
 	char key[512];
 	*ok_out = false;
-	if (!name || !sha || strchr(name, '/')) {
-		problem(v, name, "the manifest's entry for this object is malformed");
-		return 0;
-	}
-	snprintf(key, sizeof key, "%s/%s", v->prefix, name);
-	if (!stor_key_valid(key)) {
+	if (repo_key(key, sizeof key, v->o->stanza, v->o->backup->id, name) < 0 ||
+	    !stor_key_valid(key)) {
+		pw_error_clear();
 		problem(v, name, "the manifest names an object that cannot exist (invalid name)");
 		return 0;
 	}
 	struct pass ps = {pw_sha256_new(), 0, chain, 0};
 	int rc = stor_get(v->o->repo, key, pass_sink, &ps);
 	uint8_t d[32];
-	char hex[65];
 	pw_sha256_final(ps.sha, d);
 	pw_sha256_free(ps.sha);
-	pw_hex_encode(d, 32, hex);
 	if (rc == -PW_E_NOTFOUND) {
 		pw_error_clear();
 		problem(v, name, "missing");
@@ -138,11 +133,11 @@ static int check_object(struct vctx *v, json_t *mo, struct flt *chain, bool *ok_
 	if (rc < 0)
 		return rc;
 	bool ok = true;
-	if ((json_int_t)ps.bytes != size) {
-		problem(v, name, "size %llu, the manifest says %lld", (unsigned long long)ps.bytes,
-		        (long long)size);
+	if (ps.bytes != size) {
+		problem(v, name, "size %llu, the manifest says %llu", (unsigned long long)ps.bytes,
+		        (unsigned long long)size);
 		ok = false;
-	} else if (strcmp(hex, sha) != 0) {
+	} else if (memcmp(d, mo->sha256, 32) != 0) {
 		problem(v, name, "SHA-256 differs from the manifest (the object was altered)");
 		ok = false;
 	}
@@ -159,7 +154,7 @@ static int check_object(struct vctx *v, json_t *mo, struct flt *chain, bool *ok_
 
 struct strays {
 	struct vctx *v;
-	json_t *objects;
+	const struct manifest *m;
 	size_t plen;
 };
 
@@ -177,11 +172,8 @@ static int stray_cb(void *arg, const struct stor_info *i)
 	    strncmp(name, "verify-", 7) == 0 || strncmp(name, "pin-", 4) == 0 ||
 	    strncmp(name, "unpin-", 6) == 0)
 		return 0; /* verification records are expected neighbours */
-	for (size_t k = 0; k < json_array_size(s->objects); k++)
-		if (pw_streq(
-		        json_string_value(json_object_get(json_array_get(s->objects, k), "name")),
-		        name))
-			return 0;
+	if (manifest_object(s->m, name))
+		return 0;
 	problem(s->v, name, "stray: not named by the manifest");
 	return 0;
 }
@@ -414,8 +406,8 @@ static int drill(struct vctx *v, json_t *tables, const char *datakey, json_t *re
  * 0 when it was not recorded. */
 static int backup_major(const struct backup_entry *b)
 {
-	const char *sv = json_string_value(json_object_get(b->manifest, "server_version"));
-	if (!sv)
+	const char *sv = b->manifest ? b->manifest->server_version : "";
+	if (!*sv)
 		return 0;
 	char *end;
 	long m = strtol(sv, &end, 10);
@@ -666,7 +658,8 @@ static int compare_tables(struct vctx *v, json_t *tables, struct pgdump_parser *
 int verify_backup(const struct verify_opts *o, json_t **report)
 {
 	struct vctx v = {.o = o, .problems = json_array()};
-	snprintf(v.prefix, sizeof v.prefix, "%s/%s", o->stanza, o->backup->id);
+	/* "<stanza>/<id>/" (the key checks: the id may come from the command line) */
+	int krc = repo_key(v.prefix, sizeof v.prefix, o->stanza, o->backup->id, NULL);
 	int depth = (o->scratch_url || o->scratch_local) && o->ids ? 3 : o->ids ? 2 : 1;
 	json_t *rep = json_object();
 	*report = rep;
@@ -678,19 +671,23 @@ int verify_backup(const struct verify_opts *o, json_t **report)
 	json_object_set_new(rep, "time", json_string(when));
 	json_object_set_new(rep, "depth", json_integer(depth));
 	json_object_set_new(rep, "tool", json_string("pgward " PGWARD_VERSION));
-	int rc = 0;
-	json_t *m = o->backup->manifest;
-	json_t *objects = m ? json_object_get(m, "objects") : NULL;
-	if (!o->backup->complete || !json_is_array(objects)) {
-		problem(&v, MANIFEST,
-		        o->backup->complete ? "the manifest has no object list"
-		                            : "missing or unreadable: the backup is incomplete");
+	int rc = krc;
+	const struct manifest *m = o->backup->complete ? o->backup->manifest : NULL;
+	if (rc < 0)
+		goto done;
+	if (!m) {
+		char why[300];
+		if (o->backup->damage[0])
+			snprintf(why, sizeof why, "%s", o->backup->damage);
+		problem(&v, MANIFEST, "%s",
+		        o->backup->damage[0] ? why
+		                             : "missing or unreadable: the backup is incomplete");
 		goto done;
 	}
 	/* strays */
 	char pfx[300];
-	snprintf(pfx, sizeof pfx, "%s/", v.prefix);
-	struct strays sc = {&v, objects, strlen(pfx)};
+	snprintf(pfx, sizeof pfx, "%s", v.prefix);
+	struct strays sc = {&v, m, strlen(pfx)};
 	if ((rc = stor_list_all(o->repo, pfx, stray_cb, &sc)) < 0)
 		goto done;
 
@@ -701,9 +698,9 @@ int verify_backup(const struct verify_opts *o, json_t **report)
 	json_object_set_new(rep, "objects", objrep);
 	/* details first (depth 2 needs its tables), then the rest */
 	for (int pass = 0; pass < 2 && rc == 0; pass++) {
-		for (size_t i = 0; i < json_array_size(objects) && rc == 0; i++) {
-			json_t *mo = json_array_get(objects, i);
-			const char *name = json_string_value(json_object_get(mo, "name"));
+		for (size_t i = 0; i < m->nobjects && rc == 0; i++) {
+			const struct manifest_object *mo = &m->objects[i];
+			const char *name = mo->name;
 			bool is_details = pw_streq(name, DETAILS_OBJECT);
 			if ((pass == 0) != is_details)
 				continue;
@@ -753,7 +750,7 @@ int verify_backup(const struct verify_opts *o, json_t **report)
 	pw_buf_free(&details, 1);
 	if (rc == 0 && depth == 3 && json_array_size(v.problems) == 0 && json_is_array(tables)) {
 		char datakey[600];
-		snprintf(datakey, sizeof datakey, "%s/%s", v.prefix, DATA_OBJECT);
+		snprintf(datakey, sizeof datakey, "%s%s", v.prefix, DATA_OBJECT);
 		rc = o->scratch_local ? drill_local(&v, tables, datakey, rep)
 		                      : drill(&v, tables, datakey, rep);
 	}
@@ -767,18 +764,25 @@ done:
 	if (v.drill_restore_failed) /* PostgreSQL refused the drill: not damage */
 		json_object_set_new(rep, "restore_failed", json_true());
 	if (rc == 0 && o->record && o->backup->complete) {
-		char key[400];
-		char stamp[PW_TIME_MAX];
-		pw_time_format(now, PW_TIME_COMPACT, stamp);
-		snprintf(key, sizeof key, "%s/verify-%s.json", v.prefix, stamp);
+		/* verify-<time>-d<depth>-<random>.json, created exclusively: two verifies in the
+		 * same second keep both records (a name taken already is retried) */
+		char key[400], name[64];
 		char *txt = json_dumps(rep, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		int w = stor_put_buf(o->repo, key, txt, strlen(txt),
-		                     &(struct stor_write_opts){.content_type = "application/json"},
-		                     NULL);
+		int w = -PW_E_EXISTS;
+		for (int tries = 0; tries < 4 && w == -PW_E_EXISTS; tries++) {
+			pw_error_clear();
+			catalog_verify_name(name, now, depth);
+			w = repo_key(key, sizeof key, o->stanza, o->backup->id, name);
+			if (w == 0)
+				w = stor_put_buf(
+				    o->repo, key, txt, strlen(txt),
+				    &(struct stor_write_opts){.content_type = "application/json"},
+				    NULL);
+		}
 		pw_free(txt);
-		if (w < 0 && w != -PW_E_EXISTS)
+		if (w < 0)
 			return w;
-		pw_best_effort("writing verification record \"%s\" (one exists)", key);
+		json_object_set_new(rep, "record", json_string(name));
 	}
 	if (rc < 0)
 		return rc;

@@ -7,7 +7,8 @@
  *   3 (restore) the backup restores into a scratch database and every table's row count
  *               matches the details; the database is on a server the user names, or in a
  *               throwaway cluster pgward starts itself (scratch_local).
- * Each run appends a verify-<time>.json next to the backup (never overwritten).
+ * Each run appends a verify-<time>-d<depth>-<random>.json next to the backup (created
+ * exclusively, never overwritten; see catalog_verify_name).
  */
 #ifndef PW_JOBS_VERIFY_H
 #define PW_JOBS_VERIFY_H
@@ -29,7 +30,7 @@ struct verify_opts {
 	bool scratch_local;       /* depth 3 in a throwaway cluster started here (pg/scratch.h) */
 	const char *scratch_user; /* its OS user when pgward runs as root (NULL: the default) */
 	const char *temp_dir;     /* where its directory goes (NULL: $TMPDIR, else /tmp) */
-	bool record;              /* write verify-<time>.json */
+	bool record;              /* write a verification record */
 };
 
 /* 0 = the backup passed; -PW_E_VERIFY = a problem was found (report says which);

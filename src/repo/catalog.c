@@ -11,20 +11,18 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
-#include <stdio.h>
+#include "common/time.h"
 #include "crypto/prim.h"
 
-#define MANIFEST_MAX (4 * 1024 * 1024)
+#define MANIFEST_MAX REPO_MANIFEST_MAX
+#define RECORD_MAX (1024 * 1024)
 
 void catalog_new_id(char out[64], time_t when)
 {
-	struct tm tm;
 	uint16_t r = 0;
-	gmtime_r(&when, &tm);
 	pw_random(&r, sizeof r);
-	char t[32];
-	strftime(t, sizeof t, "%Y%m%dT%H%M%SZ", &tm);
-	snprintf(out, 64, "%s-%04x", t, r);
+	char t[PW_TIME_MAX];
+	snprintf(out, 64, "%s-%04x", pw_time_format(when, PW_TIME_COMPACT, t), r);
 }
 
 bool catalog_valid_stanza(const char *s)
@@ -46,11 +44,8 @@ int catalog_init_repo(struct stor *s)
 	if (pw_error_code() != PW_E_NOTFOUND)
 		return -pw_error_code();
 	pw_error_clear();
-	char when[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	char when[PW_TIME_MAX];
+	pw_time_format(pw_now(), PW_TIME_ISO, when);
 	char body[256];
 	int n = snprintf(body, sizeof body,
 	                 "{\"format\": %d, \"tool\": \"pgward %s\", \"created\": \"%s\"}\n",
@@ -82,6 +77,69 @@ static struct backup_entry *entry(struct backup_list *l, const char *id, size_t 
 	return e;
 }
 
+void catalog_verify_name(char out[64], time_t when, int depth)
+{
+	uint32_t r = 0;
+	pw_random(&r, sizeof r);
+	char t[PW_TIME_MAX];
+	snprintf(out, 64, "verify-%s-d%d-%08x.json", pw_time_format(when, PW_TIME_COMPACT, t),
+	         depth, r);
+}
+
+bool catalog_verify_name_parse(const char *name, time_t *when, int *depth)
+{
+	const char *end;
+	if (!pw_startswith(name, "verify-") ||
+	    pw_time_parse(name + 7, PW_TIME_COMPACT, false, when, &end) < 0)
+		return false;
+	if (strcmp(end, ".json") == 0) { /* the old form */
+		*depth = 0;
+		return true;
+	}
+	/* -d<1-3>-<8 hex>.json */
+	if (strlen(end) != 17 || end[0] != '-' || end[1] != 'd' || end[2] < '1' || end[2] > '3' ||
+	    end[3] != '-' || strcmp(end + 12, ".json") != 0)
+		return false;
+	for (int i = 4; i < 12; i++)
+		if (!isxdigit((unsigned char)end[i]))
+			return false;
+	*depth = end[2] - '0';
+	return true;
+}
+
+/* a is newer than b (time, then name) */
+static bool newer(time_t ta, const char *a, time_t tb, const char *b)
+{
+	return !b[0] || ta > tb || (ta == tb && strcmp(a, b) > 0);
+}
+
+static void note_record(struct backup_entry *e, const char *name)
+{
+	time_t when;
+	int depth;
+	if (!catalog_verify_name_parse(name, &when, &depth) || strlen(name) >= 64)
+		return;
+	/* by_depth[0] holds the newest old-form record until its depth is read */
+	struct verify_summary *v = &e->by_depth[depth];
+	if (newer(when, name, v->when, v->record)) {
+		pw_strlcpy(v->record, name, sizeof v->record);
+		v->when = when;
+		v->depth = depth;
+	}
+}
+
+static void note_marker(struct backup_entry *e, const char *name)
+{
+	/* pin-<time>.json / unpin-<time>.json: the newest marker decides */
+	const char *stamp = pw_startswith(name, "pin-")     ? name + 4
+	                    : pw_startswith(name, "unpin-") ? name + 6
+	                                                    : NULL;
+	if (stamp && strlen(stamp) < sizeof e->pin_stamp && strcmp(stamp, e->pin_stamp) >= 0) {
+		pw_strlcpy(e->pin_stamp, stamp, sizeof e->pin_stamp);
+		e->pinned = pw_startswith(name, "pin-");
+	}
+}
+
 static int collect_cb(void *arg, const struct stor_info *i)
 {
 	struct collect *c = arg;
@@ -91,17 +149,34 @@ static int collect_cb(void *arg, const struct stor_info *i)
 	const char *slash = strchr(rest, '/');
 	if (!slash || strchr(slash + 1, '/') || slash - rest >= 63)
 		return 0;
+	char id[64];
+	snprintf(id, sizeof id, "%.*s", (int)(slash - rest), rest);
+	const char *name = slash + 1;
+	if (!repo_backup_id_valid(id)) { /* never built into a key: a stray directory */
+		if (strcmp(name, MANIFEST) == 0) {
+			char shown[200];
+			pw_warn("skipping \"%s%s\": not a backup id pgward writes", c->prefix,
+			        pw_str_printable(shown, sizeof shown, id));
+		}
+		return 0;
+	}
 	struct backup_entry *e = entry(c->l, rest, (size_t)(slash - rest));
 	e->nobjects++;
 	e->stored_bytes += i->size;
 	if (!e->first_seen || (i->mtime && i->mtime < e->first_seen))
 		e->first_seen = i->mtime;
-	if (strcmp(slash + 1, MANIFEST) == 0)
-		e->complete = true;
-	if (strcmp(slash + 1, MANIFEST_SIG) == 0)
+	if (strcmp(name, MANIFEST) == 0)
+		e->state = BACKUP_COMPLETE; /* until its manifest is read */
+	if (strcmp(name, MANIFEST_SIG) == 0)
 		e->has_signature = true;
-	if (strncmp(slash + 1, "verify-", 7) == 0 && strcmp(slash + 1, e->last_verify) > 0)
-		pw_strlcpy(e->last_verify, slash + 1, sizeof e->last_verify);
+	if (pw_startswith(name, "verify-")) {
+		note_record(e, name);
+	} else if (pw_startswith(name, "pin-") || pw_startswith(name, "unpin-")) {
+		note_marker(e, name);
+	} else {
+		e->objects = pw_realloc(e->objects, (e->nlisted + 1) * sizeof *e->objects);
+		e->objects[e->nlisted++] = (struct listed_object){pw_strdup(name), i->size};
+	}
 	return 0;
 }
 
@@ -115,6 +190,145 @@ static int buf_sink(void *arg, const uint8_t *p, size_t n)
 	return pw_buf_append(arg, p, n);
 }
 
+/* Read and judge <stanza>/<id>/manifest.json, then decode exactly the bytes judged. */
+static int read_manifest(struct stor *s, const char *stanza, const struct repo_signers *signers,
+                         struct backup_entry *e)
+{
+	if (e->state != BACKUP_COMPLETE)
+		return 0;
+	e->complete = false;
+	struct pw_buf b = PW_BUF_INIT(MANIFEST_MAX);
+	/* the verdict is for exactly the bytes decoded below */
+	int rc = repo_backup_trust(s, stanza, e->id, signers, &e->trust, &b);
+	if (rc == 0) {
+		struct manifest *m = pw_malloc(sizeof *m);
+		int d = manifest_decode(b.data, b.len, m);
+		if (d == 0) {
+			e->manifest = m;
+			e->complete = true;
+		} else {
+			pw_free(m);
+			e->state = d == -PW_E_CONFIG ? BACKUP_NEWER : BACKUP_DAMAGED;
+			pw_strlcpy(e->damage, pw_error_message(), sizeof e->damage);
+			pw_error_clear();
+		}
+	} else if (rc == -PW_E_LIMIT) { /* a manifest over 4 MiB is not one pgward wrote */
+		pw_warn("the manifest of backup %s/%s is too large to be one; the backup counts as "
+		        "damaged",
+		        stanza, e->id);
+		e->state = BACKUP_DAMAGED;
+		pw_strlcpy(e->damage, "damaged manifest: larger than 4 MiB", sizeof e->damage);
+		pw_error_clear();
+		rc = 0;
+	} else if (rc == -PW_E_NOTFOUND) { /* removed since the listing */
+		e->state = BACKUP_INCOMPLETE;
+		pw_error_clear();
+		rc = 0;
+	}
+	pw_buf_free(&b, 0);
+	return rc;
+}
+
+/* Read one verification record's result (and, for the old form, its depth). */
+static void read_record(struct stor *s, const char *stanza, const char *id,
+                        struct verify_summary *v)
+{
+	char key[512];
+	struct pw_buf vb = PW_BUF_INIT(RECORD_MAX);
+	pw_strlcpy(v->result, "?", sizeof v->result);
+	if (repo_key(key, sizeof key, stanza, id, v->record) == 0 &&
+	    stor_get(s, key, buf_sink, &vb) == 0) {
+		json_error_t je;
+		json_t *j = json_loadb((const char *)vb.data, vb.len, JSON_REJECT_DUPLICATES, &je);
+		const char *r = json_string_value(json_object_get(j, "result"));
+		json_t *d = json_object_get(j, "depth");
+		int depth =
+		    json_is_integer(d) && json_integer_value(d) >= 1 && json_integer_value(d) <= 3
+		        ? (int)json_integer_value(d)
+		        : 0;
+		if (r && strlen(r) < sizeof v->result && (v->depth == 0 || v->depth == depth)) {
+			pw_strlcpy(v->result, r, sizeof v->result);
+			v->depth = depth;
+		}
+		json_decref(j);
+	}
+	pw_error_clear();
+	pw_buf_free(&vb, 0);
+}
+
+/* The newest record of each depth, and the newest of all (last_verify). */
+static void read_records(struct stor *s, const char *stanza, struct backup_entry *e)
+{
+	if (!e->complete)
+		return;
+	for (int d = 0; d <= 3; d++)
+		if (e->by_depth[d].record[0])
+			read_record(s, stanza, e->id, &e->by_depth[d]);
+	struct verify_summary old = e->by_depth[0];
+	memset(&e->by_depth[0], 0, sizeof e->by_depth[0]);
+	if (old.record[0] && old.depth >= 1 && old.depth <= 3 &&
+	    newer(old.when, old.record, e->by_depth[old.depth].when, e->by_depth[old.depth].record))
+		e->by_depth[old.depth] = old;
+	const struct verify_summary *last = old.record[0] ? &old : NULL;
+	for (int d = 1; d <= 3; d++) {
+		const struct verify_summary *v = &e->by_depth[d];
+		if (v->record[0] && (!last || newer(v->when, v->record, last->when, last->record)))
+			last = v;
+	}
+	if (last) {
+		pw_strlcpy(e->last_verify, last->record, sizeof e->last_verify);
+		pw_strlcpy(e->verify_result, last->result, sizeof e->verify_result);
+		e->verify_depth = last->depth;
+	}
+}
+
+bool catalog_verified(const struct backup_entry *e)
+{
+	bool any = false;
+	for (int d = 1; d <= 3; d++) {
+		if (!e->by_depth[d].record[0])
+			continue;
+		if (strcmp(e->by_depth[d].result, "pass") != 0)
+			return false;
+		any = true;
+	}
+	return any;
+}
+
+const char *catalog_state_name(enum backup_state st)
+{
+	switch (st) {
+	case BACKUP_COMPLETE:
+		return "complete";
+	case BACKUP_DAMAGED:
+		return "damaged";
+	case BACKUP_NEWER:
+		return "newer-format";
+	default:
+		return "incomplete";
+	}
+}
+
+int catalog_entry_usable(const struct backup_entry *e)
+{
+	switch (e->state) {
+	case BACKUP_COMPLETE:
+		return 0;
+	case BACKUP_DAMAGED:
+		pw_error(PW_E_VERIFY, "backup \"%s\" has a damaged manifest: %s", e->id, e->damage);
+		return pw_error_hint("Nothing of it is restored. The manifest was not written by "
+		                     "pgward or was altered; pick another backup (\"pgward list\") "
+		                     "and find out what changed the repository.");
+	case BACKUP_NEWER:
+		pw_error(PW_E_CONFIG, "backup \"%s\" cannot be read: %s", e->id, e->damage);
+		return pw_error_hint(
+		    "Upgrade pgward to the version that wrote this backup or newer.");
+	default:
+		pw_error(PW_E_NOTFOUND, "backup \"%s\" is incomplete (it has no manifest)", e->id);
+		return pw_error_hint("An incomplete backup was interrupted; pick a complete one.");
+	}
+}
+
 int catalog_list(struct stor *s, const char *stanza, struct backup_list *out)
 {
 	return catalog_list_trusted(s, stanza, NULL, false, out);
@@ -125,69 +339,37 @@ int catalog_list_trusted(struct stor *s, const char *stanza, const struct repo_s
 {
 	memset(out, 0, sizeof *out);
 	char prefix[128];
-	snprintf(prefix, sizeof prefix, "%s/", stanza);
-	struct collect c = {out, prefix, strlen(prefix)};
-	int rc = stor_list(s, prefix, collect_cb, &c);
+	int rc = repo_key(prefix, sizeof prefix, stanza, NULL, NULL);
 	if (rc < 0)
 		return rc;
+	struct collect c = {out, prefix, strlen(prefix)};
+	rc = stor_list(s, prefix, collect_cb, &c);
+	if (rc < 0) {
+		catalog_list_free(out);
+		return rc;
+	}
 	if (out->n)
 		qsort(out->e, out->n, sizeof *out->e, cmp_entry);
 	out->trusted_only = trusted_only;
 	for (size_t i = 0; i < out->n; i++) {
 		struct backup_entry *e = &out->e[i];
-		if (!e->complete)
-			continue;
-		char key[256];
-		struct pw_buf b = PW_BUF_INIT(MANIFEST_MAX);
-		/* the verdict is for exactly the bytes parsed below */
-		rc = repo_backup_trust(s, stanza, e->id, signers, &e->trust, &b);
-		if (rc == 0) {
-			json_error_t je;
-			e->manifest =
-			    json_loadb((const char *)b.data, b.len, JSON_REJECT_DUPLICATES, &je);
-			if (!e->manifest || !json_is_object(e->manifest)) {
-				json_decref(e->manifest);
-				e->manifest = NULL;
-				e->complete =
-				    false; /* an unreadable manifest does not make a backup */
-			}
-		}
-		pw_buf_free(&b, 0);
-		if (rc == -PW_E_LIMIT) { /* a manifest over 4 MiB is not one pgward wrote */
-			pw_warn("the manifest of backup %s/%s is too large to be one; the backup "
-			        "counts as incomplete",
-			        stanza, e->id);
-			pw_error_clear();
-			e->complete = false;
-			rc = 0;
-		}
-		if (rc == 0 && e->last_verify[0]) {
-			struct pw_buf vb = PW_BUF_INIT(MANIFEST_MAX);
-			snprintf(key, sizeof key, "%s/%s/%s", stanza, e->id, e->last_verify);
-			if (stor_get(s, key, buf_sink, &vb) == 0) {
-				json_error_t je;
-				json_t *v = json_loadb((const char *)vb.data, vb.len, 0, &je);
-				const char *r = json_string_value(json_object_get(v, "result"));
-				pw_strlcpy(e->verify_result, r ? r : "?", sizeof e->verify_result);
-				e->verify_depth =
-				    (int)json_integer_value(json_object_get(v, "depth"));
-				json_decref(v);
-			}
-			pw_error_clear();
-			pw_buf_free(&vb, 0);
-		}
-		if (rc < 0) {
+		if ((rc = read_manifest(s, stanza, signers, e)) < 0) {
 			catalog_list_free(out);
 			return rc;
 		}
+		read_records(s, stanza, e);
 	}
 	return 0;
 }
 
 void catalog_list_free(struct backup_list *l)
 {
-	for (size_t i = 0; i < l->n; i++)
-		json_decref(l->e[i].manifest);
+	for (size_t i = 0; i < l->n; i++) {
+		manifest_free(l->e[i].manifest);
+		for (size_t k = 0; k < l->e[i].nlisted; k++)
+			pw_free(l->e[i].objects[k].name);
+		pw_free(l->e[i].objects);
+	}
 	pw_free(l->e);
 	memset(l, 0, sizeof *l);
 }
@@ -205,13 +387,8 @@ const struct backup_entry *catalog_pick(const struct backup_list *l, const char 
 			continue;
 		if (l->trusted_only && e->trust.trust != TRUST_SIGNED)
 			continue;
-		if (before) {
-			const char *st = json_string_value(json_object_get(e->manifest, "started"));
-			struct tm tm = {0};
-			if (!st || !strptime(st, "%Y-%m-%dT%H:%M:%SZ", &tm) ||
-			    timegm(&tm) >= before)
-				continue;
-		}
+		if (before && e->manifest->started >= before)
+			continue;
 		return e;
 	}
 	return NULL;

@@ -13,28 +13,58 @@
 
 #include <jansson.h>
 
+#include "repo/manifest.h"
 #include "repo/trust.h"
 #include "storage/storage.h"
 
-#define CATALOG_FORMAT 1
+#define CATALOG_FORMAT 1 /* pgward-repo.json; manifests: MANIFEST_FORMAT */
 #define REPO_FILE "pgward-repo.json"
 #define MANIFEST "manifest.json"
 #define DATA_OBJECT "data.pgdump.zst.age"
 #define GLOBALS_OBJECT "globals.sql.zst.age"
 #define DETAILS_OBJECT "details.json.age"
 
+/* One object of a backup directory as the listing shows it (for retention's checks). */
+struct listed_object {
+	char *name;
+	uint64_t size;
+};
+
+/* A verification record: verify-<time>-d<depth>-<random>.json, or the older
+ * verify-<time>.json (depth known only once read). */
+struct verify_summary {
+	char record[64]; /* "" when there is none */
+	char result[16]; /* pass, fail, error; "?" when the record cannot be read */
+	int depth;
+	time_t when;
+};
+
+enum backup_state {
+	BACKUP_INCOMPLETE = 0, /* no manifest.json (interrupted, or being written) */
+	BACKUP_COMPLETE,       /* a manifest that decodes: e->manifest */
+	BACKUP_DAMAGED,        /* a manifest.json that does not decode (e->damage says why) */
+	BACKUP_NEWER,          /* a manifest in a format newer than this pgward reads */
+};
+
 struct backup_entry {
 	char id[64];
-	bool complete;
-	json_t *manifest; /* NULL when incomplete (or unreadable) */
+	bool complete; /* state == BACKUP_COMPLETE */
+	enum backup_state state;
+	struct manifest *manifest; /* decoded; NULL unless complete */
+	char damage[256];          /* DAMAGED, NEWER: the decoder's message */
 	uint64_t stored_bytes;
 	size_t nobjects;
 	time_t first_seen;      /* mtime of the oldest object */
-	char last_verify[64];   /* newest verify-<time>.json, "" if never verified */
+	char last_verify[64];   /* newest verification record, "" if never verified */
 	char verify_result[16]; /* its result: pass, fail or error */
 	int verify_depth;
-	struct repo_verdict trust; /* who signed the manifest (catalog_list_trusted) */
-	bool has_signature;        /* a manifest.json.minisig object is there */
+	struct verify_summary by_depth[4]; /* [1..3]: the newest record of each depth */
+	struct repo_verdict trust;         /* who signed the manifest (catalog_list_trusted) */
+	bool has_signature;                /* a manifest.json.minisig object is there */
+	bool pinned;                       /* the newest pin-/unpin- marker is a pin */
+	char pin_stamp[32];                /* that marker's stamp */
+	struct listed_object *objects;     /* every object but records and markers */
+	size_t nlisted;
 };
 
 struct backup_list {
@@ -58,6 +88,19 @@ void catalog_list_free(struct backup_list *l);
 /* The newest complete backup (signed by a trusted key when l->trusted_only), one by id, or
  * the newest such backup started before t. */
 const struct backup_entry *catalog_pick(const struct backup_list *l, const char *id, time_t before);
+/* 0 when e is complete; else the error a restore or verify of it must stop with:
+ * -PW_E_NOTFOUND (incomplete), -PW_E_VERIFY (damaged manifest), -PW_E_CONFIG (newer
+ * format), message naming the backup and a hint. */
+int catalog_entry_usable(const struct backup_entry *e);
+/* "complete", "incomplete", "damaged", "newer-format" */
+const char *catalog_state_name(enum backup_state s);
+/* Every depth's newest verification passed (and there is one). */
+bool catalog_verified(const struct backup_entry *e);
+/* A new verification record's name: verify-<time>-d<depth>-<8 random hex>.json; two
+ * verifies in the same second get different names. */
+void catalog_verify_name(char out[64], time_t when, int depth);
+/* Parse a record name (new or old form); depth 0 for the old form. */
+bool catalog_verify_name_parse(const char *name, time_t *when, int *depth);
 /* Stanzas present in the repository. */
 int catalog_stanzas(struct stor *s, char ***names, size_t *n);
 

@@ -1,6 +1,8 @@
 /* trust.c - signing manifests and judging their signatures (see trust.h). */
 #include "repo/trust.h"
 
+#include "repo/manifest.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -158,11 +160,13 @@ int repo_backup_trust(struct stor *st, const char *stanza, const char *id,
                       const struct repo_signers *s, struct repo_verdict *v, struct pw_buf *manifest)
 {
 	char key[512];
-	snprintf(key, sizeof key, "%s/%s/manifest.json", stanza, id);
-	int rc = stor_get(st, key, buf_sink, manifest);
+	int rc = repo_key(key, sizeof key, stanza, id, "manifest.json");
+	if (rc == 0)
+		rc = stor_get(st, key, buf_sink, manifest);
 	if (rc < 0)
 		return rc;
-	snprintf(key, sizeof key, "%s/%s/%s", stanza, id, MANIFEST_SIG);
+	if ((rc = repo_key(key, sizeof key, stanza, id, MANIFEST_SIG)) < 0)
+		return rc;
 	struct pw_buf sig = PW_BUF_INIT(MINISIGN_FILE_MAX);
 	rc = stor_get(st, key, buf_sink, &sig);
 	if (rc == -PW_E_NOTFOUND) {

@@ -51,6 +51,17 @@ tk_assert_eq "$(ls repo 2>/dev/null | grep -v pgward-repo.json || true)" "" "not
 expect_fail 10 "no recipients" backup --db "$(db backup)" --repo repo
 PGWARD_DB_PASSWORD=bk-Secret-123 expect_fail 21 "does not match the pin" backup --db "$(db backup)" --repo repo -r "$R" --pin-sha256 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
 
+# --- --dry-run: every check a backup makes, the verdict, and nothing dumped or written
+out=$(PGWARD_DB_PASSWORD=bk-Secret-123 "$PGWARD" backup --db "$(db backup)" --repo dryrepo -r "$R" --dry-run 2>/dev/null) ||
+  tk_fail "backup --dry-run with a read-only role"
+tk_assert_contains "$out" 'as role "backup": read-only, every table readable' "dry run verdict"
+tk_assert_contains "$out" "nothing was dumped or written" "dry run says it wrote nothing"
+tk_assert_eq "$(ls dryrepo)" "" "a dry run writes nothing into the repository"
+grep -q '"dry_run":true' "$PGWARD_AUDIT_LOG" || tk_fail "dry run audited as such"
+PGWARD_DB_PASSWORD=w expect_fail 22 'holds INSERT on public.customers' backup --db "$(db writer)" --repo dryrepo -r "$R" --dry-run
+expect_fail 10 "no recipients" backup --db "$(db backup)" --repo dryrepo --dry-run
+tk_pass "backup --dry-run checks and writes nothing"
+
 # --- a privileged backup is possible only when asked, and recorded
 PGWARD_DB_PASSWORD=w "$PGWARD" backup --db "$(db writer)" --repo privrepo -r "$R" --allow-privileged --output=json > priv.json 2>priv.err || { cat priv.err; tk_fail "privileged backup"; }
 grep -q '"privileged": true' priv.json || tk_fail "privileged flag recorded"
@@ -71,6 +82,11 @@ for o in data.pgdump.zst.age globals.sql.zst.age details.json.age manifest.json;
 done
 tk_assert_eq "$(stat -c %a "repo/shop/$id1/data.pgdump.zst.age")" 600 "object mode"
 grep -q "customers" "repo/shop/$id1/manifest.json" && tk_fail "table names leaked into the plaintext manifest"
+# issue 13: the manifest records where the backup came from (host, port, standby), not the
+# database name (that stays in the encrypted details); --output=json prints the committed bytes
+src=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); s=m["source"]; print(s["host"], s["port"], s["standby"], m["kind"], "shop" in json.dumps(s))' "repo/shop/$id1/manifest.json")
+tk_assert_eq "$src" "localhost $PGPORT_TEST False logical False" "manifest records source host, port and standby=false"
+[ "$(cat b1.json)" = "$(cat "repo/shop/$id1/manifest.json")" ] || tk_fail "--output=json is not the committed manifest"
 # per-table rows recorded while streaming (no extra query), in the encrypted details
 age -d -i key "repo/shop/$id1/details.json.age" > details.json
 want=$(pg_psql_super -d shop -c "select count(*) from customers")

@@ -65,4 +65,37 @@ tk_assert_eq "$rc" 2 "no arguments"
 tk_assert_contains "$err" "Usage: pgward COMMAND" "no arguments: the overview on stderr"
 # markdown is check's format only
 expect_fail 2 'only for "pgward check"' list --repo "$TK_TMP/none" --output=markdown
+
+# help keygen describes -p as what it does for keygen (protect the identity file)
+out=$("$PGWARD" help keygen)
+tk_assert_contains "$out" "protect the new identity file with a passphrase" "keygen -p help"
+case "$out" in *"instead of public keys"*) tk_fail "keygen -p described as encrypt's";; esac
+# audited commands say so in their help; audit (reading the log) is not audited
+tk_assert_contains "$out" "appends one record to the audit log" "keygen is audited"
+case "$("$PGWARD" help list)" in *"appends one record"*) tk_fail "list claims to be audited";; esac
+
+# audit verify --expect-head: the whole hash or a prefix of 8+ hex digits (any case)
+"$PGWARD" keygen -o "$TK_TMP/k1" 2>/dev/null
+head1=$("$PGWARD" audit verify | sed -n 's/^head: //p')
+err=$("$PGWARD" audit verify --expect-head "${head1:0:8}" 2>&1 >/dev/null) || tk_fail "expect-head prefix"
+tk_assert_contains "$err" "note 16 digits or more" "a short prefix is warned about"
+err=$("$PGWARD" audit verify --expect-head "${head1:0:16}" 2>&1 >/dev/null) || tk_fail "expect-head 16-digit prefix"
+tk_assert_eq "$err" "" "no warning for 16 digits"
+"$PGWARD" audit verify --expect-head "${head1^^}" >/dev/null || tk_fail "expect-head upper case"
+expect_fail 3 "8 to 64 hex digits" audit verify --expect-head "${head1:0:7}"
+expect_fail 3 "8 to 64 hex digits" audit verify --expect-head "${head1:0:8}..."
+expect_fail 3 "8 to 64 hex digits" audit verify --expect-head "${head1}0"
+"$PGWARD" keygen -o "$TK_TMP/k2" 2>/dev/null
+# the log grew: the old head is named as an older record, not as a truncation
+expect_fail 18 "is record 1 of 2" audit verify --expect-head "${head1:0:12}"
+# a hash no record has: removed from the end or replaced
+expect_fail 18 "no record of the log has that hash" audit verify --expect-head 0123456789abcdef
+
+# decrypt -o - writes to standard output, as age does (never a file named "-")
+cd "$TK_TMP"
+echo "plain text" > p.txt
+"$PGWARD" encrypt -r "$("$PGWARD" keygen -y k1)" -o p.age p.txt
+out=$("$PGWARD" decrypt -i k1 -o - p.age) || tk_fail "decrypt -o -"
+tk_assert_eq "$out" "plain text" "decrypt -o - writes to standard output"
+[[ -e ./- ]] && tk_fail "decrypt -o - created a file named -"
 echo "cli: all checks passed"

@@ -99,6 +99,9 @@ echo x > ri/db1/20261101T030000Z-dead/data.pgdump.zst.age
 echo x > ri/db1/20261122T110000Z-live/data.pgdump.zst.age
 echo x > ri/db1/20261122T110000Z-live/.pgward-tmp-details.json.age.1.00000000
 touch -d 2026-11-01 ri/db1/20261122T110000Z-live/.pgward-tmp-details.json.age.1.00000000
+out=$("$PGWARD" expire --allow-unsigned --repo ri --dry-run)
+tk_assert_contains "$out" "would remove db1/20261101T030000Z-dead" "dry run lists the old incomplete"
+tk_assert_contains "$out" "$(grep -c '^would remove' <<<"$out") would be removed" "the dry run's summary counts what it lists"
 out=$("$PGWARD" expire --allow-unsigned --repo ri)
 tk_assert_contains "$out" "removed db1/20261101T030000Z-dead  (incomplete, older than incomplete-grace)" "old incomplete removed"
 tk_assert_contains "$out" "keep    db1/20261122T110000Z-live  (incomplete, may still be running)" "recent incomplete kept"
@@ -123,13 +126,16 @@ tk_assert_eq "$(ls rk/db1 | wc -l)" 1 "the next expire finishes the job"
 s3_start
 export AWS_ACCESS_KEY_ID=$S3_ACCESS AWS_SECRET_ACCESS_KEY=$S3_SECRET PGWARD_S3_ENDPOINT=$S3_ENDPOINT
 L="s3://$S3_BUCKET_LOCKED/exp"
+dsha=$(printf 'data\n' | sha256sum | cut -d' ' -f1)
 for id in 20250101T030000Z-0001 20250102T030000Z-0002; do
   echo data | "$PGWARD" repo put "db1/$id/data.pgdump.zst.age" --repo "$L" --lock-days 1 >/dev/null
-  printf '{"format":1,"stanza":"db1","backup_id":"%s","status":"complete","started":"%s","objects":[{"name":"data.pgdump.zst.age","size":5}]}' "$id" "${id:0:4}-${id:4:2}-${id:6:2}T03:00:00Z" |
+  printf '{"format":1,"stanza":"db1","backup_id":"%s","status":"complete","started":"%s","objects":[{"name":"data.pgdump.zst.age","size":5,"sha256":"%s"}]}' "$id" "${id:0:4}-${id:4:2}-${id:6:2}T03:00:00Z" "$dsha" |
     "$PGWARD" repo put "db1/$id/manifest.json" --repo "$L" --lock-days 1 >/dev/null
 done
 out=$("$PGWARD" expire --allow-unsigned --repo "$L" --retention-days 0 --retention-min 0) || tk_fail "expire failed because of a lock"
-tk_assert_contains "$out" "retained until" "lock reported"
+tk_assert_contains "$out" "retained db1/20250101T030000Z-0001" "lock reported"
+tk_assert_contains "$out" "(object lock); a later expire removes it" "lock reported with its date"
+tk_assert_contains "$out" "0 kept, 0 removed, 2 retained by object lock" "a locked backup is not counted as removed"
 tk_assert_eq "$("$PGWARD" repo ls db1/ --repo "$L" | grep -c manifest.json)" 2 "locked manifests kept with their data"
 out=$("$PGWARD" expire --allow-unsigned --repo r-default --retention-days 7 2>&1 >/dev/null)
 tk_assert_contains "$out" "14 to 30 days" "short retention warns"

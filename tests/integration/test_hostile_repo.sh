@@ -62,7 +62,7 @@ ln -s "$TK_TMP/outside-dir/20260101T000000Z-0000" repo/shop/20260101T000000Z-000
 mkdir -p repo/shop/20261231T000000Z-big
 head -c $((5 * 1048576)) /dev/zero | tr '\0' ' ' >repo/shop/20261231T000000Z-big/manifest.json
 mkdir -p repo/shop/20261230T000000Z-esc
-printf '{"format": 1, "started": "\\u001b[2J\\u001b]0;pwned\\u0007", "lock_until": "x\\u001b[31m"}\n' \
+printf '{"format": 1, "stanza": "shop", "backup_id": "20261230T000000Z-esc", "status": "complete", "started": "\\u001b[2J\\u001b]0;pwned\\u0007", "lock_until": "x\\u001b[31m"}\n' \
   >repo/shop/20261230T000000Z-esc/manifest.json
 mkdir -p "repo/shop/20991231T000000Z-${ESC}[2J"
 cp "$d/manifest.json" "repo/shop/20991231T000000Z-${ESC}[2J/"
@@ -84,6 +84,7 @@ tk_assert_contains "$err" "FIFO" "a FIFO is a stray"
 tk_assert_contains "$err" "20261231T000000Z-big is too large" "a 5 MiB manifest is reported"
 tk_assert_contains "$out" "20261231T000000Z-big" "the backup with the oversized manifest is listed"
 tk_assert_contains "$out" '\x1b[2J' "manifest fields with escape sequences are shown escaped"
+tk_assert_contains "$(grep 20261230T000000Z-esc <<<"$out")" "damaged" "a manifest with an escape sequence for a time is listed damaged"
 [[ "$out" != *20260101T000000Z-0001* ]] || tk_fail "a symlinked backup directory was followed"
 no_raw_controls "$out$err" "list"
 tk_pass "list goes on next to invalid names, a symlink, a FIFO, a symlinked backup, all escaped"

@@ -131,11 +131,99 @@ static void test_since(void **state)
 	assert_int_equal(pw_audit_parse_since("yesterday", 0, &t), -PW_E_USAGE);
 }
 
+/* --expect-head with a prefix: collect each line's hash prefix (32 bits), find two lines that
+ * share one (300,000 lines: about ten such pairs by the birthday bound), and check that
+ * prefix is refused as ambiguous; a longer prefix of the same record is not. */
+struct prefixes {
+	unsigned *p;
+	char (*full)[65];
+	size_t n;
+};
+
+static int collect(void *arg, size_t lineno, const char hash[65])
+{
+	struct prefixes *x = arg;
+	(void)lineno;
+	x->p[x->n] = (unsigned)strtoul(
+	    (char[9]){hash[0], hash[1], hash[2], hash[3], hash[4], hash[5], hash[6], hash[7], 0},
+	    NULL, 16);
+	memcpy(x->full[x->n], hash, 65);
+	x->n++;
+	return 0;
+}
+
+struct pi {
+	unsigned p;
+	size_t i;
+};
+
+static int cmp_pi(const void *x, const void *y)
+{
+	const struct pi *a = x, *b = y;
+	return a->p < b->p ? -1 : a->p > b->p;
+}
+
+static void test_expect_head_prefix(void **state)
+{
+	(void)state;
+	enum { N = 300000 };
+	char lp[300];
+	snprintf(lp, sizeof lp, "%s/many.log", dir);
+	FILE *f = fopen(lp, "w");
+	for (int i = 0; i < N; i++)
+		fprintf(f, "{\"seq\":%d}\n", i + 1);
+	fclose(f);
+	struct prefixes x = {calloc(N, sizeof *x.p), calloc(N, sizeof *x.full), 0};
+	assert_int_equal(pw_audit_hashes(lp, collect, &x), 0);
+	assert_int_equal(x.n, N);
+	struct pi *sorted = calloc(N, sizeof *sorted);
+	for (size_t i = 0; i < N; i++)
+		sorted[i] = (struct pi){x.p[i], i};
+	qsort(sorted, N, sizeof *sorted, cmp_pi);
+	size_t a = N, b = N;
+	for (size_t i = 1; i < N && a == N; i++)
+		if (sorted[i].p == sorted[i - 1].p) {
+			a = sorted[i - 1].i < sorted[i].i ? sorted[i - 1].i : sorted[i].i;
+			b = sorted[i - 1].i < sorted[i].i ? sorted[i].i : sorted[i - 1].i;
+		}
+	free(sorted);
+	assert_true(a < N);
+	char pre[9];
+	memcpy(pre, x.full[a], 8);
+	pre[8] = 0;
+	const char *head = x.full[N - 1];
+	assert_int_equal(pw_audit_expect_head(lp, pre, head, N), -PW_E_CONFIG);
+	assert_non_null(strstr(pw_error_message(), "matches 2 records"));
+	pw_error_clear();
+	/* the full hash of the later one of the pair names one record, not the head */
+	assert_int_equal(pw_audit_expect_head(lp, x.full[b], head, N), -PW_E_AUDIT);
+	pw_error_clear();
+	/* the head: whole, a 16-digit prefix, upper case */
+	assert_int_equal(pw_audit_expect_head(lp, head, head, N), 0);
+	char h16[17];
+	memcpy(h16, head, 16);
+	h16[16] = 0;
+	assert_int_equal(pw_audit_expect_head(lp, h16, head, N), 0);
+	for (int i = 0; i < 16; i++)
+		if (h16[i] >= 'a')
+			h16[i] = (char)(h16[i] - 'a' + 'A');
+	assert_int_equal(pw_audit_expect_head(lp, h16, head, N), 0);
+	/* malformed */
+	assert_int_equal(pw_audit_expect_head(lp, "1234567", head, N), -PW_E_CONFIG);
+	pw_error_clear();
+	assert_int_equal(pw_audit_expect_head(lp, "1234567g", head, N), -PW_E_CONFIG);
+	pw_error_clear();
+	free(x.p);
+	free(x.full);
+	unlink(lp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_chain),
 	    cmocka_unit_test(test_since),
+	    cmocka_unit_test(test_expect_head_prefix),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -1,0 +1,247 @@
+/* retention.c - the keep set. */
+#include "repo/retention.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/mem.h"
+#include "common/str.h"
+#include "common/time.h"
+#include "crypto/minisign.h"
+
+/* The time in an id "20261122T031500Z-1a2b"; 0 when there is none. */
+static time_t id_time(const char *id)
+{
+	time_t t;
+	const char *end;
+	if (pw_time_parse(id, PW_TIME_COMPACT, false, &t, &end) < 0 || *end != '-')
+		return 0;
+	return t;
+}
+
+static time_t start_time(const struct backup_entry *e)
+{
+	if (e->manifest)
+		return e->manifest->started;
+	time_t t = id_time(e->id);
+	return t ? t : e->first_seen;
+}
+
+static const struct listed_object *listed(const struct backup_entry *e, const char *name)
+{
+	for (size_t i = 0; i < e->nlisted; i++)
+		if (strcmp(e->objects[i].name, name) == 0)
+			return &e->objects[i];
+	return NULL;
+}
+
+/* Why a complete backup is not genuine; false if it is. */
+static bool not_genuine(const struct retention_opts *o, const struct backup_entry *e, char *why,
+                        size_t size)
+{
+	const struct manifest *m = e->manifest;
+	if (e->trust.trust != TRUST_SIGNED && !o->allow_unsigned) {
+		char label[64];
+		repo_trust_label(&e->trust, label, sizeof label);
+		snprintf(why, size, "not signed by a trusted-signer (%s)", label);
+		return true;
+	}
+	if (strcmp(m->backup_id, e->id) != 0 || strcmp(m->stanza, o->stanza) != 0) {
+		snprintf(why, size, "its manifest names another backup");
+		return true;
+	}
+	time_t ti = id_time(e->id);
+	if (!ti) {
+		snprintf(why, size, "no valid start time or id");
+		return true;
+	}
+	if (m->started != ti) {
+		snprintf(why, size, "its start time does not match its id");
+		return true;
+	}
+	if (m->started > o->now + 300) {
+		snprintf(why, size, "its start time is in the future");
+		return true;
+	}
+	for (size_t i = 0; i < m->nobjects; i++) {
+		const struct listed_object *lo = listed(e, m->objects[i].name);
+		if (!lo) {
+			snprintf(why, size, "object %.60s is missing", m->objects[i].name);
+			return true;
+		}
+		if (lo->size != m->objects[i].size) {
+			snprintf(why, size, "object %.60s has size %llu, the manifest says %llu",
+			         m->objects[i].name, (unsigned long long)lo->size,
+			         (unsigned long long)m->objects[i].size);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Signed by a trusted key at some point: a manifest whose trusted signature still holds
+ * (its objects changed since), or a signature by a trusted key that no longer matches its
+ * manifest. That is evidence of tampering, never garbage: deleting it would let anyone who
+ * can write to the repository (but not delete) get genuine backups expired. */
+static bool trusted_evidence(const struct retention_opts *o, const struct backup_entry *e)
+{
+	if (e->trust.trust == TRUST_SIGNED)
+		return true;
+	for (size_t k = 0; e->trust.trust == TRUST_BAD && o->signers && k < o->signers->n; k++) {
+		char kid[17];
+		minisign_keyid_hex(o->signers->k[k].keyid, kid);
+		if (strcmp(kid, e->trust.keyid) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void keep(struct retention_item *it, const char *why)
+{
+	it->keep = true;
+	if (it->nreasons < RETENTION_REASONS_MAX)
+		pw_strlcpy(it->reasons[it->nreasons++], why, sizeof it->reasons[0]);
+}
+
+/* Bucket keys for GFS: day, ISO week, month, year. */
+static long bucket(time_t t, char kind)
+{
+	struct tm tm;
+	pw_time_fields(t, &tm);
+	switch (kind) {
+	case 'd':
+		return (long)(t / 86400);
+	case 'w':
+		return pw_time_iso_week(t);
+	case 'm':
+		return (long)(tm.tm_year * 12 + tm.tm_mon);
+	default:
+		return (long)tm.tm_year;
+	}
+}
+
+static void gfs(struct retention_item **g, size_t n, int count, char kind, const char *label)
+{
+	if (count <= 0)
+		return;
+	long seen[4096];
+	int nseen = 0;
+	/* newest first: the first genuine backup in each new bucket is kept */
+	for (size_t i = n; i-- > 0 && nseen < count && nseen < 4096;) {
+		long b = bucket(g[i]->t, kind);
+		bool dup = false;
+		for (int k = 0; k < nseen; k++)
+			dup |= seen[k] == b;
+		if (dup)
+			continue;
+		seen[nseen++] = b;
+		char why[96];
+		snprintf(why, sizeof why, "newest of its %s (retention-%s = %d)", label,
+		         kind == 'd'   ? "daily"
+		         : kind == 'w' ? "weekly"
+		         : kind == 'm' ? "monthly"
+		                       : "yearly",
+		         count);
+		keep(g[i], why);
+	}
+}
+
+static void judge_incomplete(const struct retention_opts *o, struct retention_item *it)
+{
+	const struct backup_entry *e = it->e;
+	it->cls = RET_INCOMPLETE;
+	if (e->state == BACKUP_NEWER) {
+		it->keep = it->evidence = true;
+		snprintf(it->reason, sizeof it->reason,
+		         "its manifest is in a newer format than this pgward reads: kept (expire "
+		         "it with the pgward that wrote it)");
+		return;
+	}
+	if (e->state == BACKUP_DAMAGED) {
+		/* aged by the storage's time, never by what the damaged manifest claims */
+		bool old = e->first_seen && o->now - e->first_seen >= o->r.grace_seconds;
+		it->evidence = e->has_signature || trusted_evidence(o, e);
+		it->keep = it->evidence || !old;
+		snprintf(it->reason, sizeof it->reason, "%.180s%s", e->damage,
+		         it->evidence ? "; a signature is next to it: kept for investigation "
+		                        "(remove it with \"pgward repo rm\" once explained)"
+		         : old        ? ", older than incomplete-grace"
+		                      : ", younger than incomplete-grace");
+		return;
+	}
+	bool old = o->now - it->t >= o->r.grace_seconds;
+	/* a signature next to a missing manifest: the manifest was removed after the backup
+	 * committed (a backup's signature is written just before its manifest), so it may
+	 * have been genuine */
+	it->evidence = e->has_signature && e->first_seen;
+	it->keep = it->evidence || !old;
+	pw_strlcpy(it->reason,
+	           it->evidence ? "a signature next to a manifest that cannot be read: kept for "
+	                          "investigation (remove it with \"pgward repo rm\" once "
+	                          "explained)"
+	           : old        ? "incomplete, older than incomplete-grace"
+	                        : "incomplete, may still be running",
+	           sizeof it->reason);
+}
+
+void retention_plan(const struct retention_opts *o, const struct backup_list *l,
+                    struct retention_item **items)
+{
+	struct retention_item *it = pw_calloc(l->n ? l->n : 1, sizeof *it);
+	struct retention_item **g = pw_calloc(l->n ? l->n : 1, sizeof *g);
+	size_t ng = 0; /* genuine ones, oldest first */
+	for (size_t i = 0; i < l->n; i++) {
+		const struct backup_entry *e = &l->e[i];
+		it[i].e = e;
+		it[i].t = start_time(e);
+		it[i].locked = e->manifest && e->manifest->lock_until > o->now;
+		if (!e->complete) {
+			judge_incomplete(o, &it[i]);
+			continue;
+		}
+		char why[200];
+		if (not_genuine(o, e, why, sizeof why)) {
+			/* never counted toward retention; aged by the storage's time, not by the
+			 * manifest's claim */
+			it[i].cls = RET_NOT_GENUINE;
+			bool old = e->first_seen && o->now - e->first_seen >= o->r.grace_seconds;
+			/* signed by a trusted key but altered since: evidence, not garbage (and an
+			 * overwritten manifest must not get a genuine backup deleted) */
+			it[i].evidence = trusted_evidence(o, e);
+			bool pin = it[i].evidence || e->pinned;
+			snprintf(it[i].reason, sizeof it[i].reason, "not genuine: %s%s", why,
+			         it[i].evidence
+			             ? "; signed by a trusted key and altered since: kept "
+			               "for investigation"
+			         : pin ? "; pinned"
+			         : old ? ", older than incomplete-grace"
+			               : "");
+			it[i].keep = !old || pin;
+			continue;
+		}
+		it[i].cls = RET_GENUINE;
+		g[ng++] = &it[i];
+	}
+	for (size_t i = 0; i < ng; i++) {
+		if (o->now - g[i]->t < (time_t)o->r.days * 86400) {
+			char why[64];
+			snprintf(why, sizeof why, "younger than %d days (retention-days)",
+			         o->r.days);
+			keep(g[i], why);
+		}
+		if (ng - i <= (size_t)(o->r.min > 0 ? o->r.min : 0)) {
+			char why[64];
+			snprintf(why, sizeof why, "among the newest %d (retention-min)", o->r.min);
+			keep(g[i], why);
+		}
+		if (g[i]->e->pinned)
+			keep(g[i], "pinned");
+	}
+	gfs(g, ng, o->r.daily, 'd', "day");
+	gfs(g, ng, o->r.weekly, 'w', "week");
+	gfs(g, ng, o->r.monthly, 'm', "month");
+	gfs(g, ng, o->r.yearly, 'y', "year");
+	pw_free(g);
+	*items = it;
+}

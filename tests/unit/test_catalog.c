@@ -1,0 +1,146 @@
+/* test_catalog.c - the catalog of repo/catalog.c over a local repository: the states
+ * (complete, damaged, newer-format, incomplete), stray backup directories, the newest
+ * verification record of each depth (old and new names), pins, and the usable check. */
+#include "support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/mem.h"
+#include "repo/catalog.h"
+
+#define SHA "6b86b273ff34fce19c6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b"
+
+static void put(struct stor *s, const char *key, const char *text)
+{
+	struct stor_write_opts o = {.content_type = "application/json"};
+	if (stor_put_buf(s, key, text, strlen(text), &o, NULL) < 0)
+		fail_msg("put %s: %s", key, pw_error_message());
+}
+
+static void manifest(struct stor *s, const char *id, const char *extra)
+{
+	char key[256], text[1024];
+	snprintf(key, sizeof key, "shop/%s/manifest.json", id);
+	snprintf(text, sizeof text,
+	         "{\"format\": 1, \"stanza\": \"shop\", \"backup_id\": \"%s\", \"status\": "
+	         "\"complete\", \"started\": \"2026-12-06T0%c:00:00Z\", \"objects\": [{\"name\": "
+	         "\"data.pgdump.zst.age\", \"size\": 4, \"sha256\": \"" SHA "\"}]%s}",
+	         id, id[10], extra);
+	put(s, key, text);
+	snprintf(key, sizeof key, "shop/%s/data.pgdump.zst.age", id);
+	put(s, key, "data");
+}
+
+static void test_catalog(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/pgward-test-catalog.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct stor *s = NULL;
+	struct stor_config cfg = {.addr = dir};
+	assert_int_equal(stor_open(&cfg, &s), 0);
+
+	/* A: complete, verified at three depths over time, pinned then unpinned */
+	const char *A = "20261206T010000Z-000a";
+	manifest(s, A, "");
+	put(s, "shop/20261206T010000Z-000a/verify-20261206T100000Z.json",
+	    "{\"depth\": 3, \"result\": \"fail\"}");
+	put(s, "shop/20261206T010000Z-000a/verify-20261206T090000Z-d2-0000aaaa.json",
+	    "{\"depth\": 2, \"result\": \"fail\"}");
+	put(s, "shop/20261206T010000Z-000a/verify-20261206T110000Z-d2-0000bbbb.json",
+	    "{\"depth\": 2, \"result\": \"pass\"}");
+	put(s, "shop/20261206T010000Z-000a/verify-20261206T110000Z-d1-0000cccc.json",
+	    "{\"depth\": 1, \"result\": \"pass\"}");
+	/* a record whose name and content disagree on the depth */
+	put(s, "shop/20261206T010000Z-000a/verify-20261206T080000Z-d3-0000dddd.json",
+	    "{\"depth\": 2, \"result\": \"pass\"}");
+	put(s, "shop/20261206T010000Z-000a/pin-20261206T100000Z.json", "{}");
+	put(s, "shop/20261206T010000Z-000a/unpin-20261206T110000Z.json", "{}");
+	/* B: damaged; C: incomplete; D: newer format; E: pinned, verified by an old record */
+	const char *B = "20261206T020000Z-000b", *D = "20261206T040000Z-000d",
+	           *E = "20261206T050000Z-000e";
+	manifest(s, B, ", \"globals\": \"yes\"");
+	put(s, "shop/20261206T030000Z-000c/data.pgdump.zst.age", "data");
+	put(s, "shop/20261206T040000Z-000d/manifest.json", "{\"format\": 9}");
+	manifest(s, E, "");
+	put(s, "shop/20261206T050000Z-000e/verify-20261206T120000Z.json",
+	    "{\"depth\": 2, \"result\": \"pass\"}");
+	put(s, "shop/20261206T050000Z-000e/pin-20261206T120000Z.json", "{}");
+	/* a directory whose name is not a backup id: skipped, never built into a key */
+	put(s, "shop/not an id/manifest.json", "{}");
+
+	struct backup_list l;
+	assert_int_equal(catalog_list(s, "shop", &l), 0);
+	assert_int_equal(l.n, 5);
+	const struct backup_entry *a = &l.e[0], *b = &l.e[1], *c = &l.e[2], *d = &l.e[3],
+	                          *e = &l.e[4];
+	assert_string_equal(a->id, A);
+	assert_int_equal(a->state, BACKUP_COMPLETE);
+	assert_true(a->complete && a->manifest);
+	assert_int_equal(a->manifest->objects[0].size, 4);
+	assert_string_equal(a->by_depth[1].result, "pass");
+	assert_string_equal(a->by_depth[2].result, "pass"); /* 11:00 pass after a 09:00 fail */
+	assert_string_equal(a->by_depth[2].record, "verify-20261206T110000Z-d2-0000bbbb.json");
+	assert_string_equal(a->by_depth[3].result, "fail"); /* the old-form record, read */
+	assert_string_equal(a->by_depth[3].record, "verify-20261206T100000Z.json");
+	assert_false(catalog_verified(a)); /* depth 3's newest failed */
+	assert_string_equal(a->last_verify, "verify-20261206T110000Z-d2-0000bbbb.json");
+	assert_int_equal(a->verify_depth, 2);
+	assert_false(a->pinned); /* the unpin is newer */
+	assert_int_equal(catalog_entry_usable(a), 0);
+
+	assert_int_equal(b->state, BACKUP_DAMAGED);
+	assert_false(b->complete);
+	assert_null(b->manifest);
+	assert_non_null(strstr(b->damage, "\"globals\""));
+	assert_int_equal(catalog_entry_usable(b), -PW_E_VERIFY);
+	assert_non_null(strstr(pw_error_message(), B));
+	pw_error_clear();
+	assert_int_equal(c->state, BACKUP_INCOMPLETE);
+	assert_int_equal(catalog_entry_usable(c), -PW_E_NOTFOUND);
+	pw_error_clear();
+	assert_string_equal(d->id, D);
+	assert_int_equal(d->state, BACKUP_NEWER);
+	assert_string_equal(catalog_state_name(d->state), "newer-format");
+	assert_int_equal(catalog_entry_usable(d), -PW_E_CONFIG);
+	assert_non_null(strstr(pw_error_hint_text(), "Upgrade"));
+	pw_error_clear();
+	assert_string_equal(e->id, E);
+	assert_true(e->pinned);
+	assert_string_equal(e->by_depth[2].result, "pass");
+	assert_true(catalog_verified(e));
+	assert_int_equal(e->verify_depth, 2);
+
+	/* the default pick is the newest complete backup; by id any; before a time */
+	assert_ptr_equal(catalog_pick(&l, NULL, 0), e);
+	assert_ptr_equal(catalog_pick(&l, B, 0), b);
+	assert_ptr_equal(catalog_pick(&l, NULL, 1796527000), a); /* before 05:00, after 01:00 */
+	assert_null(catalog_pick(&l, NULL, 1796518000));         /* before 01:00 */
+	catalog_list_free(&l);
+	assert_int_equal(pw_error_code(), 0);
+
+	stor_free(s);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "%s", dir);
+	/* remove the temporary repository (files written 0600 by the posix driver) */
+	pid_t pid = fork();
+	if (pid == 0) {
+		execlp("rm", "rm", "-rf", cmd, (char *)NULL);
+		_exit(127);
+	}
+	int st = 0;
+	waitpid(pid, &st, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_catalog),
+	};
+	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
+}
