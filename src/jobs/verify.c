@@ -449,7 +449,9 @@ static int drill_roles(struct vctx *v, struct pg_conn *mc, const struct restore_
 		return 0;
 	}
 	char key[600];
-	snprintf(key, sizeof key, "%s/%s", v->prefix, GLOBALS_OBJECT);
+	int krc = repo_key(key, sizeof key, v->o->stanza, v->o->backup->id, GLOBALS_OBJECT);
+	if (krc < 0)
+		return krc;
 	struct restore_opts go = *ro;
 	go.target = mc;
 	go.expect_sha256 = digest;
