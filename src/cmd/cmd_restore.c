@@ -5,6 +5,7 @@
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -274,8 +275,17 @@ int cmd_restore(struct pw_ctx *ctx)
 	if (to_file) {
 		struct pw_outfile *of = NULL;
 		bool to_stdout = strcmp(to_file, "-") == 0; /* a safe writer: common/safefile.h */
-		if (to_stdout)
+		bool force = pw_cfg_bool(ctx->cfg, PW_OPT_FORCE);
+		struct stat st;
+		if (to_stdout) {
 			rc = pw_refuse_binary_tty(1, "a pg_dump archive");
+		} else if (!force && lstat(to_file, &st) == 0) {
+			/* before anything is fetched; the writer refuses a late one too */
+			char shown[600];
+			pw_error(PW_E_EXISTS, "\"%s\" exists; --to-file does not replace a file",
+			         pw_str_printable(shown, sizeof shown, to_file));
+			rc = pw_error_hint("Give a new file name, or add --force to replace it.");
+		}
 		/* the whole object is checked against the manifest before a byte of it is
 		 * decrypted to the output (standard output cannot be taken back) */
 		struct restore_opts fo = {.repo = repo,
@@ -290,7 +300,7 @@ int cmd_restore(struct pw_ctx *ctx)
 		int vfd = -1;
 		if (rc == 0)
 			rc = restore_fetch_verified(&fo, key, &vfd);
-		if (rc == 0 && (rc = pw_outfile_open(&of, to_file, 0600, false)) == 0) {
+		if (rc == 0 && (rc = pw_outfile_open(&of, to_file, 0600, !force)) == 0) {
 			struct flt *chain = flt_age_decrypt(
 			    ks.ids, ks.nids, AGE_ARMOR_NO,
 			    flt_zstd_decompress(flt_fd_sink_writeback(pw_outfile_fd(of), to_file)));

@@ -61,12 +61,26 @@ static void print_report(json_t *rep)
 		    "  row counts of %lld tables (%lld rows restored) compared with the details\n",
 		    (long long)json_integer_value(nt),
 		    (long long)json_integer_value(json_object_get(rep, "rows_restored")));
+	json_t *roles = json_object_get(rep, "roles");
+	if (roles) {
+		char src[512], priv[1400];
+		printf("  roles: %s; restored with %s: owners %s; privileges %s\n",
+		       pw_str_printable(src, sizeof src,
+		                        json_string_value(json_object_get(roles, "source"))),
+		       json_string_value(json_object_get(roles, "restore_options")),
+		       json_string_value(json_object_get(roles, "owners")),
+		       pw_str_printable(priv, sizeof priv,
+		                        json_string_value(json_object_get(roles, "privileges"))));
+	}
 	json_t *probs = json_object_get(rep, "problems");
 	for (size_t i = 0; i < json_array_size(probs); i++) {
 		json_t *p = json_array_get(probs, i);
 		const char *o = json_string_value(json_object_get(p, "object"));
 		printf("  %s%s%s\n", o ? o : "", o ? ": " : "",
 		       json_string_value(json_object_get(p, "problem")));
+		const char *h = json_string_value(json_object_get(p, "hint"));
+		if (h) /* sanitized when recorded */
+			printf("    (%s)\n", h);
 	}
 }
 
@@ -129,7 +143,7 @@ int cmd_verify(struct pw_ctx *ctx)
 	struct pw_secret *spw = sp ? pw_secret_from_str(sp) : NULL;
 	bool json = strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") == 0;
 	json_t *reports = json_array();
-	size_t failed = 0, checked = 0, refused = 0, privileged = 0;
+	size_t failed = 0, checked = 0, refused = 0, privileged = 0, refusedrill = 0;
 	const struct backup_entry *only = all ? NULL : catalog_pick(&l, id, 0);
 	if (!all && !only && !id && !allow) {
 		/* complete backups exist, none by a trusted key: say why the newest is refused */
@@ -199,6 +213,10 @@ int cmd_verify(struct pw_ctx *ctx)
 			if (json_is_true(json_object_get(rep, "restore_needs_privilege")) &&
 			    json_array_size(json_object_get(rep, "problems")) == 1)
 				privileged++;
+			/* every object matched its manifest; PostgreSQL refused the drill */
+			if (json_is_true(json_object_get(rep, "restore_failed")) &&
+			    json_array_size(json_object_get(rep, "problems")) == 1)
+				refusedrill++;
 		} else if (v < 0) {
 			rc = v;
 		}
@@ -239,6 +257,14 @@ int cmd_verify(struct pw_ctx *ctx)
 			    "programs, which the drill never grants (see above); restore it by "
 			    "hand "
 			    "as an administrator who has read that object.",
+			    failed == 1 ? "" : "s");
+		else if (refusedrill == failed)
+			rc = pw_error_hint(
+			    "The backup%s match%s the signed manifest%s, so this is not tampering: "
+			    "PostgreSQL refused the restore drill for the reason shown above (a "
+			    "missing extension, role or setting on the drill's server). Fix that "
+			    "and run verify again.",
+			    failed == 1 ? "" : "s", failed == 1 ? "es" : "",
 			    failed == 1 ? "" : "s");
 		else
 			rc = pw_error_hint(

@@ -171,6 +171,7 @@ const struct pw_command pw_commands[] = {
      "Only a backup signed by a trusted-signer key is restored (the default pick is the "
      "newest such backup); --allow-unsigned accepts any other, with a warning, and is "
      "recorded in the audit log.",
+     "  6   --to-file: the file exists (--force replaces it)\n"
      "  9   no such backup\n  12  the identity does not match the backup's recipients\n"
      "  14  the backup is damaged (nothing was restored)\n"
      "  20  pg_restore or the target database failed\n"
@@ -183,7 +184,7 @@ const struct pw_command pw_commands[] = {
           PW_OPT_BACKUP_ID, PW_OPT_BEFORE, PW_OPT_TARGET, PW_OPT_TARGET_PASSWORD, PW_OPT_TO_FILE,
           PW_OPT_CREATE, PW_OPT_CLEAN, PW_OPT_NO_OWNER, PW_OPT_RESTORE_ROLE, PW_OPT_JOBS,
           PW_OPT_TEMP_DIR, PW_OPT_TABLE, PW_OPT_SCHEMA, PW_OPT_GLOBALS,
-          PW_OPT_ALLOW_PRIVILEGED_ROLES, PW_OPT_PROGRESS, PW_OPT_SINGLE_TRANSACTION,
+          PW_OPT_ALLOW_PRIVILEGED_ROLES, PW_OPT_FORCE, PW_OPT_PROGRESS, PW_OPT_SINGLE_TRANSACTION,
           PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED),
      0, 1, true, cmd_restore, true},
     {"verify", "prove backups: integrity without a key, decryption with one, a restore drill",
@@ -202,7 +203,11 @@ const struct pw_command pw_commands[] = {
      "(default pgward-scratch, a system user of its own) when pgward runs as root, with an "
      "empty environment; the backup is restored as a role that is not a superuser and may "
      "not run server programs, so code in the backup cannot leave the database (what needs "
-     "superuser fails, named); the cluster is stopped and its directory removed on every exit, "
+     "superuser fails, named); its lock table is sized from the backup's table of contents; "
+     "the backup's roles are created there NOLOGIN without privileged attributes or "
+     "memberships, and the data restored without owners but with grants and policies "
+     "(without a roles object pgward can apply: --no-owner --no-privileges; the report says "
+     "which); the cluster is stopped and its directory removed on every exit, "
      "also on SIGINT and SIGTERM. It needs disk space for the restored database. Each run "
      "appends a verify-<time>-d<depth>-<random>.json next to the backup (created exclusively: "
      "concurrent runs keep every record). Default: the newest complete backup "

@@ -21,6 +21,7 @@
 #include "common/str.h"
 #include "common/time.h"
 #include "crypto/prim.h"
+#include "pg/archive.h"
 #include "pg/child.h"
 #include "filter/filter.h"
 #include "pg/globals.h"
@@ -35,8 +36,7 @@ struct child_sink {
 static int cs_write(struct flt *f, const uint8_t *p, size_t n)
 {
 	struct child_sink *s = (struct child_sink *)f;
-	child_poll_stderr(s->c);
-	return pw_write_all(s->c->in_fd, p, n, "pg_restore's input");
+	return child_write_in(s->c, p, n, "pg_restore's input");
 }
 
 static int cs_finish(struct flt *f)
@@ -278,6 +278,54 @@ int restore_check_role(const struct restore_opts *o, bool *super)
 	return 0;
 }
 
+/* After pg_restore failed (the error record holds what it said, c->why its parts): the
+ * hint says what state the target is in. One transaction: nothing was committed. Else what
+ * pg_restore restored before it stopped stays: count the target's tables against the
+ * archive's. */
+static int failed_hint(const struct restore_opts *o, const struct child *c, int vfd, int rc)
+{
+	if (rc == -PW_E_INTERRUPTED || pw_error_code() != PW_E_DB)
+		return rc;
+	char pghint[400] = "";
+	if (*c->why.hint) {
+		size_t n = strlen(c->why.hint);
+		bool stop = n && c->why.hint[n - 1] == '.';
+		snprintf(pghint, sizeof pghint, "PostgreSQL's hint: %s%s ", c->why.hint,
+		         stop ? "" : ".");
+	}
+	if (o->jobs <= 1 && !o->no_single_transaction)
+		return pw_error_hint(
+		    "%spg_restore ran in one transaction: nothing was committed and "
+		    "the target is as it was.",
+		    pghint);
+	struct pw_error_saved e;
+	pw_error_save(&e);
+	struct pgdump_info in;
+	bool have_toc = restore_peek_toc(o, vfd, &in) == 0;
+	struct pg_result *r = NULL;
+	long long now = -1;
+	if (pg_query(o->target,
+	             "select count(*) from pg_catalog.pg_class c join pg_catalog.pg_namespace n "
+	             "on n.oid = c.relnamespace where c.relkind in ('r', 'p') and n.nspname <> "
+	             "'information_schema' and n.nspname !~ '^pg_'",
+	             0, NULL, &r) == 0)
+		now = strtoll(pg_value(r, 0, 0), NULL, 10);
+	pg_result_free(r);
+	pw_error_restore(&e);
+	char state[200] = "";
+	if (now >= 0 && have_toc)
+		snprintf(state, sizeof state, " (it now holds %lld tables; the backup has %d)", now,
+		         in.toc_tables);
+	else if (now >= 0)
+		snprintf(state, sizeof state, " (it now holds %lld tables)", now);
+	return pw_error_hint(
+	    "%s%s commits as it goes, so what it restored before the error "
+	    "stays: the target is partly restored%s. Drop it, or fix the cause "
+	    "and restore again with --clean.",
+	    pghint, o->jobs > 1 ? "pg_restore --jobs" : "pg_restore without one transaction",
+	    state);
+}
+
 int restore_into_db(const struct restore_opts *o)
 {
 	char pg_restore[512];
@@ -289,10 +337,17 @@ int restore_into_db(const struct restore_opts *o)
 	 * checked against the (signed) manifest: a swapped object's SQL would otherwise run
 	 * before the last chunk revealed the swap. */
 	int vfd = -1;
-	if ((rc = restore_fetch_verified(o, o->key, &vfd)) < 0)
+	if (o->have_spool) { /* fetched and checked by the caller; it closes it */
+		vfd = o->spool_fd;
+		if (lseek(vfd, 0, SEEK_SET) < 0)
+			return pw_error(PW_E_IO, "rewinding the spool file: %s",
+			                pw_strerror(errno));
+	} else if ((rc = restore_fetch_verified(o, o->key, &vfd)) < 0) {
 		return rc;
+	}
 	if (o->jobs <= 1 && !o->no_single_transaction && (rc = restore_check_locks(o, vfd)) < 0) {
-		close(vfd);
+		if (!o->have_spool)
+			close(vfd);
 		return rc;
 	}
 	struct pw_buf dbarg = PW_BUF_INIT(16384), envpw = PW_BUF_INIT(4096),
@@ -304,7 +359,7 @@ int restore_into_db(const struct restore_opts *o)
 		pw_buf_printf(&envpw, "PGPASSWORD=%s", pw_secret_str(o->password));
 	const char *env[] = {envpw.len ? (const char *)envpw.data : NULL, NULL};
 	size_t nsel = o->ntables + o->nschemas;
-	const char **argv = pw_calloc(19 + 2 * nsel, sizeof *argv);
+	const char **argv = pw_calloc(20 + 2 * nsel, sizeof *argv);
 	struct pw_buf sel = PW_BUF_INIT(1 << 20);
 	/* --jobs: pg_restore -j needs a seekable file, so the decrypted archive is spooled to
 	 * a private temporary file first (removed on every path) */
@@ -349,6 +404,9 @@ int restore_into_db(const struct restore_opts *o)
 	else if (!o->no_single_transaction)
 		argv[a++] = "--single-transaction";
 	argv[a++] = "--exit-on-error";
+	/* its line per object is never shown; it makes pg_restore name the TOC entry it
+	 * failed at (child.c keeps the end of its messages) */
+	argv[a++] = "--verbose";
 	argv[a++] = "--no-password";
 	if (o->clean) {
 		argv[a++] = "--clean";
@@ -384,8 +442,8 @@ int restore_into_db(const struct restore_opts *o)
 			o->progress(o->progress_arg, "restoring (pg_restore -j)", 0, 0, 0, false);
 		rc = child_start(&c, argv, env, false, false);
 		c.stop_on_interrupt = true;
-		if (rc == 0)
-			rc = child_finish(&c, "pg_restore");
+		if (rc == 0 && (rc = child_finish(&c, "pg_restore")) < 0)
+			rc = failed_hint(o, &c, vfd, rc);
 		child_free(&c);
 		goto out;
 	}
@@ -396,7 +454,8 @@ int restore_into_db(const struct restore_opts *o)
 		if (rc < 0 && strstr(pw_error_message(), "pg_restore's input")) {
 			/* pg_restore stopped reading: its own status says why (0 when a selective
 			 * restore had everything it needed) */
-			rc = child_finish(&c, "pg_restore");
+			if ((rc = child_finish(&c, "pg_restore")) < 0)
+				rc = failed_hint(o, &c, vfd, rc);
 		} else if (rc < 0) {
 			/* a damaged backup: stop pg_restore before it commits anything */
 			int code = pw_error_code();
@@ -407,13 +466,14 @@ int restore_into_db(const struct restore_opts *o)
 			child_free(&c);
 			pw_error(code, "%s", msg);
 			pw_error_hint("%s The target database was left as it was.", hint);
-		} else {
-			rc = child_finish(&c, "pg_restore");
+		} else if ((rc = child_finish(&c, "pg_restore")) < 0) {
+			rc = failed_hint(o, &c, vfd, rc);
 		}
 		child_free(&c);
 	}
 out:
-	close(vfd);
+	if (!o->have_spool)
+		close(vfd);
 	pw_free(argv);
 	pw_buf_free(&rolearg, 0);
 	pw_buf_free(&sel, 0);

@@ -39,6 +39,10 @@ struct restore_opts {
 	 * pg_restore may commit (NULL: not checked) */
 	const uint8_t *expect_sha256;
 	uint64_t expect_size;
+	/* have_spool: the data object is already fetched and checked (restore_fetch_verified)
+	 * into spool_fd, which restore_into_db reads from its start and does not close */
+	bool have_spool;
+	int spool_fd;
 	const char *role; /* pg_restore --role (SET ROLE after connecting), or NULL */
 	/* Progress, twice a second and at the end: bytes of the data object read from the
 	 * repository out of object_size (the manifest's size of it; 0 if not known). */
@@ -87,6 +91,10 @@ struct pgdump_info;
 int restore_peek_toc(const struct restore_opts *o, int fd, struct pgdump_info *out);
 /* Locks a one-transaction restore of an archive with this table of contents needs, about. */
 long restore_locks_needed(const struct pgdump_info *in);
+/* The max_locks_per_transaction a server with this many backends (max_connections +
+ * max_prepared_transactions) needs for it, rounded up to a multiple of 64: what
+ * restore_check_locks asks for and what the local drill's cluster is started with. */
+long restore_locks_per_transaction(const struct pgdump_info *in, long backends);
 /* -PW_E_DB naming max_locks_per_transaction when the target cannot hold them. */
 int restore_check_locks(const struct restore_opts *o, int fd);
 /* Apply a globals object (roles, tablespaces): parsed (pg/globals.h), refused whole if it

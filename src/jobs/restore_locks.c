@@ -104,6 +104,15 @@ long restore_locks_needed(const struct pgdump_info *in)
 	return (long)in->toc_relations + 2L * in->toc_tables + 100;
 }
 
+long restore_locks_per_transaction(const struct pgdump_info *in, long backends)
+{
+	if (backends < 1)
+		backends = 1;
+	long need = restore_locks_needed(in);
+	long want = (need + backends - 1) / backends;
+	return (want + 63) / 64 * 64; /* a round number, at least 64 (the default) */
+}
+
 static int setting(struct pg_conn *c, const char *name, long *out)
 {
 	struct pg_result *r;
@@ -135,8 +144,7 @@ int restore_check_locks(const struct restore_opts *o, int fd)
 	long slots = per * (conns + prepared), need = restore_locks_needed(&in);
 	if (need <= slots)
 		return 0;
-	long want = (need + conns + prepared - 1) / (conns + prepared);
-	want = (want + 63) / 64 * 64;
+	long want = restore_locks_per_transaction(&in, conns + prepared);
 	pw_error(PW_E_DB,
 	         "restoring this backup in one transaction needs about %ld locks (%d tables, %d "
 	         "relations in all), and the target server has room for %ld "

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/enc.h"
@@ -17,6 +18,7 @@
 #include "common/time.h"
 #include "crypto/prim.h"
 #include "pg/archive.h"
+#include "pg/globals.h"
 #include "jobs/restore.h"
 #include "pg/scratch.h"
 #include "filter/filter.h"
@@ -30,6 +32,10 @@ struct vctx {
 	char prefix[256];
 	uint64_t done, total; /* progress: bytes read, the manifest's sizes summed */
 	double t0, last;
+	/* the restore drill failed in PostgreSQL (not an object that differs from the signed
+	 * manifest): the hint says so, and never blames the repository */
+	bool drill_restore_failed;
+	bool drill_needs_privilege;
 };
 
 static double now_s(void);
@@ -235,37 +241,85 @@ static json_t *scratch_report(json_t *rep, const char *kind, struct pg_conn *c)
 	return sr;
 }
 
+/* Did pg_restore stop at a statement about privileges (the "(at: ...)" of its message)? */
+static bool privilege_statement(const char *message)
+{
+	static const char *const marks[] = {"(at: GRANT ", "(at: REVOKE ",
+	                                    "(at: SET SESSION AUTHORIZATION",
+	                                    "(at: ALTER DEFAULT PRIVILEGES"};
+	for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
+		if (strstr(message, marks[i]))
+			return true;
+	return false;
+}
+
 /* Restore into the connected scratch database sc and compare every table's rows with the
  * details. A failing restore or a differing count is a problem (0 is returned); an
  * interruption is an error. t0: when the restore's clock started. */
 static int restore_compare(struct vctx *v, struct pg_conn *sc, const struct restore_opts *ro,
-                           json_t *tables, json_t *rep, double t0)
+                           json_t *tables, json_t *rep, double t0, json_t *roles)
 {
 	/* the drill restores the very object depth 1 checked (no swap in between) */
 	struct restore_opts checked = *ro;
 	uint8_t digest[32];
-	int r = restore_manifest_digest(v->o->backup->manifest, DATA_OBJECT, digest,
-	                                &checked.expect_size);
-	if (r == 0) {
+	int r = 0;
+	if (!checked.have_spool) {
+		r = restore_manifest_digest(v->o->backup->manifest, DATA_OBJECT, digest,
+		                            &checked.expect_size);
 		checked.expect_sha256 = digest;
-		checked.object_size = checked.expect_size; /* the progress line's total */
-		checked.progress = v->o->progress;
-		checked.progress_arg = v->o->progress_arg;
+	}
+	checked.object_size = checked.expect_size; /* the progress line's total */
+	checked.progress = v->o->progress;
+	checked.progress_arg = v->o->progress_arg;
+	if (r == 0)
 		r = restore_into_db(&checked);
+	if (r < 0 && roles && !checked.no_privileges && pw_error_code() == PW_E_DB &&
+	    !pw_interrupted() && privilege_statement(pw_error_message())) {
+		/* One transaction: nothing was committed. Grants that need more than the drill's
+		 * role has (one made by another grantor is replayed with SET SESSION
+		 * AUTHORIZATION, superuser only): once more without them, and say so. */
+		char why[1024];
+		pw_strlcpy(why, pw_error_message(), sizeof why);
+		pw_error_clear();
+		checked.no_privileges = true;
+		r = restore_into_db(&checked);
+		char note[1200];
+		snprintf(note, sizeof note,
+		         "not restored: the restore with them failed (%s); restored again with "
+		         "--no-privileges",
+		         why);
+		json_object_set_new(roles, "privileges", json_string(note));
+		json_object_set_new(roles, "restore_options",
+		                    json_string("--no-owner --no-privileges"));
 	}
 	if (r < 0 && (pw_interrupted() || pw_error_code() == PW_E_INTERRUPTED))
 		return pw_error_code() == PW_E_INTERRUPTED ? r : interrupted_error();
-	if (r < 0 && restore_needs_privilege(pw_error_message())) {
+	/* pg_restore's failure: what it left behind, PostgreSQL's hint (for the record) */
+	char dbhint[1024] = "";
+	if (r < 0 && pw_error_code() == PW_E_DB)
+		pw_strlcpy(dbhint, pw_error_hint_text(), sizeof dbhint);
+	if (r < 0 && pw_error_code() == PW_E_VERIFY) {
+		problem(v, DATA_OBJECT, "%s", pw_error_message());
+		pw_error_clear();
+	} else if (r < 0 && restore_needs_privilege(pw_error_message())) {
 		/* not damage: an object of the backup needs more than the drill's role has */
 		problem(v, DATA_OBJECT,
 		        "the restore drill stopped at an object that needs privileges the drill "
 		        "never grants (superuser, server programs or files): %s",
 		        pw_error_message());
 		json_object_set_new(rep, "restore_needs_privilege", json_true());
+		v->drill_restore_failed = v->drill_needs_privilege = true;
 		pw_error_clear();
 	} else if (r < 0) {
 		problem(v, DATA_OBJECT, "the restore drill failed: %s", pw_error_message());
+		v->drill_restore_failed = true;
 		pw_error_clear();
+	}
+	if (r < 0 && *dbhint) {
+		char shown[1100];
+		json_object_set_new(json_array_get(v->problems, json_array_size(v->problems) - 1),
+		                    "hint",
+		                    json_string(pw_str_printable(shown, sizeof shown, dbhint)));
 	}
 	json_object_set_new(rep, "restore_seconds", json_real(now_s() - t0));
 	json_t *counts = json_array();
@@ -354,7 +408,7 @@ static int drill(struct vctx *v, json_t *tables, const char *datakey, json_t *re
 		                          .nids = o->nids,
 		                          .target = sc,
 		                          .password = o->scratch_password};
-		rc = restore_compare(v, sc, &ro, tables, rep, t0);
+		rc = restore_compare(v, sc, &ro, tables, rep, t0, NULL);
 	}
 	pg_close(sc);
 	if (created) { /* always drop the scratch database */
@@ -390,18 +444,147 @@ static int backup_major(const struct backup_entry *b)
  * expression, a default) runs with no way out of the database. */
 #define LOCAL_ROLE "pgward_restore"
 
+static void roles_note(json_t *roles, const char *source, const char *options, const char *owners,
+                       const char *privileges)
+{
+	json_object_set_new(roles, "source", json_string(source));
+	json_object_set_new(roles, "restore_options", json_string(options));
+	json_object_set_new(roles, "owners", json_string(owners));
+	json_object_set_new(roles, "privileges", json_string(privileges));
+}
+
+/* The backup's roles in the drill's cluster, made harmless: its globals object (checked
+ * against the manifest, parsed, privileged attributes and memberships left out), then every
+ * role it created NOLOGIN NOCREATEDB and granted to the drill's role (ALTER DEFAULT
+ * PRIVILEGES FOR ROLE needs that). Owners are never restored (that would need CREATE on
+ * every schema for every role); grants, policies and default privileges are. Without a
+ * globals object: --no-owner --no-privileges. *with_privileges says which. */
+static int drill_roles(struct vctx *v, struct pg_conn *mc, const struct restore_opts *ro,
+                       json_t *roles, bool *with_privileges)
+{
+	*with_privileges = false;
+	uint8_t digest[32];
+	uint64_t size = 0;
+	if (restore_manifest_digest(v->o->backup->manifest, GLOBALS_OBJECT, digest, &size) < 0) {
+		pw_best_effort("the backup's roles object"); /* none: said in the record */
+		roles_note(roles, "none: the backup has no roles object",
+		           "--no-owner --no-privileges", "not restored", "not restored");
+		return 0;
+	}
+	char key[600];
+	int krc = repo_key(key, sizeof key, v->o->stanza, v->o->backup->id, GLOBALS_OBJECT);
+	if (krc < 0)
+		return krc;
+	struct restore_opts go = *ro;
+	go.target = mc;
+	go.expect_sha256 = digest;
+	go.expect_size = size;
+	struct globals_apply_opts ao = {.strip_privileged = true, .no_tablespaces = true};
+	struct globals_report gr;
+	int rc = restore_globals(&go, key, &ao, &gr);
+	size_t created = gr.roles, privileged = gr.nprivileged;
+	globals_report_free(&gr);
+	if (rc < 0) {
+		if (pw_interrupted() || rc == -PW_E_INTERRUPTED)
+			return rc == -PW_E_INTERRUPTED ? rc : interrupted_error();
+		if (rc == -PW_E_VERIFY) { /* differs from the signed manifest */
+			problem(v, GLOBALS_OBJECT, "%s", pw_error_message());
+			pw_error_clear();
+			return 0;
+		}
+		/* Refused (a statement pgward does not apply, such as ALTER ROLE ... SET
+		 * search_path) or failed: the drill goes on without the roles and says why; an
+		 * object that needs one then fails the drill with PostgreSQL's own words. */
+		char why[1100], shown[1200];
+		snprintf(why, sizeof why, "not applied: %s", pw_error_message());
+		pw_error_clear(); /* copied into the record */
+		roles_note(roles, pw_str_printable(shown, sizeof shown, why),
+		           "--no-owner --no-privileges", "not restored", "not restored");
+		return 0;
+	}
+	struct pg_result *r = NULL;
+	rc = pg_query(mc,
+	              "select pg_catalog.quote_ident(rolname) from pg_catalog.pg_roles where "
+	              "rolname !~ '^pg_' and rolname not in ('" SCRATCH_SUPERUSER "', '" LOCAL_ROLE
+	              "') order by 1",
+	              0, NULL, &r);
+	for (int i = 0; rc == 0 && i < pg_nrows(r); i++) {
+		char sql[400];
+		const char *q = pg_value(r, i, 0);
+		if (strlen(q) > 300) /* NAMEDATALEN: never; a cap all the same */
+			continue;
+		snprintf(sql, sizeof sql, "alter role %s nologin nocreatedb nocreaterole", q);
+		rc = pg_exec(mc, sql);
+		if (rc == 0) {
+			snprintf(sql, sizeof sql, "grant %s to " LOCAL_ROLE, q);
+			rc = pg_exec(mc, sql);
+		}
+	}
+	pg_result_free(r);
+	if (rc < 0)
+		return rc;
+	json_object_set_new(roles, "roles_created", json_integer((json_int_t)created));
+	json_object_set_new(roles, "privileged_items_left_out",
+	                    json_integer((json_int_t)privileged));
+	roles_note(roles,
+	           "the backup's roles object: roles created NOLOGIN, without privileged "
+	           "attributes or memberships",
+	           "--no-owner", "not restored (every object belongs to the drill's role)",
+	           "restored (grants, row security policies, default privileges)");
+	*with_privileges = true;
+	return 0;
+}
+
 /* depth 3 with --scratch-local: a throwaway cluster started here, stopped and removed on
- * every path. The source's roles and tablespaces do not exist there, so ownership, grants
- * and tablespaces are not restored (rows are what is compared). */
+ * every path. The data object is fetched and checked first: its table of contents sizes
+ * the cluster's lock table (restore_locks_per_transaction, as a restore's own check does).
+ * The backup's roles are applied harmlessly (drill_roles); tablespaces are not restored
+ * (rows are what is compared). */
 static int drill_local(struct vctx *v, json_t *tables, const char *datakey, json_t *rep)
 {
 	const struct verify_opts *o = v->o;
-	struct scratch_opts so = {
-	    .min_major = backup_major(o->backup), .temp_dir = o->temp_dir, .user = o->scratch_user};
+	struct restore_opts ro = {.repo = o->repo,
+	                          .key = datakey,
+	                          .ids = o->ids,
+	                          .nids = o->nids,
+	                          .temp_dir = o->temp_dir,
+	                          .no_owner = true,
+	                          .no_privileges = true,
+	                          .no_tablespaces = true};
+	uint8_t digest[32];
+	int vfd = -1;
+	int rc = restore_manifest_digest(o->backup->manifest, DATA_OBJECT, digest, &ro.expect_size);
+	if (rc == 0) {
+		ro.expect_sha256 = digest;
+		rc = restore_fetch_verified(&ro, datakey, &vfd);
+	}
+	if (rc < 0) {
+		if (pw_interrupted() || rc == -PW_E_INTERRUPTED)
+			return rc == -PW_E_INTERRUPTED ? rc : interrupted_error();
+		if (rc != -PW_E_VERIFY)
+			return rc; /* the repository or the temp dir: an operational error */
+		problem(v, DATA_OBJECT, "%s", pw_error_message());
+		pw_error_clear();
+		return 0;
+	}
+	ro.have_spool = true;
+	ro.spool_fd = vfd;
+	struct pgdump_info toc;
+	long locks = 0;
+	if (restore_peek_toc(&ro, vfd, &toc) == 0)
+		locks = restore_locks_per_transaction(&toc, SCRATCH_MAX_CONNECTIONS);
+	else /* unreadable: pg_restore says why, in its own words */
+		pw_best_effort("reading the table of contents to size the drill's lock table");
+	struct scratch_opts so = {.min_major = backup_major(o->backup),
+	                          .temp_dir = o->temp_dir,
+	                          .user = o->scratch_user,
+	                          .max_locks_per_transaction = locks};
 	struct scratch *cl = NULL;
 	struct pg_conn *mc = NULL, *sc = NULL;
 	char *maint = NULL, *target = NULL;
-	int rc = scratch_start(&so, &cl);
+	json_t *roles = json_object();
+	bool with_privileges = false;
+	rc = scratch_start(&so, &cl);
 	if (rc == 0) {
 		maint = scratch_conninfo(cl, "postgres");
 		target = scratch_conninfo_as(cl, LOCAL_DB, LOCAL_ROLE);
@@ -413,6 +596,8 @@ static int drill_local(struct vctx *v, json_t *tables, const char *datakey, json
 		                 "nocreaterole noreplication nobypassrls");
 	if (rc == 0)
 		rc = pg_exec(mc, "create database " LOCAL_DB " owner " LOCAL_ROLE);
+	if (rc == 0)
+		rc = drill_roles(v, mc, &ro, roles, &with_privileges);
 	if (rc == 0 && pw_interrupted())
 		rc = interrupted_error();
 	double t0 = now_s();
@@ -444,19 +629,20 @@ static int drill_local(struct vctx *v, json_t *tables, const char *datakey, json
 		json_object_set_new(sr, "restore_role", json_string(LOCAL_ROLE));
 		json_object_set_new(sr, "restore_role_superuser", json_false());
 		json_object_set_new(sr, "start_seconds", json_real(scratch_start_seconds(cl)));
-		struct restore_opts ro = {.repo = o->repo,
-		                          .key = datakey,
-		                          .ids = o->ids,
-		                          .nids = o->nids,
-		                          .target = sc,
-		                          .no_owner = true,
-		                          .no_privileges = true,
-		                          .no_tablespaces = true};
-		rc = restore_compare(v, sc, &ro, tables, rep, t0);
+		json_object_set_new(
+		    sr, "max_locks_per_transaction",
+		    json_integer(
+		        locks > 64 ? (locks < SCRATCH_MAX_LOCKS ? locks : SCRATCH_MAX_LOCKS) : 64));
+		json_object_set_new(rep, "roles", json_incref(roles));
+		ro.target = sc;
+		ro.no_privileges = !with_privileges;
+		rc = restore_compare(v, sc, &ro, tables, rep, t0, with_privileges ? roles : NULL);
 	}
+	json_decref(roles);
 	pg_close(sc);
 	pg_close(mc);
 	scratch_free(cl); /* stops the server and removes its directory; keeps the error */
+	close(vfd);
 	pw_free(maint);
 	pw_free(target);
 	return rc;
@@ -606,6 +792,8 @@ done:
 	                                : json_array_size(v.problems) ? "fail"
 	                                                              : "pass"));
 	json_object_set_new(rep, "problems", v.problems);
+	if (v.drill_restore_failed) /* PostgreSQL refused the drill: not damage */
+		json_object_set_new(rep, "restore_failed", json_true());
 	if (rc == 0 && o->record && o->backup->complete) {
 		/* verify-<time>-d<depth>-<random>.json, created exclusively: two verifies in the
 		 * same second keep both records (a name taken already is retried) */
@@ -636,6 +824,18 @@ done:
 		         o->backup->id, obj ? obj : "", obj ? ": " : "",
 		         json_string_value(json_object_get(first, "problem")),
 		         json_array_size(v.problems) > 1 ? " (and more)" : "");
+		if (v.drill_needs_privilege)
+			return pw_error_hint(
+			    "The backup's objects match their signed manifest: this is not "
+			    "tampering. The drill restores without superuser power; restore this "
+			    "backup into a server where that object's owner may create it (with "
+			    "--scratch-url) to prove it.");
+		if (v.drill_restore_failed)
+			return pw_error_hint(
+			    "The backup's objects match their signed manifest: this is not "
+			    "tampering. PostgreSQL refused the restore for the reason given (a "
+			    "missing extension, role or setting on the drill's server); fix that "
+			    "and run verify again.");
 		return pw_error_hint(
 		    "Do not rely on this backup; take a new one, and find out what "
 		    "changed the repository.");

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -74,12 +75,45 @@ void child_poll_stderr(struct child *c)
 		ssize_t r = read(c->err_fd, buf, sizeof buf);
 		if (r <= 0)
 			break;
-		if (c->err.len < ERR_MAX - 1)
-			pw_buf_append(&c->err, buf,
-			              (size_t)r < ERR_MAX - 1 - c->err.len
-			                  ? (size_t)r
-			                  : ERR_MAX - 1 - c->err.len);
+		/* the last ERR_MAX - 1 bytes: a failing program's error is at its end (after
+		 * pg_restore --verbose's line per object) */
+		size_t n = (size_t)r;
+		if (c->err.len + n > ERR_MAX - 1) {
+			size_t drop = c->err.len + n - (ERR_MAX - 1);
+			if (drop > c->err.len)
+				drop = c->err.len;
+			memmove(c->err.data, c->err.data + drop, c->err.len - drop);
+			c->err.len -= drop;
+		}
+		pw_buf_append(&c->err, buf, n);
 	}
+}
+
+int child_write_in(struct child *c, const uint8_t *p, size_t n, const char *what)
+{
+	/* never block on the child's stdin while it blocks on its full stderr pipe */
+	int fl = fcntl(c->in_fd, F_GETFL);
+	if (!(fl & O_NONBLOCK))
+		fcntl(c->in_fd, F_SETFL, fl | O_NONBLOCK);
+	while (n) {
+		if (pw_interrupted())
+			return pw_write_all(c->in_fd, p, n, what); /* its interruption error */
+		child_poll_stderr(c);
+		ssize_t w = write(c->in_fd, p, n);
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			return pw_error(PW_E_IO, "could not write \"%s\": %s", what,
+			                pw_strerror(errno));
+		struct pollfd pf[2] = {{c->in_fd, POLLOUT, 0}, {c->err_fd, POLLIN, 0}};
+		if (poll(pf, 2, 1000) < 0 && errno != EINTR)
+			return pw_error(PW_E_IO, "waiting for \"%s\": %s", what,
+			                pw_strerror(errno));
+	}
+	return 0;
 }
 
 /* Wait for the child; SIGINT/SIGTERM stop it (-PW_E_INTERRUPTED). */
@@ -111,38 +145,106 @@ int child_finish(struct child *c, const char *what)
 		return rc;
 	if (WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0)
 		return 0;
-	char first[1024] = "";
-	const char *e = pw_buf_str(&c->err);
-	/* the first line that says "error" is the useful one */
-	const char *p = strstr(e, "error: ");
-	p = p ? p + 7 : e;
-	size_t n = strcspn(p, "\n");
-	if (n >= sizeof first)
-		n = sizeof first - 1;
-	memcpy(first, p, n);
-	first[n] = 0;
-	/* pg_restore's error names the statement it failed at ("Command was: CREATE
-	 * EXTENSION ..."): its first line, control characters replaced */
-	char toc[256] = "";
-	const char *t = strstr(e, "Command was: ");
-	if (t) {
-		t += strlen("Command was: ");
-		size_t tn = strcspn(t, "\n");
-		if (tn > 160)
-			tn = 160;
-		char cmd[161];
-		for (size_t i = 0; i < tn; i++)
-			cmd[i] = (unsigned char)t[i] < 0x20 || t[i] == 0x7f ? '?' : t[i];
-		cmd[tn] = 0;
-		snprintf(toc, sizeof toc, " (at: %s%s)", cmd, t[tn] && t[tn] != '\n' ? "..." : "");
-	}
+	struct child_error *ce = &c->why;
+	child_error_parse(pw_buf_str(&c->err), ce);
+	char text[900];
+	child_error_text(ce, text, sizeof text);
 	if (WIFSIGNALED(c->status))
-		pw_error(PW_E_DB, "%s (%s) was killed by signal %d%s%s%s", what, c->name,
-		         WTERMSIG(c->status), *first ? ": " : "", first, toc);
+		pw_error(PW_E_DB, "%s (%s) was killed by signal %d%s%s", what, c->name,
+		         WTERMSIG(c->status), *text ? ": " : "", text);
+	else if (*text)
+		pw_error(PW_E_DB, "%s (%s) failed: %s", what, c->name, text);
 	else
-		pw_error(PW_E_DB, "%s (%s) failed%s%s%s", what, c->name, *first ? ": " : "", first,
-		         toc);
-	return pw_error_hint("See the message from %s above; nothing was committed.", c->name);
+		pw_error(PW_E_DB, "%s (%s) failed with status %d and printed no message", what,
+		         c->name, WIFEXITED(c->status) ? WEXITSTATUS(c->status) : -1);
+	/* the callers add what the failure means for them; the server's own hint first */
+	if (*ce->hint)
+		return pw_error_hint("PostgreSQL's hint: %s", ce->hint);
+	return pw_error_hint("Fix the cause %s reports and run again.", c->name);
+}
+
+/* The rest of the line at p (up to the newline), sanitized and capped, into out. */
+static void take_line(const char *p, char *out, size_t size)
+{
+	char raw[1024];
+	size_t n = strcspn(p, "\n");
+	bool cut = n >= sizeof raw;
+	if (cut)
+		n = sizeof raw - 1;
+	memcpy(raw, p, n);
+	raw[n] = 0;
+	while (n > 0 && (raw[n - 1] == ' ' || raw[n - 1] == '\r'))
+		raw[--n] = 0;
+	pw_str_printable(out, size, raw);
+	if (cut && size > 4 && strlen(out) + 4 < size)
+		pw_strlcpy(out + strlen(out), "...", size - strlen(out));
+}
+
+/* the text after "prefix" with the spaces after it skipped, when line starts with it */
+static const char *after(const char *line, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	if (strncmp(line, prefix, n) != 0)
+		return NULL;
+	line += n;
+	while (*line == ' ')
+		line++;
+	return line;
+}
+
+void child_error_parse(const char *e, struct child_error *out)
+{
+	memset(out, 0, sizeof *out);
+	/* The last "error:" line is the one that stopped the program (pg_restore
+	 * --exit-on-error stops at its first; an object's name printed earlier by --verbose
+	 * may hold a line break and a forged "error:"). The TOC entry is the last one named
+	 * before it; DETAIL, HINT and the statement follow it. */
+	char toc[sizeof out->toc] = "";
+	for (const char *line = e; line && *line;) {
+		const char *next = strchr(line, '\n');
+		/* the program's own prefix ("pg_restore: "), when the line has one */
+		const char *body = line;
+		const char *colon = strstr(line, ": ");
+		if (colon && (!next || colon < next) && colon - line < 40 &&
+		    strncmp(line, "pg_", 3) == 0)
+			body = colon + 2;
+		const char *v;
+		if ((v = after(body, "error:")) != NULL) {
+			take_line(v, out->error, sizeof out->error);
+			memcpy(out->toc, toc, sizeof toc);
+			out->detail[0] = out->hint[0] = out->command[0] = 0;
+		} else if (strncmp(body, "from TOC entry", 14) == 0) {
+			take_line(body, toc, sizeof toc);
+		} else if (!*out->error) {
+			/* before the error: nothing else of interest */
+		} else if (!*out->detail && ((v = after(body, "DETAIL:")) != NULL ||
+		                             (v = after(body, "detail:")) != NULL)) {
+			take_line(v, out->detail, sizeof out->detail);
+		} else if (!*out->hint && ((v = after(body, "HINT:")) != NULL ||
+		                           (v = after(body, "hint:")) != NULL)) {
+			take_line(v, out->hint, sizeof out->hint);
+		} else if (!*out->command && (v = after(body, "Command was:")) != NULL) {
+			take_line(v, out->command, sizeof out->command);
+		}
+		line = next ? next + 1 : NULL;
+	}
+	if (!*out->error) {
+		/* no "error:" line: the last line that is not empty (a server program's own
+		 * words, a crash) */
+		const char *last = NULL;
+		for (const char *p = e; *p; p++)
+			if ((p == e || p[-1] == '\n') && *p != '\n')
+				last = p;
+		if (last)
+			take_line(last, out->error, sizeof out->error);
+	}
+}
+
+void child_error_text(const struct child_error *ce, char *out, size_t size)
+{
+	snprintf(out, size, "%s%s%s%s%s%s%s%s", ce->error, *ce->detail ? "; DETAIL: " : "",
+	         ce->detail, *ce->toc ? "; " : "", ce->toc, *ce->command ? " (at: " : "",
+	         ce->command, *ce->command ? ")" : "");
 }
 
 void child_free(struct child *c)

@@ -274,7 +274,7 @@ static void server_log_reason(const struct scratch *s, char *out, size_t size)
 	pw_buf_free(&b, 0);
 }
 
-static int write_conf(struct scratch *s)
+static int write_conf(struct scratch *s, long max_locks)
 {
 	char path[256];
 	path_join(path, sizeof path, s->datadir, "/postgresql.conf");
@@ -306,8 +306,14 @@ static int write_conf(struct scratch *s)
 	              "autovacuum = off\n"
 	              "max_parallel_workers_per_gather = 0\n"
 	              "max_parallel_maintenance_workers = 0\n"
-	              "logging_collector = off\n",
-	              s->dir);
+	              "logging_collector = off\n"
+	              "max_connections = %d\n"
+	              "max_prepared_transactions = 0\n",
+	              s->dir, SCRATCH_MAX_CONNECTIONS);
+	/* sized for the backup's table of contents (restore_locks_per_transaction) */
+	if (max_locks > 64)
+		pw_buf_printf(&b, "max_locks_per_transaction = %ld\n",
+		              max_locks < SCRATCH_MAX_LOCKS ? max_locks : SCRATCH_MAX_LOCKS);
 	int rc = pw_write_all(fd, b.data, b.len, path);
 	if (close(fd) < 0 && rc == 0)
 		rc = pw_error(PW_E_IO, "could not write \"%s\": %s", path, pw_strerror(errno));
@@ -409,7 +415,7 @@ int scratch_start(const struct scratch_opts *o, struct scratch **out)
 			              "removed.");
 	}
 	if (rc == 0)
-		rc = write_conf(s);
+		rc = write_conf(s, o->max_locks_per_transaction);
 	if (rc == 0 && pw_interrupted())
 		rc = interrupted_error();
 	if (rc == 0) {

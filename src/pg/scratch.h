@@ -22,11 +22,21 @@
  * refused, by default or named with scratch-user. */
 #define SCRATCH_OS_USER "pgward-scratch"
 
+/* max_connections of a scratch cluster (the lock table holds this many x
+ * max_locks_per_transaction) */
+#define SCRATCH_MAX_CONNECTIONS 20
+/* the cap on max_locks_per_transaction (x 20 connections: about 330,000 lock slots, some
+ * 100 MB of shared memory): a table of contents cannot make the drill's server huge */
+#define SCRATCH_MAX_LOCKS 16384
+
 struct scratch_opts {
 	int min_major;        /* the backup's server major version (0: unknown, any) */
 	const char *temp_dir; /* parent of the cluster directory (NULL: $TMPDIR, else /tmp) */
 	const char *user;     /* as root: the server's OS user (NULL: SCRATCH_OS_USER) */
 	int start_timeout;    /* seconds pg_ctl start may wait (0: 60) */
+	/* max_locks_per_transaction for the cluster (0: the server's default, 64); it has
+	 * SCRATCH_MAX_CONNECTIONS connections and no prepared transactions */
+	long max_locks_per_transaction;
 };
 
 struct scratch;

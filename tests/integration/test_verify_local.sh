@@ -121,6 +121,11 @@ tk_assert_eq "$rc" 24 "exit status of a failing drill"
 tk_assert_contains "$out" 'fail (depth 3, restored in' "failing drill: report"
 tk_assert_contains "$out" 'data.pgdump.zst.age: the restore drill failed: pg_restore (pg_restore) failed: COPY failed for table "fussy"' "failing drill: the cause"
 tk_assert_contains "$out" 'HINT: ' "failing drill: hint"
+tk_assert_contains "$out" 'DETAIL: Failing row contains' "failing drill: PostgreSQL's DETAIL is kept"
+tk_assert_contains "$out" '; from TOC entry ' "failing drill: the TOC entry is named"
+tk_assert_contains "$out" 'this is not tampering' "failing drill: the hint says what failed"
+[[ "$out" != *"changed the repository"* ]] || tk_fail "failing drill: a good backup's failing drill is not blamed on the repository"
+[[ "$out" != *"message above"* ]] || tk_fail "failing drill: no message above to see"
 nothing_left "failed drill"
 
 # SIGTERM while pg_restore runs in the scratch cluster: exit 130 at once, nothing left
@@ -165,6 +170,7 @@ tk_assert_contains "$out" "needs privileges the drill never grants" "the drill s
 tk_assert_contains "$out" "which the drill never grants (see above)" "the hint does not call it damage"
 tk_assert_contains "$out" 'extension "file_fdw"' "the drill names the extension"
 tk_assert_contains "$out" "(at: CREATE EXTENSION IF NOT EXISTS file_fdw" "the drill names the statement"
+tk_assert_contains "$out" "(PostgreSQL's hint: Must be superuser to create this extension." "PostgreSQL's HINT is kept"
 nothing_left "untrusted extension"
 
 # no server programs of the backup's version or newer: a clear error, no directory made
