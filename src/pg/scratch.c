@@ -119,17 +119,23 @@ int scratch_find_bindir(int min_major, char *out, size_t size, int *major)
 
 /* ---- running the server programs ---- */
 
-/* The parent directory of a scratch cluster's data directory is "pgward-scratch-XXXXXX". */
+/* A scratch cluster's directory "pgward-scratch-XXXXXX" or its data directory below it
+ * (initdb's bootstrap postgres runs in the former, the server in the latter). */
+static bool is_scratch_dir(const char *p, size_t len)
+{
+	const char *name = p + len;
+	while (name > p && name[-1] != '/')
+		name--;
+	return (size_t)(p + len - name) == strlen("pgward-scratch-XXXXXX") &&
+	       strncmp(name, "pgward-scratch-", strlen("pgward-scratch-")) == 0;
+}
+
 static bool is_scratch_datadir(const char *path)
 {
 	const char *end = strrchr(path, '/');
-	if (!end || strcmp(end, "/data") != 0)
-		return false;
-	const char *p = end;
-	while (p > path && p[-1] != '/')
-		p--;
-	return (size_t)(end - p) == strlen("pgward-scratch-XXXXXX") &&
-	       strncmp(p, "pgward-scratch-", strlen("pgward-scratch-")) == 0;
+	if (end && strcmp(end, "/data") == 0)
+		return is_scratch_dir(path, (size_t)(end - path));
+	return is_scratch_dir(path, strlen(path));
 }
 
 /* A running PostgreSQL server (a process named postgres; its working directory is its

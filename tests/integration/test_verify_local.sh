@@ -128,6 +128,27 @@ tk_assert_contains "$out" 'this is not tampering' "failing drill: the hint says 
 [[ "$out" != *"message above"* ]] || tk_fail "failing drill: no message above to see"
 nothing_left "failed drill"
 
+# another drill's initdb runs its bootstrap "postgres" in its pgward-scratch-XXXXXX directory
+# (not yet in .../data): that is a scratch cluster, not a real one owned by the scratch user
+if [[ $EUID -eq 0 ]]; then
+  boot=$(mktemp -d "$SCR/pgward-scratch-XXXXXX")
+  chown pgward-scratch "$boot"
+  cp "$(command -v sleep)" "$boot/postgres"
+  runuser -u pgward-scratch -- sh -c "cd '$boot' && exec ./postgres 60" &
+  bootpid=$!
+  for ((i = 0; i < 200; i++)); do
+    [[ "$(readlink "/proc/$bootpid/cwd" 2>/dev/null)" == "$boot" ]] && break
+    sleep 0.02
+  done
+  out=$("$PGWARD" verify shop --repo repo -i key --restore --scratch-local 2>&1) || {
+    kill "$bootpid"
+    tk_fail "a drill while another drill's initdb runs: $out"
+  }
+  kill "$bootpid"; wait "$bootpid" 2>/dev/null || true
+  rm -rf "$boot"
+  tk_assert_contains "$out" "pass (depth 3" "a drill beside another drill's initdb"
+fi
+
 # SIGTERM while pg_restore runs in the scratch cluster: exit 130 at once, nothing left
 "$PGWARD" verify slow --repo repo -i key --restore --scratch-local >/dev/null 2>sig.txt &
 pid=$!
