@@ -279,8 +279,10 @@ int cmd_restore(struct pw_ctx *ctx)
 		struct stat st;
 		if (to_stdout) {
 			rc = pw_refuse_binary_tty(1, "a pg_dump archive");
-		} else if (!force && lstat(to_file, &st) == 0) {
-			/* before anything is fetched; the writer refuses a late one too */
+		} else if (!force && lstat(to_file, &st) == 0 && S_ISREG(st.st_mode) &&
+		           st.st_uid == geteuid()) {
+			/* before anything is fetched; the writer refuses a late one too, and refuses
+			 * anything else there (a link, a FIFO, another user's file) as unsafe */
 			char shown[600];
 			pw_error(PW_E_EXISTS, "\"%s\" exists; --to-file does not replace a file",
 			         pw_str_printable(shown, sizeof shown, to_file));

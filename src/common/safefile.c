@@ -224,15 +224,11 @@ static void free_file(struct pw_safefile *f)
 	pw_free(f);
 }
 
-/* the existing target: a regular file with one link, belonging to us or to owner */
+/* the existing target: a regular file with one link, belonging to us or to owner (and with
+ * PW_SAFE_EXCLUSIVE none at all: anything unsafe there is named as unsafe first) */
 static int check_old(struct pw_safefile *f, uid_t owner, bool shared, unsigned flags)
 {
 	const struct stat *st = &f->old;
-	if (flags & PW_SAFE_EXCLUSIVE) {
-		pw_error(PW_E_EXISTS, "output file \"%s\" already exists", f->path);
-		return pw_error_hint("Choose another name, or remove the file first if you are "
-		                     "sure it is not needed.");
-	}
 	if (S_ISDIR(st->st_mode)) {
 		pw_error(PW_E_IO, "output \"%s\" is a directory", f->path);
 		return pw_error_hint("Name a file.");
@@ -265,6 +261,11 @@ static int check_old(struct pw_safefile *f, uid_t owner, bool shared, unsigned f
 		         (unsigned long)st->st_nlink);
 		return pw_error_hint("Another name for the same file could be anywhere: remove it "
 		                     "first, or choose another name.");
+	}
+	if (flags & PW_SAFE_EXCLUSIVE) {
+		pw_error(PW_E_EXISTS, "output file \"%s\" already exists", f->path);
+		return pw_error_hint("Choose another name, or remove the file first if you are "
+		                     "sure it is not needed.");
 	}
 	return 0;
 }
