@@ -30,6 +30,14 @@ tk_assert_contains "$out" "nothing was dumped or written" "dry run's verdict"
 [[ ! -e "$TK_TMP/fresh" ]] || tk_fail "backup --dry-run created the repository directory: $(find "$TK_TMP/fresh")"
 tk_assert_eq "$(($(wc -l <audit.log) - audit_before))" 1 "dry run: one audit record"
 tk_pass "backup --dry-run creates no repository directory"
+# a database named with a terminal escape (its owner chose the name): the verdict line
+# shows it sanitized
+pg_psql_super -c "create database \"evil$(printf '\033')]0;pwned$(printf '\007')\"" >/dev/null
+EDB="postgresql://backup@localhost:$PGPORT_TEST/evil%1B%5D0%3Bpwned%07?sslrootcert=$PG_CA"
+out=$("$PGWARD" backup --dry-run --db "$EDB" --repo repo -r "$R" evil 2>&1) || tk_fail "dry run on evil: $out"
+tk_assert_contains "$out" "nothing was dumped or written" "dry run on the oddly named database"
+[[ "$out" != *$'\033'* && "$out" != *$'\007'* ]] || tk_fail "dry run printed a control character: $(od -c <<<"$out" | head -5)"
+tk_pass "backup --dry-run prints names sanitized"
 
 # --- a planted unsigned 'newest' backup does not satisfy check ---------------------------
 "$PGWARD" backup --db "$DB" --repo repo -r "$R" >/dev/null 2>&1 || tk_fail "backup"
