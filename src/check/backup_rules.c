@@ -151,8 +151,9 @@ static void rule_recent(const struct chk_opts *o, const struct chk_repo_state *s
 			verified = e;
 	}
 	if (!newest) {
-		chk_set(f, CHK_FAIL, CHK_SEV_HIGH, "no complete backup of stanza %s in %s",
-		        o->stanza, o->backup.repo_desc);
+		chk_set(f, CHK_FAIL, CHK_SEV_HIGH, "no complete backup of stanza %s in %s%s",
+		        o->stanza, o->backup.repo_desc,
+		        st->newest_any ? " signed by a trusted-signer (see backup.signed)" : "");
 		chk_fix(f,
 		        "pgward backup %s --repo ADDR -r age1... (daily, e.g. from a systemd "
 		        "timer), then pgward verify %s",

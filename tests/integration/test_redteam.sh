@@ -68,3 +68,10 @@ tk_assert_contains "$enc" "$gid" "backup.encrypted names the genuine backup"
 tk_assert_contains "$signed" "fail" "backup.signed still fails on the planted unsigned backup"
 tk_assert_contains "$signed" "$fake" "backup.signed names the planted backup"
 tk_pass "check judges the newest trusted backup; the planted one shows only as unsigned"
+# a repository holding only the planted backup: no trusted backup at all
+mkdir -p repo2/shop && cp -r "repo/shop/$fake" repo2/shop/
+"$PGWARD" check shop --db "$DB" --repo repo2 --output=json >check.json 2>/dev/null || true
+recent=$(res backup.recent)
+tk_assert_contains "$recent" "fail" "backup.recent fails with only a planted backup"
+tk_assert_contains "$recent" "signed by a trusted-signer" "and says that none is trusted"
+tk_pass "only planted backups: backup.recent fails"
