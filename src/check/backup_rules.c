@@ -37,6 +37,8 @@
 	"(S3 Object Lock: objects cannot be deleted before their retain-until date)"
 
 #define DAY 86400
+/* a backup that started further ahead of now than clock skew explains is not judged */
+#define FUTURE_SKEW 300
 
 /* A backup's start time (0 without a decoded manifest). */
 static time_t started_at(const struct backup_entry *e)
@@ -95,7 +97,9 @@ void chk_repo_load(const struct chk_opts *o, struct chk_repo_state *st)
 	 * without the signing key must not make check pass with a planted "newer" backup
 	 * (backup.signed still reports the newest of all) */
 	st->list.trusted_only = b->signers && b->signers->n;
-	st->newest = catalog_pick(&st->list, NULL, 0);
+	/* and none dated in the future (retention calls those not genuine): a signed manifest
+	 * from 2099 would otherwise be "the newest, started 0 minutes ago" for ever */
+	st->newest = catalog_pick(&st->list, NULL, o->now + FUTURE_SKEW + 1);
 	if (st->newest) {
 		pw_strlcpy(st->backup_role, st->newest->manifest->role, sizeof st->backup_role);
 	}
@@ -141,7 +145,8 @@ static void rule_recent(const struct chk_opts *o, const struct chk_repo_state *s
 	const struct backup_entry *newest = NULL, *verified = NULL;
 	for (size_t i = st->list.n; i-- > 0;) {
 		const struct backup_entry *e = &st->list.e[i];
-		if (!e->complete || (st->list.trusted_only && e->trust.trust != TRUST_SIGNED))
+		if (!e->complete || (st->list.trusted_only && e->trust.trust != TRUST_SIGNED) ||
+		    started_at(e) > o->now + FUTURE_SKEW)
 			continue;
 		if (!newest)
 			newest = e;

@@ -75,3 +75,46 @@ recent=$(res backup.recent)
 tk_assert_contains "$recent" "fail" "backup.recent fails with only a planted backup"
 tk_assert_contains "$recent" "signed by a trusted-signer" "and says that none is trusted"
 tk_pass "only planted backups: backup.recent fails"
+
+# --- a signed manifest dated in the future (a compromised backup host, or its clock) -----
+# retention already calls it not genuine; check must not call it "started 0 minutes ago"
+resign() {
+  python3 - "$PGWARD_SIGN_KEY" "$1" "$2" "$3" <<'PY'
+import base64, hashlib, sys
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+key, path, stanza, bid = sys.argv[1:5]
+line = [l for l in open(key).read().splitlines() if l.startswith("PWSK-1:")][0]
+raw = base64.b64decode(line[7:])
+kid, seed = raw[2:10], raw[10:42]
+sk = Ed25519PrivateKey.from_private_bytes(seed)
+msg = open(path, "rb").read()
+sig = sk.sign(hashlib.blake2b(msg, digest_size=64).digest())
+tc = "timestamp:1796586241\tfile:manifest.json\tstanza:%s\tbackup:%s" % (stanza, bid)
+gsig = sk.sign(sig + tc.encode())
+with open(path + ".minisig", "w") as f:
+    f.write("untrusted comment: test\n")
+    f.write(base64.b64encode(b"ED" + kid + sig).decode() + "\n")
+    f.write("trusted comment: " + tc + "\n")
+    f.write(base64.b64encode(gsig).decode() + "\n")
+PY
+}
+rm -rf "repo/shop/$fake"
+fut=20991231T000000Z-f00d
+mkdir "repo/shop/$fut"
+cp "repo/shop/$gid/"*.age "repo/shop/$fut/"
+python3 - "repo/shop/$gid/manifest.json" "repo/shop/$fut/manifest.json" "$fut" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["backup_id"] = sys.argv[3]
+m["started"] = m["finished"] = "2099-12-31T00:00:00Z"
+json.dump(m, open(sys.argv[2], "w"), indent=2)
+PY
+resign "repo/shop/$fut/manifest.json" shop "$fut"
+printf '{"depth": 1, "result": "pass"}\n' >"repo/shop/$fut/verify-$(date -u +%Y%m%dT%H%M%SZ)-d1-0000f00d.json"
+tk_assert_contains "$("$PGWARD" list --repo repo | grep "$fut")" "d1 pass" "the future backup is trusted and 'verified'"
+"$PGWARD" check shop --db "$DB" --repo repo --output=json >check.json 2>/dev/null || true
+recent=$(res backup.recent)
+echo "backup.recent: $recent"
+tk_assert_contains "$recent" "warn" "backup.recent: a backup dated 2099 is not the recent one"
+tk_assert_contains "$recent" "$gid" "backup.recent names the genuine backup"
+tk_pass "a future-dated signed backup does not make check pass"
