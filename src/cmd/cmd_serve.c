@@ -342,7 +342,8 @@ struct service {
 static int conf_digest(const char *path, uint8_t out[PW_SHA256_LEN])
 {
 	struct pw_buf b = PW_BUF_INIT(4 * 1024 * 1024);
-	int rc = pw_read_file(path, &b);
+	/* pw_read_file reads "-" from stdin: the configuration is a file (its open says so) */
+	int rc = strcmp(path, "-") == 0 ? 0 : pw_read_file(path, &b);
 	if (rc == 0)
 		rc = pw_sha256(b.data, b.len, out);
 	pw_buf_free(&b, 0);
