@@ -37,6 +37,8 @@
 	"(S3 Object Lock: objects cannot be deleted before their retain-until date)"
 
 #define DAY 86400
+/* a backup that started further ahead of now than clock skew explains is not judged */
+#define FUTURE_SKEW 300
 
 /* A backup's start time (0 without a decoded manifest). */
 static time_t started_at(const struct backup_entry *e)
@@ -90,7 +92,14 @@ void chk_repo_load(const struct chk_opts *o, struct chk_repo_state *st)
 		return;
 	}
 	st->listed = true;
-	st->newest = catalog_pick(&st->list, NULL, 0);
+	st->newest_any = catalog_pick(&st->list, NULL, 0);
+	/* with a trusted-signer, the rules judge genuine backups only: a repository writer
+	 * without the signing key must not make check pass with a planted "newer" backup
+	 * (backup.signed still reports the newest of all) */
+	st->list.trusted_only = b->signers && b->signers->n;
+	/* and none dated in the future (retention calls those not genuine): a signed manifest
+	 * from 2099 would otherwise be "the newest, started 0 minutes ago" for ever */
+	st->newest = catalog_pick(&st->list, NULL, o->now + FUTURE_SKEW + 1);
 	if (st->newest) {
 		pw_strlcpy(st->backup_role, st->newest->manifest->role, sizeof st->backup_role);
 	}
@@ -136,7 +145,8 @@ static void rule_recent(const struct chk_opts *o, const struct chk_repo_state *s
 	const struct backup_entry *newest = NULL, *verified = NULL;
 	for (size_t i = st->list.n; i-- > 0;) {
 		const struct backup_entry *e = &st->list.e[i];
-		if (!e->complete)
+		if (!e->complete || (st->list.trusted_only && e->trust.trust != TRUST_SIGNED) ||
+		    started_at(e) > o->now + FUTURE_SKEW)
 			continue;
 		if (!newest)
 			newest = e;
@@ -146,8 +156,9 @@ static void rule_recent(const struct chk_opts *o, const struct chk_repo_state *s
 			verified = e;
 	}
 	if (!newest) {
-		chk_set(f, CHK_FAIL, CHK_SEV_HIGH, "no complete backup of stanza %s in %s",
-		        o->stanza, o->backup.repo_desc);
+		chk_set(f, CHK_FAIL, CHK_SEV_HIGH, "no complete backup of stanza %s in %s%s",
+		        o->stanza, o->backup.repo_desc,
+		        st->newest_any ? " signed by a trusted-signer (see backup.signed)" : "");
 		chk_fix(f,
 		        "pgward backup %s --repo ADDR -r age1... (daily, e.g. from a systemd "
 		        "timer), then pgward verify %s",
@@ -662,25 +673,25 @@ static void rule_signed(const struct chk_opts *o, const struct chk_repo_state *s
 		        "on restore hosts and here");
 		return;
 	}
-	if (!st->newest) {
+	if (!st->newest_any) {
 		chk_set(f, CHK_SKIP, CHK_SEV_HIGH, "no complete backup of stanza %s to inspect",
 		        o->stanza);
 		chk_fix(f, "pgward backup %s with sign-key set", o->stanza);
 		return;
 	}
 	char label[64];
-	repo_trust_label(&st->newest->trust, label, sizeof label);
-	if (st->newest->trust.trust != TRUST_SIGNED) {
+	repo_trust_label(&st->newest_any->trust, label, sizeof label);
+	if (st->newest_any->trust.trust != TRUST_SIGNED) {
 		chk_set(f, CHK_FAIL, CHK_SEV_HIGH,
 		        "the newest backup %s is not signed by a trusted-signer (%s)",
-		        st->newest->id, label);
+		        st->newest_any->id, label);
 		chk_fix(f,
 		        "set sign-key on the backup host (pgward keygen --sign) and add its public "
 		        "key to trusted-signer; then pgward verify");
 		return;
 	}
 	chk_set(f, CHK_PASS, CHK_SEV_HIGH, "the newest backup %s is signed by trusted key %s",
-	        st->newest->id, label);
+	        st->newest_any->id, label);
 }
 
 static const struct bk_rule bk_rules[] = {

@@ -25,8 +25,10 @@ struct chk_repo_state {
 	bool listed;
 	char error[512]; /* why the repository could not be read ("" if it could) */
 	struct backup_list list;
-	const struct backup_entry *newest; /* newest complete backup, or NULL */
-	char backup_role[128];             /* the role that took it (manifest "role") */
+	/* newest complete backup, or NULL; with a trusted-signer, the newest trusted one */
+	const struct backup_entry *newest;
+	const struct backup_entry *newest_any; /* newest complete backup, trusted or not */
+	char backup_role[128];                 /* the role that took it (manifest "role") */
 };
 
 void chk_repo_load(const struct chk_opts *o, struct chk_repo_state *st);

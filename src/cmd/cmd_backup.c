@@ -137,13 +137,16 @@ int cmd_backup(struct pw_ctx *ctx)
 		char size[32];
 		pw_human_size((uint64_t)(pf.database_size > 0 ? pf.database_size : 0), " ", size,
 		              sizeof size);
-		char kid[17] = "";
+		char kid[17] = "", dbname[200], role[200];
 		if (sign)
 			minisign_keyid_hex(sk.keyid, kid);
+		/* names as the server returns them: whoever named them chose every byte */
+		pw_str_printable(dbname, sizeof dbname, pf.database);
+		pw_str_printable(role, sizeof role, pf.role);
 		printf("dry run: stanza %s, database \"%s\" (%s on disk) as role \"%s\": %s\n"
 		       "  repository: %s\n  recipients: %zu; %s%s\n"
 		       "nothing was dumped or written\n",
-		       stanza, pf.database, size, pf.role,
+		       stanza, dbname, size, role,
 		       pf.n ? "privileged (--allow-privileged)" : "read-only, every table readable",
 		       stor_describe(repo), ks.nrcpts, sign ? "signed with key " : "UNSIGNED", kid);
 	} else if (rc == 0) {

@@ -21,6 +21,7 @@
 #include "common/safefile.h"
 #include "common/str.h"
 #include "common/time.h"
+#include "crypto/prim.h"
 #include "service/plan.h"
 #include "service/schedule.h"
 #include "service/state.h"
@@ -333,7 +334,36 @@ struct service {
 	size_t n, m; /* sections, selected (the first m of all) */
 	size_t nsched;
 	char *state_path;
+	uint8_t conf_sha[PW_SHA256_LEN]; /* the configuration file's bytes as checked */
 };
+
+/* The SHA-256 of the configuration file's bytes: a job runs only on the configuration the
+ * service checked (a refused reload, or an edit without one, must not reach a job). */
+static int conf_digest(const char *path, uint8_t out[PW_SHA256_LEN])
+{
+	struct pw_buf b = PW_BUF_INIT(4 * 1024 * 1024);
+	/* pw_read_file reads "-" from stdin: the configuration is a file (its open says so) */
+	int rc = strcmp(path, "-") == 0 ? 0 : pw_read_file(path, &b);
+	if (rc == 0)
+		rc = pw_sha256(b.data, b.len, out);
+	pw_buf_free(&b, 0);
+	return rc;
+}
+
+static int conf_unchanged(const char *path, const uint8_t want[PW_SHA256_LEN])
+{
+	uint8_t now[PW_SHA256_LEN];
+	int rc = conf_digest(path, now);
+	if (rc == 0 && memcmp(now, want, sizeof now) != 0) {
+		pw_error(PW_E_CONFIG,
+		         "the configuration file \"%s\" changed since the service "
+		         "checked it",
+		         path);
+		rc = pw_error_hint("Send SIGHUP to check and load the new one (a refused one "
+		                   "leaves the old in force), or restart the service.");
+	}
+	return rc;
+}
 
 static void service_free(struct service *svc)
 {
@@ -353,7 +383,9 @@ static int service_load(struct pw_ctx *ctx, struct service *svc)
 		return pw_error_hint("Give --config FILE (or PGWARD_CONFIG) with a [stanza] per "
 		                     "database and its backup-schedule (docs/service.md).");
 	}
-	int rc = list_sections(svc->path, &svc->all, &svc->n);
+	int rc = conf_digest(svc->path, svc->conf_sha);
+	if (rc == 0)
+		rc = list_sections(svc->path, &svc->all, &svc->n);
 	if (rc < 0)
 		return rc;
 	/* the stanzas named on the command line, or all */
@@ -389,6 +421,8 @@ static int service_load(struct pw_ctx *ctx, struct service *svc)
 	}
 	if (rc == 0)
 		rc = check_split(ctx, svc->all, svc->m);
+	if (rc == 0) /* what was checked is what the digest names */
+		rc = conf_unchanged(svc->path, svc->conf_sha);
 	if (rc == 0)
 		svc->state_path = pw_cfg_isset(ctx->cfg, PW_OPT_STATE_FILE)
 		                      ? pw_strdup(pw_cfg_str(ctx->cfg, PW_OPT_STATE_FILE))
@@ -489,8 +523,13 @@ static int run_job(const struct service *svc, const struct stanza *st, enum plan
 		rc = pw_config_parse_args(ctx.cfg, command[k], argc, argv, allowed, 2);
 	}
 	pw_buf_free(&arg, 0);
+	/* the job reads the file again: it must still be the one checked, before and after */
+	if (rc == 0)
+		rc = conf_unchanged(svc->path, svc->conf_sha);
 	if (rc == 0)
 		rc = pw_config_load(ctx.cfg, st->name);
+	if (rc == 0)
+		rc = conf_unchanged(svc->path, svc->conf_sha);
 	json_object_set_new(ctx.audit, "scheduled_by", json_string("serve"));
 	if (rc == 0)
 		rc = fn[k](&ctx);

@@ -60,6 +60,7 @@ int pw_open_repo(struct pw_ctx *ctx, struct stor **out)
 	    .sse = strcmp(sse, "none") == 0 ? NULL : sse,
 	    .sse_kms_key_id = pw_cfg_str(c, PW_OPT_S3_SSE_KMS_KEY_ID),
 	    .storage_class = pw_cfg_str(c, PW_OPT_S3_STORAGE_CLASS),
+	    .no_create = pw_cfg_bool(c, PW_OPT_DRY_RUN),
 	};
 	int rc = stor_open(&sc, out);
 	pw_secret_free(secret);

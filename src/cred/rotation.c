@@ -119,6 +119,20 @@ void cred_rot_draining_role(enum cred_rot_state s, const char *name, char *out, 
 		cred_rot_role(name, out, size);
 }
 
+bool cred_rot_grace_over(long long now, long long step_at, long long grace)
+{
+	const long long cap = 10LL * 366 * 86400; /* grace is days in practice */
+	if (step_at > now + 300)                  /* not a time pgward recorded: over */
+		return true;
+	if (step_at < now - cap || grace < 0)
+		return true;
+	if (grace > cap)
+		grace = cap;
+	if (step_at > now) /* within clock skew */
+		step_at = now;
+	return now - step_at >= grace;
+}
+
 /* ---- the executor ---- */
 
 void cred_rot_run_clear(struct cred_rot_run *r)
@@ -295,7 +309,7 @@ int cred_rot_advance(struct cred_rot_run *r, const char *name, bool wait, bool f
 		long long now = 0;
 		if (s != CRED_ROT_ACTIVE && s != CRED_ROT_UNKNOWN)
 			rc = cred_now(r->cc, &now, NULL, 0);
-		f.deadline = force || now >= step_at + grace;
+		f.deadline = force || cred_rot_grace_over(now, step_at, grace);
 		const struct pw_secret *pw = NULL;
 		const char *elsewhere = NULL;
 		if (rc == 0 && s == CRED_ROT_CREATED) {

@@ -86,6 +86,11 @@ enum cred_rot_state cred_rot_state_of(json_t *meta);
 const char *cred_rot_state_name(enum cred_rot_state s);
 /* Which username drains in a state (out: "<name>" or "<name>-rotating"). */
 void cred_rot_draining_role(enum cred_rot_state s, const char *name, char *out, size_t size);
+/* Whether the grace period of a step taken at step_at (seconds, the database's clock) is
+ * over at now. step_at and grace come from the role's comment, which whoever has
+ * CREATEROLE can rewrite: no value overflows, and a step dated in the future cannot hold
+ * the rotation (and the old password) back for good. */
+bool cred_rot_grace_over(long long now, long long step_at, long long grace);
 
 /* What the command layer does for the executor. */
 struct cred_rot_hooks {

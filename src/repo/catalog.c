@@ -107,6 +107,16 @@ bool catalog_verify_name_parse(const char *name, time_t *when, int *depth)
 	return true;
 }
 
+/* A record or marker dated further ahead than clock skew explains was not written by
+ * pgward (it names them by its clock when it writes them): a repository writer planting
+ * one would outrank every later genuine record or marker for good. */
+#define MARKER_SKEW 300
+
+static bool marker_time_ok(time_t when)
+{
+	return when <= pw_now() + MARKER_SKEW;
+}
+
 /* a is newer than b (time, then name) */
 static bool newer(time_t ta, const char *a, time_t tb, const char *b)
 {
@@ -117,7 +127,8 @@ static void note_record(struct backup_entry *e, const char *name)
 {
 	time_t when;
 	int depth;
-	if (!catalog_verify_name_parse(name, &when, &depth) || strlen(name) >= 64)
+	if (!catalog_verify_name_parse(name, &when, &depth) || strlen(name) >= 64 ||
+	    !marker_time_ok(when))
 		return;
 	/* by_depth[0] holds the newest old-form record until its depth is read */
 	struct verify_summary *v = &e->by_depth[depth];
@@ -134,7 +145,14 @@ static void note_marker(struct backup_entry *e, const char *name)
 	const char *stamp = pw_startswith(name, "pin-")     ? name + 4
 	                    : pw_startswith(name, "unpin-") ? name + 6
 	                                                    : NULL;
-	if (stamp && strlen(stamp) < sizeof e->pin_stamp && strcmp(stamp, e->pin_stamp) >= 0) {
+	/* <compact time>.json as expire_pin writes it, not in the future: a planted
+	 * "pin-~.json" or "unpin-2099...json" would otherwise decide for good */
+	time_t when;
+	const char *end;
+	if (!stamp || pw_time_parse(stamp, PW_TIME_COMPACT, false, &when, &end) < 0 ||
+	    strcmp(end, ".json") != 0 || !marker_time_ok(when))
+		return;
+	if (strlen(stamp) < sizeof e->pin_stamp && strcmp(stamp, e->pin_stamp) >= 0) {
 		pw_strlcpy(e->pin_stamp, stamp, sizeof e->pin_stamp);
 		e->pinned = pw_startswith(name, "pin-");
 	}

@@ -585,7 +585,7 @@ static void p_free(struct stor *s)
 static const struct stor_ops posix_ops = {"posix",  p_write_open,   p_get,          p_stat, p_list,
                                           p_remove, p_list_uploads, p_abort_upload, p_free};
 
-int stor_posix_open(const char *root, struct stor **out)
+int stor_posix_open(const char *root, bool create, struct stor **out)
 {
 	struct stat st;
 	if (stat(root, &st) == 0 && !S_ISDIR(st.st_mode)) {
@@ -596,7 +596,7 @@ int stor_posix_open(const char *root, struct stor **out)
 	size_t n = strlen(r);
 	while (n > 1 && r[n - 1] == '/')
 		r[--n] = 0;
-	if (stat(r, &st) < 0) {
+	if (create && stat(r, &st) < 0) {
 		/* create the root (and its parents) with mode 0700 */
 		size_t m = n + 2;
 		char *tmp = pw_malloc(m);

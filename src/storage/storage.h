@@ -52,6 +52,8 @@ struct stor_config {
 	const char *sse;          /* NULL, "AES256" or "aws:kms" */
 	const char *sse_kms_key_id;
 	const char *storage_class;
+	/* local: never create the directory (a dry run writes nothing) */
+	bool no_create;
 };
 
 struct stor_write_opts {

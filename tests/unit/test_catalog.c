@@ -11,6 +11,7 @@
 
 #include "common/err.h"
 #include "common/mem.h"
+#include "common/time.h"
 #include "repo/catalog.h"
 
 #define SHA "6b86b273ff34fce19c6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b"
@@ -137,10 +138,68 @@ static void test_catalog(void **state)
 	waitpid(pid, &st, 0);
 }
 
+/* A repository writer plants records and markers dated in the future: as the newest by name
+ * they would outrank every later genuine verification (a failing drill hidden for good) and
+ * every later pgward unpin/pin (junk kept forever, or a pin undone for good). Names that
+ * are not pgward's form or lie more than 5 minutes ahead of now are ignored. */
+static time_t fake_now(void)
+{
+	return 1796576400; /* 2026-12-06T17:00:00Z */
+}
+
+static void test_future_markers(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/pgward-test-catalog.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct stor *s = NULL;
+	struct stor_config cfg = {.addr = dir};
+	assert_int_equal(stor_open(&cfg, &s), 0);
+	pw_clock_set(fake_now);
+	const char *A = "20261206T010000Z-000a";
+	manifest(s, A, "");
+	/* planted: a pass at depth 3 dated 2099, a pin that sorts after every stamp */
+	put(s, "shop/20261206T010000Z-000a/verify-20991231T235959Z-d3-ffffffff.json",
+	    "{\"depth\": 3, \"result\": \"pass\"}");
+	put(s, "shop/20261206T010000Z-000a/verify-20991231T235959Z.json",
+	    "{\"depth\": 1, \"result\": \"pass\"}");
+	put(s, "shop/20261206T010000Z-000a/pin-~.json", "{}");
+	put(s, "shop/20261206T010000Z-000a/pin-20991231T235959Z.json", "{}");
+	/* genuine: the drill failed at 12:00, the operator unpinned at 13:00 */
+	put(s, "shop/20261206T010000Z-000a/verify-20261206T120000Z-d3-0000aaaa.json",
+	    "{\"depth\": 3, \"result\": \"fail\"}");
+	put(s, "shop/20261206T010000Z-000a/pin-20261206T110000Z.json", "{}");
+	put(s, "shop/20261206T010000Z-000a/unpin-20261206T130000Z.json", "{}");
+	/* within the 5 minutes of clock skew: still counted */
+	put(s, "shop/20261206T010000Z-000a/verify-20261206T170400Z-d1-0000bbbb.json",
+	    "{\"depth\": 1, \"result\": \"pass\"}");
+
+	struct backup_list l;
+	assert_int_equal(catalog_list(s, "shop", &l), 0);
+	assert_int_equal(l.n, 1);
+	const struct backup_entry *a = &l.e[0];
+	assert_string_equal(a->by_depth[3].record, "verify-20261206T120000Z-d3-0000aaaa.json");
+	assert_string_equal(a->by_depth[3].result, "fail");
+	assert_string_equal(a->by_depth[1].record, "verify-20261206T170400Z-d1-0000bbbb.json");
+	assert_false(catalog_verified(a));
+	assert_false(a->pinned);
+	catalog_list_free(&l);
+	pw_clock_set(NULL);
+	stor_free(s);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execlp("rm", "rm", "-rf", dir, (char *)NULL);
+		_exit(127);
+	}
+	int st = 0;
+	waitpid(pid, &st, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_catalog),
+	    cmocka_unit_test(test_future_markers),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }

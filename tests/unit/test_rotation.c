@@ -376,6 +376,26 @@ static void test_deadline(void **state)
 	assert_int_equal(st.action, CRED_ROT_ACT_SWAP);
 }
 
+/* step_at and grace are read from the role's comment (writable by CREATEROLE): a value
+ * that would overflow is no undefined behaviour, and a step dated in the future does not
+ * stall the rotation, and so the old password, for good. */
+static void test_grace_tampered(void **state)
+{
+	(void)state;
+	const long long now = 1796576400, day = 86400;
+	assert_false(cred_rot_grace_over(now, now - 10, 60)); /* within the grace */
+	assert_true(cred_rot_grace_over(now, now - 60, 60));  /* just over */
+	assert_true(cred_rot_grace_over(now, now - 10, -5));  /* a negative grace is none */
+	assert_true(cred_rot_grace_over(now, now + 60, 0));   /* clock skew, no grace */
+	/* a step "taken" in 2099 or at the end of time: over, not waiting for ever */
+	assert_true(cred_rot_grace_over(now, now + 365 * day * 73, 60));
+	assert_true(cred_rot_grace_over(now, 9223372036854775807LL, 1));
+	/* an absurd grace: at most ten years */
+	assert_false(cred_rot_grace_over(now, now - day, 9223372036854775807LL));
+	assert_true(cred_rot_grace_over(now + 3700 * day, now, 9223372036854775807LL));
+	assert_true(cred_rot_grace_over(now, -9223372036854775807LL - 1, 60));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +406,7 @@ int main(void)
 	    cmocka_unit_test(test_resume_fresh_password),
 	    cmocka_unit_test(test_wait_for_password),
 	    cmocka_unit_test(test_deadline),
+	    cmocka_unit_test(test_grace_tampered),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }
