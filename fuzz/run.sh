@@ -107,7 +107,9 @@ seeds["fuzz_manifest"] = {
 }
 seeds["fuzz_s3_list"] = {
     name: open(os.path.join("tests/data/s3", name), "rb").read()
-    for name in sorted(os.listdir("tests/data/s3")) if name != "README.md"
+    for name in sorted(os.listdir("tests/data/s3"))
+    if name != "README.md" and not name.endswith(".sh")
+    and os.path.isfile(os.path.join("tests/data/s3", name))
 }
 for target, files in seeds.items():
     d = os.path.join("fuzz", "corpus", target)

@@ -38,7 +38,8 @@ static void test_with_dbname(void **state)
 	/* a name with a quote, a backslash and what looks like a parameter stays one value */
 	assert_int_equal(pg_conninfo_with_dbname("host=h", "x' sslmode='disable\\", &out, NULL, 0),
 	                 0);
-	assert_string_equal(out, "dbname='x\\' sslmode=\\'disable\\\\' host='h'"); /* libpq's order */
+	assert_string_equal(out,
+	                    "dbname='x\\' sslmode=\\'disable\\\\' host='h'"); /* libpq's order */
 	assert_int_equal(pg_conninfo_has_password(out), 0);
 	char *again = NULL;
 	assert_int_equal(pg_conninfo_with_dbname(out, "y", &again, old, sizeof old), 0);
@@ -47,7 +48,8 @@ static void test_with_dbname(void **state)
 	pw_free(again);
 	pw_free(out);
 
-	assert_int_equal(pg_conninfo_with_dbname("host='broken", "db", &out, NULL, 0), -PW_E_CONFIG);
+	assert_int_equal(pg_conninfo_with_dbname("host='broken", "db", &out, NULL, 0),
+	                 -PW_E_CONFIG);
 	assert_null(out);
 	pw_error_clear();
 }
