@@ -191,6 +191,22 @@ static int restore_globals_cmd(struct pw_ctx *ctx, const struct restore_opts *go
 	for (size_t i = 0; i < r.nprivileged; i++)
 		fprintf(stderr, "pgward: %s privileged: %s\n",
 		        rc == 0 ? "warning:" : "refused:", r.privileged[i]);
+	/* role settings not applied: one warning each (the first few), with the statement
+	 * for an admin who trusts it to run after reading it */
+	size_t shown_skipped = rc == 0 && r.nskipped_listed < 20 ? r.nskipped_listed : 20;
+	for (size_t i = 0; rc == 0 && i < shown_skipped; i++) {
+		const struct globals_skipped *k = &r.skipped[i];
+		char role[300], param[300], sql[1200];
+		fprintf(stderr,
+		        "pgward: warning: role \"%s\": setting \"%s\" not applied (%s): %s\n",
+		        pw_str_printable(role, sizeof role, k->role),
+		        pw_str_printable(param, sizeof param, k->param), k->why,
+		        k->sql ? pw_str_printable(sql, sizeof sql, k->sql)
+		               : "(statement too long to show)");
+	}
+	if (rc == 0 && r.nskipped > shown_skipped)
+		fprintf(stderr, "pgward: warning: ... and %zu more role settings not applied\n",
+		        r.nskipped - shown_skipped);
 	json_t *j = json_object();
 	json_object_set_new(j, "allow_privileged_roles", json_boolean(ao.allow_privileged));
 	json_object_set_new(j, "privileged", json_integer((json_int_t)r.nprivileged));
@@ -198,6 +214,24 @@ static int restore_globals_cmd(struct pw_ctx *ctx, const struct restore_opts *go
 	json_object_set_new(j, "roles_created", json_integer((json_int_t)r.roles));
 	json_object_set_new(j, "memberships", json_integer((json_int_t)r.memberships));
 	json_object_set_new(j, "tablespaces", json_integer((json_int_t)r.tablespaces));
+	json_object_set_new(j, "settings_skipped", json_integer((json_int_t)r.nskipped));
+	json_t *sk = json_array(); /* the first 20: an audit record is capped at 64 KiB */
+	for (size_t i = 0; i < r.nskipped_listed && i < 20; i++) {
+		const struct globals_skipped *k = &r.skipped[i];
+		char role[300], param[300], dbn[300];
+		json_t *e = json_object();
+		json_object_set_new(e, "role",
+		                    json_string(pw_str_printable(role, sizeof role, k->role)));
+		json_object_set_new(e, "parameter",
+		                    json_string(pw_str_printable(param, sizeof param, k->param)));
+		if (k->database)
+			json_object_set_new(
+			    e, "database",
+			    json_string(pw_str_printable(dbn, sizeof dbn, k->database)));
+		json_object_set_new(e, "reason", json_string(k->why));
+		json_array_append_new(sk, e);
+	}
+	json_object_set_new(j, "settings_skipped_list", sk);
 	json_object_set_new(ctx->audit, "globals", j);
 	if (rc == 0)
 		printf("applied the backup's globals: %zu role%s, %zu membership%s, %zu setting%s, "

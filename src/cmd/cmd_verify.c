@@ -71,6 +71,23 @@ static void print_report(json_t *rep)
 		       json_string_value(json_object_get(roles, "owners")),
 		       pw_str_printable(priv, sizeof priv,
 		                        json_string_value(json_object_get(roles, "privileges"))));
+		/* role settings not applied (sanitized when recorded; the record is input) */
+		json_t *sk = json_object_get(roles, "settings_skipped_list");
+		for (size_t i = 0; i < json_array_size(sk) && i < 20; i++) {
+			json_t *e = json_array_get(sk, i);
+			char role[300], param[300], why[200];
+			printf("  role \"%s\": setting \"%s\" not applied (%s)\n",
+			       pw_str_printable(role, sizeof role,
+			                        json_string_value(json_object_get(e, "role"))),
+			       pw_str_printable(param, sizeof param,
+			                        json_string_value(json_object_get(e, "parameter"))),
+			       pw_str_printable(why, sizeof why,
+			                        json_string_value(json_object_get(e, "reason"))));
+		}
+		json_int_t nsk = json_integer_value(json_object_get(roles, "settings_skipped"));
+		if (nsk > (json_int_t)json_array_size(sk) && json_array_size(sk) <= 20)
+			printf("  ... and %lld more role settings not applied\n",
+			       (long long)(nsk - (json_int_t)json_array_size(sk)));
 	}
 	json_t *probs = json_object_get(rep, "problems");
 	for (size_t i = 0; i < json_array_size(probs); i++) {

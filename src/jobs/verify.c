@@ -483,6 +483,25 @@ static int drill_roles(struct vctx *v, struct pg_conn *mc, const struct restore_
 	struct globals_report gr;
 	int rc = restore_globals(&go, key, &ao, &gr);
 	size_t created = gr.roles, privileged = gr.nprivileged;
+	/* role settings not applied (a parameter pgward does not apply ...): listed, the
+	 * first 20, sanitized (the record is read back with a cap) */
+	json_t *skipped = json_array();
+	for (size_t i = 0; rc == 0 && i < gr.nskipped_listed && i < 20; i++) {
+		const struct globals_skipped *k = &gr.skipped[i];
+		char role[300], param[300], why[200], sql[1200];
+		json_t *e = json_object();
+		json_object_set_new(e, "role",
+		                    json_string(pw_str_printable(role, sizeof role, k->role)));
+		json_object_set_new(e, "parameter",
+		                    json_string(pw_str_printable(param, sizeof param, k->param)));
+		json_object_set_new(e, "reason",
+		                    json_string(pw_str_printable(why, sizeof why, k->why)));
+		if (k->sql)
+			json_object_set_new(e, "statement",
+			                    json_string(pw_str_printable(sql, sizeof sql, k->sql)));
+		json_array_append_new(skipped, e);
+	}
+	size_t nskipped = gr.nskipped;
 	globals_report_free(&gr);
 	if (rc < 0) {
 		if (pw_interrupted() || rc == -PW_E_INTERRUPTED)
@@ -492,14 +511,15 @@ static int drill_roles(struct vctx *v, struct pg_conn *mc, const struct restore_
 			pw_error_clear();
 			return 0;
 		}
-		/* Refused (a statement pgward does not apply, such as ALTER ROLE ... SET
-		 * search_path) or failed: the drill goes on without the roles and says why; an
+		/* Refused (a statement pgward does not apply, such as COPY; a role setting it
+		 * does not apply is skipped and listed, not refused) or failed: the drill goes on without the roles and says why; an
 		 * object that needs one then fails the drill with PostgreSQL's own words. */
 		char why[1100], shown[1200];
 		snprintf(why, sizeof why, "not applied: %s", pw_error_message());
 		pw_error_clear(); /* copied into the record */
 		roles_note(roles, pw_str_printable(shown, sizeof shown, why),
 		           "--no-owner --no-privileges", "not restored", "not restored");
+		json_decref(skipped);
 		return 0;
 	}
 	struct pg_result *r = NULL;
@@ -521,9 +541,13 @@ static int drill_roles(struct vctx *v, struct pg_conn *mc, const struct restore_
 		}
 	}
 	pg_result_free(r);
-	if (rc < 0)
+	if (rc < 0) {
+		json_decref(skipped);
 		return rc;
+	}
 	json_object_set_new(roles, "roles_created", json_integer((json_int_t)created));
+	json_object_set_new(roles, "settings_skipped", json_integer((json_int_t)nskipped));
+	json_object_set_new(roles, "settings_skipped_list", skipped);
 	json_object_set_new(roles, "privileged_items_left_out",
 	                    json_integer((json_int_t)privileged));
 	roles_note(roles,

@@ -391,9 +391,8 @@ static int parse_set(struct parser *p, struct gl_stmt *s)
 		return bad(p, "a malformed ALTER ROLE ... SET");
 	if (strlen(s->param) > GLOBALS_MAX_NAME)
 		return bad(p, "a parameter name too long");
-	if (!globals_param_allowed(s->param))
-		return bad(p, "a role setting pgward does not apply (only a short list of "
-		              "session settings; see docs/restore.md)");
+	/* a parameter not on the allow-list is parsed all the same: globals_apply() skips
+	 * the statement and reports it */
 	if (!kw(p, "to") && !tk(p, TK_EQ))
 		return bad(p, "a malformed ALTER ROLE ... SET");
 	s->values = pw_calloc(MAX_VALUES, sizeof *s->values);

@@ -81,7 +81,9 @@ int globals_parse(const char *text, size_t len, struct globals **out);
 void globals_free(struct globals *g);
 
 /* Is the parameter of ALTER ROLE ... SET one pgward applies? (A short allow-list of
- * session settings; search_path, role, *_preload_libraries ... are refused.) */
+ * session settings.) A setting of any other parameter (search_path, role,
+ * *_preload_libraries ...) is parsed as strictly as the others but never applied:
+ * globals_apply() skips it and lists it in the report. */
 bool globals_param_allowed(const char *param);
 /* Is a membership in this role privileged by its name alone (pg_execute_server_program,
  * pg_read_server_files, pg_write_all_data ... every predefined pg_* role but a few
@@ -109,6 +111,20 @@ struct globals_apply_opts {
 	bool no_tablespaces; /* leave CREATE/COMMENT ON TABLESPACE out */
 };
 
+/* A role setting (ALTER ROLE ... SET) parsed but not applied. role, param, database and
+ * sql come from the backup: sanitize them (pw_str_printable) before showing them. */
+struct globals_skipped {
+	char *role, *param;
+	char *database; /* IN DATABASE, or NULL */
+	/* the statement as canonical SQL (globals_render, libpq's quoting), for an admin who
+	 * trusts it to run after reading it; NULL when longer than GLOBALS_SKIPPED_SQL_MAX */
+	char *sql;
+	const char *why; /* static: why it was not applied */
+	int line;
+};
+#define GLOBALS_SKIPPED_MAX 100             /* listed in the report; nskipped counts all */
+#define GLOBALS_SKIPPED_SQL_MAX (16 * 1024) /* a longer statement is listed without its SQL */
+
 struct globals_report {
 	/* what was left out, one sentence each (names sanitized): roles and tablespaces that
 	 * exist, memberships of roles that exist, settings for a database that does not */
@@ -117,6 +133,10 @@ struct globals_report {
 	char **privileged; /* privileged attributes and memberships found (applied or not) */
 	size_t nprivileged;
 	bool stripped; /* privileged items were left out (strip_privileged) */
+	/* role settings not applied: a parameter not on the allow-list, or a role this restore
+	 * did not create (one that existed in the target keeps its own settings) */
+	struct globals_skipped *skipped; /* the first GLOBALS_SKIPPED_MAX of them */
+	size_t nskipped_listed, nskipped;
 	size_t roles, memberships, comments, settings, tablespaces; /* applied */
 	bool roles_committed; /* the role transaction committed (tablespaces come after it) */
 };
@@ -124,7 +144,9 @@ struct globals_report {
 /* Apply g on c: roles, settings, comments and memberships in one transaction (all or
  * nothing), then each tablespace on its own (CREATE TABLESPACE cannot run in a transaction
  * block). Roles and tablespaces that exist are left as they are and listed; memberships
- * that exist are skipped. Privileged items are listed in the report; without
+ * that exist are skipped. A role setting is applied only if its parameter is allowed
+ * (globals_param_allowed) and its role is created by this call; any other is skipped and
+ * listed in report->skipped. Privileged items are listed in the report; without
  * allow_privileged or strip_privileged they are refused before anything is applied
  * (-PW_E_PRIVILEGE). */
 int globals_apply(struct pg_conn *c, const struct globals *g, const struct globals_apply_opts *o,

@@ -191,6 +191,13 @@ void globals_report_free(struct globals_report *r)
 {
 	if (!r)
 		return;
+	for (size_t i = 0; i < r->nskipped_listed; i++) {
+		pw_free(r->skipped[i].role);
+		pw_free(r->skipped[i].param);
+		pw_free(r->skipped[i].database);
+		pw_free(r->skipped[i].sql);
+	}
+	pw_free(r->skipped);
 	for (size_t i = 0; i < r->nexisting; i++)
 		pw_free(r->existing[i]);
 	for (size_t i = 0; i < r->nprivileged; i++)
@@ -259,13 +266,49 @@ static void attr_words(struct pw_buf *b, unsigned a)
 
 enum action { ACT_APPLY, ACT_SKIP, ACT_STRIP_GRANT };
 
+/* List a role setting that is not applied (the first GLOBALS_SKIPPED_MAX; all counted). */
+static void skip_setting(struct pg_conn *c, struct globals_report *r, const struct gl_stmt *s,
+                         const char *why)
+{
+	r->nskipped++;
+	if (r->nskipped_listed == GLOBALS_SKIPPED_MAX)
+		return;
+	if (!r->skipped)
+		r->skipped = pw_calloc(GLOBALS_SKIPPED_MAX, sizeof *r->skipped);
+	struct globals_skipped *k = &r->skipped[r->nskipped_listed++];
+	k->role = pw_strdup(s->name);
+	k->param = pw_strdup(s->param);
+	k->database = s->database ? pw_strdup(s->database) : NULL;
+	k->why = why;
+	k->line = s->line;
+	char *sql = globals_render(s, 0, q_ident, q_literal, c);
+	if (strlen(sql) <= GLOBALS_SKIPPED_SQL_MAX)
+		k->sql = sql;
+	else
+		pw_free(sql);
+}
+
+/* The roles the file creates that the target does not have (sorted, names borrowed). */
+static char **created_roles(const struct globals *g, const struct target *t, size_t *n)
+{
+	char **v = pw_calloc(g->n + 1, sizeof *v);
+	size_t k = 0;
+	for (size_t i = 0; i < g->n; i++)
+		if (g->v[i].kind == GL_CREATE_ROLE && !find_role(t, g->v[i].name))
+			v[k++] = g->v[i].name;
+	qsort(v, k, sizeof *v, cmp_str);
+	*n = k;
+	return v;
+}
+
 /* Decide per statement; list what exists and what is privileged. */
-static void plan(const struct globals *g, const struct target *t,
+static void plan(struct pg_conn *c, const struct globals *g, const struct target *t,
                  const struct globals_apply_opts *o, struct globals_report *r, enum action *act)
 {
 	struct pw_buf b = PW_BUF_INIT(4096);
-	size_t nfile;
+	size_t nfile, ncreated;
 	struct known_role *file = file_roles(g, &nfile);
+	char **created = created_roles(g, t, &ncreated);
 	for (size_t i = 0; i < g->n; i++) {
 		const struct gl_stmt *s = &g->v[i];
 		act[i] = ACT_APPLY;
@@ -291,8 +334,20 @@ static void plan(const struct globals *g, const struct target *t,
 			}
 			break;
 		case GL_ROLE_SET:
+			/* a role's settings run in every session it opens: only a role this
+			 * restore creates gets them (a forged search_path for the target's own
+			 * owner would hijack its sessions), and only allowed parameters */
 			if (find_role(t, s->name)) {
 				act[i] = ACT_SKIP;
+				skip_setting(c, r, s,
+				             "the role exists in the target: its settings are left "
+				             "as they are");
+			} else if (!has_str(created, ncreated, s->name)) {
+				act[i] = ACT_SKIP;
+				skip_setting(c, r, s, "the backup does not create this role");
+			} else if (!globals_param_allowed(s->param)) {
+				act[i] = ACT_SKIP;
+				skip_setting(c, r, s, "pgward does not apply this parameter");
 			} else if (s->database && !has_str(t->dbs, t->ndbs, s->database)) {
 				act[i] = ACT_SKIP;
 				pw_buf_printf(&b, "setting of role ");
@@ -373,6 +428,7 @@ static void plan(const struct globals *g, const struct target *t,
 		}
 	}
 	pw_free(file);
+	pw_free(created);
 	pw_buf_free(&b, 0);
 }
 
@@ -467,7 +523,7 @@ int globals_apply(struct pg_conn *c, const struct globals *g, const struct globa
 	if (rc == 0)
 		rc = target_read(c, &t);
 	if (rc == 0) {
-		plan(g, &t, o, r, act);
+		plan(c, g, &t, o, r, act);
 		r->stripped = o->strip_privileged && r->nprivileged > 0;
 		if (r->nprivileged && !o->allow_privileged && !o->strip_privileged) {
 			struct pw_buf b = PW_BUF_INIT(2048);

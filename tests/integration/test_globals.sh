@@ -204,8 +204,9 @@ COPY (select 1) TO PROGRAM 'touch $mark';|a character pgward does not accept
 COPY t TO PROGRAM 'touch $mark';|a statement pgward does not apply
 DO \$\$begin perform 1; end\$\$;|a dollar quote
 CREATE ROLE x SUPERUSER;|CREATE ROLE with options
-ALTER ROLE forged1 SET session_preload_libraries = '$TK_TMP/evil.so';|a role setting pgward does not apply
-ALTER ROLE forged1 SET search_path = 'evil';|a role setting pgward does not apply
+ALTER ROLE forged1 SET search_path = evil;|a setting value that is not a string
+ALTER ROLE forged1 SET search_path = 'a'; \\! touch $mark|text after ';' on the same line
+ALTER ROLE forged1 SET session_preload_libraries = \$\$x\$\$;|a dollar quote
 CREATE ROLE x; DROP ROLE supr;|text after ';' on the same line
 ALTER ROLE forged1 WITH PASSWORD 'x';|a password
 GRANT pg_execute_server_program, plain TO forged1;|a GRANT of several roles
@@ -218,7 +219,80 @@ CREATE ROLE \"a
 expect_fail 23 "globals line 6: a backslash command inside a statement" restore --allow-unsigned -i key \
 	--repo repo --globals --create --target "$(super f_nl)"
 [ -e "$mark" ] && tk_fail "a backslash line inside a name ran"
-tk_pass "forged globals with commands, COPY, DO, settings and passwords are refused whole"
+tk_pass "forged globals with commands, COPY, DO, malformed settings and passwords are refused whole"
+
+# role settings pgward does not apply (search_path, role, *_preload_libraries ...): parsed,
+# skipped and reported, the rest applied; settings only for the roles the restore creates
+# (an existing role's sessions must not change: search_path hijacking of the target's own
+# roles)
+settings_of() {
+	pg_psql_super -c "select coalesce(string_agg(coalesce(d.datname, '*') || ':' ||
+		array_to_string(s.setconfig, ','), ';' order by d.datname), '') from pg_db_role_setting s
+		join pg_roles r on r.oid = s.setrole left join pg_database d on d.oid = s.setdatabase
+		where r.rolname = '$1'"
+}
+plain_before=$(settings_of plain)
+tk_assert_eq "$plain_before" "*:work_mem=64MB" "the existing role's settings before"
+esc_param=$(printf 'x\033[2Jy')
+forge "$pre
+CREATE ROLE rs_app;
+ALTER ROLE rs_app WITH LOGIN;
+ALTER ROLE rs_app SET search_path TO 'evil', 'public';
+ALTER ROLE rs_app SET role TO 'postgres';
+ALTER ROLE rs_app SET work_mem TO '12MB';
+ALTER ROLE rs_app IN DATABASE postgres SET session_preload_libraries TO '$TK_TMP/evil.so';
+ALTER ROLE rs_app SET \"$esc_param\" TO 'v';
+ALTER ROLE plain SET statement_timeout TO '1s';
+ALTER ROLE plain SET search_path TO 'evil';
+ALTER ROLE not_created SET work_mem TO '1MB';"
+"$PGWARD" restore --allow-unsigned -i key --repo repo --globals --create --target "$(super s1)" \
+	>s.out 2>s.err || {
+	cat s.err
+	tk_fail "restore --globals with role settings pgward does not apply"
+}
+tk_assert_eq "$(pg_psql_super -c "select rolcanlogin from pg_roles where rolname = 'rs_app'")" t \
+	"the role with skipped settings is created"
+tk_assert_eq "$(settings_of rs_app)" "*:work_mem=12MB" \
+	"only the allowed setting of the new role is applied"
+tk_assert_eq "$(settings_of plain)" "$plain_before" \
+	"an existing role's settings are left as they are (allowed or not)"
+tk_assert_contains "$(cat s.out)" "1 setting," "the summary counts the applied setting"
+tk_assert_contains "$(cat s.err)" \
+	"warning: role \"rs_app\": setting \"search_path\" not applied (pgward does not apply this parameter): ALTER ROLE \"rs_app\" SET \"search_path\" TO 'evil', 'public'" \
+	"search_path: warned with the statement"
+tk_assert_contains "$(cat s.err)" 'role "rs_app": setting "role" not applied' "role: warned"
+tk_assert_contains "$(cat s.err)" \
+	"ALTER ROLE \"rs_app\" IN DATABASE \"postgres\" SET \"session_preload_libraries\" TO '$TK_TMP/evil.so'" \
+	"session_preload_libraries: warned"
+tk_assert_contains "$(cat s.err)" 'setting "x\x1b[2Jy" not applied' "a parameter name is sanitized"
+grep -q "$(printf '\033')" s.err && tk_fail "an ESC byte reached the terminal"
+tk_assert_contains "$(cat s.err)" \
+	'role "plain": setting "statement_timeout" not applied (the role exists in the target' \
+	"an allowed setting for an existing role: not applied, warned"
+tk_assert_contains "$(cat s.err)" 'role "plain": setting "search_path" not applied' \
+	"a disallowed setting for an existing role: warned"
+tk_assert_contains "$(cat s.err)" \
+	'role "not_created": setting "work_mem" not applied (the backup does not create this role)' \
+	"a setting for a role the backup does not create: warned"
+audit=$(tail -1 "$PGWARD_AUDIT_LOG")
+tk_assert_contains "$audit" '"settings_skipped":7' "the audit record counts the skipped settings"
+tk_assert_contains "$audit" '{"role":"rs_app","parameter":"search_path","reason":"pgward does not apply this parameter"}' \
+	"the audit record lists them"
+# many: the warnings are capped
+many="$pre
+CREATE ROLE rs_many;"
+for i in $(seq 1 25); do many="$many
+ALTER ROLE rs_many IN DATABASE d$i SET search_path TO 's$i';"; done
+forge "$many"
+"$PGWARD" restore --allow-unsigned -i key --repo repo --globals --create --target "$(super s2)" \
+	>/dev/null 2>s2.err || {
+	cat s2.err
+	tk_fail "restore --globals with 25 skipped settings"
+}
+tk_assert_eq "$(grep -c 'setting "search_path" not applied' s2.err)" 20 "20 warnings"
+tk_assert_contains "$(cat s2.err)" "... and 5 more role settings not applied" "then a count"
+pg_psql_super -c "drop role forged1, rs_app, rs_many" >/dev/null # for the cases below
+tk_pass "role settings pgward does not apply, or for roles it does not create, are skipped and reported"
 
 # privileged statements pg_dumpall would write: refused without the option (nothing
 # applied), applied with it
@@ -316,6 +390,7 @@ GRANT pg_execute_server_program TO s2;
 GRANT s1 TO s2;
 GRANT pg_monitor TO s2;
 CREATE TABLESPACE s_ts OWNER s2 LOCATION '/nonexistent';
+ALTER ROLE s2 SET search_path TO 'evil';
 SQL
 	ga() { PGPASSWORD=$PG_SUPERPASS "$PGWARD_GLOBALS_APPLY" "$(super postgres)" strip.sql "$@"; }
 	set +e
@@ -331,6 +406,10 @@ SQL
 	tk_assert_contains "$out" 'privileged: membership of "s2" in "pg_execute_server_program"' \
 		"stripped membership listed"
 	tk_assert_contains "$out" "stripped: yes" "report says stripped"
+	tk_assert_contains "$out" "skipped: s2 search_path: pgward does not apply this parameter: ALTER ROLE \"s2\" SET \"search_path\" TO 'evil'" \
+		"a setting pgward does not apply: skipped and reported"
+	tk_assert_eq "$(pg_psql_super -c "select count(*) from pg_db_role_setting s join pg_roles r on r.oid = s.setrole where r.rolname = 's2'")" \
+		0 "the skipped setting is not applied"
 	tk_assert_eq "$(pg_psql_super -c "select rolsuper, rolreplication, rolcanlogin from pg_roles where rolname = 's1'")" \
 		"f|f|t" "s1 created without its privileged attributes"
 	tk_assert_eq "$(pg_psql_super -c "select pg_has_role('s2', 'pg_execute_server_program', 'member'), pg_has_role('s2', 's1', 'member'), pg_has_role('s2', 'pg_monitor', 'member')")" \

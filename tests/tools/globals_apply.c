@@ -6,7 +6,7 @@
  *
  * Parses FILE (pg_dumpall --globals-only text), applies it on CONNINFO (password from
  * PGPASSWORD, as libpq reads it), prints the report (one "existing: ", "privileged: "
- * line each, then "stripped: yes|no" and the counts) and exits with pgward's error code.
+ * line each, a "skipped: " line per role setting not applied, then "stripped: yes|no" and the counts) and exits with pgward's error code.
  */
 #include <stdio.h>
 #include <string.h>
@@ -59,6 +59,9 @@ int main(int argc, char **argv)
 		printf("existing: %s\n", r.existing[i]);
 	for (size_t i = 0; i < r.nprivileged; i++)
 		printf("privileged: %s\n", r.privileged[i]);
+	for (size_t i = 0; i < r.nskipped_listed; i++)
+		printf("skipped: %s %s: %s: %s\n", r.skipped[i].role, r.skipped[i].param,
+		       r.skipped[i].why, r.skipped[i].sql ? r.skipped[i].sql : "(too long)");
 	printf("stripped: %s\nroles %zu memberships %zu settings %zu comments %zu tablespaces "
 	       "%zu\n",
 	       r.stripped ? "yes" : "no", r.roles, r.memberships, r.settings, r.comments,

@@ -264,12 +264,24 @@ static const struct refusal refusals[] = {
      "a role attribute pgward does not accept", 0},
     {"ALTER ROLE x WITH CONNECTION LIMIT -2;\n", "out of range", 0},
     {"ALTER ROLE x WITH CONNECTION LIMIT 99999999999;\n", "a number out of range", 0},
-    {"ALTER ROLE x SET session_preload_libraries TO '/tmp/evil.so';\n", "a role setting", 0},
-    {"ALTER ROLE x SET local_preload_libraries TO 'evil';\n", "a role setting", 0},
-    {"ALTER ROLE x SET search_path TO 'evil', 'public';\n", "a role setting", 0},
-    {"ALTER ROLE x SET role TO 'postgres';\n", "a role setting", 0},
-    {"ALTER ROLE x IN DATABASE d SET session_authorization TO 'postgres';\n", "a role setting", 0},
     {"ALTER ROLE x SET work_mem TO 64;\n", "not a string", 0},
+    /* a parameter pgward does not apply is parsed as strictly as an allowed one */
+    {"ALTER ROLE x SET search_path TO evil;\n", "not a string", 0},
+    {"ALTER ROLE x SET search_path TO $$evil$$;\n", "a dollar quote", 0},
+    {"ALTER ROLE x SET search_path TO E'evil';\n", "a prefixed string", 0},
+    {"ALTER ROLE x SET search_path;\n", "a malformed ALTER ROLE ... SET", 0},
+    {"ALTER ROLE x SET search_path TO 'a' 'b';\n", "text after the setting's value", 0},
+    {"ALTER ROLE x SET search_path TO 'a'; SELECT 1;\n", "text after ';' on the same line", 0},
+    {"ALTER ROLE x SET session_preload_libraries TO '/tmp/evil.so'; \\! id\n",
+     "text after ';' on the same line", 0},
+    {"ALTER ROLE x SET role TO 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', "
+     "'n', 'o', 'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', 'a', 'b', 'c', 'd', 'e', "
+     "'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q', 'r', 's', 't', 'u', 'v', 'w', "
+     "'x', 'y', 'z', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm';\n",
+     "too many values", 0},
+    {"ALTER ROLE x SET "
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa TO 'x';\n",
+     "a name longer than PostgreSQL keeps", 0},
     {"ALTER ROLE x RENAME TO y;\n", "an ALTER ROLE pgward does not accept", 0},
     {"ALTER SYSTEM SET archive_command = 'id';\n", "an ALTER statement pgward does not accept", 0},
     {"GRANT a, b TO c;\n", "a GRANT of several roles", 0},
@@ -382,6 +394,47 @@ static void structural_refusals(void **state)
 	pw_error_clear();
 }
 
+/* A setting of a parameter pgward does not apply is parsed and kept (globals_apply() skips
+ * and reports it); the statements around it are unaffected. */
+static void disallowed_settings_kept(void **state)
+{
+	(void)state;
+	struct globals *g =
+	    ok("CREATE ROLE app;\n"
+	       "ALTER ROLE app SET search_path TO '$user', 'public';\n"
+	       "ALTER ROLE app SET role TO 'postgres';\n"
+	       "ALTER ROLE app IN DATABASE d SET session_preload_libraries TO '/tmp/evil.so';\n"
+	       "ALTER ROLE app SET \"myext.tenant\" = 'it''s';\n"
+	       "ALTER ROLE app SET work_mem TO '64MB';\n"
+	       "CREATE ROLE other;\n",
+	       7);
+	static const char *const params[] = {"search_path", "role", "session_preload_libraries",
+	                                     "myext.tenant", "work_mem"};
+	for (size_t i = 0; i < 5; i++) {
+		const struct gl_stmt *s = &g->v[i + 1];
+		assert_int_equal(s->kind, GL_ROLE_SET);
+		assert_string_equal(s->name, "app");
+		assert_string_equal(s->param, params[i]);
+		assert_int_equal(s->line, (int)i + 2);
+		assert_true(globals_param_allowed(s->param) == (i == 4));
+	}
+	assert_string_equal(g->v[3].database, "d");
+	assert_int_equal(g->v[1].nvalues, 2);
+	assert_string_equal(g->v[1].values[0], "$user");
+	/* the canonical statement an admin may run after reading it */
+	char *sql = globals_render(&g->v[1], 0, t_ident, t_literal, NULL);
+	assert_string_equal(sql, "ALTER ROLE \"app\" SET \"search_path\" TO '$user', 'public'");
+	pw_free(sql);
+	sql = globals_render(&g->v[4], 0, t_ident, t_literal, NULL);
+	assert_string_equal(sql, "ALTER ROLE \"app\" SET \"myext.tenant\" TO 'it''s'");
+	pw_free(sql);
+	sql = globals_render(&g->v[3], 0, t_ident, t_literal, NULL);
+	assert_string_equal(sql, "ALTER ROLE \"app\" IN DATABASE \"d\" SET "
+	                         "\"session_preload_libraries\" TO '/tmp/evil.so'");
+	pw_free(sql);
+	globals_free(g);
+}
+
 static void policy(void **state)
 {
 	(void)state;
@@ -406,6 +459,7 @@ int main(void)
 	    cmocka_unit_test(every_statement_form),
 	    cmocka_unit_test(every_refusal),
 	    cmocka_unit_test(structural_refusals),
+	    cmocka_unit_test(disallowed_settings_kept),
 	    cmocka_unit_test(policy),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
