@@ -118,7 +118,7 @@ const struct pw_command pw_commands[] = {
      "  20  the server could not be reached or refused the connection\n"
      "  21  TLS verification failed or the pin does not match\n",
      OPTS(COMMON, REPO_OPTS, PW_OPT_DB, PW_OPT_URL_ENV, PW_OPT_URL_FILE, PW_OPT_DB_PASSWORD,
-          PW_OPT_PIN_SHA256, PW_OPT_OUTPUT),
+          PW_OPT_PIN_SHA256, PW_OPT_OUTPUT, PW_OPT_SIGN_KEY),
      0, 1, true, cmd_pin, false},
     {"backup", "back up a database with a read-only role, encrypted, into the repository",
      "[STANZA] --db URL --repo ADDR --recipient age1... [--lock-days N]",
@@ -154,8 +154,8 @@ const struct pw_command pw_commands[] = {
      "Works on the backup host: it reads only the plaintext manifests. The \"signed by\" column "
      "shows who signed each backup: the key id of a trusted-signer, \"unsigned\", \"BAD "
      "SIGNATURE\" or \"untrusted KEYID\". \"info\" is an alias.",
-     NULL, OPTS(COMMON, REPO_OPTS, PW_OPT_OUTPUT, PW_OPT_TRUSTED_SIGNER), 0, 1, false, cmd_list,
-     true},
+     NULL, OPTS(COMMON, REPO_OPTS, PW_OPT_OUTPUT, PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED), 0,
+     1, false, cmd_list, true},
     {"restore", "restore a backup into a database or a file",
      "[STANZA] [--backup [STANZA/]ID | --before TIME] -i IDENTITY (--target URL | --to-file FILE)",
      "Picks the newest complete backup (or --backup ID, or the newest before TIME), decrypts "
@@ -219,7 +219,8 @@ const struct pw_command pw_commands[] = {
      OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
           PW_OPT_BACKUP_ID, PW_OPT_ALL, PW_OPT_RESTORE_DRILL, PW_OPT_SCRATCH_URL,
           PW_OPT_SCRATCH_PASSWORD, PW_OPT_SCRATCH_LOCAL, PW_OPT_SCRATCH_USER, PW_OPT_TEMP_DIR,
-          PW_OPT_OUTPUT, PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED, PW_OPT_PROGRESS),
+          PW_OPT_OUTPUT, PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED, PW_OPT_PROGRESS,
+          PW_OPT_SIGN_KEY),
      0, 1, true, cmd_verify, true},
     {"expire", "remove backups the retention policy no longer keeps (no key needed)",
      "[STANZA] --repo ADDR [--dry-run] [--retention-days N] [--retention-min N] ...",
@@ -246,7 +247,7 @@ const struct pw_command pw_commands[] = {
     {"unpin", "let expire remove a pinned backup again", "BACKUP-ID --repo ADDR",
      "Appends an unpin marker (the repository stays append-only; the newest pin or unpin "
      "marker decides). \"pgward pin BACKUP-ID\" pins.",
-     NULL, OPTS(COMMON, REPO_OPTS), 1, 1, true, cmd_unpin, false},
+     NULL, OPTS(COMMON, REPO_OPTS, PW_OPT_SIGN_KEY), 1, 1, true, cmd_unpin, false},
     {"credentials", "named least-privilege database credentials: create, rotate, destroy",
      "[list] | create NAME [--level L] [--schemas A,B] [--env-file F] | set-level NAME "
      "LEVEL\n       | url NAME [-i ID] | rotate NAME|--all [--force] [--grace 30m] [--wait]\n"
