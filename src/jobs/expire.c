@@ -188,16 +188,17 @@ int expire_pin(struct stor *repo, const char *stanza, const char *id, bool pin, 
 			rc = stor_put_buf(repo, skey, sig.data, sig.len, NULL, NULL);
 		}
 		pw_buf_free(&sig, 0);
-		if (rc == -PW_E_EXISTS) { /* the same marker again within the second */
-			pw_error_clear();
-			rc = 0;
-		}
 		if (rc < 0)
 			return rc;
 	}
 	rc = stor_put_buf(repo, key, body, (size_t)n,
 	                  &(struct stor_write_opts){.content_type = "application/json"}, NULL);
-	if (rc == -PW_E_EXISTS)
+	if (rc == -PW_E_EXISTS && !sk) { /* the same unsigned marker again within the second */
 		pw_error_clear();
-	return rc == -PW_E_EXISTS ? 0 : rc;
+		return 0;
+	}
+	if (rc == -PW_E_EXISTS) /* a signed marker needs its own bytes: another is there */
+		return pw_error_hint("A marker of this name (and second) exists already, maybe not "
+		                     "written by pgward; run the command again in a second.");
+	return rc;
 }
