@@ -186,10 +186,11 @@ static void print_row(const char *stanza, const struct backup_entry *e)
 	       m && m->privileged ? "  PRIVILEGED" : "", m && m->source.standby ? "  STANDBY" : "");
 	if (e->pin_stamp[0]) { /* a pin keeps; only a trusted-signed unpin cancels it */
 		bool pinned = g_allow_unsigned ? e->pinned_any : e->pinned;
-		printf("%-12s   %s%s%s%s\n", "", pinned ? "pinned" : "unpinned",
+		bool ignored = e->unpin_ignored[0] && !g_allow_unsigned;
+		printf("%-12s   %s%s%s%s%s\n", "", pinned ? "pinned" : "unpinned",
 		       pinned && e->pin_sig.trust != TRUST_SIGNED ? " (unsigned pin)" : "",
-		       e->unpin_ignored[0] && !g_allow_unsigned ? "; unsigned unpin-" : "",
-		       e->unpin_ignored[0] && !g_allow_unsigned ? e->unpin_ignored : "");
+		       ignored ? "; ignored unpin-" : "", ignored ? e->unpin_ignored : "",
+		       ignored ? " (not signed by a trusted key)" : "");
 	}
 	if (e->damage[0]) { /* the decoder's words, sanitized: the manifest is hostile input */
 		char d[300];

@@ -90,7 +90,8 @@ tk_assert_contains "$err" "not signed" "an unsigned unpin warns"
 "$PGWARD" "${EXP[@]}" >/dev/null 2>&1
 [[ -f $d/manifest.json ]] || tk_fail "expire removed a pinned backup after a planted unpin"
 out=$("$PGWARD" list shop --repo repo)
-tk_assert_contains "$out" "unsigned unpin-" "list shows the ignored unpin"
+tk_assert_contains "$out" "pinned; ignored unpin-" "list shows the ignored unpin"
+tk_assert_contains "$out" "(not signed by a trusted key)" "list says why"
 # a signed unpin lets it go (a second later: the planted unpin holds this second's name)
 PGWARD_NOW=$(date -u -d "@$(($(date +%s) + 2))" +%Y-%m-%dT%H:%M:%SZ) "$PGWARD" unpin "$id" --repo repo >/dev/null
 out=$("$PGWARD" "${EXP[@]}" 2>/dev/null)
