@@ -92,8 +92,15 @@ tk_assert_contains "$err" "not signed" "an unsigned unpin warns"
 out=$("$PGWARD" list shop --repo repo)
 tk_assert_contains "$out" "pinned; ignored unpin-" "list shows the ignored unpin"
 tk_assert_contains "$out" "(not signed by a trusted key)" "list says why"
+# a writer who takes the name of the operator's next marker gets no signature over their
+# bytes: the signed unpin fails (exit 6) and says to run again
+t3=$(($(date +%s) + 3))
+printf '{"unpinned": "x"}\n' >"$d/unpin-$(date -u -d "@$t3" +%Y%m%dT%H%M%SZ).json"
+PGWARD_NOW=$(date -u -d "@$t3" +%Y-%m-%dT%H:%M:%SZ) expect_fail 6 "run the command again" unpin "$id" --repo repo
+out=$("$PGWARD" "${EXP[@]}" --dry-run 2>/dev/null)
+tk_assert_contains "$out" "keep    shop/$id" "a taken marker name does not unpin"
 # a signed unpin lets it go (a second later: the planted unpin holds this second's name)
-PGWARD_NOW=$(date -u -d "@$(($(date +%s) + 2))" +%Y-%m-%dT%H:%M:%SZ) "$PGWARD" unpin "$id" --repo repo >/dev/null
+PGWARD_NOW=$(date -u -d "@$(($(date +%s) + 5))" +%Y-%m-%dT%H:%M:%SZ) "$PGWARD" unpin "$id" --repo repo >/dev/null
 out=$("$PGWARD" "${EXP[@]}" 2>/dev/null)
 tk_assert_contains "$out" "removed shop/$id" "a signed unpin lets expire remove the backup"
 [[ ! -f $d/manifest.json ]] || tk_fail "manifest still there after a signed unpin"
