@@ -186,11 +186,23 @@ static void rule_recent(const struct chk_opts *o, const struct chk_repo_state *s
 		        verified->id, vage, verified->last_verify, verified->verify_depth);
 		return;
 	}
+	/* a record not signed by a trusted key is no evidence: anyone who may write the
+	 * repository could plant a "pass" */
+	bool unsigned_only = newest->last_verify[0] && catalog_verified_any(newest);
 	chk_set(f, CHK_WARN, CHK_SEV_MEDIUM, "backup %s started %s ago but has %s", newest->id, age,
-	        newest->last_verify[0] ? "a verification that did not pass (pgward list shows each "
-	                                 "depth's newest result)"
-	                               : "not been verified");
-	chk_fix(f, "pgward verify %s --repo ADDR (after every backup; no key needed)", o->stanza);
+	        unsigned_only ? "only verification records not signed by a trusted-signer key "
+	                        "(not counted)"
+	        : newest->last_verify[0] ? "a verification that did not pass (pgward list shows "
+	                                   "each depth's newest result)"
+	                                 : "not been verified");
+	if (unsigned_only)
+		chk_fix(f,
+		        "give the verify host a signing key (sign-key; pgward keygen --sign) and "
+		        "add its public key to trusted-signer, then pgward verify %s --repo ADDR",
+		        o->stanza);
+	else
+		chk_fix(f, "pgward verify %s --repo ADDR (after every backup; no key needed)",
+		        o->stanza);
 }
 
 static void rule_encrypted(const struct chk_opts *o, const struct chk_repo_state *st,
@@ -490,6 +502,8 @@ static void rule_retention(const struct chk_opts *o, const struct chk_repo_state
 
 struct vrec {
 	char key[400];
+	char id[64];
+	char name[64];
 	time_t when;
 };
 struct vlist {
@@ -507,9 +521,18 @@ static int vcollect(void *arg, const struct stor_info *i)
 	int depth;
 	if (!catalog_verify_name_parse(slash + 1, &when, &depth) || (depth && depth < 3))
 		return 0; /* a record named for a shallower depth is no drill */
+	/* <stanza>/<id>/<record>: the id is what precedes the record's name */
+	const char *idp = slash;
+	while (idp > i->key && idp[-1] != '/')
+		idp--;
+	if (idp == i->key || slash - idp >= 64 || strlen(slash + 1) >= 64)
+		return 0;
 	l->v = pw_realloc(l->v, (l->n + 1) * sizeof *l->v);
-	pw_strlcpy(l->v[l->n].key, i->key, sizeof l->v[l->n].key);
-	l->v[l->n++].when = when;
+	struct vrec *r = &l->v[l->n++];
+	pw_strlcpy(r->key, i->key, sizeof r->key);
+	snprintf(r->id, sizeof r->id, "%.*s", (int)(slash - idp), idp);
+	pw_strlcpy(r->name, slash + 1, sizeof r->name);
+	r->when = when;
 	return 0;
 }
 
@@ -517,11 +540,6 @@ static int newest_first(const void *a, const void *b)
 {
 	time_t x = ((const struct vrec *)a)->when, y = ((const struct vrec *)b)->when;
 	return x < y ? 1 : x > y ? -1 : 0;
-}
-
-static int buf_sink(void *arg, const uint8_t *p, size_t n)
-{
-	return pw_buf_append(arg, p, n);
 }
 
 static void rule_restore_tested(const struct chk_opts *o, const struct chk_repo_state *st,
@@ -544,23 +562,27 @@ static void rule_restore_tested(const struct chk_opts *o, const struct chk_repo_
 	if (l.n)
 		qsort(l.v, l.n, sizeof *l.v, newest_first);
 	const struct vrec *found = NULL;
-	size_t read = 0, recent = 0;
+	size_t read = 0, recent = 0, unsigned_pass = 0;
 	for (size_t i = 0; i < l.n && read < 50 && !found; i++) {
 		if (difftime(o->now, l.v[i].when) > 7.0 * DAY)
 			break;
 		recent++;
-		struct pw_buf b = PW_BUF_INIT(1 << 20);
 		read++;
-		if (stor_get(o->backup.repo, l.v[i].key, buf_sink, &b) == 0) {
-			json_error_t je;
-			json_t *v = json_loadb((const char *)b.data, b.len, 0, &je);
-			if (json_integer_value(json_object_get(v, "depth")) >= 3 &&
-			    pw_streq(json_string_value(json_object_get(v, "result")), "pass"))
+		/* evidence only when signed by a trusted-signer key (its signature names the
+		 * record, depth 3 and "pass"): anyone who may write could plant a record */
+		struct verify_summary v = {.when = l.v[i].when};
+		time_t when;
+		int depth;
+		pw_strlcpy(v.record, l.v[i].name, sizeof v.record);
+		if (catalog_verify_name_parse(v.record, &when, &depth))
+			v.depth = depth;
+		catalog_read_record(o->backup.repo, o->stanza, l.v[i].id, o->backup.signers, &v);
+		if (v.depth >= 3 && pw_streq(v.result, "pass")) {
+			if (v.sig.trust == TRUST_SIGNED)
 				found = &l.v[i];
-			json_decref(v);
+			else
+				unsigned_pass++;
 		}
-		pw_error_clear();
-		pw_buf_free(&b, 0);
 	}
 	if (found) {
 		char age[32];
@@ -571,8 +593,10 @@ static void rule_restore_tested(const struct chk_opts *o, const struct chk_repo_
 		chk_set(
 		    f, CHK_FAIL, CHK_SEV_MEDIUM,
 		    "no passing restore drill of stanza %s in the last 7 days (%zu verification "
-		    "record%s in total, %zu in the last 7 days, none at depth 3 with result pass)",
-		    o->stanza, l.n, l.n == 1 ? "" : "s", recent);
+		    "record%s in total, %zu in the last 7 days, none at depth 3 with result pass "
+		    "signed by a trusted-signer key%s%zu%s)",
+		    o->stanza, l.n, l.n == 1 ? "" : "s", recent, unsigned_pass ? "; " : "",
+		    unsigned_pass, unsigned_pass ? " unsigned or untrusted, not counted" : "");
 		chk_fix(f,
 		        "weekly, where the key lives: pgward verify %s -i backup.key --restore "
 		        "--scratch-url postgresql://scratch-host/postgres",

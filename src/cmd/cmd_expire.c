@@ -189,10 +189,28 @@ int pw_retention_pin(struct pw_ctx *ctx, const char *id, bool pin)
 	time_t now = 0;
 	if (rc == 0)
 		rc = now_clock(&now);
+	/* signed with sign-key when configured: expire honours an unpin only when signed by a
+	 * trusted-signer key (anyone who may write the repository could plant one) */
+	const char *skpath = pw_cfg_str(ctx->cfg, PW_OPT_SIGN_KEY);
+	struct minisign_seckey sk;
+	bool have_sk = false;
+	if (rc == 0 && skpath && *skpath) {
+		rc = repo_sign_key_load(skpath, &sk);
+		have_sk = rc == 0;
+	}
 	if (rc == 0)
-		rc = expire_pin(repo, found, id, pin, now);
+		rc = expire_pin(repo, found, id, pin, now, have_sk ? &sk : NULL);
+	if (have_sk)
+		minisign_seckey_wipe(&sk);
 	if (rc == 0)
-		printf("%s %s/%s\n", pin ? "pinned" : "unpinned", found, id);
+		printf("%s %s/%s%s\n", pin ? "pinned" : "unpinned", found, id,
+		       have_sk ? " (signed)" : " (unsigned)");
+	if (rc == 0 && !pin && !have_sk)
+		pw_warn(
+		    "the unpin marker is not signed: expire ignores it (the backup stays pinned) "
+		    "unless run with --allow-unsigned; configure sign-key with a trusted-signer's "
+		    "key to unpin");
+	json_object_set_new(ctx->audit, "signed", json_boolean(have_sk));
 	json_object_set_new(ctx->audit, "backup_id", json_string(id));
 	json_object_set_new(ctx->audit, "action", json_string(pin ? "pin" : "unpin"));
 	stor_free(repo);

@@ -6,6 +6,7 @@
 
 #include "cmd/commands.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
 #include "common/time.h"
@@ -20,7 +21,35 @@ static json_t *record_json(const struct verify_summary *v)
 	json_object_set_new(o, "result", json_string(v->result));
 	json_object_set_new(o, "depth", json_integer(v->depth));
 	json_object_set_new(o, "time", json_string(pw_time_format(v->when, PW_TIME_ISO, t)));
+	/* only a record signed by a trusted-signer key is evidence */
+	json_object_set_new(o, "signature", json_string(repo_trust_name(v->sig.trust)));
+	json_object_set_new(o, "key_id", v->sig.keyid[0] ? json_string(v->sig.keyid) : json_null());
 	return o;
+}
+
+/* --allow-unsigned: unsigned verification records count as evidence (as before signing) */
+static bool g_allow_unsigned;
+
+static bool shown_verified(const struct backup_entry *e)
+{
+	return g_allow_unsigned ? catalog_verified_any(e) : catalog_verified(e);
+}
+
+static json_t *pin_json(const struct backup_entry *e)
+{
+	json_t *p = json_object();
+	json_object_set_new(p, "pinned",
+	                    json_boolean(g_allow_unsigned ? e->pinned_any : e->pinned));
+	json_object_set_new(p, "pin", json_string(e->pin_stamp));
+	json_object_set_new(p, "signature", json_string(repo_trust_name(e->pin_sig.trust)));
+	if (e->unpin_stamp[0])
+		json_object_set_new(p, "unpinned_by", json_string(e->unpin_stamp));
+	if (e->unpin_ignored[0]) {
+		json_object_set_new(p, "unpin_ignored", json_string(e->unpin_ignored));
+		json_object_set_new(p, "unpin_ignored_signature",
+		                    json_string(repo_trust_name(e->unpin_ignored_sig.trust)));
+	}
+	return p;
 }
 
 static json_t *entry_json(const char *stanza, const struct backup_entry *e)
@@ -55,8 +84,10 @@ static json_t *entry_json(const char *stanza, const struct backup_entry *e)
 			if (e->by_depth[d].record[0])
 				json_array_append_new(bd, record_json(&e->by_depth[d]));
 		json_object_set_new(o, "verification_by_depth", bd);
-		json_object_set_new(o, "verified", json_boolean(catalog_verified(e)));
+		json_object_set_new(o, "verified", json_boolean(shown_verified(e)));
 	}
+	if (e->pin_stamp[0])
+		json_object_set_new(o, "pin", pin_json(e));
 	const struct manifest *m = e->manifest;
 	if (m) {
 		json_object_set_new(o, "kind", json_string(manifest_kind_name(m->kind)));
@@ -112,7 +143,12 @@ static void verified_text(const struct backup_entry *e, char *out, size_t size)
 		if (!pass)
 			for (char *c = r; *c; c++)
 				*c = (char)toupper((unsigned char)*c);
-		int k = snprintf(out + n, size - n, "%sd%d %s", n ? " " : "", d, r);
+		/* a record not signed by a trusted key is shown, never evidence */
+		const char *why = v->sig.trust == TRUST_SIGNED      ? ""
+		                  : v->sig.trust == TRUST_UNSIGNED  ? " (unsigned record)"
+		                  : v->sig.trust == TRUST_UNTRUSTED ? " (untrusted record)"
+		                                                    : " (BAD SIGNATURE record)";
+		int k = snprintf(out + n, size - n, "%sd%d %s%s", n ? " " : "", d, r, why);
 		if (k < 0)
 			break;
 		n += (size_t)k;
@@ -138,14 +174,24 @@ static void print_row(const char *stanza, const struct backup_entry *e)
 		if (m->lock_until)
 			lock = pw_time_format(m->lock_until, PW_TIME_ISO, lockbuf);
 	}
-	char ver[48];
+	char ver[160];
 	verified_text(e, ver, sizeof ver);
+	if (e->last_verify[0] && !shown_verified(e) && strstr(ver, "record)"))
+		snprintf(ver + strlen(ver), sizeof ver - strlen(ver), " - not verified");
 	char signer[64] = "-";
 	if (e->state != BACKUP_INCOMPLETE)
 		repo_trust_label(&e->trust, signer, sizeof signer);
 	printf("%-12s %-22s %-12s %-26s %-20s %6s %8s %9s %6s %-24s %s%s%s\n", stanza, e->id,
 	       catalog_state_name(e->state), signer, st, dur, db, stored, ratio, ver, lock,
 	       m && m->privileged ? "  PRIVILEGED" : "", m && m->source.standby ? "  STANDBY" : "");
+	if (e->pin_stamp[0]) { /* a pin keeps; only a trusted-signed unpin cancels it */
+		bool pinned = g_allow_unsigned ? e->pinned_any : e->pinned;
+		bool ignored = e->unpin_ignored[0] && !g_allow_unsigned;
+		printf("%-12s   %s%s%s%s%s\n", "", pinned ? "pinned" : "unpinned",
+		       pinned && e->pin_sig.trust != TRUST_SIGNED ? " (unsigned pin)" : "",
+		       ignored ? "; ignored unpin-" : "", ignored ? e->unpin_ignored : "",
+		       ignored ? " (not signed by a trusted key)" : "");
+	}
 	if (e->damage[0]) { /* the decoder's words, sanitized: the manifest is hostile input */
 		char d[300];
 		printf("%-12s   %s\n", "", pw_str_printable(d, sizeof d, e->damage));
@@ -175,6 +221,10 @@ int cmd_list(struct pw_ctx *ctx)
 	struct repo_signers signers = {0};
 	if (rc == 0)
 		rc = pw_load_signers(ctx, &signers);
+	g_allow_unsigned = pw_cfg_bool(ctx->cfg, PW_OPT_ALLOW_UNSIGNED);
+	if (g_allow_unsigned)
+		pw_warn("--allow-unsigned: verification records and unpin markers not signed by a "
+		        "trusted-signer key count as genuine");
 	bool json = strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") == 0;
 	json_t *arr = json_array();
 	if (!json && rc == 0)

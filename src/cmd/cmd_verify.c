@@ -107,6 +107,8 @@ int cmd_verify(struct pw_ctx *ctx)
 	struct pw_keyset ks = {0};
 	struct backup_list l = {0};
 	struct repo_signers signers = {0};
+	struct minisign_seckey sk;
+	bool have_sk = false;
 	char stanza[64];
 	int rc = 0;
 	bool drill = pw_cfg_bool(ctx->cfg, PW_OPT_RESTORE_DRILL);
@@ -152,6 +154,13 @@ int cmd_verify(struct pw_ctx *ctx)
 	bool allow = pw_cfg_bool(ctx->cfg, PW_OPT_ALLOW_UNSIGNED);
 	if (rc == 0)
 		rc = pw_load_signers(ctx, &signers);
+	/* records are signed with sign-key when configured (this host's own key, or the backup
+	 * host's): list and check count only records signed by a trusted-signer key */
+	const char *skpath = pw_cfg_str(ctx->cfg, PW_OPT_SIGN_KEY);
+	if (rc == 0 && skpath && *skpath) {
+		rc = repo_sign_key_load(skpath, &sk);
+		have_sk = rc == 0;
+	}
 	if (rc == 0)
 		rc = catalog_list_trusted(repo, stanza, &signers, !allow, &l);
 	if (rc < 0)
@@ -210,6 +219,7 @@ int cmd_verify(struct pw_ctx *ctx)
 		                         .scratch_user = pw_cfg_str(ctx->cfg, PW_OPT_SCRATCH_USER),
 		                         .temp_dir = pw_cfg_str(ctx->cfg, PW_OPT_TEMP_DIR),
 		                         .record = true,
+		                         .sign_key = have_sk ? &sk : NULL,
 		                         .progress = pw_progress_enabled(ctx) ? progress : NULL,
 		                         .progress_arg = &vp};
 		json_t *rep = NULL;
@@ -289,6 +299,8 @@ int cmd_verify(struct pw_ctx *ctx)
 			    "what changed the repository.");
 	}
 out:
+	if (have_sk)
+		minisign_seckey_wipe(&sk);
 	repo_signers_free(&signers);
 	catalog_list_free(&l);
 	stor_free(repo);

@@ -114,11 +114,12 @@ const struct pw_command pw_commands[] = {
      "checked before the server can ask for a password. Pins survive certificate renewals "
      "that keep the key, and do not depend on any CA.\n\n"
      "With a backup id instead, pins that backup in the repository: expire keeps it until "
-     "\"pgward unpin BACKUP-ID\".",
+     "\"pgward unpin BACKUP-ID\" signed by a trusted-signer key. The marker is signed with "
+     "sign-key when configured (an unsigned pin keeps the backup too, shown as unsigned).",
      "  20  the server could not be reached or refused the connection\n"
      "  21  TLS verification failed or the pin does not match\n",
      OPTS(COMMON, REPO_OPTS, PW_OPT_DB, PW_OPT_URL_ENV, PW_OPT_URL_FILE, PW_OPT_DB_PASSWORD,
-          PW_OPT_PIN_SHA256, PW_OPT_OUTPUT),
+          PW_OPT_PIN_SHA256, PW_OPT_OUTPUT, PW_OPT_SIGN_KEY),
      0, 1, true, cmd_pin, false},
     {"backup", "back up a database with a read-only role, encrypted, into the repository",
      "[STANZA] --db URL --repo ADDR --recipient age1... [--lock-days N]",
@@ -153,9 +154,12 @@ const struct pw_command pw_commands[] = {
      "privileged role took it (or the server was a standby). "
      "Works on the backup host: it reads only the plaintext manifests. The \"signed by\" column "
      "shows who signed each backup: the key id of a trusted-signer, \"unsigned\", \"BAD "
-     "SIGNATURE\" or \"untrusted KEYID\". \"info\" is an alias.",
-     NULL, OPTS(COMMON, REPO_OPTS, PW_OPT_OUTPUT, PW_OPT_TRUSTED_SIGNER), 0, 1, false, cmd_list,
-     true},
+     "SIGNATURE\" or \"untrusted KEYID\". A verification record counts (\"verified\") only "
+     "when a trusted-signer key signed it; others are shown as \"(unsigned record)\" and "
+     "count only with --allow-unsigned (warned). A pinned backup gets a line saying so, and "
+     "names an unpin ignored because no trusted key signed it. \"info\" is an alias.",
+     NULL, OPTS(COMMON, REPO_OPTS, PW_OPT_OUTPUT, PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED), 0,
+     1, false, cmd_list, true},
     {"restore", "restore a backup into a database or a file",
      "[STANZA] [--backup [STANZA/]ID | --before TIME] -i IDENTITY (--target URL | --to-file FILE)",
      "Picks the newest complete backup (or --backup ID, or the newest before TIME), decrypts "
@@ -210,7 +214,9 @@ const struct pw_command pw_commands[] = {
      "which); the cluster is stopped and its directory removed on every exit, "
      "also on SIGINT and SIGTERM. It needs disk space for the restored database. Each run "
      "appends a verify-<time>-d<depth>-<random>.json next to the backup (created exclusively: "
-     "concurrent runs keep every record). Default: the newest complete backup "
+     "concurrent runs keep every record), signed with sign-key (.minisig, written first): "
+     "list and check count a record as evidence only when a trusted-signer key signed it. "
+     "Default: the newest complete backup "
      "signed by a trusted-signer key; a backup that is not is refused (exit 31) unless "
      "--allow-unsigned.",
      "  24  a backup failed verification (each problem is named)\n"
@@ -219,7 +225,8 @@ const struct pw_command pw_commands[] = {
      OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
           PW_OPT_BACKUP_ID, PW_OPT_ALL, PW_OPT_RESTORE_DRILL, PW_OPT_SCRATCH_URL,
           PW_OPT_SCRATCH_PASSWORD, PW_OPT_SCRATCH_LOCAL, PW_OPT_SCRATCH_USER, PW_OPT_TEMP_DIR,
-          PW_OPT_OUTPUT, PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED, PW_OPT_PROGRESS),
+          PW_OPT_OUTPUT, PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED, PW_OPT_PROGRESS,
+          PW_OPT_SIGN_KEY),
      0, 1, true, cmd_verify, true},
     {"expire", "remove backups the retention policy no longer keeps (no key needed)",
      "[STANZA] --repo ADDR [--dry-run] [--retention-days N] [--retention-min N] ...",
@@ -244,9 +251,12 @@ const struct pw_command pw_commands[] = {
           PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED),
      0, 1, true, cmd_expire, true},
     {"unpin", "let expire remove a pinned backup again", "BACKUP-ID --repo ADDR",
-     "Appends an unpin marker (the repository stays append-only; the newest pin or unpin "
-     "marker decides). \"pgward pin BACKUP-ID\" pins.",
-     NULL, OPTS(COMMON, REPO_OPTS), 1, 1, true, cmd_unpin, false},
+     "Appends an unpin marker (the repository stays append-only), signed with sign-key. "
+     "Expire honours an unpin only when a trusted-signer key signed it and it is not older "
+     "than the newest pin: an unsigned unpin (anyone who may write the repository could "
+     "plant one) is ignored and shown, unless expire --allow-unsigned. \"pgward pin "
+     "BACKUP-ID\" pins.",
+     NULL, OPTS(COMMON, REPO_OPTS, PW_OPT_SIGN_KEY), 1, 1, true, cmd_unpin, false},
     {"credentials", "named least-privilege database credentials: create, rotate, destroy",
      "[list] | create NAME [--level L] [--schemas A,B] [--env-file F] | set-level NAME "
      "LEVEL\n       | url NAME [-i ID] | rotate NAME|--all [--force] [--grace 30m] [--wait]\n"

@@ -165,7 +165,8 @@ int expire_run(const struct expire_opts *o, json_t **report)
 	return rc;
 }
 
-int expire_pin(struct stor *repo, const char *stanza, const char *id, bool pin, time_t now)
+int expire_pin(struct stor *repo, const char *stanza, const char *id, bool pin, time_t now,
+               const struct minisign_seckey *sk)
 {
 	char key[512], stamp[PW_TIME_MAX], name[64];
 	pw_time_format(now, PW_TIME_COMPACT, stamp);
@@ -176,7 +177,28 @@ int expire_pin(struct stor *repo, const char *stanza, const char *id, bool pin, 
 	char body[128];
 	int n =
 	    snprintf(body, sizeof body, "{\"%s\": \"%s\"}\n", pin ? "pinned" : "unpinned", stamp);
-	int rc = stor_put_buf(repo, key, body, (size_t)n,
-	                      &(struct stor_write_opts){.content_type = "application/json"}, NULL);
-	return rc == -PW_E_EXISTS ? 0 : rc;
+	int rc = 0;
+	if (sk) { /* the signature first: a marker is never there without it */
+		char skey[600];
+		struct pw_buf sig = PW_BUF_INIT(MINISIGN_FILE_MAX);
+		rc = repo_sign_object(sk, name, stanza, id, "", now, (const uint8_t *)body,
+		                      (size_t)n, &sig);
+		if (rc == 0) {
+			snprintf(skey, sizeof skey, "%s%s", key, SIGNATURE_SUFFIX);
+			rc = stor_put_buf(repo, skey, sig.data, sig.len, NULL, NULL);
+		}
+		pw_buf_free(&sig, 0);
+		if (rc < 0)
+			return rc;
+	}
+	rc = stor_put_buf(repo, key, body, (size_t)n,
+	                  &(struct stor_write_opts){.content_type = "application/json"}, NULL);
+	if (rc == -PW_E_EXISTS && !sk) { /* the same unsigned marker again within the second */
+		pw_error_clear();
+		return 0;
+	}
+	if (rc == -PW_E_EXISTS) /* a signed marker needs its own bytes: another is there */
+		return pw_error_hint("A marker of this name (and second) exists already, maybe not "
+		                     "written by pgward; run the command again in a second.");
+	return rc;
 }

@@ -33,7 +33,10 @@ struct expire_opts {
 
 /* Fills *report (caller frees): per backup, the decision and the reasons. */
 int expire_run(const struct expire_opts *o, json_t **report);
-/* Append a pin or unpin marker (append-only: the newest marker wins). */
-int expire_pin(struct stor *repo, const char *stanza, const char *id, bool pin, time_t now);
+/* Append a pin or unpin marker (append-only), signed when sk is given (<marker>.minisig,
+ * written first). A pin keeps the backup; an unpin cancels it only when signed by a
+ * trusted-signer key (catalog.h). */
+int expire_pin(struct stor *repo, const char *stanza, const char *id, bool pin, time_t now,
+               const struct minisign_seckey *sk);
 
 #endif

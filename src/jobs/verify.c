@@ -704,6 +704,24 @@ static int compare_tables(struct vctx *v, json_t *tables, struct pgdump_parser *
 	return 0;
 }
 
+/* <record>.minisig, created exclusively before the record: its trusted comment names the
+ * stanza, backup, record name, depth and result (catalog_sign_record). */
+static int put_record_sig(const struct verify_opts *o, const char *key, const char *name, int depth,
+                          json_t *rep, const char *txt, time_t now)
+{
+	struct pw_buf sig = PW_BUF_INIT(MINISIGN_FILE_MAX);
+	char skey[460];
+	int rc = catalog_sign_record(o->sign_key, o->stanza, o->backup->id, name, depth,
+	                             json_string_value(json_object_get(rep, "result")), now, txt,
+	                             strlen(txt), &sig);
+	if (rc == 0) {
+		snprintf(skey, sizeof skey, "%s%s", key, SIGNATURE_SUFFIX);
+		rc = stor_put_buf(o->repo, skey, sig.data, sig.len, NULL, NULL);
+	}
+	pw_buf_free(&sig, 0);
+	return rc;
+}
+
 int verify_backup(const struct verify_opts *o, json_t **report)
 {
 	struct vctx v = {.o = o, .problems = json_array()};
@@ -828,6 +846,8 @@ done:
 			pw_error_clear();
 			catalog_verify_name(name, now, depth);
 			w = repo_key(key, sizeof key, o->stanza, o->backup->id, name);
+			if (w == 0 && o->sign_key)
+				w = put_record_sig(o, key, name, depth, rep, txt, now);
 			if (w == 0)
 				w = stor_put_buf(
 				    o->repo, key, txt, strlen(txt),
@@ -838,6 +858,7 @@ done:
 		if (w < 0)
 			return w;
 		json_object_set_new(rep, "record", json_string(name));
+		json_object_set_new(rep, "record_signed", json_boolean(o->sign_key != NULL));
 	}
 	if (rc < 0)
 		return rc;

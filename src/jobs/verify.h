@@ -33,6 +33,9 @@ struct verify_opts {
 	const char *scratch_user; /* its OS user when pgward runs as root (NULL: the default) */
 	const char *temp_dir;     /* where its directory goes (NULL: $TMPDIR, else /tmp) */
 	bool record;              /* write a verification record */
+	/* sign it (<record>.minisig, written first) with this key; NULL: an unsigned record,
+	 * which list and check never count as evidence (catalog.h) */
+	const struct minisign_seckey *sign_key;
 	/* Progress, twice a second and once at the end of the objects (finished): bytes read
 	 * from the repository out of the sum of the manifest's object sizes; phase "checking"
 	 * (depth 1) or "decrypting" (depth 2 and 3); then the drill's restore reports as

@@ -123,6 +123,12 @@ static bool newer(time_t ta, const char *a, time_t tb, const char *b)
 	return !b[0] || ta > tb || (ta == tb && strcmp(a, b) > 0);
 }
 
+#define RECORDS_CAP 4096 /* record names kept per backup (a listing of hostile size) */
+#define MARKERS_CAP 4096
+#define EVIDENCE_READS 4 /* older records read per depth looking for a trusted one */
+#define UNPIN_READS 8    /* unpin markers read looking for a trusted one */
+#define MARKER_MAX 4096
+
 static void note_record(struct backup_entry *e, const char *name)
 {
 	time_t when;
@@ -137,11 +143,16 @@ static void note_record(struct backup_entry *e, const char *name)
 		v->when = when;
 		v->depth = depth;
 	}
+	/* the new form only: records written before signing (the old form) are never signed */
+	if (depth >= 1 && e->nrecords < RECORDS_CAP) {
+		e->records = pw_realloc(e->records, (e->nrecords + 1) * sizeof *e->records);
+		pw_strlcpy(e->records[e->nrecords++], name, sizeof *e->records);
+	}
 }
 
 static void note_marker(struct backup_entry *e, const char *name)
 {
-	/* pin-<time>.json / unpin-<time>.json: the newest marker decides */
+	/* pin-<time>.json / unpin-<time>.json */
 	const char *stamp = pw_startswith(name, "pin-")     ? name + 4
 	                    : pw_startswith(name, "unpin-") ? name + 6
 	                                                    : NULL;
@@ -150,11 +161,21 @@ static void note_marker(struct backup_entry *e, const char *name)
 	time_t when;
 	const char *end;
 	if (!stamp || pw_time_parse(stamp, PW_TIME_COMPACT, false, &when, &end) < 0 ||
-	    strcmp(end, ".json") != 0 || !marker_time_ok(when))
+	    strcmp(end, ".json") != 0 || !marker_time_ok(when) || strlen(stamp) >= 32)
 		return;
-	if (strlen(stamp) < sizeof e->pin_stamp && strcmp(stamp, e->pin_stamp) >= 0) {
+	bool unpin = pw_startswith(name, "unpin-");
+	/* the newest marker of either kind (what --allow-unsigned goes by) */
+	if (strcmp(stamp, e->pin_stamp) >= 0 && strcmp(stamp, e->unpin_stamp) >= 0) {
+		e->pinned_any = !unpin;
+		pw_strlcpy(e->unpin_stamp, stamp, sizeof e->unpin_stamp); /* scratch until judged */
+	}
+	if (!unpin && strcmp(stamp, e->pin_stamp) > 0)
 		pw_strlcpy(e->pin_stamp, stamp, sizeof e->pin_stamp);
-		e->pinned = pw_startswith(name, "pin-");
+	if (e->nmarkers < MARKERS_CAP) {
+		e->markers = pw_realloc(e->markers, (e->nmarkers + 1) * sizeof *e->markers);
+		struct marker_name *m = &e->markers[e->nmarkers++];
+		pw_strlcpy(m->stamp, stamp, sizeof m->stamp);
+		m->unpin = unpin;
 	}
 }
 
@@ -247,15 +268,45 @@ static int read_manifest(struct stor *s, const char *stanza, const struct repo_s
 	return rc;
 }
 
-/* Read one verification record's result (and, for the old form, its depth). */
-static void read_record(struct stor *s, const char *stanza, const char *id,
-                        struct verify_summary *v)
+/* Read <stanza>/<id>/<name> (at most cap bytes) into b; false when it cannot be read. */
+static bool read_object(struct stor *s, const char *stanza, const char *id, const char *name,
+                        struct pw_buf *b)
 {
 	char key[512];
+	bool ok =
+	    repo_key(key, sizeof key, stanza, id, name) == 0 && stor_get(s, key, buf_sink, b) == 0;
+	pw_error_clear();
+	return ok;
+}
+
+/* The verdict for object bytes b named name, by its .minisig (extra: see trust.h). */
+static void judge_object(struct stor *s, const char *stanza, const char *id, const char *name,
+                         const char *extra, const struct pw_buf *b,
+                         const struct repo_signers *signers, struct repo_verdict *v)
+{
+	struct pw_buf sig = PW_BUF_INIT(MINISIGN_FILE_MAX);
+	bool found = false;
+	if (repo_object_sig(s, stanza, id, name, &sig, &found) < 0) {
+		memset(v, 0, sizeof *v);
+		v->trust = TRUST_BAD;
+		snprintf(v->detail, sizeof v->detail, "the signature could not be read: %.200s",
+		         pw_error_message());
+		pw_error_clear();
+	} else {
+		repo_object_check(b->data, b->len, found ? (const char *)sig.data : NULL, sig.len,
+		                  name, stanza, id, extra, signers, v);
+	}
+	pw_buf_free(&sig, 0);
+}
+
+void catalog_read_record(struct stor *s, const char *stanza, const char *id,
+                         const struct repo_signers *signers, struct verify_summary *v)
+{
 	struct pw_buf vb = PW_BUF_INIT(RECORD_MAX);
 	pw_strlcpy(v->result, "?", sizeof v->result);
-	if (repo_key(key, sizeof key, stanza, id, v->record) == 0 &&
-	    stor_get(s, key, buf_sink, &vb) == 0) {
+	memset(&v->sig, 0, sizeof v->sig);
+	v->sig.trust = TRUST_UNSIGNED;
+	if (read_object(s, stanza, id, v->record, &vb)) {
 		json_error_t je;
 		json_t *j = json_loadb((const char *)vb.data, vb.len, JSON_REJECT_DUPLICATES, &je);
 		const char *r = json_string_value(json_object_get(j, "result"));
@@ -264,24 +315,75 @@ static void read_record(struct stor *s, const char *stanza, const char *id,
 		    json_is_integer(d) && json_integer_value(d) >= 1 && json_integer_value(d) <= 3
 		        ? (int)json_integer_value(d)
 		        : 0;
-		if (r && strlen(r) < sizeof v->result && (v->depth == 0 || v->depth == depth)) {
+		if (r && strlen(r) < sizeof v->result && !strchr(r, '\t') &&
+		    (v->depth == 0 || v->depth == depth)) {
 			pw_strlcpy(v->result, r, sizeof v->result);
 			v->depth = depth;
+			/* the signature must name this record, its depth and its result */
+			char extra[64];
+			snprintf(extra, sizeof extra, "\tdepth:%d\tresult:%s", depth, v->result);
+			judge_object(s, stanza, id, v->record, extra, &vb, signers, &v->sig);
 		}
 		json_decref(j);
 	}
-	pw_error_clear();
 	pw_buf_free(&vb, 0);
 }
 
+int catalog_sign_record(const struct minisign_seckey *sk, const char *stanza, const char *id,
+                        const char *record, int depth, const char *result, time_t when,
+                        const char *body, size_t n, struct pw_buf *out)
+{
+	char extra[64];
+	snprintf(extra, sizeof extra, "\tdepth:%d\tresult:%s", depth, result);
+	return repo_sign_object(sk, record, stanza, id, extra, when, (const uint8_t *)body, n, out);
+}
+
+static int name_desc(const void *a, const void *b)
+{
+	return strcmp((const char *)b, (const char *)a);
+}
+
+/* evidence[d]: the newest record of depth d signed by a trusted key. A repository writer
+ * can plant newer unsigned records, but they are never evidence; reading stops after
+ * EVIDENCE_READS untrusted records per depth (then the backup just shows unverified). */
+static void judge_evidence(struct stor *s, const char *stanza, const struct repo_signers *signers,
+                           struct backup_entry *e)
+{
+	if (!signers || !signers->n || !e->nrecords)
+		return;
+	qsort(e->records, e->nrecords, sizeof *e->records, name_desc);
+	int tries[4] = {0};
+	for (size_t i = 0; i < e->nrecords; i++) {
+		time_t when;
+		int d;
+		if (!catalog_verify_name_parse(e->records[i], &when, &d) || d < 1 || d > 3 ||
+		    e->evidence[d].record[0] || tries[d] > EVIDENCE_READS)
+			continue;
+		struct verify_summary v;
+		if (strcmp(e->records[i], e->by_depth[d].record) == 0) {
+			v = e->by_depth[d]; /* read already */
+		} else {
+			memset(&v, 0, sizeof v);
+			pw_strlcpy(v.record, e->records[i], sizeof v.record);
+			v.when = when;
+			v.depth = d;
+			catalog_read_record(s, stanza, e->id, signers, &v);
+			tries[d]++;
+		}
+		if (v.sig.trust == TRUST_SIGNED && v.depth == d)
+			e->evidence[d] = v;
+	}
+}
+
 /* The newest record of each depth, and the newest of all (last_verify). */
-static void read_records(struct stor *s, const char *stanza, struct backup_entry *e)
+static void read_records(struct stor *s, const char *stanza, const struct repo_signers *signers,
+                         struct backup_entry *e)
 {
 	if (!e->complete)
 		return;
 	for (int d = 0; d <= 3; d++)
 		if (e->by_depth[d].record[0])
-			read_record(s, stanza, e->id, &e->by_depth[d]);
+			catalog_read_record(s, stanza, e->id, signers, &e->by_depth[d]);
 	struct verify_summary old = e->by_depth[0];
 	memset(&e->by_depth[0], 0, sizeof e->by_depth[0]);
 	if (old.record[0] && old.depth >= 1 && old.depth <= 3 &&
@@ -298,19 +400,88 @@ static void read_records(struct stor *s, const char *stanza, struct backup_entry
 		pw_strlcpy(e->verify_result, last->result, sizeof e->verify_result);
 		e->verify_depth = last->depth;
 	}
+	judge_evidence(s, stanza, signers, e);
 }
 
-bool catalog_verified(const struct backup_entry *e)
+static int marker_desc(const void *a, const void *b)
+{
+	return strcmp(((const struct marker_name *)b)->stamp,
+	              ((const struct marker_name *)a)->stamp);
+}
+
+/* The verdict for the marker <kind>-<stamp>.json. */
+static void judge_marker(struct stor *s, const char *stanza, const char *id, bool unpin,
+                         const char *stamp, const struct repo_signers *signers,
+                         struct repo_verdict *v)
+{
+	char name[64];
+	snprintf(name, sizeof name, "%s-%s", unpin ? "unpin" : "pin", stamp);
+	struct pw_buf b = PW_BUF_INIT(MARKER_MAX);
+	if (read_object(s, stanza, id, name, &b)) {
+		judge_object(s, stanza, id, name, "", &b, signers, v);
+	} else {
+		memset(v, 0, sizeof *v);
+		v->trust = TRUST_BAD;
+		pw_strlcpy(v->detail, "the marker could not be read", sizeof v->detail);
+	}
+	pw_buf_free(&b, 0);
+}
+
+/* A pin keeps the backup whoever wrote it; an unpin at or after the newest pin cancels it
+ * only when signed by a trusted key (an unsigned one is ignored, and shown). */
+static void judge_pins(struct stor *s, const char *stanza, const struct repo_signers *signers,
+                       struct backup_entry *e)
+{
+	e->unpin_stamp[0] = 0;
+	e->pinned = false;
+	if (!e->pin_stamp[0])
+		return;
+	e->pinned = true;
+	judge_marker(s, stanza, e->id, false, e->pin_stamp, signers, &e->pin_sig);
+	qsort(e->markers, e->nmarkers, sizeof *e->markers, marker_desc);
+	int reads = 0;
+	for (size_t i = 0; i < e->nmarkers && reads < UNPIN_READS; i++) {
+		const struct marker_name *m = &e->markers[i];
+		if (strcmp(m->stamp, e->pin_stamp) < 0)
+			break;
+		if (!m->unpin)
+			continue;
+		struct repo_verdict v;
+		reads++;
+		judge_marker(s, stanza, e->id, true, m->stamp, signers, &v);
+		if (v.trust == TRUST_SIGNED) {
+			pw_strlcpy(e->unpin_stamp, m->stamp, sizeof e->unpin_stamp);
+			e->pinned = false;
+			return;
+		}
+		if (!e->unpin_ignored[0]) {
+			pw_strlcpy(e->unpin_ignored, m->stamp, sizeof e->unpin_ignored);
+			e->unpin_ignored_sig = v;
+		}
+	}
+}
+
+static bool all_pass(const struct verify_summary *by)
 {
 	bool any = false;
 	for (int d = 1; d <= 3; d++) {
-		if (!e->by_depth[d].record[0])
+		if (!by[d].record[0])
 			continue;
-		if (strcmp(e->by_depth[d].result, "pass") != 0)
+		if (strcmp(by[d].result, "pass") != 0)
 			return false;
 		any = true;
 	}
 	return any;
+}
+
+bool catalog_verified(const struct backup_entry *e)
+{
+	return all_pass(e->evidence);
+}
+
+bool catalog_verified_any(const struct backup_entry *e)
+{
+	return all_pass(e->by_depth);
 }
 
 const char *catalog_state_name(enum backup_state st)
@@ -375,7 +546,8 @@ int catalog_list_trusted(struct stor *s, const char *stanza, const struct repo_s
 			catalog_list_free(out);
 			return rc;
 		}
-		read_records(s, stanza, e);
+		read_records(s, stanza, signers, e);
+		judge_pins(s, stanza, signers, e);
 	}
 	return 0;
 }
@@ -387,6 +559,8 @@ void catalog_list_free(struct backup_list *l)
 		for (size_t k = 0; k < l->e[i].nlisted; k++)
 			pw_free(l->e[i].objects[k].name);
 		pw_free(l->e[i].objects);
+		pw_free(l->e[i].records);
+		pw_free(l->e[i].markers);
 	}
 	pw_free(l->e);
 	memset(l, 0, sizeof *l);

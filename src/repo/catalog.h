@@ -37,6 +37,15 @@ struct verify_summary {
 	char result[16]; /* pass, fail, error; "?" when the record cannot be read */
 	int depth;
 	time_t when;
+	/* its signature (record.minisig): TRUST_SIGNED only by a trusted-signer key whose
+	 * trusted comment names this stanza, backup, record name, depth and result */
+	struct repo_verdict sig;
+};
+
+/* A pin-/unpin- marker's stamp ("<compact time>.json"), as found in the listing. */
+struct marker_name {
+	char stamp[32];
+	bool unpin;
 };
 
 enum backup_state {
@@ -58,12 +67,26 @@ struct backup_entry {
 	char last_verify[64];   /* newest verification record, "" if never verified */
 	char verify_result[16]; /* its result: pass, fail or error */
 	int verify_depth;
-	struct verify_summary by_depth[4]; /* [1..3]: the newest record of each depth */
-	struct repo_verdict trust;         /* who signed the manifest (catalog_list_trusted) */
-	bool has_signature;                /* a manifest.json.minisig object is there */
-	bool pinned;                       /* the newest pin-/unpin- marker is a pin */
-	char pin_stamp[32];                /* that marker's stamp */
-	struct listed_object *objects;     /* every object but records and markers */
+	struct verify_summary by_depth[4]; /* [1..3]: the newest record of each depth (shown) */
+	/* [1..3]: the newest record of each depth signed by a trusted key (evidence) */
+	struct verify_summary evidence[4];
+	char (*records)[64]; /* every record name listed (judged by read_records) */
+	size_t nrecords;
+	struct repo_verdict trust; /* who signed the manifest (catalog_list_trusted) */
+	bool has_signature;        /* a manifest.json.minisig object is there */
+	/* A pin marker keeps the backup (signed or not: the harm is bounded to storage); only
+	 * an unpin marker signed by a trusted key, at or after the newest pin, cancels it. */
+	bool pinned;                 /* pinned and not cancelled by a trusted unpin */
+	bool pinned_any;             /* the newest marker of either kind is a pin (signatures
+	                             * not asked: what --allow-unsigned goes by) */
+	char pin_stamp[32];          /* the newest pin marker's stamp */
+	struct repo_verdict pin_sig; /* its signature */
+	char unpin_ignored[32]; /* the newest unpin marker ignored: not signed by a trusted key */
+	struct repo_verdict unpin_ignored_sig;
+	char unpin_stamp[32]; /* the trusted unpin that cancelled the pin */
+	struct marker_name *markers;
+	size_t nmarkers;
+	struct listed_object *objects; /* every object but records and markers */
 	size_t nlisted;
 };
 
@@ -94,8 +117,20 @@ const struct backup_entry *catalog_pick(const struct backup_list *l, const char 
 int catalog_entry_usable(const struct backup_entry *e);
 /* "complete", "incomplete", "damaged", "newer-format" */
 const char *catalog_state_name(enum backup_state s);
-/* Every depth's newest verification passed (and there is one). */
+/* Every depth's newest verification record signed by a trusted key passed (and there is
+ * one): unsigned or untrusted records are never evidence. */
 bool catalog_verified(const struct backup_entry *e);
+/* The same over every record, signed or not (--allow-unsigned, and repositories written
+ * before records were signed). */
+bool catalog_verified_any(const struct backup_entry *e);
+/* Read and judge one record <stanza>/<id>/<v->record> (v->depth from its name, 0 for the
+ * old form): fills result, depth and sig. */
+void catalog_read_record(struct stor *s, const char *stanza, const char *id,
+                         const struct repo_signers *signers, struct verify_summary *v);
+/* Sign a record's bytes (its .minisig text into out). */
+int catalog_sign_record(const struct minisign_seckey *sk, const char *stanza, const char *id,
+                        const char *record, int depth, const char *result, time_t when,
+                        const char *body, size_t n, struct pw_buf *out);
 /* A new verification record's name: verify-<time>-d<depth>-<8 random hex>.json; two
  * verifies in the same second get different names. */
 void catalog_verify_name(char out[64], time_t when, int depth);

@@ -97,6 +97,13 @@ static bool trusted_evidence(const struct retention_opts *o, const struct backup
 	return false;
 }
 
+/* Pinned: a pin marker and no unpin signed by a trusted key after it; with allow_unsigned
+ * (signatures not asked) the newest marker decides, as before markers were signed. */
+static bool is_pinned(const struct retention_opts *o, const struct backup_entry *e)
+{
+	return o->allow_unsigned ? e->pinned_any : e->pinned;
+}
+
 static void keep(struct retention_item *it, const char *why)
 {
 	it->keep = true;
@@ -209,7 +216,7 @@ void retention_plan(const struct retention_opts *o, const struct backup_list *l,
 			/* signed by a trusted key but altered since: evidence, not garbage (and an
 			 * overwritten manifest must not get a genuine backup deleted) */
 			it[i].evidence = trusted_evidence(o, e);
-			bool pin = it[i].evidence || e->pinned;
+			bool pin = it[i].evidence || is_pinned(o, e);
 			snprintf(it[i].reason, sizeof it[i].reason, "not genuine: %s%s", why,
 			         it[i].evidence
 			             ? "; signed by a trusted key and altered since: kept "
@@ -235,8 +242,18 @@ void retention_plan(const struct retention_opts *o, const struct backup_list *l,
 			snprintf(why, sizeof why, "among the newest %d (retention-min)", o->r.min);
 			keep(g[i], why);
 		}
-		if (g[i]->e->pinned)
-			keep(g[i], "pinned");
+		if (is_pinned(o, g[i]->e)) {
+			const struct backup_entry *e = g[i]->e;
+			char why[160];
+			snprintf(why, sizeof why, "pinned%s%s%s%s",
+			         e->pin_sig.trust == TRUST_SIGNED ? "" : " (unsigned pin)",
+			         e->unpin_ignored[0] && !o->allow_unsigned ? "; unpin-" : "",
+			         e->unpin_ignored[0] && !o->allow_unsigned ? e->unpin_ignored : "",
+			         e->unpin_ignored[0] && !o->allow_unsigned
+			             ? " ignored: not signed by a trusted key"
+			             : "");
+			keep(g[i], why);
+		}
 	}
 	gfs(g, ng, o->r.daily, 'd', "day");
 	gfs(g, ng, o->r.weekly, 'w', "week");

@@ -156,6 +156,85 @@ static int buf_sink(void *arg, const uint8_t *p, size_t n)
 	return pw_buf_append(arg, p, n);
 }
 
+int repo_sign_object(const struct minisign_seckey *sk, const char *file, const char *stanza,
+                     const char *id, const char *extra, time_t when, const uint8_t *m, size_t n,
+                     struct pw_buf *out)
+{
+	char tc[512], uc[128], kid[17];
+	snprintf(tc, sizeof tc, "timestamp:%lld\tfile:%s\tstanza:%s\tbackup:%s%s", (long long)when,
+	         file, stanza, id, extra ? extra : "");
+	minisign_keyid_hex(sk->keyid, kid);
+	snprintf(uc, sizeof uc, "pgward %s signed by key %s", file, kid);
+	return minisign_sign(sk, m, n, uc, tc, out);
+}
+
+/* every "key:value" of want (tab-separated) is a field of the trusted comment tc */
+static bool tc_has_all(const char *tc, const char *want)
+{
+	for (const char *p = want; p && *p;) {
+		const char *tab = strchr(p, '\t');
+		size_t len = tab ? (size_t)(tab - p) : strlen(p);
+		const char *colon = memchr(p, ':', len);
+		if (len) {
+			char k[64], got[256];
+			if (!colon || (size_t)(colon - p) >= sizeof k)
+				return false;
+			snprintf(k, sizeof k, "%.*s", (int)(colon - p), p);
+			if (!tc_field(tc, k, got, sizeof got) ||
+			    strlen(got) != len - (size_t)(colon - p) - 1 ||
+			    memcmp(got, colon + 1, strlen(got)) != 0)
+				return false;
+		}
+		p = tab ? tab + 1 : NULL;
+	}
+	return true;
+}
+
+void repo_object_check(const uint8_t *m, size_t n, const char *sig, size_t sn, const char *file,
+                       const char *stanza, const char *id, const char *extra,
+                       const struct repo_signers *s, struct repo_verdict *v)
+{
+	repo_trust_check(m, n, sig, sn, stanza, id, s, v);
+	if (v->trust != TRUST_SIGNED)
+		return;
+	/* signed by a trusted key for this stanza and backup: now the object itself */
+	char want[512];
+	snprintf(want, sizeof want, "file:%s%s", file, extra ? extra : "");
+	struct minisign_sig ms;
+	struct pw_error_saved saved;
+	pw_error_save(&saved);
+	if (minisign_sig_parse(sig, sn, &ms) < 0 || !tc_has_all(ms.trusted_comment, want)) {
+		v->trust = TRUST_BAD;
+		snprintf(v->detail, sizeof v->detail,
+		         "the signature is for another object (its trusted comment does not name "
+		         "%.80s with this content)",
+		         file);
+	}
+	pw_error_restore(&saved);
+}
+
+int repo_object_sig(struct stor *st, const char *stanza, const char *id, const char *file,
+                    struct pw_buf *sig, bool *found)
+{
+	char name[256], key[512];
+	*found = false;
+	if ((size_t)snprintf(name, sizeof name, "%s%s", file, SIGNATURE_SUFFIX) >= sizeof name) {
+		pw_error(PW_E_LIMIT, "object name too long: %.80s", file);
+		return pw_error_hint("This is not a name pgward writes.");
+	}
+	int rc = repo_key(key, sizeof key, stanza, id, name);
+	if (rc == 0)
+		rc = stor_get(st, key, buf_sink, sig);
+	if (rc == -PW_E_NOTFOUND) {
+		pw_best_effort("reading the signature of %s/%s/%s (none: unsigned)", stanza, id,
+		               file);
+		return 0;
+	}
+	if (rc == 0)
+		*found = true;
+	return rc;
+}
+
 int repo_backup_trust(struct stor *st, const char *stanza, const char *id,
                       const struct repo_signers *s, struct repo_verdict *v, struct pw_buf *manifest)
 {

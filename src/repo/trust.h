@@ -63,6 +63,24 @@ int repo_backup_trust(struct stor *st, const char *stanza, const char *id,
                       const struct repo_signers *s, struct repo_verdict *v,
                       struct pw_buf *manifest);
 
+/* Objects beside a backup other than its manifest (verification records, pin and unpin
+ * markers) are signed the same way, each in <name>.minisig written before the object: the
+ * trusted comment is "timestamp:<when>\tfile:<name>\tstanza:<s>\tbackup:<id>" followed by
+ * extra ("\tdepth:3\tresult:pass" for a record; "" for a marker). */
+int repo_sign_object(const struct minisign_seckey *sk, const char *file, const char *stanza,
+                     const char *id, const char *extra, time_t when, const uint8_t *m, size_t n,
+                     struct pw_buf *out);
+/* The verdict for object bytes m named file under <stanza>/<id>/ and its signature text
+ * (sig NULL: none): TRUST_SIGNED only when the trusted comment names exactly that file,
+ * stanza and backup and carries every "key:value" of extra (tab-separated). Pure. */
+void repo_object_check(const uint8_t *m, size_t n, const char *sig, size_t sn, const char *file,
+                       const char *stanza, const char *id, const char *extra,
+                       const struct repo_signers *s, struct repo_verdict *v);
+/* Read <stanza>/<id>/<file>.minisig (capped) into sig; -PW_E_NOTFOUND (cleared) leaves it
+ * empty and returns 0 with *found false. Other errors are returned. */
+int repo_object_sig(struct stor *st, const char *stanza, const char *id, const char *file,
+                    struct pw_buf *sig, bool *found);
+
 /* "trusted", "unsigned", "bad-signature", "untrusted" ("" when unchecked). */
 const char *repo_trust_name(enum repo_trust t);
 /* For people: the key id, "unsigned", "BAD SIGNATURE", "untrusted RW<keyid>". */

@@ -49,8 +49,11 @@ out=$("$PGWARD" verify shop --repo repo -i key --restore --scratch-url "$SCRATCH
 tk_assert_contains "$out" "pass (depth 3, restored in" "depth 3"
 tk_assert_eq "$(pg_psql_super -c "select count(*) from pg_database where datname like 'pgward_verify_%'")" 0 "scratch database dropped"
 # one record per verification, whatever second each ran in (names never collide)
-nrec=$(ls "$B" | grep -c '^verify-')
+nrec=$(ls "$B" | grep -c '^verify-.*\.json$')
 ((nrec == 3)) || tk_fail "verification records written: $nrec (expected 3)"
+# each signed with the harness's sign-key (a trusted-signer): the record's .minisig
+nsig=$(ls "$B" | grep -c '^verify-.*\.json\.minisig$')
+((nsig == 3)) || tk_fail "verification record signatures written: $nsig (expected 3)"
 "$PGWARD" verify --repo repo --output=json | grep -q '"result": "pass"' || tk_fail "json report"
 tk_assert_contains "$("$PGWARD" list --repo repo)" "d1 pass d2 pass d3 pass" "list shows the newest result of each depth"
 "$PGWARD" list --repo repo --output=json | grep -q '"last_verification"' || tk_fail "list json shows verification"

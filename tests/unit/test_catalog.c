@@ -92,7 +92,13 @@ static void test_catalog(void **state)
 	assert_false(catalog_verified(a)); /* depth 3's newest failed */
 	assert_string_equal(a->last_verify, "verify-20261206T110000Z-d2-0000bbbb.json");
 	assert_int_equal(a->verify_depth, 2);
-	assert_false(a->pinned); /* the unpin is newer */
+	/* the unpin is newer but unsigned: ignored (shown), the pin stands; without signatures
+	 * asked (--allow-unsigned) the newest marker decides */
+	assert_true(a->pinned);
+	assert_false(a->pinned_any);
+	assert_string_equal(a->unpin_ignored, "20261206T110000Z.json");
+	assert_int_equal(a->unpin_ignored_sig.trust, TRUST_UNSIGNED);
+	assert_int_equal(a->pin_sig.trust, TRUST_UNSIGNED);
 	assert_int_equal(catalog_entry_usable(a), 0);
 
 	assert_int_equal(b->state, BACKUP_DAMAGED);
@@ -114,7 +120,9 @@ static void test_catalog(void **state)
 	assert_string_equal(e->id, E);
 	assert_true(e->pinned);
 	assert_string_equal(e->by_depth[2].result, "pass");
-	assert_true(catalog_verified(e));
+	/* an old, unsigned record: shown, counted only without signatures asked */
+	assert_false(catalog_verified(e));
+	assert_true(catalog_verified_any(e));
 	assert_int_equal(e->verify_depth, 2);
 
 	/* the default pick is the newest complete backup; by id any; before a time */
@@ -182,9 +190,164 @@ static void test_future_markers(void **state)
 	assert_string_equal(a->by_depth[3].result, "fail");
 	assert_string_equal(a->by_depth[1].record, "verify-20261206T170400Z-d1-0000bbbb.json");
 	assert_false(catalog_verified(a));
-	assert_false(a->pinned);
+	assert_false(catalog_verified_any(a));
+	assert_false(a->pinned_any);
+	assert_true(a->pinned); /* the 13:00 unpin is unsigned: ignored */
+	assert_string_equal(a->pin_stamp, "20261206T110000Z.json");
 	catalog_list_free(&l);
 	pw_clock_set(NULL);
+	stor_free(s);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execlp("rm", "rm", "-rf", dir, (char *)NULL);
+		_exit(127);
+	}
+	int st = 0;
+	waitpid(pid, &st, 0);
+}
+
+/* Signed records and markers: a repository writer without a trusted key can plant records
+ * and unpin markers, but only what a trusted-signer key signed is evidence or cancels a
+ * pin. */
+static struct minisign_seckey g_trusted, g_other;
+
+static void put_signed(struct stor *s, const struct minisign_seckey *sk, const char *id,
+                       const char *name, const char *sig_for, int depth, const char *result,
+                       const char *text)
+{
+	char key[256];
+	snprintf(key, sizeof key, "shop/%s/%s", id, name);
+	put(s, key, text);
+	if (!sk)
+		return;
+	struct pw_buf sig = PW_BUF_INIT(MINISIGN_FILE_MAX);
+	int rc = depth ? catalog_sign_record(sk, "shop", id, sig_for, depth, result, 0, text,
+	                                     strlen(text), &sig)
+	               : repo_sign_object(sk, sig_for, "shop", id, "", 0, (const uint8_t *)text,
+	                                  strlen(text), &sig);
+	assert_int_equal(rc, 0);
+	snprintf(key, sizeof key, "shop/%s/%s.minisig", id, name);
+	struct pw_buf z = PW_BUF_INIT(8192);
+	assert_int_equal(pw_buf_append(&z, sig.data, sig.len), 0);
+	assert_int_equal(pw_buf_append(&z, "", 1), 0);
+	put(s, key, (const char *)z.data);
+	pw_buf_free(&z, 0);
+	pw_buf_free(&sig, 0);
+}
+
+static void test_signed_records(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/pgward-test-catalog.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct stor *s = NULL;
+	struct stor_config cfg = {.addr = dir};
+	assert_int_equal(stor_open(&cfg, &s), 0);
+	assert_int_equal(minisign_keygen(&g_trusted), 0);
+	assert_int_equal(minisign_keygen(&g_other), 0);
+	struct minisign_pubkey pk;
+	char b64[MINISIGN_PUB_B64_LEN + 1];
+	minisign_seckey_public(&g_trusted, &pk);
+	minisign_pubkey_b64(&pk, b64);
+	struct repo_signers signers = {0};
+	assert_int_equal(repo_signers_add(&signers, b64), 0);
+
+	/* A: a planted unsigned pass */
+	const char *A = "20261206T010000Z-000a", *B = "20261206T020000Z-000b",
+	           *C = "20261206T030000Z-000c", *D = "20261206T040000Z-000d",
+	           *E = "20261206T050000Z-000e", *F = "20261206T060000Z-000f";
+	const char *pass1 = "{\"depth\": 1, \"result\": \"pass\"}";
+	const char *fail1 = "{\"depth\": 1, \"result\": \"fail\"}";
+	manifest(s, A, "");
+	put_signed(s, NULL, A, "verify-20261206T100000Z-d1-0000aaaa.json", NULL, 1, "pass", pass1);
+	/* B: signed by a key that is not trusted */
+	manifest(s, B, "");
+	put_signed(s, &g_other, B, "verify-20261206T100000Z-d1-0000aaaa.json",
+	           "verify-20261206T100000Z-d1-0000aaaa.json", 1, "pass", pass1);
+	/* C: signed by the trusted key */
+	manifest(s, C, "");
+	put_signed(s, &g_trusted, C, "verify-20261206T100000Z-d1-0000aaaa.json",
+	           "verify-20261206T100000Z-d1-0000aaaa.json", 1, "pass", pass1);
+	/* D: a genuine signature for another record name (same bytes), copied beside a new
+	 * name; and a signature naming "pass" over a record that says fail */
+	manifest(s, D, "");
+	put_signed(s, &g_trusted, D, "verify-20261206T110000Z-d1-0000bbbb.json",
+	           "verify-20261206T100000Z-d1-0000aaaa.json", 1, "pass", pass1);
+	/* E: a signed fail, then a newer planted unsigned pass: the fail stays the evidence */
+	manifest(s, E, "");
+	put_signed(s, &g_trusted, E, "verify-20261206T100000Z-d1-0000aaaa.json",
+	           "verify-20261206T100000Z-d1-0000aaaa.json", 1, "fail", fail1);
+	put_signed(s, NULL, E, "verify-20261206T110000Z-d1-0000bbbb.json", NULL, 1, "pass", pass1);
+	/* F: a signed pass, then a newer unsigned fail: shown, but the signed pass counts */
+	manifest(s, F, "");
+	put_signed(s, &g_trusted, F, "verify-20261206T100000Z-d1-0000aaaa.json",
+	           "verify-20261206T100000Z-d1-0000aaaa.json", 1, "pass", pass1);
+	put_signed(s, NULL, F, "verify-20261206T110000Z-d1-0000bbbb.json", NULL, 1, "fail", fail1);
+
+	/* pins: A pinned, unsigned unpin after it (ignored); B pinned, unpin signed by the
+	 * untrusted key (ignored); C pinned, signed unpin (honoured); D signed unpin before a
+	 * later pin (the pin stands); E: an unpin signature copied from another backup */
+	const char *pin = "{\"pinned\": \"x\"}", *unpin = "{\"unpinned\": \"x\"}";
+	put_signed(s, NULL, A, "pin-20261206T100000Z.json", NULL, 0, NULL, pin);
+	put_signed(s, NULL, A, "unpin-20261206T110000Z.json", NULL, 0, NULL, unpin);
+	put_signed(s, &g_trusted, B, "pin-20261206T100000Z.json", "pin-20261206T100000Z.json", 0,
+	           NULL, pin);
+	put_signed(s, &g_other, B, "unpin-20261206T110000Z.json", "unpin-20261206T110000Z.json", 0,
+	           NULL, unpin);
+	put_signed(s, NULL, C, "pin-20261206T100000Z.json", NULL, 0, NULL, pin);
+	put_signed(s, &g_trusted, C, "unpin-20261206T110000Z.json", "unpin-20261206T110000Z.json",
+	           0, NULL, unpin);
+	put_signed(s, &g_trusted, D, "unpin-20261206T090000Z.json", "unpin-20261206T090000Z.json",
+	           0, NULL, unpin);
+	put_signed(s, NULL, D, "pin-20261206T100000Z.json", NULL, 0, NULL, pin);
+	put_signed(s, NULL, E, "pin-20261206T100000Z.json", NULL, 0, NULL, pin);
+	put_signed(s, &g_trusted, E, "unpin-20261206T110000Z.json", "unpin-20261206T120000Z.json",
+	           0, NULL, unpin);
+
+	struct backup_list l;
+	assert_int_equal(catalog_list_trusted(s, "shop", &signers, false, &l), 0);
+	assert_int_equal(l.n, 6);
+	const struct backup_entry *a = &l.e[0], *b = &l.e[1], *c = &l.e[2], *d = &l.e[3],
+	                          *e = &l.e[4], *f = &l.e[5];
+	assert_string_equal(a->by_depth[1].result, "pass");
+	assert_int_equal(a->by_depth[1].sig.trust, TRUST_UNSIGNED);
+	assert_false(catalog_verified(a));
+	assert_true(catalog_verified_any(a));
+	assert_int_equal(b->by_depth[1].sig.trust, TRUST_UNTRUSTED);
+	assert_false(catalog_verified(b));
+	assert_int_equal(c->by_depth[1].sig.trust, TRUST_SIGNED);
+	assert_true(catalog_verified(c));
+	assert_int_equal(d->by_depth[1].sig.trust, TRUST_BAD);
+	assert_false(catalog_verified(d));
+	assert_string_equal(e->by_depth[1].result, "pass"); /* shown: the newest */
+	assert_string_equal(e->evidence[1].result, "fail"); /* counted: the newest signed */
+	assert_false(catalog_verified(e));
+	assert_string_equal(f->by_depth[1].result, "fail");
+	assert_true(catalog_verified(f));
+
+	assert_true(a->pinned);
+	assert_string_equal(a->unpin_ignored, "20261206T110000Z.json");
+	assert_true(b->pinned);
+	assert_int_equal(b->pin_sig.trust, TRUST_SIGNED);
+	assert_int_equal(b->unpin_ignored_sig.trust, TRUST_UNTRUSTED);
+	assert_false(c->pinned);
+	assert_string_equal(c->unpin_stamp, "20261206T110000Z.json");
+	assert_true(d->pinned);
+	assert_true(e->pinned);
+	assert_int_equal(e->unpin_ignored_sig.trust, TRUST_BAD);
+	catalog_list_free(&l);
+
+	/* without trusted keys nothing is evidence and no unpin counts */
+	assert_int_equal(catalog_list(s, "shop", &l), 0);
+	for (size_t i = 0; i < l.n; i++) {
+		assert_false(catalog_verified(&l.e[i]));
+		assert_true(!l.e[i].pin_stamp[0] || l.e[i].pinned);
+	}
+	catalog_list_free(&l);
+	assert_int_equal(pw_error_code(), 0);
+	repo_signers_free(&signers);
+	minisign_seckey_wipe(&g_trusted);
+	minisign_seckey_wipe(&g_other);
 	stor_free(s);
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -200,6 +363,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_catalog),
 	    cmocka_unit_test(test_future_markers),
+	    cmocka_unit_test(test_signed_records),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }
