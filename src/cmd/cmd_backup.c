@@ -37,25 +37,6 @@ static void progress(void *arg, const struct backup_progress *p)
 	pw_progress_draw(&s);
 }
 
-/* Recipients for backups: public keys only (a backup host never holds a passphrase). */
-static int load_recipients(struct pw_ctx *ctx, struct pw_keyset *ks)
-{
-	const char *const *v;
-	size_t n = pw_cfg_list(ctx->cfg, PW_OPT_RECIPIENT, &v);
-	int rc = 0;
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = pw_keyset_add_recipient_str(ks, v[i]);
-	n = pw_cfg_list(ctx->cfg, PW_OPT_RECIPIENTS_FILE, &v);
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = pw_keyset_add_recipients_file(ks, v[i]);
-	if (rc == 0 && ks->nrcpts == 0) {
-		pw_error(PW_E_KEY, "no recipients: backups are always encrypted");
-		rc = pw_error_hint("Give the public key of the backup identity with --recipient "
-		                   "age1... (make one offline with \"pgward keygen\").");
-	}
-	return rc;
-}
-
 static int print_findings(const struct preflight *p)
 {
 	for (size_t i = 0; i < p->n; i++)
@@ -77,7 +58,7 @@ int cmd_backup(struct pw_ctx *ctx)
 	char stanza[64];
 	struct minisign_seckey sk;
 	bool sign = false;
-	int rc = load_recipients(ctx, &ks);
+	int rc = pw_load_recipients(ctx, &ks, "backups");
 	const char *skpath = pw_cfg_str(ctx->cfg, PW_OPT_SIGN_KEY);
 	if (rc == 0 && skpath) {
 		rc = repo_sign_key_load(skpath, &sk);

@@ -27,24 +27,6 @@
  * failure as "not in the archive", which would end recovery early as if successful): every
  * failure but "not there" becomes RECOVERY_STOP (126). */
 
-static int load_recipients(struct pw_ctx *ctx, struct pw_keyset *ks)
-{
-	const char *const *v;
-	size_t n = pw_cfg_list(ctx->cfg, PW_OPT_RECIPIENT, &v);
-	int rc = 0;
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = pw_keyset_add_recipient_str(ks, v[i]);
-	n = pw_cfg_list(ctx->cfg, PW_OPT_RECIPIENTS_FILE, &v);
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = pw_keyset_add_recipients_file(ks, v[i]);
-	if (rc == 0 && ks->nrcpts == 0) {
-		pw_error(PW_E_KEY, "no recipients: WAL is always encrypted");
-		rc = pw_error_hint("Give the public key of the backup identity with --recipient "
-		                   "age1... (make one offline with \"pgward keygen\").");
-	}
-	return rc;
-}
-
 static int load_sign_key(struct pw_ctx *ctx, struct minisign_seckey *sk)
 {
 	const char *p = pw_cfg_str(ctx->cfg, PW_OPT_SIGN_KEY);
@@ -79,24 +61,8 @@ static int repl_connect(void *arg, struct pg_conn **out)
 {
 	struct stream_ctx *sc = arg;
 	struct pw_ctx *ctx = sc->ctx;
-	char *ci = NULL;
 	/* resolved again on every connection: url-env / url-file may name a new primary */
-	int rc = pw_db_conninfo(ctx, &ci);
-	if (rc < 0)
-		return rc;
-	const char *const *pins;
-	size_t npins = pw_cfg_list(ctx->cfg, PW_OPT_PIN_SHA256, &pins);
-	const char *pw = pw_cfg_str(ctx->cfg, PW_OPT_DB_PASSWORD);
-	struct pw_secret *secret = pw ? pw_secret_from_str(pw) : NULL;
-	struct pg_connect_opts o = {.conninfo = ci,
-	                            .password = secret,
-	                            .pins = pins,
-	                            .npins = npins,
-	                            .application_name = "pgward-wal",
-	                            .replication = true};
-	rc = pg_connect(&o, out);
-	pw_secret_free(secret);
-	pw_free(ci);
+	int rc = pw_db_connect_replication(ctx, "pgward-wal", out);
 	sc->connects++;
 	if (rc == -PW_E_DB && strstr(pw_error_message(), "replication connection"))
 		pw_error_hint("Replication connections need their own pg_hba.conf line, for the "
@@ -155,7 +121,7 @@ int cmd_wal_stream(struct pw_ctx *ctx)
 	char stanza[64], slot[REPL_SLOT_MAX + 1];
 	int level = 3;
 	bool have_sk = false;
-	int rc = load_recipients(ctx, &ks);
+	int rc = pw_load_recipients(ctx, &ks, "WAL");
 	if (rc == 0 && (rc = load_sign_key(ctx, &sk)) == 0)
 		have_sk = true;
 	if (rc == 0)
@@ -424,7 +390,7 @@ int cmd_wal_push(struct pw_ctx *ctx)
 	if (rc == 0)
 		rc = wal_key_for_file(stanza, fname, &tli, &history, key);
 	if (rc == 0)
-		rc = load_recipients(ctx, &ks);
+		rc = pw_load_recipients(ctx, &ks, "WAL");
 	if (rc == 0 && (rc = load_sign_key(ctx, &sk)) == 0)
 		have_sk = true;
 	if (rc == 0)

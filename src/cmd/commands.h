@@ -86,6 +86,9 @@ int pw_db_connect(struct pw_ctx *ctx, bool read_only, bool stop_after_tls, struc
 /* The same, shown to the server as application_name (NULL: "pgward"). */
 int pw_db_connect_as(struct pw_ctx *ctx, bool read_only, bool stop_after_tls,
                      const char *application_name, struct pg_conn **out);
+/* A physical replication connection (no SQL session setup), same conninfo, password, pins. */
+int pw_db_connect_replication(struct pw_ctx *ctx, const char *application_name,
+                              struct pg_conn **out);
 /* The stanza: the first argument, else the database name of c (if given); validated. */
 int pw_resolve_stanza(struct pw_ctx *ctx, struct pg_conn *c, char *out, size_t size);
 /* The stanza: the first argument, else the only stanza the repository holds. */
@@ -94,6 +97,10 @@ int pw_repo_stanza(struct pw_ctx *ctx, struct stor *repo, char *out, size_t size
 int pw_open_repo(struct pw_ctx *ctx, struct stor **out);
 struct repo_signers;
 struct backup_entry;
+struct pw_keyset;
+/* The recipients of the configuration (recipient, recipients-file); none is an error that
+ * says what is always encrypted (what: "backups", "WAL"). */
+int pw_load_recipients(struct pw_ctx *ctx, struct pw_keyset *ks, const char *what);
 /* The trusted-signer keys of the configuration. */
 int pw_load_signers(struct pw_ctx *ctx, struct repo_signers *out);
 /* Add the backup's signature verdict (and --allow-unsigned) to the audit record. */

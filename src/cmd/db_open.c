@@ -93,32 +93,46 @@ int pw_db_connect(struct pw_ctx *ctx, bool read_only, bool stop_after_tls, struc
 	return pw_db_connect_as(ctx, read_only, stop_after_tls, NULL, out);
 }
 
-int pw_db_connect_as(struct pw_ctx *ctx, bool read_only, bool stop_after_tls,
-                     const char *application_name, struct pg_conn **out)
+/* Connect with the configured conninfo (resolved again each time: url-env / url-file may
+ * name a new primary), password and pins; o gives the rest. */
+static int connect_with(struct pw_ctx *ctx, struct pg_connect_opts o, struct pg_conn **out)
 {
 	char *ci = NULL;
 	int rc = pw_db_conninfo(ctx, &ci);
 	if (rc < 0)
 		return rc;
-	const char *const *pins;
-	size_t npins = pw_cfg_list(ctx->cfg, PW_OPT_PIN_SHA256, &pins);
 	const char *pw = pw_cfg_str(ctx->cfg, PW_OPT_DB_PASSWORD);
 	struct pw_secret *secret = pw ? pw_secret_from_str(pw) : NULL;
-	struct pg_connect_opts o = {.conninfo = ci,
-	                            .password = secret,
-	                            .pins = pins,
-	                            .npins = npins,
-	                            .read_only = read_only,
+	o.conninfo = ci;
+	o.password = secret;
+	o.npins = pw_cfg_list(ctx->cfg, PW_OPT_PIN_SHA256, &o.pins);
+	rc = pg_connect(&o, out);
+	pw_secret_free(secret);
+	pw_free(ci);
+	return rc;
+}
+
+int pw_db_connect_as(struct pw_ctx *ctx, bool read_only, bool stop_after_tls,
+                     const char *application_name, struct pg_conn **out)
+{
+	struct pg_connect_opts o = {.read_only = read_only,
 	                            .application_name = application_name,
 	                            .stop_after_tls = stop_after_tls,
 	                            /* check reports a setting that changes the session's role
 	                             * (rule roles.session-role); everything else refuses it */
 	                            .allow_role_change = application_name &&
 	                                                 !strcmp(application_name, "pgward-check")};
-	rc = pg_connect(&o, out);
-	pw_secret_free(secret);
-	pw_free(ci);
+	int rc = connect_with(ctx, o, out);
 	if (rc == 0 && !stop_after_tls)
 		ctx->db_role = pw_strdup(pg_current_user(*out));
 	return rc;
+}
+
+int pw_db_connect_replication(struct pw_ctx *ctx, const char *application_name,
+                              struct pg_conn **out)
+{
+	return connect_with(
+	    ctx,
+	    (struct pg_connect_opts){.application_name = application_name, .replication = true},
+	    out);
 }

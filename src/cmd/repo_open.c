@@ -6,6 +6,7 @@
 #include "common/secret.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "filter/keyfile.h"
 #include "repo/catalog.h"
 #include "pg/pg.h"
 #include "storage/storage.h"
@@ -112,6 +113,25 @@ int pw_repo_stanza(struct pw_ctx *ctx, struct stor *repo, char *out, size_t size
 	for (size_t i = 0; i < n; i++)
 		pw_free(names[i]);
 	pw_free(names);
+	return rc;
+}
+
+/* Public keys only: a backup host never holds a passphrase or an identity. */
+int pw_load_recipients(struct pw_ctx *ctx, struct pw_keyset *ks, const char *what)
+{
+	const char *const *v;
+	size_t n = pw_cfg_list(ctx->cfg, PW_OPT_RECIPIENT, &v);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = pw_keyset_add_recipient_str(ks, v[i]);
+	n = pw_cfg_list(ctx->cfg, PW_OPT_RECIPIENTS_FILE, &v);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = pw_keyset_add_recipients_file(ks, v[i]);
+	if (rc == 0 && ks->nrcpts == 0) {
+		pw_error(PW_E_KEY, "no recipients: %s are always encrypted", what);
+		rc = pw_error_hint("Give the public key of the backup identity with --recipient "
+		                   "age1... (make one offline with \"pgward keygen\").");
+	}
 	return rc;
 }
 
