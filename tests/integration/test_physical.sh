@@ -69,7 +69,9 @@ grep -q '^pg_wal/' list.txt || tk_fail "base.tar has no WAL"
 
 # list and verify (depth 1: sizes, SHA-256, signature)
 L=$("$PGWARD" list shop --repo repo --output=json)
-tk_assert_contains "$L" '"physical"' "list shows the kind"
+tk_assert_contains "$L" '"kind": "physical"' "list shows the kind"
+tk_assert_contains "$L" '"start_lsn"' "list shows the start LSN"
+tk_assert_contains "$("$PGWARD" list shop --repo repo)" "PHYSICAL" "list's text marks it"
 "$PGWARD" verify shop --repo repo >v.txt 2>&1 || { cat v.txt; tk_fail "verify depth 1"; }
 # a flipped byte in base.tar: verify depth 1 fails
 cp -r repo bad
