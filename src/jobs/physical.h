@@ -17,4 +17,43 @@
  * connection to the same server. o->preflight may be NULL. */
 int physical_backup_run(const struct backup_opts *o, struct pg_conn *repl, struct backup_result *r);
 
+/* ---- restore ---- */
+
+#define PHYS_MAP_MAX 32
+
+struct phys_ts_map {
+	uint32_t oid;
+	const char *dir;
+};
+
+struct physical_restore_opts {
+	struct stor *repo;
+	const char *stanza, *id;
+	const struct manifest *manifest; /* the picked backup's (trusted) manifest */
+	const struct age_identity *ids;
+	size_t nids;
+	const char *target_dir; /* empty or absent; created 0700 */
+	const struct phys_ts_map *map;
+	size_t nmap;
+	const char *temp_dir; /* the ciphertext spool (restore_fetch_verified) */
+	bool skip_verifybackup;
+	void (*progress)(void *arg, const char *phase, uint64_t done, uint64_t total,
+	                 double seconds, bool finished);
+	void *progress_arg;
+};
+
+struct physical_restore_result {
+	uint64_t files, bytes;
+	bool verified; /* pg_verifybackup passed */
+};
+
+/* Refuse before writing anything when target_dir (or a mapped tablespace directory) is
+ * not empty, not ours or a link, or a tablespace has no mapping; fetch every object and
+ * check it against the manifest (size, SHA-256) before any byte is extracted; decrypt and
+ * extract with the tar reader (filter/tar.h), only below the target; write
+ * backup_manifest; run the stock pg_verifybackup. On a failure after extraction began the
+ * directory is left as it is (the message says to remove it). */
+int physical_restore_run(const struct physical_restore_opts *o,
+                         struct physical_restore_result *res);
+
 #endif

@@ -77,4 +77,97 @@ tk_assert_contains "$("$PGWARD" list shop --repo repo)" "PHYSICAL" "list's text 
 cp -r repo bad
 tk_flip_byte "bad/shop/$ID/base.tar.zst.age" 5000
 expect_fail 24 "failed verification" verify shop --repo bad
+
+# restore into a new directory: checked, extracted, pg_verifybackup passes
+"$PGWARD" restore shop --type=physical --target-dir "$TK_TMP/r1" --repo repo -i key >rout.txt \
+    2>rerr.txt || { cat rerr.txt; tk_fail "physical restore"; }
+tk_assert_contains "$(cat rout.txt)" "pg_verifybackup passed" "restore output"
+tk_assert_contains "$(cat rout.txt)" "pg_ctl -D" "restore prints the start command"
+tk_assert_eq "$(stat -c %a r1)" 700 "data directory mode"
+[[ -f r1/backup_manifest && -f r1/PG_VERSION ]] || tk_fail "restored directory incomplete"
+# start a server on it (loopback socket only, a free port) and compare every table's rows
+_tk_pick_port; P1=$_TK_PORT
+printf "port = %s\nlisten_addresses = ''\nunix_socket_directories = '%s'\n" "$P1" "$TK_TMP/r1" \
+    >>r1/postgresql.conf
+chown -R postgres: r1
+tk_on_exit "runuser -u postgres -- pg_ctl -D $TK_TMP/r1 -m immediate stop >/dev/null 2>&1"
+runuser -u postgres -- pg_ctl -D "$TK_TMP/r1" -l "$TK_TMP/r1/startup.log" -w -t 60 start >/dev/null 2>&1 \
+    || { tail -20 r1/startup.log; tk_fail "the restored server did not start"; }
+q1() { runuser -u postgres -- psql -X -qtA -h "$TK_TMP/r1" -p "$P1" -d "$1" -c "$2"; }
+for t in t1 t2; do
+    tk_assert_eq "$(q1 postgres "select count(*) from $t")" \
+        "$(pg_psql_super -c "select count(*) from $t")" "rows of $t"
+done
+tk_assert_eq "$(q1 other "select count(*) from t3")" 77 "rows of other.t3"
+tk_assert_eq "$(q1 postgres "select sum(length(note)) from t1")" 64000 "t1's content"
+
+# a flipped byte: refused before anything is extracted (the directory is not even made)
+expect_fail 24 "" restore shop --type=physical --target-dir "$TK_TMP/r2" --repo bad -i key
+[[ ! -e r2 ]] || tk_fail "a refused restore created its directory"
+# a directory that is not empty, a link, another user's directory: refused, untouched
+mkdir r3 && touch r3/keep
+expect_fail 6 "is not empty" restore shop --type=physical --target-dir "$TK_TMP/r3" --repo repo -i key
+tk_assert_eq "$(ls r3)" keep "a non-empty directory stays as it was"
+mkdir r4real && ln -s r4real r4
+expect_fail 5 "symbolic link" restore shop --type=physical --target-dir "$TK_TMP/r4" --repo repo -i key
+tk_assert_eq "$(ls r4real)" "" "nothing written through the link"
+mkdir r5 && chown postgres: r5
+expect_fail 5 "another user" restore shop --type=physical --target-dir "$TK_TMP/r5" --repo repo -i key
+# a logical restore does not pick a physical backup
+expect_fail 9 "no complete backup" restore shop --repo repo -i key --to-file x.dump
+
+# forged archives, encrypted to the recipient and signed with the backup's key (a stolen
+# key, or a compromised backup host): the tar reader refuses what PostgreSQL never writes
+forge() { # forge CASE: base.tar of a copy of the repository becomes a hostile tar
+    rm -rf forged && cp -r repo forged
+    python3 - "$1" <<'PY' | zstd -q -c | "$PGWARD" encrypt -r "$R" -o "forged/shop/$ID/base.tar.zst.age" 2>/dev/null
+import io, sys, tarfile
+case = sys.argv[1]
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
+    def add(name, data=b"x", kind=tarfile.REGTYPE, link=""):
+        i = tarfile.TarInfo(name); i.type = kind; i.linkname = link
+        i.size = len(data) if kind == tarfile.REGTYPE else 0
+        t.addfile(i, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+    add("PG_VERSION", b"15\n")
+    if case == "dotdot": add("base/../../evil-dotdot")
+    if case == "abs": add("/tmp/pgward-evil-abs")
+    if case == "link": add("escape", kind=tarfile.SYMTYPE, link="/tmp"); add("escape/pgward-evil-link")
+    if case == "hard": add("hard", kind=tarfile.LNKTYPE, link="/etc/passwd")
+    if case == "fifo": add("fifo", kind=tarfile.FIFOTYPE)
+    if case == "dev": add("dev", kind=tarfile.CHRTYPE)
+sys.stdout.buffer.write(buf.getvalue())
+PY
+    python3 - "forged/shop/$ID" "$PGWARD_SIGN_KEY" <<'PY'
+import base64, hashlib, json, sys
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+d, keyfile = sys.argv[1], sys.argv[2]
+m = json.load(open(d + "/manifest.json"))
+data = open(d + "/base.tar.zst.age", "rb").read()
+for o in m["objects"]:
+    if o["name"] == "base.tar.zst.age":
+        o["sha256"], o["size"] = hashlib.sha256(data).hexdigest(), len(data)
+text = json.dumps(m, indent=2).encode()
+open(d + "/manifest.json", "wb").write(text)
+raw = base64.b64decode(open(keyfile).read().split("\n")[1].split(":", 1)[1])
+keyid, sk = raw[2:10], Ed25519PrivateKey.from_private_bytes(raw[10:42])
+old = open(d + "/manifest.json.minisig").read().split("\n")
+tc = old[2][len("trusted comment: "):]
+sig = sk.sign(hashlib.blake2b(text).digest())
+glob = sk.sign(sig + tc.encode())
+open(d + "/manifest.json.minisig", "w").write("untrusted comment: forged\n%s\ntrusted comment: %s\n%s\n" % (
+    base64.b64encode(b"ED" + keyid + sig).decode(), tc, base64.b64encode(glob).decode()))
+PY
+}
+forge dotdot
+minisign -V -P "$TK_SIGN_PUB" -m "forged/shop/$ID/manifest.json" -x "forged/shop/$ID/manifest.json.minisig" -q \
+    || tk_fail "the forged manifest's signature does not verify (the test would prove nothing)"
+n=0
+for c in dotdot:'".." component' abs:"absolute" link:"symbolic link" hard:"hard link" fifo:"FIFO" dev:"device"; do
+    n=$((n + 1))
+    forge "${c%%:*}"
+    expect_fail 23 "${c#*:}" restore shop --type=physical --target-dir "$TK_TMP/f$n" --repo forged -i key
+done
+[[ ! -e "$TK_TMP/evil-dotdot" && ! -e /tmp/pgward-evil-abs && ! -e /tmp/pgward-evil-link ]] \
+    || tk_fail "a forged archive wrote outside the target directory"
 tk_pass
