@@ -397,6 +397,21 @@ int physical_backup_run(const struct backup_opts *o, struct pg_conn *repl,
 	j.m->physical.timeline = st.timeline;
 	j.m->physical.start_lsn = st.start_lsn;
 	j.m->physical.stop_lsn = stop_lsn;
+	for (size_t i = 0; i < st.nts; i++) {
+		if (!st.ts[i].oid)
+			continue;
+		char name[MANIFEST_NAME_MAX];
+		snprintf(name, sizeof name, "%" PRIu32 ".tar.zst.age", st.ts[i].oid);
+		if (!manifest_object(j.m, name) ||
+		    j.m->physical.ntablespaces >= MANIFEST_TABLESPACES_MAX) {
+			pw_error(PW_E_DB,
+			         "the base backup lacks the archive of tablespace %" PRIu32,
+			         st.ts[i].oid);
+			rc = pw_error_hint("Retry the backup; nothing was committed.");
+			goto out;
+		}
+		j.m->physical.tablespaces[j.m->physical.ntablespaces++] = st.ts[i].oid;
+	}
 	report(&j, "committing");
 	if ((rc = put_details(&j, &st, stop_lsn)) < 0)
 		goto out;

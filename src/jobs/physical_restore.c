@@ -355,6 +355,18 @@ int physical_restore_run(const struct physical_restore_opts *o, struct physical_
 		int64_t oid = archive_oid(m->objects[i].name);
 		if (oid < 0)
 			continue;
+		bool listed = false;
+		for (size_t k = 0; k < m->physical.ntablespaces; k++)
+			listed = listed || m->physical.tablespaces[k] == (uint32_t)oid;
+		if (oid > 0 && !listed) {
+			pw_error(PW_E_VERIFY,
+			         "backup %s has object %s for a tablespace its manifest "
+			         "does not list",
+			         o->id, m->objects[i].name);
+			return pw_error_hint(
+			    "The manifest is not one pgward writes; do not use this "
+			    "backup.");
+		}
 		if (oid > 0 && !map_of(o, (uint32_t)oid)) {
 			pw_error(PW_E_USAGE,
 			         "backup %s has tablespace %" PRId64 " and no mapping for it",
@@ -365,6 +377,14 @@ int physical_restore_run(const struct physical_restore_opts *o, struct physical_
 			                     oid);
 		}
 		sp[nsp++] = (struct spool){&m->objects[i], oid, -1};
+	}
+	if (nsp != m->physical.ntablespaces + 1 && bm && manifest_object(m, PHYS_BASE_OBJECT)) {
+		pw_error(PW_E_VERIFY,
+		         "backup %s lists %zu tablespace%s and has %zu archive%s besides "
+		         "base.tar",
+		         o->id, m->physical.ntablespaces, m->physical.ntablespaces == 1 ? "" : "s",
+		         nsp ? nsp - 1 : 0, nsp == 2 ? "" : "s");
+		return pw_error_hint("Its manifest names no such object; restore another backup.");
 	}
 	if (!bm || !manifest_object(m, PHYS_BASE_OBJECT)) {
 		pw_error(PW_E_VERIFY, "backup %s lacks %s", o->id,

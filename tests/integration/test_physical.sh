@@ -18,6 +18,11 @@ insert into t2 select generate_series(1, 333);
 create database other;
 SQL
 pg_psql_super -d other -c "create table t3 as select generate_series(1, 77) as x" >/dev/null
+# a tablespace: its own archive, restored only into a mapped directory
+mkdir ts1 && chown postgres: ts1
+pg_psql_super -c "create tablespace ts1 location '$TK_TMP/ts1'" >/dev/null
+pg_psql_super -c "create table t4 tablespace ts1 as select generate_series(1, 55) as y" >/dev/null
+TSOID=$(pg_psql_super -c "select oid from pg_tablespace where spcname = 'ts1'")
 "$PGWARD" keygen -o key 2>/dev/null
 R=$("$PGWARD" keygen -y key)
 export PGWARD_DB_PASSWORD=pr
@@ -60,6 +65,8 @@ hi2, lo2 = (int(x, 16) for x in p["stop_lsn"].split("/"))
 assert (hi2, lo2) >= (hi, lo)
 names = {o["name"] for o in m["objects"]}
 assert {"base.tar.zst.age", "backup_manifest.zst.age", "details.json.age"} <= names, names
+ts = p["tablespaces"]
+assert len(ts) == 1 and "%d.tar.zst.age" % ts[0] in names, (ts, names)
 PY
 # the plaintext of base.tar holds the cluster (decrypted here only to check)
 age -d -i key "$B/base.tar.zst.age" | zstd -dq | tar -t >list.txt \
@@ -78,9 +85,13 @@ cp -r repo bad
 tk_flip_byte "bad/shop/$ID/base.tar.zst.age" 5000
 expect_fail 24 "failed verification" verify shop --repo bad
 
+# a tablespace without a mapping: refused before anything is written, naming the option
+expect_fail 2 "no mapping" restore shop --type=physical --target-dir "$TK_TMP/r1" --repo repo -i key
+tk_assert_contains "$err" "--tablespace-map $TSOID=DIR" "the hint names the mapping"
+[[ ! -e r1 ]] || tk_fail "a refused restore created its directory"
 # restore into a new directory: checked, extracted, pg_verifybackup passes
-"$PGWARD" restore shop --type=physical --target-dir "$TK_TMP/r1" --repo repo -i key >rout.txt \
-    2>rerr.txt || { cat rerr.txt; tk_fail "physical restore"; }
+"$PGWARD" restore shop --type=physical --target-dir "$TK_TMP/r1" --repo repo -i key \
+    --tablespace-map "$TSOID=$TK_TMP/ts1r" >rout.txt 2>rerr.txt || { cat rerr.txt; tk_fail "physical restore"; }
 tk_assert_contains "$(cat rout.txt)" "pg_verifybackup passed" "restore output"
 tk_assert_contains "$(cat rout.txt)" "pg_ctl -D" "restore prints the start command"
 tk_assert_eq "$(stat -c %a r1)" 700 "data directory mode"
@@ -89,7 +100,8 @@ tk_assert_eq "$(stat -c %a r1)" 700 "data directory mode"
 _tk_pick_port; P1=$_TK_PORT
 printf "port = %s\nlisten_addresses = ''\nunix_socket_directories = '%s'\n" "$P1" "$TK_TMP/r1" \
     >>r1/postgresql.conf
-chown -R postgres: r1
+chown -R postgres: r1 ts1r
+tk_assert_eq "$(readlink "r1/pg_tblspc/$TSOID")" "$TK_TMP/ts1r" "the tablespace link points to the mapped directory"
 tk_on_exit "runuser -u postgres -- pg_ctl -D $TK_TMP/r1 -m immediate stop >/dev/null 2>&1"
 runuser -u postgres -- pg_ctl -D "$TK_TMP/r1" -l "$TK_TMP/r1/startup.log" -w -t 60 start >/dev/null 2>&1 \
     || { tail -20 r1/startup.log; tk_fail "the restored server did not start"; }
@@ -99,20 +111,21 @@ for t in t1 t2; do
         "$(pg_psql_super -c "select count(*) from $t")" "rows of $t"
 done
 tk_assert_eq "$(q1 other "select count(*) from t3")" 77 "rows of other.t3"
+tk_assert_eq "$(q1 postgres "select count(*) from t4")" 55 "rows of t4 (in the tablespace)"
 tk_assert_eq "$(q1 postgres "select sum(length(note)) from t1")" 64000 "t1's content"
 
 # a flipped byte: refused before anything is extracted (the directory is not even made)
-expect_fail 24 "" restore shop --type=physical --target-dir "$TK_TMP/r2" --repo bad -i key
+expect_fail 24 "" restore shop --type=physical --target-dir "$TK_TMP/r2" --repo bad -i key --tablespace-map "$TSOID=$TK_TMP/tsx"
 [[ ! -e r2 ]] || tk_fail "a refused restore created its directory"
 # a directory that is not empty, a link, another user's directory: refused, untouched
 mkdir r3 && touch r3/keep
-expect_fail 6 "is not empty" restore shop --type=physical --target-dir "$TK_TMP/r3" --repo repo -i key
+expect_fail 6 "is not empty" restore shop --type=physical --target-dir "$TK_TMP/r3" --repo repo -i key --tablespace-map "$TSOID=$TK_TMP/tsx"
 tk_assert_eq "$(ls r3)" keep "a non-empty directory stays as it was"
 mkdir r4real && ln -s r4real r4
-expect_fail 5 "symbolic link" restore shop --type=physical --target-dir "$TK_TMP/r4" --repo repo -i key
+expect_fail 5 "symbolic link" restore shop --type=physical --target-dir "$TK_TMP/r4" --repo repo -i key --tablespace-map "$TSOID=$TK_TMP/tsx"
 tk_assert_eq "$(ls r4real)" "" "nothing written through the link"
 mkdir r5 && chown postgres: r5
-expect_fail 5 "another user" restore shop --type=physical --target-dir "$TK_TMP/r5" --repo repo -i key
+expect_fail 5 "another user" restore shop --type=physical --target-dir "$TK_TMP/r5" --repo repo -i key --tablespace-map "$TSOID=$TK_TMP/tsx"
 # a logical restore does not pick a physical backup
 expect_fail 9 "no complete backup" restore shop --repo repo -i key --to-file x.dump
 
@@ -166,7 +179,8 @@ n=0
 for c in dotdot:'".." component' abs:"absolute" link:"symbolic link" hard:"hard link" fifo:"FIFO" dev:"device"; do
     n=$((n + 1))
     forge "${c%%:*}"
-    expect_fail 23 "${c#*:}" restore shop --type=physical --target-dir "$TK_TMP/f$n" --repo forged -i key
+    expect_fail 23 "${c#*:}" restore shop --type=physical --target-dir "$TK_TMP/f$n" --repo forged -i key \
+        --tablespace-map "$TSOID=$TK_TMP/f$n-ts"
 done
 [[ ! -e "$TK_TMP/evil-dotdot" && ! -e /tmp/pgward-evil-abs && ! -e /tmp/pgward-evil-link ]] \
     || tk_fail "a forged archive wrote outside the target directory"
