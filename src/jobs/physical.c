@@ -344,10 +344,43 @@ static int commit_manifest(struct job *j, struct backup_result *res, time_t star
 	return rc;
 }
 
+static int physical_backup_locked(const struct backup_opts *o, struct pg_conn *repl,
+                                  struct backup_result *res);
+
 int physical_backup_run(const struct backup_opts *o, struct pg_conn *repl,
                         struct backup_result *res)
 {
 	memset(res, 0, sizeof *res);
+	/* one backup of a stanza at a time, logical or physical (backup.c's lock) */
+	struct pg_result *pr = NULL;
+	const char *lockp[] = {o->stanza};
+	int rc = pg_query(
+	    o->conn, "select pg_try_advisory_lock(hashtextextended('pgward backup ' || $1, 0))", 1,
+	    lockp, &pr);
+	if (rc < 0)
+		return rc;
+	bool locked = *pg_value(pr, 0, 0) == 't';
+	pg_result_free(pr);
+	if (!locked) {
+		pw_error(PW_E_STORAGE, "another backup of stanza \"%s\" is running", o->stanza);
+		return pw_error_hint(
+		    "Wait for it to finish; two backups of one stanza never run at "
+		    "once.");
+	}
+	rc = physical_backup_locked(o, repl, res);
+	struct pw_error_saved e;
+	pw_error_save(&e);
+	if (pg_query(o->conn,
+	             "select pg_advisory_unlock(hashtextextended('pgward backup ' || $1, 0))", 1,
+	             lockp, &pr) == 0)
+		pg_result_free(pr);
+	pw_error_restore(&e);
+	return rc;
+}
+
+static int physical_backup_locked(const struct backup_opts *o, struct pg_conn *repl,
+                                  struct backup_result *res)
+{
 	int rc = catalog_init_repo(o->repo);
 	if (rc < 0)
 		return rc;
