@@ -37,8 +37,9 @@ expect_fail 22 "INSERT" backup shop --type=physical --db "$DB" --repo repo -r "$
 pg_psql_super -c "revoke insert on t1 from physrep" >/dev/null
 [[ ! -d repo/shop ]] || [[ -z "$(ls repo/shop)" ]] || tk_fail "a refused backup wrote something"
 
-"$PGWARD" backup shop --type=physical --db "$DB" --repo repo -r "$R" >out.txt 2>err.txt \
+"$PGWARD" backup shop --type=physical --db "$DB" --repo repo -r "$R" --progress >out.txt 2>err.txt \
     || { cat err.txt; tk_fail "physical backup"; }
+tk_assert_contains "$(cat err.txt)" "done" "the progress line ends with done"
 tk_assert_contains "$(cat out.txt)" "complete (physical, timeline 1" "backup summary"
 ID=$(ls repo/shop | grep -v '^\.' | head -1)
 B=repo/shop/$ID
@@ -91,7 +92,7 @@ tk_assert_contains "$err" "--tablespace-map $TSOID=DIR" "the hint names the mapp
 [[ ! -e r1 ]] || tk_fail "a refused restore created its directory"
 # restore into a new directory: checked, extracted, pg_verifybackup passes
 "$PGWARD" restore shop --type=physical --target-dir "$TK_TMP/r1" --repo repo -i key \
-    --tablespace-map "$TSOID=$TK_TMP/ts1r" >rout.txt 2>rerr.txt || { cat rerr.txt; tk_fail "physical restore"; }
+    --tablespace-map "$TSOID=$TK_TMP/ts1r" --progress >rout.txt 2>rerr.txt || { cat rerr.txt; tk_fail "physical restore"; }
 tk_assert_contains "$(cat rout.txt)" "pg_verifybackup passed" "restore output"
 tk_assert_contains "$(cat rout.txt)" "pg_ctl -D" "restore prints the start command"
 tk_assert_eq "$(stat -c %a r1)" 700 "data directory mode"
