@@ -81,6 +81,10 @@ tk_assert_contains "$L" '"kind": "physical"' "list shows the kind"
 tk_assert_contains "$L" '"start_lsn"' "list shows the start LSN"
 tk_assert_contains "$("$PGWARD" list shop --repo repo)" "PHYSICAL" "list's text marks it"
 "$PGWARD" verify shop --repo repo >v.txt 2>&1 || { cat v.txt; tk_fail "verify depth 1"; }
+# depth 2: every archive decrypts and parses with restore's tar reader
+"$PGWARD" verify shop --repo repo -i key >v.txt 2>&1 || { cat v.txt; tk_fail "verify depth 2"; }
+# depth 3 (a restore drill) is not there for physical backups: said, not a silent pass
+expect_fail 2 "not there yet" verify shop --repo repo -i key --restore --scratch-local
 # a flipped byte in base.tar: verify depth 1 fails
 cp -r repo bad
 tk_flip_byte "bad/shop/$ID/base.tar.zst.age" 5000
@@ -183,6 +187,9 @@ for c in dotdot:'".." component' abs:"absolute" link:"symbolic link" hard:"hard 
     expect_fail 23 "${c#*:}" restore shop --type=physical --target-dir "$TK_TMP/f$n" --repo forged -i key \
         --tablespace-map "$TSOID=$TK_TMP/f$n-ts"
 done
+# verify depth 2 fails the forged archive (its signature and checksums are fine)
+forge dotdot
+expect_fail 24 "failed verification" verify shop --repo forged -i key
 [[ ! -e "$TK_TMP/evil-dotdot" && ! -e /tmp/pgward-evil-abs && ! -e /tmp/pgward-evil-link ]] \
     || tk_fail "a forged archive wrote outside the target directory"
 tk_pass
