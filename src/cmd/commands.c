@@ -212,6 +212,8 @@ const struct pw_command pw_commands[] = {
      "with its size and ciphertext SHA-256, and objects no manifest names are reported as "
      "strays. Depth 2, with -i: the objects decrypt and decompress to the end, the pg_dump "
      "archive parses to its end, and its per-table row counts match the encrypted details. "
+     "For a physical backup, depth 2 parses every archive to its end with the tar reader of "
+     "restore --type=physical; its depth 3 is not there yet (exit 2). "
      "Depth 3, with --restore --scratch-url: the backup is restored into a scratch database "
      "(created and dropped on that server) and every table's row count is compared. With "
      "--restore --scratch-local instead, the scratch database lives in a throwaway cluster "
