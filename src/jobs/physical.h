@@ -36,7 +36,6 @@ struct physical_restore_opts {
 	const struct phys_ts_map *map;
 	size_t nmap;
 	const char *temp_dir; /* the ciphertext spool (restore_fetch_verified) */
-	bool skip_verifybackup;
 	void (*progress)(void *arg, const char *phase, uint64_t done, uint64_t total,
 	                 double seconds, bool finished);
 	void *progress_arg;

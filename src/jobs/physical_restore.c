@@ -467,7 +467,7 @@ int physical_restore_run(const struct physical_restore_opts *o, struct physical_
 	if (root >= 0)
 		close(root);
 	/* 5. the stock check of what was written against PostgreSQL's own manifest */
-	if (rc == 0 && !o->skip_verifybackup) {
+	if (rc == 0) {
 		rc = verifybackup(o);
 		res->verified = rc == 0;
 	}
