@@ -262,7 +262,8 @@ int cmd_backup(struct pw_ctx *ctx)
 	}
 	if (rc == 0 && !dry) {
 		json_object_set_new(ctx->audit, "backup_id", json_string(res.id));
-		json_object_set_new(ctx->audit, "privileged", json_boolean(pf.n && allow));
+		json_object_set_new(ctx->audit, "privileged",
+		                    json_boolean(physical ? phys_priv : pf.n && allow));
 		json_object_set_new(ctx->audit, "type",
 		                    json_string(physical ? "physical" : "logical"));
 		char kid[17] = "";
