@@ -16,7 +16,7 @@ case $SECONDS_PER_TARGET in
 	;;
 esac
 
-TARGETS="fuzz_age_header fuzz_age_armor fuzz_pgdump_archive fuzz_globals fuzz_minisign fuzz_s3_list fuzz_manifest fuzz_replication"
+TARGETS="fuzz_age_header fuzz_age_armor fuzz_pgdump_archive fuzz_globals fuzz_minisign fuzz_s3_list fuzz_manifest fuzz_replication fuzz_tar"
 BUILD=build-fuzz
 C_ARGS="-fsanitize=fuzzer-no-link -fno-sanitize-recover=undefined"
 

@@ -10,6 +10,8 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "jobs/backup.h"
+#include "jobs/physical.h"
+#include "pg/privs.h"
 #include "repo/catalog.h"
 #include "jobs/preflight.h"
 #include "filter/keyfile.h"
@@ -48,6 +50,68 @@ static int print_findings(const struct preflight *p)
 	return 0;
 }
 
+/* --type=physical: the role may replicate and change nothing (wal-stream's rule). */
+static int physical_preflight(struct pw_ctx *ctx, struct pg_conn *c, bool *privileged)
+{
+	struct pw_privs p;
+	bool repl = false;
+	int rc = pw_privs_scan_replication(c, &p, &repl);
+	if (rc < 0)
+		return rc;
+	bool allow = pw_cfg_bool(ctx->cfg, PW_OPT_ALLOW_PRIVILEGED);
+	for (size_t i = 0; i < p.n && i < 20; i++) {
+		char *d = pw_priv_describe(&p.f[i]);
+		fprintf(stderr, "  privilege: role \"%s\" holds %s (%s)\n      fix: %s\n", p.role,
+		        d, pw_priv_path_name(p.f[i].path), p.f[i].fix ? p.f[i].fix : "");
+		pw_free(d);
+	}
+	*privileged = p.n > 0;
+	if (!repl && !p.superuser) {
+		pw_error(PW_E_PRIVILEGE, "role \"%s\" lacks the REPLICATION attribute", p.role);
+		rc = pw_error_hint("ALTER ROLE %s REPLICATION (docs/pitr.md gives the role and the "
+		                   "pg_hba.conf line).",
+		                   p.role);
+	} else if (p.n && !allow) {
+		pw_error(PW_E_PRIVILEGE,
+		         "role \"%s\" could change database \"%s\" (%zu finding%s above)", p.role,
+		         p.database, p.n, p.n == 1 ? "" : "s");
+		rc = pw_error_hint("Take base backups with a role that has REPLICATION and nothing "
+		                   "else (apply the fixes shown), or pass --allow-privileged.");
+	} else if (p.n) {
+		fprintf(stderr, "pgward: warning: backing up with a privileged role "
+		                "(--allow-privileged); the manifest records it\n");
+	}
+	pw_privs_free(&p);
+	return rc;
+}
+
+/* The replication connection for BASE_BACKUP (same URL, TLS and pins as the session). */
+static int physical_connect(struct pw_ctx *ctx, struct pg_conn **out)
+{
+	char *ci = NULL;
+	int rc = pw_db_conninfo(ctx, &ci);
+	if (rc < 0)
+		return rc;
+	const char *const *pins;
+	size_t npins = pw_cfg_list(ctx->cfg, PW_OPT_PIN_SHA256, &pins);
+	const char *pw = pw_cfg_str(ctx->cfg, PW_OPT_DB_PASSWORD);
+	struct pw_secret *secret = pw ? pw_secret_from_str(pw) : NULL;
+	struct pg_connect_opts o = {.conninfo = ci,
+	                            .password = secret,
+	                            .pins = pins,
+	                            .npins = npins,
+	                            .application_name = "pgward-basebackup",
+	                            .replication = true};
+	rc = pg_connect(&o, out);
+	pw_secret_free(secret);
+	pw_free(ci);
+	if (rc == -PW_E_DB && strstr(pw_error_message(), "replication connection"))
+		pw_error_hint("Replication connections need their own pg_hba.conf line, for the "
+		              "\"replication\" database: hostssl replication ROLE ADDRESS "
+		              "scram-sha-256 (see docs/pitr.md).");
+	return rc;
+}
+
 int cmd_backup(struct pw_ctx *ctx)
 {
 	struct pw_keyset ks = {0};
@@ -81,7 +145,14 @@ int cmd_backup(struct pw_ctx *ctx)
 		rc = pw_db_connect(ctx, true, false, &c);
 	if (rc == 0)
 		rc = pw_resolve_stanza(ctx, c, stanza, sizeof stanza);
-	if (rc == 0)
+	bool physical = strcmp(pw_cfg_str(ctx->cfg, PW_OPT_TYPE), "physical") == 0;
+	bool phys_priv = false;
+	struct pg_conn *repl = NULL;
+	if (rc == 0 && physical)
+		rc = physical_preflight(ctx, c, &phys_priv);
+	if (rc == 0 && physical && !pw_cfg_bool(ctx->cfg, PW_OPT_DRY_RUN))
+		rc = physical_connect(ctx, &repl);
+	if (rc == 0 && !physical)
 		rc = preflight_run(c, &pf);
 	bool allow = pw_cfg_bool(ctx->cfg, PW_OPT_ALLOW_PRIVILEGED);
 	if (rc == 0 && pf.n) {
@@ -113,7 +184,13 @@ int cmd_backup(struct pw_ctx *ctx)
 	bool dry = pw_cfg_bool(ctx->cfg, PW_OPT_DRY_RUN);
 	if (dry)
 		json_object_set_new(ctx->audit, "dry_run", json_true());
-	if (rc == 0 && dry) {
+	if (rc == 0 && dry && physical) {
+		printf(
+		    "dry run: stanza %s, physical base backup: the role may replicate and change "
+		    "nothing%s\n  repository: %s\nnothing was copied or written\n",
+		    stanza, phys_priv ? " (privileged: --allow-privileged)" : "",
+		    stor_describe(repo));
+	} else if (rc == 0 && dry) {
 		/* everything a backup checks before its first byte, and no more */
 		char size[32];
 		pw_human_size((uint64_t)(pf.database_size > 0 ? pf.database_size : 0), " ", size,
@@ -155,12 +232,21 @@ int cmd_backup(struct pw_ctx *ctx)
 		struct manifest_anchor anchor = {0};
 		if (sign && pw_audit_anchor(ctx, &anchor))
 			o.audit_anchor = &anchor;
-		rc = backup_run(&o, &res);
+		if (physical) {
+			o.preflight = NULL;
+			o.privileged = phys_priv;
+			rc = physical_backup_run(&o, repl, &res);
+		} else {
+			rc = backup_run(&o, &res);
+		}
 		pw_secret_free(secret);
 	}
 	if (rc == 0 && !dry) {
 		json_object_set_new(ctx->audit, "backup_id", json_string(res.id));
-		json_object_set_new(ctx->audit, "privileged", json_boolean(pf.n && allow));
+		json_object_set_new(ctx->audit, "privileged",
+		                    json_boolean(physical ? phys_priv : pf.n && allow));
+		json_object_set_new(ctx->audit, "type",
+		                    json_string(physical ? "physical" : "logical"));
 		char kid[17] = "";
 		if (sign)
 			minisign_keyid_hex(sk.keyid, kid);
@@ -171,13 +257,25 @@ int cmd_backup(struct pw_ctx *ctx)
 			char a[32], b[32];
 			pw_human_size(res.manifest->raw_bytes, " ", a, sizeof a);
 			pw_human_size(manifest_stored_bytes(res.manifest), " ", b, sizeof b);
-			printf("backup %s/%s complete: dump %s, stored %s in %.1f s%s\n", stanza,
-			       res.id, a, b, res.manifest->duration_seconds,
-			       res.manifest->globals ? "" : " (roles not included)");
+			if (physical) {
+				char l1[24], l2[24];
+				manifest_lsn_format(res.manifest->physical.start_lsn, l1);
+				manifest_lsn_format(res.manifest->physical.stop_lsn, l2);
+				printf("backup %s/%s complete (physical, timeline %u, %s to %s): "
+				       "copied "
+				       "%s, stored %s in %.1f s\n",
+				       stanza, res.id, res.manifest->physical.timeline, l1, l2, a,
+				       b, res.manifest->duration_seconds);
+			} else {
+				printf("backup %s/%s complete: dump %s, stored %s in %.1f s%s\n",
+				       stanza, res.id, a, b, res.manifest->duration_seconds,
+				       res.manifest->globals ? "" : " (roles not included)");
+			}
 		}
 	}
 	backup_result_free(&res);
 	preflight_free(&pf);
+	pg_close(repl);
 	pg_close(c);
 	stor_free(repo);
 	pw_keyset_free(&ks);

@@ -91,6 +91,16 @@ static json_t *entry_json(const char *stanza, const struct backup_entry *e)
 	const struct manifest *m = e->manifest;
 	if (m) {
 		json_object_set_new(o, "kind", json_string(manifest_kind_name(m->kind)));
+		if (m->kind == MANIFEST_PHYSICAL) {
+			char a[24], b[24];
+			manifest_lsn_format(m->physical.start_lsn, a);
+			manifest_lsn_format(m->physical.stop_lsn, b);
+			json_t *ph = json_object();
+			json_object_set_new(ph, "timeline", json_integer(m->physical.timeline));
+			json_object_set_new(ph, "start_lsn", json_string(a));
+			json_object_set_new(ph, "stop_lsn", json_string(b));
+			json_object_set_new(o, "physical", ph);
+		}
 		json_object_set_new(o, "started",
 		                    json_string(pw_time_format(m->started, PW_TIME_ISO, t)));
 		json_object_set_new(o, "finished",
@@ -181,9 +191,10 @@ static void print_row(const char *stanza, const struct backup_entry *e)
 	char signer[64] = "-";
 	if (e->state != BACKUP_INCOMPLETE)
 		repo_trust_label(&e->trust, signer, sizeof signer);
-	printf("%-12s %-22s %-12s %-26s %-20s %6s %8s %9s %6s %-24s %s%s%s\n", stanza, e->id,
+	printf("%-12s %-22s %-12s %-26s %-20s %6s %8s %9s %6s %-24s %s%s%s%s\n", stanza, e->id,
 	       catalog_state_name(e->state), signer, st, dur, db, stored, ratio, ver, lock,
-	       m && m->privileged ? "  PRIVILEGED" : "", m && m->source.standby ? "  STANDBY" : "");
+	       m && m->privileged ? "  PRIVILEGED" : "", m && m->source.standby ? "  STANDBY" : "",
+	       m && m->kind == MANIFEST_PHYSICAL ? "  PHYSICAL" : "");
 	if (e->pin_stamp[0]) { /* a pin keeps; only a trusted-signed unpin cancels it */
 		bool pinned = g_allow_unsigned ? e->pinned_any : e->pinned;
 		bool ignored = e->unpin_ignored[0] && !g_allow_unsigned;

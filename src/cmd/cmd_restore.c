@@ -4,6 +4,7 @@
  * was), or -> a plain pg_dump archive file with --to-file.
  */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "common/time.h"
 #include "repo/catalog.h"
 #include "jobs/restore.h"
+#include "jobs/physical.h"
 #include "filter/filter.h"
 #include "filter/keyfile.h"
 #include "pg/globals.h"
@@ -50,7 +52,21 @@ static int pick_backup(struct pw_ctx *ctx, struct stor *repo, char *stanza, size
 	time_t t = 0;
 	if (before && (rc = pw_audit_parse_since(before, pw_now(), &t)) < 0)
 		return rc;
+	/* the default pick is the newest backup of the kind asked for (--type) */
+	enum manifest_kind kind = strcmp(pw_cfg_str(ctx->cfg, PW_OPT_TYPE), "physical") == 0
+	                              ? MANIFEST_PHYSICAL
+	                              : MANIFEST_LOGICAL;
+	for (size_t i = 0; i < l->n && !id; i++)
+		if (l->e[i].complete && l->e[i].manifest->kind != kind)
+			l->e[i].complete = false;
 	*e = catalog_pick(l, id, t);
+	if (*e && id && (*e)->complete && (*e)->manifest->kind != kind) {
+		pw_error(PW_E_USAGE, "backup \"%s\" is a %s backup", id,
+		         manifest_kind_name((*e)->manifest->kind));
+		return pw_error_hint(kind == MANIFEST_LOGICAL
+		                         ? "Restore it with --type=physical --target-dir DIR."
+		                         : "Restore it without --type=physical (--target URL).");
+	}
 	if (!*e && !id && !allow) {
 		/* complete backups exist, none by a trusted key: say why the newest is refused */
 		l->trusted_only = false;
@@ -244,8 +260,107 @@ static int restore_globals_cmd(struct pw_ctx *ctx, const struct restore_opts *go
 	return rc;
 }
 
+static void phys_progress(void *arg, const char *phase, uint64_t done, uint64_t total,
+                          double seconds, bool finished)
+{
+	progress(arg, phase, done, total, seconds, finished);
+}
+
+/* restore --type=physical --target-dir DIR [--tablespace-map OID=DIR]... */
+static int restore_physical(struct pw_ctx *ctx)
+{
+	struct stor *repo = NULL;
+	struct pw_keyset ks = {0};
+	struct backup_list l = {0};
+	const struct backup_entry *e = NULL;
+	char stanza[64];
+	const char *dir = pw_cfg_str(ctx->cfg, PW_OPT_TARGET_DIR);
+	if (!dir || !*dir || pw_cfg_str(ctx->cfg, PW_OPT_TARGET) ||
+	    pw_cfg_str(ctx->cfg, PW_OPT_TO_FILE)) {
+		pw_error(PW_E_USAGE, "--type=physical needs --target-dir DIR (and no --target or "
+		                     "--to-file)");
+		return pw_error_hint("A base backup becomes a data directory: give a new or empty "
+		                     "one.");
+	}
+	const char *const *vals;
+	size_t nm = pw_cfg_list(ctx->cfg, PW_OPT_TABLESPACE_MAP, &vals);
+	struct phys_ts_map map[PHYS_MAP_MAX];
+	int rc = 0;
+	if (nm > PHYS_MAP_MAX) {
+		pw_error(PW_E_LIMIT, "more than %d --tablespace-map", PHYS_MAP_MAX);
+		return pw_error_hint("Map only the backup's tablespaces.");
+	}
+	for (size_t i = 0; i < nm && rc == 0; i++) {
+		const char *eq = strchr(vals[i], '=');
+		char oid[16] = "";
+		uint64_t v = 0;
+		if (eq && (size_t)(eq - vals[i]) < sizeof oid)
+			memcpy(oid, vals[i], (size_t)(eq - vals[i]));
+		if (!eq || pw_parse_u64(oid, &v) < 0 || v == 0 || v > UINT32_MAX || !eq[1]) {
+			pw_error_clear();
+			pw_error(PW_E_USAGE, "--tablespace-map \"%s\" is not OID=DIR", vals[i]);
+			rc = pw_error_hint("\"pgward list --output=json\" does not show OIDs; the "
+			                   "backup's objects are named <oid>.tar.zst.age.");
+		}
+		map[i] = (struct phys_ts_map){(uint32_t)v, eq ? eq + 1 : ""};
+	}
+	size_t n = pw_cfg_list(ctx->cfg, PW_OPT_IDENTITY, &vals);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = pw_keyset_add_identity_file(&ks, vals[i], pw_ask_passphrase, ctx->cfg);
+	if (rc == 0 && !ks.nids) {
+		pw_error(PW_E_KEY, "restoring needs an identity");
+		rc = pw_error_hint(
+		    "Give the backup identity with -i FILE (it never needs to live on "
+		    "the backup host).");
+	}
+	for (size_t i = 0; i < ks.nids; i++)
+		ks.ids[i].ask = ask_pass, ks.ids[i].ask_arg = ctx->cfg;
+	if (rc == 0)
+		rc = pw_open_repo(ctx, &repo);
+	if (rc == 0)
+		rc = pick_backup(ctx, repo, stanza, sizeof stanza, &l, &e);
+	struct physical_restore_result res;
+	if (rc == 0) {
+		json_object_set_new(ctx->audit, "stanza", json_string(stanza));
+		json_object_set_new(ctx->audit, "backup_id", json_string(e->id));
+		json_object_set_new(ctx->audit, "target_dir", json_string(dir));
+		struct physical_restore_opts o = {
+		    .repo = repo,
+		    .stanza = stanza,
+		    .id = e->id,
+		    .manifest = e->manifest,
+		    .ids = ks.ids,
+		    .nids = ks.nids,
+		    .target_dir = dir,
+		    .map = map,
+		    .nmap = nm,
+		    .temp_dir = pw_cfg_str(ctx->cfg, PW_OPT_TEMP_DIR),
+		    .progress = pw_progress_enabled(ctx) ? phys_progress : NULL};
+		rc = physical_restore_run(&o, &res);
+		if (o.progress)
+			fputc('\n', stderr);
+	}
+	if (rc == 0) {
+		char sz[32], shown[600];
+		pw_human_size(res.bytes, " ", sz, sizeof sz);
+		pw_str_printable(shown, sizeof shown, dir);
+		printf("restored %s/%s (physical) into %s: %" PRIu64 " files, %s; pg_verifybackup "
+		       "passed\n"
+		       "the backup holds its WAL and starts consistent; check postgresql.conf "
+		       "(port, paths) and start it as its owner:\n"
+		       "  pg_ctl -D '%s' -l '%s/server.log' start\n",
+		       stanza, e->id, shown, res.files, sz, shown, shown);
+	}
+	catalog_list_free(&l);
+	stor_free(repo);
+	pw_keyset_free(&ks);
+	return rc;
+}
+
 int cmd_restore(struct pw_ctx *ctx)
 {
+	if (strcmp(pw_cfg_str(ctx->cfg, PW_OPT_TYPE), "physical") == 0)
+		return restore_physical(ctx);
 	struct stor *repo = NULL;
 	struct pw_keyset ks = {0};
 	struct backup_list l = {0};

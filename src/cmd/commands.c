@@ -133,7 +133,13 @@ const struct pw_command pw_commands[] = {
      "one stanza never run at once. Without a stanza, the backup is filed under the "
      "database's name. With sign-key, manifest.json.minisig (the signature of the manifest, "
      "minisign format) is written just before the manifest; without it the backup is "
-     "unsigned (one warning line) and restore and verify refuse it unless --allow-unsigned.",
+     "unsigned (one warning line) and restore and verify refuse it unless --allow-unsigned.\n\n"
+     "With --type=physical (or type = physical in the stanza): a base backup of the whole "
+     "cluster (PostgreSQL 15's BASE_BACKUP over a replication connection) with a role that has "
+     "REPLICATION and no write privilege; each archive (base.tar with its WAL, one per "
+     "tablespace) and PostgreSQL's backup_manifest become zstd+age objects as they stream, "
+     "and the signed manifest records the timeline, start and stop LSN and the tablespaces "
+     "(docs/pitr.md).",
      "  10  a recipient does not parse\n"
      "  20  database connection or dump failure\n  21  TLS verification or pin failure\n"
      "  22  the role is not read-only, or the dump would be incomplete\n"
@@ -144,7 +150,7 @@ const struct pw_command pw_commands[] = {
           PW_OPT_COMPRESS_THREADS, PW_OPT_RATE_LIMIT, PW_OPT_ALLOW_PRIVILEGED, PW_OPT_LOCK_DAYS,
           PW_OPT_LOCK_MODE, PW_OPT_OUTPUT, PW_OPT_S3_PART_SIZE, PW_OPT_S3_PARALLEL,
           PW_OPT_S3_MAX_ATTEMPTS, PW_OPT_S3_TIMEOUT, PW_OPT_S3_SSE, PW_OPT_S3_SSE_KMS_KEY_ID,
-          PW_OPT_S3_STORAGE_CLASS, PW_OPT_PROGRESS, PW_OPT_SIGN_KEY, PW_OPT_DRY_RUN),
+          PW_OPT_S3_STORAGE_CLASS, PW_OPT_PROGRESS, PW_OPT_SIGN_KEY, PW_OPT_DRY_RUN, PW_OPT_TYPE),
      0, 1, true, cmd_backup, true},
     {"list", "list the backups in a repository (no key needed)", "[STANZA] --repo ADDR",
      "One row per backup: id, status (complete; incomplete: no manifest; damaged: a manifest "
@@ -161,7 +167,8 @@ const struct pw_command pw_commands[] = {
      NULL, OPTS(COMMON, REPO_OPTS, PW_OPT_OUTPUT, PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED), 0,
      1, false, cmd_list, true},
     {"restore", "restore a backup into a database or a file",
-     "[STANZA] [--backup [STANZA/]ID | --before TIME] -i IDENTITY (--target URL | --to-file FILE)",
+     "[STANZA] [--backup [STANZA/]ID | --before TIME] -i IDENTITY (--target URL | --to-file FILE "
+     "| --type=physical --target-dir DIR [--tablespace-map OID=DIR]...)",
      "Picks the newest complete backup (or --backup ID, or the newest before TIME), decrypts "
      "it with the identity, decompresses it and feeds it to pg_restore --single-transaction "
      "--exit-on-error, so a damaged or tampered backup leaves the target database exactly as "
@@ -174,14 +181,24 @@ const struct pw_command pw_commands[] = {
      "age -d -i KEY data.pgdump.zst.age | zstd -d | pg_restore -d DB.\n\n"
      "Only a backup signed by a trusted-signer key is restored (the default pick is the "
      "newest such backup); --allow-unsigned accepts any other, with a warning, and is "
-     "recorded in the audit log.",
-     "  6   --to-file: the file exists (--force replaces it)\n"
+     "recorded in the audit log.\n\n"
+     "--type=physical restores the newest trusted physical backup into --target-dir DIR "
+     "(absent or empty, ours, not a link; created 0700), each tablespace into its "
+     "--tablespace-map OID=DIR: every object is checked against the signed manifest before "
+     "a byte is extracted, the archives are read by a tar reader that refuses absolute "
+     "names, '..', links, devices and FIFOs, then the stock pg_verifybackup checks the "
+     "directory and pgward prints the command that starts the server (docs/pitr.md).",
+     "  2   --type=physical: a tablespace has no --tablespace-map\n"
+     "  5   --target-dir is a link or another user's directory\n"
+     "  6   --to-file: the file exists (--force replaces it); --target-dir is not empty\n"
      "  9   no such backup\n  12  the identity does not match the backup's recipients\n"
      "  14  the backup is damaged (nothing was restored)\n"
      "  20  pg_restore or the target database failed\n"
      "  22  --globals: privileged roles need --allow-privileged-roles (nothing applied)\n"
-     "  23  --globals: the roles object holds a statement pgward does not apply\n"
-     "  24  the data object differs from the signed manifest (nothing was restored)\n"
+     "  23  --globals: the roles object holds a statement pgward does not apply;\n"
+     "      --type=physical: an archive holds what PostgreSQL never writes\n"
+     "  24  the data object (--type=physical: any object) differs from the signed manifest\n"
+     "      (nothing was restored); pg_verifybackup refused the restored directory\n"
      "  30  storage failure\n"
      "  31  the backup is unsigned, badly signed or signed by an untrusted key\n",
      OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
@@ -189,7 +206,8 @@ const struct pw_command pw_commands[] = {
           PW_OPT_CREATE, PW_OPT_CLEAN, PW_OPT_NO_OWNER, PW_OPT_RESTORE_ROLE, PW_OPT_JOBS,
           PW_OPT_TEMP_DIR, PW_OPT_TABLE, PW_OPT_SCHEMA, PW_OPT_GLOBALS,
           PW_OPT_ALLOW_PRIVILEGED_ROLES, PW_OPT_FORCE, PW_OPT_PROGRESS, PW_OPT_SINGLE_TRANSACTION,
-          PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED),
+          PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED, PW_OPT_TYPE, PW_OPT_TARGET_DIR,
+          PW_OPT_TABLESPACE_MAP),
      0, 1, true, cmd_restore, true},
     {"verify", "prove backups: integrity without a key, decryption with one, a restore drill",
      "[STANZA] [--backup ID | --all] [-i IDENTITY [--restore (--scratch-url URL | "
@@ -198,6 +216,8 @@ const struct pw_command pw_commands[] = {
      "with its size and ciphertext SHA-256, and objects no manifest names are reported as "
      "strays. Depth 2, with -i: the objects decrypt and decompress to the end, the pg_dump "
      "archive parses to its end, and its per-table row counts match the encrypted details. "
+     "For a physical backup, depth 2 parses every archive to its end with the tar reader of "
+     "restore --type=physical; its depth 3 is not there yet (exit 2). "
      "Depth 3, with --restore --scratch-url: the backup is restored into a scratch database "
      "(created and dropped on that server) and every table's row count is compared. With "
      "--restore --scratch-local instead, the scratch database lives in a throwaway cluster "

@@ -747,6 +747,40 @@ int pg_copy_both_start(struct pg_conn *c, const char *cmd)
 	return 0;
 }
 
+int pg_repl_send(struct pg_conn *c, const char *cmd)
+{
+	if (!PQsendQuery(c->conn, cmd))
+		return repl_error(c, NULL, cmd);
+	return 0;
+}
+
+int pg_repl_next(struct pg_conn *c, const char *cmd, struct pg_result **out, enum pg_next *kind)
+{
+	*out = NULL;
+	*kind = PG_NEXT_END;
+	PGresult *r = PQgetResult(c->conn);
+	if (!r)
+		return 0;
+	ExecStatusType st = PQresultStatus(r);
+	if (st == PGRES_TUPLES_OK) {
+		*out = pw_calloc(1, sizeof **out);
+		(*out)->res = r;
+		*kind = PG_NEXT_TUPLES;
+		return 0;
+	}
+	if (st == PGRES_COPY_OUT || st == PGRES_COMMAND_OK) {
+		*kind = st == PGRES_COPY_OUT ? PG_NEXT_COPY_OUT : PG_NEXT_OK;
+		PQclear(r);
+		return 0;
+	}
+	int rc = repl_error(c, r, cmd);
+	PQclear(r);
+	/* drain what follows the error, so the connection can be closed cleanly */
+	for (int i = 0; i < 16 && (r = PQgetResult(c->conn)) != NULL; i++)
+		PQclear(r);
+	return rc;
+}
+
 static int stream_broken(struct pg_conn *c)
 {
 	char line[512];

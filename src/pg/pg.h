@@ -113,6 +113,14 @@ int pg_copy_put(struct pg_conn *c, const uint8_t *p, size_t n);
  * server sends at the end of a timeline (*tuples, or NULL), then the command's end. */
 int pg_copy_finish(struct pg_conn *c, struct pg_result **tuples);
 
+/* Send a replication command whose reply is several results (BASE_BACKUP), then take
+ * them one at a time: PG_NEXT_TUPLES (*out set), PG_NEXT_COPY_OUT (read it with
+ * pg_copy_get until *done), PG_NEXT_OK (a command's end), PG_NEXT_END (no more).
+ * -PW_E_DB with the server's message on an error result. */
+enum pg_next { PG_NEXT_TUPLES, PG_NEXT_COPY_OUT, PG_NEXT_OK, PG_NEXT_END };
+int pg_repl_send(struct pg_conn *c, const char *cmd);
+int pg_repl_next(struct pg_conn *c, const char *cmd, struct pg_result **out, enum pg_next *kind);
+
 /* Is conninfo carrying a password (keyword or URL userinfo)? -1 if it does not parse. */
 int pg_conninfo_has_password(const char *conninfo);
 

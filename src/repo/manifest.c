@@ -476,6 +476,26 @@ static int decode_physical(json_t *root, struct manifest *m)
 		return damaged("stop_lsn", "is not an LSN (X/Y in hex)");
 	if (m->physical.stop_lsn < m->physical.start_lsn)
 		return damaged("stop_lsn", "is before start_lsn");
+	json_t *ts;
+	if ((rc = member(p, "tablespaces", false, &ts)) < 0)
+		return rc;
+	if (ts) {
+		if (!json_is_array(ts))
+			return damaged("tablespaces", "is not an array");
+		if (json_array_size(ts) > MANIFEST_TABLESPACES_MAX)
+			return damaged("tablespaces", "has more entries than pgward writes");
+		for (size_t i = 0; i < json_array_size(ts); i++) {
+			json_t *v = json_array_get(ts, i);
+			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+			    json_integer_value(v) > (json_int_t)UINT32_MAX)
+				return damaged("tablespaces", "holds something that is not an OID");
+			uint32_t oid = (uint32_t)json_integer_value(v);
+			for (size_t k = 0; k < m->physical.ntablespaces; k++)
+				if (m->physical.tablespaces[k] == oid)
+					return damaged("tablespaces", "names an OID twice");
+			m->physical.tablespaces[m->physical.ntablespaces++] = oid;
+		}
+	}
 	parent = NULL;
 	m->physical.timeline = (uint32_t)tl;
 	return 0;
@@ -668,6 +688,11 @@ int manifest_encode(const struct manifest *m, struct pw_buf *out)
 		json_object_set_new(p, "timeline", json_integer((json_int_t)m->physical.timeline));
 		json_object_set_new(p, "start_lsn", json_string(a));
 		json_object_set_new(p, "stop_lsn", json_string(b));
+		json_t *ts = json_array();
+		for (size_t i = 0; i < m->physical.ntablespaces; i++)
+			json_array_append_new(ts,
+			                      json_integer((json_int_t)m->physical.tablespaces[i]));
+		json_object_set_new(p, "tablespaces", ts);
 		json_object_set_new(j, "physical", p);
 	}
 	char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

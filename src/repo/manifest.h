@@ -31,6 +31,7 @@
 #define MANIFEST_PATH_MAX 1024               /* pg_dump, audit_anchor.log */
 #define MANIFEST_NOTE_MAX 512                /* globals_note */
 #define MANIFEST_SIZE_MAX (INT64_C(1) << 60) /* any byte count */
+#define MANIFEST_TABLESPACES_MAX 32          /* physical.tablespaces[] */
 
 enum manifest_kind {
 	MANIFEST_LOGICAL = 0, /* pg_dump -Fc */
@@ -70,6 +71,11 @@ struct manifest_anchor {
 struct manifest_physical {
 	uint32_t timeline;
 	uint64_t start_lsn, stop_lsn; /* text form "X/Y" (manifest_lsn_format) */
+	/* the OIDs of the tablespaces besides the main directory, each stored as the object
+	 * "<oid>.tar.zst.age" (their locations are in the encrypted details); distinct, none 0;
+	 * absent in manifests written before it was recorded (decoded as none) */
+	uint32_t tablespaces[MANIFEST_TABLESPACES_MAX];
+	size_t ntablespaces;
 };
 
 struct manifest {

@@ -216,6 +216,9 @@ static void test_round_trip_physical(void **state)
 	m->physical.timeline = 3;
 	m->physical.start_lsn = UINT64_C(0x16B374D48);
 	m->physical.stop_lsn = UINT64_C(0x16B375000);
+	m->physical.tablespaces[0] = 16384;
+	m->physical.tablespaces[1] = UINT32_MAX;
+	m->physical.ntablespaces = 2;
 	m->source.present = true;
 	m->source.standby = true;
 	struct pw_buf a = PW_BUF_INIT(REPO_MANIFEST_MAX), b = PW_BUF_INIT(REPO_MANIFEST_MAX);
@@ -228,10 +231,47 @@ static void test_round_trip_physical(void **state)
 	assert_true(back->physical.start_lsn == m->physical.start_lsn);
 	assert_true(back->physical.stop_lsn == m->physical.stop_lsn);
 	assert_true(back->source.standby);
+	assert_int_equal(back->physical.ntablespaces, 2);
+	assert_int_equal(back->physical.tablespaces[0], 16384);
+	assert_true(back->physical.tablespaces[1] == UINT32_MAX);
 	assert_true(back->objects[0].size == m->objects[0].size);
 	assert_int_equal(manifest_encode(back, &b), 0);
 	assert_int_equal(a.len, b.len);
 	assert_memory_equal(a.data, b.data, a.len);
+
+	/* tablespaces: OIDs only, distinct, capped; absent decodes as none */
+	const char *bad_ts[] = {"[0]", "[16384, 16384]", "[\"16384\"]", "[4294967296]", "{}",
+	                        "[-1]"};
+	for (size_t i = 0; i < sizeof bad_ts / sizeof *bad_ts; i++) {
+		json_t *j = json_loadb((const char *)a.data, a.len, 0, NULL);
+		json_object_set_new(json_object_get(j, "physical"), "tablespaces",
+		                    json_loads(bad_ts[i], JSON_DECODE_ANY, NULL));
+		char *t = json_dumps(j, 0);
+		json_decref(j);
+		struct manifest d;
+		assert_int_equal(manifest_decode((const uint8_t *)t, strlen(t), &d), -PW_E_VERIFY);
+		assert_non_null(strstr(pw_error_message(), "tablespaces"));
+		pw_error_clear();
+		pw_free(t);
+	}
+	{
+		json_t *j = json_loadb((const char *)a.data, a.len, 0, NULL), *big = json_array();
+		for (int i = 1; i <= MANIFEST_TABLESPACES_MAX + 1; i++)
+			json_array_append_new(big, json_integer(16384 + i));
+		json_object_set_new(json_object_get(j, "physical"), "tablespaces", big);
+		char *t = json_dumps(j, 0);
+		struct manifest d;
+		assert_int_equal(manifest_decode((const uint8_t *)t, strlen(t), &d), -PW_E_VERIFY);
+		pw_error_clear();
+		pw_free(t);
+		json_object_del(json_object_get(j, "physical"), "tablespaces");
+		t = json_dumps(j, 0);
+		json_decref(j);
+		assert_int_equal(manifest_decode((const uint8_t *)t, strlen(t), &d), 0);
+		assert_int_equal(d.physical.ntablespaces, 0);
+		manifest_clear(&d);
+		pw_free(t);
+	}
 
 	/* the encoder refuses what the decoder would call damaged */
 	m->objects[0].name[0] = '/';

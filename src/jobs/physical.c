@@ -1,0 +1,462 @@
+/* physical.c - the physical base backup and its commit point. */
+#include "jobs/physical.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/enc.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "common/time.h"
+#include "crypto/prim.h"
+#include "filter/filter.h"
+#include "pg/basebackup.h"
+#include "pg/pg.h"
+#include "repo/catalog.h"
+#include "repo/trust.h"
+
+#define IDLE_MAX 30 /* minutes without a message from the server */
+
+/* ---- one object: zstd -> age -> storage ---- */
+
+struct obj {
+	struct stor_writer *w;
+	struct flt *chain;
+	char name[MANIFEST_NAME_MAX];
+	uint64_t *stored;
+};
+
+struct sink {
+	struct flt base;
+	struct stor_writer *w;
+	uint64_t *stored;
+};
+
+static int sink_write(struct flt *f, const uint8_t *p, size_t n)
+{
+	struct sink *s = (struct sink *)f;
+	*s->stored += n;
+	return stor_write(s->w, p, n);
+}
+
+static int sink_finish(struct flt *f)
+{
+	(void)f;
+	return 0;
+}
+
+static void sink_free(struct flt *f)
+{
+	pw_free(f);
+}
+
+static const struct flt_ops sink_ops = {"storage-sink", sink_write, sink_finish, sink_free};
+
+struct job {
+	const struct backup_opts *o;
+	struct stor_write_opts wo;
+	const char *id;
+	struct manifest *m;
+	struct obj cur;
+	bool open;
+	struct backup_progress prog;
+	double start, last;
+};
+
+/* threads < 0: no compression (the details, as in logical backups) */
+static int obj_open(struct job *j, const char *name, int threads)
+{
+	char key[512];
+	int rc = repo_key(key, sizeof key, j->o->stanza, j->id, name);
+	if (rc < 0)
+		return rc;
+	if (manifest_object(j->m, name)) {
+		pw_error(PW_E_DB, "the server sent archive \"%s\" twice", name);
+		return pw_error_hint("Retry the backup; nothing was committed.");
+	}
+	memset(&j->cur, 0, sizeof j->cur);
+	pw_strlcpy(j->cur.name, name, sizeof j->cur.name);
+	if ((rc = stor_write_open(j->o->repo, key, &j->wo, &j->cur.w)) < 0)
+		return rc;
+	struct sink *s = pw_calloc(1, sizeof *s);
+	s->base.ops = &sink_ops;
+	s->w = j->cur.w;
+	s->stored = &j->prog.stored;
+	struct flt *chain = &s->base, *enc = NULL, *z = NULL;
+	rc = flt_age_encrypt(&enc, j->o->rcpts, j->o->nrcpts, false, chain);
+	if (rc == 0) {
+		chain = enc;
+		if (threads >= 0 && (rc = flt_zstd_compress(&z, j->o->level, threads, chain)) == 0)
+			chain = z;
+	}
+	j->cur.chain = chain;
+	j->open = true;
+	return rc;
+}
+
+static void obj_abort(struct job *j)
+{
+	if (!j->open)
+		return;
+	flt_chain_free(j->cur.chain);
+	stor_write_free(j->cur.w);
+	j->open = false;
+}
+
+static int obj_close(struct job *j)
+{
+	if (!j->open)
+		return 0;
+	struct stor_write_result wr;
+	int rc = flt_finish(j->cur.chain);
+	if (rc == 0)
+		rc = stor_write_commit(j->cur.w, &wr);
+	if (rc == 0)
+		rc = manifest_add_object(j->m, j->cur.name, wr.bytes, wr.sha256);
+	obj_abort(j);
+	return rc;
+}
+
+static void report(struct job *j, const char *phase)
+{
+	if (!j->o->progress)
+		return;
+	j->prog.phase = phase;
+	j->prog.seconds = pw_monotonic() - j->start;
+	j->o->progress(j->o->progress_arg, &j->prog);
+}
+
+static int on_data(struct job *j, const uint8_t *p, size_t n)
+{
+	if (!j->open)
+		return pw_error(PW_E_DB, "the server sent data before naming its archive");
+	j->prog.raw += n;
+	double el = pw_monotonic() - j->start;
+	if (j->o->rate_limit) {
+		double due = (double)j->prog.raw / (double)j->o->rate_limit;
+		if (due > el) {
+			double w = due - el;
+			struct timespec ts = {(time_t)w, (long)((w - (double)(time_t)w) * 1e9)};
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (el - j->last >= 0.5) {
+		j->last = el;
+		report(j, "copying");
+	}
+	return flt_write(j->cur.chain, p, n);
+}
+
+static bool known_tablespace(const struct bb_start *st, uint32_t oid)
+{
+	for (size_t i = 0; i < st->nts; i++)
+		if (st->ts[i].oid == oid)
+			return true;
+	return false;
+}
+
+/* The CopyOut stream: one object per archive, then backup_manifest. */
+static int receive(struct job *j, struct pg_conn *repl, const struct bb_start *st, bool *manifest)
+{
+	int rc = 0, idle = 0;
+	*manifest = false;
+	for (;;) {
+		uint8_t *msg = NULL;
+		size_t len = 0;
+		bool done = false;
+		if ((rc = pg_copy_get(repl, 60000, &msg, &len, &done)) < 0)
+			return rc;
+		if (done)
+			break;
+		if (!msg) {
+			if (++idle >= IDLE_MAX) {
+				pw_error(PW_E_DB, "the server sent nothing for %d minutes",
+				         IDLE_MAX);
+				return pw_error_hint("See the server log; nothing was committed.");
+			}
+			continue;
+		}
+		idle = 0;
+		struct bb_msg m;
+		rc = bb_parse_msg(msg, len, &m);
+		if (rc == 0 && m.kind == BB_MSG_ARCHIVE) {
+			if (*manifest)
+				rc = pw_error(PW_E_DB,
+				              "the server sent an archive after its manifest");
+			else if (m.oid && !known_tablespace(st, m.oid))
+				rc = pw_error(PW_E_DB,
+				              "the server sent an archive for tablespace %" PRIu32
+				              " it did not list",
+				              m.oid);
+			if (rc == 0)
+				rc = obj_close(j);
+			char name[MANIFEST_NAME_MAX];
+			snprintf(name, sizeof name, "%s.zst.age", m.archive);
+			if (rc == 0)
+				rc = obj_open(j, name, j->o->threads);
+		} else if (rc == 0 && m.kind == BB_MSG_MANIFEST) {
+			if (*manifest)
+				rc = pw_error(PW_E_DB, "the server sent two backup manifests");
+			if (rc == 0)
+				rc = obj_close(j);
+			if (rc == 0)
+				rc = obj_open(j, PHYS_MANIFEST_OBJECT, 0);
+			*manifest = true;
+		} else if (rc == 0 && m.kind == BB_MSG_DATA) {
+			rc = on_data(j, m.data, m.len);
+		} else if (rc == 0 && m.kind == BB_MSG_PROGRESS) {
+			/* the server's own count; ours (raw) is what arrived */
+		}
+		pg_copy_free(msg);
+		if (rc < 0)
+			return rc;
+	}
+	report(j, "uploading");
+	return obj_close(j);
+}
+
+static int put_details(struct job *j, const struct bb_start *st, uint64_t stop_lsn)
+{
+	json_t *d = json_object();
+	json_object_set_new(d, "kind", json_string("physical"));
+	json_t *ts = json_array();
+	for (size_t i = 0; i < st->nts; i++) {
+		json_t *t = json_object();
+		json_object_set_new(t, "oid", json_integer(st->ts[i].oid));
+		json_object_set_new(t, "location", json_string(st->ts[i].location));
+		json_object_set_new(t, "size_kb", json_integer((json_int_t)st->ts[i].size_kb));
+		json_array_append_new(ts, t);
+	}
+	json_object_set_new(d, "tablespaces", ts);
+	char a[24], b[24];
+	manifest_lsn_format(st->start_lsn, a);
+	manifest_lsn_format(stop_lsn, b);
+	json_object_set_new(d, "start_lsn", json_string(a));
+	json_object_set_new(d, "stop_lsn", json_string(b));
+	char *text = json_dumps(d, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(d);
+	int rc = obj_open(j, DETAILS_OBJECT, -1);
+	if (rc == 0)
+		rc = flt_write(j->cur.chain, (const uint8_t *)text, strlen(text));
+	pw_free(text);
+	if (rc == 0)
+		rc = obj_close(j);
+	obj_abort(j);
+	return rc;
+}
+
+/* Where the backup comes from (as backup.c records it for logical backups). */
+static void record_source(struct pg_conn *c, struct manifest_source *src)
+{
+	src->present = true;
+	const char *h = pg_param(c, "host");
+	if (h)
+		pw_str_printable(src->host, sizeof src->host, h);
+	const char *p = pg_param(c, "port");
+	uint64_t port = 0;
+	if (p && pw_parse_u64(p, &port) == 0 && port > 0 && port < 65536)
+		src->port = (int)port;
+	pw_error_clear();
+	struct pg_result *r = NULL;
+	if (pg_query(c, "select pg_is_in_recovery()", 0, NULL, &r) == 0 && pg_nrows(r) == 1)
+		src->standby = strcmp(pg_value(r, 0, 0), "t") == 0;
+	pg_result_free(r);
+	pw_error_clear();
+}
+
+static int commit_manifest(struct job *j, struct backup_result *res, time_t started, double t0)
+{
+	const struct backup_opts *o = j->o;
+	struct manifest *m = j->m;
+	time_t finished = pw_now();
+	m->format = MANIFEST_FORMAT;
+	pw_strlcpy(m->tool, "pgward " PGWARD_VERSION, sizeof m->tool);
+	pw_strlcpy(m->stanza, o->stanza, sizeof m->stanza);
+	pw_strlcpy(m->backup_id, res->id, sizeof m->backup_id);
+	m->kind = MANIFEST_PHYSICAL;
+	m->started = started;
+	m->finished = finished;
+	m->duration_seconds = pw_monotonic() - t0;
+	m->dump_seconds = m->duration_seconds;
+	struct pg_result *vr = NULL;
+	if (pg_query(o->conn, "show server_version", 0, NULL, &vr) == 0) {
+		pw_str_printable(m->server_version, sizeof m->server_version, pg_value(vr, 0, 0));
+		pg_result_free(vr);
+	}
+	pw_error_clear();
+	m->database_size = (int64_t)j->prog.estimate;
+	m->raw_bytes = j->prog.raw;
+	pw_strlcpy(m->role, o->preflight ? o->preflight->role : pg_current_user(o->conn),
+	           sizeof m->role);
+	m->privileged = o->privileged;
+	m->globals = true; /* a base backup holds the whole cluster, roles included */
+	pw_strlcpy(m->compression, "zstd", sizeof m->compression);
+	m->compression_level = o->level;
+	pw_strlcpy(m->encryption, "age-v1", sizeof m->encryption);
+	int rc = 0;
+	for (size_t i = 0; i < o->nrcpts && rc == 0; i++) {
+		uint8_t h[32];
+		char hex[65], fp[80];
+		pw_sha256(o->rcpts[i].pub, 32, h);
+		pw_hex_encode(h, 16, hex);
+		snprintf(fp, sizeof fp, "sha256:%s", hex);
+		rc = manifest_add_recipient(m, fp);
+	}
+	if (rc < 0)
+		return rc;
+	if (o->lock_days > 0) {
+		m->lock_until = j->wo.lock_until;
+		m->lock_mode = o->lock_mode == STOR_LOCK_COMPLIANCE ? MANIFEST_LOCK_COMPLIANCE
+		                                                    : MANIFEST_LOCK_GOVERNANCE;
+	}
+	if (o->audit_anchor && o->audit_anchor->present)
+		m->audit_anchor = *o->audit_anchor;
+	record_source(o->conn, &m->source);
+	struct pw_buf mtext = PW_BUF_INIT(REPO_MANIFEST_MAX);
+	char mkey[512];
+	rc = manifest_encode(m, &mtext);
+	if (rc == 0)
+		rc = repo_key(mkey, sizeof mkey, o->stanza, res->id, MANIFEST);
+	struct stor_write_opts mwo = j->wo;
+	mwo.content_type = "application/json";
+	if (rc == 0 && o->sign_key) { /* the signature first: the manifest stays the commit point */
+		struct pw_buf sig = PW_BUF_INIT(MINISIGN_FILE_MAX);
+		char skey[512];
+		rc = repo_key(skey, sizeof skey, o->stanza, res->id, MANIFEST_SIG);
+		if (rc == 0)
+			rc = repo_sign_manifest(o->sign_key, o->stanza, res->id, finished,
+			                        mtext.data, mtext.len, &sig);
+		struct stor_write_opts swo = j->wo;
+		swo.content_type = "text/plain";
+		if (rc == 0)
+			rc = stor_put_buf(o->repo, skey, sig.data, sig.len, &swo, NULL);
+		pw_buf_free(&sig, 0);
+	}
+	if (rc == 0)
+		rc = stor_put_buf(o->repo, mkey, mtext.data, mtext.len, &mwo, NULL);
+	if (rc == 0)
+		res->manifest_text = pw_strdup(pw_buf_str(&mtext));
+	pw_buf_free(&mtext, 0);
+	return rc;
+}
+
+static int physical_backup_locked(const struct backup_opts *o, struct pg_conn *repl,
+                                  struct backup_result *res);
+
+int physical_backup_run(const struct backup_opts *o, struct pg_conn *repl,
+                        struct backup_result *res)
+{
+	memset(res, 0, sizeof *res);
+	/* one backup of a stanza at a time, logical or physical (backup.c's lock) */
+	struct pg_result *pr = NULL;
+	const char *lockp[] = {o->stanza};
+	int rc = pg_query(
+	    o->conn, "select pg_try_advisory_lock(hashtextextended('pgward backup ' || $1, 0))", 1,
+	    lockp, &pr);
+	if (rc < 0)
+		return rc;
+	bool locked = *pg_value(pr, 0, 0) == 't';
+	pg_result_free(pr);
+	if (!locked) {
+		pw_error(PW_E_STORAGE, "another backup of stanza \"%s\" is running", o->stanza);
+		return pw_error_hint(
+		    "Wait for it to finish; two backups of one stanza never run at "
+		    "once.");
+	}
+	rc = physical_backup_locked(o, repl, res);
+	struct pw_error_saved e;
+	pw_error_save(&e);
+	if (pg_query(o->conn,
+	             "select pg_advisory_unlock(hashtextextended('pgward backup ' || $1, 0))", 1,
+	             lockp, &pr) == 0)
+		pg_result_free(pr);
+	pw_error_restore(&e);
+	return rc;
+}
+
+static int physical_backup_locked(const struct backup_opts *o, struct pg_conn *repl,
+                                  struct backup_result *res)
+{
+	int rc = catalog_init_repo(o->repo);
+	if (rc < 0)
+		return rc;
+	time_t started = pw_now();
+	double t0 = pw_monotonic();
+	catalog_new_id(res->id, started);
+	struct job j = {.o = o, .id = res->id, .start = t0};
+	j.wo.content_type = "application/octet-stream";
+	if (o->lock_days > 0) {
+		j.wo.lock_mode = o->lock_mode;
+		j.wo.lock_until = started + (time_t)o->lock_days * 86400;
+	}
+	j.m = pw_calloc(1, sizeof *j.m);
+	char label[80];
+	snprintf(label, sizeof label, "pgward %s", res->id);
+	struct bb_start st;
+	rc = bb_begin(repl, label, &st);
+	if (rc == 0) {
+		for (size_t i = 0; i < st.nts; i++)
+			if (st.ts[i].size_kb > 0)
+				j.prog.estimate += (uint64_t)st.ts[i].size_kb * 1024;
+		report(&j, "copying");
+	}
+	bool have_manifest = false;
+	if (rc == 0)
+		rc = receive(&j, repl, &st, &have_manifest);
+	obj_abort(&j);
+	uint64_t stop_lsn = 0;
+	uint32_t stop_tli = 0;
+	if (rc == 0)
+		rc = bb_finish(repl, &stop_lsn, &stop_tli);
+	if (rc == 0 && (!have_manifest || !manifest_object(j.m, PHYS_BASE_OBJECT))) {
+		pw_error(PW_E_DB, "the base backup ended without %s",
+		         have_manifest ? "base.tar" : "its backup_manifest");
+		rc = pw_error_hint("Retry the backup; nothing was committed.");
+	}
+	if (rc == 0 && (stop_tli != st.timeline || stop_lsn < st.start_lsn)) {
+		pw_error(PW_E_DB,
+		         "the base backup ended on timeline %" PRIu32 " (it began on %" PRIu32 ")",
+		         stop_tli, st.timeline);
+		rc = pw_error_hint("The server was promoted during the backup; take a new one.");
+	}
+	if (rc < 0) {
+		pw_error_context("the base backup");
+		goto out;
+	}
+	j.m->physical.timeline = st.timeline;
+	j.m->physical.start_lsn = st.start_lsn;
+	j.m->physical.stop_lsn = stop_lsn;
+	for (size_t i = 0; i < st.nts; i++) {
+		if (!st.ts[i].oid)
+			continue;
+		char name[MANIFEST_NAME_MAX];
+		snprintf(name, sizeof name, "%" PRIu32 ".tar.zst.age", st.ts[i].oid);
+		if (!manifest_object(j.m, name) ||
+		    j.m->physical.ntablespaces >= MANIFEST_TABLESPACES_MAX) {
+			pw_error(PW_E_DB,
+			         "the base backup lacks the archive of tablespace %" PRIu32,
+			         st.ts[i].oid);
+			rc = pw_error_hint("Retry the backup; nothing was committed.");
+			goto out;
+		}
+		j.m->physical.tablespaces[j.m->physical.ntablespaces++] = st.ts[i].oid;
+	}
+	report(&j, "committing");
+	if ((rc = put_details(&j, &st, stop_lsn)) < 0)
+		goto out;
+	if ((rc = commit_manifest(&j, res, started, t0)) < 0)
+		goto out;
+	res->manifest = j.m;
+	j.m = NULL;
+	if (o->progress) {
+		j.prog.done = true;
+		report(&j, "done");
+	}
+out:
+	manifest_free(j.m);
+	return rc;
+}
