@@ -50,41 +50,6 @@ static int print_findings(const struct preflight *p)
 	return 0;
 }
 
-/* --type=physical: the role may replicate and change nothing (wal-stream's rule). */
-static int physical_preflight(struct pw_ctx *ctx, struct pg_conn *c, bool *privileged)
-{
-	struct pw_privs p;
-	bool repl = false;
-	int rc = pw_privs_scan_replication(c, &p, &repl);
-	if (rc < 0)
-		return rc;
-	bool allow = pw_cfg_bool(ctx->cfg, PW_OPT_ALLOW_PRIVILEGED);
-	for (size_t i = 0; i < p.n && i < 20; i++) {
-		char *d = pw_priv_describe(&p.f[i]);
-		fprintf(stderr, "  privilege: role \"%s\" holds %s (%s)\n      fix: %s\n", p.role,
-		        d, pw_priv_path_name(p.f[i].path), p.f[i].fix ? p.f[i].fix : "");
-		pw_free(d);
-	}
-	*privileged = p.n > 0;
-	if (!repl && !p.superuser) {
-		pw_error(PW_E_PRIVILEGE, "role \"%s\" lacks the REPLICATION attribute", p.role);
-		rc = pw_error_hint("ALTER ROLE %s REPLICATION (docs/pitr.md gives the role and the "
-		                   "pg_hba.conf line).",
-		                   p.role);
-	} else if (p.n && !allow) {
-		pw_error(PW_E_PRIVILEGE,
-		         "role \"%s\" could change database \"%s\" (%zu finding%s above)", p.role,
-		         p.database, p.n, p.n == 1 ? "" : "s");
-		rc = pw_error_hint("Take base backups with a role that has REPLICATION and nothing "
-		                   "else (apply the fixes shown), or pass --allow-privileged.");
-	} else if (p.n) {
-		fprintf(stderr, "pgward: warning: backing up with a privileged role "
-		                "(--allow-privileged); the manifest records it\n");
-	}
-	pw_privs_free(&p);
-	return rc;
-}
-
 /* The replication connection for BASE_BACKUP (same URL, TLS and pins as the session). */
 static int physical_connect(struct pw_ctx *ctx, struct pg_conn **out)
 {
@@ -149,7 +114,7 @@ int cmd_backup(struct pw_ctx *ctx)
 	bool phys_priv = false;
 	struct pg_conn *repl = NULL;
 	if (rc == 0 && physical)
-		rc = physical_preflight(ctx, c, &phys_priv);
+		rc = pw_replication_preflight(ctx, c, "Take base backups", &phys_priv);
 	if (rc == 0 && physical && !pw_cfg_bool(ctx->cfg, PW_OPT_DRY_RUN))
 		rc = physical_connect(ctx, &repl);
 	if (rc == 0 && !physical)

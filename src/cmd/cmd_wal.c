@@ -71,47 +71,6 @@ static int repl_connect(void *arg, struct pg_conn **out)
 	return rc;
 }
 
-/* The role may replicate and change nothing (the logical backup's rule, plus REPLICATION). */
-static int wal_preflight(struct pw_ctx *ctx, struct pg_conn *c)
-{
-	struct pw_privs p;
-	bool repl = false;
-	int rc = pw_privs_scan_replication(c, &p, &repl);
-	if (rc < 0)
-		return rc;
-	bool allow = pw_cfg_bool(ctx->cfg, PW_OPT_ALLOW_PRIVILEGED);
-	for (size_t i = 0; i < p.n && i < 20; i++) {
-		char *d = pw_priv_describe(&p.f[i]);
-		fprintf(stderr, "  privilege: role \"%s\" holds %s (%s)\n      fix: %s\n", p.role,
-		        d, pw_priv_path_name(p.f[i].path), p.f[i].fix ? p.f[i].fix : "");
-		pw_free(d);
-	}
-	if (!repl && !p.superuser) {
-		pw_error(PW_E_PRIVILEGE, "role \"%s\" lacks the REPLICATION attribute", p.role);
-		rc = pw_error_hint("ALTER ROLE %s REPLICATION (docs/pitr.md gives the role and the "
-		                   "pg_hba.conf line).",
-		                   p.role);
-	} else if (p.n && !allow) {
-		pw_error(PW_E_PRIVILEGE,
-		         "role \"%s\" could change database \"%s\" (%zu finding%s above)", p.role,
-		         p.database, p.n, p.n == 1 ? "" : "s");
-		rc = pw_error_hint("Stream WAL with a role that has REPLICATION and nothing else "
-		                   "(apply the fixes shown), or pass --allow-privileged.");
-	} else if (p.n) {
-		fprintf(stderr, "pgward: warning: streaming WAL with a privileged role "
-		                "(--allow-privileged)\n");
-	} else {
-		fprintf(stderr,
-		        "pgward: role \"%s\" has REPLICATION and no write privilege: it reads "
-		        "every database of the cluster (the WAL carries every change) and can "
-		        "change none\n",
-		        p.role);
-	}
-	json_object_set_new(ctx->audit, "privileged", json_boolean(p.n > 0));
-	pw_privs_free(&p);
-	return rc;
-}
-
 int cmd_wal_stream(struct pw_ctx *ctx)
 {
 	struct pw_keyset ks = {0};
@@ -139,7 +98,7 @@ int cmd_wal_stream(struct pw_ctx *ctx)
 	if (rc == 0)
 		rc = pw_resolve_stanza(ctx, c, stanza, sizeof stanza);
 	if (rc == 0)
-		rc = wal_preflight(ctx, c);
+		rc = pw_replication_preflight(ctx, c, "Stream WAL", NULL);
 	pg_close(c);
 	const char *s = pw_cfg_str(ctx->cfg, PW_OPT_WAL_SLOT);
 	if (rc == 0 && s) {

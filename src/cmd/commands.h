@@ -86,6 +86,10 @@ int pw_db_connect(struct pw_ctx *ctx, bool read_only, bool stop_after_tls, struc
 /* The same, shown to the server as application_name (NULL: "pgward"). */
 int pw_db_connect_as(struct pw_ctx *ctx, bool read_only, bool stop_after_tls,
                      const char *application_name, struct pg_conn **out);
+/* The role of a replication connection may replicate and change nothing: findings printed,
+ * refused (exit 22) unless --allow-privileged; doing ("Stream WAL") starts the hint. */
+int pw_replication_preflight(struct pw_ctx *ctx, struct pg_conn *c, const char *doing,
+                             bool *privileged);
 /* A physical replication connection (no SQL session setup), same conninfo, password, pins. */
 int pw_db_connect_replication(struct pw_ctx *ctx, const char *application_name,
                               struct pg_conn **out);

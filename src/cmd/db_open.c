@@ -1,6 +1,9 @@
 /* db_open.c - where the database URL comes from, and connecting with the configured safety. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "cmd/commands.h"
 #include "common/buf.h"
@@ -10,6 +13,7 @@
 #include "common/safefile.h"
 #include "common/str.h"
 #include "pg/pg.h"
+#include "pg/privs.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -135,4 +139,50 @@ int pw_db_connect_replication(struct pw_ctx *ctx, const char *application_name,
 	    ctx,
 	    (struct pg_connect_opts){.application_name = application_name, .replication = true},
 	    out);
+}
+
+int pw_replication_preflight(struct pw_ctx *ctx, struct pg_conn *c, const char *doing,
+                             bool *privileged)
+{
+	struct pw_privs p;
+	bool repl = false;
+	int rc = pw_privs_scan_replication(c, &p, &repl);
+	if (rc < 0)
+		return rc;
+	bool allow = pw_cfg_bool(ctx->cfg, PW_OPT_ALLOW_PRIVILEGED);
+	for (size_t i = 0; i < p.n && i < 20; i++) {
+		char *d = pw_priv_describe(&p.f[i]);
+		fprintf(stderr, "  privilege: role \"%s\" holds %s (%s)\n      fix: %s\n", p.role,
+		        d, pw_priv_path_name(p.f[i].path), p.f[i].fix ? p.f[i].fix : "");
+		pw_free(d);
+	}
+	if (privileged)
+		*privileged = p.n > 0;
+	if (!repl && !p.superuser) {
+		pw_error(PW_E_PRIVILEGE, "role \"%s\" lacks the REPLICATION attribute", p.role);
+		rc = pw_error_hint("ALTER ROLE %s REPLICATION (docs/pitr.md gives the role and the "
+		                   "pg_hba.conf line).",
+		                   p.role);
+	} else if (p.n && !allow) {
+		pw_error(PW_E_PRIVILEGE,
+		         "role \"%s\" could change database \"%s\" (%zu finding%s above)", p.role,
+		         p.database, p.n, p.n == 1 ? "" : "s");
+		rc =
+		    pw_error_hint("%s with a role that has REPLICATION and nothing else (apply the "
+		                  "fixes shown), or pass --allow-privileged.",
+		                  doing);
+	} else if (p.n) {
+		fprintf(stderr,
+		        "pgward: warning: a privileged role (--allow-privileged); the audit "
+		        "record and a backup's manifest record it\n");
+	} else {
+		fprintf(stderr,
+		        "pgward: role \"%s\" has REPLICATION and no write privilege: it reads "
+		        "every database of the cluster (the WAL carries every change) and can "
+		        "change none\n",
+		        p.role);
+	}
+	json_object_set_new(ctx->audit, "privileged", json_boolean(p.n > 0));
+	pw_privs_free(&p);
+	return rc;
 }

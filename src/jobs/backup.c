@@ -22,6 +22,7 @@
 #include "repo/catalog.h"
 #include "pg/child.h"
 #include "filter/filter.h"
+#include "jobs/commit.h"
 #include "pg/pg.h"
 
 #define READ_BLOCK (1024 * 1024)
@@ -30,43 +31,6 @@
 static double now_s(void)
 {
 	return pw_monotonic();
-}
-
-/* ---- storage writer as the chain's sink ---- */
-
-struct stor_sink {
-	struct flt base;
-	struct stor_writer *w;
-	uint64_t *stored;
-};
-
-static int ss_write(struct flt *f, const uint8_t *p, size_t n)
-{
-	struct stor_sink *s = (struct stor_sink *)f;
-	*s->stored += n;
-	return stor_write(s->w, p, n);
-}
-
-static int ss_finish(struct flt *f)
-{
-	(void)f;
-	return 0;
-}
-
-static void ss_free(struct flt *f)
-{
-	pw_free(f);
-}
-
-static const struct flt_ops ss_ops = {"storage-sink", ss_write, ss_finish, ss_free};
-
-static struct flt *stor_sink_new(struct stor_writer *w, uint64_t *stored)
-{
-	struct stor_sink *s = pw_calloc(1, sizeof *s);
-	s->base.ops = &ss_ops;
-	s->w = w;
-	s->stored = stored;
-	return &s->base;
 }
 
 /* ---- the raw-stream tap: counting, pacing, progress ---- */
@@ -131,25 +95,6 @@ static int add_object(struct manifest *m, const char *name, const struct stor_wr
 	return manifest_add_object(m, name, wr->bytes, wr->sha256);
 }
 
-/* Where the backup comes from, for the manifest: host and port as connected, and whether
- * the server was a standby (pg_is_in_recovery). The database name stays in the encrypted
- * details: the manifest is plaintext. */
-static void record_source(struct pg_conn *c, struct manifest_source *src)
-{
-	src->present = true;
-	const char *h = pg_param(c, "host");
-	if (h)
-		pw_str_printable(src->host, sizeof src->host, h);
-	const char *p = pg_param(c, "port");
-	long port = p ? strtol(p, NULL, 10) : 0;
-	src->port = port > 0 && port < 65536 ? (int)port : 0;
-	struct pg_result *r = NULL;
-	if (pg_query(c, "select pg_is_in_recovery()", 0, NULL, &r) == 0 && pg_nrows(r) == 1)
-		src->standby = strcmp(pg_value(r, 0, 0), "t") == 0;
-	pg_result_free(r);
-	pw_error_clear();
-}
-
 struct stream_job {
 	const struct backup_opts *o;
 	const struct stor_write_opts *wo;
@@ -166,7 +111,7 @@ static int put_encrypted(struct stream_job *j, const uint8_t *p, size_t n, bool 
 	int rc = stor_write_open(j->o->repo, j->key, j->wo, &w);
 	if (rc < 0)
 		return rc;
-	struct flt *chain = stor_sink_new(w, &j->stored), *enc = NULL, *z = NULL;
+	struct flt *chain = job_stor_sink_new(w, &j->stored), *enc = NULL, *z = NULL;
 	rc = flt_age_encrypt(&enc, j->o->rcpts, j->o->nrcpts, false, chain);
 	if (rc == 0) {
 		chain = enc;
@@ -214,23 +159,13 @@ static int run_capture(const char *const *argv, const char *const *env, struct p
 int backup_run(const struct backup_opts *o, struct backup_result *res)
 {
 	memset(res, 0, sizeof *res);
-	struct pg_result *pr = NULL;
-	const char *lockp[] = {o->stanza};
-	int rc = pg_query(
-	    o->conn, "select pg_try_advisory_lock(hashtextextended('pgward backup ' || $1, 0))", 1,
-	    lockp, &pr);
+	int rc = job_stanza_lock(o->conn, o->stanza);
 	if (rc < 0)
 		return rc;
-	bool locked = *pg_value(pr, 0, 0) == 't';
-	pg_result_free(pr);
-	if (!locked) {
-		pw_error(PW_E_STORAGE, "another backup of stanza \"%s\" is running", o->stanza);
-		return pw_error_hint(
-		    "Wait for it to finish; two backups of one stanza never run at "
-		    "once.");
-	}
-	if ((rc = catalog_init_repo(o->repo)) < 0)
+	if ((rc = catalog_init_repo(o->repo)) < 0) {
+		job_stanza_unlock(o->conn, o->stanza);
 		return rc;
+	}
 
 	time_t started = pw_now();
 	double t0 = now_s();
@@ -270,7 +205,7 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 	if (rc == 0)
 		rc = stor_write_open(o->repo, data.key, &wo, &w);
 	if (rc == 0) {
-		struct flt *sink = stor_sink_new(w, &data.stored), *enc = NULL, *z = NULL;
+		struct flt *sink = job_stor_sink_new(w, &data.stored), *enc = NULL, *z = NULL;
 		chain = sink;
 		rc = flt_age_encrypt(&enc, o->rcpts, o->nrcpts, false, sink);
 		if (rc == 0) {
@@ -361,6 +296,7 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 	json_object_set_new(details, "database_size",
 	                    json_integer(o->preflight ? o->preflight->database_size : 0));
 	json_t *settings = json_object();
+	struct pg_result *pr = NULL;
 	if (pg_query(o->conn,
 	             "select name, setting from pg_settings where name in ('server_version', "
 	             "'server_encoding', 'lc_collate', 'lc_ctype', 'TimeZone', 'data_checksums', "
@@ -403,78 +339,18 @@ int backup_run(const struct backup_opts *o, struct backup_result *res)
 
 	/* 4. the manifest: written last, it is the commit point */
 	time_t finished = pw_now();
-	m->format = MANIFEST_FORMAT;
-	pw_strlcpy(m->tool, "pgward " PGWARD_VERSION, sizeof m->tool);
-	pw_strlcpy(m->stanza, o->stanza, sizeof m->stanza);
-	pw_strlcpy(m->backup_id, res->id, sizeof m->backup_id);
-	m->kind = MANIFEST_LOGICAL;
-	m->started = started;
-	m->finished = finished;
+	if ((rc = job_manifest_fill(m, o, res->id, MANIFEST_LOGICAL, started, finished, &wo)) < 0)
+		goto out;
 	m->duration_seconds = now_s() - t0;
 	m->dump_seconds = dump_seconds;
-	struct pg_result *vr = NULL;
-	if (pg_query(o->conn, "show server_version", 0, NULL, &vr) == 0) {
-		pw_str_printable(m->server_version, sizeof m->server_version, pg_value(vr, 0, 0));
-		pg_result_free(vr);
-	}
-	pw_error_clear();
 	pw_strlcpy(m->pg_dump, pg_dump, sizeof m->pg_dump);
 	m->database_size = o->preflight ? o->preflight->database_size : 0;
 	m->raw_bytes = tap.prog.raw;
-	pw_strlcpy(m->role, o->preflight ? o->preflight->role : "", sizeof m->role);
-	m->privileged = o->privileged;
 	m->globals = globals;
 	if (!globals)
 		pw_str_printable(m->globals_note, sizeof m->globals_note, globals_note);
-	pw_strlcpy(m->compression, "zstd", sizeof m->compression);
-	m->compression_level = o->level;
-	pw_strlcpy(m->encryption, "age-v1", sizeof m->encryption);
-	for (size_t i = 0; i < o->nrcpts && rc == 0; i++) {
-		uint8_t h[32];
-		char hex[65], fp[80];
-		pw_sha256(o->rcpts[i].pub, 32, h);
-		pw_hex_encode(h, 16, hex);
-		snprintf(fp, sizeof fp, "sha256:%s", hex);
-		rc = manifest_add_recipient(m, fp);
-	}
-	if (rc < 0)
+	if ((rc = job_manifest_commit(o, res->id, m, finished, &wo, &res->manifest_text)) < 0)
 		goto out;
-	if (o->lock_days > 0) {
-		m->lock_until = wo.lock_until;
-		m->lock_mode = o->lock_mode == STOR_LOCK_COMPLIANCE ? MANIFEST_LOCK_COMPLIANCE
-		                                                    : MANIFEST_LOCK_GOVERNANCE;
-	}
-	if (o->audit_anchor && o->audit_anchor->present)
-		m->audit_anchor = *o->audit_anchor;
-	record_source(o->conn, &m->source);
-	struct pw_buf mtext = PW_BUF_INIT(REPO_MANIFEST_MAX);
-	char mkey[512];
-	rc = manifest_encode(m, &mtext);
-	if (rc == 0)
-		rc = repo_key(mkey, sizeof mkey, o->stanza, res->id, MANIFEST);
-	struct stor_write_opts mwo = wo;
-	mwo.content_type = "application/json";
-	if (rc == 0 && o->sign_key) { /* the signature first: the manifest stays the commit point */
-		struct pw_buf sig = PW_BUF_INIT(MINISIGN_FILE_MAX);
-		char skey[512];
-		rc = repo_key(skey, sizeof skey, o->stanza, res->id, MANIFEST_SIG);
-		if (rc == 0)
-			rc = repo_sign_manifest(o->sign_key, o->stanza, res->id, finished,
-			                        mtext.data, mtext.len, &sig);
-		struct stor_write_opts swo = wo;
-		swo.content_type = "text/plain";
-		if (rc == 0)
-			rc = stor_put_buf(o->repo, skey, sig.data, sig.len, &swo, NULL);
-		pw_buf_free(&sig, 0);
-	}
-	if (rc == 0)
-		rc = stor_put_buf(o->repo, mkey, mtext.data, mtext.len, &mwo, NULL);
-	if (rc < 0) {
-		pw_buf_free(&mtext, 0);
-		goto out;
-	}
-	res->manifest_text = pw_strdup(pw_buf_str(&mtext));
-	pw_buf_free(&mtext, 0);
 	res->manifest = m;
 	m = NULL;
 	if (o->progress) {
@@ -491,14 +367,7 @@ out:
 	pw_buf_free(&envpw, 1);
 	pw_buf_free(&dbarg, 0);
 	pw_free(ci);
-	/* release the advisory lock (also released when the session ends) */
-	struct pw_error_saved e;
-	pw_error_save(&e);
-	if (pg_query(o->conn,
-	             "select pg_advisory_unlock(hashtextextended('pgward backup ' || $1, 0))", 1,
-	             lockp, &pr) == 0)
-		pg_result_free(pr);
-	pw_error_restore(&e);
+	job_stanza_unlock(o->conn, o->stanza);
 	return rc;
 }
 

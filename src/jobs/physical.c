@@ -14,6 +14,7 @@
 #include "common/time.h"
 #include "crypto/prim.h"
 #include "filter/filter.h"
+#include "jobs/commit.h"
 #include "pg/basebackup.h"
 #include "pg/pg.h"
 #include "repo/catalog.h"
@@ -29,32 +30,6 @@ struct obj {
 	char name[MANIFEST_NAME_MAX];
 	uint64_t *stored;
 };
-
-struct sink {
-	struct flt base;
-	struct stor_writer *w;
-	uint64_t *stored;
-};
-
-static int sink_write(struct flt *f, const uint8_t *p, size_t n)
-{
-	struct sink *s = (struct sink *)f;
-	*s->stored += n;
-	return stor_write(s->w, p, n);
-}
-
-static int sink_finish(struct flt *f)
-{
-	(void)f;
-	return 0;
-}
-
-static void sink_free(struct flt *f)
-{
-	pw_free(f);
-}
-
-static const struct flt_ops sink_ops = {"storage-sink", sink_write, sink_finish, sink_free};
 
 struct job {
 	const struct backup_opts *o;
@@ -82,11 +57,7 @@ static int obj_open(struct job *j, const char *name, int threads)
 	pw_strlcpy(j->cur.name, name, sizeof j->cur.name);
 	if ((rc = stor_write_open(j->o->repo, key, &j->wo, &j->cur.w)) < 0)
 		return rc;
-	struct sink *s = pw_calloc(1, sizeof *s);
-	s->base.ops = &sink_ops;
-	s->w = j->cur.w;
-	s->stored = &j->prog.stored;
-	struct flt *chain = &s->base, *enc = NULL, *z = NULL;
+	struct flt *chain = job_stor_sink_new(j->cur.w, &j->prog.stored), *enc = NULL, *z = NULL;
 	rc = flt_age_encrypt(&enc, j->o->rcpts, j->o->nrcpts, false, chain);
 	if (rc == 0) {
 		chain = enc;
@@ -249,99 +220,19 @@ static int put_details(struct job *j, const struct bb_start *st, uint64_t stop_l
 	return rc;
 }
 
-/* Where the backup comes from (as backup.c records it for logical backups). */
-static void record_source(struct pg_conn *c, struct manifest_source *src)
-{
-	src->present = true;
-	const char *h = pg_param(c, "host");
-	if (h)
-		pw_str_printable(src->host, sizeof src->host, h);
-	const char *p = pg_param(c, "port");
-	uint64_t port = 0;
-	if (p && pw_parse_u64(p, &port) == 0 && port > 0 && port < 65536)
-		src->port = (int)port;
-	pw_error_clear();
-	struct pg_result *r = NULL;
-	if (pg_query(c, "select pg_is_in_recovery()", 0, NULL, &r) == 0 && pg_nrows(r) == 1)
-		src->standby = strcmp(pg_value(r, 0, 0), "t") == 0;
-	pg_result_free(r);
-	pw_error_clear();
-}
-
 static int commit_manifest(struct job *j, struct backup_result *res, time_t started, double t0)
 {
-	const struct backup_opts *o = j->o;
 	struct manifest *m = j->m;
 	time_t finished = pw_now();
-	m->format = MANIFEST_FORMAT;
-	pw_strlcpy(m->tool, "pgward " PGWARD_VERSION, sizeof m->tool);
-	pw_strlcpy(m->stanza, o->stanza, sizeof m->stanza);
-	pw_strlcpy(m->backup_id, res->id, sizeof m->backup_id);
-	m->kind = MANIFEST_PHYSICAL;
-	m->started = started;
-	m->finished = finished;
-	m->duration_seconds = pw_monotonic() - t0;
-	m->dump_seconds = m->duration_seconds;
-	struct pg_result *vr = NULL;
-	if (pg_query(o->conn, "show server_version", 0, NULL, &vr) == 0) {
-		pw_str_printable(m->server_version, sizeof m->server_version, pg_value(vr, 0, 0));
-		pg_result_free(vr);
-	}
-	pw_error_clear();
-	m->database_size = (int64_t)j->prog.estimate;
-	m->raw_bytes = j->prog.raw;
-	pw_strlcpy(m->role, o->preflight ? o->preflight->role : pg_current_user(o->conn),
-	           sizeof m->role);
-	m->privileged = o->privileged;
-	m->globals = true; /* a base backup holds the whole cluster, roles included */
-	pw_strlcpy(m->compression, "zstd", sizeof m->compression);
-	m->compression_level = o->level;
-	pw_strlcpy(m->encryption, "age-v1", sizeof m->encryption);
-	int rc = 0;
-	for (size_t i = 0; i < o->nrcpts && rc == 0; i++) {
-		uint8_t h[32];
-		char hex[65], fp[80];
-		pw_sha256(o->rcpts[i].pub, 32, h);
-		pw_hex_encode(h, 16, hex);
-		snprintf(fp, sizeof fp, "sha256:%s", hex);
-		rc = manifest_add_recipient(m, fp);
-	}
+	int rc = job_manifest_fill(m, j->o, res->id, MANIFEST_PHYSICAL, started, finished, &j->wo);
 	if (rc < 0)
 		return rc;
-	if (o->lock_days > 0) {
-		m->lock_until = j->wo.lock_until;
-		m->lock_mode = o->lock_mode == STOR_LOCK_COMPLIANCE ? MANIFEST_LOCK_COMPLIANCE
-		                                                    : MANIFEST_LOCK_GOVERNANCE;
-	}
-	if (o->audit_anchor && o->audit_anchor->present)
-		m->audit_anchor = *o->audit_anchor;
-	record_source(o->conn, &m->source);
-	struct pw_buf mtext = PW_BUF_INIT(REPO_MANIFEST_MAX);
-	char mkey[512];
-	rc = manifest_encode(m, &mtext);
-	if (rc == 0)
-		rc = repo_key(mkey, sizeof mkey, o->stanza, res->id, MANIFEST);
-	struct stor_write_opts mwo = j->wo;
-	mwo.content_type = "application/json";
-	if (rc == 0 && o->sign_key) { /* the signature first: the manifest stays the commit point */
-		struct pw_buf sig = PW_BUF_INIT(MINISIGN_FILE_MAX);
-		char skey[512];
-		rc = repo_key(skey, sizeof skey, o->stanza, res->id, MANIFEST_SIG);
-		if (rc == 0)
-			rc = repo_sign_manifest(o->sign_key, o->stanza, res->id, finished,
-			                        mtext.data, mtext.len, &sig);
-		struct stor_write_opts swo = j->wo;
-		swo.content_type = "text/plain";
-		if (rc == 0)
-			rc = stor_put_buf(o->repo, skey, sig.data, sig.len, &swo, NULL);
-		pw_buf_free(&sig, 0);
-	}
-	if (rc == 0)
-		rc = stor_put_buf(o->repo, mkey, mtext.data, mtext.len, &mwo, NULL);
-	if (rc == 0)
-		res->manifest_text = pw_strdup(pw_buf_str(&mtext));
-	pw_buf_free(&mtext, 0);
-	return rc;
+	m->duration_seconds = pw_monotonic() - t0;
+	m->dump_seconds = m->duration_seconds;
+	m->database_size = (int64_t)j->prog.estimate;
+	m->raw_bytes = j->prog.raw;
+	m->globals = true; /* a base backup holds the whole cluster, roles included */
+	return job_manifest_commit(j->o, res->id, m, finished, &j->wo, &res->manifest_text);
 }
 
 static int physical_backup_locked(const struct backup_opts *o, struct pg_conn *repl,
@@ -352,29 +243,11 @@ int physical_backup_run(const struct backup_opts *o, struct pg_conn *repl,
 {
 	memset(res, 0, sizeof *res);
 	/* one backup of a stanza at a time, logical or physical (backup.c's lock) */
-	struct pg_result *pr = NULL;
-	const char *lockp[] = {o->stanza};
-	int rc = pg_query(
-	    o->conn, "select pg_try_advisory_lock(hashtextextended('pgward backup ' || $1, 0))", 1,
-	    lockp, &pr);
+	int rc = job_stanza_lock(o->conn, o->stanza);
 	if (rc < 0)
 		return rc;
-	bool locked = *pg_value(pr, 0, 0) == 't';
-	pg_result_free(pr);
-	if (!locked) {
-		pw_error(PW_E_STORAGE, "another backup of stanza \"%s\" is running", o->stanza);
-		return pw_error_hint(
-		    "Wait for it to finish; two backups of one stanza never run at "
-		    "once.");
-	}
 	rc = physical_backup_locked(o, repl, res);
-	struct pw_error_saved e;
-	pw_error_save(&e);
-	if (pg_query(o->conn,
-	             "select pg_advisory_unlock(hashtextextended('pgward backup ' || $1, 0))", 1,
-	             lockp, &pr) == 0)
-		pg_result_free(pr);
-	pw_error_restore(&e);
+	job_stanza_unlock(o->conn, o->stanza);
 	return rc;
 }
 

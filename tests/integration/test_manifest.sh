@@ -21,20 +21,21 @@ R=$("$PGWARD" keygen -y key)
 export PGWARD_DB_PASSWORD=bk
 DB="postgresql://backup@localhost:$PGPORT_TEST/shop?sslrootcert=$PG_CA"
 
-# resign FILE STANZA ID: sign the manifest's bytes with the trusted key, as the backup host
-# would (the attacker here holds the signing key or the host wrote a broken manifest)
+# resign FILE STANZA ID [NAME EXTRA]: sign the bytes with the trusted key, as the backup host
+# would (the attacker here holds the signing key or the host wrote a broken manifest); NAME
+# and EXTRA (tab-separated fields) for a verification record instead of the manifest
 resign() {
-  python3 - "$PGWARD_SIGN_KEY" "$1" "$2" "$3" <<'PY'
+  python3 - "$PGWARD_SIGN_KEY" "$1" "$2" "$3" "${4:-manifest.json}" "${5:-}" <<'PY'
 import base64, hashlib, sys
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-key, path, stanza, bid = sys.argv[1:5]
+key, path, stanza, bid, fname, extra = sys.argv[1:7]
 line = [l for l in open(key).read().splitlines() if l.startswith("PWSK-1:")][0]
 raw = base64.b64decode(line[7:])
 alg, kid, seed = raw[:2], raw[2:10], raw[10:42]
 sk = Ed25519PrivateKey.from_private_bytes(seed)
 msg = open(path, "rb").read()
 sig = sk.sign(hashlib.blake2b(msg, digest_size=64).digest())
-tc = "timestamp:1796586241\tfile:manifest.json\tstanza:%s\tbackup:%s" % (stanza, bid)
+tc = "timestamp:1796586241\tfile:%s\tstanza:%s\tbackup:%s%s" % (fname, stanza, bid, extra)
 gsig = sk.sign(sig + tc.encode())
 with open(path + ".minisig", "w") as f:
     f.write("untrusted comment: test\n")
@@ -95,7 +96,7 @@ tk_assert_contains "$(grep "$id3" <<<"$out")" "keep" "expire keeps the newer-for
 tk_pass "a newer format is refused with a hint to upgrade; expire keeps both"
 
 # --- verification records never collide ------------------------------------------------
-before=$(ls "repo/shop/$id1" | grep -c '^verify-' || true)
+before=$(ls "repo/shop/$id1" | grep -c '^verify-.*\.json$' || true)
 "$PGWARD" verify --repo repo --backup "$id1" >v1.out 2>&1 &
 p1=$!
 "$PGWARD" verify --repo repo --backup "$id1" >v2.out 2>&1 &
@@ -103,7 +104,7 @@ p2=$!
 "$PGWARD" verify --repo repo --backup "$id1" >v3.out 2>&1 &
 p3=$!
 wait $p1 && wait $p2 && wait $p3 || { cat v1.out v2.out v3.out; tk_fail "verify"; }
-recs=$(ls "repo/shop/$id1" | grep '^verify-')
+recs=$(ls "repo/shop/$id1" | grep '^verify-.*\.json$')
 tk_assert_eq "$(($(wc -l <<<"$recs") - before))" 3 "three verifies keep three records ($recs)"
 stamps=$(sed 's/^verify-\([0-9TZ]*\)-.*/\1/' <<<"$recs" | sort | uniq -d)
 echo "records: $recs (shared seconds: ${stamps:-none})"
@@ -113,6 +114,9 @@ tk_pass "concurrent verifies keep every record"
 # --- a later depth-2 pass does not hide a depth-3 failure -------------------------------
 old=$(date -u -d '-1 hour' +%Y%m%dT%H%M%SZ)
 printf '{"depth": 3, "result": "fail", "problems": [{"problem": "drill"}]}\n' >"repo/shop/$id1/verify-$old-d3-0badf00d.json"
+# signed by the trusted key, as a verify host's real failed drill is (an unsigned one is no
+# evidence at all: test_sigrec.sh)
+resign "repo/shop/$id1/verify-$old-d3-0badf00d.json" shop "$id1" "verify-$old-d3-0badf00d.json" $'\tdepth:3\tresult:fail'
 "$PGWARD" verify -i key --repo repo --backup "$id1" >/dev/null
 line=$("$PGWARD" list --repo repo | grep "$id1")
 tk_assert_contains "$line" "d1 pass d2 pass d3 FAIL" "list shows the newest result of each depth"
