@@ -57,7 +57,7 @@ if command -v minisign >/dev/null; then
 fi
 
 say "an attacker on the backup host cannot read the backup"
-if "$PGWARD" decrypt -o /dev/null "$(ls "$TK_TMP"/repo/shop/*/data.pgdump.zst.age)" 2>&1; then
+if "$PGWARD" decrypt -o - "$(ls "$TK_TMP"/repo/shop/*/data.pgdump.zst.age)" 2>&1 >/dev/null; then
   echo "unexpected: decrypted without a key" >&2; exit 1
 fi
 
