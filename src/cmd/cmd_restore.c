@@ -117,6 +117,25 @@ static int ask_pass(void *arg, struct pw_secret **out)
 	return pw_ask_passphrase(arg, "Enter passphrase: ", false, out);
 }
 
+/* The identities (-i) a restore decrypts with; none is an error. */
+static int load_identities(struct pw_ctx *ctx, struct pw_keyset *ks)
+{
+	const char *const *vals;
+	size_t n = pw_cfg_list(ctx->cfg, PW_OPT_IDENTITY, &vals);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = pw_keyset_add_identity_file(ks, vals[i], pw_ask_passphrase, ctx->cfg);
+	if (rc == 0 && !ks->nids) {
+		pw_error(PW_E_KEY, "restoring needs an identity");
+		rc = pw_error_hint(
+		    "Give the backup identity with -i FILE (it never needs to live on "
+		    "the backup host).");
+	}
+	for (size_t i = 0; i < ks->nids; i++)
+		ks->ids[i].ask = ask_pass, ks->ids[i].ask_arg = ctx->cfg;
+	return rc;
+}
+
 /* What the target already holds, outside the system schemas and extensions: "3 tables, 1 view,
  * 2 functions" into what ("" when it is empty). Views and functions count: restoring over
  * them fails half-way or, worse, mixes two databases. */
@@ -304,17 +323,8 @@ static int restore_physical(struct pw_ctx *ctx)
 		}
 		map[i] = (struct phys_ts_map){(uint32_t)v, eq ? eq + 1 : ""};
 	}
-	size_t n = pw_cfg_list(ctx->cfg, PW_OPT_IDENTITY, &vals);
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = pw_keyset_add_identity_file(&ks, vals[i], pw_ask_passphrase, ctx->cfg);
-	if (rc == 0 && !ks.nids) {
-		pw_error(PW_E_KEY, "restoring needs an identity");
-		rc = pw_error_hint(
-		    "Give the backup identity with -i FILE (it never needs to live on "
-		    "the backup host).");
-	}
-	for (size_t i = 0; i < ks.nids; i++)
-		ks.ids[i].ask = ask_pass, ks.ids[i].ask_arg = ctx->cfg;
+	if (rc == 0)
+		rc = load_identities(ctx, &ks);
 	if (rc == 0)
 		rc = pw_open_repo(ctx, &repo);
 	if (rc == 0)
@@ -392,18 +402,8 @@ int cmd_restore(struct pw_ctx *ctx)
 		return pw_error_hint("Put it in PGWARD_TARGET_PASSWORD or a mode 0600 config file "
 		                     "(target-password).");
 	}
-	const char *const *vals;
-	size_t n = pw_cfg_list(ctx->cfg, PW_OPT_IDENTITY, &vals);
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = pw_keyset_add_identity_file(&ks, vals[i], pw_ask_passphrase, ctx->cfg);
-	if (rc == 0 && !ks.nids) {
-		pw_error(PW_E_KEY, "restoring needs an identity");
-		rc = pw_error_hint(
-		    "Give the backup identity with -i FILE (it never needs to live on "
-		    "the backup host).");
-	}
-	for (size_t i = 0; i < ks.nids; i++)
-		ks.ids[i].ask = ask_pass, ks.ids[i].ask_arg = ctx->cfg;
+	if (rc == 0)
+		rc = load_identities(ctx, &ks);
 	if (rc == 0)
 		rc = pw_open_repo(ctx, &repo);
 	if (rc == 0)
