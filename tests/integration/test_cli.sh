@@ -98,4 +98,8 @@ echo "plain text" > p.txt
 out=$("$PGWARD" decrypt -i k1 -o - p.age) || tk_fail "decrypt -o -"
 tk_assert_eq "$out" "plain text" "decrypt -o - writes to standard output"
 [[ -e ./- ]] && tk_fail "decrypt -o - created a file named -"
+# restore without an identity: refused before the repository is opened, both kinds
+expect_fail 10 'restoring needs an identity' restore shop --repo "$TK_TMP/none" --to-file "$TK_TMP/x.dump"
+expect_fail 10 'restoring needs an identity' restore shop --type=physical --target-dir "$TK_TMP/pd" --repo "$TK_TMP/none"
+[[ ! -e "$TK_TMP/none" && ! -e "$TK_TMP/pd" ]] || tk_fail "a refused restore created a directory"
 echo "cli: all checks passed"
