@@ -4,6 +4,7 @@
  * at hand, the state file, and the two-host split (no process schedules backups while
  * holding an identity unless serve-allow-mixed). The loop comes in a later slice.
  */
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,9 @@
 #include "common/str.h"
 #include "common/time.h"
 #include "crypto/prim.h"
+#include "daemon/api.h"
+#include "daemon/notify.h"
+#include "service/board.h"
 #include "service/plan.h"
 #include "service/schedule.h"
 #include "service/state.h"
@@ -507,7 +511,8 @@ static void on_hup(int signo)
 
 /* One job, in this process, exactly as "pgward backup|verify|expire STANZA" runs it, with
  * its own audit record. */
-static int run_job(const struct service *svc, const struct stanza *st, enum plan_kind k)
+static int run_job(const struct service *svc, const struct stanza *st, enum plan_kind k,
+                   char *message, size_t msize)
 {
 	static const char *const command[PLAN_KIND_COUNT] = {"backup", "verify", "expire"};
 	int (*const fn[PLAN_KIND_COUNT])(struct pw_ctx *) = {cmd_backup, cmd_verify, cmd_expire};
@@ -537,6 +542,7 @@ static int run_job(const struct service *svc, const struct stanza *st, enum plan
 		pw_log(PW_LOG_ERROR, "scheduled %s of stanza \"%s\" failed: %s%s%s", command[k],
 		       st->name, pw_error_message(), *pw_error_hint_text() ? " - HINT: " : "",
 		       pw_error_hint_text());
+	pw_strlcpy(message, rc < 0 ? pw_error_message() : "", msize);
 	int sig = pw_interrupted();
 	pw_set_interrupted(0); /* the job is over: its record must still be written */
 	pw_audit_record(&ctx, ctx.db_role, rc, ctx.audit);
@@ -608,7 +614,92 @@ static const char *why_text(enum plan_why w)
 {
 	return w == PLAN_WHY_MISSED  ? "missed while the service was down"
 	       : w == PLAN_WHY_RETRY ? "retry"
+	       : w == PLAN_WHY_NONE  ? "asked for through the API"
 	                             : "scheduled";
+}
+
+/* The board lists the served stanzas, in configuration order. */
+static int board_load(struct board *b, const struct service *svc)
+{
+	const char **names = pw_calloc(svc->m ? svc->m : 1, sizeof *names);
+	for (size_t j = 0; j < svc->m; j++)
+		names[j] = svc->all[j].name;
+	int rc = board_set_stanzas(b, names, svc->m);
+	pw_free(names);
+	struct board_data *d = board_lock(b);
+	d->reloaded = pw_now();
+	for (size_t j = 0; j < svc->m && rc == 0; j++) {
+		struct board_stanza *bs = board_find(d, svc->all[j].name);
+		for (int k = 0; k < PLAN_KIND_COUNT && bs; k++) {
+			bs->kind[k].scheduled = svc->all[j].scheduled[k];
+			pw_strlcpy(bs->kind[k].schedule,
+			           svc->all[j].scheduled[k] ? svc->all[j].sched[k].text : "",
+			           sizeof bs->kind[k].schedule);
+		}
+	}
+	board_unlock(b);
+	return rc;
+}
+
+/* What the plan says of one kind of a stanza, on the board. */
+static void board_plan(struct board *b, const char *stanza, enum plan_kind k,
+                       const struct plan_job *j, const struct plan_decision *dec,
+                       enum plan_health h, time_t deadline)
+{
+	struct board_data *d = board_lock(b);
+	struct board_stanza *bs = board_find(d, stanza);
+	if (bs) {
+		bs->kind[k].st = j->st;
+		bs->kind[k].next_due = dec->action == PLAN_OFF ? 0 : dec->due;
+		bs->kind[k].health = h;
+		bs->kind[k].deadline = deadline;
+	}
+	board_unlock(b);
+}
+
+/* A job starts (running) or ends (its facts) on the board. */
+static void board_job(struct board *b, const char *stanza, enum plan_kind k, unsigned id,
+                      const struct plan_state *ps, bool running, int exit_code, const char *message,
+                      int depth)
+{
+	struct board_data *d = board_lock(b);
+	struct board_stanza *bs = board_find(d, stanza);
+	if (bs) {
+		struct board_kind *bk = &bs->kind[k];
+		bk->st = *ps;
+		bk->running = running;
+		bk->job_id = id;
+		if (!running) {
+			bk->last_duration = (double)(ps->last_end - ps->last_start);
+			bk->last_exit = exit_code;
+			bk->runs_total++;
+			if (exit_code) {
+				bk->failures_total++;
+				pw_str_printable(bk->last_message, sizeof bk->last_message,
+				                 message ? message : "");
+			} else {
+				bk->last_message[0] = '\0';
+				if (k == PLAN_VERIFY)
+					bk->last_depth = depth;
+			}
+		}
+	}
+	board_unlock(b);
+}
+
+static void notify(struct notifier *n, enum notify_what what, const char *stanza, enum plan_kind k,
+                   unsigned id, const struct plan_state *ps, int exit_code, const char *message)
+{
+	struct notify_event ev = {.what = what,
+	                          .stanza = stanza,
+	                          .kind = k,
+	                          .job_id = id,
+	                          .at = pw_now(),
+	                          .exit_code = exit_code,
+	                          .message = message};
+	if (ps && ps->last_end >= ps->last_start && ps->last_end)
+		ev.duration = (double)(ps->last_end - ps->last_start);
+	notifier_post(n, &ev);
 }
 
 static int serve_loop(struct pw_ctx *ctx, bool once)
@@ -621,6 +712,22 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 	rc = svc_state_load(svc.state_path, &state);
 	if (rc == 0)
 		rc = adopt(&svc, state, pw_now());
+	/* the board: what the API, /metrics and the page show; the API and the webhooks are
+	 * started only for a daemon, never for --once */
+	struct board *board = board_new();
+	struct api *api = NULL;
+	struct notifier *notifier = NULL;
+	if (!board && rc == 0)
+		rc = pw_error(PW_E_NOMEM, "cannot create the service's board");
+	if (rc == 0) {
+		board_lock(board)->started = pw_now();
+		board_unlock(board);
+		rc = board_load(board, &svc);
+	}
+	if (rc == 0 && !once)
+		rc = notifier_start(ctx->cfg, &notifier);
+	if (rc == 0 && !once)
+		rc = api_start(ctx->cfg, board, &api);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_hup; /* no SA_RESTART: a sleep returns */
@@ -634,6 +741,7 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 	char failed_what[160] = "";
 	enum plan_health *health = NULL;
 	size_t nhealth = 0;
+	struct board_request asked = {0};
 	while (rc == 0 && !pw_interrupted()) {
 		if (reload_wanted) {
 			reload_wanted = 0;
@@ -642,6 +750,8 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 				service_free(&svc);
 				svc = fresh;
 				rc = adopt(&svc, state, pw_now());
+				if (rc == 0)
+					rc = board_load(board, &svc);
 				pw_info("configuration reloaded: %zu stanzas", svc.m);
 			} else {
 				pw_log(PW_LOG_ERROR,
@@ -659,6 +769,16 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 		}
 		time_t now = pw_now(), wake = now + 60;
 		bool ran = false;
+		/* a job asked for through the API runs when its stanza has nothing due */
+		while (!asked.id && board_take(board, &asked) && asked.cancel) {
+			pw_warn("job %u cannot be cancelled: jobs run one at a time in this "
+			        "process",
+			        asked.id);
+			asked.id = 0;
+		}
+		if (asked.cancel)
+			asked.id = 0;
+		bool asked_served = false;
 		for (size_t j = 0; j < svc.m && rc == 0 && !pw_interrupted(); j++) {
 			const struct stanza *st = &svc.all[j];
 			struct plan_job jobs[PLAN_KIND_COUNT];
@@ -667,7 +787,18 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 			jobs_of(st, state, jobs);
 			if ((rc = plan_stanza(st->name, jobs, now, d, &run)) < 0)
 				break;
+			unsigned job_id = 0;
+			asked_served |= asked.id && strcmp(asked.stanza, st->name) == 0;
+			if (run == PLAN_KIND_COUNT && asked.id &&
+			    strcmp(asked.stanza, st->name) == 0) {
+				run = asked.kind; /* asked for through the API */
+				d[run].why = PLAN_WHY_NONE;
+				job_id = asked.id;
+				asked.id = 0;
+			}
 			if (run != PLAN_KIND_COUNT) {
+				if (!job_id)
+					job_id = board_next_id(board);
 				struct plan_state *ps;
 				if ((rc = svc_state_put(state, st->name, run, &ps)) < 0)
 					break;
@@ -676,9 +807,14 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 				ps->result = PLAN_RES_RUNNING;
 				if ((rc = save_state(state, svc.state_path)) < 0)
 					break;
-				pw_info("starting the %s of stanza \"%s\" (%s)",
-				        plan_kind_name(run), st->name, why_text(d[run].why));
-				int jrc = run_job(&svc, st, run);
+				pw_info("starting the %s of stanza \"%s\" (%s) as job %u",
+				        plan_kind_name(run), st->name, why_text(d[run].why),
+				        job_id);
+				bool failing = ps->attempts > 0;
+				board_job(board, st->name, run, job_id, ps, true, 0, NULL, 0);
+				notify(notifier, NOTIFY_START, st->name, run, job_id, ps, 0, NULL);
+				char message[BOARD_MSG_MAX];
+				int jrc = run_job(&svc, st, run, message, sizeof message);
 				ps->last_end = pw_now();
 				bool stopped = jrc == -PW_E_INTERRUPTED || pw_interrupted();
 				ps->result = jrc == 0  ? PLAN_RES_OK
@@ -695,6 +831,13 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 					         "the %s of stanza \"%s\"", plan_kind_name(run),
 					         st->name);
 				}
+				board_job(board, st->name, run, job_id, ps, false,
+				          jrc < 0 ? -jrc : 0, message, (int)st->depth);
+				notify(notifier, jrc == 0 ? NOTIFY_SUCCESS : NOTIFY_FAILURE,
+				       st->name, run, job_id, ps, jrc < 0 ? -jrc : 0, message);
+				if (jrc == 0 && failing)
+					notify(notifier, NOTIFY_RECOVERY, st->name, run, job_id, ps,
+					       0, NULL);
 				if ((rc = save_state(state, svc.state_path)) < 0)
 					break;
 				ran = true;
@@ -710,12 +853,23 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 				if ((rc = plan_health(st->name, (enum plan_kind)k, &jobs[k],
 				                      pw_now(), &h, &deadline)) < 0)
 					break;
+				board_plan(board, st->name, (enum plan_kind)k, &jobs[k], &d[k], h,
+				           deadline);
 				enum plan_health *last = &health[j * PLAN_KIND_COUNT + (size_t)k];
 				bool alarm =
 				    h == PLAN_HEALTH_OVERDUE || h == PLAN_HEALTH_NEVER_OVERDUE;
 				bool was = *last == PLAN_HEALTH_OVERDUE ||
 				           *last == PLAN_HEALTH_NEVER_OVERDUE;
 				char when[PW_TIME_MAX];
+				if (alarm != was) {
+					struct notify_event ev = {
+					    .what = alarm ? NOTIFY_DEADMAN : NOTIFY_DEADMAN_CLEAR,
+					    .stanza = st->name,
+					    .kind = (enum plan_kind)k,
+					    .at = pw_now(),
+					    .deadline = deadline};
+					notifier_post(notifier, &ev);
+				}
 				if (alarm && !was)
 					pw_log(PW_LOG_ERROR,
 					       "dead-man: stanza \"%s\" has no successful %s since "
@@ -741,11 +895,22 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 		}
 		if (ran)
 			continue;
-		/* sleep until the next due time (at most a minute); a signal ends it early */
+		if (asked.id && !asked_served) {
+			pw_warn("job %u of stanza \"%s\" was not run: the stanza is no longer "
+			        "served",
+			        asked.id, asked.stanza);
+			asked.id = 0;
+			continue;
+		}
+		/* sleep until the next due time (at most a minute); a signal or a request
+		 * through the API ends it early */
 		long secs = (long)(wake - pw_now());
-		struct timespec ts = {secs < 1 ? 1 : secs > 60 ? 60 : secs, 0};
-		nanosleep(&ts, NULL);
+		struct pollfd pfd = {.fd = board_wake_fd(board), .events = POLLIN};
+		poll(&pfd, 1, (int)(secs < 1 ? 1 : secs > 60 ? 60 : secs) * 1000);
 	}
+	api_stop(api);
+	notifier_stop(notifier);
+	board_free(board);
 	if (rc == 0 && pw_interrupted())
 		pw_info("stopping on signal %d", pw_interrupted());
 	pw_free(health);

@@ -1,0 +1,24 @@
+/*
+ * render.h - the board (board.h) shown three ways, each with one owner:
+ *   svc_status_json   the API's status resource, and `serve --check-config --output=json`
+ *                     (the same shape: one function builds both)           (status.c)
+ *   svc_metrics_render Prometheus text exposition for /metrics               (metrics.c)
+ *   svc_page_render    the status page: one self-contained HTML document     (page.c)
+ * Pure: no I/O, no clock (the caller passes now). Call with the board locked, or on a copy.
+ * Everything rendered is board metadata; every string from the configuration or a message
+ * is escaped for its format (JSON by jansson, label values and HTML by the renderer).
+ */
+#ifndef PW_SERVICE_RENDER_H
+#define PW_SERVICE_RENDER_H
+#include <time.h>
+
+#include <jansson.h>
+
+#include "common/buf.h"
+#include "service/board.h"
+
+/* NULL only when out of memory. */
+json_t *svc_status_json(const struct board_data *d, time_t now);
+int svc_metrics_render(const struct board_data *d, time_t now, struct pw_buf *out);
+int svc_page_render(const struct board_data *d, time_t now, struct pw_buf *out);
+#endif
