@@ -10,12 +10,19 @@
  */
 #ifndef PW_SERVICE_RENDER_H
 #define PW_SERVICE_RENDER_H
+#include <stdbool.h>
 #include <time.h>
 
 #include <jansson.h>
 
 #include "common/buf.h"
 #include "service/board.h"
+
+/* Whether a job kind of a stanza is shown (metrics, page): it is scheduled in this process,
+ * or it ran (here, or in an earlier process, as the state file says). A kind that is neither
+ * belongs to the other host of the two-host split: showing it as "never succeeded" would
+ * raise an alarm for a job that is not this host's to run. */
+bool svc_kind_shown(const struct board_kind *k);
 
 /* NULL only when out of memory. */
 json_t *svc_status_json(const struct board_data *d, time_t now);
