@@ -83,6 +83,7 @@ class Page(HTMLParser):
 
 p = Page()
 p.feed(open(sys.argv[1], encoding="utf-8").read())
+fact = lambda stanza, name: p.facts.get((stanza, name), "")
 hostile = "x\"><script>alert(2)</script>&amp;'\\x01\\xff\\n</section>"
 want = [("newdb", "never-overdue"), ("shop", "failing"), ("main", "ok"),
         (hostile, "unreachable"), ("drills", "ok")]
@@ -94,19 +95,19 @@ checks = [
     (not p.handlers, "event-handler attributes %r" % p.handlers),
     (p.csp and p.csp.startswith("default-src 'none'; style-src 'sha256-"), "CSP %r" % p.csp),
     (p.title == "pgward: 3 of 5 stanzas need attention", "title %r" % p.title),
-    ("<script>alert(1)</script> & \"quoted\" 'single' \\x1b[31mred" in p.facts[("shop", "failures")],
-     "the hostile message as text: %r" % p.facts[("shop", "failures")]),
-    ("3 in a row, exit 5" in p.facts[("shop", "failures")], "shop's failure count"),
-    (p.facts[("newdb", "last-backup")] == "never succeeded", "newdb's last backup"),
-    ("NEVER SUCCEEDED, OVERDUE" in p.facts[("newdb", "dead-man")], "newdb's dead-man"),
-    ("depth 3 (restore drill)" in p.facts[("main", "last-drill")], "main's drill"),
-    (p.facts[("main", "window")].startswith("from 2026-11-30 02:00 UTC"), "main's window"),
-    ("last durable 2026-12-07 01:59 UTC (12 s ago)" in p.facts[("main", "wal")], "main's WAL"),
-    ("[daily \"02:00\" \\\\ <b>bold</b>\\n# TYPE x]" in p.facts[(hostile, "next-run")],
-     "the hostile schedule as text: %r" % p.facts[(hostile, "next-run")]),
-    (p.facts[(hostile, "repository")].startswith("UNREACHABLE"), "the unreachable repository"),
-    (p.facts[("drills", "last-backup")] == "not run by this service", "drills' backups"),
-    ("verify: running now (job 17)" in p.facts[("drills", "next-run")], "drills' running job"),
+    ("<script>alert(1)</script> & \"quoted\" 'single' \\x1b[31mred" in fact("shop", "failures"),
+     "the hostile message as text: %r" % fact("shop", "failures")),
+    ("3 in a row, exit 5" in fact("shop", "failures"), "shop's failure count"),
+    (fact("newdb", "last-backup") == "never succeeded", "newdb's last backup"),
+    ("NEVER SUCCEEDED, OVERDUE" in fact("newdb", "dead-man"), "newdb's dead-man"),
+    ("depth 3 (restore drill)" in fact("main", "last-drill"), "main's drill"),
+    (fact("main", "window").startswith("from 2026-11-30 02:00 UTC"), "main's window"),
+    ("last durable 2026-12-07 01:59 UTC (12 s ago)" in fact("main", "wal"), "main's WAL"),
+    ("[daily \"02:00\" \\\\ <b>bold</b>\\n# TYPE x]" in fact(hostile, "next-run"),
+     "the hostile schedule as text: %r" % fact(hostile, "next-run")),
+    (fact(hostile, "repository").startswith("UNREACHABLE"), "the unreachable repository"),
+    (fact("drills", "last-backup") == "not run by this service", "drills' backups"),
+    ("verify: running now (job 17)" in fact("drills", "next-run"), "drills' running job"),
 ]
 bad = [what for ok, what in checks if not ok]
 for what in bad:
