@@ -443,7 +443,7 @@ static int put_stanza(struct pw_buf *out, const struct board_stanza *s, time_t n
 	return rc ? rc : put(out, "</dd></dl></section>\n");
 }
 
-int svc_page_render(const struct board_data *d, time_t now, struct pw_buf *out)
+int svc_page_csp(bool header, char out[SVC_PAGE_CSP_MAX])
 {
 	uint8_t digest[PW_SHA256_LEN];
 	char hash[64];
@@ -451,6 +451,20 @@ int svc_page_render(const struct board_data *d, time_t now, struct pw_buf *out)
 	if (rc != 0)
 		return rc;
 	pw_b64_encode(digest, sizeof digest, hash, true);
+	int n = snprintf(out, SVC_PAGE_CSP_MAX,
+	                 "default-src 'none'; style-src 'sha256-%s'; base-uri 'none'; "
+	                 "form-action 'none'%s",
+	                 hash, header ? "; frame-ancestors 'none'" : "");
+	PW_CHECK(n > 0 && n < SVC_PAGE_CSP_MAX);
+	return 0;
+}
+
+int svc_page_render(const struct board_data *d, time_t now, struct pw_buf *out)
+{
+	char csp[SVC_PAGE_CSP_MAX];
+	int rc = svc_page_csp(false, csp);
+	if (rc != 0)
+		return rc;
 
 	size_t bad = 0, ok = 0;
 	for (size_t i = 0; i < d->n; i++) {
@@ -461,12 +475,11 @@ int svc_page_render(const struct board_data *d, time_t now, struct pw_buf *out)
 	rc = pw_buf_printf(out,
 	                   "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	                   "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-	                   "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
-	                   "'none'; style-src 'sha256-%s'; base-uri 'none'; form-action 'none'\">"
+	                   "<meta http-equiv=\"Content-Security-Policy\" content=\"%s\">"
 	                   "<meta http-equiv=\"refresh\" content=\"%d\">"
 	                   "<meta name=\"referrer\" content=\"no-referrer\">"
 	                   "<meta name=\"robots\" content=\"noindex\">\n<title>",
-	                   hash, PAGE_REFRESH_SECONDS);
+	                   csp, PAGE_REFRESH_SECONDS);
 	if (rc == 0)
 		rc = bad ? put_textf(out, "pgward: %zu of %zu stanzas need attention", bad, d->n)
 		         : put_textf(out, "pgward: %zu stanzas, all ok", d->n);

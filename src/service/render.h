@@ -28,4 +28,13 @@ bool svc_kind_shown(const struct board_kind *k);
 json_t *svc_status_json(const struct board_data *d, time_t now);
 int svc_metrics_render(const struct board_data *d, time_t now, struct pw_buf *out);
 int svc_page_render(const struct board_data *d, time_t now, struct pw_buf *out);
+
+/* What the API sends with them. */
+#define SVC_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define SVC_PAGE_CONTENT_TYPE "text/html; charset=utf-8"
+/* The page's Content-Security-Policy (the page carries it as a meta element; with
+ * header, as the API should also send it, it adds frame-ancestors 'none', which a meta
+ * element cannot carry). */
+#define SVC_PAGE_CSP_MAX 256
+int svc_page_csp(bool header, char out[SVC_PAGE_CSP_MAX]);
 #endif

@@ -494,6 +494,15 @@ static void test_page_head(void **state)
 	assert_int_equal(strlen(b64), (size_t)(csp_end - csp));
 	assert_memory_equal(b64, csp, strlen(b64));
 	assert_int_equal(count(p, "<style"), 1);
+	/* the same policy for the API's header, with what only a header can carry */
+	char meta[SVC_PAGE_CSP_MAX], header[SVC_PAGE_CSP_MAX];
+	assert_int_equal(svc_page_csp(false, meta), 0);
+	assert_int_equal(svc_page_csp(true, header), 0);
+	assert_true(pw_startswith(header, meta));
+	assert_string_equal(header + strlen(meta), "; frame-ancestors 'none'");
+	char want[SVC_PAGE_CSP_MAX + 32];
+	snprintf(want, sizeof want, "content=\"%s\">", meta);
+	assert_non_null(strstr(p, want));
 	pw_free(p);
 }
 
