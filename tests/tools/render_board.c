@@ -6,7 +6,7 @@
  *     render_board OUTDIR                 OUTDIR/index.html and OUTDIR/metrics.txt of the
  *                                         fixed board below, at 2026-12-07T02:00:00Z
  *     render_board --stanzas N OUTDIR     N healthy stanzas instead; prints the sizes and
- *                                         the time each rendering took
+ *                                         the CPU time each rendering took
  *
  * The fixed board: "newdb" never succeeded and is overdue; "shop" fails with a hostile
  * message; "main" is healthy with PITR, a recovery window and a restore drill; a stanza
@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "common/buf.h"
 #include "common/err.h"
@@ -138,6 +139,14 @@ static struct board_stanza *fixed_board(size_t *n)
 	return s;
 }
 
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static int write_file(const char *dir, const char *name, const struct pw_buf *b)
 {
 	char path[4096];
@@ -176,19 +185,29 @@ int main(int argc, char **argv)
 		d.stanza = fixed_board(&d.n);
 	}
 	struct pw_buf page = PW_BUF_INIT(256u << 20), metrics = PW_BUF_INIT(256u << 20);
-	double t0 = pw_monotonic();
-	int rc = svc_page_render(&d, NOW, &page);
-	double t1 = pw_monotonic();
-	if (rc == 0)
-		rc = svc_metrics_render(&d, NOW, &metrics);
-	double t2 = pw_monotonic();
+	/* the second of two renderings (the first pays OpenSSL's start-up for the style
+	 * sheet's hash), timed in CPU time: the test machine is shared, wall time says more
+	 * about the neighbours than about the renderers */
+	int rc = 0;
+	double t0 = 0, t1 = 0, t2 = 0;
+	for (int round = 0; round < 2 && rc == 0; round++) {
+		pw_buf_reset(&page);
+		pw_buf_reset(&metrics);
+		t0 = cpu_seconds();
+		rc = svc_page_render(&d, NOW, &page);
+		t1 = cpu_seconds();
+		if (rc == 0)
+			rc = svc_metrics_render(&d, NOW, &metrics);
+		t2 = cpu_seconds();
+	}
 	if (rc == 0)
 		rc = write_file(argv[1], "index.html", &page);
 	if (rc == 0)
 		rc = write_file(argv[1], "metrics.txt", &metrics);
 	if (rc == 0 && bench)
-		printf("%zu stanzas: page %zu bytes in %.1f ms, metrics %zu bytes in %.1f ms\n",
-		       d.n, page.len, (t1 - t0) * 1000, metrics.len, (t2 - t1) * 1000);
+		printf(
+		    "%zu stanzas: page %zu bytes in %.2f ms, metrics %zu bytes in %.2f ms (CPU)\n",
+		    d.n, page.len, (t1 - t0) * 1000, metrics.len, (t2 - t1) * 1000);
 	if (rc != 0)
 		fprintf(stderr, "render_board: %s\n", pw_error_message());
 	pw_buf_free(&page, 0);
