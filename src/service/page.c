@@ -275,7 +275,7 @@ static int put_window(struct pw_buf *out, const struct board_stanza *s, time_t n
 	return rc ? rc : put_time(out, s->window_to, now);
 }
 
-static int put_failures(struct pw_buf *out, const struct board_stanza *s)
+static int put_failures(struct pw_buf *out, const struct board_stanza *s, time_t now)
 {
 	int rc = 0, n = 0;
 	uint64_t total = 0;
@@ -296,6 +296,11 @@ static int put_failures(struct pw_buf *out, const struct board_stanza *s)
 		}
 		if (rc == 0 && bk->st.result == PLAN_RES_INTERRUPTED)
 			rc = put_text(out, ", the last one interrupted");
+		if (rc == 0 && bk->st.last_end > 0 && bk->st.result != PLAN_RES_OK) {
+			rc = put_text(out, ", the last at ");
+			if (rc == 0)
+				rc = put_time(out, bk->st.last_end, now);
+		}
 		if (rc == 0 && bk->last_exit != 0)
 			rc = put_textf(out, ", exit %d", bk->last_exit);
 		if (rc == 0 && bk->last_message[0])
@@ -420,7 +425,7 @@ static int put_stanza(struct pw_buf *out, const struct board_stanza *s, time_t n
 	if (rc == 0)
 		rc = fact_open(out, "failures", "Failures");
 	if (rc == 0)
-		rc = put_failures(out, s);
+		rc = put_failures(out, s, now);
 	if (rc == 0)
 		rc = put(out, "</dd>");
 	if (rc == 0)

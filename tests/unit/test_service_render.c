@@ -70,6 +70,7 @@ static void build(void)
 	b->st.last_success = NOW - 5 * H;
 	b->st.result = PLAN_RES_FAILED;
 	b->st.attempts = 3;
+	b->st.last_end = NOW - 19 * 60;
 	b->last_exit = 5;
 	b->runs_total = 10;
 	b->failures_total = 3;
@@ -436,7 +437,9 @@ static void test_page_states(void **state)
 	    strstr(p, "<dd data-fact=\"window\">from <time datetime=\"2026-11-30T02:00:00Z\">"));
 	/* the failing one: its count, exit code and message */
 	assert_non_null(
-	    strstr(p, "<span class=\"bad\">backup: 3 in a row</span>, exit 5: failed:"));
+	    strstr(p, "<span class=\"bad\">backup: 3 in a row</span>, the last at <time datetime="
+	              "\"2026-12-07T01:41:00Z\">2026-12-07 01:41 UTC</time> (19 min ago), exit 5: "
+	              "failed:"));
 	/* never backed up: said in words, with the deadline it missed */
 	assert_non_null(strstr(p, "<span class=\"bad\">never succeeded</span>"));
 	assert_non_null(strstr(p, "NEVER SUCCEEDED, OVERDUE</span>, a success was expected by"));
