@@ -7,6 +7,10 @@
  * Pure: no I/O, no clock (the caller passes now). Call with the board locked, or on a copy.
  * Everything rendered is board metadata; every string from the configuration or a message
  * is escaped for its format (JSON by jansson, label values and HTML by the renderer).
+ * Sizes, for the caller's cap: per stanza with every kind scheduled and PITR, about 2 KiB
+ * of page and 3.3 KiB of metrics (512 stanzas, the state file's limit: 1.1 MB and 1.7 MB;
+ * `render_board --stanzas N DIR` measures); over the cap is -PW_E_LIMIT, never a
+ * truncated rendering.
  */
 #ifndef PW_SERVICE_RENDER_H
 #define PW_SERVICE_RENDER_H
