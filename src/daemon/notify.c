@@ -6,13 +6,14 @@
  * all within 10 s, no redirect followed, the answer's body read up to a cap and ignored.
  * A failed delivery (no connection, a timeout, HTTP 408, 429 or 5xx) is tried again after
  * 1 s, 5 s and 30 s; any other answer ends it. When the queue is full the oldest delivery
- * is dropped with a warning: the loop never waits for a receiver.
+ * is dropped with a warning: the loop never waits for a receiver. Transfers run side by
+ * side (libcurl's multi interface), at most one per receiver: a receiver that hangs holds
+ * up its own notifications only.
  */
 #include "daemon/notify.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,6 +42,7 @@
 #define TOTAL_TIMEOUT 10L
 #define STOP_BOUND 5.0 /* seconds notifier_stop spends delivering what is queued */
 #define MAX_TARGETS 32
+#define INFLIGHT_MAX 8
 
 static const double retry_after[] = {1, 5, 30}; /* before the 2nd, 3rd and 4th attempt */
 #define ATTEMPTS ((int)(sizeof retry_after / sizeof retry_after[0]) + 1)
@@ -136,6 +138,10 @@ int notify_body(const struct notify_event *ev, enum notify_format f, const char 
                 struct pw_buf *out)
 {
 	PW_CHECK((unsigned)ev->what < NOTIFY__COUNT && ev->stanza);
+	if (!pw_utf8_valid(ev->stanza, strlen(ev->stanza)))
+		return pw_error(PW_E_INTERNAL, "a stanza name that is not UTF-8 in a notification");
+	char *shown_host = host ? pw_str_printable_dup(host) : NULL;
+	host = shown_host;
 	char *msg = ev->what == NOTIFY_FAILURE ? clean_message(ev->message) : NULL;
 	json_t *o = json_object();
 	int rc = 0;
@@ -161,6 +167,7 @@ int notify_body(const struct notify_event *ev, enum notify_format f, const char 
 		json_object_set_new(o, "host", host ? json_string(host) : json_null());
 	}
 	pw_free(msg);
+	pw_free(shown_host);
 	char *s = rc == 0 ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	if (rc == 0 && !s) /* a stanza or host name that is not UTF-8 */
@@ -484,7 +491,12 @@ struct item {
 	char stanza[64];
 	char id[40]; /* X-Pgward-Delivery: the same on every attempt */
 	int attempts;
-	double next; /* monotonic */
+	double next; /* monotonic: not before */
+	/* while in flight */
+	CURL *h;
+	struct curl_slist *hl;
+	size_t seen;
+	char err[CURL_ERROR_SIZE];
 };
 
 struct alarm {
@@ -494,12 +506,14 @@ struct alarm {
 
 struct notifier {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
 	pthread_t thread;
-	atomic_bool stopping; /* also read by a transfer in flight: it ends early */
+	CURLM *multi;
+	bool stopping;
 	struct notify_config *cfg;
-	struct item q[QUEUE_MAX]; /* in posting order */
+	struct item q[QUEUE_MAX]; /* waiting, in posting order */
 	size_t nq;
+	struct item *fly[INFLIGHT_MAX]; /* in flight (the thread's alone) */
+	size_t nfly;
 	unsigned long long seq;
 	struct alarm *alarms;
 	size_t nalarms;
@@ -508,6 +522,9 @@ struct notifier {
 
 static void item_free(struct item *it)
 {
+	if (it->h)
+		curl_easy_cleanup(it->h);
+	curl_slist_free_all(it->hl);
 	target_unref(it->t);
 	pw_free(it->body);
 	memset(it, 0, sizeof *it);
@@ -517,7 +534,7 @@ static void item_free(struct item *it)
 static void enqueue(struct notifier *n, struct item *it)
 {
 	if (n->nq == QUEUE_MAX) {
-		pw_warn("webhook queue full (%d deliveries): the %s notification of stanza \"%s\" "
+		pw_warn("webhook queue full (%d waiting): the %s notification of stanza \"%s\" "
 		        "to \"%s\" is dropped",
 		        QUEUE_MAX, notify_what_name(n->q[0].what), n->q[0].stanza,
 		        n->q[0].t->url_file);
@@ -526,94 +543,80 @@ static void enqueue(struct notifier *n, struct item *it)
 		n->nq--;
 	}
 	n->q[n->nq++] = *it;
-	pthread_cond_signal(&n->cond);
 }
 
 static size_t discard_answer(char *p, size_t size, size_t nmemb, void *arg)
 {
 	(void)p;
-	size_t *seen = arg;
-	*seen += size * nmemb;
-	return *seen > ANSWER_MAX ? 0 : size * nmemb; /* a receiver that talks on: cut */
+	struct item *it = arg;
+	it->seen += size * nmemb;
+	return it->seen > ANSWER_MAX ? 0 : size * nmemb; /* a receiver that talks on: cut */
 }
 
-enum outcome { DELIVERED, RETRY, GIVE_UP };
-
-/* A transfer in flight when the service stops ends now; the stop gives it one more try
- * within its bound. */
-static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
-{
-	(void)dt, (void)dn, (void)ut, (void)un;
-	const atomic_bool *stopping = arg;
-	return atomic_load(stopping) ? 1 : 0;
-}
-
-/* One POST; what happened is logged by the caller from *why. */
-static enum outcome deliver(const struct item *it, double timeout, const atomic_bool *stop,
-                            char *why, size_t wsize)
+/* Prepare one POST of it (false: it cannot be sent, logged). */
+static bool prepare(struct item *it, double timeout)
 {
 	const struct target *t = it->t;
-	CURL *h = curl_easy_init();
-	if (!h) {
-		snprintf(why, wsize, "cannot start a transfer");
-		return RETRY;
-	}
-	struct curl_slist *hl = NULL;
-	char line[160], hex[2 * PW_SHA256_LEN + 1], err[CURL_ERROR_SIZE] = "";
-	hl = curl_slist_append(hl, "Content-Type: application/json");
-	hl = curl_slist_append(hl, "User-Agent: pgward");
-	hl = curl_slist_append(hl, "Expect:");
+	char line[160], hex[2 * PW_SHA256_LEN + 1];
+	it->h = curl_easy_init();
+	if (!it->h)
+		pw_nomem(0);
+	it->hl = curl_slist_append(it->hl, "Content-Type: application/json");
+	it->hl = curl_slist_append(it->hl, "User-Agent: pgward");
+	it->hl = curl_slist_append(it->hl, "Expect:");
 	snprintf(line, sizeof line, "X-Pgward-Event: %s", notify_what_name(it->what));
-	hl = curl_slist_append(hl, line);
+	it->hl = curl_slist_append(it->hl, line);
 	snprintf(line, sizeof line, "X-Pgward-Delivery: %s", it->id);
-	hl = curl_slist_append(hl, line);
+	it->hl = curl_slist_append(it->hl, line);
 	if (t->key) {
+		/* signed at each attempt: the timestamp is when it was sent */
 		long long ts = (long long)pw_now();
 		if (notify_sign(pw_secret_data(t->key), pw_secret_len(t->key), ts, it->body,
 		                it->len, hex) < 0) {
-			pw_best_effort_warn("signing a webhook");
-			curl_slist_free_all(hl);
-			curl_easy_cleanup(h);
-			snprintf(why, wsize, "cannot sign the body");
-			return GIVE_UP;
+			pw_best_effort_warn("signing the %s notification of stanza \"%s\"",
+			                    notify_what_name(it->what), it->stanza);
+			return false;
 		}
 		snprintf(line, sizeof line, "X-Pgward-Timestamp: %lld", ts);
-		hl = curl_slist_append(hl, line);
+		it->hl = curl_slist_append(it->hl, line);
 		snprintf(line, sizeof line, "X-Pgward-Signature: sha256=%s", hex);
-		hl = curl_slist_append(hl, line);
+		it->hl = curl_slist_append(it->hl, line);
 	}
-	if (!hl)
+	if (!it->hl)
 		pw_nomem(0);
-	size_t seen = 0;
 	long ms = (long)(timeout * 1000);
+	ms = ms < 1 ? 1 : ms;
+	CURL *h = it->h;
+	it->seen = 0;
+	it->err[0] = '\0';
 	curl_easy_setopt(h, CURLOPT_URL, pw_secret_str(t->url));
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 	                 ms < CONNECT_TIMEOUT * 1000 ? ms : CONNECT_TIMEOUT * 1000);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms > 1 ? ms : 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (t->ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, t->ca_file);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, it->hl);
 	curl_easy_setopt(h, CURLOPT_POST, 1L);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, it->body);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)it->len);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_answer);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &seen);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
-	if (stop) {
-		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-		curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)stop);
-	}
-	CURLcode cc = curl_easy_perform(h);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, it);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, it->err);
+	curl_easy_setopt(h, CURLOPT_PRIVATE, it);
+	return true;
+}
+
+enum outcome { DELIVERED, RETRY, GIVE_UP };
+
+static enum outcome judge(struct item *it, CURLcode cc, char *why, size_t wsize)
+{
 	long status = 0;
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(hl);
-	curl_easy_cleanup(h);
+	curl_easy_getinfo(it->h, CURLINFO_RESPONSE_CODE, &status);
 	if (status >= 200 && status < 300 && (cc == CURLE_OK || cc == CURLE_WRITE_ERROR))
 		return DELIVERED;
 	if (status >= 300 && status < 400) {
@@ -624,35 +627,8 @@ static enum outcome deliver(const struct item *it, double timeout, const atomic_
 		snprintf(why, wsize, "it answered HTTP %ld", status);
 		return status >= 500 || status == 408 || status == 429 ? RETRY : GIVE_UP;
 	}
-	snprintf(why, wsize, "%s", *err ? err : curl_easy_strerror(cc));
+	snprintf(why, wsize, "%s", it->err[0] ? it->err : curl_easy_strerror(cc));
 	return RETRY;
-}
-
-/* The index of the item due first (oldest on ties), or nq. */
-static size_t next_due(const struct notifier *n)
-{
-	size_t best = n->nq;
-	for (size_t i = 0; i < n->nq; i++)
-		if (best == n->nq || n->q[i].next < n->q[best].next)
-			best = i;
-	return best;
-}
-
-static struct item take(struct notifier *n, size_t i)
-{
-	struct item it = n->q[i];
-	memmove(&n->q[i], &n->q[i + 1], (n->nq - i - 1) * sizeof n->q[0]);
-	n->nq--;
-	return it;
-}
-
-static void wait_until(struct notifier *n, double when)
-{
-	/* the condition variable runs on CLOCK_MONOTONIC (notifier_start), pw_monotonic's */
-	struct timespec ts;
-	ts.tv_sec = (time_t)when;
-	ts.tv_nsec = (long)((when - (double)ts.tv_sec) * 1e9);
-	pthread_cond_timedwait(&n->cond, &n->lock, &ts);
 }
 
 static void log_outcome(const struct item *it, enum outcome o, const char *why, bool last)
@@ -667,59 +643,126 @@ static void log_outcome(const struct item *it, enum outcome o, const char *why, 
 		        retry_after[it->attempts - 1]);
 	else
 		pw_warn("webhook \"%s\": the %s notification of stanza \"%s\" was not delivered: "
-		        "%s (attempt %d)",
-		        it->t->url_file, notify_what_name(it->what), it->stanza, why, it->attempts);
+		        "%s (attempt %d of %d)",
+		        it->t->url_file, notify_what_name(it->what), it->stanza, why, it->attempts,
+		        ATTEMPTS);
+}
+
+static bool target_busy(const struct notifier *n, const struct target *t)
+{
+	for (size_t i = 0; i < n->nfly; i++)
+		if (n->fly[i]->t == t)
+			return true;
+	return false;
+}
+
+/* Start what is due (under the lock): at most one transfer per receiver, so one that
+ * hangs holds up only its own notifications. Returns ms until the next is due. */
+static long start_due(struct notifier *n, bool draining, double drain_end)
+{
+	double now = pw_monotonic(), wait = 1.0;
+	for (size_t i = 0; i < n->nq;) {
+		struct item *w = &n->q[i];
+		bool due = draining || w->next <= now;
+		if (!due || n->nfly == INFLIGHT_MAX || target_busy(n, w->t)) {
+			if (!due && w->next - now < wait)
+				wait = w->next - now;
+			i++;
+			continue;
+		}
+		struct item *it = pw_malloc(sizeof *it);
+		*it = *w;
+		memmove(&n->q[i], &n->q[i + 1], (n->nq - i - 1) * sizeof n->q[0]);
+		n->nq--;
+		it->attempts++;
+		double timeout = draining ? drain_end - now : TOTAL_TIMEOUT;
+		if (!prepare(it, timeout < TOTAL_TIMEOUT ? timeout : TOTAL_TIMEOUT) ||
+		    curl_multi_add_handle(n->multi, it->h) != CURLM_OK) {
+			item_free(it);
+			pw_free(it);
+			continue;
+		}
+		n->fly[n->nfly++] = it;
+	}
+	return wait <= 0 ? 1 : (long)(wait * 1000) + 1;
+}
+
+/* A transfer ended (under the lock): delivered, queued again after its backoff, or given
+ * up. */
+static void finish(struct notifier *n, struct item *it, CURLcode cc, bool draining)
+{
+	char why[CURL_ERROR_SIZE + 64];
+	for (size_t i = 0; i < n->nfly; i++)
+		if (n->fly[i] == it) {
+			n->fly[i] = n->fly[--n->nfly];
+			break;
+		}
+	curl_multi_remove_handle(n->multi, it->h);
+	enum outcome o = judge(it, cc, why, sizeof why);
+	bool last = it->attempts >= ATTEMPTS || draining;
+	log_outcome(it, o, why, last);
+	curl_easy_cleanup(it->h);
+	it->h = NULL;
+	curl_slist_free_all(it->hl);
+	it->hl = NULL;
+	if (o == RETRY && !last) {
+		it->next = pw_monotonic() + retry_after[it->attempts - 1];
+		enqueue(n, it);
+	} else {
+		item_free(it);
+	}
+	pw_free(it);
 }
 
 static void *run(void *arg)
 {
 	struct notifier *n = arg;
-	char why[CURL_ERROR_SIZE + 64];
+	bool draining = false;
+	double drain_end = 0;
 	pthread_mutex_lock(&n->lock);
-	while (!atomic_load(&n->stopping)) {
-		size_t i = next_due(n);
-		if (i == n->nq) {
-			pthread_cond_wait(&n->cond, &n->lock);
-			continue;
+	for (;;) {
+		if (n->stopping && !draining) {
+			/* what is queued gets one attempt, all within STOP_BOUND */
+			draining = true;
+			drain_end = pw_monotonic() + STOP_BOUND;
 		}
-		if (n->q[i].next > pw_monotonic()) {
-			wait_until(n, n->q[i].next);
-			continue;
+		if (draining && ((n->nq == 0 && n->nfly == 0) || pw_monotonic() >= drain_end))
+			break;
+		long wait_ms = start_due(n, draining, drain_end);
+		if (draining) {
+			long left = (long)((drain_end - pw_monotonic()) * 1000) + 1;
+			wait_ms = left < wait_ms ? left : wait_ms;
 		}
-		struct item it = take(n, i);
 		pthread_mutex_unlock(&n->lock);
-		it.attempts++;
-		enum outcome o = deliver(&it, TOTAL_TIMEOUT, &n->stopping, why, sizeof why);
-		bool last = it.attempts >= ATTEMPTS;
-		log_outcome(&it, o, why, last);
-		pthread_mutex_lock(&n->lock);
-		if (o == RETRY && !last) {
-			it.next = pw_monotonic() + retry_after[it.attempts - 1];
-			enqueue(n, &it);
-		} else {
-			item_free(&it);
+		int running = 0;
+		curl_multi_perform(n->multi, &running);
+		CURLMsg *m;
+		int left = 0;
+		while ((m = curl_multi_info_read(n->multi, &left))) {
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			struct item *it = NULL;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&it);
+			CURLcode cc = m->data.result;
+			pthread_mutex_lock(&n->lock);
+			finish(n, it, cc, draining);
+			pthread_mutex_unlock(&n->lock);
 		}
-	}
-	/* stopping: one attempt each for what is queued, within STOP_BOUND in all */
-	double end = pw_monotonic() + STOP_BOUND;
-	while (n->nq && pw_monotonic() < end - 0.05) {
-		struct item it = take(n, 0);
-		pthread_mutex_unlock(&n->lock);
-		it.attempts++;
-		double left = end - pw_monotonic();
-		enum outcome o = deliver(&it, left < TOTAL_TIMEOUT ? left : TOTAL_TIMEOUT, NULL,
-		                         why, sizeof why);
-		log_outcome(&it, o, why, true);
-		item_free(&it);
+		curl_multi_poll(n->multi, NULL, 0, (int)(wait_ms > 1000 ? 1000 : wait_ms), NULL);
 		pthread_mutex_lock(&n->lock);
 	}
-	if (n->nq)
-		pw_warn("%zu webhook notification%s not delivered: the service stopped", n->nq,
-		        n->nq == 1 ? "" : "s");
-	while (n->nq) {
-		struct item it = take(n, 0);
-		item_free(&it);
+	size_t lost = n->nq + n->nfly;
+	if (lost)
+		pw_warn("%zu webhook notification%s not delivered: the service stopped", lost,
+		        lost == 1 ? "" : "s");
+	while (n->nfly) {
+		struct item *it = n->fly[--n->nfly];
+		curl_multi_remove_handle(n->multi, it->h);
+		item_free(it);
+		pw_free(it);
 	}
+	while (n->nq)
+		item_free(&n->q[--n->nq]);
 	pthread_mutex_unlock(&n->lock);
 	return NULL;
 }
@@ -735,12 +778,10 @@ int notifier_start(struct notify_config **c, struct notifier **out)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return pw_error(PW_E_INTERNAL, "cannot initialize libcurl for the webhooks");
 	struct notifier *n = pw_calloc(1, sizeof *n);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	n->multi = curl_multi_init();
+	if (!n->multi)
+		pw_nomem(0);
 	pthread_mutex_init(&n->lock, NULL);
-	pthread_cond_init(&n->cond, &ca);
-	pthread_condattr_destroy(&ca);
 	if (gethostname(n->host, sizeof n->host - 1) < 0)
 		n->host[0] = '\0';
 	n->cfg = *c;
@@ -748,7 +789,7 @@ int notifier_start(struct notify_config **c, struct notifier **out)
 	int e = pthread_create(&n->thread, NULL, run, n);
 	if (e != 0) {
 		notify_config_free(n->cfg);
-		pthread_cond_destroy(&n->cond);
+		curl_multi_cleanup(n->multi);
 		pthread_mutex_destroy(&n->lock);
 		pw_free(n);
 		pw_error(PW_E_INTERNAL, "cannot start the webhook thread: %s", pw_strerror(e));
@@ -773,7 +814,7 @@ int notifier_reconfigure(struct notifier **n, struct notify_config **c)
 	struct notify_config *old = (*n)->cfg;
 	(*n)->cfg = *c;
 	*c = NULL;
-	notify_config_free(old); /* queued items hold their own references */
+	notify_config_free(old); /* queued deliveries hold their own references */
 	pthread_mutex_unlock(&(*n)->lock);
 	return 0;
 }
@@ -815,7 +856,7 @@ void notifier_post(struct notifier *n, const struct notify_event *ev)
 	if (!n || !ev || !ev->stanza || (unsigned)ev->what >= NOTIFY__COUNT)
 		return;
 	pthread_mutex_lock(&n->lock);
-	if (!atomic_load(&n->stopping) && alarm_changes(n, ev)) {
+	if (!n->stopping && alarm_changes(n, ev)) {
 		n->seq++;
 		for (size_t i = 0; i < n->cfg->n; i++) {
 			struct target *t = n->cfg->t[i];
@@ -839,6 +880,7 @@ void notifier_post(struct notifier *n, const struct notify_event *ev)
 		}
 	}
 	pthread_mutex_unlock(&n->lock);
+	curl_multi_wakeup(n->multi);
 }
 
 void notifier_stop(struct notifier *n)
@@ -846,15 +888,15 @@ void notifier_stop(struct notifier *n)
 	if (!n)
 		return;
 	pthread_mutex_lock(&n->lock);
-	atomic_store(&n->stopping, true);
-	pthread_cond_signal(&n->cond);
+	n->stopping = true;
 	pthread_mutex_unlock(&n->lock);
+	curl_multi_wakeup(n->multi);
 	pthread_join(n->thread, NULL);
+	curl_multi_cleanup(n->multi);
 	notify_config_free(n->cfg);
 	for (size_t i = 0; i < n->nalarms; i++)
 		pw_free(n->alarms[i].stanza);
 	pw_free(n->alarms);
-	pthread_cond_destroy(&n->cond);
 	pthread_mutex_destroy(&n->lock);
 	pw_free(n);
 }
