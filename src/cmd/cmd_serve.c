@@ -571,7 +571,11 @@ static int run_job(const struct service *svc, const struct stanza *st, enum plan
 		pw_log(PW_LOG_ERROR, "scheduled %s of stanza \"%s\" failed: %s%s%s", command[k],
 		       st->name, pw_error_message(), *pw_error_hint_text() ? " - HINT: " : "",
 		       pw_error_hint_text());
-	pw_strlcpy(message, rc < 0 ? pw_error_message() : "", msize);
+	/* the message goes to the board (API, page) and the webhooks: redacted now, while the
+	 * job's own secrets (its configuration's passwords) are still known to the redactor */
+	char *shown = rc < 0 ? pw_redact(pw_error_message()) : NULL;
+	pw_strlcpy(message, shown ? shown : "", msize);
+	pw_free(shown);
 	int sig = pw_interrupted();
 	pw_set_interrupted(0); /* the job is over: its record must still be written */
 	pw_audit_record(&ctx, ctx.db_role, rc, ctx.audit);

@@ -154,6 +154,11 @@ PY
 tk_assert_contains "$(cat d1.err)" "(redirects are not followed)" "a redirect is not followed"
 tk_assert_eq "$(count /ok/followed '*')" "0" "nothing followed the redirect"
 
+# a reload whose receiver file others may read is refused; the old configuration stays
+chmod 644 ok.url
+kill -HUP $pid
+tk_wait_for 10 "the refused reload" grep -q "reload refused, the old configuration stays:.*ok.url" d1.err
+chmod 600 ok.url
 # SIGHUP with the fixed database and one more stanza (the loop starts its dead-man
 # transitions afresh): reloaded, the alarm is not announced again
 { cat good.conf; printf '[extra]\nexpire-schedule = daily 04:00 UTC\n'; } | conf bad.conf.new
