@@ -36,6 +36,14 @@ create table t(x int); insert into t values (1);
 create role backup login password 'bk-Secret-123';
 grant pg_read_all_data to backup;
 SQL
+# an HTTPS receiver with a certificate of the test CA (trusted through webhook-ca-file)
+_tk_gen_server_cert "$TK_TMP/ca" "$TK_TMP/hooktls"
+python3 "$RECEIVER" hooks.log tlsport hooktls/server.crt hooktls/server.key &
+tk_on_exit "kill $! 2>/dev/null || true"
+tk_wait_for 30 "the https receiver listens" test -s tlsport
+secret tls.url "https://localhost:$(cat tlsport)/ok/tls/TokTls-6e5f4a"
+secret tlsbad.url "https://localhost:$(cat tlsport)/ok/tlsbad/TokTlsBad-0c9d"
+TOKENS="$TOKENS|TokTls-6e5f4a|TokTlsBad-0c9d"
 "$PGWARD" keygen -o key 2>/dev/null
 R=$("$PGWARD" keygen -y key)
 export PGWARD_DB_PASSWORD=bk-Secret-123
@@ -51,6 +59,8 @@ webhook-url-file = $TK_TMP/ok.url
 webhook-url-file = $TK_TMP/flaky.url
 webhook-url-file = $TK_TMP/hang.url
 webhook-url-file = $TK_TMP/redir.url
+webhook-url-file = $TK_TMP/tls.url
+webhook-ca-file = $PG_CA
 webhook-secret-file = $TK_TMP/hook.key
 webhook-events = all
 [shop]
@@ -61,6 +71,8 @@ schedule-jitter = 0
 expire-schedule = daily 03:00 UTC
 schedule-jitter = 0
 webhook-url-file = $TK_TMP/slack.url
+webhook-url-file = $TK_TMP/tlsbad.url
+webhook-ca-file =
 webhook-format = slack
 webhook-secret-file =
 C
@@ -73,7 +85,7 @@ out=$("$PGWARD" serve --check-config --config bad.conf)
 tk_assert_contains "$out" "webhook http://127.0.0.1/... (URL from \"$TK_TMP/ok.url\"): json, signed, events start,success,failure,recovery,deadman; stanzas shop" "check-config lists a receiver"
 tk_assert_contains "$out" "(URL from \"$TK_TMP/slack.url\"): slack, unsigned" "a stanza's own receiver"
 json=$("$PGWARD" serve --check-config --config bad.conf --output=json)
-python3 -c 'import json,sys; w=json.loads(sys.argv[1])["webhooks"]; assert len(w)==5 and w[4]["stanzas"]=="local" and w[0]["signed"], w' "$json" ||
+python3 -c 'import json,sys; w=json.loads(sys.argv[1])["webhooks"]; assert len(w)==7 and w[5]["stanzas"]=="local" and w[0]["signed"] and w[4]["receiver"]=="https://localhost/...", w' "$json" ||
   tk_fail "check-config JSON webhooks"
 if grep -Eq "$TOKENS" <<<"$out$json"; then tk_fail "check-config shows a webhook token"; fi
 # refused: http to another host, not a URL, a file others may read, a short key, a bad event
@@ -115,6 +127,8 @@ tk_wait_for 10 "the slack receiver got the expire's success" has /ok/slack succe
 tk_wait_for 10 "the 500 is retried" has /flaky/ start 2
 tk_wait_for 10 "the hanging receiver got a request" has /hang/ '*'
 tk_wait_for 10 "the redirect receiver got a request" has /redirect/ failure
+tk_wait_for 10 "the https receiver (webhook-ca-file) got the failure" has /ok/tls/ failure
+tk_wait_for 20 "a receiver whose certificate is not trusted is refused" grep -q 'tlsbad.url": the start notification of stanza "local" failed (SSL certificate problem' d1.err
 tk_assert_contains "$(cat d1.err)" 'the start notification of stanza "shop" failed (it answered HTTP 500): retried in 1 s' "the retry is logged"
 python3 - hook.key <<'PY' || tk_fail "the events of the failed backup"
 import hmac, hashlib, json, sys
@@ -153,6 +167,7 @@ assert ok - hang < 3
 PY
 tk_assert_contains "$(cat d1.err)" "(redirects are not followed)" "a redirect is not followed"
 tk_assert_eq "$(count /ok/followed '*')" "0" "nothing followed the redirect"
+tk_assert_eq "$(count /ok/tlsbad/ '*')" "0" "nothing reached the receiver with an untrusted certificate"
 
 # a reload whose receiver file others may read is refused; the old configuration stays
 chmod 644 ok.url

@@ -5,8 +5,8 @@ headers, body, arrival time, answer) as one JSON line in LOG and answers by path
   /flaky/...     500 to the first request of each path, then 200
   /hang/...      accepts, reads the request, never answers (holds the connection 60 s)
   /redirect/...  302 to /ok/followed (a client must not follow it)
-Usage: webhook_receiver.py LOG PORTFILE  (listens on 127.0.0.1, an ephemeral port, written to
-PORTFILE once listening)."""
+Usage: webhook_receiver.py LOG PORTFILE [CERT KEY]  (listens on 127.0.0.1, an ephemeral port,
+written to PORTFILE once listening; with CERT and KEY, HTTPS)."""
 import json
 import sys
 import threading
@@ -52,6 +52,11 @@ class Handler(BaseHTTPRequestHandler):
 
 ThreadingHTTPServer.daemon_threads = True
 srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+if len(sys.argv) > 4:
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 with open(PORTFILE + ".tmp", "w") as f:
     f.write(str(srv.server_address[1]))
 import os
