@@ -660,7 +660,7 @@ static bool target_busy(const struct notifier *n, const struct target *t)
  * hangs holds up only its own notifications. Returns ms until the next is due. */
 static long start_due(struct notifier *n, bool draining, double drain_end)
 {
-	double now = pw_monotonic(), wait = 1.0;
+	double now = pw_monotonic(), wait = 60.0; /* idle: a post wakes it */
 	for (size_t i = 0; i < n->nq;) {
 		struct item *w = &n->q[i];
 		bool due = draining || w->next <= now;
@@ -748,7 +748,7 @@ static void *run(void *arg)
 			finish(n, it, cc, draining);
 			pthread_mutex_unlock(&n->lock);
 		}
-		curl_multi_poll(n->multi, NULL, 0, (int)(wait_ms > 1000 ? 1000 : wait_ms), NULL);
+		curl_multi_poll(n->multi, NULL, 0, (int)(wait_ms > 60000 ? 60000 : wait_ms), NULL);
 		pthread_mutex_lock(&n->lock);
 	}
 	size_t lost = n->nq + n->nfly;
