@@ -7,13 +7,19 @@
  */
 #include "support.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/log.h"
+#include "common/mem.h"
 #include "common/secret.h"
 #include "common/time.h"
 #include "daemon/notify.h"
@@ -171,13 +177,150 @@ static void test_signature(void **state)
 	assert_string_not_equal(hex, other);
 }
 
+/* ---- receivers from the configuration ---- */
+
+static char dir[64];
+
+static void put(const char *name, const char *text, mode_t mode)
+{
+	char p[128];
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	fchmod(fd, mode);
+	close(fd);
+}
+
+/* Load the configuration text for the stanzas named; returns the loader's result. */
+static int load(const char *conf, const char *const *names, size_t n, struct notify_config **out)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/pgward.conf", dir);
+	put("pgward.conf", conf, 0600);
+	struct pw_config *cfg[4];
+	struct notify_stanza st[4];
+	for (size_t i = 0; i < n; i++) {
+		cfg[i] = pw_config_new();
+		assert_int_equal(pw_config_load_file(cfg[i], path, names[i]), 0);
+		st[i] = (struct notify_stanza){names[i], cfg[i]};
+	}
+	int rc = notify_config_load(st, n, out);
+	for (size_t i = 0; i < n; i++)
+		pw_config_free(cfg[i]);
+	return rc;
+}
+
+static void test_config_receivers(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "/tmp/pgward-notify.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	put("a.url", "https://hooks.example.com/services/T000/B000/XyZsecretTokenXyZ\n", 0600);
+	put("b.url", "http://127.0.0.1:8080/hook?token=QqSecretQq\n", 0600);
+	put("c.url", "https://chat.example.org/hooks/CcSecretCc\n", 0600);
+	put("k.key", "0123456789abcdef0123\n", 0600);
+	char conf[1024];
+	snprintf(conf, sizeof conf,
+	         "[global]\nwebhook-url-file = %s/a.url\nwebhook-url-file = %s/b.url\n"
+	         "webhook-secret-file = %s/k.key\n"
+	         "[x]\n[y]\nwebhook-url-file = %s/c.url\nwebhook-format = slack\n"
+	         "webhook-events = success, deadman\n[z]\n",
+	         dir, dir, dir, dir);
+	const char *names[] = {"x", "y", "z"};
+	struct notify_config *c = NULL;
+	assert_int_equal(load(conf, names, 3, &c), 0);
+	/* x and z share the global two; y's own list replaces them */
+	assert_int_equal(notify_config_count(c), 3);
+	struct notify_target_info ti;
+	notify_config_target(c, 0, &ti);
+	assert_string_equal(ti.shown, "https://hooks.example.com/...");
+	assert_string_equal(ti.stanzas, "x, z");
+	assert_string_equal(ti.events, "failure,recovery,deadman");
+	assert_true(ti.is_signed);
+	assert_int_equal(ti.format, NOTIFY_JSON);
+	notify_config_target(c, 1, &ti);
+	assert_string_equal(ti.shown, "http://127.0.0.1/...");
+	notify_config_target(c, 2, &ti);
+	assert_string_equal(ti.stanzas, "y");
+	assert_string_equal(ti.events, "success,deadman");
+	assert_int_equal(ti.format, NOTIFY_SLACK);
+	assert_true(ti.is_signed); /* the global key applies to the stanza's receivers too */
+	/* while loaded, the URLs (and their paths alone) are redacted from any line */
+	char *r =
+	    pw_redact("posting to https://hooks.example.com/services/T000/B000/XyZsecretTokenXyZ "
+	              "and /hook?token=QqSecretQq");
+	assert_null(strstr(r, "XyZsecretTokenXyZ"));
+	assert_null(strstr(r, "QqSecretQq"));
+	pw_free(r);
+	notify_config_free(c);
+
+	/* refused: clear text to another host, another scheme, spaces, a readable file, a
+	 * short key, an unknown event; none of the errors shows the URL */
+	struct {
+		const char *url, *extra;
+		int code;
+		const char *needle;
+	} bad[] = {
+	    {"http://example.com/h/TokA1", "", PW_E_INSECURE, "is http to \"example.com\""},
+	    {"ftp://127.0.0.1/h/TokA2", "", PW_E_INSECURE, "is ftp to"},
+	    {"https://ex ample.com/TokA3", "", PW_E_CONFIG, "is not a URL"},
+	    {"/just/a/path/TokA4", "", PW_E_CONFIG, "is not a URL"},
+	    {"https://ok.example.com/TokA5", "webhook-events = start,boom\n", PW_E_CONFIG,
+	     "unknown event \"boom\""},
+	    {"https://ok.example.com/TokA6", "webhook-events = ,\n", PW_E_CONFIG, "is empty"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char line[160];
+		snprintf(line, sizeof line, "%s\n", bad[i].url);
+		put("bad.url", line, 0600);
+		snprintf(conf, sizeof conf, "[x]\nwebhook-url-file = %s/bad.url\n%s", dir,
+		         bad[i].extra);
+		assert_int_equal(load(conf, names, 1, &c), -bad[i].code);
+		assert_null(c);
+		assert_non_null(strstr(pw_error_message(), bad[i].needle));
+		assert_null(strstr(pw_error_message(), "Tok"));
+		pw_error_clear();
+	}
+	put("a.url", "https://hooks.example.com/x\n", 0644);
+	snprintf(conf, sizeof conf, "[x]\nwebhook-url-file = %s/a.url\n", dir);
+	assert_int_equal(load(conf, names, 1, &c), -PW_E_INSECURE);
+	pw_error_clear();
+	put("a.url", "https://hooks.example.com/x\n", 0600);
+	put("short.key", "0123456789\n", 0600);
+	snprintf(conf, sizeof conf,
+	         "[x]\nwebhook-url-file = %s/a.url\nwebhook-secret-file = %s/short.key\n", dir,
+	         dir);
+	assert_int_equal(load(conf, names, 1, &c), -PW_E_CONFIG);
+	assert_non_null(strstr(pw_error_message(), "shorter than 16 bytes"));
+	pw_error_clear();
+	/* no receiver: an empty set, and a notifier that is not started */
+	assert_int_equal(load("[x]\n", names, 1, &c), 0);
+	assert_int_equal(notify_config_count(c), 0);
+	struct notifier *n = (struct notifier *)&n;
+	assert_int_equal(notifier_start(&c, &n), 0);
+	assert_null(n);
+	assert_null(c);
+	notifier_post(NULL, NULL);
+	notifier_stop(NULL);
+	const char *files[] = {"a.url",   "b.url",     "c.url",      "k.key",
+	                       "bad.url", "short.key", "pgward.conf"};
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		char p[128];
+		snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
 int main(void)
 {
 	setenv("TZ", "UTC", 1);
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_json_failure),    cmocka_unit_test(test_json_deadman),
-	    cmocka_unit_test(test_message_cleaned), cmocka_unit_test(test_slack),
-	    cmocka_unit_test(test_bad_events),      cmocka_unit_test(test_signature),
+	    cmocka_unit_test(test_json_failure),     cmocka_unit_test(test_json_deadman),
+	    cmocka_unit_test(test_message_cleaned),  cmocka_unit_test(test_slack),
+	    cmocka_unit_test(test_bad_events),       cmocka_unit_test(test_signature),
+	    cmocka_unit_test(test_config_receivers),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }
