@@ -155,7 +155,7 @@ assert "local" not in [e["stanza"] for e in ev.values()], "a stanza's own list r
 fl = [r for r in recs if r["path"].startswith("/flaky/") and r["headers"]["x-pgward-event"] == "start"]
 assert fl[0]["status"] == 500 and fl[1]["status"] == 200, fl
 assert fl[0]["headers"]["x-pgward-delivery"] == fl[1]["headers"]["x-pgward-delivery"], fl
-assert 0.9 < fl[1]["t"] - fl[0]["t"] < 5, fl
+assert 0.9 < fl[1]["t"] - fl[0]["t"] < 20, fl  # after its 1 s backoff (a loaded machine adds)
 sl = [json.loads(r["body"]) for r in recs if r["path"].startswith("/ok/slack/")]
 assert any('the expire of stanza \\"local\\" succeeded' in json.dumps(s["text"]) for s in sl), sl
 assert all("x-pgward-signature" not in r["headers"] for r in recs if r["path"].startswith("/ok/slack/"))
@@ -163,7 +163,7 @@ assert all("x-pgward-signature" not in r["headers"] for r in recs if r["path"].s
 hang = min(r["t"] for r in recs if r["path"].startswith("/hang/"))
 ok = [r["t"] for r in recs if r["path"].startswith("/ok/TokOk") and r["headers"]["x-pgward-event"] == "deadman"][0]
 print(f"hanging receiver got its first request at +0 s; the dead-man alarm reached the other at +{ok - hang:.2f} s")
-assert ok - hang < 3
+assert ok - hang < 8, "waited for the hanging receiver (10 s)"
 PY
 tk_assert_contains "$(cat d1.err)" "(redirects are not followed)" "a redirect is not followed"
 tk_assert_eq "$(count /ok/followed '*')" "0" "nothing followed the redirect"
@@ -203,6 +203,8 @@ chmod 600 state.json
 pid=$!
 tk_on_exit "kill $pid 2>/dev/null || true"
 tk_wait_for 60 "the recovery event" has /ok/TokOk recovery
+shop_ok() { python3 -c 'import json; assert json.load(open("state.json"))["stanzas"]["shop"]["backup"]["result"] == "ok"'; }
+tk_wait_for 20 "the state file records the success" shop_ok
 python3 - <<'PY' || tk_fail "success and recovery"
 import json
 recs = [json.loads(l) for l in open("hooks.log")]
@@ -214,8 +216,14 @@ start, succ, rec = ev["start"][-1], ev["success"][-1], ev["recovery"][-1]
 s = json.loads(succ["body"])
 assert s["exit_code"] == 0 and s["message"] is None and s["duration"] >= 0, s
 assert json.loads(rec["body"])["job_id"] == s["job_id"] == json.loads(start["body"])["job_id"]
-print(f"start -> success at the receiver: {succ['t'] - start['t']:.2f} s (the hanging receiver held the start)")
-assert succ["t"] - start["t"] < 9, "the job waited for the hanging receiver"
+import datetime
+st = json.load(open("state.json"))["stanzas"]["shop"]["backup"]
+iso = lambda v: datetime.datetime.strptime(v, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+job = iso(st["last_end"]) - iso(st["last_start"])
+late = succ["t"] - iso(st["last_end"])
+print(f"backup job {job:.0f} s (start -> success at the receiver {succ['t'] - start['t']:.2f} s) "
+      f"while the hanging receiver held the start; success delivered {late:.2f} s after the job's end second")
+assert late < 6, "the success waited for the hanging receiver"
 PY
 kill -KILL $pid # its stop is measured above
 set +e; wait $pid; set -e
