@@ -963,7 +963,7 @@ static int new_token(struct pw_ctx *ctx)
 	OPENSSL_cleanse(token, sizeof token);
 	fprintf(stderr, "pgward: the first line is the bearer token: it is shown only now (the "
 	                "configuration holds its SHA-256). Add the api-token line to [global] and "
-	                "reload the service (SIGHUP does not reload tokens: restart it).\n");
+	                "restart the service.\n");
 	return 0;
 }
 
