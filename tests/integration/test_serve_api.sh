@@ -115,6 +115,25 @@ tk_wait_for 15 "the daemon serves" grep -q "serving 2 stanzas" d.err
 tk_assert_eq "$(stat -c %a "$SOCK")" "600" "the socket's mode"
 tk_assert_eq "$(stat -c %a "$(dirname "$SOCK")")" "700" "the socket directory's mode"
 
+# wait_job ID STATE SECONDS: poll the job (one process, every 100 ms) until its state is STATE
+wait_job() {
+    python3 - "$SOCK" "$VIEW" "$@" <<'PY' || tk_fail "job $1 did not reach $2 within $3 s"
+import http.client, json, socket, sys, time
+path, tok, job, want, secs = sys.argv[1:]
+class C(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX); self.sock.settimeout(10); self.sock.connect(path)
+end = time.monotonic() + float(secs)
+while time.monotonic() < end:
+    c = C("localhost")
+    c.request("GET", "/v1/jobs/" + job, headers={"Authorization": "Bearer " + tok})
+    r = c.getresponse()
+    if r.status == 200 and json.loads(r.read())["state"] == want:
+        sys.exit(0)
+    time.sleep(0.1)
+sys.exit(1)
+PY
+}
 RESP=$TK_TMP/responses.txt
 : > "$RESP"
 # req [curl args...] URL-PATH: prints the status code; the body goes to body.json (and RESP)
@@ -261,7 +280,7 @@ job_state() {
     curl -sS --unix-socket "$SOCK" "${R[@]}" "http://localhost/v1/jobs/$ID" |
         python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["state"], j.get("result", ""))'
 }
-tk_wait_for 30 "job $ID finishes" bash -c "[[ \$(curl -sS --unix-socket '$SOCK' -H 'Authorization: Bearer $VIEW' http://localhost/v1/jobs/$ID) == *'\"finished\"'* ]]"
+wait_job "$ID" finished 30
 tk_assert_eq "$(job_state)" "finished ok" "the expire asked for succeeded"
 tk_assert_contains "$(cat d.err)" "(asked for through the API) as job $ID" "the loop says who asked"
 grep -q '"command":"expire".*"scheduled_by":"serve"' audit.log || tk_fail "the job's own audit record"
@@ -295,7 +314,7 @@ tk_pass "operate: a job asked for runs, on the board, in the state file and the 
 code=$(req "${O[@]}" "${J[@]}" -d '{"kind":"backup"}' /v1/stanzas/main/jobs)
 tk_assert_eq "$code" "202" "a backup asked for"
 BID=$(python3 -c 'import json; print(json.load(open("body.json"))["id"])')
-tk_wait_for 20 "the backup runs" bash -c "[[ \$(curl -sS --unix-socket '$SOCK' -H 'Authorization: Bearer $VIEW' http://localhost/v1/jobs/$BID) == *'\"running\"'* ]]"
+wait_job "$BID" running 20
 rss() { awk '/VmRSS/ {print $2}' "/proc/$pid/status"; }
 rss0=$(rss)
 python3 - "$SOCK" "$VIEW" <<'PY' > burst.txt || tk_fail "200 concurrent status requests"
@@ -323,7 +342,7 @@ echo "RSS before ${rss0} KiB, after ${rss1} KiB"
 (( rss1 < 65536 )) || tk_fail "RSS after 200 concurrent requests: ${rss1} KiB"
 (( rss1 - rss0 < 16384 )) || tk_fail "RSS grew by $((rss1 - rss0)) KiB"
 kill $hold_pid; wait $hold_pid 2>/dev/null || true
-tk_wait_for 30 "the held backup ends" bash -c "[[ \$(curl -sS --unix-socket '$SOCK' -H 'Authorization: Bearer $VIEW' http://localhost/v1/jobs/$BID) == *'\"finished\"'* ]]"
+wait_job "$BID" finished 30
 tk_pass "200 concurrent status requests answered while a backup ran (RSS ${rss0} -> ${rss1} KiB)"
 
 # ---- a second service on the same socket is refused; a stale one is replaced ----
