@@ -1056,8 +1056,10 @@ static struct MHD_Daemon *start_daemon(struct api *a, int fd, bool tls)
 	    {MHD_OPTION_CONNECTION_TIMEOUT, API_TIMEOUT, NULL},
 	    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, a},
 	    {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)no_unescape, NULL},
-	    {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)pw_buf_str(&a->tls_cert)},
-	    {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)pw_buf_str(&a->tls_key)},
+	    {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0,
+	     tls ? (void *)pw_buf_str(&a->tls_cert) : NULL},
+	    {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0,
+	     tls ? (void *)pw_buf_str(&a->tls_key) : NULL},
 	    {MHD_OPTION_END, 0, NULL},
 	};
 	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, a, MHD_OPTION_ARRAY, common,
