@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -1084,6 +1085,12 @@ int api_start(const struct pw_config *cfg, struct board *b, const struct api_hoo
 	a->tls_cert = PW_BUF_INIT(0);
 	a->tls_key = PW_BUF_INIT(0);
 	rc = load_tokens(cfg, a->tokens, &a->ntokens);
+	/* the API's threads (the audit writer's and libmicrohttpd's, which inherit this mask)
+	 * never take a signal: SIGTERM and SIGHUP must interrupt the loop's wait in the main
+	 * thread, not land in a thread that ignores them */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	if (rc == 0 && pthread_create(&a->awriter, NULL, audit_writer, a) != 0)
 		rc = pw_error(PW_E_INTERNAL, "cannot start the API's audit writer thread");
 	else if (rc == 0)
@@ -1117,6 +1124,7 @@ int api_start(const struct pw_config *cfg, struct board *b, const struct api_hoo
 			}
 		}
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc == 0)
 		pw_info("API listening on %s%s%s (%zu token%s)", sock,
 		        listen_on ? " and https://" : "", listen_on ? listen_on : "", a->ntokens,
