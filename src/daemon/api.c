@@ -48,6 +48,7 @@
 
 #define API_THREADS 4
 #define API_CONN_MAX 256            /* per listener */
+#define API_CONN_PER_IP 32          /* per client address, on TCP */
 #define API_CONN_MEMORY (16 * 1024) /* request line + headers must fit */
 #define API_TIMEOUT 15              /* seconds of silence before a connection is closed */
 #define API_PATH_MAX 256
@@ -797,6 +798,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (r->route < 0) /* every other call was answered in start() */
+		return MHD_NO;
 	routes[r->route].fn(a, c, r);
 	return MHD_YES;
 }
@@ -1057,6 +1060,10 @@ static struct MHD_Daemon *start_daemon(struct api *a, int fd, bool tls)
 	    {MHD_OPTION_CONNECTION_TIMEOUT, API_TIMEOUT, NULL},
 	    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, a},
 	    {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)no_unescape, NULL},
+	    /* TCP: one client cannot hold every connection; TLS 1.2 or 1.3 only */
+	    {tls ? MHD_OPTION_PER_IP_CONNECTION_LIMIT : MHD_OPTION_END, API_CONN_PER_IP, NULL},
+	    {tls ? MHD_OPTION_HTTPS_PRIORITIES : MHD_OPTION_END, 0,
+	     (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"},
 	    {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0,
 	     tls ? (void *)pw_buf_str(&a->tls_cert) : NULL},
 	    {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0,
