@@ -769,7 +769,12 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 		if (reload_wanted) {
 			reload_wanted = 0;
 			struct service fresh;
-			if (service_load(ctx, &fresh) == 0) {
+			/* the API's tokens come with the configuration: a refused one keeps
+			 * both (every stanza's configuration holds [global]'s api-token) */
+			int lrc = service_load(ctx, &fresh);
+			if (lrc == 0 && (lrc = api_reload(api, fresh.all[0].cfg)) < 0)
+				service_free(&fresh);
+			if (lrc == 0) {
 				service_free(&svc);
 				svc = fresh;
 				rc = adopt(&svc, state, pw_now());
@@ -963,7 +968,7 @@ static int new_token(struct pw_ctx *ctx)
 	OPENSSL_cleanse(token, sizeof token);
 	fprintf(stderr, "pgward: the first line is the bearer token: it is shown only now (the "
 	                "configuration holds its SHA-256). Add the api-token line to [global] and "
-	                "restart the service.\n");
+	                "reload the service (SIGHUP).\n");
 	return 0;
 }
 

@@ -83,6 +83,7 @@ struct api {
 	struct api_hooks hooks;
 	struct api_token tokens[API_TOKENS_MAX];
 	size_t ntokens;
+	pthread_rwlock_t tokens_lock; /* api_reload replaces the tokens */
 	char *sock_path;
 	dev_t sock_dev;
 	ino_t sock_ino;
@@ -223,27 +224,32 @@ int api_token_new(const char *name, const char *scopes, char token[API_TOKEN_TEX
 	return 0;
 }
 
-/* The token named by "Authorization: Bearer TOKEN", or NULL. Every configured hash is
- * compared (no early exit): the time taken says nothing about which one matched. */
-static const struct api_token *authenticate(const struct api *a, const char *header)
+/* Is "Authorization: Bearer TOKEN" a configured token? Its name and scopes go to *out.
+ * Every configured hash is compared (no early exit): the time taken says nothing about
+ * which one matched. */
+static bool authenticate(struct api *a, const char *header, struct api_token *out)
 {
 	if (!header || strncasecmp(header, "Bearer ", 7) != 0)
-		return NULL;
+		return false;
 	const char *tok = header + 7;
 	while (*tok == ' ')
 		tok++;
 	size_t n = strlen(tok);
 	if (n == 0 || n > 128)
-		return NULL;
+		return false;
 	uint8_t h[PW_SHA256_LEN];
 	if (pw_sha256(tok, n, h) < 0) {
 		pw_error_clear(); /* an OpenSSL failure: no token is accepted */
-		return NULL;
+		return false;
 	}
-	const struct api_token *found = NULL;
+	bool found = false;
+	pthread_rwlock_rdlock(&a->tokens_lock);
 	for (size_t i = 0; i < a->ntokens; i++)
-		if (CRYPTO_memcmp(h, a->tokens[i].hash, sizeof h) == 0)
-			found = &a->tokens[i];
+		if (CRYPTO_memcmp(h, a->tokens[i].hash, sizeof h) == 0) {
+			*out = a->tokens[i];
+			found = true;
+		}
+	pthread_rwlock_unlock(&a->tokens_lock);
 	return found;
 }
 
@@ -344,11 +350,11 @@ static void audit_commit(struct api *a, const struct audit_rec *r)
 /* ---- requests ---- */
 
 struct req {
-	bool reserved; /* an audit slot is held */
-	bool answered; /* a response was queued */
-	bool too_big;  /* the body passed API_BODY_MAX */
-	int route;     /* index into routes, -1 none */
-	const struct api_token *tok;
+	bool reserved;        /* an audit slot is held */
+	bool answered;        /* a response was queued */
+	bool too_big;         /* the body passed API_BODY_MAX */
+	int route;            /* index into routes, -1 none */
+	struct api_token tok; /* the caller's token (a copy: a reload may replace the table) */
 	struct audit_rec rec;
 	char stanza[SVC_STANZA_MAX + 1];
 	unsigned id;
@@ -566,7 +572,7 @@ static void h_run(struct api *a, struct MHD_Connection *c, struct req *r)
 		           NULL);
 		return;
 	}
-	int rc = board_request_run(a->board, r->stanza, (enum plan_kind)k, r->tok->name, &r->id);
+	int rc = board_request_run(a->board, r->stanza, (enum plan_kind)k, r->tok.name, &r->id);
 	if (rc < 0) {
 		pw_error_clear();
 		send_error(a, c, r, rc == -PW_E_LIMIT ? 503 : 404,
@@ -581,7 +587,7 @@ static void h_run(struct api *a, struct MHD_Connection *c, struct req *r)
 
 static void h_cancel(struct api *a, struct MHD_Connection *c, struct req *r)
 {
-	int rc = board_request_cancel(a->board, r->id, r->tok->name);
+	int rc = board_request_cancel(a->board, r->id, r->tok.name);
 	if (rc < 0) {
 		pw_error_clear();
 		send_error(a, c, r, rc == -PW_E_LIMIT ? 503 : 404,
@@ -685,8 +691,8 @@ static enum MHD_Result start(struct api *a, struct MHD_Connection *c, struct req
 		                     "Retry-After", "1");
 	}
 	r->reserved = true;
-	r->tok = authenticate(a, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"));
-	if (!r->tok) {
+	if (!authenticate(a, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"),
+	                  &r->tok)) {
 		bool sent =
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization") != NULL;
 		return send_error(a, c, r, 401, "a valid bearer token is needed",
@@ -694,7 +700,7 @@ static enum MHD_Result start(struct api *a, struct MHD_Connection *c, struct req
 		                  sent ? "Bearer realm=\"pgward\", error=\"invalid_token\""
 		                       : "Bearer realm=\"pgward\"");
 	}
-	pw_strlcpy(r->rec.who, r->tok->name, sizeof r->rec.who);
+	pw_strlcpy(r->rec.who, r->tok.name, sizeof r->rec.who);
 	size_t n = strlen(url);
 	if (n > API_PATH_MAX)
 		return send_error(a, c, r, 414, "the path is too long", NULL, NULL);
@@ -750,7 +756,7 @@ static enum MHD_Result start(struct api *a, struct MHD_Connection *c, struct req
 		r->id = (unsigned)v;
 		r->rec.job = r->id;
 	}
-	if (!(r->tok->scopes & rt->scope))
+	if (!(r->tok.scopes & rt->scope))
 		return send_error(a, c, r, 403,
 		                  rt->scope == SCOPE_OPERATE ? "the token lacks the operate scope"
 		                                             : "the token lacks the read scope",
@@ -1087,6 +1093,7 @@ int api_start(const struct pw_config *cfg, struct board *b, const struct api_hoo
 	a->hooks = *hooks;
 	a->aq = pw_calloc(AUDIT_QUEUE_MAX, sizeof *a->aq);
 	pthread_mutex_init(&a->backups_mu, NULL);
+	pthread_rwlock_init(&a->tokens_lock, NULL);
 	pthread_mutex_init(&a->amu, NULL);
 	pthread_cond_init(&a->acv, NULL);
 	a->tls_cert = PW_BUF_INIT(0);
@@ -1145,6 +1152,30 @@ int api_start(const struct pw_config *cfg, struct board *b, const struct api_hoo
 	return 0;
 }
 
+int api_reload(struct api *a, const struct pw_config *cfg)
+{
+	if (!a)
+		return 0;
+	struct api_token *t = pw_calloc(API_TOKENS_MAX, sizeof *t);
+	size_t n = 0;
+	int rc = load_tokens(cfg, t, &n);
+	if (rc == 0 && n == 0) {
+		pw_error(PW_E_CONFIG, "the new configuration has no api-token");
+		rc = pw_error_hint("Restart the service to stop the API; a reload keeps it "
+		                   "listening with the tokens it has.");
+	}
+	if (rc == 0) {
+		pthread_rwlock_wrlock(&a->tokens_lock);
+		memcpy(a->tokens, t, n * sizeof *t);
+		a->ntokens = n;
+		pthread_rwlock_unlock(&a->tokens_lock);
+		pw_info("API tokens reloaded: %zu", n);
+	}
+	OPENSSL_cleanse(t, API_TOKENS_MAX * sizeof *t);
+	pw_free(t);
+	return rc;
+}
+
 void api_stop(struct api *a)
 {
 	if (!a)
@@ -1168,6 +1199,7 @@ void api_stop(struct api *a)
 	pw_buf_free(&a->tls_cert, 0);
 	pw_buf_free(&a->tls_key, 1);
 	pthread_mutex_destroy(&a->backups_mu);
+	pthread_rwlock_destroy(&a->tokens_lock);
 	pthread_cond_destroy(&a->acv);
 	pthread_mutex_destroy(&a->amu);
 	pw_free(a->aq);

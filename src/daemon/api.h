@@ -29,6 +29,9 @@ int api_check(const struct pw_config *cfg, bool *enabled);
 /* Start serving as cfg says; *out is NULL when the API is not configured. */
 int api_start(const struct pw_config *cfg, struct board *b, const struct api_hooks *hooks,
               struct api **out);
+/* The tokens of a reloaded configuration replace the old ones (a call in flight keeps the
+ * token it was admitted with). The listeners stay as started. NULL is a no-op. */
+int api_reload(struct api *a, const struct pw_config *cfg);
 /* Stop serving (answers in flight finish first, queued audit records are written); NULL
  * is a no-op. */
 void api_stop(struct api *a);

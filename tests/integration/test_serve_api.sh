@@ -384,9 +384,24 @@ set +e
 plain=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/v1/status" 2>/dev/null)
 set -e
 [[ $plain != 2* && $plain != 4* ]] || tk_fail "plain HTTP on the TLS port was answered ($plain)"
+tk_pass "TLS over TCP with the test CA; plain HTTP there gets no answer"
+
+# ---- SIGHUP reloads the tokens: a removed one is refused at once; a bad line is refused
+# and the old tokens stay ----
+code() { curl -sS --max-time 10 --unix-socket "$SOCK" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" http://localhost/v1/status; }
+tk_assert_eq "$(code "$VIEW")" "200" "viewer before the reload"
+grep -v "^api-token = viewer:" tls.conf > tls2.conf && cat tls2.conf > tls.conf
+kill -HUP $pid
+tk_wait_for 15 "the tokens are reloaded" grep -q "API tokens reloaded: 1" t.err
+tk_assert_eq "$(code "$VIEW")" "401" "a token removed and reloaded is refused"
+tk_assert_eq "$(code "$OPS")" "200" "the token that stays still works"
+printf 'api-token = broken\n' > extra && awk '/^\[main\]/ && !d {system("cat extra"); d=1} {print}' tls2.conf > tls.conf
+kill -HUP $pid
+tk_wait_for 15 "the bad reload is refused" grep -q "reload refused.*api-token 2" t.err
+tk_assert_eq "$(code "$OPS")" "200" "a refused reload keeps the tokens"
 kill -TERM $pid
 set +e; wait $pid; set -e
-tk_pass "TLS over TCP with the test CA; plain HTTP there gets no answer"
+tk_pass "SIGHUP reloads the API's tokens; a refused reload keeps them"
 
 # the sanitizers (ASan build) found nothing in either daemon, leaks included
 grep -l "Sanitizer\|runtime error" d.err t.err && tk_fail "a sanitizer report in the daemon's log"
