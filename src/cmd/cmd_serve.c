@@ -966,9 +966,10 @@ static int new_token(struct pw_ctx *ctx)
 	printf("%s\napi-token = %s\n", token, line);
 	fflush(stdout);
 	OPENSSL_cleanse(token, sizeof token);
-	fprintf(stderr, "pgward: the first line is the bearer token: it is shown only now (the "
-	                "configuration holds its SHA-256). Add the api-token line to [global] and "
-	                "reload the service (SIGHUP).\n");
+	fprintf(stderr,
+	        "pgward: the first line is the bearer token: it is shown only now (the "
+	        "configuration holds its SHA-256). Add the api-token line to [global]: a running "
+	        "service with an API takes it on SIGHUP (the first token needs a restart).\n");
 	return 0;
 }
 
