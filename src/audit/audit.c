@@ -79,7 +79,49 @@ out:
 	return rc;
 }
 
+/* One record line chained to prev (hex) with sequence number seq; NULL when too large. */
+static char *record_line(const struct pw_audit_event *ev, const char *prev, long long seq,
+                         const char *user)
+{
+	char when[PW_TIME_MAX];
+	pw_time_format(pw_now(), PW_TIME_ISO, when);
+	json_t *rec = json_object();
+	json_object_set_new(rec, "seq", json_integer(seq));
+	json_object_set_new(rec, "time", json_string(when));
+	json_object_set_new(rec, "command", json_string(ev->command));
+	json_object_set_new(rec, "stanza", ev->stanza ? json_string(ev->stanza) : json_null());
+	json_object_set_new(rec, "outcome",
+	                    json_string(ev->exit_code == 0 ? "success" : "failure"));
+	json_object_set_new(rec, "exit_code", json_integer(ev->exit_code));
+	if (ev->error) {
+		char *clean = pw_redact(ev->error);
+		json_object_set_new(rec, "error", json_string(clean));
+		pw_free(clean);
+	}
+	json_t *actor = json_object();
+	json_object_set_new(actor, "os_user", json_string(user));
+	json_object_set_new(actor, "uid", json_integer((json_int_t)geteuid()));
+	json_object_set_new(actor, "pid", json_integer((json_int_t)getpid()));
+	json_object_set_new(actor, "db_role", ev->db_role ? json_string(ev->db_role) : json_null());
+	json_object_set_new(rec, "actor", actor);
+	if (ev->details)
+		json_object_set(rec, "details", ev->details);
+	json_object_set_new(rec, "prev", json_string(prev));
+	char *line = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(rec);
+	if (line && strlen(line) > AUDIT_LINE_MAX) {
+		pw_free(line);
+		line = NULL;
+	}
+	return line;
+}
+
 int pw_audit_append(const char *path, const struct pw_audit_event *ev)
+{
+	return pw_audit_append_many(path, ev, 1);
+}
+
+int pw_audit_append_many(const char *path, const struct pw_audit_event *evs, size_t n)
 {
 	int rc = pw_mkdir_parents(path, PW_E_AUDIT, NULL);
 	if (rc < 0)
@@ -102,44 +144,27 @@ int pw_audit_append(const char *path, const struct pw_audit_event *ev)
 	long long seq = 0;
 	if ((rc = last_record(fd, path, prev, &seq)) < 0)
 		goto out;
-
-	char when[PW_TIME_MAX];
-	pw_time_format(pw_now(), PW_TIME_ISO, when);
 	struct passwd *pw = getpwuid(geteuid());
-	json_t *rec = json_object();
-	json_object_set_new(rec, "seq", json_integer(seq + 1));
-	json_object_set_new(rec, "time", json_string(when));
-	json_object_set_new(rec, "command", json_string(ev->command));
-	json_object_set_new(rec, "stanza", ev->stanza ? json_string(ev->stanza) : json_null());
-	json_object_set_new(rec, "outcome",
-	                    json_string(ev->exit_code == 0 ? "success" : "failure"));
-	json_object_set_new(rec, "exit_code", json_integer(ev->exit_code));
-	if (ev->error) {
-		char *clean = pw_redact(ev->error);
-		json_object_set_new(rec, "error", json_string(clean));
-		pw_free(clean);
-	}
-	json_t *actor = json_object();
-	json_object_set_new(actor, "os_user", json_string(pw ? pw->pw_name : "unknown"));
-	json_object_set_new(actor, "uid", json_integer((json_int_t)geteuid()));
-	json_object_set_new(actor, "pid", json_integer((json_int_t)getpid()));
-	json_object_set_new(actor, "db_role", ev->db_role ? json_string(ev->db_role) : json_null());
-	json_object_set_new(rec, "actor", actor);
-	if (ev->details)
-		json_object_set(rec, "details", ev->details);
-	json_object_set_new(rec, "prev", json_string(prev));
-	char *line = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(rec);
-	if (!line || strlen(line) > AUDIT_LINE_MAX) {
+	const char *user = pw ? pw->pw_name : "unknown";
+	/* the records are written together and fsynced once: a busy caller (the service's
+	 * API) pays one lock and one fsync per batch, and every record is still its own line */
+	struct pw_buf all = PW_BUF_INIT((size_t)-1);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char *line = record_line(&evs[i], prev, ++seq, user);
+		if (!line) {
+			rc = pw_error(PW_E_AUDIT, "audit record too large");
+			break;
+		}
+		size_t len = strlen(line);
+		line_hash(line, len, prev);
+		rc = pw_buf_append(&all, line, len);
+		if (rc == 0)
+			rc = pw_buf_putc(&all, '\n');
 		pw_free(line);
-		rc = pw_error(PW_E_AUDIT, "audit record too large");
-		goto out;
 	}
-	size_t n = strlen(line);
-	line = realloc(line, n + 2);
-	line[n] = '\n';
-	rc = pw_write_all(fd, line, n + 1, path);
-	pw_free(line);
+	if (rc == 0)
+		rc = pw_write_all(fd, all.data, all.len, path);
+	pw_buf_free(&all, 0);
 	if (rc == 0 && fsync(fd) < 0)
 		rc = pw_error(PW_E_AUDIT, "could not fsync audit log \"%s\": %s", path,
 		              pw_strerror(errno));

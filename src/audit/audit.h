@@ -27,6 +27,8 @@ struct pw_audit_event {
 char *pw_audit_default_path(void);
 /* Append one record (creating the file 0600 and its directory 0700). */
 int pw_audit_append(const char *path, const struct pw_audit_event *ev);
+/* Append n records under one lock with one fsync, each its own chained line. */
+int pw_audit_append_many(const char *path, const struct pw_audit_event *evs, size_t n);
 
 struct pw_audit_report {
 	size_t records;

@@ -47,10 +47,15 @@ static int print_rec(void *arg, json_t *rec)
 	return 0;
 }
 
+char *pw_audit_log_path(const struct pw_config *cfg)
+{
+	const char *p = pw_cfg_str(cfg, PW_OPT_AUDIT_LOG);
+	return p ? pw_strdup(p) : pw_audit_default_path();
+}
+
 static char *log_path(struct pw_ctx *ctx)
 {
-	const char *p = pw_cfg_str(ctx->cfg, PW_OPT_AUDIT_LOG);
-	return p ? pw_strdup(p) : pw_audit_default_path();
+	return pw_audit_log_path(ctx->cfg);
 }
 
 bool pw_audit_anchor(struct pw_ctx *ctx, struct manifest_anchor *a)

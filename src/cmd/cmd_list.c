@@ -209,6 +209,55 @@ static void print_row(const char *stanza, const struct backup_entry *e)
 	}
 }
 
+/* The backups of one stanza as `list STANZA --output=json` shows them (trusted-signer keys
+ * from ctx's configuration; unsigned records never count as evidence here). */
+static int list_stanza_json(struct pw_ctx *ctx, struct stor *repo, const char *stanza, json_t *arr)
+{
+	struct repo_signers signers = {0};
+	int rc = pw_load_signers(ctx, &signers);
+	struct backup_list l;
+	memset(&l, 0, sizeof l);
+	if (rc == 0)
+		rc = catalog_list_trusted(repo, stanza, &signers, false, &l);
+	for (size_t k = 0; rc == 0 && k < l.n; k++)
+		json_array_append_new(arr, entry_json(stanza, &l.e[k]));
+	catalog_list_free(&l);
+	repo_signers_free(&signers);
+	return rc;
+}
+
+int pw_list_backups_json(void *config_path, const char *stanza, json_t **out)
+{
+	*out = NULL;
+	if (!catalog_valid_stanza(stanza))
+		return pw_error(PW_E_USAGE, "invalid stanza name");
+	struct pw_ctx ctx = {.command = "list", .stanza = stanza};
+	ctx.cfg = pw_config_new();
+	struct pw_buf arg = PW_BUF_INIT(8192);
+	int rc = pw_buf_printf(&arg, "--config=%s", (const char *)config_path);
+	if (rc == 0) {
+		char *argv[] = {(char *)pw_buf_str(&arg)};
+		const enum pw_opt_id allowed[] = {PW_OPT_CONFIG};
+		rc = pw_config_parse_args(ctx.cfg, "list", 1, argv, allowed, 1);
+	}
+	pw_buf_free(&arg, 0);
+	if (rc == 0)
+		rc = pw_config_load(ctx.cfg, stanza);
+	struct stor *repo = NULL;
+	if (rc == 0)
+		rc = pw_open_repo(&ctx, &repo);
+	json_t *arr = json_array();
+	if (rc == 0)
+		rc = list_stanza_json(&ctx, repo, stanza, arr);
+	stor_free(repo);
+	pw_config_free(ctx.cfg);
+	if (rc < 0)
+		json_decref(arr);
+	else
+		*out = arr;
+	return rc;
+}
+
 int cmd_list(struct pw_ctx *ctx)
 {
 	struct stor *repo;
@@ -243,14 +292,14 @@ int cmd_list(struct pw_ctx *ctx)
 		       "backup", "status", "signed by", "started", "took", "db size", "stored",
 		       "ratio", "verified", "locked until");
 	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (json) {
+			rc = list_stanza_json(ctx, repo, names[i], arr);
+			continue;
+		}
 		struct backup_list l;
 		rc = catalog_list_trusted(repo, names[i], &signers, false, &l);
-		for (size_t k = 0; rc == 0 && k < l.n; k++) {
-			if (json)
-				json_array_append_new(arr, entry_json(names[i], &l.e[k]));
-			else
-				print_row(names[i], &l.e[k]);
-		}
+		for (size_t k = 0; rc == 0 && k < l.n; k++)
+			print_row(names[i], &l.e[k]);
 		catalog_list_free(&l);
 	}
 	if (rc == 0 && json) {

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "cmd/commands.h"
 #include "common/buf.h"
@@ -27,6 +28,7 @@
 #include "daemon/notify.h"
 #include "service/board.h"
 #include "service/plan.h"
+#include "service/render.h"
 #include "service/schedule.h"
 #include "service/state.h"
 
@@ -224,20 +226,16 @@ static void fmt_local(const struct sched *sc, time_t t, char *out, size_t size)
 	snprintf(out, size, "%s %s", when, abbr);
 }
 
-static json_t *iso_or_null(time_t t)
-{
-	char buf[PW_TIME_MAX];
-	return t ? json_string(pw_time_format(t, PW_TIME_ISO, buf)) : json_null();
-}
-
 static const char *why_name(enum plan_why w)
 {
 	return w == PLAN_WHY_MISSED ? "missed" : w == PLAN_WHY_RETRY ? "retry" : "scheduled";
 }
 
-/* What the state file says about one schedule, and what the plan makes of it now. */
+/* What the state file says about one schedule, and what the plan makes of it now: on bk
+ * (the status shape's facts) and, for what only a check shows, in j. */
 static int describe_state(const struct stanza *st, enum plan_kind k, time_t now,
-                          const struct svc_state *state, json_t *j, bool text)
+                          const struct svc_state *state, struct board_kind *bk, json_t *j,
+                          bool text)
 {
 	const struct plan_state *ps = svc_state_get(state, st->name, k);
 	if (!ps) {
@@ -245,7 +243,6 @@ static int describe_state(const struct stanza *st, enum plan_kind k, time_t now,
 			printf("    no run recorded yet: the first is the first slot after the "
 			       "service "
 			       "starts\n");
-		json_object_set_new(j, "last", json_null());
 		return 0;
 	}
 	struct plan_job job = {
@@ -270,22 +267,16 @@ static int describe_state(const struct stanza *st, enum plan_kind k, time_t now,
 		                        : "never",
 		       plan_health_name(h), pw_time_format(deadline, PW_TIME_ISO, c));
 	}
-	json_t *last = json_object();
-	json_object_set_new(last, "result", json_string(plan_result_name(ps->result)));
-	json_object_set_new(last, "start", iso_or_null(ps->last_start));
-	json_object_set_new(last, "end", iso_or_null(ps->last_end));
-	json_object_set_new(last, "success", iso_or_null(ps->last_success));
-	json_object_set_new(last, "attempts", json_integer(ps->attempts));
-	json_object_set_new(j, "last", last);
-	json_object_set_new(j, "due", iso_or_null(d.due));
+	bk->st = *ps;
+	bk->next_due = d.due;
+	bk->health = h;
+	bk->deadline = deadline;
 	json_object_set_new(j, "due_why", json_string(why_name(d.why)));
-	json_object_set_new(j, "health", json_string(plan_health_name(h)));
-	json_object_set_new(j, "deadline", iso_or_null(deadline));
 	return 0;
 }
 
 static int describe(const struct stanza *st, enum plan_kind k, time_t now,
-                    const struct svc_state *state, json_t *jobs, bool text)
+                    const struct svc_state *state, struct board_kind *bk, json_t *j, bool text)
 {
 	const struct sched *sc = &st->sched[k];
 	json_t *runs = json_array();
@@ -319,16 +310,33 @@ static int describe(const struct stanza *st, enum plan_kind k, time_t now,
 		json_array_append_new(runs, r);
 		t = slot;
 	}
-	json_t *j = json_object();
-	json_object_set_new(j, "kind", json_string(plan_kind_name(k)));
-	json_object_set_new(j, "schedule", json_string(sc->text));
+	bk->scheduled = true;
+	bk->last_duration = -1;
+	pw_strlcpy(bk->schedule, sc->text, sizeof bk->schedule);
 	json_object_set_new(j, "zone", sc->zone[0] ? json_string(sc->zone) : json_null());
 	json_object_set_new(j, "jitter_max_seconds", json_integer(st->jitter));
 	if (k == PLAN_VERIFY)
 		json_object_set_new(j, "depth", json_integer(st->depth));
 	json_object_set_new(j, "next", runs);
-	json_array_append_new(jobs, j);
-	return describe_state(st, k, now, state, j, text);
+	return describe_state(st, k, now, state, bk, j, text);
+}
+
+/* The stanza in the status shape (render.h: the API's, one builder), with what only a
+ * check shows added to each job (extra, by kind) and to the stanza. */
+static json_t *check_stanza_json(const struct stanza *st, const struct board_stanza *bs,
+                                 json_t *const extra[PLAN_KIND_COUNT])
+{
+	json_t *o = svc_status_stanza_json(bs);
+	json_object_set_new(o, "identity", json_boolean(st->identity));
+	size_t i;
+	json_t *job;
+	json_array_foreach(json_object_get(o, "jobs"), i, job)
+	{
+		int k = plan_kind_from(json_string_value(json_object_get(job, "kind")));
+		if (k >= 0 && extra[k])
+			json_object_update(job, extra[k]);
+	}
+	return o;
 }
 
 /* The configuration the service runs: the selected stanzas, each loaded and checked. */
@@ -465,20 +473,26 @@ static int check_config(struct pw_ctx *ctx)
 	}
 	for (size_t j = 0; j < svc.m && rc == 0; j++) {
 		const struct stanza *st = &svc.all[j];
-		json_t *jobs = json_array();
+		struct board_stanza bs;
+		json_t *extra[PLAN_KIND_COUNT] = {NULL};
+		memset(&bs, 0, sizeof bs);
+		pw_strlcpy(bs.name, st->name, sizeof bs.name);
+		bs.repo_reachable = -1;
 		if (text)
 			printf("[%s]%s\n", st->name, st->identity ? "  (holds an identity)" : "");
 		for (int k = 0; k < PLAN_KIND_COUNT && rc == 0; k++) {
-			if (st->scheduled[k])
-				rc = describe(st, (enum plan_kind)k, now, state, jobs, text);
-			else if (text)
+			if (st->scheduled[k]) {
+				extra[k] = json_object();
+				rc = describe(st, (enum plan_kind)k, now, state, &bs.kind[k],
+				              extra[k], text);
+			} else if (text) {
 				printf("  %-7s not scheduled\n", plan_kind_name((enum plan_kind)k));
+			}
 		}
-		json_t *o = json_object();
-		json_object_set_new(o, "stanza", json_string(st->name));
-		json_object_set_new(o, "identity", json_boolean(st->identity));
-		json_object_set_new(o, "jobs", jobs);
-		json_array_append_new(stanzas, o);
+		if (rc == 0)
+			json_array_append_new(stanzas, check_stanza_json(st, &bs, extra));
+		for (int k = 0; k < PLAN_KIND_COUNT; k++)
+			json_decref(extra[k]);
 	}
 	json_t *hooks = json_array();
 	for (size_t i = 0; i < notify_config_count(svc.notify) && rc == 0; i++) {
@@ -498,9 +512,14 @@ static int check_config(struct pw_ctx *ctx)
 		json_object_set_new(h, "stanzas", json_string(ti.stanzas));
 		json_array_append_new(hooks, h);
 	}
+	bool api_on = false;
+	if (rc == 0)
+		rc = api_check(ctx->cfg, &api_on);
 	if (rc == 0) {
 		bool mixed = pw_cfg_bool(ctx->cfg, PW_OPT_SERVE_ALLOW_MIXED);
 		if (text) {
+			printf("api: %s\n",
+			       api_on ? "on (api-token set; docs/api.md)" : "off (no api-token)");
 			printf("ok: %zu stanza%s, %zu schedule%s%s\n", svc.m, svc.m == 1 ? "" : "s",
 			       svc.nsched, svc.nsched == 1 ? "" : "s",
 			       mixed ? " (serve-allow-mixed: backups and identities in one process)"
@@ -512,6 +531,7 @@ static int check_config(struct pw_ctx *ctx)
 			json_object_set_new(out, "now",
 			                    json_string(pw_time_format(now, PW_TIME_ISO, nowbuf)));
 			json_object_set_new(out, "allow_mixed", json_boolean(mixed));
+			json_object_set_new(out, "api", json_boolean(api_on));
 			json_object_set_new(out, "stanzas", json_incref(stanzas));
 			json_object_set_new(out, "webhooks", json_incref(hooks));
 			char *s = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -759,8 +779,11 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 	}
 	if (rc == 0 && !once)
 		rc = notifier_start(&svc.notify, &notifier);
+	char *audit_path = pw_audit_log_path(ctx->cfg);
+	const struct api_hooks hooks = {
+	    .backups = pw_list_backups_json, .arg = (void *)svc.path, .audit_path = audit_path};
 	if (rc == 0 && !once)
-		rc = api_start(ctx->cfg, board, &api);
+		rc = api_start(ctx->cfg, board, &hooks, &api);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_hup; /* no SA_RESTART: a sleep returns */
@@ -779,7 +802,12 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 		if (reload_wanted) {
 			reload_wanted = 0;
 			struct service fresh;
-			if (service_load(ctx, &fresh) == 0) {
+			/* the API's tokens come with the configuration: a refused one keeps
+			 * both (every stanza's configuration holds [global]'s api-token) */
+			int lrc = service_load(ctx, &fresh);
+			if (lrc == 0 && (lrc = api_reload(api, fresh.all[0].cfg)) < 0)
+				service_free(&fresh);
+			if (lrc == 0) {
 				service_free(&svc);
 				svc = fresh;
 				rc = adopt(&svc, state, pw_now());
@@ -944,6 +972,7 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 		poll(&pfd, 1, (int)(secs < 1 ? 1 : secs > 60 ? 60 : secs) * 1000);
 	}
 	api_stop(api);
+	pw_free(audit_path);
 	notifier_stop(notifier);
 	board_free(board);
 	if (rc == 0 && pw_interrupted())
@@ -961,8 +990,28 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 	return rc;
 }
 
+/* --new-token: the token once on stdout, and the line that makes it valid. */
+static int new_token(struct pw_ctx *ctx)
+{
+	char token[API_TOKEN_TEXT_MAX], line[API_TOKEN_LINE_MAX];
+	int rc = api_token_new(pw_cfg_str(ctx->cfg, PW_OPT_NEW_TOKEN),
+	                       pw_cfg_str(ctx->cfg, PW_OPT_SCOPE), token, line);
+	if (rc < 0)
+		return rc;
+	printf("%s\napi-token = %s\n", token, line);
+	fflush(stdout);
+	OPENSSL_cleanse(token, sizeof token);
+	fprintf(stderr,
+	        "pgward: the first line is the bearer token: it is shown only now (the "
+	        "configuration holds its SHA-256). Add the api-token line to [global]: a running "
+	        "service with an API takes it on SIGHUP (the first token needs a restart).\n");
+	return 0;
+}
+
 int cmd_serve(struct pw_ctx *ctx)
 {
+	if (pw_cfg_isset(ctx->cfg, PW_OPT_NEW_TOKEN))
+		return new_token(ctx);
 	if (pw_cfg_bool(ctx->cfg, PW_OPT_CHECK_CONFIG))
 		return check_config(ctx);
 	return serve_loop(ctx, pw_cfg_bool(ctx->cfg, PW_OPT_ONCE));

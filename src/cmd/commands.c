@@ -345,7 +345,7 @@ const struct pw_command pw_commands[] = {
      0, 1, true, cmd_check, true},
     {"serve", "the backup service: scheduled backups, verification and expiry (first slice)",
      "--check-config [STANZA...] [--output=json]\n       pgward serve [--once] [STANZA...] "
-     "[--state-file FILE]",
+     "[--state-file FILE]\n       pgward serve --new-token NAME [--scope read,operate]",
      "Runs each stanza's jobs on its schedules: backup-schedule, verify-schedule (with "
      "verify-depth) and expire-schedule, calendar expressions such as \"daily 02:00\", "
      "\"Mon..Fri 01:15\", \"*-*-* 00/6:00\" or \"*-*-01 04:00 Europe/Berlin\", each run "
@@ -375,9 +375,17 @@ const struct pw_command pw_commands[] = {
      "failure,recovery,deadman), as JSON signed with the key in webhook-secret-file "
      "(X-Pgward-Signature: sha256=HMAC of timestamp \".\" body) or as a Slack "
      "{\"text\"} (webhook-format). Delivery never holds up a job: queued, retried after "
-     "1, 5 and 30 s. The HTTP API and metrics come later (docs/service.md).",
-     NULL, OPTS(COMMON, PW_OPT_OUTPUT, PW_OPT_CHECK_CONFIG, PW_OPT_STATE_FILE, PW_OPT_ONCE), 0, 64,
-     false, cmd_serve, false},
+     "1, 5 and 30 s. "
+     "With api-token lines in [global], the daemon serves a control-only HTTP API on a unix "
+     "socket (api-socket, mode 0600; TCP only with TLS: api-listen, api-tls-cert, "
+     "api-tls-key): status, stanzas, backups, jobs, /metrics and a status page with the read "
+     "scope; starting and cancelling jobs with the operate scope. Never data, keys or "
+     "connection strings; every call is an audit record (docs/api.md). --new-token NAME "
+     "prints a new random bearer token once and the api-token line (its SHA-256) to add.",
+     NULL,
+     OPTS(COMMON, PW_OPT_OUTPUT, PW_OPT_CHECK_CONFIG, PW_OPT_STATE_FILE, PW_OPT_ONCE,
+          PW_OPT_API_SOCKET, PW_OPT_NEW_TOKEN, PW_OPT_SCOPE),
+     0, 64, false, cmd_serve, false},
     {"wal-stream", "stream WAL continuously into the repository (point-in-time recovery)",
      "[STANZA]",
      "Connects to the database as a physical replication client with a REPLICATION-only "

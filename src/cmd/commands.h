@@ -70,6 +70,12 @@ int pw_retention_pin(struct pw_ctx *ctx, const char *id, bool pin);
 /* Append one audit record for ctx's command (rc < 0: a failure, with the current error's
  * message); the current error record is kept. */
 void pw_audit_record(struct pw_ctx *ctx, const char *db_role, int rc, json_t *details);
+/* The audit log's path as the commands use it (audit-log, else the default; allocated). */
+char *pw_audit_log_path(const struct pw_config *cfg);
+/* The backups of one stanza as "list STANZA --output=json" shows them, read with the
+ * stanza's configuration from the file config_path (a const char *): the API's backups
+ * resource (an api_hooks.backups function). */
+int pw_list_backups_json(void *config_path, const char *stanza, json_t **out);
 /* The audit log's head for a backup manifest ({"host", "log", "records", "head"}), or NULL
  * when there is no intact log yet (a warning says why). */
 /* The audit log's head for a backup's manifest; false (a warning printed) when there is

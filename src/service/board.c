@@ -16,6 +16,8 @@ struct board {
 	struct board_request queue[BOARD_QUEUE_MAX];
 	size_t nq;
 	unsigned last_id;
+	struct board_request recent[BOARD_RECENT_MAX]; /* run requests, a ring */
+	size_t nrecent;
 	int wake[2]; /* a pipe: one byte per queued request */
 };
 
@@ -125,6 +127,8 @@ int board_request_run(struct board *b, const char *stanza, enum plan_kind kind, 
 		pw_strlcpy(r.stanza, stanza, sizeof r.stanza);
 		r.id = ++b->last_id;
 		rc = enqueue(b, &r);
+		if (rc == 0)
+			b->recent[b->nrecent++ % BOARD_RECENT_MAX] = r;
 		if (rc == 0 && id)
 			*id = r.id;
 	}
@@ -147,6 +151,55 @@ int board_request_cancel(struct board *b, unsigned id, const char *who)
 	int rc = known ? enqueue(b, &r) : pw_error(PW_E_NOTFOUND, "no job %u runs or waits", id);
 	pthread_mutex_unlock(&b->mu);
 	return rc;
+}
+
+int board_job_find(struct board *b, unsigned id, struct board_job_view *out)
+{
+	memset(out, 0, sizeof *out);
+	out->id = id;
+	pthread_mutex_lock(&b->mu);
+	const struct board_request *asked = NULL;
+	for (size_t i = 0; id && i < BOARD_RECENT_MAX && i < b->nrecent; i++)
+		if (b->recent[i].id == id)
+			asked = &b->recent[i];
+	bool found = false;
+	for (size_t i = 0; id && i < b->d.n && !found; i++)
+		for (int k = 0; k < PLAN_KIND_COUNT && !found; k++) {
+			const struct board_kind *bk = &b->d.stanza[i].kind[k];
+			if (bk->job_id != id)
+				continue;
+			found = true;
+			pw_strlcpy(out->stanza, b->d.stanza[i].name, sizeof out->stanza);
+			out->kind = (enum plan_kind)k;
+			out->state = bk->running ? BOARD_JOB_RUNNING : BOARD_JOB_FINISHED;
+			out->st = bk->st;
+			out->exit_code = bk->last_exit;
+			pw_strlcpy(out->message, bk->last_message, sizeof out->message);
+		}
+	for (size_t i = 0; id && i < b->nq && !found; i++)
+		if (!b->queue[i].cancel && b->queue[i].id == id) {
+			found = true;
+			out->state = BOARD_JOB_QUEUED;
+		}
+	if (!found && asked) {
+		found = true;
+		out->state = BOARD_JOB_ACCEPTED;
+		const struct board_stanza *bs = board_find(&b->d, asked->stanza);
+		const struct board_kind *bk = bs ? &bs->kind[asked->kind] : NULL;
+		if (bk && bk->job_id > id && bk->st.last_start >= asked->at) {
+			out->state = BOARD_JOB_SUPERSEDED;
+			out->superseded_by = bk->job_id;
+		}
+	}
+	if (asked) {
+		out->requested = asked->at;
+		if (!out->stanza[0]) {
+			pw_strlcpy(out->stanza, asked->stanza, sizeof out->stanza);
+			out->kind = asked->kind;
+		}
+	}
+	pthread_mutex_unlock(&b->mu);
+	return found ? 0 : pw_error(PW_E_NOTFOUND, "no job %u is known", id);
 }
 
 bool board_take(struct board *b, struct board_request *out)

@@ -95,6 +95,31 @@ int board_request_run(struct board *b, const char *stanza, enum plan_kind kind, 
 /* Queue "cancel job id" (-PW_E_NOTFOUND when no job of that id runs or is queued). */
 int board_request_cancel(struct board *b, unsigned id, const char *who);
 
+/* What the board knows of one job id, for the API's job resource. Jobs asked for through
+ * the API are remembered (the newest BOARD_RECENT_MAX) from the request on; a scheduled
+ * job is known while it is its kind's running or last one. */
+#define BOARD_RECENT_MAX 128
+enum board_job_state {
+	BOARD_JOB_QUEUED,     /* waiting on the board for the loop */
+	BOARD_JOB_ACCEPTED,   /* taken by the loop: it waits for its stanza to be free */
+	BOARD_JOB_RUNNING,    /* its kind's running job */
+	BOARD_JOB_FINISHED,   /* its kind's last finished job (st, exit_code, message) */
+	BOARD_JOB_SUPERSEDED, /* its kind ran again since: only the newest run is kept */
+};
+struct board_job_view {
+	unsigned id;
+	char stanza[SVC_STANZA_MAX + 1];
+	enum plan_kind kind;
+	enum board_job_state state;
+	time_t requested; /* 0: a scheduled job */
+	struct plan_state st;
+	int exit_code;
+	char message[BOARD_MSG_MAX];
+	unsigned superseded_by;
+};
+/* -PW_E_NOTFOUND (recorded) when the board knows nothing of id. */
+int board_job_find(struct board *b, unsigned id, struct board_job_view *out);
+
 /* The loop's side: take the oldest request (false: none). */
 bool board_take(struct board *b, struct board_request *out);
 /* A job id for a run the loop starts on its own (a schedule), unique in this process. */

@@ -28,8 +28,16 @@
  * raise an alarm for a job that is not this host's to run. */
 bool svc_kind_shown(const struct board_kind *k);
 
-/* NULL only when out of memory. */
+/* The status resource: {"service": {...}, "stanzas": [stanza...]}. */
 json_t *svc_status_json(const struct board_data *d, time_t now);
+/* One stanza: {"stanza", "jobs": [one per scheduled kind], "wal", "recovery_window",
+ * "repository"}; `serve --check-config --output=json` adds to the same objects. */
+json_t *svc_status_stanza_json(const struct board_stanza *bs);
+json_t *svc_status_kind_json(enum plan_kind k, const struct board_kind *bk);
+/* What the state file says of the last run, or null when there was none. */
+json_t *svc_status_last_json(const struct plan_state *st);
+/* The job resource (board_job_find). */
+json_t *svc_job_json(const struct board_job_view *v);
 int svc_metrics_render(const struct board_data *d, time_t now, struct pw_buf *out);
 int svc_page_render(const struct board_data *d, time_t now, struct pw_buf *out);
 

@@ -218,10 +218,55 @@ static void test_expect_head_prefix(void **state)
 	unlink(lp);
 }
 
+/* A batch (the service's API) is one chained line per record, after and before singles. */
+static void test_batch(void **state)
+{
+	(void)state;
+	unlink(path);
+	append_n(2);
+	struct pw_audit_event ev[3];
+	json_t *d[3];
+	for (int i = 0; i < 3; i++) {
+		d[i] = json_pack("{s:i}", "call", i);
+		ev[i] =
+		    (struct pw_audit_event){.command = "api",
+		                            .stanza = i == 1 ? "main" : NULL,
+		                            .exit_code = i == 2 ? 5 : 0,
+		                            .error = i == 2 ? "no token password=hunter2" : NULL,
+		                            .details = d[i]};
+	}
+	assert_int_equal(pw_audit_append_many(path, ev, 3), 0);
+	append_n(1);
+	for (int i = 0; i < 3; i++)
+		json_decref(d[i]);
+	struct pw_audit_report r;
+	assert_int_equal(pw_audit_verify(path, &r), 0);
+	assert_int_equal(r.records, 6);
+	size_t n;
+	char **lines = read_lines(&n);
+	assert_int_equal(n, 6);
+	for (size_t i = 0; i < n; i++) {
+		char want[32];
+		snprintf(want, sizeof want, "{\"seq\":%zu,", i + 1);
+		assert_non_null(strstr(lines[i], want));
+	}
+	assert_non_null(strstr(lines[3], "\"command\":\"api\",\"stanza\":\"main\""));
+	assert_non_null(strstr(lines[4], "\"outcome\":\"failure\""));
+	assert_null(strstr(lines[4], "hunter2")); /* redacted in a batch too */
+	/* a batch line edited breaks the chain at the next line */
+	lines[3][strlen(lines[3]) - 3] ^= 1;
+	write_lines(lines, n);
+	assert_int_equal(pw_audit_verify(path, &r), -PW_E_AUDIT);
+	assert_int_equal(r.bad_line, 4);
+	pw_error_clear();
+	free_lines(lines, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_chain),
+	    cmocka_unit_test(test_batch),
 	    cmocka_unit_test(test_since),
 	    cmocka_unit_test(test_expect_head_prefix),
 	};
