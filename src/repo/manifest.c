@@ -206,17 +206,17 @@ int manifest_add_tag(struct manifest *m, const char *name, int64_t keep_seconds)
 	char shown[80];
 	pw_str_printable(shown, sizeof shown, name ? name : "");
 	if (!manifest_tag_name_valid(name)) {
-		pw_error(PW_E_USAGE, "bad tag name \"%s\"", shown);
+		pw_error(PW_E_CONFIG, "bad tag name \"%s\"", shown);
 		return pw_error_hint("A tag is 1-%d letters, digits, \"_\", \".\" or \"-\", not "
 		                     "starting with \".\" or \"-\" (\"daily\", \"pre-upgrade\").",
 		                     MANIFEST_TAG_MAX - 1);
 	}
 	if (manifest_tag(m, name)) {
-		pw_error(PW_E_USAGE, "tag \"%s\" is given twice", shown);
+		pw_error(PW_E_CONFIG, "tag \"%s\" is given twice", shown);
 		return pw_error_hint("Give each tag once, with the longest keep it needs.");
 	}
 	if (keep_seconds < 0 || keep_seconds > MANIFEST_KEEP_MAX) {
-		pw_error(PW_E_USAGE, "the keep of tag \"%s\" is out of range", shown);
+		pw_error(PW_E_CONFIG, "the keep of tag \"%s\" is out of range", shown);
 		return pw_error_hint("A tag keeps a backup at most 100 years.");
 	}
 	if (m->ntags >= MANIFEST_TAGS_MAX) {

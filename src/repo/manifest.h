@@ -133,7 +133,7 @@ void manifest_free(struct manifest *m);
 int manifest_add_object(struct manifest *m, const char *name, uint64_t size,
                         const uint8_t sha256[32]);
 int manifest_add_recipient(struct manifest *m, const char *fingerprint);
-/* Append a tag: -PW_E_USAGE (message, hint) for a name that is not a tag name, a name
+/* Append a tag: -PW_E_CONFIG (message, hint) for a name that is not a tag name, a name
  * already there or a keep out of range, -PW_E_LIMIT past the cap. */
 int manifest_add_tag(struct manifest *m, const char *name, int64_t keep_seconds);
 /* The tag named name, or NULL. */

@@ -549,15 +549,15 @@ static void test_tags(void **state)
 	}
 
 	/* the writer's side refuses the same */
-	assert_int_equal(manifest_add_tag(m, "daily", 1), -PW_E_USAGE); /* twice */
+	assert_int_equal(manifest_add_tag(m, "daily", 1), -PW_E_CONFIG); /* twice */
 	assert_non_null(strstr(pw_error_message(), "twice"));
 	pw_error_clear();
-	assert_int_equal(manifest_add_tag(m, "a/b", 1), -PW_E_USAGE);
+	assert_int_equal(manifest_add_tag(m, "a/b", 1), -PW_E_CONFIG);
 	assert_true(strlen(pw_error_hint_text()) > 0);
 	pw_error_clear();
-	assert_int_equal(manifest_add_tag(m, "x", -1), -PW_E_USAGE);
+	assert_int_equal(manifest_add_tag(m, "x", -1), -PW_E_CONFIG);
 	pw_error_clear();
-	assert_int_equal(manifest_add_tag(m, "x", MANIFEST_KEEP_MAX + 1), -PW_E_USAGE);
+	assert_int_equal(manifest_add_tag(m, "x", MANIFEST_KEEP_MAX + 1), -PW_E_CONFIG);
 	pw_error_clear();
 	for (int i = 3; i < MANIFEST_TAGS_MAX; i++) {
 		char name[16];
