@@ -692,13 +692,15 @@ int sched_parse_list(const char *text, const char *what, bool with_tags, struct 
 		return pw_error_hint("Use at most %d entries of at most %d bytes each.",
 		                     SCHED_ENTRIES_MAX, SCHED_EXPR_MAX);
 	}
+	size_t count = 1;
+	for (const char *q = p; *q; q++)
+		count += *q == ';';
+	if (count > SCHED_ENTRIES_MAX) {
+		pw_error(PW_E_CONFIG, "%s: more than %d schedule entries", what, SCHED_ENTRIES_MAX);
+		return pw_error_hint("Merge entries (\"Mon,Thu 02:00\") or use fewer.");
+	}
 	for (;;) {
 		size_t len = strcspn(p, ";");
-		if (*n == SCHED_ENTRIES_MAX) {
-			pw_error(PW_E_CONFIG, "%s: more than %d schedule entries", what,
-			         SCHED_ENTRIES_MAX);
-			return pw_error_hint("Merge entries (\"Mon,Thu 02:00\") or use fewer.");
-		}
 		int rc = parse_entry(p, len, what, with_tags, &out[*n], &tags[*n]);
 		if (rc < 0)
 			return rc;
