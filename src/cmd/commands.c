@@ -139,7 +139,10 @@ const struct pw_command pw_commands[] = {
      "REPLICATION and no write privilege; each archive (base.tar with its WAL, one per "
      "tablespace) and PostgreSQL's backup_manifest become zstd+age objects as they stream, "
      "and the signed manifest records the timeline, start and stop LSN and the tablespaces "
-     "(docs/pitr.md).",
+     "(docs/pitr.md).\n\n"
+     "--tag NAME[:KEEP] (repeatable) records a tag in the signed manifest: expire keeps the "
+     "backup for KEEP from its start (36h, 30d, 12w, 1y) on top of the other retention rules "
+     "(docs/retention.md); pgward serve tags each backup with its schedule entries.",
      "  10  a recipient does not parse\n"
      "  20  database connection or dump failure\n  21  TLS verification or pin failure\n"
      "  22  the role is not read-only, or the dump would be incomplete\n"
