@@ -635,7 +635,7 @@ static int run_job(const struct service *svc, const struct stanza *st, enum plan
 	struct pw_ctx ctx = {.command = command[k], .stanza = st->name, .audit = json_object()};
 	ctx.cfg = pw_config_new();
 	struct pw_buf arg = PW_BUF_INIT(8192);
-	char tagarg[SCHED_ENTRIES_MAX][SCHED_TAG_MAX + 32];
+	char tagarg[SCHED_ENTRIES_MAX][SCHED_TAG_MAX + 48];
 	char *argv[2 + SCHED_ENTRIES_MAX];
 	int argc = 0;
 	int rc = pw_buf_printf(&arg, "--config=%s", svc->path);
