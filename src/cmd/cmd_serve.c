@@ -253,6 +253,9 @@ static const char *why_name(enum plan_why w)
 	return w == PLAN_WHY_MISSED ? "missed" : w == PLAN_WHY_RETRY ? "retry" : "scheduled";
 }
 
+static void tags_text(const struct stanza *st, enum plan_kind k, uint32_t entries, char *out,
+                      size_t size);
+
 /* What the state file says about one schedule, and what the plan makes of it now. */
 static int describe_state(const struct stanza *st, enum plan_kind k, time_t now,
                           const struct svc_state *state, json_t *j, bool text)
@@ -285,8 +288,11 @@ static int describe_state(const struct stanza *st, enum plan_kind k, time_t now,
 			printf("    last run: %s, started %s, attempts failed in a row: %u\n",
 			       plan_result_name(ps->result),
 			       pw_time_format(ps->last_start, PW_TIME_ISO, a), ps->attempts);
-		printf("    due %s (%s); last success %s; dead-man %s (deadline %s)\n",
+		char tags[SCHED_ENTRIES_MAX * 34];
+		tags_text(st, k, d.entries, tags, sizeof tags);
+		printf("    due %s (%s%s%s); last success %s; dead-man %s (deadline %s)\n",
 		       pw_time_format(d.due, PW_TIME_ISO, b), why_name(d.why),
+		       tags[0] ? ", tags " : "", tags,
 		       ps->last_success ? pw_time_format(ps->last_success, PW_TIME_ISO, a)
 		                        : "never",
 		       plan_health_name(h), pw_time_format(deadline, PW_TIME_ISO, c));
@@ -300,6 +306,16 @@ static int describe_state(const struct stanza *st, enum plan_kind k, time_t now,
 	json_object_set_new(j, "last", last);
 	json_object_set_new(j, "due", iso_or_null(d.due));
 	json_object_set_new(j, "due_why", json_string(why_name(d.why)));
+	bool tagged = false;
+	for (size_t e = 0; e < st->nsched[k]; e++)
+		tagged |= st->tags[k][e].name[0] != 0;
+	if (tagged) { /* what that run will be tagged */
+		json_t *ta = json_array();
+		for (size_t e = 0; e < st->nsched[k]; e++)
+			if (d.entries & (UINT32_C(1) << e) && st->tags[k][e].name[0])
+				json_array_append_new(ta, json_string(st->tags[k][e].name));
+		json_object_set_new(j, "due_tags", ta);
+	}
 	json_object_set_new(j, "health", json_string(plan_health_name(h)));
 	json_object_set_new(j, "deadline", iso_or_null(deadline));
 	return 0;
