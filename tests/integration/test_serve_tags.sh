@@ -76,6 +76,8 @@ PY
 # 1: the schedule was first seen long ago: one missed run, standing for both entries
 printf '{"format":"pgward-service-state","version":1,"stanzas":{"shop":{"backup":{}}}}' > state.json
 state_set first_seen=2026-01-01T00:00:00Z
+tk_assert_contains "$("$PGWARD" serve --check-config --config serve.conf --state-file state.json)" \
+  "(missed, tags a,b)" "check-config shows what the missed run will stand for"
 "$PGWARD" serve --once --config serve.conf --state-file state.json --log-level info 2> once1.err ||
   tk_fail "serve --once: $(cat once1.err)"
 tk_assert_eq "$(grep -c 'starting the backup' once1.err)" "1" "one run for the missed slots"
