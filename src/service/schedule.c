@@ -626,20 +626,21 @@ static int parse_entry(const char *e, size_t n, const char *what, bool with_tags
 		}
 		p += w;
 	}
-	char expr[SCHED_EXPR_MAX + 128];
+	char expr[SCHED_EXPR_MAX + 128], whole[SCHED_EXPR_MAX + 128];
 	pw_strlcpy(expr, entry, sizeof expr);
+	pw_strlcpy(whole, entry, sizeof whole); /* for messages: the clauses are cut up below */
 	if (clause)
 		expr[clause - entry] = 0;
 	char *x = pw_trim(expr);
 	if (!*x)
-		return bad_entry(what, entry, "no calendar expression before \"%.8s\"", clause);
+		return bad_entry(what, whole, "no calendar expression before \"%.8s\"", clause);
 	int rc = sched_parse(x, what, s);
 	if (rc < 0)
 		return rc;
 	bool has_keep = false, has_tag = false;
 	while (clause && *clause) {
 		if (!with_tags)
-			return bad_entry(what, entry,
+			return bad_entry(what, whole,
 			                 "keep and tag belong to backup-schedule entries");
 		char *save, *word = strtok_r(clause, " \t", &save),
 		            *arg = strtok_r(NULL, " \t", &save);
@@ -647,11 +648,11 @@ static int parse_entry(const char *e, size_t n, const char *what, bool with_tags
 			break;
 		bool is_keep = strcasecmp(word, "keep") == 0, is_tag = strcasecmp(word, "tag") == 0;
 		if (!is_keep && !is_tag)
-			return bad_entry(what, entry, "\"%.20s\" is neither keep nor tag", word);
+			return bad_entry(what, whole, "\"%.20s\" is neither keep nor tag", word);
 		if ((is_keep && has_keep) || (is_tag && has_tag))
-			return bad_entry(what, entry, "%s is given twice", word);
+			return bad_entry(what, whole, "%s is given twice", word);
 		if (!arg)
-			return bad_entry(what, entry, "%s needs a value", word);
+			return bad_entry(what, whole, "%s needs a value", word);
 		if (is_keep) {
 			char w2[SCHED_EXPR_MAX + 48];
 			snprintf(w2, sizeof w2, "%s, entry \"%.60s\"", what, x);
@@ -660,7 +661,7 @@ static int parse_entry(const char *e, size_t n, const char *what, bool with_tags
 			has_keep = true;
 		} else {
 			if (strlen(arg) >= sizeof t->name)
-				return bad_entry(what, entry, "the tag is longer than %d bytes",
+				return bad_entry(what, whole, "the tag is longer than %d bytes",
 				                 SCHED_TAG_MAX - 1);
 			pw_strlcpy(t->name, arg, sizeof t->name);
 			has_tag = true;
@@ -675,7 +676,7 @@ static int parse_entry(const char *e, size_t n, const char *what, bool with_tags
 				pw_strlcpy(t->name, named[i], sizeof t->name);
 	}
 	if (has_keep && !t->name[0])
-		return bad_entry(what, entry, "a keep needs a name: add \"tag NAME\"");
+		return bad_entry(what, whole, "a keep needs a name: add \"tag NAME\"");
 	return 0;
 }
 

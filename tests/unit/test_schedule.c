@@ -375,6 +375,11 @@ static void test_lists(void **state)
 		assert_true(strlen(pw_error_hint_text()) > 0);
 		pw_error_clear();
 	}
+	/* the message shows the whole entry, clauses included */
+	assert_int_equal(sched_parse_list("daily; hourly keep 2d forever", "t", true, s, t, &n),
+	                 -PW_E_CONFIG);
+	assert_non_null(strstr(pw_error_message(), "\"hourly keep 2d forever\""));
+	pw_error_clear();
 	char *huge = malloc(SCHED_LIST_MAX + 2);
 	memset(huge, 'a', SCHED_LIST_MAX + 1);
 	huge[SCHED_LIST_MAX + 1] = 0;
