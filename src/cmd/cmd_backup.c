@@ -17,6 +17,7 @@
 #include "filter/keyfile.h"
 #include "pg/pg.h"
 #include "repo/trust.h"
+#include "service/schedule.h"
 #include "storage/storage.h"
 
 static void progress(void *arg, const struct backup_progress *p)
@@ -77,6 +78,38 @@ static int physical_connect(struct pw_ctx *ctx, struct pg_conn **out)
 	return rc;
 }
 
+/* --tag NAME[:KEEP], repeatable: into m's tags (names and caps checked by the manifest's
+ * own rule, the keep by the schedules' one), before anything connects. */
+static int parse_tags(struct pw_ctx *ctx, struct manifest *m)
+{
+	const char *const *specs;
+	size_t n = pw_cfg_list(ctx->cfg, PW_OPT_TAG, &specs);
+	int rc = 0;
+	json_t *audit = n ? json_array() : NULL;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char name[MANIFEST_TAG_MAX + 8], what[MANIFEST_TAG_MAX + 40];
+		const char *colon = strchr(specs[i], ':');
+		size_t len = colon ? (size_t)(colon - specs[i]) : strlen(specs[i]);
+		if (len >= sizeof name)
+			len = sizeof name - 1; /* too long for a tag: manifest_add_tag says so */
+		memcpy(name, specs[i], len);
+		name[len] = 0;
+		long keep = 0;
+		pw_str_printable(what, sizeof what, name);
+		char w2[sizeof what + 16];
+		snprintf(w2, sizeof w2, "--tag \"%s\"", what);
+		if (colon)
+			rc = sched_parse_keep(colon + 1, w2, &keep);
+		if (rc == 0)
+			rc = manifest_add_tag(m, name, keep);
+		if (rc == 0)
+			json_array_append_new(audit, json_string(specs[i]));
+	}
+	if (audit)
+		json_object_set_new(ctx->audit, "tags", audit);
+	return rc;
+}
+
 int cmd_backup(struct pw_ctx *ctx)
 {
 	struct pw_keyset ks = {0};
@@ -87,7 +120,10 @@ int cmd_backup(struct pw_ctx *ctx)
 	char stanza[64];
 	struct minisign_seckey sk;
 	bool sign = false;
-	int rc = pw_load_recipients(ctx, &ks, "backups");
+	struct manifest *tagm = pw_calloc(1, sizeof *tagm);
+	int rc = parse_tags(ctx, tagm);
+	if (rc == 0)
+		rc = pw_load_recipients(ctx, &ks, "backups");
 	const char *skpath = pw_cfg_str(ctx->cfg, PW_OPT_SIGN_KEY);
 	if (rc == 0 && skpath) {
 		rc = repo_sign_key_load(skpath, &sk);
@@ -193,6 +229,8 @@ int cmd_backup(struct pw_ctx *ctx)
 		    .rate_limit = pw_cfg_size(ctx->cfg, PW_OPT_RATE_LIMIT),
 		    .progress = pw_progress_enabled(ctx) ? progress : NULL,
 		    .sign_key = sign ? &sk : NULL,
+		    .tags = tagm->tags,
+		    .ntags = tagm->ntags,
 		};
 		struct manifest_anchor anchor = {0};
 		if (sign && pw_audit_anchor(ctx, &anchor))
@@ -239,6 +277,7 @@ int cmd_backup(struct pw_ctx *ctx)
 		}
 	}
 	backup_result_free(&res);
+	manifest_free(tagm);
 	preflight_free(&pf);
 	pg_close(repl);
 	pg_close(c);

@@ -116,6 +116,18 @@ static json_t *entry_json(const char *stanza, const struct backup_entry *e)
 		                    m->lock_until
 		                        ? json_string(pw_time_format(m->lock_until, PW_TIME_ISO, t))
 		                        : json_null());
+		if (m->ntags) {
+			json_t *tags = json_array();
+			for (size_t i = 0; i < m->ntags; i++)
+				json_array_append_new(
+				    tags,
+				    json_pack(
+				        "{s:s, s:o}", "name", m->tags[i].name, "keep_seconds",
+				        m->tags[i].keep_seconds
+				            ? json_integer((json_int_t)m->tags[i].keep_seconds)
+				            : json_null()));
+			json_object_set_new(o, "tags", tags);
+		}
 		json_t *enc = json_object();
 		json_object_set_new(enc, "format", json_string(m->encryption));
 		json_t *fps = json_array();
@@ -202,6 +214,19 @@ static void print_row(const char *stanza, const struct backup_entry *e)
 		       pinned && e->pin_sig.trust != TRUST_SIGNED ? " (unsigned pin)" : "",
 		       ignored ? "; ignored unpin-" : "", ignored ? e->unpin_ignored : "",
 		       ignored ? " (not signed by a trusted key)" : "");
+	}
+	if (m && m->ntags) { /* names the decoder checked: letters, digits, "_.-" */
+		printf("%-12s   tags:", "");
+		for (size_t i = 0; i < m->ntags; i++) {
+			int64_t k = m->tags[i].keep_seconds;
+			if (k)
+				printf(" %s (keep %lld%s)", m->tags[i].name,
+				       (long long)(k % 86400 ? k / 3600 : k / 86400),
+				       k % 86400 ? "h" : "d");
+			else
+				printf(" %s", m->tags[i].name);
+		}
+		printf("\n");
 	}
 	if (e->damage[0]) { /* the decoder's words, sanitized: the manifest is hostile input */
 		char d[300];

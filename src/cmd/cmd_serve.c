@@ -26,6 +26,7 @@
 #include "crypto/prim.h"
 #include "daemon/api.h"
 #include "daemon/notify.h"
+#include "repo/manifest.h"
 #include "service/board.h"
 #include "service/plan.h"
 #include "service/render.h"
@@ -43,7 +44,11 @@ struct stanza {
 	char name[SVC_STANZA_MAX + 1];
 	struct pw_config *cfg;
 	bool scheduled[PLAN_KIND_COUNT];
-	struct sched sched[PLAN_KIND_COUNT];
+	/* each kind's entries ("hourly keep 2d; daily 02:00 keep 30d"), and for backups what
+	 * each names its runs and how long they are kept */
+	struct sched sched[PLAN_KIND_COUNT][SCHED_ENTRIES_MAX];
+	struct sched_tag tags[PLAN_KIND_COUNT][SCHED_ENTRIES_MAX];
+	size_t nsched[PLAN_KIND_COUNT];
 	long jitter;
 	long long depth;
 	bool identity;
@@ -127,11 +132,24 @@ static int load_stanza(const char *path, struct stanza *st)
 		snprintf(what, sizeof what, "%s of stanza \"%s\" (%s)",
 		         pw_opt_def(sched_opt[k])->name, st->name,
 		         pw_cfg_source(st->cfg, sched_opt[k]));
-		if ((rc = sched_parse(expr, what, &st->sched[k])) < 0)
+		if ((rc = sched_parse_list(expr, what, k == PLAN_BACKUP, st->sched[k], st->tags[k],
+		                           &st->nsched[k])) < 0)
 			return rc;
-		time_t probe;
-		if ((rc = sched_next(&st->sched[k], pw_now(), &probe)) < 0)
-			return pw_error_context("%s", what);
+		for (size_t e = 0; e < st->nsched[k]; e++) {
+			time_t probe;
+			if ((rc = sched_next(&st->sched[k][e], pw_now(), &probe)) < 0)
+				return pw_error_context("%s", what);
+			const char *tag = st->tags[k][e].name;
+			if (tag[0] && !manifest_tag_name_valid(tag)) {
+				char shown[SCHED_TAG_MAX + 8];
+				pw_str_printable(shown, sizeof shown, tag);
+				pw_error(PW_E_CONFIG, "%s: bad tag \"%s\"", what, shown);
+				return pw_error_hint(
+				    "A tag is 1-%d letters, digits, \"_\", \".\" or "
+				    "\"-\", not starting with \".\" or \"-\".",
+				    SCHED_TAG_MAX - 1);
+			}
+		}
 		st->scheduled[k] = true;
 	}
 	char what[128];
@@ -231,6 +249,9 @@ static const char *why_name(enum plan_why w)
 	return w == PLAN_WHY_MISSED ? "missed" : w == PLAN_WHY_RETRY ? "retry" : "scheduled";
 }
 
+static void tags_text(const struct stanza *st, enum plan_kind k, uint32_t entries, char *out,
+                      size_t size);
+
 /* What the state file says about one schedule, and what the plan makes of it now: on bk
  * (the status shape's facts) and, for what only a check shows, in j. */
 static int describe_state(const struct stanza *st, enum plan_kind k, time_t now,
@@ -245,8 +266,11 @@ static int describe_state(const struct stanza *st, enum plan_kind k, time_t now,
 			       "starts\n");
 		return 0;
 	}
-	struct plan_job job = {
-	    .sched = &st->sched[k], .jitter = st->jitter, .grace = -1, .st = *ps};
+	struct plan_job job = {.sched = st->sched[k],
+	                       .nsched = st->nsched[k],
+	                       .jitter = st->jitter,
+	                       .grace = -1,
+	                       .st = *ps};
 	struct plan_decision d;
 	enum plan_health h;
 	time_t deadline;
@@ -261,8 +285,11 @@ static int describe_state(const struct stanza *st, enum plan_kind k, time_t now,
 			printf("    last run: %s, started %s, attempts failed in a row: %u\n",
 			       plan_result_name(ps->result),
 			       pw_time_format(ps->last_start, PW_TIME_ISO, a), ps->attempts);
-		printf("    due %s (%s); last success %s; dead-man %s (deadline %s)\n",
+		char tags[SCHED_ENTRIES_MAX * 34];
+		tags_text(st, k, d.entries, tags, sizeof tags);
+		printf("    due %s (%s%s%s); last success %s; dead-man %s (deadline %s)\n",
 		       pw_time_format(d.due, PW_TIME_ISO, b), why_name(d.why),
+		       tags[0] ? ", tags " : "", tags,
 		       ps->last_success ? pw_time_format(ps->last_success, PW_TIME_ISO, a)
 		                        : "never",
 		       plan_health_name(h), pw_time_format(deadline, PW_TIME_ISO, c));
@@ -272,53 +299,157 @@ static int describe_state(const struct stanza *st, enum plan_kind k, time_t now,
 	bk->health = h;
 	bk->deadline = deadline;
 	json_object_set_new(j, "due_why", json_string(why_name(d.why)));
+	bool tagged = false;
+	for (size_t e = 0; e < st->nsched[k]; e++)
+		tagged |= st->tags[k][e].name[0] != 0;
+	if (tagged) { /* what that run will be tagged */
+		json_t *ta = json_array();
+		for (size_t e = 0; e < st->nsched[k]; e++)
+			if (d.entries & (UINT32_C(1) << e) && st->tags[k][e].name[0])
+				json_array_append_new(ta, json_string(st->tags[k][e].name));
+		json_object_set_new(j, "due_tags", ta);
+	}
+	return 0;
+}
+
+/* The tags an entries mask stands for, "hourly,daily" ("" when none), into out. */
+static void tags_text(const struct stanza *st, enum plan_kind k, uint32_t entries, char *out,
+                      size_t size)
+{
+	out[0] = 0;
+	for (size_t e = 0; e < st->nsched[k]; e++)
+		if (entries & (UINT32_C(1) << e) && st->tags[k][e].name[0])
+			snprintf(out + strlen(out), size - strlen(out), "%s%s", out[0] ? "," : "",
+			         st->tags[k][e].name);
+}
+
+static void keep_text(long keep, char *out, size_t size)
+{
+	snprintf(out, size, "%ld%s", keep % 86400 ? keep / 3600 : keep / 86400,
+	         keep % 86400 ? "h" : "d");
+}
+
+/* A schedule of several entries, or of tagged ones: each entry with its tag, its keep and
+ * its own next runs (the union's runs are above it). */
+static int describe_entries(const struct stanza *st, enum plan_kind k, time_t now, json_t *j,
+                            bool text)
+{
+	json_t *entries = json_array();
+	for (size_t e = 0; e < st->nsched[k]; e++) {
+		const struct sched *sc = &st->sched[k][e];
+		const struct sched_tag *tg = &st->tags[k][e];
+		char keep[32] = "";
+		if (tg->keep)
+			keep_text(tg->keep, keep, sizeof keep);
+		if (text)
+			printf("    entry %zu: %s  (zone %s%s%s%s%s)\n", e + 1, sc->text,
+			       sc->zone[0] ? sc->zone : "local", tg->name[0] ? ", tag " : "",
+			       tg->name, keep[0] ? ", keep " : "", keep);
+		json_t *x = json_object(), *next = json_array();
+		time_t t = now;
+		for (int i = 0; i < NEXT_RUNS; i++) {
+			int rc = sched_next(sc, t, &t);
+			if (rc < 0) {
+				json_decref(next);
+				json_decref(x);
+				json_decref(entries);
+				return rc;
+			}
+			char local[80], utc[PW_TIME_MAX];
+			fmt_local(sc, t, local, sizeof local);
+			pw_time_format(t, PW_TIME_ISO, utc);
+			if (text)
+				printf("      %-24s %s\n", local, utc);
+			json_array_append_new(next, json_string(utc));
+		}
+		json_object_set_new(x, "schedule", json_string(sc->text));
+		json_object_set_new(x, "zone", sc->zone[0] ? json_string(sc->zone) : json_null());
+		json_object_set_new(x, "tag", tg->name[0] ? json_string(tg->name) : json_null());
+		json_object_set_new(x, "keep_seconds",
+		                    tg->keep ? json_integer(tg->keep) : json_null());
+		json_object_set_new(x, "next", next);
+		json_array_append_new(entries, x);
+	}
+	json_object_set_new(j, "entries", entries);
 	return 0;
 }
 
 static int describe(const struct stanza *st, enum plan_kind k, time_t now,
                     const struct svc_state *state, struct board_kind *bk, json_t *j, bool text)
 {
-	const struct sched *sc = &st->sched[k];
+	const struct sched *sc = &st->sched[k][0];
+	struct plan_job pj = {.sched = st->sched[k], .nsched = st->nsched[k], .jitter = st->jitter};
+	bool tagged = false, one_zone = true;
+	for (size_t e = 0; e < st->nsched[k]; e++) {
+		tagged |= st->tags[k][e].name[0] != 0;
+		one_zone &= strcmp(st->sched[k][e].zone, sc->zone) == 0;
+	}
+	const char *expr = pw_cfg_str(st->cfg, sched_opt[k]);
 	json_t *runs = json_array();
 	if (text)
-		printf("  %-7s %s  (zone %s, jitter below %lds)\n", plan_kind_name(k), sc->text,
-		       sc->zone[0] ? sc->zone : "local", st->jitter);
+		printf("  %-7s %s  (zone %s, jitter below %lds)\n", plan_kind_name(k), expr,
+		       !one_zone     ? "per entry"
+		       : sc->zone[0] ? sc->zone
+		                     : "local",
+		       st->jitter);
 	time_t t = now;
 	for (int i = 0; i < NEXT_RUNS; i++) {
-		time_t slot, after;
-		int rc = sched_next(sc, t, &slot);
+		time_t slot;
+		long jit;
+		uint32_t ents;
+		int rc = plan_next_slot(&pj, t, &slot);
 		if (rc == 0)
-			rc = sched_next(sc, slot, &after);
+			rc = plan_slot_jitter(st->name, k, &pj, slot, &jit);
+		if (rc == 0)
+			rc = plan_slot_entries(&pj, slot, &ents);
 		if (rc < 0) {
 			json_decref(runs);
 			return rc;
 		}
-		long cap = (long)(after - slot) / 2;
-		long jit = sched_jitter(st->name, plan_kind_name(k), slot,
-		                        st->jitter < cap ? st->jitter : cap);
-		char local[80], utc[PW_TIME_MAX], run[PW_TIME_MAX];
-		fmt_local(sc, slot, local, sizeof local);
+		/* shown in the zone of the first entry whose slot it is */
+		const struct sched *zs = sc;
+		for (size_t e = 0; e < st->nsched[k]; e++)
+			if (ents & (UINT32_C(1) << e)) {
+				zs = &st->sched[k][e];
+				break;
+			}
+		char local[80], utc[PW_TIME_MAX], run[PW_TIME_MAX], tags[SCHED_ENTRIES_MAX * 34];
+		fmt_local(zs, slot, local, sizeof local);
 		pw_time_format(slot, PW_TIME_ISO, utc);
 		pw_time_format(slot + jit, PW_TIME_ISO, run);
+		tags_text(st, k, ents, tags, sizeof tags);
 		if (text)
-			printf("    %-24s %s  runs at %s\n", local, utc, run);
+			printf("    %-24s %s  runs at %s%s%s\n", local, utc, run,
+			       tags[0] ? "  tags " : "", tags);
 		json_t *r = json_object();
 		json_object_set_new(r, "local", json_string(local));
 		json_object_set_new(r, "slot", json_string(utc));
 		json_object_set_new(r, "run_at", json_string(run));
 		json_object_set_new(r, "jitter_seconds", json_integer(jit));
+		if (tagged) {
+			json_t *ta = json_array();
+			for (size_t e = 0; e < st->nsched[k]; e++)
+				if (ents & (UINT32_C(1) << e) && st->tags[k][e].name[0])
+					json_array_append_new(ta, json_string(st->tags[k][e].name));
+			json_object_set_new(r, "tags", ta);
+		}
 		json_array_append_new(runs, r);
 		t = slot;
 	}
 	bk->scheduled = true;
 	bk->last_duration = -1;
-	pw_strlcpy(bk->schedule, sc->text, sizeof bk->schedule);
+	pw_strlcpy(bk->schedule, expr, sizeof bk->schedule);
 	json_object_set_new(j, "zone", sc->zone[0] ? json_string(sc->zone) : json_null());
 	json_object_set_new(j, "jitter_max_seconds", json_integer(st->jitter));
 	if (k == PLAN_VERIFY)
 		json_object_set_new(j, "depth", json_integer(st->depth));
 	json_object_set_new(j, "next", runs);
-	return describe_state(st, k, now, state, bk, j, text);
+	int rc = 0;
+	if (st->nsched[k] > 1 || tagged)
+		rc = describe_entries(st, k, now, j, text);
+	if (rc == 0)
+		rc = describe_state(st, k, now, state, bk, j, text);
+	return rc;
 }
 
 /* The stanza in the status shape (render.h: the API's, one builder), with what only a
@@ -559,22 +690,38 @@ static void on_hup(int signo)
 }
 
 /* One job, in this process, exactly as "pgward backup|verify|expire STANZA" runs it, with
- * its own audit record. */
+ * its own audit record; a backup gets "--tag NAME[:KEEP]" for each entry it stands for
+ * (entries: plan_entries). */
 static int run_job(const struct service *svc, const struct stanza *st, enum plan_kind k,
-                   char *message, size_t msize)
+                   uint32_t entries, char *message, size_t msize)
 {
 	static const char *const command[PLAN_KIND_COUNT] = {"backup", "verify", "expire"};
 	int (*const fn[PLAN_KIND_COUNT])(struct pw_ctx *) = {cmd_backup, cmd_verify, cmd_expire};
 	struct pw_ctx ctx = {.command = command[k], .stanza = st->name, .audit = json_object()};
 	ctx.cfg = pw_config_new();
 	struct pw_buf arg = PW_BUF_INIT(8192);
+	char tagarg[SCHED_ENTRIES_MAX][SCHED_TAG_MAX + 48];
+	char *argv[2 + SCHED_ENTRIES_MAX];
+	int argc = 0;
 	int rc = pw_buf_printf(&arg, "--config=%s", svc->path);
 	if (rc == 0) {
+		argv[argc++] = (char *)pw_buf_str(&arg);
 		/* depth 3 is verify --restore; 1 and 2 follow from the keys (checked before) */
-		char *argv[] = {(char *)pw_buf_str(&arg), (char *)"--restore"};
-		const enum pw_opt_id allowed[] = {PW_OPT_CONFIG, PW_OPT_RESTORE_DRILL};
-		int argc = k == PLAN_VERIFY && st->depth == 3 ? 2 : 1;
-		rc = pw_config_parse_args(ctx.cfg, command[k], argc, argv, allowed, 2);
+		if (k == PLAN_VERIFY && st->depth == 3)
+			argv[argc++] = (char *)"--restore";
+		for (size_t e = 0; k == PLAN_BACKUP && e < st->nsched[k]; e++) {
+			const struct sched_tag *tg = &st->tags[k][e];
+			if (!(entries & (UINT32_C(1) << e)) || !tg->name[0])
+				continue;
+			char keep[32] = "";
+			if (tg->keep)
+				keep_text(tg->keep, keep, sizeof keep);
+			snprintf(tagarg[e], sizeof tagarg[e], "--tag=%s%s%s", tg->name,
+			         keep[0] ? ":" : "", keep);
+			argv[argc++] = tagarg[e];
+		}
+		const enum pw_opt_id allowed[] = {PW_OPT_CONFIG, PW_OPT_RESTORE_DRILL, PW_OPT_TAG};
+		rc = pw_config_parse_args(ctx.cfg, command[k], argc, argv, allowed, 3);
 	}
 	pw_buf_free(&arg, 0);
 	/* the job reads the file again: it must still be the one checked, before and after */
@@ -615,7 +762,8 @@ static void jobs_of(const struct stanza *st, const struct svc_state *state,
 		memset(&jobs[k], 0, sizeof jobs[k]);
 		if (!st->scheduled[k])
 			continue;
-		jobs[k].sched = &st->sched[k];
+		jobs[k].sched = st->sched[k];
+		jobs[k].nsched = st->nsched[k];
 		jobs[k].jitter = st->jitter;
 		jobs[k].grace = -1;
 		const struct plan_state *ps = svc_state_get(state, st->name, (enum plan_kind)k);
@@ -686,7 +834,9 @@ static int board_load(struct board *b, const struct service *svc)
 		for (int k = 0; k < PLAN_KIND_COUNT && bs; k++) {
 			bs->kind[k].scheduled = svc->all[j].scheduled[k];
 			pw_strlcpy(bs->kind[k].schedule,
-			           svc->all[j].scheduled[k] ? svc->all[j].sched[k].text : "",
+			           svc->all[j].scheduled[k]
+			               ? pw_cfg_str(svc->all[j].cfg, sched_opt[k])
+			               : "",
 			           sizeof bs->kind[k].schedule);
 		}
 	}
@@ -876,8 +1026,15 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 				bool failing = ps->attempts > 0;
 				board_job(board, st->name, run, job_id, ps, true, 0, NULL, 0);
 				notify(notifier, NOTIFY_START, st->name, run, job_id, ps, 0, NULL);
-				char message[BOARD_MSG_MAX];
-				int jrc = run_job(&svc, st, run, message, sizeof message);
+				char message[BOARD_MSG_MAX] = "";
+				uint32_t entries =
+				    0; /* jobs[run] still holds the state before it */
+				int jrc = plan_entries(&jobs[run], ps->last_start, &entries);
+				if (jrc == 0)
+					jrc = run_job(&svc, st, run, entries, message,
+					              sizeof message);
+				else /* a zone file that vanished: as a job that failed */
+					pw_strlcpy(message, pw_error_message(), sizeof message);
 				ps->last_end = pw_now();
 				bool stopped = jrc == -PW_E_INTERRUPTED || pw_interrupted();
 				ps->result = jrc == 0  ? PLAN_RES_OK
@@ -886,6 +1043,7 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 				ps->attempts = jrc == 0 ? 0 : ps->attempts + 1;
 				if (jrc == 0) {
 					ps->last_success = ps->last_end;
+					ps->last_success_start = ps->last_start;
 					pw_info("the %s of stanza \"%s\" succeeded",
 					        plan_kind_name(run), st->name);
 				} else if (!failed_rc) {

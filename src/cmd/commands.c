@@ -139,7 +139,10 @@ const struct pw_command pw_commands[] = {
      "REPLICATION and no write privilege; each archive (base.tar with its WAL, one per "
      "tablespace) and PostgreSQL's backup_manifest become zstd+age objects as they stream, "
      "and the signed manifest records the timeline, start and stop LSN and the tablespaces "
-     "(docs/pitr.md).",
+     "(docs/pitr.md).\n\n"
+     "--tag NAME[:KEEP] (repeatable) records a tag in the signed manifest: expire keeps the "
+     "backup for KEEP from its start (36h, 30d, 12w, 1y) on top of the other retention rules "
+     "(docs/retention.md); pgward serve tags each backup with its schedule entries.",
      "  10  a recipient does not parse\n"
      "  20  database connection or dump failure\n  21  TLS verification or pin failure\n"
      "  22  the role is not read-only, or the dump would be incomplete\n"
@@ -150,7 +153,8 @@ const struct pw_command pw_commands[] = {
           PW_OPT_COMPRESS_THREADS, PW_OPT_RATE_LIMIT, PW_OPT_ALLOW_PRIVILEGED, PW_OPT_LOCK_DAYS,
           PW_OPT_LOCK_MODE, PW_OPT_OUTPUT, PW_OPT_S3_PART_SIZE, PW_OPT_S3_PARALLEL,
           PW_OPT_S3_MAX_ATTEMPTS, PW_OPT_S3_TIMEOUT, PW_OPT_S3_SSE, PW_OPT_S3_SSE_KMS_KEY_ID,
-          PW_OPT_S3_STORAGE_CLASS, PW_OPT_PROGRESS, PW_OPT_SIGN_KEY, PW_OPT_DRY_RUN, PW_OPT_TYPE),
+          PW_OPT_S3_STORAGE_CLASS, PW_OPT_PROGRESS, PW_OPT_SIGN_KEY, PW_OPT_DRY_RUN, PW_OPT_TYPE,
+          PW_OPT_TAG),
      0, 1, true, cmd_backup, true},
     {"list", "list the backups in a repository (no key needed)", "[STANZA] --repo ADDR",
      "One row per backup: id, status (complete; incomplete: no manifest; damaged: a manifest "
@@ -351,7 +355,11 @@ const struct pw_command pw_commands[] = {
      "\"Mon..Fri 01:15\", \"*-*-* 00/6:00\" or \"*-*-01 04:00 Europe/Berlin\", each run "
      "delayed by a fixed per-stanza jitter below schedule-jitter. At most one job per stanza "
      "runs at a time; runs missed while the service was down run once; failures are retried "
-     "with backoff (1 min, 2, 4 ... at most the interval).\n\n"
+     "with backoff (1 min, 2, 4 ... at most the interval). A schedule may have several entries, "
+     "separated by \";\", and in backup-schedule each its own retention: \"hourly keep 2d; "
+     "daily 02:00 keep 30d; Sun 03:00 keep 12w tag weekly\"; a slot entries share is one run, "
+     "tagged (backup --tag) with every entry it stands for, and expire keeps each backup for "
+     "its tags' keeps (docs/service.md).\n\n"
      "With --check-config, validates every schedule of the stanzas given (default: all), "
      "prints the next three runs of each in the schedule's zone and in UTC, checks the state "
      "file, and exits. It refuses (exit 3) a configuration that schedules backups in a "

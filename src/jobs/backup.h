@@ -52,6 +52,10 @@ struct backup_opts {
 	const struct minisign_seckey *sign_key;
 	/* borrowed: recorded in the manifest as "audit_anchor" (NULL or not present: none) */
 	const struct manifest_anchor *audit_anchor;
+	/* borrowed: the tags recorded in the manifest (what the backup stands for and how long
+	 * each keeps it: repo/retention.h) */
+	const struct manifest_tag *tags;
+	size_t ntags;
 	void (*progress)(void *arg, const struct backup_progress *p);
 	void *progress_arg;
 };

@@ -143,6 +143,8 @@ int job_manifest_fill(struct manifest *m, const struct backup_opts *o, const cha
 		snprintf(fp, sizeof fp, "sha256:%s", hex);
 		rc = manifest_add_recipient(m, fp);
 	}
+	for (size_t i = 0; i < o->ntags && rc == 0; i++)
+		rc = manifest_add_tag(m, o->tags[i].name, o->tags[i].keep_seconds);
 	if (rc < 0)
 		return rc;
 	if (o->lock_days > 0) {

@@ -44,6 +44,11 @@ bool repo_backup_id_valid(const char *id)
 	return id && name_chars_ok(id, MANIFEST_ID_MAX);
 }
 
+bool manifest_tag_name_valid(const char *name)
+{
+	return name && name_chars_ok(name, MANIFEST_TAG_MAX);
+}
+
 int repo_key(char *out, size_t size, const char *stanza, const char *id, const char *object)
 {
 	if (size)
@@ -185,6 +190,42 @@ int manifest_add_recipient(struct manifest *m, const char *fingerprint)
 	}
 	m->recipients = pw_realloc(m->recipients, (m->nrecipients + 1) * sizeof *m->recipients);
 	pw_strlcpy(m->recipients[m->nrecipients++], fingerprint, sizeof *m->recipients);
+	return 0;
+}
+
+const struct manifest_tag *manifest_tag(const struct manifest *m, const char *name)
+{
+	for (size_t i = 0; m && name && i < m->ntags; i++)
+		if (strcmp(m->tags[i].name, name) == 0)
+			return &m->tags[i];
+	return NULL;
+}
+
+int manifest_add_tag(struct manifest *m, const char *name, int64_t keep_seconds)
+{
+	char shown[80];
+	pw_str_printable(shown, sizeof shown, name ? name : "");
+	if (!manifest_tag_name_valid(name)) {
+		pw_error(PW_E_CONFIG, "bad tag name \"%s\"", shown);
+		return pw_error_hint("A tag is 1-%d letters, digits, \"_\", \".\" or \"-\", not "
+		                     "starting with \".\" or \"-\" (\"daily\", \"pre-upgrade\").",
+		                     MANIFEST_TAG_MAX - 1);
+	}
+	if (manifest_tag(m, name)) {
+		pw_error(PW_E_CONFIG, "tag \"%s\" is given twice", shown);
+		return pw_error_hint("Give each tag once, with the longest keep it needs.");
+	}
+	if (keep_seconds < 0 || keep_seconds > MANIFEST_KEEP_MAX) {
+		pw_error(PW_E_CONFIG, "the keep of tag \"%s\" is out of range", shown);
+		return pw_error_hint("A tag keeps a backup at most 100 years.");
+	}
+	if (m->ntags >= MANIFEST_TAGS_MAX) {
+		pw_error(PW_E_LIMIT, "a backup has at most %d tags", MANIFEST_TAGS_MAX);
+		return pw_error_hint("Use fewer tags or fewer schedule entries.");
+	}
+	struct manifest_tag *t = &m->tags[m->ntags++];
+	pw_strlcpy(t->name, name, sizeof t->name);
+	t->keep_seconds = keep_seconds;
 	return 0;
 }
 
@@ -453,6 +494,40 @@ static int decode_source(json_t *root, struct manifest *m)
 	return 0;
 }
 
+static int decode_tags(json_t *root, struct manifest *m)
+{
+	json_t *ts;
+	int rc = member(root, "tags", false, &ts);
+	if (rc < 0 || !ts)
+		return rc;
+	if (!json_is_array(ts))
+		return damaged("tags", "is not an array");
+	if (json_array_size(ts) > MANIFEST_TAGS_MAX)
+		return damaged("tags", "has more entries than pgward writes");
+	for (size_t i = 0; i < json_array_size(ts); i++) {
+		json_t *t = json_array_get(ts, i);
+		char f[32];
+		snprintf(f, sizeof f, "tags[%zu]", i);
+		if (!json_is_object(t))
+			return damaged(f, "is not an object");
+		struct manifest_tag *mt = &m->tags[i];
+		int64_t keep;
+		parent = f;
+		if ((rc = get_str(t, "name", true, mt->name, sizeof mt->name)) < 0 ||
+		    (rc = get_int(t, "keep_seconds", false, 0, MANIFEST_KEEP_MAX, &keep)) < 0)
+			return rc;
+		if (!manifest_tag_name_valid(mt->name))
+			return damaged("name", "is not a tag name");
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(m->tags[k].name, mt->name) == 0)
+				return damaged("name", "names a tag twice");
+		parent = NULL;
+		mt->keep_seconds = keep;
+		m->ntags = i + 1;
+	}
+	return 0;
+}
+
 static int decode_physical(json_t *root, struct manifest *m)
 {
 	json_t *p;
@@ -575,7 +650,7 @@ static int decode_root(json_t *root, struct manifest *m)
 	if ((m->lock_mode == MANIFEST_LOCK_NONE) != (m->lock_until == 0))
 		return damaged("lock_mode", "and \"lock_until\" are not both set or both null");
 	if ((rc = decode_anchor(root, m)) < 0 || (rc = decode_source(root, m)) < 0 ||
-	    (rc = decode_physical(root, m)) < 0)
+	    (rc = decode_physical(root, m)) < 0 || (rc = decode_tags(root, m)) < 0)
 		return rc;
 	return 0;
 }
@@ -612,6 +687,7 @@ int manifest_encode(const struct manifest *m, struct pw_buf *out)
 	char t[PW_TIME_MAX];
 	PW_CHECK(m->nobjects >= 1 && m->nobjects <= MANIFEST_OBJECTS_MAX);
 	PW_CHECK(m->nrecipients <= MANIFEST_RECIPIENTS_MAX);
+	PW_CHECK(m->ntags <= MANIFEST_TAGS_MAX);
 	json_t *j = json_object();
 	json_object_set_new(j, "format", json_integer(m->format ? m->format : MANIFEST_FORMAT));
 	json_object_set_new(j, "tool", json_string(m->tool));
@@ -694,6 +770,19 @@ int manifest_encode(const struct manifest *m, struct pw_buf *out)
 			                      json_integer((json_int_t)m->physical.tablespaces[i]));
 		json_object_set_new(p, "tablespaces", ts);
 		json_object_set_new(j, "physical", p);
+	}
+	if (m->ntags) { /* absent without tags: an untagged manifest is as before */
+		json_t *ts = json_array();
+		for (size_t i = 0; i < m->ntags; i++) {
+			json_t *tag = json_object();
+			json_object_set_new(tag, "name", json_string(m->tags[i].name));
+			json_object_set_new(tag, "keep_seconds",
+			                    m->tags[i].keep_seconds
+			                        ? json_integer((json_int_t)m->tags[i].keep_seconds)
+			                        : json_null());
+			json_array_append_new(ts, tag);
+		}
+		json_object_set_new(j, "tags", ts);
 	}
 	char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(j);

@@ -32,6 +32,9 @@
 #define MANIFEST_NOTE_MAX 512                /* globals_note */
 #define MANIFEST_SIZE_MAX (INT64_C(1) << 60) /* any byte count */
 #define MANIFEST_TABLESPACES_MAX 32          /* physical.tablespaces[] */
+#define MANIFEST_TAGS_MAX 16                 /* tags[] */
+#define MANIFEST_TAG_MAX 33                  /* a tag name, with the NUL */
+#define MANIFEST_KEEP_MAX (INT64_C(36600) * 86400) /* a tag's keep: 100 years */
 
 enum manifest_kind {
 	MANIFEST_LOGICAL = 0, /* pg_dump -Fc */
@@ -78,6 +81,18 @@ struct manifest_physical {
 	size_t ntablespaces;
 };
 
+/*
+ * A tag: a name for what the backup stands for ("hourly", "daily": the schedule entries of
+ * `pgward serve` whose slot it was, or --tag by hand) and how long that tag keeps it
+ * (keep-within, from its start; 0: the tag keeps nothing of its own). Absent in manifests
+ * written before tags (decoded as none). A tag can only keep a backup longer than the
+ * other retention rules would (repo/retention.h), never shorter.
+ */
+struct manifest_tag {
+	char name[MANIFEST_TAG_MAX];
+	int64_t keep_seconds; /* 0 .. MANIFEST_KEEP_MAX */
+};
+
 struct manifest {
 	int format;
 	char tool[MANIFEST_SHORT_MAX];
@@ -106,6 +121,8 @@ struct manifest {
 	struct manifest_anchor audit_anchor;
 	struct manifest_source source;
 	struct manifest_physical physical;
+	struct manifest_tag tags[MANIFEST_TAGS_MAX]; /* distinct names */
+	size_t ntags;
 };
 
 /* Free what m holds (objects, recipients) and zero it; manifest_free also frees m
@@ -116,6 +133,11 @@ void manifest_free(struct manifest *m);
 int manifest_add_object(struct manifest *m, const char *name, uint64_t size,
                         const uint8_t sha256[32]);
 int manifest_add_recipient(struct manifest *m, const char *fingerprint);
+/* Append a tag: -PW_E_CONFIG (message, hint) for a name that is not a tag name, a name
+ * already there or a keep out of range, -PW_E_LIMIT past the cap. */
+int manifest_add_tag(struct manifest *m, const char *name, int64_t keep_seconds);
+/* The tag named name, or NULL. */
+const struct manifest_tag *manifest_tag(const struct manifest *m, const char *name);
 
 /* The canonical text (2-space indented JSON, fields in a fixed order, newline-free end),
  * appended to out. Returns 0, or -PW_E_INTERNAL for a struct the decoder would refuse
@@ -149,6 +171,9 @@ bool repo_object_name_valid(const char *name);
 /* A backup id as catalog_new_id makes them: 1-63 bytes of [A-Za-z0-9._-], not starting
  * with '.' or '-'. */
 bool repo_backup_id_valid(const char *id);
+
+/* A tag name: 1-32 bytes of [A-Za-z0-9._-], not starting with '.' or '-'. */
+bool manifest_tag_name_valid(const char *name);
 
 /*
  * The one way to build a repository key: "<stanza>/<id>/<object>" (object NULL:

@@ -255,6 +255,22 @@ void retention_plan(const struct retention_opts *o, const struct backup_list *l,
 			keep(g[i], why);
 		}
 	}
+	/* tags: each keeps its backup for its own keep from the start (keep-within); on top of
+	 * the rules above (the union: a tag never keeps fewer) */
+	for (size_t i = 0; i < ng; i++) {
+		const struct manifest *m = g[i]->e->manifest;
+		for (size_t k = 0; k < m->ntags; k++) {
+			int64_t kt = m->tags[k].keep_seconds;
+			if (kt <= 0 || o->now - g[i]->t >= kt)
+				continue;
+			char why[96], until[PW_TIME_MAX];
+			snprintf(why, sizeof why, "tagged \"%s\", kept %lld%s, until %s",
+			         m->tags[k].name, (long long)(kt % 86400 ? kt / 3600 : kt / 86400),
+			         kt % 86400 ? "h" : "d",
+			         pw_time_format(g[i]->t + (time_t)kt, PW_TIME_ISO, until));
+			keep(g[i], why);
+		}
+	}
 	gfs(g, ng, o->r.daily, 'd', "day");
 	gfs(g, ng, o->r.weekly, 'w', "week");
 	gfs(g, ng, o->r.monthly, 'm', "month");

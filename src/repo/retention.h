@@ -7,7 +7,8 @@
  * and id, its start time matches its id and is not in the future, and every object the
  * manifest names is listed with its recorded size. A genuine backup is kept if any rule
  * keeps it: younger than retention-days, among the newest retention-min, the newest of each
- * of the last N days/weeks/months/years (GFS), or pinned. Everything else is aged by the
+ * of the last N days/weeks/months/years (GFS), pinned, or younger than the keep of one of
+ * its tags (the signed manifest's tags[]: a tag only ever adds to the keep set). Everything else is aged by the
  * storage's time and removed after the grace period, except what is evidence: a backup
  * signed by a trusted key and altered since, a signature next to a manifest that is missing
  * or damaged (kept for investigation), and a manifest in a newer format (never judged by

@@ -50,15 +50,81 @@ long plan_backoff(unsigned attempts, long interval)
 	return b < cap ? b : cap;
 }
 
-/* The jitter of a slot, at most half the gap to the next slot (a run never passes it). */
-static int jitter_of(const char *stanza, enum plan_kind kind, const struct plan_job *j, time_t slot,
+static size_t nentries(const struct plan_job *j)
+{
+	return !j->sched ? 0 : j->nsched ? j->nsched : 1;
+}
+
+int plan_next_slot(const struct plan_job *j, time_t after, time_t *slot)
+{
+	*slot = 0;
+	for (size_t i = 0; i < nentries(j); i++) {
+		time_t t;
+		int rc = sched_next(&j->sched[i], after, &t);
+		if (rc < 0)
+			return rc;
+		if (!*slot || t < *slot)
+			*slot = t;
+	}
+	return 0;
+}
+
+/* The gap between the two slots of the union that follow t (sched_interval of one entry). */
+static int interval_of(const struct plan_job *j, time_t t, long *seconds)
+{
+	if (nentries(j) == 1)
+		return sched_interval(j->sched, t, seconds);
+	time_t a, b;
+	int rc = plan_next_slot(j, t, &a);
+	if (rc == 0)
+		rc = plan_next_slot(j, a, &b);
+	*seconds = rc == 0 ? (long)(b - a) : 0;
+	return rc;
+}
+
+int plan_entries(const struct plan_job *j, time_t now, uint32_t *entries)
+{
+	*entries = 0;
+	time_t since = j->st.last_success_start;
+	if (!since && j->st.last_success) /* a state file from before it was recorded */
+		since = j->st.result == PLAN_RES_OK ? j->st.last_start : j->st.last_success;
+	if (!since)
+		since = j->st.first_seen;
+	if (!since || since > now)
+		since = now;
+	for (size_t i = 0; i < nentries(j) && i < 32; i++) {
+		time_t t;
+		int rc = sched_next(&j->sched[i], since, &t);
+		if (rc < 0)
+			return rc;
+		if (t <= now)
+			*entries |= UINT32_C(1) << i;
+	}
+	return 0;
+}
+
+int plan_slot_entries(const struct plan_job *j, time_t slot, uint32_t *entries)
+{
+	*entries = 0;
+	for (size_t i = 0; i < nentries(j) && i < 32; i++) {
+		time_t t;
+		int rc = sched_next(&j->sched[i], slot - 1, &t);
+		if (rc < 0)
+			return rc;
+		if (t == slot)
+			*entries |= UINT32_C(1) << i;
+	}
+	return 0;
+}
+
+int plan_slot_jitter(const char *stanza, enum plan_kind kind, const struct plan_job *j, time_t slot,
                      long *out)
 {
 	*out = 0;
 	if (j->jitter <= 0)
 		return 0;
 	time_t after;
-	int rc = sched_next(j->sched, slot, &after);
+	int rc = plan_next_slot(j, slot, &after);
 	if (rc < 0)
 		return rc;
 	long cap = (long)(after - slot) / 2;
@@ -91,11 +157,11 @@ int plan_job(const char *stanza, enum plan_kind kind, const struct plan_job *j, 
 		anchor = now;
 	time_t slot, after_slot;
 	long jit;
-	int rc = sched_next(j->sched, anchor, &slot);
+	int rc = plan_next_slot(j, anchor, &slot);
 	if (rc == 0)
-		rc = sched_next(j->sched, slot, &after_slot);
+		rc = plan_next_slot(j, slot, &after_slot);
 	if (rc == 0)
-		rc = jitter_of(stanza, kind, j, slot, &jit);
+		rc = plan_slot_jitter(stanza, kind, j, slot, &jit);
 	if (rc < 0)
 		return rc;
 	out->slot = slot;
@@ -107,7 +173,7 @@ int plan_job(const char *stanza, enum plan_kind kind, const struct plan_job *j, 
 		if (end == 0 || end > now)
 			end = now;
 		long interval;
-		if ((rc = sched_interval(j->sched, end, &interval)) < 0)
+		if ((rc = interval_of(j, end, &interval)) < 0)
 			return rc;
 		time_t retry = end + plan_backoff(j->st.attempts ? j->st.attempts : 1, interval);
 		if (retry < out->due) {
@@ -116,7 +182,7 @@ int plan_job(const char *stanza, enum plan_kind kind, const struct plan_job *j, 
 		}
 	}
 	out->action = now >= out->due ? PLAN_RUN : PLAN_WAIT;
-	return 0;
+	return plan_entries(j, now > out->due ? now : out->due, &out->entries);
 }
 
 int plan_stanza(const char *stanza, const struct plan_job jobs[PLAN_KIND_COUNT], time_t now,
@@ -155,11 +221,11 @@ int plan_health(const char *stanza, enum plan_kind kind, const struct plan_job *
 		base = now;
 	time_t s1;
 	long interval, jit;
-	int rc = sched_next(j->sched, base, &s1);
+	int rc = plan_next_slot(j, base, &s1);
 	if (rc == 0)
-		rc = sched_interval(j->sched, s1 - 1, &interval);
+		rc = interval_of(j, s1 - 1, &interval);
 	if (rc == 0)
-		rc = jitter_of(stanza, kind, j, s1, &jit);
+		rc = plan_slot_jitter(stanza, kind, j, s1, &jit);
 	if (rc < 0)
 		return rc;
 	long grace = j->grace;

@@ -7,6 +7,7 @@
 #define PW_SERVICE_PLAN_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "service/schedule.h"
@@ -29,13 +30,21 @@ struct plan_state {
 	time_t first_seen; /* when the service first saw this schedule: the anchor before any run */
 	time_t last_start; /* start of the last run */
 	time_t last_end;   /* end of the last run (0 while running) */
-	time_t last_success; /* end of the last successful run */
+	time_t last_success;       /* end of the last successful run */
+	time_t last_success_start; /* start of the last successful run (0: not recorded) */
 	enum plan_result result;
 	unsigned attempts; /* consecutive failures */
 };
 
+/*
+ * A kind's schedule is one or more entries (backup-schedule = "hourly keep 2d; daily 02:00
+ * keep 30d"): its slots are the union of the entries' slots, so a slot two entries share is
+ * one run, jitter and missed runs apply to the union, and each run stands for the entries
+ * whose slots it covers (plan_entries).
+ */
 struct plan_job {
-	const struct sched *sched; /* NULL: this kind is not scheduled */
+	const struct sched *sched; /* the entries (nsched of them); NULL: not scheduled */
+	size_t nsched;             /* 0 is read as 1 */
 	long jitter;               /* seconds, schedule-jitter */
 	long grace;                /* dead-man grace in seconds; < 0: the default */
 	struct plan_state st;
@@ -60,8 +69,9 @@ enum plan_why {
 struct plan_decision {
 	enum plan_action action;
 	enum plan_why why;
-	time_t due;  /* when it runs (or ran due): slot + jitter, or the retry time */
-	time_t slot; /* the schedule's slot this run stands for */
+	time_t due;       /* when it runs (or ran due): slot + jitter, or the retry time */
+	time_t slot;      /* the schedule's slot this run stands for */
+	uint32_t entries; /* bit i: the run stands for a slot of entry i (plan_entries at due) */
 };
 
 /* Backoff after `attempts` consecutive failures: 1 min, 2, 4 ... at most interval (>= 60). */
@@ -78,6 +88,26 @@ int plan_job(const char *stanza, enum plan_kind kind, const struct plan_job *j, 
  */
 int plan_stanza(const char *stanza, const struct plan_job jobs[PLAN_KIND_COUNT], time_t now,
                 struct plan_decision out[PLAN_KIND_COUNT], enum plan_kind *run);
+
+/*
+ * The entries a run starting at `now` stands for: bit i when entry i has a slot after the
+ * start of the last successful run (when the schedule was first seen, before any) and at
+ * or before now. A missed run after days down stands for every entry that had a slot; a
+ * retry for the slots the failed runs did not cover; a run asked for between slots for
+ * the slots it consumes (usually none).
+ */
+int plan_entries(const struct plan_job *j, time_t now, uint32_t *entries);
+
+/* The next slot of the schedule (every entry) strictly after `after`. */
+int plan_next_slot(const struct plan_job *j, time_t after, time_t *slot);
+
+/* The jitter of a slot of the schedule, at most half the gap to the next slot (a run never
+ * passes it). */
+int plan_slot_jitter(const char *stanza, enum plan_kind kind, const struct plan_job *j, time_t slot,
+                     long *out);
+
+/* The entries that have `slot` among their slots (bit i: entry i). */
+int plan_slot_entries(const struct plan_job *j, time_t slot, uint32_t *entries);
 
 enum plan_health {
 	PLAN_HEALTH_OK,            /* a success within its interval + grace */

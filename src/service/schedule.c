@@ -552,3 +552,169 @@ int sched_parse_duration(const char *s, const char *what, long *out)
 	*out = v * unit;
 	return 0;
 }
+
+int sched_parse_keep(const char *s, const char *what, long *out)
+{
+	const char *p = s ? s : "";
+	long v = 0;
+	const char *q = p;
+	while (*q >= '0' && *q <= '9' && q - p < 7)
+		v = v * 10 + (*q++ - '0');
+	long unit = 0;
+	if (q > p && q[0] && !q[1])
+		unit = q[0] == 'h'   ? 3600
+		       : q[0] == 'd' ? 86400
+		       : q[0] == 'w' ? 7 * 86400
+		       : q[0] == 'y' ? 365 * 86400
+		                     : 0;
+	if (!unit || v < 1 || v > SCHED_KEEP_MAX / unit) {
+		char shown[40];
+		pw_str_printable(shown, sizeof shown, p);
+		pw_error(PW_E_CONFIG, "%s: bad keep \"%s\"", what, shown);
+		return pw_error_hint(
+		    "Write a number with h, d, w or y (365 days): \"36h\", \"30d\", "
+		    "\"12w\", \"1y\"; from 1 hour to 100 years.");
+	}
+	*out = v * unit;
+	return 0;
+}
+
+static bool word_is(const char *p, size_t n, const char *w)
+{
+	return n == strlen(w) && strncasecmp(p, w, n) == 0;
+}
+
+PW_PRINTF(3, 4) static int bad_entry(const char *what, const char *entry, const char *fmt, ...)
+{
+	char why[160], shown[SCHED_EXPR_MAX + 8];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	pw_str_printable(shown, sizeof shown, entry);
+	pw_error(PW_E_CONFIG, "%s: bad schedule entry \"%s\": %s", what, shown, why);
+	return pw_error_hint("Separate entries with \";\"; after an entry's calendar expression "
+	                     "write \"keep DURATION\" and \"tag NAME\" (backup-schedule only): "
+	                     "\"hourly keep 2d; daily 02:00 keep 30d; Sun 03:00 keep 12w tag "
+	                     "weekly\" (docs/service.md).");
+}
+
+/* One entry at e[0..n): the expression into *s, the clauses into *t. */
+static int parse_entry(const char *e, size_t n, const char *what, bool with_tags, struct sched *s,
+                       struct sched_tag *t)
+{
+	char buf[SCHED_EXPR_MAX + 128];
+	memset(t, 0, sizeof *t);
+	if (n >= sizeof buf) {
+		pw_strlcpy(buf, e, 48);
+		return bad_entry(what, buf, "longer than %zu bytes", sizeof buf - 1);
+	}
+	memcpy(buf, e, n);
+	buf[n] = 0;
+	char *entry = pw_trim(buf);
+	if (!*entry)
+		return bad_entry(what, entry, "an entry is empty");
+	/* the clauses start at the first word "keep" or "tag": no calendar word is either */
+	char *clause = NULL;
+	for (char *p = entry; *p;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		size_t w = strcspn(p, " \t");
+		if (w && (word_is(p, w, "keep") || word_is(p, w, "tag"))) {
+			clause = p;
+			break;
+		}
+		p += w;
+	}
+	char expr[SCHED_EXPR_MAX + 128], whole[SCHED_EXPR_MAX + 128];
+	pw_strlcpy(expr, entry, sizeof expr);
+	pw_strlcpy(whole, entry, sizeof whole); /* for messages: the clauses are cut up below */
+	if (clause)
+		expr[clause - entry] = 0;
+	char *x = pw_trim(expr);
+	if (!*x)
+		return bad_entry(what, whole, "no calendar expression before \"%.8s\"", clause);
+	int rc = sched_parse(x, what, s);
+	if (rc < 0)
+		return rc;
+	bool has_keep = false, has_tag = false;
+	while (clause && *clause) {
+		if (!with_tags)
+			return bad_entry(what, whole,
+			                 "keep and tag belong to backup-schedule entries");
+		char *save, *word = strtok_r(clause, " \t", &save),
+		            *arg = strtok_r(NULL, " \t", &save);
+		if (!word)
+			break;
+		bool is_keep = strcasecmp(word, "keep") == 0, is_tag = strcasecmp(word, "tag") == 0;
+		if (!is_keep && !is_tag)
+			return bad_entry(what, whole, "\"%.20s\" is neither keep nor tag", word);
+		if ((is_keep && has_keep) || (is_tag && has_tag))
+			return bad_entry(what, whole, "%s is given twice", word);
+		if (!arg)
+			return bad_entry(what, whole, "%s needs a value", word);
+		if (is_keep) {
+			char w2[SCHED_EXPR_MAX + 48];
+			snprintf(w2, sizeof w2, "%s, entry \"%.60s\"", what, x);
+			if ((rc = sched_parse_keep(arg, w2, &t->keep)) < 0)
+				return rc;
+			has_keep = true;
+		} else {
+			if (strlen(arg) >= sizeof t->name)
+				return bad_entry(what, whole, "the tag is longer than %d bytes",
+				                 SCHED_TAG_MAX - 1);
+			pw_strlcpy(t->name, arg, sizeof t->name);
+			has_tag = true;
+		}
+		clause = save;
+	}
+	if (with_tags && !has_tag) {
+		size_t w = strcspn(x, " \t");
+		static const char *const named[] = {"hourly", "daily", "weekly", "monthly"};
+		for (size_t i = 0; i < sizeof named / sizeof *named; i++)
+			if (word_is(x, w, named[i]))
+				pw_strlcpy(t->name, named[i], sizeof t->name);
+	}
+	if (has_keep && !t->name[0])
+		return bad_entry(what, whole, "a keep needs a name: add \"tag NAME\"");
+	return 0;
+}
+
+int sched_parse_list(const char *text, const char *what, bool with_tags, struct sched *out,
+                     struct sched_tag *tags, size_t *n)
+{
+	*n = 0;
+	const char *p = text ? text : "";
+	if (strlen(p) > SCHED_LIST_MAX) {
+		char shown[48];
+		pw_str_printable(shown, sizeof shown, p);
+		pw_error(PW_E_CONFIG, "%s: schedule \"%s...\" is longer than %d bytes", what, shown,
+		         SCHED_LIST_MAX);
+		return pw_error_hint("Use at most %d entries of at most %d bytes each.",
+		                     SCHED_ENTRIES_MAX, SCHED_EXPR_MAX);
+	}
+	size_t count = 1;
+	for (const char *q = p; *q; q++)
+		count += *q == ';';
+	if (count > SCHED_ENTRIES_MAX) {
+		pw_error(PW_E_CONFIG, "%s: more than %d schedule entries", what, SCHED_ENTRIES_MAX);
+		return pw_error_hint("Merge entries (\"Mon,Thu 02:00\") or use fewer.");
+	}
+	for (;;) {
+		size_t len = strcspn(p, ";");
+		int rc = parse_entry(p, len, what, with_tags, &out[*n], &tags[*n]);
+		if (rc < 0)
+			return rc;
+		for (size_t i = 0; tags[*n].name[0] && i < *n; i++)
+			if (strcmp(tags[i].name, tags[*n].name) == 0)
+				return bad_entry(
+				    what, out[*n].text,
+				    "the tag \"%s\" names another entry too (name them "
+				    "apart with \"tag NAME\")",
+				    tags[i].name);
+		(*n)++;
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+}

@@ -62,4 +62,36 @@ long sched_jitter(const char *stanza, const char *kind, time_t slot, long jitter
 /* "10m", "90s", "2h", "0": seconds into *out (at most a week). -PW_E_CONFIG recorded. */
 int sched_parse_duration(const char *s, const char *what, long *out);
 
+/* The most entries of one schedule option, and the longest option text. */
+#define SCHED_ENTRIES_MAX 8
+#define SCHED_LIST_MAX 2048
+/* A tag name with its NUL (the repository's rule, manifest_tag_name_valid, says which
+ * characters; the same size as MANIFEST_TAG_MAX). */
+#define SCHED_TAG_MAX 33
+/* The longest keep: 100 years (MANIFEST_KEEP_MAX). */
+#define SCHED_KEEP_MAX (36600L * 86400)
+
+/* What one entry of a backup schedule names its runs, and how long they are kept. */
+struct sched_tag {
+	char name[SCHED_TAG_MAX]; /* "": its runs are not tagged */
+	long keep;                /* seconds; 0: the tag keeps nothing of its own */
+};
+
+/*
+ * A schedule option: up to SCHED_ENTRIES_MAX entries separated by ";", each a calendar
+ * expression followed by the clauses "keep DURATION" and "tag NAME", in any order, each at
+ * most once ("hourly keep 2d; daily 02:00 keep 30d; Sun 03:00 keep 12w tag weekly").
+ * An entry without "tag" is named by its leading word when that is hourly, daily, weekly
+ * or monthly, else it has no name; "keep" needs a name; names are distinct. With
+ * with_tags false (verify-schedule, expire-schedule) the clauses are refused and no entry
+ * is named. out and tags hold SCHED_ENTRIES_MAX each; -PW_E_CONFIG recorded (what names
+ * the setting).
+ */
+int sched_parse_list(const char *text, const char *what, bool with_tags, struct sched *out,
+                     struct sched_tag *tags, size_t *n);
+
+/* A keep: a number with h, d, w or y (365 days): "36h", "2d", "12w", "1y"; 1 hour to 100
+ * years, in seconds. -PW_E_CONFIG recorded (what names the setting). */
+int sched_parse_keep(const char *s, const char *what, long *out);
+
 #endif

@@ -135,8 +135,9 @@ static int get_time(json_t *o, const char *key, const char *path, time_t *out)
 
 static int parse_entry(json_t *o, const char *path, struct plan_state *st)
 {
-	static const char *const keys[] = {"first_seen",   "last_start", "last_end",
-	                                   "last_success", "result",     "attempts"};
+	static const char *const keys[] = {"first_seen",   "last_start",         "last_end",
+	                                   "last_success", "last_success_start", "result",
+	                                   "attempts"};
 	if (!json_is_object(o))
 		return damaged(path, "a job entry is not an object", NULL);
 	const char *key;
@@ -153,7 +154,8 @@ static int parse_entry(json_t *o, const char *path, struct plan_state *st)
 	if ((rc = get_time(o, "first_seen", path, &st->first_seen)) < 0 ||
 	    (rc = get_time(o, "last_start", path, &st->last_start)) < 0 ||
 	    (rc = get_time(o, "last_end", path, &st->last_end)) < 0 ||
-	    (rc = get_time(o, "last_success", path, &st->last_success)) < 0)
+	    (rc = get_time(o, "last_success", path, &st->last_success)) < 0 ||
+	    (rc = get_time(o, "last_success_start", path, &st->last_success_start)) < 0)
 		return rc;
 	json_t *r = json_object_get(o, "result");
 	int res = json_is_string(r) ? plan_result_from(json_string_value(r)) : -1;
@@ -304,6 +306,7 @@ char *svc_state_dump(const struct svc_state *s)
 			put_time(o, "last_start", st->last_start);
 			put_time(o, "last_end", st->last_end);
 			put_time(o, "last_success", st->last_success);
+			put_time(o, "last_success_start", st->last_success_start);
 			json_object_set_new(o, "result", json_string(plan_result_name(st->result)));
 			json_object_set_new(o, "attempts", json_integer(st->attempts));
 			json_object_set_new(jobs, plan_kind_name((enum plan_kind)k), o);

@@ -1,7 +1,7 @@
 /*
  * state.h - the service's small local state file: per stanza and job kind, when the
  * schedule was first seen, the last run's start, end and result, the last success and the
- * count of consecutive failures. Nothing the repository holds (backups, manifests,
+ * count of consecutive failures (and since when the last success ran). Nothing the repository holds (backups, manifests,
  * verification records) is copied here.
  *
  * JSON, written with common/safefile.h (a new 0600 file renamed over the old one: a crash

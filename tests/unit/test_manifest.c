@@ -476,6 +476,102 @@ static void test_caps(void **state)
 	manifest_free(m);
 }
 
+/* Tags: optional (FULL has none and encodes without the field), typed, capped, distinct;
+ * manifest_add_tag refuses what the decoder would. */
+static void test_tags(void **state)
+{
+	(void)state;
+	struct manifest *m = pw_malloc(sizeof *m), *back = pw_malloc(sizeof *back);
+	assert_int_equal(decode_text(FULL, m), 0);
+	assert_int_equal(m->ntags, 0);
+	assert_int_equal(manifest_add_tag(m, "hourly", 2 * 86400), 0);
+	assert_int_equal(manifest_add_tag(m, "daily", 30 * 86400), 0);
+	assert_int_equal(manifest_add_tag(m, "pre-upgrade.1", 0), 0);
+	struct pw_buf a = PW_BUF_INIT(REPO_MANIFEST_MAX), b = PW_BUF_INIT(REPO_MANIFEST_MAX);
+	assert_int_equal(manifest_encode(m, &a), 0);
+	assert_non_null(strstr(pw_buf_str(&a), "\"tags\": [\n    {\n      \"name\": \"hourly\",\n"
+	                                       "      \"keep_seconds\": 172800\n    },"));
+	assert_non_null(strstr(pw_buf_str(&a), "\"keep_seconds\": null"));
+	assert_int_equal(manifest_decode(a.data, a.len, back), 0);
+	assert_int_equal(back->ntags, 3);
+	assert_string_equal(back->tags[1].name, "daily");
+	assert_int_equal(back->tags[1].keep_seconds, 30 * 86400);
+	assert_int_equal(back->tags[2].keep_seconds, 0);
+	assert_non_null(manifest_tag(back, "hourly"));
+	assert_null(manifest_tag(back, "weekly"));
+	assert_int_equal(manifest_encode(back, &b), 0);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.data, b.data, a.len);
+	manifest_clear(back);
+
+	/* hostile tags: every one is a damaged manifest naming the field */
+	static const struct {
+		const char *tags, *field;
+	} bad[] = {
+	    {"{}", "tags"},
+	    {"\"daily\"", "tags"},
+	    {"[\"daily\"]", "tags[0]"},
+	    {"[{}]", "tags[0].name"},
+	    {"[{\"name\": 7}]", "tags[0].name"},
+	    {"[{\"name\": \"\"}]", "tags[0].name"},
+	    {"[{\"name\": \"../x\"}]", "tags[0].name"},
+	    {"[{\"name\": \"-x\"}]", "tags[0].name"},
+	    {"[{\"name\": \"a b\"}]", "tags[0].name"},
+	    {"[{\"name\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}]", "tags[0].name"},
+	    {"[{\"name\": \"d\"}, {\"name\": \"d\"}]", "tags[1].name"},
+	    {"[{\"name\": \"d\", \"keep_seconds\": -1}]", "tags[0].keep_seconds"},
+	    {"[{\"name\": \"d\", \"keep_seconds\": 3162240001}]", "tags[0].keep_seconds"},
+	    {"[{\"name\": \"d\", \"keep_seconds\": \"30d\"}]", "tags[0].keep_seconds"},
+	    {"[{\"name\": \"d\", \"keep_seconds\": 1.5}]", "tags[0].keep_seconds"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		json_t *v = json_loads(bad[i].tags, JSON_DECODE_ANY, NULL);
+		assert_non_null(v);
+		expect_damaged("tags", v, bad[i].field);
+	}
+	json_t *many = json_array();
+	for (int i = 0; i < MANIFEST_TAGS_MAX + 1; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "t%d", i);
+		json_array_append_new(many, json_pack("{s:s}", "name", name));
+	}
+	expect_damaged("tags", many, "tags");
+	/* null and [] are no tags; keep_seconds may be absent; the longest name is fine */
+	static const char *fine[] = {"null", "[]", "[{\"name\": \"x\"}]",
+	                             "[{\"name\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\", "
+	                             "\"keep_seconds\": 3162240000}]"};
+	for (size_t i = 0; i < sizeof fine / sizeof *fine; i++) {
+		struct edit e = {"tags", json_loads(fine[i], JSON_DECODE_ANY, NULL)};
+		if (decode_mutated(apply_edit, &e, back) != 0)
+			fail_msg("tags %s: %s", fine[i], pw_error_message());
+		json_decref(e.v);
+		manifest_clear(back);
+	}
+
+	/* the writer's side refuses the same */
+	assert_int_equal(manifest_add_tag(m, "daily", 1), -PW_E_CONFIG); /* twice */
+	assert_non_null(strstr(pw_error_message(), "twice"));
+	pw_error_clear();
+	assert_int_equal(manifest_add_tag(m, "a/b", 1), -PW_E_CONFIG);
+	assert_true(strlen(pw_error_hint_text()) > 0);
+	pw_error_clear();
+	assert_int_equal(manifest_add_tag(m, "x", -1), -PW_E_CONFIG);
+	pw_error_clear();
+	assert_int_equal(manifest_add_tag(m, "x", MANIFEST_KEEP_MAX + 1), -PW_E_CONFIG);
+	pw_error_clear();
+	for (int i = 3; i < MANIFEST_TAGS_MAX; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "t%d", i);
+		assert_int_equal(manifest_add_tag(m, name, 0), 0);
+	}
+	assert_int_equal(manifest_add_tag(m, "one-more", 0), -PW_E_LIMIT);
+	pw_error_clear();
+	pw_buf_free(&a, 0);
+	pw_buf_free(&b, 0);
+	manifest_free(m);
+	pw_free(back);
+}
+
 static void test_not_json_and_newer(void **state)
 {
 	(void)state;
@@ -643,7 +739,7 @@ int main(void)
 	    cmocka_unit_test(test_wrong_types),  cmocka_unit_test(test_missing_and_range),
 	    cmocka_unit_test(test_caps),         cmocka_unit_test(test_not_json_and_newer),
 	    cmocka_unit_test(test_seeds),        cmocka_unit_test(test_keys),
-	    cmocka_unit_test(test_record_names),
+	    cmocka_unit_test(test_record_names), cmocka_unit_test(test_tags),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }

@@ -103,6 +103,9 @@ static void test_missed_runs_once(void **state)
  * a job that succeeds after `takes` seconds (or fails when fail_until is later). Returns the
  * number of runs started.
  */
+/* the entries each run of the last simulate stood for (plan_entries at its start) */
+static uint32_t sim_entries[512];
+
 static int simulate(struct plan_job *j, const char *from, const char *to, const char *down,
                     const char *up, long takes, time_t fail_until, time_t *starts, int max)
 {
@@ -124,12 +127,19 @@ static int simulate(struct plan_job *j, const char *from, const char *to, const 
 			bool ok = pw_now() >= fail_until;
 			j->st.result = ok ? PLAN_RES_OK : PLAN_RES_FAILED;
 			j->st.attempts = ok ? 0 : j->st.attempts + 1;
-			if (ok)
+			if (ok) {
 				j->st.last_success = pw_now();
+				j->st.last_success_start = j->st.last_start;
+			}
 		}
 		struct plan_decision d;
 		assert_int_equal(plan_job("main", PLAN_BACKUP, j, pw_now(), &d), 0);
 		if (d.action == PLAN_RUN) {
+			uint32_t e = 0;
+			assert_int_equal(plan_entries(j, pw_now(), &e), 0);
+			assert_int_equal(e, d.entries);
+			if (runs < 512)
+				sim_entries[runs] = e;
 			if (runs < max)
 				starts[runs] = pw_now();
 			runs++;
@@ -185,6 +195,129 @@ static void test_retry_backoff(void **state)
 	                T("2027-01-01T00:00:00Z"), starts, 32);
 	assert_true(runs > 24 && runs < 24 + 8); /* the backoff reaches the interval */
 	assert_int_equal(k.st.result, PLAN_RES_FAILED);
+}
+
+/* Several entries: the union of their slots, one run per slot, each run tagged with the
+ * entries whose slots it covers; missed runs and retries carry the slots they stand for. */
+enum { H = 1, D = 2, W = 4 }; /* entry bits: hourly, daily 02:00, Sun 03:00 */
+
+static void test_entries(void **state)
+{
+	(void)state;
+	struct sched s[3] = {S("hourly UTC"), S("daily 02:00 UTC"), S("Sun 03:00 UTC")};
+	struct plan_job j = {.sched = s, .nsched = 3, .jitter = 600, .grace = -1};
+	/* first seen Friday 2026-12-04 00:30 */
+	j.st.first_seen = T("2026-12-04T00:30:00Z");
+	struct plan_decision d;
+	time_t next;
+	assert_int_equal(plan_next_slot(&j, T("2026-12-04T01:00:00Z"), &next), 0);
+	assert_int_equal(next, T("2026-12-04T02:00:00Z"));
+	assert_int_equal(plan_job("main", PLAN_BACKUP, &j, T("2026-12-04T00:40:00Z"), &d), 0);
+	assert_int_equal(d.action, PLAN_WAIT);
+	assert_int_equal(d.slot, T("2026-12-04T01:00:00Z"));
+	assert_int_equal(d.entries, H);
+	/* jitter once per slot, under half the union's gap (30 min, not the daily's 12 h) */
+	for (time_t t = T("2026-12-04T00:00:00Z"); t < T("2026-12-12T00:00:00Z"); t += 3600) {
+		long jit;
+		assert_int_equal(plan_slot_jitter("main", PLAN_BACKUP, &j, t, &jit), 0);
+		assert_true(jit >= 0 && jit < 600);
+	}
+	struct plan_job big = j;
+	big.jitter = 7 * 86400;
+	long jit;
+	assert_int_equal(
+	    plan_slot_jitter("main", PLAN_BACKUP, &big, T("2026-12-04T02:00:00Z"), &jit), 0);
+	assert_true(jit < 1800);
+	uint32_t e;
+	assert_int_equal(plan_slot_entries(&j, T("2026-12-06T03:00:00Z"), &e), 0);
+	assert_int_equal(e, H | W);
+	assert_int_equal(plan_slot_entries(&j, T("2026-12-06T02:00:00Z"), &e), 0);
+	assert_int_equal(e, H | D);
+	assert_int_equal(plan_slot_entries(&j, T("2026-12-06T02:30:00Z"), &e), 0);
+	assert_int_equal(e, 0);
+
+	/* three days minute by minute (Fri 00:30 to Mon 00:30), each run takes 5 minutes: one
+	 * run per hour (the 02:00 slot of hourly and daily is one run), tagged daily once a
+	 * day and weekly once, on Sunday at 03:00 */
+	time_t starts[128];
+	int runs = simulate(&j, "2026-12-04T00:30:00Z", "2026-12-07T00:30:00Z", NULL, NULL, 300, 0,
+	                    starts, 128);
+	assert_int_equal(runs, 72);
+	int daily = 0, weekly = 0;
+	for (int i = 0; i < runs; i++) {
+		assert_true(sim_entries[i] & H);
+		if (sim_entries[i] & D) {
+			daily++;
+			struct tm tm;
+			pw_time_fields(starts[i], &tm);
+			assert_int_equal(tm.tm_hour, 2);
+		}
+		if (sim_entries[i] & W) {
+			weekly++;
+			assert_true(starts[i] >= T("2026-12-06T03:00:00Z") &&
+			            starts[i] < T("2026-12-06T03:10:00Z"));
+		}
+	}
+	assert_int_equal(daily, 3);
+	assert_int_equal(weekly, 1);
+
+	/* down from Sunday 01:30 to Tuesday 09:40: one missed run at restart, standing for
+	 * every entry that had a slot meanwhile */
+	memset(&j.st, 0, sizeof j.st);
+	j.st.first_seen = T("2026-12-04T00:30:00Z");
+	runs = simulate(&j, "2026-12-06T00:30:00Z", "2026-12-08T10:30:00Z", "2026-12-06T01:30:00Z",
+	                "2026-12-08T09:40:00Z", 300, 0, starts, 128);
+	/* 00:30 (the slots since Friday), 01:00's run, then down; at restart one run */
+	assert_int_equal(starts[2], T("2026-12-08T09:40:00Z"));
+	assert_int_equal(sim_entries[1], H);
+	assert_int_equal(sim_entries[2], H | D | W);
+	assert_int_equal(runs, 4); /* and the 10:00 slot */
+	assert_int_equal(sim_entries[3], H);
+}
+
+/* A retry stands for the slots the failed runs did not cover, even when they passed during
+ * the successful run before them (a backup longer than the interval). */
+static void test_entries_retry(void **state)
+{
+	(void)state;
+	uint32_t e_unused;
+	struct sched s[2] = {S("hourly UTC"), S("daily 02:00 UTC")};
+	struct plan_job j = {.sched = s, .nsched = 2, .jitter = 0, .grace = -1};
+	j.st.first_seen = T("2026-12-01T00:00:00Z");
+	/* the 01:00 run took 70 minutes: 02:00 passed during it */
+	j.st.last_start = j.st.last_success_start = T("2026-12-02T01:00:00Z");
+	j.st.last_end = j.st.last_success = T("2026-12-02T02:10:00Z");
+	j.st.result = PLAN_RES_OK;
+	struct plan_decision d;
+	assert_int_equal(plan_job("main", PLAN_BACKUP, &j, T("2026-12-02T02:10:00Z"), &d), 0);
+	assert_int_equal(d.action, PLAN_RUN);
+	assert_int_equal(d.entries, H | D);
+	/* that run fails; the retry still stands for the daily slot */
+	j.st.last_start = T("2026-12-02T02:10:00Z");
+	j.st.last_end = T("2026-12-02T02:11:00Z");
+	j.st.result = PLAN_RES_FAILED;
+	j.st.attempts = 1;
+	assert_int_equal(plan_job("main", PLAN_BACKUP, &j, T("2026-12-02T02:12:00Z"), &d), 0);
+	assert_int_equal(d.action, PLAN_RUN);
+	assert_int_equal(d.why, PLAN_WHY_RETRY);
+	assert_int_equal(d.entries, H | D);
+	/* a state file from before last_success_start: the last success's end, so the daily
+	 * slot of a short run is still carried by its retry */
+	j.st.last_success_start = 0;
+	j.st.last_success = T("2026-12-02T01:10:00Z");
+	assert_int_equal(plan_entries(&j, T("2026-12-02T02:12:00Z"), &e_unused), 0);
+	assert_int_equal(e_unused, H | D);
+	/* a run asked for between slots stands for none */
+	j.st.last_success_start = j.st.last_start = T("2026-12-02T03:00:00Z");
+	j.st.result = PLAN_RES_OK;
+	assert_int_equal(plan_entries(&j, T("2026-12-02T03:20:00Z"), &e_unused), 0);
+	assert_int_equal(e_unused, 0);
+	/* an entry list of one is the schedule itself; nsched 0 reads as 1 */
+	struct plan_job one = {.sched = s, .jitter = 0, .grace = -1};
+	one.st.first_seen = T("2026-12-01T00:00:00Z");
+	assert_int_equal(plan_job("main", PLAN_BACKUP, &one, T("2026-12-01T00:10:00Z"), &d), 0);
+	assert_int_equal(d.slot, T("2026-12-01T01:00:00Z"));
+	assert_int_equal(d.entries, H);
 }
 
 static void test_interrupted(void **state)
@@ -351,6 +484,8 @@ int main(void)
 	    cmocka_unit_test(test_jitter_capped),
 	    cmocka_unit_test(test_dead_man),
 	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_entries),
+	    cmocka_unit_test(test_entries_retry),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }

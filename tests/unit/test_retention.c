@@ -4,6 +4,7 @@
 #include "support.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/mem.h"
@@ -15,6 +16,11 @@
 #define NOW ((time_t)1796558400)
 
 static struct backup_list L;
+
+static int atoi_days(const char *s)
+{
+	return (int)strtol(s, NULL, 10);
+}
 
 /* A genuine, trusted backup started `days` days before NOW. */
 static struct backup_entry *add(double days)
@@ -232,6 +238,83 @@ static void test_incomplete_damaged_newer(void **state)
 	reset();
 }
 
+/* Tags: a table of backups (age, tags with their keep) -> keep or not, under base rules that
+ * keep little; then the same with generous base rules: tags only ever add (the union). */
+static void test_tags(void **state)
+{
+	(void)state;
+	static const struct {
+		double days;     /* age */
+		const char *tag; /* "name:keep-days,..." */
+		bool keep;       /* with retention-days 1, retention-min 1 */
+		const char *why;
+	} rows[] = {
+	    {40, "", false, NULL},
+	    {35, "weekly:84", true, "tagged \"weekly\", kept 84d"},
+	    {31, "hourly:2,daily:30", false, NULL}, /* both keeps passed */
+	    {29.5, "hourly:2,daily:30", true, "tagged \"daily\""},
+	    {20, "daily:30,weekly:84", true, "tagged \"weekly\""},
+	    {3, "hourly:2", false, NULL},      /* hourly, older than 2 days */
+	    {2.0001, "hourly:2", false, NULL}, /* just past */
+	    {1.99, "hourly:2", true, "tagged \"hourly\""},
+	    {1.5, "hourly:0,manual:0", false, NULL}, /* tags without keep keep nothing */
+	    {1.2, "hourly:2,daily:30", true, "tagged \"daily\""},
+	    {0.5, "", true, "retention-days"}, /* the base rules still apply */
+	    {0.1, "hourly:2", true, "retention-min"},
+	};
+	size_t n = sizeof rows / sizeof *rows;
+	for (size_t i = 0; i < n; i++) {
+		struct backup_entry *e = add(rows[i].days);
+		char spec[64];
+		snprintf(spec, sizeof spec, "%s", rows[i].tag);
+		char *save = NULL;
+		for (char *t = strtok_r(spec, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			char *colon = strchr(t, ':');
+			*colon = 0;
+			assert_int_equal(
+			    manifest_add_tag(e->manifest, t, (int64_t)atoi_days(colon + 1) * DAY),
+			    0);
+		}
+	}
+	struct retention_item *it = plan((struct retention){.days = 1, .min = 1}, false);
+	for (size_t i = 0; i < n; i++) {
+		if (it[i].keep != rows[i].keep)
+			fail_msg("row %zu (%.4g days, \"%s\"): keep %d, expected %d", i,
+			         rows[i].days, rows[i].tag, it[i].keep, rows[i].keep);
+		if (rows[i].why && !has_reason(&it[i], rows[i].why))
+			fail_msg("row %zu: no reason \"%s\" (first: \"%s\")", i, rows[i].why,
+			         it[i].nreasons ? it[i].reasons[0] : "");
+	}
+	assert_true(has_reason(&it[1], "until 2027-01-24T"));
+	pw_free(it);
+	/* never fewer than without tags: every backup the base rules keep is still kept */
+	struct retention base = {.days = 30, .min = 3, .daily = 5};
+	it = plan(base, false);
+	bool with_tags[64];
+	for (size_t i = 0; i < n; i++)
+		with_tags[i] = it[i].keep;
+	pw_free(it);
+	for (size_t i = 0; i < n; i++)
+		L.e[i].manifest->ntags = 0;
+	it = plan(base, false);
+	for (size_t i = 0; i < n; i++)
+		assert_true(with_tags[i] || !it[i].keep);
+	assert_true(with_tags[1] && !it[1].keep); /* the weekly tag is what keeps it */
+	pw_free(it);
+	reset();
+	/* a tag does not make a backup genuine: an unsigned one with a long keep is aged out */
+	struct backup_entry *e = add(50);
+	e->trust.trust = TRUST_UNSIGNED;
+	e->has_signature = false;
+	e->first_seen = NOW - 50 * DAY;
+	assert_int_equal(manifest_add_tag(e->manifest, "forever", 36500 * (int64_t)DAY), 0);
+	it = plan((struct retention){.days = 1, .min = 1}, false);
+	assert_int_equal(it[0].cls, RET_NOT_GENUINE);
+	assert_false(it[0].keep);
+	pw_free(it);
+	reset();
+}
+
 static void test_locks(void **state)
 {
 	(void)state;
@@ -256,7 +339,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_age_and_count), cmocka_unit_test(test_gfs_and_pins),
 	    cmocka_unit_test(test_not_genuine),   cmocka_unit_test(test_incomplete_damaged_newer),
-	    cmocka_unit_test(test_locks),
+	    cmocka_unit_test(test_locks),         cmocka_unit_test(test_tags),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }

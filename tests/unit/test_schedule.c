@@ -272,6 +272,131 @@ static void test_durations(void **state)
 	}
 }
 
+/* A tag's keep: h, d, w, y; 1 hour to 100 years. */
+static void test_keep(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		long v;
+	} good[] = {{"1h", 3600},
+	            {"36h", 36 * 3600},
+	            {"2d", 2 * 86400},
+	            {"12w", 84 * 86400},
+	            {"1y", 365 * 86400},
+	            {"100y", 36500L * 86400},
+	            {"36600d", SCHED_KEEP_MAX}};
+	for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+		long v = 0;
+		if (sched_parse_keep(good[i].s, "t", &v) != 0 || v != good[i].v)
+			fail_msg("\"%s\": %ld, want %ld (%s)", good[i].s, v, good[i].v,
+			         pw_error_message());
+	}
+	static const char *const bad[] = {"",  "0d",  "2",    "2m",     "2 d",       "-1d",
+	                                  "d", "1dd", "101y", "36601d", "99999999d", "1.5d"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		long v;
+		if (sched_parse_keep(bad[i], "backup-schedule", &v) != -PW_E_CONFIG)
+			fail_msg("keep \"%s\" accepted", bad[i]);
+		assert_non_null(strstr(pw_error_message(), "backup-schedule: bad keep"));
+		assert_true(strlen(pw_error_hint_text()) > 0);
+		pw_error_clear();
+	}
+}
+
+/* Schedule options of several entries, with keep and tag clauses. */
+static void test_lists(void **state)
+{
+	(void)state;
+	struct sched s[SCHED_ENTRIES_MAX];
+	struct sched_tag t[SCHED_ENTRIES_MAX];
+	size_t n;
+	assert_int_equal(sched_parse_list("hourly keep 2d; daily 02:00 keep 30d;Sun 03:00 KEEP 12w "
+	                                  "tag weekly ;*-*-01 04:00 Europe/Berlin tag monthly-1",
+	                                  "t", true, s, t, &n),
+	                 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(s[0].text, "hourly");
+	assert_string_equal(t[0].name, "hourly");
+	assert_int_equal(t[0].keep, 2 * 86400);
+	assert_string_equal(s[1].text, "daily 02:00");
+	assert_string_equal(t[1].name, "daily");
+	assert_int_equal(t[1].keep, 30 * 86400);
+	assert_string_equal(s[2].text, "Sun 03:00");
+	assert_string_equal(t[2].name, "weekly");
+	assert_int_equal(t[2].keep, 84 * 86400);
+	assert_string_equal(s[3].zone, "Europe/Berlin");
+	assert_string_equal(t[3].name, "monthly-1");
+	assert_int_equal(t[3].keep, 0);
+	/* today's single expression is one entry, named by its word (or not at all) */
+	assert_int_equal(sched_parse_list("daily 02:00 Europe/Berlin", "t", true, s, t, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(t[0].name, "daily");
+	assert_int_equal(sched_parse_list("*-*-* 00/6:00", "t", true, s, t, &n), 0);
+	assert_string_equal(t[0].name, "");
+	assert_int_equal(sched_parse_list("tag x keep 1d", "t", true, s, t, &n), -PW_E_CONFIG);
+	pw_error_clear();
+	/* verify and expire schedules: several entries, never tags */
+	assert_int_equal(
+	    sched_parse_list("Sun 04:00; Wed 04:00", "verify-schedule", false, s, t, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(t[0].name, "");
+	static const struct {
+		const char *text, *needle;
+		bool with_tags;
+	} bad[] = {
+	    {"", "empty", true},
+	    {"daily;", "empty", true},
+	    {"daily;; hourly", "empty", true},
+	    {"*-*-* 00/6:00 keep 2d", "needs a name", true},
+	    {"hourly keep 2d; daily keep 30d tag hourly", "names another entry", true},
+	    {"daily 02:00; daily 03:00", "names another entry", true},
+	    {"hourly keep 2d keep 3d", "twice", true},
+	    {"hourly tag a tag b", "twice", true},
+	    {"hourly keep", "needs a value", true},
+	    {"hourly tag", "needs a value", true},
+	    {"hourly keep 2d forever", "neither keep nor tag", true},
+	    {"hourly keep 2x", "bad keep", true},
+	    {"hourly keep 0d", "bad keep", true},
+	    {"keep 2d", "no calendar expression", true},
+	    {"daily 25:00 keep 2d", "hour 25", true},
+	    {"hourly tag aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "longer than 32", true},
+	    {"daily keep 2d", "belong to backup-schedule", false},
+	    {"daily tag x", "belong to backup-schedule", false},
+	    {"a;b;c;d;e;f;g;h;i", "more than 8", true},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		int rc = sched_parse_list(bad[i].text, "backup-schedule of stanza \"m\"",
+		                          bad[i].with_tags, s, t, &n);
+		if (rc != -PW_E_CONFIG || !strstr(pw_error_message(), bad[i].needle))
+			fail_msg("\"%s\": rc %d, \"%s\" (want \"%s\")", bad[i].text, rc,
+			         pw_error_message(), bad[i].needle);
+		assert_non_null(strstr(pw_error_message(), "backup-schedule of stanza \"m\""));
+		assert_true(strlen(pw_error_hint_text()) > 0);
+		pw_error_clear();
+	}
+	/* the message shows the whole entry, clauses included */
+	assert_int_equal(sched_parse_list("daily; hourly keep 2d forever", "t", true, s, t, &n),
+	                 -PW_E_CONFIG);
+	assert_non_null(strstr(pw_error_message(), "\"hourly keep 2d forever\""));
+	pw_error_clear();
+	char *huge = malloc(SCHED_LIST_MAX + 2);
+	memset(huge, 'a', SCHED_LIST_MAX + 1);
+	huge[SCHED_LIST_MAX + 1] = 0;
+	assert_int_equal(sched_parse_list(huge, "t", true, s, t, &n), -PW_E_CONFIG);
+	assert_non_null(strstr(pw_error_message(), "longer than"));
+	pw_error_clear();
+	memset(huge, 'a', 300);
+	huge[300] = 0;
+	assert_int_equal(sched_parse_list(huge, "t", true, s, t, &n), -PW_E_CONFIG);
+	pw_error_clear();
+	free(huge);
+	/* 8 entries is the most, and fine */
+	assert_int_equal(
+	    sched_parse_list("*:00;*:05;*:10;*:15;*:20;*:25;*:30;*:35", "t", true, s, t, &n), 0);
+	assert_int_equal(n, 8);
+}
+
 static void test_intervals(void **state)
 {
 	(void)state;
@@ -316,7 +441,8 @@ int main(void)
 	    cmocka_unit_test(test_dst_berlin),      cmocka_unit_test(test_dst_new_york_local),
 	    cmocka_unit_test(test_bad_expressions), cmocka_unit_test(test_jitter),
 	    cmocka_unit_test(test_durations),       cmocka_unit_test(test_intervals),
-	    cmocka_unit_test(test_zone_helpers),
+	    cmocka_unit_test(test_zone_helpers),    cmocka_unit_test(test_keep),
+	    cmocka_unit_test(test_lists),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }

@@ -49,6 +49,7 @@ static void test_round_trip(void **state)
 	st->last_start = 1765001000;
 	st->last_end = 1765002000;
 	st->last_success = 1765002000;
+	st->last_success_start = 1765001000;
 	st->result = PLAN_RES_OK;
 	assert_int_equal(svc_state_put(s, "main", PLAN_VERIFY, &st), 0);
 	st->last_start = 1765003000;
@@ -63,8 +64,11 @@ static void test_round_trip(void **state)
 	assert_non_null(b);
 	assert_int_equal(b->first_seen, 1765000000);
 	assert_int_equal(b->last_success, 1765002000);
+	assert_int_equal(b->last_success_start, 1765001000);
 	assert_int_equal(b->result, PLAN_RES_OK);
 	b = svc_state_get(back, "main", PLAN_VERIFY);
+	assert_int_equal(b->last_success_start, 0); /* absent: never recorded */
+	assert_null(strstr(strstr(text, "\"verify\""), "last_success_start"));
 	assert_int_equal(b->result, PLAN_RES_RUNNING);
 	assert_int_equal(b->attempts, 3);
 	assert_int_equal(b->last_end, 0);
