@@ -668,7 +668,7 @@ static int parse_entry(const char *e, size_t n, const char *what, bool with_tags
 		}
 		clause = save;
 	}
-	if (with_tags && !has_tag) {
+	if (with_tags && !has_tag && has_keep) {
 		size_t w = strcspn(x, " \t");
 		static const char *const named[] = {"hourly", "daily", "weekly", "monthly"};
 		for (size_t i = 0; i < sizeof named / sizeof *named; i++)

@@ -328,10 +328,10 @@ static void test_lists(void **state)
 	assert_string_equal(s[3].zone, "Europe/Berlin");
 	assert_string_equal(t[3].name, "monthly-1");
 	assert_int_equal(t[3].keep, 0);
-	/* today's single expression is one entry, named by its word (or not at all) */
+	/* today's single expression is one entry, without a name: a tag only comes with a keep */
 	assert_int_equal(sched_parse_list("daily 02:00 Europe/Berlin", "t", true, s, t, &n), 0);
 	assert_int_equal(n, 1);
-	assert_string_equal(t[0].name, "daily");
+	assert_string_equal(t[0].name, "");
 	assert_int_equal(sched_parse_list("*-*-* 00/6:00", "t", true, s, t, &n), 0);
 	assert_string_equal(t[0].name, "");
 	assert_int_equal(sched_parse_list("tag x keep 1d", "t", true, s, t, &n), -PW_E_CONFIG);
@@ -350,7 +350,7 @@ static void test_lists(void **state)
 	    {"daily;; hourly", "empty", true},
 	    {"*-*-* 00/6:00 keep 2d", "needs a name", true},
 	    {"hourly keep 2d; daily keep 30d tag hourly", "names another entry", true},
-	    {"daily 02:00; daily 03:00", "names another entry", true},
+	    {"daily 02:00 keep 7d; daily 03:00 keep 7d", "names another entry", true},
 	    {"hourly keep 2d keep 3d", "twice", true},
 	    {"hourly tag a tag b", "twice", true},
 	    {"hourly keep", "needs a value", true},
