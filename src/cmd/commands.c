@@ -207,7 +207,9 @@ const struct pw_command pw_commands[] = {
           PW_OPT_TEMP_DIR, PW_OPT_TABLE, PW_OPT_SCHEMA, PW_OPT_GLOBALS,
           PW_OPT_ALLOW_PRIVILEGED_ROLES, PW_OPT_FORCE, PW_OPT_PROGRESS, PW_OPT_SINGLE_TRANSACTION,
           PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED, PW_OPT_TYPE, PW_OPT_TARGET_DIR,
-          PW_OPT_TABLESPACE_MAP),
+          PW_OPT_TABLESPACE_MAP, PW_OPT_TARGET_TIME, PW_OPT_TARGET_LSN, PW_OPT_TARGET_XID,
+          PW_OPT_TARGET_NAME, PW_OPT_LATEST, PW_OPT_TARGET_ACTION, PW_OPT_TARGET_EXCLUSIVE,
+          PW_OPT_START_PORT),
      0, 1, true, cmd_restore, true},
     {"verify", "prove backups: integrity without a key, decryption with one, a restore drill",
      "[STANZA] [--backup ID | --all] [-i IDENTITY [--restore (--scratch-url URL | "
