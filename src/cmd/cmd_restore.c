@@ -439,7 +439,7 @@ static void rc_add(struct rc_args *a, const char *v)
 static bool given(struct pw_ctx *ctx, enum pw_opt_id id)
 {
 	const char *src = pw_cfg_source(ctx->cfg, id);
-	return strcmp(src, "environment") == 0 || strcmp(src, "command line") == 0;
+	return pw_startswith(src, "environment") || pw_startswith(src, "command line");
 }
 
 /* restore_command = 'pgward wal-fetch STANZA %f %p' with what this run used to reach the

@@ -78,6 +78,9 @@ static int parse_time(const char *v, struct pitr_target *out)
 	s[n + 1] = 0;
 	if (pw_time_parse(s, PW_TIME_ISO, false, &out->time, NULL) < 0)
 		return bad_target("time", v, hint);
+	/* PostgreSQL reads no zone abbreviation (such as Z) there: a numeric offset */
+	s[10] = ' ';
+	memcpy(s + n, "+00", 4);
 	pw_strlcpy(out->value, s, sizeof out->value);
 	return 0;
 }
