@@ -238,14 +238,8 @@ static int first_segment(struct stor *repo, const char *stanza, const struct lis
 			                 lsn);
 			return rc == -PW_E_NOTFOUND ? -PW_E_WAL : rc;
 		}
-		if (got != s) {
-			pw_error(PW_E_WAL,
-			         "WAL object \"%s\" is signed for segments of %" PRIu32
-			         " bytes, not %" PRIu32,
-			         key, got, s);
-			return pw_error_hint(
-			    "Do not replay it; check what wrote this stanza's WAL.");
-		}
+		if (got != s) /* a segment of another size whose name matches: not this size */
+			continue;
 		p->segsize = s;
 		pw_strlcpy(p->first_key, key, sizeof p->first_key);
 		return 0;

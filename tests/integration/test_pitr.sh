@@ -84,12 +84,21 @@ expect_fail 32 "after the last durable WAL" restore shop --type=physical --targe
     --repo repo -i key --target-time "2099-01-01T00:00:00Z"
 # a WAL object deleted in the middle: a gap, named with its objects
 cp -a repo gap
-segs=$(ls gap/shop/wal/00000001/ | grep -E '^[0-9A-F]{24}\.zst\.age$')
-mid=$(echo "$segs" | tail -3 | head -1)
+# the segment holding L: after the base's start, before the end
+mid=$(psql1 "select pg_walfile_name('$L')").zst.age
+[[ -f "gap/shop/wal/00000001/$mid" ]] || tk_fail "no segment object $mid"
 rm "gap/shop/wal/00000001/$mid" "gap/shop/wal/00000001/$mid.minisig"
 expect_fail 32 "gap on timeline 1" restore shop --type=physical --target-dir "$TK_TMP/x" --repo gap -i key --latest
 tk_assert_contains "$err" "${mid%.zst.age}" "the gap names the missing object"
 expect_fail 32 "gap" restore shop --type=physical --target-dir "$TK_TMP/x" --repo gap -i key --target-lsn "$END"
+# the segment holding the base's start missing: refused, saying so
+start=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["physical"]["start_lsn"])' repo/shop/*/manifest.json)
+first=$(psql1 "select pg_walfile_name('$start')").zst.age
+mv "gap/shop/wal/00000001/$first" "gap/$first"
+expect_fail 32 "" restore shop --type=physical --target-dir "$TK_TMP/x" --repo gap -i key --target-lsn "$L"
+# (when partials of that segment are stored, the rest of it is the gap)
+[[ $err == *"base backup's start"* || $err == *"gap on timeline 1"*"${first%.zst.age}"* ]] \
+    || tk_fail "the missing start is not named: $err"
 [[ ! -e x ]] || tk_fail "a refused restore created its directory"
 chown -R postgres: repo key
 chmod 755 "$TK_TMP"
@@ -170,7 +179,7 @@ stop_pg "$W/r5"
 
 # a flipped byte in a WAL object recovery needs: recovery stops naming it, never success
 cp -a repo bad
-last=$(echo "$segs" | tail -2 | head -1)
+last=$mid
 tk_flip_byte "bad/shop/wal/00000001/$last" 3000
 chown -R postgres: bad
 _tk_pick_port; P6=$_TK_PORT
