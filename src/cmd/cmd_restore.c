@@ -3,6 +3,7 @@
  * --single-transaction --exit-on-error (so a damaged backup leaves the target as it
  * was), or -> a plain pg_dump archive file with --to-file.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,6 +25,8 @@
 #include "repo/catalog.h"
 #include "jobs/restore.h"
 #include "jobs/physical.h"
+#include "jobs/pitr.h"
+#include "pg/replication.h"
 #include "filter/filter.h"
 #include "filter/keyfile.h"
 #include "pg/globals.h"
@@ -34,7 +37,8 @@
 	"PGWARD_TARGET_PASSWORD, or target-password in a mode 0600 config file"
 
 static int pick_backup(struct pw_ctx *ctx, struct stor *repo, char *stanza, size_t ssize,
-                       struct backup_list *l, const struct backup_entry **e)
+                       struct backup_list *l, const struct backup_entry **e,
+                       const struct pitr_target *pt)
 {
 	struct repo_signers signers = {0};
 	bool allow = pw_cfg_bool(ctx->cfg, PW_OPT_ALLOW_UNSIGNED);
@@ -59,6 +63,33 @@ static int pick_backup(struct pw_ctx *ctx, struct stor *repo, char *stanza, size
 	for (size_t i = 0; i < l->n && !id; i++)
 		if (l->e[i].complete && l->e[i].manifest->kind != kind)
 			l->e[i].complete = false;
+	/* a recovery target: the newest base that ended before it */
+	const struct backup_entry *oldest_after = NULL;
+	size_t before_target = 0;
+	for (size_t i = 0; pt && i < l->n && !id; i++) {
+		if (!l->e[i].complete)
+			continue;
+		if (pitr_base_before(l->e[i].manifest, pt)) {
+			before_target++;
+			continue;
+		}
+		if (!oldest_after && (!l->trusted_only || l->e[i].trust.trust == TRUST_SIGNED))
+			oldest_after = &l->e[i];
+		l->e[i].complete = false;
+	}
+	if (pt && !id && !before_target && oldest_after) {
+		char end[PW_TIME_MAX], lsn[24];
+		pw_time_format(oldest_after->manifest->finished, PW_TIME_ISO, end);
+		manifest_lsn_format(oldest_after->manifest->physical.stop_lsn, lsn);
+		pw_error(PW_E_NOTFOUND,
+		         "the target %s is before the end of the oldest physical base backup "
+		         "(%s ended at %s, LSN %s)",
+		         pt->value, oldest_after->id, end, lsn);
+		return pw_error_hint(
+		    "Recovery starts from a base backup's end: give a later target "
+		    "(\"pgward list %s\" shows the backups).",
+		    stanza);
+	}
 	*e = catalog_pick(l, id, t);
 	if (*e && id && (*e)->complete && (*e)->manifest->kind != kind) {
 		pw_error(PW_E_USAGE, "backup \"%s\" is a %s backup", id,
@@ -279,6 +310,241 @@ static int restore_globals_cmd(struct pw_ctx *ctx, const struct restore_opts *go
 	return rc;
 }
 
+/* ---- point-in-time recovery: the target, and the restore_command ---- */
+
+/* --target-time/-lsn/-xid/-name/--latest (one at most), --target-action, --target-exclusive,
+ * --start PORT: checked before anything is read or written */
+static int recovery_target(struct pw_ctx *ctx, const char *dir, struct pitr_target *pt, int *port)
+{
+	static const struct {
+		enum pw_opt_id id;
+		enum pitr_kind kind;
+	} opts[] = {{PW_OPT_TARGET_TIME, PITR_TIME},
+	            {PW_OPT_TARGET_LSN, PITR_LSN},
+	            {PW_OPT_TARGET_XID, PITR_XID},
+	            {PW_OPT_TARGET_NAME, PITR_NAME},
+	            {PW_OPT_LATEST, PITR_LATEST}};
+	enum pitr_kind kind = PITR_NONE;
+	const char *text = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+		bool set = opts[i].kind == PITR_LATEST ? pw_cfg_bool(ctx->cfg, opts[i].id)
+		                                       : pw_cfg_str(ctx->cfg, opts[i].id) != NULL;
+		if (set) {
+			n++;
+			kind = opts[i].kind;
+			text = pw_cfg_str(ctx->cfg, opts[i].id);
+		}
+	}
+	if (n > 1) {
+		pw_error(PW_E_USAGE, "give one recovery target, not %zu", n);
+		return pw_error_hint("One of --target-time, --target-lsn, --target-xid, "
+		                     "--target-name or --latest.");
+	}
+	int rc = pitr_target_parse(kind, text, pt);
+	if (rc < 0)
+		return rc;
+	const char *act = pw_cfg_str(ctx->cfg, PW_OPT_TARGET_ACTION);
+	bool act_set = strcmp(pw_cfg_source(ctx->cfg, PW_OPT_TARGET_ACTION), "default") != 0;
+	pt->action = strcmp(act, "promote") == 0    ? PITR_PROMOTE
+	             : strcmp(act, "shutdown") == 0 ? PITR_SHUTDOWN
+	                                            : PITR_PAUSE;
+	pt->exclusive = pw_cfg_bool(ctx->cfg, PW_OPT_TARGET_EXCLUSIVE);
+	if (act_set && kind < PITR_TIME) {
+		pw_error(PW_E_USAGE, "--target-action needs a target (--target-time, --target-lsn, "
+		                     "--target-xid or --target-name)");
+		return pw_error_hint(kind == PITR_LATEST
+		                         ? "Recovery to the end of the WAL always promotes."
+		                         : "Give a recovery target.");
+	}
+	if (pt->exclusive && (kind < PITR_TIME || kind == PITR_NAME)) {
+		pw_error(PW_E_USAGE, "--target-exclusive needs --target-time, --target-lsn or "
+		                     "--target-xid");
+		return pw_error_hint("A restore point (--target-name) is always reached exactly.");
+	}
+	if (pw_cfg_isset(ctx->cfg, PW_OPT_START_PORT)) {
+		long long p = pw_cfg_int(ctx->cfg, PW_OPT_START_PORT);
+		if (p < 1 || p > 65535) {
+			pw_error(PW_E_USAGE, "--start takes a TCP port, 1-65535");
+			return pw_error_hint("Give a free port on 127.0.0.1.");
+		}
+		if (kind == PITR_NONE) {
+			pw_error(PW_E_USAGE, "--start needs a recovery target");
+			return pw_error_hint(
+			    "Give --latest to recover to the end of the stored WAL, or "
+			    "a --target-*.");
+		}
+		if (geteuid() == 0) {
+			pw_error(PW_E_INSECURE, "--start does not run a server as root");
+			return pw_error_hint(
+			    "Run the restore as the user the server will run as (such as postgres, "
+			    "with runuser -u postgres --): its restore_command reads the identity "
+			    "and the repository as that user.");
+		}
+		/* DIR/.s.PGSQL.PORT must fit a unix socket address */
+		if (strlen(dir) + strlen("/.s.PGSQL.65535") >= 108) {
+			pw_error(PW_E_USAGE, "--target-dir is too long for the server's socket");
+			return pw_error_hint(
+			    "Use a shorter path (at most 92 characters) with --start.");
+		}
+		*port = (int)p;
+	}
+	return 0;
+}
+
+static int server_major(const struct manifest *m)
+{
+	int major = 0;
+	for (const char *v = m->server_version; *v >= '0' && *v <= '9' && major < 1000; v++)
+		major = major * 10 + (*v - '0');
+	return major;
+}
+
+/* path made absolute (the server runs restore_command in the data directory) */
+static int absolute(const char *what, const char *path, char *out, size_t size)
+{
+	char *r = realpath(path, NULL);
+	if (!r) {
+		char b[300];
+		pw_error(PW_E_CONFIG, "%s \"%s\": %s", what, pw_str_printable(b, sizeof b, path),
+		         pw_strerror(errno));
+		return pw_error_hint(
+		    "restore_command needs it by its absolute path: give an existing "
+		    "file.");
+	}
+	size_t n = pw_strlcpy(out, r, size);
+	free(r);
+	if (n >= size)
+		return pw_error(PW_E_LIMIT, "%s: path too long", what);
+	return 0;
+}
+
+#define RC_ARGS_MAX 64
+
+struct rc_args {
+	const char *argv[RC_ARGS_MAX];
+	char store[RC_ARGS_MAX][4096];
+	size_t n;
+};
+
+static void rc_add(struct rc_args *a, const char *v)
+{
+	if (a->n < RC_ARGS_MAX) {
+		pw_strlcpy(a->store[a->n], v, sizeof a->store[a->n]);
+		a->argv[a->n] = a->store[a->n];
+		a->n++;
+	}
+}
+
+static bool given(struct pw_ctx *ctx, enum pw_opt_id id)
+{
+	const char *src = pw_cfg_source(ctx->cfg, id);
+	return pw_startswith(src, "environment") || pw_startswith(src, "command line");
+}
+
+/* restore_command = 'pgward wal-fetch STANZA %f %p' with what this run used to reach the
+ * repository and decrypt: the config file, the audit log, and the options given in the
+ * environment or on the command line that wal-fetch needs, paths made absolute; never a
+ * secret (those come from the config file) */
+static int restore_command(struct pw_ctx *ctx, const char *stanza, struct pw_buf *out)
+{
+	struct rc_args *a = pw_calloc(1, sizeof *a);
+	char exe[4096], path[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	int rc = 0;
+	if (n <= 0) {
+		pw_free(a);
+		pw_error(PW_E_IO, "cannot find pgward's own path: %s", pw_strerror(errno));
+		return pw_error_hint(
+		    "restore_command names pgward by its absolute path; /proc must "
+		    "be mounted.");
+	}
+	exe[n] = 0;
+	rc_add(a, exe);
+	rc_add(a, "wal-fetch");
+	rc_add(a, stanza);
+	rc_add(a, "%f");
+	rc_add(a, "%p");
+	const char *cfg = pw_config_file(ctx->cfg);
+	if (cfg && (rc = absolute("config file", cfg, path, sizeof path)) == 0) {
+		rc_add(a, "--config");
+		rc_add(a, path);
+	}
+	/* the audit log: this run's (an absolute path; the server has no HOME) */
+	const char *al = pw_cfg_str(ctx->cfg, PW_OPT_AUDIT_LOG);
+	char *def = al ? NULL : pw_audit_default_path();
+	const char *alog = al ? al : def;
+	if (rc == 0 && alog[0] != '/') {
+		char cwd[2048];
+		if (!getcwd(cwd, sizeof cwd))
+			rc = pw_error(PW_E_IO, "cannot get the current directory: %s",
+			              pw_strerror(errno));
+		else
+			snprintf(path, sizeof path, "%s/%s", cwd, alog);
+	} else if (rc == 0) {
+		pw_strlcpy(path, alog, sizeof path);
+	}
+	pw_free(def);
+	if (rc == 0) {
+		rc_add(a, "--audit-log");
+		rc_add(a, path);
+	}
+	const char *repo = pw_cfg_str(ctx->cfg, PW_OPT_REPO);
+	if (rc == 0 && repo && given(ctx, PW_OPT_REPO)) {
+		rc_add(a, "--repo");
+		if (strstr(repo, "://") && !pw_startswith(repo, "file://"))
+			rc_add(a, repo);
+		else if ((rc = absolute("repository",
+		                        pw_startswith(repo, "file://") ? repo + 7 : repo, path,
+		                        sizeof path)) == 0)
+			rc_add(a, path);
+	}
+	const char *const *vals;
+	size_t nv = pw_cfg_list(ctx->cfg, PW_OPT_IDENTITY, &vals);
+	for (size_t i = 0; i < nv && rc == 0; i++)
+		if ((rc = absolute("identity", vals[i], path, sizeof path)) == 0) {
+			rc_add(a, "--identity");
+			rc_add(a, path);
+		}
+	nv = pw_cfg_list(ctx->cfg, PW_OPT_TRUSTED_SIGNER, &vals);
+	for (size_t i = 0; i < nv && rc == 0; i++) {
+		struct stat st;
+		rc_add(a, "--trusted-signer");
+		if (stat(vals[i], &st) == 0 &&
+		    (rc = absolute("trusted-signer", vals[i], path, sizeof path)) == 0)
+			rc_add(a, path);
+		else if (rc == 0)
+			rc_add(a, vals[i]);
+	}
+	static const struct {
+		enum pw_opt_id id;
+		const char *flag;
+		bool file;
+	} carry[] = {{PW_OPT_PASSPHRASE_FILE, "--passphrase-file", true},
+	             {PW_OPT_S3_ENDPOINT, "--s3-endpoint", false},
+	             {PW_OPT_S3_REGION, "--s3-region", false},
+	             {PW_OPT_S3_URI_STYLE, "--s3-uri-style", false},
+	             {PW_OPT_S3_CA_FILE, "--s3-ca-file", true},
+	             {PW_OPT_S3_TLS_VERIFY, "--s3-tls-verify", false},
+	             {PW_OPT_S3_PROFILE, "--s3-profile", false}};
+	for (size_t i = 0; i < sizeof carry / sizeof carry[0] && rc == 0; i++) {
+		const char *v = pw_cfg_str(ctx->cfg, carry[i].id);
+		if (!v || !given(ctx, carry[i].id))
+			continue;
+		if (carry[i].file && (rc = absolute(carry[i].flag + 2, v, path, sizeof path)) < 0)
+			break;
+		char opt[4200];
+		snprintf(opt, sizeof opt, "%s=%s", carry[i].flag, carry[i].file ? path : v);
+		rc_add(a, opt);
+	}
+	if (rc == 0 && a->n >= RC_ARGS_MAX)
+		rc = pw_error(PW_E_LIMIT, "restore_command has too many arguments");
+	if (rc == 0)
+		rc = pitr_restore_command(a->argv, a->n, out);
+	pw_free(a);
+	return rc;
+}
+
 static void phys_progress(void *arg, const char *phase, uint64_t done, uint64_t total,
                           double seconds, bool finished)
 {
@@ -301,10 +567,14 @@ static int restore_physical(struct pw_ctx *ctx)
 		return pw_error_hint("A base backup becomes a data directory: give a new or empty "
 		                     "one.");
 	}
+	struct pitr_target pt = {0};
+	int port = 0;
+	int rc = recovery_target(ctx, dir, &pt, &port);
+	if (rc < 0)
+		return rc;
 	const char *const *vals;
 	size_t nm = pw_cfg_list(ctx->cfg, PW_OPT_TABLESPACE_MAP, &vals);
 	struct phys_ts_map map[PHYS_MAP_MAX];
-	int rc = 0;
 	if (nm > PHYS_MAP_MAX) {
 		pw_error(PW_E_LIMIT, "more than %d --tablespace-map", PHYS_MAP_MAX);
 		return pw_error_hint("Map only the backup's tablespaces.");
@@ -328,7 +598,27 @@ static int restore_physical(struct pw_ctx *ctx)
 	if (rc == 0)
 		rc = pw_open_repo(ctx, &repo);
 	if (rc == 0)
-		rc = pick_backup(ctx, repo, stanza, sizeof stanza, &l, &e);
+		rc = pick_backup(ctx, repo, stanza, sizeof stanza, &l, &e,
+		                 pt.kind != PITR_NONE ? &pt : NULL);
+	if (rc == 0 && pt.kind != PITR_NONE && !pitr_base_before(e->manifest, &pt)) {
+		char lsn[24];
+		manifest_lsn_format(e->manifest->physical.stop_lsn, lsn);
+		pw_error(PW_E_USAGE, "backup %s ends (LSN %s) after the target %s", e->id, lsn,
+		         pt.value);
+		rc = pw_error_hint("Give a base backup that ended before the target, or leave out "
+		                   "--backup.");
+	}
+	/* before anything is written: the stored WAL reaches the target */
+	struct repo_signers signers = {0};
+	struct pitr_plan plan = {0};
+	struct pw_buf cmdline = PW_BUF_INIT(16384);
+	if (rc == 0 && pt.kind != PITR_NONE)
+		rc = pw_load_signers(ctx, &signers);
+	if (rc == 0 && pt.kind != PITR_NONE)
+		rc = pitr_plan_make(repo, stanza, e->manifest, &pt, &signers, ks.ids, ks.nids,
+		                    &plan);
+	if (rc == 0 && pt.kind != PITR_NONE)
+		rc = restore_command(ctx, stanza, &cmdline);
 	struct physical_restore_result res;
 	if (rc == 0) {
 		json_object_set_new(ctx->audit, "stanza", json_string(stanza));
@@ -350,7 +640,61 @@ static int restore_physical(struct pw_ctx *ctx)
 		if (o.progress)
 			fputc('\n', stderr);
 	}
-	if (rc == 0) {
+	if (rc == 0 && pt.kind != PITR_NONE) {
+		rc = pitr_write_settings(dir, &pt, pw_buf_str(&cmdline), port);
+		json_object_set_new(ctx->audit, "recovery_target",
+		                    json_string(pitr_kind_name(pt.kind)));
+		json_object_set_new(ctx->audit, "recovery_target_value", json_string(pt.value));
+	}
+	if (rc == 0 && pt.kind != PITR_NONE) {
+		char sz[32], shown[600], a[24], b[24], when[PW_TIME_MAX];
+		pw_human_size(res.bytes, " ", sz, sizeof sz);
+		pw_str_printable(shown, sizeof shown, dir);
+		repl_lsn_format(plan.from, a);
+		repl_lsn_format(plan.end, b);
+		pw_time_format(plan.end_time, PW_TIME_ISO, when);
+		printf("restored %s/%s (physical) into %s: %" PRIu64 " files, %s; pg_verifybackup "
+		       "passed\n"
+		       "recovery to %s%s%s%s%s: the stored WAL reaches it (timeline %" PRIu32
+		       " to %" PRIu32 ", %s to %s, newest object stored %s)\n"
+		       "wrote recovery.signal and, in postgresql.auto.conf, restore_command, "
+		       "the target and recovery_target_timeline = 'latest'\n",
+		       stanza, e->id, shown, res.files, sz,
+		       pt.kind == PITR_LATEST ? "the end of the stored WAL"
+		                              : pitr_kind_name(pt.kind),
+		       pt.kind == PITR_LATEST ? "" : " ", pt.value,
+		       pt.kind >= PITR_TIME ? ", then " : "",
+		       pt.kind >= PITR_TIME ? pitr_action_name(pt.action) : "", plan.base_tli,
+		       plan.target_tli, a, b, when);
+		int major = server_major(e->manifest);
+		if (port > 0) {
+			struct pitr_reached r;
+			fflush(stdout);
+			rc = pitr_start_watch(dir, major, &pt, 3600, &r);
+			if (rc == 0) {
+				printf("started on 127.0.0.1:%d (socket in %s): recovery %s after "
+				       "%.1f s\n",
+				       port, shown, r.state, r.seconds);
+				if (*r.stop)
+					printf("  %s\n", r.stop);
+				if (*r.redo)
+					printf("  %s\n", r.redo);
+				if (*r.last)
+					printf("  %s\n", r.last);
+				if (pt.action == PITR_PAUSE && pt.kind >= PITR_TIME)
+					printf("check the data, then promote: SELECT "
+					       "pg_wal_replay_resume();\n");
+				if (pt.action != PITR_SHUTDOWN || pt.kind < PITR_TIME)
+					printf("stop it with: pg_ctl -D '%s' stop\n", shown);
+			}
+		} else {
+			printf("the server needs the identity and the repository through "
+			       "restore_command: start it as a user that can read them:\n"
+			       "  pg_ctl -D '%s' -l '%s/server.log' start\n",
+			       shown, shown);
+		}
+	}
+	if (rc == 0 && pt.kind == PITR_NONE) {
 		char sz[32], shown[600];
 		pw_human_size(res.bytes, " ", sz, sizeof sz);
 		pw_str_printable(shown, sizeof shown, dir);
@@ -361,6 +705,8 @@ static int restore_physical(struct pw_ctx *ctx)
 		       "  pg_ctl -D '%s' -l '%s/server.log' start\n",
 		       stanza, e->id, shown, res.files, sz, shown, shown);
 	}
+	pw_buf_free(&cmdline, 0);
+	repo_signers_free(&signers);
 	catalog_list_free(&l);
 	stor_free(repo);
 	pw_keyset_free(&ks);
@@ -407,7 +753,7 @@ int cmd_restore(struct pw_ctx *ctx)
 	if (rc == 0)
 		rc = pw_open_repo(ctx, &repo);
 	if (rc == 0)
-		rc = pick_backup(ctx, repo, stanza, sizeof stanza, &l, &e);
+		rc = pick_backup(ctx, repo, stanza, sizeof stanza, &l, &e, NULL);
 	if (rc < 0)
 		goto out;
 	json_object_set_new(ctx->audit, "stanza", json_string(stanza));

@@ -172,7 +172,9 @@ const struct pw_command pw_commands[] = {
      1, false, cmd_list, true},
     {"restore", "restore a backup into a database or a file",
      "[STANZA] [--backup [STANZA/]ID | --before TIME] -i IDENTITY (--target URL | --to-file FILE "
-     "| --type=physical --target-dir DIR [--tablespace-map OID=DIR]...)",
+     "| --type=physical --target-dir DIR [--tablespace-map OID=DIR]... [--target-time TIME | "
+     "--target-lsn LSN | --target-xid XID | --target-name NAME | --latest] [--target-action "
+     "pause|promote|shutdown] [--target-exclusive] [--start PORT])",
      "Picks the newest complete backup (or --backup ID, or the newest before TIME), decrypts "
      "it with the identity, decompresses it and feeds it to pg_restore --single-transaction "
      "--exit-on-error, so a damaged or tampered backup leaves the target database exactly as "
@@ -191,7 +193,22 @@ const struct pw_command pw_commands[] = {
      "--tablespace-map OID=DIR: every object is checked against the signed manifest before "
      "a byte is extracted, the archives are read by a tar reader that refuses absolute "
      "names, '..', links, devices and FIFOs, then the stock pg_verifybackup checks the "
-     "directory and pgward prints the command that starts the server (docs/pitr.md).",
+     "directory and pgward prints the command that starts the server (docs/pitr.md).\n\n"
+     "Point-in-time recovery: with --target-time (UTC), --target-lsn, --target-xid, "
+     "--target-name (a restore point) or --latest (the end of the stored WAL), the base is the "
+     "newest one that ended before the target, and before anything is written pgward proves "
+     "from the repository that the stored WAL reaches the target from the base's start "
+     "(timelines followed through their signed history files; a gap, a target before the "
+     "oldest base or after the last durable WAL is refused, naming the gap's LSNs and "
+     "objects). It then writes recovery.signal and appends to postgresql.auto.conf "
+     "restore_command = 'pgward wal-fetch ...' (this binary's absolute path and the config "
+     "file, identity, repository and trusted-signer of this run, each shell-quoted; never a "
+     "secret), the target, recovery_target_action (--target-action, default pause: check "
+     "the data, then SELECT pg_wal_replay_resume() to promote) and recovery_target_timeline "
+     "= 'latest'. --start PORT (not as root) starts the server on 127.0.0.1:PORT and a "
+     "socket in DIR, waits until recovery reached the target and reports where it stopped; "
+     "a recovery that stopped early (a damaged WAL object: wal-fetch exits 126) is an error "
+     "naming the object.",
      "  2   --type=physical: a tablespace has no --tablespace-map\n"
      "  5   --target-dir is a link or another user's directory\n"
      "  6   --to-file: the file exists (--force replaces it); --target-dir is not empty\n"
@@ -204,14 +221,21 @@ const struct pw_command pw_commands[] = {
      "  24  the data object (--type=physical: any object) differs from the signed manifest\n"
      "      (nothing was restored); pg_verifybackup refused the restored directory\n"
      "  30  storage failure\n"
-     "  31  the backup is unsigned, badly signed or signed by an untrusted key\n",
+     "  31  the backup is unsigned, badly signed or signed by an untrusted key\n"
+     "  9   a recovery target before the end of the oldest physical base backup\n"
+     "  32  the stored WAL does not reach the recovery target: a gap, or the target is\n"
+     "      after the last durable WAL (nothing was written); --start: recovery ended\n"
+     "      before the target\n"
+     " 126  --start: recovery stopped at a damaged, forged or missing WAL object\n",
      OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
           PW_OPT_BACKUP_ID, PW_OPT_BEFORE, PW_OPT_TARGET, PW_OPT_TARGET_PASSWORD, PW_OPT_TO_FILE,
           PW_OPT_CREATE, PW_OPT_CLEAN, PW_OPT_NO_OWNER, PW_OPT_RESTORE_ROLE, PW_OPT_JOBS,
           PW_OPT_TEMP_DIR, PW_OPT_TABLE, PW_OPT_SCHEMA, PW_OPT_GLOBALS,
           PW_OPT_ALLOW_PRIVILEGED_ROLES, PW_OPT_FORCE, PW_OPT_PROGRESS, PW_OPT_SINGLE_TRANSACTION,
           PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED, PW_OPT_TYPE, PW_OPT_TARGET_DIR,
-          PW_OPT_TABLESPACE_MAP),
+          PW_OPT_TABLESPACE_MAP, PW_OPT_TARGET_TIME, PW_OPT_TARGET_LSN, PW_OPT_TARGET_XID,
+          PW_OPT_TARGET_NAME, PW_OPT_LATEST, PW_OPT_TARGET_ACTION, PW_OPT_TARGET_EXCLUSIVE,
+          PW_OPT_START_PORT),
      0, 1, true, cmd_restore, true},
     {"verify", "prove backups: integrity without a key, decryption with one, a restore drill",
      "[STANZA] [--backup ID | --all] [-i IDENTITY [--restore (--scratch-url URL | "

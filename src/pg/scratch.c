@@ -573,3 +573,47 @@ double scratch_start_seconds(const struct scratch *s)
 {
 	return s->start_seconds;
 }
+
+/* ---- an existing data directory ---- */
+
+static int datadir_prepare(struct scratch *s, int min_major, const char *datadir)
+{
+	memset(s, 0, sizeof *s);
+	if (geteuid() == 0) {
+		pw_error(PW_E_INSECURE, "pgward does not start a server as root");
+		return pw_error_hint("Run pgward as the user that owns the data directory.");
+	}
+	int rc = scratch_find_bindir(min_major, s->bindir, sizeof s->bindir, &s->major);
+	s->as.cwd = datadir;
+	s->as.stdout_to_err = true;
+	s->as.clean_env = true; /* nothing of ours: the server runs restore_command */
+	return rc;
+}
+
+int scratch_datadir_start(int min_major, const char *datadir, const char *log)
+{
+	struct scratch s;
+	int rc = datadir_prepare(&s, min_major, datadir);
+	if (rc < 0)
+		return rc;
+	char prog[256];
+	snprintf(prog, sizeof prog, "%s/pg_ctl", s.bindir);
+	const char *argv[] = {prog, "-D", datadir, "-l", log, "-W", "-s", "start", NULL};
+	return run(&s, argv, "pg_ctl start");
+}
+
+void scratch_datadir_stop(int min_major, const char *datadir)
+{
+	struct pw_error_saved e;
+	pw_error_save(&e);
+	struct scratch s;
+	if (datadir_prepare(&s, min_major, datadir) == 0) {
+		char prog[256];
+		snprintf(prog, sizeof prog, "%s/pg_ctl", s.bindir);
+		const char *argv[] = {prog, "-D", datadir, "-m",   "immediate", "-w",
+		                      "-t", "30", "-s",    "stop", NULL};
+		if (run(&s, argv, "pg_ctl stop") < 0)
+			pw_debug("%s", pw_error_message());
+	}
+	pw_error_restore(&e);
+}

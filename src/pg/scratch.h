@@ -55,6 +55,14 @@ const char *scratch_user(const struct scratch *s); /* the OS user the server run
 int scratch_major(const struct scratch *s);
 double scratch_start_seconds(const struct scratch *s);
 
+/* An existing data directory (a restore's: restore --type=physical --start): pg_ctl start
+ * without waiting, as the current user (never as root: the caller refuses that), with an
+ * empty environment (PATH and LC_ALL=C), the server's output into log. The caller watches
+ * the log and stops the server with scratch_datadir_stop when it gives up. */
+int scratch_datadir_start(int min_major, const char *datadir, const char *log);
+/* pg_ctl stop -m immediate; best effort, keeps the current error record. */
+void scratch_datadir_stop(int min_major, const char *datadir);
+
 /* The directory of the server programs for min_major (see above), or an error with a hint. */
 int scratch_find_bindir(int min_major, char *out, size_t size, int *major);
 

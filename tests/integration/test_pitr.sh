@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# test_pitr.sh - point-in-time recovery with pgward alone: under pgbench load with wal-stream
+# running, a physical base backup and marker transactions; restore --type=physical --start to
+# a time between two markers gives exactly the rows committed before it, --target-lsn,
+# --target-name and --target-xid stop where they say, --latest gives every committed row up
+# to the last durable WAL (with a config file and an identity whose paths hold a space and a
+# quote: restore_command is quoted right); a flipped byte in a WAL object stops recovery with
+# an error naming the object (exit 126), never success; a target before the oldest base, past
+# the stored WAL or behind a gap is refused before the directory is created.
+source "$(dirname "$0")/../harness/lib.sh"
+tk_tmpdir
+export HOME=$TK_TMP PGWARD_AUDIT_LOG=$TK_TMP/audit.log TK_PG_REPLICATION=1
+cd "$TK_TMP"
+chmod 755 "$TK_TMP"
+pg_start "max_wal_senders = 5" "max_replication_slots = 5" >/dev/null
+pg_psql_super >/dev/null <<'SQL'
+create role walrep login replication password 'wr';
+create table marks(id serial primary key, note text not null);
+create table load(id bigserial primary key, pad text);
+alter system set work_mem = '5MB';
+SQL
+"$PGWARD" keygen -o key 2>/dev/null
+R=$("$PGWARD" keygen -y key)
+export PGWARD_DB_PASSWORD=wr
+DB="postgresql://walrep@localhost:$PGPORT_TEST/postgres?sslrootcert=$PG_CA"
+psql1() { pg_psql_super -c "$1"; }
+lsn_ge() { [[ $(psql1 "select '$1'::pg_lsn >= '$2'::pg_lsn") == t ]]; }
+slot_lsn() { psql1 "select coalesce(restart_lsn::text, '0/0') from pg_replication_slots where slot_name = 'pgward_shop'"; }
+durable() { lsn_ge "$(slot_lsn)" "$1"; }
+echo "insert into load(pad) values (repeat('x', 300));" >load.sql && chmod 644 load.sql
+bench() { runuser -u postgres -- "$PG_BINDIR/pgbench" -h "$PG_SOCKDIR" -p "$PGPORT_TEST" "$@" postgres; }
+# pgward as the postgres OS user (the restored server's user; restore_command runs as it)
+aspg() { runuser -u postgres -- env PGWARD_AUDIT_LOG="$TK_TMP/w/audit.log" "$PGWARD" "$@"; }
+q() { runuser -u postgres -- psql -X -qtA -h "$1" -p "$2" -d postgres -c "$3"; }
+rows() { q "$1" "$2" "select string_agg(note, ',' order by id) from marks"; }
+stop_pg() { runuser -u postgres -- "$PG_BINDIR/pg_ctl" -D "$1" -m immediate stop >/dev/null 2>&1 || true; }
+
+"$PGWARD" wal-stream shop --db "$DB" --repo repo -r "$R" --wal-flush-interval 1 2>ws.log &
+WS=$!
+tk_on_exit "kill -9 $WS 2>/dev/null"
+for ((i = 0; i < 200; i++)); do [[ -n "$(slot_lsn)" ]] && break; sleep 0.1; done
+[[ -n "$(slot_lsn)" ]] || { cat ws.log; tk_fail "slot pgward_shop not created"; }
+T0=$(psql1 "select clock_timestamp()")
+tk_next_second
+"$PGWARD" backup shop --type=physical --db "$DB" --repo repo -r "$R" >bb.out 2>&1 \
+    || { cat bb.out; tk_fail "physical backup"; }
+
+# markers with known commit times, under pgbench load
+bench -c 2 -T 5 -n -f "$TK_TMP/load.sql" >bench.out 2>&1 &
+BP=$!
+psql1 "insert into marks(note) values ('m1')" >/dev/null
+psql1 "select pg_switch_wal()" >/dev/null
+sleep 1.1
+T=$(psql1 "select clock_timestamp()")
+sleep 1.1
+X2=$(psql1 "begin; insert into marks(note) values ('m2'); select txid_current(); commit;")
+L=$(psql1 "select pg_current_wal_insert_lsn()")
+psql1 "select pg_create_restore_point('rp1')" >/dev/null
+psql1 "select pg_switch_wal()" >/dev/null
+psql1 "insert into marks(note) values ('m3')" >/dev/null
+wait "$BP" || { cat bench.out; tk_fail "pgbench"; }
+psql1 "insert into marks(note) values ('m4')" >/dev/null
+END=$(psql1 "select pg_current_wal_insert_lsn()")
+HIST=$(psql1 "select count(*) from load")
+[[ $HIST -gt 100 ]] || tk_fail "pgbench made only $HIST transactions"
+for ((i = 0; i < 300; i++)); do durable "$END" && break; sleep 0.1; done
+durable "$END" || { tail -5 ws.log; tk_fail "WAL up to $END not durable"; }
+kill -TERM "$WS"; wait "$WS" || tk_fail "wal-stream did not exit 0"
+
+# usage errors, before anything is read
+expect_fail 2 "one recovery target" restore shop --type=physical --target-dir "$TK_TMP/x" --repo repo -i key --latest --target-lsn 0/1
+expect_fail 2 "needs a target" restore shop --type=physical --target-dir "$TK_TMP/x" --repo repo -i key --latest --target-action pause
+expect_fail 2 "is not valid" restore shop --type=physical --target-dir "$TK_TMP/x" --repo repo -i key --target-time "2026-12-07 01:00:00+02"
+tk_assert_contains "$err" "UTC" "the hint says UTC"
+expect_fail 5 "as root" restore shop --type=physical --target-dir "$TK_TMP/x" --repo repo -i key --latest --start 5999
+[[ ! -e x ]] || tk_fail "a refused restore created its directory"
+
+# unreachable targets: refused before the directory is created, naming why
+expect_fail 9 "before the end of the oldest physical base backup" restore shop --type=physical \
+    --target-dir "$TK_TMP/x" --repo repo -i key --target-time "$T0"
+expect_fail 32 "end of the stored WAL" restore shop --type=physical --target-dir "$TK_TMP/x" \
+    --repo repo -i key --target-lsn FF/0
+expect_fail 32 "after the last durable WAL" restore shop --type=physical --target-dir "$TK_TMP/x" \
+    --repo repo -i key --target-time "2099-01-01T00:00:00Z"
+# a WAL object deleted in the middle: a gap, named with its objects
+cp -a repo gap
+# the segment holding L: after the base's start, before the end
+mid=$(psql1 "select pg_walfile_name('$L')").zst.age
+[[ -f "gap/shop/wal/00000001/$mid" ]] || tk_fail "no segment object $mid"
+rm "gap/shop/wal/00000001/$mid" "gap/shop/wal/00000001/$mid.minisig"
+expect_fail 32 "gap on timeline 1" restore shop --type=physical --target-dir "$TK_TMP/x" --repo gap -i key --latest
+tk_assert_contains "$err" "${mid%.zst.age}" "the gap names the missing object"
+expect_fail 32 "gap" restore shop --type=physical --target-dir "$TK_TMP/x" --repo gap -i key --target-lsn "$END"
+# the segment holding the base's start missing: refused, saying so
+start=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["physical"]["start_lsn"])' repo/shop/*/manifest.json)
+first=$(psql1 "select pg_walfile_name('$start')").zst.age
+mv "gap/shop/wal/00000001/$first" "gap/$first"
+expect_fail 32 "" restore shop --type=physical --target-dir "$TK_TMP/x" --repo gap -i key --target-lsn "$L"
+# (when partials of that segment are stored, the rest of it is the gap)
+[[ $err == *"base backup's start"* || $err == *"gap on timeline 1"*"${first%.zst.age}"* ]] \
+    || tk_fail "the missing start is not named: $err"
+[[ ! -e x ]] || tk_fail "a refused restore created its directory"
+chown -R postgres: repo key
+chmod 755 "$TK_TMP"
+W=$TK_TMP/w
+mkdir -m 700 "$W" && chown postgres: "$W"
+
+# to a time between m1 and m2 (default action: pause, read-only)
+_tk_pick_port; P1=$_TK_PORT
+tk_on_exit "runuser -u postgres -- $PG_BINDIR/pg_ctl -D $W/r1 -m immediate stop >/dev/null 2>&1"
+aspg restore shop --type=physical --target-dir "$W/r1" --repo "$TK_TMP/repo" -i "$TK_TMP/key" \
+    --target-time "$T" --start "$P1" >r1.out 2>&1 || { cat r1.out; tail -20 $W/r1/pgward-recovery.log; tk_fail "PITR to a time"; }
+tk_assert_contains "$(cat r1.out)" "recovery paused" "pause is the default action"
+tk_assert_contains "$(cat r1.out)" "recovery stopping before commit" "the report names the stop"
+tk_assert_eq "$(rows "$W/r1" "$P1")" "m1" "PITR to a time between m1 and m2"
+tk_assert_eq "$(q "$W/r1" "$P1" "select pg_is_in_recovery()")" t "paused in recovery"
+[[ -f $W/r1/recovery.signal ]] || tk_fail "no recovery.signal"
+grep -qF "restore_command = '''$PGWARD'' ''wal-fetch'' ''shop'' %f %p ''--audit-log''" $W/r1/postgresql.auto.conf || { cat $W/r1/postgresql.auto.conf; tk_fail "restore_command"; }
+grep -q "^work_mem = '5MB'" $W/r1/postgresql.auto.conf || tk_fail "postgresql.auto.conf lost its lines"
+stop_pg "$W/r1"
+
+# to an LSN after m2, promoted
+_tk_pick_port; P2=$_TK_PORT
+tk_on_exit "runuser -u postgres -- $PG_BINDIR/pg_ctl -D $W/r2 -m immediate stop >/dev/null 2>&1"
+aspg restore shop --type=physical --target-dir "$W/r2" --repo "$TK_TMP/repo" -i "$TK_TMP/key" \
+    --target-lsn "$L" --target-action promote --start "$P2" >r2.out 2>&1 || { cat r2.out; tk_fail "PITR to an LSN"; }
+tk_assert_contains "$(cat r2.out)" "recovery promoted" "promoted"
+tk_assert_eq "$(rows "$W/r2" "$P2")" "m1,m2" "PITR to an LSN between m2 and m3"
+tk_assert_eq "$(q "$W/r2" "$P2" "select pg_is_in_recovery()")" f "promoted out of recovery"
+stop_pg "$W/r2"
+
+# to a restore point
+_tk_pick_port; P3=$_TK_PORT
+tk_on_exit "runuser -u postgres -- $PG_BINDIR/pg_ctl -D $W/r3 -m immediate stop >/dev/null 2>&1"
+aspg restore shop --type=physical --target-dir "$W/r3" --repo "$TK_TMP/repo" -i "$TK_TMP/key" \
+    --target-name rp1 --start "$P3" >r3.out 2>&1 || { cat r3.out; tk_fail "PITR to a restore point"; }
+tk_assert_contains "$(cat r3.out)" "restore point" "the report names the restore point"
+tk_assert_eq "$(rows "$W/r3" "$P3")" "m1,m2" "PITR to restore point rp1"
+stop_pg "$W/r3"
+
+# to m2's transaction, exclusive, then shut down: stops before it
+_tk_pick_port; P4=$_TK_PORT
+tk_on_exit "runuser -u postgres -- $PG_BINDIR/pg_ctl -D $W/r4 -m immediate stop >/dev/null 2>&1"
+aspg restore shop --type=physical --target-dir "$W/r4" --repo "$TK_TMP/repo" -i "$TK_TMP/key" \
+    --target-xid "$X2" --target-exclusive --target-action shutdown --start "$P4" >r4.out 2>&1 \
+    || { cat r4.out; tk_fail "PITR to an xid"; }
+tk_assert_contains "$(cat r4.out)" "recovery shut down" "shut down at the target"
+tk_assert_contains "$(cat r4.out)" "stopping before commit of transaction $X2" "stopped before the xid"
+[[ ! -f $W/r4/postmaster.pid ]] || tk_fail "the server still runs after shutdown at the target"
+
+# --latest with a config file and an identity whose paths hold a space and a quote
+CD="$TK_TMP/we ird'cfg %p"
+mkdir -p "$CD" && cp key "$CD/my key" && printf '[global]\nrepo = %s/repo\n[shop]\n' "$TK_TMP" >"$CD/pg ward.conf"
+chmod 600 "$CD/my key" "$CD/pg ward.conf" && chown -R postgres: "$CD"
+_tk_pick_port; P5=$_TK_PORT
+tk_on_exit "runuser -u postgres -- $PG_BINDIR/pg_ctl -D $W/r5 -m immediate stop >/dev/null 2>&1"
+aspg restore shop --type=physical --target-dir "$W/r5" --config "$CD/pg ward.conf" -i "$CD/my key" \
+    --latest --start "$P5" >r5.out 2>&1 || { cat r5.out; tail -20 $W/r5/pgward-recovery.log; tk_fail "recovery to the end"; }
+tk_assert_eq "$(rows "$W/r5" "$P5")" "m1,m2,m3,m4" "--latest: every committed row"
+tk_assert_eq "$(q "$W/r5" "$P5" "select count(*) from load")" "$HIST" "--latest: every pgbench transaction"
+grep -q "restored log file" $W/r5/pgward-recovery.log || tk_fail "no WAL came through restore_command"
+# the value as PostgreSQL reads it ('' and \\ unescaped, %% -> %) and as sh splits it
+python3 - "$W/r5/postgresql.auto.conf" "$CD/pg ward.conf" "$CD/my key" <<'PY' || tk_fail "restore_command quoting"
+import shlex, sys
+line = [l for l in open(sys.argv[1]) if l.startswith("restore_command = ")][-1].rstrip("\n")
+v, out, i = line[len("restore_command = '"):-1], "", 0
+while i < len(v):
+    if v[i] == "'" or v[i] == "\\":
+        assert v[i + 1] == v[i], line
+        out, i = out + v[i], i + 2
+    else:
+        out, i = out + v[i], i + 1
+argv = [a.replace("\0", "%") for a in shlex.split(out.replace("%%", "\0"))]
+assert argv[argv.index("--config") + 1] == sys.argv[2], argv
+assert argv[argv.index("--identity") + 1] == sys.argv[3], argv
+assert argv[3:5] == ["%f", "%p"], argv
+PY
+stop_pg "$W/r5"
+
+# a flipped byte in a WAL object recovery needs: recovery stops naming it, never success
+cp -a repo bad
+last=$mid
+tk_flip_byte "bad/shop/wal/00000001/$last" 3000
+chown -R postgres: bad
+_tk_pick_port; P6=$_TK_PORT
+tk_on_exit "runuser -u postgres -- $PG_BINDIR/pg_ctl -D $W/r6 -m immediate stop >/dev/null 2>&1"
+rc=0
+aspg restore shop --type=physical --target-dir "$W/r6" --repo "$TK_TMP/bad" -i "$TK_TMP/key" \
+    --latest --start "$P6" >r6.out 2>&1 || rc=$?
+tk_assert_eq "$rc" 126 "exit status of a recovery stopped by a damaged WAL object"
+tk_assert_contains "$(cat r6.out)" "${last}" "the error names the object"
+[[ ! -f $W/r6/postmaster.pid ]] || tk_fail "the server runs after a stopped recovery"
+[[ -z ${TK_SHOW:-} ]] || cat r1.out r2.out r3.out r4.out r5.out r6.out >&2
+tk_pass
