@@ -601,7 +601,7 @@ static void h_cancel(struct api *a, struct MHD_Connection *c, struct req *r)
 
 static void send_render(struct api *a, struct MHD_Connection *c, struct req *r,
                         int (*fn)(const struct board_data *, time_t, struct pw_buf *),
-                        const char *ctype)
+                        const char *ctype, const char *hname, const char *hvalue)
 {
 	struct pw_buf b = PW_BUF_INIT(API_RENDER_MAX);
 	struct board_data *d = board_lock(a->board);
@@ -611,20 +611,29 @@ static void send_render(struct api *a, struct MHD_Connection *c, struct req *r,
 		pw_error_clear();
 		send_error(a, c, r, 500, "the rendering failed", NULL, NULL);
 	} else {
-		send_response(a, c, r, 200, ctype, b.data ? (const void *)b.data : "", b.len, NULL,
-		              NULL);
+		send_response(a, c, r, 200, ctype, b.data ? (const void *)b.data : "", b.len, hname,
+		              hvalue);
 	}
 	pw_buf_free(&b, 0);
 }
 
 static void h_metrics(struct api *a, struct MHD_Connection *c, struct req *r)
 {
-	send_render(a, c, r, svc_metrics_render, "text/plain; version=0.0.4; charset=utf-8");
+	send_render(a, c, r, svc_metrics_render, "text/plain; version=0.0.4; charset=utf-8", NULL,
+	            NULL);
 }
 
 static void h_page(struct api *a, struct MHD_Connection *c, struct req *r)
 {
-	send_render(a, c, r, svc_page_render, "text/html; charset=utf-8");
+	/* the page's policy as a header too (frame-ancestors works only there) */
+	char csp[SVC_PAGE_CSP_MAX];
+	if (svc_page_csp(true, csp) < 0) {
+		pw_error_clear();
+		send_error(a, c, r, 500, "the rendering failed", NULL, NULL);
+		return;
+	}
+	send_render(a, c, r, svc_page_render, "text/html; charset=utf-8", "Content-Security-Policy",
+	            csp);
 }
 
 /* ---- routing ---- */

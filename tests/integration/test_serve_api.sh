@@ -184,6 +184,19 @@ for p in /v1/stanzas /v1/stanzas/main /v1/stanzas/main/backups /metrics /; do
     tk_assert_eq "$code" "200" "read: $p"
 done
 python3 -c 'import json,sys; j=json.load(open("body.json"))' 2>/dev/null && tk_fail "the page is not JSON"
+# the page the daemon serves: its policy as a header, and it renders in the real browser
+# (test_status_page.sh tests the page itself on a made-up board)
+tk_assert_contains "$(cat headers.txt)" "Content-Security-Policy: default-src 'none'" "the page's CSP header"
+tk_assert_contains "$(cat headers.txt)" "frame-ancestors 'none'" "the page cannot be framed"
+cp body.json page.html
+if [[ -x /usr/bin/chromium ]]; then
+    dom=$(timeout 60 /usr/bin/chromium --headless --disable-gpu --no-sandbox --dump-dom \
+        "file://$TK_TMP/page.html" 2>/dev/null)
+    tk_assert_contains "$dom" 'data-stanza="main"' "the daemon's page renders the stanza in chromium"
+fi
+code=$(req "${R[@]}" /metrics)
+grep -q '^pgward_job_ever_succeeded{stanza="main",kind="expire"} ' body.json ||
+    tk_fail "the daemon's /metrics has the stanza's job"
 code=$(req "${R[@]}" /v1/stanzas/main/backups)
 python3 -c 'import json; j=json.load(open("body.json")); assert j == {"stanza": "main", "backups": []}, j' ||
     tk_fail "backups of an empty repository"
