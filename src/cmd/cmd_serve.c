@@ -794,8 +794,14 @@ static int record_end(struct loop *L, const char *stanza, enum plan_kind k, unsi
 	int code = ok ? 0 : res->exit_code ? res->exit_code : PW_E_INTERRUPTED;
 	if (ok) {
 		ps->last_success = ps->last_end;
-		pw_info("the %s of stanza \"%s\" succeeded (job %u)", plan_kind_name(k), stanza,
-		        id);
+		char size[48] = "";
+		if (res->stored_bytes) {
+			char h[32];
+			pw_human_size(res->stored_bytes, " ", h, sizeof h);
+			snprintf(size, sizeof size, ", stored %s", h);
+		}
+		pw_info("the %s of stanza \"%s\" succeeded (job %u%s)", plan_kind_name(k), stanza,
+		        id, size);
 	} else {
 		pw_log(PW_LOG_ERROR, "scheduled %s of stanza \"%s\" %s (job %u, exit %d): %s",
 		       plan_kind_name(k), stanza, interrupted ? "was interrupted" : "failed", id,

@@ -370,8 +370,10 @@ const struct pw_command pw_commands[] = {
      "is due now and exits (for cron or a Kubernetes CronJob): 0, or the exit code of the "
      "first job that failed. The HTTP API, metrics and notifications come later "
      "(docs/service.md).",
-     NULL, OPTS(COMMON, PW_OPT_OUTPUT, PW_OPT_CHECK_CONFIG, PW_OPT_STATE_FILE, PW_OPT_ONCE), 0, 64,
-     false, cmd_serve, false},
+     NULL,
+     OPTS(COMMON, PW_OPT_OUTPUT, PW_OPT_CHECK_CONFIG, PW_OPT_STATE_FILE, PW_OPT_ONCE,
+          PW_OPT_SERVE_MAX_JOBS),
+     0, 64, false, cmd_serve, false},
     {"wal-stream", "stream WAL continuously into the repository (point-in-time recovery)",
      "[STANZA]",
      "Connects to the database as a physical replication client with a REPLICATION-only "
