@@ -874,9 +874,10 @@ static int job_ended(struct loop *L, struct running *r)
 			double ran = (double)(pw_now() - r->job.started);
 			if (ran >= WAL_STABLE)
 				st->wal_fails = 0;
-			long backoff = plan_backoff(st->wal_fails, WAL_BACKOFF_MAX) / 60;
-			if (backoff < 1)
-				backoff = 1;
+			/* 1 s, 2, 4 ... at most WAL_BACKOFF_MAX */
+			long backoff = st->wal_fails < 9 ? 1L << st->wal_fails : WAL_BACKOFF_MAX;
+			if (backoff > WAL_BACKOFF_MAX)
+				backoff = WAL_BACKOFF_MAX;
 			st->wal_fails++;
 			st->wal_next = pw_monotonic() + (double)backoff;
 			pw_log(PW_LOG_ERROR,

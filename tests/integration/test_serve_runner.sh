@@ -126,7 +126,8 @@ kill -9 $pid
 wait $pid 2>/dev/null || true
 # its jobs go with it (the keeper's parent-death signal): no orphan keeps dumping
 tk_wait_for 15 "the orphaned jobs stopped" no_jobs
-tk_wait_for 15 "their sessions ended" test "$(pg_psql_super -Atc "select count(*) from pg_stat_activity where application_name like 'pgward%'")" = 0
+no_sessions() { [ "$(pg_psql_super -Atc "select count(*) from pg_stat_activity where application_name like 'pgward%'")" = 0 ]; }
+tk_wait_for 15 "their sessions ended" no_sessions
 tk_assert_eq "$(complete shop)/$(complete shop2)" "$n_shop/$n_shop2" "no backup that looks complete"
 tk_assert_eq "$(state_get shop result)" "running" "the dead daemon left the run recorded as running"
 "$PGWARD" serve --once --config "$TK_TMP/fast.conf" --state-file state.json --log-level info 2> adopt.err ||
