@@ -183,13 +183,13 @@ void serve_job_stop(struct serve_job *j)
 }
 
 /* The result file: the child's own words, read as hostile input. */
-static void read_result(struct serve_job *j, struct serve_job_result *r)
+void serve_job_read_result(unsigned id, const char *path, struct serve_job_result *r)
 {
 	struct pw_buf b = PW_BUF_INIT(SERVE_JOB_RESULT_MAX);
-	int rc = pw_trusted_read(j->result, "job result file", PW_TRUST_MISSING, &b);
+	int rc = pw_trusted_read(path, "job result file", PW_TRUST_MISSING, &b);
 	if (rc < 0 || b.len == 0) {
 		if (rc < 0)
-			pw_best_effort_warn("reading the result of job %u", j->id);
+			pw_best_effort_warn("reading the result of job %u", id);
 		pw_buf_free(&b, 0);
 		return;
 	}
@@ -199,11 +199,11 @@ static void read_result(struct serve_job *j, struct serve_job_result *r)
 	json_t *job = json_object_get(o, "job"), *ex = json_object_get(o, "exit"),
 	       *msg = json_object_get(o, "message"), *hint = json_object_get(o, "hint"),
 	       *det = json_object_get(o, "details");
-	if (!json_is_object(o) || !json_is_integer(job) || json_integer_value(job) != j->id ||
+	if (!json_is_object(o) || !json_is_integer(job) || json_integer_value(job) != id ||
 	    !json_is_integer(ex) || !json_is_string(msg) || (hint && !json_is_string(hint)) ||
 	    (det && !json_is_object(det))) {
 		pw_warn("the result file of job %u is not one this service understands: ignored",
-		        j->id);
+		        id);
 		json_decref(o);
 		return;
 	}
@@ -237,7 +237,7 @@ void serve_job_finish(struct serve_job *j, struct serve_job_result *r)
 		r->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : PW_E_INTERNAL;
 	}
 	if (j->result) {
-		read_result(j, r);
+		serve_job_read_result(j->id, j->result, r);
 		if (unlink(j->result) < 0 && errno != ENOENT)
 			pw_best_effort("removing \"%s\"", j->result);
 	}
