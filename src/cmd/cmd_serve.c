@@ -1,8 +1,10 @@
 /*
- * cmd_serve.c - pgward serve: the backup service. This first slice validates the
- * configuration (--check-config): every schedule, the verification depth against the keys
- * at hand, the state file, and the two-host split (no process schedules backups while
- * holding an identity unless serve-allow-mixed). The loop comes in a later slice.
+ * cmd_serve.c - pgward serve: the backup service. --check-config validates the
+ * configuration: every schedule, the verification depth against the keys at hand, the
+ * state file, and the two-host split (no process schedules backups while holding an
+ * identity unless serve-allow-mixed). The loop (serve_loop) runs each job as a child
+ * process (serve_job.c), several stanzas at once, supervises wal-stream, publishes what it
+ * knows on the board, posts events to the notifier and talks to systemd (sdnotify.h).
  */
 #include <poll.h>
 #include <signal.h>

@@ -81,4 +81,12 @@ tk_assert_contains "$(cat wal.err)" "restarting it in 1 s" "the first backoff"
 tk_assert_contains "$(cat wal.err)" "restarting it in 2 s" "grows"
 kill -TERM $pid
 wait $pid || tk_fail "stop with a supervised wal-stream"
+# (the units: test_docs.sh runs systemd-analyze verify on every contrib/systemd unit)
+python3 -c "import yaml" 2>/dev/null && python3 - "$PGWARD_SRCDIR/contrib/k8s/cronjob.yaml" <<'PY'
+import sys, yaml
+docs = list(yaml.safe_load_all(open(sys.argv[1])))
+job = docs[0]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+assert job["args"][:2] == ["serve", "--once"], job["args"]
+assert docs[0]["spec"]["concurrencyPolicy"] == "Forbid"
+PY
 echo "serve_daemon: all checks passed"
