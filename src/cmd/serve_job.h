@@ -75,7 +75,7 @@ void serve_job_child_end(struct pw_ctx *ctx, int rc);
  * failure). Anything malformed, too large, of another job or not ours is ignored (a
  * warning): r->reported stays false. Exposed for the unit test. */
 void serve_job_read_result(unsigned id, const char *path, struct serve_job_result *r);
-/* The environment a job of command gets (NULL-terminated, pw_proc_env_free): see above.
+/* The environment given to a job of command (NULL-terminated, pw_proc_env_free): see above.
  * Exposed for the unit test. */
 char **serve_job_env(const char *const *parent, const char *command, const char *url_env);
 #endif
