@@ -170,7 +170,16 @@ int serve_job_start(struct serve_job *j, unsigned id, const char *stanza, const 
 
 bool serve_job_poll(struct serve_job *j)
 {
-	return pw_proc_poll(&j->proc);
+	if (pw_proc_poll(&j->proc))
+		return true;
+	/* asked to stop long ago: the keeper is stuck; the job dies with it (its death
+	 * signal) */
+	if (j->stopping && !j->forced &&
+	    pw_monotonic() - j->stop_at > PW_PROC_GRACE_MS / 1000.0 + 15) {
+		kill(j->proc.pid, SIGKILL);
+		j->forced = true;
+	}
+	return false;
 }
 
 void serve_job_stop(struct serve_job *j)

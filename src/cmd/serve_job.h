@@ -40,6 +40,7 @@ struct serve_job {
 	time_t started; /* pw_now() at the start */
 	bool stopping;  /* we asked it to stop (cancel or the service stopping) */
 	double stop_at; /* pw_monotonic() of that request */
+	bool forced;    /* the keeper did not end in time: SIGKILL sent to it */
 };
 
 struct serve_job_result {
