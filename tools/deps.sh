@@ -7,7 +7,7 @@ PKGS="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev clan
   libcmocka-dev zlib1g-dev openssl ca-certificates
   postgresql-15 postgresql-client-15 postgresql-plperl-15 postgresql-15-pgaudit age zstd time util-linux procps
   ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl bc iproute2 python3 minisign inotify-tools jq
-  python3-cryptography libmicrohttpd-dev libsystemd-dev chromium pgbackrest"
+  python3-cryptography libmicrohttpd-dev libsystemd-dev chromium pgbackrest python3-yaml"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

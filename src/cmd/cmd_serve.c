@@ -347,6 +347,7 @@ struct service {
 	size_t nsched;
 	char *state_path;
 	uint8_t conf_sha[PW_SHA256_LEN]; /* the configuration file's bytes as checked */
+	struct notify_config *notify;    /* the webhook receivers, read and checked */
 };
 
 /* The SHA-256 of the configuration file's bytes: a job runs only on the configuration the
@@ -383,6 +384,7 @@ static void service_free(struct service *svc)
 		pw_config_free(svc->all[j].cfg);
 	pw_free(svc->all);
 	pw_free(svc->state_path);
+	notify_config_free(svc->notify);
 	memset(svc, 0, sizeof *svc);
 }
 
@@ -436,6 +438,13 @@ static int service_load(struct pw_ctx *ctx, struct service *svc)
 	}
 	if (rc == 0)
 		rc = check_split(ctx, svc->all, svc->m);
+	if (rc == 0) {
+		struct notify_stanza *ns = pw_calloc(svc->m ? svc->m : 1, sizeof *ns);
+		for (size_t j = 0; j < svc->m; j++)
+			ns[j] = (struct notify_stanza){svc->all[j].name, svc->all[j].cfg};
+		rc = notify_config_load(ns, svc->m, &svc->notify);
+		pw_free(ns);
+	}
 	if (rc == 0) /* what was checked is what the digest names */
 		rc = conf_unchanged(svc->path, svc->conf_sha);
 	if (rc == 0)
@@ -482,6 +491,24 @@ static int check_config(struct pw_ctx *ctx)
 		json_object_set_new(o, "jobs", jobs);
 		json_array_append_new(stanzas, o);
 	}
+	json_t *hooks = json_array();
+	for (size_t i = 0; i < notify_config_count(svc.notify) && rc == 0; i++) {
+		struct notify_target_info ti;
+		notify_config_target(svc.notify, i, &ti);
+		const char *format = ti.format == NOTIFY_SLACK ? "slack" : "json";
+		if (text)
+			printf("webhook %s (URL from \"%s\"): %s, %s, events %s; stanzas %s\n",
+			       ti.shown, ti.url_file, format, ti.is_signed ? "signed" : "unsigned",
+			       ti.events, ti.stanzas);
+		json_t *h = json_object();
+		json_object_set_new(h, "url_file", json_string(ti.url_file));
+		json_object_set_new(h, "receiver", json_string(ti.shown));
+		json_object_set_new(h, "format", json_string(format));
+		json_object_set_new(h, "signed", json_boolean(ti.is_signed));
+		json_object_set_new(h, "events", json_string(ti.events));
+		json_object_set_new(h, "stanzas", json_string(ti.stanzas));
+		json_array_append_new(hooks, h);
+	}
 	if (rc == 0) {
 		bool mixed = pw_cfg_bool(ctx->cfg, PW_OPT_SERVE_ALLOW_MIXED);
 		if (text) {
@@ -497,6 +524,7 @@ static int check_config(struct pw_ctx *ctx)
 			                    json_string(pw_time_format(now, PW_TIME_ISO, nowbuf)));
 			json_object_set_new(out, "allow_mixed", json_boolean(mixed));
 			json_object_set_new(out, "stanzas", json_incref(stanzas));
+			json_object_set_new(out, "webhooks", json_incref(hooks));
 			char *s = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 			if (s)
 				printf("%s\n", s);
@@ -504,6 +532,7 @@ static int check_config(struct pw_ctx *ctx)
 		}
 	}
 	json_decref(stanzas);
+	json_decref(hooks);
 	json_decref(out);
 	svc_state_free(state);
 	service_free(&svc);
@@ -1180,7 +1209,7 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 		rc = board_load(board, &L->svc);
 	}
 	if (rc == 0 && !once)
-		rc = notifier_start(ctx->cfg, &L->notifier);
+		rc = notifier_start(&L->svc.notify, &L->notifier);
 	if (rc == 0 && !once)
 		rc = api_start(ctx->cfg, board, &api);
 	struct sigaction sa;
@@ -1213,6 +1242,8 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 				service_free(&L->svc);
 				L->svc = fresh;
 				rc = adopt(&L->svc, L->state, pw_now(), L->run, L->nrun);
+				if (rc == 0 && !once)
+					rc = notifier_reconfigure(&L->notifier, &L->svc.notify);
 				if (rc == 0)
 					rc = board_load(board, &L->svc);
 				pw_info("configuration reloaded: %zu stanzas", L->svc.m);

@@ -373,8 +373,14 @@ const struct pw_command pw_commands[] = {
      "backup leaving nothing that looks complete. Under systemd (Type=notify) it reports "
      "READY=1, STATUS=, WATCHDOG=1 and STOPPING=1. With --once, it runs what is due now, "
      "waits for it and exits (for cron or a Kubernetes CronJob): 0, or the exit code of the "
-     "first job that failed. The HTTP API, metrics and notifications come later "
-     "(docs/service.md).",
+     "first job that failed.\n\n"
+     "The daemon (not --once) POSTs webhooks to the URLs in webhook-url-file (files of "
+     "their own, mode 0600: a URL is a secret; https, or http to this host only) on the "
+     "events in webhook-events (start, success, failure, recovery, deadman; default "
+     "failure,recovery,deadman), as JSON signed with the key in webhook-secret-file "
+     "(X-Pgward-Signature: sha256=HMAC of timestamp \".\" body) or as a Slack "
+     "{\"text\"} (webhook-format). Delivery never holds up a job: queued, retried after "
+     "1, 5 and 30 s. The HTTP API and metrics come later (docs/service.md).",
      NULL,
      OPTS(COMMON, PW_OPT_OUTPUT, PW_OPT_CHECK_CONFIG, PW_OPT_STATE_FILE, PW_OPT_ONCE,
           PW_OPT_SERVE_MAX_JOBS),

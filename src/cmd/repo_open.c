@@ -36,6 +36,13 @@ int pw_open_repo(struct pw_ctx *ctx, struct stor **out)
 		                      "s3-part-size 5MiB-5GiB");
 		return pw_error_hint("Check those options (\"pgward help config\").");
 	}
+	/* only the commands that store new objects create a local repository; the others
+	 * (list, verify, restore, expire, pin, check...) refuse a missing one, so a mistyped
+	 * path is an error, not an empty repository left behind */
+	static const char *const creators[] = {"backup", "wal-stream", "wal-push", "repo"};
+	bool creates = false;
+	for (size_t i = 0; i < sizeof creators / sizeof creators[0]; i++)
+		creates |= strcmp(ctx->command, creators[i]) == 0;
 	const char *style = pw_cfg_str(c, PW_OPT_S3_URI_STYLE);
 	const char *sse = pw_cfg_str(c, PW_OPT_S3_SSE);
 	const char *sk = pw_cfg_str(c, PW_OPT_S3_SECRET_KEY);
@@ -61,7 +68,8 @@ int pw_open_repo(struct pw_ctx *ctx, struct stor **out)
 	    .sse = strcmp(sse, "none") == 0 ? NULL : sse,
 	    .sse_kms_key_id = pw_cfg_str(c, PW_OPT_S3_SSE_KMS_KEY_ID),
 	    .storage_class = pw_cfg_str(c, PW_OPT_S3_STORAGE_CLASS),
-	    .no_create = pw_cfg_bool(c, PW_OPT_DRY_RUN),
+	    .no_create = pw_cfg_bool(c, PW_OPT_DRY_RUN) || !creates,
+	    .must_exist = !creates,
 	};
 	int rc = stor_open(&sc, out);
 	pw_secret_free(secret);

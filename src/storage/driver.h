@@ -41,7 +41,7 @@ struct stor_writer {
 	bool failed;
 };
 
-int stor_posix_open(const char *root, bool create, struct stor **out);
+int stor_posix_open(const char *root, bool create, bool must_exist, struct stor **out);
 /* "host[:port]" or "[v6]:port" names the loopback exactly: localhost, 127.0.0.0/8, ::1. */
 bool s3_host_is_loopback(const char *hostport);
 int stor_s3_open(const struct stor_config *cfg, const char *bucket, const char *prefix,

@@ -585,9 +585,14 @@ static void p_free(struct stor *s)
 static const struct stor_ops posix_ops = {"posix",  p_write_open,   p_get,          p_stat, p_list,
                                           p_remove, p_list_uploads, p_abort_upload, p_free};
 
-int stor_posix_open(const char *root, bool create, struct stor **out)
+int stor_posix_open(const char *root, bool create, bool must_exist, struct stor **out)
 {
 	struct stat st;
+	if (must_exist && !create && stat(root, &st) < 0 && errno == ENOENT) {
+		pw_error(PW_E_NOTFOUND, "repository \"%s\" does not exist", root);
+		return pw_error_hint("Check --repo (or repo in the configuration): only a backup, "
+		                     "wal-stream or wal-push creates a repository.");
+	}
 	if (stat(root, &st) == 0 && !S_ISDIR(st.st_mode)) {
 		pw_error(PW_E_STORAGE, "repository \"%s\" is not a directory", root);
 		return pw_error_hint("Give the path of a directory (it is created if missing).");

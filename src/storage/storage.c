@@ -89,13 +89,13 @@ int stor_open(const struct stor_config *cfg, struct stor **out)
 			pw_error(PW_E_CONFIG, "invalid repository address \"%s\"", a);
 			return pw_error_hint("Use file:///absolute/path or a plain path.");
 		}
-		return stor_posix_open(a + 7, !cfg->no_create, out);
+		return stor_posix_open(a + 7, !cfg->no_create, cfg->must_exist, out);
 	}
 	if (strstr(a, "://")) {
 		pw_error(PW_E_CONFIG, "unsupported repository address \"%s\"", a);
 		return pw_error_hint("Use a directory path, file:///path or s3://bucket/prefix.");
 	}
-	return stor_posix_open(a, !cfg->no_create, out);
+	return stor_posix_open(a, !cfg->no_create, cfg->must_exist, out);
 }
 
 void stor_free(struct stor *s)

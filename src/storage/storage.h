@@ -54,6 +54,9 @@ struct stor_config {
 	const char *storage_class;
 	/* local: never create the directory (a dry run writes nothing) */
 	bool no_create;
+	/* local: a missing directory is an error at open (commands that only read or maintain
+	 * a repository: a mistyped path must not look like an empty repository) */
+	bool must_exist;
 };
 
 struct stor_write_opts {

@@ -102,4 +102,11 @@ tk_assert_eq "$out" "plain text" "decrypt -o - writes to standard output"
 expect_fail 10 'restoring needs an identity' restore shop --repo "$TK_TMP/none" --to-file "$TK_TMP/x.dump"
 expect_fail 10 'restoring needs an identity' restore shop --type=physical --target-dir "$TK_TMP/pd" --repo "$TK_TMP/none"
 [[ ! -e "$TK_TMP/none" && ! -e "$TK_TMP/pd" ]] || tk_fail "a refused restore created a directory"
+# a mistyped local repository is an error for the commands that only read or maintain one,
+# never an empty repository created on the way
+for c in list verify expire; do
+  expect_fail 9 "does not exist" $c shop --repo "$TK_TMP/typo/repo"
+done
+expect_fail 9 "does not exist" wal-list shop --repo "$TK_TMP/typo/repo"
+[[ ! -e "$TK_TMP/typo" ]] || tk_fail "a read-only command created the repository directory"
 echo "cli: all checks passed"
