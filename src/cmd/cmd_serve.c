@@ -1001,13 +1001,11 @@ static int by_due(const void *a, const void *b)
 	return x->due < y->due ? -1 : x->due > y->due ? 1 : 0;
 }
 
-/* The plan for every stanza: the dead-man alarm, the board, and what to start (due first,
- * at most max_jobs at once). *wake: the next time something is due. */
-static int plan_all(struct loop *L, enum plan_health *health, time_t *wake, size_t *started)
+/* The dead-man alarm and the board for every stanza (after the starts: a start is
+ * announced before an alarm it may answer). *wake: the next time something is due. */
+static int plan_health_all(struct loop *L, enum plan_health *health, time_t *wake)
 {
 	time_t now = pw_now();
-	struct candidate *cand = pw_calloc(L->svc.m ? L->svc.m : 1, sizeof *cand);
-	size_t nc = 0;
 	int rc = 0;
 	for (size_t j = 0; j < L->svc.m && rc == 0; j++) {
 		struct stanza *st = &L->svc.all[j];
@@ -1017,19 +1015,6 @@ static int plan_all(struct loop *L, enum plan_health *health, time_t *wake, size
 		jobs_of(st, L->state, L->run, L->nrun, jobs);
 		if ((rc = plan_stanza(st->name, jobs, now, d, &run)) < 0)
 			break;
-		bool busy = stanza_busy(st->name, L->run, L->nrun);
-		unsigned id = 0;
-		if (!busy && run == PLAN_KIND_COUNT)
-			for (size_t i = 0; i < L->nasked; i++)
-				if (strcmp(L->asked[i].stanza, st->name) == 0) {
-					run = L->asked[i].kind; /* asked for through the API */
-					d[run].why = PLAN_WHY_NONE;
-					d[run].due = now;
-					id = L->asked[i].id;
-					break;
-				}
-		if (!busy && run != PLAN_KIND_COUNT)
-			cand[nc++] = (struct candidate){st, run, d[run].why, d[run].due, id};
 		for (int k = 0; k < PLAN_KIND_COUNT; k++) {
 			if (!jobs[k].sched)
 				continue;
@@ -1069,6 +1054,40 @@ static int plan_all(struct loop *L, enum plan_health *health, time_t *wake, size
 				        plan_kind_name((enum plan_kind)k));
 			*last = h;
 		}
+	}
+	return rc;
+}
+
+/* What to start for every stanza: due first, at most max_jobs at once, one per stanza;
+ * a stanza with nothing due takes a request from the API. */
+static int plan_all(struct loop *L, size_t *started)
+{
+	time_t now = pw_now();
+	struct candidate *cand = pw_calloc(L->svc.m ? L->svc.m : 1, sizeof *cand);
+	size_t nc = 0;
+	int rc = 0;
+	for (size_t j = 0; j < L->svc.m && rc == 0; j++) {
+		struct stanza *st = &L->svc.all[j];
+		struct plan_job jobs[PLAN_KIND_COUNT];
+		struct plan_decision d[PLAN_KIND_COUNT];
+		enum plan_kind run;
+		jobs_of(st, L->state, L->run, L->nrun, jobs);
+		if ((rc = plan_stanza(st->name, jobs, now, d, &run)) < 0)
+			break;
+		if (stanza_busy(st->name, L->run, L->nrun))
+			continue;
+		unsigned id = 0;
+		if (run == PLAN_KIND_COUNT)
+			for (size_t i = 0; i < L->nasked; i++)
+				if (strcmp(L->asked[i].stanza, st->name) == 0) {
+					run = L->asked[i].kind; /* asked for through the API */
+					d[run].why = PLAN_WHY_NONE;
+					d[run].due = now;
+					id = L->asked[i].id;
+					break;
+				}
+		if (run != PLAN_KIND_COUNT)
+			cand[nc++] = (struct candidate){st, run, d[run].why, d[run].due, id};
 	}
 	qsort(cand, nc, sizeof *cand, by_due);
 	size_t jobs_running = 0;
@@ -1277,7 +1296,9 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 		time_t wake = pw_now() + 60;
 		size_t started = 0;
 		if (rc == 0)
-			rc = plan_all(L, health, &wake, &started);
+			rc = plan_all(L, &started);
+		if (rc == 0)
+			rc = plan_health_all(L, health, &wake);
 		double wake_mono = pw_monotonic() + (double)(wake - pw_now());
 		if (rc == 0)
 			supervise_wal(L, &wake_mono);
