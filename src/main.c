@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cmd/commands.h"
+#include "cmd/serve_job.h"
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/log.h"
@@ -183,10 +184,14 @@ int main(int argc, char **argv)
 	    (rc = pw_log_parse_level(pw_cfg_str(ctx.cfg, PW_OPT_LOG_LEVEL), &level)) == 0)
 		pw_log_set_level(level);
 	bool config_ok = rc == 0;
+	if (cmd->audited) /* run by pgward serve: say so in the record */
+		serve_job_child_begin(&ctx);
 	if (rc == 0)
 		rc = cmd->run(&ctx);
 	if (cmd->audited && config_ok)
 		audit(&ctx, rc);
+	if (cmd->audited) /* run by pgward serve: its result for the service */
+		serve_job_child_end(&ctx, rc);
 	int status = report(rc);
 	json_decref(ctx.audit);
 	pw_free(ctx.db_role);

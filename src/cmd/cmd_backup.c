@@ -254,6 +254,8 @@ int cmd_backup(struct pw_ctx *ctx)
 		if (sign)
 			minisign_keyid_hex(sk.keyid, kid);
 		json_object_set_new(ctx->audit, "signed_by", sign ? json_string(kid) : json_null());
+		json_object_set_new(ctx->audit, "stored_bytes",
+		                    json_integer((json_int_t)manifest_stored_bytes(res.manifest)));
 		if (strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") == 0) {
 			printf("%s\n", res.manifest_text); /* the committed bytes, as signed */
 		} else {

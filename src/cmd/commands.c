@@ -371,7 +371,7 @@ const struct pw_command pw_commands[] = {
           PW_OPT_RETENTION_MONTHLY, PW_OPT_RETENTION_YEARLY, PW_OPT_LOCK_DAYS,
           PW_OPT_TRUSTED_SIGNER, PW_OPT_LIST_RULES),
      0, 1, true, cmd_check, true},
-    {"serve", "the backup service: scheduled backups, verification and expiry (first slice)",
+    {"serve", "the backup service: scheduled backups, verification and expiry",
      "--check-config [STANZA...] [--output=json]\n       pgward serve [--once] [STANZA...] "
      "[--state-file FILE]\n       pgward serve --new-token NAME [--scope read,operate]",
      "Runs each stanza's jobs on its schedules: backup-schedule, verify-schedule (with "
@@ -392,14 +392,19 @@ const struct pw_command pw_commands[] = {
      "running backups and depth-1 verification, and the key-holding host running restore "
      "drills and expiry. serve-allow-mixed = yes in [global] runs both in one process "
      "anyway.\n\n"
-     "Without --check-config, serve checks the same, then runs: each job in this process "
-     "exactly as \"pgward backup|verify|expire STANZA\" would (one at a time, each with its "
-     "own audit record), records each run in state-file, and logs a dead-man alarm when a "
-     "schedule has had no success within its interval and a grace. A run the last process "
-     "left unfinished is recorded as interrupted and retried. SIGHUP reloads the "
-     "configuration (a bad one is refused and the old one stays); SIGTERM stops cleanly, "
-     "an interrupted backup leaving nothing that looks complete. With --once, it runs what "
-     "is due now and exits (for cron or a Kubernetes CronJob): 0, or the exit code of the "
+     "Without --check-config, serve checks the same, then runs each job as a child process "
+     "of its own, exactly \"pgward backup|verify|expire STANZA\" (each with its own audit "
+     "record), jobs of different stanzas in parallel up to serve-max-jobs (default 2); with "
+     "wal-stream = yes in a stanza it also runs and supervises \"pgward wal-stream "
+     "STANZA\", restarted with backoff. It records each run in state-file, and logs a "
+     "dead-man alarm when a schedule has had no success within its interval and a grace. A "
+     "run the last process left unfinished is recorded as interrupted and retried; a job "
+     "that crashes is a failure and the service goes on. SIGHUP reloads the configuration "
+     "(a bad one is refused and the old one stays); SIGTERM stops the running jobs "
+     "(SIGTERM, SIGKILL after 2 s), records them as interrupted and exits 0, an interrupted "
+     "backup leaving nothing that looks complete. Under systemd (Type=notify) it reports "
+     "READY=1, STATUS=, WATCHDOG=1 and STOPPING=1. With --once, it runs what is due now, "
+     "waits for it and exits (for cron or a Kubernetes CronJob): 0, or the exit code of the "
      "first job that failed.\n\n"
      "The daemon (not --once) POSTs webhooks to the URLs in webhook-url-file (files of "
      "their own, mode 0600: a URL is a secret; https, or http to this host only) on the "
@@ -416,7 +421,7 @@ const struct pw_command pw_commands[] = {
      "prints a new random bearer token once and the api-token line (its SHA-256) to add.",
      NULL,
      OPTS(COMMON, PW_OPT_OUTPUT, PW_OPT_CHECK_CONFIG, PW_OPT_STATE_FILE, PW_OPT_ONCE,
-          PW_OPT_API_SOCKET, PW_OPT_NEW_TOKEN, PW_OPT_SCOPE),
+          PW_OPT_API_SOCKET, PW_OPT_NEW_TOKEN, PW_OPT_SCOPE, PW_OPT_SERVE_MAX_JOBS),
      0, 64, false, cmd_serve, false},
     {"wal-stream", "stream WAL continuously into the repository (point-in-time recovery)",
      "[STANZA]",

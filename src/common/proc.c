@@ -448,6 +448,25 @@ void pw_proc_stop(struct pw_proc *p)
 	}
 }
 
+bool pw_proc_poll(struct pw_proc *p)
+{
+	if (p->pid <= 0 || p->reaped)
+		return true;
+	int st;
+	pid_t r;
+	do
+		r = waitpid(p->pid, &st, WNOHANG);
+	while (r < 0 && errno == EINTR);
+	if (r == p->pid) {
+		p->status = st;
+		p->reaped = true;
+	} else if (r < 0) { /* not our child (any more): nothing to wait for */
+		p->status = 127 << 8;
+		p->reaped = true;
+	}
+	return p->reaped;
+}
+
 int pw_proc_wait(struct pw_proc *p, int timeout_ms)
 {
 	if (p->pid <= 0 || p->reaped)

@@ -87,6 +87,9 @@ int pw_proc_start(const struct pw_proc_opts *o, struct pw_proc *p);
  * with p->status set. Never leaves a process of the tree running on an error return.
  */
 int pw_proc_wait(struct pw_proc *p, int timeout_ms);
+/* Has the child exited? Never blocks: true once it is reaped (p->status set). For a caller
+ * that waits on several children at once (the service's loop). */
+bool pw_proc_poll(struct pw_proc *p);
 /* Ask the keeper to stop the tree (SIGTERM, then SIGKILL after the grace). */
 void pw_proc_stop(struct pw_proc *p);
 /* Stop (if running) and reap; closes our pipe ends. NULL-safe, idempotent. */

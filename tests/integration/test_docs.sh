@@ -87,7 +87,7 @@ tk_pass "docs/audit.md lists exactly the audited commands"
 # the shipped systemd units pass systemd's own checker (pgward's path made real)
 if command -v systemd-analyze >/dev/null; then
   mkdir -p "$TK_TMP/units"
-  for u in "$SRC"/contrib/systemd/*@.service; do
+  for u in "$SRC"/contrib/systemd/*.service; do
     b=$(basename "$u")
     sed "s|/usr/local/bin/pgward|$PGWARD|g" "$u" > "$TK_TMP/units/${b/@./@shop.}"
   done
