@@ -155,7 +155,9 @@ int walobj_put(const struct walobj_writer *w, const char *key, uint32_t tli, uin
 	flt_chain_free(chain);
 	char comment[WAL_KEY_MAX + 256];
 	{
-		struct wal_sig_info si = {.length = n, .segsize = segsize};
+		/* signed now: the WAL in it was in our hands by this time (the recovery window's
+		 * end is read from the newest object's signature, never from storage mtime) */
+		struct wal_sig_info si = {.length = n, .segsize = segsize, .stored = pw_now()};
 		memcpy(si.sha256, sha, 32);
 		if (rc == 0)
 			rc = wal_sig_comment(w->stanza, key, tli, &si, comment, sizeof comment);
