@@ -263,12 +263,19 @@ const struct pw_command pw_commands[] = {
      "object present with its recorded size, a start time matching the id and not in the "
      "future. Others are reported and removed like incomplete backups after the grace period "
      "(by the repository's object time). Without trusted-signer, expire refuses to run unless "
-     "--allow-unsigned (which counts unsigned backups as genuine).",
+     "--allow-unsigned (which counts unsigned backups as genuine).\n\n"
+     "WAL (continuous archiving): every WAL object from the start of the oldest physical "
+     "backup kept (on its timeline, and every later timeline) stays; older WAL, history "
+     "files of older timelines and partials of segments stored complete (after their "
+     "superseding segment's signature is checked) go, oldest first. With no physical backup "
+     "kept, all WAL stays. recovery-window = DAYS also keeps the physical backup that recovery "
+     "to any moment of the last DAYS needs. WAL is removed only with a trusted-signer (its "
+     "segment size is read from a checked signature).",
      "  31  no trusted-signer is configured (and no --allow-unsigned)\n",
-     OPTS(COMMON, REPO_OPTS, PW_OPT_DRY_RUN, PW_OPT_RETENTION_DAYS, PW_OPT_RETENTION_MIN,
-          PW_OPT_RETENTION_DAILY, PW_OPT_RETENTION_WEEKLY, PW_OPT_RETENTION_MONTHLY,
-          PW_OPT_RETENTION_YEARLY, PW_OPT_INCOMPLETE_GRACE, PW_OPT_LOCK_DAYS, PW_OPT_OUTPUT,
-          PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED),
+     OPTS(COMMON, REPO_OPTS, PW_OPT_DRY_RUN, PW_OPT_RECOVERY_WINDOW, PW_OPT_RETENTION_DAYS,
+          PW_OPT_RETENTION_MIN, PW_OPT_RETENTION_DAILY, PW_OPT_RETENTION_WEEKLY,
+          PW_OPT_RETENTION_MONTHLY, PW_OPT_RETENTION_YEARLY, PW_OPT_INCOMPLETE_GRACE,
+          PW_OPT_LOCK_DAYS, PW_OPT_OUTPUT, PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED),
      0, 1, true, cmd_expire, true},
     {"unpin", "let expire remove a pinned backup again", "BACKUP-ID --repo ADDR",
      "Appends an unpin marker (the repository stays append-only), signed with sign-key. "

@@ -1,6 +1,7 @@
 /* expire.c - the keep set, and removal in a crash-safe order. */
 #include "jobs/expire.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,10 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "common/time.h"
+#include "jobs/walstream.h"
+#include "pg/replication.h"
 #include "repo/catalog.h"
+#include "repo/wal.h"
 
 struct objlist {
 	char **keys;
@@ -100,6 +104,214 @@ static int upload_cb(void *arg, const struct stor_upload *u)
 	return 0;
 }
 
+/* ---- WAL ---- */
+
+struct wal_listing {
+	const char *stanza;
+	struct wal_obj *o;
+	char **keys;
+	size_t n, cap;
+};
+
+static int wal_collect(void *arg, const struct stor_info *info)
+{
+	struct wal_listing *l = arg;
+	struct wal_obj o;
+	if (wal_key_parse(l->stanza, info->key, &o) != 0)
+		return 0; /* not a WAL object name: never ours to remove */
+	if (l->n == l->cap) {
+		if (l->cap >= 4u << 20) {
+			pw_error(PW_E_LIMIT, "more than 4 million WAL objects");
+			return pw_error_hint("Expire in steps: keep fewer physical backups first.");
+		}
+		l->cap = l->cap ? l->cap * 2 : 256;
+		l->o = pw_realloc(l->o, l->cap * sizeof *l->o);
+		l->keys = pw_realloc(l->keys, l->cap * sizeof *l->keys);
+	}
+	l->o[l->n] = o;
+	l->keys[l->n++] = pw_strdup(info->key);
+	return 0;
+}
+
+static void wal_listing_free(struct wal_listing *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		pw_free(l->keys[i]);
+	pw_free(l->keys);
+	pw_free(l->o);
+}
+
+/* The segment size from a signature checked against the trusted signers (never from an
+ * unchecked comment: a forged smaller size would move the cut past WAL a base needs). The
+ * smallest signed partial is read first (least to download). 0 when none checks. */
+static uint32_t checked_segsize(const struct expire_opts *o, const struct wal_listing *l,
+                                json_t *rep)
+{
+	size_t order[8], no = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		size_t best = l->n;
+		for (size_t i = 0; i < l->n && no < 8; i++) {
+			const struct wal_obj *w = &l->o[i];
+			if (w->signature || w->kind == WAL_HISTORY)
+				continue;
+			if (pass == 0 && w->kind == WAL_PARTIAL &&
+			    (best == l->n || w->end < l->o[best].end))
+				best = i;
+			if (pass == 1 && w->kind == WAL_SEGMENT)
+				order[no++] = i;
+		}
+		if (pass == 0 && best < l->n)
+			order[no++] = best;
+	}
+	for (size_t k = 0; k < no; k++) {
+		struct wal_sig_info si;
+		const struct wal_obj *w = &l->o[order[k]];
+		int rc = walobj_check(o->repo, o->stanza, l->keys[order[k]], w->tli, o->signers,
+		                      &si, NULL);
+		if (rc == 0 && si.segsize >= REPL_SEG_MIN && si.segsize <= REPL_SEG_MAX &&
+		    !(si.segsize & (si.segsize - 1)))
+			return si.segsize;
+		if (rc < 0) {
+			json_t *bad = json_object_get(rep, "unchecked");
+			if (!bad)
+				json_object_set_new(rep, "unchecked", bad = json_array());
+			json_t *x = json_object();
+			json_object_set_new(x, "object", json_string(l->keys[order[k]]));
+			json_object_set_new(x, "problem", json_string(pw_error_message()));
+			json_array_append_new(bad, x);
+			pw_best_effort("checking \"%s\"", l->keys[order[k]]);
+		}
+	}
+	return 0;
+}
+
+static void wal_keep_all(json_t *rep, const char *why)
+{
+	json_object_set_new(rep, "action", json_string("keep all"));
+	json_object_set_new(rep, "reason", json_string(why));
+}
+
+/* WAL the kept physical backups no longer need; rep: the "wal" part of the report. */
+static int expire_wal(const struct expire_opts *o, const struct backup_list *bl,
+                      const struct retention_item *it, json_t *rep)
+{
+	struct wal_listing l = {.stanza = o->stanza};
+	char prefix[128];
+	int n = snprintf(prefix, sizeof prefix, "%s/" WAL_DIR "/", o->stanza);
+	if (n < 0 || (size_t)n >= sizeof prefix)
+		return pw_error(PW_E_INTERNAL, "stanza name too long");
+	int rc = stor_list(o->repo, prefix, wal_collect, &l);
+	struct wal_base *kept = pw_calloc(bl->n ? bl->n : 1, sizeof *kept);
+	size_t nkept = 0;
+	const char *oldest_id = NULL;
+	for (size_t i = 0; i < bl->n; i++) {
+		const struct manifest *m = bl->e[i].manifest;
+		if (!it[i].keep || it[i].cls != RET_GENUINE || m->kind != MANIFEST_PHYSICAL)
+			continue;
+		kept[nkept++] = (struct wal_base){m->physical.timeline, m->physical.start_lsn,
+		                                  m->physical.stop_lsn, m->finished};
+		if (!oldest_id)
+			oldest_id = bl->e[i].id;
+	}
+	json_object_set_new(rep, "objects", json_integer((json_int_t)l.n));
+	uint32_t segsize = 0;
+	if (rc == 0 && !l.n)
+		wal_keep_all(rep, "no WAL is stored");
+	else if (rc == 0 && !nkept)
+		wal_keep_all(rep, "no physical backup is kept: WAL streamed before the first base "
+		                  "backup is not garbage");
+	else if (rc == 0 && !(o->signers && o->signers->n))
+		wal_keep_all(rep, "no trusted-signer to check WAL signatures with");
+	else if (rc == 0 && !(segsize = checked_segsize(o, &l, rep)))
+		wal_keep_all(rep, "no WAL object's signature checks: the segment size is not "
+		                  "known (see \"unchecked\"; \"pgward verify\" names the damage)");
+	if (rc < 0 || !segsize) {
+		wal_listing_free(&l);
+		pw_free(kept);
+		return rc;
+	}
+	uint8_t *verdict = pw_calloc(l.n, 1);
+	size_t *by = pw_calloc(l.n, sizeof *by);
+	int8_t *byok = pw_calloc(l.n, 1); /* superseder checked: 1 good, -1 bad, 0 not yet */
+	struct retention_wal_cut cut;
+	retention_wal_plan(l.o, l.n, segsize, kept, nkept, verdict, by, &cut);
+	char first[25];
+	wal_seg_name(cut.tli, cut.segno, segsize, first);
+	json_object_set_new(rep, "action", json_string("expire"));
+	json_object_set_new(rep, "segment_size", json_integer(segsize));
+	json_object_set_new(rep, "keep_from", json_string(first));
+	json_object_set_new(rep, "oldest_kept_backup", json_string(oldest_id));
+	json_t *removed = json_array(), *retained = json_array();
+	size_t nold = 0, nsup = 0, nret = 0;
+	/* listing order: oldest first, an object before its signature, so an interrupted
+	 * expire leaves WAL that starts later, never a hole */
+	for (size_t i = 0; i < l.n && rc == 0; i++) {
+		if (verdict[i] == RET_WAL_SUPERSEDED) {
+			size_t f = by[i];
+			if (!byok[f]) {
+				struct wal_sig_info si;
+				int c = walobj_check(o->repo, o->stanza, l.keys[f], l.o[f].tli,
+				                     o->signers, &si, NULL);
+				byok[f] = c == 0 && si.segsize == segsize &&
+				                  si.length == (uint64_t)segsize
+				              ? 1
+				              : -1;
+				if (c < 0)
+					pw_best_effort_warn("WAL partials kept: checking \"%s\"",
+					                    l.keys[f]);
+			}
+			if (byok[f] < 0)
+				continue;
+		} else if (verdict[i] != RET_WAL_OLD) {
+			continue;
+		}
+		json_t *x = json_object();
+		json_object_set_new(x, "object", json_string(l.keys[i]));
+		json_object_set_new(x, "reason",
+		                    json_string(verdict[i] == RET_WAL_OLD
+		                                    ? "before the oldest kept base"
+		                                    : "superseded by the segment"));
+		struct stor_remove_result rr = {0};
+		int r = o->dry_run ? 0 : stor_remove(o->repo, l.keys[i], &rr);
+		if (r == -PW_E_NOTFOUND) {
+			pw_best_effort("removing \"%s\" (already gone)", l.keys[i]);
+			r = 0;
+		}
+		if (r < 0) {
+			json_decref(x);
+			rc = r;
+			break;
+		}
+		if (rr.retained) {
+			char when[PW_TIME_MAX] = "unknown";
+			if (rr.retained_until)
+				pw_time_format(rr.retained_until, PW_TIME_ISO, when);
+			json_object_set_new(x, "retained_until", json_string(when));
+			json_array_append_new(retained, x);
+			nret++;
+			continue;
+		}
+		json_array_append_new(removed, x);
+		if (verdict[i] == RET_WAL_OLD)
+			nold++;
+		else
+			nsup++;
+	}
+	json_object_set_new(rep, "removed_before_cut", json_integer((json_int_t)nold));
+	json_object_set_new(rep, "removed_superseded", json_integer((json_int_t)nsup));
+	json_object_set_new(rep, "removed", removed);
+	if (nret)
+		json_object_set_new(rep, "retained", retained);
+	else
+		json_decref(retained);
+	pw_free(byok);
+	pw_free(by);
+	pw_free(verdict);
+	wal_listing_free(&l);
+	pw_free(kept);
+	return rc;
+}
+
 int expire_run(const struct expire_opts *o, json_t **report)
 {
 	json_t *rep = json_object();
@@ -147,6 +359,9 @@ int expire_run(const struct expire_opts *o, json_t **report)
 			rc = remove_backup(o, it[i].e->id, x);
 		json_array_append_new(decisions, x);
 	}
+	json_t *wal = json_object();
+	if (rc == 0)
+		rc = expire_wal(o, &l, it, wal);
 	json_t *uploads = json_array();
 	if (rc == 0) {
 		char prefix[128];
@@ -161,6 +376,7 @@ int expire_run(const struct expire_opts *o, json_t **report)
 	json_object_set_new(rep, "dry_run", json_boolean(o->dry_run));
 	json_object_set_new(rep, "backups", decisions);
 	json_object_set_new(rep, "incomplete", incomplete);
+	json_object_set_new(rep, "wal", wal);
 	json_object_set_new(rep, "stale_uploads", uploads);
 	return rc;
 }

@@ -178,12 +178,17 @@ int walobj_put(const struct walobj_writer *w, const char *key, uint32_t tli, uin
 	return rc;
 }
 
-int walobj_get(struct stor *repo, const char *stanza, const char *key, uint32_t tli,
-               const struct repo_signers *signers, const struct age_identity *ids, size_t nids,
-               struct pw_buf *plain, uint32_t *segsize, bool *unsig)
+/* The object's ciphertext into ct, after its signature was found, is by one of signers,
+ * names this stanza, key and timeline, and matches the bytes; *si from its trusted
+ * comment. cap: the most plaintext the comment may claim. -PW_E_NOTFOUND (not recorded)
+ * when the object does not exist. */
+static int fetch_signed(struct stor *repo, const char *stanza, const char *key, uint32_t tli,
+                        const struct repo_signers *signers, uint64_t cap, struct pw_buf *ct,
+                        struct wal_sig_info *si, bool *unsig)
 {
 	if (unsig)
 		*unsig = false;
+	memset(si, 0, sizeof *si);
 	char skey[WAL_KEY_MAX + 16];
 	int rc = sig_key(key, skey);
 	if (rc < 0)
@@ -197,10 +202,7 @@ int walobj_get(struct stor *repo, const char *stanza, const char *key, uint32_t 
 	if (rc < 0)
 		return rc;
 	struct pw_buf sb = PW_BUF_INIT(MINISIGN_FILE_MAX);
-	struct pw_buf ct = PW_BUF_INIT((size_t)REPL_SEG_MAX + REPL_SEG_MAX / 4);
 	struct minisign_sig sig;
-	struct wal_sig_info si = {0};
-	uint8_t have[32];
 	const struct minisign_pubkey *pk = NULL;
 	rc = get_capped(repo, skey, &sb);
 	if (rc == -PW_E_NOTFOUND) {
@@ -229,20 +231,34 @@ int walobj_get(struct stor *repo, const char *stanza, const char *key, uint32_t 
 		goto out;
 	}
 	if (rc == 0)
-		rc = wal_sig_comment_check(sig.trusted_comment, stanza, key, tli, &si);
-	uint64_t len = si.length;
-	if (rc == 0 && len > plain->max - plain->len) {
+		rc = wal_sig_comment_check(sig.trusted_comment, stanza, key, tli, si);
+	if (rc == 0 && si->length > cap) {
 		pw_error(PW_E_WAL, "WAL object \"%s\" claims %" PRIu64 " bytes, more than expected",
-		         key, len);
+		         key, si->length);
 		rc = pw_error_hint("Do not replay it; restore the object from a trusted copy.");
 	}
 	if (rc == 0)
-		rc = get_capped(repo, key, &ct);
-	if (rc == 0 && (rc = minisign_verify(pk, &sig, ct.data, ct.len)) < 0) {
+		rc = get_capped(repo, key, ct);
+	if (rc == 0 && (rc = minisign_verify(pk, &sig, ct->data, ct->len)) < 0) {
 		pw_error_context("WAL object \"%s\" does not match its signature", key);
 		pw_error_hint("The object was altered or replaced after it was signed. Do not "
 		              "replay it; restore the object from a trusted copy.");
 	}
+out:
+	pw_buf_free(&sb, 0);
+	return rc;
+}
+
+int walobj_get(struct stor *repo, const char *stanza, const char *key, uint32_t tli,
+               const struct repo_signers *signers, const struct age_identity *ids, size_t nids,
+               struct pw_buf *plain, uint32_t *segsize, bool *unsig)
+{
+	struct pw_buf ct = PW_BUF_INIT((size_t)REPL_SEG_MAX + REPL_SEG_MAX / 4);
+	struct wal_sig_info si = {0};
+	uint8_t have[32];
+	int rc =
+	    fetch_signed(repo, stanza, key, tli, signers, plain->max - plain->len, &ct, &si, unsig);
+	uint64_t len = si.length;
 	if (rc == 0) {
 		struct flt *chain = flt_buf_sink(plain);
 		chain = flt_zstd_decompress(chain);
@@ -268,10 +284,17 @@ int walobj_get(struct stor *repo, const char *stanza, const char *key, uint32_t 
 			    "Do not replay it; restore the object from a trusted copy.");
 		}
 	}
-out:
 	if (rc < 0 && rc != -PW_E_NOTFOUND)
 		pw_buf_free(plain, 1);
-	pw_buf_free(&sb, 0);
+	pw_buf_free(&ct, 0);
+	return rc;
+}
+
+int walobj_check(struct stor *repo, const char *stanza, const char *key, uint32_t tli,
+                 const struct repo_signers *signers, struct wal_sig_info *si, bool *unsig)
+{
+	struct pw_buf ct = PW_BUF_INIT((size_t)REPL_SEG_MAX + REPL_SEG_MAX / 4);
+	int rc = fetch_signed(repo, stanza, key, tli, signers, REPL_SEG_MAX, &ct, si, unsig);
 	pw_buf_free(&ct, 0);
 	return rc;
 }
