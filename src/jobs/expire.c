@@ -11,10 +11,9 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "common/time.h"
-#include "jobs/walstream.h"
-#include "pg/replication.h"
 #include "repo/catalog.h"
 #include "repo/wal.h"
+#include "repo/walrepo.h"
 
 struct objlist {
 	char **keys;
@@ -106,85 +105,6 @@ static int upload_cb(void *arg, const struct stor_upload *u)
 
 /* ---- WAL ---- */
 
-struct wal_listing {
-	const char *stanza;
-	struct wal_obj *o;
-	char **keys;
-	size_t n, cap;
-};
-
-static int wal_collect(void *arg, const struct stor_info *info)
-{
-	struct wal_listing *l = arg;
-	struct wal_obj o;
-	if (wal_key_parse(l->stanza, info->key, &o) != 0)
-		return 0; /* not a WAL object name: never ours to remove */
-	if (l->n == l->cap) {
-		if (l->cap >= 4u << 20) {
-			pw_error(PW_E_LIMIT, "more than 4 million WAL objects");
-			return pw_error_hint("Expire in steps: keep fewer physical backups first.");
-		}
-		l->cap = l->cap ? l->cap * 2 : 256;
-		l->o = pw_realloc(l->o, l->cap * sizeof *l->o);
-		l->keys = pw_realloc(l->keys, l->cap * sizeof *l->keys);
-	}
-	l->o[l->n] = o;
-	l->keys[l->n++] = pw_strdup(info->key);
-	return 0;
-}
-
-static void wal_listing_free(struct wal_listing *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		pw_free(l->keys[i]);
-	pw_free(l->keys);
-	pw_free(l->o);
-}
-
-/* The segment size from a signature checked against the trusted signers (never from an
- * unchecked comment: a forged smaller size would move the cut past WAL a base needs). The
- * smallest signed partial is read first (least to download). 0 when none checks. */
-static uint32_t checked_segsize(const struct expire_opts *o, const struct wal_listing *l,
-                                json_t *rep)
-{
-	size_t order[8], no = 0;
-	for (int pass = 0; pass < 2; pass++) {
-		size_t best = l->n;
-		for (size_t i = 0; i < l->n && no < 8; i++) {
-			const struct wal_obj *w = &l->o[i];
-			if (w->signature || w->kind == WAL_HISTORY)
-				continue;
-			if (pass == 0 && w->kind == WAL_PARTIAL &&
-			    (best == l->n || w->end < l->o[best].end))
-				best = i;
-			if (pass == 1 && w->kind == WAL_SEGMENT)
-				order[no++] = i;
-		}
-		if (pass == 0 && best < l->n)
-			order[no++] = best;
-	}
-	for (size_t k = 0; k < no; k++) {
-		struct wal_sig_info si;
-		const struct wal_obj *w = &l->o[order[k]];
-		int rc = walobj_check(o->repo, o->stanza, l->keys[order[k]], w->tli, o->signers,
-		                      &si, NULL);
-		if (rc == 0 && si.segsize >= REPL_SEG_MIN && si.segsize <= REPL_SEG_MAX &&
-		    !(si.segsize & (si.segsize - 1)))
-			return si.segsize;
-		if (rc < 0) {
-			json_t *bad = json_object_get(rep, "unchecked");
-			if (!bad)
-				json_object_set_new(rep, "unchecked", bad = json_array());
-			json_t *x = json_object();
-			json_object_set_new(x, "object", json_string(l->keys[order[k]]));
-			json_object_set_new(x, "problem", json_string(pw_error_message()));
-			json_array_append_new(bad, x);
-			pw_best_effort("checking \"%s\"", l->keys[order[k]]);
-		}
-	}
-	return 0;
-}
-
 static void wal_keep_all(json_t *rep, const char *why)
 {
 	json_object_set_new(rep, "action", json_string("keep all"));
@@ -195,12 +115,8 @@ static void wal_keep_all(json_t *rep, const char *why)
 static int expire_wal(const struct expire_opts *o, const struct backup_list *bl,
                       const struct retention_item *it, json_t *rep)
 {
-	struct wal_listing l = {.stanza = o->stanza};
-	char prefix[128];
-	int n = snprintf(prefix, sizeof prefix, "%s/" WAL_DIR "/", o->stanza);
-	if (n < 0 || (size_t)n >= sizeof prefix)
-		return pw_error(PW_E_INTERNAL, "stanza name too long");
-	int rc = stor_list(o->repo, prefix, wal_collect, &l);
+	struct wal_listing l;
+	int rc = wal_listing_load(o->repo, o->stanza, &l);
 	struct wal_base *kept = pw_calloc(bl->n ? bl->n : 1, sizeof *kept);
 	size_t nkept = 0;
 	const char *oldest_id = NULL;
@@ -214,6 +130,7 @@ static int expire_wal(const struct expire_opts *o, const struct backup_list *bl,
 			oldest_id = bl->e[i].id;
 	}
 	json_object_set_new(rep, "objects", json_integer((json_int_t)l.n));
+	json_object_set_new(rep, "unchecked", json_array());
 	uint32_t segsize = 0;
 	if (rc == 0 && !l.n)
 		wal_keep_all(rep, "no WAL is stored");
@@ -222,7 +139,8 @@ static int expire_wal(const struct expire_opts *o, const struct backup_list *bl,
 		                  "backup is not garbage");
 	else if (rc == 0 && !(o->signers && o->signers->n))
 		wal_keep_all(rep, "no trusted-signer to check WAL signatures with");
-	else if (rc == 0 && !(segsize = checked_segsize(o, &l, rep)))
+	else if (rc == 0 && !(segsize = wal_listing_segsize(o->repo, &l, o->signers,
+	                                                    json_object_get(rep, "unchecked"))))
 		wal_keep_all(rep, "no WAL object's signature checks: the segment size is not "
 		                  "known (see \"unchecked\"; \"pgward verify\" names the damage)");
 	if (rc < 0 || !segsize) {
@@ -250,8 +168,8 @@ static int expire_wal(const struct expire_opts *o, const struct backup_list *bl,
 			size_t f = by[i];
 			if (!byok[f]) {
 				struct wal_sig_info si;
-				int c = walobj_check(o->repo, o->stanza, l.keys[f], l.o[f].tli,
-				                     o->signers, &si, NULL);
+				int c = walrepo_check(o->repo, o->stanza, l.keys[f], l.o[f].tli,
+				                      o->signers, &si, NULL);
 				byok[f] = c == 0 && si.segsize == segsize &&
 				                  si.length == (uint64_t)segsize
 				              ? 1

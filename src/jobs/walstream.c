@@ -17,6 +17,7 @@
 #include "pg/pg.h"
 #include "pg/replication.h"
 #include "repo/wal.h"
+#include "repo/walrepo.h"
 #include "storage/storage.h"
 
 #define SIG_SUFFIX ".minisig"
@@ -178,77 +179,6 @@ int walobj_put(const struct walobj_writer *w, const char *key, uint32_t tli, uin
 	return rc;
 }
 
-/* The object's ciphertext into ct, after its signature was found, is by one of signers,
- * names this stanza, key and timeline, and matches the bytes; *si from its trusted
- * comment. cap: the most plaintext the comment may claim. -PW_E_NOTFOUND (not recorded)
- * when the object does not exist. */
-static int fetch_signed(struct stor *repo, const char *stanza, const char *key, uint32_t tli,
-                        const struct repo_signers *signers, uint64_t cap, struct pw_buf *ct,
-                        struct wal_sig_info *si, bool *unsig)
-{
-	if (unsig)
-		*unsig = false;
-	memset(si, 0, sizeof *si);
-	char skey[WAL_KEY_MAX + 16];
-	int rc = sig_key(key, skey);
-	if (rc < 0)
-		return rc;
-	struct stor_info info;
-	rc = stor_stat(repo, key, &info);
-	if (rc == -PW_E_NOTFOUND) {
-		pw_error_clear();
-		return -PW_E_NOTFOUND;
-	}
-	if (rc < 0)
-		return rc;
-	struct pw_buf sb = PW_BUF_INIT(MINISIGN_FILE_MAX);
-	struct minisign_sig sig;
-	const struct minisign_pubkey *pk = NULL;
-	rc = get_capped(repo, skey, &sb);
-	if (rc == -PW_E_NOTFOUND) {
-		pw_error_clear();
-		if (unsig)
-			*unsig = true;
-		pw_error(PW_E_SIGNATURE, "WAL object \"%s\" is unsigned", key);
-		rc = pw_error_hint("Recovery replays only WAL signed by a trusted-signer: WAL "
-		                   "replay runs on the data. Find where the object came from.");
-		goto out;
-	}
-	if (rc == 0)
-		rc = minisign_sig_parse((const char *)sb.data, sb.len, &sig);
-	for (size_t i = 0; rc == 0 && signers && i < signers->n && !pk; i++)
-		if (memcmp(signers->k[i].keyid, sig.keyid, MINISIGN_KEYID_LEN) == 0)
-			pk = &signers->k[i];
-	if (rc == 0 && !pk) {
-		char kid[17];
-		minisign_keyid_hex(sig.keyid, kid);
-		pw_error(PW_E_SIGNATURE,
-		         "WAL object \"%s\" is signed by key %s, which is not a "
-		         "trusted-signer",
-		         key, kid);
-		rc = pw_error_hint("Add the backup host's public key with trusted-signer, if you "
-		                   "trust it.");
-		goto out;
-	}
-	if (rc == 0)
-		rc = wal_sig_comment_check(sig.trusted_comment, stanza, key, tli, si);
-	if (rc == 0 && si->length > cap) {
-		pw_error(PW_E_WAL, "WAL object \"%s\" claims %" PRIu64 " bytes, more than expected",
-		         key, si->length);
-		rc = pw_error_hint("Do not replay it; restore the object from a trusted copy.");
-	}
-	if (rc == 0)
-		rc = get_capped(repo, key, ct);
-	if (rc == 0 && (rc = minisign_verify(pk, &sig, ct->data, ct->len)) < 0) {
-		pw_error_context("WAL object \"%s\" does not match its signature", key);
-		pw_error_hint("The object was altered or replaced after it was signed. Do not "
-		              "replay it; restore the object from a trusted copy.");
-	}
-out:
-	pw_buf_free(&sb, 0);
-	return rc;
-}
-
 int walobj_get(struct stor *repo, const char *stanza, const char *key, uint32_t tli,
                const struct repo_signers *signers, const struct age_identity *ids, size_t nids,
                struct pw_buf *plain, uint32_t *segsize, bool *unsig)
@@ -256,8 +186,8 @@ int walobj_get(struct stor *repo, const char *stanza, const char *key, uint32_t 
 	struct pw_buf ct = PW_BUF_INIT((size_t)REPL_SEG_MAX + REPL_SEG_MAX / 4);
 	struct wal_sig_info si = {0};
 	uint8_t have[32];
-	int rc =
-	    fetch_signed(repo, stanza, key, tli, signers, plain->max - plain->len, &ct, &si, unsig);
+	int rc = walrepo_fetch_signed(repo, stanza, key, tli, signers, plain->max - plain->len, &ct,
+	                              &si, unsig);
 	uint64_t len = si.length;
 	if (rc == 0) {
 		struct flt *chain = flt_buf_sink(plain);
@@ -286,15 +216,6 @@ int walobj_get(struct stor *repo, const char *stanza, const char *key, uint32_t 
 	}
 	if (rc < 0 && rc != -PW_E_NOTFOUND)
 		pw_buf_free(plain, 1);
-	pw_buf_free(&ct, 0);
-	return rc;
-}
-
-int walobj_check(struct stor *repo, const char *stanza, const char *key, uint32_t tli,
-                 const struct repo_signers *signers, struct wal_sig_info *si, bool *unsig)
-{
-	struct pw_buf ct = PW_BUF_INIT((size_t)REPL_SEG_MAX + REPL_SEG_MAX / 4);
-	int rc = fetch_signed(repo, stanza, key, tli, signers, REPL_SEG_MAX, &ct, si, unsig);
 	pw_buf_free(&ct, 0);
 	return rc;
 }

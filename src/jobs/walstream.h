@@ -19,7 +19,6 @@
 #include "crypto/age.h"
 #include "crypto/minisign.h"
 #include "repo/trust.h"
-#include "repo/wal.h"
 
 struct stor;
 struct pg_conn;
@@ -48,12 +47,6 @@ int walobj_put(const struct walobj_writer *w, const char *key, uint32_t tli, uin
 int walobj_get(struct stor *repo, const char *stanza, const char *key, uint32_t tli,
                const struct repo_signers *signers, const struct age_identity *ids, size_t nids,
                struct pw_buf *plain, uint32_t *segsize, bool *unsig);
-
-/* walobj_get without a key: the signature is by one of signers, names this stanza, key and
- * timeline, and matches the stored bytes (nothing is decrypted: verify depth 1, expire).
- * *si from the trusted comment (its segment size, length and signed time). */
-int walobj_check(struct stor *repo, const char *stanza, const char *key, uint32_t tli,
-                 const struct repo_signers *signers, struct wal_sig_info *si, bool *unsig);
 
 struct walstream_opts {
 	struct walobj_writer w;
