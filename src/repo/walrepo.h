@@ -58,4 +58,21 @@ size_t wal_listing_find(const struct wal_listing *l, uint32_t tli, uint64_t segn
 uint32_t wal_listing_segsize(struct stor *repo, const struct wal_listing *l,
                              const struct repo_signers *signers, json_t *problems);
 
+/* A physical base backup's WAL, with no key: continuous from its start LSN to its stop LSN
+ * (else it cannot be restored) and on to the end of the stored WAL (else recovery from it
+ * stops at a gap), each object that would be replayed (segment, or the largest partial;
+ * history files of later timelines) checked against signers (NULL or none: presence
+ * only). Facts into summary (timeline, from_segment, reaches, objects_checked, consistent,
+ * reaches_end); each problem appended to problems as {"object", "problem"}, naming the
+ * missing segment for a gap. Returns 0 (problems are not errors) or a storage error. */
+int walrepo_check_base(struct stor *repo, const struct wal_listing *l, uint32_t segsize,
+                       const struct repo_signers *signers, const struct wal_base *b,
+                       json_t *summary, json_t *problems);
+
+/* The signed time of the object that ends the newest timeline's coverage (0: none checks,
+ * or it was written before the time was signed). */
+time_t walrepo_end_time(struct stor *repo, const struct wal_listing *l, uint32_t segsize,
+                        const struct wal_coverage *cov, size_t nc,
+                        const struct repo_signers *signers);
+
 #endif
