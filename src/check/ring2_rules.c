@@ -927,8 +927,10 @@ static void rule_wal_archiving(struct chk_ctx *x, struct chk_finding *f)
 	pw_buf_printf(&ev, "archive_mode = %s", mode);
 	if (!on) {
 		res = CHK_WARN, sev = CHK_SEV_MEDIUM;
-		pw_buf_printf(&ev, " (no WAL archive: no point-in-time recovery; a restore goes "
-		                   "back to the last dump)");
+		pw_buf_printf(&ev,
+		              " (no WAL archive: without one, or WAL streamed through a "
+		              "replication slot such as pgward wal-stream's (backup.pitr judges "
+		              "that), there is no point-in-time recovery)");
 		pw_buf_printf(&fix, "# postgresql.conf, then restart\narchive_mode = on\n"
 		                    "archive_command = '<copy %%p to the archive>'  # or "
 		                    "archive_library");
