@@ -12,7 +12,11 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "common/time.h"
+#include "pg/pg.h"
+#include "pg/replication.h"
 #include "repo/retention.h"
+#include "repo/wal.h"
+#include "repo/walrepo.h"
 #include "storage/storage.h"
 
 /* Why each rule matters, as the report shows it: a public source or a plain reason. */
@@ -718,6 +722,160 @@ static void rule_signed(const struct chk_opts *o, const struct chk_repo_state *s
 	        st->newest_any->id, label);
 }
 
+#define WHY_PITR                                                                                   \
+	"without continuous WAL a restore returns the database to the time of a backup and what "  \
+	"came after is lost; WAL that stopped arriving, or a gap after the last base backup, "     \
+	"silently shortens what can be recovered (PostgreSQL documentation, \"Continuous "         \
+	"Archiving and Point-in-Time Recovery\")"
+
+/* the server's current WAL position (0 when it cannot be read) */
+static uint64_t server_lsn(const struct chk_opts *o)
+{
+	struct pg_result *r = NULL;
+	uint64_t v = 0;
+	if (o->db &&
+	    pg_query(o->db,
+	             "select case when pg_catalog.pg_is_in_recovery() then "
+	             "pg_catalog.pg_last_wal_receive_lsn() else "
+	             "pg_catalog.pg_current_wal_lsn() end::text",
+	             0, NULL, &r) == 0 &&
+	    pg_nrows(r) == 1 && pg_value(r, 0, 0) && repl_lsn_parse(pg_value(r, 0, 0), &v) < 0)
+		v = 0;
+	pw_error_clear(); /* shown as "not read" in the evidence */
+	pg_result_free(r);
+	return v;
+}
+
+static void rule_pitr(const struct chk_opts *o, const struct chk_repo_state *st,
+                      struct chk_report *r, const struct bk_rule *ru)
+{
+	struct chk_finding *f = chk_add(r, ru->id, ru->title, ru->severity, ru->why);
+	if (!need_repo(o, st, f))
+		return;
+	struct wal_listing l;
+	struct wal_coverage *cov = NULL;
+	size_t nc = 0;
+	struct wal_base *bases = NULL;
+	if (wal_listing_load(o->backup.repo, o->stanza, &l) < 0) {
+		chk_set(f, CHK_SKIP, f->severity, "the WAL could not be listed: %s",
+		        pw_error_message());
+		pw_error_clear();
+		chk_fix(f, "check the repository options and credentials (pgward repo check)");
+		goto out;
+	}
+	if (!l.n) {
+		chk_set(f, CHK_WARN, CHK_SEV_MEDIUM,
+		        "no continuous WAL is stored for stanza %s: a restore returns the database "
+		        "to the time of a backup, and what came after is lost",
+		        o->stanza);
+		chk_fix(f,
+		        "run pgward wal-stream %s as a service and take physical backups (pgward "
+		        "backup %s --type=physical); see docs/pitr.md",
+		        o->stanza, o->stanza);
+		goto out;
+	}
+	if (!o->backup.signers || !o->backup.signers->n) {
+		chk_set(f, CHK_SKIP, f->severity,
+		        "%zu WAL objects are stored, but without trusted-signer their signatures "
+		        "(and times) cannot be checked",
+		        l.n);
+		chk_fix(f,
+		        "trusted-signer = RW... (the public key of the host that runs wal-stream)");
+		goto out;
+	}
+	uint32_t segsize = wal_listing_segsize(o->backup.repo, &l, o->backup.signers, NULL);
+	if (!segsize) {
+		chk_set(f, CHK_FAIL, CHK_SEV_HIGH,
+		        "%zu WAL objects are stored, and none that was tried is signed by a "
+		        "trusted-signer: recovery would refuse them",
+		        l.n);
+		chk_fix(f, "pgward verify %s names the objects; check trusted-signer", o->stanza);
+		goto out;
+	}
+	if (wal_coverage(l.o, l.n, segsize, &cov, &nc) < 0 || !nc) {
+		pw_error_clear();
+		chk_set(f, CHK_FAIL, CHK_SEV_HIGH, "only history files are stored: no WAL segment");
+		chk_fix(f, "pgward wal-stream %s", o->stanza);
+		goto out;
+	}
+	time_t end = walrepo_end_time(o->backup.repo, &l, segsize, cov, nc, o->backup.signers);
+	const struct wal_coverage *last = &cov[0];
+	for (size_t i = 1; i < nc; i++)
+		if (cov[i].tli > last->tli)
+			last = &cov[i];
+	bases = pw_calloc(st->list.n ? st->list.n : 1, sizeof *bases);
+	size_t nb = 0;
+	const struct backup_entry **be = pw_calloc(st->list.n ? st->list.n : 1, sizeof *be);
+	for (size_t i = 0; i < st->list.n; i++) {
+		const struct backup_entry *e = &st->list.e[i];
+		if (!e->complete || !e->manifest || e->manifest->kind != MANIFEST_PHYSICAL ||
+		    e->trust.trust != TRUST_SIGNED)
+			continue;
+		const struct manifest *m = e->manifest;
+		be[nb] = e;
+		bases[nb++] = (struct wal_base){m->physical.timeline, m->physical.start_lsn,
+		                                m->physical.stop_lsn, m->finished};
+	}
+	struct wal_window w;
+	wal_window(cov, nc, bases, nb, end, &w);
+	char at[24], srv[24] = "not read", age[32] = "an unknown time (not signed)";
+	manifest_lsn_format(last->to, at);
+	uint64_t cur = server_lsn(o);
+	if (cur)
+		manifest_lsn_format(cur, srv);
+	if (end)
+		fmt_age(difftime(o->now, end), age, sizeof age);
+	long long flush = o->backup.wal_flush_interval > 0 ? o->backup.wal_flush_interval : 10;
+	bool behind = cur > last->to;
+	bool old = end ? difftime(o->now, end) > (double)(2 * flush + 60) : true;
+	if (behind && old) {
+		chk_set(
+		    f, CHK_FAIL, CHK_SEV_HIGH,
+		    "the stored WAL ends at %s on timeline %u (stored %s ago), the server is at "
+		    "%s: WAL is not arriving (wal-flush-interval = %lld s)",
+		    at, last->tli, age, srv, flush);
+		chk_fix(
+		    f,
+		    "start pgward wal-stream %s (contrib/ has a systemd unit) and read its log; "
+		    "pgward wal-list %s shows what is stored",
+		    o->stanza, o->stanza);
+	} else if (!w.any) {
+		chk_set(f, CHK_FAIL, CHK_SEV_HIGH,
+		        "WAL is stored up to %s, but no physical backup signed by a trusted-signer "
+		        "has continuous WAL to it: there is no point-in-time recovery",
+		        at);
+		chk_fix(f,
+		        "pgward backup %s --type=physical (wal-stream running); pgward verify %s "
+		        "names a gap",
+		        o->stanza, o->stanza);
+	} else {
+		char t1[PW_TIME_MAX], t2[PW_TIME_MAX] = "the end of the stored WAL", len[32];
+		pw_time_format(w.from, PW_TIME_ISO, t1);
+		if (w.to)
+			pw_time_format(w.to, PW_TIME_ISO, t2);
+		fmt_age(difftime(w.to ? w.to : o->now, w.from), len, sizeof len);
+		long long want = o->backup.recovery_window_days;
+		bool short_window = want > 0 && difftime(o->now, w.from) < (double)want * DAY;
+		chk_set(
+		    f, short_window ? CHK_WARN : CHK_PASS,
+		    short_window ? CHK_SEV_MEDIUM : CHK_SEV_HIGH,
+		    "continuous WAL to %s (stored %s ago; the server is at %s); you can restore "
+		    "to any moment from %s to %s (%s)%s",
+		    at, age, srv, t1, t2, len,
+		    short_window ? ", shorter than recovery-window" : "");
+		if (short_window)
+			chk_fix(f,
+			        "the window grows as WAL is kept: recovery-window = %lld keeps the "
+			        "physical backup it needs once one is that old",
+			        want);
+	}
+	pw_free(be);
+out:
+	pw_free(bases);
+	pw_free(cov);
+	wal_listing_free(&l);
+}
+
 static const struct bk_rule bk_rules[] = {
     {"backup.recent", CHK_SEV_HIGH, "a verified, complete backup within the last 26 hours",
      WHY_RECENT, rule_recent},
@@ -736,6 +894,9 @@ static const struct bk_rule bk_rules[] = {
      WHY_IMMUTABLE, rule_immutable},
     {"backup.signed", CHK_SEV_HIGH, "backups signed by the backup host, trusted-signer configured",
      WHY_SIGNED, rule_signed},
+    {"backup.pitr", CHK_SEV_HIGH,
+     "continuous WAL arriving, with a physical backup it continues (the recovery window)", WHY_PITR,
+     rule_pitr},
 };
 
 size_t chk_backup_rule_descs(struct chk_rule_desc *out, size_t cap)

@@ -76,6 +76,8 @@ struct chk_backup_opts {
 	const char *retention_source; /* "default", "FILE line N", ... */
 	long long lock_days;
 	const struct repo_signers *signers; /* trusted-signer keys (NULL or empty: none) */
+	long long wal_flush_interval;       /* seconds (backup.pitr: how fresh WAL should be) */
+	long long recovery_window_days;     /* 0: not configured */
 };
 
 struct pg_conn;

@@ -173,9 +173,13 @@ static char *name_array(const char *const *names, size_t n)
 	"CIS PostgreSQL Benchmark 3.1.x (log_line_prefix, log_min_messages, "                      \
 	"log_min_error_statement, debug_print_*, log_file_mode, log_replication_commands)"
 #define WHY_CIPHERS "CIS PostgreSQL Benchmark 6.10 (ensure only strong TLS ciphers are used)"
-#define WHY_WAL                                                                                    \
-	"CIS PostgreSQL Benchmark 7.4 (ensure WAL archiving is configured and functional); an "    \
-	"inactive replication slot keeps WAL until the disk is full"
+#define WHY_WAL "CIS PostgreSQL Benchmark 7.4 (ensure WAL archiving is configured and functional)"
+#define WHY_SLOTS                                                                                  \
+	"a replication slot makes the server keep every WAL segment its consumer has not "         \
+	"confirmed: an inactive slot (a stopped WAL receiver or standby) fills the disk until "    \
+	"the "                                                                                     \
+	"database stops, and a lost one broke its consumer's stream (PostgreSQL documentation, "   \
+	"\"Replication Slots\")"
 #define WHY_UNSAFE                                                                                 \
 	"CIS PostgreSQL Benchmark 6.x and 8.3: settings that trade integrity or catalog safety "   \
 	"(fsync, full_page_writes, zero_damaged_pages, ignore_checksum_failure, "                  \
@@ -905,7 +909,7 @@ static void rule_wal_archiving(struct chk_ctx *x, struct chk_finding *f)
 	char mode[32];
 	if (!setting(x, "archive_mode", mode, sizeof mode))
 		DONE(skip_settings(x, f, "archive_mode"));
-	struct pg_result *a, *s;
+	struct pg_result *a;
 	if (q(x, f,
 	      "select archived_count, failed_count, coalesce(last_failed_wal, ''), "
 	      "coalesce(pg_catalog.to_char(last_failed_time at time zone 'UTC', "
@@ -916,14 +920,6 @@ static void rule_wal_archiving(struct chk_ctx *x, struct chk_finding *f)
 	      "from pg_catalog.pg_stat_archiver",
 	      0, NULL, &a) < 0)
 		return;
-	if (q(x, f,
-	      "select slot_name, slot_type, case when pg_catalog.pg_is_in_recovery() then null "
-	      "else pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), restart_lsn) end "
-	      "from pg_catalog.pg_replication_slots where not active order by 1",
-	      0, NULL, &s) < 0) {
-		pg_result_free(a);
-		return;
-	}
 	struct pw_buf ev = PW_BUF_INIT(LIST_CAP), fix = PW_BUF_INIT(LIST_CAP);
 	enum chk_result res = CHK_PASS;
 	enum chk_severity sev = CHK_SEV_HIGH;
@@ -931,8 +927,10 @@ static void rule_wal_archiving(struct chk_ctx *x, struct chk_finding *f)
 	pw_buf_printf(&ev, "archive_mode = %s", mode);
 	if (!on) {
 		res = CHK_WARN, sev = CHK_SEV_MEDIUM;
-		pw_buf_printf(&ev, " (no WAL archive: no point-in-time recovery; a restore goes "
-		                   "back to the last dump)");
+		pw_buf_printf(&ev,
+		              " (no WAL archive: without one, or WAL streamed through a "
+		              "replication slot such as pgward wal-stream's (backup.pitr judges "
+		              "that), there is no point-in-time recovery)");
 		pw_buf_printf(&fix, "# postgresql.conf, then restart\narchive_mode = on\n"
 		                    "archive_command = '<copy %%p to the archive>'  # or "
 		                    "archive_library");
@@ -957,36 +955,79 @@ static void rule_wal_archiving(struct chk_ctx *x, struct chk_finding *f)
 			                    "without it\narchive_timeout = '15min'");
 		}
 	}
-	size_t more = 0;
-	for (int i = 0; i < pg_nrows(s); i++) {
-		const char *name = pg_value(s, i, 0);
-		double bytes = pg_isnull(s, i, 2) ? 0 : strtod(pg_value(s, i, 2), NULL);
-		bool big = bytes > 1024.0 * 1024 * 1024;
-		if (big)
-			res = CHK_FAIL, sev = CHK_SEV_HIGH;
-		else if (res == CHK_PASS)
-			res = CHK_WARN, sev = CHK_SEV_MEDIUM;
-		if (room(&ev, &more))
-			pw_buf_printf(&ev,
-			              "; inactive %s replication slot %s retains %.0f MB of WAL",
-			              pg_value(s, i, 1), name, bytes / 1048576.0);
-		char *lit = pg_quote_literal(x->c, name);
-		pw_buf_printf(&fix,
-		              "%sSELECT pg_catalog.pg_drop_replication_slot(%s); -- if no "
-		              "standby or subscriber uses it any more",
-		              fix.len ? "\n" : "", lit);
-		pw_free(lit);
-	}
-	more_tail(&ev, more, "; ");
-	if (!pg_nrows(s))
-		pw_buf_printf(&ev, "; no inactive replication slot");
 	pg_result_free(a);
-	pg_result_free(s);
 	f->evidence = chk_take(&ev);
 	f->result = res;
 	f->severity = sev;
 	if (fix.len)
 		f->fix = chk_take(&fix);
+	pw_buf_free(&fix, 0);
+}
+
+/* --- replication.slots --------------------------------------------------------------------- */
+
+/* pg_replication_slots is metadata every role may read (no privilege to test). An inactive
+ * slot holding WAL is high whatever the amount: it grows until the disk is full. */
+static void rule_slots(struct chk_ctx *x, struct chk_finding *f)
+{
+	struct pg_result *s;
+	if (q(x, f,
+	      "select slot_name, slot_type, active, coalesce(wal_status, '') = 'lost', "
+	      "coalesce(pg_catalog.pg_wal_lsn_diff(case when pg_catalog.pg_is_in_recovery() then "
+	      "pg_catalog.pg_last_wal_replay_lsn() else pg_catalog.pg_current_wal_lsn() end, "
+	      "restart_lsn), 0), restart_lsn is not null from pg_catalog.pg_replication_slots "
+	      "order by 1",
+	      0, NULL, &s) < 0)
+		return;
+	struct pw_buf ev = PW_BUF_INIT(LIST_CAP), fix = PW_BUF_INIT(LIST_CAP);
+	size_t more = 0;
+	int bad = 0, n = pg_nrows(s);
+	for (int i = 0; i < n; i++) {
+		const char *name = pg_value(s, i, 0);
+		bool active = *pg_value(s, i, 2) == 't', lost = *pg_value(s, i, 3) == 't';
+		double bytes = strtod(pg_value(s, i, 4), NULL);
+		bool holds = *pg_value(s, i, 5) == 't'; /* WAL from restart_lsn on is kept */
+		if ((active && !lost) || (!lost && !holds))
+			continue;
+		bad++;
+		char h[32];
+		pw_human_size(bytes > 0 ? (uint64_t)bytes : 0, " ", h, sizeof h);
+		if (room(&ev, &more)) {
+			if (lost)
+				pw_buf_printf(
+				    &ev,
+				    "%s%s replication slot %s is lost (the server removed "
+				    "WAL it needed: its consumer cannot resume)",
+				    bad > 1 ? "; " : "", pg_value(s, i, 1), name);
+			else
+				pw_buf_printf(&ev,
+				              "%sinactive %s replication slot %s retains %s of WAL",
+				              bad > 1 ? "; " : "", pg_value(s, i, 1), name, h);
+		}
+		char *lit = pg_quote_literal(x->c, name);
+		pw_buf_printf(
+		    &fix,
+		    "%sSELECT pg_catalog.pg_drop_replication_slot(%s); -- only if nothing "
+		    "will consume it again",
+		    fix.len ? "\n" : "", lit);
+		pw_free(lit);
+	}
+	more_tail(&ev, more, "; ");
+	if (!bad)
+		pw_buf_printf(&ev,
+		              n ? "%d replication slot%s, each active or reserving no WAL"
+		                : "no replication slot",
+		              n, n == 1 ? "" : "s");
+	pg_result_free(s);
+	f->evidence = chk_take(&ev);
+	f->result = bad ? CHK_FAIL : CHK_PASS;
+	f->severity = CHK_SEV_HIGH;
+	if (bad) {
+		pw_buf_printf(&fix,
+		              "\n-- or start its consumer again (pgward wal-stream STANZA, the "
+		              "standby); and cap what a slot may hold: max_slot_wal_keep_size");
+		f->fix = chk_take(&fix);
+	}
 	pw_buf_free(&fix, 0);
 }
 
@@ -1340,9 +1381,10 @@ static const struct chk_rule ring2[] = {
      rule_log_content},
     {"tls.ciphers", CHK_SEV_MEDIUM, "strong TLS ciphers only (configured and in use)", WHY_CIPHERS,
      rule_ciphers},
-    {"data.wal-archiving", CHK_SEV_HIGH,
-     "WAL archiving on and working; no inactive replication slot retaining WAL", WHY_WAL,
+    {"data.wal-archiving", CHK_SEV_HIGH, "WAL archiving on and working", WHY_WAL,
      rule_wal_archiving},
+    {"replication.slots", CHK_SEV_HIGH, "no inactive replication slot retains WAL, none is lost",
+     WHY_SLOTS, rule_slots},
     {"config.unsafe-settings", CHK_SEV_HIGH,
      "no setting that trades integrity or catalog safety; nothing waits for a restart", WHY_UNSAFE,
      rule_unsafe_settings},

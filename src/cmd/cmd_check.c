@@ -160,7 +160,9 @@ int cmd_check(struct pw_ctx *ctx)
 	               .retention_yearly = gfs_count(c, PW_OPT_RETENTION_YEARLY),
 	               .retention_source = pw_cfg_source(c, PW_OPT_RETENTION_DAYS),
 	               .lock_days = pw_cfg_int(c, PW_OPT_LOCK_DAYS),
-	               .signers = &signers},
+	               .signers = &signers,
+	               .wal_flush_interval = pw_cfg_int(c, PW_OPT_WAL_FLUSH_INTERVAL),
+	               .recovery_window_days = pw_cfg_int(c, PW_OPT_RECOVERY_WINDOW)},
 	    .now = now,
 	};
 	struct chk_report rep;

@@ -68,6 +68,42 @@ static void print_rows(json_t *rows, const char *stanza, bool dry, bool incomple
 	}
 }
 
+/* WAL: one line for what stays, one per reason for what goes (the objects are in the
+ * JSON report) */
+static void print_wal(json_t *w, const char *stanza, bool dry)
+{
+	const char *action = json_string_value(json_object_get(w, "action"));
+	json_int_t n = json_integer_value(json_object_get(w, "objects"));
+	if (!action || !n)
+		return;
+	if (pw_streq(action, "keep all")) {
+		printf("keep    %s WAL: all %lld objects (%s)\n", stanza, (long long)n,
+		       json_string_value(json_object_get(w, "reason")));
+		return;
+	}
+	json_int_t old = json_integer_value(json_object_get(w, "removed_before_cut"));
+	json_int_t sup = json_integer_value(json_object_get(w, "removed_superseded"));
+	json_t *ret = json_object_get(w, "retained");
+	printf("keep    %s WAL from segment %s on (the start of the oldest physical backup kept, "
+	       "%s)\n",
+	       stanza, json_string_value(json_object_get(w, "keep_from")),
+	       json_string_value(json_object_get(w, "oldest_kept_backup")));
+	if (old)
+		printf("%-7s %lld WAL objects before it\n", dry ? "would remove" : "removed",
+		       (long long)old);
+	if (sup)
+		printf("%-7s %lld partial WAL objects of segments stored complete\n",
+		       dry ? "would remove" : "removed", (long long)sup);
+	if (json_array_size(ret))
+		printf(
+		    "retained %zu WAL objects until %s (object lock); a later expire removes "
+		    "them\n",
+		    json_array_size(ret),
+		    json_string_value(json_object_get(json_array_get(ret, 0), "retained_until")));
+	if (!old && !sup && !json_array_size(ret))
+		printf("keep    %s WAL: nothing before it\n", stanza);
+}
+
 int cmd_expire(struct pw_ctx *ctx)
 {
 	struct pw_config *c = ctx->cfg;
@@ -77,11 +113,16 @@ int cmd_expire(struct pw_ctx *ctx)
 	                      (int)pw_cfg_int(c, PW_OPT_RETENTION_WEEKLY),
 	                      (int)pw_cfg_int(c, PW_OPT_RETENTION_MONTHLY),
 	                      (int)pw_cfg_int(c, PW_OPT_RETENTION_YEARLY),
-	                      (long)pw_cfg_int(c, PW_OPT_INCOMPLETE_GRACE) * 3600};
+	                      (long)pw_cfg_int(c, PW_OPT_INCOMPLETE_GRACE) * 3600,
+	                      0};
+	long long window = pw_cfg_int(c, PW_OPT_RECOVERY_WINDOW);
+	if (window >= 0 && window <= 36500)
+		r.window_seconds = (long)window * 86400;
 	if (r.days < 0 || r.min < 0 || r.daily < 0 || r.weekly < 0 || r.monthly < 0 ||
-	    r.yearly < 0 || r.grace_seconds < 0 || r.days > 36500) {
+	    r.yearly < 0 || r.grace_seconds < 0 || r.days > 36500 || window < 0 || window > 36500) {
 		pw_error(PW_E_CONFIG, "retention settings must be zero or positive");
-		return pw_error_hint("Check the retention-* and incomplete-grace options.");
+		return pw_error_hint("Check the retention-*, recovery-window (0-36500 days) and "
+		                     "incomplete-grace options.");
 	}
 	if (r.days < 14)
 		pw_warn(
@@ -137,6 +178,7 @@ int cmd_expire(struct pw_ctx *ctx)
 		for (size_t i = 0; i < json_array_size(up); i++)
 			printf("%s stale upload of %s\n", dry ? "would abort" : "aborted",
 			       json_string_value(json_object_get(json_array_get(up, i), "key")));
+		print_wal(json_object_get(rep, "wal"), stanza, dry);
 		/* the summary counts exactly the lines above: a backup that an object lock keeps
 		 * is "retained", not removed */
 		if (dry)

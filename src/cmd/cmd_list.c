@@ -1,5 +1,6 @@
 /* cmd_list.c - pgward list [STANZA]: the backups in a repository, without any private key. */
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,8 @@
 #include "common/str.h"
 #include "common/time.h"
 #include "repo/catalog.h"
+#include "repo/wal.h"
+#include "repo/walrepo.h"
 #include "storage/storage.h"
 
 static json_t *record_json(const struct verify_summary *v)
@@ -234,8 +237,188 @@ static void print_row(const char *stanza, const struct backup_entry *e)
 	}
 }
 
-/* The backups of one stanza as `list STANZA --output=json` shows them (trusted-signer keys
- * from ctx's configuration; unsigned records never count as evidence here). */
+/* ---- WAL: coverage per timeline, each physical backup's reach, the recovery window ---- */
+
+struct stanza_wal {
+	bool any;         /* WAL objects are stored */
+	uint32_t segsize; /* from a checked signature; 0: not known */
+	struct wal_coverage *cov;
+	size_t nc;
+	time_t end_time; /* signed time of the newest object; 0: not known */
+	struct wal_base *bases;
+	const struct backup_entry **be; /* bases[i]'s entry */
+	size_t nb;
+	struct wal_window win;
+	size_t nobjects;
+};
+
+static bool genuine_physical(const struct backup_entry *e)
+{
+	return e->complete && e->manifest && e->manifest->kind == MANIFEST_PHYSICAL &&
+	       (e->trust.trust == TRUST_SIGNED || g_allow_unsigned);
+}
+
+static int stanza_wal_load(struct stor *repo, const char *stanza, const struct backup_list *bl,
+                           const struct repo_signers *signers, struct stanza_wal *w)
+{
+	memset(w, 0, sizeof *w);
+	struct wal_listing l;
+	int rc = wal_listing_load(repo, stanza, &l);
+	w->any = rc == 0 && l.n;
+	w->nobjects = l.n;
+	if (w->any)
+		w->segsize = wal_listing_segsize(repo, &l, signers, NULL);
+	if (w->segsize)
+		rc = wal_coverage(l.o, l.n, w->segsize, &w->cov, &w->nc);
+	if (rc == 0 && w->segsize)
+		w->end_time = walrepo_end_time(repo, &l, w->segsize, w->cov, w->nc, signers);
+	w->bases = pw_calloc(bl->n ? bl->n : 1, sizeof *w->bases);
+	w->be = pw_calloc(bl->n ? bl->n : 1, sizeof *w->be);
+	for (size_t i = 0; i < bl->n; i++) {
+		const struct backup_entry *e = &bl->e[i];
+		if (!genuine_physical(e))
+			continue;
+		const struct manifest *m = e->manifest;
+		w->be[w->nb] = e;
+		w->bases[w->nb++] = (struct wal_base){m->physical.timeline, m->physical.start_lsn,
+		                                      m->physical.stop_lsn, m->finished};
+	}
+	if (rc == 0 && w->segsize)
+		wal_window(w->cov, w->nc, w->bases, w->nb, w->end_time, &w->win);
+	wal_listing_free(&l);
+	return rc;
+}
+
+static void stanza_wal_free(struct stanza_wal *w)
+{
+	pw_free(w->cov);
+	pw_free(w->bases);
+	pw_free(w->be);
+}
+
+static json_t *wal_json(const struct stanza_wal *w, size_t base)
+{
+	char a[24], b[24], t[PW_TIME_MAX];
+	json_t *o = json_object(), *tls = json_array();
+	json_object_set_new(o, "objects", json_integer((json_int_t)w->nobjects));
+	json_object_set_new(o, "segment_size", w->segsize ? json_integer(w->segsize) : json_null());
+	for (size_t i = 0; i < w->nc; i++) {
+		const struct wal_coverage *c = &w->cov[i];
+		json_t *x = json_object(), *gaps = json_array();
+		manifest_lsn_format(c->from, a);
+		manifest_lsn_format(c->to, b);
+		json_object_set_new(x, "timeline", json_integer(c->tli));
+		json_object_set_new(x, "from_lsn", json_string(a));
+		json_object_set_new(x, "to_lsn", json_string(b));
+		json_object_set_new(x, "ends_with_partial", json_boolean(c->ends_partial));
+		json_object_set_new(x, "gap_count", json_integer((json_int_t)c->ngaps));
+		for (size_t g = 0; g < c->ngaps && g < WAL_GAPS_MAX; g++) {
+			json_t *gj = json_object();
+			manifest_lsn_format(c->gap[g].from, a);
+			manifest_lsn_format(c->gap[g].to, b);
+			json_object_set_new(gj, "from_lsn", json_string(a));
+			json_object_set_new(gj, "to_lsn", json_string(b));
+			json_array_append_new(gaps, gj);
+		}
+		json_object_set_new(x, "gaps", gaps);
+		json_array_append_new(tls, x);
+	}
+	json_object_set_new(o, "timelines", tls);
+	if (w->segsize && base < w->nb) {
+		struct wal_reach r;
+		wal_reach(w->cov, w->nc, &w->bases[base], &r);
+		manifest_lsn_format(r.lsn, a);
+		json_object_set_new(o, "consistent", json_boolean(r.consistent));
+		json_object_set_new(o, "reaches_timeline", json_integer(r.tli));
+		json_object_set_new(o, "reaches_lsn", json_string(a));
+		json_object_set_new(o, "reaches_end", json_boolean(r.to_end));
+	}
+	json_t *win = json_null();
+	if (w->win.any) {
+		win = json_object();
+		json_object_set_new(win, "from",
+		                    json_string(pw_time_format(w->win.from, PW_TIME_ISO, t)));
+		json_object_set_new(win, "to",
+		                    w->win.to
+		                        ? json_string(pw_time_format(w->win.to, PW_TIME_ISO, t))
+		                        : json_null());
+		json_object_set_new(win, "from_backup", json_string(w->be[w->win.base]->id));
+		manifest_lsn_format(w->win.lsn, a);
+		json_object_set_new(win, "to_timeline", json_integer(w->win.tli));
+		json_object_set_new(win, "to_lsn", json_string(a));
+	}
+	json_object_set_new(o, "recovery_window", win);
+	return o;
+}
+
+static void print_wal(const char *stanza, const struct stanza_wal *w)
+{
+	char a[24], b[24], t1[PW_TIME_MAX], t2[PW_TIME_MAX];
+	if (!w->any && !w->nb)
+		return;
+	if (!w->any) {
+		printf("%-12s WAL: none stored: physical backups restore to their end, no "
+		       "point-in-time recovery\n",
+		       stanza);
+		return;
+	}
+	if (!w->segsize) {
+		printf("%-12s WAL: %zu objects, not read: no WAL object's signature checks against "
+		       "trusted-signer (\"pgward wal-list\" shows them unchecked)\n",
+		       stanza, w->nobjects);
+		return;
+	}
+	printf("%-12s WAL (segments of %" PRIu32 " MiB):\n", stanza, w->segsize >> 20);
+	for (size_t i = 0; i < w->nc; i++) {
+		const struct wal_coverage *c = &w->cov[i];
+		manifest_lsn_format(c->from, a);
+		manifest_lsn_format(c->to, b);
+		printf("%-12s   timeline %" PRIu32 ": from %s to %s%s, %s\n", "", c->tli, a, b,
+		       c->ends_partial ? " (last durable partial)" : "",
+		       c->ngaps ? "GAPS:" : "no gaps");
+		for (size_t g = 0; g < c->ngaps && g < WAL_GAPS_MAX; g++) {
+			manifest_lsn_format(c->gap[g].from, a);
+			manifest_lsn_format(c->gap[g].to, b);
+			printf("%-12s     missing %s to %s\n", "", a, b);
+		}
+		if (c->ngaps > WAL_GAPS_MAX)
+			printf("%-12s     ... and %zu more gaps\n", "", c->ngaps - WAL_GAPS_MAX);
+	}
+	for (size_t i = 0; i < w->nb; i++) {
+		struct wal_reach r;
+		wal_reach(w->cov, w->nc, &w->bases[i], &r);
+		manifest_lsn_format(r.lsn, a);
+		if (!r.consistent || !r.to_end) {
+			char seg[25];
+			wal_seg_name(r.tli, r.lsn / w->segsize, w->segsize, seg);
+			printf("%-12s   backup %s: %s at segment %s (%s)\n", "", w->be[i]->id,
+			       r.consistent
+			           ? "recovery stops at a gap"
+			           : "its WAL is incomplete: restores from its own WAL only, "
+			             "WAL missing",
+			       seg, a);
+		}
+	}
+	if (!w->win.any) {
+		printf("%-12s recovery window: none: no physical backup has continuous WAL to the "
+		       "end of the stored WAL\n",
+		       stanza);
+		return;
+	}
+	pw_time_format(w->win.from, PW_TIME_ISO, t1);
+	if (w->win.to)
+		pw_time_format(w->win.to, PW_TIME_ISO, t2);
+	manifest_lsn_format(w->win.lsn, a);
+	printf("%-12s you can restore to any moment from %s (the end of backup %s) to %s (the "
+	       "last durable WAL, %s on timeline %" PRIu32 ")\n",
+	       stanza, t1, w->be[w->win.base]->id,
+	       w->win.to ? t2 : "the end of the stored WAL (its time is not signed)", a,
+	       w->win.tli);
+}
+
+/* The backups of one stanza as `list STANZA --output=json` shows them, a physical backup
+ * with its WAL facts (trusted-signer keys from ctx's configuration; unsigned records never
+ * count as evidence here): the one builder of `list --output=json` and the API's backups. */
 static int list_stanza_json(struct pw_ctx *ctx, struct stor *repo, const char *stanza, json_t *arr)
 {
 	struct repo_signers signers = {0};
@@ -244,8 +427,18 @@ static int list_stanza_json(struct pw_ctx *ctx, struct stor *repo, const char *s
 	memset(&l, 0, sizeof l);
 	if (rc == 0)
 		rc = catalog_list_trusted(repo, stanza, &signers, false, &l);
-	for (size_t k = 0; rc == 0 && k < l.n; k++)
-		json_array_append_new(arr, entry_json(stanza, &l.e[k]));
+	struct stanza_wal w = {0};
+	if (rc == 0)
+		rc = stanza_wal_load(repo, stanza, &l, &signers, &w);
+	for (size_t k = 0, b = 0; rc == 0 && k < l.n; k++) {
+		bool phys = genuine_physical(&l.e[k]);
+		json_t *e = entry_json(stanza, &l.e[k]);
+		if (phys)
+			json_object_set_new(e, "wal", wal_json(&w, b));
+		json_array_append_new(arr, e);
+		b += phys;
+	}
+	stanza_wal_free(&w);
 	catalog_list_free(&l);
 	repo_signers_free(&signers);
 	return rc;
@@ -325,6 +518,12 @@ int cmd_list(struct pw_ctx *ctx)
 		rc = catalog_list_trusted(repo, names[i], &signers, false, &l);
 		for (size_t k = 0; rc == 0 && k < l.n; k++)
 			print_row(names[i], &l.e[k]);
+		struct stanza_wal w = {0};
+		if (rc == 0)
+			rc = stanza_wal_load(repo, names[i], &l, &signers, &w);
+		if (rc == 0)
+			print_wal(names[i], &w);
+		stanza_wal_free(&w);
 		catalog_list_free(&l);
 	}
 	if (rc == 0 && json) {

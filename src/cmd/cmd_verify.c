@@ -55,6 +55,22 @@ static void print_report(json_t *rep)
 		       ver ? (int)strcspn(ver, " ") : 1, ver ? ver : "?");
 	}
 	printf(")\n");
+	json_t *wal = json_object_get(rep, "wal");
+	if (json_object_get(wal, "note"))
+		printf("  WAL: %s\n", json_string_value(json_object_get(wal, "note")));
+	else if (json_object_get(wal, "from_segment"))
+		printf("  WAL from segment %s: %s, %s; %lld object%s checked%s\n",
+		       json_string_value(json_object_get(wal, "from_segment")),
+		       json_is_true(json_object_get(wal, "consistent")) ? "consistent"
+		                                                        : "NOT consistent",
+		       json_is_true(json_object_get(wal, "reaches_end"))
+		           ? "continuous to the end of the stored WAL"
+		           : "NOT continuous to the end of the stored WAL",
+		       (long long)json_integer_value(json_object_get(wal, "objects_checked")),
+		       json_integer_value(json_object_get(wal, "objects_checked")) == 1 ? "" : "s",
+		       json_is_true(json_object_get(wal, "signatures_checked"))
+		           ? " (signatures)"
+		           : " (present only: no trusted-signer)");
 	json_t *nt = json_object_get(rep, "tables_compared");
 	if (nt)
 		printf(
@@ -220,6 +236,7 @@ int cmd_verify(struct pw_ctx *ctx)
 		                         .temp_dir = pw_cfg_str(ctx->cfg, PW_OPT_TEMP_DIR),
 		                         .record = true,
 		                         .sign_key = have_sk ? &sk : NULL,
+		                         .signers = &signers,
 		                         .progress = pw_progress_enabled(ctx) ? progress : NULL,
 		                         .progress_arg = &vp};
 		json_t *rep = NULL;

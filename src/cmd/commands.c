@@ -167,7 +167,14 @@ const struct pw_command pw_commands[] = {
      "SIGNATURE\" or \"untrusted KEYID\". A verification record counts (\"verified\") only "
      "when a trusted-signer key signed it; others are shown as \"(unsigned record)\" and "
      "count only with --allow-unsigned (warned). A pinned backup gets a line saying so, and "
-     "names an unpin ignored because no trusted key signed it. \"info\" is an alias.",
+     "names an unpin ignored because no trusted key signed it. \"info\" is an alias.\n\n"
+     "Physical backups are marked PHYSICAL. With WAL stored (wal-stream, wal-push), each "
+     "stanza ends with its WAL coverage per timeline (from, to, gaps), the physical backups "
+     "whose WAL stops at a gap (naming the segment), and the recovery window: \"you can "
+     "restore to any moment from\" the end of the oldest physical backup with continuous "
+     "WAL \"to\" the signed time of the last durable WAL (times from signatures checked "
+     "against trusted-signer, never from the storage). --output=json gives the same under "
+     "each physical backup's \"wal\".",
      NULL, OPTS(COMMON, REPO_OPTS, PW_OPT_OUTPUT, PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED), 0,
      1, false, cmd_list, true},
     {"restore", "restore a backup into a database or a file",
@@ -245,7 +252,10 @@ const struct pw_command pw_commands[] = {
      "strays. Depth 2, with -i: the objects decrypt and decompress to the end, the pg_dump "
      "archive parses to its end, and its per-table row counts match the encrypted details. "
      "For a physical backup, depth 2 parses every archive to its end with the tar reader of "
-     "restore --type=physical; its depth 3 is not there yet (exit 2). "
+     "restore --type=physical; its depth 3 is not there yet (exit 2). At every depth, a "
+     "physical backup's WAL must be stored without a gap from its start to its stop LSN "
+     "and on to the end of the stored WAL (a gap fails, naming the missing segment), each "
+     "WAL object's signature checked against trusted-signer, nothing decrypted. "
      "Depth 3, with --restore --scratch-url: the backup is restored into a scratch database "
      "(created and dropped on that server) and every table's row count is compared. With "
      "--restore --scratch-local instead, the scratch database lives in a throwaway cluster "
@@ -291,12 +301,19 @@ const struct pw_command pw_commands[] = {
      "object present with its recorded size, a start time matching the id and not in the "
      "future. Others are reported and removed like incomplete backups after the grace period "
      "(by the repository's object time). Without trusted-signer, expire refuses to run unless "
-     "--allow-unsigned (which counts unsigned backups as genuine).",
+     "--allow-unsigned (which counts unsigned backups as genuine).\n\n"
+     "WAL (continuous archiving): every WAL object from the start of the oldest physical "
+     "backup kept (on its timeline, and every later timeline) stays; older WAL, history "
+     "files of older timelines and partials of segments stored complete (after their "
+     "superseding segment's signature is checked) go, oldest first. With no physical backup "
+     "kept, all WAL stays. recovery-window = DAYS also keeps the physical backup that recovery "
+     "to any moment of the last DAYS needs. WAL is removed only with a trusted-signer (its "
+     "segment size is read from a checked signature).",
      "  31  no trusted-signer is configured (and no --allow-unsigned)\n",
-     OPTS(COMMON, REPO_OPTS, PW_OPT_DRY_RUN, PW_OPT_RETENTION_DAYS, PW_OPT_RETENTION_MIN,
-          PW_OPT_RETENTION_DAILY, PW_OPT_RETENTION_WEEKLY, PW_OPT_RETENTION_MONTHLY,
-          PW_OPT_RETENTION_YEARLY, PW_OPT_INCOMPLETE_GRACE, PW_OPT_LOCK_DAYS, PW_OPT_OUTPUT,
-          PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED),
+     OPTS(COMMON, REPO_OPTS, PW_OPT_DRY_RUN, PW_OPT_RECOVERY_WINDOW, PW_OPT_RETENTION_DAYS,
+          PW_OPT_RETENTION_MIN, PW_OPT_RETENTION_DAILY, PW_OPT_RETENTION_WEEKLY,
+          PW_OPT_RETENTION_MONTHLY, PW_OPT_RETENTION_YEARLY, PW_OPT_INCOMPLETE_GRACE,
+          PW_OPT_LOCK_DAYS, PW_OPT_OUTPUT, PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED),
      0, 1, true, cmd_expire, true},
     {"unpin", "let expire remove a pinned backup again", "BACKUP-ID --repo ADDR",
      "Appends an unpin marker (the repository stays append-only), signed with sign-key. "
@@ -354,7 +371,9 @@ const struct pw_command pw_commands[] = {
      "(tls.*), authentication and pg_hba.conf (auth.*, net.allowlist), roles (roles.*), "
      "privileges (priv.*), logging (audit.logging), data checksums, the major version's end "
      "of life and, with a repository, the stanza's backups (backup.*: recent and verified, "
-     "encrypted, off-vendor, retention, restore drills, object lock). The connection is "
+     "encrypted, off-vendor, retention, restore drills, object lock, signatures, and "
+     "backup.pitr: continuous WAL arriving and the recovery window) and replication slots "
+     "(replication.slots: an inactive slot retaining WAL). The connection is "
      "read-only and shows up as application \"pgward-check\".\n\n"
      "An ordinary login is enough: a rule that needs more privilege is skip and names the "
      "GRANT (pg_read_all_settings, pg_read_all_stats, SELECT on pg_hba_file_rules). "

@@ -24,6 +24,8 @@
 #include "filter/filter.h"
 #include "filter/tar.h"
 #include "pg/pg.h"
+#include "repo/wal.h"
+#include "repo/walrepo.h"
 
 #define DETAILS_MAX (64 * 1024 * 1024)
 
@@ -749,6 +751,38 @@ static int put_record_sig(const struct verify_opts *o, const char *key, const ch
 	return rc;
 }
 
+/* depth 1 of a physical backup's WAL: continuity and signatures, no key */
+static int verify_wal(struct vctx *v, const struct manifest *m, json_t *rep)
+{
+	struct wal_listing l;
+	json_t *w = json_object(), *probs = json_array();
+	json_object_set_new(rep, "wal", w);
+	int rc = wal_listing_load(v->o->repo, v->o->stanza, &l);
+	uint32_t segsize = 0;
+	if (rc == 0 && l.n)
+		segsize = wal_listing_segsize(v->o->repo, &l, v->o->signers, probs);
+	struct wal_base b = {m->physical.timeline, m->physical.start_lsn, m->physical.stop_lsn,
+	                     m->finished};
+	if (rc == 0 && !l.n)
+		json_object_set_new(
+		    w, "note",
+		    json_string("no WAL is stored for this stanza: the backup restores "
+		                "to its end, with no point-in-time recovery after"));
+	else if (rc == 0 && !segsize && !json_array_size(probs))
+		problem(v, WAL_DIR, "no WAL object's signature could be checked%s",
+		        v->o->signers && v->o->signers->n ? "" : " (no trusted-signer)");
+	else if (rc == 0 && segsize)
+		rc = walrepo_check_base(v->o->repo, &l, segsize, v->o->signers, &b, w, probs);
+	for (size_t i = 0; i < json_array_size(probs); i++) {
+		json_t *x = json_array_get(probs, i);
+		problem(v, json_string_value(json_object_get(x, "object")), "%s",
+		        json_string_value(json_object_get(x, "problem")));
+	}
+	json_decref(probs);
+	wal_listing_free(&l);
+	return rc;
+}
+
 int verify_backup(const struct verify_opts *o, json_t **report)
 {
 	struct vctx v = {.o = o, .problems = json_array()};
@@ -858,6 +892,8 @@ int verify_backup(const struct verify_opts *o, json_t **report)
 	}
 	if (rc == 0)
 		verify_progress(&v, true);
+	if (rc == 0 && m->kind == MANIFEST_PHYSICAL)
+		rc = verify_wal(&v, m, rep);
 	pgdump_parser_free(parser);
 	pw_buf_free(&details, 1);
 	if (rc == 0 && depth == 3 && json_array_size(v.problems) == 0 && json_is_array(tables)) {

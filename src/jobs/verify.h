@@ -1,7 +1,9 @@
 /*
  * verify.h - proof, not hope. Three depths per backup:
  *   1 (no key)  every object in the manifest exists with its size and ciphertext SHA-256;
- *               objects no manifest names are listed as strays;
+ *               objects no manifest names are listed as strays; a physical backup's WAL
+ *               is stored without a gap from its start to its stop LSN and on to the end
+ *               of the stored WAL, each object's signature checked (repo/walrepo.h);
  *   2 (-i KEY)  the objects decrypt and decompress to the end, the archive parses to its
  *               end, and its per-table row counts match the encrypted details;
  *   3 (restore) the backup restores into a scratch database and every table's row count
@@ -19,6 +21,7 @@
 
 #include "crypto/age.h"
 #include "repo/catalog.h"
+#include "repo/trust.h"
 #include "storage/storage.h"
 
 struct verify_opts {
@@ -36,6 +39,9 @@ struct verify_opts {
 	/* sign it (<record>.minisig, written first) with this key; NULL: an unsigned record,
 	 * which list and check never count as evidence (catalog.h) */
 	const struct minisign_seckey *sign_key;
+	/* physical backups: the WAL objects recovery from it replays are checked against these
+	 * keys (NULL or none: only that they are there) */
+	const struct repo_signers *signers;
 	/* Progress, twice a second and once at the end of the objects (finished): bytes read
 	 * from the repository out of the sum of the manifest's object sizes; phase "checking"
 	 * (depth 1) or "decrypting" (depth 2 and 3); then the drill's restore reports as

@@ -17,6 +17,7 @@
 #include "pg/pg.h"
 #include "pg/replication.h"
 #include "repo/wal.h"
+#include "repo/walrepo.h"
 #include "storage/storage.h"
 
 #define SIG_SUFFIX ".minisig"
@@ -155,7 +156,9 @@ int walobj_put(const struct walobj_writer *w, const char *key, uint32_t tli, uin
 	flt_chain_free(chain);
 	char comment[WAL_KEY_MAX + 256];
 	{
-		struct wal_sig_info si = {.length = n, .segsize = segsize};
+		/* signed now: the WAL in it was in our hands by this time (the recovery window's
+		 * end is read from the newest object's signature, never from storage mtime) */
+		struct wal_sig_info si = {.length = n, .segsize = segsize, .stored = pw_now()};
 		memcpy(si.sha256, sha, 32);
 		if (rc == 0)
 			rc = wal_sig_comment(w->stanza, key, tli, &si, comment, sizeof comment);
@@ -180,67 +183,12 @@ int walobj_get(struct stor *repo, const char *stanza, const char *key, uint32_t 
                const struct repo_signers *signers, const struct age_identity *ids, size_t nids,
                struct pw_buf *plain, uint32_t *segsize, bool *unsig)
 {
-	if (unsig)
-		*unsig = false;
-	char skey[WAL_KEY_MAX + 16];
-	int rc = sig_key(key, skey);
-	if (rc < 0)
-		return rc;
-	struct stor_info info;
-	rc = stor_stat(repo, key, &info);
-	if (rc == -PW_E_NOTFOUND) {
-		pw_error_clear();
-		return -PW_E_NOTFOUND;
-	}
-	if (rc < 0)
-		return rc;
-	struct pw_buf sb = PW_BUF_INIT(MINISIGN_FILE_MAX);
 	struct pw_buf ct = PW_BUF_INIT((size_t)REPL_SEG_MAX + REPL_SEG_MAX / 4);
-	struct minisign_sig sig;
 	struct wal_sig_info si = {0};
 	uint8_t have[32];
-	const struct minisign_pubkey *pk = NULL;
-	rc = get_capped(repo, skey, &sb);
-	if (rc == -PW_E_NOTFOUND) {
-		pw_error_clear();
-		if (unsig)
-			*unsig = true;
-		pw_error(PW_E_SIGNATURE, "WAL object \"%s\" is unsigned", key);
-		rc = pw_error_hint("Recovery replays only WAL signed by a trusted-signer: WAL "
-		                   "replay runs on the data. Find where the object came from.");
-		goto out;
-	}
-	if (rc == 0)
-		rc = minisign_sig_parse((const char *)sb.data, sb.len, &sig);
-	for (size_t i = 0; rc == 0 && signers && i < signers->n && !pk; i++)
-		if (memcmp(signers->k[i].keyid, sig.keyid, MINISIGN_KEYID_LEN) == 0)
-			pk = &signers->k[i];
-	if (rc == 0 && !pk) {
-		char kid[17];
-		minisign_keyid_hex(sig.keyid, kid);
-		pw_error(PW_E_SIGNATURE,
-		         "WAL object \"%s\" is signed by key %s, which is not a "
-		         "trusted-signer",
-		         key, kid);
-		rc = pw_error_hint("Add the backup host's public key with trusted-signer, if you "
-		                   "trust it.");
-		goto out;
-	}
-	if (rc == 0)
-		rc = wal_sig_comment_check(sig.trusted_comment, stanza, key, tli, &si);
+	int rc = walrepo_fetch_signed(repo, stanza, key, tli, signers, plain->max - plain->len, &ct,
+	                              &si, unsig);
 	uint64_t len = si.length;
-	if (rc == 0 && len > plain->max - plain->len) {
-		pw_error(PW_E_WAL, "WAL object \"%s\" claims %" PRIu64 " bytes, more than expected",
-		         key, len);
-		rc = pw_error_hint("Do not replay it; restore the object from a trusted copy.");
-	}
-	if (rc == 0)
-		rc = get_capped(repo, key, &ct);
-	if (rc == 0 && (rc = minisign_verify(pk, &sig, ct.data, ct.len)) < 0) {
-		pw_error_context("WAL object \"%s\" does not match its signature", key);
-		pw_error_hint("The object was altered or replaced after it was signed. Do not "
-		              "replay it; restore the object from a trusted copy.");
-	}
 	if (rc == 0) {
 		struct flt *chain = flt_buf_sink(plain);
 		chain = flt_zstd_decompress(chain);
@@ -266,10 +214,8 @@ int walobj_get(struct stor *repo, const char *stanza, const char *key, uint32_t 
 			    "Do not replay it; restore the object from a trusted copy.");
 		}
 	}
-out:
 	if (rc < 0 && rc != -PW_E_NOTFOUND)
 		pw_buf_free(plain, 1);
-	pw_buf_free(&sb, 0);
 	pw_buf_free(&ct, 0);
 	return rc;
 }

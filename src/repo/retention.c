@@ -154,6 +154,33 @@ static void gfs(struct retention_item **g, size_t n, int count, char kind, const
 	}
 }
 
+/* recovery-window: the newest physical base that finished at least the window ago
+ * (WAL from it reaches back that far), or the oldest physical base while none has */
+static void keep_window(const struct retention_opts *o, struct retention_item **g, size_t n)
+{
+	struct retention_item *pick = NULL, *oldest = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct manifest *m = g[i]->e->manifest;
+		if (m->kind != MANIFEST_PHYSICAL)
+			continue;
+		if (!oldest)
+			oldest = g[i];
+		if (m->finished <= o->now - o->r.window_seconds)
+			pick = g[i];
+	}
+	char why[96];
+	if (pick) {
+		snprintf(why, sizeof why, "WAL from it covers recovery-window = %ld days",
+		         o->r.window_seconds / 86400);
+		keep(pick, why);
+	} else if (oldest) {
+		snprintf(why, sizeof why,
+		         "the oldest physical backup, younger than recovery-window = %ld days",
+		         o->r.window_seconds / 86400);
+		keep(oldest, why);
+	}
+}
+
 static void judge_incomplete(const struct retention_opts *o, struct retention_item *it)
 {
 	const struct backup_entry *e = it->e;
@@ -271,10 +298,116 @@ void retention_plan(const struct retention_opts *o, const struct backup_list *l,
 			keep(g[i], why);
 		}
 	}
+	if (o->r.window_seconds > 0)
+		keep_window(o, g, ng);
 	gfs(g, ng, o->r.daily, 'd', "day");
 	gfs(g, ng, o->r.weekly, 'w', "week");
 	gfs(g, ng, o->r.monthly, 'm', "month");
 	gfs(g, ng, o->r.yearly, 'y', "year");
 	pw_free(g);
 	*items = it;
+}
+
+/* ---- WAL ---- */
+
+static uint64_t segno_of(const struct wal_obj *o, uint32_t segsize)
+{
+	return (uint64_t)o->log * (0x100000000ULL / segsize) + o->seg;
+}
+
+static bool same_seg(const struct wal_obj *a, const struct wal_obj *b)
+{
+	return a->kind != WAL_HISTORY && b->kind != WAL_HISTORY && a->tli == b->tli &&
+	       a->log == b->log && a->seg == b->seg;
+}
+
+struct seg_ix {
+	uint32_t tli, log, seg;
+	size_t i;
+};
+
+static int ix_cmp(const void *a, const void *b)
+{
+	const struct seg_ix *x = a, *y = b;
+	if (x->tli != y->tli)
+		return x->tli < y->tli ? -1 : 1;
+	if (x->log != y->log)
+		return x->log < y->log ? -1 : 1;
+	if (x->seg != y->seg)
+		return x->seg < y->seg ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* For each partial smaller than a segment: the index of the full object (a segment, or a
+ * full-size partial, whose signature is listed too) of its segment, else n. One sort. */
+static void superseders(const struct wal_obj *objs, size_t n, uint32_t segsize, size_t *by)
+{
+	struct seg_ix *sx = pw_calloc(n ? n : 1, sizeof *sx);
+	size_t *ix = pw_calloc(n ? n : 1, sizeof *ix), m = 0;
+	for (size_t i = 0; i < n; i++) {
+		by[i] = n;
+		if (objs[i].kind != WAL_HISTORY)
+			sx[m++] = (struct seg_ix){objs[i].tli, objs[i].log, objs[i].seg, i};
+	}
+	qsort(sx, m, sizeof *sx, ix_cmp);
+	for (size_t k = 0; k < m; k++)
+		ix[k] = sx[k].i;
+	pw_free(sx);
+	for (size_t a = 0; a < m;) {
+		size_t b = a;
+		while (b < m && same_seg(&objs[ix[a]], &objs[ix[b]]))
+			b++;
+		size_t full = n;
+		for (size_t k = a; k < b && full == n; k++) {
+			const struct wal_obj *f = &objs[ix[k]];
+			if (f->signature || !(f->kind == WAL_SEGMENT ||
+			                      (f->kind == WAL_PARTIAL && f->end == segsize)))
+				continue;
+			for (size_t j = a; j < b; j++) /* and its signature */
+				if (objs[ix[j]].signature && objs[ix[j]].kind == f->kind &&
+				    objs[ix[j]].end == f->end)
+					full = ix[k];
+		}
+		for (size_t k = a; k < b && full < n; k++)
+			if (objs[ix[k]].kind == WAL_PARTIAL && objs[ix[k]].end < segsize)
+				by[ix[k]] = full;
+		a = b;
+	}
+	pw_free(ix);
+}
+
+void retention_wal_plan(const struct wal_obj *objs, size_t n, uint32_t segsize,
+                        const struct wal_base *kept, size_t nkept, uint8_t *verdict,
+                        size_t *superseder, struct retention_wal_cut *cut)
+{
+	memset(cut, 0, sizeof *cut);
+	for (size_t i = 0; i < nkept; i++) {
+		uint64_t s = kept[i].start_lsn / segsize;
+		if (!cut->any || kept[i].tli < cut->tli ||
+		    (kept[i].tli == cut->tli && s < cut->segno)) {
+			cut->any = true;
+			cut->tli = kept[i].tli;
+			cut->segno = s;
+		}
+	}
+	size_t *by = pw_calloc(n ? n : 1, sizeof *by);
+	superseders(objs, n, segsize, by);
+	for (size_t i = 0; i < n; i++) {
+		const struct wal_obj *o = &objs[i];
+		verdict[i] = RET_WAL_KEEP;
+		if (!cut->any)
+			continue;
+		if (o->kind == WAL_HISTORY) {
+			if (o->tli < cut->tli)
+				verdict[i] = RET_WAL_OLD;
+			continue;
+		}
+		if (o->tli < cut->tli || (o->tli == cut->tli && segno_of(o, segsize) < cut->segno))
+			verdict[i] = RET_WAL_OLD;
+		else if (by[i] < n)
+			verdict[i] = RET_WAL_SUPERSEDED;
+	}
+	if (superseder)
+		memcpy(superseder, by, n * sizeof *by);
+	pw_free(by);
 }

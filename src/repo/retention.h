@@ -23,10 +23,15 @@
 
 #include "repo/catalog.h"
 #include "repo/trust.h"
+#include "repo/wal.h"
 
 struct retention {
 	int days, min, daily, weekly, monthly, yearly;
 	long grace_seconds;
+	/* recovery-window: keep the newest genuine physical base backup that finished at
+	 * least this long ago (the oldest one while none has), so WAL reaches back this far;
+	 * 0: none beyond the rules above */
+	long window_seconds;
 };
 
 enum retention_class {
@@ -61,5 +66,30 @@ struct retention_opts {
 /* One item per entry of l, in l's order (oldest first); *items freed with pw_free. */
 void retention_plan(const struct retention_opts *o, const struct backup_list *l,
                     struct retention_item **items);
+
+/* ---- WAL ----
+ * Which WAL objects stay, given the physical base backups the plan keeps (genuine ones:
+ * their start LSN and timeline are signed). Kept: every object of a timeline above the
+ * oldest kept base's, and of its timeline from the segment holding its start LSN on
+ * (history files: from its timeline on). With no kept base, every object stays (WAL
+ * streamed before the first base backup is not garbage). Removed: the rest, and a
+ * partial whose segment is stored complete (the segment, or a full-size partial, with its
+ * signature listed: the caller checks that signature before removing what it
+ * supersedes). A signature goes with its object. */
+enum retention_wal_verdict {
+	RET_WAL_KEEP = 0,
+	RET_WAL_OLD,        /* before the oldest kept base's start */
+	RET_WAL_SUPERSEDED, /* a partial of a segment stored complete */
+};
+struct retention_wal_cut {
+	bool any; /* a kept base exists: the cut applies */
+	uint32_t tli;
+	uint64_t segno; /* the first segment kept on tli */
+};
+/* verdict[i] for objs[i]; superseder[i] (NULL: not wanted) the index of the full object
+ * that supersedes objs[i], else n; *cut says where the WAL that stays begins. */
+void retention_wal_plan(const struct wal_obj *objs, size_t n, uint32_t segsize,
+                        const struct wal_base *kept, size_t nkept, uint8_t *verdict,
+                        size_t *superseder, struct retention_wal_cut *cut);
 
 #endif

@@ -10,6 +10,7 @@
 #include "common/err.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/time.h"
 
 static uint64_t segs_per_log(uint32_t segsize)
 {
@@ -176,11 +177,13 @@ int wal_key_for_file(const char *stanza, const char *fname, uint32_t *tli, bool 
 int wal_sig_comment(const char *stanza, const char *key, uint32_t tli,
                     const struct wal_sig_info *in, char *out, size_t size)
 {
-	char hex[65];
+	char hex[65], when[PW_TIME_MAX] = "";
 	pw_hex_encode(in->sha256, 32, hex);
-	int n = snprintf(out, size,
-	                 COMMENT_HEAD "segment_size=%" PRIu32 " length=%" PRIu64 " sha256=%s",
-	                 stanza, tli, key, in->segsize, in->length, hex);
+	if (in->stored > 0)
+		pw_time_format(in->stored, PW_TIME_COMPACT, when);
+	int n = snprintf(
+	    out, size, COMMENT_HEAD "segment_size=%" PRIu32 " length=%" PRIu64 " sha256=%s%s%s",
+	    stanza, tli, key, in->segsize, in->length, hex, *when ? " stored=" : "", when);
 	if (n < 0 || (size_t)n >= size)
 		return pw_error(PW_E_INTERNAL, "WAL signature comment too long");
 	return 0;
@@ -228,9 +231,19 @@ int wal_sig_comment_check(const char *comment, const char *stanza, const char *k
 	const char *p = comment + n;
 	uint64_t seg = 0, len = 0;
 	if (!field_u64(&p, "segment_size", &seg) || seg > UINT32_MAX ||
-	    !field_u64(&p, "length", &len) || !pw_startswith(p, "sha256=") || strlen(p + 7) != 64 ||
+	    !field_u64(&p, "length", &len) || !pw_startswith(p, "sha256=") || strlen(p + 7) < 64 ||
 	    pw_hex_decode(p + 7, 64, out->sha256, 32) != 0)
 		return malformed(key);
+	/* then nothing (written before the time was recorded) or " stored=<compact time>" */
+	p += 7 + 64;
+	if (*p) {
+		time_t t;
+		const char *end;
+		if (!pw_startswith(p, " stored=") ||
+		    pw_time_parse(p + 8, PW_TIME_COMPACT, false, &t, &end) < 0 || *end || t <= 0)
+			return malformed(key);
+		out->stored = t;
+	}
 	out->length = len;
 	out->segsize = (uint32_t)seg;
 	return 0;
@@ -326,4 +339,95 @@ int wal_coverage(const struct wal_obj *objs, size_t n, uint32_t segsize, struct 
 	*out = cov;
 	*nout = nc;
 	return 0;
+}
+
+/* ---- the recovery window ---- */
+
+static const struct wal_coverage *cov_of(const struct wal_coverage *cov, size_t nc, uint32_t tli)
+{
+	for (size_t i = 0; i < nc; i++)
+		if (cov[i].tli == tli)
+			return &cov[i];
+	return NULL;
+}
+
+/* The end of the WAL stored without a gap from lsn on c (lsn itself when it is not
+ * stored); *unknown when c recorded fewer gaps than it has and lsn is past them. */
+static uint64_t cont_end(const struct wal_coverage *c, uint64_t lsn, bool *unknown)
+{
+	if (lsn < c->from || lsn >= c->to)
+		return lsn;
+	size_t known = c->ngaps < WAL_GAPS_MAX ? c->ngaps : WAL_GAPS_MAX;
+	for (size_t g = 0; g < known; g++) {
+		if (c->gap[g].to <= lsn)
+			continue;
+		return c->gap[g].from <= lsn ? lsn : c->gap[g].from;
+	}
+	if (c->ngaps > known) {
+		/* a gap coverage did not record may follow: claim only what is known */
+		*unknown = true;
+		return known ? (c->gap[known - 1].to > lsn ? c->gap[known - 1].to : lsn) : lsn;
+	}
+	return c->to;
+}
+
+void wal_reach(const struct wal_coverage *cov, size_t nc, const struct wal_base *b,
+               struct wal_reach *out)
+{
+	memset(out, 0, sizeof *out);
+	out->tli = b->tli;
+	out->lsn = b->start_lsn;
+	const struct wal_coverage *c = cov_of(cov, nc, b->tli);
+	if (!c)
+		return;
+	uint64_t end = cont_end(c, b->start_lsn, &out->unknown);
+	out->lsn = end;
+	out->consistent = end > b->start_lsn && end >= b->stop_lsn;
+	/* the next timeline: the lowest one above whose history is stored and whose WAL
+	 * begins within what is reached (a promotion copies the switch segment's start) */
+	while (end == c->to && !out->unknown) {
+		const struct wal_coverage *next = NULL;
+		for (size_t i = 0; i < nc; i++)
+			if (cov[i].tli > c->tli && cov[i].history && cov[i].from <= end &&
+			    (!next || cov[i].tli < next->tli))
+				next = &cov[i];
+		if (!next)
+			break;
+		uint64_t from = next->from;
+		c = next;
+		end = cont_end(c, from, &out->unknown);
+		if (end == from)
+			break; /* nothing stored where the timeline begins */
+		out->tli = c->tli;
+		out->lsn = end;
+	}
+	/* the end of the stored WAL: the newest timeline's end */
+	const struct wal_coverage *last = nc ? &cov[nc - 1] : NULL;
+	for (size_t i = 0; i < nc; i++)
+		if (cov[i].tli > last->tli)
+			last = &cov[i];
+	out->to_end = !out->unknown && last && out->tli == last->tli && out->lsn == last->to &&
+	              out->lsn > b->start_lsn;
+}
+
+void wal_window(const struct wal_coverage *cov, size_t nc, const struct wal_base *bases, size_t nb,
+                time_t end_time, struct wal_window *out)
+{
+	memset(out, 0, sizeof *out);
+	for (size_t i = 0; i < nb; i++) {
+		struct wal_reach r;
+		wal_reach(cov, nc, &bases[i], &r);
+		if (!r.consistent || !r.to_end)
+			continue;
+		if (out->any && bases[i].finished >= out->from)
+			continue;
+		out->any = true;
+		out->base = i;
+		out->from = bases[i].finished;
+		out->tli = r.tli;
+		out->lsn = r.lsn;
+	}
+	/* 0: unknown (no signed time); never before the window's start */
+	if (out->any && end_time)
+		out->to = end_time > out->from ? end_time : out->from;
 }

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define WAL_DIR "wal"
 #define WAL_OBJ_SUFFIX ".zst.age"
@@ -63,6 +64,10 @@ struct wal_sig_info {
 	uint64_t length;
 	uint32_t segsize;
 	uint8_t sha256[32];
+	/* when the writer signed the object (its clock): the WAL in it was in pgward's hands
+	 * by then. " stored=<compact time>" after the hash; 0 in comments written before the
+	 * field (those still check) and in what wal_sig_comment is given as "not recorded" */
+	time_t stored;
 };
 int wal_sig_comment(const char *stanza, const char *key, uint32_t tli,
                     const struct wal_sig_info *in, char *out, size_t size);
@@ -89,5 +94,40 @@ struct wal_coverage {
  * complete segment. */
 int wal_coverage(const struct wal_obj *objs, size_t n, uint32_t segsize, struct wal_coverage **out,
                  size_t *nout);
+
+/* ---- the recovery window (pure) ---- */
+
+/* A physical base backup, from its signed manifest. */
+struct wal_base {
+	uint32_t tli;
+	uint64_t start_lsn, stop_lsn;
+	time_t finished;
+};
+
+/* How far a base's WAL goes without a gap. */
+struct wal_reach {
+	bool consistent; /* WAL from start_lsn to stop_lsn is stored: the base can be restored */
+	uint32_t tli;    /* WAL is continuous from start_lsn up to lsn on timeline tli, */
+	uint64_t lsn;    /* following timelines whose history is stored and whose WAL begins
+	                  * before the previous one's ends */
+	bool to_end;     /* ... and lsn is the end of the stored WAL (its newest timeline) */
+	bool unknown;    /* more gaps than coverage records: the reach is a lower bound */
+};
+void wal_reach(const struct wal_coverage *cov, size_t nc, const struct wal_base *b,
+               struct wal_reach *out);
+
+/* "You can restore to any moment from <from> to <to>": from the end (finished time) of the
+ * oldest base that is consistent and whose WAL reaches the end of the stored WAL, to
+ * end_time, the signed time of the object that ends the stored WAL (0: unknown, the
+ * window has no end time). any is false when no base reaches the end. */
+struct wal_window {
+	bool any;
+	size_t base; /* index into bases */
+	time_t from, to;
+	uint32_t tli; /* the end of the stored WAL */
+	uint64_t lsn;
+};
+void wal_window(const struct wal_coverage *cov, size_t nc, const struct wal_base *bases, size_t nb,
+                time_t end_time, struct wal_window *out);
 
 #endif

@@ -226,7 +226,7 @@ tk_assert_contains "$(ev audit.log-content)" "debug_print_plan = on" "debug_prin
 tk_assert_contains "$(ev audit.log-content)" "log_file_mode = 0644" "log_file_mode"
 tk_assert_contains "$(ev tls.ciphers)" "MEDIUM: 128-bit" "medium ciphers"
 tk_assert_contains "$(ev data.wal-archiving)" "archiving is failing now" "archiver failing"
-tk_assert_contains "$(ev data.wal-archiving)" "inactive physical replication slot stale_slot" "inactive slot"
+tk_assert_contains "$(ev replication.slots)" "inactive physical replication slot stale_slot retains" "inactive slot"
 tk_assert_contains "$(ev config.unsafe-settings)" "fsync = off" "fsync"
 tk_assert_contains "$(ev config.unsafe-settings)" "zero_damaged_pages = on" "zero_damaged_pages"
 tk_assert_contains "$(ev config.unsafe-settings)" "session_preload_libraries = 'auto_explain'" "session preload"

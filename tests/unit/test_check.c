@@ -365,7 +365,7 @@ static void t_rule_table(void **state)
 		assert_null(strstr(v[i].why, "principle"));
 	}
 	assert_string_equal(v[0].id, "tls.server");
-	assert_string_equal(v[n - 1].id, "backup.signed");
+	assert_string_equal(v[n - 1].id, "backup.pitr");
 	/* a buffer shorter than the table: filled up to cap, the count still told */
 	struct chk_rule_desc few[3] = {0};
 	assert_int_equal(chk_rules_describe(few, 2), n);

@@ -334,12 +334,134 @@ static void test_locks(void **state)
 	pw_free(it);
 }
 
+/* ---- recovery-window and WAL ---- */
+
+#define SEG ((uint32_t)16 << 20)
+
+static struct backup_entry *addp(double days)
+{
+	struct backup_entry *e = add(days);
+	e->manifest->kind = MANIFEST_PHYSICAL;
+	return e;
+}
+
+static void test_recovery_window(void **state)
+{
+	(void)state;
+	addp(20); /* 0 */
+	addp(9);  /* 1: the newest finished more than 7 days ago */
+	add(8);   /* 2: logical, never the window's base */
+	addp(3);  /* 3 */
+	struct retention r = {.days = 1, .min = 1, .window_seconds = 7 * DAY};
+	struct retention_item *it = plan(r, false);
+	assert_false(it[0].keep);
+	assert_true(it[1].keep && has_reason(&it[1], "recovery-window = 7 days"));
+	assert_false(it[2].keep);
+	assert_true(it[3].keep); /* the newest (retention-min) */
+	pw_free(it);
+	/* no physical backup is old enough: the oldest one stays */
+	r.window_seconds = 30 * DAY;
+	it = plan(r, false);
+	assert_true(it[0].keep && has_reason(&it[0], "oldest physical backup"));
+	assert_false(it[1].keep);
+	pw_free(it);
+	/* 0: no window rule */
+	r.window_seconds = 0;
+	it = plan(r, false);
+	assert_false(it[0].keep);
+	assert_false(it[1].keep);
+	pw_free(it);
+	reset();
+}
+
+static struct wal_obj w(uint32_t tli, uint32_t seg, enum wal_kind k, uint32_t end, bool sig)
+{
+	return (struct wal_obj){.kind = k, .signature = sig, .tli = tli, .seg = seg, .end = end};
+}
+
+struct wal_case {
+	const char *name;
+	struct wal_base kept[3];
+	size_t nkept;
+	const char *expect; /* one letter per object: k keep, o old, s superseded */
+};
+
+static void test_wal_plan(void **state)
+{
+	(void)state;
+	const struct wal_obj objs[] = {
+	    w(1, 2, WAL_SEGMENT, 0, false),     w(1, 2, WAL_SEGMENT, 0, true),
+	    w(1, 3, WAL_PARTIAL, 0x100, false), w(1, 3, WAL_PARTIAL, 0x100, true),
+	    w(1, 3, WAL_SEGMENT, 0, false),     w(1, 3, WAL_SEGMENT, 0, true),
+	    w(1, 4, WAL_PARTIAL, 0x100, false), w(1, 4, WAL_PARTIAL, 0x100, true),
+	    w(1, 4, WAL_SEGMENT, 0, false), /* its signature is missing: supersedes nothing */
+	    w(1, 5, WAL_PARTIAL, 0x100, false), w(1, 5, WAL_PARTIAL, SEG, false),
+	    w(1, 5, WAL_PARTIAL, SEG, true), /* a full-size partial supersedes the small one */
+	    w(1, 6, WAL_PARTIAL, 0x200, false), w(1, 6, WAL_PARTIAL, 0x200, true),
+	    {.kind = WAL_HISTORY, .tli = 2},    {.kind = WAL_HISTORY, .tli = 2, .signature = true},
+	    w(2, 6, WAL_SEGMENT, 0, false),     w(2, 6, WAL_SEGMENT, 0, true),
+	    w(2, 7, WAL_PARTIAL, 0x10, false),  w(2, 7, WAL_PARTIAL, 0x10, true),
+	    {.kind = WAL_HISTORY, .tli = 3},    w(3, 9, WAL_SEGMENT, 0, false),
+	};
+	const size_t n = sizeof objs / sizeof *objs;
+	/* objects:       1.2 | 1.3p 1.3 | 1.4p 1.4u | 1.5p 1.5f | 1.6p | h2 | 2.6 | 2.7p | h3 3.9 */
+	const struct wal_case cases[] = {
+	    {"no base kept: everything stays", {{0}}, 0, "kkkkkkkkkkkkkkkkkkkkkk"},
+	    {"a base in segment 3 of timeline 1",
+	     {{1, 3ull * SEG + 0x28, 3ull * SEG + 0x1000, 1}},
+	     1,
+	     "ooSSkkkkkSkkkkkkkkkkkk"},
+	    {"the oldest of two bases decides",
+	     {{1, 5ull * SEG, 5ull * SEG + 1, 1}, {1, 2ull * SEG + 8, 2ull * SEG + 9, 1}},
+	     2,
+	     "kkSSkkkkkSkkkkkkkkkkkk"},
+	    {"a base on timeline 2: timeline 1 goes, timeline 2 from the base's segment",
+	     {{2, 7ull * SEG + 4, 7ull * SEG + 8, 1}},
+	     1,
+	     "ooooooooooooookkookkkk"},
+	    {"bases on two timelines: the lower timeline's cut",
+	     {{2, 6ull * SEG, 6ull * SEG + 1, 1}, {1, 6ull * SEG + 4, 6ull * SEG + 8, 1}},
+	     2,
+	     "ooooooooooookkkkkkkkkk"},
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+		uint8_t v[sizeof objs / sizeof *objs];
+		size_t by[sizeof objs / sizeof *objs];
+		struct retention_wal_cut cut;
+		retention_wal_plan(objs, n, SEG, cases[c].kept, cases[c].nkept, v, by, &cut);
+		char got[sizeof objs / sizeof *objs + 1];
+		for (size_t i = 0; i < n; i++)
+			got[i] = v[i] == RET_WAL_KEEP ? 'k' : v[i] == RET_WAL_OLD ? 'o' : 's';
+		got[n] = 0;
+		char want[64];
+		snprintf(want, sizeof want, "%s", cases[c].expect);
+		for (char *p = want; *p; p++)
+			if (*p == 'S')
+				*p = 's';
+		if (strcmp(got, want) != 0)
+			fail_msg("%s: got %s, want %s", cases[c].name, got, want);
+		if (cases[c].nkept)
+			assert_true(cut.any);
+	}
+	/* a superseded partial names its superseder */
+	uint8_t v[sizeof objs / sizeof *objs];
+	size_t by[sizeof objs / sizeof *objs];
+	struct retention_wal_cut cut;
+	struct wal_base b = {1, 0, 1, 1};
+	retention_wal_plan(objs, n, SEG, &b, 1, v, by, &cut);
+	assert_int_equal(by[2], 4);  /* 1.3 partial -> the segment */
+	assert_int_equal(by[9], 10); /* 1.5 partial -> the full-size partial */
+	assert_int_equal(by[6], n);  /* 1.4: the segment is unsigned */
+	assert_int_equal(by[12], n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_age_and_count), cmocka_unit_test(test_gfs_and_pins),
-	    cmocka_unit_test(test_not_genuine),   cmocka_unit_test(test_incomplete_damaged_newer),
-	    cmocka_unit_test(test_locks),         cmocka_unit_test(test_tags),
+	    cmocka_unit_test(test_age_and_count),   cmocka_unit_test(test_gfs_and_pins),
+	    cmocka_unit_test(test_not_genuine),     cmocka_unit_test(test_incomplete_damaged_newer),
+	    cmocka_unit_test(test_locks),           cmocka_unit_test(test_tags),
+	    cmocka_unit_test(test_recovery_window), cmocka_unit_test(test_wal_plan),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }

@@ -246,13 +246,155 @@ static void test_messages(void **state)
 	pw_error_clear();
 }
 
+/* the signed time: written when given, read back; comments from before it still check;
+ * anything else after the hash is refused */
+static void test_sig_comment_time(void **state)
+{
+	(void)state;
+	char c[512];
+	const char *key = "shop/wal/00000001/000000010000000000000001.zst.age";
+	struct wal_sig_info in = {.length = 5, .segsize = SEG16, .stored = 1796601600}, out;
+	memset(in.sha256, 0x11, 32);
+	assert_int_equal(wal_sig_comment("shop", key, 1, &in, c, sizeof c), 0);
+	assert_non_null(strstr(c, " stored=20261207T000000Z"));
+	assert_int_equal(wal_sig_comment_check(c, "shop", key, 1, &out), 0);
+	assert_int_equal(out.stored, 1796601600);
+	in.stored = 0; /* an old comment: no time, still valid */
+	assert_int_equal(wal_sig_comment("shop", key, 1, &in, c, sizeof c), 0);
+	assert_null(strstr(c, "stored="));
+	assert_int_equal(wal_sig_comment_check(c, "shop", key, 1, &out), 0);
+	assert_int_equal(out.stored, 0);
+	const char *tails[] = {" stored=",
+	                       " stored=20261205T000000",
+	                       " stored=20261205T000000Zx",
+	                       " time=20261205T000000Z",
+	                       "0",
+	                       " stored=2026-12-05T00:00:00Z",
+	                       " stored=20261205T000000Z "};
+	for (size_t i = 0; i < sizeof tails / sizeof *tails; i++) {
+		char t[600];
+		snprintf(t, sizeof t, "%s%s", c, tails[i]);
+		assert_int_equal(wal_sig_comment_check(t, "shop", key, 1, &out), -PW_E_SIGNATURE);
+	}
+	pw_error_clear();
+}
+
+/* reach and window over tables of coverage; LSNs in segments of 16 MiB */
+#define S(n) ((uint64_t)(n)*SEG16)
+
+struct reach_case {
+	const char *name;
+	struct wal_base b;
+	bool consistent, to_end;
+	uint32_t tli;
+	uint64_t lsn;
+};
+
+static void test_reach(void **state)
+{
+	(void)state;
+	/* timeline 1: segments 2..9 with segment 5 missing, then 6..9 (to 10);
+	 * timeline 2 (history stored) from segment 8 to 12 + 0x100 (a partial);
+	 * timeline 4 (no history stored) from segment 20 */
+	struct wal_obj objs[] = {
+	    seg(1, 2, WAL_SEGMENT, 0),       seg(1, 3, WAL_SEGMENT, 0),
+	    seg(1, 4, WAL_SEGMENT, 0),       seg(1, 6, WAL_SEGMENT, 0),
+	    seg(1, 7, WAL_SEGMENT, 0),       seg(1, 8, WAL_SEGMENT, 0),
+	    seg(1, 9, WAL_SEGMENT, 0),       seg(2, 8, WAL_SEGMENT, 0),
+	    seg(2, 9, WAL_SEGMENT, 0),       seg(2, 10, WAL_SEGMENT, 0),
+	    seg(2, 11, WAL_SEGMENT, 0),      seg(2, 12, WAL_PARTIAL, 0x100),
+	    {.kind = WAL_HISTORY, .tli = 2},
+	};
+	struct wal_coverage *c;
+	size_t n;
+	assert_int_equal(wal_coverage(objs, sizeof objs / sizeof *objs, SEG16, &c, &n), 0);
+	const struct reach_case cases[] = {
+	    {"before the gap: consistent, stops at the gap",
+	     {1, S(2) + 40, S(3) + 8, 100},
+	     true,
+	     false,
+	     1,
+	     S(5)},
+	    {"stop LSN in the gap: not consistent",
+	     {1, S(4) + 40, S(5) + 8, 100},
+	     false,
+	     false,
+	     1,
+	     S(5)},
+	    {"start in the gap: nothing", {1, S(5) + 40, S(6), 100}, false, false, 1, S(5) + 40},
+	    {"after the gap: follows timeline 2 to the end",
+	     {1, S(6) + 40, S(7), 100},
+	     true,
+	     true,
+	     2,
+	     S(12) + 0x100},
+	    {"on timeline 2", {2, S(10), S(11), 100}, true, true, 2, S(12) + 0x100},
+	    {"stop in the partial", {2, S(12), S(12) + 0x80, 100}, true, true, 2, S(12) + 0x100},
+	    {"stop past the stored end",
+	     {2, S(12), S(12) + 0x200, 100},
+	     false,
+	     true,
+	     2,
+	     S(12) + 0x100},
+	    {"a timeline with no WAL", {3, S(8), S(9), 100}, false, false, 3, S(8)},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct wal_reach r;
+		wal_reach(c, n, &cases[i].b, &r);
+		if (r.consistent != cases[i].consistent || r.to_end != cases[i].to_end ||
+		    r.tli != cases[i].tli || r.lsn != cases[i].lsn)
+			fail_msg("%s: consistent %d to_end %d tli %u lsn %llx", cases[i].name,
+			         r.consistent, r.to_end, r.tli, (unsigned long long)r.lsn);
+	}
+	/* the window: the oldest base that reaches the end, to the signed end time */
+	struct wal_base bases[] = {
+	    {1, S(2) + 40, S(3), 1000}, /* stops at the gap */
+	    {1, S(6) + 40, S(7), 2000}, /* reaches the end */
+	    {2, S(10), S(11), 3000},    /* reaches the end, newer */
+	};
+	struct wal_window w;
+	wal_window(c, n, bases, 3, 5000, &w);
+	assert_true(w.any);
+	assert_int_equal(w.base, 1);
+	assert_int_equal(w.from, 2000);
+	assert_int_equal(w.to, 5000);
+	assert_int_equal(w.tli, 2);
+	assert_int_equal(w.lsn, S(12) + 0x100);
+	wal_window(c, n, bases, 3, 0, &w); /* no signed time: the end is unknown */
+	assert_true(w.any);
+	assert_int_equal(w.to, 0);
+	wal_window(c, n, bases, 1, 5000, &w); /* only the base before the gap */
+	assert_false(w.any);
+	/* a newer timeline without its history file: timeline 2 no longer reaches the end */
+	struct wal_obj more[sizeof objs / sizeof *objs + 1];
+	memcpy(more, objs, sizeof objs);
+	more[sizeof objs / sizeof *objs] = seg(4, 20, WAL_SEGMENT, 0);
+	pw_free(c);
+	assert_int_equal(wal_coverage(more, sizeof more / sizeof *more, SEG16, &c, &n), 0);
+	wal_window(c, n, bases, 3, 5000, &w);
+	assert_false(w.any);
+	pw_free(c);
+	/* more gaps than coverage records: never claims past the recorded ones */
+	struct wal_obj many[2 * WAL_GAPS_MAX + 4];
+	size_t k = 0;
+	for (uint32_t i = 0; i < WAL_GAPS_MAX + 2; i++)
+		many[k++] = seg(1, 2 * i, WAL_SEGMENT, 0);
+	assert_int_equal(wal_coverage(many, k, SEG16, &c, &n), 0);
+	assert_true(c[0].ngaps > WAL_GAPS_MAX);
+	struct wal_reach r;
+	struct wal_base late = {1, S(2 * (WAL_GAPS_MAX + 1)), S(2 * (WAL_GAPS_MAX + 1)) + 8, 1};
+	wal_reach(c, n, &late, &r);
+	assert_true(r.unknown);
+	assert_false(r.to_end);
+	pw_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_names_and_keys),
-	    cmocka_unit_test(test_sig_comment),
-	    cmocka_unit_test(test_coverage),
-	    cmocka_unit_test(test_messages),
+	    cmocka_unit_test(test_names_and_keys),   cmocka_unit_test(test_sig_comment),
+	    cmocka_unit_test(test_coverage),         cmocka_unit_test(test_messages),
+	    cmocka_unit_test(test_sig_comment_time), cmocka_unit_test(test_reach),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }
