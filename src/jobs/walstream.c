@@ -286,8 +286,8 @@ struct ws {
 	uint32_t filled;         /* contiguous bytes from the segment's start */
 	uint32_t stored_partial; /* the largest partial end stored for this segment */
 	bool seg_exists;
-	uint64_t durable; /* reported to the server as written and flushed */
-	uint64_t sent;    /* the last value sent */
+	uint64_t durable;    /* reported to the server as written and flushed */
+	uint64_t sent;       /* the last value sent */
 	uint64_t wal_end;    /* the server's end of WAL, from its messages */
 	double next_partial; /* pw_monotonic() time of the next partial (wal-flush-interval) */
 	time_t last_status, last_warn;
