@@ -187,7 +187,9 @@ R=$("$PGWARD" keygen -y "$WORK/key/backup.key") || die "pgward keygen -y failed"
 KEY=$PGSIDE/backup.key # the identity, for the restores and wal-fetch (run as postgres)
 cp "$WORK/key/backup.key" "$KEY" && chown postgres: "$KEY" && chmod 600 "$KEY"
 REP_PASS=$(openssl rand -hex 16)
-q "create role pgward_wal login replication password '$REP_PASS'" >/dev/null
+pg_psql_super >/dev/null <<SQL
+create role pgward_wal login replication password '$REP_PASS';
+SQL
 export PGWARD_DB_PASSWORD=$REP_PASS BENCH_REP_PASS=$REP_PASS
 URL="postgresql://pgward_wal@localhost:$PGPORT_TEST/postgres?sslmode=verify-full&sslrootcert=$(_tk_url_encode "$PG_CA")"
 REPO=$PGSIDE/repo # pgward's repository: wal-stream's WAL and the base backups
