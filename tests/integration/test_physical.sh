@@ -39,7 +39,7 @@ expect_fail 22 "INSERT" backup shop --type=physical --db "$DB" --repo repo -r "$
 pg_psql_super -c "revoke insert on t1 from physrep" >/dev/null
 [[ ! -d repo/shop ]] || [[ -z "$(ls repo/shop)" ]] || tk_fail "a refused backup wrote something"
 
-timeout 120 "$PGWARD" backup shop --type=physical --db "$DB" --repo repo -r "$R" --progress >out.txt 2>err.txt \
+timeout -k 5 120 "$PGWARD" backup shop --type=physical --db "$DB" --repo repo -r "$R" --progress >out.txt 2>err.txt \
     || { cat err.txt; tk_fail "physical backup (exit 124: it waited for the failing archive_command)"; }
 tk_assert_contains "$(cat err.txt)" "done" "the progress line ends with done"
 tk_assert_contains "$(cat out.txt)" "complete (physical, timeline 1" "backup summary"
