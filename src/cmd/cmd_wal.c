@@ -253,9 +253,12 @@ static int fetch(struct pw_ctx *ctx, const char *stanza, const char *fname, cons
 			gap = rc == 0 && (nw.later || unsig) && plain.len < segsize;
 			if (rc == 0 && !gap && plain.len < segsize) {
 				size_t pad = segsize - plain.len;
-				uint8_t *z = pw_calloc(1, pad);
-				rc = pw_buf_append(&plain, z, pad);
-				pw_free(z);
+				rc = pw_buf_reserve(&plain, pad); /* exactly: no doubling to 2x */
+				if (rc == 0) {
+					uint8_t *z = pw_calloc(1, pad);
+					rc = pw_buf_append(&plain, z, pad);
+					pw_free(z);
+				}
 				pw_info("served the partial %s padded to %" PRIu32 " bytes", key,
 				        segsize);
 			}

@@ -37,6 +37,18 @@ int pw_buf_append(struct pw_buf *b, const void *p, size_t n)
 	return 0;
 }
 
+int pw_buf_reserve(struct pw_buf *b, size_t n)
+{
+	if (n > b->max || b->len > b->max - n)
+		return pw_error(PW_E_LIMIT, "input exceeds the limit of %zu bytes", b->max);
+	size_t need = b->len + n + 1; /* room for a terminating NUL */
+	if (need <= b->cap)
+		return 0;
+	b->data = pw_realloc(b->data, need);
+	b->cap = need;
+	return 0;
+}
+
 int pw_buf_putc(struct pw_buf *b, char c)
 {
 	return pw_buf_append(b, &c, 1);

@@ -22,6 +22,10 @@ struct pw_buf {
 
 /* Append bytes; -PW_E_LIMIT (recorded) if the cap would be exceeded. */
 int pw_buf_append(struct pw_buf *b, const void *p, size_t n);
+/* Room for exactly n more bytes, when the final size is known (e.g. from a signed length):
+ * growing by doubling would copy at every step and could allocate nearly twice the size,
+ * all of which a wiping free then touches. -PW_E_LIMIT (recorded) past the cap. */
+int pw_buf_reserve(struct pw_buf *b, size_t n);
 int pw_buf_putc(struct pw_buf *b, char c);
 int pw_buf_printf(struct pw_buf *b, const char *fmt, ...) PW_PRINTF(2, 3);
 /* Ensure data is NUL-terminated after len (not counted in len); returns the data as a string. */

@@ -189,6 +189,10 @@ int walobj_get(struct stor *repo, const char *stanza, const char *key, uint32_t 
 	int rc = walrepo_fetch_signed(repo, stanza, key, tli, signers, plain->max - plain->len, &ct,
 	                              &si, unsig);
 	uint64_t len = si.length;
+	/* the plaintext's size is known once the signature is checked: one allocation instead
+	 * of doubling, which made a 16 MiB segment a 32 MiB buffer that the wiping free touched */
+	if (rc == 0)
+		rc = pw_buf_reserve(plain, (size_t)len);
 	if (rc == 0) {
 		struct flt *chain = flt_buf_sink(plain);
 		chain = flt_zstd_decompress(chain);
@@ -232,10 +236,11 @@ struct ws {
 	uint32_t filled;         /* contiguous bytes from the segment's start */
 	uint32_t stored_partial; /* the largest partial end stored for this segment */
 	bool seg_exists;
-	uint64_t durable; /* reported to the server as written and flushed */
-	uint64_t sent;    /* the last value sent */
-	uint64_t wal_end; /* the server's end of WAL, from its messages */
-	time_t last_partial, last_status, last_warn;
+	uint64_t durable;    /* reported to the server as written and flushed */
+	uint64_t sent;       /* the last value sent */
+	uint64_t wal_end;    /* the server's end of WAL, from its messages */
+	double next_partial; /* pw_monotonic() time of the next partial (wal-flush-interval) */
+	time_t last_status, last_warn;
 };
 
 static int seg_begin(struct ws *s, uint32_t tli, uint64_t segno)
@@ -320,7 +325,6 @@ static int store_partial(struct ws *s)
 		return rc;
 	pw_debug("stored %s", key);
 	s->stored_partial = s->filled;
-	s->last_partial = pw_now();
 	advance(s, s->segno * s->segsize + s->filled);
 	return 0;
 }
@@ -527,7 +531,7 @@ static int session(struct ws *s, bool *stopped)
 		pw_info("streaming WAL from %s on timeline %" PRIu32 " into stanza \"%s\"", l, tli,
 		        o->w.stanza);
 	}
-	s->last_partial = pw_now();
+	s->next_partial = pw_monotonic() + (double)o->flush_interval;
 	while (rc == 0) {
 		if (pw_interrupted()) {
 			/* finish: the open segment's partial, then tell the server */
@@ -547,7 +551,10 @@ static int session(struct ws *s, bool *stopped)
 		uint8_t *msg;
 		size_t len;
 		bool done;
-		rc = pg_copy_get(s->c, 1000, &msg, &len, &done);
+		/* wait for the next message at most until the next partial is due (and 1 s) */
+		double wait = s->next_partial - pw_monotonic();
+		int wait_ms = wait >= 1.0 ? 1000 : wait <= 0.001 ? 1 : (int)(wait * 1000.0);
+		rc = pg_copy_get(s->c, wait_ms, &msg, &len, &done);
 		if (rc < 0 && pw_interrupted()) {
 			/* a signal broke a wait: stop as above */
 			pw_error_clear();
@@ -598,8 +605,12 @@ static int session(struct ws *s, bool *stopped)
 				rc = repl_start(s->c, o->slot, s->segno * s->segsize, ntli);
 			continue;
 		}
-		if (rc == 0 && pw_now() - s->last_partial >= (time_t)o->flush_interval) {
-			s->last_partial = pw_now();
+		/* Partials on a fixed cadence of monotonic time: the next one is due an interval
+		 * after this one began (not after it was stored, and not rounded to whole seconds
+		 * as pw_now() is), so WAL waits at most wal-flush-interval plus one store. */
+		double now = pw_monotonic();
+		if (rc == 0 && now >= s->next_partial) {
+			s->next_partial = now + (double)o->flush_interval;
 			rc = store_partial(s);
 		}
 		if (rc == 0)

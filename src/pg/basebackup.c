@@ -110,7 +110,7 @@ int bb_begin(struct pg_conn *c, const char *label, struct bb_start *out)
 		return pw_error(PW_E_INTERNAL, "invalid base backup label");
 	char cmd[256];
 	snprintf(cmd, sizeof cmd,
-	         BB_CMD " (LABEL '%s', CHECKPOINT 'fast', WAL true, MANIFEST 'yes', "
+	         BB_CMD " (LABEL '%s', CHECKPOINT 'fast', WAL true, WAIT false, MANIFEST 'yes', "
 	                "MANIFEST_CHECKSUMS 'SHA256', TARGET 'client', PROGRESS true)",
 	         label);
 	int rc = pg_repl_send(c, cmd);

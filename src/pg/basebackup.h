@@ -31,7 +31,7 @@ struct bb_start {
 	size_t nts;
 };
 
-/* Send BASE_BACKUP (LABEL label, CHECKPOINT 'fast', WAL true, MANIFEST 'yes',
+/* Send BASE_BACKUP (LABEL label, CHECKPOINT 'fast', WAL true, WAIT false, MANIFEST 'yes',
  * TARGET 'client', PROGRESS) and read its start position and tablespace list; on success
  * the connection is in its CopyOut stream (pg_copy_get). label: [A-Za-z0-9 _.-] only. */
 int bb_begin(struct pg_conn *c, const char *label, struct bb_start *out);

@@ -91,6 +91,9 @@ int walrepo_fetch_signed(struct stor *repo, const char *stanza, const char *key,
 		         key, si->length);
 		rc = pw_error_hint("Do not replay it; restore the object from a trusted copy.");
 	}
+	/* the object's size is known from the listing (within the cap): one allocation */
+	if (rc == 0 && info.size <= ct->max)
+		rc = pw_buf_reserve(ct, (size_t)info.size);
 	if (rc == 0)
 		rc = get_capped(repo, key, ct);
 	if (rc == 0 && (rc = minisign_verify(pk, &sig, ct->data, ct->len)) < 0) {

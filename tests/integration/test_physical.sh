@@ -7,7 +7,9 @@ source "$(dirname "$0")/../harness/lib.sh"
 tk_tmpdir
 export HOME=$TK_TMP PGWARD_AUDIT_LOG=$TK_TMP/audit.log TK_PG_REPLICATION=1
 cd "$TK_TMP"
-pg_start "max_wal_senders = 5" >/dev/null
+# archiving on with a failing archive_command: the backup carries its WAL (BASE_BACKUP WAIT
+# false), so it must not wait for the archiver (it would wait forever)
+pg_start "max_wal_senders = 5" "archive_mode = on" "archive_command = 'false'" >/dev/null
 pg_psql_super >/dev/null <<'SQL'
 create role physrep login replication password 'pr';
 create role boss login superuser password 'bs';
@@ -37,8 +39,8 @@ expect_fail 22 "INSERT" backup shop --type=physical --db "$DB" --repo repo -r "$
 pg_psql_super -c "revoke insert on t1 from physrep" >/dev/null
 [[ ! -d repo/shop ]] || [[ -z "$(ls repo/shop)" ]] || tk_fail "a refused backup wrote something"
 
-"$PGWARD" backup shop --type=physical --db "$DB" --repo repo -r "$R" --progress >out.txt 2>err.txt \
-    || { cat err.txt; tk_fail "physical backup"; }
+timeout -k 5 120 "$PGWARD" backup shop --type=physical --db "$DB" --repo repo -r "$R" --progress >out.txt 2>err.txt \
+    || { cat err.txt; tk_fail "physical backup (exit 124: it waited for the failing archive_command)"; }
 tk_assert_contains "$(cat err.txt)" "done" "the progress line ends with done"
 tk_assert_contains "$(cat out.txt)" "complete (physical, timeline 1" "backup summary"
 ID=$(ls repo/shop | grep -v '^\.' | head -1)

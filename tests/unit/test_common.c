@@ -56,6 +56,30 @@ static void test_buf_cap(void **state)
 	assert_null(b.data);
 }
 
+/* pw_buf_reserve: exactly what is asked (no doubling), nothing past the cap, appends within
+ * it do not move the data */
+static void test_buf_reserve(void **state)
+{
+	(void)state;
+	struct pw_buf b = PW_BUF_INIT(1000);
+	assert_int_equal(pw_buf_append(&b, "ab", 2), 0);
+	assert_int_equal(pw_buf_reserve(&b, 700), 0);
+	assert_int_equal(b.cap, 2 + 700 + 1);
+	uint8_t *p = b.data;
+	uint8_t z[700] = {0};
+	assert_int_equal(pw_buf_append(&b, z, sizeof z), 0);
+	assert_ptr_equal(b.data, p);
+	assert_int_equal(b.len, 702);
+	assert_int_equal(b.data[702], 0);
+	assert_int_equal(pw_buf_reserve(&b, 10), 0); /* within the cap of 1000 */
+	assert_int_equal(pw_buf_reserve(&b, 299), -PW_E_LIMIT);
+	pw_error_clear();
+	assert_int_equal(pw_buf_reserve(&b, SIZE_MAX), -PW_E_LIMIT);
+	pw_error_clear();
+	assert_int_equal(b.len, 702);
+	pw_buf_free(&b, 1);
+}
+
 static void test_base64_strict(void **state)
 {
 	(void)state;
@@ -236,11 +260,12 @@ static void test_assert_release(void **state);
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_error_record),  cmocka_unit_test(test_buf_cap),
-	    cmocka_unit_test(test_base64_strict), cmocka_unit_test(test_redaction),
-	    cmocka_unit_test(test_strings),       cmocka_unit_test(test_check),
-	    cmocka_unit_test(test_assert_debug),  cmocka_unit_test(test_assert_release),
-	    cmocka_unit_test(test_str_error),     cmocka_unit_test(test_best_effort),
+	    cmocka_unit_test(test_error_record),   cmocka_unit_test(test_buf_cap),
+	    cmocka_unit_test(test_buf_reserve),    cmocka_unit_test(test_base64_strict),
+	    cmocka_unit_test(test_redaction),      cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_check),          cmocka_unit_test(test_assert_debug),
+	    cmocka_unit_test(test_assert_release), cmocka_unit_test(test_str_error),
+	    cmocka_unit_test(test_best_effort),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }
