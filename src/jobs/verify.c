@@ -731,10 +731,13 @@ static int free_port(int *port)
 }
 
 /* A failure that says the backup or its WAL is bad (a problem, exit 24), not that the
- * drill could not run */
+ * drill could not run. PW_E_DB is the server's or a program's refusal (pg_verifybackup, a
+ * FATAL during recovery, pg_amcheck): mostly the backup, sometimes the host (a port taken
+ * in between, a missing role for pg_amcheck); the message says which, and never a pass. */
 static bool drill_damage(int rc)
 {
-	return rc == -PW_E_VERIFY || rc == -PW_E_WAL || rc == -PW_E_RECOVERY_STOP || rc == -PW_E_DB;
+	return rc == -PW_E_VERIFY || rc == -PW_E_ARCHIVE || rc == -PW_E_WAL ||
+	       rc == -PW_E_RECOVERY_STOP || rc == -PW_E_DB;
 }
 
 /* Restore the base (physical_restore_run: every object checked, pg_verifybackup), prove
