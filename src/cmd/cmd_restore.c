@@ -374,13 +374,8 @@ static int recovery_target(struct pw_ctx *ctx, const char *dir, struct pitr_targ
 			    "Give --latest to recover to the end of the stored WAL, or "
 			    "a --target-*.");
 		}
-		if (geteuid() == 0) {
-			pw_error(PW_E_INSECURE, "--start does not run a server as root");
-			return pw_error_hint(
-			    "Run the restore as the user the server will run as (such as postgres, "
-			    "with runuser -u postgres --): its restore_command reads the identity "
-			    "and the repository as that user.");
-		}
+		if ((rc = pitr_refuse_root("--start")) < 0)
+			return rc;
 		/* DIR/.s.PGSQL.PORT must fit a unix socket address */
 		if (strlen(dir) + strlen("/.s.PGSQL.65535") >= 108) {
 			pw_error(PW_E_USAGE, "--target-dir is too long for the server's socket");
@@ -446,7 +441,7 @@ static bool given(struct pw_ctx *ctx, enum pw_opt_id id)
  * repository and decrypt: the config file, the audit log, and the options given in the
  * environment or on the command line that wal-fetch needs, paths made absolute; never a
  * secret (those come from the config file) */
-static int restore_command(struct pw_ctx *ctx, const char *stanza, struct pw_buf *out)
+int pw_restore_command(struct pw_ctx *ctx, const char *stanza, struct pw_buf *out)
 {
 	struct rc_args *a = pw_calloc(1, sizeof *a);
 	char exe[4096], path[4096];
@@ -618,7 +613,7 @@ static int restore_physical(struct pw_ctx *ctx)
 		rc = pitr_plan_make(repo, stanza, e->manifest, &pt, &signers, ks.ids, ks.nids,
 		                    &plan);
 	if (rc == 0 && pt.kind != PITR_NONE)
-		rc = restore_command(ctx, stanza, &cmdline);
+		rc = pw_restore_command(ctx, stanza, &cmdline);
 	struct physical_restore_result res;
 	if (rc == 0) {
 		json_object_set_new(ctx->audit, "stanza", json_string(stanza));

@@ -5,10 +5,12 @@
 
 #include "cmd/commands.h"
 #include "cmd/progress.h"
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/mem.h"
 #include "common/str.h"
 #include "repo/catalog.h"
+#include "jobs/pitr.h"
 #include "jobs/verify.h"
 #include "filter/keyfile.h"
 #include "pg/pg.h"
@@ -71,6 +73,21 @@ static void print_report(json_t *rep)
 		       json_is_true(json_object_get(wal, "signatures_checked"))
 		           ? " (signatures)"
 		           : " (present only: no trusted-signer)");
+	/* a physical drill: restored, recovered, checked (the record is input: sanitized) */
+	json_t *dr = json_object_get(rep, "recovery");
+	if (json_is_string(json_object_get(dr, "amcheck"))) {
+		char a[64], b[64];
+		printf(
+		    "  restored in %.1f s, recovered to the end of the stored WAL (timeline "
+		    "%lld, %s to %s, %lld WAL objects) in %.1f s; pg_amcheck --all passed\n",
+		    json_real_value(json_object_get(dr, "restore_seconds")),
+		    (long long)json_integer_value(json_object_get(dr, "timeline")),
+		    pw_str_printable(a, sizeof a,
+		                     json_string_value(json_object_get(dr, "wal_from"))),
+		    pw_str_printable(b, sizeof b, json_string_value(json_object_get(dr, "wal_to"))),
+		    (long long)json_integer_value(json_object_get(dr, "wal_objects")),
+		    json_real_value(json_object_get(dr, "recovery_seconds")));
+	}
 	json_t *nt = json_object_get(rep, "tables_compared");
 	if (nt)
 		printf(
@@ -125,6 +142,7 @@ int cmd_verify(struct pw_ctx *ctx)
 	struct repo_signers signers = {0};
 	struct minisign_seckey sk;
 	bool have_sk = false;
+	struct pw_buf rcmd = PW_BUF_INIT(16384); /* a physical drill's restore_command */
 	char stanza[64];
 	int rc = 0;
 	bool drill = pw_cfg_bool(ctx->cfg, PW_OPT_RESTORE_DRILL);
@@ -151,7 +169,7 @@ int cmd_verify(struct pw_ctx *ctx)
 		rc = pw_error_hint("Restore drills run either on a server you name or in a "
 		                   "throwaway local cluster; give one of them.");
 	}
-	if (rc == 0 && drill && ((!scratch && !local) || !ks.nids)) {
+	if (rc == 0 && drill && !ks.nids) {
 		pw_error(PW_E_USAGE,
 		         "--restore needs -i IDENTITY and --scratch-url URL or --scratch-local");
 		rc = pw_error_hint("The drill decrypts the backup and restores it into a scratch "
@@ -223,6 +241,34 @@ int cmd_verify(struct pw_ctx *ctx)
 			refused++;
 			continue;
 		}
+		bool physical = e->manifest && e->manifest->kind == MANIFEST_PHYSICAL;
+		if (drill && !physical && !scratch && !local) {
+			pw_error(PW_E_USAGE,
+			         "--restore of a logical backup needs --scratch-url URL or "
+			         "--scratch-local");
+			rc = pw_error_hint("The drill restores it into a scratch database created "
+			                   "(and dropped) on "
+			                   "the --scratch-url server, or in a throwaway cluster "
+			                   "pgward starts here "
+			                   "(--scratch-local).");
+			break;
+		}
+		if (drill && physical && scratch && !local) {
+			pw_error(PW_E_USAGE, "--scratch-url does not apply to a physical backup");
+			rc = pw_error_hint("The drill of a physical backup recovers it into a "
+			                   "throwaway directory here (under --temp-dir); leave out "
+			                   "--scratch-url.");
+			break;
+		}
+		/* a physical drill starts a server here, as restore --start does: never as root
+		 * (before anything is read); its restore_command is restore's */
+		if (drill && physical &&
+		    (rc = pitr_refuse_root("verify --restore of a physical "
+		                           "backup")) < 0)
+			break;
+		if (drill && physical && !rcmd.len &&
+		    (rc = pw_restore_command(ctx, stanza, &rcmd)) < 0)
+			break;
 		struct vprogress vp = {.id = e->id};
 		struct verify_opts vo = {.repo = repo,
 		                         .stanza = stanza,
@@ -234,6 +280,8 @@ int cmd_verify(struct pw_ctx *ctx)
 		                         .scratch_local = drill && local,
 		                         .scratch_user = pw_cfg_str(ctx->cfg, PW_OPT_SCRATCH_USER),
 		                         .temp_dir = pw_cfg_str(ctx->cfg, PW_OPT_TEMP_DIR),
+		                         .restore_command =
+		                             drill && physical ? pw_buf_str(&rcmd) : NULL,
 		                         .record = true,
 		                         .sign_key = have_sk ? &sk : NULL,
 		                         .signers = &signers,
@@ -316,6 +364,7 @@ int cmd_verify(struct pw_ctx *ctx)
 			    "what changed the repository.");
 	}
 out:
+	pw_buf_free(&rcmd, 0);
 	if (have_sk)
 		minisign_seckey_wipe(&sk);
 	repo_signers_free(&signers);

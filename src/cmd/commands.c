@@ -245,14 +245,22 @@ const struct pw_command pw_commands[] = {
           PW_OPT_START_PORT),
      0, 1, true, cmd_restore, true},
     {"verify", "prove backups: integrity without a key, decryption with one, a restore drill",
-     "[STANZA] [--backup ID | --all] [-i IDENTITY [--restore (--scratch-url URL | "
-     "--scratch-local)]]",
+     "[STANZA] [--backup ID | --all] [-i IDENTITY [--restore [--scratch-url URL | "
+     "--scratch-local]]]",
      "Depth 1, with no key (runs on the backup host): every object the manifest names exists "
      "with its size and ciphertext SHA-256, and objects no manifest names are reported as "
      "strays. Depth 2, with -i: the objects decrypt and decompress to the end, the pg_dump "
      "archive parses to its end, and its per-table row counts match the encrypted details. "
      "For a physical backup, depth 2 parses every archive to its end with the tar reader of "
-     "restore --type=physical; its depth 3 is not there yet (exit 2). At every depth, a "
+     "restore --type=physical; its depth 3 (--restore, no scratch option) restores it into "
+     "a new 0700 directory under --temp-dir, $TMPDIR or /tmp, checks it with pg_verifybackup, "
+     "recovers it to the end of the stored WAL through pgward wal-fetch (the server started "
+     "as restore --start starts it: on 127.0.0.1 with a free port and its socket in that "
+     "directory, as the current user, never as root: exit 5), runs the stock pg_amcheck "
+     "--all --install-missing on it, stops the server and removes the directory on every "
+     "exit; a WAL object wal-fetch refuses, a gap or pg_amcheck's finding fails it (24, "
+     "naming what). "
+     "At every depth, a "
      "physical backup's WAL must be stored without a gap from its start to its stop LSN "
      "and on to the end of the stored WAL (a gap fails, naming the missing segment), each "
      "WAL object's signature checked against trusted-signer, nothing decrypted. "
@@ -279,6 +287,7 @@ const struct pw_command pw_commands[] = {
      "--allow-unsigned.",
      "  24  a backup failed verification (each problem is named)\n"
      "  31  a backup is unsigned, badly signed or signed by an untrusted key\n"
+     "  5   verify --restore of a physical backup run as root\n"
      "  130 interrupted; a scratch database or cluster was removed\n",
      OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_PASSPHRASE_FILE, PW_OPT_KEY_PASSPHRASE,
           PW_OPT_BACKUP_ID, PW_OPT_ALL, PW_OPT_RESTORE_DRILL, PW_OPT_SCRATCH_URL,

@@ -102,6 +102,10 @@ int pw_db_connect_replication(struct pw_ctx *ctx, const char *application_name,
 /* The stanza: the first argument, else the database name of c (if given); validated. */
 int pw_resolve_stanza(struct pw_ctx *ctx, struct pg_conn *c, char *out, size_t size);
 /* The stanza: the first argument, else the only stanza the repository holds. */
+/* restore_command = 'pgward wal-fetch STANZA %f %p' with what this run uses to reach the
+ * repository and decrypt (cmd_restore.c; restore --type=physical and verify --restore) */
+struct pw_buf;
+int pw_restore_command(struct pw_ctx *ctx, const char *stanza, struct pw_buf *out);
 int pw_repo_stanza(struct pw_ctx *ctx, struct stor *repo, char *out, size_t size);
 /* Open the repository named by the options (repo, s3-*). */
 int pw_open_repo(struct pw_ctx *ctx, struct stor **out);

@@ -788,6 +788,16 @@ static int stopped_error(const char *log, const char *logpath)
 	return pw_error_hint("See its log, %s.", b);
 }
 
+int pitr_refuse_root(const char *what)
+{
+	if (geteuid() != 0)
+		return 0;
+	pw_error(PW_E_INSECURE, "%s does not run a server as root", what);
+	return pw_error_hint("Run pgward as the user the server will run as (such as postgres, "
+	                     "with runuser -u postgres --): its restore_command reads the "
+	                     "identity and the repository as that user.");
+}
+
 int pitr_start_watch(const char *dir, int major, const struct pitr_target *t, int timeout,
                      struct pitr_reached *out)
 {

@@ -88,6 +88,12 @@ struct pitr_reached {
 	char log[300]; /* the server's log file */
 };
 
+/* A recovery that pgward starts itself (restore --start, verify --restore of a physical
+ * backup) runs the server and its restore_command as the current user: as root,
+ * -PW_E_INSECURE naming what (such as "--start") with the hint to run as the server's
+ * user; else 0. */
+int pitr_refuse_root(const char *what);
+
 /* Start the server on dir (scratch_datadir_start) and watch its log until recovery ended
  * as the action says (promoted and ready, paused, or shut down), at most timeout seconds.
  * A FATAL (restore_command's exit 126: the object named from wal-fetch's message in the

@@ -1,12 +1,17 @@
 /* verify.c - integrity, decryptability and restore drills, with a written record. */
 #include "jobs/verify.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "common/buf.h"
 #include "common/enc.h"
@@ -19,6 +24,8 @@
 #include "crypto/prim.h"
 #include "pg/archive.h"
 #include "pg/globals.h"
+#include "jobs/physical.h"
+#include "jobs/pitr.h"
 #include "jobs/restore.h"
 #include "pg/scratch.h"
 #include "filter/filter.h"
@@ -26,6 +33,7 @@
 #include "pg/pg.h"
 #include "repo/wal.h"
 #include "repo/walrepo.h"
+#include "pg/replication.h"
 
 #define DETAILS_MAX (64 * 1024 * 1024)
 
@@ -701,6 +709,137 @@ static int drill_local(struct vctx *v, json_t *tables, const char *datakey, json
 	return rc;
 }
 
+/* ---- depth 3 of a physical backup ---- */
+
+/* A TCP port on 127.0.0.1 free now (the kernel's pick; the server binds it a moment
+ * later: another process taking it in between makes the start fail, never a wrong drill) */
+static int free_port(int *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof a;
+	int ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	         getsockname(fd, (struct sockaddr *)&a, &len) == 0;
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (!ok) {
+		pw_error(PW_E_IO, "no free TCP port on 127.0.0.1: %s", pw_strerror(e));
+		return pw_error_hint("The drill's server listens on 127.0.0.1; check the loopback "
+		                     "interface.");
+	}
+	*port = ntohs(a.sin_port);
+	return 0;
+}
+
+/* A failure that says the backup or its WAL is bad (a problem, exit 24), not that the
+ * drill could not run. PW_E_DB is the server's or a program's refusal (pg_verifybackup, a
+ * FATAL during recovery, pg_amcheck): mostly the backup, sometimes the host (a port taken
+ * in between, a missing role for pg_amcheck); the message says which, and never a pass. */
+static bool drill_damage(int rc)
+{
+	return rc == -PW_E_VERIFY || rc == -PW_E_ARCHIVE || rc == -PW_E_WAL ||
+	       rc == -PW_E_RECOVERY_STOP || rc == -PW_E_DB;
+}
+
+/* Restore the base (physical_restore_run: every object checked, pg_verifybackup), prove
+ * the stored WAL reaches on from it (pitr_plan_make), recover to its end with the server
+ * started as restore --start does (pitr_write_settings, pitr_start_watch), run
+ * pg_amcheck --all, stop the server; the directory is removed on every path. */
+static int drill_physical(struct vctx *v, json_t *rep)
+{
+	const struct verify_opts *o = v->o;
+	const struct manifest *m = o->backup->manifest;
+	int major = backup_major(o->backup);
+	struct pitr_target t;
+	struct pitr_plan plan = {0};
+	struct physical_restore_result res = {0};
+	struct pitr_reached r = {0};
+	char dir[PATH_MAX] = "", what[64] = "";
+	int port = 0;
+	bool started = false;
+	json_t *dr = json_object();
+	json_object_set_new(rep, "recovery", dr);
+	int rc = pitr_target_parse(PITR_LATEST, NULL, &t);
+	if (rc == 0)
+		rc = pitr_refuse_root("verify --restore of a physical backup");
+	if (rc == 0 && !o->restore_command)
+		rc = pw_error(PW_E_INTERNAL, "the physical drill has no restore_command");
+	if (rc == 0)
+		rc = free_port(&port);
+	/* the WAL first: nothing is written when it does not reach on from the base */
+	if (rc == 0) {
+		pw_strlcpy(what, "the stored WAL", sizeof what);
+		rc = pitr_plan_make(o->repo, o->stanza, m, &t, o->signers, o->ids, o->nids, &plan);
+	}
+	if (rc == 0)
+		rc = scratch_mkdir(o->temp_dir, dir, sizeof dir);
+	double t0 = now_s();
+	if (rc == 0) {
+		pw_strlcpy(what, "the base backup", sizeof what);
+		struct physical_restore_opts po = {.repo = o->repo,
+		                                   .stanza = o->stanza,
+		                                   .id = o->backup->id,
+		                                   .manifest = m,
+		                                   .ids = o->ids,
+		                                   .nids = o->nids,
+		                                   .target_dir = dir,
+		                                   .temp_dir = o->temp_dir};
+		rc = physical_restore_run(&po, &res);
+	}
+	if (rc == 0) {
+		json_object_set_new(dr, "restore_seconds", json_real(now_s() - t0));
+		json_object_set_new(dr, "files", json_integer((json_int_t)res.files));
+		json_object_set_new(dr, "bytes", json_integer((json_int_t)res.bytes));
+		rc = pitr_write_settings(dir, &t, o->restore_command, port);
+	}
+	if (rc == 0) {
+		pw_strlcpy(what, "recovery", sizeof what);
+		started = true;
+		rc = pitr_start_watch(dir, major, &t, 3600, &r);
+	}
+	if (rc == 0) {
+		char a[24], b[24];
+		repl_lsn_format(plan.from, a);
+		repl_lsn_format(plan.end, b);
+		json_object_set_new(dr, "wal_from", json_string(a));
+		json_object_set_new(dr, "wal_to", json_string(b));
+		json_object_set_new(dr, "timeline", json_integer(plan.target_tli));
+		json_object_set_new(dr, "wal_objects", json_integer((json_int_t)plan.objects));
+		json_object_set_new(dr, "recovery_seconds", json_real(r.seconds));
+		if (*r.redo)
+			json_object_set_new(dr, "redo", json_string(r.redo));
+		if (*r.last)
+			json_object_set_new(dr, "last", json_string(r.last));
+		pw_strlcpy(what, "pg_amcheck", sizeof what);
+		double t1 = now_s();
+		rc = scratch_datadir_amcheck(major, dir, port);
+		if (rc == 0) {
+			json_object_set_new(dr, "amcheck", json_string("passed"));
+			json_object_set_new(dr, "amcheck_seconds", json_real(now_s() - t1));
+		}
+	}
+	if (started)
+		scratch_datadir_stop(major, dir); /* keeps the error record */
+	if (dir[0]) {
+		struct pw_error_saved e;
+		pw_error_save(&e);
+		scratch_rmdir(dir);
+		pw_error_restore(&e);
+	}
+	if (rc < 0 && (pw_interrupted() || rc == -PW_E_INTERRUPTED))
+		return rc == -PW_E_INTERRUPTED ? rc : interrupted_error();
+	if (rc < 0 && *what && drill_damage(rc)) {
+		/* the backup or its WAL: a problem naming what failed, with the message (the
+		 * object wal-fetch refused, pg_amcheck's finding) */
+		problem(v, NULL, "%s: %s", what, pw_error_message());
+		json_object_set_new(dr, "failed", json_string(what));
+		pw_error_clear();
+		return 0;
+	}
+	return rc;
+}
+
 /* ---- the whole verification ---- */
 
 static int compare_tables(struct vctx *v, json_t *tables, struct pgdump_parser *p)
@@ -788,7 +927,9 @@ int verify_backup(const struct verify_opts *o, json_t **report)
 	struct vctx v = {.o = o, .problems = json_array()};
 	/* "<stanza>/<id>/" (the key checks: the id may come from the command line) */
 	int krc = repo_key(v.prefix, sizeof v.prefix, o->stanza, o->backup->id, NULL);
-	int depth = (o->scratch_url || o->scratch_local) && o->ids ? 3 : o->ids ? 2 : 1;
+	int depth = (o->scratch_url || o->scratch_local || o->restore_command) && o->ids ? 3
+	            : o->ids                                                             ? 2
+	                                                                                 : 1;
 	json_t *rep = json_object();
 	*report = rep;
 	time_t now = pw_now();
@@ -810,13 +951,6 @@ int verify_backup(const struct verify_opts *o, json_t **report)
 		problem(&v, MANIFEST, "%s",
 		        o->backup->damage[0] ? why
 		                             : "missing or unreadable: the backup is incomplete");
-		goto done;
-	}
-	if (depth == 3 && m->kind == MANIFEST_PHYSICAL) {
-		pw_error(PW_E_USAGE,
-		         "the restore drill (depth 3) of physical backups is not there yet");
-		rc = pw_error_hint("Verify it with -i alone (depth 2: every archive decrypts and "
-		                   "parses); restore --type=physical runs pg_verifybackup.");
 		goto done;
 	}
 	/* strays */
@@ -896,7 +1030,11 @@ int verify_backup(const struct verify_opts *o, json_t **report)
 		rc = verify_wal(&v, m, rep);
 	pgdump_parser_free(parser);
 	pw_buf_free(&details, 1);
-	if (rc == 0 && depth == 3 && json_array_size(v.problems) == 0 && json_is_array(tables)) {
+	if (rc == 0 && depth == 3 && json_array_size(v.problems) == 0 &&
+	    m->kind == MANIFEST_PHYSICAL)
+		rc = drill_physical(&v, rep);
+	else if (rc == 0 && depth == 3 && json_array_size(v.problems) == 0 &&
+	         json_is_array(tables)) {
 		char datakey[600];
 		snprintf(datakey, sizeof datakey, "%s%s", v.prefix, DATA_OBJECT);
 		rc = o->scratch_local ? drill_local(&v, tables, datakey, rep)

@@ -8,7 +8,9 @@
  *               end, and its per-table row counts match the encrypted details;
  *   3 (restore) the backup restores into a scratch database and every table's row count
  *               matches the details; the database is on a server the user names, or in a
- *               throwaway cluster pgward starts itself (scratch_local).
+ *               throwaway cluster pgward starts itself (scratch_local). A physical
+ *               backup is restored into a throwaway directory, recovered to the end of
+ *               the stored WAL and checked with pg_amcheck (restore_command).
  * Each run appends a verify-<time>-d<depth>-<random>.json next to the backup (created
  * exclusively, never overwritten; see catalog_verify_name).
  */
@@ -35,12 +37,20 @@ struct verify_opts {
 	bool scratch_local;       /* depth 3 in a throwaway cluster started here (pg/scratch.h) */
 	const char *scratch_user; /* its OS user when pgward runs as root (NULL: the default) */
 	const char *temp_dir;     /* where its directory goes (NULL: $TMPDIR, else /tmp) */
-	bool record;              /* write a verification record */
+	/* depth 3 of a physical backup: the restore_command the recovered cluster fetches WAL
+	 * with (pgward wal-fetch, as restore --type=physical writes it), and the keys its
+	 * WAL objects' signatures are checked against. The backup is restored into a new
+	 * directory under temp_dir, recovered to the end of the stored WAL by a server
+	 * started as the current user (never root), checked with the stock pg_amcheck --all,
+	 * stopped and removed on every path. (Its WAL signatures: signers, below.) */
+	const char *restore_command;
+	bool record; /* write a verification record */
 	/* sign it (<record>.minisig, written first) with this key; NULL: an unsigned record,
 	 * which list and check never count as evidence (catalog.h) */
 	const struct minisign_seckey *sign_key;
 	/* physical backups: the WAL objects recovery from it replays are checked against these
-	 * keys (NULL or none: only that they are there) */
+	 * keys, at depth 1 without a key and at depth 3 by the drill's plan (NULL or none:
+	 * only that they are there) */
 	const struct repo_signers *signers;
 	/* Progress, twice a second and once at the end of the objects (finished): bytes read
 	 * from the repository out of the sum of the manifest's object sizes; phase "checking"

@@ -340,8 +340,9 @@ static bool plain_path(const char *p)
 	return p[0] == '/' && !strpbrk(p, "\"'\\$`\n\r");
 }
 
-static int make_dir(struct scratch *s, const char *temp_dir)
+int scratch_mkdir(const char *temp_dir, char *out, size_t size)
 {
+	out[0] = 0;
 	const char *parent = temp_dir && *temp_dir ? temp_dir : getenv("TMPDIR");
 	if (!parent || !*parent)
 		parent = "/tmp";
@@ -350,9 +351,9 @@ static int make_dir(struct scratch *s, const char *temp_dir)
 		pw_error(PW_E_IO, "temporary directory \"%s\": %s", parent, pw_strerror(errno));
 		return pw_error_hint("Give an existing directory with --temp-dir or TMPDIR.");
 	}
-	/* <dir>/.s.PGSQL.<port> must fit a unix socket address */
+	/* <dir>/.s.PGSQL.<port> must fit a unix socket address (any port) */
 	size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1 -
-	             strlen("/pgward-scratch-XXXXXX/.s.PGSQL." PORT);
+	             strlen("/pgward-scratch-XXXXXX/.s.PGSQL.65535");
 	if (strlen(real) > max) {
 		pw_error(PW_E_CONFIG,
 		         "temporary directory \"%s\" is too long for the scratch cluster's socket "
@@ -365,13 +366,21 @@ static int make_dir(struct scratch *s, const char *temp_dir)
 		         real);
 		return pw_error_hint("Use another --temp-dir, such as /tmp.");
 	}
-	path_join(s->dir, sizeof s->dir, real, "/pgward-scratch-XXXXXX");
-	if (!mkdtemp(s->dir)) { /* mode 0700 */
+	path_join(out, size, real, "/pgward-scratch-XXXXXX");
+	if (!mkdtemp(out)) { /* mode 0700 */
 		pw_error(PW_E_IO, "could not create a directory in \"%s\": %s", real,
 		         pw_strerror(errno));
-		s->dir[0] = 0;
+		out[0] = 0;
 		return pw_error_hint("Give a writable directory with --temp-dir or TMPDIR.");
 	}
+	return 0;
+}
+
+static int make_dir(struct scratch *s, const char *temp_dir)
+{
+	int rc = scratch_mkdir(temp_dir, s->dir, sizeof s->dir);
+	if (rc < 0)
+		return rc;
 	if (s->as.switch_user && chown(s->dir, s->as.uid, s->as.gid) < 0) {
 		pw_error(PW_E_IO, "could not give \"%s\" to user \"%s\": %s", s->dir, s->user,
 		         pw_strerror(errno));
@@ -512,6 +521,15 @@ static void stop_server(struct scratch *s)
 	}
 }
 
+void scratch_rmdir(const char *dir)
+{
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	if (access(dir, F_OK) == 0 || errno != ENOENT)
+		pw_warn(
+		    "could not remove the scratch cluster's directory \"%s\"; remove it by hand",
+		    dir);
+}
+
 void scratch_free(struct scratch *s)
 {
 	if (!s)
@@ -520,14 +538,8 @@ void scratch_free(struct scratch *s)
 	pw_error_save(&e);
 	if (s->start_tried)
 		stop_server(s);
-	if (s->dir[0]) {
-		nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-		if (access(s->dir, F_OK) == 0 || errno != ENOENT)
-			pw_warn(
-			    "could not remove the scratch cluster's directory \"%s\"; remove it "
-			    "by hand",
-			    s->dir);
-	}
+	if (s->dir[0])
+		scratch_rmdir(s->dir);
 	pw_error_restore(&e);
 	pw_free(s);
 }
@@ -616,4 +628,20 @@ void scratch_datadir_stop(int min_major, const char *datadir)
 			pw_debug("%s", pw_error_message());
 	}
 	pw_error_restore(&e);
+}
+
+int scratch_datadir_amcheck(int min_major, const char *datadir, int port)
+{
+	struct scratch s;
+	int rc = datadir_prepare(&s, min_major, datadir);
+	if (rc < 0)
+		return rc;
+	char prog[256], p[16];
+	snprintf(prog, sizeof prog, "%s/pg_amcheck", s.bindir);
+	snprintf(p, sizeof p, "%d", port);
+	/* --all: every database that allows connections; --install-missing: amcheck into
+	 * each (a throwaway cluster, promoted) */
+	const char *argv[] = {
+	    prog, "--all", "--install-missing", "--no-password", "-h", datadir, "-p", p, NULL};
+	return run(&s, argv, "pg_amcheck");
 }

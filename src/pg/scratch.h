@@ -63,6 +63,16 @@ int scratch_datadir_start(int min_major, const char *datadir, const char *log);
 /* pg_ctl stop -m immediate; best effort, keeps the current error record. */
 void scratch_datadir_stop(int min_major, const char *datadir);
 
+/* A new 0700 directory under temp_dir (NULL: $TMPDIR, else /tmp) whose socket path
+ * (<dir>/.s.PGSQL.<port>) fits, into out. */
+int scratch_mkdir(const char *temp_dir, char *out, size_t size);
+/* Remove dir and all below it (no link followed, no other file system); warns on failure. */
+void scratch_rmdir(const char *dir);
+/* The stock pg_amcheck --all --install-missing (of min_major, as scratch_find_bindir finds
+ * it) against the server on datadir's socket and port, as the current user (never root);
+ * 0, or -PW_E_DB with what it printed. */
+int scratch_datadir_amcheck(int min_major, const char *datadir, int port);
+
 /* The directory of the server programs for min_major (see above), or an error with a hint. */
 int scratch_find_bindir(int min_major, char *out, size_t size, int *major);
 

@@ -85,8 +85,10 @@ tk_assert_contains "$("$PGWARD" list shop --repo repo)" "PHYSICAL" "list's text 
 "$PGWARD" verify shop --repo repo >v.txt 2>&1 || { cat v.txt; tk_fail "verify depth 1"; }
 # depth 2: every archive decrypts and parses with restore's tar reader
 "$PGWARD" verify shop --repo repo -i key >v.txt 2>&1 || { cat v.txt; tk_fail "verify depth 2"; }
-# depth 3 (a restore drill) is not there for physical backups: said, not a silent pass
-expect_fail 2 "not there yet" verify shop --repo repo -i key --restore --scratch-local
+# depth 3 (a recovery drill, test_pitr.sh) starts a server as restore --start does: not as
+# root, refused before anything is written; --scratch-url does not apply to it
+expect_fail 5 "does not run a server as root" verify shop --repo repo -i key --restore --scratch-local
+expect_fail 2 "does not apply to a physical backup" verify shop --repo repo -i key --restore --scratch-url "postgresql://localhost/postgres"
 # a flipped byte in base.tar: verify depth 1 fails
 cp -r repo bad
 tk_flip_byte "bad/shop/$ID/base.tar.zst.age" 5000

@@ -74,6 +74,10 @@ expect_fail 2 "is not valid" restore shop --type=physical --target-dir "$TK_TMP/
 tk_assert_contains "$err" "UTC" "the hint says UTC"
 expect_fail 5 "as root" restore shop --type=physical --target-dir "$TK_TMP/x" --repo repo -i key --latest --start 5999
 [[ ! -e x ]] || tk_fail "a refused restore created its directory"
+# verify --restore (depth 3) of a physical backup starts a server too: refused as root
+mkdir -m 700 vt
+expect_fail 5 "does not run a server as root" verify shop --repo repo -i key --restore --temp-dir "$TK_TMP/vt"
+[[ -z $(ls -A vt) ]] || tk_fail "a refused drill left something in its temp dir"
 
 # unreachable targets: refused before the directory is created, naming why
 expect_fail 9 "before the end of the oldest physical base backup" restore shop --type=physical \
@@ -177,6 +181,19 @@ assert argv[3:5] == ["%f", "%p"], argv
 PY
 stop_pg "$W/r5"
 
+# verify --restore (depth 3): the base restored into a throwaway directory, recovered to the
+# end of the stored WAL through wal-fetch, pg_amcheck --all; a signed record that list shows
+cp "$PGWARD_SIGN_KEY" "$W/sign.key" && chown postgres: "$W/sign.key"
+mkdir -m 700 "$W/vt" && chown postgres: "$W/vt"
+vfy() { runuser -u postgres -- env PGWARD_AUDIT_LOG="$TK_TMP/w/audit.log" PGWARD_SIGN_KEY="$W/sign.key" "$PGWARD" verify shop -i "$TK_TMP/key" --restore --temp-dir "$W/vt" "$@"; }
+vfy --repo "$TK_TMP/repo" >v1.out 2>&1 || { cat v1.out; tk_fail "verify --restore of a physical backup"; }
+tk_assert_contains "$(cat v1.out)" "pass (depth 3" "the drill passed"
+tk_assert_contains "$(cat v1.out)" "recovered to the end of the stored WAL" "the drill recovered"
+tk_assert_contains "$(cat v1.out)" "pg_amcheck --all passed" "pg_amcheck ran"
+[[ -z $(ls -A "$W/vt") ]] || tk_fail "the drill left its directory: $(ls -A "$W/vt")"
+ls repo/shop/*/verify-*-d3-*.json.minisig >/dev/null 2>&1 || tk_fail "no signed depth-3 record"
+tk_assert_contains "$("$PGWARD" list --repo repo)" "d3 pass" "list shows the depth-3 record"
+
 # a flipped byte in a WAL object recovery needs: recovery stops naming it, never success
 cp -a repo bad
 last=$mid
@@ -190,5 +207,12 @@ aspg restore shop --type=physical --target-dir "$W/r6" --repo "$TK_TMP/bad" -i "
 tk_assert_eq "$rc" 126 "exit status of a recovery stopped by a damaged WAL object"
 tk_assert_contains "$(cat r6.out)" "${last}" "the error names the object"
 [[ ! -f $W/r6/postmaster.pid ]] || tk_fail "the server runs after a stopped recovery"
-[[ -z ${TK_SHOW:-} ]] || cat r1.out r2.out r3.out r4.out r5.out r6.out >&2
+# the same damaged WAL object under verify --restore: a depth-3 failure naming it
+rc=0
+vfy --repo "$TK_TMP/bad" >v2.out 2>&1 || rc=$?
+tk_assert_eq "$rc" 24 "exit status of a drill stopped by a damaged WAL object"
+tk_assert_contains "$(cat v2.out)" "${last}" "the drill's failure names the object"
+tk_assert_contains "$(cat v2.out)" "fail (depth 3" "the drill's record says fail"
+[[ -z $(ls -A "$W/vt") ]] || tk_fail "the failed drill left its directory: $(ls -A "$W/vt")"
+[[ -z ${TK_SHOW:-} ]] || cat r1.out r2.out r3.out r4.out r5.out r6.out v1.out v2.out >&2
 tk_pass

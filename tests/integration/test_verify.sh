@@ -111,6 +111,7 @@ tk_assert_eq "$(pg_psql_super -c "select count(*) from pg_database where datname
 
 # bad input
 expect_fail 2 "--restore needs -i IDENTITY and --scratch-url URL" verify --repo repo --restore
+expect_fail 2 "--restore of a logical backup needs --scratch-url URL or --scratch-local" verify --repo repo -i key --restore
 expect_fail 9 "not found" verify --repo repo --backup 20000101T000000Z-0000
 "$PGWARD" verify --repo repo --all | grep -q pass || tk_fail "--all"
 echo "verify: all checks passed"
