@@ -19,11 +19,14 @@ create table marks(id serial primary key, note text not null);
 create table load(id bigserial primary key, pad text);
 alter system set work_mem = '5MB';
 SQL
+# the source's superuser chooses a command for the end of recovery: it must not run where
+# the backup is restored (the restoring user reads the identity and the repository)
+psql1() { pg_psql_super -c "$1"; }
+psql1 "alter system set recovery_end_command = 'touch $TK_TMP/w/pwned'" >/dev/null
 "$PGWARD" keygen -o key 2>/dev/null
 R=$("$PGWARD" keygen -y key)
 export PGWARD_DB_PASSWORD=wr
 DB="postgresql://walrep@localhost:$PGPORT_TEST/postgres?sslrootcert=$PG_CA"
-psql1() { pg_psql_super -c "$1"; }
 lsn_ge() { [[ $(psql1 "select '$1'::pg_lsn >= '$2'::pg_lsn") == t ]]; }
 slot_lsn() { psql1 "select coalesce(restart_lsn::text, '0/0') from pg_replication_slots where slot_name = 'pgward_shop'"; }
 durable() { lsn_ge "$(slot_lsn)" "$1"; }
@@ -127,6 +130,8 @@ aspg restore shop --type=physical --target-dir "$W/r2" --repo "$TK_TMP/repo" -i 
 tk_assert_contains "$(cat r2.out)" "recovery promoted" "promoted"
 tk_assert_eq "$(rows "$W/r2" "$P2")" "m1,m2" "PITR to an LSN between m2 and m3"
 tk_assert_eq "$(q "$W/r2" "$P2" "select pg_is_in_recovery()")" f "promoted out of recovery"
+[[ ! -e $W/pwned ]] || tk_fail "the source's recovery_end_command ran on the restore host"
+grep -q "^recovery_end_command = ''$" $W/r2/postgresql.auto.conf || tk_fail "recovery_end_command not emptied"
 stop_pg "$W/r2"
 
 # to a restore point
