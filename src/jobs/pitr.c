@@ -702,6 +702,13 @@ int pitr_write_settings(const char *dir, const struct pitr_target *t, const char
 		conf_str(&b, "log_destination", "stderr");
 		conf_str(&b, "log_min_messages", "warning");
 		conf_str(&b, "lc_messages", "C");
+		/* pgward starts this server unattended: no library the source named (a path in
+		 * the restored directory, which the source's superuser could write, is loaded) */
+		conf_str(&b, "shared_preload_libraries", "");
+		conf_str(&b, "session_preload_libraries", "");
+		conf_str(&b, "local_preload_libraries", "");
+		conf_str(&b, "dynamic_library_path", "$libdir");
+		conf_str(&b, "jit", "off"); /* jit_provider is a path under $libdir, ".." and all */
 	}
 	int rc = b.len < b.max ? 0 : pw_error(PW_E_LIMIT, "recovery settings too long");
 	if (rc == 0)

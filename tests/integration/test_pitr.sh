@@ -23,6 +23,9 @@ SQL
 # the backup is restored (the restoring user reads the identity and the repository)
 psql1() { pg_psql_super -c "$1"; }
 psql1 "alter system set recovery_end_command = 'touch $TK_TMP/w/pwned'" >/dev/null
+# and a library for the next start, in the data directory (relative to it): restore --start
+# must not load it (a missing one would stop the drill's server from starting)
+psql1 "alter system set shared_preload_libraries = 'base/pwned_lib'" >/dev/null
 "$PGWARD" keygen -o key 2>/dev/null
 R=$("$PGWARD" keygen -y key)
 export PGWARD_DB_PASSWORD=wr

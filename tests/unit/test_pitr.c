@@ -156,6 +156,28 @@ static void test_settings(void **state)
 	snprintf(path, sizeof path, "%s/postgresql.auto.conf", evil);
 	assert_int_not_equal(access(path, F_OK), 0);
 	rmdir(evil);
+	/* restore --start runs the server unattended: none of the source's libraries */
+	memcpy(dir + strlen(dir) - 6, "XXXXXX", 6);
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(pitr_write_settings(dir, &t, "x", 5432), 0);
+	snprintf(path, sizeof path, "%s/postgresql.auto.conf", dir);
+	struct pw_buf c = PW_BUF_INIT(1 << 16);
+	assert_int_equal(pw_read_file(path, &c), 0);
+	s = pw_buf_str(&c);
+	assert_non_null(strstr(s, "port = 5432\n"));
+	assert_non_null(strstr(s, "shared_preload_libraries = ''\n"));
+	assert_non_null(strstr(s, "session_preload_libraries = ''\n"));
+	assert_non_null(strstr(s, "local_preload_libraries = ''\n"));
+	assert_non_null(strstr(s, "dynamic_library_path = '$libdir'\n"));
+	assert_non_null(strstr(s, "jit = 'off'\n"));
+	pw_buf_free(&c, 0);
+	static const char *const made[] = {"postgresql.auto.conf", "postgresql.conf", "pg_hba.conf",
+	                                   "recovery.signal"};
+	for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, made[i]);
+		unlink(path);
+	}
+	assert_int_equal(rmdir(dir), 0);
 }
 
 int main(void)
