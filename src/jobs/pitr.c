@@ -709,6 +709,8 @@ int pitr_write_settings(const char *dir, const struct pitr_target *t, const char
 		conf_str(&b, "local_preload_libraries", "");
 		conf_str(&b, "dynamic_library_path", "$libdir");
 		conf_str(&b, "jit", "off"); /* jit_provider is a path under $libdir, ".." and all */
+		/* the postmaster would write its pid into any file of ours the source names */
+		conf_str(&b, "external_pid_file", "");
 	}
 	int rc = b.len < b.max ? 0 : pw_error(PW_E_LIMIT, "recovery settings too long");
 	if (rc == 0)

@@ -170,6 +170,7 @@ static void test_settings(void **state)
 	assert_non_null(strstr(s, "local_preload_libraries = ''\n"));
 	assert_non_null(strstr(s, "dynamic_library_path = '$libdir'\n"));
 	assert_non_null(strstr(s, "jit = 'off'\n"));
+	assert_non_null(strstr(s, "external_pid_file = ''\n"));
 	pw_buf_free(&c, 0);
 	static const char *const made[] = {"postgresql.auto.conf", "postgresql.conf", "pg_hba.conf",
 	                                   "recovery.signal"};
