@@ -110,6 +110,13 @@ chown -R postgres: repo key
 chmod 755 "$TK_TMP"
 W=$TK_TMP/w
 mkdir -m 700 "$W" && chown postgres: "$W"
+# --start: the directory becomes unix_socket_directories; a name that would break that line
+# (or name a second directory) is refused before anything is written
+rc=0; out=$(aspg restore shop --type=physical --target-dir "$W/a,b" --repo "$TK_TMP/repo" \
+    -i "$TK_TMP/key" --latest --start 5999 2>&1) || rc=$?
+tk_assert_eq "$rc" 2 "--start with a comma in the directory: exit code"
+tk_assert_contains "$out" "restore --start cannot use" "--start with a comma in the directory"
+[[ ! -e "$W/a,b" ]] || tk_fail "a refused --start created its directory"
 
 # to a time between m1 and m2 (default action: pause, read-only)
 _tk_pick_port; P1=$_TK_PORT
