@@ -382,6 +382,8 @@ static int recovery_target(struct pw_ctx *ctx, const char *dir, struct pitr_targ
 			return pw_error_hint(
 			    "Use a shorter path (at most 92 characters) with --start.");
 		}
+		if (pitr_start_dir_check(dir) < 0)
+			return -PW_E_USAGE;
 		*port = (int)p;
 	}
 	return 0;

@@ -638,9 +638,28 @@ static int write_file(int dfd, const char *dir, const char *name, bool create,
 	return rc;
 }
 
+int pitr_start_dir_check(const char *dir)
+{
+	/* the directory becomes unix_socket_directories: a line break would end the quoted
+	 * value and start a line of its own, a comma or a quote would name another directory */
+	for (const char *p = dir; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == ',' || *p == '"') {
+			char shown[600];
+			pw_error(PW_E_USAGE, "restore --start cannot use \"%s\"",
+			         pw_str_printable(shown, sizeof shown, dir));
+			return pw_error_hint(
+			    "Its name becomes the server's socket directory: restore "
+			    "into a directory without control characters, commas or "
+			    "double quotes.");
+		}
+	return 0;
+}
+
 int pitr_write_settings(const char *dir, const struct pitr_target *t, const char *restore_command,
                         int port)
 {
+	if (port > 0 && pitr_start_dir_check(dir) < 0)
+		return -PW_E_USAGE;
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0)
 		return dir_io(dir, "open the directory");
@@ -665,6 +684,10 @@ int pitr_write_settings(const char *dir, const struct pitr_target *t, const char
 		conf_str(&b, "recovery_target_action", pitr_action_name(t->action));
 	}
 	conf_str(&b, "recovery_target_timeline", "latest");
+	/* the source's shell commands stay behind: whoever could ALTER SYSTEM there must not
+	 * run a command on the restore host as its user (recovery runs recovery_end_command) */
+	conf_str(&b, "recovery_end_command", "");
+	conf_str(&b, "archive_cleanup_command", "");
 	if (port > 0) {
 		pw_buf_printf(&b,
 		              "# restore --start: a drill on 127.0.0.1 and a socket here\n"
@@ -679,6 +702,15 @@ int pitr_write_settings(const char *dir, const struct pitr_target *t, const char
 		conf_str(&b, "log_destination", "stderr");
 		conf_str(&b, "log_min_messages", "warning");
 		conf_str(&b, "lc_messages", "C");
+		/* pgward starts this server unattended: no library the source named (a path in
+		 * the restored directory, which the source's superuser could write, is loaded) */
+		conf_str(&b, "shared_preload_libraries", "");
+		conf_str(&b, "session_preload_libraries", "");
+		conf_str(&b, "local_preload_libraries", "");
+		conf_str(&b, "dynamic_library_path", "$libdir");
+		conf_str(&b, "jit", "off"); /* jit_provider is a path under $libdir, ".." and all */
+		/* the postmaster would write its pid into any file of ours the source names */
+		conf_str(&b, "external_pid_file", "");
 	}
 	int rc = b.len < b.max ? 0 : pw_error(PW_E_LIMIT, "recovery settings too long");
 	if (rc == 0)

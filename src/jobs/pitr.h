@@ -75,6 +75,10 @@ int pitr_restore_command(const char *const *argv, size_t argc, struct pw_buf *ou
  * to postgresql.auto.conf (its lines kept), restore_command, the target, the action and
  * recovery_target_timeline = 'latest'. port > 0: also what --start needs (port on
  * 127.0.0.1, a socket in dir, archive_mode and ssl off, the log in English on stderr). */
+/* restore --start: can DIR be the server's socket directory (a setting's value)? No control
+ * character, comma or double quote; -PW_E_USAGE otherwise. */
+int pitr_start_dir_check(const char *dir);
+
 int pitr_write_settings(const char *dir, const struct pitr_target *t, const char *restore_command,
                         int port);
 

@@ -19,11 +19,17 @@ create table marks(id serial primary key, note text not null);
 create table load(id bigserial primary key, pad text);
 alter system set work_mem = '5MB';
 SQL
+# the source's superuser chooses a command for the end of recovery: it must not run where
+# the backup is restored (the restoring user reads the identity and the repository)
+psql1() { pg_psql_super -c "$1"; }
+psql1 "alter system set recovery_end_command = 'touch $TK_TMP/w/pwned'" >/dev/null
+# and a library for the next start, in the data directory (relative to it): restore --start
+# must not load it (a missing one would stop the drill's server from starting)
+psql1 "alter system set shared_preload_libraries = 'base/pwned_lib'" >/dev/null
 "$PGWARD" keygen -o key 2>/dev/null
 R=$("$PGWARD" keygen -y key)
 export PGWARD_DB_PASSWORD=wr
 DB="postgresql://walrep@localhost:$PGPORT_TEST/postgres?sslrootcert=$PG_CA"
-psql1() { pg_psql_super -c "$1"; }
 lsn_ge() { [[ $(psql1 "select '$1'::pg_lsn >= '$2'::pg_lsn") == t ]]; }
 slot_lsn() { psql1 "select coalesce(restart_lsn::text, '0/0') from pg_replication_slots where slot_name = 'pgward_shop'"; }
 durable() { lsn_ge "$(slot_lsn)" "$1"; }
@@ -108,6 +114,13 @@ chown -R postgres: repo key
 chmod 755 "$TK_TMP"
 W=$TK_TMP/w
 mkdir -m 700 "$W" && chown postgres: "$W"
+# --start: the directory becomes unix_socket_directories; a name that would break that line
+# (or name a second directory) is refused before anything is written
+rc=0; out=$(aspg restore shop --type=physical --target-dir "$W/a,b" --repo "$TK_TMP/repo" \
+    -i "$TK_TMP/key" --latest --start 5999 2>&1) || rc=$?
+tk_assert_eq "$rc" 2 "--start with a comma in the directory: exit code"
+tk_assert_contains "$out" "restore --start cannot use" "--start with a comma in the directory"
+[[ ! -e "$W/a,b" ]] || tk_fail "a refused --start created its directory"
 
 # to a time between m1 and m2 (default action: pause, read-only)
 _tk_pick_port; P1=$_TK_PORT
@@ -131,6 +144,8 @@ aspg restore shop --type=physical --target-dir "$W/r2" --repo "$TK_TMP/repo" -i 
 tk_assert_contains "$(cat r2.out)" "recovery promoted" "promoted"
 tk_assert_eq "$(rows "$W/r2" "$P2")" "m1,m2" "PITR to an LSN between m2 and m3"
 tk_assert_eq "$(q "$W/r2" "$P2" "select pg_is_in_recovery()")" f "promoted out of recovery"
+[[ ! -e $W/pwned ]] || tk_fail "the source's recovery_end_command ran on the restore host"
+grep -q "^recovery_end_command = ''$" $W/r2/postgresql.auto.conf || tk_fail "recovery_end_command not emptied"
 stop_pg "$W/r2"
 
 # to a restore point

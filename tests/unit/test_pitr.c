@@ -97,11 +97,14 @@ static void test_settings(void **state)
 	(void)state;
 	char dir[] = "/tmp/pgward-pitr-XXXXXX";
 	assert_non_null(mkdtemp(dir));
-	char path[128];
+	char path[256];
 	snprintf(path, sizeof path, "%s/postgresql.auto.conf", dir);
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
-	fputs("work_mem = '5MB'\nrecovery_target_xid = '77'\n", f);
+	/* the source's own commands (a superuser's ALTER SYSTEM) must not run on the restore host */
+	fputs("work_mem = '5MB'\nrecovery_target_xid = '77'\n"
+	      "recovery_end_command = 'touch /tmp/pwned'\narchive_cleanup_command = 'id'\n",
+	      f);
 	fclose(f);
 	struct pitr_target t;
 	assert_int_equal(pitr_target_parse(PITR_NAME, "it's", &t), 0);
@@ -120,6 +123,12 @@ static void test_settings(void **state)
 	assert_non_null(strstr(s, "recovery_target_action = 'promote'\n"));
 	assert_non_null(strstr(s, "recovery_target_timeline = 'latest'\n"));
 	assert_null(strstr(s, "port ="));
+	x = strstr(s, "recovery_end_command = ''\n");
+	assert_non_null(x);
+	assert_true(x > strstr(s, "recovery_end_command = 'touch"));
+	x = strstr(s, "archive_cleanup_command = ''\n");
+	assert_non_null(x);
+	assert_true(x > strstr(s, "archive_cleanup_command = 'id'"));
 	pw_buf_free(&b, 0);
 	snprintf(path, sizeof path, "%s/recovery.signal", dir);
 	assert_int_equal(access(path, F_OK), 0);
@@ -137,6 +146,39 @@ static void test_settings(void **state)
 	snprintf(path, sizeof path, "%s/recovery.signal", dir);
 	unlink(path);
 	rmdir(dir);
+	/* restore --start: the directory is a setting's value; a line break in its name would
+	 * inject a line (recovery_end_command) into postgresql.auto.conf */
+	char evil[128];
+	snprintf(evil, sizeof evil, "%s\nrecovery_end_command = 'id'\n#", dir);
+	assert_int_equal(mkdir(evil, 0700), 0);
+	assert_int_equal(pitr_write_settings(evil, &t, "x", 5432), -PW_E_USAGE);
+	pw_error_clear();
+	snprintf(path, sizeof path, "%s/postgresql.auto.conf", evil);
+	assert_int_not_equal(access(path, F_OK), 0);
+	rmdir(evil);
+	/* restore --start runs the server unattended: none of the source's libraries */
+	memcpy(dir + strlen(dir) - 6, "XXXXXX", 6);
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(pitr_write_settings(dir, &t, "x", 5432), 0);
+	snprintf(path, sizeof path, "%s/postgresql.auto.conf", dir);
+	struct pw_buf c = PW_BUF_INIT(1 << 16);
+	assert_int_equal(pw_read_file(path, &c), 0);
+	s = pw_buf_str(&c);
+	assert_non_null(strstr(s, "port = 5432\n"));
+	assert_non_null(strstr(s, "shared_preload_libraries = ''\n"));
+	assert_non_null(strstr(s, "session_preload_libraries = ''\n"));
+	assert_non_null(strstr(s, "local_preload_libraries = ''\n"));
+	assert_non_null(strstr(s, "dynamic_library_path = '$libdir'\n"));
+	assert_non_null(strstr(s, "jit = 'off'\n"));
+	assert_non_null(strstr(s, "external_pid_file = ''\n"));
+	pw_buf_free(&c, 0);
+	static const char *const made[] = {"postgresql.auto.conf", "postgresql.conf", "pg_hba.conf",
+	                                   "recovery.signal"};
+	for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, made[i]);
+		unlink(path);
+	}
+	assert_int_equal(rmdir(dir), 0);
 }
 
 int main(void)
