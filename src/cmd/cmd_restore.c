@@ -365,8 +365,10 @@ static int recovery_target(struct pw_ctx *ctx, const char *dir, struct pitr_targ
 	if (pw_cfg_isset(ctx->cfg, PW_OPT_START_PORT)) {
 		long long p = pw_cfg_int(ctx->cfg, PW_OPT_START_PORT);
 		if (p < 1 || p > 65535) {
-			pw_error(PW_E_USAGE, "--start takes a TCP port, 1-65535");
-			return pw_error_hint("Give a free port on 127.0.0.1.");
+			pw_error(PW_E_USAGE, "--start takes a port number, 1-65535");
+			return pw_error_hint(
+			    "It names the socket in DIR (.s.PGSQL.PORT); no TCP port "
+			    "is opened.");
 		}
 		if (kind == PITR_NONE) {
 			pw_error(PW_E_USAGE, "--start needs a recovery target");
@@ -669,7 +671,7 @@ static int restore_physical(struct pw_ctx *ctx)
 			fflush(stdout);
 			rc = pitr_start_watch(dir, major, &pt, 3600, &r);
 			if (rc == 0) {
-				printf("started on 127.0.0.1:%d (socket in %s): recovery %s after "
+				printf("started on port %d, socket in %s only: recovery %s after "
 				       "%.1f s\n",
 				       port, shown, r.state, r.seconds);
 				if (*r.stop)

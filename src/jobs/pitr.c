@@ -689,11 +689,13 @@ int pitr_write_settings(const char *dir, const struct pitr_target *t, const char
 	conf_str(&b, "recovery_end_command", "");
 	conf_str(&b, "archive_cleanup_command", "");
 	if (port > 0) {
-		pw_buf_printf(&b,
-		              "# restore --start: a drill on 127.0.0.1 and a socket here\n"
-		              "port = %d\n",
-		              port);
-		conf_str(&b, "listen_addresses", "127.0.0.1");
+		pw_buf_printf(
+		    &b,
+		    "# restore --start: a drill on a socket here only (DIR is 0700: no other\n"
+		    "# local user reaches it, whatever the source's pg_hba.conf allows)\n"
+		    "port = %d\n",
+		    port);
+		conf_str(&b, "listen_addresses", "");
 		conf_str(&b, "unix_socket_directories", dir);
 		conf_str(&b, "archive_mode", "off");
 		conf_str(&b, "ssl", "off");

@@ -134,6 +134,10 @@ tk_assert_eq "$(q "$W/r1" "$P1" "select pg_is_in_recovery()")" t "paused in reco
 [[ -f $W/r1/recovery.signal ]] || tk_fail "no recovery.signal"
 grep -qF "restore_command = '''$PGWARD'' ''wal-fetch'' ''shop'' %f %p ''--audit-log''" $W/r1/postgresql.auto.conf || { cat $W/r1/postgresql.auto.conf; tk_fail "restore_command"; }
 grep -q "^work_mem = '5MB'" $W/r1/postgresql.auto.conf || tk_fail "postgresql.auto.conf lost its lines"
+# the drill listens on its socket in DIR (0700) only: the source's pg_hba.conf may trust
+# 127.0.0.1, and no other local user may reach a server that replays the backup's content
+grep -q "^listen_addresses = ''$" $W/r1/postgresql.auto.conf || tk_fail "--start opened a TCP listener"
+if ss -Htln "sport = :$P1" 2>/dev/null | grep -q .; then tk_fail "the drill listens on TCP port $P1"; fi
 stop_pg "$W/r1"
 
 # to an LSN after m2, promoted
