@@ -20,28 +20,11 @@
 #include "repo/walrepo.h"
 #include "storage/storage.h"
 
-#define SIG_SUFFIX ".minisig"
 #define STATUS_EVERY 10 /* seconds between status updates when nothing changes */
 #define BACKOFF_MAX 30  /* seconds between reconnection attempts, at most */
 #define RETAIN_WARN_EVERY 300
 
 /* ---- objects ---- */
-
-static int sig_key(const char *key, char out[WAL_KEY_MAX + 16])
-{
-	int n = snprintf(out, WAL_KEY_MAX + 16, "%s" SIG_SUFFIX, key);
-	return n < 0 || n >= WAL_KEY_MAX + 16 ? pw_error(PW_E_INTERNAL, "key too long") : 0;
-}
-
-static int buf_sink(void *arg, const uint8_t *p, size_t n)
-{
-	return pw_buf_append(arg, p, n);
-}
-
-static int get_capped(struct stor *repo, const char *key, struct pw_buf *out)
-{
-	return stor_get(repo, key, buf_sink, out);
-}
 
 /* An existing object's signature: same plaintext -> 0 (*existed), else -PW_E_WAL. */
 static int compare_existing(const struct walobj_writer *w, const char *key, uint32_t tli,
@@ -54,7 +37,7 @@ static int compare_existing(const struct walobj_writer *w, const char *key, uint
 	struct minisign_pubkey pk;
 	minisign_seckey_public(w->sk, &pk);
 	struct wal_sig_info si;
-	int rc = get_capped(w->repo, skey, &sb);
+	int rc = walrepo_get(w->repo, skey, &sb);
 	if (rc == -PW_E_NOTFOUND) {
 		pw_error_clear();
 		*unsig = true;
@@ -67,7 +50,7 @@ static int compare_existing(const struct walobj_writer *w, const char *key, uint
 	if (rc == 0)
 		rc = minisign_sig_parse((const char *)sb.data, sb.len, &sig);
 	if (rc == 0)
-		rc = get_capped(w->repo, key, &ob);
+		rc = walrepo_get(w->repo, key, &ob);
 	if (rc == 0)
 		rc = minisign_verify(&pk, &sig, ob.data, ob.len);
 	if (rc == 0)
@@ -92,9 +75,9 @@ int walobj_put(const struct walobj_writer *w, const char *key, uint32_t tli, uin
                const uint8_t *plain, size_t n, bool *existed)
 {
 	*existed = false;
-	char skey[WAL_KEY_MAX + 16];
+	char skey[WALREPO_SIG_KEY_MAX];
 	uint8_t sha[32];
-	int rc = sig_key(key, skey);
+	int rc = walrepo_sig_key(key, skey);
 	if (rc < 0)
 		return rc;
 	pw_sha256(plain, n, sha);

@@ -20,10 +20,10 @@ bool wal_segsize_valid(uint64_t v)
 	return v >= WAL_SEGSIZE_MIN && v <= WAL_SEGSIZE_MAX && !(v & (v - 1));
 }
 
-static int sig_key(const char *key, char out[WAL_KEY_MAX + 16])
+int walrepo_sig_key(const char *key, char out[WALREPO_SIG_KEY_MAX])
 {
-	int n = snprintf(out, WAL_KEY_MAX + 16, "%s" SIG_SUFFIX, key);
-	return n < 0 || n >= WAL_KEY_MAX + 16 ? pw_error(PW_E_INTERNAL, "key too long") : 0;
+	int n = snprintf(out, WALREPO_SIG_KEY_MAX, "%s" SIG_SUFFIX, key);
+	return n < 0 || n >= WALREPO_SIG_KEY_MAX ? pw_error(PW_E_INTERNAL, "key too long") : 0;
 }
 
 static int buf_sink(void *arg, const uint8_t *p, size_t n)
@@ -31,7 +31,7 @@ static int buf_sink(void *arg, const uint8_t *p, size_t n)
 	return pw_buf_append(arg, p, n);
 }
 
-static int get_capped(struct stor *repo, const char *key, struct pw_buf *out)
+int walrepo_get(struct stor *repo, const char *key, struct pw_buf *out)
 {
 	return stor_get(repo, key, buf_sink, out);
 }
@@ -44,7 +44,7 @@ int walrepo_fetch_signed(struct stor *repo, const char *stanza, const char *key,
 		*unsig = false;
 	memset(si, 0, sizeof *si);
 	char skey[WAL_KEY_MAX + 16];
-	int rc = sig_key(key, skey);
+	int rc = walrepo_sig_key(key, skey);
 	if (rc < 0)
 		return rc;
 	struct stor_info info;
@@ -58,7 +58,7 @@ int walrepo_fetch_signed(struct stor *repo, const char *stanza, const char *key,
 	struct pw_buf sb = PW_BUF_INIT(MINISIGN_FILE_MAX);
 	struct minisign_sig sig;
 	const struct minisign_pubkey *pk = NULL;
-	rc = get_capped(repo, skey, &sb);
+	rc = walrepo_get(repo, skey, &sb);
 	if (rc == -PW_E_NOTFOUND) {
 		pw_error_clear();
 		if (unsig)
@@ -95,7 +95,7 @@ int walrepo_fetch_signed(struct stor *repo, const char *stanza, const char *key,
 	if (rc == 0 && info.size <= ct->max)
 		rc = pw_buf_reserve(ct, (size_t)info.size);
 	if (rc == 0)
-		rc = get_capped(repo, key, ct);
+		rc = walrepo_get(repo, key, ct);
 	if (rc == 0 && (rc = minisign_verify(pk, &sig, ct->data, ct->len)) < 0) {
 		pw_error_context("WAL object \"%s\" does not match its signature", key);
 		pw_error_hint("The object was altered or replaced after it was signed. Do not "

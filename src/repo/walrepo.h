@@ -25,6 +25,12 @@
 #define WAL_SEGSIZE_MAX (1u << 30)
 bool wal_segsize_valid(uint64_t v);
 
+/* The key of an object's detached signature ("KEY.minisig"). */
+#define WALREPO_SIG_KEY_MAX (WAL_KEY_MAX + 16)
+int walrepo_sig_key(const char *key, char out[WALREPO_SIG_KEY_MAX]);
+/* The stored bytes of key appended to out (capped by out->max: -PW_E_LIMIT beyond). */
+int walrepo_get(struct stor *repo, const char *key, struct pw_buf *out);
+
 /* The object's ciphertext into ct (capped by ct->max), once its signature is found, is by
  * one of signers, names this stanza, key and timeline, and matches the stored bytes; *si
  * from its trusted comment. cap: the most plaintext the comment may claim. *unsig (or
