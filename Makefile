@@ -22,7 +22,7 @@ demo: build
 	./tools/demo.sh
 
 bench: build
-	./bench/bench.sh && ./bench/s3_bench.sh && ./bench/backup_bench.sh && ./bench/pitr_bench.sh
+	./bench/bench.sh && ./bench/s3_bench.sh && ./bench/backup_bench.sh && ./bench/pitr_bench.sh && ./bench/serve_bench.sh
 
 fuzz: deps
 	./fuzz/run.sh $(FUZZ_SECONDS)

@@ -144,9 +144,21 @@ static int load_stanza(const char *path, struct stanza *st)
 		                           &st->nsched[k])) < 0)
 			return rc;
 		for (size_t e = 0; e < st->nsched[k]; e++) {
-			time_t probe;
+			time_t probe, again;
 			if ((rc = sched_next(&st->sched[k][e], pw_now(), &probe)) < 0)
 				return pw_error_context("%s", what);
+			/* a schedule repeats: the plan needs the slot after each run (jitter,
+			 * backoff, the dead-man deadline); one date with its year runs once */
+			if (sched_next(&st->sched[k][e], probe, &again) < 0) {
+				pw_error_clear();
+				char shown[SCHED_EXPR_MAX + 8];
+				pw_str_printable(shown, sizeof shown, st->sched[k][e].text);
+				pw_error(PW_E_CONFIG, "%s: schedule \"%s\" runs only once", what,
+				         shown);
+				return pw_error_hint("A schedule must repeat (leave out the year: "
+				                     "\"*-01-01 00:00\"); for one run, run the job "
+				                     "itself (\"pgward backup STANZA\").");
+			}
 			const char *tag = st->tags[k][e].name;
 			if (tag[0] && !manifest_tag_name_valid(tag)) {
 				char shown[SCHED_TAG_MAX + 8];

@@ -87,6 +87,14 @@ conf never.conf <<'C'
 expire-schedule = *-02-30 00:00 UTC
 C
 expect_fail 3 "never runs" serve --check-config --config never.conf
+# one date with its year runs once: refused at the check (the daemon and --once used to
+# fail on it at the first plan, with "never runs")
+conf once.conf <<'C'
+[main]
+expire-schedule = 2040-01-01 00:00 UTC
+C
+expect_fail 3 "runs only once" serve --check-config --config once.conf
+expect_fail 3 "runs only once" serve --once --config once.conf
 conf jitter.conf <<'C'
 [main]
 backup-schedule = hourly

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# serve_bench.sh - part of `make bench` (issue 16): does the service's API cost a backup
+# anything? One throwaway PostgreSQL 15 (tests/harness/lib.sh, TLS), a pgbench database
+# (BENCH_SERVE_SCALE, default 10: ~150 MB), then, alternating, BENCH_ROUNDS times:
+#   A  pgward backup, nothing else running
+#   B  the same backup while `pgward serve` (the API on its unix socket, a read token)
+#      answers GET /v1/status, /metrics and / in a loop from BENCH_SERVE_CLIENTS parallel
+#      clients (default 4) for the whole backup
+# It reports the median wall time of each, the ratio B/A (target: no measurable cost,
+# <= 1.05x on a quiet machine), the requests answered per second during B, and the
+# daemon's peak RSS (VmHWM) after serving them. A benchmark, not a test: exit 0 when every
+# command succeeded, 1 on a failed command, 2 on a bad setting.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+export PGWARD=${PGWARD:-$here/build/src/pgward}
+SCALE=${BENCH_SERVE_SCALE:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
+CLIENTS=${BENCH_SERVE_CLIENTS:-4}
+die() { printf 'serve bench: %s\n' "$1" >&2; exit "${2:-1}"; }
+for v in SCALE ROUNDS CLIENTS; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')" 2
+done
+[ -x "$PGWARD" ] || die "no pgward binary at $PGWARD (run 'make build')" 2
+command -v curl >/dev/null || die "curl is missing (tools/deps.sh installs it)" 2
+export TK_NO_WATCHDOG=1 # a benchmark runs as long as it needs; cleanup still runs on exit
+# shellcheck source=../tests/harness/lib.sh
+source "$here/tests/harness/lib.sh"
+tk_tmpdir
+export HOME=$TK_TMP PGWARD_AUDIT_LOG=$TK_TMP/audit.log XDG_STATE_HOME=$TK_TMP/state
+cd "$TK_TMP"
+pg_start >/dev/null
+echo "serve bench: generating the database (pgbench scale $SCALE)"
+pg_psql_super -c "create database shop" >/dev/null
+"$PG_BINDIR/pgbench" -h "$PG_SOCKDIR" -p "$PGPORT_TEST" -U postgres -i -s "$SCALE" -q shop \
+  >/dev/null 2>&1 || die "pgbench -i failed"
+pg_psql_super -d shop >/dev/null <<'SQL'
+create role backup login password 'bk-Secret-123' bypassrls;
+grant pg_read_all_data to backup;
+SQL
+"$PGWARD" keygen -o key 2>/dev/null
+R=$("$PGWARD" keygen -y key)
+"$PGWARD" serve --new-token bench > bench.tok
+TOKEN=$(sed -n 1p bench.tok)
+export PGWARD_DB_PASSWORD=bk-Secret-123
+mkdir -p repo
+conf() { cat > "$1"; chmod 600 "$1"; }
+conf c.conf <<C
+[global]
+repo = $TK_TMP/repo
+recipient = $R
+$(sed -n 2p bench.tok)
+[shop]
+db = postgresql://backup@localhost:$PGPORT_TEST/shop?sslrootcert=$PG_CA
+# the daemon must not start a job of its own during the bench: its one schedule is far off
+expire-schedule = *-01-01 00:00 UTC
+C
+SOCK=$TK_TMP/state/pgward/api.sock
+
+backup() { # backup -> wall seconds on stdout
+  local t0=$EPOCHREALTIME
+  "$PGWARD" backup shop --config c.conf --log-level error >/dev/null 2>>bench.err ||
+    die "a backup failed: $(tail -1 bench.err)"
+  echo "$EPOCHREALTIME - $t0" | bc
+}
+
+"$PGWARD" serve --config c.conf --log-level warning 2> d.err &
+dpid=$!
+tk_on_exit "kill $dpid 2>/dev/null || true"
+tk_wait_for 15 "the API socket" test -S "$SOCK"
+
+client() { # client STOPFILE COUNTFILE: GET the three read resources until STOPFILE exists
+  local n=0 p
+  while [ ! -e "$1" ]; do
+    for p in /v1/status /metrics /; do
+      curl -sf --max-time 10 --unix-socket "$SOCK" -H "Authorization: Bearer $TOKEN" \
+        -o /dev/null "http://localhost$p" && n=$((n + 1))
+    done
+  done
+  echo "$n" > "$2"
+}
+
+declare -a A B RATE
+for ((r = 1; r <= ROUNDS; r++)); do
+  A+=("$(backup)")
+  rm -f stop count.*
+  for ((c = 1; c <= CLIENTS; c++)); do client stop "count.$c" & done
+  t0=$EPOCHREALTIME
+  B+=("$(backup)")
+  touch stop
+  wait_clients=$(jobs -p | grep -v "^$dpid$" || true)
+  for p in $wait_clients; do wait "$p" 2>/dev/null || true; done
+  secs=$(echo "$EPOCHREALTIME - $t0" | bc)
+  total=$(cat count.* | paste -sd+ | bc)
+  RATE+=("$(echo "scale=0; $total / $secs" | bc)")
+  printf 'serve bench: round %d: backup %.2f s alone, %.2f s while the API answered %d requests (%s/s)\n' \
+    "$r" "${A[-1]}" "${B[-1]}" "$total" "${RATE[-1]}"
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+ma=$(median "${A[@]}")
+mb=$(median "${B[@]}")
+mr=$(median "${RATE[@]}")
+hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$dpid/status")
+rss=$(awk '/^VmRSS/ {print $2}' "/proc/$dpid/status")
+ratio=$(echo "scale=3; $mb / $ma" | bc)
+printf 'serve bench: backup alone %.2f s, with the API busy %.2f s: %sx (target <= 1.05x); %s requests/s; daemon peak RSS %d MiB (now %d MiB)\n' \
+  "$ma" "$mb" "$ratio" "$mr" $((hwm / 1024)) $((rss / 1024))
+grep -q . d.err && { echo "serve bench: the daemon logged:"; sed 's/^/  /' d.err; }
+mkdir -p "$here/bench/results"
+printf '{"bench": "serve", "rounds": %d, "clients": %d, "scale": %d, "backup_alone_s": %s, "backup_api_busy_s": %s, "ratio": %s, "requests_per_s": %s, "daemon_vmhwm_kib": %d}\n' \
+  "$ROUNDS" "$CLIENTS" "$SCALE" "$ma" "$mb" "$ratio" "$mr" "$hwm" > "$here/bench/results/serve-latest.json"
