@@ -4,8 +4,9 @@
 # (BENCH_SERVE_SCALE, default 10: ~150 MB), then, alternating, BENCH_ROUNDS times:
 #   A  pgward backup, nothing else running
 #   B  the same backup while `pgward serve` (the API on its unix socket, a read token)
-#      answers GET /v1/status, /metrics and / in a loop from BENCH_SERVE_CLIENTS parallel
-#      clients (default 4) for the whole backup
+#      answers GET /v1/status, /metrics and / in a loop from BENCH_SERVE_CLIENTS keep-alive
+#      clients (default 2), each at BENCH_SERVE_RPS requests a second (default 25: far more
+#      than a dashboard and a Prometheus scrape; 0: as fast as they can), for the whole backup
 # It reports the median wall time of each, the ratio B/A (target: no measurable cost,
 # <= 1.05x on a quiet machine), the requests answered per second during B, and the
 # daemon's peak RSS (VmHWM) after serving them. A benchmark, not a test: exit 0 when every
@@ -15,13 +16,14 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 export PGWARD=${PGWARD:-$here/build/src/pgward}
 SCALE=${BENCH_SERVE_SCALE:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
-CLIENTS=${BENCH_SERVE_CLIENTS:-4}
+CLIENTS=${BENCH_SERVE_CLIENTS:-2}
+RPS=${BENCH_SERVE_RPS:-25} # per client; 0: as fast as it can
 die() { printf 'serve bench: %s\n' "$1" >&2; exit "${2:-1}"; }
+[[ $RPS =~ ^[0-9]+$ ]] || die "BENCH_SERVE_RPS must be a number (got '$RPS')" 2
 for v in SCALE ROUNDS CLIENTS; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')" 2
 done
 [ -x "$PGWARD" ] || die "no pgward binary at $PGWARD (run 'make build')" 2
-command -v curl >/dev/null || die "curl is missing (tools/deps.sh installs it)" 2
 export TK_NO_WATCHDOG=1 # a benchmark runs as long as it needs; cleanup still runs on exit
 # shellcheck source=../tests/harness/lib.sh
 source "$here/tests/harness/lib.sh"
@@ -63,34 +65,64 @@ backup() { # backup -> wall seconds on stdout
   echo "$EPOCHREALTIME - $t0" | bc
 }
 
-"$PGWARD" serve --config c.conf --log-level warning 2> d.err &
+"$PGWARD" serve --config c.conf --log-level warn 2> d.err &
 dpid=$!
 tk_on_exit "kill $dpid 2>/dev/null || true"
-tk_wait_for 15 "the API socket" test -S "$SOCK"
+for ((i = 0; i < 150; i++)); do
+  [ -S "$SOCK" ] && break
+  kill -0 "$dpid" 2>/dev/null || die "the daemon stopped: $(cat d.err)"
+  sleep 0.1
+done
+[ -S "$SOCK" ] || die "no API socket after 15 s: $(cat d.err)"
 
-client() { # client STOPFILE COUNTFILE: GET the three read resources until STOPFILE exists
-  local n=0 p
-  while [ ! -e "$1" ]; do
-    for p in /v1/status /metrics /; do
-      curl -sf --max-time 10 --unix-socket "$SOCK" -H "Authorization: Bearer $TOKEN" \
-        -o /dev/null "http://localhost$p" && n=$((n + 1))
-    done
-  done
-  echo "$n" > "$2"
+# client STOPFILE COUNTFILE: one keep-alive connection GETting the three read resources in
+# turn, RPS requests a second (0: as fast as it can), until STOPFILE exists; the count of
+# answered requests into COUNTFILE. One python process, not a curl per request: the bench
+# measures the daemon, not process start-up on a 2-core machine.
+client() {
+  python3 - "$SOCK" "$TOKEN" "$1" "$2" "$RPS" <<'PY'
+import http.client, os, socket, sys, time
+path, tok, stop, countfile, rps = sys.argv[1:]
+rps = float(rps)
+class C(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX); self.sock.settimeout(10); self.sock.connect(path)
+c, n, t0 = C("localhost"), 0, time.monotonic()
+c.connect()
+open(countfile + ".ready", "w").close() # the backup starts once every client is connected
+while not os.path.exists(stop):
+    for p in ("/v1/status", "/metrics", "/"):
+        c.request("GET", p, headers={"Authorization": "Bearer " + tok})
+        r = c.getresponse(); r.read()
+        if r.status == 200:
+            n += 1
+        else:
+            bad = getattr(sys, "bad", 0) + 1; sys.bad = bad
+            if bad == 1:
+                sys.stderr.write("serve bench: %s answered %d\n" % (p, r.status))
+        if rps > 0:
+            time.sleep(max(0.0, t0 + n / rps - time.monotonic()))
+open(countfile, "w").write(str(n))
+PY
 }
 
 declare -a A B RATE
 for ((r = 1; r <= ROUNDS; r++)); do
   A+=("$(backup)")
-  rm -f stop count.*
+  rm -f stop
+  for ((c = 1; c <= CLIENTS; c++)); do rm -f "count.$c" "count.$c.ready"; done
   for ((c = 1; c <= CLIENTS; c++)); do client stop "count.$c" & done
+  ready() { for ((c = 1; c <= CLIENTS; c++)); do [ -e "count.$c.ready" ] || return 1; done; }
+  for ((i = 0; i < 300; i++)); do ready && break; sleep 0.1; done
+  ready || die "the clients did not connect within 30 s"
   t0=$EPOCHREALTIME
   B+=("$(backup)")
   touch stop
   wait_clients=$(jobs -p | grep -v "^$dpid$" || true)
   for p in $wait_clients; do wait "$p" 2>/dev/null || true; done
   secs=$(echo "$EPOCHREALTIME - $t0" | bc)
-  total=$(cat count.* | paste -sd+ | bc)
+  total=0
+  for ((c = 1; c <= CLIENTS; c++)); do total=$((total + $(cat "count.$c"))); done
   RATE+=("$(echo "scale=0; $total / $secs" | bc)")
   printf 'serve bench: round %d: backup %.2f s alone, %.2f s while the API answered %d requests (%s/s)\n' \
     "$r" "${A[-1]}" "${B[-1]}" "$total" "${RATE[-1]}"

@@ -57,6 +57,7 @@
 #define API_TOKEN_NAME_MAX 63
 #define API_RENDER_MAX (8 * 1024 * 1024)
 #define AUDIT_QUEUE_MAX 4096
+#define AUDIT_LINGER_MS 200 /* the audit writer gathers a batch this long */
 #define TOKEN_PREFIX "pgward_"
 
 enum { SCOPE_READ = 1u, SCOPE_OPERATE = 2u };
@@ -289,6 +290,19 @@ static void *audit_writer(void *arg)
 			pthread_cond_wait(&a->acv, &a->amu);
 		if (a->naq == 0)
 			break;
+		/* linger a moment for the records of calls answered meanwhile: a busy client
+		 * costs one fsync per AUDIT_LINGER_MS, not one per call (the calls are answered
+		 * already; a stop or a queue half full ends the wait) */
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += AUDIT_LINGER_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!a->astop && a->naq < AUDIT_QUEUE_MAX / 2 &&
+		       pthread_cond_timedwait(&a->acv, &a->amu, &until) == 0) {
+		}
 		size_t n = a->naq;
 		memcpy(batch, a->aq, n * sizeof *batch);
 		a->naq = 0;
