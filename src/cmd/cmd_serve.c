@@ -1525,7 +1525,12 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 	int src = stop_all(L);
 	if (rc == 0)
 		rc = src;
+	/* the API's last records (calls answered, refused calls summed up) are written even
+	 * while a stop signal is pending (file writes stop on it) */
+	int sig = pw_interrupted();
+	pw_set_interrupted(0);
 	api_stop(api);
+	pw_set_interrupted(sig);
 	pw_free(audit_path);
 	notifier_stop(L->notifier);
 	board_free(board);
