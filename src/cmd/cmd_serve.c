@@ -1408,6 +1408,11 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 {
 	struct loop *L = pw_calloc(1, sizeof *L);
 	L->once = once;
+	/* TZ exists from here on, before any thread starts: pw_zone_local then only swaps its
+	 * value, which the threads' getenv calls survive (adding or removing a variable moves
+	 * the environment under them); ":/etc/localtime" is what an unset TZ means */
+	if (!getenv("TZ"))
+		setenv("TZ", ":/etc/localtime", 1);
 	int rc = service_load(ctx, &L->svc);
 	if (rc < 0) {
 		pw_free(L);
