@@ -243,6 +243,9 @@ int cmd_backup(struct pw_ctx *ctx)
 			rc = backup_run(&o, &res);
 		}
 		pw_secret_free(secret);
+		/* the service records this as skipped, not failed (docs/service.md) */
+		if (rc < 0 && res.elsewhere)
+			json_object_set_new(ctx->audit, "running_elsewhere", json_true());
 	}
 	if (rc == 0 && !dry) {
 		json_object_set_new(ctx->audit, "backup_id", json_string(res.id));

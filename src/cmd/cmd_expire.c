@@ -13,6 +13,7 @@
 #include "common/str.h"
 #include "common/time.h"
 #include "repo/catalog.h"
+#include "repo/lease.h"
 #include "jobs/expire.h"
 #include "storage/storage.h"
 
@@ -159,9 +160,25 @@ int cmd_expire(struct pw_ctx *ctx)
 		                  "(\"RW...\" or its .pub file), or pass --allow-unsigned to "
 		                  "count unsigned backups as genuine (recorded in the audit log).");
 	}
+	/* one verify or expire of the stanza at a time, across hosts (repo/lease.h); a dry run
+	 * writes nothing, not even a claim */
+	struct repo_lease lease = {0};
+	bool elsewhere = false;
+	if (rc == 0 && !dry)
+		rc = repo_lease_take(repo, stanza, "expire", now, &lease, &elsewhere);
+	if (elsewhere) /* the service records this as skipped, not failed */
+		json_object_set_new(ctx->audit, "running_elsewhere", json_true());
 	if (rc == 0) {
 		struct expire_opts o = {repo, stanza, r, now, dry, &signers, allow};
 		rc = expire_run(&o, &rep);
+	}
+	if (lease.held) {
+		struct pw_error_saved e;
+		pw_error_save(&e);
+		repo_lease_release(repo, &lease);
+		if (rc == 0)
+			repo_lease_gc(repo, stanza, now);
+		pw_error_restore(&e);
 	}
 	repo_signers_free(&signers);
 	if (allow)

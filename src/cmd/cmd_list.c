@@ -444,26 +444,78 @@ static int list_stanza_json(struct pw_ctx *ctx, struct stor *repo, const char *s
 	return rc;
 }
 
-int pw_list_backups_json(void *config_path, const char *stanza, json_t **out)
+/* A "list STANZA --config=PATH" context and its repository, for the service's threads. */
+static int open_for_service(const char *config_path, const char *stanza, struct pw_ctx *ctx,
+                            struct stor **repo)
 {
-	*out = NULL;
+	*repo = NULL;
+	*ctx = (struct pw_ctx){.command = "list", .stanza = stanza};
+	ctx->cfg = pw_config_new();
 	if (!catalog_valid_stanza(stanza))
 		return pw_error(PW_E_USAGE, "invalid stanza name");
-	struct pw_ctx ctx = {.command = "list", .stanza = stanza};
-	ctx.cfg = pw_config_new();
 	struct pw_buf arg = PW_BUF_INIT(8192);
-	int rc = pw_buf_printf(&arg, "--config=%s", (const char *)config_path);
+	int rc = pw_buf_printf(&arg, "--config=%s", config_path);
 	if (rc == 0) {
 		char *argv[] = {(char *)pw_buf_str(&arg)};
 		const enum pw_opt_id allowed[] = {PW_OPT_CONFIG};
-		rc = pw_config_parse_args(ctx.cfg, "list", 1, argv, allowed, 1);
+		rc = pw_config_parse_args(ctx->cfg, "list", 1, argv, allowed, 1);
 	}
 	pw_buf_free(&arg, 0);
 	if (rc == 0)
-		rc = pw_config_load(ctx.cfg, stanza);
-	struct stor *repo = NULL;
+		rc = pw_config_load(ctx->cfg, stanza);
 	if (rc == 0)
-		rc = pw_open_repo(&ctx, &repo);
+		rc = pw_open_repo(ctx, repo);
+	return rc;
+}
+
+int pw_wal_status(const char *config_path, const char *stanza, time_t *last_durable, time_t *from,
+                  time_t *to)
+{
+	*last_durable = *from = *to = 0;
+	struct pw_ctx ctx;
+	struct stor *repo;
+	int rc = open_for_service(config_path, stanza, &ctx, &repo);
+	struct repo_signers signers = {0};
+	if (rc == 0)
+		rc = pw_load_signers(&ctx, &signers);
+	const char *skpath = pw_cfg_str(ctx.cfg, PW_OPT_SIGN_KEY);
+	if (rc == 0 && !signers.n && skpath && *skpath) {
+		struct minisign_seckey sk;
+		if ((rc = repo_sign_key_load(skpath, &sk)) == 0) {
+			signers.k = pw_calloc(1, sizeof *signers.k);
+			minisign_seckey_public(&sk, &signers.k[0]);
+			signers.n = 1;
+			minisign_seckey_wipe(&sk);
+		}
+	}
+	struct backup_list l;
+	memset(&l, 0, sizeof l);
+	if (rc == 0)
+		rc = catalog_list_trusted(repo, stanza, &signers, false, &l);
+	struct stanza_wal w = {0};
+	if (rc == 0)
+		rc = stanza_wal_load(repo, stanza, &l, &signers, &w);
+	if (rc == 0) {
+		*last_durable = w.end_time;
+		if (w.win.any) {
+			*from = w.win.from;
+			*to = w.win.to;
+		}
+	}
+	stanza_wal_free(&w);
+	catalog_list_free(&l);
+	repo_signers_free(&signers);
+	stor_free(repo);
+	pw_config_free(ctx.cfg);
+	return rc;
+}
+
+int pw_list_backups_json(void *config_path, const char *stanza, json_t **out)
+{
+	*out = NULL;
+	struct pw_ctx ctx;
+	struct stor *repo;
+	int rc = open_for_service(config_path, stanza, &ctx, &repo);
 	json_t *arr = json_array();
 	if (rc == 0)
 		rc = list_stanza_json(&ctx, repo, stanza, arr);

@@ -18,6 +18,7 @@
 
 #include "cmd/commands.h"
 #include "cmd/serve_job.h"
+#include "cmd/serve_wal.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/fileio.h"
@@ -890,12 +891,12 @@ static void board_plan(struct board *b, const char *stanza, enum plan_kind k,
 }
 
 /* What a finished job says of its repository: 1 reached, 0 a storage failure, -1 nothing
- * learned. "Another backup runs" is reported as a storage failure but reached it. */
-static int job_reached_repo(int exit_code, const char *message)
+ * learned. "Running elsewhere" is reported with the storage failures' code, but is none. */
+static int job_reached_repo(int exit_code, bool elsewhere)
 {
 	if (exit_code == 0)
 		return 1;
-	if (exit_code == PW_E_STORAGE && !pw_startswith(message, "another backup of stanza"))
+	if (exit_code == PW_E_STORAGE && !elsewhere)
 		return 0;
 	return -1;
 }
@@ -903,7 +904,7 @@ static int job_reached_repo(int exit_code, const char *message)
 /* A job starts (running) or ends (its facts) on the board. */
 static void board_job(struct board *b, const char *stanza, enum plan_kind k, unsigned id,
                       const struct plan_state *ps, bool running, int exit_code, const char *message,
-                      int depth, uint64_t bytes)
+                      int depth, uint64_t bytes, bool skipped)
 {
 	struct board_data *d = board_lock(b);
 	struct board_stanza *bs = board_find(d, stanza);
@@ -916,7 +917,11 @@ static void board_job(struct board *b, const char *stanza, enum plan_kind k, uns
 			bk->last_duration = (double)(ps->last_end - ps->last_start);
 			bk->last_exit = exit_code;
 			bk->runs_total++;
-			if (exit_code) {
+			if (skipped) {
+				bk->skipped_total++;
+				pw_str_printable(bk->last_message, sizeof bk->last_message,
+				                 message ? message : "");
+			} else if (exit_code) {
 				bk->failures_total++;
 				pw_str_printable(bk->last_message, sizeof bk->last_message,
 				                 message ? message : "");
@@ -927,7 +932,7 @@ static void board_job(struct board *b, const char *stanza, enum plan_kind k, uns
 				if (k == PLAN_BACKUP && bytes)
 					bk->last_bytes = bytes;
 			}
-			int reached = job_reached_repo(exit_code, message ? message : "");
+			int reached = job_reached_repo(exit_code, skipped);
 			if (reached >= 0) {
 				bs->repo_reachable = reached;
 				bs->repo_checked = pw_now();
@@ -1001,6 +1006,19 @@ static int record_end(struct loop *L, const char *stanza, enum plan_kind k, unsi
 	if (rc < 0)
 		return rc;
 	ps->last_end = pw_now();
+	if (res->elsewhere && !interrupted) {
+		/* not a failure (no failure event, no failure count, no backoff): the job of
+		 * the stanza runs on another host; the next slot runs it again */
+		ps->result = PLAN_RES_SKIPPED;
+		char msg[BOARD_MSG_MAX];
+		snprintf(msg, sizeof msg, "skipped: running elsewhere (%.*s)", BOARD_MSG_MAX - 40,
+		         res->message);
+		pw_info("the %s of stanza \"%s\" was skipped (job %u): %s", plan_kind_name(k),
+		        stanza, id, res->message);
+		rc = save_state(L->state, L->svc.state_path);
+		board_job(L->board, stanza, k, id, ps, false, res->exit_code, msg, depth, 0, true);
+		return rc;
+	}
 	bool ok = res->exit_code == 0 && !interrupted;
 	ps->result = ok ? PLAN_RES_OK : interrupted ? PLAN_RES_INTERRUPTED : PLAN_RES_FAILED;
 	ps->attempts = ok ? 0 : ps->attempts + 1;
@@ -1027,7 +1045,8 @@ static int record_end(struct loop *L, const char *stanza, enum plan_kind k, unsi
 		}
 	}
 	rc = save_state(L->state, L->svc.state_path);
-	board_job(L->board, stanza, k, id, ps, false, code, res->message, depth, res->stored_bytes);
+	board_job(L->board, stanza, k, id, ps, false, code, res->message, depth, res->stored_bytes,
+	          false);
 	notify(L->notifier, ok ? NOTIFY_SUCCESS : NOTIFY_FAILURE, stanza, k, id, ps, code,
 	       ok ? NULL : res->message);
 	if (ok && failing)
@@ -1057,7 +1076,7 @@ static int start_job(struct loop *L, struct stanza *st, enum plan_kind k, enum p
 	bool failing = ps->attempts > 0;
 	pw_info("starting the %s of stanza \"%s\" (%s) as job %u", plan_kind_name(k), st->name,
 	        why_text(why), id);
-	board_job(L->board, st->name, k, id, ps, true, 0, NULL, 0, 0);
+	board_job(L->board, st->name, k, id, ps, true, 0, NULL, 0, 0, false);
 	notify(L->notifier, NOTIFY_START, st->name, k, id, ps, 0, NULL);
 	struct running *r = &L->run[L->nrun];
 	/* a zone file that vanished fails plan_entries: as a job that could not start */
@@ -1389,6 +1408,11 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 {
 	struct loop *L = pw_calloc(1, sizeof *L);
 	L->once = once;
+	/* TZ exists from here on, before any thread starts: pw_zone_local then only swaps its
+	 * value, which the threads' getenv calls survive (adding or removing a variable moves
+	 * the environment under them); ":/etc/localtime" is what an unset TZ means */
+	if (!getenv("TZ"))
+		setenv("TZ", ":/etc/localtime", 1);
 	int rc = service_load(ctx, &L->svc);
 	if (rc < 0) {
 		pw_free(L);
@@ -1423,6 +1447,10 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 	    .backups = pw_list_backups_json, .arg = (void *)L->svc.path, .audit_path = audit_path};
 	if (rc == 0 && !once)
 		rc = api_start(ctx->cfg, board, &hooks, &api);
+	/* the last durable WAL of the wal-stream stanzas, read from the repository */
+	struct serve_wal *wal = NULL;
+	if (rc == 0 && !once)
+		rc = serve_wal_start(L->svc.path, board, &wal);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_hup; /* no SA_RESTART: a sleep returns */
@@ -1463,6 +1491,7 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 				if (rc == 0)
 					rc = board_load(board, &L->svc);
 				pw_info("configuration reloaded: %zu stanzas", L->svc.m);
+				serve_wal_kick(wal);
 			} else {
 				pw_log(PW_LOG_ERROR,
 				       "reload refused, the old configuration stays: %s",
@@ -1525,10 +1554,17 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 	int src = stop_all(L);
 	if (rc == 0)
 		rc = src;
+	/* the API's last records (calls answered, refused calls summed up) are written even
+	 * while a stop signal is pending (file writes stop on it) */
+	int sig = pw_interrupted();
+	pw_set_interrupted(0);
 	api_stop(api);
+	bool wal_ended = serve_wal_stop(wal);
+	pw_set_interrupted(sig);
 	pw_free(audit_path);
 	notifier_stop(L->notifier);
-	board_free(board);
+	if (wal_ended)
+		board_free(board); /* else the WAL thread still holds it: the exit frees it */
 	if (rc == 0 && pw_interrupted())
 		pw_info("stopping on signal %d", pw_interrupted());
 	pw_free(health);

@@ -10,6 +10,8 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "repo/catalog.h"
+#include "repo/lease.h"
+#include "common/time.h"
 #include "jobs/pitr.h"
 #include "jobs/verify.h"
 #include "filter/keyfile.h"
@@ -137,6 +139,7 @@ static void print_report(json_t *rep)
 int cmd_verify(struct pw_ctx *ctx)
 {
 	struct stor *repo = NULL;
+	struct repo_lease lease = {0};
 	struct pw_keyset ks = {0};
 	struct backup_list l = {0};
 	struct repo_signers signers = {0};
@@ -185,6 +188,12 @@ int cmd_verify(struct pw_ctx *ctx)
 		rc = pw_open_repo(ctx, &repo);
 	if (rc == 0)
 		rc = pw_repo_stanza(ctx, repo, stanza, sizeof stanza);
+	/* one verify or expire of the stanza at a time, across hosts (repo/lease.h) */
+	bool elsewhere = false;
+	if (rc == 0)
+		rc = repo_lease_take(repo, stanza, "verify", pw_now(), &lease, &elsewhere);
+	if (elsewhere) /* the service records this as skipped, not failed */
+		json_object_set_new(ctx->audit, "running_elsewhere", json_true());
 	bool allow = pw_cfg_bool(ctx->cfg, PW_OPT_ALLOW_UNSIGNED);
 	if (rc == 0)
 		rc = pw_load_signers(ctx, &signers);
@@ -364,6 +373,12 @@ int cmd_verify(struct pw_ctx *ctx)
 			    "what changed the repository.");
 	}
 out:
+	if (lease.held) {
+		struct pw_error_saved e;
+		pw_error_save(&e);
+		repo_lease_release(repo, &lease);
+		pw_error_restore(&e);
+	}
 	pw_buf_free(&rcmd, 0);
 	if (have_sk)
 		minisign_seckey_wipe(&sk);

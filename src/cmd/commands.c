@@ -248,6 +248,9 @@ const struct pw_command pw_commands[] = {
     {"verify", "prove backups: integrity without a key, decryption with one, a restore drill",
      "[STANZA] [--backup ID | --all] [-i IDENTITY [--restore [--scratch-url URL | "
      "--scratch-local]]]",
+     "One verify or expire of a stanza runs at a time across hosts: verify first takes the "
+     "stanza's lease in the repository (a claim object under STANZA/lock/) and exits 30 "
+     "without checking anything when another host holds it. "
      "Depth 1, with no key (runs on the backup host): every object the manifest names exists "
      "with its size and ciphertext SHA-256, and objects no manifest names are reported as "
      "strays. Depth 2, with -i: the objects decrypt and decompress to the end, the pg_dump "
@@ -306,7 +309,10 @@ const struct pw_command pw_commands[] = {
      "leaves a manifest pointing at missing data. Objects still under Object Lock are reported "
      "as retained until their date and left for a later run. --dry-run prints exactly what "
      "would be removed and why each kept backup is kept. Needs delete permission: run it with "
-     "other credentials than the backup host's.\n\n"
+     "other credentials than the backup host's. One expire or verify of a stanza runs at a "
+     "time across hosts: it first takes the stanza's lease in the repository (a claim "
+     "object under STANZA/lock/), and exits 30 without removing anything when another host "
+     "holds it (\"another verify or expire ... is running on host ...\").\n\n"
      "Only genuine backups count toward the rules: signed by a trusted-signer key, every "
      "object present with its recorded size, a start time matching the id and not in the "
      "future. Others are reported and removed like incomplete backups after the grace period "

@@ -76,6 +76,13 @@ char *pw_audit_log_path(const struct pw_config *cfg);
  * stanza's configuration from the file config_path (a const char *): the API's backups
  * resource (an api_hooks.backups function). */
 int pw_list_backups_json(void *config_path, const char *stanza, json_t **out);
+/* The stanza's continuous WAL as the repository holds it, read like pw_list_backups_json:
+ * *last_durable the signed stored= time of the object that ends the newest timeline's WAL
+ * (0: none, or none that checks), *from and *to the recovery window (0: none). The keys
+ * checked are trusted-signer, else the public half of sign-key (the host that streamed the
+ * WAL signed it). */
+int pw_wal_status(const char *config_path, const char *stanza, time_t *last_durable, time_t *from,
+                  time_t *to);
 /* The audit log's head for a backup manifest ({"host", "log", "records", "head"}), or NULL
  * when there is no intact log yet (a warning says why). */
 /* The audit log's head for a backup's manifest; false (a warning printed) when there is

@@ -227,6 +227,8 @@ void serve_job_read_result(unsigned id, const char *path, struct serve_job_resul
 				*p = ' ';
 		pw_str_printable(r->message, sizeof r->message, line);
 	}
+	r->elsewhere =
+	    r->exit_code == PW_E_STORAGE && json_is_true(json_object_get(det, "running_elsewhere"));
 	json_t *sb = json_object_get(det, "stored_bytes");
 	if (json_is_integer(sb) && json_integer_value(sb) > 0)
 		r->stored_bytes = (uint64_t)json_integer_value(sb);

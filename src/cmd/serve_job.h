@@ -49,6 +49,7 @@ struct serve_job_result {
 	bool reported;               /* the job wrote its result file */
 	char message[BOARD_MSG_MAX]; /* one line, printable; "" on success */
 	uint64_t stored_bytes;       /* backup: the stored size; 0 unknown */
+	bool elsewhere; /* it did not run: the same job of the stanza runs elsewhere (exit 30) */
 };
 
 #define SERVE_JOB_ARGS_MAX 16

@@ -231,25 +231,40 @@ int pw_zone_check(const char *zone)
 	return good ? 0 : -PW_E_CONFIG;
 }
 
+/*
+ * localtime_r in another zone means switching TZ. The service is multi-threaded, and its
+ * other threads read the environment (getenv: configuration, libcurl) meanwhile: adding or
+ * removing a variable moves glibc's environment array under a concurrent getenv (a crash),
+ * while setting one that exists swaps one pointer (glibc keeps the strings it made). So UTC
+ * needs no switch at all, and TZ is never removed: a TZ that was unset is restored as
+ * ":/etc/localtime", which glibc reads as it reads an unset TZ.
+ */
 int pw_zone_local(const char *zone, time_t t, struct tm *tm, long *off, char abbr[16])
 {
 	bool switch_tz = zone && *zone;
 	char *saved = NULL;
+	struct tm local;
+	if (switch_tz && strcmp(zone, "UTC") == 0) {
+		pw_time_fields(t, &local);
+		if (tm)
+			*tm = local;
+		if (off)
+			*off = 0;
+		if (abbr)
+			snprintf(abbr, 16, "UTC");
+		return 0;
+	}
 	if (switch_tz) {
 		if (pw_zone_check(zone) < 0)
 			return -PW_E_CONFIG;
 		const char *old = getenv("TZ");
-		saved = old ? pw_strdup(old) : NULL;
+		saved = pw_strdup(old ? old : ":/etc/localtime");
 		setenv("TZ", zone, 1);
 	}
 	tzset();
-	struct tm local;
 	bool ok = localtime_r(&t, &local) != NULL;
 	if (switch_tz) {
-		if (saved)
-			setenv("TZ", saved, 1);
-		else
-			unsetenv("TZ");
+		setenv("TZ", saved, 1);
 		pw_free(saved);
 		tzset();
 	}

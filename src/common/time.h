@@ -67,8 +67,9 @@ int pw_zone_check(const char *zone);
 /*
  * The wall clock of zone at t: *tm (civil fields), *off (seconds east of UTC) and abbr
  * ("CET", may be NULL). zone NULL or "" is the process's local zone (TZ, else
- * /etc/localtime). Sets TZ for the call and restores it: not thread-safe (the scheduler
- * runs on one thread). Returns 0 or -PW_E_CONFIG with nothing recorded.
+ * /etc/localtime). UTC needs nothing else; another zone sets TZ for the call and restores
+ * it (never removing it: other threads may call getenv meanwhile): only one thread may
+ * call it (the scheduler's). Returns 0 or -PW_E_CONFIG with nothing recorded.
  */
 int pw_zone_local(const char *zone, time_t t, struct tm *tm, long *off, char abbr[16]);
 

@@ -17,6 +17,7 @@
  */
 #include "daemon/api.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -44,6 +45,7 @@
 #include "common/str.h"
 #include "common/time.h"
 #include "crypto/prim.h"
+#include "daemon/refused.h"
 #include "service/render.h"
 
 #define API_THREADS 4
@@ -57,7 +59,8 @@
 #define API_TOKEN_NAME_MAX 63
 #define API_RENDER_MAX (8 * 1024 * 1024)
 #define AUDIT_QUEUE_MAX 4096
-#define AUDIT_LINGER_MS 200 /* the audit writer gathers a batch this long */
+#define AUDIT_LINGER_MS 200         /* the audit writer gathers a batch this long */
+#define HELD_MAX (2 * API_CONN_MAX) /* refused calls whose answer is held (both listeners) */
 #define TOKEN_PREFIX "pgward_"
 
 enum { SCOPE_READ = 1u, SCOPE_OPERATE = 2u };
@@ -75,7 +78,16 @@ struct audit_rec {
 	char stanza[SVC_STANZA_MAX + 1];
 	unsigned status;
 	unsigned job;
-	const char *reason; /* a fixed text of ours for a refusal, or NULL */
+	const char *reason;          /* a fixed text of ours for a refusal, or NULL */
+	char peer[REFUSED_PEER_MAX]; /* refused calls (401): who sent it */
+	unsigned long refused;       /* a summary of this many refused calls (0: one call) */
+	unsigned long refused_peers;
+	char summary[160]; /* its message */
+};
+
+struct held {
+	struct MHD_Connection *c;
+	double due;
 };
 
 struct api {
@@ -98,6 +110,15 @@ struct api {
 	bool astop, athread;
 	pthread_t awriter;
 	unsigned long audit_failed;
+	struct refused *refused; /* under amu */
+	/* refused calls whose 401 is held back (suspended connections, resumed by the
+	 * holder thread: a delay never occupies one of libmicrohttpd's threads) */
+	pthread_mutex_t hmu;
+	pthread_cond_t hcv;
+	struct held held[HELD_MAX];
+	size_t nheld;
+	bool hstop, hthread;
+	pthread_t holder;
 };
 
 /* ---- tokens ---- */
@@ -278,37 +299,83 @@ static int audit_exit_code(unsigned status)
 	}
 }
 
+static void abs_after_ms(struct timespec *until, long ms)
+{
+	clock_gettime(CLOCK_REALTIME, until);
+	until->tv_sec += ms / 1000;
+	until->tv_nsec += (ms % 1000) * 1000000L;
+	if (until->tv_nsec >= 1000000000L) {
+		until->tv_sec++;
+		until->tv_nsec -= 1000000000L;
+	}
+}
+
+/* A summary of refused calls as an audit record (the writer's own: no call reserved it). */
+static void summary_rec(const struct refused_summary *sm, struct audit_rec *r)
+{
+	memset(r, 0, sizeof *r);
+	pw_strlcpy(r->method, "-", sizeof r->method);
+	r->route = "unauthenticated";
+	r->status = 401;
+	r->refused = sm->count;
+	r->refused_peers = sm->peers;
+	if (sm->peer[0]) {
+		pw_strlcpy(r->peer, sm->peer, sizeof r->peer);
+		snprintf(r->summary, sizeof r->summary,
+		         "%lu more refused calls from %s in the last minute", sm->count, sm->peer);
+	} else {
+		snprintf(r->summary, sizeof r->summary,
+		         "%lu more refused calls from %lu other peers in the last minute",
+		         sm->count, sm->peers);
+	}
+	r->reason = r->summary;
+}
+
+#define SUMMARY_BATCH 64
+
 static void *audit_writer(void *arg)
 {
 	struct api *a = arg;
-	struct audit_rec *batch = pw_calloc(AUDIT_QUEUE_MAX, sizeof *batch);
-	struct pw_audit_event *ev = pw_calloc(AUDIT_QUEUE_MAX, sizeof *ev);
-	json_t **details = pw_calloc(AUDIT_QUEUE_MAX, sizeof *details);
+	size_t cap = AUDIT_QUEUE_MAX + SUMMARY_BATCH;
+	struct audit_rec *batch = pw_calloc(cap, sizeof *batch);
+	struct pw_audit_event *ev = pw_calloc(cap, sizeof *ev);
+	json_t **details = pw_calloc(cap, sizeof *details);
+	struct refused_summary *sums = pw_calloc(SUMMARY_BATCH, sizeof *sums);
 	pthread_mutex_lock(&a->amu);
 	for (;;) {
-		while (a->naq == 0 && !(a->astop && a->reserved == 0))
-			pthread_cond_wait(&a->acv, &a->amu);
-		if (a->naq == 0)
-			break;
-		/* linger a moment for the records of calls answered meanwhile: a busy client
-		 * costs one fsync per AUDIT_LINGER_MS, not one per call (the calls are answered
-		 * already; a stop or a queue half full ends the wait) */
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += AUDIT_LINGER_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
+		/* wait for records; while refused calls are counted, wake each second to write
+		 * the summaries of the windows that ended */
+		while (a->naq == 0 && !(a->astop && a->reserved == 0)) {
+			if (!refused_pending(a->refused)) {
+				pthread_cond_wait(&a->acv, &a->amu);
+				continue;
+			}
+			struct timespec until;
+			abs_after_ms(&until, 1000);
+			if (pthread_cond_timedwait(&a->acv, &a->amu, &until) != 0)
+				break;
 		}
-		while (!a->astop && a->naq < AUDIT_QUEUE_MAX / 2 &&
-		       pthread_cond_timedwait(&a->acv, &a->amu, &until) == 0) {
+		bool last = a->astop && a->reserved == 0 && a->naq == 0;
+		if (a->naq > 0) {
+			/* linger a moment for the records of calls answered meanwhile: a busy
+			 * client costs one fsync per AUDIT_LINGER_MS, not one per call (the calls
+			 * are answered already; a stop or a queue half full ends the wait) */
+			struct timespec until;
+			abs_after_ms(&until, AUDIT_LINGER_MS);
+			while (!a->astop && a->naq < AUDIT_QUEUE_MAX / 2 &&
+			       pthread_cond_timedwait(&a->acv, &a->amu, &until) == 0) {
+			}
 		}
 		size_t n = a->naq;
 		memcpy(batch, a->aq, n * sizeof *batch);
 		a->naq = 0;
 		a->reserved -= n;
+		size_t m = refused_collect(a->refused, pw_monotonic(), last, sums, SUMMARY_BATCH);
 		pthread_cond_broadcast(&a->acv);
 		pthread_mutex_unlock(&a->amu);
+		for (size_t i = 0; i < m; i++)
+			summary_rec(&sums[i], &batch[n + i]);
+		n += m;
 		for (size_t i = 0; i < n; i++) {
 			const struct audit_rec *r = &batch[i];
 			details[i] = json_object();
@@ -319,13 +386,23 @@ static void *audit_writer(void *arg)
 			json_object_set_new(details[i], "status", json_integer(r->status));
 			if (r->job)
 				json_object_set_new(details[i], "job_id", json_integer(r->job));
+			if (r->peer[0])
+				json_object_set_new(details[i], "peer", json_string(r->peer));
+			if (r->refused) {
+				json_object_set_new(details[i], "refused_calls",
+				                    json_integer((json_int_t)r->refused));
+				json_object_set_new(details[i], "refused_peers",
+				                    json_integer((json_int_t)r->refused_peers));
+				json_object_set_new(details[i], "window_seconds",
+				                    json_integer(REFUSED_WINDOW));
+			}
 			ev[i] = (struct pw_audit_event){.command = "api",
 			                                .stanza = r->stanza[0] ? r->stanza : NULL,
 			                                .exit_code = audit_exit_code(r->status),
 			                                .error = r->reason,
 			                                .details = details[i]};
 		}
-		if (pw_audit_append_many(a->hooks.audit_path, ev, n) < 0) {
+		if (n > 0 && pw_audit_append_many(a->hooks.audit_path, ev, n) < 0) {
 			/* the calls were answered: say so loudly, once in a while */
 			if (a->audit_failed++ % 1000 == 0)
 				pw_log(PW_LOG_ERROR, "%zu API audit records were not written: %s",
@@ -335,8 +412,11 @@ static void *audit_writer(void *arg)
 		for (size_t i = 0; i < n; i++)
 			json_decref(details[i]);
 		pthread_mutex_lock(&a->amu);
+		if (last && m < SUMMARY_BATCH)
+			break;
 	}
 	pthread_mutex_unlock(&a->amu);
+	pw_free(sums);
 	pw_free(details);
 	pw_free(ev);
 	pw_free(batch);
@@ -353,6 +433,15 @@ static bool audit_reserve(struct api *a)
 	return ok;
 }
 
+/* A reserved record that will not be written (a refused call counted for a summary). */
+static void audit_release(struct api *a)
+{
+	pthread_mutex_lock(&a->amu);
+	a->reserved--;
+	pthread_cond_broadcast(&a->acv);
+	pthread_mutex_unlock(&a->amu);
+}
+
 static void audit_commit(struct api *a, const struct audit_rec *r)
 {
 	pthread_mutex_lock(&a->amu);
@@ -361,10 +450,97 @@ static void audit_commit(struct api *a, const struct audit_rec *r)
 	pthread_mutex_unlock(&a->amu);
 }
 
+/* ---- refused calls: who sent them, and holding their answer ---- */
+
+/* The peer a refusal is counted for: the client's IPv4 address, its IPv6 /64 (one host
+ * commonly holds a whole /64), or on the unix socket its user id. */
+static void peer_of(struct MHD_Connection *c, char *out, size_t size)
+{
+	pw_strlcpy(out, "unknown", size);
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	char ip[INET6_ADDRSTRLEN];
+	if (sa && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+		if (inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip))
+			pw_strlcpy(out, ip, size);
+	} else if (sa && sa->sa_family == AF_INET6) {
+		struct in6_addr net = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(&net)) {
+			if (inet_ntop(AF_INET, &net.s6_addr[12], ip, sizeof ip))
+				pw_strlcpy(out, ip, size);
+			return;
+		}
+		memset(&net.s6_addr[8], 0, 8);
+		if (inet_ntop(AF_INET6, &net, ip, sizeof ip))
+			snprintf(out, size, "%s/64", ip);
+	} else {
+		const union MHD_ConnectionInfo *fi =
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		struct ucred cr;
+		socklen_t len = sizeof cr;
+		if (fi && getsockopt(fi->connect_fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0)
+			snprintf(out, size, "unix uid %u", (unsigned)cr.uid);
+		else
+			pw_strlcpy(out, "unix", size);
+	}
+}
+
+/* The holder: resumes each held connection when its delay is over (then libmicrohttpd
+ * calls on_request again, which sends the 401). */
+static void *holder(void *arg)
+{
+	struct api *a = arg;
+	pthread_mutex_lock(&a->hmu);
+	while (!a->hstop) {
+		double now = pw_monotonic(), next = 0;
+		for (size_t i = 0; i < a->nheld;) {
+			if (a->held[i].due <= now) {
+				MHD_resume_connection(a->held[i].c);
+				a->held[i] = a->held[--a->nheld];
+				continue;
+			}
+			if (!next || a->held[i].due < next)
+				next = a->held[i].due;
+			i++;
+		}
+		if (!next) {
+			pthread_cond_wait(&a->hcv, &a->hmu);
+			continue;
+		}
+		struct timespec until;
+		abs_after_ms(&until, (long)((next - now) * 1000) + 1);
+		pthread_cond_timedwait(&a->hcv, &a->hmu, &until);
+	}
+	for (size_t i = 0; i < a->nheld; i++)
+		MHD_resume_connection(a->held[i].c);
+	a->nheld = 0;
+	pthread_mutex_unlock(&a->hmu);
+	return NULL;
+}
+
+/* Hold a refused call's answer for ms; false: answer now (the service stops, or too many
+ * are held). Suspending under hmu: the holder cannot resume it before it is suspended. */
+static bool hold(struct api *a, struct MHD_Connection *c, unsigned ms)
+{
+	pthread_mutex_lock(&a->hmu);
+	bool ok = a->hthread && !a->hstop && a->nheld < HELD_MAX;
+	if (ok) {
+		a->held[a->nheld++] = (struct held){c, pw_monotonic() + ms / 1000.0};
+		MHD_suspend_connection(c);
+		pthread_cond_signal(&a->hcv);
+	}
+	pthread_mutex_unlock(&a->hmu);
+	return ok;
+}
+
 /* ---- requests ---- */
 
 struct req {
 	bool reserved;        /* an audit slot is held */
+	bool held;            /* a refused call whose 401 waits in the holder */
+	bool token_sent;      /* it carried an Authorization header */
 	bool answered;        /* a response was queued */
 	bool too_big;         /* the body passed API_BODY_MAX */
 	int route;            /* index into routes, -1 none */
@@ -457,6 +633,13 @@ static enum MHD_Result send_error(struct api *a, struct MHD_Connection *c, struc
 	    a, c, r, status,
 	    json_pack("{s:{s:i,s:s}}", "error", "status", (int)status, "message", message), hname,
 	    hvalue);
+}
+
+static enum MHD_Result send_401(struct api *a, struct MHD_Connection *c, struct req *r)
+{
+	return send_error(a, c, r, 401, "a valid bearer token is needed", "WWW-Authenticate",
+	                  r->token_sent ? "Bearer realm=\"pgward\", error=\"invalid_token\""
+	                                : "Bearer realm=\"pgward\"");
 }
 
 static void h_status(struct api *a, struct MHD_Connection *c, struct req *r)
@@ -716,12 +899,25 @@ static enum MHD_Result start(struct api *a, struct MHD_Connection *c, struct req
 	r->reserved = true;
 	if (!authenticate(a, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"),
 	                  &r->tok)) {
-		bool sent =
+		r->token_sent =
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization") != NULL;
-		return send_error(a, c, r, 401, "a valid bearer token is needed",
-		                  "WWW-Authenticate",
-		                  sent ? "Bearer realm=\"pgward\", error=\"invalid_token\""
-		                       : "Bearer realm=\"pgward\"");
+		/* a flood of refusals: the first few of each peer are records one by one, the
+		 * rest a summary (the audit writer's); a peer that keeps failing waits */
+		bool record;
+		unsigned delay;
+		peer_of(c, r->rec.peer, sizeof r->rec.peer);
+		pthread_mutex_lock(&a->amu);
+		refused_note(a->refused, r->rec.peer, pw_monotonic(), &record, &delay);
+		pthread_mutex_unlock(&a->amu);
+		if (!record) {
+			r->reserved = false;
+			audit_release(a);
+		}
+		if (delay && hold(a, c, delay)) {
+			r->held = true;
+			return MHD_YES;
+		}
+		return send_401(a, c, r);
 	}
 	pw_strlcpy(r->rec.who, r->tok.name, sizeof r->rec.who);
 	size_t n = strlen(url);
@@ -814,6 +1010,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		r = pw_calloc(1, sizeof *r);
 		*con_cls = r;
 		return start(a, c, r, url, method);
+	}
+	if (r->held) { /* a refused call whose delay is over */
+		r->held = false;
+		*upload_data_size = 0;
+		return send_401(a, c, r);
 	}
 	if (r->answered) { /* a body after an early answer: read and dropped */
 		*upload_data_size = 0;
@@ -1078,7 +1279,7 @@ int api_check(const struct pw_config *cfg, bool *enabled)
 
 static struct MHD_Daemon *start_daemon(struct api *a, int fd, bool tls)
 {
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
 	if (tls)
 		flags |= MHD_USE_TLS;
 	struct MHD_OptionItem common[] = {
@@ -1119,6 +1320,9 @@ int api_start(const struct pw_config *cfg, struct board *b, const struct api_hoo
 	pthread_rwlock_init(&a->tokens_lock, NULL);
 	pthread_mutex_init(&a->amu, NULL);
 	pthread_cond_init(&a->acv, NULL);
+	pthread_mutex_init(&a->hmu, NULL);
+	pthread_cond_init(&a->hcv, NULL);
+	a->refused = refused_new();
 	a->tls_cert = PW_BUF_INIT(0);
 	a->tls_key = PW_BUF_INIT(0);
 	rc = load_tokens(cfg, a->tokens, &a->ntokens);
@@ -1132,6 +1336,10 @@ int api_start(const struct pw_config *cfg, struct board *b, const struct api_hoo
 		rc = pw_error(PW_E_INTERNAL, "cannot start the API's audit writer thread");
 	else if (rc == 0)
 		a->athread = true;
+	if (rc == 0 && pthread_create(&a->holder, NULL, holder, a) != 0)
+		rc = pw_error(PW_E_INTERNAL, "cannot start the API's holder thread");
+	else if (rc == 0)
+		a->hthread = true;
 	int ufd = -1, tfd = -1;
 	char *sock = pw_cfg_isset(cfg, PW_OPT_API_SOCKET)
 	                 ? pw_strdup(pw_cfg_str(cfg, PW_OPT_API_SOCKET))
@@ -1203,6 +1411,15 @@ void api_stop(struct api *a)
 {
 	if (!a)
 		return;
+	/* held connections are resumed (and answered) first: libmicrohttpd cannot stop with
+	 * suspended ones; after this, a refusal is answered at once */
+	if (a->hthread) {
+		pthread_mutex_lock(&a->hmu);
+		a->hstop = true;
+		pthread_cond_broadcast(&a->hcv);
+		pthread_mutex_unlock(&a->hmu);
+		pthread_join(a->holder, NULL);
+	}
 	if (a->tcp_d)
 		MHD_stop_daemon(a->tcp_d);
 	if (a->unix_d)
@@ -1225,6 +1442,9 @@ void api_stop(struct api *a)
 	pthread_rwlock_destroy(&a->tokens_lock);
 	pthread_cond_destroy(&a->acv);
 	pthread_mutex_destroy(&a->amu);
+	pthread_cond_destroy(&a->hcv);
+	pthread_mutex_destroy(&a->hmu);
+	refused_free(a->refused);
 	pw_free(a->aq);
 	OPENSSL_cleanse(a->tokens, sizeof a->tokens);
 	pw_free(a);

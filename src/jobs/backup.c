@@ -159,7 +159,7 @@ static int run_capture(const char *const *argv, const char *const *env, struct p
 int backup_run(const struct backup_opts *o, struct backup_result *res)
 {
 	memset(res, 0, sizeof *res);
-	int rc = job_stanza_lock(o->conn, o->stanza);
+	int rc = job_stanza_lock(o->conn, o->stanza, &res->elsewhere);
 	if (rc < 0)
 		return rc;
 	if ((rc = catalog_init_repo(o->repo)) < 0) {

@@ -64,6 +64,7 @@ struct backup_result {
 	char id[64];
 	struct manifest *manifest; /* owned: what was committed */
 	char *manifest_text;       /* owned: its exact bytes (as signed) */
+	bool elsewhere; /* refused: another backup of the stanza holds its lock (exit 30) */
 };
 
 int backup_run(const struct backup_opts *o, struct backup_result *r);

@@ -55,8 +55,9 @@ struct flt *job_stor_sink_new(struct stor_writer *w, uint64_t *stored)
 
 /* ---- one backup of a stanza at a time ---- */
 
-int job_stanza_lock(struct pg_conn *c, const char *stanza)
+int job_stanza_lock(struct pg_conn *c, const char *stanza, bool *elsewhere)
 {
+	*elsewhere = false;
 	struct pg_result *pr = NULL;
 	const char *lockp[] = {stanza};
 	int rc =
@@ -67,6 +68,7 @@ int job_stanza_lock(struct pg_conn *c, const char *stanza)
 	bool locked = *pg_value(pr, 0, 0) == 't';
 	pg_result_free(pr);
 	if (!locked) {
+		*elsewhere = true;
 		pw_error(PW_E_STORAGE, "another backup of stanza \"%s\" is running", stanza);
 		return pw_error_hint(
 		    "Wait for it to finish; two backups of one stanza never run at "

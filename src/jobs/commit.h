@@ -19,7 +19,8 @@ struct flt *job_stor_sink_new(struct stor_writer *w, uint64_t *stored);
 
 /* One backup of a stanza at a time, logical or physical, across hosts: a session advisory
  * lock on the source database (released by job_stanza_unlock or when the session ends). */
-int job_stanza_lock(struct pg_conn *c, const char *stanza);
+/* *elsewhere: the lock is held by another session (the error is -PW_E_STORAGE then). */
+int job_stanza_lock(struct pg_conn *c, const char *stanza, bool *elsewhere);
 void job_stanza_unlock(struct pg_conn *c, const char *stanza);
 
 /* The fields every manifest has: format, tool, stanza, id, kind, times, server version,

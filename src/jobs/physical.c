@@ -243,7 +243,7 @@ int physical_backup_run(const struct backup_opts *o, struct pg_conn *repl,
 {
 	memset(res, 0, sizeof *res);
 	/* one backup of a stanza at a time, logical or physical (backup.c's lock) */
-	int rc = job_stanza_lock(o->conn, o->stanza);
+	int rc = job_stanza_lock(o->conn, o->stanza, &res->elsewhere);
 	if (rc < 0)
 		return rc;
 	rc = physical_backup_locked(o, repl, res);

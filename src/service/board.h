@@ -44,6 +44,7 @@ struct board_kind {
 	char last_message[BOARD_MSG_MAX]; /* one line, printable, "" after a success */
 	uint64_t runs_total;              /* finished runs since the service started */
 	uint64_t failures_total;          /* failed or interrupted runs since then */
+	uint64_t skipped_total;           /* runs skipped since then: the job ran elsewhere */
 };
 
 struct board_stanza {

@@ -138,6 +138,12 @@ static bool v_failures(const struct ctx *c, double *v)
 	return true;
 }
 
+static bool v_skipped(const struct ctx *c, double *v)
+{
+	*v = (double)c->k->skipped_total;
+	return true;
+}
+
 static bool v_runs(const struct ctx *c, double *v)
 {
 	*v = (double)c->k->runs_total;
@@ -256,6 +262,8 @@ static const struct family families[] = {
 	 "Failed or interrupted runs since the last success (0: the last run succeeded); survives restarts."},
 	{"pgward_job_failures_total", "counter", PER_KIND, ALL_KINDS, v_failures, NULL, NULL,
 	 "Failed or interrupted runs since the service started."},
+	{"pgward_job_skipped_total", "counter", PER_KIND, ALL_KINDS, v_skipped, NULL, NULL,
+	 "Runs skipped since the service started because the same job of the stanza ran elsewhere (another host held its lock); not failures."},
 	{"pgward_job_runs_total", "counter", PER_KIND, ALL_KINDS, v_runs, NULL, NULL,
 	 "Finished runs since the service started."},
 	{"pgward_job_running", "gauge", PER_KIND, ALL_KINDS, v_running, NULL, NULL,

@@ -284,6 +284,14 @@ static int put_failures(struct pw_buf *out, const struct board_stanza *s, time_t
 		if (!svc_kind_shown(bk))
 			continue;
 		total += bk->failures_total;
+		if (!failing(bk) && bk->st.result == PLAN_RES_SKIPPED) {
+			/* not a failure: the same job of the stanza ran on another host */
+			rc = put(out, n++ ? "<br>" : "");
+			if (rc == 0)
+				rc = put_textf(out, "%s: the last run skipped (running elsewhere)",
+				               plan_kind_name((enum plan_kind)k));
+			continue;
+		}
 		if (!failing(bk))
 			continue;
 		rc = put(out, n++ ? "<br>" : "");

@@ -6,8 +6,8 @@
 #include "common/err.h"
 
 static const char *const kind_names[PLAN_KIND_COUNT] = {"backup", "verify", "expire"};
-static const char *const result_names[PLAN_RES__COUNT] = {"none", "ok", "failed", "running",
-                                                          "interrupted"};
+static const char *const result_names[PLAN_RES__COUNT] = {"none",    "ok",          "failed",
+                                                          "running", "interrupted", "skipped"};
 static const char *const health_names[] = {"ok", "never-yet", "overdue", "never-overdue"};
 
 const char *plan_kind_name(enum plan_kind k)

@@ -22,6 +22,7 @@ enum plan_result {
 	PLAN_RES_FAILED,
 	PLAN_RES_RUNNING,
 	PLAN_RES_INTERRUPTED,
+	PLAN_RES_SKIPPED, /* not run: the same job of the stanza ran elsewhere (another host) */
 	PLAN_RES__COUNT
 };
 

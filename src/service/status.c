@@ -60,6 +60,7 @@ json_t *svc_status_kind_json(enum plan_kind k, const struct board_kind *bk)
 	json_object_set_new(j, "last_message", str_or_null(bk->last_message));
 	json_object_set_new(j, "runs_total", json_integer((json_int_t)bk->runs_total));
 	json_object_set_new(j, "failures_total", json_integer((json_int_t)bk->failures_total));
+	json_object_set_new(j, "skipped_total", json_integer((json_int_t)bk->skipped_total));
 	return j;
 }
 

@@ -360,12 +360,87 @@ kill $hold_pid; wait $hold_pid 2>/dev/null || true
 wait_job "$BID" finished 30
 tk_pass "200 concurrent status requests answered while a backup ran (RSS ${rss0} -> ${rss1} KiB)"
 
+# ---- a flood of bad tokens: a bounded number of audit records, a bounded delay, the
+# good token still answered at once, memory bounded ----
+BAD=pgward_$(printf 'f%.0s' {1..64})
+a401() { grep -c '"command":"api".*"status":401' audit.log || true; }
+before401=$(a401)
+rss0=$(rss)
+python3 - "$SOCK" "$BAD" "$VIEW" <<'PY' > flood.txt || tk_fail "2000 bad-token calls"
+import http.client, socket, sys, threading, time
+path, bad, good = sys.argv[1:]
+class C(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX); self.sock.settimeout(30); self.sock.connect(path)
+def call(tok):
+    c = C("localhost"); t0 = time.monotonic()
+    c.request("GET", "/v1/status", headers={"Authorization": "Bearer " + tok})
+    r = c.getresponse(); r.read(); c.close()
+    return r.status, time.monotonic() - t0
+codes, lock, left = [], threading.Lock(), [2000]
+def flood():
+    while True:
+        with lock:
+            if left[0] == 0: return
+            left[0] -= 1
+        st, _ = call(bad)
+        with lock: codes.append(st)
+t0 = time.monotonic()
+ts = [threading.Thread(target=flood) for _ in range(100)]
+[t.start() for t in ts]
+# the good token, while the flood runs (and its answers are held back)
+while len(codes) < 300: time.sleep(0.05)
+good_times = []
+for _ in range(5):
+    st, dt = call(good)
+    assert st == 200, st
+    good_times.append(dt)
+[t.join() for t in ts]
+took = time.monotonic() - t0
+# the flooding peer is slowed down now: a further bad call waits
+st, slow = call(bad)
+assert st == 401
+assert len(codes) == 2000 and set(codes) == {401}, set(codes)
+print("2000 refused in %.1f s; good token answered in %.3f s at most; a further refusal "
+      "took %.2f s" % (took, max(good_times), slow))
+print("GOOD_MAX %.3f SLOW %.3f" % (max(good_times), slow))
+PY
+cat flood.txt
+read -r _ good_max _ slow < <(grep GOOD_MAX flood.txt)
+scale=1; [[ -z ${PGWARD_SANITIZED:-} ]] || scale=4
+python3 -c "import sys; sys.exit(0 if $good_max < 1.0 * $scale else 1)" ||
+    tk_fail "the good token waited ${good_max} s during the flood"
+python3 -c "import sys; sys.exit(0 if $slow >= 0.3 else 1)" ||
+    tk_fail "a peer that keeps failing is not slowed down (${slow} s)"
+rss1=$(rss)
+echo "RSS before the flood ${rss0} KiB, after ${rss1} KiB"
+(( rss1 - rss0 < 16384 * scale )) || tk_fail "RSS grew by $((rss1 - rss0)) KiB in the flood"
+# wait for the writer's batch, then: at most 10 refusals of this peer per minute one by one
+tk_wait_for 10 "the flood's first records" test "$(a401)" -gt "$before401"
+after401=$(a401)
+(( after401 - before401 <= 10 )) || tk_fail "$((after401 - before401)) audit records for 2001 refused calls"
+tk_pass "2001 bad-token calls: $((after401 - before401)) audit records, the good token answered in ${good_max} s, a repeated refusal held ${slow} s"
+
 # ---- a second service on the same socket is refused; a stale one is replaced ----
 TK_TIMEOUT=20 expect_fail 6 "in use by another process" serve --config api.conf
 
 kill -TERM $pid
 set +e; wait $pid; set -e
 [[ ! -e $SOCK ]] || tk_fail "the socket is removed on a clean stop"
+python3 - audit.log <<'PY' || tk_fail "the refused calls' summary record"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if '"command":"api"' in l]
+sums = [r for r in recs if r["details"].get("refused_calls")]
+one = [r for r in recs if r["details"]["status"] == 401 and not r["details"].get("refused_calls")]
+assert sums, "no summary"
+s = sums[-1]
+assert s["details"]["peer"].startswith("unix uid "), s
+assert s["error"].endswith("more refused calls from %s in the last minute" % s["details"]["peer"]), s
+assert all(r["details"]["peer"].startswith("unix uid ") for r in one), one
+# every refused call of the daemon is in a record one by one or in a summary
+assert len(one) + sum(r["details"]["refused_calls"] for r in sums) >= 2001, (len(one), sums)
+PY
+"$PGWARD" audit verify > /dev/null || tk_fail "the audit chain with the summaries"
 python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$SOCK"
 touch "$TK_TMP/state/pgward/not-a-socket"
 global_plus plant.conf "api-socket = $TK_TMP/state/pgward/not-a-socket"
@@ -421,7 +496,7 @@ grep -l "Sanitizer\|runtime error" d.err t.err && tk_fail "a sanitizer report in
 
 # ---- the token is in no log, audit record, state file or response ----
 for f in d.err t.err audit.log state/pgward/service-state.json "$RESP" cc.json; do
-    for t in "$OPS" "$VIEW" "${OPS#pgward_}" "${VIEW#pgward_}"; do
+    for t in "$OPS" "$VIEW" "${OPS#pgward_}" "${VIEW#pgward_}" "$BAD"; do
         grep -qF "$t" "$f" && tk_fail "a token appears in $f"
     done
 done

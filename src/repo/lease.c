@@ -1,0 +1,278 @@
+/*
+ * lease.c - the repository lease of a stanza's verifications and expiries (see lease.h).
+ *
+ * Everything listed is hostile: a name is parsed to its fixed shape or ignored, a claim's
+ * body is read up to LEASE_BODY_MAX bytes and only to name its holder (and, for a claim of
+ * this host, to see whether its process still runs); nothing listed is ever built into a
+ * key but the two names of our own claim and the names the listing gave us back (gc).
+ */
+#include "repo/lease.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/buf.h"
+#include "common/enc.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/str.h"
+#include "common/time.h"
+#include "crypto/prim.h"
+
+#define LEASE_DIR "lock/maintenance/"
+#define LEASE_BODY_MAX 4096
+#define NONCE_HEX 16
+#define LEASE_MAX_CLAIMS 4096 /* a listing with more is cut (a flood of forged claims) */
+#define GC_AFTER 86400
+
+struct claim {
+	char name[96]; /* the part after LEASE_DIR */
+	time_t until, mtime;
+	char nonce[NONCE_HEX + 1];
+	bool release;
+};
+
+struct listing {
+	size_t plen;
+	struct claim *c;
+	size_t n;
+};
+
+/* "claim-20261207T050000Z-0123456789abcdef.json" (or release-): until and nonce */
+static bool parse_name(const char *name, struct claim *c)
+{
+	const char *p;
+	if (pw_startswith(name, "claim-"))
+		p = name + 6, c->release = false;
+	else if (pw_startswith(name, "release-"))
+		p = name + 8, c->release = true;
+	else
+		return false;
+	if (strlen(p) != 16 + 1 + NONCE_HEX + 5 || p[16] != '-' ||
+	    strcmp(p + 17 + NONCE_HEX, ".json") != 0)
+		return false;
+	char t[17];
+	memcpy(t, p, 16);
+	t[16] = 0;
+	if (pw_time_parse(t, PW_TIME_COMPACT, false, &c->until, NULL) < 0) {
+		pw_error_clear();
+		return false;
+	}
+	for (size_t i = 0; i < NONCE_HEX; i++) {
+		char ch = p[17 + i];
+		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+			return false;
+		c->nonce[i] = ch;
+	}
+	c->nonce[NONCE_HEX] = 0;
+	return true;
+}
+
+static int list_cb(void *arg, const struct stor_info *i)
+{
+	struct listing *l = arg;
+	if (strlen(i->key) <= l->plen || l->n >= LEASE_MAX_CLAIMS)
+		return 0;
+	const char *name = i->key + l->plen;
+	struct claim c = {0};
+	if (strlen(name) >= sizeof c.name || strchr(name, '/') || !parse_name(name, &c))
+		return 0;
+	pw_strlcpy(c.name, name, sizeof c.name);
+	c.mtime = i->mtime;
+	l->c = pw_realloc(l->c, (l->n + 1) * sizeof *l->c);
+	l->c[l->n++] = c;
+	return 0;
+}
+
+static int list_claims(struct stor *s, const char *stanza, struct listing *l)
+{
+	char prefix[REPO_LEASE_KEY_MAX];
+	snprintf(prefix, sizeof prefix, "%s/" LEASE_DIR, stanza);
+	l->plen = strlen(prefix);
+	return stor_list(s, prefix, list_cb, l);
+}
+
+static bool released(const struct listing *l, const char *nonce)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->c[i].release && strcmp(l->c[i].nonce, nonce) == 0)
+			return true;
+	return false;
+}
+
+/* When the claim stops counting (by the storage's clock). */
+static time_t live_until(const struct claim *c)
+{
+	time_t cap = c->mtime ? c->mtime + REPO_LEASE_SECONDS : c->until;
+	return c->until < cap ? c->until : cap;
+}
+
+static int body_sink(void *arg, const uint8_t *p, size_t n)
+{
+	return pw_buf_append(arg, p, n);
+}
+
+/* Who holds claim c (from its body, sanitized); *gone: it is this host's and its process
+ * does not run any more. */
+static void holder(struct stor *s, const char *stanza, const struct claim *c, char *who,
+                   size_t size, char *since, bool *gone)
+{
+	*gone = false;
+	pw_strlcpy(who, "another host", size);
+	since[0] = 0;
+	char key[REPO_LEASE_KEY_MAX];
+	snprintf(key, sizeof key, "%s/" LEASE_DIR "%s", stanza, c->name);
+	struct pw_buf b = PW_BUF_INIT(LEASE_BODY_MAX);
+	if (stor_get(s, key, body_sink, &b) < 0) {
+		pw_error_clear();
+		pw_buf_free(&b, 0);
+		return;
+	}
+	json_t *o = json_loadb((const char *)b.data, b.len, JSON_REJECT_DUPLICATES, NULL);
+	pw_buf_free(&b, 0);
+	json_t *h = json_object_get(o, "host"), *pid = json_object_get(o, "pid"),
+	       *st = json_object_get(o, "started");
+	char me[256] = "";
+	gethostname(me, sizeof me - 1);
+	if (json_is_string(h)) {
+		char shown[96];
+		snprintf(who, size, "host \"%s\"",
+		         pw_str_printable(shown, sizeof shown, json_string_value(h)));
+		if (me[0] && strcmp(json_string_value(h), me) == 0 && json_is_integer(pid) &&
+		    json_integer_value(pid) > 1 && json_integer_value(pid) < (1 << 30) &&
+		    kill((pid_t)json_integer_value(pid), 0) < 0 && errno == ESRCH)
+			*gone = true;
+	}
+	if (json_is_string(st))
+		pw_str_printable(since, 32, json_string_value(st));
+	json_decref(o);
+}
+
+int repo_lease_take(struct stor *s, const char *stanza, const char *what, time_t now,
+                    struct repo_lease *l, bool *elsewhere)
+{
+	memset(l, 0, sizeof *l);
+	*elsewhere = false;
+	uint8_t raw[NONCE_HEX / 2];
+	char nonce[NONCE_HEX + 1], until[PW_TIME_MAX], started[PW_TIME_MAX], until_iso[PW_TIME_MAX];
+	int rc = pw_random(raw, sizeof raw);
+	if (rc < 0)
+		return rc;
+	pw_hex_encode(raw, sizeof raw, nonce);
+	/* the storage's clock decides what is live: take its view of now */
+	time_t snow = now + stor_clock_skew(s);
+	pw_time_format(snow + REPO_LEASE_SECONDS, PW_TIME_COMPACT, until);
+	pw_time_format(snow + REPO_LEASE_SECONDS, PW_TIME_ISO, until_iso);
+	pw_time_format(now, PW_TIME_ISO, started);
+	snprintf(l->claim, sizeof l->claim, "%s/" LEASE_DIR "claim-%s-%s.json", stanza, until,
+	         nonce);
+	snprintf(l->release, sizeof l->release, "%s/" LEASE_DIR "release-%s-%s.json", stanza, until,
+	         nonce);
+	char host[256] = "";
+	gethostname(host, sizeof host - 1);
+	json_t *o = json_pack("{s:s,s:i,s:s,s:s,s:s,s:I,s:s,s:s}", "format", "pgward-lease",
+	                      "version", 1, "stanza", stanza, "job", what, "host", host, "pid",
+	                      (json_int_t)getpid(), "started", started, "until", until_iso);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!text)
+		return pw_error(PW_E_NOMEM, "out of memory");
+	struct stor_write_opts wo = {.content_type = "application/json"};
+	rc = stor_put_buf(s, l->claim, text, strlen(text), &wo, NULL);
+	pw_free(text);
+	if (rc < 0)
+		return pw_error_context("writing the lease claim of stanza \"%s\"", stanza);
+	struct listing ls = {0};
+	rc = list_claims(s, stanza, &ls);
+	if (rc < 0) {
+		pw_error_context("listing the lease claims of stanza \"%s\"", stanza);
+		l->held = true; /* released below: our claim must not block the others */
+		struct pw_error_saved e;
+		pw_error_save(&e);
+		repo_lease_release(s, l);
+		pw_error_restore(&e);
+		pw_free(ls.c);
+		return rc;
+	}
+	bool mine_listed = false;
+	for (size_t i = 0; i < ls.n && rc == 0; i++) {
+		const struct claim *c = &ls.c[i];
+		if (c->release)
+			continue;
+		if (strcmp(c->nonce, nonce) == 0) {
+			mine_listed = true;
+			continue;
+		}
+		if (released(&ls, c->nonce) || live_until(c) <= snow)
+			continue;
+		char who[128], since[32];
+		bool gone;
+		holder(s, stanza, c, who, sizeof who, since, &gone);
+		if (gone)
+			continue; /* this host's, and its process is gone (it was killed) */
+		*elsewhere = true;
+		pw_error(PW_E_STORAGE,
+		         "another verify or expire of stanza \"%s\" is running on %s%s%s", stanza,
+		         who, since[0] ? " since " : "", since);
+		rc = pw_error_hint("It holds the stanza's lease in the repository until it ends "
+		                   "(at most %d hours); this run is skipped.",
+		                   REPO_LEASE_SECONDS / 3600);
+	}
+	if (rc == 0 && !mine_listed) {
+		/* the storage does not list what was just written: no lease can be trusted */
+		pw_error(PW_E_STORAGE,
+		         "the repository does not list the lease claim just written for stanza "
+		         "\"%s\"",
+		         stanza);
+		rc = pw_error_hint("The storage's listing is not consistent with its writes (a "
+		                   "multi-site replica?): point the repository at one site.");
+	}
+	pw_free(ls.c);
+	l->held = true;
+	if (rc < 0) {
+		struct pw_error_saved e;
+		pw_error_save(&e);
+		repo_lease_release(s, l);
+		pw_error_restore(&e);
+	}
+	return rc;
+}
+
+void repo_lease_release(struct stor *s, struct repo_lease *l)
+{
+	if (!l->held)
+		return;
+	l->held = false;
+	struct stor_write_opts wo = {.content_type = "application/json"};
+	if (stor_put_buf(s, l->release, "{}", 2, &wo, NULL) < 0)
+		pw_best_effort_warn("releasing the lease (it ends by time)");
+}
+
+void repo_lease_gc(struct stor *s, const char *stanza, time_t now)
+{
+	struct listing ls = {0};
+	if (list_claims(s, stanza, &ls) < 0) {
+		pw_best_effort_warn("listing the lease claims");
+		pw_free(ls.c);
+		return;
+	}
+	time_t snow = now + stor_clock_skew(s);
+	/* claims first: a release removed before its claim would make the claim live again */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < ls.n; i++) {
+			const struct claim *c = &ls.c[i];
+			if (c->release != (pass == 1) || live_until(c) + GC_AFTER > snow)
+				continue;
+			char key[REPO_LEASE_KEY_MAX];
+			snprintf(key, sizeof key, "%s/" LEASE_DIR "%s", stanza, c->name);
+			if (stor_remove(s, key, NULL) < 0)
+				pw_best_effort_warn("removing the old lease object \"%s\"", key);
+		}
+	pw_free(ls.c);
+}

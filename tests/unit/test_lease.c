@@ -1,0 +1,144 @@
+/*
+ * test_lease.c - the repository lease of a stanza's verifications and expiries
+ * (src/repo/lease.c) on a local repository: a second taker loses and names the holder; a
+ * release frees it; a claim whose lease ended, a forged claim with a far-future end but an
+ * old object time, and a claim of this host whose process is gone do not count; hostile
+ * names in the lock directory are ignored; gc removes only what ended a day ago.
+ */
+#include "support.h"
+
+#include <dirent.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/time.h"
+#include "repo/lease.h"
+#include "storage/storage.h"
+
+#define LOCKDIR "shop/lock/maintenance/"
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(path);
+}
+
+static void put(struct stor *s, const char *key, const char *text)
+{
+	struct stor_write_opts wo = {0};
+	assert_int_equal(stor_put_buf(s, key, text, strlen(text), &wo, NULL), 0);
+}
+
+static size_t count(const char *dir, const char *prefix)
+{
+	char p[512];
+	snprintf(p, sizeof p, "%s/" LOCKDIR, dir);
+	DIR *d = opendir(p);
+	size_t n = 0;
+	for (struct dirent *e; d && (e = readdir(d));)
+		n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Set the object's time (the posix driver's mtime) to t. */
+static void age(const char *dir, const char *key, time_t t)
+{
+	char p[512];
+	snprintf(p, sizeof p, "%s/%s", dir, key);
+	struct timeval tv[2] = {{t, 0}, {t, 0}};
+	assert_int_equal(utimes(p, tv), 0);
+}
+
+static void test_lease(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/pgward-test-lease.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct stor *s = NULL;
+	struct stor_config cfg = {.addr = dir};
+	assert_int_equal(stor_open(&cfg, &s), 0);
+	time_t now = pw_now();
+	char host[256] = "";
+	gethostname(host, sizeof host - 1);
+
+	struct repo_lease a, b;
+	bool elsewhere = true;
+	assert_int_equal(repo_lease_take(s, "shop", "verify", now, &a, &elsewhere), 0);
+	assert_false(elsewhere);
+	assert_true(a.held);
+	/* a second taker loses, names the holder, and releases its own claim */
+	assert_int_equal(repo_lease_take(s, "shop", "expire", now, &b, &elsewhere), -PW_E_STORAGE);
+	assert_true(elsewhere);
+	assert_non_null(strstr(pw_error_message(), "is running on host"));
+	pw_error_clear();
+	assert_false(b.held);
+	assert_int_equal(count(dir, "claim-"), 2);
+	assert_int_equal(count(dir, "release-"), 1);
+	/* released: free */
+	repo_lease_release(s, &a);
+	assert_int_equal(repo_lease_take(s, "shop", "expire", now, &b, &elsewhere), 0);
+	repo_lease_release(s, &b);
+	/* another stanza's lease is another lease */
+	assert_int_equal(repo_lease_take(s, "other", "verify", now, &a, &elsewhere), 0);
+	repo_lease_release(s, &a);
+
+	/* a forged claim of another host, ending in 2099, but its object is 7 hours old */
+	char body[512];
+	snprintf(body, sizeof body, "{\"host\":\"elsewhere\",\"pid\":1,\"started\":\"x\"}");
+	put(s, LOCKDIR "claim-20991231T000000Z-00000000000000aa.json", body);
+	age(dir, LOCKDIR "claim-20991231T000000Z-00000000000000aa.json", now - 7 * 3600);
+	assert_int_equal(repo_lease_take(s, "shop", "verify", now, &a, &elsewhere), 0);
+	repo_lease_release(s, &a);
+	/* ... the same claim written now holds (at most 6 hours) */
+	age(dir, LOCKDIR "claim-20991231T000000Z-00000000000000aa.json", now);
+	assert_int_equal(repo_lease_take(s, "shop", "verify", now, &a, &elsewhere), -PW_E_STORAGE);
+	assert_non_null(strstr(pw_error_message(), "host \"elsewhere\""));
+	pw_error_clear();
+	put(s, LOCKDIR "release-20991231T000000Z-00000000000000aa.json", "{}");
+	/* a claim of this host whose process is gone does not count; a live one does */
+	snprintf(body, sizeof body, "{\"host\":\"%s\",\"pid\":%d}", host, (1 << 30) - 1);
+	put(s, LOCKDIR "claim-20991231T000000Z-00000000000000bb.json", body);
+	assert_int_equal(repo_lease_take(s, "shop", "verify", now, &a, &elsewhere), 0);
+	repo_lease_release(s, &a);
+	snprintf(body, sizeof body, "{\"host\":\"%s\",\"pid\":%d}", host, (int)getppid());
+	put(s, LOCKDIR "claim-20991231T000000Z-00000000000000cc.json", body);
+	assert_int_equal(repo_lease_take(s, "shop", "verify", now, &a, &elsewhere), -PW_E_STORAGE);
+	pw_error_clear();
+	put(s, LOCKDIR "release-20991231T000000Z-00000000000000cc.json", "{}");
+	/* hostile names are not claims */
+	put(s, LOCKDIR "claim-20991231T000000Z-00000000000000DD.json", body);
+	put(s, LOCKDIR "claim-2099.json", body);
+	put(s, LOCKDIR "claim-20991231T000000Z-00000000000000ee.json.x", body);
+	assert_int_equal(repo_lease_take(s, "shop", "verify", now, &a, &elsewhere), 0);
+	repo_lease_release(s, &a);
+
+	/* gc: what ended more than a day ago goes (claims and their releases), nothing else */
+	size_t claims = count(dir, "claim-");
+	repo_lease_gc(s, "shop", now);
+	assert_int_equal(count(dir, "claim-"), claims);
+	repo_lease_gc(s, "shop", now + 6 * 3600 + 86400 + 60);
+	/* left: the three hostile names and the claims in 2099 whose objects are new (their
+	 * lease ends 6 hours after the object's time: gone too) */
+	assert_int_equal(count(dir, "release-"), 0);
+	assert_int_equal(count(dir, "claim-"), 3);
+	stor_free(s);
+	assert_int_equal(nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_lease),
+	};
+	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
+}
