@@ -8,7 +8,8 @@ status=0
 # Four test files at a time on two cores: the integration files spend most of their wall time
 # waiting on servers (PostgreSQL, RGW, a daemon's next minute) and about a quarter of it on
 # the CPU (measured per file with a cpuacct cgroup); the longest start first
-# (tests/meson.build). CHECK_JOBS=N changes it.
+# (tests/meson.build). CHECK_JOBS=N changes it. Each file may take twice its meson timeout
+# (300 s): a loaded machine stretched test_check past it at four at a time.
 jobs=${CHECK_JOBS:-4}
 total_ok=0; total_fail=0; total_skip=0
 build_suite() {
@@ -21,7 +22,7 @@ build_suite() {
 }
 test_suite() {
   dir=$1
-  meson test -C "$dir" --print-errorlogs --num-processes "$jobs" || status=1
+  meson test -C "$dir" --print-errorlogs --num-processes "$jobs" --timeout-multiplier 2 || status=1
   log="$dir/meson-logs/testlog.json"
   ok=$(grep -c '"result": "OK"' "$log" || true)
   fail=$(grep -cE '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log" || true)
