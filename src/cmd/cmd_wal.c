@@ -312,6 +312,16 @@ int cmd_wal_fetch(struct pw_ctx *ctx)
 	int rc = pw_resolve_stanza(ctx, NULL, stanza, sizeof stanza);
 	if (rc == 0)
 		rc = fetch(ctx, stanza, fname, path);
+	size_t fl = fname ? strlen(fname) : 0;
+	if (rc == -PW_E_SIGNATURE && fl == 16 && strcmp(fname + 8, ".history") == 0) {
+		/* a timeline history whose signature does not check is never followed: "not
+		 * stored", so PostgreSQL's probe for newer timelines stops before it and recovery
+		 * stays on the timelines it can prove (restore's plan refuses --latest when WAL
+		 * is stored past it; docs/pitr.md) */
+		pw_warn("%s is not followed: %s", fname, pw_error_message());
+		pw_error_clear();
+		return -PW_E_NOTFOUND;
+	}
 	if (rc == -PW_E_NOTFOUND) {
 		/* the end of the archive: PostgreSQL asks for what may not exist, quietly */
 		pw_error_clear();
