@@ -151,6 +151,10 @@ tk_assert_eq "$rc" 32 "--latest past an unsigned history: exit code"
 tk_assert_contains "$(cat u.err)" "history \"shop/wal/00000002.history.zst.age\" is not followed" "the refusal names the history"
 tk_assert_contains "$(cat u.err)" "goes on on timeline 2" "the refusal names the timeline"
 [[ ! -e $W/u ]] || tk_fail "a refused restore created its directory"
+# list agrees: the physical base reaches timeline 2 only through a signed history
+reach() { "$PGWARD" list shop --repo "$1" --output=json | python3 -c 'import json,sys; b=[x for x in json.load(sys.stdin) if x.get("kind") == "physical"][0]["wal"]; print(b["reaches_timeline"], b["reaches_end"])'; }
+tk_assert_eq "$(reach repo)" "2 True" "list: the base reaches timeline 2"
+tk_assert_eq "$(reach urepo)" "1 False" "list: an unsigned history is not followed"
 aspg restore shop --type=physical --target-dir "$W/u" --repo "$TK_TMP/urepo" -i "$TK_TMP/key" --target-lsn "$end" >u.out 2>&1 \
     || { cat u.out; tk_fail "a target on timeline 1 blocked by timeline 2's unsigned history"; }
 tk_assert_contains "$(cat u.out)" "timeline 1 to 1," "recovery stays on timeline 1"
