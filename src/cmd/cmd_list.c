@@ -364,7 +364,7 @@ static void print_wal(const char *stanza, const struct stanza_wal *w)
 	}
 	if (!w->segsize) {
 		printf("%-12s WAL: %zu objects, not read: no WAL object's signature checks against "
-		       "trusted-signer (\"pgward wal-list\" shows them unchecked)\n",
+		       "trusted-signer (\"pgward verify\" names the problems)\n",
 		       stanza, w->nobjects);
 		return;
 	}

@@ -651,11 +651,14 @@ static int restore_physical(struct pw_ctx *ctx)
 		pw_str_printable(shown, sizeof shown, dir);
 		repl_lsn_format(plan.from, a);
 		repl_lsn_format(plan.end, b);
-		pw_time_format(plan.end_time, PW_TIME_ISO, when);
+		if (plan.end_time)
+			pw_time_format(plan.end_time, PW_TIME_ISO, when);
+		else /* written before signatures recorded the time */
+			pw_strlcpy(when, "at an unrecorded time", sizeof when);
 		printf("restored %s/%s (physical) into %s: %" PRIu64 " files, %s; pg_verifybackup "
 		       "passed\n"
 		       "recovery to %s%s%s%s%s: the stored WAL reaches it (timeline %" PRIu32
-		       " to %" PRIu32 ", %s to %s, newest object stored %s)\n"
+		       " to %" PRIu32 ", %s to %s, the last stored %s)\n"
 		       "wrote recovery.signal and, in postgresql.auto.conf, restore_command, "
 		       "the target and recovery_target_timeline = 'latest'\n",
 		       stanza, e->id, shown, res.files, sz,

@@ -21,6 +21,7 @@
 #include "repo/catalog.h"
 #include "repo/trust.h"
 #include "repo/wal.h"
+#include "repo/walrepo.h"
 #include "storage/storage.h"
 
 /* wal-fetch: PostgreSQL aborts recovery on an exit status above 125 (and treats any other
@@ -312,6 +313,16 @@ int cmd_wal_fetch(struct pw_ctx *ctx)
 	int rc = pw_resolve_stanza(ctx, NULL, stanza, sizeof stanza);
 	if (rc == 0)
 		rc = fetch(ctx, stanza, fname, path);
+	size_t fl = fname ? strlen(fname) : 0;
+	if (rc == -PW_E_SIGNATURE && fl == 16 && strcmp(fname + 8, ".history") == 0) {
+		/* a timeline history whose signature does not check is never followed: "not
+		 * stored", so PostgreSQL's probe for newer timelines stops before it and recovery
+		 * stays on the timelines it can prove (restore's plan refuses --latest when WAL
+		 * is stored past it; docs/pitr.md) */
+		pw_warn("%s is not followed: %s", fname, pw_error_message());
+		pw_error_clear();
+		return -PW_E_NOTFOUND;
+	}
 	if (rc == -PW_E_NOTFOUND) {
 		/* the end of the archive: PostgreSQL asks for what may not exist, quietly */
 		pw_error_clear();
@@ -393,100 +404,50 @@ int cmd_wal_push(struct pw_ctx *ctx)
 
 /* ---- wal-list ---- */
 
-struct listing {
-	const char *stanza;
-	struct wal_obj *o;
-	size_t n, cap;
-	time_t newest;
-	char sample_sig[WAL_KEY_MAX + 16];
-};
-
-static int collect(void *arg, const struct stor_info *info)
-{
-	struct listing *l = arg;
-	struct wal_obj o;
-	if (wal_key_parse(l->stanza, info->key, &o) != 0)
-		return 0;
-	if (l->n == l->cap) {
-		if (l->cap >= 4u << 20) {
-			pw_error(PW_E_LIMIT, "more than 4 million WAL objects");
-			return pw_error_hint("Expire old WAL.");
-		}
-		l->cap = l->cap ? l->cap * 2 : 256;
-		l->o = pw_realloc(l->o, l->cap * sizeof *l->o);
-	}
-	l->o[l->n++] = o;
-	if (info->mtime > l->newest)
-		l->newest = info->mtime;
-	if (o.signature && o.kind != WAL_HISTORY && !l->sample_sig[0])
-		pw_strlcpy(l->sample_sig, info->key, sizeof l->sample_sig);
-	return 0;
-}
-
-static int sink_buf(void *arg, const uint8_t *p, size_t n)
-{
-	return pw_buf_append(arg, p, n);
-}
-
-/* The segment size from a signature's trusted comment (display only: not verified). */
-static uint32_t sample_segsize(struct stor *repo, const struct listing *l)
-{
-	uint32_t seg = 16u << 20;
-	if (!l->sample_sig[0])
-		return seg;
-	struct pw_buf b = PW_BUF_INIT(MINISIGN_FILE_MAX);
-	struct minisign_sig sig;
-	if (stor_get(repo, l->sample_sig, sink_buf, &b) == 0 &&
-	    minisign_sig_parse((const char *)b.data, b.len, &sig) == 0) {
-		const char *p = strstr(sig.trusted_comment, " segment_size=");
-		uint64_t v;
-		char num[16] = "";
-		if (p) {
-			p += 14;
-			size_t i = 0;
-			while (i < sizeof num - 1 && p[i] >= '0' && p[i] <= '9') {
-				num[i] = p[i];
-				i++;
-			}
-			num[i] = 0;
-		}
-		if (*num && pw_parse_u64(num, &v) == 0 && v >= REPL_SEG_MIN && v <= REPL_SEG_MAX &&
-		    (v & (v - 1)) == 0)
-			seg = (uint32_t)v;
-	}
-	pw_error_clear();
-	pw_buf_free(&b, 0);
-	return seg;
-}
-
 int cmd_wal_list(struct pw_ctx *ctx)
 {
 	struct stor *repo = NULL;
-	char stanza[64], prefix[128];
-	struct listing l = {0};
+	struct repo_signers signers = {0};
+	char stanza[64];
+	struct wal_listing l = {0};
 	struct wal_coverage *cov = NULL;
 	size_t nc = 0;
+	uint32_t segsize = 0;
+	time_t newest = 0;
 	int rc = pw_open_repo(ctx, &repo);
 	if (rc == 0)
 		rc = pw_resolve_stanza(ctx, NULL, stanza, sizeof stanza);
-	l.stanza = stanza;
-	if (rc == 0) {
-		snprintf(prefix, sizeof prefix, "%s/" WAL_DIR "/", stanza);
-		rc = stor_list(repo, prefix, collect, &l);
-	}
-	uint32_t segsize = rc == 0 ? sample_segsize(repo, &l) : 0;
 	if (rc == 0)
+		rc = pw_load_signers(ctx, &signers);
+	if (rc == 0)
+		rc = wal_listing_load(repo, stanza, &l);
+	/* the segment size turns object names into LSNs: only from a signature that checks
+	 * (a forged one would move every LSN shown); the newest time likewise, never the
+	 * storage's object time */
+	if (rc == 0 && l.n)
+		segsize = wal_listing_segsize(repo, &l, &signers, NULL);
+	if (rc == 0 && segsize)
 		rc = wal_coverage(l.o, l.n, segsize, &cov, &nc);
+	if (rc == 0 && segsize)
+		newest = walrepo_end_time(repo, &l, segsize, cov, nc, &signers);
+	if (rc == 0 && l.n && !segsize)
+		pw_warn("%s: the coverage of %zu WAL objects is not shown: %s", stanza, l.n,
+		        signers.n ? "no WAL object's signature checks (\"pgward verify\" names "
+		                    "the problems)"
+		                  : "it needs trusted-signer (the segment size is read only from a "
+		                    "checked signature)");
 	bool json = rc == 0 && strcmp(pw_cfg_str(ctx->cfg, PW_OPT_OUTPUT), "json") == 0;
 	char when[PW_TIME_MAX] = "";
-	if (l.newest)
-		pw_time_format(l.newest, PW_TIME_ISO, when);
+	if (newest)
+		pw_time_format(newest, PW_TIME_ISO, when);
 	if (rc == 0 && json) {
 		json_t *root = json_object(), *tls = json_array();
 		json_object_set_new(root, "stanza", json_string(stanza));
-		json_object_set_new(root, "segment_size", json_integer(segsize));
+		json_object_set_new(root, "objects", json_integer((json_int_t)l.n));
+		json_object_set_new(root, "segment_size",
+		                    segsize ? json_integer(segsize) : json_null());
 		json_object_set_new(root, "newest_object_time",
-		                    l.newest ? json_string(when) : json_null());
+		                    newest ? json_string(when) : json_null());
 		for (size_t i = 0; i < nc; i++) {
 			char a[24], b[24];
 			json_t *t = json_object(), *gaps = json_array();
@@ -521,11 +482,13 @@ int cmd_wal_list(struct pw_ctx *ctx)
 		json_decref(root);
 	} else if (rc == 0) {
 		printf("stanza %s: WAL", stanza);
-		if (!nc)
+		if (!l.n)
 			printf(": none stored\n");
+		else if (!segsize)
+			printf(": %zu objects, coverage unknown (no checked signature)\n", l.n);
 		else
-			printf(" (segments of %" PRIu32 " MiB, newest object stored %s)\n",
-			       segsize >> 20, when);
+			printf(" (segments of %" PRIu32 " MiB%s%s)\n", segsize >> 20,
+			       newest ? ", newest object stored " : "", when);
 		for (size_t i = 0; i < nc; i++) {
 			char a[24], b[24];
 			repl_lsn_format(cov[i].from, a);
@@ -553,7 +516,8 @@ int cmd_wal_list(struct pw_ctx *ctx)
 		}
 	}
 	pw_free(cov);
-	pw_free(l.o);
+	wal_listing_free(&l);
+	repo_signers_free(&signers);
 	stor_free(repo);
 	return rc;
 }

@@ -515,8 +515,11 @@ const struct pw_command pw_commands[] = {
     {"wal-list", "show the WAL stored for point-in-time recovery, per timeline", "[STANZA]",
      "Lists the stanza's WAL per timeline: from which LSN to which it is stored, whether it "
      "ends with a partial segment, and every gap (a gap means recovery cannot pass it). "
-     "Needs no key. --output=json for scripts.",
-     NULL, OPTS(COMMON, REPO_OPTS, PW_OPT_OUTPUT), 0, 1, false, cmd_wal_list, true},
+     "Needs no private key, but a trusted-signer: the segment size that turns object names "
+     "into LSNs, and the newest time, are read only from signatures that check (without "
+     "one, the objects are counted and no coverage is shown). --output=json for scripts.",
+     NULL, OPTS(COMMON, REPO_OPTS, PW_OPT_TRUSTED_SIGNER, PW_OPT_OUTPUT), 0, 1, false, cmd_wal_list,
+     true},
 };
 
 const size_t pw_ncommands = sizeof pw_commands / sizeof pw_commands[0];

@@ -23,6 +23,7 @@
 #include "pg/replication.h"
 #include "pg/scratch.h"
 #include "repo/wal.h"
+#include "repo/walrepo.h"
 #include "storage/storage.h"
 
 /* ---- the target ---- */
@@ -141,65 +142,15 @@ bool pitr_base_before(const struct manifest *m, const struct pitr_target *t)
 
 /* ---- what the stored WAL proves ---- */
 
-struct listed {
-	struct wal_obj o;
-	time_t mtime;
-};
-
-struct listing {
-	const char *stanza;
-	struct listed *l;
-	struct wal_obj *objs; /* the same, for wal_coverage */
-	size_t n, cap;
-};
-
-static int collect(void *arg, const struct stor_info *info)
-{
-	struct listing *l = arg;
-	struct wal_obj o;
-	if (wal_key_parse(l->stanza, info->key, &o) != 0)
-		return 0;
-	if (l->n == l->cap) {
-		if (l->cap >= 4u << 20) {
-			pw_error(PW_E_LIMIT, "more than 4 million WAL objects");
-			return pw_error_hint("Expire old WAL.");
-		}
-		l->cap = l->cap ? l->cap * 2 : 256;
-		l->l = pw_realloc(l->l, l->cap * sizeof *l->l);
-	}
-	l->l[l->n++] = (struct listed){o, info->mtime};
-	return 0;
-}
-
 static uint64_t segno_of(const struct wal_obj *o, uint32_t segsize)
 {
 	return (uint64_t)o->log * (0x100000000ULL / segsize) + o->seg;
 }
 
-/* a (tli, segment) object exists in the listing: *partial_end the largest partial's end (0:
- * none), *complete when the segment object is there */
-static bool listed_seg(const struct listing *l, uint32_t tli, uint64_t segno, uint32_t segsize,
-                       bool *complete, uint32_t *partial_end)
-{
-	*complete = false;
-	*partial_end = 0;
-	uint64_t per = 0x100000000ULL / segsize;
-	for (size_t i = 0; i < l->n; i++) {
-		const struct wal_obj *o = &l->l[i].o;
-		if (o->signature || o->kind == WAL_HISTORY || o->tli != tli || o->seg >= per ||
-		    segno_of(o, segsize) != segno)
-			continue;
-		if (o->kind == WAL_SEGMENT)
-			*complete = true;
-		else if (o->end > *partial_end)
-			*partial_end = o->end;
-	}
-	return *complete || *partial_end;
-}
-
-/* The segment holding the base's start: found for one segment size, fetched and checked
- * (signature, decryption, SHA-256); its signature must give that size. */
-static int first_segment(struct stor *repo, const char *stanza, const struct listing *l,
+/* The segment holding the base's start: for one segment size, the object that serves it
+ * (wal_listing_find: the segment, else the largest partial, each with its signature),
+ * fetched and checked (signature, decryption, SHA-256); its signature must give that size. */
+static int first_segment(struct stor *repo, const struct wal_listing *l,
                          const struct manifest *base, const struct repo_signers *signers,
                          const struct age_identity *ids, size_t nids, struct pitr_plan *p)
 {
@@ -210,28 +161,13 @@ static int first_segment(struct stor *repo, const char *stanza, const struct lis
 	static const uint32_t order[] = {16, 1, 2, 4, 8, 32, 64};
 	for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
 		uint32_t s = order[k] << 20;
-		uint64_t segno = base->physical.start_lsn / s;
-		bool complete;
-		uint32_t pend;
-		if (!listed_seg(l, tli, segno, s, &complete, &pend))
+		size_t i = wal_listing_find(l, tli, base->physical.start_lsn / s, s);
+		if (i == l->n)
 			continue;
-		char key[WAL_KEY_MAX];
-		int rc = complete ? wal_key_segment(stanza, tli, segno, s, key)
-		                  : wal_key_partial(stanza, tli, segno, s, pend, key);
 		struct pw_buf plain = PW_BUF_INIT(REPL_SEG_MAX);
 		uint32_t got = 0;
-		bool unsig = false;
-		if (rc == 0)
-			rc = walobj_get(repo, stanza, key, tli, signers, ids, nids, &plain, &got,
-			                &unsig);
-		if (rc < 0 && complete && unsig && pend) {
-			/* a crash between the segment and its signature: its full-size partial */
-			pw_error_clear();
-			rc = wal_key_partial(stanza, tli, segno, s, pend, key);
-			if (rc == 0)
-				rc = walobj_get(repo, stanza, key, tli, signers, ids, nids, &plain,
-				                &got, NULL);
-		}
+		int rc = walobj_get(repo, l->stanza, l->keys[i], tli, signers, ids, nids, &plain,
+		                    &got, NULL);
 		pw_buf_free(&plain, 1);
 		if (rc < 0) {
 			pw_error_context("the WAL at the base backup's start (%s) cannot be used",
@@ -241,7 +177,7 @@ static int first_segment(struct stor *repo, const char *stanza, const struct lis
 		if (got != s) /* a segment of another size whose name matches: not this size */
 			continue;
 		p->segsize = s;
-		pw_strlcpy(p->first_key, key, sizeof p->first_key);
+		pw_strlcpy(p->first_key, l->keys[i], sizeof p->first_key);
 		return 0;
 	}
 	pw_error(PW_E_WAL,
@@ -299,41 +235,55 @@ static int parse_history(const char *key, const struct pw_buf *b, uint32_t tli, 
 	return 0;
 }
 
-static bool has_history(const struct listing *l, uint32_t tli)
+static bool has_history(const struct wal_listing *l, uint32_t tli)
 {
 	for (size_t i = 0; i < l->n; i++)
-		if (l->l[i].o.kind == WAL_HISTORY && !l->l[i].o.signature && l->l[i].o.tli == tli)
+		if (l->o[i].kind == WAL_HISTORY && !l->o[i].signature && l->o[i].tli == tli)
 			return true;
 	return false;
 }
 
-/* The timelines from the base's to the newest one descending from it, as PostgreSQL's
- * recovery_target_timeline = 'latest' finds it: the highest N with the history files of
- * base+1 .. N all stored. */
-static int chain(struct stor *repo, const char *stanza, const struct listing *l,
-                 const struct manifest *base, const struct repo_signers *signers,
-                 const struct age_identity *ids, size_t nids, struct tle *t, size_t *n)
+/* The timelines from the base's to the newest one recovery follows, as PostgreSQL's
+ * recovery_target_timeline = 'latest' finds it through wal-fetch: the highest N with the
+ * history files of base+1 .. N all stored and checked (signed by a trusted-signer for this
+ * stanza, object and timeline; decrypted to what was signed). A history file whose
+ * signature does not check is never followed (wal-fetch answers "not stored" for it, so
+ * PostgreSQL's probe stops before it): *ignored is its timeline (0: none). */
+static int chain(struct stor *repo, const struct wal_listing *l, const struct manifest *base,
+                 const struct repo_signers *signers, const struct age_identity *ids, size_t nids,
+                 struct tle *t, size_t *n, uint32_t *ignored)
 {
 	uint32_t btli = base->physical.timeline, newest = btli;
-	while (newest < UINT32_MAX && has_history(l, newest + 1))
-		newest++;
-	if (newest == btli) {
-		t[0] = (struct tle){btli, 0, UINT64_MAX};
-		*n = 1;
-		return 0;
-	}
+	*ignored = 0;
+	t[0] = (struct tle){btli, 0, UINT64_MAX};
+	*n = 1;
 	char key[WAL_KEY_MAX];
 	struct pw_buf b = PW_BUF_INIT(1 << 20);
-	int rc = wal_key_history(stanza, newest, key);
-	if (rc == 0)
-		rc = walobj_get(repo, stanza, key, newest, signers, ids, nids, &b, NULL, NULL);
-	if (rc == 0)
-		rc = parse_history(key, &b, newest, t, n);
+	int rc = 0;
+	while (rc == 0 && newest < UINT32_MAX && has_history(l, newest + 1)) {
+		pw_buf_reset(&b);
+		rc = wal_key_history(l->stanza, newest + 1, key);
+		if (rc == 0)
+			rc = walobj_get(repo, l->stanza, key, newest + 1, signers, ids, nids, &b,
+			                NULL, NULL);
+		if (rc == -PW_E_SIGNATURE) {
+			*ignored = newest + 1;
+			pw_warn("timeline history \"%s\" is not followed: %s", key,
+			        pw_error_message());
+			pw_error_clear();
+			rc = 0;
+			break;
+		}
+		if (rc == -PW_E_NOTFOUND)
+			rc = pw_error(PW_E_WAL, "timeline history \"%s\" vanished", key);
+		if (rc == 0)
+			rc = parse_history(key, &b, newest + 1, t, n);
+		if (rc == 0)
+			newest++;
+	}
 	pw_buf_free(&b, 1);
-	if (rc < 0)
-		return rc == -PW_E_NOTFOUND
-		           ? pw_error(PW_E_WAL, "timeline history \"%s\" vanished", key)
-		           : rc;
+	if (rc < 0 || newest == btli)
+		return rc;
 	/* drop the timelines before the base's; the base must start on it before it ended */
 	size_t k = 0;
 	while (k < *n && t[k].tli != btli)
@@ -417,20 +367,45 @@ static int gap_error(const struct pitr_plan *p, uint32_t tli, uint64_t from, uin
 	                     a);
 }
 
+/* --latest with a history file not followed: WAL (with its signature) stored on that
+ * timeline or a later one is past what recovery reaches, so "the end" would be a shorter
+ * recovery than the repository holds. */
+static int latest_past_ignored(const struct wal_listing *l, uint32_t ignored, uint32_t from_tli)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const struct wal_obj *o = &l->o[i];
+		if (o->signature || o->kind == WAL_HISTORY || o->tli < ignored ||
+		    !wal_listing_signed(l, i))
+			continue;
+		char key[WAL_KEY_MAX];
+		if (wal_key_history(l->stanza, ignored, key) < 0)
+			return -PW_E_INTERNAL;
+		pw_error(PW_E_WAL,
+		         "the stored WAL goes on on timeline %" PRIu32 " (\"%s\"), but its history "
+		         "\"%s\" is not followed: its signature does not check",
+		         o->tli, l->keys[i], key);
+		return pw_error_hint(
+		    "Recovery follows only history files signed by a "
+		    "trusted-signer: recover to a target on timeline %" PRIu32
+		    " (--target-lsn), or restore the history file and its signature "
+		    "from a trusted copy.",
+		    from_tli);
+	}
+	return 0;
+}
+
 int pitr_plan_make(struct stor *repo, const char *stanza, const struct manifest *base,
                    const struct pitr_target *t, const struct repo_signers *signers,
                    const struct age_identity *ids, size_t nids, struct pitr_plan *p)
 {
 	memset(p, 0, sizeof *p);
-	struct listing l = {.stanza = stanza};
+	struct wal_listing l;
 	struct wal_coverage *cov = NULL;
 	size_t nc = 0, nt = 0;
 	struct tle tl[TLE_MAX];
-	char prefix[128];
-	snprintf(prefix, sizeof prefix, "%s/" WAL_DIR "/", stanza);
 	p->base_tli = base->physical.timeline;
 	p->from = base->physical.start_lsn;
-	int rc = stor_list(repo, prefix, collect, &l);
+	int rc = wal_listing_load(repo, stanza, &l);
 	if (rc == 0 && l.n == 0) {
 		pw_error(PW_E_WAL, "stanza \"%s\" has no WAL in the repository", stanza);
 		rc = pw_error_hint("Point-in-time recovery replays WAL that \"pgward wal-stream\" "
@@ -438,19 +413,16 @@ int pitr_plan_make(struct stor *repo, const char *stanza, const struct manifest 
 		                   "restores as of its end.");
 	}
 	if (rc == 0)
-		rc = first_segment(repo, stanza, &l, base, signers, ids, nids, p);
-	if (rc == 0) {
-		l.objs = pw_calloc(l.n, sizeof *l.objs);
-		for (size_t i = 0; i < l.n; i++)
-			l.objs[i] = l.l[i].o;
-		rc = wal_coverage(l.objs, l.n, p->segsize, &cov, &nc);
-	}
+		rc = first_segment(repo, &l, base, signers, ids, nids, p);
 	if (rc == 0)
-		rc = chain(repo, stanza, &l, base, signers, ids, nids, tl, &nt);
+		rc = wal_coverage(l.o, l.n, p->segsize, &cov, &nc);
+	if (rc == 0)
+		rc = chain(repo, &l, base, signers, ids, nids, tl, &nt, &p->ignored);
 	/* walk the chain: segment s is read from the newest timeline that began at or before
 	 * it (PostgreSQL's expectedTLEs), so timeline i serves [S(begin), S(end of i)) */
 	uint64_t need = t->kind == PITR_LSN ? t->lsn + 1 : UINT64_MAX;
 	uint64_t pos = p->from - p->from % (p->segsize ? p->segsize : 1);
+	uint32_t end_tli = p->base_tli; /* the timeline p->end is on */
 	for (size_t i = 0; rc == 0 && i < nt && pos < need; i++) {
 		const struct wal_coverage *c = cov_of(cov, nc, tl[i].tli);
 		bool last = i + 1 == nt;
@@ -464,6 +436,7 @@ int pitr_plan_make(struct stor *repo, const char *stanza, const struct manifest 
 			continue;
 		uint64_t m = first_missing(c, pos, hi);
 		p->end = m;
+		end_tli = tl[i].tli;
 		if (m == hi) {
 			pos = hi;
 			continue;
@@ -483,6 +456,8 @@ int pitr_plan_make(struct stor *repo, const char *stanza, const struct manifest 
 		}
 		break; /* a time target is judged by the stored times below */
 	}
+	if (rc == 0 && p->ignored && t->kind == PITR_LATEST)
+		rc = latest_past_ignored(&l, p->ignored, p->target_tli);
 	if (rc == 0 && t->kind == PITR_LSN && p->end <= t->lsn) {
 		char a[24], b[24];
 		repl_lsn_format(t->lsn, a);
@@ -490,30 +465,48 @@ int pitr_plan_make(struct stor *repo, const char *stanza, const struct manifest 
 		pw_error(PW_E_WAL,
 		         "the target %s is at or after the end of the stored WAL (%s on timeline "
 		         "%" PRIu32 ")",
-		         a, b, p->target_tli);
+		         a, b, end_tli);
 		rc = pw_error_hint("\"pgward wal-list\" shows the stored WAL; recover to a target "
 		                   "before its end, or --latest.");
 	}
-	/* the newest object within reach: its stored time bounds a time target */
+	uint64_t per = p->segsize ? 0x100000000ULL / p->segsize : 0;
 	for (size_t i = 0; rc == 0 && i < l.n; i++) {
-		const struct wal_obj *o = &l.l[i].o;
-		if (o->signature || o->kind == WAL_HISTORY || o->seg >= 0x100000000ULL / p->segsize)
+		const struct wal_obj *o = &l.o[i];
+		if (o->signature || o->kind == WAL_HISTORY || o->seg >= per)
 			continue;
 		uint64_t start = segno_of(o, p->segsize) * p->segsize;
 		bool on = false;
 		for (size_t k = 0; k < nt && !on; k++)
 			on = tl[k].tli == o->tli && start < p->end && start + p->segsize > p->from;
-		if (on) {
+		if (on)
 			p->objects++;
-			if (l.l[i].mtime > p->end_time)
-				p->end_time = l.l[i].mtime;
-		}
 	}
-	if (rc == 0 && t->kind == PITR_TIME && t->time > p->end_time) {
+	/* The bound of a time target: the time in the signature of the object that ends the
+	 * WAL within reach (stored=, when pgward signed it), never the storage's object time,
+	 * which anyone who can write to the bucket sets (and a copy changes). */
+	if (rc == 0 && p->end > p->from) {
+		size_t i = wal_listing_find(&l, end_tli, (p->end - 1) / p->segsize, p->segsize);
+		struct wal_sig_info si;
+		int c = i < l.n
+		            ? walrepo_check(repo, stanza, l.keys[i], end_tli, signers, &si, NULL)
+		            : pw_error(PW_E_WAL, "the WAL object that ends the stored WAL "
+		                                 "vanished");
+		if (c == 0)
+			p->end_time = si.stored;
+		else if (t->kind == PITR_TIME || t->kind == PITR_LATEST)
+			rc = c; /* recovery replays it, or it bounds the target */
+		else
+			pw_best_effort("reading the signed time of the newest WAL");
+	}
+	if (rc == 0 && t->kind == PITR_TIME && !p->end_time) {
+		pw_warn("the WAL that ends the stored WAL carries no signed time (stored before "
+		        "pgward recorded it): whether it reaches %s shows only when recovery ends",
+		        t->value);
+	} else if (rc == 0 && t->kind == PITR_TIME && t->time > p->end_time) {
 		char a[PW_TIME_MAX], b[24], g[24];
 		pw_time_format(p->end_time, PW_TIME_ISO, a);
 		repl_lsn_format(p->end, b);
-		const struct wal_coverage *c = cov_of(cov, nc, p->target_tli);
+		const struct wal_coverage *c = cov_of(cov, nc, end_tli);
 		uint64_t r = resumes(c, p->end);
 		if (r) {
 			repl_lsn_format(r, g);
@@ -521,7 +514,7 @@ int pitr_plan_make(struct stor *repo, const char *stanza, const struct manifest 
 			         "the target %s is after the WAL reachable from the base backup: a "
 			         "gap on timeline %" PRIu32 " from %s to %s (the WAL before it was "
 			         "stored by %s)",
-			         t->value, p->target_tli, b, g, a);
+			         t->value, end_tli, b, g, a);
 			rc = pw_error_hint(
 			    "Recovery cannot pass a gap: recover to a time before %s, "
 			    "or find the missing objects (\"pgward wal-list\").",
@@ -530,15 +523,14 @@ int pitr_plan_make(struct stor *repo, const char *stanza, const struct manifest 
 			pw_error(PW_E_WAL,
 			         "the target %s is after the last durable WAL (%s on timeline "
 			         "%" PRIu32 ", stored %s)",
-			         t->value, b, p->target_tli, a);
+			         t->value, b, end_tli, a);
 			rc = pw_error_hint("Recover to a time before it, or to the end with "
 			                   "--latest (a quiet database stores no new WAL: the end "
 			                   "is its state now).");
 		}
 	}
 	pw_free(cov);
-	pw_free(l.objs);
-	pw_free(l.l);
+	wal_listing_free(&l);
 	return rc;
 }
 

@@ -51,7 +51,10 @@ struct pitr_plan {
 	uint32_t target_tli; /* the newest timeline descending from it (the one replayed into) */
 	uint64_t from;       /* the base's start LSN */
 	uint64_t end;        /* the end of the WAL reachable without a gap */
-	time_t end_time;     /* when the newest object within reach was stored (listing) */
+	time_t end_time;     /* when the object that ends the WAL within reach was stored: the
+	                      * time in its checked signature (0: none recorded) */
+	uint32_t ignored;    /* a timeline whose history file is stored but does not check:
+	                      * never followed (0: none) */
 	size_t objects;      /* WAL objects needed (segments and partials) */
 	char first_key[256]; /* the first object recovery asks for (fetched and checked) */
 };
@@ -59,9 +62,11 @@ struct pitr_plan {
 /* List the stanza's WAL; fetch, check and decrypt the segment holding the base's start
  * (its signature gives the segment size) and, for a newer timeline, its history file
  * (signed, like every WAL object); follow the timelines from the base's to the newest one
- * descending from it; prove [base start, target) is stored without a gap. A gap, a target
- * past the last durable WAL, a timeline the base is not on: -PW_E_WAL, naming the gap
- * (LSNs and object names) or the end. Nothing is written. */
+ * descending from it through history files that check (one that does not is never
+ * followed: out->ignored); prove [base start, target) is stored without a gap. A gap, a
+ * target past the last durable WAL (for a time, the signed time of the object that ends
+ * it), --latest with WAL stored past an ignored history, a timeline the base is not on:
+ * -PW_E_WAL, naming the gap (LSNs and object names) or the end. Nothing is written. */
 int pitr_plan_make(struct stor *repo, const char *stanza, const struct manifest *base,
                    const struct pitr_target *t, const struct repo_signers *signers,
                    const struct age_identity *ids, size_t nids, struct pitr_plan *out);

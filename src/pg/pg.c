@@ -18,6 +18,7 @@
 #include "common/buf.h"
 #include "common/enc.h"
 #include "common/err.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
@@ -754,10 +755,46 @@ int pg_repl_send(struct pg_conn *c, const char *cmd)
 	return 0;
 }
 
+static int repl_stopped(void)
+{
+	pw_error(PW_E_INTERRUPTED, "interrupted by signal %d", pw_interrupted());
+	return pw_error_hint("Nothing was committed; run the command again.");
+}
+
+/* Until a whole result is there: PQgetResult would wait without seeing a signal (libpq
+ * retries its poll on EINTR), and a BASE_BACKUP sends nothing while the server runs its
+ * checkpoint. A signal (pw_interrupted) cancels the command on the server (its wait for the
+ * checkpoint included) and returns -PW_E_INTERRUPTED: the connection is then only fit to be
+ * closed. */
+static int repl_wait(struct pg_conn *c)
+{
+	while (PQisBusy(c->conn)) {
+		if (pw_interrupted()) {
+			PGcancel *k = PQgetCancel(c->conn);
+			char err[256];
+			if (k && !PQcancel(k, err, sizeof err))
+				pw_debug("cancelling the replication command: %s", err);
+			PQfreeCancel(k);
+			return repl_stopped();
+		}
+		struct pollfd pfd = {PQsocket(c->conn), POLLIN, 0};
+		int pr = poll(&pfd, 1, 1000);
+		if (pr < 0 && errno != EINTR)
+			return pw_error(
+			    PW_E_DB, "poll on the replication connection failed (errno %d)", errno);
+		if (pr > 0 && !PQconsumeInput(c->conn))
+			break; /* PQgetResult reports the broken connection */
+	}
+	return 0;
+}
+
 int pg_repl_next(struct pg_conn *c, const char *cmd, struct pg_result **out, enum pg_next *kind)
 {
 	*out = NULL;
 	*kind = PG_NEXT_END;
+	int rc = repl_wait(c);
+	if (rc < 0)
+		return rc;
 	PGresult *r = PQgetResult(c->conn);
 	if (!r)
 		return 0;
@@ -773,7 +810,7 @@ int pg_repl_next(struct pg_conn *c, const char *cmd, struct pg_result **out, enu
 		PQclear(r);
 		return 0;
 	}
-	int rc = repl_error(c, r, cmd);
+	rc = repl_error(c, r, cmd);
 	PQclear(r);
 	/* drain what follows the error, so the connection can be closed cleanly */
 	for (int i = 0; i < 16 && (r = PQgetResult(c->conn)) != NULL; i++)
@@ -794,6 +831,9 @@ int pg_copy_get(struct pg_conn *c, int timeout_ms, uint8_t **msg, size_t *len, b
 	*msg = NULL;
 	*len = 0;
 	*done = false;
+	/* a signal stops the wait (the caller decides: wal-stream stores its partial first) */
+	if (pw_interrupted())
+		return repl_stopped();
 	for (int round = 0; round < 2; round++) {
 		char *buf = NULL;
 		int n = PQgetCopyData(c->conn, &buf, 1);
@@ -815,6 +855,8 @@ int pg_copy_get(struct pg_conn *c, int timeout_ms, uint8_t **msg, size_t *len, b
 		if (pr < 0 && errno != EINTR)
 			return pw_error(
 			    PW_E_DB, "poll on the replication connection failed (errno %d)", errno);
+		if (pr < 0 && pw_interrupted())
+			return repl_stopped();
 		if (pr <= 0)
 			return 0;
 		if (!PQconsumeInput(c->conn))

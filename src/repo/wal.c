@@ -330,11 +330,19 @@ int wal_coverage(const struct wal_obj *objs, size_t n, uint32_t segsize, struct 
 			c->ends_partial = true;
 		}
 	}
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < nc; k++)
-			if (!objs[i].signature && objs[i].kind == WAL_HISTORY &&
-			    objs[i].tli == cov[k].tli)
+	/* a history file counts with its signature beside it: an unsigned one is never
+	 * followed (wal-fetch answers "not stored"; docs/pitr.md) */
+	for (size_t i = 0; i < n; i++) {
+		if (!objs[i].signature || objs[i].kind != WAL_HISTORY)
+			continue;
+		bool obj = false;
+		for (size_t j = 0; j < n && !obj; j++)
+			obj = !objs[j].signature && objs[j].kind == WAL_HISTORY &&
+			      objs[j].tli == objs[i].tli;
+		for (size_t k = 0; k < nc && obj; k++)
+			if (objs[i].tli == cov[k].tli)
 				cov[k].history = true;
+	}
 	pw_free(e);
 	*out = cov;
 	*nout = nc;

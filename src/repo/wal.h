@@ -84,7 +84,7 @@ struct wal_coverage {
 	uint32_t tli;
 	uint64_t from, to; /* LSNs: WAL is stored for [from, to) apart from the gaps */
 	bool ends_partial; /* to is the end of a partial object */
-	bool history;      /* the timeline's history file is stored (tli > 1) */
+	bool history;      /* the timeline's history file and its signature are listed */
 	size_t ngaps;      /* all gaps; the first WAL_GAPS_MAX are in gap[] */
 	struct wal_gap gap[WAL_GAPS_MAX];
 	size_t segments, partials;

@@ -181,8 +181,7 @@ void wal_listing_free(struct wal_listing *l)
 	memset(l, 0, sizeof *l);
 }
 
-/* its signature is listed: the next key is "<key>.minisig" */
-static bool signed_listed(const struct wal_listing *l, size_t i)
+bool wal_listing_signed(const struct wal_listing *l, size_t i)
 {
 	size_t kl = strlen(l->keys[i]);
 	return i + 1 < l->n && l->o[i + 1].signature && strlen(l->keys[i + 1]) == kl + 8 &&
@@ -208,7 +207,8 @@ size_t wal_listing_find(const struct wal_listing *l, uint32_t tli, uint64_t segn
 	size_t best = l->n;
 	for (size_t i = lo; i < l->n && pw_startswith(l->keys[i], prefix); i++) {
 		const struct wal_obj *o = &l->o[i];
-		if (o->signature || o->kind == WAL_HISTORY || o->tli != tli || !signed_listed(l, i))
+		if (o->signature || o->kind == WAL_HISTORY || o->tli != tli ||
+		    !wal_listing_signed(l, i))
 			continue;
 		if (o->kind == WAL_SEGMENT)
 			return i;

@@ -54,6 +54,8 @@ struct wal_listing {
  * signature); names that are not WAL object names are left out. */
 int wal_listing_load(struct stor *repo, const char *stanza, struct wal_listing *l);
 void wal_listing_free(struct wal_listing *l);
+/* o[i]'s signature is listed (the next key is "<key>.minisig"); nothing is checked. */
+bool wal_listing_signed(const struct wal_listing *l, size_t i);
 /* The index of the object that serves segment segno of tli: the segment, else the largest
  * partial, each only with its signature listed; l->n when there is none. */
 size_t wal_listing_find(const struct wal_listing *l, uint32_t tli, uint64_t segno,

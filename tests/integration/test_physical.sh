@@ -2,7 +2,8 @@
 # test_physical.sh - backup --type=physical with a REPLICATION-only role: BASE_BACKUP
 # streamed as encrypted objects (base.tar, PostgreSQL's backup_manifest), the signed
 # manifest (kind physical, timeline, LSNs) verified by the stock minisign; list and verify
-# depth 1 see it; a superuser or a role with a write privilege is refused.
+# depth 1 see it; a superuser or a role with a write privilege is refused; SIGTERM while
+# the server sends nothing (its checkpoint held) stops the backup at once, nothing committed.
 source "$(dirname "$0")/../harness/lib.sh"
 tk_tmpdir
 export HOME=$TK_TMP PGWARD_AUDIT_LOG=$TK_TMP/audit.log TK_PG_REPLICATION=1
@@ -196,4 +197,29 @@ forge dotdot
 expect_fail 24 "failed verification" verify shop --repo forged -i key
 [[ ! -e "$TK_TMP/evil-dotdot" && ! -e /tmp/pgward-evil-abs && ! -e /tmp/pgward-evil-link ]] \
     || tk_fail "a forged archive wrote outside the target directory"
+
+# SIGTERM while the server sends nothing (its checkpoint held: the checkpointer stopped):
+# the backup stops at once (exit 130), cancels the server's side, and leaves no manifest
+CKPT=$(pg_psql_super -c "select pid from pg_stat_activity where backend_type = 'checkpointer'")
+[[ -n $CKPT ]] || tk_fail "no checkpointer"
+kill -STOP "$CKPT"
+tk_on_exit "kill -CONT $CKPT 2>/dev/null"
+"$PGWARD" backup shop --type=physical --db "$DB" --repo sig -r "$R" >sig.out 2>&1 &
+BK=$!
+tk_on_exit "kill -9 $BK 2>/dev/null"
+bb_phase() { pg_psql_super -c "select coalesce(max(phase), 'none') from pg_stat_progress_basebackup"; }
+at_checkpoint() { [[ $(bb_phase) == "waiting for checkpoint to finish" ]]; }
+tk_wait_for 60 "the backup waiting for the checkpoint" at_checkpoint
+t0=${EPOCHREALTIME/[.,]/}
+kill -TERM "$BK"
+gone() { ! kill -0 "$BK" 2>/dev/null; }
+tk_wait_for 10 "the backup to stop on SIGTERM while the server sends nothing" gone
+echo "backup stopped $(( (${EPOCHREALTIME/[.,]/} - t0) / 1000 )) ms after SIGTERM" >&2
+rc=0; wait "$BK" || rc=$?
+no_bb() { [[ $(bb_phase) == none ]]; }
+tk_wait_for 10 "the server's base backup to be cancelled" no_bb
+kill -CONT "$CKPT"
+tk_assert_eq "$rc" 130 "exit status of a backup stopped by SIGTERM"
+tk_assert_contains "$(cat sig.out)" "interrupted" "the backup says it was interrupted"
+[[ -z $(find sig -name manifest.json 2>/dev/null) ]] || tk_fail "an interrupted backup left a manifest"
 tk_pass

@@ -6,7 +6,8 @@
 # to the last durable WAL (with a config file and an identity whose paths hold a space and a
 # quote: restore_command is quoted right); a flipped byte in a WAL object stops recovery with
 # an error naming the object (exit 126), never success; a target before the oldest base, past
-# the stored WAL or behind a gap is refused before the directory is created.
+# the stored WAL or behind a gap is refused before the directory is created, whatever the
+# storage's object times say (only the signed stored= times count).
 source "$(dirname "$0")/../harness/lib.sh"
 tk_tmpdir
 export HOME=$TK_TMP PGWARD_AUDIT_LOG=$TK_TMP/audit.log TK_PG_REPLICATION=1
@@ -92,6 +93,16 @@ expect_fail 32 "end of the stored WAL" restore shop --type=physical --target-dir
     --repo repo -i key --target-lsn FF/0
 expect_fail 32 "after the last durable WAL" restore shop --type=physical --target-dir "$TK_TMP/x" \
     --repo repo -i key --target-time "2099-01-01T00:00:00Z"
+# the bound of a time target is the time signed into the WAL objects (stored=), never the
+# storage's object time, which anyone who can write to the bucket sets (and a copy changes)
+cp -a repo mt
+find mt/shop/wal -type f -exec touch -d 2099-01-01 {} +
+expect_fail 32 "after the last durable WAL" restore shop --type=physical --target-dir "$TK_TMP/x" \
+    --repo mt -i key --target-time "2098-06-01T00:00:00Z"
+find mt/shop/wal -type f -exec touch -d 2000-01-01 {} +
+"$PGWARD" restore shop --type=physical --target-dir "$TK_TMP/mt1" --repo mt -i key --target-time "$T" \
+    >mt.out 2>&1 || { cat mt.out; tk_fail "a time target refused for the storage's object times"; }
+rm -rf mt mt1
 # a WAL object deleted in the middle: a gap, named with its objects
 cp -a repo gap
 # the segment holding L: after the base's start, before the end

@@ -134,6 +134,18 @@ tk_assert_contains "$list" "no gaps" "wal-list after kill -9 and restart"
 tk_assert_contains "$list" "last durable partial" "the newest WAL is a partial"
 [[ "$("$PGWARD" wal-list shop --repo repo --output=json | python3 -c 'import json,sys; print(sum(t["gap_count"] for t in json.load(sys.stdin)["timelines"]))')" == 0 ]] \
     || tk_fail "gaps in the JSON coverage"
+# the segment size (object names -> LSNs) and the newest time come only from signatures that
+# check: without a trusted-signer no coverage is shown, and the storage's object times
+# (anyone who can write to the bucket sets them) change nothing
+wl_json() { "$@" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["segment_size"], len(d["timelines"]), d["newest_object_time"] is not None)'; }
+tk_assert_eq "$(wl_json "$PGWARD" wal-list shop --repo repo --output=json)" "16777216 1 True" "wal-list with a trusted-signer"
+tk_assert_eq "$(wl_json env -u PGWARD_TRUSTED_SIGNER "$PGWARD" wal-list shop --repo repo --output=json 2>wl.err)" "None 0 False" "wal-list without a trusted-signer"
+tk_assert_contains "$(cat wl.err)" "needs trusted-signer" "wal-list says why it shows no coverage"
+tk_assert_contains "$(env -u PGWARD_TRUSTED_SIGNER "$PGWARD" wal-list shop --repo repo 2>/dev/null)" "coverage unknown" "wal-list text without a trusted-signer"
+newest_t() { "$PGWARD" wal-list shop --repo "$1" --output=json | python3 -c 'import json,sys; print(json.load(sys.stdin)["newest_object_time"])'; }
+cp -a repo mtime && find mtime/shop/wal -type f -exec touch -d 2099-01-01 {} +
+tk_assert_eq "$(newest_t mtime)" "$(newest_t repo)" "wal-list's newest time is the signed one"
+rm -rf mtime
 
 # SIGTERM: stores the open segment's partial and exits 0
 kill -TERM "$WS"

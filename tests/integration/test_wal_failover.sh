@@ -53,6 +53,11 @@ wait_slot() { # HOST PORT LSN: the slot on that server reaches LSN
     tail -20 ws.log
     tk_fail "slot on port $2 did not reach $3"
 }
+# pgward's own base backup on the old primary, while wal-stream runs (its slot exists)
+slot_there() { [[ -n $(psql_at "$PG_SOCKDIR" "$PGPORT_TEST" "select 1 from pg_replication_slots where slot_name = 'pgward_shop'") ]]; }
+tk_wait_for 30 "the slot of wal-stream" slot_there
+"$PGWARD" backup shop --type=physical --db "$(url "$PGPORT_TEST")" --repo repo -r "$R" >pb.out 2>&1 \
+    || { cat pb.out; tk_fail "physical backup on the old primary"; }
 pg_psql_super -c "insert into load(pad) select repeat('x', 200) from generate_series(1, 20000)" >/dev/null
 pg_psql_super -c "insert into marks(note) values ('m1')" >/dev/null
 pg_psql_super -c "select pg_switch_wal()" >/dev/null
@@ -67,6 +72,7 @@ runuser -u postgres -- pg_ctl -D "$SB" -w promote >/dev/null || tk_fail "promote
 # WAL and a checkpoint on the new primary before wal-stream finds it: a slot created now
 # starts segments after the switch, so resuming from the slot alone would leave a gap
 psql_at "$SB" "$P2" "insert into marks(note) values ('m3')" >/dev/null
+T3=$(psql_at "$SB" "$P2" "select clock_timestamp()") # after m3, before m4: on timeline 2
 psql_at "$SB" "$P2" "insert into load(pad) select repeat('y', 200) from generate_series(1, 20000)" >/dev/null
 psql_at "$SB" "$P2" "select pg_switch_wal()" >/dev/null
 psql_at "$SB" "$P2" "checkpoint" >/dev/null
@@ -101,4 +107,56 @@ for ((i = 0; i < 600; i++)); do
     sleep 0.1
 done
 tk_assert_eq "$(psql_at "$D" "$P3" "select string_agg(note, ',' order by id) from marks")" "m1,m2,m3,m4" "PITR across the timeline switch"
+runuser -u postgres -- pg_ctl -D "$D" -m immediate stop >/dev/null 2>&1
+
+# pgward's own restore of its base from the old primary, as the postgres OS user: the plan
+# follows the signed history file to timeline 2, recovery reaches the last row written there
+chmod 755 "$TK_TMP"
+W=$TK_TMP/w
+mkdir -m 700 "$W" && chown postgres: "$W"
+aspg() { runuser -u postgres -- env PGWARD_AUDIT_LOG="$W/audit.log" "$PGWARD" "$@"; }
+_tk_pick_port; P4=$_TK_PORT
+tk_on_exit "runuser -u postgres -- pg_ctl -D $W/l -m immediate stop >/dev/null 2>&1"
+aspg restore shop --type=physical --target-dir "$W/l" --repo "$TK_TMP/repo" -i "$TK_TMP/key" \
+    --latest --start "$P4" >l.out 2>&1 || { cat l.out; tail -20 "$W/l/pgward-recovery.log"; tk_fail "restore --latest across the switch"; }
+tk_assert_contains "$(cat l.out)" "timeline 1 to 2" "the plan follows the history to timeline 2"
+tk_assert_eq "$(psql_at "$W/l" "$P4" "select string_agg(note, ',' order by id) from marks")" "m1,m2,m3,m4" "restore --latest across the timeline switch"
+grep -q "restored log file \"00000002.history\"" "$W/l/pgward-recovery.log" || tk_fail "the history file did not come through wal-fetch"
+runuser -u postgres -- pg_ctl -D "$W/l" -m immediate stop >/dev/null 2>&1
+# a time on timeline 2, after the switch: m3 but not m4; in a repository where someone
+# planted an unsigned history of a timeline 3 (well-formed, encrypted to the recipient):
+# never followed (wal-fetch answers "not stored" to PostgreSQL's probe), and no obstacle
+cp -a repo hrepo
+sw=$(psql_at "$SB" "$P2" "select pg_current_wal_insert_lsn()")
+printf '1\t%s\tplanted\n2\t%s\tplanted\n' "$end" "$sw" | zstd -q | age -r "$R" >hrepo/shop/wal/00000003.history.zst.age
+chown -R postgres: hrepo
+_tk_pick_port; P5=$_TK_PORT
+tk_on_exit "runuser -u postgres -- pg_ctl -D $W/t -m immediate stop >/dev/null 2>&1"
+aspg restore shop --type=physical --target-dir "$W/t" --repo "$TK_TMP/hrepo" -i "$TK_TMP/key" \
+    --target-time "$T3" --start "$P5" >t.out 2>&1 || { cat t.out; tail -20 "$W/t/pgward-recovery.log"; tk_fail "restore --target-time on timeline 2"; }
+tk_assert_contains "$(cat t.out)" "recovery paused" "paused at the target on timeline 2"
+tk_assert_contains "$(cat t.out)" "timeline 1 to 2," "the plan does not follow the unsigned history"
+tk_assert_contains "$(cat t.out)" "00000003.history.zst.age\" is not followed" "the plan names the unsigned history"
+tk_assert_eq "$(psql_at "$W/t" "$P5" "select string_agg(note, ',' order by id) from marks")" "m1,m2,m3" "PITR to a time on timeline 2"
+grep -q "00000003.history is not followed" "$W/t/pgward-recovery.log" || tk_fail "wal-fetch did not refuse the unsigned history"
+if grep -q 'restored log file "00000003.history"' "$W/t/pgward-recovery.log"; then tk_fail "recovery followed an unsigned history"; fi
+runuser -u postgres -- pg_ctl -D "$W/t" -m immediate stop >/dev/null 2>&1
+# timeline 2's own history without its signature: never followed either; --latest, whose
+# end lies on timeline 2, is refused before anything is written; a target on timeline 1
+# that does not need it restores
+cp -a repo urepo && chown -R postgres: urepo
+rm urepo/shop/wal/00000002.history.zst.age.minisig
+rc=0; aspg restore shop --type=physical --target-dir "$W/u" --repo "$TK_TMP/urepo" -i "$TK_TMP/key" --latest >u.err 2>&1 || rc=$?
+tk_assert_eq "$rc" 32 "--latest past an unsigned history: exit code"
+tk_assert_contains "$(cat u.err)" "history \"shop/wal/00000002.history.zst.age\" is not followed" "the refusal names the history"
+tk_assert_contains "$(cat u.err)" "goes on on timeline 2" "the refusal names the timeline"
+[[ ! -e $W/u ]] || tk_fail "a refused restore created its directory"
+# list agrees: the physical base reaches timeline 2 only through a signed history
+reach() { "$PGWARD" list shop --repo "$1" --output=json | python3 -c 'import json,sys; b=[x for x in json.load(sys.stdin) if x.get("kind") == "physical"][0]["wal"]; print(b["reaches_timeline"], b["reaches_end"])'; }
+tk_assert_eq "$(reach repo)" "2 True" "list: the base reaches timeline 2"
+tk_assert_eq "$(reach urepo)" "1 False" "list: an unsigned history is not followed"
+aspg restore shop --type=physical --target-dir "$W/u" --repo "$TK_TMP/urepo" -i "$TK_TMP/key" --target-lsn "$end" >u.out 2>&1 \
+    || { cat u.out; tk_fail "a target on timeline 1 blocked by timeline 2's unsigned history"; }
+tk_assert_contains "$(cat u.out)" "timeline 1 to 1," "recovery stays on timeline 1"
+[[ -z ${TK_SHOW:-} ]] || cat l.out t.out u.out >&2
 tk_pass

@@ -3,6 +3,8 @@
 # partials appear signed, a kill -9 and restart (objects of the resumed segment already
 # stored, never rewritten) leave no gap, and wal-fetch serves a segment and the newest
 # partial padded to the segment size; peak RSS of wal-stream within 64 MiB + one segment.
+# A physical base backup into the bucket restores with --latest --start from S3 (recovery
+# through wal-fetch reading the bucket), every row.
 source "$(dirname "$0")/../harness/lib.sh"
 source "$(dirname "$0")/../harness/s3.sh"
 tk_tmpdir
@@ -40,6 +42,11 @@ stream() {
     tk_on_exit "kill -9 $WS 2>/dev/null"
 }
 stream
+# a physical base backup into the same bucket while wal-stream runs (its slot exists)
+slot_there() { [[ -n $(psql1 "select 1 from pg_replication_slots where slot_name = 'pgward_shop'") ]]; }
+tk_wait_for 30 "the slot of wal-stream" slot_there
+"$PGWARD" backup shop --type=physical --db "$DB" --repo "$REPO" -r "$R" >pb.out 2>&1 \
+    || { cat pb.out; tk_fail "physical backup to S3"; }
 psql1 "insert into load(pad) select repeat('x', 200) from generate_series(1, 5000)" >/dev/null
 psql1 "select pg_switch_wal()" >/dev/null
 psql1 "insert into load(pad) select repeat('x', 200) from generate_series(1, 2000)" >/dev/null
@@ -70,4 +77,26 @@ age -d -i key seg.age | zstd -dq | cmp -s - out || tk_fail "wal-fetch differs fr
 newest=$(grep -oE '[0-9A-F]{24}\.partial\.[0-9A-F]{8}\.zst\.age$' <<<"$ls_out" | tail -1)
 "$PGWARD" wal-fetch shop "${newest%%.*}" out2 --repo "$REPO" || tk_fail "wal-fetch of the newest partial"
 tk_assert_eq "$(stat -c %s out2)" 16777216 "partial padded to the segment size"
+
+# restore --type=physical --latest --start from S3, as the postgres OS user: the base from
+# the bucket, recovery through wal-fetch reading the bucket (the S3 keys in a config file of
+# that user: restore_command never carries a secret), every row
+ROWS=$(psql1 "select count(*) from load")
+chmod 755 "$TK_TMP"
+W=$TK_TMP/w
+mkdir -m 700 "$W" && cp key "$W/key"
+printf '[global]\ns3-endpoint = %s\ns3-access-key = %s\ns3-secret-key = %s\n[shop]\n' \
+    "$S3_ENDPOINT" "$S3_ACCESS" "$S3_SECRET" >"$W/pgward.conf"
+chmod 600 "$W/key" "$W/pgward.conf" && chown -R postgres: "$W"
+_tk_pick_port; P=$_TK_PORT
+tk_on_exit "runuser -u postgres -- $PG_BINDIR/pg_ctl -D $W/r -m immediate stop >/dev/null 2>&1"
+runuser -u postgres -- env -u PGWARD_IDENTITY -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
+    -u PGWARD_S3_ENDPOINT PGWARD_AUDIT_LOG="$W/audit.log" "$PGWARD" restore shop --type=physical \
+    --target-dir "$W/r" --config "$W/pgward.conf" --repo "$REPO" -i "$W/key" --latest --start "$P" >r.out 2>&1 \
+    || { cat r.out; tail -20 "$W/r/pgward-recovery.log"; tk_fail "restore --latest from S3"; }
+tk_assert_eq "$(runuser -u postgres -- psql -X -qtA -h "$W/r" -p "$P" -d postgres -c 'select count(*) from load')" "$ROWS" "every row, recovered from S3"
+grep -q "restored log file" "$W/r/pgward-recovery.log" || tk_fail "no WAL came from S3 through restore_command"
+if grep -qF "$S3_SECRET" "$W/r/postgresql.auto.conf"; then tk_fail "the S3 secret is in restore_command"; fi
+runuser -u postgres -- "$PG_BINDIR/pg_ctl" -D "$W/r" -m immediate stop >/dev/null 2>&1
+[[ -z ${TK_SHOW:-} ]] || cat r.out >&2
 tk_pass

@@ -147,6 +147,7 @@ static void test_coverage(void **state)
 	    seg(2, 7, WAL_SEGMENT, 0),
 	    seg(2, 8, WAL_PARTIAL, 0x20),
 	    {.kind = WAL_HISTORY, .tli = 2},
+	    {.kind = WAL_HISTORY, .signature = true, .tli = 2},
 	    {.kind = WAL_SEGMENT, .signature = true, .tli = 3},
 	    seg(1, 4, WAL_PARTIAL, SEG16 + 1) /* impossible end: ignored */,
 	};
@@ -303,7 +304,7 @@ static void test_reach(void **state)
 	    seg(1, 9, WAL_SEGMENT, 0),       seg(2, 8, WAL_SEGMENT, 0),
 	    seg(2, 9, WAL_SEGMENT, 0),       seg(2, 10, WAL_SEGMENT, 0),
 	    seg(2, 11, WAL_SEGMENT, 0),      seg(2, 12, WAL_PARTIAL, 0x100),
-	    {.kind = WAL_HISTORY, .tli = 2},
+	    {.kind = WAL_HISTORY, .tli = 2}, {.kind = WAL_HISTORY, .signature = true, .tli = 2},
 	};
 	struct wal_coverage *c;
 	size_t n;
@@ -365,6 +366,21 @@ static void test_reach(void **state)
 	assert_int_equal(w.to, 0);
 	wal_window(c, n, bases, 1, 5000, &w); /* only the base before the gap */
 	assert_false(w.any);
+	/* timeline 2's history without its signature (the last entry): never followed */
+	struct wal_obj unsig[sizeof objs / sizeof *objs - 1];
+	memcpy(unsig, objs, sizeof unsig);
+	struct wal_coverage *u;
+	size_t nu;
+	assert_int_equal(wal_coverage(unsig, sizeof unsig / sizeof *unsig, SEG16, &u, &nu), 0);
+	assert_int_equal(nu, 2);
+	assert_false(u[1].history);
+	struct wal_reach ur;
+	wal_reach(u, nu, &(struct wal_base){1, S(6) + 40, S(7), 100}, &ur);
+	assert_true(ur.consistent);
+	assert_int_equal(ur.tli, 1);
+	assert_int_equal(ur.lsn, S(10));
+	assert_false(ur.to_end);
+	pw_free(u);
 	/* a newer timeline without its history file: timeline 2 no longer reaches the end */
 	struct wal_obj more[sizeof objs / sizeof *objs + 1];
 	memcpy(more, objs, sizeof objs);
