@@ -631,12 +631,15 @@ static void append_kv(struct pw_buf *b, const char *k, const char *v)
 	pw_buf_putc(b, '\'');
 }
 
-char *pg_child_conninfo(struct pg_conn *c, const char *application_name)
+char *pg_child_conninfo_build(const char *(*param)(void *arg, const char *keyword), void *arg,
+                              const struct pg_child_where *at, const char *application_name,
+                              const char *role, bool read_only)
 {
-	static const char *keys[] = {"host",
-	                             "hostaddr",
-	                             "port",
-	                             "dbname",
+	/* host, hostaddr and port come from where the session is, not from the settings: a
+	 * list of hosts (target_session_attrs), or a name that DNS answers differently a moment
+	 * later, would let the child reach another server than the one pgward checked; the
+	 * name stays for verify-full's certificate check, the address pins the connection */
+	static const char *keys[] = {"dbname",
 	                             "user",
 	                             "sslmode",
 	                             "sslrootcert",
@@ -646,34 +649,53 @@ char *pg_child_conninfo(struct pg_conn *c, const char *application_name)
 	                             "sslcrldir",
 	                             "sslsni",
 	                             "ssl_min_protocol_version",
-	                             "target_session_attrs",
+	                             "ssl_max_protocol_version",
+	                             "channel_binding",
+	                             "requirepeer",
 	                             "connect_timeout",
 	                             "gssencmode"};
 	struct pw_buf b = PW_BUF_INIT(64 * 1024);
+	if (at->host && *at->host)
+		append_kv(&b, "host", at->host);
+	if (at->hostaddr && *at->hostaddr && at->host && at->host[0] != '/' && at->host[0] != '@')
+		append_kv(&b, "hostaddr", at->hostaddr);
+	if (at->port && *at->port)
+		append_kv(&b, "port", at->port);
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-		const char *v = pg_param(c, keys[i]);
+		const char *v = param(arg, keys[i]);
 		if (v && *v)
 			append_kv(&b, keys[i], v);
 	}
 	append_kv(&b, "application_name", application_name);
-	if (c->role[0]) {
+	if (role && *role) {
 		/* The child's own session: startup options outrank ALTER DATABASE/ROLE ... SET, so
 		 * a role setting added after pgward's check cannot steer pg_dump or pg_restore,
 		 * and read-only does not depend on PGOPTIONS (which options= replaces). */
 		struct pw_buf o = PW_BUF_INIT(1024);
 		pw_buf_printf(&o, "-c role=");
-		for (const char *p = c->role; *p; p++) {
+		for (const char *p = role; *p; p++) {
 			if (*p == ' ' || *p == '\\')
 				pw_buf_putc(&o, '\\');
 			pw_buf_putc(&o, *p);
 		}
 		pw_buf_printf(&o, " -c client_min_messages=warning%s",
-		              c->read_only ? " -c default_transaction_read_only=on" : "");
+		              read_only ? " -c default_transaction_read_only=on" : "");
 		append_kv(&b, "options", pw_buf_str(&o));
 		pw_buf_free(&o, 0);
 	}
 	pw_buf_str(&b);
 	return (char *)b.data;
+}
+
+static const char *conn_param(void *arg, const char *keyword)
+{
+	return pg_param(arg, keyword);
+}
+
+char *pg_child_conninfo(struct pg_conn *c, const char *application_name)
+{
+	struct pg_child_where at = {PQhost(c->conn), PQhostaddr(c->conn), PQport(c->conn)};
+	return pg_child_conninfo_build(conn_param, c, &at, application_name, c->role, c->read_only);
 }
 
 char *pg_quote_literal(struct pg_conn *c, const char *s)

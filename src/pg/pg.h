@@ -83,8 +83,20 @@ void pg_result_free(struct pg_result *r);
 int pg_conninfo_with_dbname(const char *conninfo, const char *dbname, char **out, char *old,
                             size_t oldsize);
 /* The effective connection parameters of c (the defaults pgward applied included, the
- * password never) as key='value' pairs for a child process such as pg_dump (allocated). */
+ * password never) as key='value' pairs for a child process such as pg_dump (allocated).
+ * The child goes where c's session is: the one host, address and port it connected to
+ * (not the list or the name that may resolve elsewhere by the time the child starts), and
+ * with the same TLS, channel-binding and peer requirements. */
 char *pg_child_conninfo(struct pg_conn *c, const char *application_name);
+/* Where a session is (PQhost, PQhostaddr, PQport; hostaddr NULL or "" for a socket). */
+struct pg_child_where {
+	const char *host, *hostaddr, *port;
+};
+/* pg_child_conninfo's pure part: param(arg, keyword) gives the parent's settings (NULL:
+ * unset), at where its session is, role the verified current_user ("" none). Allocated. */
+char *pg_child_conninfo_build(const char *(*param)(void *arg, const char *keyword), void *arg,
+                              const struct pg_child_where *at, const char *application_name,
+                              const char *role, bool read_only);
 /* Quote an identifier for SQL (allocated). */
 char *pg_quote_ident(struct pg_conn *c, const char *ident);
 
