@@ -412,10 +412,8 @@ int cmd_wal_fetch(struct pw_ctx *ctx)
 	}
 	if (rc == 0)
 		rc = fetch(ctx, &fs, stanza, fname, path);
-	json_object_set_new(ctx->audit, "served_from",
-	                    json_string(rc < 0          ? ""
-	                                : fs.from_spool ? "prefetch"
-	                                                : "repository"));
+	if (rc == 0 && fs.from_spool)
+		pw_info("%s served from the prefetch spool", fname);
 	if (rc == 0 && fs.spool >= 0 && fs.segsize)
 		start_prefetch(ctx, &fs, stanza, fname, (unsigned)n);
 	fetch_state_free(&fs);
