@@ -47,8 +47,9 @@ echo "walfetch bench: recovery of ${WAL_MB} MiB of pgbench WAL through wal-fetch
 pg_start "wal_level = replica" "full_page_writes = on" "max_wal_senders = 5" "max_replication_slots = 5" \
   "max_wal_size = 1GB" "checkpoint_timeout = 60s" "autovacuum = off" >/dev/null || die "pg_start failed"
 "$PG_BINDIR/pgbench" -h "$PG_SOCKDIR" -p "$PGPORT_TEST" -U postgres -i -q -s "$SCALE" postgres >/dev/null 2>&1 || die "pgbench -i"
-"$PGWARD" keygen -o "$SIDE/backup.key" 2>/dev/null && chown postgres: "$SIDE/backup.key"
-R=$("$PGWARD" keygen -y "$SIDE/backup.key")
+"$PGWARD" keygen -o "$WORK/backup.key" 2>/dev/null || die "keygen"
+R=$("$PGWARD" keygen -y "$WORK/backup.key")
+cp "$WORK/backup.key" "$SIDE/backup.key" && chown postgres: "$SIDE/backup.key" && chmod 600 "$SIDE/backup.key"
 pg_psql_super -c "create role walrep login replication password 'wr'" >/dev/null
 export PGWARD_DB_PASSWORD=wr
 DB="postgresql://walrep@localhost:$PGPORT_TEST/postgres?sslrootcert=$PG_CA"
@@ -72,7 +73,6 @@ for ((i = 0; i < 1200; i++)); do
 done
 kill -TERM $WS; wait $WS || die "wal-stream did not exit 0"
 chown -R postgres: "$REPO"
-cp "$TK_SIGN_PUB" "$SIDE/sign.pub" && chown postgres: "$SIDE/sign.pub"
 segs=$(find "$REPO/bench/wal" -name '*.zst.age' ! -name '*.partial.*' | wc -l)
 echo "WAL: $(((end - from) >> 20)) MiB after the base backup ($segs segments stored); pgbench_history $hist rows"
 
@@ -93,7 +93,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     [ "$v" = p8 ] && extra="--wal-prefetch 8 --wal-spool $D/pg_wal/pgward-prefetch --log-level info"
     _tk_pick_port
     cat >>"$D/postgresql.auto.conf" <<EOF
-restore_command = '/usr/bin/time -a -o $SIDE/fetch.$v -f "%e %U %S" $bin wal-fetch bench %f %p --repo $REPO -i $SIDE/backup.key --trusted-signer $SIDE/sign.pub $extra 2>>$SIDE/fetch.$v.log'
+restore_command = '/usr/bin/time -a -o $SIDE/fetch.$v -f "%e %U %S" $bin wal-fetch bench %f %p --repo $REPO -i $SIDE/backup.key --trusted-signer $TK_SIGN_PUB $extra 2>>$SIDE/fetch.$v.log'
 port = $_TK_PORT
 listen_addresses = ''
 unix_socket_directories = '$D'
@@ -101,10 +101,10 @@ archive_mode = off
 EOF
     "${AS_PG[@]}" touch "$D/recovery.signal"
     t0=$EPOCHREALTIME
-    "${AS_PG[@]}" "$PG_BINDIR/pg_ctl" -D "$D" -l "$D/recovery.log" start >/dev/null 2>&1 || die "$v: start"
+    "${AS_PG[@]}" "$PG_BINDIR/pg_ctl" -D "$D" -l "$D/recovery.log" -W start >/dev/null 2>&1 || die "$v: start"
     for ((i = 0; i < 36000; i++)); do
       grep -q 'ready to accept connections' "$D/recovery.log" 2>/dev/null && break
-      [ $i -gt 100 ] && [ ! -f "$D/postmaster.pid" ] && { tail "$D/recovery.log"; die "$v: recovery failed"; }
+      [ $i -gt 100 ] && [ ! -f "$D/postmaster.pid" ] && { tail "$D/recovery.log" >&2; die "$v: recovery failed"; }
       sleep 0.05
     done
     REC[$v]+="$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') "
@@ -117,9 +117,11 @@ echo
 printf '%-7s %-22s %8s  %s\n' variant "recovery s (rounds)" median "wal-fetch calls PostgreSQL waited for: n, median wall / user+sys ms"
 for v in "${variants[@]}"; do
   med=$(echo "${REC[$v]}" | median)
-  n=$(wc -l <"$SIDE/fetch.$v")
-  w=$(awk '{ print $1 * 1000 }' "$SIDE/fetch.$v" | median)
-  c=$(awk '{ print ($2 + $3) * 1000 }' "$SIDE/fetch.$v" | median)
+  # (GNU time adds "Command exited with non-zero status 9" for a file not in the archive)
+  grep -E '^[0-9.]+ [0-9.]+ [0-9.]+$' "$SIDE/fetch.$v" >"$SIDE/fetch.$v.ok"
+  n=$(wc -l <"$SIDE/fetch.$v.ok")
+  w=$(awk '{ print $1 * 1000 }' "$SIDE/fetch.$v.ok" | median)
+  c=$(awk '{ print ($2 + $3) * 1000 }' "$SIDE/fetch.$v.ok" | median)
   stats="$n, $w / $c"
   printf '%-7s %-22s %8s  %s\n' "$v" "${REC[$v]}" "$med" "$stats"
 done

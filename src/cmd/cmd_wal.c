@@ -354,8 +354,10 @@ static void start_prefetch(struct pw_ctx *ctx, struct fetch_state *fs, const cha
                            const char *fname, unsigned n)
 {
 	int lk;
-	if (!walspool_lock(fs->spool, &lk))
+	if (!walspool_lock(fs->spool, &lk)) {
+		walspool_hint(fs->spool, fname); /* one runs: it skips what was served */
 		return;
+	}
 	fflush(stdout);
 	fflush(stderr);
 	pid_t pid = fork();

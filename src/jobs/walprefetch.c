@@ -26,6 +26,7 @@
 #define LOCK_NAME "lock"
 #define STOP_NAME "stop"
 #define TMP_SUFFIX ".tmp"
+#define HINT_NAME "asked" /* the newest segment served while a prefetcher ran */
 
 /* ---- pure ---- */
 
@@ -135,11 +136,51 @@ static bool same_content(int fd, uint64_t n, const uint8_t want[32])
 	return r == 0 && total == n && memcmp(got, want, 32) == 0;
 }
 
+static bool prefetcher_running(int dfd)
+{
+	int fd = openat(dfd, LOCK_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	bool held = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd); /* (releases it when it was free) */
+	return held;
+}
+
+static void nap_ms(long ms)
+{
+	struct timespec ts = {0, ms * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* fname is being written by the running prefetcher (its temporary file exists): wait for
+ * it (at most 30 s, while the prefetcher lives) rather than fetch it a second time, which
+ * on a busy machine takes the CPU the prefetcher needs. The file opened, or -1 (errno
+ * ENOENT) when it did not come. */
+static int in_flight(int dfd, const char *fname)
+{
+	char tmp[40];
+	struct stat st;
+	snprintf(tmp, sizeof tmp, "%s" TMP_SUFFIX, fname);
+	for (int i = 0; i < 1500; i++) {
+		int fd = openat(dfd, fname, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT)
+			return fd;
+		if (fstatat(dfd, tmp, &st, AT_SYMLINK_NOFOLLOW) < 0 || !prefetcher_running(dfd) ||
+		    pw_interrupted())
+			break;
+		nap_ms(20);
+	}
+	errno = ENOENT;
+	return -1;
+}
+
 int walspool_take(int dfd, struct stor *repo, const char *stanza, const char *fname,
                   const char *key, uint32_t tli, const struct repo_signers *signers,
                   const char *path, uint32_t *segsize)
 {
 	int fd = openat(dfd, fname, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		fd = in_flight(dfd, fname);
 	if (fd < 0 && errno == ENOENT)
 		return 1;
 	if (fd < 0)
@@ -199,6 +240,36 @@ int walspool_lock(int dfd, int *lockfd)
 	return 1;
 }
 
+void walspool_hint(int dfd, const char *fname)
+{
+	int fd =
+	    openat(dfd, HINT_NAME, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (pw_write_all(fd, fname, strlen(fname), HINT_NAME) < 0)
+		pw_error_clear();
+	close(fd);
+}
+
+/* name was already asked for (the hint names it or a later segment of its timeline) */
+static bool behind(int dfd, const char *name, uint32_t segsize)
+{
+	char h[25] = "";
+	int fd = openat(dfd, HINT_NAME, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, h, 24);
+	close(fd);
+	uint32_t t1, t2;
+	uint64_t s1, s2;
+	if (n != 24 || wal_seg_parse(h, segsize, &t1, &s1) < 0 ||
+	    wal_seg_parse(name, segsize, &t2, &s2) < 0) {
+		pw_error_clear();
+		return false;
+	}
+	return t1 == t2 && s1 >= s2;
+}
+
 static bool stop_requested(int dfd)
 {
 	struct stat st;
@@ -219,7 +290,8 @@ static bool tidy(const struct walprefetch_opts *o)
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
 		const char *n = e->d_name;
-		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || strcmp(n, LOCK_NAME) == 0)
+		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || strcmp(n, LOCK_NAME) == 0 ||
+		    strcmp(n, HINT_NAME) == 0)
 			continue;
 		if (strcmp(n, STOP_NAME) == 0) {
 			go = false;
@@ -270,6 +342,8 @@ unsigned walprefetch_run(const struct walprefetch_opts *o)
 			break;
 		if (fstatat(o->dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			continue; /* spooled by an earlier prefetcher (checked when served) */
+		if (behind(o->dfd, name, o->segsize))
+			continue; /* PostgreSQL already had it (fetched while this one lagged) */
 		if (wal_seg_parse(name, o->segsize, &tli, &segno) < 0 ||
 		    wal_key_segment(o->stanza, tli, segno, o->segsize, key) < 0)
 			break;

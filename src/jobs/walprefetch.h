@@ -54,7 +54,8 @@ bool walspool_wanted(const char *entry, const char *fname, uint32_t segsize, uns
 int walspool_open(const char *path, bool create, int *dfd);
 
 /* Serve segment file fname from the spool into path (renamed there): 0 when served
- * (*segsize from its signature); 1 when not (not spooled, or a spooled copy that is not
+ * (*segsize from its signature; when the prefetcher is writing it, after waiting for it);
+ * 1 when not (not spooled, or a spooled copy that is not
  * a regular file of ours with one link and mode 0600 at most, or that differs from the
  * signed length and SHA-256 of the object key: removed, with a warning; or the signature
  * could not be read: the synchronous path then says why). Never an error. */
@@ -65,6 +66,11 @@ int walspool_take(int dfd, struct stor *repo, const char *stanza, const char *fn
 /* Become the spool's one prefetcher: 1 and *lockfd (an exclusive lock held while it is
  * open) when no other holds it, else 0. Never an error. */
 int walspool_lock(int dfd, int *lockfd);
+
+/* fname was served while a prefetcher runs (its lock is held): tell it, so that it skips
+ * what PostgreSQL already has instead of fetching it for nothing (advisory: a file in the
+ * spool the prefetcher reads before each segment). */
+void walspool_hint(int dfd, const char *fname);
 
 struct walprefetch_opts {
 	struct stor *repo;
