@@ -305,8 +305,8 @@ static bool tidy(const struct walprefetch_opts *o)
 	return go;
 }
 
-/* plain into the spool as name: a temporary name (O_EXCL), then a link that never
- * replaces an existing name */
+/* plain into the spool as name: a temporary name (O_EXCL), then renamed to name unless
+ * it exists */
 static bool spool_write(int dfd, const char *name, const struct pw_buf *plain)
 {
 	char tmp[40];
@@ -320,7 +320,9 @@ static bool spool_write(int dfd, const char *name, const struct pw_buf *plain)
 		ok = false;
 	if (ok && stop_requested(dfd))
 		ok = false;
-	if (ok && linkat(dfd, tmp, dfd, name, 0) < 0)
+	/* a rename that never replaces: the name appears with one link (wal-fetch refuses a
+	 * file with two, which link-then-unlink would show for a moment) */
+	if (ok && renameat2(dfd, tmp, dfd, name, RENAME_NOREPLACE) < 0)
 		ok = false;
 	unlinkat(dfd, tmp, 0);
 	pw_error_clear();
