@@ -106,7 +106,7 @@ static void test_settings(void **state)
 	      "recovery_end_command = 'touch /tmp/pwned'\narchive_cleanup_command = 'id'\n",
 	      f);
 	fclose(f);
-	struct pitr_target t;
+	struct pitr_target t = {0};
 	assert_int_equal(pitr_target_parse(PITR_NAME, "it's", &t), 0);
 	t.action = PITR_PROMOTE;
 	assert_int_equal(pitr_write_settings(dir, &t, "'/p' 'a\\b' 'c'\\''d'", 0), 0);
