@@ -376,7 +376,7 @@ check_rows() { # check_rows NAME DIR: the restored cluster has the source's fina
     die "$1: the restored cluster differs from the source (history $h/$src_hist, balance $b/$src_bal, marker $m/1)"
 }
 RW=$PGSIDE/r-pgward RB=$PGSIDE/r-pgbackrest
-FETCH="PGWARD_AUDIT_LOG=$PGSIDE/fetch-audit.log $PGWARD wal-fetch bench %f %p --repo $REPO -i $KEY --trusted-signer $TK_SIGN_PUB"
+FETCH="PGWARD_AUDIT_LOG=$PGSIDE/fetch-audit.log $PGWARD wal-fetch bench %f %p --repo $REPO -i $KEY --trusted-signer $TK_SIGN_PUB --wal-spool $RW/pg_wal/pgward-prefetch"
 printf 'PITR restore, %d rounds:' "$ROUNDS"
 for ((r = 1; r <= ROUNDS; r++)); do
   printf ' %d' "$r"

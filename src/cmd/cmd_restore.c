@@ -26,6 +26,7 @@
 #include "jobs/restore.h"
 #include "jobs/physical.h"
 #include "jobs/pitr.h"
+#include "jobs/walprefetch.h"
 #include "pg/replication.h"
 #include "filter/filter.h"
 #include "filter/keyfile.h"
@@ -692,8 +693,10 @@ static int restore_physical(struct pw_ctx *ctx)
 		} else {
 			printf("the server needs the identity and the repository through "
 			       "restore_command: start it as a user that can read them:\n"
-			       "  pg_ctl -D '%s' -l '%s/server.log' start\n",
-			       shown, shown);
+			       "  pg_ctl -D '%s' -l '%s/server.log' start\n"
+			       "once recovery is over, remove wal-fetch's prefetch spool: "
+			       "rm -r '%s/pg_wal/" WALSPOOL_NAME "'\n",
+			       shown, shown, shown);
 		}
 	}
 	if (rc == 0 && pt.kind == PITR_NONE) {

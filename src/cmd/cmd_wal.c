@@ -1,4 +1,5 @@
 /* cmd_wal.c - wal-stream, wal-fetch (restore_command), wal-push (archive_command), wal-list. */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,11 +10,13 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/fileio.h"
+#include "common/safefile.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
 #include "common/time.h"
 #include "filter/keyfile.h"
+#include "jobs/walprefetch.h"
 #include "jobs/walstream.h"
 #include "pg/pg.h"
 #include "pg/privs.h"
@@ -180,37 +183,62 @@ static int scan_partials(void *arg, const struct stor_info *info)
 	return 0;
 }
 
-static int fetch(struct pw_ctx *ctx, const char *stanza, const char *fname, const char *path)
+/* what one wal-fetch loaded, kept for the prefetcher it may start */
+struct fetch_state {
+	struct pw_keyset ks;
+	struct repo_signers signers;
+	struct stor *repo;
+	int spool;        /* the spool directory, or -1 */
+	uint32_t segsize; /* of the segment served whole (0: a partial or a history file) */
+	bool from_spool;
+};
+
+static int load_identities(struct pw_ctx *ctx, struct pw_keyset *ks)
 {
-	struct pw_keyset ks = {0};
-	struct repo_signers signers = {0};
-	struct stor *repo = NULL;
+	const char *const *vals;
+	size_t n = pw_cfg_list(ctx->cfg, PW_OPT_IDENTITY, &vals);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = pw_keyset_add_identity_file(ks, vals[i], pw_ask_passphrase, ctx->cfg);
+	if (rc == 0 && !ks->nids) {
+		pw_error(PW_E_KEY, "wal-fetch needs an identity");
+		rc = pw_error_hint("Give the backup identity with --identity FILE.");
+	}
+	return rc;
+}
+
+static int fetch(struct pw_ctx *ctx, struct fetch_state *fs, const char *stanza, const char *fname,
+                 const char *path)
+{
 	struct pw_buf plain = PW_BUF_INIT(REPL_SEG_MAX);
 	char key[WAL_KEY_MAX];
 	uint32_t tli = 0, segsize = 0;
 	bool history = false, unsig = false;
 	struct pw_error_saved saved;
 	int rc = wal_key_for_file(stanza, fname, &tli, &history, key);
-	const char *const *vals;
-	size_t n = pw_cfg_list(ctx->cfg, PW_OPT_IDENTITY, &vals);
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = pw_keyset_add_identity_file(&ks, vals[i], pw_ask_passphrase, ctx->cfg);
-	if (rc == 0 && !ks.nids) {
-		pw_error(PW_E_KEY, "wal-fetch needs an identity");
-		rc = pw_error_hint("Give the backup identity with --identity FILE.");
-	}
 	if (rc == 0)
-		rc = pw_load_signers(ctx, &signers);
-	if (rc == 0 && !signers.n) {
+		rc = pw_load_signers(ctx, &fs->signers);
+	if (rc == 0 && !fs->signers.n) {
 		pw_error(PW_E_SIGNATURE, "wal-fetch needs a trusted-signer");
 		rc = pw_error_hint("Recovery replays only signed WAL: set trusted-signer to the "
 		                   "public key of the host that runs wal-stream.");
 	}
 	if (rc == 0)
-		rc = pw_open_repo(ctx, &repo);
+		rc = pw_open_repo(ctx, &fs->repo);
+	if (rc == 0 && fs->spool >= 0 && !history &&
+	    walspool_take(fs->spool, fs->repo, stanza, fname, key, tli, &fs->signers, path,
+	                  &fs->segsize) == 0) {
+		fs->from_spool = true;
+		return 0; /* checked against the signed length and SHA-256, renamed to %p */
+	}
 	if (rc == 0)
-		rc = walobj_get(repo, stanza, key, tli, &signers, ks.ids, ks.nids, &plain, NULL,
-		                &unsig);
+		rc = load_identities(ctx, &fs->ks);
+	if (rc == 0)
+		rc = walobj_get(fs->repo, stanza, key, tli, &fs->signers, fs->ks.ids, fs->ks.nids,
+		                &plain, &segsize, &unsig);
+	if (rc == 0 && !history && wal_segsize_valid(segsize) && plain.len == segsize)
+		fs->segsize = segsize;
+	struct stor *repo = fs->repo;
 	if (rc == -PW_E_SIGNATURE && unsig && !history) {
 		/* a crash between a segment and its signature: wal-stream stored the segment as
 		 * its full-size partial, which is served below (and if there is none, the object
@@ -235,8 +263,8 @@ static int fetch(struct pw_ctx *ctx, const char *stanza, const char *fname, cons
 			         "%s/" WAL_DIR "/%08" PRIX32
 			         "/%s.partial.%08" PRIX32 WAL_OBJ_SUFFIX,
 			         stanza, tli, fname, nw.best_end);
-			rc = walobj_get(repo, stanza, key, tli, &signers, ks.ids, ks.nids, &plain,
-			                &segsize, NULL);
+			rc = walobj_get(repo, stanza, key, tli, &fs->signers, fs->ks.ids,
+			                fs->ks.nids, &plain, &segsize, NULL);
 			if (rc == -PW_E_NOTFOUND) {
 				pw_error(PW_E_WAL, "WAL object \"%s\" vanished while reading it",
 				         key);
@@ -290,29 +318,107 @@ static int fetch(struct pw_ctx *ctx, const char *stanza, const char *fname, cons
 			    "or find the missing segment (\"pgward wal-list\").");
 		}
 	}
-	struct pw_outfile *of = NULL;
+	/* %p complete (a new file renamed into place) but not fsynced: PostgreSQL reads a
+	 * restored segment once and, after a crash, asks restore_command for it again (it
+	 * fsyncs a restored file itself when it keeps one: KeepFileRestoredFromArchive);
+	 * pgBackRest's archive-get writes it with noSyncFile and noSyncPath for that reason.
+	 * The fsync stalled replay by 60-160 ms a segment on a busy disk. */
+	struct pw_safefile *of = NULL;
 	if (rc == 0)
-		rc = pw_outfile_open(&of, path, 0600, false);
+		rc = pw_safefile_open(&of, path, 0600, PW_SAFE_NO_SYNC);
 	if (rc == 0)
-		rc = pw_write_all(pw_outfile_fd(of), plain.data ? plain.data : (const uint8_t *)"",
+		rc = pw_write_all(pw_safefile_fd(of), plain.data ? plain.data : (const uint8_t *)"",
 		                  plain.len, path);
 	if (rc == 0)
-		rc = pw_outfile_commit(of);
-	pw_outfile_free(of);
+		rc = pw_safefile_commit(of);
+	pw_safefile_free(of);
 	pw_buf_free(&plain, 1);
-	stor_free(repo);
-	repo_signers_free(&signers);
-	pw_keyset_free(&ks);
 	return rc;
+}
+
+static void fetch_state_free(struct fetch_state *fs)
+{
+	if (fs->spool >= 0)
+		close(fs->spool);
+	stor_free(fs->repo);
+	repo_signers_free(&fs->signers);
+	pw_keyset_free(&fs->ks);
+}
+
+/* After segment fname was served: one detached process fetches the next segments into the
+ * spool, unless one runs (its lock). It stays in PostgreSQL's process group (the server's
+ * stop signals reach it; PostgreSQL waits for the command it started, not for it), keeps
+ * no descriptor of the server's open, and ends with _exit: the parent's buffers, audit
+ * record and exit status are the parent's. */
+static void start_prefetch(struct pw_ctx *ctx, struct fetch_state *fs, const char *stanza,
+                           const char *fname, unsigned n)
+{
+	int lk;
+	if (!walspool_lock(fs->spool, &lk)) {
+		walspool_hint(fs->spool, fname); /* one runs: it skips what was served */
+		return;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid != 0) { /* the parent (or no child): the child holds the lock */
+		close(lk);
+		return;
+	}
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int fd = 0; fd <= 2 && nul >= 0; fd++)
+		dup2(nul, fd);
+	if (nul > 2)
+		close(nul);
+	/* a fresh connection: the parent's (libcurl, TLS) closes as the parent exits */
+	stor_free(fs->repo);
+	fs->repo = NULL;
+	int rc = fs->ks.nids ? 0 : load_identities(ctx, &fs->ks);
+	if (rc == 0)
+		rc = pw_open_repo(ctx, &fs->repo);
+	if (rc == 0) {
+		struct walprefetch_opts o = {.repo = fs->repo,
+		                             .stanza = stanza,
+		                             .signers = &fs->signers,
+		                             .ids = fs->ks.ids,
+		                             .nids = fs->ks.nids,
+		                             .dfd = fs->spool,
+		                             .after = fname,
+		                             .segsize = fs->segsize,
+		                             .n = n};
+		walprefetch_run(&o);
+	}
+	fetch_state_free(fs);
+	close(lk);
+	_exit(0);
 }
 
 int cmd_wal_fetch(struct pw_ctx *ctx)
 {
 	const char *fname = pw_config_pos(ctx->cfg, 1), *path = pw_config_pos(ctx->cfg, 2);
+	const char *spool = pw_cfg_str(ctx->cfg, PW_OPT_WAL_SPOOL);
+	long long n = pw_cfg_int(ctx->cfg, PW_OPT_WAL_PREFETCH);
 	char stanza[64];
-	int rc = pw_resolve_stanza(ctx, NULL, stanza, sizeof stanza);
+	struct fetch_state fs = {.spool = -1};
+	int rc = 0;
+	if (n < 0 || n > WALPREFETCH_MAX) {
+		pw_error(PW_E_CONFIG, "wal-prefetch must be 0-%d", WALPREFETCH_MAX);
+		rc = pw_error_hint("Check wal-prefetch (0 turns prefetching off).");
+	}
 	if (rc == 0)
-		rc = fetch(ctx, stanza, fname, path);
+		rc = pw_resolve_stanza(ctx, NULL, stanza, sizeof stanza);
+	if (rc == 0 && spool && n > 0 && walspool_open(spool, true, &fs.spool) < 0) {
+		/* never fatal: the spool only saves time; an unsafe one is not used */
+		pw_warn("%s; fetching without prefetch", pw_error_message());
+		pw_error_clear();
+	}
+	if (rc == 0)
+		rc = fetch(ctx, &fs, stanza, fname, path);
+	if (rc == 0 && fs.from_spool)
+		pw_info("%s served from the prefetch spool", fname);
+	if (rc == 0 && fs.spool >= 0 && fs.segsize)
+		start_prefetch(ctx, &fs, stanza, fname, (unsigned)n);
+	fetch_state_free(&fs);
 	size_t fl = fname ? strlen(fname) : 0;
 	if (rc == -PW_E_SIGNATURE && fl == 16 && strcmp(fname + 8, ".history") == 0) {
 		/* a timeline history whose signature does not check is never followed: "not

@@ -496,11 +496,21 @@ const struct pw_command pw_commands[] = {
      "match, a missing segment when later WAL of its timeline is stored) exits 126, which "
      "PostgreSQL treats as fatal: "
      "recovery stops with the error naming the object instead of ending early as if the "
-     "archive were complete.",
+     "archive were complete.\n\n"
+     "With --wal-spool DIR (restore writes DIR = <data dir>/pg_wal/pgward-prefetch), after a "
+     "segment is served one background process fetches, checks and decrypts the next "
+     "wal-prefetch (default 8) segments of its timeline into DIR, so that replay does not "
+     "wait for them; it stops at the first segment it cannot get cleanly and reports "
+     "nothing (wal-fetch reports that segment when PostgreSQL asks for it). A spooled "
+     "segment is served (renamed to %p) only after the object's signature is read from the "
+     "repository and the file has exactly the signed length and SHA-256; anything else in "
+     "DIR is removed. %p is written without fsync, as PostgreSQL and pgBackRest do: a "
+     "restored segment is read once and fetched again after a crash.",
      "   9  the file is not in the repository (quiet)\n"
      " 126  the object is damaged, forged, unsigned or a gap: recovery must stop\n",
-     OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_KEY_PASSPHRASE, PW_OPT_TRUSTED_SIGNER), 3, 3,
-     false, cmd_wal_fetch, true},
+     OPTS(COMMON, REPO_OPTS, PW_OPT_IDENTITY, PW_OPT_KEY_PASSPHRASE, PW_OPT_TRUSTED_SIGNER,
+          PW_OPT_WAL_PREFETCH, PW_OPT_WAL_SPOOL),
+     3, 3, false, cmd_wal_fetch, true},
     {"wal-push", "archive_command: store one WAL file in the repository", "STANZA %p",
      "For PostgreSQL's archive_command (archive_command = 'pgward wal-push STANZA %p'), an "
      "alternative to wal-stream that needs no replication role. Stores the segment or "

@@ -206,6 +206,7 @@ struct pw_safefile {
 	bool direct; /* standard output */
 	bool has_old;
 	bool no_replace;
+	bool no_sync;
 	bool done;
 	struct stat old;
 };
@@ -319,6 +320,7 @@ int pw_safefile_open(struct pw_safefile **out, const char *path, mode_t mode, un
 		rc = pw_error_hint("Run the command again.");
 	}
 	f->no_replace = (flags & PW_SAFE_EXCLUSIVE) || (shared && !f->has_old);
+	f->no_sync = flags & PW_SAFE_NO_SYNC;
 	/* the new file: a fresh name in that directory, never one that exists */
 	for (int i = 0; rc == 0 && i < 16; i++) {
 		/* not a time: a nonce, so the name is hard to guess (O_EXCL makes it safe anyway) */
@@ -402,7 +404,7 @@ int pw_safefile_commit(struct pw_safefile *f)
 		f->done = true;
 		return 0;
 	}
-	if (fsync(f->fd) < 0)
+	if (!f->no_sync && fsync(f->fd) < 0)
 		return sys_error(PW_E_IO, "fsync", f->path);
 	int c = close(f->fd);
 	f->fd = -1;
@@ -422,7 +424,8 @@ int pw_safefile_commit(struct pw_safefile *f)
 		return sys_error(PW_E_IO, "rename to", f->path);
 	}
 	f->done = true;
-	fsync(f->dfd);
+	if (!f->no_sync)
+		fsync(f->dfd);
 	return 0;
 }
 

@@ -30,6 +30,9 @@
 /* the existing target may belong to another user (an application's env file): its owner
  * counts as trusted for the directory check; the caller gives the new file that owner */
 #define PW_SAFE_OTHER_OWNER 0x2u
+/* still a new file renamed into place, but neither it nor the directory is fsynced: for a
+ * file whose reader needs it complete, not durable (wal-fetch's %p) */
+#define PW_SAFE_NO_SYNC 0x4u
 
 struct pw_safefile;
 int pw_safefile_open(struct pw_safefile **out, const char *path, mode_t mode, unsigned flags);

@@ -287,26 +287,21 @@ int minisign_sig_parse(const char *text, size_t n, struct minisign_sig *sig)
 	return 0;
 }
 
-int minisign_verify(const struct minisign_pubkey *pk, const struct minisign_sig *sig,
-                    const uint8_t *msg, size_t n)
+static int keyid_check(const struct minisign_pubkey *pk, const struct minisign_sig *sig)
 {
 	char want[17], got[17];
-	if (memcmp(pk->keyid, sig->keyid, MINISIGN_KEYID_LEN) != 0) {
-		minisign_keyid_hex(pk->keyid, want);
-		minisign_keyid_hex(sig->keyid, got);
-		return pw_error(PW_E_SIGNATURE, "signed by key %s, not by key %s", got, want);
-	}
-	uint8_t h[PW_BLAKE2B512_LEN];
-	int rc = 0;
-	if (sig->prehashed) {
-		if ((rc = pw_blake2b512(msg, n, h)) < 0)
-			return rc;
-		msg = h;
-		n = sizeof h;
-	}
-	if ((rc = pw_ed25519_verify(pk->pk, msg, n, sig->sig)) != 0)
-		return rc < 0 ? rc
-		              : pw_error(PW_E_SIGNATURE, "the signature does not match the file");
+	if (memcmp(pk->keyid, sig->keyid, MINISIGN_KEYID_LEN) == 0)
+		return 0;
+	minisign_keyid_hex(pk->keyid, want);
+	minisign_keyid_hex(sig->keyid, got);
+	return pw_error(PW_E_SIGNATURE, "signed by key %s, not by key %s", got, want);
+}
+
+int minisign_verify_comment(const struct minisign_pubkey *pk, const struct minisign_sig *sig)
+{
+	int rc = keyid_check(pk, sig);
+	if (rc < 0)
+		return rc;
 	uint8_t gmsg[64 + MINISIGN_COMMENT_MAX];
 	size_t tlen = strlen(sig->trusted_comment);
 	memcpy(gmsg, sig->sig, 64);
@@ -316,4 +311,23 @@ int minisign_verify(const struct minisign_pubkey *pk, const struct minisign_sig 
 		              : pw_error(PW_E_SIGNATURE, "the trusted comment's signature is not "
 		                                         "valid (the comment was altered)");
 	return 0;
+}
+
+int minisign_verify(const struct minisign_pubkey *pk, const struct minisign_sig *sig,
+                    const uint8_t *msg, size_t n)
+{
+	int rc = keyid_check(pk, sig);
+	if (rc < 0)
+		return rc;
+	uint8_t h[PW_BLAKE2B512_LEN];
+	if (sig->prehashed) {
+		if ((rc = pw_blake2b512(msg, n, h)) < 0)
+			return rc;
+		msg = h;
+		n = sizeof h;
+	}
+	if ((rc = pw_ed25519_verify(pk->pk, msg, n, sig->sig)) != 0)
+		return rc < 0 ? rc
+		              : pw_error(PW_E_SIGNATURE, "the signature does not match the file");
+	return minisign_verify_comment(pk, sig);
 }

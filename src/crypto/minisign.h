@@ -83,5 +83,9 @@ int minisign_sig_parse(const char *text, size_t n, struct minisign_sig *sig);
  * global signature (trusted comment) are valid; -PW_E_SIGNATURE otherwise (recorded). */
 int minisign_verify(const struct minisign_pubkey *pk, const struct minisign_sig *sig,
                     const uint8_t *msg, size_t n);
+/* The trusted comment alone: 0 when the key id matches and the global signature (over the
+ * signature and the comment) is valid, so the comment is the signer's; says nothing about
+ * a message. -PW_E_SIGNATURE otherwise (recorded). */
+int minisign_verify_comment(const struct minisign_pubkey *pk, const struct minisign_sig *sig);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "common/mem.h"
 #include "common/str.h"
 #include "common/time.h"
+#include "jobs/walprefetch.h"
 #include "jobs/walstream.h"
 #include "pg/replication.h"
 #include "pg/scratch.h"
@@ -647,21 +649,51 @@ int pitr_start_dir_check(const char *dir)
 	return 0;
 }
 
+int pitr_spool_path(const char *dir, char *out, size_t size)
+{
+	char *r = realpath(dir, NULL);
+	if (!r)
+		return dir_io(dir, "find the absolute path");
+	int n = snprintf(out, size, "%s/pg_wal/" WALSPOOL_NAME, r);
+	free(r);
+	if (n < 0 || (size_t)n >= size)
+		return pw_error(PW_E_LIMIT, "the data directory's path is too long");
+	return 0;
+}
+
 int pitr_write_settings(const char *dir, const struct pitr_target *t, const char *restore_command,
                         int port)
 {
 	if (port > 0 && pitr_start_dir_check(dir) < 0)
 		return -PW_E_USAGE;
+	/* the prefetch spool, named explicitly (an absolute path: no guess from %p or the
+	 * current directory); wal-fetch makes it, mode 0700, on first use */
+	char spool[PATH_MAX + 64];
+	struct pw_buf cmd = PW_BUF_INIT(16384);
+	int rc = pitr_spool_path(dir, spool, sizeof spool);
+	if (rc < 0)
+		return rc;
+	const char *sa[] = {"--wal-spool", spool};
+	pw_buf_printf(&cmd, "%s ", restore_command);
+	if (pitr_restore_command(sa, 2, &cmd) < 0) {
+		/* a name restore_command cannot carry (a control character): no prefetch */
+		pw_best_effort_warn("prefetching WAL into \"%s/pg_wal\"", dir);
+		pw_buf_reset(&cmd);
+		pw_buf_printf(&cmd, "%s", restore_command);
+	}
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0)
+	if (dfd < 0) {
+		pw_buf_free(&cmd, 0);
 		return dir_io(dir, "open the directory");
+	}
 	struct pw_buf b = PW_BUF_INIT(64 * 1024);
 	char when[PW_TIME_MAX];
 	pw_buf_printf(&b,
 	              "\n# pgward restore --type=physical, %s: point-in-time recovery (these "
 	              "lines override the ones above)\n",
 	              pw_time_format(pw_now(), PW_TIME_ISO, when));
-	conf_str(&b, "restore_command", restore_command);
+	conf_str(&b, "restore_command", pw_buf_str(&cmd));
+	pw_buf_free(&cmd, 0);
 	/* one target only: a recovery_target_* of the source would make two */
 	static const char *const targets[] = {"recovery_target", "recovery_target_lsn",
 	                                      "recovery_target_name", "recovery_target_time",
@@ -706,7 +738,7 @@ int pitr_write_settings(const char *dir, const struct pitr_target *t, const char
 		/* the postmaster would write its pid into any file of ours the source names */
 		conf_str(&b, "external_pid_file", "");
 	}
-	int rc = b.len < b.max ? 0 : pw_error(PW_E_LIMIT, "recovery settings too long");
+	rc = b.len < b.max ? 0 : pw_error(PW_E_LIMIT, "recovery settings too long");
 	if (rc == 0)
 		rc = write_file(dfd, dir, "postgresql.auto.conf", true, &b);
 	if (rc == 0 && port > 0) {
@@ -894,5 +926,13 @@ int pitr_start_watch(const char *dir, int major, const struct pitr_target *t, in
 	out->seconds = pw_monotonic() - t0;
 	if (rc < 0)
 		scratch_datadir_stop(major, dir);
+	/* recovery is over (reached, paused at its target, or stopped): no segment is asked
+	 * for again, and the prefetched ones past the target would stay in pg_wal */
+	char spool[PATH_MAX + 64];
+	struct pw_error_saved e;
+	pw_error_save(&e);
+	if (pitr_spool_path(dir, spool, sizeof spool) < 0 || walspool_remove(spool, 60) < 0)
+		pw_best_effort_warn("removing the prefetch spool");
+	pw_error_restore(&e);
 	return rc;
 }

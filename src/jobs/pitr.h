@@ -86,6 +86,10 @@ int pitr_start_dir_check(const char *dir);
 
 int pitr_write_settings(const char *dir, const struct pitr_target *t, const char *restore_command,
                         int port);
+/* wal-fetch's prefetch spool for the restored directory dir (which exists): its absolute
+ * path + "/pg_wal/" WALSPOOL_NAME. pitr_write_settings appends "--wal-spool" and it to
+ * restore_command; whoever ends the recovery removes it (walspool_remove). */
+int pitr_spool_path(const char *dir, char *out, size_t size);
 
 /* --start: what recovery reached. */
 struct pitr_reached {

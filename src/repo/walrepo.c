@@ -36,28 +36,18 @@ int walrepo_get(struct stor *repo, const char *key, struct pw_buf *out)
 	return stor_get(repo, key, buf_sink, out);
 }
 
-int walrepo_fetch_signed(struct stor *repo, const char *stanza, const char *key, uint32_t tli,
-                         const struct repo_signers *signers, uint64_t cap, struct pw_buf *ct,
-                         struct wal_sig_info *si, bool *unsig)
+/* key's signature: read, by one of signers, its trusted comment valid and naming stanza,
+ * key and tli (*si); *pk the signer. The object itself is not read. */
+static int read_sig(struct stor *repo, const char *stanza, const char *key, uint32_t tli,
+                    const struct repo_signers *signers, uint64_t cap, struct minisign_sig *sig,
+                    const struct minisign_pubkey **pk, struct wal_sig_info *si, bool *unsig)
 {
-	if (unsig)
-		*unsig = false;
-	memset(si, 0, sizeof *si);
 	char skey[WAL_KEY_MAX + 16];
+	*pk = NULL;
 	int rc = walrepo_sig_key(key, skey);
 	if (rc < 0)
 		return rc;
-	struct stor_info info;
-	rc = stor_stat(repo, key, &info);
-	if (rc == -PW_E_NOTFOUND) {
-		pw_error_clear();
-		return -PW_E_NOTFOUND;
-	}
-	if (rc < 0)
-		return rc;
 	struct pw_buf sb = PW_BUF_INIT(MINISIGN_FILE_MAX);
-	struct minisign_sig sig;
-	const struct minisign_pubkey *pk = NULL;
 	rc = walrepo_get(repo, skey, &sb);
 	if (rc == -PW_E_NOTFOUND) {
 		pw_error_clear();
@@ -69,13 +59,13 @@ int walrepo_fetch_signed(struct stor *repo, const char *stanza, const char *key,
 		goto out;
 	}
 	if (rc == 0)
-		rc = minisign_sig_parse((const char *)sb.data, sb.len, &sig);
-	for (size_t i = 0; rc == 0 && signers && i < signers->n && !pk; i++)
-		if (memcmp(signers->k[i].keyid, sig.keyid, MINISIGN_KEYID_LEN) == 0)
-			pk = &signers->k[i];
-	if (rc == 0 && !pk) {
+		rc = minisign_sig_parse((const char *)sb.data, sb.len, sig);
+	for (size_t i = 0; rc == 0 && signers && i < signers->n && !*pk; i++)
+		if (memcmp(signers->k[i].keyid, sig->keyid, MINISIGN_KEYID_LEN) == 0)
+			*pk = &signers->k[i];
+	if (rc == 0 && !*pk) {
 		char kid[17];
-		minisign_keyid_hex(sig.keyid, kid);
+		minisign_keyid_hex(sig->keyid, kid);
 		pw_error(PW_E_SIGNATURE,
 		         "WAL object \"%s\" is signed by key %s, which is not a "
 		         "trusted-signer",
@@ -85,12 +75,35 @@ int walrepo_fetch_signed(struct stor *repo, const char *stanza, const char *key,
 		goto out;
 	}
 	if (rc == 0)
-		rc = wal_sig_comment_check(sig.trusted_comment, stanza, key, tli, si);
+		rc = wal_sig_comment_check(sig->trusted_comment, stanza, key, tli, si);
 	if (rc == 0 && si->length > cap) {
 		pw_error(PW_E_WAL, "WAL object \"%s\" claims %" PRIu64 " bytes, more than expected",
 		         key, si->length);
 		rc = pw_error_hint("Do not replay it; restore the object from a trusted copy.");
 	}
+out:
+	pw_buf_free(&sb, 0);
+	return rc;
+}
+
+int walrepo_fetch_signed(struct stor *repo, const char *stanza, const char *key, uint32_t tli,
+                         const struct repo_signers *signers, uint64_t cap, struct pw_buf *ct,
+                         struct wal_sig_info *si, bool *unsig)
+{
+	if (unsig)
+		*unsig = false;
+	memset(si, 0, sizeof *si);
+	struct stor_info info;
+	int rc = stor_stat(repo, key, &info);
+	if (rc == -PW_E_NOTFOUND) {
+		pw_error_clear();
+		return -PW_E_NOTFOUND;
+	}
+	if (rc < 0)
+		return rc;
+	struct minisign_sig sig;
+	const struct minisign_pubkey *pk = NULL;
+	rc = read_sig(repo, stanza, key, tli, signers, cap, &sig, &pk, si, unsig);
 	/* the object's size is known from the listing (within the cap): one allocation */
 	if (rc == 0 && info.size <= ct->max)
 		rc = pw_buf_reserve(ct, (size_t)info.size);
@@ -101,8 +114,18 @@ int walrepo_fetch_signed(struct stor *repo, const char *stanza, const char *key,
 		pw_error_hint("The object was altered or replaced after it was signed. Do not "
 		              "replay it; restore the object from a trusted copy.");
 	}
-out:
-	pw_buf_free(&sb, 0);
+	return rc;
+}
+
+int walrepo_signed_info(struct stor *repo, const char *stanza, const char *key, uint32_t tli,
+                        const struct repo_signers *signers, struct wal_sig_info *si)
+{
+	memset(si, 0, sizeof *si);
+	struct minisign_sig sig;
+	const struct minisign_pubkey *pk = NULL;
+	int rc = read_sig(repo, stanza, key, tli, signers, WAL_SEGSIZE_MAX, &sig, &pk, si, NULL);
+	if (rc == 0 && (rc = minisign_verify_comment(pk, &sig)) < 0)
+		pw_error_context("WAL object \"%s\"", key);
 	return rc;
 }
 

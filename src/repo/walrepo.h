@@ -40,6 +40,13 @@ int walrepo_get(struct stor *repo, const char *key, struct pw_buf *out);
 int walrepo_fetch_signed(struct stor *repo, const char *stanza, const char *key, uint32_t tli,
                          const struct repo_signers *signers, uint64_t cap, struct pw_buf *ct,
                          struct wal_sig_info *si, bool *unsig);
+/* The signature of key alone (the object is not read): by one of signers, its trusted
+ * comment's own signature valid and naming this stanza, key and timeline; *si from it (the
+ * plaintext's length and SHA-256, as the signer vouched for them). A missing signature is
+ * -PW_E_SIGNATURE. For a copy of the plaintext kept elsewhere (wal-fetch's prefetch
+ * spool), checked against si before it is used. */
+int walrepo_signed_info(struct stor *repo, const char *stanza, const char *key, uint32_t tli,
+                        const struct repo_signers *signers, struct wal_sig_info *si);
 /* The same, the ciphertext discarded: a check with no key. */
 int walrepo_check(struct stor *repo, const char *stanza, const char *key, uint32_t tli,
                   const struct repo_signers *signers, struct wal_sig_info *si, bool *unsig);

@@ -5,9 +5,11 @@
 # --target-name and --target-xid stop where they say, --latest gives every committed row up
 # to the last durable WAL (with a config file and an identity whose paths hold a space and a
 # quote: restore_command is quoted right); a flipped byte in a WAL object stops recovery with
-# an error naming the object (exit 126), never success; a target before the oldest base, past
-# the stored WAL or behind a gap is refused before the directory is created, whatever the
-# storage's object times say (only the signed stored= times count).
+# an error naming the object (exit 126), never success, with prefetch too (the prefetcher
+# stops at the damaged object; a file or link planted in the spool, or a spool that is a
+# link, is never served); a target before the oldest base, past the stored WAL or behind a
+# gap is refused before the directory is created, whatever the storage's object times say
+# (only the signed stored= times count).
 source "$(dirname "$0")/../harness/lib.sh"
 tk_tmpdir
 export HOME=$TK_TMP PGWARD_AUDIT_LOG=$TK_TMP/audit.log TK_PG_REPLICATION=1
@@ -191,6 +193,9 @@ tk_on_exit "runuser -u postgres -- $PG_BINDIR/pg_ctl -D $W/r5 -m immediate stop 
 aspg restore shop --type=physical --target-dir "$W/r5" --config "$CD/pg ward.conf" -i "$CD/my key" \
     --latest --start "$P5" >r5.out 2>&1 || { cat r5.out; tail -20 $W/r5/pgward-recovery.log; tk_fail "recovery to the end"; }
 tk_assert_eq "$(rows "$W/r5" "$P5")" "m1,m2,m3,m4" "--latest: every committed row"
+# the prefetch spool named in restore_command, removed once recovery ended
+grep -qF "''--wal-spool'' ''$W/r5/pg_wal/pgward-prefetch''" $W/r5/postgresql.auto.conf || tk_fail "no --wal-spool in restore_command"
+[[ ! -e $W/r5/pg_wal/pgward-prefetch ]] || tk_fail "the prefetch spool was left after recovery"
 tk_assert_eq "$(q "$W/r5" "$P5" "select count(*) from load")" "$HIST" "--latest: every pgbench transaction"
 grep -q "restored log file" $W/r5/pgward-recovery.log || tk_fail "no WAL came through restore_command"
 # the value as PostgreSQL reads it ('' and \\ unescaped, %% -> %) and as sh splits it
@@ -229,6 +234,61 @@ cp -a repo bad
 last=$mid
 tk_flip_byte "bad/shop/wal/00000001/$last" 3000
 chown -R postgres: bad
+
+# prefetch, step by step (wal-fetch as PostgreSQL runs it: in the data directory, %p in
+# pg_wal): serving the segment two before the damaged one starts the prefetcher, which
+# spools the next one and stops at the damaged one: never spooled, refused when asked for
+midn=${mid%.zst.age}
+mapfile -t segs < <(ls bad/shop/wal/00000001 | grep -E '^[0-9A-F]{24}\.zst\.age$' | sed 's/\.zst\.age$//' | sort)
+for ((i = 0; i < ${#segs[@]}; i++)); do [[ ${segs[i]} == "$midn" ]] && break; done
+((i >= 2)) || tk_fail "fewer than two stored segments before $midn"
+p2=${segs[i - 2]} p1=${segs[i - 1]}
+PD=$W/pf SP=$W/pf/pg_wal/pgward-prefetch
+mkdir -m 700 "$PD" "$PD/pg_wal" && chown -R postgres: "$PD"
+pf() { (cd "$PD" && runuser -u postgres -- env PGWARD_AUDIT_LOG="$W/audit.log" "$PGWARD" wal-fetch shop "$@" --repo "${PF_REPO:-$TK_TMP/bad}"); }
+prefetcher_done() { for ((k = 0; k < 600; k++)); do flock -n "${1:-$SP}/lock" true && return 0; sleep 0.1; done; tk_fail "the prefetcher did not end"; }
+pf "$p2" pg_wal/RECOVERYXLOG -i "$TK_TMP/key" --wal-spool "$SP" || tk_fail "wal-fetch $p2 with a spool"
+prefetcher_done
+tk_assert_eq "$(stat -c %a "$SP")" 700 "the spool's mode"
+tk_assert_eq "$(ls "$SP" | tr '\n' ' ')" "$p1 lock " "the prefetcher spooled $p1 and stopped at the damaged $midn"
+# it stops there: with $p1 damaged instead, nothing is spooled, not even the sound $midn
+cp -a repo bad2 && tk_flip_byte "bad2/shop/wal/00000001/$p1.zst.age" 3000 && chown -R postgres: bad2
+PF_REPO=$TK_TMP/bad2 pf "$p2" pg_wal/RECOVERYXLOG -i "$TK_TMP/key" --wal-spool "$SP.2" || tk_fail "wal-fetch $p2 from bad2"
+prefetcher_done "$SP.2"
+tk_assert_eq "$(ls "$SP.2" | tr '\n' ' ')" "lock " "the prefetcher stopped at the damaged $p1"
+# served from the spool: no identity needed (the synchronous path would need one), and byte
+# for byte what the synchronous path serves
+pf "$p1" pg_wal/RECOVERYXLOG --wal-spool "$SP" --log-level info 2>pf.err || { cat pf.err; tk_fail "$p1 from the spool"; }
+tk_assert_contains "$(cat pf.err)" "served from the prefetch spool" "$p1 came from the spool"
+pf "$p1" pg_wal/sync -i "$TK_TMP/key" --wal-prefetch 0 || tk_fail "wal-fetch $p1 without prefetch"
+cmp -s "$PD/pg_wal/RECOVERYXLOG" "$PD/pg_wal/sync" || tk_fail "the spooled $p1 differs from the repository's"
+rc=0; pf "$midn" pg_wal/RECOVERYXLOG -i "$TK_TMP/key" --wal-spool "$SP" 2>pf.err || rc=$?
+tk_assert_eq "$rc" 126 "the damaged segment with a spool: exit code"
+tk_assert_contains "$(cat pf.err)" "$mid" "the damaged segment is named"
+prefetcher_done
+# planted in the spool: another segment's content under p2's name, and a link named p1 to
+# a file with p1's very content: neither is served, the repository's p2 and p1 are
+runuser -u postgres -- cp "$PD/pg_wal/sync" "$SP/$p2"
+runuser -u postgres -- ln -s "$PD/pg_wal/sync" "$SP/$p1"
+pf "$p2" pg_wal/RECOVERYXLOG -i "$TK_TMP/key" --wal-spool "$SP" --wal-prefetch 1 2>pf.err || { cat pf.err; tk_fail "$p2 with a planted file"; }
+tk_assert_contains "$(cat pf.err)" "prefetched copy of $p2 was not used" "the planted $p2 is said"
+pf "$p2" pg_wal/sync2 -i "$TK_TMP/key" --wal-prefetch 0
+cmp -s "$PD/pg_wal/RECOVERYXLOG" "$PD/pg_wal/sync2" || tk_fail "a planted file was served for $p2"
+prefetcher_done
+pf "$p1" pg_wal/RECOVERYXLOG -i "$TK_TMP/key" --wal-spool "$SP" --log-level info 2>pf.err || tk_fail "$p1 with a planted link"
+tk_assert_contains "$(cat pf.err)" "prefetched copy of $p1 was not used (not a plain file)" "the planted link is not served"
+[[ ! -L $PD/pg_wal/RECOVERYXLOG ]] && cmp -s "$PD/pg_wal/RECOVERYXLOG" "$PD/pg_wal/sync" || tk_fail "$p1 not served right"
+prefetcher_done
+# the spool itself a link to a directory of ours: not used (served without prefetch), and
+# nothing is written through it
+runuser -u postgres -- rm -rf "$SP"
+runuser -u postgres -- mkdir -m 700 "$PD/elsewhere"
+runuser -u postgres -- ln -s "$PD/elsewhere" "$SP"
+pf "$p2" pg_wal/RECOVERYXLOG -i "$TK_TMP/key" --wal-spool "$SP" 2>pf.err || { cat pf.err; tk_fail "$p2 with a linked spool"; }
+tk_assert_contains "$(cat pf.err)" "without prefetch" "a linked spool is refused"
+[[ -z $(ls -A "$PD/elsewhere") ]] || tk_fail "wal-fetch wrote through a linked spool"
+cmp -s "$PD/pg_wal/RECOVERYXLOG" "$PD/pg_wal/sync2" || tk_fail "$p2 not served right"
+
 _tk_pick_port; P6=$_TK_PORT
 tk_on_exit "runuser -u postgres -- $PG_BINDIR/pg_ctl -D $W/r6 -m immediate stop >/dev/null 2>&1"
 rc=0
@@ -237,6 +297,7 @@ aspg restore shop --type=physical --target-dir "$W/r6" --repo "$TK_TMP/bad" -i "
 tk_assert_eq "$rc" 126 "exit status of a recovery stopped by a damaged WAL object"
 tk_assert_contains "$(cat r6.out)" "${last}" "the error names the object"
 [[ ! -f $W/r6/postmaster.pid ]] || tk_fail "the server runs after a stopped recovery"
+[[ ! -e $W/r6/pg_wal/pgward-prefetch ]] || tk_fail "the prefetch spool was left after a stopped recovery"
 # the same damaged WAL object under verify --restore: a depth-3 failure naming it
 rc=0
 vfy --repo "$TK_TMP/bad" >v2.out 2>&1 || rc=$?

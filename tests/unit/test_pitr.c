@@ -106,7 +106,7 @@ static void test_settings(void **state)
 	      "recovery_end_command = 'touch /tmp/pwned'\narchive_cleanup_command = 'id'\n",
 	      f);
 	fclose(f);
-	struct pitr_target t;
+	struct pitr_target t = {0};
 	assert_int_equal(pitr_target_parse(PITR_NAME, "it's", &t), 0);
 	t.action = PITR_PROMOTE;
 	assert_int_equal(pitr_write_settings(dir, &t, "'/p' 'a\\b' 'c'\\''d'", 0), 0);
@@ -114,7 +114,11 @@ static void test_settings(void **state)
 	assert_int_equal(pw_read_file(path, &b), 0);
 	const char *s = pw_buf_str(&b);
 	assert_non_null(strstr(s, "work_mem = '5MB'\nrecovery_target_xid = '77'\n"));
-	assert_non_null(strstr(s, "restore_command = '''/p'' ''a\\\\b'' ''c''\\\\''''d'''\n"));
+	assert_non_null(strstr(s, "restore_command = '''/p'' ''a\\\\b'' ''c''\\\\''''d'' "));
+	/* the prefetch spool, named by its absolute path, in pg_wal */
+	char want[512];
+	snprintf(want, sizeof want, " ''--wal-spool'' ''%s/pg_wal/pgward-prefetch'''\n", dir);
+	assert_non_null(strstr(s, want));
 	/* the source's target emptied after it, ours last */
 	const char *x = strstr(s, "recovery_target_xid = ''\n");
 	assert_non_null(x);
