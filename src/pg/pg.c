@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,6 +30,8 @@
 
 struct pg_conn {
 	PGconn *conn;
+	BIO_METHOD *budget_meth; /* pg_bound_reads: a filter under TLS, and what it lets through */
+	size_t budget, read_max;
 	struct pg_tls_info tls;
 	int version;
 	char user[128];
@@ -484,7 +487,8 @@ void pg_close(struct pg_conn *c)
 	if (!c)
 		return;
 	PQconninfoFree(c->info);
-	PQfinish(c->conn);
+	PQfinish(c->conn); /* frees the filter BIO before its method */
+	BIO_meth_free(c->budget_meth);
 	pw_free(c);
 }
 
@@ -747,6 +751,69 @@ int pg_copy_both_start(struct pg_conn *c, const char *cmd)
 	return 0;
 }
 
+/* ---- bounded reads: a filter BIO between OpenSSL and libpq's socket BIO ---- */
+
+static int budget_create(BIO *b)
+{
+	BIO_set_init(b, 1);
+	return 1;
+}
+
+static int budget_read(BIO *b, char *out, int len)
+{
+	size_t *left = BIO_get_data(b);
+	BIO_clear_retry_flags(b);
+	if (*left == 0) { /* this read's share is used up: "try again later" to OpenSSL */
+		BIO_set_retry_read(b);
+		return -1;
+	}
+	if ((size_t)len > *left)
+		len = (int)*left;
+	int n = BIO_read(BIO_next(b), out, len);
+	if (n > 0)
+		*left -= (size_t)n;
+	BIO_copy_next_retry(b);
+	return n;
+}
+
+static int budget_write(BIO *b, const char *in, int len)
+{
+	BIO_clear_retry_flags(b);
+	int n = BIO_write(BIO_next(b), in, len);
+	BIO_copy_next_retry(b);
+	return n;
+}
+
+static long budget_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	return BIO_ctrl(BIO_next(b), cmd, num, ptr);
+}
+
+int pg_bound_reads(struct pg_conn *c, size_t bytes)
+{
+	SSL *ssl = PQsslInUse(c->conn) ? PQsslStruct(c->conn, "OpenSSL") : NULL;
+	if (!ssl || c->budget_meth)
+		return 0;
+	BIO *sock = SSL_get_rbio(ssl), *f = NULL;
+	c->budget_meth = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_FILTER, "pgward read budget");
+	if (sock && c->budget_meth && BIO_meth_set_create(c->budget_meth, budget_create) &&
+	    BIO_meth_set_read(c->budget_meth, budget_read) &&
+	    BIO_meth_set_write(c->budget_meth, budget_write) &&
+	    BIO_meth_set_ctrl(c->budget_meth, budget_ctrl))
+		f = BIO_new(c->budget_meth);
+	if (!f || !BIO_up_ref(sock)) {
+		BIO_free(f);
+		pw_error(PW_E_DB, "could not bound the reads of the TLS connection");
+		return pw_error_hint("This is unexpected; please report it.");
+	}
+	c->budget = SIZE_MAX; /* unbounded outside pg_copy_get (libpq's blocking paths) */
+	c->read_max = bytes < 65536 ? 65536 : bytes;
+	BIO_set_data(f, &c->budget);
+	BIO_push(f, sock);     /* f -> libpq's socket BIO, which keeps its own reference */
+	SSL_set0_rbio(ssl, f); /* drops the SSL's read reference to it (it holds the write one) */
+	return 0;
+}
+
 int pg_repl_send(struct pg_conn *c, const char *cmd)
 {
 	if (!PQsendQuery(c->conn, cmd))
@@ -810,14 +877,24 @@ int pg_copy_get(struct pg_conn *c, int timeout_ms, uint8_t **msg, size_t *len, b
 			return stream_broken(c);
 		if (round == 1)
 			break;
-		struct pollfd pfd = {PQsocket(c->conn), POLLIN, 0};
-		int pr = poll(&pfd, 1, timeout_ms);
-		if (pr < 0 && errno != EINTR)
-			return pw_error(
-			    PW_E_DB, "poll on the replication connection failed (errno %d)", errno);
-		if (pr <= 0)
-			return 0;
-		if (!PQconsumeInput(c->conn))
+		/* a bounded read can leave decrypted bytes in TLS that poll() does not see */
+		SSL *ssl = c->budget_meth ? PQsslStruct(c->conn, "OpenSSL") : NULL;
+		if (!ssl || !SSL_has_pending(ssl)) {
+			struct pollfd pfd = {PQsocket(c->conn), POLLIN, 0};
+			int pr = poll(&pfd, 1, timeout_ms);
+			if (pr < 0 && errno != EINTR)
+				return pw_error(
+				    PW_E_DB, "poll on the replication connection failed (errno %d)",
+				    errno);
+			if (pr <= 0)
+				return 0;
+		}
+		/* at least one TLS record's worth, so the read is never empty (libpq would take
+		 * an empty read of a readable socket for the server's end) */
+		c->budget = c->budget_meth ? c->read_max : SIZE_MAX;
+		int ok = PQconsumeInput(c->conn);
+		c->budget = SIZE_MAX;
+		if (!ok)
 			return stream_broken(c);
 	}
 	return 0;
