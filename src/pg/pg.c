@@ -877,9 +877,10 @@ int pg_copy_get(struct pg_conn *c, int timeout_ms, uint8_t **msg, size_t *len, b
 			return stream_broken(c);
 		if (round == 1)
 			break;
-		/* a bounded read can leave decrypted bytes in TLS that poll() does not see */
+		/* a bounded read can leave decrypted bytes in TLS that poll() does not see (not
+		 * SSL_has_pending: a partly received record would make this loop spin) */
 		SSL *ssl = c->budget_meth ? PQsslStruct(c->conn, "OpenSSL") : NULL;
-		if (!ssl || !SSL_has_pending(ssl)) {
+		if (!ssl || SSL_pending(ssl) <= 0) {
 			struct pollfd pfd = {PQsocket(c->conn), POLLIN, 0};
 			int pr = poll(&pfd, 1, timeout_ms);
 			if (pr < 0 && errno != EINTR)
