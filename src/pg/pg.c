@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,7 +31,7 @@
 
 struct pg_conn {
 	PGconn *conn;
-	BIO_METHOD *budget_meth; /* pg_bound_reads: a filter under TLS, and what it lets through */
+	bool bounded; /* pg_bound_reads: a filter under TLS, and what it lets through */
 	size_t budget, read_max;
 	struct pg_tls_info tls;
 	int version;
@@ -487,8 +488,7 @@ void pg_close(struct pg_conn *c)
 	if (!c)
 		return;
 	PQconninfoFree(c->info);
-	PQfinish(c->conn); /* frees the filter BIO before its method */
-	BIO_meth_free(c->budget_meth);
+	PQfinish(c->conn);
 	pw_free(c);
 }
 
@@ -789,18 +789,31 @@ static long budget_ctrl(BIO *b, int cmd, long num, void *ptr)
 	return BIO_ctrl(BIO_next(b), cmd, num, ptr);
 }
 
+/* One method for the process: BIO_get_new_index hands out at most 255 types, and wal-stream
+ * reconnects for as long as it runs. Never freed (OpenSSL's own methods are not either). */
+static BIO_METHOD *budget_method;
+static pthread_once_t budget_once = PTHREAD_ONCE_INIT;
+
+static void budget_method_init(void)
+{
+	int type = BIO_get_new_index();
+	BIO_METHOD *m =
+	    type > 0 ? BIO_meth_new(type | BIO_TYPE_FILTER, "pgward read budget") : NULL;
+	if (m && BIO_meth_set_create(m, budget_create) && BIO_meth_set_read(m, budget_read) &&
+	    BIO_meth_set_write(m, budget_write) && BIO_meth_set_ctrl(m, budget_ctrl)) {
+		budget_method = m;
+		return;
+	}
+	BIO_meth_free(m);
+}
+
 int pg_bound_reads(struct pg_conn *c, size_t bytes)
 {
 	SSL *ssl = PQsslInUse(c->conn) ? PQsslStruct(c->conn, "OpenSSL") : NULL;
-	if (!ssl || c->budget_meth)
+	if (!ssl || c->bounded)
 		return 0;
-	BIO *sock = SSL_get_rbio(ssl), *f = NULL;
-	c->budget_meth = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_FILTER, "pgward read budget");
-	if (sock && c->budget_meth && BIO_meth_set_create(c->budget_meth, budget_create) &&
-	    BIO_meth_set_read(c->budget_meth, budget_read) &&
-	    BIO_meth_set_write(c->budget_meth, budget_write) &&
-	    BIO_meth_set_ctrl(c->budget_meth, budget_ctrl))
-		f = BIO_new(c->budget_meth);
+	pthread_once(&budget_once, budget_method_init);
+	BIO *sock = SSL_get_rbio(ssl), *f = budget_method && sock ? BIO_new(budget_method) : NULL;
 	if (!f || !BIO_up_ref(sock)) {
 		BIO_free(f);
 		pw_error(PW_E_DB, "could not bound the reads of the TLS connection");
@@ -808,6 +821,7 @@ int pg_bound_reads(struct pg_conn *c, size_t bytes)
 	}
 	c->budget = SIZE_MAX; /* unbounded outside pg_copy_get (libpq's blocking paths) */
 	c->read_max = bytes < 65536 ? 65536 : bytes;
+	c->bounded = true;
 	BIO_set_data(f, &c->budget);
 	BIO_push(f, sock);     /* f -> libpq's socket BIO, which keeps its own reference */
 	SSL_set0_rbio(ssl, f); /* drops the SSL's read reference to it (it holds the write one) */
@@ -879,7 +893,7 @@ int pg_copy_get(struct pg_conn *c, int timeout_ms, uint8_t **msg, size_t *len, b
 			break;
 		/* a bounded read can leave decrypted bytes in TLS that poll() does not see (not
 		 * SSL_has_pending: a partly received record would make this loop spin) */
-		SSL *ssl = c->budget_meth ? PQsslStruct(c->conn, "OpenSSL") : NULL;
+		SSL *ssl = c->bounded ? PQsslStruct(c->conn, "OpenSSL") : NULL;
 		if (!ssl || SSL_pending(ssl) <= 0) {
 			struct pollfd pfd = {PQsocket(c->conn), POLLIN, 0};
 			int pr = poll(&pfd, 1, timeout_ms);
@@ -892,7 +906,7 @@ int pg_copy_get(struct pg_conn *c, int timeout_ms, uint8_t **msg, size_t *len, b
 		}
 		/* at least one TLS record's worth, so the read is never empty (libpq would take
 		 * an empty read of a readable socket for the server's end) */
-		c->budget = c->budget_meth ? c->read_max : SIZE_MAX;
+		c->budget = c->bounded ? c->read_max : SIZE_MAX;
 		int ok = PQconsumeInput(c->conn);
 		c->budget = SIZE_MAX;
 		if (!ok)
