@@ -2,10 +2,12 @@
 #include "jobs/physical.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "common/blockq.h"
 #include "common/enc.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -130,62 +132,163 @@ static bool known_tablespace(const struct bb_start *st, uint32_t oid)
 	return false;
 }
 
-/* The CopyOut stream: one object per archive, then backup_manifest. */
-static int receive(struct job *j, struct pg_conn *repl, const struct bb_start *st, bool *manifest)
+/* ---- the receiver thread: the connection -> a bounded queue of messages ----
+ *
+ * Receiving (libpq, TLS) ran in series with compressing, encrypting and writing: while the
+ * main thread worked, nothing read the socket and the server waited; while it waited for the
+ * server, the compression workers idled. A thread now reads the stream into RECV_BLOCKS
+ * blocks of RECV_BLOCK bytes (memory stays bounded: when they are full, it stops reading and
+ * TCP holds the server back); the main thread parses and stores what it takes from them.
+ * A block holds messages as a 4-byte length and the message; a data message ('d') larger
+ * than a block's room is split into several, any other one must fit in a block. */
+
+#define RECV_BLOCK (1u << 20)
+#define RECV_BLOCKS 8
+#define RECV_WAIT_MS 1000 /* the receiver looks at the queue at least this often */
+
+struct receiver {
+	struct pg_conn *repl;
+	struct pw_blockq *q;
+};
+
+static void put_u32(uint8_t *p, uint32_t v)
 {
-	int rc = 0, idle = 0;
-	*manifest = false;
+	memcpy(p, &v, sizeof v);
+}
+
+static void *receiver_main(void *arg)
+{
+	struct receiver *r = arg;
+	struct pw_block *b = NULL;
+	double last = pw_monotonic(); /* of the last message */
 	for (;;) {
 		uint8_t *msg = NULL;
 		size_t len = 0;
 		bool done = false;
-		if ((rc = pg_copy_get(repl, 60000, &msg, &len, &done)) < 0)
-			return rc;
-		if (done)
+		if (pg_copy_get(r->repl, RECV_WAIT_MS, &msg, &len, &done) < 0)
 			break;
+		if (done) {
+			if (!b && !(b = pw_blockq_get_empty(r->q)))
+				return NULL;
+			b->eof = true;
+			pw_blockq_push(r->q, b);
+			return NULL;
+		}
 		if (!msg) {
-			if (++idle >= IDLE_MAX) {
-				pw_error(PW_E_DB, "the server sent nothing for %d minutes",
-				         IDLE_MAX);
-				return pw_error_hint("See the server log; nothing was committed.");
+			if (pw_blockq_error(r->q) < 0) /* the main thread failed: stop */
+				return NULL;
+			if (pw_monotonic() - last < IDLE_MAX * 60.0)
+				continue;
+			pw_error(PW_E_DB, "the server sent nothing for %d minutes", IDLE_MAX);
+			pw_error_hint("See the server log; nothing was committed.");
+			break;
+		}
+		last = pw_monotonic();
+		bool data = msg[0] == 'd';
+		if (len == 0 || (!data && len > RECV_BLOCK - 4)) {
+			pg_copy_free(msg);
+			pw_error(PW_E_DB, "malformed base backup stream: a message of %zu bytes",
+			         len);
+			pw_error_hint("The server (or something posing as it) sent what PostgreSQL "
+			              "never sends; nothing was committed.");
+			break;
+		}
+		/* [length][type][bytes]: a data message in as many pieces as it takes */
+		size_t off = 1, need = data ? 4 + 2 : 4 + len;
+		do {
+			if (b && b->cap - b->len < need) {
+				pw_blockq_push(r->q, b);
+				b = NULL;
 			}
-			continue;
-		}
-		idle = 0;
-		struct bb_msg m;
-		rc = bb_parse_msg(msg, len, &m);
-		if (rc == 0 && m.kind == BB_MSG_ARCHIVE) {
-			if (*manifest)
-				rc = pw_error(PW_E_DB,
-				              "the server sent an archive after its manifest");
-			else if (m.oid && !known_tablespace(st, m.oid))
-				rc = pw_error(PW_E_DB,
-				              "the server sent an archive for tablespace %" PRIu32
-				              " it did not list",
-				              m.oid);
-			if (rc == 0)
-				rc = obj_close(j);
-			char name[MANIFEST_NAME_MAX];
-			snprintf(name, sizeof name, "%s.zst.age", m.archive);
-			if (rc == 0)
-				rc = obj_open(j, name, j->o->threads);
-		} else if (rc == 0 && m.kind == BB_MSG_MANIFEST) {
-			if (*manifest)
-				rc = pw_error(PW_E_DB, "the server sent two backup manifests");
-			if (rc == 0)
-				rc = obj_close(j);
-			if (rc == 0)
-				rc = obj_open(j, PHYS_MANIFEST_OBJECT, 0);
-			*manifest = true;
-		} else if (rc == 0 && m.kind == BB_MSG_DATA) {
-			rc = on_data(j, m.data, m.len);
-		} else if (rc == 0 && m.kind == BB_MSG_PROGRESS) {
-			/* the server's own count; ours (raw) is what arrived */
-		}
+			if (!b && !(b = pw_blockq_get_empty(r->q))) {
+				pg_copy_free(msg);
+				return NULL;
+			}
+			size_t room = b->cap - b->len - 5, k = len - off < room ? len - off : room;
+			put_u32(b->data + b->len, (uint32_t)(k + 1));
+			b->data[b->len + 4] = msg[0];
+			memcpy(b->data + b->len + 5, msg + off, k);
+			b->len += 5 + k;
+			off += k;
+		} while (off < len);
 		pg_copy_free(msg);
-		if (rc < 0)
-			return rc;
 	}
+	pw_blockq_fail(r->q);
+	return NULL;
+}
+
+/* One message from the stream, in the main thread. */
+static int on_msg(struct job *j, const struct bb_start *st, const uint8_t *msg, size_t len,
+                  bool *manifest)
+{
+	struct bb_msg m;
+	int rc = bb_parse_msg(msg, len, &m);
+	if (rc == 0 && m.kind == BB_MSG_ARCHIVE) {
+		if (*manifest)
+			rc = pw_error(PW_E_DB, "the server sent an archive after its manifest");
+		else if (m.oid && !known_tablespace(st, m.oid))
+			rc = pw_error(PW_E_DB,
+			              "the server sent an archive for tablespace %" PRIu32
+			              " it did not list",
+			              m.oid);
+		if (rc == 0)
+			rc = obj_close(j);
+		char name[MANIFEST_NAME_MAX];
+		snprintf(name, sizeof name, "%s.zst.age", m.archive);
+		if (rc == 0)
+			rc = obj_open(j, name, j->o->threads);
+	} else if (rc == 0 && m.kind == BB_MSG_MANIFEST) {
+		if (*manifest)
+			rc = pw_error(PW_E_DB, "the server sent two backup manifests");
+		if (rc == 0)
+			rc = obj_close(j);
+		if (rc == 0)
+			rc = obj_open(j, PHYS_MANIFEST_OBJECT, 0);
+		*manifest = true;
+	} else if (rc == 0 && m.kind == BB_MSG_DATA) {
+		rc = on_data(j, m.data, m.len);
+	} else if (rc == 0 && m.kind == BB_MSG_PROGRESS) {
+		/* the server's own count; ours (raw) is what arrived */
+	}
+	return rc;
+}
+
+/* The CopyOut stream: one object per archive, then backup_manifest. */
+static int receive(struct job *j, struct pg_conn *repl, const struct bb_start *st, bool *manifest)
+{
+	*manifest = false;
+	/* libpq's input buffer would otherwise grow with a fast server (pg_bound_reads) */
+	int rc = pg_bound_reads(repl, RECV_BLOCK / 2);
+	if (rc < 0)
+		return rc;
+	struct receiver r = {repl, pw_blockq_new(RECV_BLOCKS, RECV_BLOCK)};
+	pthread_t t;
+	if (pthread_create(&t, NULL, receiver_main, &r) != 0) {
+		pw_blockq_free(r.q);
+		return pw_error(PW_E_INTERNAL, "could not start the receiver thread");
+	}
+	bool eof = false;
+	while (rc == 0 && !eof) {
+		struct pw_block *b = pw_blockq_get_full(r.q);
+		if (!b) {
+			rc = pw_blockq_error(r.q);
+			break;
+		}
+		eof = b->eof;
+		for (size_t off = 0; rc == 0 && off < b->len;) {
+			uint32_t n;
+			memcpy(&n, b->data + off, sizeof n);
+			rc = on_msg(j, st, b->data + off + 4, n, manifest);
+			off += 4 + (size_t)n;
+		}
+		pw_blockq_release(r.q, b);
+	}
+	if (rc < 0)
+		pw_blockq_fail(r.q); /* stops the receiver */
+	pthread_join(t, NULL);
+	pw_blockq_free(r.q);
+	if (rc < 0)
+		return rc;
 	report(j, "uploading");
 	return obj_close(j);
 }

@@ -23,6 +23,10 @@
 #define STATUS_EVERY 10 /* seconds between status updates when nothing changes */
 #define BACKOFF_MAX 30  /* seconds between reconnection attempts, at most */
 #define RETAIN_WARN_EVERY 300
+/* What one read from the server may take (pg_bound_reads): libpq's input buffer stays within
+ * about twice this, plus one message, instead of following a fast sender to 32-64 MiB while a
+ * segment is stored or a backlog is caught up. */
+#define READ_MAX (512u << 10)
 
 /* ---- objects ---- */
 
@@ -440,7 +444,9 @@ static int session(struct ws *s, bool *stopped)
 	struct repl_system sys;
 	struct repl_slot slot;
 	uint32_t segsize;
-	int rc = repl_segment_size(s->c, &segsize);
+	int rc = pg_bound_reads(s->c, READ_MAX);
+	if (rc == 0)
+		rc = repl_segment_size(s->c, &segsize);
 	if (rc == 0 && s->segsize && segsize != s->segsize) {
 		pw_error(PW_E_WAL, "the server's WAL segment size changed");
 		return pw_error_hint("The URL now names another cluster; use another stanza.");

@@ -109,9 +109,13 @@ int bb_begin(struct pg_conn *c, const char *label, struct bb_start *out)
 	if (!label_ok(label))
 		return pw_error(PW_E_INTERNAL, "invalid base backup label");
 	char cmd[256];
+	/* CRC32C manifest checksums, pg_basebackup's default: they let pg_verifybackup find
+	 * damaged files; authenticity is the signed SHA-256 of each encrypted object and age's
+	 * authentication, not the manifest. SHA256 made the server spend half as much again
+	 * (pg_basebackup > /dev/null: 2.5 s against 3.7 s, docs/pitr.md). */
 	snprintf(cmd, sizeof cmd,
 	         BB_CMD " (LABEL '%s', CHECKPOINT 'fast', WAL true, WAIT false, MANIFEST 'yes', "
-	                "MANIFEST_CHECKSUMS 'SHA256', TARGET 'client', PROGRESS true)",
+	                "MANIFEST_CHECKSUMS 'CRC32C', TARGET 'client', PROGRESS true)",
 	         label);
 	int rc = pg_repl_send(c, cmd);
 	int sets = 0;

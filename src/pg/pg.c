@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,6 +32,8 @@
 
 struct pg_conn {
 	PGconn *conn;
+	bool bounded; /* pg_bound_reads: a filter under TLS, and what it lets through */
+	size_t budget, read_max;
 	struct pg_tls_info tls;
 	int version;
 	char user[128];
@@ -770,6 +774,83 @@ int pg_copy_both_start(struct pg_conn *c, const char *cmd)
 	return 0;
 }
 
+/* ---- bounded reads: a filter BIO between OpenSSL and libpq's socket BIO ---- */
+
+static int budget_create(BIO *b)
+{
+	BIO_set_init(b, 1);
+	return 1;
+}
+
+static int budget_read(BIO *b, char *out, int len)
+{
+	size_t *left = BIO_get_data(b);
+	BIO_clear_retry_flags(b);
+	if (*left == 0) { /* this read's share is used up: "try again later" to OpenSSL */
+		BIO_set_retry_read(b);
+		return -1;
+	}
+	if ((size_t)len > *left)
+		len = (int)*left;
+	int n = BIO_read(BIO_next(b), out, len);
+	if (n > 0)
+		*left -= (size_t)n;
+	BIO_copy_next_retry(b);
+	return n;
+}
+
+static int budget_write(BIO *b, const char *in, int len)
+{
+	BIO_clear_retry_flags(b);
+	int n = BIO_write(BIO_next(b), in, len);
+	BIO_copy_next_retry(b);
+	return n;
+}
+
+static long budget_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	return BIO_ctrl(BIO_next(b), cmd, num, ptr);
+}
+
+/* One method for the process: BIO_get_new_index hands out at most 255 types, and wal-stream
+ * reconnects for as long as it runs. Never freed (OpenSSL's own methods are not either). */
+static BIO_METHOD *budget_method;
+static pthread_once_t budget_once = PTHREAD_ONCE_INIT;
+
+static void budget_method_init(void)
+{
+	int type = BIO_get_new_index();
+	BIO_METHOD *m =
+	    type > 0 ? BIO_meth_new(type | BIO_TYPE_FILTER, "pgward read budget") : NULL;
+	if (m && BIO_meth_set_create(m, budget_create) && BIO_meth_set_read(m, budget_read) &&
+	    BIO_meth_set_write(m, budget_write) && BIO_meth_set_ctrl(m, budget_ctrl)) {
+		budget_method = m;
+		return;
+	}
+	BIO_meth_free(m);
+}
+
+int pg_bound_reads(struct pg_conn *c, size_t bytes)
+{
+	SSL *ssl = PQsslInUse(c->conn) ? PQsslStruct(c->conn, "OpenSSL") : NULL;
+	if (!ssl || c->bounded)
+		return 0;
+	pthread_once(&budget_once, budget_method_init);
+	BIO *sock = SSL_get_rbio(ssl), *f = budget_method && sock ? BIO_new(budget_method) : NULL;
+	if (!f || !BIO_up_ref(sock)) {
+		BIO_free(f);
+		pw_error(PW_E_DB, "could not bound the reads of the TLS connection");
+		return pw_error_hint("This is unexpected; please report it.");
+	}
+	c->budget = SIZE_MAX; /* unbounded outside pg_copy_get (libpq's blocking paths) */
+	c->read_max = bytes < 65536 ? 65536 : bytes;
+	c->bounded = true;
+	BIO_set_data(f, &c->budget);
+	BIO_push(f, sock);     /* f -> libpq's socket BIO, which keeps its own reference */
+	SSL_set0_rbio(ssl, f); /* drops the SSL's read reference to it (it holds the write one) */
+	return 0;
+}
+
 int pg_repl_send(struct pg_conn *c, const char *cmd)
 {
 	if (!PQsendQuery(c->conn, cmd))
@@ -872,16 +953,27 @@ int pg_copy_get(struct pg_conn *c, int timeout_ms, uint8_t **msg, size_t *len, b
 			return stream_broken(c);
 		if (round == 1)
 			break;
-		struct pollfd pfd = {PQsocket(c->conn), POLLIN, 0};
-		int pr = poll(&pfd, 1, timeout_ms);
-		if (pr < 0 && errno != EINTR)
-			return pw_error(
-			    PW_E_DB, "poll on the replication connection failed (errno %d)", errno);
-		if (pr < 0 && pw_interrupted())
-			return repl_stopped();
-		if (pr <= 0)
-			return 0;
-		if (!PQconsumeInput(c->conn))
+		/* a bounded read can leave decrypted bytes in TLS that poll() does not see (not
+		 * SSL_has_pending: a partly received record would make this loop spin) */
+		SSL *ssl = c->bounded ? PQsslStruct(c->conn, "OpenSSL") : NULL;
+		if (!ssl || SSL_pending(ssl) <= 0) {
+			struct pollfd pfd = {PQsocket(c->conn), POLLIN, 0};
+			int pr = poll(&pfd, 1, timeout_ms);
+			if (pr < 0 && errno != EINTR)
+				return pw_error(
+				    PW_E_DB, "poll on the replication connection failed (errno %d)",
+				    errno);
+			if (pr < 0 && pw_interrupted())
+				return repl_stopped();
+			if (pr <= 0)
+				return 0;
+		}
+		/* at least one TLS record's worth, so the read is never empty (libpq would take
+		 * an empty read of a readable socket for the server's end) */
+		c->budget = c->bounded ? c->read_max : SIZE_MAX;
+		int ok = PQconsumeInput(c->conn);
+		c->budget = SIZE_MAX;
+		if (!ok)
 			return stream_broken(c);
 	}
 	return 0;

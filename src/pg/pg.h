@@ -114,6 +114,13 @@ int pg_scram_verifier(struct pg_conn *c, const char *user, const struct pw_secre
 int pg_repl_exec(struct pg_conn *c, const char *cmd, struct pg_result **out);
 /* Start a CopyBoth stream (START_REPLICATION). */
 int pg_copy_both_start(struct pg_conn *c, const char *cmd);
+/* Bound what one read of pg_copy_get takes from a TLS connection to about `bytes` (a no-op
+ * without TLS). libpq 15 reads all the server has sent into its input buffer in one go and,
+ * when TLS still holds decrypted bytes as that buffer fills, doubles the buffer and reads on;
+ * it never shrinks it. A reader that falls behind a fast sender (wal-stream storing a segment,
+ * or catching up on a backlog) saw it reach 32-64 MiB. With the bound, the rest waits in the
+ * kernel, and TCP flow control holds the server back. -PW_E_DB when TLS refuses. */
+int pg_bound_reads(struct pg_conn *c, size_t bytes);
 /* Wait up to timeout_ms for the next CopyData message: 0 with *msg (free with
  * pg_copy_free) and *len, or *msg NULL when none arrived in time; *done when the server
  * ended the stream (then call pg_copy_finish). -PW_E_DB when the connection broke. */

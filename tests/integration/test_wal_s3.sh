@@ -2,9 +2,9 @@
 # test_wal_s3.sh - wal-stream into an object-locked S3 bucket (Ceph RGW): segments and
 # partials appear signed, a kill -9 and restart (objects of the resumed segment already
 # stored, never rewritten) leave no gap, and wal-fetch serves a segment and the newest
-# partial padded to the segment size; peak RSS of wal-stream within 64 MiB + one segment.
-# A physical base backup into the bucket restores with --latest --start from S3 (recovery
-# through wal-fetch reading the bucket), every row.
+# partial padded to the segment size; peak RSS of wal-stream, catching up on a backlog, within
+# 60 MiB (issue 14: 64 MiB + one segment). A physical base backup into the bucket restores
+# with --latest --start from S3 (recovery through wal-fetch reading the bucket), every row.
 source "$(dirname "$0")/../harness/lib.sh"
 source "$(dirname "$0")/../harness/s3.sh"
 tk_tmpdir
@@ -36,7 +36,9 @@ wait_durable() {
     tk_fail "the slot did not reach $1"
 }
 stream() {
-    "$PGWARD" wal-stream shop --db "$DB" --repo "$REPO" -r "$R" --wal-flush-interval 1 \
+    # (without meson's MALLOC_PERTURB_: it writes every allocated byte, so the peak RSS below
+    # would count whole buffers where wal-stream touches only what it uses)
+    env -u MALLOC_PERTURB_ "$PGWARD" wal-stream shop --db "$DB" --repo "$REPO" -r "$R" --wal-flush-interval 1 \
         --log-level info 2>>ws.log &
     WS=$!
     tk_on_exit "kill -9 $WS 2>/dev/null"
@@ -52,7 +54,9 @@ psql1 "select pg_switch_wal()" >/dev/null
 psql1 "insert into load(pad) select repeat('x', 200) from generate_series(1, 2000)" >/dev/null
 wait_durable "$(psql1 'select pg_current_wal_insert_lsn()')"
 kill -9 "$WS"; wait "$WS" 2>/dev/null || true
-psql1 "insert into load(pad) select repeat('x', 200) from generate_series(1, 2000)" >/dev/null
+# a backlog of about 50 MiB of WAL while it is down: the restart catches up at the server's
+# full speed, which made libpq's input buffer double to 32 MiB before reads were bounded
+psql1 "insert into load(pad) select repeat('x', 200) from generate_series(1, 180000)" >/dev/null
 stream
 psql1 "insert into load(pad) select repeat('x', 200) from generate_series(1, 30000)" >/dev/null
 psql1 "select pg_switch_wal()" >/dev/null
@@ -61,8 +65,11 @@ end=$(psql1 'select pg_current_wal_insert_lsn()')
 wait_durable "$end"
 rss=$(awk '/VmHWM/ {print $2}' "/proc/$WS/status")
 echo "wal-stream peak RSS: $rss KiB" >&2
-# issue 14's bound: 64 MiB + one segment per upload in flight (one here)
-[[ -n "${PGWARD_SANITIZED:-}" ]] || ((rss <= 81920)) || tk_fail "wal-stream peak RSS $rss KiB is above 80 MiB"
+# issue 14's bound is 64 MiB + one segment per upload in flight (one here): 80 MiB. Measured
+# 40-45 MiB (the segment, the object being stored, zstd, libpq's bounded buffer, the
+# libraries); 60 MiB leaves room for a busy machine and fails on an input buffer that grows
+# with the backlog (75-110 MiB measured before reads were bounded).
+[[ -n "${PGWARD_SANITIZED:-}" ]] || ((rss <= 61440)) || tk_fail "wal-stream peak RSS $rss KiB is above 60 MiB"
 kill -TERM "$WS"; wait "$WS" || tk_fail "wal-stream exit status on SIGTERM"
 list=$("$PGWARD" wal-list shop --repo "$REPO")
 tk_assert_contains "$list" "no gaps" "wal-list on S3"
