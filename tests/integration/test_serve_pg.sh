@@ -338,7 +338,7 @@ j = [j for j in json.load(sys.stdin)["jobs"] if j["kind"] == "verify"][0]
 assert j["last_depth"] == 2 and j["last"]["result"] == "ok", j' || tk_fail "the status shows the drill: $(kstatus)"
 curl -sS --max-time 10 --unix-socket k/api.sock -H "Authorization: Bearer $TOKEN" http://localhost/ > k/page.html
 grep -q 'depth 2 (decrypted' k/page.html || tk_fail "the page shows the drill"
-tk_assert_contains "$(cat k2.err)" '1 lease claim of stanza "shop" ignored: not signed by a trusted key' "the forged claim is named and ignored"
+tk_assert_contains "$(cat k2.err)" 'pgward: [shop verify] warning: 1 lease claim of stanza "shop" ignored: not signed by a trusted key' "the forged claim is named and ignored, in a line naming the job"
 kill -TERM $kpid; set +e; wait $kpid; set -e
 # list (trusting both hosts' keys) shows the drill's signed record on the genuine backup
 "$PGWARD" list shop --repo "$S3REPO2" --s3-endpoint "$S3_ENDPOINT" --trusted-signer "$TK_TMP/sign.key.pub" \
