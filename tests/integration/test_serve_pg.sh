@@ -288,8 +288,8 @@ grep -q '^db' khost.conf && tk_fail "the key-holding host has no database creden
 fresh_state k/state.json verify
 kmetrics() { curl -sS --max-time 10 --unix-socket k/api.sock -H "Authorization: Bearer $TOKEN" http://localhost/metrics; }
 kstatus() { curl -sS --max-time 10 --unix-socket k/api.sock -H "Authorization: Bearer $TOKEN" http://localhost/v1/stanzas/shop; }
-kserve() {
-  "$PGWARD" serve --config khost.conf --state-file k/state.json --api-socket "$TK_TMP/k/api.sock" \
+kserve() { # LOG [CONFIG]
+  "$PGWARD" serve --config "${2:-khost.conf}" --state-file k/state.json --api-socket "$TK_TMP/k/api.sock" \
     --log-level info 2> "$1" &
   kpid=$!
   tk_on_exit "kill $kpid 2>/dev/null || true"
@@ -353,8 +353,41 @@ for b in bs.values():
     if b["backup_id"] != sys.argv[2]:
         assert not b.get("verified"), b
 PY
+# depth 3: the local restore drill from the schedule (a throwaway cluster under its own
+# TMPDIR, which must be empty afterwards; as root it runs as pgward-scratch)
+SCR=$TK_TMP/scr
+mkdir "$SCR"
+chmod 0711 "$TK_TMP" "$SCR"
+{ sed 's/^verify-depth = 2$/verify-depth = 3/' khost.conf; echo "scratch-local = yes"; } | conf k3.conf
+python3 - k/state.json <<'PY'
+import json, sys
+p = sys.argv[1]; s = json.load(open(p))
+s["stanzas"]["shop"]["verify"]["last_start"] = "2026-01-01T00:00:00Z"
+json.dump(s, open(p, "w"))
+PY
+t3=$(date +%s)
+TMPDIR=$SCR kserve k3.err k3.conf
+depth3() { kmetrics | grep -q '^pgward_verify_last_depth{stanza="shop"} 3$'; }
+tk_wait_for 180 "the scheduled depth-3 drill" depth3 || tk_fail "depth 3: $(cat k3.err)"
+echo "depth-3 drill from the schedule: $(( $(date +%s) - t3 )) s"
+kstatus | python3 -c '
+import json, sys
+j = [j for j in json.load(sys.stdin)["jobs"] if j["kind"] == "verify"][0]
+assert j["last_depth"] == 3 and j["last"]["result"] == "ok", j' || tk_fail "the status shows the depth-3 drill: $(kstatus)"
+curl -sS --max-time 10 --unix-socket k/api.sock -H "Authorization: Bearer $TOKEN" http://localhost/ | grep -q 'depth 3 (restore drill' ||
+  tk_fail "the page shows the restore drill"
+kill -TERM $kpid; set +e; wait $kpid; set -e
+tk_assert_eq "$(ls -A "$SCR")" "" "the drill's cluster directory is removed"
+"$PGWARD" list shop --repo "$S3REPO2" --s3-endpoint "$S3_ENDPOINT" --trusted-signer "$TK_TMP/sign.key.pub" \
+  --trusted-signer "$TK_TMP/vsign.key.pub" --output=json > k/list3.json
+python3 - k/list3.json "$genuine" <<'PY' || tk_fail "list shows the signed depth-3 record: $(cat k/list3.json)"
+import json, sys
+g = {b["backup_id"]: b for b in json.load(open(sys.argv[1]))}[sys.argv[2]]
+r = [r for r in g["verification_by_depth"] if r["depth"] == 3]
+assert r and r[0]["result"] == "pass" and r[0]["signature"] == "trusted", g
+PY
 export PGWARD_SIGN_KEY=$h_sk PGWARD_TRUSTED_SIGNER=$h_ts
-tk_pass "two hosts: the key-holding host's scheduled depth-2 drill on /metrics, the status and the page, its record signed; a forged lease claim ignored"
+tk_pass "two hosts: the key-holding host's scheduled depth-2 and depth-3 drills on /metrics, the status and the page, their records signed; a forged lease claim ignored"
 
 # ---- the last durable WAL (wal-stream = yes) on /metrics and in the status, read from the
 # repository: a segment stored with wal-push shows up after a reload ----
@@ -389,5 +422,5 @@ kill -TERM $wpid; set +e; wait $wpid; set -e
 tk_pass "the last durable WAL on /metrics and in the status"
 # the sanitizers (ASan build) found nothing in the services, leaks included (the harness
 # sets noglob: the logs by name)
-grep -l "Sanitizer\|runtime error" once.err d.err retry.err s3d.err a.err b.err b2.err bk.err k1.err k2.err bh.err w.err && tk_fail "a sanitizer report in a service's log"
+grep -l "Sanitizer\|runtime error" once.err d.err retry.err s3d.err a.err b.err b2.err bk.err k1.err k2.err k3.err bh.err w.err && tk_fail "a sanitizer report in a service's log"
 echo "serve_pg: all checks passed"
