@@ -16,12 +16,15 @@
 #include "common/mem.h"
 #include "common/str.h"
 
+/* "[shop backup] " in a job of pgward serve (serve_job_child_tag), else "" */
+static char g_tag[192];
+
 static void log_sink(enum pw_log_level level, const char *line)
 {
 	static const char *names[] = {"error", "warning", "info", "debug"};
 	/* messages quote repository and database strings: escape what a terminal would obey */
 	char *shown = pw_str_printable_dup(line);
-	fprintf(stderr, "pgward: %s: %s\n", names[level], shown);
+	fprintf(stderr, "pgward: %s%s: %s\n", g_tag, names[level], shown);
 	pw_free(shown);
 }
 
@@ -43,9 +46,9 @@ static int report(int rc)
 	char *msg = pw_redact(pw_error_message());
 	char *hint = pw_redact(pw_error_hint_text());
 	char *smsg = pw_str_printable_dup(msg), *shint = pw_str_printable_dup(hint);
-	fprintf(stderr, "pgward: error: %s\n", smsg);
+	fprintf(stderr, "pgward: %serror: %s\n", g_tag, smsg);
 	if (*hint)
-		fprintf(stderr, "HINT: %s\n", shint);
+		fprintf(stderr, "%sHINT: %s\n", g_tag, shint);
 	pw_free(smsg);
 	pw_free(shint);
 	pw_free(msg);
@@ -184,8 +187,10 @@ int main(int argc, char **argv)
 	    (rc = pw_log_parse_level(pw_cfg_str(ctx.cfg, PW_OPT_LOG_LEVEL), &level)) == 0)
 		pw_log_set_level(level);
 	bool config_ok = rc == 0;
-	if (cmd->audited) /* run by pgward serve: say so in the record */
+	if (cmd->audited) { /* run by pgward serve: say so in the record and the log */
 		serve_job_child_begin(&ctx);
+		serve_job_child_tag(&ctx, g_tag, sizeof g_tag);
+	}
 	if (rc == 0)
 		rc = cmd->run(&ctx);
 	if (cmd->audited && config_ok)

@@ -164,8 +164,16 @@ int cmd_expire(struct pw_ctx *ctx)
 	 * writes nothing, not even a claim */
 	struct repo_lease lease = {0};
 	bool elsewhere = false;
+	struct minisign_seckey sk;
+	bool have_sk = false;
+	const char *skpath = pw_cfg_str(c, PW_OPT_SIGN_KEY);
+	if (rc == 0 && !dry && skpath && *skpath) { /* signs the claim (repo/lease.h) */
+		rc = repo_sign_key_load(skpath, &sk);
+		have_sk = rc == 0;
+	}
+	struct repo_lease_keys lk = {have_sk ? &sk : NULL, &signers};
 	if (rc == 0 && !dry)
-		rc = repo_lease_take(repo, stanza, "expire", now, &lease, &elsewhere);
+		rc = repo_lease_take(repo, stanza, "expire", now, &lk, &lease, &elsewhere);
 	if (elsewhere) /* the service records this as skipped, not failed */
 		json_object_set_new(ctx->audit, "running_elsewhere", json_true());
 	if (rc == 0) {
@@ -180,6 +188,8 @@ int cmd_expire(struct pw_ctx *ctx)
 			repo_lease_gc(repo, stanza, now);
 		pw_error_restore(&e);
 	}
+	if (have_sk)
+		minisign_seckey_wipe(&sk);
 	repo_signers_free(&signers);
 	if (allow)
 		json_object_set_new(ctx->audit, "allow_unsigned", json_true());

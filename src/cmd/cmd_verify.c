@@ -188,12 +188,6 @@ int cmd_verify(struct pw_ctx *ctx)
 		rc = pw_open_repo(ctx, &repo);
 	if (rc == 0)
 		rc = pw_repo_stanza(ctx, repo, stanza, sizeof stanza);
-	/* one verify or expire of the stanza at a time, across hosts (repo/lease.h) */
-	bool elsewhere = false;
-	if (rc == 0)
-		rc = repo_lease_take(repo, stanza, "verify", pw_now(), &lease, &elsewhere);
-	if (elsewhere) /* the service records this as skipped, not failed */
-		json_object_set_new(ctx->audit, "running_elsewhere", json_true());
 	bool allow = pw_cfg_bool(ctx->cfg, PW_OPT_ALLOW_UNSIGNED);
 	if (rc == 0)
 		rc = pw_load_signers(ctx, &signers);
@@ -204,6 +198,14 @@ int cmd_verify(struct pw_ctx *ctx)
 		rc = repo_sign_key_load(skpath, &sk);
 		have_sk = rc == 0;
 	}
+	/* one verify or expire of the stanza at a time, across hosts (repo/lease.h): claims
+	 * signed with sign-key, only those signed by a trusted key count */
+	bool elsewhere = false;
+	struct repo_lease_keys lk = {have_sk ? &sk : NULL, &signers};
+	if (rc == 0)
+		rc = repo_lease_take(repo, stanza, "verify", pw_now(), &lk, &lease, &elsewhere);
+	if (elsewhere) /* the service records this as skipped, not failed */
+		json_object_set_new(ctx->audit, "running_elsewhere", json_true());
 	if (rc == 0)
 		rc = catalog_list_trusted(repo, stanza, &signers, !allow, &l);
 	if (rc < 0)

@@ -249,8 +249,9 @@ const struct pw_command pw_commands[] = {
      "[STANZA] [--backup ID | --all] [-i IDENTITY [--restore [--scratch-url URL | "
      "--scratch-local]]]",
      "One verify or expire of a stanza runs at a time across hosts: verify first takes the "
-     "stanza's lease in the repository (a claim object under STANZA/lock/) and exits 30 "
-     "without checking anything when another host holds it. "
+     "stanza's lease in the repository (a claim object under STANZA/lock/, signed with "
+     "sign-key) and exits 30 without checking anything when another host holds it; with "
+     "trusted-signer, only claims signed by a trusted-signer key or this sign-key count. "
      "Depth 1, with no key (runs on the backup host): every object the manifest names exists "
      "with its size and ciphertext SHA-256, and objects no manifest names are reported as "
      "strays. Depth 2, with -i: the objects decrypt and decompress to the end, the pg_dump "
@@ -311,8 +312,9 @@ const struct pw_command pw_commands[] = {
      "would be removed and why each kept backup is kept. Needs delete permission: run it with "
      "other credentials than the backup host's. One expire or verify of a stanza runs at a "
      "time across hosts: it first takes the stanza's lease in the repository (a claim "
-     "object under STANZA/lock/), and exits 30 without removing anything when another host "
-     "holds it (\"another verify or expire ... is running on host ...\").\n\n"
+     "object under STANZA/lock/, signed with sign-key when given), and exits 30 without "
+     "removing anything when another host holds it (\"another verify or expire ... is running "
+     "on host ...\"); only claims signed by a trusted-signer key or this sign-key count.\n\n"
      "Only genuine backups count toward the rules: signed by a trusted-signer key, every "
      "object present with its recorded size, a start time matching the id and not in the "
      "future. Others are reported and removed like incomplete backups after the grace period "
@@ -329,7 +331,8 @@ const struct pw_command pw_commands[] = {
      OPTS(COMMON, REPO_OPTS, PW_OPT_DRY_RUN, PW_OPT_RECOVERY_WINDOW, PW_OPT_RETENTION_DAYS,
           PW_OPT_RETENTION_MIN, PW_OPT_RETENTION_DAILY, PW_OPT_RETENTION_WEEKLY,
           PW_OPT_RETENTION_MONTHLY, PW_OPT_RETENTION_YEARLY, PW_OPT_INCOMPLETE_GRACE,
-          PW_OPT_LOCK_DAYS, PW_OPT_OUTPUT, PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED),
+          PW_OPT_LOCK_DAYS, PW_OPT_OUTPUT, PW_OPT_TRUSTED_SIGNER, PW_OPT_ALLOW_UNSIGNED,
+          PW_OPT_SIGN_KEY),
      0, 1, true, cmd_expire, true},
     {"unpin", "let expire remove a pinned backup again", "BACKUP-ID --repo ADDR",
      "Appends an unpin marker (the repository stays append-only), signed with sign-key. "

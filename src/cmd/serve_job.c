@@ -294,6 +294,17 @@ void serve_job_child_begin(struct pw_ctx *ctx)
 	json_object_set_new(ctx->audit, "serve_job", json_integer(id));
 }
 
+void serve_job_child_tag(const struct pw_ctx *ctx, char *out, size_t size)
+{
+	out[0] = 0;
+	if (!child_job_id() || !ctx->command)
+		return;
+	char tag[160], shown[160];
+	snprintf(tag, sizeof tag, "%s%s%s", ctx->stanza ? ctx->stanza : "", ctx->stanza ? " " : "",
+	         ctx->command);
+	snprintf(out, size, "[%s] ", pw_str_printable(shown, sizeof shown, tag));
+}
+
 void serve_job_child_end(struct pw_ctx *ctx, int rc)
 {
 	unsigned id = child_job_id();

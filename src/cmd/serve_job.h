@@ -74,6 +74,9 @@ void serve_job_free(struct serve_job *j);
  * details (before the command runs), and write the result file (after). No-ops unless
  * PGWARD_SERVE_JOB is set. */
 void serve_job_child_begin(struct pw_ctx *ctx);
+/* "[shop backup] " when this process is a job of the service (else ""): the prefix of its
+ * log lines, so that a journal reader can tell interleaved jobs apart. */
+void serve_job_child_tag(const struct pw_ctx *ctx, char *out, size_t size);
 void serve_job_child_end(struct pw_ctx *ctx, int rc);
 
 /* Read a result file into r (r->exit_code set before: the message is kept only for a

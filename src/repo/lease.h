@@ -20,6 +20,14 @@
  * object: a forged far-future claim holds at most that long), or (same host only) its
  * process is gone. Claims and releases are removed by expire (repo_lease_gc) a day after
  * their lease ended.
+ *
+ * Signed claims: a job with a signing key writes <name>.minisig before each claim and
+ * release (repo_sign_object: the trusted comment names the file, so the lease's end and
+ * nonce, and the stanza). A job that trusts keys (trusted-signer, plus its own signing
+ * key's public half) counts only claims and releases signed by one of them: whoever can
+ * write the repository but holds no trusted key (a stolen bucket credential) can neither
+ * block the stanza's verifications and expiries nor end another host's lease. A job that
+ * trusts no key at all counts every claim, as above (up to REPO_LEASE_SECONDS each).
  */
 #ifndef PW_REPO_LEASE_H
 #define PW_REPO_LEASE_H
@@ -27,6 +35,7 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "repo/trust.h"
 #include "storage/storage.h"
 
 #define REPO_LEASE_SECONDS (6 * 3600)
@@ -35,17 +44,29 @@
 struct repo_lease {
 	char claim[REPO_LEASE_KEY_MAX];
 	char release[REPO_LEASE_KEY_MAX];
+	char stanza[64];
+	const struct minisign_seckey *sign_key; /* borrowed until the release */
 	bool held;
+};
+
+struct repo_lease_keys {
+	/* signs this job's claim and release; NULL: they are unsigned (and do not count at a
+	 * host that trusts keys) */
+	const struct minisign_seckey *sign_key;
+	/* count only claims and releases signed by one of these or by sign_key; NULL or none
+	 * and no sign_key: every claim counts (bounded in time only) */
+	const struct repo_signers *trusted;
 };
 
 /* Take the lease of stanza's verifications and expiries ("what" names the job in the
  * claim). Another live claim: -PW_E_STORAGE ("another verify or expire of stanza ... is
- * running on HOST since T") and *elsewhere set. */
+ * running on HOST since T") and *elsewhere set. Claims ignored because they are not signed
+ * by a trusted key are named in one warning. k->sign_key must outlive the release. */
 int repo_lease_take(struct stor *s, const char *stanza, const char *what, time_t now,
-                    struct repo_lease *l, bool *elsewhere);
+                    const struct repo_lease_keys *k, struct repo_lease *l, bool *elsewhere);
 /* Write the release (best effort: a failure is a warning; the lease then ends by time). */
 void repo_lease_release(struct stor *s, struct repo_lease *l);
-/* Remove claims and releases whose lease ended more than a day before now (needs delete
+/* Remove claims and releases (and their signatures) whose lease ended more than a day before now (needs delete
  * rights; failures are warnings). */
 void repo_lease_gc(struct stor *s, const char *stanza, time_t now);
 #endif

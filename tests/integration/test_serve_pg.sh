@@ -234,6 +234,161 @@ assert s['result'] == 'skipped' and s.get('attempts', 0) == 0, s" || tk_fail "th
 kill $lpid 2>/dev/null || true
 tk_pass "a backup while another runs: skipped, not failed"
 
+# ---- two hosts (the default split): the backup host's service backs up (recipient and
+# sign-key, no identity); the key-holding host's service (identity, trusted-signer = the
+# backup host's public key, a sign-key of its own for its records and lease claims, no
+# database credentials) runs the depth-2 drill from its schedule. A backup signed by
+# another key is refused (a failed verification naming the signature), and a forged
+# unsigned lease claim does not block the drill ----
+S3REPO2="s3://$S3_BUCKET_PLAIN/twohost"
+# (the harness's signing key in the environment would override the hosts' own: unset here)
+h_sk=$PGWARD_SIGN_KEY h_ts=$PGWARD_TRUSTED_SIGNER
+unset PGWARD_SIGN_KEY PGWARD_TRUSTED_SIGNER
+# (the session of the last part still holds the backup lock: end it)
+pg_psql_super -d shop -c "select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' and granted" >/dev/null
+advisory_free() { ! advisory_held; }
+tk_wait_for 15 "the backup lock is free" advisory_free
+"$PGWARD" keygen --sign -o vsign.key >/dev/null 2>&1
+"$PGWARD" keygen --sign -o evil.key >/dev/null 2>&1
+mkdir -m 700 k
+# the backup host's configuration (sign is its key: sign.key, or evil.key for the forgery)
+bconf() {
+  cat <<C
+[global]
+repo = $S3REPO2
+s3-endpoint = $S3_ENDPOINT
+recipient = $R
+sign-key = $TK_TMP/$1
+trusted-signer = $TK_TMP/$1.pub
+[shop]
+db = postgresql://backup@localhost:$PGPORT_TEST/shop?sslrootcert=$PG_CA
+backup-schedule = hourly UTC
+schedule-jitter = 0
+C
+}
+bconf evil.key | conf evil.conf
+bconf sign.key | conf bhost.conf
+{ cat <<C
+[global]
+repo = $S3REPO2
+s3-endpoint = $S3_ENDPOINT
+trusted-signer = $TK_TMP/sign.key.pub
+sign-key = $TK_TMP/vsign.key
+$(sed -n 2p prom.tok)
+[shop]
+identity = $TK_TMP/key
+verify-schedule = hourly UTC
+verify-depth = 2
+schedule-jitter = 0
+C
+} | conf khost.conf
+grep -q '^db' khost.conf && tk_fail "the key-holding host has no database credentials"
+# a forged backup in the bucket (well formed, signed by a key the verify host does not trust)
+"$PGWARD" backup shop --config evil.conf 2> evil.err || tk_fail "the forged backup: $(cat evil.err)"
+fresh_state k/state.json verify
+kmetrics() { curl -sS --max-time 10 --unix-socket k/api.sock -H "Authorization: Bearer $TOKEN" http://localhost/metrics; }
+kstatus() { curl -sS --max-time 10 --unix-socket k/api.sock -H "Authorization: Bearer $TOKEN" http://localhost/v1/stanzas/shop; }
+kserve() { # LOG [CONFIG]
+  "$PGWARD" serve --config "${2:-khost.conf}" --state-file k/state.json --api-socket "$TK_TMP/k/api.sock" \
+    --log-level info 2> "$1" &
+  kpid=$!
+  tk_on_exit "kill $kpid 2>/dev/null || true"
+  tk_wait_for 15 "the API socket" test -S k/api.sock || tk_fail "the key-holding host's service: $(cat "$1")"
+}
+kserve k1.err
+verify_failed() { kmetrics | grep -q '^pgward_job_failures_total{stanza="shop",kind="verify"} 1$'; }
+tk_wait_for 60 "the drill on the forged backup fails" verify_failed
+m=$(kmetrics)
+grep -q '^pgward_job_ever_succeeded{stanza="shop",kind="verify"} 0$' <<<"$m" || tk_fail "/metrics: a forged backup passed a drill: $(cat k1.err)"
+kstatus | python3 -c '
+import json, sys
+j = [j for j in json.load(sys.stdin)["jobs"] if j["kind"] == "verify"][0]
+m = j["last_message"] or ""
+assert j["last"]["result"] == "failed" and "signed by key" in m and "not a trusted-signer" in m, j' ||
+  tk_fail "the status names the signature of the refused backup: $(kstatus)"
+kill -TERM $kpid; set +e; wait $kpid; set -e
+tk_pass "two hosts: a backup signed by an untrusted key is refused by the drill, as a failure naming the signature"
+
+# the backup host's service takes the genuine backup
+fresh_state k/bstate.json backup
+"$PGWARD" serve --once --config bhost.conf --state-file k/bstate.json --log-level info 2> bh.err ||
+  tk_fail "the backup host's service: $(cat bh.err)"
+tk_assert_contains "$(cat bh.err)" 'the backup of stanza "shop" succeeded' "the backup host backs up"
+genuine=$("$PGWARD" list shop --repo "$S3REPO2" --s3-endpoint "$S3_ENDPOINT" --trusted-signer "$TK_TMP/sign.key.pub" --output=json |
+  python3 -c 'import json,sys; print([b["backup_id"] for b in json.load(sys.stdin) if b["signature"]["verdict"] == "trusted"][0])')
+# a forged unsigned claim, as anyone who can write the bucket would leave it (far-future end)
+s3_curl PUT "/$S3_BUCKET_PLAIN/twohost/shop/lock/maintenance/claim-20991231T000000Z-00000000000000aa.json" \
+  --data-binary '{"host":"attacker","pid":1}' -o /dev/null -w '%{http_code}' | grep -q '^200$' || tk_fail "writing the forged claim"
+# the drill's retry is due (the test moves the failure back instead of waiting its backoff)
+python3 - k/state.json <<'PY'
+import json, sys
+p = sys.argv[1]; s = json.load(open(p))
+s["stanzas"]["shop"]["verify"]["last_start"] = s["stanzas"]["shop"]["verify"]["last_end"] = "2026-01-01T00:00:00Z"
+json.dump(s, open(p, "w"))
+PY
+kserve k2.err
+verify_ok() { kmetrics | grep -q '^pgward_job_ever_succeeded{stanza="shop",kind="verify"} 1$'; }
+tk_wait_for 120 "the scheduled depth-2 drill" verify_ok
+m=$(kmetrics)
+grep -q '^pgward_verify_last_depth{stanza="shop"} 2$' <<<"$m" || tk_fail "/metrics: the drill's depth"
+grep -qE '^pgward_job_last_success_timestamp_seconds\{stanza="shop",kind="verify"\} [1-9]' <<<"$m" || tk_fail "/metrics: the drill's time"
+kstatus | python3 -c '
+import json, sys
+j = [j for j in json.load(sys.stdin)["jobs"] if j["kind"] == "verify"][0]
+assert j["last_depth"] == 2 and j["last"]["result"] == "ok", j' || tk_fail "the status shows the drill: $(kstatus)"
+curl -sS --max-time 10 --unix-socket k/api.sock -H "Authorization: Bearer $TOKEN" http://localhost/ > k/page.html
+grep -q 'depth 2 (decrypted' k/page.html || tk_fail "the page shows the drill"
+tk_assert_contains "$(cat k2.err)" 'pgward: [shop verify] warning: 1 lease claim of stanza "shop" ignored: not signed by a trusted key' "the forged claim is named and ignored, in a line naming the job"
+kill -TERM $kpid; set +e; wait $kpid; set -e
+# list (trusting both hosts' keys) shows the drill's signed record on the genuine backup
+"$PGWARD" list shop --repo "$S3REPO2" --s3-endpoint "$S3_ENDPOINT" --trusted-signer "$TK_TMP/sign.key.pub" \
+  --trusted-signer "$TK_TMP/vsign.key.pub" --output=json > k/list.json
+python3 - k/list.json "$genuine" <<'PY' || tk_fail "list shows the signed depth-2 record: $(cat k/list.json)"
+import json, sys
+bs = {b["backup_id"]: b for b in json.load(open(sys.argv[1]))}
+g = bs[sys.argv[2]]
+r = [r for r in g["verification_by_depth"] if r["depth"] == 2]
+assert r and r[0]["result"] == "pass" and r[0]["signature"] == "trusted", g
+for b in bs.values():
+    if b["backup_id"] != sys.argv[2]:
+        assert not b.get("verified"), b
+PY
+# depth 3: the local restore drill from the schedule (a throwaway cluster under its own
+# TMPDIR, which must be empty afterwards; as root it runs as pgward-scratch)
+SCR=$TK_TMP/scr
+mkdir "$SCR"
+chmod 0711 "$TK_TMP" "$SCR"
+{ sed 's/^verify-depth = 2$/verify-depth = 3/' khost.conf; echo "scratch-local = yes"; } | conf k3.conf
+python3 - k/state.json <<'PY'
+import json, sys
+p = sys.argv[1]; s = json.load(open(p))
+s["stanzas"]["shop"]["verify"]["last_start"] = "2026-01-01T00:00:00Z"
+json.dump(s, open(p, "w"))
+PY
+t3=$(date +%s)
+TMPDIR=$SCR kserve k3.err k3.conf
+depth3() { kmetrics | grep -q '^pgward_verify_last_depth{stanza="shop"} 3$'; }
+tk_wait_for 180 "the scheduled depth-3 drill" depth3 || tk_fail "depth 3: $(cat k3.err)"
+echo "depth-3 drill from the schedule: $(( $(date +%s) - t3 )) s"
+kstatus | python3 -c '
+import json, sys
+j = [j for j in json.load(sys.stdin)["jobs"] if j["kind"] == "verify"][0]
+assert j["last_depth"] == 3 and j["last"]["result"] == "ok", j' || tk_fail "the status shows the depth-3 drill: $(kstatus)"
+curl -sS --max-time 10 --unix-socket k/api.sock -H "Authorization: Bearer $TOKEN" http://localhost/ | grep -q 'depth 3 (restore drill' ||
+  tk_fail "the page shows the restore drill"
+kill -TERM $kpid; set +e; wait $kpid; set -e
+tk_assert_eq "$(ls -A "$SCR")" "" "the drill's cluster directory is removed"
+"$PGWARD" list shop --repo "$S3REPO2" --s3-endpoint "$S3_ENDPOINT" --trusted-signer "$TK_TMP/sign.key.pub" \
+  --trusted-signer "$TK_TMP/vsign.key.pub" --output=json > k/list3.json
+python3 - k/list3.json "$genuine" <<'PY' || tk_fail "list shows the signed depth-3 record: $(cat k/list3.json)"
+import json, sys
+g = {b["backup_id"]: b for b in json.load(open(sys.argv[1]))}[sys.argv[2]]
+r = [r for r in g["verification_by_depth"] if r["depth"] == 3]
+assert r and r[0]["result"] == "pass" and r[0]["signature"] == "trusted", g
+PY
+export PGWARD_SIGN_KEY=$h_sk PGWARD_TRUSTED_SIGNER=$h_ts
+tk_pass "two hosts: the key-holding host's scheduled depth-2 and depth-3 drills on /metrics, the status and the page, their records signed; a forged lease claim ignored"
+
 # ---- the last durable WAL (wal-stream = yes) on /metrics and in the status, read from the
 # repository: a segment stored with wal-push shows up after a reload ----
 mkdir -m 700 c
@@ -267,5 +422,5 @@ kill -TERM $wpid; set +e; wait $wpid; set -e
 tk_pass "the last durable WAL on /metrics and in the status"
 # the sanitizers (ASan build) found nothing in the services, leaks included (the harness
 # sets noglob: the logs by name)
-grep -l "Sanitizer\|runtime error" once.err d.err retry.err s3d.err a.err b.err b2.err bk.err w.err && tk_fail "a sanitizer report in a service's log"
+grep -l "Sanitizer\|runtime error" once.err d.err retry.err s3d.err a.err b.err b2.err bk.err k1.err k2.err k3.err bh.err w.err && tk_fail "a sanitizer report in a service's log"
 echo "serve_pg: all checks passed"

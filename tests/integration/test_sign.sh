@@ -158,7 +158,7 @@ done
 PGWARD_TRUSTED_SIGNER= expect_fail 31 "expire needs trusted-signer" expire --repo repo --retention-min 1 --retention-days 0
 # make the genuine backup old, then expire keeping only the newest genuine one
 "$PGWARD" backup --db "$DB" --repo repo -r "$R" >/dev/null 2>&1
-id4=$(ls repo/shop | grep -v "^2030" | tail -1)
+id4=$(ls repo/shop | grep -v "^2030\|^lock$" | tail -1)
 out=$(PGWARD_NOW=2026-12-31T00:00:00Z "$PGWARD" expire --repo repo --retention-min 2 --retention-days 0 --incomplete-grace 2000 2>/dev/null)
 tk_assert_contains "$out" "keep    shop/$id4" "newest genuine kept"
 tk_assert_contains "$out" "keep    shop/$id1" "second genuine kept by retention-min 2"
@@ -204,7 +204,7 @@ expect_fail 18 "the log was rewritten" audit verify --repo repo
 # overwritten with garbage. Both are evidence and stay; retention-min 2 counts only what is
 # genuine, and nothing genuine is deleted.
 "$PGWARD" backup --db "$DB" --repo repo -r "$R" >/dev/null 2>&1
-id5=$(ls repo/shop | grep -v "^2030" | tail -1)
+id5=$(ls repo/shop | grep -v "^2030\|^lock$" | tail -1)
 printf x >>"repo/shop/$id1/details.json.age"
 head -c 5000000 /dev/zero >"repo/shop/$id4/manifest.json"
 out=$(PGWARD_NOW=2026-12-31T00:00:00Z "$PGWARD" expire --repo repo --retention-min 2 --retention-days 0 2>/dev/null)
