@@ -9,6 +9,7 @@
 #include "repo/lease.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -118,8 +119,27 @@ static int body_sink(void *arg, const uint8_t *p, size_t n)
 	return pw_buf_append(arg, p, n);
 }
 
-/* Who holds claim c (from its body, sanitized); *gone: it is this host's and its process
- * does not run any more. */
+void repo_lease_machine(char *out, size_t size)
+{
+	char boot[64] = "", ns[64] = "";
+	out[0] = 0;
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, boot, sizeof boot - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n < 32)
+		return;
+	boot[strcspn(boot, "\n")] = 0;
+	ssize_t m = readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+	if (m <= 0)
+		return;
+	ns[m] = 0;
+	snprintf(out, size, "%s/%s", boot, ns);
+}
+
+/* Who holds claim c (from its body, sanitized); *gone: it is this machine's (the same
+ * kernel boot and process namespace, not only the same host name) and its process does not
+ * run any more. */
 static void holder(struct stor *s, const char *stanza, const struct claim *c, char *who,
                    size_t size, char *since, bool *gone)
 {
@@ -137,15 +157,18 @@ static void holder(struct stor *s, const char *stanza, const struct claim *c, ch
 	json_t *o = json_loadb((const char *)b.data, b.len, JSON_REJECT_DUPLICATES, NULL);
 	pw_buf_free(&b, 0);
 	json_t *h = json_object_get(o, "host"), *pid = json_object_get(o, "pid"),
-	       *st = json_object_get(o, "started");
-	char me[256] = "";
-	gethostname(me, sizeof me - 1);
+	       *st = json_object_get(o, "started"), *mach = json_object_get(o, "machine");
+	char me[REPO_LEASE_MACHINE_MAX];
+	repo_lease_machine(me, sizeof me);
 	if (json_is_string(h)) {
 		char shown[96];
 		snprintf(who, size, "host \"%s\"",
 		         pw_str_printable(shown, sizeof shown, json_string_value(h)));
-		if (me[0] && strcmp(json_string_value(h), me) == 0 && json_is_integer(pid) &&
-		    json_integer_value(pid) > 1 && json_integer_value(pid) < (1 << 30) &&
+		/* a process id is this machine's only on the same boot and in the same process
+		 * namespace: two machines may share a host name (cloned VMs, "localhost") */
+		if (me[0] && json_is_string(mach) && strcmp(json_string_value(mach), me) == 0 &&
+		    json_is_integer(pid) && json_integer_value(pid) > 1 &&
+		    json_integer_value(pid) < (1 << 30) &&
 		    kill((pid_t)json_integer_value(pid), 0) < 0 && errno == ESRCH)
 			*gone = true;
 	}
@@ -174,11 +197,13 @@ int repo_lease_take(struct stor *s, const char *stanza, const char *what, time_t
 	         nonce);
 	snprintf(l->release, sizeof l->release, "%s/" LEASE_DIR "release-%s-%s.json", stanza, until,
 	         nonce);
-	char host[256] = "";
+	char host[256] = "", machine[REPO_LEASE_MACHINE_MAX];
 	gethostname(host, sizeof host - 1);
-	json_t *o = json_pack("{s:s,s:i,s:s,s:s,s:s,s:I,s:s,s:s}", "format", "pgward-lease",
-	                      "version", 1, "stanza", stanza, "job", what, "host", host, "pid",
-	                      (json_int_t)getpid(), "started", started, "until", until_iso);
+	repo_lease_machine(machine, sizeof machine);
+	json_t *o =
+	    json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:I,s:s,s:s}", "format", "pgward-lease", "version",
+	              1, "stanza", stanza, "job", what, "host", host, "machine", machine, "pid",
+	              (json_int_t)getpid(), "started", started, "until", until_iso);
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (!text)

@@ -105,12 +105,32 @@ static void test_lease(void **state)
 	assert_non_null(strstr(pw_error_message(), "host \"elsewhere\""));
 	pw_error_clear();
 	put(s, LOCKDIR "release-20991231T000000Z-00000000000000aa.json", "{}");
-	/* a claim of this host whose process is gone does not count; a live one does */
+	/* redteam: a claim of another machine that has the same host name (two VMs cloned from
+	 * one image, both "localhost") and a process id that does not run here: it holds (only
+	 * the same kernel boot and process namespace can tell that a process is gone) */
+	char boot[REPO_LEASE_MACHINE_MAX];
+	repo_lease_machine(boot, sizeof boot);
+	assert_true(boot[0] != 0);
 	snprintf(body, sizeof body, "{\"host\":\"%s\",\"pid\":%d}", host, (1 << 30) - 1);
+	put(s, LOCKDIR "claim-20991231T000000Z-000000000000009a.json", body);
+	assert_int_equal(repo_lease_take(s, "shop", "verify", now, &a, &elsewhere), -PW_E_STORAGE);
+	pw_error_clear();
+	snprintf(body, sizeof body,
+	         "{\"host\":\"%s\",\"pid\":%d,\"machine\":\"another boot/pid:[1]\"}", host,
+	         (1 << 30) - 1);
+	put(s, LOCKDIR "claim-20991231T000000Z-000000000000009b.json", body);
+	put(s, LOCKDIR "release-20991231T000000Z-000000000000009a.json", "{}");
+	assert_int_equal(repo_lease_take(s, "shop", "verify", now, &a, &elsewhere), -PW_E_STORAGE);
+	pw_error_clear();
+	put(s, LOCKDIR "release-20991231T000000Z-000000000000009b.json", "{}");
+	/* a claim of this host whose process is gone does not count; a live one does */
+	snprintf(body, sizeof body, "{\"host\":\"%s\",\"pid\":%d,\"machine\":\"%s\"}", host,
+	         (1 << 30) - 1, boot);
 	put(s, LOCKDIR "claim-20991231T000000Z-00000000000000bb.json", body);
 	assert_int_equal(repo_lease_take(s, "shop", "verify", now, &a, &elsewhere), 0);
 	repo_lease_release(s, &a);
-	snprintf(body, sizeof body, "{\"host\":\"%s\",\"pid\":%d}", host, (int)getppid());
+	snprintf(body, sizeof body, "{\"host\":\"%s\",\"pid\":%d,\"machine\":\"%s\"}", host,
+	         (int)getppid(), boot);
 	put(s, LOCKDIR "claim-20991231T000000Z-00000000000000cc.json", body);
 	assert_int_equal(repo_lease_take(s, "shop", "verify", now, &a, &elsewhere), -PW_E_STORAGE);
 	pw_error_clear();
