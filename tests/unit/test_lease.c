@@ -142,15 +142,49 @@ static void test_lease(void **state)
 	assert_int_equal(repo_lease_take(s, "shop", "verify", now, &a, &elsewhere), 0);
 	repo_lease_release(s, &a);
 
+	/* redteam: an end past year 9999's or not a time at all; a claim ending in 9999 whose
+	 * object is 7 hours old is over like any other */
+	put(s, LOCKDIR "claim-99991231T235959Z-00000000000000f1.json", body);
+	age(dir, LOCKDIR "claim-99991231T235959Z-00000000000000f1.json", now - 7 * 3600);
+	put(s, LOCKDIR "claim-00000000T000000Z-00000000000000f2.json", body);
+	put(s, LOCKDIR "claim-20991399T256099Z-00000000000000f3.json", body);
+	assert_int_equal(repo_lease_take(s, "shop", "verify", now, &a, &elsewhere), 0);
+	repo_lease_release(s, &a);
+	/* a listing flood: more ended claims than are read (they sort before a live one) never
+	 * lets a second taker run: either the live claim is listed, or this taker's own claim
+	 * is not and it refuses */
+	snprintf(body, sizeof body, "{\"host\":\"elsewhere\",\"pid\":1}");
+	put(s, LOCKDIR "claim-20991231T000000Z-00000000000000f4.json", body);
+	char k[512];
+	for (int i = 0; i < 4100; i++) { /* written as files: put() syncs each */
+		snprintf(k, sizeof k, "%s/" LOCKDIR "claim-19710101T000000Z-%016x.json", dir, i);
+		FILE *f = fopen(k, "w");
+		assert_non_null(f);
+		fclose(f);
+	}
+	assert_int_equal(repo_lease_take(s, "shop", "verify", now, &a, &elsewhere), -PW_E_STORAGE);
+	assert_false(a.held);
+	pw_error_clear();
+	put(s, LOCKDIR "release-20991231T000000Z-00000000000000f4.json", "{}");
+	assert_int_equal(repo_lease_take(s, "shop", "verify", now, &a, &elsewhere), -PW_E_STORAGE);
+	assert_non_null(strstr(pw_error_message(), "does not list the lease claim"));
+	pw_error_clear();
+	for (int i = 0; i < 4100; i++) {
+		snprintf(k, sizeof k, "%s/" LOCKDIR "claim-19710101T000000Z-%016x.json", dir, i);
+		assert_int_equal(unlink(k), 0);
+	}
+	assert_int_equal(repo_lease_take(s, "shop", "verify", now, &a, &elsewhere), 0);
+	repo_lease_release(s, &a);
+
 	/* gc: what ended more than a day ago goes (claims and their releases), nothing else */
 	size_t claims = count(dir, "claim-");
 	repo_lease_gc(s, "shop", now);
 	assert_int_equal(count(dir, "claim-"), claims);
 	repo_lease_gc(s, "shop", now + 6 * 3600 + 86400 + 60);
-	/* left: the three hostile names and the claims in 2099 whose objects are new (their
+	/* left: the five hostile names and the claims in 2099 whose objects are new (their
 	 * lease ends 6 hours after the object's time: gone too) */
 	assert_int_equal(count(dir, "release-"), 0);
-	assert_int_equal(count(dir, "claim-"), 3);
+	assert_int_equal(count(dir, "claim-"), 5);
 	stor_free(s);
 	assert_int_equal(nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS), 0);
 }
