@@ -20,6 +20,7 @@ struct peer {
 	char name[REFUSED_PEER_MAX]; /* "" = a free entry */
 	double start, last;
 	unsigned long refused, counted; /* in this window: all, and those not recorded */
+	bool crowded; /* it took the entry of another (the table was full): delayed at once */
 };
 
 struct refused {
@@ -63,6 +64,7 @@ static struct peer *find(struct refused *t, const char *name, double now)
 				/* a window that ended with nothing to sum up: a new one */
 				p->start = now;
 				p->refused = 0;
+				p->crowded = false;
 			}
 			return p;
 		}
@@ -71,8 +73,12 @@ static struct peer *find(struct refused *t, const char *name, double now)
 	}
 	struct peer *p = free_e;
 	if (!p) {
+		/* more peers refused within the window than the table holds: a client rotating
+		 * addresses (an IPv6 /56 holds 256 /64s) would evict each of them before it came
+		 * back, and none would ever wait; one that has to evict waits the longest */
 		p = stalest;
 		fold(t, p);
+		p->crowded = true;
 	}
 	pw_strlcpy(p->name, name, sizeof p->name);
 	p->start = p->last = now;
@@ -94,7 +100,7 @@ void refused_note(struct refused *t, const char *peer, double now, bool *record,
 	else
 		p->counted++;
 	unsigned long over = p->refused > REFUSED_FREE ? p->refused - REFUSED_FREE : 0;
-	*delay_ms = over >= REFUSED_DELAY_MAX_MS / REFUSED_DELAY_STEP_MS
+	*delay_ms = p->crowded || over >= REFUSED_DELAY_MAX_MS / REFUSED_DELAY_STEP_MS
 	                ? REFUSED_DELAY_MAX_MS
 	                : (unsigned)over * REFUSED_DELAY_STEP_MS;
 }

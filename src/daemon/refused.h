@@ -14,8 +14,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define REFUSED_PEER_MAX 64      /* "unix uid 1000", "203.0.113.7", "2001:db8:1:2::/64" */
-#define REFUSED_PEERS 256        /* peers tracked at once; a new one evicts the stalest */
+#define REFUSED_PEER_MAX 64 /* "unix uid 1000", "203.0.113.7", "2001:db8:1:2::/64" */
+#define REFUSED_PEERS                                                                              \
+	256                      /* peers tracked at once; a new one evicts the stalest
+                                  * (and then waits REFUSED_DELAY_MAX_MS at once) */
 #define REFUSED_WINDOW 60        /* seconds: one peer's window, and the global one */
 #define REFUSED_LOG_PER_PEER 10  /* refusals recorded one by one per peer and window */
 #define REFUSED_LOG_ALL 100      /* ... and for all peers together per window */

@@ -138,7 +138,9 @@ static bool same_content(int fd, uint64_t n, const uint8_t want[32])
 
 static bool prefetcher_running(int dfd)
 {
-	int fd = openat(dfd, LOCK_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO planted as the lock must not hang wal-fetch (nor anywhere
+	 * below: each name in the spool is opened without waiting for another end) */
+	int fd = openat(dfd, LOCK_NAME, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return false;
 	bool held = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
@@ -227,7 +229,8 @@ out:
 int walspool_lock(int dfd, int *lockfd)
 {
 	*lockfd = -1;
-	int fd = openat(dfd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd =
+	    openat(dfd, LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
 	struct stat st;
 	if (fd < 0)
 		return 0;
@@ -242,8 +245,8 @@ int walspool_lock(int dfd, int *lockfd)
 
 void walspool_hint(int dfd, const char *fname)
 {
-	int fd =
-	    openat(dfd, HINT_NAME, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd = openat(dfd, HINT_NAME,
+	                O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return;
 	if (pw_write_all(fd, fname, strlen(fname), HINT_NAME) < 0)
@@ -375,7 +378,8 @@ int walspool_remove(const char *path, int timeout)
 	}
 	if (rc < 0)
 		return rc;
-	int sfd = openat(dfd, STOP_NAME, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int sfd =
+	    openat(dfd, STOP_NAME, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
 	if (sfd >= 0)
 		close(sfd);
 	/* the prefetcher sees the stop request between two segments: wait for its lock */

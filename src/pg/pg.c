@@ -677,8 +677,14 @@ char *pg_child_conninfo_build(const char *(*param)(void *arg, const char *keywor
 		 * and read-only does not depend on PGOPTIONS (which options= replaces). */
 		struct pw_buf o = PW_BUF_INIT(1024);
 		pw_buf_printf(&o, "-c role=");
+		/* the server splits options at any white space its isspace() knows (a tab, a new
+		 * line, in some locales a byte above 0x7f), not only a space: every byte but a
+		 * plain ASCII letter or digit is escaped (a backslash takes the next byte as it
+		 * is), or a role name read from the database (current_user) could add options */
 		for (const char *p = role; *p; p++) {
-			if (*p == ' ' || *p == '\\')
+			unsigned char ch = (unsigned char)*p;
+			if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			      (ch >= '0' && ch <= '9')))
 				pw_buf_putc(&o, '\\');
 			pw_buf_putc(&o, *p);
 		}

@@ -10,6 +10,7 @@
 #include "repo/lease.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,7 +33,6 @@
 #define LEASE_ID "lock/maintenance" /* the "backup:" of the signatures' trusted comment */
 #define LEASE_BODY_MAX 4096
 #define NONCE_HEX 16
-#define LEASE_MAX_CLAIMS 8192 /* a listing with more is cut (a flood of forged claims) */
 #define GC_AFTER 86400
 
 struct claim {
@@ -82,7 +82,7 @@ static bool parse_name(const char *name, struct claim *c)
 static int list_cb(void *arg, const struct stor_info *i)
 {
 	struct listing *l = arg;
-	if (strlen(i->key) <= l->plen || l->n >= LEASE_MAX_CLAIMS)
+	if (strlen(i->key) <= l->plen || l->n >= REPO_LEASE_LIST_MAX)
 		return 0;
 	const char *name = i->key + l->plen;
 	struct claim c = {0};
@@ -160,8 +160,27 @@ static void load(struct stor *s, const char *stanza, const struct claim *c,
 	pw_buf_free(&sig, 0);
 }
 
-/* Who holds a claim (from its body b, sanitized); *gone: it is this host's and its process
- * does not run any more. */
+void repo_lease_machine(char *out, size_t size)
+{
+	char boot[64] = "", ns[64] = "";
+	out[0] = 0;
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, boot, sizeof boot - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n < 32)
+		return;
+	boot[strcspn(boot, "\n")] = 0;
+	ssize_t m = readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+	if (m <= 0)
+		return;
+	ns[m] = 0;
+	snprintf(out, size, "%s/%s", boot, ns);
+}
+
+/* Who holds a claim (from its body b, sanitized); *gone: it is this machine's (the same
+ * kernel boot and process namespace, not only the same host name) and its process does not
+ * run any more. */
 static void holder(const struct pw_buf *b, char *who, size_t size, char *since, bool *gone)
 {
 	*gone = false;
@@ -169,15 +188,18 @@ static void holder(const struct pw_buf *b, char *who, size_t size, char *since, 
 	since[0] = 0;
 	json_t *o = json_loadb((const char *)b->data, b->len, JSON_REJECT_DUPLICATES, NULL);
 	json_t *h = json_object_get(o, "host"), *pid = json_object_get(o, "pid"),
-	       *st = json_object_get(o, "started");
-	char me[256] = "";
-	gethostname(me, sizeof me - 1);
+	       *st = json_object_get(o, "started"), *mach = json_object_get(o, "machine");
+	char me[REPO_LEASE_MACHINE_MAX];
+	repo_lease_machine(me, sizeof me);
 	if (json_is_string(h)) {
 		char shown[96];
 		snprintf(who, size, "host \"%s\"",
 		         pw_str_printable(shown, sizeof shown, json_string_value(h)));
-		if (me[0] && strcmp(json_string_value(h), me) == 0 && json_is_integer(pid) &&
-		    json_integer_value(pid) > 1 && json_integer_value(pid) < (1 << 30) &&
+		/* a process id is this machine's only on the same boot and in the same process
+		 * namespace: two machines may share a host name (cloned VMs, "localhost") */
+		if (me[0] && json_is_string(mach) && strcmp(json_string_value(mach), me) == 0 &&
+		    json_is_integer(pid) && json_integer_value(pid) > 1 &&
+		    json_integer_value(pid) < (1 << 30) &&
 		    kill((pid_t)json_integer_value(pid), 0) < 0 && errno == ESRCH)
 			*gone = true;
 	}
@@ -253,11 +275,13 @@ int repo_lease_take(struct stor *s, const char *stanza, const char *what, time_t
 	         nonce);
 	snprintf(l->release, sizeof l->release, "%s/" LEASE_DIR "release-%s-%s.json", stanza, until,
 	         nonce);
-	char host[256] = "";
+	char host[256] = "", machine[REPO_LEASE_MACHINE_MAX];
 	gethostname(host, sizeof host - 1);
-	json_t *o = json_pack("{s:s,s:i,s:s,s:s,s:s,s:I,s:s,s:s}", "format", "pgward-lease",
-	                      "version", 1, "stanza", stanza, "job", what, "host", host, "pid",
-	                      (json_int_t)getpid(), "started", started, "until", until_iso);
+	repo_lease_machine(machine, sizeof machine);
+	json_t *o =
+	    json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:I,s:s,s:s}", "format", "pgward-lease", "version",
+	              1, "stanza", stanza, "job", what, "host", host, "machine", machine, "pid",
+	              (json_int_t)getpid(), "started", started, "until", until_iso);
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (!text)

@@ -12,13 +12,15 @@
  * listed by its writer together with the first. Both may lose (each sees the other): then
  * both are skipped and run at their next slot. No create-if-absent is needed.
  *
- *   <stanza>/lock/maintenance/claim-<until>-<nonce>.json    {"host","pid","started","until"}
+ *   <stanza>/lock/maintenance/claim-<until>-<nonce>.json
+ *       {"host","machine","pid","started","until"}
  *   <stanza>/lock/maintenance/release-<until>-<nonce>.json  the claim is over
  *
  * A claim is live until the release of its nonce exists, or its lease ends (at `until` in
  * its name, and never later than REPO_LEASE_SECONDS after the storage's own time of the
- * object: a forged far-future claim holds at most that long), or (same host only) its
- * process is gone. Claims and releases are removed by expire (repo_lease_gc) a day after
+ * object: a forged far-future claim holds at most that long), or (same machine only: the
+ * same kernel boot and process namespace, "machine"; a host name alone is not unique, two
+ * VMs cloned from one image share it) its process is gone. Claims and releases are removed by expire (repo_lease_gc) a day after
  * their lease ended.
  *
  * Signed claims: a job with a signing key writes <name>.minisig before each claim and
@@ -33,13 +35,17 @@
 #define PW_REPO_LEASE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <time.h>
 
 #include "repo/trust.h"
 #include "storage/storage.h"
 
 #define REPO_LEASE_SECONDS (6 * 3600)
+/* objects of the lease directory read from a listing; more are cut (a flood of forged claims) */
+#define REPO_LEASE_LIST_MAX 8192
 #define REPO_LEASE_KEY_MAX 200
+#define REPO_LEASE_MACHINE_MAX 96
 
 struct repo_lease {
 	char claim[REPO_LEASE_KEY_MAX];
@@ -64,6 +70,10 @@ struct repo_lease_keys {
  * by a trusted key are named in one warning. k->sign_key must outlive the release. */
 int repo_lease_take(struct stor *s, const char *stanza, const char *what, time_t now,
                     const struct repo_lease_keys *k, struct repo_lease *l, bool *elsewhere);
+/* This machine as a claim names it: the kernel's boot id and the process namespace
+ * ("<boot_id>/pid:[<inode>]"), where a process id means the same process; "" when either
+ * cannot be read (then no claim is ever taken for one of a dead process of ours). */
+void repo_lease_machine(char *out, size_t size);
 /* Write the release (best effort: a failure is a warning; the lease then ends by time). */
 void repo_lease_release(struct stor *s, struct repo_lease *l);
 /* Remove claims and releases (and their signatures) whose lease ended more than a day before now (needs delete

@@ -102,6 +102,42 @@ find mt/shop/wal -type f -exec touch -d 2099-01-01 {} +
 expect_fail 32 "after the last durable WAL" restore shop --type=physical --target-dir "$TK_TMP/x" \
     --repo mt -i key --target-time "2098-06-01T00:00:00Z"
 find mt/shop/wal -type f -exec touch -d 2000-01-01 {} +
+# redteam: a repository writer replays signatures under other names: the newest segment
+# object and its .minisig copied one segment on, and as a history file and a segment of a
+# timeline 2 after it. list's window may follow the names (it reads no WAL signature but
+# the newest), but never ends at a later time than the signed one, and restore does not
+# go past what checks
+win() { "$PGWARD" list shop --repo mt --output=json | python3 -c 'import json,sys; w=[x for x in json.load(sys.stdin) if x.get("wal")][0]["wal"]["recovery_window"]; print(w and w["to"], w and w["to_timeline"])'; }
+W0=$(win)
+[[ $W0 != "None None" && $W0 != None* ]] || tk_fail "no signed window end before the attack: $W0"
+wd=mt/shop/wal/00000001
+last=$(ls "$wd" | grep -E '^[0-9A-F]{24}\.zst\.age$' | sort | tail -1)
+next=$(python3 -c 'import sys; n=sys.argv[1]; s=int(n[16:],16)+1; print("%s%08X%08X" % (n[:8], int(n[8:16],16)+(s>>8), s&255))' "${last%.zst.age}")
+cp "$wd/$last" "$wd/$next.zst.age" && cp "$wd/$last.minisig" "$wd/$next.zst.age.minisig"
+W1=$(win)
+[[ $W1 == "None 1" || $W1 == "$W0" ]] || tk_fail "a replayed signature moved list's window end: $W0 -> $W1"
+rc=0
+"$PGWARD" restore shop --type=physical --target-dir "$TK_TMP/mt2" --repo mt -i key --latest >mt.out 2>&1 || rc=$?
+echo "redteam: restore --latest past a replayed signature: exit $rc: $(tail -2 mt.out)"
+[[ $rc -eq 31 ]] && tk_assert_contains "$(cat mt.out)" "$next" "restore names the replayed object" \
+    || tk_fail "restore --latest past a replayed signature: exit $rc"
+rm -rf mt2
+rc=0
+(cd "$TK_TMP" && "$PGWARD" wal-fetch shop "$next" "$TK_TMP/pf.seg" --repo "$TK_TMP/mt" -i "$TK_TMP/key") >mt.out 2>&1 || rc=$?
+echo "redteam: wal-fetch of the replayed segment: exit $rc: $(tail -2 mt.out)"
+[[ $rc -eq 126 && ! -e pf.seg ]] || tk_fail "wal-fetch of a replayed signature: exit $rc"
+cp "$wd/$last" mt/shop/wal/00000002.history.zst.age && cp "$wd/$last.minisig" mt/shop/wal/00000002.history.zst.age.minisig
+mkdir -p mt/shop/wal/00000002 && cp "$wd/$last" "mt/shop/wal/00000002/00000002${next:8}.zst.age" \
+    && cp "$wd/$last.minisig" "mt/shop/wal/00000002/00000002${next:8}.zst.age.minisig"
+W2=$(win)
+[[ $W2 == None* || $W2 == "$W0" ]] || tk_fail "a planted timeline gave list a window end time: $W0 -> $W2"
+echo "redteam: list's window $W0; replayed next segment: $W1; planted timeline 2: $W2"
+rc=0
+"$PGWARD" restore shop --type=physical --target-dir "$TK_TMP/mt2" --repo mt -i key --latest >mt.out 2>&1 || rc=$?
+echo "redteam: restore --latest over the planted objects: exit $rc: $(tail -2 mt.out)"
+[[ $rc -ne 0 ]] || tk_fail "restore --latest accepted a window through replayed signatures"
+rm -rf mt2
+rm -rf "$wd/$next.zst.age" "$wd/$next.zst.age.minisig" mt/shop/wal/00000002.history.zst.age* mt/shop/wal/00000002
 "$PGWARD" restore shop --type=physical --target-dir "$TK_TMP/mt1" --repo mt -i key --target-time "$T" \
     >mt.out 2>&1 || { cat mt.out; tk_fail "a time target refused for the storage's object times"; }
 rm -rf mt mt1

@@ -5,6 +5,8 @@
  * channel-binding requirements. */
 #include "support.h"
 
+#include <ctype.h>
+#include <libpq-fe.h>
 #include <string.h>
 
 #include "common/err.h"
@@ -97,12 +99,102 @@ static void test_child_conninfo(void **state)
 	pw_free(ci);
 }
 
+/* redteam: hostile values (quotes, backslashes, a URL, a socket path with a space) */
+static const char *hostile(void *arg, const char *kw)
+{
+	(void)arg;
+	static const char *kv[][2] = {{"dbname", "postgresql://evil.example/x?sslmode=disable"},
+	                              {"user", "o'brien\\ host=evil.example"},
+	                              {"sslmode", "verify-full"},
+	                              {"sslrootcert", "/etc/my ca/ca'1.crt"},
+	                              {"channel_binding", "require"}};
+	for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+		if (strcmp(kv[i][0], kw) == 0)
+			return kv[i][1];
+	return NULL;
+}
+
+/* the value of kw in conninfo ci as libpq parses it ("" none) */
+static void parsed(const char *ci, const char *kw, char *out, size_t size)
+{
+	char *err = NULL;
+	PQconninfoOption *o = PQconninfoParse(ci, &err);
+	assert_non_null(o);
+	out[0] = 0;
+	for (PQconninfoOption *p = o; p->keyword; p++)
+		if (strcmp(p->keyword, kw) == 0 && p->val)
+			snprintf(out, size, "%s", p->val);
+	PQconninfoFree(o);
+}
+
+/* the server's split of a startup "options" value (pg_split_opts: white space as isspace()
+ * separates, a backslash takes the next character as it is) */
+static size_t split_opts(const char *s, char words[][128], size_t max)
+{
+	size_t n = 0;
+	while (*s && n < max) {
+		while (isspace((unsigned char)*s))
+			s++;
+		if (!*s)
+			break;
+		size_t k = 0;
+		bool esc = false;
+		for (; *s && (esc || !isspace((unsigned char)*s)); s++) {
+			if (!esc && *s == '\\')
+				esc = true;
+			else if (k < 127) {
+				esc = false;
+				words[n][k++] = *s;
+			}
+		}
+		words[n++][k] = 0;
+	}
+	return n;
+}
+
+static void test_child_conninfo_hostile(void **state)
+{
+	(void)state;
+	struct pg_child_where at = {"/run/my sock'et", "", "5432"};
+	/* a role name with white space other than a space (a tab, a new line) that reads like
+	 * more options: it is one role for the server */
+	const char *role = "pgward:x\t-c\tdefault_transaction_read_only=off\n-c\vy=z";
+	char *ci = pg_child_conninfo_build(hostile, NULL, &at, "a'b\\c", role, true);
+	char v[512];
+	parsed(ci, "host", v, sizeof v);
+	assert_string_equal(v, "/run/my sock'et");
+	parsed(ci, "hostaddr", v, sizeof v);
+	assert_string_equal(v, "");
+	parsed(ci, "dbname", v, sizeof v);
+	assert_string_equal(v, "postgresql://evil.example/x?sslmode=disable");
+	parsed(ci, "user", v, sizeof v);
+	assert_string_equal(v, "o'brien\\ host=evil.example");
+	parsed(ci, "sslrootcert", v, sizeof v);
+	assert_string_equal(v, "/etc/my ca/ca'1.crt");
+	parsed(ci, "sslmode", v, sizeof v);
+	assert_string_equal(v, "verify-full");
+	parsed(ci, "application_name", v, sizeof v);
+	assert_string_equal(v, "a'b\\c");
+	parsed(ci, "options", v, sizeof v);
+	char w[8][128];
+	size_t n = split_opts(v, w, 8);
+	assert_int_equal(n, 6);
+	assert_string_equal(w[0], "-c");
+	char want[160];
+	snprintf(want, sizeof want, "role=%s", role);
+	assert_string_equal(w[1], want);
+	assert_string_equal(w[3], "client_min_messages=warning");
+	assert_string_equal(w[5], "default_transaction_read_only=on");
+	pw_free(ci);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_has_password),
 	    cmocka_unit_test(test_with_dbname),
 	    cmocka_unit_test(test_child_conninfo),
+	    cmocka_unit_test(test_child_conninfo_hostile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,12 +110,34 @@ static void test_lease(void **state)
 	assert_non_null(strstr(pw_error_message(), "host \"elsewhere\""));
 	pw_error_clear();
 	put(s, LOCKDIR "release-20991231T000000Z-00000000000000aa.json", "{}");
-	/* a claim of this host whose process is gone does not count; a live one does */
+	/* redteam: a claim of another machine that has the same host name (two VMs cloned from
+	 * one image, both "localhost") and a process id that does not run here: it holds (only
+	 * the same kernel boot and process namespace can tell that a process is gone) */
+	char boot[REPO_LEASE_MACHINE_MAX];
+	repo_lease_machine(boot, sizeof boot);
+	assert_true(boot[0] != 0);
 	snprintf(body, sizeof body, "{\"host\":\"%s\",\"pid\":%d}", host, (1 << 30) - 1);
+	put(s, LOCKDIR "claim-20991231T000000Z-000000000000009a.json", body);
+	assert_int_equal(repo_lease_take(s, "shop", "verify", now, NULL, &a, &elsewhere),
+	                 -PW_E_STORAGE);
+	pw_error_clear();
+	snprintf(body, sizeof body,
+	         "{\"host\":\"%s\",\"pid\":%d,\"machine\":\"another boot/pid:[1]\"}", host,
+	         (1 << 30) - 1);
+	put(s, LOCKDIR "claim-20991231T000000Z-000000000000009b.json", body);
+	put(s, LOCKDIR "release-20991231T000000Z-000000000000009a.json", "{}");
+	assert_int_equal(repo_lease_take(s, "shop", "verify", now, NULL, &a, &elsewhere),
+	                 -PW_E_STORAGE);
+	pw_error_clear();
+	put(s, LOCKDIR "release-20991231T000000Z-000000000000009b.json", "{}");
+	/* a claim of this host whose process is gone does not count; a live one does */
+	snprintf(body, sizeof body, "{\"host\":\"%s\",\"pid\":%d,\"machine\":\"%s\"}", host,
+	         (1 << 30) - 1, boot);
 	put(s, LOCKDIR "claim-20991231T000000Z-00000000000000bb.json", body);
 	assert_int_equal(repo_lease_take(s, "shop", "verify", now, NULL, &a, &elsewhere), 0);
 	repo_lease_release(s, &a);
-	snprintf(body, sizeof body, "{\"host\":\"%s\",\"pid\":%d}", host, (int)getppid());
+	snprintf(body, sizeof body, "{\"host\":\"%s\",\"pid\":%d,\"machine\":\"%s\"}", host,
+	         (int)getppid(), boot);
 	put(s, LOCKDIR "claim-20991231T000000Z-00000000000000cc.json", body);
 	assert_int_equal(repo_lease_take(s, "shop", "verify", now, NULL, &a, &elsewhere),
 	                 -PW_E_STORAGE);
@@ -128,15 +150,51 @@ static void test_lease(void **state)
 	assert_int_equal(repo_lease_take(s, "shop", "verify", now, NULL, &a, &elsewhere), 0);
 	repo_lease_release(s, &a);
 
+	/* redteam: an end past year 9999's or not a time at all; a claim ending in 9999 whose
+	 * object is 7 hours old is over like any other */
+	put(s, LOCKDIR "claim-99991231T235959Z-00000000000000f1.json", body);
+	age(dir, LOCKDIR "claim-99991231T235959Z-00000000000000f1.json", now - 7 * 3600);
+	put(s, LOCKDIR "claim-00000000T000000Z-00000000000000f2.json", body);
+	put(s, LOCKDIR "claim-20991399T256099Z-00000000000000f3.json", body);
+	assert_int_equal(repo_lease_take(s, "shop", "verify", now, NULL, &a, &elsewhere), 0);
+	repo_lease_release(s, &a);
+	/* a listing flood: more ended claims than are read (they sort before a live one) never
+	 * lets a second taker run: either the live claim is listed, or this taker's own claim
+	 * is not and it refuses */
+	snprintf(body, sizeof body, "{\"host\":\"elsewhere\",\"pid\":1}");
+	put(s, LOCKDIR "claim-20991231T000000Z-00000000000000f4.json", body);
+	char k[512];
+	for (int i = 0; i < REPO_LEASE_LIST_MAX + 4; i++) { /* written as files: put() syncs each */
+		snprintf(k, sizeof k, "%s/" LOCKDIR "claim-19710101T000000Z-%016x.json", dir, i);
+		FILE *f = fopen(k, "w");
+		assert_non_null(f);
+		fclose(f);
+	}
+	assert_int_equal(repo_lease_take(s, "shop", "verify", now, NULL, &a, &elsewhere),
+	                 -PW_E_STORAGE);
+	assert_false(a.held);
+	pw_error_clear();
+	put(s, LOCKDIR "release-20991231T000000Z-00000000000000f4.json", "{}");
+	assert_int_equal(repo_lease_take(s, "shop", "verify", now, NULL, &a, &elsewhere),
+	                 -PW_E_STORAGE);
+	assert_non_null(strstr(pw_error_message(), "does not list the lease claim"));
+	pw_error_clear();
+	for (int i = 0; i < REPO_LEASE_LIST_MAX + 4; i++) {
+		snprintf(k, sizeof k, "%s/" LOCKDIR "claim-19710101T000000Z-%016x.json", dir, i);
+		assert_int_equal(unlink(k), 0);
+	}
+	assert_int_equal(repo_lease_take(s, "shop", "verify", now, NULL, &a, &elsewhere), 0);
+	repo_lease_release(s, &a);
+
 	/* gc: what ended more than a day ago goes (claims and their releases), nothing else */
 	size_t claims = count(dir, "claim-");
 	repo_lease_gc(s, "shop", now);
 	assert_int_equal(count(dir, "claim-"), claims);
 	repo_lease_gc(s, "shop", now + 6 * 3600 + 86400 + 60);
-	/* left: the three hostile names and the claims in 2099 whose objects are new (their
+	/* left: the five hostile names and the claims in 2099 whose objects are new (their
 	 * lease ends 6 hours after the object's time: gone too) */
 	assert_int_equal(count(dir, "release-"), 0);
-	assert_int_equal(count(dir, "claim-"), 3);
+	assert_int_equal(count(dir, "claim-"), 5);
 	stor_free(s);
 	assert_int_equal(nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS), 0);
 }

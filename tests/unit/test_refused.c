@@ -99,12 +99,49 @@ static void test_final(void **state)
 	refused_free(t);
 }
 
+/* redteam: rotating more peers than the table holds (an IPv6 /56 is 256 /64s) evicts each
+ * peer before it comes back, so none ever reached its delay; a peer that had to evict
+ * another (the table full of peers refused within the minute) now waits the longest delay
+ * at once, and the records stay bounded */
+static void test_rotation(void **state)
+{
+	(void)state;
+	struct refused *t = refused_new();
+	bool rec;
+	unsigned delay, undelayed = 0;
+	unsigned long recorded = 0;
+	char peer[48];
+	for (int round = 0; round < 20; round++)
+		for (int p = 0; p <= REFUSED_PEERS; p++) {
+			snprintf(peer, sizeof peer, "2001:db8:0:%x::/64", p);
+			refused_note(t, peer, 3000.0 + round * 0.5 + p * 0.001, &rec, &delay);
+			recorded += rec;
+			undelayed += delay == 0;
+		}
+	/* the first REFUSED_PEERS calls found free entries; every later one evicted */
+	assert_int_equal(undelayed, REFUSED_PEERS);
+	assert_int_equal(recorded, REFUSED_LOG_ALL);
+	/* fewer peers than the table holds: each is delayed after its free calls only */
+	struct refused *u = refused_new();
+	undelayed = 0;
+	for (int round = 0; round < 20; round++)
+		for (int p = 0; p < REFUSED_PEERS; p++) {
+			snprintf(peer, sizeof peer, "2001:db8:0:%x::/64", p);
+			refused_note(u, peer, 3000.0 + round * 0.5 + p * 0.001, &rec, &delay);
+			undelayed += delay == 0;
+		}
+	assert_int_equal(undelayed, REFUSED_PEERS * REFUSED_FREE);
+	refused_free(u);
+	refused_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_one_peer),
 	    cmocka_unit_test(test_many_peers),
 	    cmocka_unit_test(test_final),
+	    cmocka_unit_test(test_rotation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -98,11 +98,73 @@ static void test_spool_dir(void **state)
 	assert_int_equal(rmdir(base), 0);
 }
 
+/* redteam: what the server's own user (or a stale prefetcher) may leave in the spool never
+ * hangs wal-fetch or restore's cleanup, and a second link is never served nor followed:
+ * a hard link to a file elsewhere is refused before the repository is asked (repo NULL),
+ * and only its name in the spool goes; a FIFO named like a segment, "asked", "lock" or
+ * "stop" is opened without waiting for a writer or a reader. An alarm ends a hang. */
+static void test_spool_planted(void **state)
+{
+	(void)state;
+	char base[] = "/tmp/pgward-spool-XXXXXX", p[128], q[256], out[256];
+	assert_non_null(mkdtemp(base));
+	snprintf(p, sizeof p, "%s/spool", base);
+	snprintf(out, sizeof out, "%s/RECOVERYXLOG", base);
+	int dfd;
+	uint32_t segsize = 0;
+	const char *f = "000000010000000000000004";
+	assert_int_equal(walspool_open(p, true, &dfd), 0);
+	alarm(20);
+	/* a hard link to a file of ours outside the spool */
+	snprintf(q, sizeof q, "%s/elsewhere", base);
+	int fd = open(q, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "x", 1), 1);
+	close(fd);
+	char in[256];
+	snprintf(in, sizeof in, "%s/%s", p, f);
+	assert_int_equal(link(q, in), 0);
+	assert_int_equal(walspool_take(dfd, NULL, "s", f, "k", 1, NULL, out, &segsize), 1);
+	assert_int_not_equal(access(out, F_OK), 0); /* nothing served */
+	assert_int_not_equal(access(in, F_OK), 0);  /* the spool's name removed */
+	assert_int_equal(access(q, F_OK), 0);       /* the file elsewhere untouched */
+	/* a FIFO named like the segment */
+	assert_int_equal(mkfifo(in, 0600), 0);
+	assert_int_equal(walspool_take(dfd, NULL, "s", f, "k", 1, NULL, out, &segsize), 1);
+	assert_int_not_equal(access(out, F_OK), 0);
+	unlink(in);
+	/* a FIFO as the lock while a temporary file says the segment is being written */
+	snprintf(q, sizeof q, "%s/lock", p);
+	assert_int_equal(mkfifo(q, 0600), 0);
+	snprintf(q, sizeof q, "%s/%s.tmp", p, f);
+	fd = open(q, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(walspool_take(dfd, NULL, "s", f, "k", 1, NULL, out, &segsize), 1);
+	int lk;
+	assert_int_equal(walspool_lock(dfd, &lk), 0); /* not a file: no prefetcher */
+	/* a FIFO as the hint */
+	snprintf(q, sizeof q, "%s/asked", p);
+	assert_int_equal(mkfifo(q, 0600), 0);
+	walspool_hint(dfd, f);
+	/* a FIFO as the stop request: removal still ends */
+	snprintf(q, sizeof q, "%s/stop", p);
+	assert_int_equal(mkfifo(q, 0600), 0);
+	close(dfd);
+	assert_int_equal(walspool_remove(p, 1), 0);
+	alarm(0);
+	assert_int_not_equal(access(p, F_OK), 0);
+	snprintf(q, sizeof q, "%s/elsewhere", base);
+	unlink(q);
+	assert_int_equal(rmdir(base), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_window),
 	    cmocka_unit_test(test_spool_dir),
+	    cmocka_unit_test(test_spool_planted),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }
