@@ -233,17 +233,23 @@ static int seg_begin(struct ws *s, uint32_t tli, uint64_t segno)
 	s->filled = 0;
 	s->stored_partial = 0;
 	s->seg_exists = false;
-	char key[WAL_KEY_MAX];
+	char key[WAL_KEY_MAX], skey[WALREPO_SIG_KEY_MAX];
 	int rc = wal_key_segment(s->o->w.stanza, tli, segno, s->segsize, key);
+	if (rc == 0)
+		rc = walrepo_sig_key(key, skey);
 	struct stor_info info;
-	if (rc == 0) {
+	/* stored = the object AND its signature: an object alone (a crash between the two
+	 * writes) is not durable, so the segment is received and stored again (walobj_put
+	 * stores it as its full-size partial) before its end is reported as flushed */
+	if (rc == 0)
 		rc = stor_stat(s->o->w.repo, key, &info);
-		if (rc == 0)
-			s->seg_exists = true;
-		else if (rc == -PW_E_NOTFOUND) {
-			pw_error_clear();
-			rc = 0;
-		}
+	if (rc == 0)
+		rc = stor_stat(s->o->w.repo, skey, &info);
+	if (rc == 0)
+		s->seg_exists = true;
+	else if (rc == -PW_E_NOTFOUND) {
+		pw_error_clear();
+		rc = 0;
 	}
 	return rc;
 }
@@ -270,7 +276,7 @@ static int send_status(struct ws *s, bool force)
 		s->sent = s->durable;
 		s->last_status = now;
 	}
-	if (s->wal_end > s->durable && s->wal_end - s->durable > s->o->max_retained &&
+	if (s->durable && s->wal_end > s->durable && s->wal_end - s->durable > s->o->max_retained &&
 	    now - s->last_warn >= RETAIN_WARN_EVERY) {
 		char h[32];
 		pw_human_size(s->wal_end - s->durable, " ", h, sizeof h);
@@ -499,9 +505,13 @@ static int session(struct ws *s, bool *stopped)
 		start = have;
 		tli = have_tli;
 		s->durable = have;
-	} else if (!s->durable || slot.restart_lsn > s->durable) {
+	} else if (!created && (!s->durable || slot.restart_lsn > s->durable)) {
+		/* an existing slot is where a status update put it: WAL the repository holds */
 		s->durable = slot.restart_lsn;
 	}
+	/* a slot created now starts at the server's last checkpoint, none of it stored yet:
+	 * nothing is reported as flushed (0: the server keeps the slot where it is) until the
+	 * first object and its signature are */
 	s->sent = 0;
 	rc = store_history(s, sys.timeline);
 	if (rc == 0)
