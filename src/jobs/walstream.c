@@ -396,46 +396,27 @@ static int store_history(struct ws *s, uint32_t tli)
 	return rc;
 }
 
-struct ends {
-	const char *stanza;
-	struct wal_obj *o;
-	size_t n;
-};
-
-static int collect_obj(void *arg, const struct stor_info *info)
-{
-	struct ends *e = arg;
-	struct wal_obj o;
-	if (wal_key_parse(e->stanza, info->key, &o) != 0 || o.signature || o.kind == WAL_HISTORY)
-		return 0;
-	if (e->n >= (4u << 20)) {
-		pw_error(PW_E_LIMIT, "more than 4 million WAL objects");
-		return pw_error_hint("Expire old WAL.");
-	}
-	e->o = pw_realloc(e->o, (e->n + 1) * sizeof *e->o);
-	e->o[e->n++] = o;
-	return 0;
-}
-
-/* The end of the WAL the repository holds for the stanza (on its newest timeline). */
+/* The end of the WAL the repository holds for the stanza (on its newest timeline): objects
+ * with their signature only (an object alone is not durable, and may be planted). */
 static int repo_end(struct ws *s, uint32_t *tli, uint64_t *lsn)
 {
 	*tli = 0;
 	*lsn = 0;
-	char prefix[128];
-	snprintf(prefix, sizeof prefix, "%s/" WAL_DIR "/", s->o->w.stanza);
-	struct ends e = {.stanza = s->o->w.stanza};
+	struct wal_listing l;
 	struct wal_coverage *c = NULL;
 	size_t nc = 0;
-	int rc = stor_list(s->o->w.repo, prefix, collect_obj, &e);
+	int rc = wal_listing_load(s->o->w.repo, s->o->w.stanza, &l);
+	struct wal_obj *d = pw_calloc(l.n ? l.n : 1, sizeof *d);
+	size_t nd = wal_listing_durable(&l, d);
 	if (rc == 0)
-		rc = wal_coverage(e.o, e.n, s->segsize, &c, &nc);
+		rc = wal_coverage(d, nd, s->segsize, &c, &nc);
 	if (rc == 0 && nc) {
 		*tli = c[nc - 1].tli;
 		*lsn = c[nc - 1].to;
 	}
 	pw_free(c);
-	pw_free(e.o);
+	pw_free(d);
+	wal_listing_free(&l);
 	return rc;
 }
 
