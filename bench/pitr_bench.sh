@@ -256,6 +256,7 @@ echo " ok"
 # second lag is under-estimated, and claim <= repository must always hold.
 SAMPLES=$WORK/rpo.samples
 : >"$SAMPLES"
+: >"$WORK/wl.failures"
 echo idle >"$WORK/phase"
 sq() { "$PG_BINDIR/psql" -X -qtA -h "$PG_SOCKDIR" -p "$PGPORT_TEST" -U postgres -d postgres -c "$1"; } # cheaper than runuser
 sampler() {
@@ -263,12 +264,17 @@ sampler() {
   next=$(date +%s.%N)
   while [ -e "$WORK/sampling" ]; do
     claim=$(sq "select coalesce((select flush_lsn - '0/0' from pg_stat_replication where application_name = 'pgward-wal' limit 1), 0)" 2>/dev/null) || claim=0
-    dur=$("$PGWARD" wal-list bench --repo "$REPO" --output=json 2>/dev/null | jq -r '.timelines[-1].to_lsn // "0/0"' 2>/dev/null) || dur=0/0
+    # a failed wal-list is no end of 0/0 (that counted as a claim ahead): noted, the sample skipped
+    if ! dur=$("$PGWARD" wal-list bench --repo "$REPO" --output=json 2>"$WORK/wl.err" | jq -er '.timelines[-1].to_lsn // "0/0"' 2>/dev/null) ||
+      ! [[ $dur =~ ^[0-9A-F]+/[0-9A-F]+$ ]]; then
+      echo "$(date +%s.%N) $(head -c 300 "$WORK/wl.err" | tr '\n' ' ')" >>"$WORK/wl.failures"
+      sleep 0.2
+      continue
+    fi
     tdur=$(date +%s.%N)
     read -r t cur < <(sq "select extract(epoch from clock_timestamp()), pg_current_wal_lsn() - '0/0'" 2>/dev/null | tr '|' ' ') || true
     hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$WS_PID/status" 2>/dev/null) || hwm=0
     read -r phase <"$WORK/phase" || phase='?'
-    [[ $dur =~ ^[0-9A-F]+/[0-9A-F]+$ ]] || dur=0/0
     [ -n "${t:-}" ] && echo "$phase $t ${cur:-0} $((16#${dur%/*} * 4294967296 + 16#${dur#*/})) ${claim:-0} ${hwm:-0} $tdur" >>"$SAMPLES"
     next=$(awk -v n="$next" 'BEGIN { printf "%.3f", n + 1 }')
     now=$(date +%s.%N)
@@ -506,6 +512,8 @@ done
 echo "(seconds: how long ago the WAL at the durable end was written, interpolated between samples;"
 echo " ub: the upper bound without interpolation. The slot's claim (flush_lsn) was ahead of the repository"
 echo " in $claims_bad sample(s): it must be 0)"
+wl_failed=$(wc -l <"$WORK/wl.failures")
+[ "$wl_failed" -eq 0 ] || echo "  wal-list failed $wl_failed time(s) while sampling (those samples skipped): $(head -n1 "$WORK/wl.failures")"
 echo
 
 rss_limit_kib=$(((RSS_BASE_MIB * 1048576 + ws_segsize) / 1024))
@@ -564,7 +572,7 @@ total_s=$(awk -v a="$t_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - 
       "$ph" "${RPO99B[$ph]/-/null}" "${RPOMAXB[$ph]/-/null}" "${RPO99S[$ph]/-/null}" "${RPOMAXS[$ph]/-/null}"
     first=0
   done
-  printf ', "claim_ahead_samples": %d, "walstream_rss_kib": %s, "walstream_rss_limit_kib": %s},\n' "$claims_bad" "$ws_hwm" "$rss_limit_kib"
+  printf ', "claim_ahead_samples": %d, "wal_list_failed_samples": %d, "walstream_rss_kib": %s, "walstream_rss_limit_kib": %s},\n' "$claims_bad" "$wl_failed" "$ws_hwm" "$rss_limit_kib"
   printf '  "targets": {"base_vs_pipeline": {"ratio": %s, "target": %s}, "base_vs_pgbackrest": {"ratio": %s, "target": %s}, "restore_vs_pgbackrest": {"ratio": %s, "target": %s}, "rpo_p99_s": {"value": %s, "target": %s, "verdict": "%s"}, "walstream_rss": {"verdict": "%s"}},\n' \
     "${V[bb_pipe]}" $T_BB_PIPE "${V[bb_pgbr]}" $T_BB_PGBR "${V[restore]}" $T_RESTORE "${RPO99S[all]}" "$rpo_target" "$rpo_v" "$rss_v"
   printf '  "total_runtime_s": %s\n' "$total_s"

@@ -237,17 +237,23 @@ static int seg_begin(struct ws *s, uint32_t tli, uint64_t segno)
 	s->filled = 0;
 	s->stored_partial = 0;
 	s->seg_exists = false;
-	char key[WAL_KEY_MAX];
+	char key[WAL_KEY_MAX], skey[WALREPO_SIG_KEY_MAX];
 	int rc = wal_key_segment(s->o->w.stanza, tli, segno, s->segsize, key);
+	if (rc == 0)
+		rc = walrepo_sig_key(key, skey);
 	struct stor_info info;
-	if (rc == 0) {
+	/* stored = the object AND its signature: an object alone (a crash between the two
+	 * writes) is not durable, so the segment is received and stored again (walobj_put
+	 * stores it as its full-size partial) before its end is reported as flushed */
+	if (rc == 0)
 		rc = stor_stat(s->o->w.repo, key, &info);
-		if (rc == 0)
-			s->seg_exists = true;
-		else if (rc == -PW_E_NOTFOUND) {
-			pw_error_clear();
-			rc = 0;
-		}
+	if (rc == 0)
+		rc = stor_stat(s->o->w.repo, skey, &info);
+	if (rc == 0)
+		s->seg_exists = true;
+	else if (rc == -PW_E_NOTFOUND) {
+		pw_error_clear();
+		rc = 0;
 	}
 	return rc;
 }
@@ -274,7 +280,7 @@ static int send_status(struct ws *s, bool force)
 		s->sent = s->durable;
 		s->last_status = now;
 	}
-	if (s->wal_end > s->durable && s->wal_end - s->durable > s->o->max_retained &&
+	if (s->durable && s->wal_end > s->durable && s->wal_end - s->durable > s->o->max_retained &&
 	    now - s->last_warn >= RETAIN_WARN_EVERY) {
 		char h[32];
 		pw_human_size(s->wal_end - s->durable, " ", h, sizeof h);
@@ -394,46 +400,27 @@ static int store_history(struct ws *s, uint32_t tli)
 	return rc;
 }
 
-struct ends {
-	const char *stanza;
-	struct wal_obj *o;
-	size_t n;
-};
-
-static int collect_obj(void *arg, const struct stor_info *info)
-{
-	struct ends *e = arg;
-	struct wal_obj o;
-	if (wal_key_parse(e->stanza, info->key, &o) != 0 || o.signature || o.kind == WAL_HISTORY)
-		return 0;
-	if (e->n >= (4u << 20)) {
-		pw_error(PW_E_LIMIT, "more than 4 million WAL objects");
-		return pw_error_hint("Expire old WAL.");
-	}
-	e->o = pw_realloc(e->o, (e->n + 1) * sizeof *e->o);
-	e->o[e->n++] = o;
-	return 0;
-}
-
-/* The end of the WAL the repository holds for the stanza (on its newest timeline). */
+/* The end of the WAL the repository holds for the stanza (on its newest timeline): objects
+ * with their signature only (an object alone is not durable, and may be planted). */
 static int repo_end(struct ws *s, uint32_t *tli, uint64_t *lsn)
 {
 	*tli = 0;
 	*lsn = 0;
-	char prefix[128];
-	snprintf(prefix, sizeof prefix, "%s/" WAL_DIR "/", s->o->w.stanza);
-	struct ends e = {.stanza = s->o->w.stanza};
+	struct wal_listing l;
 	struct wal_coverage *c = NULL;
 	size_t nc = 0;
-	int rc = stor_list(s->o->w.repo, prefix, collect_obj, &e);
+	int rc = wal_listing_load(s->o->w.repo, s->o->w.stanza, &l);
+	struct wal_obj *d = pw_calloc(l.n ? l.n : 1, sizeof *d);
+	size_t nd = wal_listing_durable(&l, d);
 	if (rc == 0)
-		rc = wal_coverage(e.o, e.n, s->segsize, &c, &nc);
+		rc = wal_coverage(d, nd, s->segsize, &c, &nc);
 	if (rc == 0 && nc) {
 		*tli = c[nc - 1].tli;
 		*lsn = c[nc - 1].to;
 	}
 	pw_free(c);
-	pw_free(e.o);
+	pw_free(d);
+	wal_listing_free(&l);
 	return rc;
 }
 
@@ -505,9 +492,13 @@ static int session(struct ws *s, bool *stopped)
 		start = have;
 		tli = have_tli;
 		s->durable = have;
-	} else if (!s->durable || slot.restart_lsn > s->durable) {
+	} else if (!created && (!s->durable || slot.restart_lsn > s->durable)) {
+		/* an existing slot is where a status update put it: WAL the repository holds */
 		s->durable = slot.restart_lsn;
 	}
+	/* a slot created now starts at the server's last checkpoint, none of it stored yet:
+	 * nothing is reported as flushed (0: the server keeps the slot where it is) until the
+	 * first object and its signature are */
 	s->sent = 0;
 	rc = store_history(s, sys.timeline);
 	if (rc == 0)

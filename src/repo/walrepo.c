@@ -211,6 +211,15 @@ bool wal_listing_signed(const struct wal_listing *l, size_t i)
 	       strncmp(l->keys[i + 1], l->keys[i], kl) == 0;
 }
 
+size_t wal_listing_durable(const struct wal_listing *l, struct wal_obj *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->o[i].signature || wal_listing_signed(l, i))
+			out[n++] = l->o[i];
+	return n;
+}
+
 size_t wal_listing_find(const struct wal_listing *l, uint32_t tli, uint64_t segno, uint32_t segsize)
 {
 	char prefix[WAL_KEY_MAX], name[25];

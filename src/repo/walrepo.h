@@ -63,6 +63,10 @@ int wal_listing_load(struct stor *repo, const char *stanza, struct wal_listing *
 void wal_listing_free(struct wal_listing *l);
 /* o[i]'s signature is listed (the next key is "<key>.minisig"); nothing is checked. */
 bool wal_listing_signed(const struct wal_listing *l, size_t i);
+/* Into out (room for l->n): the signatures and the objects listed with their signature
+ * beside them, in order; their count. An object alone (written, its signature not yet, or
+ * a crash between the two) is not durable: wal-fetch refuses it. */
+size_t wal_listing_durable(const struct wal_listing *l, struct wal_obj *out);
 /* The index of the object that serves segment segno of tli: the segment, else the largest
  * partial, each only with its signature listed; l->n when there is none. */
 size_t wal_listing_find(const struct wal_listing *l, uint32_t tli, uint64_t segno,

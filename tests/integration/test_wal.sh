@@ -45,6 +45,19 @@ check_slot_le_repo() {
     [[ "$s" != "$S0" ]] || return 0
     lsn_ge "$r" "$s" || tk_fail "slot restart_lsn $s is beyond the repository's $r"
 }
+# what wal-stream reports as flushed (pg_stat_replication.flush_lsn; 0/0 before any report)
+claim() { psql1 "select coalesce((select flush_lsn::text from pg_stat_replication where application_name = 'pgward-wal'), '0/0')"; }
+# the claim is never ahead of the signed WAL the repository holds: read first, the
+# repository after, N times back to back (from the first claim on: a new slot's start)
+sample_claims() { # N
+    local k c r
+    for ((k = 0; k < 300; k++)); do [[ $(claim) != 0/0 ]] && break; sleep 0.1; done
+    for ((k = 0; k < $1; k++)); do
+        c=$(claim)
+        r=$(wal_to)
+        lsn_ge "$r" "$c" || { tail -5 ws.log >&2; tk_fail "wal-stream reported $c as flushed, the repository holds WAL to $r"; }
+    done
+}
 stream() { # [FLUSH_INTERVAL]
     "$PGWARD" wal-stream shop --db "$DB" --repo repo -r "$R" --wal-flush-interval "${1:-1}" \
         --log-level info 2>>ws.log &
@@ -77,6 +90,12 @@ stream
 for ((i = 0; i < 100; i++)); do [[ -n "$(slot_lsn)" ]] && break; sleep 0.1; done
 [[ -n "$(slot_lsn)" ]] || { cat ws.log; tk_fail "slot pgward_shop not created"; }
 S0=$(slot_lsn)
+# sampled under load from the new slot's first status update on (bounded: 20 samples)
+(for ((j = 0; j < 10; j++)); do load 2000; done) &
+LOADP=$!
+tk_on_exit "kill $LOADP 2>/dev/null"
+sample_claims 20
+wait "$LOADP"
 for k in 1 2 3; do
     load 3000
     psql1 "select pg_switch_wal()" >/dev/null
@@ -115,6 +134,14 @@ load 2000
 psql1 "select pg_switch_wal()" >/dev/null
 load 500
 check_slot_le_repo
+# a crash between a segment's object and its signature, where the slot resumes (planted:
+# an object alone): not durable, so the segment is stored again, as its full-size partial,
+# before its end is reported as flushed
+rl=$(slot_lsn)
+segno=$(((16#${rl%/*} * 4294967296 + 16#${rl#*/}) / 16777216))
+ns=$(printf '00000001%08X%08X' $((segno / 256)) $((segno % 256)))
+[[ ! -e repo/shop/wal/00000001/$ns.zst.age ]] || tk_fail "segment $ns is already stored"
+cp "repo/shop/wal/00000001/$seg" "repo/shop/wal/00000001/$ns.zst.age"
 stream
 
 # markers with known commit times
@@ -129,6 +156,10 @@ psql1 "insert into marks(note) values ('m3')" >/dev/null
 end=$(psql1 'select pg_current_wal_insert_lsn()')
 wait_durable "$end"
 check_slot_le_repo
+[[ -f repo/shop/wal/00000001/$ns.partial.01000000.zst.age.minisig ]] \
+    || { ls repo/shop/wal/00000001/ | grep "$ns"; tk_fail "the segment under an unsigned object was reported flushed, not stored again"; }
+grep -q "$ns.zst.age\" exists without its signature" ws.log || tk_fail "no warning about the unsigned object"
+rm -f "repo/shop/wal/00000001/$ns.zst.age"
 list=$("$PGWARD" wal-list shop --repo repo)
 tk_assert_contains "$list" "no gaps" "wal-list after kill -9 and restart"
 tk_assert_contains "$list" "last durable partial" "the newest WAL is a partial"

@@ -10,6 +10,7 @@
 #include "common/mem.h"
 #include "pg/replication.h"
 #include "repo/wal.h"
+#include "repo/walrepo.h"
 
 #define SEG16 (16u << 20)
 
@@ -405,12 +406,49 @@ static void test_reach(void **state)
 	pw_free(c);
 }
 
+/* the durable coverage: an object counts only with its signature listed right after it */
+static void test_listing_durable(void **state)
+{
+	(void)state;
+	const char *keys[] = {
+	    "s/wal/00000001/000000010000000000000001.zst.age",
+	    "s/wal/00000001/000000010000000000000001.zst.age.minisig",
+	    "s/wal/00000001/000000010000000000000002.partial.00000100.zst.age",
+	    "s/wal/00000001/000000010000000000000002.partial.00000100.zst.age.minisig",
+	    /* written, its signature not yet (or a crash between the two) */
+	    "s/wal/00000001/000000010000000000000002.partial.00000200.zst.age",
+	    "s/wal/00000001/000000010000000000000003.zst.age",
+	};
+	const size_t nk = sizeof keys / sizeof *keys;
+	struct wal_obj o[sizeof keys / sizeof *keys], d[sizeof keys / sizeof *keys];
+	char *k[sizeof keys / sizeof *keys];
+	for (size_t i = 0; i < nk; i++) {
+		assert_int_equal(wal_key_parse("s", keys[i], &o[i]), 0);
+		k[i] = (char *)keys[i];
+	}
+	struct wal_listing l = {.stanza = "s", .o = o, .keys = k, .n = nk, .cap = nk};
+	size_t nd = wal_listing_durable(&l, d);
+	assert_int_equal(nd, 4);
+	struct wal_coverage *c;
+	size_t n;
+	assert_int_equal(wal_coverage(d, nd, SEG16, &c, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(c[0].to, 2 * (uint64_t)SEG16 + 0x100); /* not 0x200, not segment 3 */
+	assert_true(c[0].ends_partial);
+	pw_free(c);
+	/* every object counted, the end would be segment 3's */
+	assert_int_equal(wal_coverage(o, nk, SEG16, &c, &n), 0);
+	assert_int_equal(c[0].to, 4 * (uint64_t)SEG16);
+	pw_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_names_and_keys),   cmocka_unit_test(test_sig_comment),
 	    cmocka_unit_test(test_coverage),         cmocka_unit_test(test_messages),
 	    cmocka_unit_test(test_sig_comment_time), cmocka_unit_test(test_reach),
+	    cmocka_unit_test(test_listing_durable),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }
