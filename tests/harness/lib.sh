@@ -85,6 +85,12 @@ tk_assert_eq() {
 # fixed value, which leaves the file as it was when the byte already had that value).
 tk_flip_byte() {
     local f=$1 off=$2 b
+    # a missing file would be created (and "damaged" an object that is not there); an
+    # offset past the end would extend the file: the last byte is inverted instead
+    [[ -f "$f" && -s "$f" ]] || { _tk_log "tk_flip_byte: no file $f (or empty)"; return 1; }
+    local size
+    size=$(stat -c %s "$f")
+    ((off < size)) || off=$((size - 1))
     b=$(od -An -tu1 -j "$off" -N1 "$f" | tr -d ' ')
     printf "$(printf '\\%03o' $((255 - b)))" | dd of="$f" bs=1 seek="$off" conv=notrunc 2>/dev/null
 }

@@ -186,7 +186,7 @@ wait "$WS" || tk_fail "wal-stream did not exit 0 on SIGTERM"
 # wal-fetch: tampering is fatal for recovery (126) and names the object
 export PGWARD_IDENTITY=$TK_TMP/key
 cp -a repo bad
-tk_flip_byte "bad/shop/wal/00000001/$seg" 2000
+tk_flip_byte "bad/shop/wal/00000001/$seg" 2000 || { ls -l bad/shop/wal/00000001/; tk_fail "no object $seg to damage"; }
 expect_fail 126 "$seg" wal-fetch shop "${seg%.zst.age}" out --repo bad
 # forged with the public key only: encrypted to R, signed by another key
 "$PGWARD" keygen --sign -o other.key >/dev/null 2>&1
