@@ -792,7 +792,7 @@ static void rule_pitr(const struct chk_opts *o, const struct chk_repo_state *st,
 		chk_fix(f, "pgward verify %s names the objects; check trusted-signer", o->stanza);
 		goto out;
 	}
-	if (wal_coverage(l.o, l.n, segsize, &cov, &nc) < 0 || !nc) {
+	if (wal_listing_coverage(&l, segsize, &cov, &nc) < 0 || !nc) {
 		pw_error_clear();
 		chk_set(f, CHK_FAIL, CHK_SEV_HIGH, "only history files are stored: no WAL segment");
 		chk_fix(f, "pgward wal-stream %s", o->stanza);

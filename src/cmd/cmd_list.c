@@ -269,7 +269,7 @@ static int stanza_wal_load(struct stor *repo, const char *stanza, const struct b
 	if (w->any)
 		w->segsize = wal_listing_segsize(repo, &l, signers, NULL);
 	if (w->segsize)
-		rc = wal_coverage(l.o, l.n, w->segsize, &w->cov, &w->nc);
+		rc = wal_listing_coverage(&l, w->segsize, &w->cov, &w->nc);
 	if (rc == 0 && w->segsize)
 		w->end_time = walrepo_end_time(repo, &l, w->segsize, w->cov, w->nc, signers);
 	w->bases = pw_calloc(bl->n ? bl->n : 1, sizeof *w->bases);

@@ -534,11 +534,8 @@ int cmd_wal_list(struct pw_ctx *ctx)
 		segsize = wal_listing_segsize(repo, &l, &signers, NULL);
 	/* the coverage of what is durable: each object with its signature (wal-stream reports
 	 * WAL as flushed only once both are stored, and wal-fetch serves nothing else) */
-	struct wal_obj *durable = pw_calloc(l.n ? l.n : 1, sizeof *durable);
-	size_t nd = wal_listing_durable(&l, durable);
 	if (rc == 0 && segsize)
-		rc = wal_coverage(durable, nd, segsize, &cov, &nc);
-	pw_free(durable);
+		rc = wal_listing_coverage(&l, segsize, &cov, &nc);
 	if (rc == 0 && segsize)
 		newest = walrepo_end_time(repo, &l, segsize, cov, nc, &signers);
 	if (rc == 0 && l.n && !segsize)

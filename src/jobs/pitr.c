@@ -417,7 +417,7 @@ int pitr_plan_make(struct stor *repo, const char *stanza, const struct manifest 
 	if (rc == 0)
 		rc = first_segment(repo, &l, base, signers, ids, nids, p);
 	if (rc == 0)
-		rc = wal_coverage(l.o, l.n, p->segsize, &cov, &nc);
+		rc = wal_listing_coverage(&l, p->segsize, &cov, &nc);
 	if (rc == 0)
 		rc = chain(repo, &l, base, signers, ids, nids, tl, &nt, &p->ignored);
 	/* walk the chain: segment s is read from the newest timeline that began at or before

@@ -410,16 +410,13 @@ static int repo_end(struct ws *s, uint32_t *tli, uint64_t *lsn)
 	struct wal_coverage *c = NULL;
 	size_t nc = 0;
 	int rc = wal_listing_load(s->o->w.repo, s->o->w.stanza, &l);
-	struct wal_obj *d = pw_calloc(l.n ? l.n : 1, sizeof *d);
-	size_t nd = wal_listing_durable(&l, d);
 	if (rc == 0)
-		rc = wal_coverage(d, nd, s->segsize, &c, &nc);
+		rc = wal_listing_coverage(&l, s->segsize, &c, &nc);
 	if (rc == 0 && nc) {
 		*tli = c[nc - 1].tli;
 		*lsn = c[nc - 1].to;
 	}
 	pw_free(c);
-	pw_free(d);
 	wal_listing_free(&l);
 	return rc;
 }

@@ -220,6 +220,16 @@ size_t wal_listing_durable(const struct wal_listing *l, struct wal_obj *out)
 	return n;
 }
 
+int wal_listing_coverage(const struct wal_listing *l, uint32_t segsize, struct wal_coverage **out,
+                         size_t *nout)
+{
+	struct wal_obj *d = pw_calloc(l->n ? l->n : 1, sizeof *d);
+	size_t nd = wal_listing_durable(l, d);
+	int rc = wal_coverage(d, nd, segsize, out, nout);
+	pw_free(d);
+	return rc;
+}
+
 size_t wal_listing_find(const struct wal_listing *l, uint32_t tli, uint64_t segno, uint32_t segsize)
 {
 	char prefix[WAL_KEY_MAX], name[25];
@@ -301,13 +311,29 @@ static void wal_problem(json_t *problems, const char *object, const char *fmt, .
 	json_array_append_new(problems, x);
 }
 
+/* What a gap at lsn of tli is when the listing holds an object for that segment with no
+ * signature beside it (it was not counted as stored). */
+static const char *gap_note(const struct wal_listing *l, uint32_t tli, uint64_t lsn,
+                            uint32_t segsize)
+{
+	uint64_t per = 0x100000000ULL / segsize, segno = lsn / segsize;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct wal_obj *o = &l->o[i];
+		if (!o->signature && o->kind != WAL_HISTORY && o->tli == tli &&
+		    (uint64_t)o->log * per + o->seg == segno && !wal_listing_signed(l, i))
+			return " (an object of it is stored without its signature, which recovery "
+			       "refuses)";
+	}
+	return "";
+}
+
 int walrepo_check_base(struct stor *repo, const struct wal_listing *l, uint32_t segsize,
                        const struct repo_signers *signers, const struct wal_base *b,
                        json_t *summary, json_t *problems)
 {
 	struct wal_coverage *cov = NULL;
 	size_t nc = 0;
-	int rc = wal_coverage(l->o, l->n, segsize, &cov, &nc);
+	int rc = wal_listing_coverage(l, segsize, &cov, &nc);
 	if (rc < 0)
 		return rc;
 	struct wal_reach r;
@@ -340,9 +366,9 @@ int walrepo_check_base(struct stor *repo, const struct wal_listing *l, uint32_t 
 	if (!r.consistent)
 		wal_problem(
 		    problems, miss,
-		    "WAL segment %s is missing: the backup needs its WAL up to %s (its stop "
+		    "WAL segment %s is missing%s: the backup needs its WAL up to %s (its stop "
 		    "LSN) to be restored, and it is stored only up to %s",
-		    miss, z, a);
+		    miss, gap_note(l, r.tli, r.lsn, segsize), z, a);
 	else if (r.unknown)
 		wal_problem(
 		    problems, miss,
@@ -351,9 +377,9 @@ int walrepo_check_base(struct stor *repo, const struct wal_listing *l, uint32_t 
 		    a);
 	else if (!r.to_end)
 		wal_problem(problems, miss,
-		            "WAL segment %s is missing: recovery from this backup stops at %s, "
+		            "WAL segment %s is missing%s: recovery from this backup stops at %s, "
 		            "before the end of the stored WAL (a gap)",
-		            miss, a);
+		            miss, gap_note(l, r.tli, r.lsn, segsize), a);
 	/* every object recovery would replay from the start segment on */
 	size_t checked = 0;
 	uint64_t per = 0x100000000ULL / segsize, s0 = b->start_lsn / segsize;

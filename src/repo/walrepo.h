@@ -67,6 +67,13 @@ bool wal_listing_signed(const struct wal_listing *l, size_t i);
  * beside them, in order; their count. An object alone (written, its signature not yet, or
  * a crash between the two) is not durable: wal-fetch refuses it. */
 size_t wal_listing_durable(const struct wal_listing *l, struct wal_obj *out);
+/* The coverage of what is durable (wal_listing_durable: each object with its signature
+ * listed beside it; the signatures themselves are checked where an object is read). The
+ * one coverage the readers of a listing use (list, check, restore's pre-check, wal-list,
+ * wal-stream's resume point): an object alone (a crash between the two writes, or put
+ * there by someone who can write to the bucket) never counts as stored WAL. */
+int wal_listing_coverage(const struct wal_listing *l, uint32_t segsize, struct wal_coverage **out,
+                         size_t *nout);
 /* The index of the object that serves segment segno of tli: the segment, else the largest
  * partial, each only with its signature listed; l->n when there is none. */
 size_t wal_listing_find(const struct wal_listing *l, uint32_t tli, uint64_t segno,

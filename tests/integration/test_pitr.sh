@@ -150,6 +150,19 @@ rm "gap/shop/wal/00000001/$mid" "gap/shop/wal/00000001/$mid.minisig"
 expect_fail 32 "gap on timeline 1" restore shop --type=physical --target-dir "$TK_TMP/x" --repo gap -i key --latest
 tk_assert_contains "$err" "${mid%.zst.age}" "the gap names the missing object"
 expect_fail 32 "gap" restore shop --type=physical --target-dir "$TK_TMP/x" --repo gap -i key --target-lsn "$END"
+# the same segment's object left without its signature (a crash between the two writes, or
+# put there by someone who can write to the bucket): not stored WAL for restore, verify or
+# list (restore's pre-check, verify and list counted it, and only wal-fetch refused it)
+cp -a repo nosig
+rm "nosig/shop/wal/00000001/$mid.minisig"
+expect_fail 32 "gap on timeline 1" restore shop --type=physical --target-dir "$TK_TMP/x" --repo nosig -i key --latest
+tk_assert_contains "$err" "${mid%.zst.age}" "the unsigned object is a gap, named"
+rc=0; "$PGWARD" verify shop --repo nosig >nv.out 2>&1 || rc=$?
+[[ $rc != 0 ]] || { cat nv.out; tk_fail "verify passed a base whose WAL has an object without signature"; }
+tk_assert_contains "$(cat nv.out)" "stored without its signature" "verify says why the segment is missing"
+W3=$("$PGWARD" list shop --repo nosig --output=json | python3 -c 'import json,sys; w=[x for x in json.load(sys.stdin) if x.get("wal")][0]["wal"]; print(w["timelines"][0]["gap_count"], w["reaches_end"], w["recovery_window"])')
+tk_assert_eq "$W3" "1 False None" "list: a gap at the unsigned object, no recovery window past it"
+rm -rf nosig
 # the segment holding the base's start missing: refused, saying so
 start=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["physical"]["start_lsn"])' repo/shop/*/manifest.json)
 first=$(psql1 "select pg_walfile_name('$start')").zst.age
