@@ -170,10 +170,22 @@ stop=$TK_TMP/stop; fails=$TK_TMP/fails; : >"$fails"
 loader=$!
 sleep 1.5
 psql "$DATABASE_URL" -qAtXc 'create table s2.by_old(x int)'
+# a session on the old username holds step 2 open, so that "rotate" (no --wait) returns in
+# step 1 whatever the timing: without it the loader's sessions could end within the drain's
+# quiet time (a slow machine) and the rotation went on to its end in this call
+PGAPPNAME=pw_holder psql "$DATABASE_URL" -qAtXc 'select pg_sleep(600)' >/dev/null 2>&1 &
+holder=$!
+tk_on_exit "kill $holder 2>/dev/null || true"
+holder_active() {
+    [[ $(pg_psql_super -d app -Atc "select count(*) from pg_stat_activity where application_name = 'pw_holder' and state = 'active'") == 1 ]]
+}
+tk_wait_for 20 "a session on the old username" holder_active
 "$PGWARD" credentials rotate reporter --grace 1m --output=json >rot1.json 2>rot1.err || tk_fail "rotate: $(cat rot1.err)"
 set -a; source app.env; set +a
 tk_assert_contains "$DATABASE_URL" "reporter-rotating:" "step 1: attachment has the rotating username"
 psql "$DATABASE_URL" -qAtXc 'create table s2.by_new(x int)'
+pg_psql_super -d app -qAtc "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'pw_holder'" >/dev/null
+wait $holder 2>/dev/null || true
 "$PGWARD" credentials rotate reporter --wait >rot2.out 2>rot2.err || tk_fail "rotate --wait: $(cat rot2.err)"
 touch "$stop"; wait "$loader"
 tk_assert_eq "$(cat "$fails")" "" "zero failed pgbench transactions during the rotation"
