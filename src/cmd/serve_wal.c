@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/thread.h"
 
 #define STOP_WAIT_SECONDS 3
 
@@ -109,12 +110,7 @@ int serve_wal_start(const char *config_path, struct board *b, struct serve_wal *
 	w->board = b;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
-	/* no signal lands in this thread: SIGTERM and SIGHUP are the loop's */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	int e = pthread_create(&w->thread, NULL, probe_thread, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	int e = pw_thread_create(&w->thread, probe_thread, w);
 	if (e != 0) {
 		pthread_cond_destroy(&w->cv);
 		pthread_mutex_destroy(&w->mu);

@@ -29,6 +29,7 @@
 #include "common/safefile.h"
 #include "common/secret.h"
 #include "common/str.h"
+#include "common/thread.h"
 #include "common/time.h"
 #include "crypto/prim.h"
 
@@ -786,7 +787,7 @@ int notifier_start(struct notify_config **c, struct notifier **out)
 		n->host[0] = '\0';
 	n->cfg = *c;
 	*c = NULL;
-	int e = pthread_create(&n->thread, NULL, run, n);
+	int e = pw_thread_create(&n->thread, run, n);
 	if (e != 0) {
 		notify_config_free(n->cfg);
 		curl_multi_cleanup(n->multi);

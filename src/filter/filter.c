@@ -11,6 +11,7 @@
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/mem.h"
+#include "common/thread.h"
 #include "crypto/prim.h"
 
 #define PUMP_BLOCK (1024 * 1024)
@@ -103,7 +104,7 @@ int flt_pump_fd(int fd, const char *name, struct flt *head)
 		return pump_simple(fd, name, head);
 	struct reader r = {fd, name, pw_blockq_new(PUMP_BLOCKS, PUMP_BLOCK)};
 	pthread_t t;
-	if (pthread_create(&t, NULL, reader_main, &r) != 0) {
+	if (pw_thread_create(&t, reader_main, &r) != 0) {
 		pw_blockq_free(r.q);
 		return pump_simple(fd, name, head);
 	}
@@ -266,7 +267,7 @@ static struct flt *fd_sink_new(int fd, const char *name, bool writeback)
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
 		s->q = pw_blockq_new(SINK_BLOCKS, SINK_BLOCK);
 		s->cur = pw_blockq_get_empty(s->q);
-		s->threaded = pthread_create(&s->thread, NULL, writer_main, s) == 0;
+		s->threaded = pw_thread_create(&s->thread, writer_main, s) == 0;
 		if (!s->threaded) {
 			pw_blockq_free(s->q);
 			s->q = NULL;
@@ -287,6 +288,104 @@ struct flt *flt_fd_sink(int fd, const char *name)
 struct flt *flt_fd_sink_writeback(int fd, const char *name)
 {
 	return fd_sink_new(fd, name, true);
+}
+
+/* ---- thread boundary ---- */
+
+struct thr_flt {
+	struct flt base;
+	struct pw_blockq *q;
+	struct pw_block *cur;
+	pthread_t thread;
+	bool threaded, finished;
+};
+
+static void *thr_main(void *arg)
+{
+	struct thr_flt *t = arg;
+	for (;;) {
+		struct pw_block *b = pw_blockq_get_full(t->q);
+		if (!b)
+			break;
+		bool eof = b->eof;
+		int rc = b->len ? flt_write(t->base.next, b->data, b->len) : 0;
+		pw_blockq_release(t->q, b);
+		if (rc == 0 && eof)
+			rc = flt_finish(t->base.next);
+		if (rc < 0) {
+			pw_blockq_fail(t->q);
+			break;
+		}
+		if (eof)
+			break;
+	}
+	return NULL;
+}
+
+static int thr_send(struct thr_flt *t, bool eof)
+{
+	t->cur->eof = eof;
+	pw_blockq_push(t->q, t->cur);
+	t->cur = NULL;
+	if (eof)
+		return 0;
+	t->cur = pw_blockq_get_empty(t->q);
+	return t->cur ? 0 : pw_blockq_error(t->q);
+}
+
+static int thr_write(struct flt *f, const uint8_t *p, size_t n)
+{
+	struct thr_flt *t = (struct thr_flt *)f;
+	if (!t->threaded)
+		return flt_write(f->next, p, n);
+	while (n) {
+		size_t take = t->cur->cap - t->cur->len < n ? t->cur->cap - t->cur->len : n;
+		memcpy(t->cur->data + t->cur->len, p, take);
+		t->cur->len += take;
+		p += take;
+		n -= take;
+		if (t->cur->len == t->cur->cap) {
+			int rc = thr_send(t, false);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int thr_finish(struct flt *f)
+{
+	struct thr_flt *t = (struct thr_flt *)f;
+	if (!t->threaded)
+		return flt_finish(f->next);
+	int rc = thr_send(t, true);
+	pthread_join(t->thread, NULL);
+	t->finished = true;
+	return rc < 0 ? rc : pw_blockq_error(t->q);
+}
+
+static void thr_free(struct flt *f)
+{
+	struct thr_flt *t = (struct thr_flt *)f;
+	if (t->threaded && !t->finished) {
+		pw_blockq_fail(t->q); /* an abandoned chain: stop the thread */
+		pthread_join(t->thread, NULL);
+	}
+	pw_blockq_free(t->q);
+	pw_free(t);
+}
+
+static const struct flt_ops thr_ops = {"thread", thr_write, thr_finish, thr_free};
+
+struct flt *flt_thread(struct flt *next)
+{
+	struct thr_flt *t = pw_calloc(1, sizeof *t);
+	t->base.ops = &thr_ops;
+	t->base.next = next;
+	t->q = pw_blockq_new(SINK_BLOCKS, SINK_BLOCK);
+	t->cur = pw_blockq_get_empty(t->q);
+	t->threaded = pw_thread_create(&t->thread, thr_main, t) == 0; /* else: inline */
+	return &t->base;
 }
 
 /* ---- buffer sink ---- */

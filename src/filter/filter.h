@@ -40,6 +40,11 @@ struct flt *flt_fd_sink(int fd, const char *name);
 struct flt *flt_fd_sink_writeback(int fd, const char *name);
 /* Sink: into a capped in-memory buffer (borrowed). */
 struct flt *flt_buf_sink(struct pw_buf *b);
+/* Pass-through to another thread: next (and the rest of the chain after it) runs on a
+ * thread of its own, fed through a bounded queue, so that its work (a tar extraction's
+ * file writes) overlaps the work before it (decryption, decompression). An error of the
+ * chain after it is returned by a later write or by finish, in the caller's thread. */
+struct flt *flt_thread(struct flt *next);
 /* Pass-through that shows every block to fn first (counting, parsing, pacing). */
 struct flt *flt_tap(int (*fn)(void *arg, const uint8_t *p, size_t n), void *arg, struct flt *next);
 /* Pass-through that hashes and counts what flows through it. */

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/thread.h"
 #include "common/time.h"
 #include "crypto/prim.h"
 #include "filter/filter.h"
@@ -263,7 +264,7 @@ static int receive(struct job *j, struct pg_conn *repl, const struct bb_start *s
 		return rc;
 	struct receiver r = {repl, pw_blockq_new(RECV_BLOCKS, RECV_BLOCK)};
 	pthread_t t;
-	if (pthread_create(&t, NULL, receiver_main, &r) != 0) {
+	if (pw_thread_create(&t, receiver_main, &r) != 0) {
 		pw_blockq_free(r.q);
 		return pw_error(PW_E_INTERNAL, "could not start the receiver thread");
 	}

@@ -106,8 +106,14 @@ struct extract {
 	bool base; /* base.tar: pg_tblspc/<oid> links to the mapped directories */
 	int fd;
 	int parent;
+	off_t written, flushed; /* of the open file: bytes, and how far writeback was started */
 	struct physical_restore_result *res;
 };
+
+/* Writeback is started (not waited for) every FLUSH_STEP bytes of a file and at its end:
+ * the disk writes while the rest is decompressed, and the syncfs at the end of each
+ * archive finds little left to write. */
+#define FLUSH_STEP ((off_t)4 << 20)
 
 static int x_refuse(const char *name, const char *why)
 {
@@ -207,6 +213,7 @@ static int x_begin(void *arg, const struct tar_entry *e)
 			                     : x_io(e->name, "create");
 		else
 			x->res->files++;
+		x->written = x->flushed = 0;
 	} else {
 		uint32_t oid = x->base ? tblspc_link(e->name) : 0;
 		const struct phys_ts_map *m = oid ? map_of(x->o, oid) : NULL;
@@ -231,13 +238,22 @@ static int x_data(void *arg, const uint8_t *p, size_t n)
 {
 	struct extract *x = arg;
 	x->res->bytes += n;
-	return pw_write_all(x->fd, p, n, "a restored file");
+	int rc = pw_write_all(x->fd, p, n, "a restored file");
+	x->written += (off_t)n;
+	if (rc == 0 && x->written - x->flushed >= FLUSH_STEP) {
+		(void)sync_file_range(x->fd, x->flushed, x->written - x->flushed,
+		                      SYNC_FILE_RANGE_WRITE);
+		x->flushed = x->written;
+	}
+	return rc;
 }
 
 static int x_end(void *arg, const struct tar_entry *e)
 {
 	struct extract *x = arg;
 	if (e->type == TAR_FILE && x->fd >= 0) {
+		if (x->written > x->flushed)
+			(void)sync_file_range(x->fd, x->flushed, 0, SYNC_FILE_RANGE_WRITE);
 		int rc = close(x->fd);
 		x->fd = -1;
 		if (rc < 0)
@@ -316,7 +332,9 @@ static int pump(const struct physical_restore_opts *o, const struct manifest_obj
 	return restore_pump_verified(&ro, fd, "extracting", chain);
 }
 
-static int verifybackup(const struct physical_restore_opts *o)
+/* pg_verifybackup starts (it reads what is in the page cache) while the written files go to
+ * disk: syncfs of each target directory's filesystem, then the tool's verdict */
+static int verifybackup(const struct physical_restore_opts *o, const int *sync_fds, size_t nsync)
 {
 	uint64_t major = 0;
 	const char *v = o->manifest->server_version;
@@ -330,8 +348,18 @@ static int verifybackup(const struct physical_restore_opts *o)
 	struct child c;
 	if ((rc = child_start(&c, argv, NULL, false, false)) < 0)
 		return rc;
+	int serr = 0;
+	for (size_t i = 0; i < nsync && !serr; i++)
+		if (syncfs(sync_fds[i]) < 0)
+			serr = errno;
 	rc = child_finish(&c, "pg_verifybackup");
 	child_free(&c);
+	if (serr) { /* not durable: that is the error, whatever the tool said */
+		if (rc < 0)
+			pw_error_clear();
+		errno = serr;
+		return x_io(o->target_dir, "sync");
+	}
 	if (rc < 0) {
 		pw_error_context("pg_verifybackup refused the restored directory");
 		return -PW_E_VERIFY;
@@ -412,8 +440,9 @@ int physical_restore_run(const struct physical_restore_opts *o, struct physical_
 		rc = fetch(o, sp[i].obj, &sp[i].fd);
 	if (rc == 0)
 		rc = fetch(o, bm, &bmfd);
-	/* 4. extract */
-	int root = -1;
+	/* 4. extract (each directory kept open: synced in 5.) */
+	int root = -1, sync_fds[ARCHIVES_MAX];
+	size_t nsync = 0;
 	if (rc == 0)
 		rc = open_target(o->target_dir, exists, &root);
 	for (size_t i = 0; i < nsp && rc == 0; i++) {
@@ -428,16 +457,16 @@ int physical_restore_run(const struct physical_restore_opts *o, struct physical_
 		struct extract x = {
 		    .o = o, .root = dfd, .base = sp[i].oid == 0, .fd = -1, .res = res};
 		struct tar_reader *tr = tar_reader_new(&x_ops, &x);
-		rc = pump(o, sp[i].obj, sp[i].fd, flt_tar_sink(tr));
+		/* the files are written on a thread of their own, beside the decryption and
+		 * decompression */
+		rc = pump(o, sp[i].obj, sp[i].fd, flt_thread(flt_tar_sink(tr)));
 		if (x.fd >= 0)
 			close(x.fd);
 		tar_reader_free(tr);
 		if (rc < 0)
 			pw_error_context("extracting %s", sp[i].obj->name);
-		if (rc == 0 && syncfs(dfd) < 0)
-			rc = x_io(o->target_dir, "sync");
 		if (dfd != root)
-			close(dfd);
+			sync_fds[nsync++] = dfd;
 	}
 	if (rc == 0) {
 		int fd = openat(root, "backup_manifest",
@@ -447,9 +476,8 @@ int physical_restore_run(const struct physical_restore_opts *o, struct physical_
 			              "a file named backup_manifest in the archive");
 		else {
 			rc = pump(o, bm, bmfd, flt_fd_sink(fd, "backup_manifest"));
-			if (rc == 0 && fsync(fd) < 0)
+			if (close(fd) < 0 && rc == 0)
 				rc = x_io("backup_manifest", "write");
-			close(fd);
 		}
 	}
 	if (rc < 0 && root >= 0) {
@@ -464,12 +492,17 @@ int physical_restore_run(const struct physical_restore_opts *o, struct physical_
 			close(sp[i].fd);
 	if (bmfd >= 0)
 		close(bmfd);
+	/* 5. on disk, and the stock check of what was written against PostgreSQL's own
+	 * manifest */
+	if (rc == 0) {
+		sync_fds[nsync++] = root;
+		rc = verifybackup(o, sync_fds, nsync);
+		res->verified = rc == 0;
+		nsync--;
+	}
+	for (size_t i = 0; i < nsync; i++)
+		close(sync_fds[i]);
 	if (root >= 0)
 		close(root);
-	/* 5. the stock check of what was written against PostgreSQL's own manifest */
-	if (rc == 0) {
-		rc = verifybackup(o);
-		res->verified = rc == 0;
-	}
 	return rc;
 }

@@ -34,6 +34,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "common/thread.h"
 #include "common/time.h"
 #include "crypto/prim.h"
 #include "crypto/sigv4.h"
@@ -965,7 +966,7 @@ static int start_multipart(struct s3_writer *w)
 	 * is an error */
 	int err = 0;
 	while (w->nthreads < want &&
-	       (err = pthread_create(&w->threads[w->nthreads], NULL, worker, w)) == 0)
+	       (err = pw_thread_create(&w->threads[w->nthreads], worker, w)) == 0)
 		w->nthreads++;
 	if (w->nthreads == 0) {
 		pw_error(PW_E_STORAGE, "could not start an upload thread for s3://%s/%s: %s",

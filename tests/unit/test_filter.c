@@ -69,6 +69,65 @@ static void test_chain_roundtrip(void **state)
 	pw_buf_free(&pt, 0);
 }
 
+/* a tap that fails once it has seen `after` bytes (an extraction refusing an entry) */
+static int fail_after(void *arg, const uint8_t *p, size_t n)
+{
+	(void)p;
+	size_t *left = arg;
+	if (n > *left)
+		return pw_error(PW_E_ARCHIVE, "refused at byte %zu", *left);
+	*left -= n;
+	return 0;
+}
+
+/* flt_thread: the chain after it runs on another thread; the bytes arrive in order and
+ * whole, and an error there comes back to the writer with its message */
+static void test_thread_boundary(void **state)
+{
+	(void)state;
+	enum { N = 5 * 1024 * 1024 + 123 }; /* several of the queue's blocks, and a tail */
+	uint8_t *data = malloc(N);
+	for (size_t i = 0; i < N; i++)
+		data[i] = (uint8_t)(i * 7 + (i >> 13));
+	struct pw_buf out = PW_BUF_INIT(N);
+	struct flt *head = flt_thread(flt_buf_sink(&out));
+	for (size_t off = 0; off < N;) {
+		size_t n = (off * 31 + 1000) % 300000 + 1; /* odd sizes, across blocks */
+		if (n > N - off)
+			n = N - off;
+		assert_int_equal(flt_write(head, data + off, n), 0);
+		off += n;
+	}
+	assert_int_equal(flt_finish(head), 0);
+	assert_int_equal(out.len, N);
+	assert_memory_equal(out.data, data, N);
+	flt_chain_free(head);
+	pw_buf_free(&out, 0);
+
+	/* the thread's chain fails after 2 MiB: a later write or finish returns its error */
+	size_t left = 2 * 1024 * 1024;
+	struct pw_buf junk = PW_BUF_INIT(N);
+	head = flt_thread(flt_tap(fail_after, &left, flt_buf_sink(&junk)));
+	int rc = 0;
+	for (size_t off = 0; off < N && rc == 0; off += 65536)
+		rc = flt_write(head, data + off, off + 65536 <= N ? 65536 : N - off);
+	if (rc == 0)
+		rc = flt_finish(head);
+	assert_int_equal(rc, -PW_E_ARCHIVE);
+	assert_non_null(strstr(pw_error_message(), "refused at byte"));
+	pw_error_clear();
+	flt_chain_free(head);
+	pw_buf_free(&junk, 0);
+
+	/* abandoned before finish (the writer failed elsewhere): free stops the thread */
+	struct pw_buf out2 = PW_BUF_INIT(N);
+	head = flt_thread(flt_buf_sink(&out2));
+	assert_int_equal(flt_write(head, data, 3 * 1024 * 1024), 0);
+	flt_chain_free(head);
+	pw_buf_free(&out2, 0);
+	free(data);
+}
+
 static void test_keyfiles(void **state)
 {
 	(void)state;
@@ -119,6 +178,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_chain_roundtrip),
 	    cmocka_unit_test(test_keyfiles),
+	    cmocka_unit_test(test_thread_boundary),
 	};
 	return cmocka_run_group_tests(tests, pw_test_group_setup, NULL);
 }
