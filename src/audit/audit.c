@@ -121,6 +121,30 @@ int pw_audit_append(const char *path, const struct pw_audit_event *ev)
 	return pw_audit_append_many(path, ev, 1);
 }
 
+int pw_audit_lock_wait_ms = 30000;
+
+static int lock_log(int fd, const char *path)
+{
+	double end = pw_monotonic() + pw_audit_lock_wait_ms / 1000.0;
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return pw_error(PW_E_AUDIT, "could not lock audit log \"%s\": %s", path,
+			                pw_strerror(errno));
+		if (pw_monotonic() >= end) {
+			pw_error(PW_E_AUDIT,
+			         "audit log \"%s\" stayed locked by another process for %d s", path,
+			         pw_audit_lock_wait_ms / 1000);
+			return pw_error_hint("A writer holds it only while it appends: find the "
+			                     "process with \"fuser %s\" (stopped, or hung on its "
+			                     "disk) and end it.",
+			                     path);
+		}
+		usleep(10 * 1000);
+	}
+}
+
 int pw_audit_append_many(const char *path, const struct pw_audit_event *evs, size_t n)
 {
 	int rc = pw_mkdir_parents(path, PW_E_AUDIT, NULL);
@@ -135,17 +159,18 @@ int pw_audit_append_many(const char *path, const struct pw_audit_event *evs, siz
 		pw_error(PW_E_AUDIT, "audit log: %s", msg);
 		return pw_error_hint("Set a writable path with --audit-log or PGWARD_AUDIT_LOG.");
 	}
-	if (flock(fd, LOCK_EX) < 0) {
+	/* the user's name before the lock: a name service lookup may be slow */
+	char user[64];
+	struct passwd *pw = getpwuid(geteuid());
+	pw_strlcpy(user, pw ? pw->pw_name : "unknown", sizeof user);
+	if ((rc = lock_log(fd, path)) < 0) {
 		close(fd);
-		return pw_error(PW_E_AUDIT, "could not lock audit log \"%s\": %s", path,
-		                pw_strerror(errno));
+		return rc;
 	}
 	char prev[65];
 	long long seq = 0;
 	if ((rc = last_record(fd, path, prev, &seq)) < 0)
 		goto out;
-	struct passwd *pw = getpwuid(geteuid());
-	const char *user = pw ? pw->pw_name : "unknown";
 	/* the records are written together and fsynced once: a busy caller (the service's
 	 * API) pays one lock and one fsync per batch, and every record is still its own line */
 	struct pw_buf all = PW_BUF_INIT((size_t)-1);

@@ -27,8 +27,11 @@ struct pw_audit_event {
 char *pw_audit_default_path(void);
 /* Append one record (creating the file 0600 and its directory 0700). */
 int pw_audit_append(const char *path, const struct pw_audit_event *ev);
-/* Append n records under one lock with one fsync, each its own chained line. */
+/* Append n records under one lock with one fsync, each its own chained line. The lock is
+ * waited for at most pw_audit_lock_wait_ms (30 s): a process that holds it longer (stopped,
+ * or hung in an fsync) is an error naming the log, never a command that hangs with it. */
 int pw_audit_append_many(const char *path, const struct pw_audit_event *evs, size_t n);
+extern int pw_audit_lock_wait_ms; /* tests shorten it */
 
 struct pw_audit_report {
 	size_t records;

@@ -1,14 +1,17 @@
 /* test_audit.c - the hash chain detects edited, removed and reordered records. */
 #include "support.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "audit/audit.h"
 #include "common/err.h"
+#include "common/time.h"
 
 static char dir[] = "/tmp/pgward-test-audit-XXXXXX";
 static char path[256];
@@ -219,6 +222,33 @@ static void test_expect_head_prefix(void **state)
 }
 
 /* A batch (the service's API) is one chained line per record, after and before singles. */
+/* a writer that holds the log's lock (stopped, or hung on its disk) makes an append fail
+ * after the wait, naming the log; the next append, once it is released, works */
+static void test_lock_wait(void **state)
+{
+	(void)state;
+	unlink(path);
+	append_n(1);
+	int holder = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(holder >= 0);
+	assert_int_equal(flock(holder, LOCK_EX), 0);
+	int saved = pw_audit_lock_wait_ms;
+	pw_audit_lock_wait_ms = 200;
+	struct pw_audit_event ev = {.command = "backup", .exit_code = 0};
+	double t0 = pw_monotonic();
+	assert_int_equal(pw_audit_append(path, &ev), -PW_E_AUDIT);
+	double waited = pw_monotonic() - t0;
+	assert_true(waited >= 0.19 && waited < 5);
+	assert_non_null(strstr(pw_error_message(), "stayed locked by another process"));
+	pw_error_clear();
+	close(holder); /* releases it */
+	assert_int_equal(pw_audit_append(path, &ev), 0);
+	pw_audit_lock_wait_ms = saved;
+	struct pw_audit_report r;
+	assert_int_equal(pw_audit_verify(path, &r), 0);
+	assert_int_equal(r.records, 2);
+}
+
 static void test_batch(void **state)
 {
 	(void)state;
@@ -267,6 +297,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_chain),
 	    cmocka_unit_test(test_batch),
+	    cmocka_unit_test(test_lock_wait),
 	    cmocka_unit_test(test_since),
 	    cmocka_unit_test(test_expect_head_prefix),
 	};
