@@ -173,6 +173,19 @@ static int load_stanza(const char *path, struct stanza *st)
 		}
 		st->scheduled[k] = true;
 	}
+	/* verify and expire take the repository's lease with claims signed by sign-key: a
+	 * host without one writes unsigned claims, which a host that trusts keys ignores */
+	if ((st->scheduled[PLAN_VERIFY] || st->scheduled[PLAN_EXPIRE]) &&
+	    !pw_cfg_isset(st->cfg, PW_OPT_SIGN_KEY))
+		pw_warn("stanza \"%s\" schedules %s without a sign-key: its lease claims are "
+		        "unsigned, so another host that trusts keys may run a verify or expire of "
+		        "it at the same time (set sign-key, and add its public key to the other "
+		        "hosts' trusted-signer; docs/service.md)",
+		        st->name,
+		        st->scheduled[PLAN_VERIFY] && st->scheduled[PLAN_EXPIRE]
+		            ? "verification and expiry"
+		        : st->scheduled[PLAN_VERIFY] ? "verification"
+		                                     : "expiry");
 	char what[128];
 	snprintf(what, sizeof what, "schedule-jitter of stanza \"%s\"", st->name);
 	if ((rc = sched_parse_duration(pw_cfg_str(st->cfg, PW_OPT_SCHEDULE_JITTER), what,

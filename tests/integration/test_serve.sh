@@ -60,6 +60,14 @@ for r in st["six"]["jobs"][0]["next"]:
     assert r["slot"][11:] in ("00:00:00Z", "06:00:00Z", "12:00:00Z", "18:00:00Z"), r
 assert j["allow_mixed"] is False
 PY
+# verify and expire scheduled without a sign-key: their lease claims are unsigned (a host
+# that trusts keys ignores them): said, not refused; with a sign-key, nothing is said
+env -u PGWARD_SIGN_KEY "$PGWARD" serve --check-config --config good.conf >/dev/null 2>nosign.err \
+    || tk_fail "check-config without a sign-key: $(cat nosign.err)"
+tk_assert_contains "$(cat nosign.err)" 'stanza "main" schedules verification and expiry without a sign-key' "unsigned lease claims are named"
+"$PGWARD" keygen --sign -o own.key >/dev/null 2>&1
+PGWARD_SIGN_KEY=$TK_TMP/own.key "$PGWARD" serve --check-config --config good.conf >/dev/null 2>sign.err
+[[ $(cat sign.err) != *"without a sign-key"* ]] || tk_fail "warned with a sign-key: $(cat sign.err)"
 out=$("$PGWARD" serve --check-config --config good.conf six)
 tk_assert_contains "$out" "ok: 1 stanza, 1 schedule" "only the stanza named"
 expect_fail 3 'stanza "nope" is not defined' serve --check-config --config good.conf nope
