@@ -133,163 +133,6 @@ int flt_pump_fd(int fd, const char *name, struct flt *head)
 	return rc;
 }
 
-/* ---- fd sink ----
- * To a regular file, a writer thread does the write(2)s and starts writeback every
- * few MiB (sync_file_range), so a later fsync is short and disk time overlaps the
- * work upstream. To pipes and terminals, writes are inline: a thread blocked on a
- * pipe nobody reads could not be joined. */
-
-struct fd_sink {
-	struct flt base;
-	int fd;
-	const char *name;
-	struct pw_block local; /* inline mode buffer */
-	struct pw_blockq *q;   /* threaded mode */
-	struct pw_block *cur;
-	pthread_t thread;
-	bool threaded, finished, writeback;
-};
-
-static void *writer_main(void *arg)
-{
-	struct fd_sink *s = arg;
-	off_t off = 0, synced = 0, waited = 0;
-	for (;;) {
-		struct pw_block *b = pw_blockq_get_full(s->q);
-		if (!b)
-			break;
-		bool eof = b->eof;
-		int rc = b->len ? pw_write_all(s->fd, b->data, b->len, s->name) : 0;
-		off += (off_t)b->len;
-		pw_blockq_release(s->q, b);
-		if (rc < 0) {
-			pw_blockq_fail(s->q);
-			break;
-		}
-		if (s->writeback && off - synced >= SYNC_STEP) {
-			sync_file_range(s->fd, synced, off - synced, SYNC_FILE_RANGE_WRITE);
-			/* keep at most a few steps of dirty pages: wait for older writeback */
-			if (synced - waited >= 4 * SYNC_STEP) {
-				sync_file_range(s->fd, waited, synced - waited,
-				                SYNC_FILE_RANGE_WAIT_BEFORE |
-				                    SYNC_FILE_RANGE_WRITE |
-				                    SYNC_FILE_RANGE_WAIT_AFTER);
-				waited = synced;
-			}
-			synced = off;
-		}
-		if (eof)
-			break;
-	}
-	return NULL;
-}
-
-static int fd_send(struct fd_sink *s, bool eof)
-{
-	s->cur->eof = eof;
-	pw_blockq_push(s->q, s->cur);
-	s->cur = NULL;
-	if (eof)
-		return 0;
-	s->cur = pw_blockq_get_empty(s->q);
-	return s->cur ? 0 : pw_blockq_error(s->q);
-}
-
-static int fd_write(struct flt *f, const uint8_t *p, size_t n)
-{
-	struct fd_sink *s = (struct fd_sink *)f;
-	if (!s->threaded) {
-		struct pw_block *b = &s->local;
-		if (b->len + n > b->cap) {
-			int rc = b->len ? pw_write_all(s->fd, b->data, b->len, s->name) : 0;
-			b->len = 0;
-			if (rc < 0)
-				return rc;
-			if (n >= b->cap)
-				return pw_write_all(s->fd, p, n, s->name);
-		}
-		memcpy(b->data + b->len, p, n);
-		b->len += n;
-		return 0;
-	}
-	while (n) {
-		size_t take = s->cur->cap - s->cur->len < n ? s->cur->cap - s->cur->len : n;
-		memcpy(s->cur->data + s->cur->len, p, take);
-		s->cur->len += take;
-		p += take;
-		n -= take;
-		if (s->cur->len == s->cur->cap) {
-			int rc = fd_send(s, false);
-			if (rc < 0)
-				return rc;
-		}
-	}
-	return 0;
-}
-
-static int fd_finish(struct flt *f)
-{
-	struct fd_sink *s = (struct fd_sink *)f;
-	if (!s->threaded) {
-		int rc =
-		    s->local.len ? pw_write_all(s->fd, s->local.data, s->local.len, s->name) : 0;
-		s->local.len = 0;
-		return rc;
-	}
-	int rc = fd_send(s, true);
-	pthread_join(s->thread, NULL);
-	s->finished = true;
-	return rc < 0 ? rc : pw_blockq_error(s->q);
-}
-
-static void fd_free(struct flt *f)
-{
-	struct fd_sink *s = (struct fd_sink *)f;
-	if (s->threaded && !s->finished) {
-		pw_blockq_fail(s->q); /* an abandoned chain: stop the writer */
-		pthread_join(s->thread, NULL);
-	}
-	pw_blockq_free(s->q);
-	pw_free(s->local.data);
-	pw_free(s);
-}
-
-static const struct flt_ops fd_ops = {"fd-sink", fd_write, fd_finish, fd_free};
-
-static struct flt *fd_sink_new(int fd, const char *name, bool writeback)
-{
-	struct fd_sink *s = pw_calloc(1, sizeof *s);
-	s->base.ops = &fd_ops;
-	s->writeback = writeback;
-	s->fd = fd;
-	s->name = name;
-	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		s->q = pw_blockq_new(SINK_BLOCKS, SINK_BLOCK);
-		s->cur = pw_blockq_get_empty(s->q);
-		s->threaded = pw_thread_create(&s->thread, writer_main, s) == 0;
-		if (!s->threaded) {
-			pw_blockq_free(s->q);
-			s->q = NULL;
-		}
-	}
-	if (!s->threaded) {
-		s->local.data = pw_malloc(SINK_BLOCK);
-		s->local.cap = SINK_BLOCK;
-	}
-	return &s->base;
-}
-
-struct flt *flt_fd_sink(int fd, const char *name)
-{
-	return fd_sink_new(fd, name, false);
-}
-
-struct flt *flt_fd_sink_writeback(int fd, const char *name)
-{
-	return fd_sink_new(fd, name, true);
-}
-
 /* ---- thread boundary ---- */
 
 struct thr_flt {
@@ -386,6 +229,100 @@ struct flt *flt_thread(struct flt *next)
 	t->cur = pw_blockq_get_empty(t->q);
 	t->threaded = pw_thread_create(&t->thread, thr_main, t) == 0; /* else: inline */
 	return &t->base;
+}
+
+/* ---- fd sink ----
+ * To a regular file, the write(2)s run on a thread of their own (flt_thread) and, with
+ * writeback, start the disk's writeback every few MiB (sync_file_range), so a later fsync
+ * is short and disk time overlaps the work upstream. To pipes and terminals, writes are
+ * inline and buffered: a thread blocked on a pipe nobody reads could not be joined. */
+
+struct fd_sink {
+	struct flt base;
+	int fd;
+	const char *name;
+	bool writeback;
+	struct pw_block local; /* pipes and terminals: buffered here */
+	off_t off, synced, waited;
+};
+
+static int fd_write_through(struct fd_sink *s, const uint8_t *p, size_t n)
+{
+	int rc = pw_write_all(s->fd, p, n, s->name);
+	s->off += (off_t)n;
+	if (rc == 0 && s->writeback && s->off - s->synced >= SYNC_STEP) {
+		sync_file_range(s->fd, s->synced, s->off - s->synced, SYNC_FILE_RANGE_WRITE);
+		/* keep at most a few steps of dirty pages: wait for older writeback */
+		if (s->synced - s->waited >= 4 * SYNC_STEP) {
+			sync_file_range(s->fd, s->waited, s->synced - s->waited,
+			                SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+			                    SYNC_FILE_RANGE_WAIT_AFTER);
+			s->waited = s->synced;
+		}
+		s->synced = s->off;
+	}
+	return rc;
+}
+
+static int fd_write(struct flt *f, const uint8_t *p, size_t n)
+{
+	struct fd_sink *s = (struct fd_sink *)f;
+	struct pw_block *b = &s->local;
+	if (!b->data)
+		return fd_write_through(s, p, n); /* a regular file: whole blocks from its thread */
+	if (b->len + n > b->cap) {
+		int rc = b->len ? pw_write_all(s->fd, b->data, b->len, s->name) : 0;
+		b->len = 0;
+		if (rc < 0)
+			return rc;
+		if (n >= b->cap)
+			return pw_write_all(s->fd, p, n, s->name);
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+static int fd_finish(struct flt *f)
+{
+	struct fd_sink *s = (struct fd_sink *)f;
+	int rc = s->local.len ? pw_write_all(s->fd, s->local.data, s->local.len, s->name) : 0;
+	s->local.len = 0;
+	return rc;
+}
+
+static void fd_free(struct flt *f)
+{
+	struct fd_sink *s = (struct fd_sink *)f;
+	pw_free(s->local.data);
+	pw_free(s);
+}
+
+static const struct flt_ops fd_ops = {"fd-sink", fd_write, fd_finish, fd_free};
+
+static struct flt *fd_sink_new(int fd, const char *name, bool writeback)
+{
+	struct fd_sink *s = pw_calloc(1, sizeof *s);
+	s->base.ops = &fd_ops;
+	s->writeback = writeback;
+	s->fd = fd;
+	s->name = name;
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		return flt_thread(&s->base);
+	s->local.data = pw_malloc(SINK_BLOCK);
+	s->local.cap = SINK_BLOCK;
+	return &s->base;
+}
+
+struct flt *flt_fd_sink(int fd, const char *name)
+{
+	return fd_sink_new(fd, name, false);
+}
+
+struct flt *flt_fd_sink_writeback(int fd, const char *name)
+{
+	return fd_sink_new(fd, name, true);
 }
 
 /* ---- buffer sink ---- */
