@@ -12,6 +12,7 @@
 
 #include "common/err.h"
 #include "common/fileio.h"
+#include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
 #include "filter/tar.h"
@@ -332,6 +333,11 @@ static int pump(const struct physical_restore_opts *o, const struct manifest_obj
 	return restore_pump_verified(&ro, fd, "extracting", chain);
 }
 
+/* PostgreSQL's manifest is written under this name, and takes its own name only once the
+ * directory is on disk and pg_verifybackup passed it: a directory with a backup_manifest is
+ * a complete, durable restore (a failed or interrupted one has none). */
+#define MANIFEST_PENDING "backup_manifest.pgward-pending"
+
 /* pg_verifybackup starts (it reads what is in the page cache) while the written files go to
  * disk: syncfs of each target directory's filesystem, then the tool's verdict */
 static int verifybackup(const struct physical_restore_opts *o, const int *sync_fds, size_t nsync)
@@ -344,9 +350,17 @@ static int verifybackup(const struct physical_restore_opts *o, const int *sync_f
 	int rc = pg_tool_path("pg_verifybackup", (int)major, tool, sizeof tool);
 	if (rc < 0)
 		return rc;
-	const char *argv[] = {tool, "--quiet", o->target_dir, NULL};
+	struct pw_buf mpath = PW_BUF_INIT(8192);
+	if ((rc = pw_buf_printf(&mpath, "%s/" MANIFEST_PENDING, o->target_dir)) < 0) {
+		pw_buf_free(&mpath, 0);
+		return rc;
+	}
+	const char *argv[] = {tool,       "--quiet",        "--manifest-path", pw_buf_str(&mpath),
+	                      "--ignore", MANIFEST_PENDING, o->target_dir,     NULL};
 	struct child c;
-	if ((rc = child_start(&c, argv, NULL, false, false)) < 0)
+	rc = child_start(&c, argv, NULL, false, false);
+	pw_buf_free(&mpath, 0);
+	if (rc < 0)
 		return rc;
 	int serr = 0;
 	for (size_t i = 0; i < nsync && !serr; i++)
@@ -360,6 +374,8 @@ static int verifybackup(const struct physical_restore_opts *o, const int *sync_f
 		errno = serr;
 		return x_io(o->target_dir, "sync");
 	}
+	if (rc == -PW_E_INTERRUPTED)
+		return rc; /* stopped, not refused */
 	if (rc < 0) {
 		pw_error_context("pg_verifybackup refused the restored directory");
 		return -PW_E_VERIFY;
@@ -468,24 +484,22 @@ int physical_restore_run(const struct physical_restore_opts *o, struct physical_
 		if (dfd != root)
 			sync_fds[nsync++] = dfd;
 	}
+	bool pending = false;
 	if (rc == 0) {
-		int fd = openat(root, "backup_manifest",
-		                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		struct stat st;
+		int fd = fstatat(root, "backup_manifest", &st, AT_SYMLINK_NOFOLLOW) == 0
+		             ? -1
+		             : openat(root, MANIFEST_PENDING,
+		                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0)
 			rc = x_refuse("backup_manifest",
 			              "a file named backup_manifest in the archive");
 		else {
+			pending = true;
 			rc = pump(o, bm, bmfd, flt_fd_sink(fd, "backup_manifest"));
 			if (close(fd) < 0 && rc == 0)
 				rc = x_io("backup_manifest", "write");
 		}
-	}
-	if (rc < 0 && root >= 0) {
-		char b[600];
-		pw_error_hint(
-		    "\"%s\" holds a partial restore: remove it (and any mapped tablespace "
-		    "directory) before trying again, and never start a server on it.",
-		    shown(o->target_dir, b, sizeof b));
 	}
 	for (size_t i = 0; i < nsp; i++)
 		if (sp[i].fd >= 0)
@@ -493,12 +507,32 @@ int physical_restore_run(const struct physical_restore_opts *o, struct physical_
 	if (bmfd >= 0)
 		close(bmfd);
 	/* 5. on disk, and the stock check of what was written against PostgreSQL's own
-	 * manifest */
+	 * manifest; then the manifest takes its name (and that is on disk too) */
 	if (rc == 0) {
 		sync_fds[nsync++] = root;
 		rc = verifybackup(o, sync_fds, nsync);
-		res->verified = rc == 0;
 		nsync--;
+	}
+	if (rc == 0 &&
+	    renameat2(root, MANIFEST_PENDING, root, "backup_manifest", RENAME_NOREPLACE) < 0)
+		rc = errno == EEXIST ? x_refuse("backup_manifest",
+		                                "a file named backup_manifest in the archive")
+		                     : x_io("backup_manifest", "rename");
+	if (rc == 0) {
+		pending = false;
+		if (fsync(root) < 0)
+			rc = x_io(o->target_dir, "sync");
+	}
+	res->verified = rc == 0;
+	if (pending && unlinkat(root, MANIFEST_PENDING, 0) < 0 && errno != ENOENT)
+		pw_warn("cannot remove \"%s/" MANIFEST_PENDING "\": %s", o->target_dir,
+		        pw_strerror(errno));
+	if (rc < 0 && root >= 0) {
+		char b[600];
+		pw_error_hint(
+		    "\"%s\" holds a partial restore: remove it (and any mapped tablespace "
+		    "directory) before trying again, and never start a server on it.",
+		    shown(o->target_dir, b, sizeof b));
 	}
 	for (size_t i = 0; i < nsync; i++)
 		close(sync_fds[i]);

@@ -396,6 +396,62 @@ static int latest_past_ignored(const struct wal_listing *l, uint32_t ignored, ui
 	return 0;
 }
 
+/* Every object recovery will replay, on the timeline that serves its segment (timeline k
+ * serves the segments before its switch point's), up to the end of the reach: its
+ * signature by a trusted-signer, naming it, for its length and segment size. Only the small
+ * signature file is read; the object's bytes are checked by wal-fetch against it. So an
+ * object put beside a copied or junk signature by someone who can write to the bucket
+ * (the listing shows a signature there) is named here, before anything is written, not in
+ * the middle of the recovery. For a target whose position is known (an LSN, the end) that
+ * is an error; for a time, xid or name the recovery may stop before it: a warning. */
+static int check_replayed(struct stor *repo, const char *stanza, const struct wal_listing *l,
+                          const struct tle *tl, size_t nt, const struct pitr_plan *p,
+                          const struct repo_signers *signers, const struct pitr_target *t)
+{
+	if (!signers || !signers->n || p->end <= p->from)
+		return 0;
+	uint64_t seg = p->from / p->segsize, last = (p->end - 1) / p->segsize;
+	for (size_t k = 0; k < nt && seg <= last; k++) {
+		uint64_t hi = k + 1 == nt ? last + 1 : tl[k].end / p->segsize;
+		for (; seg < hi && seg <= last; seg++) {
+			if (pw_interrupted())
+				return pw_error(PW_E_INTERRUPTED, "interrupted by signal %d",
+				                pw_interrupted());
+			size_t i = wal_listing_find(l, tl[k].tli, seg, p->segsize);
+			if (i == l->n)
+				continue; /* a gap: judged by the coverage */
+			const struct wal_obj *o = &l->o[i];
+			struct wal_sig_info si;
+			int rc =
+			    walrepo_signed_info(repo, stanza, l->keys[i], tl[k].tli, signers, &si);
+			if (rc == 0 &&
+			    (si.segsize != p->segsize ||
+			     si.length != (o->kind == WAL_SEGMENT ? p->segsize : o->end)))
+				rc = pw_error(PW_E_WAL,
+				              "WAL object \"%s\" is signed for another length or "
+				              "segment size",
+				              l->keys[i]);
+			if (rc == -PW_E_SIGNATURE || rc == -PW_E_WAL || rc == -PW_E_NOTFOUND) {
+				if (t->kind == PITR_LSN || t->kind == PITR_LATEST) {
+					pw_error_context("recovery would replay it");
+					return pw_error_hint("Restore the object and its signature "
+					                     "from a trusted copy, "
+					                     "or recover to a target before it "
+					                     "(--target-lsn); \"pgward "
+					                     "verify\" names every such object.");
+				}
+				pw_warn("%s: recovery stops there if the target is after it",
+				        pw_error_message());
+				pw_error_clear();
+				return 0;
+			}
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 int pitr_plan_make(struct stor *repo, const char *stanza, const struct manifest *base,
                    const struct pitr_target *t, const struct repo_signers *signers,
                    const struct age_identity *ids, size_t nids, struct pitr_plan *p)
@@ -483,6 +539,8 @@ int pitr_plan_make(struct stor *repo, const char *stanza, const struct manifest 
 		if (on)
 			p->objects++;
 	}
+	if (rc == 0)
+		rc = check_replayed(repo, stanza, &l, tl, nt, p, signers, t);
 	/* The bound of a time target: the time in the signature of the object that ends the
 	 * WAL within reach (stored=, when pgward signed it), never the storage's object time,
 	 * which anyone who can write to the bucket sets (and a copy changes). */

@@ -158,6 +158,7 @@ with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
     if case == "link": add("escape", kind=tarfile.SYMTYPE, link="/tmp"); add("escape/pgward-evil-link")
     if case == "hard": add("hard", kind=tarfile.LNKTYPE, link="/etc/passwd")
     if case == "fifo": add("fifo", kind=tarfile.FIFOTYPE)
+    if case == "bm": add("backup_manifest", b"{}")
     if case == "dev": add("dev", kind=tarfile.CHRTYPE)
 sys.stdout.buffer.write(buf.getvalue())
 PY
@@ -192,6 +193,19 @@ for c in dotdot:'".." component' abs:"absolute" link:"symbolic link" hard:"hard 
     expect_fail 23 "${c#*:}" restore shop --type=physical --target-dir "$TK_TMP/f$n" --repo forged -i key \
         --tablespace-map "$TSOID=$TK_TMP/f$n-ts"
 done
+# an archive that brings its own backup_manifest: refused, PostgreSQL's is the one written
+forge bm
+expect_fail 23 "backup_manifest" restore shop --type=physical --target-dir "$TK_TMP/fbm" --repo forged -i key \
+    --tablespace-map "$TSOID=$TK_TMP/fbm-ts"
+# an archive PostgreSQL's manifest does not describe (only PG_VERSION): pg_verifybackup
+# refuses it, and the directory has no backup_manifest (a directory with one is a complete,
+# synced and checked restore), said to be partial
+forge plain
+expect_fail 24 "pg_verifybackup refused" restore shop --type=physical --target-dir "$TK_TMP/fpl" --repo forged -i key \
+    --tablespace-map "$TSOID=$TK_TMP/fpl-ts"
+tk_assert_contains "$err" "holds a partial restore" "the refused directory is called partial"
+[[ -f fpl/PG_VERSION && ! -e fpl/backup_manifest && ! -e fpl/backup_manifest.pgward-pending ]] \
+    || tk_fail "a refused restore left a backup_manifest: $(ls fpl)"
 # verify depth 2 fails the forged archive (its signature and checksums are fine)
 forge dotdot
 expect_fail 24 "failed verification" verify shop --repo forged -i key

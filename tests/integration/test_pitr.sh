@@ -163,6 +163,15 @@ tk_assert_contains "$(cat nv.out)" "stored without its signature" "verify says w
 W3=$("$PGWARD" list shop --repo nosig --output=json | python3 -c 'import json,sys; w=[x for x in json.load(sys.stdin) if x.get("wal")][0]["wal"]; print(w["timelines"][0]["gap_count"], w["reaches_end"], w["recovery_window"])')
 tk_assert_eq "$W3" "1 False None" "list: a gap at the unsigned object, no recovery window past it"
 rm -rf nosig
+# a signature copied from another segment beside it (the listing shows one): restore names
+# the object before writing anything (wal-fetch refused it only in the middle of recovery)
+cp -a repo cpsig
+other=$(ls cpsig/shop/wal/00000001 | grep -E '^[0-9A-F]{24}\.zst\.age$' | grep -v "$mid" | head -1)
+cp "cpsig/shop/wal/00000001/$other.minisig" "cpsig/shop/wal/00000001/$mid.minisig"
+expect_fail 31 "$mid" restore shop --type=physical --target-dir "$TK_TMP/x" --repo cpsig -i key --latest
+tk_assert_contains "$err" "recovery would replay it" "the pre-check says why it refuses"
+[[ ! -e x ]] || tk_fail "a refused restore created its directory"
+rm -rf cpsig
 # the segment holding the base's start missing: refused, saying so
 start=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["physical"]["start_lsn"])' repo/shop/*/manifest.json)
 first=$(psql1 "select pg_walfile_name('$start')").zst.age
