@@ -122,6 +122,33 @@ tk_wait_for() {
     done
 }
 
+# tk_stop PID SECONDS [LOG]: send SIGTERM to a background child of this shell and wait for
+# it to end, at most SECONDS (scaled like the other bounds under the sanitizers). If it is
+# still running then, its threads' kernel state (wchan, syscall) and the last lines of LOG
+# are shown and the test fails, naming it: a process that hangs on its way out is a finding
+# with evidence, not a test killed by meson's timeout. Returns the child's exit status.
+tk_stop() {
+    local pid=$1 secs=$2 log=${3:-} t st
+    [[ -n ${PGWARD_SANITIZED:-} ]] && secs=$((secs * 3))
+    kill -TERM "$pid" 2>/dev/null || true
+    local end=$((${EPOCHREALTIME/[.,]/} / 1000 + secs * 1000))
+    while [[ -e /proc/$pid ]] && ! grep -q '^[0-9]* (.*) Z' "/proc/$pid/stat" 2>/dev/null; do
+        if (( ${EPOCHREALTIME/[.,]/} / 1000 >= end )); then
+            _tk_log "tk_stop: pid $pid still runs ${secs} s after SIGTERM; its threads:"
+            for t in /proc/"$pid"/task/*; do
+                _tk_log "  ${t##*/}: $(tr -d '\0' <"$t/comm" 2>/dev/null) wchan=$(cat "$t/wchan" 2>/dev/null) syscall=$(cut -d' ' -f1 "$t/syscall" 2>/dev/null)"
+            done
+            [[ -n $log && -f $log ]] && { _tk_log "last lines of $log:"; tail -20 "$log" >&2; }
+            kill -9 "$pid" 2>/dev/null || true
+            tk_fail "the process ($pid) did not stop within ${secs} s of SIGTERM"
+        fi
+        sleep 0.05
+    done
+    st=0
+    wait "$pid" || st=$?
+    return $st
+}
+
 # tk_next_second: return once the UTC clock has moved to the next second (backup ids and
 # record names carry the second; two made in the same one would not sort by time).
 tk_next_second() {

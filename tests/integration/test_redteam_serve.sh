@@ -44,6 +44,5 @@ cat d.err
 [[ ! -e B ]] || tk_fail "the job ran on the refused configuration (repository B was opened)"
 tk_assert_contains "$(cat d.err)" "changed since the service checked it" "the job says why it did not run"
 grep -q '"repository":"local directory '"$TK_TMP"'/B"' audit.log && tk_fail "audited against B"
-kill -TERM $pid
-set +e; wait $pid; set -e
+tk_stop $pid 30 d.err || true
 tk_pass "a job never runs on a configuration the service refused"

@@ -287,8 +287,7 @@ grep -q "serving 1 stanza" d.err || tk_fail "the daemon did not start: $(cat d.e
 kill -HUP $pid
 for _ in $(seq 1 100); do grep -q "configuration reloaded" d.err && break; sleep 0.1; done
 grep -q "configuration reloaded" d.err || tk_fail "SIGHUP did not reload: $(cat d.err)"
-kill -TERM $pid
-set +e; wait $pid; rc=$?; set -e
+set +e; tk_stop $pid 30 d.err; rc=$?; set -e
 tk_assert_eq "$rc" "0" "SIGTERM is a clean stop"
 tk_assert_contains "$(cat d.err)" "stopping on signal 15" "the stop is logged"
 echo "serve: all checks passed"

@@ -424,8 +424,7 @@ tk_pass "2001 bad-token calls: $((after401 - before401)) audit records, the good
 # ---- a second service on the same socket is refused; a stale one is replaced ----
 TK_TIMEOUT=20 expect_fail 6 "in use by another process" serve --config api.conf
 
-kill -TERM $pid
-set +e; wait $pid; set -e
+tk_stop $pid 30 d.err || true
 [[ ! -e $SOCK ]] || tk_fail "the socket is removed on a clean stop"
 python3 - audit.log <<'PY' || tk_fail "the refused calls' summary record"
 import json, sys
@@ -487,8 +486,7 @@ printf 'api-token = broken\n' > extra && awk '/^\[main\]/ && !d {system("cat ext
 kill -HUP $pid
 tk_wait_for 15 "the bad reload is refused" grep -q "reload refused.*api-token 2" t.err
 tk_assert_eq "$(code "$OPS")" "200" "a refused reload keeps the tokens"
-kill -TERM $pid
-set +e; wait $pid; set -e
+tk_stop $pid 30 t.err || true
 tk_pass "SIGHUP reloads the API's tokens; a refused reload keeps them"
 
 # the sanitizers (ASan build) found nothing in either daemon, leaks included

@@ -56,8 +56,7 @@ if [ -z "${PGWARD_SANITIZED:-}" ]; then # ASan's shadow memory is not ours
 [ "$anon" -le 8192 ] || tk_fail "an idle daemon with 20 stanzas has ${anon} kB of heap and stacks"
 fi
 
-kill -TERM $pid
-set +e; wait $pid; rc=$?; set -e
+set +e; tk_stop $pid 30 d.err; rc=$?; set -e
 tk_assert_eq "$rc" "0" "SIGTERM: a clean stop"
 tk_wait_for 5 "STOPPING=1" grep -q '^STOPPING=1$' notify.log
 # without NOTIFY_SOCKET nothing is sent and nothing fails
@@ -79,8 +78,7 @@ restarts() { [ "$(grep -c 'the wal-stream of stanza "w" ended' wal.err)" -ge "$1
 tk_wait_for 20 "two restarts" restarts 2
 tk_assert_contains "$(cat wal.err)" "restarting it in 1 s" "the first backoff"
 tk_assert_contains "$(cat wal.err)" "restarting it in 2 s" "grows"
-kill -TERM $pid
-wait $pid || tk_fail "stop with a supervised wal-stream"
+tk_stop $pid 30 wal.err || tk_fail "stop with a supervised wal-stream"
 # (the units: test_docs.sh runs systemd-analyze verify on every contrib/systemd unit)
 python3 -c "import yaml" 2>/dev/null && python3 - "$PGWARD_SRCDIR/contrib/k8s/cronjob.yaml" <<'PY'
 import sys, yaml

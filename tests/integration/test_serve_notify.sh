@@ -182,8 +182,7 @@ kill -HUP $pid
 tk_wait_for 10 "the reload" grep -q "configuration reloaded" d1.err
 # SIGTERM while a delivery to the hanging receiver is in flight: a bounded stop
 t0=$(date +%s%N)
-kill -TERM $pid
-set +e; wait $pid; rc=$?; set -e
+set +e; tk_stop $pid 30 d1.err; rc=$?; set -e
 t1=$(date +%s%N)
 tk_assert_eq "$rc" "0" "SIGTERM is a clean stop"
 echo "stop with a hanging receiver took $(( (t1 - t0) / 1000000 )) ms"

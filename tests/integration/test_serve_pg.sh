@@ -85,8 +85,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 grep -q 'starting the backup of stanza "shop"' d.err || tk_fail "the daemon did not start the backup: $(cat d.err)"
-kill -TERM $pid
-set +e; wait $pid; rc=$?; set -e
+set +e; tk_stop $pid 30 d.err; rc=$?; set -e
 tk_assert_eq "$rc" "0" "SIGTERM mid-backup is a clean stop"
 tk_assert_contains "$(cat d.err)" "stopping on signal 15" "the stop is logged"
 tk_assert_eq "$(complete)" "1" "no backup that looks complete was left behind"

@@ -113,8 +113,7 @@ tk_assert_eq "$(state_get shop result)/$(state_get shop attempts)" "failed/1" "t
 tk_wait_for 60 "the other stanza's backup ends" grep -q 'the backup of stanza "shop2" succeeded' crash.err
 tk_assert_eq "$(complete shop)" "$n_shop" "the crashed job left nothing that looks complete"
 n_shop2=$((n_shop2 + 1))
-kill -TERM $pid
-wait $pid || tk_fail "the stop after the crash"
+tk_stop $pid 30 crash.err || tk_fail "the stop after the crash"
 
 # 3. the daemon killed -9 in the middle of two backups
 fresh_state
@@ -149,8 +148,7 @@ fresh_state
 pid=$!
 tk_on_exit "kill -9 $pid 2>/dev/null || true"
 tk_wait_for 30 "both backups running" both_running
-kill -TERM $pid
-set +e; wait $pid; rc=$?; set -e
+set +e; tk_stop $pid 30 term.err; rc=$?; set -e
 tk_assert_eq "$rc" "0" "SIGTERM is a clean stop"
 no_jobs || tk_fail "a job outlived the service: $(jobs_of shop) $(jobs_of shop2)"
 tk_assert_contains "$(cat term.err)" "stopping 2 running jobs" "the stop names its jobs"
