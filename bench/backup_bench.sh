@@ -96,17 +96,9 @@ WORK=$TK_TMP
 export HOME=$WORK XDG_STATE_HOME=$WORK/state PGWARD_AUDIT_LOG=$WORK/audit.log NO_PROGRESS=1
 
 # --- machine facts -------------------------------------------------------------------------
-cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-ncpu=$(nproc)
-mem_mib=$(awk '/^MemTotal/ {printf "%d", $2/1024}' /proc/meminfo)
-pw_version=$("$PGWARD" --version 2>&1 | head -n1)
+bench_facts
 age_version=$("$AGE" --version 2>&1 | head -n1)
 zstd_version=$(zstd --version 2>&1 | head -n1)
-commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=""
-if git -C "$here" status --porcelain 2>/dev/null | grep -q .; then dirty="+dirty"; fi
-fstype=$(findmnt -n -o FSTYPE -T "$WORK")
-kernel=$(uname -r)
 case $SEED003 in
   once) seed_note="once, in the middle round" ;;
   all) seed_note="every round" ;;

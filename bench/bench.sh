@@ -35,20 +35,9 @@ for v in SIZE_MB SMALL_MB ROUNDS; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "BENCH_${v} must be a positive integer (got '${!v}')" 2
 done
 
-# --- tools: bench-only tools are installed here (tools/deps.sh covers the build) ---------
-need() { # need COMMAND DEBIAN-PACKAGE
-  command -v "$1" >/dev/null 2>&1 && return 0
-  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
-    echo "bench: installing $2 (for $1)" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -qq --no-install-recommends "$2" >/dev/null 2>&1 ||
-      { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "$2" >/dev/null; } ||
-      die "could not install $2" 2
-    command -v "$1" >/dev/null 2>&1 || die "$2 installed but $1 still not found" 2
-  else
-    die "missing $1: install it with 'sudo apt-get install -y $2' (or 'sudo make deps')" 2
-  fi
-}
+export BENCH_NAME=bench
+# shellcheck source=lib.sh
+source "$here/bench/lib.sh" # need, pick_dir, bench_facts
 need /usr/bin/time time
 need "$AGE" age
 need cmp diffutils
@@ -58,20 +47,7 @@ need openssl openssl
 
 # --- scratch dir on a real disk ------------------------------------------------------------
 need_mb=$((SIZE_MB * 5 + SMALL_MB * 5 + 256))
-pick_dir() {
-  local d fs avail
-  for d in ${BENCH_DIR:-} /var/tmp "$here/build"; do
-    if [ -z "$d" ] || [ ! -d "$d" ] || [ ! -w "$d" ]; then continue; fi
-    fs=$(findmnt -n -o FSTYPE -T "$d" 2>/dev/null || echo unknown)
-    case $fs in tmpfs | ramfs) continue ;; esac
-    avail=$(df -P -m "$d" | awk 'NR==2 {print $4}')
-    [ "${avail:-0}" -ge "$need_mb" ] || continue
-    echo "$d"
-    return 0
-  done
-  return 1
-}
-parent=$(pick_dir) || die "no writable non-tmpfs directory with ${need_mb} MiB free (set BENCH_DIR)" 2
+parent=$(pick_dir "$need_mb") || die "no writable non-tmpfs directory with ${need_mb} MiB free (set BENCH_DIR)" 2
 WORK=$(mktemp -d "$parent/pgward-bench.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
@@ -79,16 +55,8 @@ trap 'exit 130' INT TERM
 export HOME=$WORK XDG_STATE_HOME=$WORK/state PGWARD_AUDIT_LOG=$WORK/audit.log
 
 # --- machine facts -------------------------------------------------------------------------
-cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-ncpu=$(nproc)
-mem_mib=$(awk '/^MemTotal/ {printf "%d", $2/1024}' /proc/meminfo)
-pw_version=$("$PGWARD" --version 2>&1 | head -n1)
+bench_facts
 age_version=$("$AGE" --version 2>&1 | head -n1)
-commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=""
-if git -C "$here" status --porcelain 2>/dev/null | grep -q .; then dirty="+dirty"; fi
-fstype=$(findmnt -n -o FSTYPE -T "$WORK")
-kernel=$(uname -r)
 
 echo "pgward bench: encrypt/decrypt throughput and peak memory vs the age CLI"
 echo "  reproduce: make bench   (env: BENCH_SIZE_MB=$SIZE_MB BENCH_SMALL_MB=$SMALL_MB BENCH_ROUNDS=$ROUNDS BENCH_DIR= BENCH_BASELINE=$BASELINE)"

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# lib.sh - shared by the benchmarks that start a PostgreSQL (backup_bench.sh, pitr_bench.sh):
-# tool checks, the scratch directory, the generated database, the timing of one run (wall,
+# lib.sh - shared by the benchmarks (bench.sh, and those that start a PostgreSQL:
+# backup_bench.sh, pitr_bench.sh, physical_quick.sh, walfetch_bench.sh): tool checks, the
+# scratch directory, the machine facts of the report's header, the generated database, the timing of one run (wall,
 # CPU, busy/other load, peak RSS) and small report helpers. Source it after setting
 #   BENCH_NAME (message prefix), here (the source tree) and a die() function;
 # timed() needs WORK, pg_psql_super (tests/harness/lib.sh) and PG_DATADIR, and fills the
@@ -21,6 +22,22 @@ need() { # need COMMAND DEBIAN-PACKAGE
   fi
 }
 PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
+
+# --- machine facts for the report header ------------------------------------------------------
+# bench_facts: sets cpu, ncpu, mem_mib, kernel, pw_version ($PGWARD), commit, dirty ("+dirty"
+# when the tree has changes) and fstype (of $WORK)
+# shellcheck disable=SC2034 # the variables are the caller's
+bench_facts() {
+  cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+  ncpu=$(nproc)
+  mem_mib=$(awk '/^MemTotal/ {printf "%d", $2/1024}' /proc/meminfo)
+  kernel=$(uname -r)
+  pw_version=$("$PGWARD" --version 2>&1 | head -n1)
+  commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  dirty=""
+  if git -C "$here" status --porcelain 2>/dev/null | grep -q .; then dirty="+dirty"; fi
+  fstype=$(findmnt -n -o FSTYPE -T "$WORK")
+}
 
 # --- scratch dir on a real disk ------------------------------------------------------------
 # pick_dir MIB: the first of $BENCH_DIR, /var/tmp, build/ that is not tmpfs and has MIB free

@@ -102,14 +102,7 @@ AS_PG=(env "PGWARD_AUDIT_LOG=$PGSIDE/audit.log" "XDG_STATE_HOME=$PGSIDE/state" "
   setpriv --reuid=postgres --regid=postgres --init-groups --) # setpriv execs: timed sees the pid
 
 # --- machine facts -------------------------------------------------------------------------
-cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-ncpu=$(nproc)
-mem_mib=$(awk '/^MemTotal/ {printf "%d", $2/1024}' /proc/meminfo)
-pw_version=$("$PGWARD" --version 2>&1 | head -n1)
-commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=""
-if git -C "$here" status --porcelain 2>/dev/null | grep -q .; then dirty="+dirty"; fi
-fstype=$(findmnt -n -o FSTYPE -T "$WORK")
+bench_facts
 load_start=$(cut -d' ' -f1 /proc/loadavg)
 echo "pgward PITR bench: physical base backup, PITR restore and RPO vs pg_basebackup and pgBackRest"
 echo "  reproduce: ./bench/pitr_bench.sh   (env: BENCH_DB_SCALE=$SCALE BENCH_ROUNDS=$ROUNDS BENCH_PITR_WAL_MB=$WAL_MB BENCH_RPO_SECONDS=$RPO_SECONDS BENCH_RPO_RATE=$RPO_RATE BENCH_CLIENTS=$CLIENTS BENCH_FLUSH_INTERVAL=$FLUSH BENCH_PGBR_PROCESS_MAX=$PGBR_PMAX)"
