@@ -17,7 +17,6 @@
 #include <openssl/crypto.h>
 
 #include "cmd/commands.h"
-#include "cmd/serve_job.h"
 #include "cmd/serve_wal.h"
 #include "common/buf.h"
 #include "common/err.h"
@@ -29,6 +28,7 @@
 #include "common/time.h"
 #include "crypto/prim.h"
 #include "daemon/api.h"
+#include "daemon/job.h"
 #include "daemon/notify.h"
 #include "repo/manifest.h"
 #include "daemon/sdnotify.h"
@@ -773,7 +773,7 @@ static int run_job(const struct service *svc, const struct stanza *st, enum plan
 	int rc = conf_unchanged(svc->path, svc->conf_sha);
 	if (rc == 0)
 		rc = serve_job_start(&r->job, id, st->name, job_command[k], args, nargs, svc->path,
-		                     st->cfg, svc->state_path);
+		                     st->cfg, pw_command_opts, svc->state_path);
 	return rc;
 }
 
@@ -1159,7 +1159,7 @@ static void start_wal(struct loop *L, struct stanza *st)
 	int rc = conf_unchanged(L->svc.path, L->svc.conf_sha);
 	if (rc == 0)
 		rc = serve_job_start(&r->job, id, st->name, "wal-stream", NULL, 0, L->svc.path,
-		                     st->cfg, L->svc.state_path);
+		                     st->cfg, pw_command_opts, L->svc.state_path);
 	if (rc < 0) {
 		pw_log(PW_LOG_ERROR, "cannot start the wal-stream of stanza \"%s\": %s", st->name,
 		       pw_error_message());
