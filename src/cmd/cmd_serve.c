@@ -17,7 +17,6 @@
 #include <openssl/crypto.h>
 
 #include "cmd/commands.h"
-#include "cmd/serve_wal.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/fileio.h"
@@ -32,6 +31,7 @@
 #include "daemon/notify.h"
 #include "repo/manifest.h"
 #include "daemon/sdnotify.h"
+#include "daemon/walprobe.h"
 #include "service/board.h"
 #include "service/plan.h"
 #include "service/render.h"
@@ -1463,7 +1463,7 @@ static int serve_loop(struct pw_ctx *ctx, bool once)
 	/* the last durable WAL of the wal-stream stanzas, read from the repository */
 	struct serve_wal *wal = NULL;
 	if (rc == 0 && !once)
-		rc = serve_wal_start(L->svc.path, board, &wal);
+		rc = serve_wal_start(L->svc.path, board, pw_wal_status, &wal);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_hup; /* no SA_RESTART: a sleep returns */
