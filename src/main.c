@@ -9,12 +9,12 @@
 #include <unistd.h>
 
 #include "cmd/commands.h"
-#include "cmd/serve_job.h"
 #include "common/err.h"
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/str.h"
+#include "daemon/job.h"
 
 /* "[shop backup] " in a job of pgward serve (serve_job_child_tag), else "" */
 static char g_tag[192];
@@ -188,15 +188,15 @@ int main(int argc, char **argv)
 		pw_log_set_level(level);
 	bool config_ok = rc == 0;
 	if (cmd->audited) { /* run by pgward serve: say so in the record and the log */
-		serve_job_child_begin(&ctx);
-		serve_job_child_tag(&ctx, g_tag, sizeof g_tag);
+		serve_job_child_begin(ctx.audit);
+		serve_job_child_tag(ctx.stanza, ctx.command, g_tag, sizeof g_tag);
 	}
 	if (rc == 0)
 		rc = cmd->run(&ctx);
 	if (cmd->audited && config_ok)
 		audit(&ctx, rc);
 	if (cmd->audited) /* run by pgward serve: its result for the service */
-		serve_job_child_end(&ctx, rc);
+		serve_job_child_end(ctx.audit, rc);
 	int status = report(rc);
 	json_decref(ctx.audit);
 	pw_free(ctx.db_role);

@@ -546,3 +546,11 @@ const struct pw_command *pw_command_find(const char *name)
 			return &pw_commands[i];
 	return NULL;
 }
+
+bool pw_command_opts(const char *name, const enum pw_opt_id **opts, size_t *n)
+{
+	const struct pw_command *c = pw_command_find(name);
+	*opts = c ? c->opts : NULL;
+	*n = c ? c->nopts : 0;
+	return c != NULL;
+}

@@ -43,6 +43,9 @@ struct pw_command {
 extern const struct pw_command pw_commands[];
 extern const size_t pw_ncommands;
 const struct pw_command *pw_command_find(const char *name);
+/* The options of the command name (pw_command_find's): false when there is none. The
+ * service's jobs take their environment by it (serve_job_opts_fn). */
+bool pw_command_opts(const char *name, const enum pw_opt_id **opts, size_t *n);
 
 /* The commands. */
 int cmd_help(struct pw_ctx *ctx);

@@ -1,5 +1,5 @@
 /*
- * test_serve_job.c - the service's child jobs (src/cmd/serve_job.c): the environment a job
+ * test_serve_job.c - the service's child jobs (src/daemon/job.c): the environment a job
  * gets (what it needs, none of the service's own secrets), and the result file it writes,
  * read as hostile input (another job's, not JSON, too large, wrong types, a message with
  * control characters, a negative size, duplicate keys).
@@ -12,9 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cmd/serve_job.h"
+#include "cmd/commands.h"
 #include "common/err.h"
 #include "common/mem.h"
+#include "daemon/job.h"
 
 static char dir[] = "/tmp/pgward-servejob-test-XXXXXX";
 static char path[128];
@@ -61,7 +62,7 @@ static void test_env(void **state)
 	                        "=bad",
 	                        "noequals",
 	                        NULL};
-	char **env = serve_job_env(parent, "backup", "SHOP_URL");
+	char **env = serve_job_env(parent, "backup", "SHOP_URL", pw_command_opts);
 	/* what a backup needs */
 	assert_true(has(env, "PGWARD_DB_PASSWORD=db-secret"));
 	assert_true(has(env, "PGWARD_S3_SECRET_KEY=s3-secret"));
@@ -87,13 +88,13 @@ static void test_env(void **state)
 	assert_false(has_name(env, "HOME"));
 	pw_proc_env_free(env);
 	/* expire connects to no database: no database password */
-	env = serve_job_env(parent, "expire", NULL);
+	env = serve_job_env(parent, "expire", NULL, pw_command_opts);
 	assert_false(has_name(env, "PGWARD_DB_PASSWORD"));
 	assert_false(has_name(env, "SHOP_URL"));
 	assert_true(has(env, "PGWARD_S3_SECRET_KEY=s3-secret"));
 	pw_proc_env_free(env);
 	/* an unknown command gets no PGWARD_ option at all */
-	env = serve_job_env(parent, "no-such-command", NULL);
+	env = serve_job_env(parent, "no-such-command", NULL, pw_command_opts);
 	assert_false(has_name(env, "PGWARD_DB_PASSWORD"));
 	pw_proc_env_free(env);
 }

@@ -1,5 +1,5 @@
-/* serve_job.c - one job of the service in a child process (see serve_job.h). */
-#include "cmd/serve_job.h"
+/* job.c - one job of the service in a child process (see job.h). */
+#include "daemon/job.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,15 +51,16 @@ static bool libpq_var(const char *kv)
 	return *p == '=';
 }
 
-/* PGWARD_<NAME> of an option the command accepts from the environment. */
-static bool option_var(const char *kv, const struct pw_command *cmd)
+/* PGWARD_<NAME> of an option the command accepts from the environment (opts: NULL when
+ * there is no such command). */
+static bool option_var(const char *kv, const enum pw_opt_id *opts, size_t nopts)
 {
-	if (!has_prefix(kv, "PGWARD_") || !cmd)
+	if (!has_prefix(kv, "PGWARD_") || !opts)
 		return false;
-	for (size_t i = 0; i < cmd->nopts; i++) {
-		const struct pw_opt_def *d = pw_opt_def(cmd->opts[i]);
+	for (size_t i = 0; i < nopts; i++) {
+		const struct pw_opt_def *d = pw_opt_def(opts[i]);
 		char env[64];
-		if (!(d->where & W_ENV) || cmd->opts[i] == PW_OPT_CONFIG)
+		if (!(d->where & W_ENV) || opts[i] == PW_OPT_CONFIG)
 			continue; /* the configuration file is given as --config */
 		pw_opt_env_name(d, env, sizeof env);
 		if (name_is(kv, env))
@@ -68,9 +69,13 @@ static bool option_var(const char *kv, const struct pw_command *cmd)
 	return false;
 }
 
-char **serve_job_env(const char *const *parent, const char *command, const char *url_env)
+char **serve_job_env(const char *const *parent, const char *command, const char *url_env,
+                     serve_job_opts_fn *opts_of)
 {
-	const struct pw_command *cmd = pw_command_find(command);
+	const enum pw_opt_id *opts = NULL;
+	size_t nopts = 0;
+	if (!opts_of(command, &opts, &nopts))
+		opts = NULL;
 	size_t n = 0;
 	while (parent && parent[n])
 		n++;
@@ -82,7 +87,8 @@ char **serve_job_env(const char *const *parent, const char *command, const char 
 			continue;
 		bool keep = has_prefix(kv, "AWS_") || libpq_var(kv) || name_is(kv, "TMPDIR") ||
 		            name_is(kv, "TZDIR") || name_is(kv, "XDG_STATE_HOME") ||
-		            (url_env && *url_env && name_is(kv, url_env)) || option_var(kv, cmd);
+		            (url_env && *url_env && name_is(kv, url_env)) ||
+		            option_var(kv, opts, nopts);
 		if (keep && !has_prefix(kv, ENV_JOB) && !has_prefix(kv, ENV_RESULT))
 			out[k++] = pw_strdup(kv);
 	}
@@ -108,7 +114,8 @@ static int pidfd_of(pid_t pid)
 
 int serve_job_start(struct serve_job *j, unsigned id, const char *stanza, const char *command,
                     const char *const *args, size_t nargs, const char *config_path,
-                    const struct pw_config *cfg, const char *result_base)
+                    const struct pw_config *cfg, serve_job_opts_fn *opts_of,
+                    const char *result_base)
 {
 	PW_CHECK(nargs <= SERVE_JOB_ARGS_MAX);
 	memset(j, 0, sizeof *j);
@@ -141,7 +148,7 @@ int serve_job_start(struct serve_job *j, unsigned id, const char *stanza, const 
 		argv[4 + i] = args[i];
 	argv[4 + nargs] = NULL;
 	char **env = serve_job_env((const char *const *)environ, command,
-	                           cfg ? pw_cfg_str(cfg, PW_OPT_URL_ENV) : NULL);
+	                           cfg ? pw_cfg_str(cfg, PW_OPT_URL_ENV) : NULL, opts_of);
 	size_t ne = 0;
 	while (env[ne])
 		ne++;
@@ -285,27 +292,26 @@ static unsigned child_job_id(void)
 	return (unsigned)id;
 }
 
-void serve_job_child_begin(struct pw_ctx *ctx)
+void serve_job_child_begin(json_t *audit)
 {
 	unsigned id = child_job_id();
-	if (!id || !ctx->audit)
+	if (!id || !audit)
 		return;
-	json_object_set_new(ctx->audit, "scheduled_by", json_string("serve"));
-	json_object_set_new(ctx->audit, "serve_job", json_integer(id));
+	json_object_set_new(audit, "scheduled_by", json_string("serve"));
+	json_object_set_new(audit, "serve_job", json_integer(id));
 }
 
-void serve_job_child_tag(const struct pw_ctx *ctx, char *out, size_t size)
+void serve_job_child_tag(const char *stanza, const char *command, char *out, size_t size)
 {
 	out[0] = 0;
-	if (!child_job_id() || !ctx->command)
+	if (!child_job_id() || !command)
 		return;
 	char tag[160], shown[160];
-	snprintf(tag, sizeof tag, "%s%s%s", ctx->stanza ? ctx->stanza : "", ctx->stanza ? " " : "",
-	         ctx->command);
+	snprintf(tag, sizeof tag, "%s%s%s", stanza ? stanza : "", stanza ? " " : "", command);
 	snprintf(out, size, "[%s] ", pw_str_printable(shown, sizeof shown, tag));
 }
 
-void serve_job_child_end(struct pw_ctx *ctx, int rc)
+void serve_job_child_end(json_t *audit, int rc)
 {
 	unsigned id = child_job_id();
 	const char *path = getenv(ENV_RESULT);
@@ -322,7 +328,7 @@ void serve_job_child_end(struct pw_ctx *ctx, int rc)
 	json_object_set_new(o, "exit", json_integer(rc < 0 ? -rc : 0));
 	json_object_set_new(o, "message", json_string(msg));
 	json_object_set_new(o, "hint", json_string(hint));
-	json_object_set_new(o, "details", ctx->audit ? json_incref(ctx->audit) : json_object());
+	json_object_set_new(o, "details", audit ? json_incref(audit) : json_object());
 	char *text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	pw_free(msg);

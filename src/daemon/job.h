@@ -1,5 +1,5 @@
 /*
- * serve_job.h - one job of the service, in a child process: a fresh
+ * job.h - one job of the service, in a child process: a fresh
  * "pgward backup|verify|expire|wal-stream STANZA --config=FILE" (fork and exec of
  * /proc/self/exe through common/proc.c: its own process group under a keeper, every
  * descriptor but 0-2 closed, an allow-list environment). A crash or a leak in one job
@@ -17,15 +17,17 @@
  *                             details (backup: "stored_bytes")
  * The service reads that file as hostile input (size cap, types checked, printable).
  */
-#ifndef PW_CMD_SERVE_JOB_H
-#define PW_CMD_SERVE_JOB_H
+#ifndef PW_DAEMON_JOB_H
+#define PW_DAEMON_JOB_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
-#include "cmd/commands.h"
+#include <jansson.h>
+
 #include "common/proc.h"
+#include "config/config.h"
 #include "service/board.h"
 
 #define SERVE_JOB_RESULT_MAX (64 * 1024)
@@ -52,6 +54,10 @@ struct serve_job_result {
 	bool elsewhere; /* it did not run: the same job of the stanza runs elsewhere (exit 30) */
 };
 
+/* The options command takes (its table is the command layer's): *opts and *n, false when
+ * there is no such command. A job's environment passes PGWARD_<OPTION> only for these. */
+typedef bool serve_job_opts_fn(const char *command, const enum pw_opt_id **opts, size_t *n);
+
 #define SERVE_JOB_ARGS_MAX 16
 /* Start a job: "pgward COMMAND STANZA --config=PATH ARGS...". args: at most
  * SERVE_JOB_ARGS_MAX more options ("--restore", "--tag=daily:30d"). cfg: the stanza's
@@ -59,7 +65,8 @@ struct serve_job_result {
  * directory). On failure nothing runs. */
 int serve_job_start(struct serve_job *j, unsigned id, const char *stanza, const char *command,
                     const char *const *args, size_t nargs, const char *config_path,
-                    const struct pw_config *cfg, const char *result_base);
+                    const struct pw_config *cfg, serve_job_opts_fn *opts_of,
+                    const char *result_base);
 /* Has it exited (never blocks)? */
 bool serve_job_poll(struct serve_job *j);
 /* Ask it to stop: SIGTERM to its process group, SIGKILL after PW_PROC_GRACE_MS (the
@@ -71,13 +78,14 @@ void serve_job_finish(struct serve_job *j, struct serve_job_result *r);
 void serve_job_free(struct serve_job *j);
 
 /* The child's side, called by main for audited commands: note the service in the audit
- * details (before the command runs), and write the result file (after). No-ops unless
- * PGWARD_SERVE_JOB is set. */
-void serve_job_child_begin(struct pw_ctx *ctx);
+ * details (audit: the command's, NULL if none; before the command runs), and write the
+ * result file (after). No-ops unless PGWARD_SERVE_JOB is set. */
+void serve_job_child_begin(json_t *audit);
 /* "[shop backup] " when this process is a job of the service (else ""): the prefix of its
- * log lines, so that a journal reader can tell interleaved jobs apart. */
-void serve_job_child_tag(const struct pw_ctx *ctx, char *out, size_t size);
-void serve_job_child_end(struct pw_ctx *ctx, int rc);
+ * log lines, so that a journal reader can tell interleaved jobs apart. stanza: NULL if
+ * none; command: NULL gives "". */
+void serve_job_child_tag(const char *stanza, const char *command, char *out, size_t size);
+void serve_job_child_end(json_t *audit, int rc);
 
 /* Read a result file into r (r->exit_code set before: the message is kept only for a
  * failure). Anything malformed, too large, of another job or not ours is ignored (a
@@ -85,5 +93,6 @@ void serve_job_child_end(struct pw_ctx *ctx, int rc);
 void serve_job_read_result(unsigned id, const char *path, struct serve_job_result *r);
 /* The environment given to a job of command (NULL-terminated, pw_proc_env_free): see above.
  * Exposed for the unit test. */
-char **serve_job_env(const char *const *parent, const char *command, const char *url_env);
+char **serve_job_env(const char *const *parent, const char *command, const char *url_env,
+                     serve_job_opts_fn *opts_of);
 #endif

@@ -1,5 +1,5 @@
-/* serve_wal.c - the last durable WAL on the board (see serve_wal.h). */
-#include "cmd/serve_wal.h"
+/* walprobe.c - the last durable WAL on the board (see walprobe.h). */
+#include "daemon/walprobe.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -7,7 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "cmd/commands.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
@@ -19,6 +18,7 @@
 struct serve_wal {
 	char *config_path;
 	struct board *board;
+	serve_wal_status_fn *status;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -59,7 +59,7 @@ static void probe_all(struct serve_wal *w)
 		if (stop)
 			break;
 		time_t last = 0, from = 0, to = 0;
-		int rc = pw_wal_status(w->config_path, names[i], &last, &from, &to);
+		int rc = w->status(w->config_path, names[i], &last, &from, &to);
 		if (rc < 0) {
 			if (!was_failing(w, names[i], true))
 				pw_warn("reading the WAL of stanza \"%s\" from the repository: %s",
@@ -103,11 +103,13 @@ static void *probe_thread(void *arg)
 	return NULL;
 }
 
-int serve_wal_start(const char *config_path, struct board *b, struct serve_wal **out)
+int serve_wal_start(const char *config_path, struct board *b, serve_wal_status_fn *status,
+                    struct serve_wal **out)
 {
 	struct serve_wal *w = pw_calloc(1, sizeof *w);
 	w->config_path = pw_strdup(config_path);
 	w->board = b;
+	w->status = status;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	int e = pw_thread_create(&w->thread, probe_thread, w);
