@@ -487,13 +487,15 @@ int physical_restore_run(const struct physical_restore_opts *o, struct physical_
 	bool pending = false;
 	if (rc == 0) {
 		struct stat st;
-		int fd = fstatat(root, "backup_manifest", &st, AT_SYMLINK_NOFOLLOW) == 0
-		             ? -1
-		             : openat(root, MANIFEST_PENDING,
-		                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0)
-			rc = x_refuse("backup_manifest",
-			              "a file named backup_manifest in the archive");
+		bool named = fstatat(root, "backup_manifest", &st, AT_SYMLINK_NOFOLLOW) == 0;
+		int fd = named ? -1
+		               : openat(root, MANIFEST_PENDING,
+		                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && (named || errno == EEXIST))
+			rc = x_refuse(named ? "backup_manifest" : MANIFEST_PENDING,
+			              "a file of pgward's manifest's name in the archive");
+		else if (fd < 0)
+			rc = x_io("backup_manifest", "create");
 		else {
 			pending = true;
 			rc = pump(o, bm, bmfd, flt_fd_sink(fd, "backup_manifest"));

@@ -159,6 +159,7 @@ with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
     if case == "hard": add("hard", kind=tarfile.LNKTYPE, link="/etc/passwd")
     if case == "fifo": add("fifo", kind=tarfile.FIFOTYPE)
     if case == "bm": add("backup_manifest", b"{}")
+    if case == "pend": add("backup_manifest.pgward-pending", b"{}")
     if case == "dev": add("dev", kind=tarfile.CHRTYPE)
 sys.stdout.buffer.write(buf.getvalue())
 PY
@@ -197,6 +198,10 @@ done
 forge bm
 expect_fail 23 "backup_manifest" restore shop --type=physical --target-dir "$TK_TMP/fbm" --repo forged -i key \
     --tablespace-map "$TSOID=$TK_TMP/fbm-ts"
+forge pend
+expect_fail 23 "pgward-pending" restore shop --type=physical --target-dir "$TK_TMP/fpe" --repo forged -i key \
+    --tablespace-map "$TSOID=$TK_TMP/fpe-ts"
+[[ ! -e fpe/backup_manifest ]] || tk_fail "a refused restore left a backup_manifest"
 # an archive PostgreSQL's manifest does not describe (only PG_VERSION): pg_verifybackup
 # refuses it, and the directory has no backup_manifest (a directory with one is a complete,
 # synced and checked restore), said to be partial
