@@ -29,12 +29,16 @@ SB=$TK_TMP/standby
 mkdir -p "$SB" && chown postgres: "$SB" && chmod 700 "$SB"
 runuser -u postgres -- pg_basebackup -h "$PG_SOCKDIR" -p "$PGPORT_TEST" -U postgres -D "$SB" \
     -R -X stream -c fast 2>bb.err || { cat bb.err; tk_fail "pg_basebackup -R"; }
-_tk_pick_port; P2=$_TK_PORT
-printf "port = %s\nunix_socket_directories = '%s'\n" "$P2" "$SB" >>"$SB/postgresql.conf"
-chown postgres: "$SB/postgresql.conf"
 tk_on_exit "runuser -u postgres -- pg_ctl -D $SB -m immediate stop >/dev/null 2>&1"
-runuser -u postgres -- pg_ctl -D "$SB" -l "$SB/server.log" -w -t 60 start >/dev/null \
-    || { tail "$SB/server.log"; tk_fail "standby did not start"; }
+# a free port can be taken by another test between the pick and the bind: another one then
+for attempt in 1 2 3 4 5; do
+    _tk_pick_port; P2=$_TK_PORT
+    printf "port = %s\nunix_socket_directories = '%s'\n" "$P2" "$SB" >>"$SB/postgresql.conf"
+    chown postgres: "$SB/postgresql.conf"
+    runuser -u postgres -- pg_ctl -D "$SB" -l "$SB/server.log" -w -t 60 start >/dev/null && break
+    grep -q "Address already in use" "$SB/server.log" && ((attempt < 5)) \
+        || { tail "$SB/server.log"; tk_fail "standby did not start"; }
+done
 mkdir -p base && chown postgres: base
 runuser -u postgres -- pg_basebackup -h "$PG_SOCKDIR" -p "$PGPORT_TEST" -U postgres -D base \
     -Ft -X none -c fast 2>bb.err || { cat bb.err; tk_fail "pg_basebackup"; }
