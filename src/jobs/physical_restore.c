@@ -107,14 +107,8 @@ struct extract {
 	bool base; /* base.tar: pg_tblspc/<oid> links to the mapped directories */
 	int fd;
 	int parent;
-	off_t written, flushed; /* of the open file: bytes, and how far writeback was started */
 	struct physical_restore_result *res;
 };
-
-/* Writeback is started (not waited for) every FLUSH_STEP bytes of a file and at its end:
- * the disk writes while the rest is decompressed, and the syncfs at the end of each
- * archive finds little left to write. */
-#define FLUSH_STEP ((off_t)4 << 20)
 
 static int x_refuse(const char *name, const char *why)
 {
@@ -214,7 +208,6 @@ static int x_begin(void *arg, const struct tar_entry *e)
 			                     : x_io(e->name, "create");
 		else
 			x->res->files++;
-		x->written = x->flushed = 0;
 	} else {
 		uint32_t oid = x->base ? tblspc_link(e->name) : 0;
 		const struct phys_ts_map *m = oid ? map_of(x->o, oid) : NULL;
@@ -239,22 +232,13 @@ static int x_data(void *arg, const uint8_t *p, size_t n)
 {
 	struct extract *x = arg;
 	x->res->bytes += n;
-	int rc = pw_write_all(x->fd, p, n, "a restored file");
-	x->written += (off_t)n;
-	if (rc == 0 && x->written - x->flushed >= FLUSH_STEP) {
-		(void)sync_file_range(x->fd, x->flushed, x->written - x->flushed,
-		                      SYNC_FILE_RANGE_WRITE);
-		x->flushed = x->written;
-	}
-	return rc;
+	return pw_write_all(x->fd, p, n, "a restored file");
 }
 
 static int x_end(void *arg, const struct tar_entry *e)
 {
 	struct extract *x = arg;
 	if (e->type == TAR_FILE && x->fd >= 0) {
-		if (x->written > x->flushed)
-			(void)sync_file_range(x->fd, x->flushed, 0, SYNC_FILE_RANGE_WRITE);
 		int rc = close(x->fd);
 		x->fd = -1;
 		if (rc < 0)

@@ -424,13 +424,8 @@ static int check_replayed(struct stor *repo, const char *stanza, const struct wa
 			struct wal_sig_info si;
 			int rc =
 			    walrepo_signed_info(repo, stanza, l->keys[i], tl[k].tli, signers, &si);
-			if (rc == 0 &&
-			    (si.segsize != p->segsize ||
-			     si.length != (o->kind == WAL_SEGMENT ? p->segsize : o->end)))
-				rc = pw_error(PW_E_WAL,
-				              "WAL object \"%s\" is signed for another length or "
-				              "segment size",
-				              l->keys[i]);
+			if (rc == 0)
+				rc = walrepo_sig_fits(o, l->keys[i], &si, p->segsize);
 			if (rc == -PW_E_SIGNATURE || rc == -PW_E_WAL || rc == -PW_E_NOTFOUND) {
 				if (t->kind == PITR_LSN || t->kind == PITR_LATEST) {
 					pw_error_context("recovery would replay it");

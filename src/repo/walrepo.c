@@ -129,6 +129,17 @@ int walrepo_signed_info(struct stor *repo, const char *stanza, const char *key, 
 	return rc;
 }
 
+int walrepo_sig_fits(const struct wal_obj *o, const char *key, const struct wal_sig_info *si,
+                     uint32_t segsize)
+{
+	if (o->kind == WAL_HISTORY ||
+	    (si->segsize == segsize &&
+	     si->length == (o->kind == WAL_SEGMENT ? (uint64_t)segsize : o->end)))
+		return 0;
+	return pw_error(PW_E_WAL, "WAL object \"%s\" is signed for another length or segment size",
+	                key);
+}
+
 int walrepo_check(struct stor *repo, const char *stanza, const char *key, uint32_t tli,
                   const struct repo_signers *signers, struct wal_sig_info *si, bool *unsig)
 {
@@ -400,14 +411,8 @@ int walrepo_check_base(struct stor *repo, const struct wal_listing *l, uint32_t 
 			continue;
 		struct wal_sig_info si;
 		int c = walrepo_check(repo, l->stanza, l->keys[i], o->tli, signers, &si, NULL);
-		if (c == 0 && o->kind != WAL_HISTORY &&
-		    (si.segsize != segsize ||
-		     si.length != (o->kind == WAL_SEGMENT ? (uint64_t)segsize : o->end))) {
-			pw_error(PW_E_WAL,
-			         "WAL object \"%s\" is signed for another length or segment size",
-			         l->keys[i]);
-			c = -PW_E_WAL;
-		}
+		if (c == 0)
+			c = walrepo_sig_fits(o, l->keys[i], &si, segsize);
 		if (c == -PW_E_SIGNATURE || c == -PW_E_WAL || c == -PW_E_NOTFOUND) {
 			wal_problem(problems, l->keys[i], "%s",
 			            c == -PW_E_NOTFOUND ? "vanished while checking it"

@@ -47,6 +47,11 @@ int walrepo_fetch_signed(struct stor *repo, const char *stanza, const char *key,
  * spool), checked against si before it is used. */
 int walrepo_signed_info(struct stor *repo, const char *stanza, const char *key, uint32_t tli,
                         const struct repo_signers *signers, struct wal_sig_info *si);
+/* A segment or partial object's checked signature (si) against what its name says: the
+ * cluster's segment size, and the whole segment or the partial's end as its length; 0 or
+ * -PW_E_WAL naming key. */
+int walrepo_sig_fits(const struct wal_obj *o, const char *key, const struct wal_sig_info *si,
+                     uint32_t segsize);
 /* The same, the ciphertext discarded: a check with no key. */
 int walrepo_check(struct stor *repo, const char *stanza, const char *key, uint32_t tli,
                   const struct repo_signers *signers, struct wal_sig_info *si, bool *unsig);
